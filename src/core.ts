@@ -1,0 +1,27 @@
+/**
+ * The part of the runner's interface the action uses. The entry files implement it with
+ * @actions/core; tests implement it with a recorder, so no module mocking is needed.
+ */
+export interface ActionIO {
+  /** The input's value, trimmed; '' when not given. */
+  getInput(name: string): string
+  /** Registers a value the runner must mask in the log from now on. */
+  setSecret(value: string): void
+  setOutput(name: string, value: string): void
+  saveState(name: string, value: string): void
+  getState(name: string): string
+  info(message: string): void
+  notice(message: string): void
+  warning(message: string): void
+  /** Reports the failure as one `::error::` and makes the step fail. */
+  setFailed(message: string): void
+  /** Appends Markdown to the job summary. */
+  appendSummary(markdown: string): Promise<void>
+}
+
+/** Masks a secret line by line: the runner's masking only works on single lines. */
+export function maskSecret(io: ActionIO, value: string): void {
+  for (const line of value.split(/\r?\n/)) {
+    if (line.trim() !== '') io.setSecret(line)
+  }
+}

@@ -1,0 +1,84 @@
+import { request, type Dispatcher } from 'undici'
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  url: string
+  headers: Record<string, string>
+  body?: string
+}
+
+export interface HttpResponse {
+  status: number
+  headers: Record<string, string | undefined>
+  body: string
+}
+
+/** Sends one request and reads the whole answer. Throws TransportError when no answer came. */
+export type HttpSend = (request: HttpRequest) => Promise<HttpResponse>
+
+/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
+export class TransportError extends Error {
+  readonly sent: boolean
+  constructor(message: string, sent: boolean) {
+    super(message)
+    this.name = 'TransportError'
+    this.sent = sent
+  }
+}
+
+// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
+
+/** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
+export function undiciSend(dispatcher: Dispatcher, timeoutMs: number): HttpSend {
+  return async ({ method, url, headers, body }) => {
+    try {
+      const response = await request(url, {
+        method,
+        headers,
+        body,
+        dispatcher,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      })
+      const text = await response.body.text()
+      return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text }
+    } catch (error) {
+      throw toTransportError(error)
+    }
+  }
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | undefined> {
+  const flat: Record<string, string | undefined> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
+  }
+  return flat
+}
+
+function toTransportError(error: unknown): TransportError {
+  const codes = errorCodes(error)
+  const message = error instanceof Error ? error.message : String(error)
+  // A proxy that cannot open the tunnel answers before our request is written.
+  const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message)
+  const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)))
+  return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent)
+}
+
+/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = []
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const code = (e as Error & { code?: unknown }).code
+    if (typeof code === 'string') codes.push(code)
+  }
+  return codes
+}

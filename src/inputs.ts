@@ -1,0 +1,147 @@
+import { InputError } from './errors.ts'
+import { parseExpiration, type Expiration } from './expiration.ts'
+
+/** Reads one input as the runner passes it (`INPUT_<NAME>`), trimmed; '' when unset. */
+export type GetInput = (name: string) => string
+
+export type RevokePolicy = 'auto' | 'true' | 'false'
+
+/** Everything main needs to mint a key, validated: nothing here has been sent anywhere yet. */
+export interface KeyPlan {
+  apiKey: string
+  /** Undefined: discover the single project api-key can see. */
+  projectId?: string
+  scopes: string[]
+  tags: string[]
+  expiration: Expiration
+  comment: string
+  /** True when we made the comment up, so it is unique to this invocation. */
+  commentIsOurs: boolean
+  revoke: RevokePolicy
+  deepgramApiUrl: string
+}
+
+/** What the workflow run tells us about itself, for the default comment. */
+export interface RunContext {
+  repository?: string
+  workflow?: string
+  runId?: string
+  runAttempt?: string
+  job?: string
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const SCOPE = /^[A-Za-z0-9:_.*-]+$/
+
+export const MISSING_API_KEY =
+  'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}). ' +
+  'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests ' +
+  'from forks, and gives Dependabot runs only Dependabot secrets.'
+
+/** Splits a comma- or newline-separated list, trimming items and dropping empty ones. */
+export function parseList(text: string): string[] {
+  return text
+    .split(/[,\n]/)
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+}
+
+export function readApiKey(getInput: GetInput): string {
+  const apiKey = getInput('api-key')
+  if (apiKey === '') throw new InputError('api-key', MISSING_API_KEY)
+  if (/\s/.test(apiKey)) throw new InputError('api-key', 'contains white space. Pass the key alone, from a secret.')
+  return apiKey
+}
+
+export function readProjectId(getInput: GetInput): string | undefined {
+  const projectId = getInput('project-id')
+  if (projectId === '') return undefined
+  if (!UUID.test(projectId)) {
+    throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`)
+  }
+  return projectId.toLowerCase()
+}
+
+export function readDeepgramApiUrl(getInput: GetInput): string {
+  return readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com')
+}
+
+/**
+ * A service's base URL: https, or plain http to this machine only, since anything else would carry
+ * the credentials in clear text across a network.
+ */
+export function readBaseUrl(getInput: GetInput, name: string, fallback: string): string {
+  const text = getInput(name) || fallback
+  const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).'
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new InputError(name, `'${text}' is not a URL. ${forms}`)
+  }
+  if (url.username || url.password) throw new InputError(name, `must not carry credentials. ${forms}`)
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InputError(name, `'${text}' is not an http(s) URL. ${forms}`)
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+}
+
+export function readScopes(getInput: GetInput): string[] {
+  const scopes = parseList(getInput('scopes'))
+  if (scopes.length === 0) {
+    throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as member or usage:write.')
+  }
+  for (const scope of scopes) {
+    if (!SCOPE.test(scope)) {
+      throw new InputError('scopes', `'${scope}' is not a scope. Scopes are words such as member or usage:write, separated by commas or newlines.`)
+    }
+  }
+  return [...new Set(scopes)]
+}
+
+export function readRevoke(getInput: GetInput): RevokePolicy {
+  const revoke = (getInput('revoke') || 'auto').toLowerCase()
+  if (revoke === 'auto' || revoke === 'true' || revoke === 'false') return revoke
+  throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`)
+}
+
+/** A comment that names the run and is unique to this invocation (thanks to `nonce`). */
+export function defaultComment(run: RunContext, nonce: string): string {
+  const repository = run.repository ?? 'local run'
+  const parts = [
+    repository,
+    run.workflow ? `workflow ${run.workflow}` : undefined,
+    run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
+    run.job ? `job ${run.job}` : undefined,
+    nonce,
+  ]
+  return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`
+}
+
+/** Reads and validates every input of create mode. Throws InputError on the first bad one. */
+export function readKeyPlan(getInput: GetInput, run: RunContext, now: Date, nonce: string): KeyPlan {
+  const apiKey = readApiKey(getInput)
+  const projectId = readProjectId(getInput)
+  const scopes = readScopes(getInput)
+  const tags = [...new Set(parseList(getInput('tags')))]
+  const expiration = parseExpiration(getInput('expiration') || '1h', now)
+  const revoke = readRevoke(getInput)
+  const deepgramApiUrl = readDeepgramApiUrl(getInput)
+  const givenComment = getInput('comment')
+  return {
+    apiKey,
+    projectId,
+    scopes,
+    tags,
+    expiration,
+    comment: givenComment || defaultComment(run, nonce),
+    commentIsOurs: givenComment === '',
+    revoke,
+    deepgramApiUrl,
+  }
+}

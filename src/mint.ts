@@ -1,0 +1,120 @@
+import type { CreateKeyBody, CreatedKey, DeepgramClient, ProjectKey } from './deepgram.ts'
+import { transientVerdict } from './deepgram.ts'
+import { ActionError, NetworkError, ServiceError } from './errors.ts'
+import { expectedExpiry, type Expiration } from './expiration.ts'
+import { withRetry, type RetryClock, type RetryPolicy } from './retry.ts'
+
+export interface MintRequest {
+  projectId: string
+  comment: string
+  /** True when the comment is unique to this invocation, so matching it is proof of ownership. */
+  commentIsOurs: boolean
+  scopes: string[]
+  tags: string[]
+  expiration: Expiration
+}
+
+export interface MintDeps {
+  client: DeepgramClient
+  clock: RetryClock
+  policy: RetryPolicy
+  log: (message: string) => void
+}
+
+/** How far Deepgram's reported expiry may stray from what we asked: clocks and rounding. */
+export const EXPIRY_TOLERANCE_MS = 5 * 60_000
+
+export function createKeyBody(request: MintRequest): CreateKeyBody {
+  const body: CreateKeyBody = { comment: request.comment, scopes: request.scopes }
+  if (request.tags.length > 0) body.tags = request.tags
+  if (request.expiration.kind === 'ttl') body.time_to_live_in_seconds = request.expiration.seconds
+  else body.expiration_date = request.expiration.date.toISOString()
+  return body
+}
+
+/**
+ * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
+ * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
+ * failure (5xx, a reset or timeout once the request was out) the key may exist: the keys that
+ * carry this invocation's comment are deleted before trying again.
+ */
+export async function createKeyWithoutOrphans(request: MintRequest, deps: MintDeps): Promise<CreatedKey> {
+  const body = createKeyBody(request)
+  const firstSentAt = deps.clock.now()
+  const cleanUpIfAmbiguous = async (error: unknown): Promise<void> => {
+    if (isAmbiguous(error)) await deleteInterruptedKeys(request, firstSentAt, deps)
+  }
+  try {
+    return await withRetry(
+      () => deps.client.createKeyOnce(request.projectId, body),
+      transientVerdict,
+      deps.policy,
+      deps.clock,
+      cleanUpIfAmbiguous,
+    )
+  } catch (error) {
+    // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
+    await cleanUpIfAmbiguous(error)
+    throw error
+  }
+}
+
+/** Did Deepgram perhaps create the key even though we got no success answer? */
+function isAmbiguous(error: unknown): boolean {
+  if (error instanceof NetworkError) return error.sent
+  return error instanceof ServiceError && error.status !== 429
+}
+
+async function deleteInterruptedKeys(request: MintRequest, firstSentAt: number, deps: MintDeps): Promise<void> {
+  let keys: ProjectKey[]
+  try {
+    keys = await deps.client.listKeys(request.projectId)
+  } catch (error) {
+    throw new ActionError(
+      `Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ` +
+        `Delete any key named "${request.comment}" in the Deepgram console.`,
+    )
+  }
+  const interrupted = keys.filter((key) => isFromThisInvocation(key, request, firstSentAt))
+  for (const key of interrupted) {
+    const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error: unknown) => {
+      throw new ActionError(
+        `An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} Delete it in the Deepgram console.`,
+      )
+    })
+    deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`)
+  }
+}
+
+/**
+ * Our own comment is unique to this invocation. A comment the user gave may be shared with other
+ * runs, so then only keys created since our first attempt (with a minute for clock skew) count.
+ */
+function isFromThisInvocation(key: ProjectKey, request: MintRequest, firstSentAt: number): boolean {
+  if (key.comment !== request.comment) return false
+  if (request.commentIsOurs) return true
+  const created = key.created ? Date.parse(key.created) : Number.NaN
+  return !Number.isNaN(created) && created >= firstSentAt - 60_000
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * What is wrong with Deepgram's answer, or undefined when it is the key we asked for. A key
+ * without the expiry we asked for would live forever (Deepgram ignores fields it does not know).
+ */
+export function verifyCreatedKey(key: CreatedKey, expiration: Expiration, sentAt: number, receivedAt: number): string | undefined {
+  if (key.key === '') return 'the answer carries no key'
+  if (key.apiKeyId === '') return 'the answer carries no api_key_id'
+  if (key.expirationDate === undefined) return 'the answer carries no expiration_date: the key would never expire'
+  const actual = Date.parse(key.expirationDate)
+  if (Number.isNaN(actual)) return `its expiration_date '${key.expirationDate}' is not a date`
+  const earliest = expectedExpiry(expiration, new Date(sentAt)).getTime() - EXPIRY_TOLERANCE_MS
+  const latest = expectedExpiry(expiration, new Date(receivedAt)).getTime() + EXPIRY_TOLERANCE_MS
+  if (actual < earliest || actual > latest) {
+    return `it expires at ${new Date(actual).toISOString()}, not at ${expectedExpiry(expiration, new Date(sentAt)).toISOString()} as asked`
+  }
+  return undefined
+}

@@ -1,0 +1,36 @@
+/** The job summary of a minted key: everything about it but the key. */
+export interface MintSummary {
+  keyId: string
+  projectId: string
+  scopes: string[]
+  tags: string[]
+  expiresAt: string
+  revokePolicy: string
+}
+
+export function mintSummary(s: MintSummary): string {
+  const rows: [string, string][] = [
+    ['Key id', code(s.keyId)],
+    ['Project', code(s.projectId)],
+    ['Scopes granted', s.scopes.map(code).join(', ')],
+    ['Expires', s.expiresAt],
+    ['When the job ends', s.revokePolicy],
+  ]
+  if (s.tags.length > 0) rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')])
+  return `### Deepgram key created\n\n${table(rows)}\n`
+}
+
+export function revokedSummary(keyId: string, outcome: 'deleted' | 'already-gone'): string {
+  const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended'
+  return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`
+}
+
+export function table(rows: [string, string][], header: [string, string] = ['', '']): string {
+  const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)]
+  return lines.join('\n')
+}
+
+/** Inline code that survives backticks and pipes in the value. */
+export function code(value: string): string {
+  return `\`${value.replace(/`/g, "'").replace(/\|/g, '\\|')}\``
+}
