@@ -15,7 +15,7 @@ export interface MintRequest {
 }
 
 export interface MintDeps {
-  client: DeepgramClient
+  client: Pick<DeepgramClient, 'createKeyOnce' | 'listKeys' | 'deleteKey'>
   clock: RetryClock
   policy: RetryPolicy
   log: (message: string) => void
@@ -62,7 +62,7 @@ export async function createKeyWithoutOrphans(request: MintRequest, deps: MintDe
 /** Did Deepgram perhaps create the key even though we got no success answer? */
 function isAmbiguous(error: unknown): boolean {
   if (error instanceof NetworkError) return error.sent
-  return error instanceof ServiceError && error.status !== 429
+  return error instanceof ServiceError && error.status >= 500
 }
 
 async function deleteInterruptedKeys(request: MintRequest, firstSentAt: number, deps: MintDeps): Promise<void> {
