@@ -82,3 +82,23 @@ function errorCodes(error: unknown): string[] {
   }
   return codes
 }
+
+/**
+ * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
+ * support and timeouts. Bodies are strings; that is all JSON APIs need.
+ */
+export function fetchOver(send: HttpSend): typeof fetch {
+  return async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
+    const headers: Record<string, string> = {}
+    new Headers(init?.headers).forEach((value, name) => (headers[name] = value))
+    const method = (init?.method ?? 'GET').toUpperCase() as HttpRequest['method']
+    const body = typeof init?.body === 'string' ? init.body : undefined
+    const response = await send({ method, url, headers, body })
+    const responseHeaders = new Headers()
+    for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) responseHeaders.set(name, value)
+    // Statuses without content may not carry a body, not even an empty one.
+    const content = [101, 204, 205, 304].includes(response.status) ? null : response.body
+    return new Response(content, { status: response.status, headers: responseHeaders })
+  }
+}

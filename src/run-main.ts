@@ -6,12 +6,15 @@ import type { HttpSend } from './http.ts'
 import { readKeyPlan, type KeyPlan, type RunContext } from './inputs.ts'
 import { createKeyWithoutOrphans, verifyCreatedKey } from './mint.ts'
 import { MAIN_POLICY, type RetryClock } from './retry.ts'
+import { splitResults, type TargetResult } from './secrets/deliver.ts'
+import type { SecretDelivery } from './secrets/load.ts'
+import { readSecretPlan, type SecretPlan } from './secrets/plan.ts'
 import { saveRevocationState } from './state.ts'
-import { mintSummary } from './summary.ts'
+import { mintSummary, secretsSummary } from './summary.ts'
 
 export interface MainDeps {
   io: ActionIO
-  run: RunContext
+  run: RunContext & { apiUrl?: string }
   send: HttpSend
   clock: RetryClock
   /** A short random string that makes the default comment unique to this invocation. */
@@ -19,18 +22,22 @@ export interface MainDeps {
   userAgent: string
 }
 
-/** The main step: validate, mint, mask, verify, then outputs, state and summary. */
+/** The main step: validate, mint, mask, verify, write secrets, then outputs, state and summary. */
 export async function runMain(deps: MainDeps): Promise<void> {
   const { io } = deps
   const secrets: string[] = []
   try {
-    // Before anything else can be logged: the admin key, even if other inputs turn out bad.
-    const apiKey = io.getInput('api-key')
-    if (apiKey !== '') {
-      maskSecret(io, apiKey)
-      secrets.push(apiKey)
+    // Before anything else can be logged: the credentials, even if other inputs turn out bad.
+    for (const name of ['api-key', 'github-token']) {
+      const value = io.getInput(name)
+      if (value !== '') {
+        maskSecret(io, value)
+        secrets.push(value)
+      }
     }
-    const plan = readKeyPlan((name) => io.getInput(name), deps.run, new Date(deps.clock.now()), deps.nonce())
+    const getInput = (name: string) => io.getInput(name)
+    const plan = readKeyPlan(getInput, deps.run, new Date(deps.clock.now()), deps.nonce())
+    const secretPlan = readSecretPlan(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl })
     const client = new DeepgramClient({
       baseUrl: plan.deepgramApiUrl,
       apiKey: plan.apiKey,
@@ -39,11 +46,17 @@ export async function runMain(deps: MainDeps): Promise<void> {
       policy: MAIN_POLICY,
       userAgent: deps.userAgent,
     })
+    // Public keys are fetched while the key is being created: two round trips, not three.
+    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined
     const projectId = plan.projectId ?? (await discoverProject(client))
     const key = await mint(plan, projectId, client, deps, secrets)
+    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : []
+    const { held, failed } = splitResults(results)
+    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true'
     try {
-      publish(io, plan, projectId, key)
+      publish(io, plan, projectId, key, revoke)
     } catch (error) {
+      if (held.length > 0) throw new ActionError(`${describeFailure(error)} The key was kept: secret ${secretPlan?.name} holds it in ${held.join(', ')}.`)
       throw await deleteAfterFailure(client, projectId, key, describeFailure(error))
     }
     await io.appendSummary(
@@ -53,12 +66,46 @@ export async function runMain(deps: MainDeps): Promise<void> {
         scopes: key.scopes,
         tags: key.tags,
         expiresAt: isoUtc(key.expirationDate),
-        revokePolicy: revokeSentence(plan.revoke === 'false' ? false : true),
-      }),
+        revokePolicy: revokeSentence(revoke, held.length > 0),
+      }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''),
     )
+    if (failed.length > 0) {
+      throw new ActionError(
+        `Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ` +
+          'The key was kept, since those secrets hold it; run the job again to write the rest.',
+      )
+    }
   } catch (error) {
     io.setFailed(redact(describeFailure(error), secrets))
   }
+}
+
+/**
+ * Starts loading the secret-writing code and readying every target. The promise never rejects:
+ * a failure is a value, looked at only once the key exists (and then deletes it).
+ */
+function startDelivery(plan: SecretPlan, deps: MainDeps): Promise<SecretDelivery | Error> {
+  return import('./secrets/load.ts')
+    .then((module) => module.prepareDelivery(plan, deps))
+    .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+}
+
+/** Writes the key to every target; when none holds it, the key is deleted and the step fails. */
+async function writeSecrets(
+  plan: SecretPlan,
+  delivery: Promise<SecretDelivery | Error>,
+  key: CreatedKey,
+  client: DeepgramClient,
+  projectId: string,
+): Promise<TargetResult[]> {
+  const ready = await delivery
+  if (ready instanceof Error) throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`)
+  const results = await ready.write(key.key)
+  const { held, failed } = splitResults(results)
+  if (held.length === 0) {
+    throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`)
+  }
+  return results
 }
 
 /** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
@@ -81,8 +128,7 @@ async function mint(plan: KeyPlan, projectId: string, client: DeepgramClient, de
   return key
 }
 
-function publish(io: ActionIO, plan: KeyPlan, projectId: string, key: CreatedKey): void {
-  const revoke = plan.revoke !== 'false'
+function publish(io: ActionIO, plan: KeyPlan, projectId: string, key: CreatedKey, revoke: boolean): void {
   const expiresAt = isoUtc(key.expirationDate)
   io.setOutput('key', key.key)
   io.setOutput('key-id', key.apiKeyId)
@@ -91,11 +137,12 @@ function publish(io: ActionIO, plan: KeyPlan, projectId: string, key: CreatedKey
   saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke })
   const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope))
   const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`
-  io.info(`Created key ${key.apiKeyId} in project ${projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke)}.`)
+  io.info(`Created key ${key.apiKeyId} in project ${projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`)
 }
 
-function revokeSentence(revoke: boolean): string {
-  return revoke ? 'revoked when the job ends' : 'kept until it expires (revoke: false)'
+function revokeSentence(revoke: boolean, heldBySecret: boolean): string {
+  if (revoke) return 'revoked when the job ends'
+  return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)'
 }
 
 /** The single project api-key can see; none or several is a question only the user can answer. */

@@ -1,3 +1,6 @@
+import type { TargetResult } from './secrets/deliver.ts'
+import { describeTarget } from './secrets/plan.ts'
+
 /** The job summary of a minted key: everything about it but the key. */
 export interface MintSummary {
   keyId: string
@@ -18,6 +21,12 @@ export function mintSummary(s: MintSummary): string {
   ]
   if (s.tags.length > 0) rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')])
   return `### Deepgram key created\n\n${table(rows)}\n`
+}
+
+/** One row per target: where the secret was created, updated, or why it failed. */
+export function secretsSummary(name: string, results: TargetResult[]): string {
+  const rows = results.map((r): [string, string] => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`])
+  return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`
 }
 
 export function revokedSummary(keyId: string, outcome: 'deleted' | 'already-gone'): string {

@@ -30,8 +30,9 @@ export function randomNonce(): string {
   return randomBytes(4).toString('hex')
 }
 
-export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext {
+export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext & { apiUrl?: string } {
   return {
+    apiUrl: env.GITHUB_API_URL,
     repository: env.GITHUB_REPOSITORY,
     workflow: env.GITHUB_WORKFLOW,
     runId: env.GITHUB_RUN_ID,

@@ -28399,130 +28399,17 @@ function actionsIO(actions) {
 
 /***/ }),
 
-/***/ 6803:
+/***/ 3916:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   N: () => (/* binding */ undiciSend),
-/* harmony export */   w: () => (/* binding */ TransportError)
+/* harmony export */   Dr: () => (/* binding */ NetworkError),
+/* harmony export */   E$: () => (/* binding */ redact),
+/* harmony export */   Ic: () => (/* binding */ describeFailure),
+/* harmony export */   _7: () => (/* binding */ ServiceError),
+/* harmony export */   dz: () => (/* binding */ InputError),
+/* harmony export */   lZ: () => (/* binding */ ActionError)
 /* harmony export */ });
-/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6752);
-
-/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
-class TransportError extends Error {
-    sent;
-    constructor(message, sent) {
-        super(message);
-        this.name = 'TransportError';
-        this.sent = sent;
-    }
-}
-// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
-const NOT_SENT_CODES = new Set([
-    'ECONNREFUSED',
-    'ENOTFOUND',
-    'EAI_AGAIN',
-    'EHOSTUNREACH',
-    'ENETUNREACH',
-    'UND_ERR_CONNECT_TIMEOUT',
-]);
-/** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
-function undiciSend(dispatcher, timeoutMs) {
-    return async ({ method, url, headers, body }) => {
-        try {
-            const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, {
-                method,
-                headers,
-                body,
-                dispatcher,
-                headersTimeout: timeoutMs,
-                bodyTimeout: timeoutMs,
-            });
-            const text = await response.body.text();
-            return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text };
-        }
-        catch (error) {
-            throw toTransportError(error);
-        }
-    };
-}
-function flattenHeaders(headers) {
-    const flat = {};
-    for (const [name, value] of Object.entries(headers)) {
-        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    return flat;
-}
-function toTransportError(error) {
-    const codes = errorCodes(error);
-    const message = error instanceof Error ? error.message : String(error);
-    // A proxy that cannot open the tunnel answers before our request is written.
-    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
-    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
-    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent);
-}
-/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
-function errorCodes(error) {
-    const codes = [];
-    for (let e = error; e instanceof Error; e = e.cause) {
-        const code = e.code;
-        if (typeof code === 'string')
-            codes.push(code);
-    }
-    return codes;
-}
-
-
-/***/ }),
-
-/***/ 1730:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _actions_io_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(721);
-/* harmony import */ var _run_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8641);
-/* harmony import */ var _wiring_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8689);
-// Entry of the main step: wires the real runner, network and clock into runMain.
-
-
-
-
-const http = (0,_wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .realHttp */ .rr)(process.env);
-await (0,_run_main_js__WEBPACK_IMPORTED_MODULE_1__/* .runMain */ .V)({
-    io: (0,_actions_io_js__WEBPACK_IMPORTED_MODULE_3__/* .actionsIO */ .E)(_actions_core__WEBPACK_IMPORTED_MODULE_0__),
-    run: (0,_wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .runContextFromEnv */ .wX)(process.env),
-    send: http.send,
-    clock: _wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .realClock */ .dQ,
-    nonce: _wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .randomNonce */ .Pv,
-    userAgent: _wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .USER_AGENT */ ._O,
-});
-await http.close();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 8641:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  V: () => (/* binding */ runMain)
-});
-
-;// CONCATENATED MODULE: ./src/core.ts
-/** Masks a secret line by line: the runner's masking only works on single lines. */
-function maskSecret(io, value) {
-    for (const line of value.split(/\r?\n/)) {
-        if (line.trim() !== '')
-            io.setSecret(line);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/errors.ts
 // Every failure the action reports is one of these values. They carry what a person needs to act
 // (which input, which service answered what, its request id, what to do) and are turned into a
 // single `::error::` line in one place: describeFailure().
@@ -28593,226 +28480,18 @@ function redact(text, secrets) {
     return out;
 }
 
-// EXTERNAL MODULE: ./src/http.ts
-var http = __nccwpck_require__(6803);
-;// CONCATENATED MODULE: ./src/retry.ts
-/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
-/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
-/**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
- * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
- * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
- */
-async function withRetry(attempt, classify, policy, clock, beforeRetry) {
-    const started = clock.now();
-    for (let n = 1;; n++) {
-        try {
-            return await attempt(n);
-        }
-        catch (error) {
-            const verdict = classify(error);
-            if (!verdict.retry || n >= policy.maxAttempts)
-                throw error;
-            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (clock.now() + delay - started > policy.budgetMs)
-                throw error;
-            if (beforeRetry)
-                await beforeRetry(error);
-            await clock.sleep(delay);
-        }
-    }
-}
-/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
-function retryDelay(n, policy, random, retryAfterMs) {
-    if (retryAfterMs !== undefined)
-        return Math.max(0, retryAfterMs);
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-    return Math.round(random() * ceiling);
-}
-/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
 
-;// CONCATENATED MODULE: ./src/deepgram.ts
+/***/ }),
 
+/***/ 4282:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-/**
- * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
- * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
- */
-class DeepgramClient {
-    options;
-    constructor(options) {
-        this.options = options;
-    }
-    async listProjects() {
-        const body = await this.retried('GET', '/v1/projects', 'listing the projects of api-key');
-        return arrayOf(field(body, 'projects')).map((p) => ({
-            projectId: stringOf(field(p, 'project_id')) ?? '',
-            name: stringOf(field(p, 'name')) ?? '',
-        }));
-    }
-    async createKeyOnce(projectId, request) {
-        const response = await this.send('POST', keysPath(projectId), 'creating the key', JSON.stringify(request));
-        const body = this.expectOk(response, 'creating the key');
-        return {
-            apiKeyId: stringOf(field(body, 'api_key_id')) ?? '',
-            key: stringOf(field(body, 'key')) ?? '',
-            scopes: stringsOf(field(body, 'scopes')) ?? [],
-            tags: stringsOf(field(body, 'tags')) ?? [],
-            expirationDate: stringOf(field(body, 'expiration_date')),
-            created: stringOf(field(body, 'created')),
-        };
-    }
-    async listKeys(projectId) {
-        const body = await this.retried('GET', keysPath(projectId), 'listing the project keys');
-        return arrayOf(field(body, 'api_keys')).map((item) => toProjectKey(field(item, 'api_key')));
-    }
-    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
-    async getKey(projectId, keyId) {
-        const body = await this.retried('GET', `${keysPath(projectId)}/${encodeURIComponent(keyId)}`, `reading key ${keyId}`);
-        const nested = field(field(field(body, 'item'), 'member'), 'api_key');
-        return toProjectKey(nested ?? field(body, 'api_key'));
-    }
-    /** Deletes a key; 404 means it is gone already, which is what we wanted. */
-    async deleteKey(projectId, keyId) {
-        const action = `deleting key ${keyId}`;
-        const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`;
-        return withRetry(async () => {
-            const response = await this.send('DELETE', path, action);
-            if (response.status === 404)
-                return 'already-gone';
-            this.expectOk(response, action);
-            return 'deleted';
-        }, transientVerdict, this.options.policy, this.options.clock);
-    }
-    async retried(method, path, action) {
-        return withRetry(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
-    }
-    async send(method, path, action, body) {
-        const { baseUrl, apiKey, userAgent } = this.options;
-        const headers = {
-            authorization: `Token ${apiKey}`,
-            accept: 'application/json',
-            'user-agent': userAgent,
-        };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        try {
-            return await this.options.send({ method, url: `${baseUrl}${path}`, headers, body });
-        }
-        catch (error) {
-            if (error instanceof http/* TransportError */.w)
-                throw new NetworkError('Deepgram', action, error.message, error.sent);
-            throw error;
-        }
-    }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw deepgramError(response, action, this.options.clock.now());
-    }
-}
-function keysPath(projectId) {
-    return `/v1/projects/${encodeURIComponent(projectId)}/keys`;
-}
-/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
-function transientVerdict(error) {
-    if (error instanceof NetworkError)
-        return { retry: true };
-    if (error instanceof ServiceError && isTransientStatus(error.status)) {
-        const after = error.details.retryAfterSeconds;
-        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
-    }
-    return { retry: false };
-}
-function isTransientStatus(status) {
-    return status === 408 || status === 429 || status >= 500;
-}
-/**
- * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
- * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
- */
-function deepgramError(response, action, now) {
-    const body = parseJson(response.body);
-    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
-    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
-    const text = response.body.trim().slice(0, 300);
-    const message = stringOf(field(body, 'err_msg')) ??
-        (modern || undefined) ??
-        stringOf(field(body, 'reason')) ??
-        (typeof body === 'string' ? body : undefined) ??
-        (text || 'no message');
-    const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'];
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new ServiceError({
-        service: 'Deepgram',
-        action,
-        status: response.status,
-        code,
-        message: message.replace(/\s+/g, ' ').trim(),
-        requestId,
-        hint: deepgramHint(response.status, code),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
-    });
-}
-function deepgramHint(status, code) {
-    const upper = (code ?? '').toUpperCase();
-    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
-        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
-    }
-    if (status === 401)
-        return 'Check the api-key input: Deepgram does not accept it.';
-    if (status === 404)
-        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
-    if (status === 429)
-        return 'Deepgram is limiting requests; run the job again later.';
-    if (status >= 500)
-        return 'Deepgram had a problem; run the job again later.';
-    return undefined;
-}
-function parseJson(text) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return text;
-    }
-}
-function field(value, name) {
-    return typeof value === 'object' && value !== null ? value[name] : undefined;
-}
-function stringOf(value) {
-    return typeof value === 'string' && value !== '' ? value : undefined;
-}
-function arrayOf(value) {
-    return Array.isArray(value) ? value : [];
-}
-function stringsOf(value) {
-    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
-}
-function toProjectKey(value) {
-    return {
-        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
-        comment: stringOf(field(value, 'comment')) ?? '',
-        scopes: stringsOf(field(value, 'scopes')) ?? [],
-        tags: stringsOf(field(value, 'tags')),
-        expirationDate: stringOf(field(value, 'expiration_date')),
-        created: stringOf(field(value, 'created')),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/expiration.ts
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Or: () => (/* binding */ expectedExpiry),
+/* harmony export */   lG: () => (/* binding */ parseExpiration),
+/* harmony export */   vN: () => (/* binding */ describeExpiration)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
 
 const FORMS = 'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)';
 const UNIT_SECONDS = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
@@ -28821,7 +28500,7 @@ const DURATION_PART = /(\d+)([wdhms])/g;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 function refuse(why) {
-    throw new InputError('expiration', `${why}. Give ${FORMS}.`);
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('expiration', `${why}. Give ${FORMS}.`);
 }
 /** Parses the `expiration` input. `now` is when the key is about to be created. */
 function parseExpiration(text, now) {
@@ -28899,7 +28578,118 @@ function describeExpiration(expiration) {
     return `for ${parts.join(' ')}`;
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
+
+/***/ }),
+
+/***/ 6803:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Nb: () => (/* binding */ undiciSend),
+/* harmony export */   hQ: () => (/* binding */ fetchOver),
+/* harmony export */   wX: () => (/* binding */ TransportError)
+/* harmony export */ });
+/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6752);
+
+/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
+class TransportError extends Error {
+    sent;
+    constructor(message, sent) {
+        super(message);
+        this.name = 'TransportError';
+        this.sent = sent;
+    }
+}
+// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
+const NOT_SENT_CODES = new Set([
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'UND_ERR_CONNECT_TIMEOUT',
+]);
+/** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
+function undiciSend(dispatcher, timeoutMs) {
+    return async ({ method, url, headers, body }) => {
+        try {
+            const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, {
+                method,
+                headers,
+                body,
+                dispatcher,
+                headersTimeout: timeoutMs,
+                bodyTimeout: timeoutMs,
+            });
+            const text = await response.body.text();
+            return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text };
+        }
+        catch (error) {
+            throw toTransportError(error);
+        }
+    };
+}
+function flattenHeaders(headers) {
+    const flat = {};
+    for (const [name, value] of Object.entries(headers)) {
+        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    return flat;
+}
+function toTransportError(error) {
+    const codes = errorCodes(error);
+    const message = error instanceof Error ? error.message : String(error);
+    // A proxy that cannot open the tunnel answers before our request is written.
+    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
+    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
+    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent);
+}
+/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
+function errorCodes(error) {
+    const codes = [];
+    for (let e = error; e instanceof Error; e = e.cause) {
+        const code = e.code;
+        if (typeof code === 'string')
+            codes.push(code);
+    }
+    return codes;
+}
+/**
+ * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
+ * support and timeouts. Bodies are strings; that is all JSON APIs need.
+ */
+function fetchOver(send) {
+    return async (input, init) => {
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        const headers = {};
+        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+        const method = (init?.method ?? 'GET').toUpperCase();
+        const body = typeof init?.body === 'string' ? init.body : undefined;
+        const response = await send({ method, url, headers, body });
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers))
+            if (value !== undefined)
+                responseHeaders.set(name, value);
+        // Statuses without content may not carry a body, not even an empty one.
+        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
+        return new Response(content, { status: response.status, headers: responseHeaders });
+    };
+}
+
+
+/***/ }),
+
+/***/ 8422:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $P: () => (/* binding */ readBaseUrl),
+/* harmony export */   DW: () => (/* binding */ readKeyPlan),
+/* harmony export */   E1: () => (/* binding */ parseList)
+/* harmony export */ });
+/* unused harmony exports MISSING_API_KEY, readApiKey, readProjectId, readDeepgramApiUrl, readScopes, readRevoke, defaultComment */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _expiration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4282);
 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -28917,9 +28707,9 @@ function parseList(text) {
 function readApiKey(getInput) {
     const apiKey = getInput('api-key');
     if (apiKey === '')
-        throw new InputError('api-key', MISSING_API_KEY);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', MISSING_API_KEY);
     if (/\s/.test(apiKey))
-        throw new InputError('api-key', 'contains white space. Pass the key alone, from a secret.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', 'contains white space. Pass the key alone, from a secret.');
     return apiKey;
 }
 function readProjectId(getInput) {
@@ -28927,7 +28717,7 @@ function readProjectId(getInput) {
     if (projectId === '')
         return undefined;
     if (!UUID.test(projectId)) {
-        throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
     }
     return projectId.toLowerCase();
 }
@@ -28946,15 +28736,15 @@ function readBaseUrl(getInput, name, fallback) {
         url = new URL(text);
     }
     catch {
-        throw new InputError(name, `'${text}' is not a URL. ${forms}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is not a URL. ${forms}`);
     }
     if (url.username || url.password)
-        throw new InputError(name, `must not carry credentials. ${forms}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `must not carry credentials. ${forms}`);
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-        throw new InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new InputError(name, `'${text}' is not an http(s) URL. ${forms}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is not an http(s) URL. ${forms}`);
     return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 function isLoopback(hostname) {
@@ -28963,11 +28753,11 @@ function isLoopback(hostname) {
 function readScopes(getInput) {
     const scopes = parseList(getInput('scopes'));
     if (scopes.length === 0) {
-        throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as member or usage:write.');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as member or usage:write.');
     }
     for (const scope of scopes) {
         if (!SCOPE.test(scope)) {
-            throw new InputError('scopes', `'${scope}' is not a scope. Scopes are words such as member or usage:write, separated by commas or newlines.`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', `'${scope}' is not a scope. Scopes are words such as member or usage:write, separated by commas or newlines.`);
         }
     }
     return [...new Set(scopes)];
@@ -28976,7 +28766,7 @@ function readRevoke(getInput) {
     const revoke = (getInput('revoke') || 'auto').toLowerCase();
     if (revoke === 'auto' || revoke === 'true' || revoke === 'false')
         return revoke;
-    throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
 }
 /** A comment that names the run and is unique to this invocation (thanks to `nonce`). */
 function defaultComment(run, nonce) {
@@ -28996,7 +28786,7 @@ function readKeyPlan(getInput, run, now, nonce) {
     const projectId = readProjectId(getInput);
     const scopes = readScopes(getInput);
     const tags = [...new Set(parseList(getInput('tags')))];
-    const expiration = parseExpiration(getInput('expiration') || '1h', now);
+    const expiration = (0,_expiration_js__WEBPACK_IMPORTED_MODULE_1__/* .parseExpiration */ .lG)(getInput('expiration') || '1h', now);
     const revoke = readRevoke(getInput);
     const deepgramApiUrl = readDeepgramApiUrl(getInput);
     const givenComment = getInput('comment');
@@ -29013,6 +28803,294 @@ function readKeyPlan(getInput, run, now, nonce) {
     };
 }
 
+
+/***/ }),
+
+/***/ 1730:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _actions_io_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(721);
+/* harmony import */ var _run_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6345);
+/* harmony import */ var _wiring_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8689);
+// Entry of the main step: wires the real runner, network and clock into runMain.
+
+
+
+
+const http = (0,_wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .realHttp */ .rr)(process.env);
+await (0,_run_main_js__WEBPACK_IMPORTED_MODULE_1__/* .runMain */ .V)({
+    io: (0,_actions_io_js__WEBPACK_IMPORTED_MODULE_3__/* .actionsIO */ .E)(_actions_core__WEBPACK_IMPORTED_MODULE_0__),
+    run: (0,_wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .runContextFromEnv */ .wX)(process.env),
+    send: http.send,
+    clock: _wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .realClock */ .dQ,
+    nonce: _wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .randomNonce */ .Pv,
+    userAgent: _wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .USER_AGENT */ ._O,
+});
+await http.close();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 9809:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   bD: () => (/* binding */ withRetry),
+/* harmony export */   hz: () => (/* binding */ MAIN_POLICY),
+/* harmony export */   mu: () => (/* binding */ parseRetryAfter)
+/* harmony export */ });
+/* unused harmony exports POST_POLICY, retryDelay */
+/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
+/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
+const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/**
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
+ * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
+ * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ */
+async function withRetry(attempt, classify, policy, clock, beforeRetry) {
+    const started = clock.now();
+    for (let n = 1;; n++) {
+        try {
+            return await attempt(n);
+        }
+        catch (error) {
+            const verdict = classify(error);
+            if (!verdict.retry || n >= policy.maxAttempts)
+                throw error;
+            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
+            if (clock.now() + delay - started > policy.budgetMs)
+                throw error;
+            if (beforeRetry)
+                await beforeRetry(error);
+            await clock.sleep(delay);
+        }
+    }
+}
+/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
+function retryDelay(n, policy, random, retryAfterMs) {
+    if (retryAfterMs !== undefined)
+        return Math.max(0, retryAfterMs);
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(random() * ceiling);
+}
+/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+
+/***/ }),
+
+/***/ 6345:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  V: () => (/* binding */ runMain)
+});
+
+;// CONCATENATED MODULE: ./src/core.ts
+/** Masks a secret line by line: the runner's masking only works on single lines. */
+function maskSecret(io, value) {
+    for (const line of value.split(/\r?\n/)) {
+        if (line.trim() !== '')
+            io.setSecret(line);
+    }
+}
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/http.ts
+var http = __nccwpck_require__(6803);
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(9809);
+;// CONCATENATED MODULE: ./src/deepgram.ts
+
+
+
+/**
+ * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
+ * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
+ */
+class DeepgramClient {
+    options;
+    constructor(options) {
+        this.options = options;
+    }
+    async listProjects() {
+        const body = await this.retried('GET', '/v1/projects', 'listing the projects of api-key');
+        return arrayOf(field(body, 'projects')).map((p) => ({
+            projectId: stringOf(field(p, 'project_id')) ?? '',
+            name: stringOf(field(p, 'name')) ?? '',
+        }));
+    }
+    async createKeyOnce(projectId, request) {
+        const response = await this.send('POST', keysPath(projectId), 'creating the key', JSON.stringify(request));
+        const body = this.expectOk(response, 'creating the key');
+        return {
+            apiKeyId: stringOf(field(body, 'api_key_id')) ?? '',
+            key: stringOf(field(body, 'key')) ?? '',
+            scopes: stringsOf(field(body, 'scopes')) ?? [],
+            tags: stringsOf(field(body, 'tags')) ?? [],
+            expirationDate: stringOf(field(body, 'expiration_date')),
+            created: stringOf(field(body, 'created')),
+        };
+    }
+    async listKeys(projectId) {
+        const body = await this.retried('GET', keysPath(projectId), 'listing the project keys');
+        return arrayOf(field(body, 'api_keys')).map((item) => toProjectKey(field(item, 'api_key')));
+    }
+    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
+    async getKey(projectId, keyId) {
+        const body = await this.retried('GET', `${keysPath(projectId)}/${encodeURIComponent(keyId)}`, `reading key ${keyId}`);
+        const nested = field(field(field(body, 'item'), 'member'), 'api_key');
+        return toProjectKey(nested ?? field(body, 'api_key'));
+    }
+    /** Deletes a key; 404 means it is gone already, which is what we wanted. */
+    async deleteKey(projectId, keyId) {
+        const action = `deleting key ${keyId}`;
+        const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`;
+        return (0,retry/* withRetry */.bD)(async () => {
+            const response = await this.send('DELETE', path, action);
+            if (response.status === 404)
+                return 'already-gone';
+            this.expectOk(response, action);
+            return 'deleted';
+        }, transientVerdict, this.options.policy, this.options.clock);
+    }
+    async retried(method, path, action) {
+        return (0,retry/* withRetry */.bD)(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
+    }
+    async send(method, path, action, body) {
+        const { baseUrl, apiKey, userAgent } = this.options;
+        const headers = {
+            authorization: `Token ${apiKey}`,
+            accept: 'application/json',
+            'user-agent': userAgent,
+        };
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        try {
+            return await this.options.send({ method, url: `${baseUrl}${path}`, headers, body });
+        }
+        catch (error) {
+            if (error instanceof http/* TransportError */.wX)
+                throw new errors/* NetworkError */.Dr('Deepgram', action, error.message, error.sent);
+            throw error;
+        }
+    }
+    expectOk(response, action) {
+        if (response.status >= 200 && response.status < 300)
+            return parseJson(response.body);
+        throw deepgramError(response, action, this.options.clock.now());
+    }
+}
+function keysPath(projectId) {
+    return `/v1/projects/${encodeURIComponent(projectId)}/keys`;
+}
+/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
+function transientVerdict(error) {
+    if (error instanceof errors/* NetworkError */.Dr)
+        return { retry: true };
+    if (error instanceof errors/* ServiceError */._7 && isTransientStatus(error.status)) {
+        const after = error.details.retryAfterSeconds;
+        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
+    }
+    return { retry: false };
+}
+function isTransientStatus(status) {
+    return status === 408 || status === 429 || status >= 500;
+}
+/**
+ * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
+ * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
+ */
+function deepgramError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
+    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
+    const text = response.body.trim().slice(0, 300);
+    const message = stringOf(field(body, 'err_msg')) ??
+        (modern || undefined) ??
+        stringOf(field(body, 'reason')) ??
+        (typeof body === 'string' ? body : undefined) ??
+        (text || 'no message');
+    const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'];
+    const retryAfterMs = (0,retry/* parseRetryAfter */.mu)(response.headers['retry-after'], now);
+    return new errors/* ServiceError */._7({
+        service: 'Deepgram',
+        action,
+        status: response.status,
+        code,
+        message: message.replace(/\s+/g, ' ').trim(),
+        requestId,
+        hint: deepgramHint(response.status, code),
+        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    });
+}
+function deepgramHint(status, code) {
+    const upper = (code ?? '').toUpperCase();
+    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
+        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
+    }
+    if (status === 401)
+        return 'Check the api-key input: Deepgram does not accept it.';
+    if (status === 404)
+        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
+    if (status === 429)
+        return 'Deepgram is limiting requests; run the job again later.';
+    if (status >= 500)
+        return 'Deepgram had a problem; run the job again later.';
+    return undefined;
+}
+function parseJson(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return text;
+    }
+}
+function field(value, name) {
+    return typeof value === 'object' && value !== null ? value[name] : undefined;
+}
+function stringOf(value) {
+    return typeof value === 'string' && value !== '' ? value : undefined;
+}
+function arrayOf(value) {
+    return Array.isArray(value) ? value : [];
+}
+function stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
+}
+function toProjectKey(value) {
+    return {
+        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
+        comment: stringOf(field(value, 'comment')) ?? '',
+        scopes: stringsOf(field(value, 'scopes')) ?? [],
+        tags: stringsOf(field(value, 'tags')),
+        expirationDate: stringOf(field(value, 'expiration_date')),
+        created: stringOf(field(value, 'created')),
+    };
+}
+
+// EXTERNAL MODULE: ./src/expiration.ts
+var src_expiration = __nccwpck_require__(4282);
+// EXTERNAL MODULE: ./src/inputs.ts
+var inputs = __nccwpck_require__(8422);
 ;// CONCATENATED MODULE: ./src/mint.ts
 
 
@@ -29044,7 +29122,7 @@ async function createKeyWithoutOrphans(request, deps) {
             await deleteInterruptedKeys(request, firstSentAt, deps);
     };
     try {
-        return await withRetry(() => deps.client.createKeyOnce(request.projectId, body), transientVerdict, deps.policy, deps.clock, cleanUpIfAmbiguous);
+        return await (0,retry/* withRetry */.bD)(() => deps.client.createKeyOnce(request.projectId, body), transientVerdict, deps.policy, deps.clock, cleanUpIfAmbiguous);
     }
     catch (error) {
         // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
@@ -29054,9 +29132,9 @@ async function createKeyWithoutOrphans(request, deps) {
 }
 /** Did Deepgram perhaps create the key even though we got no success answer? */
 function isAmbiguous(error) {
-    if (error instanceof NetworkError)
+    if (error instanceof errors/* NetworkError */.Dr)
         return error.sent;
-    return error instanceof ServiceError && error.status >= 500;
+    return error instanceof errors/* ServiceError */._7 && error.status >= 500;
 }
 async function deleteInterruptedKeys(request, firstSentAt, deps) {
     let keys;
@@ -29064,13 +29142,13 @@ async function deleteInterruptedKeys(request, firstSentAt, deps) {
         keys = await deps.client.listKeys(request.projectId);
     }
     catch (error) {
-        throw new ActionError(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ` +
+        throw new errors/* ActionError */.lZ(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ` +
             `Delete any key named "${request.comment}" in the Deepgram console.`);
     }
     const interrupted = keys.filter((key) => isFromThisInvocation(key, request, firstSentAt));
     for (const key of interrupted) {
         const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error) => {
-            throw new ActionError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} Delete it in the Deepgram console.`);
+            throw new errors/* ActionError */.lZ(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} Delete it in the Deepgram console.`);
         });
         deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`);
     }
@@ -29104,14 +29182,18 @@ function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
     const actual = Date.parse(key.expirationDate);
     if (Number.isNaN(actual))
         return `its expiration_date '${key.expirationDate}' is not a date`;
-    const earliest = expectedExpiry(expiration, new Date(sentAt)).getTime() - EXPIRY_TOLERANCE_MS;
-    const latest = expectedExpiry(expiration, new Date(receivedAt)).getTime() + EXPIRY_TOLERANCE_MS;
+    const earliest = (0,src_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).getTime() - EXPIRY_TOLERANCE_MS;
+    const latest = (0,src_expiration/* expectedExpiry */.Or)(expiration, new Date(receivedAt)).getTime() + EXPIRY_TOLERANCE_MS;
     if (actual < earliest || actual > latest) {
-        return `it expires at ${new Date(actual).toISOString()}, not at ${expectedExpiry(expiration, new Date(sentAt)).toISOString()} as asked`;
+        return `it expires at ${new Date(actual).toISOString()}, not at ${(0,src_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).toISOString()} as asked`;
     }
     return undefined;
 }
 
+// EXTERNAL MODULE: ./src/secrets/deliver.ts + 1 modules
+var deliver = __nccwpck_require__(7277);
+// EXTERNAL MODULE: ./src/secrets/plan.ts
+var secrets_plan = __nccwpck_require__(5982);
 ;// CONCATENATED MODULE: ./src/state.ts
 function saveRevocationState(io, state) {
     io.saveState('project-id', state.projectId);
@@ -29129,6 +29211,7 @@ function loadRevocationState(io) {
 }
 
 ;// CONCATENATED MODULE: ./src/summary.ts
+
 function mintSummary(s) {
     const rows = [
         ['Key id', code(s.keyId)],
@@ -29140,6 +29223,11 @@ function mintSummary(s) {
     if (s.tags.length > 0)
         rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
     return `### Deepgram key created\n\n${table(rows)}\n`;
+}
+/** One row per target: where the secret was created, updated, or why it failed. */
+function secretsSummary(name, results) {
+    const rows = results.map((r) => [(0,secrets_plan/* describeTarget */.f)(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
+    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
 }
 function revokedSummary(keyId, outcome) {
     const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
@@ -29164,33 +29252,46 @@ function code(value) {
 
 
 
-/** The main step: validate, mint, mask, verify, then outputs, state and summary. */
+
+
+/** The main step: validate, mint, mask, verify, write secrets, then outputs, state and summary. */
 async function runMain(deps) {
     const { io } = deps;
     const secrets = [];
     try {
-        // Before anything else can be logged: the admin key, even if other inputs turn out bad.
-        const apiKey = io.getInput('api-key');
-        if (apiKey !== '') {
-            maskSecret(io, apiKey);
-            secrets.push(apiKey);
+        // Before anything else can be logged: the credentials, even if other inputs turn out bad.
+        for (const name of ['api-key', 'github-token']) {
+            const value = io.getInput(name);
+            if (value !== '') {
+                maskSecret(io, value);
+                secrets.push(value);
+            }
         }
-        const plan = readKeyPlan((name) => io.getInput(name), deps.run, new Date(deps.clock.now()), deps.nonce());
+        const getInput = (name) => io.getInput(name);
+        const plan = (0,inputs/* readKeyPlan */.DW)(getInput, deps.run, new Date(deps.clock.now()), deps.nonce());
+        const secretPlan = (0,secrets_plan/* readSecretPlan */.i)(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
         const client = new DeepgramClient({
             baseUrl: plan.deepgramApiUrl,
             apiKey: plan.apiKey,
             send: deps.send,
             clock: deps.clock,
-            policy: MAIN_POLICY,
+            policy: retry/* MAIN_POLICY */.hz,
             userAgent: deps.userAgent,
         });
+        // Public keys are fetched while the key is being created: two round trips, not three.
+        const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
         const projectId = plan.projectId ?? (await discoverProject(client));
         const key = await mint(plan, projectId, client, deps, secrets);
+        const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : [];
+        const { held, failed } = (0,deliver/* splitResults */.tD)(results);
+        const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
         try {
-            publish(io, plan, projectId, key);
+            publish(io, plan, projectId, key, revoke);
         }
         catch (error) {
-            throw await deleteAfterFailure(client, projectId, key, describeFailure(error));
+            if (held.length > 0)
+                throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} The key was kept: secret ${secretPlan?.name} holds it in ${held.join(', ')}.`);
+            throw await deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
         }
         await io.appendSummary(mintSummary({
             keyId: key.apiKeyId,
@@ -29198,19 +29299,44 @@ async function runMain(deps) {
             scopes: key.scopes,
             tags: key.tags,
             expiresAt: isoUtc(key.expirationDate),
-            revokePolicy: revokeSentence(plan.revoke === 'false' ? false : true),
-        }));
+            revokePolicy: revokeSentence(revoke, held.length > 0),
+        }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
+        if (failed.length > 0) {
+            throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ` +
+                'The key was kept, since those secrets hold it; run the job again to write the rest.');
+        }
     }
     catch (error) {
-        io.setFailed(redact(describeFailure(error), secrets));
+        io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
     }
+}
+/**
+ * Starts loading the secret-writing code and readying every target. The promise never rejects:
+ * a failure is a value, looked at only once the key exists (and then deletes it).
+ */
+function startDelivery(plan, deps) {
+    return Promise.all(/* import() */[__nccwpck_require__.e(470), __nccwpck_require__.e(406)]).then(__nccwpck_require__.bind(__nccwpck_require__, 406))
+        .then((module) => module.prepareDelivery(plan, deps))
+        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
+}
+/** Writes the key to every target; when none holds it, the key is deleted and the step fails. */
+async function writeSecrets(plan, delivery, key, client, projectId) {
+    const ready = await delivery;
+    if (ready instanceof Error)
+        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
+    const results = await ready.write(key.key);
+    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
+    if (held.length === 0) {
+        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
+    }
+    return results;
 }
 /** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
 async function mint(plan, projectId, client, deps, secrets) {
     const { io, clock } = deps;
-    io.info(`Creating a Deepgram key in project ${projectId} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
+    io.info(`Creating a Deepgram key in project ${projectId} ${(0,src_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
     const sentAt = clock.now();
-    const key = await createKeyWithoutOrphans({ projectId, comment: plan.comment, commentIsOurs: plan.commentIsOurs, scopes: plan.scopes, tags: plan.tags, expiration: plan.expiration }, { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message) });
+    const key = await createKeyWithoutOrphans({ projectId, comment: plan.comment, commentIsOurs: plan.commentIsOurs, scopes: plan.scopes, tags: plan.tags, expiration: plan.expiration }, { client, clock, policy: retry/* MAIN_POLICY */.hz, log: (message) => io.info(message) });
     if (key.key !== '') {
         maskSecret(io, key.key);
         secrets.push(key.key);
@@ -29221,8 +29347,7 @@ async function mint(plan, projectId, client, deps, secrets) {
     }
     return key;
 }
-function publish(io, plan, projectId, key) {
-    const revoke = plan.revoke !== 'false';
+function publish(io, plan, projectId, key, revoke) {
     const expiresAt = isoUtc(key.expirationDate);
     io.setOutput('key', key.key);
     io.setOutput('key-id', key.apiKeyId);
@@ -29231,10 +29356,12 @@ function publish(io, plan, projectId, key) {
     saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke });
     const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
     const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
-    io.info(`Created key ${key.apiKeyId} in project ${projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke)}.`);
+    io.info(`Created key ${key.apiKeyId} in project ${projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`);
 }
-function revokeSentence(revoke) {
-    return revoke ? 'revoked when the job ends' : 'kept until it expires (revoke: false)';
+function revokeSentence(revoke, heldBySecret) {
+    if (revoke)
+        return 'revoked when the job ends';
+    return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
 }
 /** The single project api-key can see; none or several is a question only the user can answer. */
 async function discoverProject(client) {
@@ -29243,9 +29370,9 @@ async function discoverProject(client) {
     if (projects.length === 1 && only)
         return only.projectId;
     if (projects.length === 0)
-        throw new ActionError('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
+        throw new errors/* ActionError */.lZ('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
     const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ');
-    throw new ActionError(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
+    throw new errors/* ActionError */.lZ(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
 }
 /**
  * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
@@ -29253,19 +29380,255 @@ async function discoverProject(client) {
  */
 async function deleteAfterFailure(client, projectId, key, why) {
     if (key.apiKeyId === '')
-        return new ActionError(`${why} Deepgram gave no key id, so check the project's keys in the console.`);
+        return new errors/* ActionError */.lZ(`${why} Deepgram gave no key id, so check the project's keys in the console.`);
     try {
         await client.deleteKey(projectId, key.apiKeyId);
-        return new ActionError(`${why} The key was deleted.`);
+        return new errors/* ActionError */.lZ(`${why} The key was deleted.`);
     }
     catch (error) {
-        return new ActionError(`${why} Deleting key ${key.apiKeyId} failed too: ${describeFailure(error)} Delete it in the Deepgram console.`);
+        return new errors/* ActionError */.lZ(`${why} Deleting key ${key.apiKeyId} failed too: ${(0,errors/* describeFailure */.Ic)(error)} Delete it in the Deepgram console.`);
     }
 }
 /** Deepgram's microsecond timestamps, as ISO 8601 UTC that every tool reads. */
 function isoUtc(date) {
     const parsed = date === undefined ? Number.NaN : Date.parse(date);
     return Number.isNaN(parsed) ? (date ?? '') : new Date(parsed).toISOString();
+}
+
+
+/***/ }),
+
+/***/ 7277:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  g4: () => (/* binding */ prepareTargets),
+  tD: () => (/* binding */ splitResults),
+  Hg: () => (/* binding */ withPublicKeyCache),
+  t: () => (/* binding */ writeToTargets)
+});
+
+// UNUSED EXPORTS: CONCURRENCY
+
+;// CONCATENATED MODULE: ./src/concurrency.ts
+/** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
+async function mapBounded(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await fn(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/secrets/plan.ts
+var plan = __nccwpck_require__(5982);
+;// CONCATENATED MODULE: ./src/secrets/deliver.ts
+
+
+
+/** GitHub asks integrators not to burst; ten at a time keeps 20 repositories at two rounds. */
+const CONCURRENCY = 10;
+/**
+ * Fetches what every target needs before the key exists. One target that cannot be prepared
+ * means nothing is written: the error lists every such target.
+ */
+async function prepareTargets(plan, api) {
+    const settled = await mapBounded(plan.targets, CONCURRENCY, async (target) => {
+        try {
+            const [publicKey, selectedRepositoryIds] = await Promise.all([api.getPublicKey(target), selectedIds(target, api)]);
+            return { target, publicKey, selectedRepositoryIds };
+        }
+        catch (error) {
+            return { target, error };
+        }
+    });
+    const failures = settled.flatMap((s) => ('error' in s ? [(0,errors/* describeFailure */.Ic)(s.error)] : []));
+    if (failures.length > 0)
+        throw new errors/* ActionError */.lZ(`nothing was written to secret ${plan.name}: ${failures.join(' ')}`);
+    return settled.filter((s) => !('error' in s));
+}
+async function selectedIds(target, api) {
+    if (target.scope !== 'organization' || target.visibility !== 'selected')
+        return undefined;
+    return Promise.all(target.selectedRepositories.map((repo) => api.repositoryId(target.org, repo)));
+}
+/** Seals the value for each target's own key and writes it; never throws, reports per target. */
+async function writeToTargets(value, name, prepared, api, seal) {
+    return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
+        try {
+            const encryptedValue = seal(value, publicKey.key);
+            const outcome = await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds });
+            return { target, outcome };
+        }
+        catch (error) {
+            return { target, error: (0,errors/* describeFailure */.Ic)(error) };
+        }
+    });
+}
+/** Public keys fetched once per target (type, owner, repository, environment or organization). */
+function withPublicKeyCache(api) {
+    const cache = new Map();
+    return {
+        ...api,
+        getPublicKey(target) {
+            const key = targetKey(target);
+            let publicKey = cache.get(key);
+            if (publicKey === undefined) {
+                publicKey = api.getPublicKey(target);
+                cache.set(key, publicKey);
+                // A failed fetch is not worth remembering: a later call may succeed.
+                publicKey.catch(() => cache.delete(key));
+            }
+            return publicKey;
+        },
+    };
+}
+function targetKey(target) {
+    const place = target.scope === 'organization' ? [target.org] : target.scope === 'environment' ? [target.owner, target.repo, target.environment] : [target.owner, target.repo];
+    return [target.type, target.scope, ...place].join('/').toLowerCase();
+}
+/** Splits results into the targets that now hold the key and those that failed. */
+function splitResults(results) {
+    const held = results.flatMap((r) => ('outcome' in r ? [(0,plan/* describeTarget */.f)(r.target)] : []));
+    const failed = results.flatMap((r) => ('error' in r ? [`${(0,plan/* describeTarget */.f)(r.target)}: ${r.error}`] : []));
+    return { held, failed };
+}
+
+
+/***/ }),
+
+/***/ 5982:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   f: () => (/* binding */ describeTarget),
+/* harmony export */   i: () => (/* binding */ readSecretPlan)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8422);
+
+
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORGANIZATION = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+/** The inputs that only make sense with secret-name, and their defaults. */
+const SECRET_INPUTS = {
+    'secret-repositories': '',
+    'secret-environment': '',
+    'secret-organization': '',
+    'secret-visibility': 'private',
+    'secret-selected-repositories': '',
+    'secret-type': 'actions',
+    'github-token': '',
+};
+/** A human name for a target, used in logs, errors and the summary. */
+function describeTarget(target) {
+    const type = target.type === 'dependabot' ? 'Dependabot ' : '';
+    if (target.scope === 'organization')
+        return `${type}organization ${target.org}`;
+    if (target.scope === 'environment')
+        return `${target.owner}/${target.repo} environment ${target.environment}`;
+    return `${type}repository ${target.owner}/${target.repo}`;
+}
+/**
+ * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
+ * GitHub would refuse, so that it is refused before a key exists.
+ */
+function readSecretPlan(getInput, env) {
+    const name = getInput('secret-name');
+    if (name === '') {
+        for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
+            const value = getInput(input);
+            if (value !== '' && value !== fallback && input !== 'github-token') {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
+            }
+        }
+        return undefined;
+    }
+    if (!SECRET_NAME.test(name)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
+    }
+    if (/^GITHUB_/i.test(name))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
+    const token = getInput('github-token');
+    if (token === '') {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
+    }
+    const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
+    const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
+    const organization = getInput('secret-organization');
+    const environment = getInput('secret-environment');
+    const repositories = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-repositories'));
+    const selected = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-selected-repositories'));
+    const apiUrl = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .readBaseUrl */ .$P)(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
+    if (organization !== '') {
+        if (!ORGANIZATION.test(organization))
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-organization', `'${organization}' is not an organization name.`);
+        if (environment !== '')
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
+        if (repositories.length > 0) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
+        }
+        if (visibility === 'selected' && selected.length === 0) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
+        }
+        if (visibility !== 'selected' && selected.length > 0) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
+        }
+        for (const repo of selected) {
+            if (!REPOSITORY_NAME.test(repo))
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
+        }
+        return { name, token, apiUrl, targets: [{ scope: 'organization', type, org: organization, visibility, selectedRepositories: uniqueIgnoringCase(selected) }] };
+    }
+    if (getInput('secret-visibility') !== '' && visibility !== 'private') {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
+    }
+    if (selected.length > 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
+    if (environment !== '' && type === 'dependabot') {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
+    }
+    const repos = repositories.length > 0 ? repositories : env.GITHUB_REPOSITORY ? [env.GITHUB_REPOSITORY] : [];
+    if (repos.length === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
+    const targets = [];
+    for (const repository of uniqueIgnoringCase(repos)) {
+        if (!REPOSITORY.test(repository)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
+        }
+        const [owner = '', repo = ''] = repository.split('/');
+        targets.push(environment !== '' ? { scope: 'environment', type: 'actions', owner, repo, environment } : { scope: 'repository', type, owner, repo });
+    }
+    return { name, token, apiUrl, targets };
+}
+function readChoice(getInput, input, choices, fallback) {
+    const value = (getInput(input) || fallback).toLowerCase();
+    const choice = choices.find((c) => c === value);
+    if (choice === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
+    return choice;
+}
+/** GitHub names are case-insensitive: Octo/App and octo/app are one target. */
+function uniqueIgnoringCase(names) {
+    const seen = new Set();
+    return names.filter((name) => {
+        const key = name.toLowerCase();
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
 }
 
 
@@ -29310,7 +29673,7 @@ function realHttp(env) {
     const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
     const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
     // Closing lets the process end now rather than when idle keep-alive sockets time out.
-    return { send: (0,http/* undiciSend */.N)(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
+    return { send: (0,http/* undiciSend */.Nb)(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
 }
 const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
 function randomNonce() {
@@ -29318,6 +29681,7 @@ function randomNonce() {
 }
 function runContextFromEnv(env) {
     return {
+        apiUrl: env.GITHUB_API_URL,
         repository: env.GITHUB_REPOSITORY,
         workflow: env.GITHUB_WORKFLOW,
         runId: env.GITHUB_RUN_ID,
@@ -32557,6 +32921,9 @@ function getIDToken(aud) {
 /******/ 	return module.exports;
 /******/ }
 /******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
+/******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
@@ -32672,6 +33039,28 @@ function getIDToken(aud) {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
@@ -32686,6 +33075,69 @@ function getIDToken(aud) {
 /******/ 		}
 /******/ 		Object.defineProperty(exports, '__esModule', { value: true });
 /******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

@@ -28403,9 +28403,10 @@ function actionsIO(actions) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   N: () => (/* binding */ undiciSend),
-/* harmony export */   w: () => (/* binding */ TransportError)
+/* harmony export */   Nb: () => (/* binding */ undiciSend),
+/* harmony export */   wX: () => (/* binding */ TransportError)
 /* harmony export */ });
+/* unused harmony export fetchOver */
 /* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6752);
 
 /** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
@@ -28471,6 +28472,27 @@ function errorCodes(error) {
     }
     return codes;
 }
+/**
+ * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
+ * support and timeouts. Bodies are strings; that is all JSON APIs need.
+ */
+function fetchOver(send) {
+    return async (input, init) => {
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        const headers = {};
+        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+        const method = (init?.method ?? 'GET').toUpperCase();
+        const body = typeof init?.body === 'string' ? init.body : undefined;
+        const response = await send({ method, url, headers, body });
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers))
+            if (value !== undefined)
+                responseHeaders.set(name, value);
+        // Statuses without content may not carry a body, not even an empty one.
+        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
+        return new Response(content, { status: response.status, headers: responseHeaders });
+    };
+}
 
 
 /***/ }),
@@ -28481,7 +28503,7 @@ function errorCodes(error) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 /* harmony import */ var _actions_io_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(721);
-/* harmony import */ var _run_post_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5365);
+/* harmony import */ var _run_post_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4635);
 /* harmony import */ var _wiring_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8689);
 // Entry of the post step: wires the real runner, network and clock into runPost.
 
@@ -28497,7 +28519,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5365:
+/***/ 4635:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28705,7 +28727,7 @@ class DeepgramClient {
             return await this.options.send({ method, url: `${baseUrl}${path}`, headers, body });
         }
         catch (error) {
-            if (error instanceof http/* TransportError */.w)
+            if (error instanceof http/* TransportError */.wX)
                 throw new NetworkError('Deepgram', action, error.message, error.sent);
             throw error;
         }
@@ -28901,7 +28923,7 @@ const MISSING_API_KEY = (/* unused pure expression or super */ null && ('is empt
     'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests ' +
     'from forks, and gives Dependabot runs only Dependabot secrets.'));
 /** Splits a comma- or newline-separated list, trimming items and dropping empty ones. */
-function parseList(text) {
+function inputs_parseList(text) {
     return text
         .split(/[,\n]/)
         .map((item) => item.trim())
@@ -28925,13 +28947,13 @@ function readProjectId(getInput) {
     return projectId.toLowerCase();
 }
 function readDeepgramApiUrl(getInput) {
-    return readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
+    return inputs_readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
 }
 /**
  * A service's base URL: https, or plain http to this machine only, since anything else would carry
  * the credentials in clear text across a network.
  */
-function readBaseUrl(getInput, name, fallback) {
+function inputs_readBaseUrl(getInput, name, fallback) {
     const text = getInput(name) || fallback;
     const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
     let url;
@@ -28954,7 +28976,7 @@ function isLoopback(hostname) {
     return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 function readScopes(getInput) {
-    const scopes = parseList(getInput('scopes'));
+    const scopes = inputs_parseList(getInput('scopes'));
     if (scopes.length === 0) {
         throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as member or usage:write.');
     }
@@ -28988,7 +29010,7 @@ function readKeyPlan(getInput, run, now, nonce) {
     const apiKey = readApiKey(getInput);
     const projectId = readProjectId(getInput);
     const scopes = readScopes(getInput);
-    const tags = [...new Set(parseList(getInput('tags')))];
+    const tags = [...new Set(inputs_parseList(getInput('tags')))];
     const expiration = parseExpiration(getInput('expiration') || '1h', now);
     const revoke = readRevoke(getInput);
     const deepgramApiUrl = readDeepgramApiUrl(getInput);
@@ -29022,7 +29044,125 @@ function loadRevocationState(io) {
     return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
 }
 
+;// CONCATENATED MODULE: ./src/secrets/plan.ts
+
+
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORGANIZATION = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+/** The inputs that only make sense with secret-name, and their defaults. */
+const SECRET_INPUTS = {
+    'secret-repositories': '',
+    'secret-environment': '',
+    'secret-organization': '',
+    'secret-visibility': 'private',
+    'secret-selected-repositories': '',
+    'secret-type': 'actions',
+    'github-token': '',
+};
+/** A human name for a target, used in logs, errors and the summary. */
+function plan_describeTarget(target) {
+    const type = target.type === 'dependabot' ? 'Dependabot ' : '';
+    if (target.scope === 'organization')
+        return `${type}organization ${target.org}`;
+    if (target.scope === 'environment')
+        return `${target.owner}/${target.repo} environment ${target.environment}`;
+    return `${type}repository ${target.owner}/${target.repo}`;
+}
+/**
+ * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
+ * GitHub would refuse, so that it is refused before a key exists.
+ */
+function readSecretPlan(getInput, env) {
+    const name = getInput('secret-name');
+    if (name === '') {
+        for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
+            const value = getInput(input);
+            if (value !== '' && value !== fallback && input !== 'github-token') {
+                throw new InputError(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
+            }
+        }
+        return undefined;
+    }
+    if (!SECRET_NAME.test(name)) {
+        throw new InputError('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
+    }
+    if (/^GITHUB_/i.test(name))
+        throw new InputError('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
+    const token = getInput('github-token');
+    if (token === '') {
+        throw new InputError('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
+    }
+    const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
+    const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
+    const organization = getInput('secret-organization');
+    const environment = getInput('secret-environment');
+    const repositories = parseList(getInput('secret-repositories'));
+    const selected = parseList(getInput('secret-selected-repositories'));
+    const apiUrl = readBaseUrl(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
+    if (organization !== '') {
+        if (!ORGANIZATION.test(organization))
+            throw new InputError('secret-organization', `'${organization}' is not an organization name.`);
+        if (environment !== '')
+            throw new InputError('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
+        if (repositories.length > 0) {
+            throw new InputError('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
+        }
+        if (visibility === 'selected' && selected.length === 0) {
+            throw new InputError('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
+        }
+        if (visibility !== 'selected' && selected.length > 0) {
+            throw new InputError('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
+        }
+        for (const repo of selected) {
+            if (!REPOSITORY_NAME.test(repo))
+                throw new InputError('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
+        }
+        return { name, token, apiUrl, targets: [{ scope: 'organization', type, org: organization, visibility, selectedRepositories: uniqueIgnoringCase(selected) }] };
+    }
+    if (getInput('secret-visibility') !== '' && visibility !== 'private') {
+        throw new InputError('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
+    }
+    if (selected.length > 0)
+        throw new InputError('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
+    if (environment !== '' && type === 'dependabot') {
+        throw new InputError('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
+    }
+    const repos = repositories.length > 0 ? repositories : env.GITHUB_REPOSITORY ? [env.GITHUB_REPOSITORY] : [];
+    if (repos.length === 0)
+        throw new InputError('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
+    const targets = [];
+    for (const repository of uniqueIgnoringCase(repos)) {
+        if (!REPOSITORY.test(repository)) {
+            throw new InputError('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
+        }
+        const [owner = '', repo = ''] = repository.split('/');
+        targets.push(environment !== '' ? { scope: 'environment', type: 'actions', owner, repo, environment } : { scope: 'repository', type, owner, repo });
+    }
+    return { name, token, apiUrl, targets };
+}
+function readChoice(getInput, input, choices, fallback) {
+    const value = (getInput(input) || fallback).toLowerCase();
+    const choice = choices.find((c) => c === value);
+    if (choice === undefined)
+        throw new InputError(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
+    return choice;
+}
+/** GitHub names are case-insensitive: Octo/App and octo/app are one target. */
+function uniqueIgnoringCase(names) {
+    const seen = new Set();
+    return names.filter((name) => {
+        const key = name.toLowerCase();
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/summary.ts
+
 function mintSummary(s) {
     const rows = [
         ['Key id', code(s.keyId)],
@@ -29034,6 +29174,11 @@ function mintSummary(s) {
     if (s.tags.length > 0)
         rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
     return `### Deepgram key created\n\n${table(rows)}\n`;
+}
+/** One row per target: where the secret was created, updated, or why it failed. */
+function secretsSummary(name, results) {
+    const rows = results.map((r) => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
+    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
 }
 function revokedSummary(keyId, outcome) {
     const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
@@ -29140,7 +29285,7 @@ function realHttp(env) {
     const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
     const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
     // Closing lets the process end now rather than when idle keep-alive sockets time out.
-    return { send: (0,http/* undiciSend */.N)(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
+    return { send: (0,http/* undiciSend */.Nb)(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
 }
 const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
 function randomNonce() {
@@ -29148,6 +29293,7 @@ function randomNonce() {
 }
 function runContextFromEnv(env) {
     return {
+        apiUrl: env.GITHUB_API_URL,
         repository: env.GITHUB_REPOSITORY,
         workflow: env.GITHUB_WORKFLOW,
         runId: env.GITHUB_RUN_ID,

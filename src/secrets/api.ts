@@ -1,0 +1,25 @@
+import type { SecretTarget } from './plan.ts'
+
+export interface PublicKey {
+  keyId: string
+  /** Base64 Curve25519 public key. */
+  key: string
+}
+
+export type WriteOutcome = 'created' | 'updated'
+
+export interface SecretWrite {
+  target: SecretTarget
+  name: string
+  encryptedValue: string
+  keyId: string
+  /** Organization secrets with visibility selected. */
+  selectedRepositoryIds?: number[]
+}
+
+/** The GitHub calls secret writing needs; Octokit-backed in production (github.ts), fakes in tests. */
+export interface SecretsApi {
+  getPublicKey(target: SecretTarget): Promise<PublicKey>
+  putSecret(write: SecretWrite): Promise<WriteOutcome>
+  repositoryId(owner: string, repo: string): Promise<number>
+}

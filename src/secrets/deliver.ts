@@ -1,0 +1,84 @@
+import { mapBounded } from '../concurrency.ts'
+import { ActionError, describeFailure } from '../errors.ts'
+import type { PublicKey, SecretsApi, WriteOutcome } from './api.ts'
+import { describeTarget, type SecretPlan, type SecretTarget } from './plan.ts'
+import type { Seal } from './seal.ts'
+
+/** GitHub asks integrators not to burst; ten at a time keeps 20 repositories at two rounds. */
+export const CONCURRENCY = 10
+
+/** A target whose public key (and, for selected visibility, repository ids) is in hand. */
+export interface PreparedTarget {
+  target: SecretTarget
+  publicKey: PublicKey
+  selectedRepositoryIds?: number[]
+}
+
+export type TargetResult = { target: SecretTarget; outcome: WriteOutcome } | { target: SecretTarget; error: string }
+
+/**
+ * Fetches what every target needs before the key exists. One target that cannot be prepared
+ * means nothing is written: the error lists every such target.
+ */
+export async function prepareTargets(plan: SecretPlan, api: SecretsApi): Promise<PreparedTarget[]> {
+  const settled = await mapBounded(plan.targets, CONCURRENCY, async (target) => {
+    try {
+      const [publicKey, selectedRepositoryIds] = await Promise.all([api.getPublicKey(target), selectedIds(target, api)])
+      return { target, publicKey, selectedRepositoryIds }
+    } catch (error) {
+      return { target, error }
+    }
+  })
+  const failures = settled.flatMap((s) => ('error' in s ? [describeFailure(s.error)] : []))
+  if (failures.length > 0) throw new ActionError(`nothing was written to secret ${plan.name}: ${failures.join(' ')}`)
+  return settled.filter((s): s is PreparedTarget => !('error' in s))
+}
+
+async function selectedIds(target: SecretTarget, api: SecretsApi): Promise<number[] | undefined> {
+  if (target.scope !== 'organization' || target.visibility !== 'selected') return undefined
+  return Promise.all(target.selectedRepositories.map((repo) => api.repositoryId(target.org, repo)))
+}
+
+/** Seals the value for each target's own key and writes it; never throws, reports per target. */
+export async function writeToTargets(value: string, name: string, prepared: PreparedTarget[], api: SecretsApi, seal: Seal): Promise<TargetResult[]> {
+  return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
+    try {
+      const encryptedValue = seal(value, publicKey.key)
+      const outcome = await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds })
+      return { target, outcome }
+    } catch (error) {
+      return { target, error: describeFailure(error) }
+    }
+  })
+}
+
+/** Public keys fetched once per target (type, owner, repository, environment or organization). */
+export function withPublicKeyCache(api: SecretsApi): SecretsApi {
+  const cache = new Map<string, Promise<PublicKey>>()
+  return {
+    ...api,
+    getPublicKey(target) {
+      const key = targetKey(target)
+      let publicKey = cache.get(key)
+      if (publicKey === undefined) {
+        publicKey = api.getPublicKey(target)
+        cache.set(key, publicKey)
+        // A failed fetch is not worth remembering: a later call may succeed.
+        publicKey.catch(() => cache.delete(key))
+      }
+      return publicKey
+    },
+  }
+}
+
+function targetKey(target: SecretTarget): string {
+  const place = target.scope === 'organization' ? [target.org] : target.scope === 'environment' ? [target.owner, target.repo, target.environment] : [target.owner, target.repo]
+  return [target.type, target.scope, ...place].join('/').toLowerCase()
+}
+
+/** Splits results into the targets that now hold the key and those that failed. */
+export function splitResults(results: TargetResult[]): { held: string[]; failed: string[] } {
+  const held = results.flatMap((r) => ('outcome' in r ? [describeTarget(r.target)] : []))
+  const failed = results.flatMap((r) => ('error' in r ? [`${describeTarget(r.target)}: ${r.error}`] : []))
+  return { held, failed }
+}
