@@ -85,6 +85,11 @@ export function parseCommandFile(text: string): Record<string, string> {
 }
 
 export async function runStep(step: 'main' | 'post', options: StepOptions = {}): Promise<StepRun> {
+  return (await runTimedStep(step, options)).run
+}
+
+/** runStep, plus the wall time of the step's node process alone (spawn to exit), for benchmarks. */
+export async function runTimedStep(step: 'main' | 'post', options: StepOptions = {}): Promise<{ run: StepRun; wallMs: number }> {
   const actionDir = resolve(options.actionDir ?? process.cwd())
   const manifest = readManifest(actionDir)
   const entry = step === 'main' ? manifest.runs.main : manifest.runs.post
@@ -108,14 +113,16 @@ export async function runStep(step: 'main' | 'post', options: StepOptions = {}):
     ...options.env,
   }
   try {
+    const started = performance.now()
     const { exitCode, stdout, stderr } = await spawnNode(join(actionDir, entry), env, actionDir)
+    const wallMs = performance.now() - started
     const contents = {
       output: readFileSync(files.output, 'utf8'),
       state: readFileSync(files.state, 'utf8'),
       summary: readFileSync(files.summary, 'utf8'),
       env: readFileSync(files.env, 'utf8'),
     }
-    return {
+    const run: StepRun = {
       exitCode,
       stdout,
       stderr,
@@ -124,6 +131,7 @@ export async function runStep(step: 'main' | 'post', options: StepOptions = {}):
       summary: contents.summary,
       files: contents,
     }
+    return { run, wallMs }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

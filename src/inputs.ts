@@ -21,22 +21,49 @@ export interface KeyPlan {
   deepgramApiUrl: string
 }
 
-/** What the workflow run tells us about itself, for the default comment. */
+/** What the workflow run tells us about itself: for the default comment, and to explain a missing key. */
 export interface RunContext {
   repository?: string
   workflow?: string
   runId?: string
   runAttempt?: string
   job?: string
+  eventName?: string
+  actor?: string
+  /** For pull_request events: the head repository when it is a fork. */
+  forkRepository?: string
+}
+
+export type Mode = 'create' | 'revoke'
+
+export function readMode(getInput: GetInput): Mode {
+  const mode = (getInput('mode') || 'create').toLowerCase()
+  if (mode === 'create' || mode === 'revoke') return mode
+  throw new InputError('mode', `'${getInput('mode')}' is not one of create or revoke.`)
+}
+
+/** What to do when api-key is empty: fail (the default) or skip the step. */
+export function readOnMissingCredentials(getInput: GetInput): 'fail' | 'skip' {
+  const value = (getInput('on-missing-credentials') || 'fail').toLowerCase()
+  if (value === 'fail' || value === 'skip') return value
+  throw new InputError('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`)
+}
+
+/** Why api-key is empty, in this run's own terms. */
+export function missingApiKeyCause(run: RunContext): string {
+  if (run.forkRepository) {
+    return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`
+  }
+  if (run.actor === 'dependabot[bot]') {
+    return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.'
+  }
+  return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.'
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const SCOPE = /^[A-Za-z0-9:_.*-]+$/
 
-export const MISSING_API_KEY =
-  'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}). ' +
-  'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests ' +
-  'from forks, and gives Dependabot runs only Dependabot secrets.'
+export const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).'
 
 /** Splits a comma- or newline-separated list, trimming items and dropping empty ones. */
 export function parseList(text: string): string[] {
@@ -46,9 +73,11 @@ export function parseList(text: string): string[] {
     .filter((item) => item !== '')
 }
 
-export function readApiKey(getInput: GetInput): string {
+export function readApiKey(getInput: GetInput, run: RunContext = {}): string {
   const apiKey = getInput('api-key')
-  if (apiKey === '') throw new InputError('api-key', MISSING_API_KEY)
+  if (apiKey === '') {
+    throw new InputError('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`)
+  }
   if (/\s/.test(apiKey)) throw new InputError('api-key', 'contains white space. Pass the key alone, from a secret.')
   return apiKey
 }
@@ -125,7 +154,7 @@ export function defaultComment(run: RunContext, nonce: string): string {
 
 /** Reads and validates every input of create mode. Throws InputError on the first bad one. */
 export function readKeyPlan(getInput: GetInput, run: RunContext, now: Date, nonce: string): KeyPlan {
-  const apiKey = readApiKey(getInput)
+  const apiKey = readApiKey(getInput, run)
   const projectId = readProjectId(getInput)
   const scopes = readScopes(getInput)
   const tags = [...new Set(parseList(getInput('tags')))]

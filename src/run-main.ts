@@ -3,14 +3,15 @@ import { DeepgramClient, type CreatedKey } from './deepgram.ts'
 import { ActionError, describeFailure, redact } from './errors.ts'
 import { describeExpiration } from './expiration.ts'
 import type { HttpSend } from './http.ts'
-import { readKeyPlan, type KeyPlan, type RunContext } from './inputs.ts'
+import { missingApiKeyCause, readKeyPlan, readMode, readOnMissingCredentials, type GetInput, type KeyPlan, type RunContext } from './inputs.ts'
 import { createKeyWithoutOrphans, verifyCreatedKey } from './mint.ts'
 import { MAIN_POLICY, type RetryClock } from './retry.ts'
+import { readRevokePlan, revokeKeys, type RevokePlan } from './revoke-mode.ts'
 import { splitResults, type TargetResult } from './secrets/deliver.ts'
 import type { SecretDelivery } from './secrets/load.ts'
 import { readSecretPlan, type SecretPlan } from './secrets/plan.ts'
 import { saveRevocationState } from './state.ts'
-import { mintSummary, secretsSummary } from './summary.ts'
+import { mintSummary, revokeModeSummary, secretsSummary } from './summary.ts'
 
 export interface MainDeps {
   io: ActionIO
@@ -22,7 +23,7 @@ export interface MainDeps {
   userAgent: string
 }
 
-/** The main step: validate, mint, mask, verify, write secrets, then outputs, state and summary. */
+/** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
 export async function runMain(deps: MainDeps): Promise<void> {
   const { io } = deps
   const secrets: string[] = []
@@ -35,49 +36,88 @@ export async function runMain(deps: MainDeps): Promise<void> {
         secrets.push(value)
       }
     }
-    const getInput = (name: string) => io.getInput(name)
-    const plan = readKeyPlan(getInput, deps.run, new Date(deps.clock.now()), deps.nonce())
-    const secretPlan = readSecretPlan(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl })
-    const client = new DeepgramClient({
-      baseUrl: plan.deepgramApiUrl,
-      apiKey: plan.apiKey,
-      send: deps.send,
-      clock: deps.clock,
-      policy: MAIN_POLICY,
-      userAgent: deps.userAgent,
-    })
-    // Public keys are fetched while the key is being created: two round trips, not three.
-    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined
-    const projectId = plan.projectId ?? (await discoverProject(client))
-    const key = await mint(plan, projectId, client, deps, secrets)
-    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : []
-    const { held, failed } = splitResults(results)
-    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true'
-    try {
-      publish(io, plan, projectId, key, revoke)
-    } catch (error) {
-      if (held.length > 0) throw new ActionError(`${describeFailure(error)} The key was kept: secret ${secretPlan?.name} holds it in ${held.join(', ')}.`)
-      throw await deleteAfterFailure(client, projectId, key, describeFailure(error))
+    const getInput: GetInput = (name) => io.getInput(name)
+    const mode = readMode(getInput)
+    const onMissingCredentials = readOnMissingCredentials(getInput)
+    const skip = io.getInput('api-key') === '' && onMissingCredentials === 'skip'
+    // A skipped run still checks every other input, so that a mistake shows on the first run, not
+    // on the first run that has secrets. Missing credentials are what a skipped run is about.
+    const standIn = (credentials: string[]): GetInput =>
+      skip ? (name) => (credentials.includes(name) && getInput(name) === '' ? 'missing' : getInput(name)) : getInput
+    if (mode === 'revoke') {
+      const plan = readRevokePlan(standIn(['api-key']), deps.run)
+      if (skip) return skipForMissingKey(io, deps.run)
+      await revokeMode(plan, deps)
+      return
     }
-    await io.appendSummary(
-      mintSummary({
-        keyId: key.apiKeyId,
-        projectId,
-        scopes: key.scopes,
-        tags: key.tags,
-        expiresAt: isoUtc(key.expirationDate),
-        revokePolicy: revokeSentence(revoke, held.length > 0),
-      }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''),
-    )
-    if (failed.length > 0) {
-      throw new ActionError(
-        `Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ` +
-          'The key was kept, since those secrets hold it; run the job again to write the rest.',
-      )
-    }
+    const checked = standIn(['api-key', 'github-token'])
+    const plan = readKeyPlan(checked, deps.run, new Date(deps.clock.now()), deps.nonce())
+    const secretPlan = readSecretPlan(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl })
+    if (skip) return skipForMissingKey(io, deps.run)
+    await createMode(plan, secretPlan, deps, secrets)
   } catch (error) {
     io.setFailed(redact(describeFailure(error), secrets))
   }
+}
+
+function skipForMissingKey(io: ActionIO, run: RunContext): void {
+  io.notice(`Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`)
+  io.setOutput('skipped', 'true')
+}
+
+function deepgramClient(apiKey: string, baseUrl: string, deps: MainDeps): DeepgramClient {
+  return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent })
+}
+
+async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefined, deps: MainDeps, secrets: string[]): Promise<void> {
+  const { io } = deps
+  const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps)
+  // Public keys are fetched while the key is being created: two round trips, not three.
+  const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined
+  const projectId = plan.projectId ?? (await discoverProject(client))
+  const key = await mint(plan, projectId, client, deps, secrets)
+  const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : []
+  const { held, failed } = splitResults(results)
+  const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true'
+  try {
+    publish(io, plan, projectId, key, revoke)
+  } catch (error) {
+    if (held.length > 0) throw new ActionError(`${describeFailure(error)} The key was kept: secret ${secretPlan?.name} holds it in ${held.join(', ')}.`)
+    throw await deleteAfterFailure(client, projectId, key, describeFailure(error))
+  }
+  await io.appendSummary(
+    mintSummary({
+      keyId: key.apiKeyId,
+      projectId,
+      scopes: key.scopes,
+      tags: key.tags,
+      expiresAt: isoUtc(key.expirationDate),
+      revokePolicy: revokeSentence(revoke, held.length > 0),
+    }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''),
+  )
+  if (failed.length > 0) {
+    throw new ActionError(
+      `Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ` +
+        'The key was kept, since those secrets hold it; run the job again to write the rest.',
+    )
+  }
+}
+
+/** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
+async function revokeMode(plan: RevokePlan, deps: MainDeps): Promise<void> {
+  const { io } = deps
+  const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps)
+  const projectId = plan.projectId ?? (await discoverProject(client))
+  const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`
+  io.info(`Revoking ${what} in project ${projectId}.`)
+  const report = await revokeKeys(plan, projectId, client)
+  for (const id of report.revoked) io.info(`Revoked key ${id}.`)
+  for (const id of report.alreadyGone) io.info(`Key ${id} was already deleted.`)
+  if (report.revoked.length + report.alreadyGone.length === 0) io.info(`No key matched ${what}.`)
+  io.setOutput('revoked-count', String(report.revoked.length))
+  io.setOutput('revoked-key-ids', report.revoked.join(','))
+  io.setOutput('skipped', 'false')
+  await io.appendSummary(revokeModeSummary(projectId, what, report))
 }
 
 /**
@@ -134,6 +174,7 @@ function publish(io: ActionIO, plan: KeyPlan, projectId: string, key: CreatedKey
   io.setOutput('key-id', key.apiKeyId)
   io.setOutput('project-id', projectId)
   io.setOutput('expires-at', expiresAt)
+  io.setOutput('skipped', 'false')
   saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke })
   const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope))
   const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`

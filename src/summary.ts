@@ -29,6 +29,13 @@ export function secretsSummary(name: string, results: TargetResult[]): string {
   return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`
 }
 
+/** Revoke mode: what was deleted, and what was gone already. */
+export function revokeModeSummary(projectId: string, what: string, report: { revoked: string[]; alreadyGone: string[] }): string {
+  const rows = [...report.revoked.map((id): [string, string] => [code(id), 'revoked']), ...report.alreadyGone.map((id): [string, string] => [code(id), 'already deleted'])]
+  const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`
+  return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${what}: ${report.revoked.length} revoked.\n\n${body}\n`
+}
+
 export function revokedSummary(keyId: string, outcome: 'deleted' | 'already-gone'): string {
   const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended'
   return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`

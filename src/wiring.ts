@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
 import { undiciSend, type HttpSend } from './http.ts'
@@ -33,10 +34,25 @@ export function randomNonce(): string {
 export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext & { apiUrl?: string } {
   return {
     apiUrl: env.GITHUB_API_URL,
+    eventName: env.GITHUB_EVENT_NAME,
+    actor: env.GITHUB_ACTOR,
+    forkRepository: forkOf(env.GITHUB_EVENT_PATH),
     repository: env.GITHUB_REPOSITORY,
     workflow: env.GITHUB_WORKFLOW,
     runId: env.GITHUB_RUN_ID,
     runAttempt: env.GITHUB_RUN_ATTEMPT,
     job: env.GITHUB_JOB,
+  }
+}
+
+/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
+function forkOf(eventPath: string | undefined): string | undefined {
+  if (!eventPath) return undefined
+  try {
+    const event = JSON.parse(readFileSync(eventPath, 'utf8')) as { pull_request?: { head?: { repo?: { fork?: boolean; full_name?: string } } } }
+    const head = event.pull_request?.head?.repo
+    return head?.fork ? head.full_name : undefined
+  } catch {
+    return undefined
   }
 }

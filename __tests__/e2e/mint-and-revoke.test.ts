@@ -33,6 +33,7 @@ describe('a job that mints a key and revokes it when it ends', () => {
       'key-id': key.apiKeyId,
       'project-id': PROJECT_ID,
       'expires-at': new Date(Date.parse(key.expirationDate ?? '')).toISOString(),
+      skipped: 'false',
     })
     expect(main.state).toEqual({ 'project-id': PROJECT_ID, 'key-id': key.apiKeyId, 'expires-at': main.outputs['expires-at'], revoke: 'true' })
     expect(main.stdout).toContain(`Created key ${key.apiKeyId} in project ${PROJECT_ID}: scopes usage:write, keys:write, keys:read (Deepgram added keys:read)`)

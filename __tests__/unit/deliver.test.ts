@@ -83,7 +83,7 @@ describe('secret delivery', () => {
   test('fetches a public key once per target', async () => {
     const fake = fakeApi()
     const cached = withPublicKeyCache(fake.api)
-    await Promise.all([cached.getPublicKey(repo('app')), cached.getPublicKey({ ...repo('APP'), owner: 'Octo-Org' }), cached.getPublicKey(repo('api'))])
+    await Promise.all([cached.getPublicKey(repo('app')), cached.getPublicKey({ scope: 'repository', type: 'actions', owner: 'Octo-Org', repo: 'APP' }), cached.getPublicKey(repo('api'))])
     expect(fake.calls).toEqual(['key app', 'key api'])
   })
 })

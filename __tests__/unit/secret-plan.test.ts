@@ -5,7 +5,7 @@ const env = { GITHUB_REPOSITORY: 'octo-org/app', GITHUB_API_URL: 'https://api.gi
 const defaults: Record<string, string> = { 'secret-visibility': 'private', 'secret-type': 'actions' }
 
 function plan(inputs: Record<string, string>) {
-  const all = { ...defaults, 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': 'ghs_token', ...inputs }
+  const all: Record<string, string> = { ...defaults, 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': 'ghs_token', ...inputs }
   return readSecretPlan((name) => all[name] ?? '', env)
 }
 

@@ -28685,18 +28685,45 @@ function fetchOver(send) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   $P: () => (/* binding */ readBaseUrl),
 /* harmony export */   DW: () => (/* binding */ readKeyPlan),
-/* harmony export */   E1: () => (/* binding */ parseList)
+/* harmony export */   E1: () => (/* binding */ parseList),
+/* harmony export */   Em: () => (/* binding */ readMode),
+/* harmony export */   G7: () => (/* binding */ readOnMissingCredentials),
+/* harmony export */   bS: () => (/* binding */ readProjectId),
+/* harmony export */   iZ: () => (/* binding */ readApiKey),
+/* harmony export */   xs: () => (/* binding */ readDeepgramApiUrl),
+/* harmony export */   zI: () => (/* binding */ missingApiKeyCause)
 /* harmony export */ });
-/* unused harmony exports MISSING_API_KEY, readApiKey, readProjectId, readDeepgramApiUrl, readScopes, readRevoke, defaultComment */
+/* unused harmony exports MISSING_API_KEY, readScopes, readRevoke, defaultComment */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
 /* harmony import */ var _expiration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4282);
 
 
+function readMode(getInput) {
+    const mode = (getInput('mode') || 'create').toLowerCase();
+    if (mode === 'create' || mode === 'revoke')
+        return mode;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('mode', `'${getInput('mode')}' is not one of create or revoke.`);
+}
+/** What to do when api-key is empty: fail (the default) or skip the step. */
+function readOnMissingCredentials(getInput) {
+    const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
+    if (value === 'fail' || value === 'skip')
+        return value;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
+}
+/** Why api-key is empty, in this run's own terms. */
+function missingApiKeyCause(run) {
+    if (run.forkRepository) {
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
+    }
+    if (run.actor === 'dependabot[bot]') {
+        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
+    }
+    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SCOPE = /^[A-Za-z0-9:_.*-]+$/;
-const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}). ' +
-    'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests ' +
-    'from forks, and gives Dependabot runs only Dependabot secrets.';
+const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
 /** Splits a comma- or newline-separated list, trimming items and dropping empty ones. */
 function parseList(text) {
     return text
@@ -28704,10 +28731,11 @@ function parseList(text) {
         .map((item) => item.trim())
         .filter((item) => item !== '');
 }
-function readApiKey(getInput) {
+function readApiKey(getInput, run = {}) {
     const apiKey = getInput('api-key');
-    if (apiKey === '')
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', MISSING_API_KEY);
+    if (apiKey === '') {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
+    }
     if (/\s/.test(apiKey))
         throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', 'contains white space. Pass the key alone, from a secret.');
     return apiKey;
@@ -28782,7 +28810,7 @@ function defaultComment(run, nonce) {
 }
 /** Reads and validates every input of create mode. Throws InputError on the first bad one. */
 function readKeyPlan(getInput, run, now, nonce) {
-    const apiKey = readApiKey(getInput);
+    const apiKey = readApiKey(getInput, run);
     const projectId = readProjectId(getInput);
     const scopes = readScopes(getInput);
     const tags = [...new Set(parseList(getInput('tags')))];
@@ -28812,8 +28840,8 @@ function readKeyPlan(getInput, run, now, nonce) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 /* harmony import */ var _actions_io_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(721);
-/* harmony import */ var _run_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6345);
-/* harmony import */ var _wiring_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8689);
+/* harmony import */ var _run_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2043);
+/* harmony import */ var _wiring_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5420);
 // Entry of the main step: wires the real runner, network and clock into runMain.
 
 
@@ -28893,7 +28921,7 @@ function parseRetryAfter(value, now) {
 
 /***/ }),
 
-/***/ 6345:
+/***/ 2043:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29190,6 +29218,74 @@ function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./src/revoke-mode.ts
+
+
+/** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
+const CREATE_ONLY_INPUTS = {
+    scopes: 'member',
+    expiration: '1h',
+    comment: '',
+    revoke: 'auto',
+    'secret-name': '',
+    'secret-repositories': '',
+    'secret-environment': '',
+    'secret-organization': '',
+    'secret-visibility': 'private',
+    'secret-selected-repositories': '',
+    'secret-type': 'actions',
+    'github-token': '',
+    'github-api-url': '',
+};
+const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function readRevokePlan(getInput, run = {}) {
+    const apiKey = (0,inputs/* readApiKey */.iZ)(getInput, run);
+    for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
+        const value = getInput(input);
+        if (value !== '' && value !== fallback) {
+            throw new errors/* InputError */.dz(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`);
+        }
+    }
+    const keyIds = [...new Set((0,inputs/* parseList */.E1)(getInput('key-id')).map((id) => id.toLowerCase()))];
+    const tags = [...new Set((0,inputs/* parseList */.E1)(getInput('tags')))];
+    if (keyIds.length === 0 && tags.length === 0) {
+        throw new errors/* InputError */.dz('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.');
+    }
+    if (keyIds.length > 0 && tags.length > 0) {
+        throw new errors/* InputError */.dz('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.');
+    }
+    for (const id of keyIds) {
+        if (!KEY_ID.test(id))
+            throw new errors/* InputError */.dz('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`);
+    }
+    return { apiKey, projectId: (0,inputs/* readProjectId */.bS)(getInput), keyIds, tags, deepgramApiUrl: (0,inputs/* readDeepgramApiUrl */.xs)(getInput) };
+}
+/** Deletes the keys the plan names; 404 counts as already gone. */
+async function revokeKeys(plan, projectId, client) {
+    const ids = plan.keyIds.length > 0 ? plan.keyIds : await keysTaggedWithAll(plan.tags, projectId, client);
+    const report = { revoked: [], alreadyGone: [] };
+    for (const id of ids) {
+        const outcome = await client.deleteKey(projectId, id);
+        report[outcome === 'deleted' ? 'revoked' : 'alreadyGone'].push(id);
+    }
+    return report;
+}
+/**
+ * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
+ * current description has no tags in list items, so a key listed without them is read alone.
+ */
+async function keysTaggedWithAll(tags, projectId, client) {
+    const listed = await client.listKeys(projectId);
+    const matches = [];
+    for (const key of listed) {
+        const known = key.tags === undefined ? await client.getKey(projectId, key.apiKeyId) : key;
+        const keyTags = known.tags ?? [];
+        if (tags.every((tag) => keyTags.includes(tag)))
+            matches.push(key.apiKeyId);
+    }
+    return matches;
+}
+
 // EXTERNAL MODULE: ./src/secrets/deliver.ts + 1 modules
 var deliver = __nccwpck_require__(7277);
 // EXTERNAL MODULE: ./src/secrets/plan.ts
@@ -29229,6 +29325,12 @@ function secretsSummary(name, results) {
     const rows = results.map((r) => [(0,secrets_plan/* describeTarget */.f)(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
     return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
 }
+/** Revoke mode: what was deleted, and what was gone already. */
+function revokeModeSummary(projectId, what, report) {
+    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
+    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${what}: ${report.revoked.length} revoked.\n\n${body}\n`;
+}
 function revokedSummary(keyId, outcome) {
     const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
     return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
@@ -29254,7 +29356,8 @@ function code(value) {
 
 
 
-/** The main step: validate, mint, mask, verify, write secrets, then outputs, state and summary. */
+
+/** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
 async function runMain(deps) {
     const { io } = deps;
     const secrets = [];
@@ -29268,47 +29371,86 @@ async function runMain(deps) {
             }
         }
         const getInput = (name) => io.getInput(name);
-        const plan = (0,inputs/* readKeyPlan */.DW)(getInput, deps.run, new Date(deps.clock.now()), deps.nonce());
-        const secretPlan = (0,secrets_plan/* readSecretPlan */.i)(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
-        const client = new DeepgramClient({
-            baseUrl: plan.deepgramApiUrl,
-            apiKey: plan.apiKey,
-            send: deps.send,
-            clock: deps.clock,
-            policy: retry/* MAIN_POLICY */.hz,
-            userAgent: deps.userAgent,
-        });
-        // Public keys are fetched while the key is being created: two round trips, not three.
-        const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
-        const projectId = plan.projectId ?? (await discoverProject(client));
-        const key = await mint(plan, projectId, client, deps, secrets);
-        const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : [];
-        const { held, failed } = (0,deliver/* splitResults */.tD)(results);
-        const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
-        try {
-            publish(io, plan, projectId, key, revoke);
+        const mode = (0,inputs/* readMode */.Em)(getInput);
+        const onMissingCredentials = (0,inputs/* readOnMissingCredentials */.G7)(getInput);
+        const skip = io.getInput('api-key') === '' && onMissingCredentials === 'skip';
+        // A skipped run still checks every other input, so that a mistake shows on the first run, not
+        // on the first run that has secrets. Missing credentials are what a skipped run is about.
+        const standIn = (credentials) => skip ? (name) => (credentials.includes(name) && getInput(name) === '' ? 'missing' : getInput(name)) : getInput;
+        if (mode === 'revoke') {
+            const plan = readRevokePlan(standIn(['api-key']), deps.run);
+            if (skip)
+                return skipForMissingKey(io, deps.run);
+            await revokeMode(plan, deps);
+            return;
         }
-        catch (error) {
-            if (held.length > 0)
-                throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} The key was kept: secret ${secretPlan?.name} holds it in ${held.join(', ')}.`);
-            throw await deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
-        }
-        await io.appendSummary(mintSummary({
-            keyId: key.apiKeyId,
-            projectId,
-            scopes: key.scopes,
-            tags: key.tags,
-            expiresAt: isoUtc(key.expirationDate),
-            revokePolicy: revokeSentence(revoke, held.length > 0),
-        }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
-        if (failed.length > 0) {
-            throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ` +
-                'The key was kept, since those secrets hold it; run the job again to write the rest.');
-        }
+        const checked = standIn(['api-key', 'github-token']);
+        const plan = (0,inputs/* readKeyPlan */.DW)(checked, deps.run, new Date(deps.clock.now()), deps.nonce());
+        const secretPlan = (0,secrets_plan/* readSecretPlan */.i)(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
+        if (skip)
+            return skipForMissingKey(io, deps.run);
+        await createMode(plan, secretPlan, deps, secrets);
     }
     catch (error) {
         io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
     }
+}
+function skipForMissingKey(io, run) {
+    io.notice(`Skipped: api-key is empty and on-missing-credentials is skip. ${(0,inputs/* missingApiKeyCause */.zI)(run)}`);
+    io.setOutput('skipped', 'true');
+}
+function deepgramClient(apiKey, baseUrl, deps) {
+    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: retry/* MAIN_POLICY */.hz, userAgent: deps.userAgent });
+}
+async function createMode(plan, secretPlan, deps, secrets) {
+    const { io } = deps;
+    const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
+    // Public keys are fetched while the key is being created: two round trips, not three.
+    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
+    const projectId = plan.projectId ?? (await discoverProject(client));
+    const key = await mint(plan, projectId, client, deps, secrets);
+    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : [];
+    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
+    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
+    try {
+        publish(io, plan, projectId, key, revoke);
+    }
+    catch (error) {
+        if (held.length > 0)
+            throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} The key was kept: secret ${secretPlan?.name} holds it in ${held.join(', ')}.`);
+        throw await deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
+    }
+    await io.appendSummary(mintSummary({
+        keyId: key.apiKeyId,
+        projectId,
+        scopes: key.scopes,
+        tags: key.tags,
+        expiresAt: isoUtc(key.expirationDate),
+        revokePolicy: revokeSentence(revoke, held.length > 0),
+    }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
+    if (failed.length > 0) {
+        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ` +
+            'The key was kept, since those secrets hold it; run the job again to write the rest.');
+    }
+}
+/** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
+async function revokeMode(plan, deps) {
+    const { io } = deps;
+    const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
+    const projectId = plan.projectId ?? (await discoverProject(client));
+    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`;
+    io.info(`Revoking ${what} in project ${projectId}.`);
+    const report = await revokeKeys(plan, projectId, client);
+    for (const id of report.revoked)
+        io.info(`Revoked key ${id}.`);
+    for (const id of report.alreadyGone)
+        io.info(`Key ${id} was already deleted.`);
+    if (report.revoked.length + report.alreadyGone.length === 0)
+        io.info(`No key matched ${what}.`);
+    io.setOutput('revoked-count', String(report.revoked.length));
+    io.setOutput('revoked-key-ids', report.revoked.join(','));
+    io.setOutput('skipped', 'false');
+    await io.appendSummary(revokeModeSummary(projectId, what, report));
 }
 /**
  * Starts loading the secret-writing code and readying every target. The promise never rejects:
@@ -29353,6 +29495,7 @@ function publish(io, plan, projectId, key, revoke) {
     io.setOutput('key-id', key.apiKeyId);
     io.setOutput('project-id', projectId);
     io.setOutput('expires-at', expiresAt);
+    io.setOutput('skipped', 'false');
     saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke });
     const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
     const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
@@ -29634,7 +29777,7 @@ function uniqueIgnoringCase(names) {
 
 /***/ }),
 
-/***/ 8689:
+/***/ 5420:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29649,6 +29792,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 // EXTERNAL MODULE: ./node_modules/undici/index.js
@@ -29656,6 +29801,7 @@ var undici = __nccwpck_require__(6752);
 // EXTERNAL MODULE: ./src/http.ts
 var http = __nccwpck_require__(6803);
 ;// CONCATENATED MODULE: ./src/wiring.ts
+
 
 
 
@@ -29682,12 +29828,28 @@ function randomNonce() {
 function runContextFromEnv(env) {
     return {
         apiUrl: env.GITHUB_API_URL,
+        eventName: env.GITHUB_EVENT_NAME,
+        actor: env.GITHUB_ACTOR,
+        forkRepository: forkOf(env.GITHUB_EVENT_PATH),
         repository: env.GITHUB_REPOSITORY,
         workflow: env.GITHUB_WORKFLOW,
         runId: env.GITHUB_RUN_ID,
         runAttempt: env.GITHUB_RUN_ATTEMPT,
         job: env.GITHUB_JOB,
     };
+}
+/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
+function forkOf(eventPath) {
+    if (!eventPath)
+        return undefined;
+    try {
+        const event = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(eventPath, 'utf8'));
+        const head = event.pull_request?.head?.repo;
+        return head?.fork ? head.full_name : undefined;
+    }
+    catch {
+        return undefined;
+    }
 }
 
 

@@ -28504,7 +28504,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 /* harmony import */ var _actions_io_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(721);
 /* harmony import */ var _run_post_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4635);
-/* harmony import */ var _wiring_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8689);
+/* harmony import */ var _wiring_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5420);
 // Entry of the post step: wires the real runner, network and clock into runPost.
 
 
@@ -28917,11 +28917,32 @@ function describeExpiration(expiration) {
 ;// CONCATENATED MODULE: ./src/inputs.ts
 
 
+function readMode(getInput) {
+    const mode = (getInput('mode') || 'create').toLowerCase();
+    if (mode === 'create' || mode === 'revoke')
+        return mode;
+    throw new InputError('mode', `'${getInput('mode')}' is not one of create or revoke.`);
+}
+/** What to do when api-key is empty: fail (the default) or skip the step. */
+function readOnMissingCredentials(getInput) {
+    const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
+    if (value === 'fail' || value === 'skip')
+        return value;
+    throw new InputError('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
+}
+/** Why api-key is empty, in this run's own terms. */
+function missingApiKeyCause(run) {
+    if (run.forkRepository) {
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
+    }
+    if (run.actor === 'dependabot[bot]') {
+        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
+    }
+    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SCOPE = /^[A-Za-z0-9:_.*-]+$/;
-const MISSING_API_KEY = (/* unused pure expression or super */ null && ('is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}). ' +
-    'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests ' +
-    'from forks, and gives Dependabot runs only Dependabot secrets.'));
+const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
 /** Splits a comma- or newline-separated list, trimming items and dropping empty ones. */
 function inputs_parseList(text) {
     return text
@@ -28929,10 +28950,11 @@ function inputs_parseList(text) {
         .map((item) => item.trim())
         .filter((item) => item !== '');
 }
-function readApiKey(getInput) {
+function readApiKey(getInput, run = {}) {
     const apiKey = getInput('api-key');
-    if (apiKey === '')
-        throw new InputError('api-key', MISSING_API_KEY);
+    if (apiKey === '') {
+        throw new InputError('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
+    }
     if (/\s/.test(apiKey))
         throw new InputError('api-key', 'contains white space. Pass the key alone, from a secret.');
     return apiKey;
@@ -29007,7 +29029,7 @@ function defaultComment(run, nonce) {
 }
 /** Reads and validates every input of create mode. Throws InputError on the first bad one. */
 function readKeyPlan(getInput, run, now, nonce) {
-    const apiKey = readApiKey(getInput);
+    const apiKey = readApiKey(getInput, run);
     const projectId = readProjectId(getInput);
     const scopes = readScopes(getInput);
     const tags = [...new Set(inputs_parseList(getInput('tags')))];
@@ -29180,6 +29202,12 @@ function secretsSummary(name, results) {
     const rows = results.map((r) => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
     return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
 }
+/** Revoke mode: what was deleted, and what was gone already. */
+function revokeModeSummary(projectId, what, report) {
+    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
+    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${what}: ${report.revoked.length} revoked.\n\n${body}\n`;
+}
 function revokedSummary(keyId, outcome) {
     const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
     return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
@@ -29246,7 +29274,7 @@ async function runPost(deps) {
 
 /***/ }),
 
-/***/ 8689:
+/***/ 5420:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29261,6 +29289,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 // EXTERNAL MODULE: ./node_modules/undici/index.js
@@ -29268,6 +29298,7 @@ var undici = __nccwpck_require__(6752);
 // EXTERNAL MODULE: ./src/http.ts
 var http = __nccwpck_require__(6803);
 ;// CONCATENATED MODULE: ./src/wiring.ts
+
 
 
 
@@ -29294,12 +29325,28 @@ function randomNonce() {
 function runContextFromEnv(env) {
     return {
         apiUrl: env.GITHUB_API_URL,
+        eventName: env.GITHUB_EVENT_NAME,
+        actor: env.GITHUB_ACTOR,
+        forkRepository: forkOf(env.GITHUB_EVENT_PATH),
         repository: env.GITHUB_REPOSITORY,
         workflow: env.GITHUB_WORKFLOW,
         runId: env.GITHUB_RUN_ID,
         runAttempt: env.GITHUB_RUN_ATTEMPT,
         job: env.GITHUB_JOB,
     };
+}
+/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
+function forkOf(eventPath) {
+    if (!eventPath)
+        return undefined;
+    try {
+        const event = JSON.parse(readFileSync(eventPath, 'utf8'));
+        const head = event.pull_request?.head?.repo;
+        return head?.fork ? head.full_name : undefined;
+    }
+    catch {
+        return undefined;
+    }
 }
 
 

@@ -1,0 +1,100 @@
+// `npm run demo`: one job against the local Deepgram emulator, no account and no network. Runs
+// dist/ main then post the way the runner does, and shows what a workflow author would see.
+import { DEFAULT_ACCOUNT, startDeepgramEmulator } from '../harness/deepgram-emulator.ts'
+import { findLeaks, runStep, type StepRun } from '../harness/runner.ts'
+
+const problems: string[] = []
+const check = (ok: boolean, problem: string): void => {
+  if (!ok) problems.push(problem)
+}
+const section = (title: string): void => console.log(`\n== ${title} ${'='.repeat(Math.max(0, 76 - title.length))}`)
+const indent = (text: string): string => text.trimEnd().replace(/^/gm, '  ')
+
+/** The values a step registered with `::add-mask::`, unescaped as the runner does. */
+function masksOf(run: StepRun): string[] {
+  return run.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('::add-mask::'))
+    .map((line) => line.slice('::add-mask::'.length).replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
+}
+
+/** The raw stdout/stderr, as the runner receives them. */
+function transcript(run: StepRun): string {
+  const err = run.stderr.trim() === '' ? '' : `\n${run.stderr.trimEnd().replace(/^/gm, '[stderr] ')}`
+  return indent(run.stdout + err)
+}
+
+/** The log as GitHub shows it: commands consumed, annotations labelled, masked values as ***. */
+function rendered(run: StepRun, masks: string[]): string {
+  const labels: Record<string, string> = { error: 'Error: ', warning: 'Warning: ', notice: 'Notice: ' }
+  const lines = `${run.stdout}${run.stderr}`.split('\n').flatMap((line) => {
+    const command = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line)
+    if (command === null) return [line]
+    const [, name = '', text = ''] = command
+    return name in labels ? [`${labels[name]}${text}`] : []
+  })
+  return indent(masked(lines.join('\n'), masks))
+}
+
+function masked(text: string, masks: string[]): string {
+  return [...masks].sort((a, b) => b.length - a.length).reduce((out, mask) => out.split(mask).join('***'), text)
+}
+
+const emulator = await startDeepgramEmulator({})
+try {
+  const inputs = { 'api-key': DEFAULT_ACCOUNT.apiKey, 'deepgram-api-url': emulator.url, scopes: 'usage:write', expiration: '1h', tags: 'demo' }
+  console.log(`Deepgram emulator at ${emulator.url}; inputs: scopes usage:write, expiration 1h, tags demo`)
+
+  const main = await runStep('main', { inputs })
+  const masks = masksOf(main)
+  section(`main step: raw stdout/stderr (exit code ${main.exitCode})`)
+  console.log(transcript(main))
+  section('main step: the log as GitHub renders it')
+  console.log(rendered(main, masks))
+  const key = main.outputs['key'] ?? ''
+  console.log(`  (the runner consumes the ${masks.length} ::add-mask:: lines, and shows each of those values as *** from then on)`)
+  console.log(`  a later step's  echo "key=\${{ steps.dg.outputs.key }}"  shows:  ${masked(`key=${key}`, masks)}`)
+
+  const keyId = main.outputs['key-id'] ?? ''
+  section('outputs')
+  for (const [name, value] of Object.entries(main.outputs)) {
+    console.log(`  ${name.padEnd(11)} ${name === 'key' ? `*** (${value.length} characters)` : value}`)
+  }
+  section('job summary (markdown)')
+  console.log(indent(main.summary))
+
+  const minted = emulator.keys.find((k) => k.apiKeyId === keyId)
+  const liveAfterMain = minted !== undefined && emulator.liveKeys().includes(minted)
+  section("the emulator's view of the key")
+  if (minted === undefined) console.log(`  no key with id ${keyId || '(none)'}`)
+  else console.log(indent(`id       ${minted.apiKeyId}\nscopes   ${minted.scopes.join(', ')}\ntags     ${minted.tags.join(', ')}\nexpires  ${minted.expirationDate}\nlive     ${liveAfterMain}`))
+
+  check(main.exitCode === 0, `main exited with ${main.exitCode}`)
+  check(key !== '' && keyId !== '', 'main set no key or key-id output')
+  check(minted !== undefined && minted.key === key, 'the emulator holds no key matching the outputs')
+  check(liveAfterMain, 'the key was not live after main')
+  check(key === '' || (masks.includes(key) && masks.includes(DEFAULT_ACCOUNT.apiKey)), 'main did not mask both the key and api-key')
+  for (const leak of findLeaks(main, [key, DEFAULT_ACCOUNT.apiKey], ['key'])) problems.push(`main leaked a secret: ${leak}`)
+
+  const post = await runStep('post', { inputs, state: main.state })
+  section(`post step: raw stdout/stderr (exit code ${post.exitCode})`)
+  console.log(transcript(post))
+  section('post step: the log as GitHub renders it')
+  console.log(rendered(post, [...masks, ...masksOf(post)]))
+
+  const liveAfterPost = minted !== undefined && emulator.liveKeys().includes(minted)
+  section('the emulator after post')
+  const fate = minted === undefined ? 'no key was created' : `key ${keyId}: ${minted.deleted ? 'deleted' : 'NOT deleted'}`
+  console.log(`  ${fate}; live keys left: ${emulator.liveKeys().length}`)
+  check(post.exitCode === 0, `post exited with ${post.exitCode}`)
+  check(minted === undefined || (minted.deleted && !liveAfterPost), 'the key is still live after post')
+  for (const leak of findLeaks(post, [key, DEFAULT_ACCOUNT.apiKey])) problems.push(`post leaked a secret: ${leak}`)
+} catch (error) {
+  problems.push(`the demo crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+} finally {
+  await emulator.close()
+}
+
+section(problems.length === 0 ? 'OK: minted, masked, verified and revoked' : 'FAILED')
+for (const problem of problems) console.error(`  - ${problem}`)
+if (problems.length > 0) process.exitCode = 1
