@@ -1,0 +1,76 @@
+import type { ProjectKey } from '../../src/deepgram.ts'
+import { InputError } from '../../src/errors.ts'
+import { keysTaggedWithAll, readRevokePlan, revokeKeys } from '../../src/revoke-mode.ts'
+
+const projectId = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
+const id = (n: number) => `00000000-0000-4000-8000-00000000000${n}`
+
+function fakeKeys(listed: ProjectKey[], full: Record<string, string[]> = {}) {
+  const deleted: string[] = []
+  const reads: string[] = []
+  return {
+    deleted,
+    reads,
+    api: {
+      listKeys: async () => listed,
+      getKey: async (_p: string, keyId: string): Promise<ProjectKey> => {
+        reads.push(keyId)
+        return { apiKeyId: keyId, comment: '', scopes: [], tags: full[keyId] ?? [] }
+      },
+      deleteKey: async (_p: string, keyId: string) => {
+        if (keyId === id(9)) return 'already-gone' as const
+        deleted.push(keyId)
+        return 'deleted' as const
+      },
+    },
+  }
+}
+
+const key = (n: number, tags?: string[]): ProjectKey => ({ apiKeyId: id(n), comment: `key ${n}`, scopes: ['member'], tags })
+
+describe('keysTaggedWithAll', () => {
+  test('never selects a key that carries only some of the tags', async () => {
+    const fake = fakeKeys([key(1, ['pr-42', 'preview']), key(2, ['pr-42']), key(3, ['preview', 'pr-42', 'x']), key(4, ['pr-420'])])
+    expect(await keysTaggedWithAll(['pr-42', 'preview'], projectId, fake.api)).toEqual([id(1), id(3)])
+    expect(fake.reads).toEqual([])
+  })
+
+  test('reads a key alone when the listing does not show its tags', async () => {
+    const fake = fakeKeys([key(1), key(2, ['pr-42'])], { [id(1)]: ['pr-42'] })
+    expect(await keysTaggedWithAll(['pr-42'], projectId, fake.api)).toEqual([id(1), id(2)])
+    expect(fake.reads).toEqual([id(1)])
+  })
+})
+
+describe('revokeKeys', () => {
+  test('deletes keys by id and tells revoked from already gone', async () => {
+    const fake = fakeKeys([])
+    const report = await revokeKeys({ apiKey: 'k', keyIds: [id(1), id(9)], tags: [], deepgramApiUrl: 'https://api.deepgram.com' }, projectId, fake.api)
+    expect(report).toEqual({ revoked: [id(1)], alreadyGone: [id(9)] })
+  })
+})
+
+describe('readRevokePlan', () => {
+  const inputs = (extra: Record<string, string>) => {
+    const all: Record<string, string> = { 'api-key': 'k', scopes: 'member', expiration: '1h', revoke: 'auto', 'secret-visibility': 'private', 'secret-type': 'actions', ...extra }
+    return (name: string) => all[name] ?? ''
+  }
+  test('reads key ids, lower-cased and once each', () => {
+    expect(readRevokePlan(inputs({ 'key-id': `${id(1).toUpperCase()}, ${id(1)}\n${id(2)}` })).keyIds).toEqual([id(1), id(2)])
+  })
+  test.each([
+    [{}, 'key-id'],
+    [{ 'key-id': id(1), tags: 'a' }, 'key-id'],
+    [{ 'key-id': 'nope' }, 'key-id'],
+    [{ tags: 'a', comment: 'x' }, 'comment'],
+    [{ tags: 'a', revoke: 'true' }, 'revoke'],
+    [{ tags: 'a', 'secret-type': 'dependabot' }, 'secret-type'],
+  ])('refuses %p naming %s', (extra, input) => {
+    expect(() => readRevokePlan(inputs(extra))).toThrow(InputError)
+    try {
+      readRevokePlan(inputs(extra))
+    } catch (error) {
+      expect((error as InputError).input).toBe(input)
+    }
+  })
+})
