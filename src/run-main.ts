@@ -47,6 +47,7 @@ export async function runMain(deps: MainDeps): Promise<void> {
     if (mode === 'revoke') {
       const plan = readRevokePlan(standIn(['api-key']), deps.run)
       if (skip) return skipForMissingKey(io, deps.run)
+      io.setOutput('skipped', 'false')
       await revokeMode(plan, deps)
       return
     }
@@ -54,6 +55,7 @@ export async function runMain(deps: MainDeps): Promise<void> {
     const plan = readKeyPlan(checked, deps.run, new Date(deps.clock.now()), deps.nonce())
     const secretPlan = readSecretPlan(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl })
     if (skip) return skipForMissingKey(io, deps.run)
+    io.setOutput('skipped', 'false')
     await createMode(plan, secretPlan, deps, secrets)
   } catch (error) {
     io.setFailed(redact(describeFailure(error), secrets))
@@ -79,10 +81,12 @@ async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefined, dep
   const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : []
   const { held, failed } = splitResults(results)
   const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true'
+  const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.'
   try {
     publish(io, plan, projectId, key, revoke)
   } catch (error) {
-    if (held.length > 0) throw new ActionError(`${describeFailure(error)} The key was kept: secret ${secretPlan?.name} holds it in ${held.join(', ')}.`)
+    // Outputs or state could not be written. A key no secret holds is of no use to anyone.
+    if (held.length > 0) throw new ActionError(`${describeFailure(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`)
     throw await deleteAfterFailure(client, projectId, key, describeFailure(error))
   }
   await io.appendSummary(
@@ -97,8 +101,8 @@ async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefined, dep
   )
   if (failed.length > 0) {
     throw new ActionError(
-      `Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ` +
-        'The key was kept, since those secrets hold it; run the job again to write the rest.',
+      `Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate} ` +
+        'Run the job again to write the rest.',
     )
   }
 }
@@ -116,7 +120,6 @@ async function revokeMode(plan: RevokePlan, deps: MainDeps): Promise<void> {
   if (report.revoked.length + report.alreadyGone.length === 0) io.info(`No key matched ${what}.`)
   io.setOutput('revoked-count', String(report.revoked.length))
   io.setOutput('revoked-key-ids', report.revoked.join(','))
-  io.setOutput('skipped', 'false')
   await io.appendSummary(revokeModeSummary(projectId, what, report))
 }
 
@@ -174,7 +177,6 @@ function publish(io: ActionIO, plan: KeyPlan, projectId: string, key: CreatedKey
   io.setOutput('key-id', key.apiKeyId)
   io.setOutput('project-id', projectId)
   io.setOutput('expires-at', expiresAt)
-  io.setOutput('skipped', 'false')
   saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke })
   const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope))
   const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`

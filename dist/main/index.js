@@ -29381,6 +29381,7 @@ async function runMain(deps) {
             const plan = readRevokePlan(standIn(['api-key']), deps.run);
             if (skip)
                 return skipForMissingKey(io, deps.run);
+            io.setOutput('skipped', 'false');
             await revokeMode(plan, deps);
             return;
         }
@@ -29389,6 +29390,7 @@ async function runMain(deps) {
         const secretPlan = (0,secrets_plan/* readSecretPlan */.i)(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
         if (skip)
             return skipForMissingKey(io, deps.run);
+        io.setOutput('skipped', 'false');
         await createMode(plan, secretPlan, deps, secrets);
     }
     catch (error) {
@@ -29412,12 +29414,14 @@ async function createMode(plan, secretPlan, deps, secrets) {
     const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : [];
     const { held, failed } = (0,deliver/* splitResults */.tD)(results);
     const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
+    const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
     try {
         publish(io, plan, projectId, key, revoke);
     }
     catch (error) {
+        // Outputs or state could not be written. A key no secret holds is of no use to anyone.
         if (held.length > 0)
-            throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} The key was kept: secret ${secretPlan?.name} holds it in ${held.join(', ')}.`);
+            throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
         throw await deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
     }
     await io.appendSummary(mintSummary({
@@ -29429,8 +29433,8 @@ async function createMode(plan, secretPlan, deps, secrets) {
         revokePolicy: revokeSentence(revoke, held.length > 0),
     }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
     if (failed.length > 0) {
-        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ` +
-            'The key was kept, since those secrets hold it; run the job again to write the rest.');
+        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate} ` +
+            'Run the job again to write the rest.');
     }
 }
 /** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
@@ -29449,7 +29453,6 @@ async function revokeMode(plan, deps) {
         io.info(`No key matched ${what}.`);
     io.setOutput('revoked-count', String(report.revoked.length));
     io.setOutput('revoked-key-ids', report.revoked.join(','));
-    io.setOutput('skipped', 'false');
     await io.appendSummary(revokeModeSummary(projectId, what, report));
 }
 /**
@@ -29495,7 +29498,6 @@ function publish(io, plan, projectId, key, revoke) {
     io.setOutput('key-id', key.apiKeyId);
     io.setOutput('project-id', projectId);
     io.setOutput('expires-at', expiresAt);
-    io.setOutput('skipped', 'false');
     saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke });
     const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
     const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
@@ -29685,7 +29687,8 @@ function describeTarget(target) {
 }
 /**
  * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
- * GitHub would refuse, so that it is refused before a key exists.
+ * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
+ * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
  */
 function readSecretPlan(getInput, env) {
     const name = getInput('secret-name');

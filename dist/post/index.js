@@ -29094,7 +29094,8 @@ function plan_describeTarget(target) {
 }
 /**
  * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
- * GitHub would refuse, so that it is refused before a key exists.
+ * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
+ * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
  */
 function readSecretPlan(getInput, env) {
     const name = getInput('secret-name');

@@ -44,7 +44,8 @@ export function describeTarget(target: SecretTarget): string {
 
 /**
  * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
- * GitHub would refuse, so that it is refused before a key exists.
+ * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
+ * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
  */
 export function readSecretPlan(getInput: GetInput, env: { GITHUB_REPOSITORY?: string; GITHUB_API_URL?: string }): SecretPlan | undefined {
   const name = getInput('secret-name')
