@@ -1,6 +1,7 @@
 import type { DeepgramClient, DeleteOutcome, ProjectKey } from './deepgram.ts'
 import { InputError } from './errors.ts'
 import { parseList, readApiKey, readDeepgramApiUrl, readProjectId, type GetInput, type RunContext } from './inputs.ts'
+import { SECRET_INPUTS } from './secrets/plan.ts'
 
 /** Revoke mode: which keys to delete, validated before any request. */
 export interface RevokePlan {
@@ -14,21 +15,7 @@ export interface RevokePlan {
 }
 
 /** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS: Record<string, string> = {
-  scopes: 'member',
-  expiration: '1h',
-  comment: '',
-  revoke: 'auto',
-  'secret-name': '',
-  'secret-repositories': '',
-  'secret-environment': '',
-  'secret-organization': '',
-  'secret-visibility': 'private',
-  'secret-selected-repositories': '',
-  'secret-type': 'actions',
-  'github-token': '',
-  'github-api-url': '',
-}
+const CREATE_ONLY_INPUTS: Record<string, string> = { scopes: 'member', expiration: '1h', comment: '', revoke: 'auto', ...SECRET_INPUTS }
 
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 

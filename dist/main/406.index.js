@@ -54,11 +54,11 @@ function octokitSecretsApi(options) {
     }, gitHubVerdict, options.policy, options.clock);
     return {
         getPublicKey(target) {
-            const action = `reading the public key of ${(0,plan/* describeTarget */.f)(target)}`;
+            const action = `reading the public key of ${(0,plan/* describeTarget */.ff)(target)}`;
             return call(action, permissionHint(target), async () => toPublicKey((await publicKeyRequest(octokit, target)).data));
         },
         async putSecret(write) {
-            const action = `writing secret ${write.name} to ${(0,plan/* describeTarget */.f)(write.target)}`;
+            const action = `writing secret ${write.name} to ${(0,plan/* describeTarget */.ff)(write.target)}`;
             const response = await call(action, permissionHint(write.target), () => putRequest(octokit, write));
             return response.status === 201 ? 'created' : 'updated';
         },
@@ -110,7 +110,7 @@ function permissionHint(target) {
             : target.type === 'dependabot'
                 ? 'Repository permission "Dependabot secrets: write"'
                 : 'Repository permission "Secrets: write"';
-    return (`github-token needs ${permission} on ${(0,plan/* describeTarget */.f)(target)}. The workflow's own GITHUB_TOKEN cannot write secrets: ` +
+    return (`github-token needs ${permission} on ${(0,plan/* describeTarget */.ff)(target)}. The workflow's own GITHUB_TOKEN cannot write secrets: ` +
         'use a GitHub App token (actions/create-github-app-token) or a fine-grained personal access token.');
 }
 function gitHubError(error, action, permission, now) {

@@ -29218,25 +29218,14 @@ function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
     return undefined;
 }
 
+// EXTERNAL MODULE: ./src/secrets/plan.ts
+var secrets_plan = __nccwpck_require__(5982);
 ;// CONCATENATED MODULE: ./src/revoke-mode.ts
 
 
+
 /** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS = {
-    scopes: 'member',
-    expiration: '1h',
-    comment: '',
-    revoke: 'auto',
-    'secret-name': '',
-    'secret-repositories': '',
-    'secret-environment': '',
-    'secret-organization': '',
-    'secret-visibility': 'private',
-    'secret-selected-repositories': '',
-    'secret-type': 'actions',
-    'github-token': '',
-    'github-api-url': '',
-};
+const CREATE_ONLY_INPUTS = { scopes: 'member', expiration: '1h', comment: '', revoke: 'auto', ...secrets_plan/* SECRET_INPUTS */.pH };
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function readRevokePlan(getInput, run = {}) {
     const apiKey = (0,inputs/* readApiKey */.iZ)(getInput, run);
@@ -29288,8 +29277,6 @@ async function keysTaggedWithAll(tags, projectId, client) {
 
 // EXTERNAL MODULE: ./src/secrets/deliver.ts + 1 modules
 var deliver = __nccwpck_require__(7277);
-// EXTERNAL MODULE: ./src/secrets/plan.ts
-var secrets_plan = __nccwpck_require__(5982);
 ;// CONCATENATED MODULE: ./src/state.ts
 function saveRevocationState(io, state) {
     io.saveState('project-id', state.projectId);
@@ -29322,7 +29309,7 @@ function mintSummary(s) {
 }
 /** One row per target: where the secret was created, updated, or why it failed. */
 function secretsSummary(name, results) {
-    const rows = results.map((r) => [(0,secrets_plan/* describeTarget */.f)(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
+    const rows = results.map((r) => [(0,secrets_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
     return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
 }
 /** Revoke mode: what was deleted, and what was gone already. */
@@ -29387,7 +29374,7 @@ async function runMain(deps) {
         }
         const checked = standIn(['api-key', 'github-token']);
         const plan = (0,inputs/* readKeyPlan */.DW)(checked, deps.run, new Date(deps.clock.now()), deps.nonce());
-        const secretPlan = (0,secrets_plan/* readSecretPlan */.i)(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
+        const secretPlan = (0,secrets_plan/* readSecretPlan */.id)(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
         if (skip)
             return skipForMissingKey(io, deps.run);
         io.setOutput('skipped', 'false');
@@ -29643,8 +29630,8 @@ function targetKey(target) {
 }
 /** Splits results into the targets that now hold the key and those that failed. */
 function splitResults(results) {
-    const held = results.flatMap((r) => ('outcome' in r ? [(0,plan/* describeTarget */.f)(r.target)] : []));
-    const failed = results.flatMap((r) => ('error' in r ? [`${(0,plan/* describeTarget */.f)(r.target)}: ${r.error}`] : []));
+    const held = results.flatMap((r) => ('outcome' in r ? [(0,plan/* describeTarget */.ff)(r.target)] : []));
+    const failed = results.flatMap((r) => ('error' in r ? [`${(0,plan/* describeTarget */.ff)(r.target)}: ${r.error}`] : []));
     return { held, failed };
 }
 
@@ -29655,8 +29642,9 @@ function splitResults(results) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   f: () => (/* binding */ describeTarget),
-/* harmony export */   i: () => (/* binding */ readSecretPlan)
+/* harmony export */   ff: () => (/* binding */ describeTarget),
+/* harmony export */   id: () => (/* binding */ readSecretPlan),
+/* harmony export */   pH: () => (/* binding */ SECRET_INPUTS)
 /* harmony export */ });
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8422);
@@ -29675,6 +29663,7 @@ const SECRET_INPUTS = {
     'secret-selected-repositories': '',
     'secret-type': 'actions',
     'github-token': '',
+    'github-api-url': '',
 };
 /** A human name for a target, used in logs, errors and the summary. */
 function describeTarget(target) {
@@ -29695,7 +29684,8 @@ function readSecretPlan(getInput, env) {
     if (name === '') {
         for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
             const value = getInput(input);
-            if (value !== '' && value !== fallback && input !== 'github-token') {
+            // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
+            if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
                 throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
             }
         }

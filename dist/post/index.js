@@ -29082,6 +29082,7 @@ const SECRET_INPUTS = {
     'secret-selected-repositories': '',
     'secret-type': 'actions',
     'github-token': '',
+    'github-api-url': '',
 };
 /** A human name for a target, used in logs, errors and the summary. */
 function plan_describeTarget(target) {
@@ -29102,7 +29103,8 @@ function readSecretPlan(getInput, env) {
     if (name === '') {
         for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
             const value = getInput(input);
-            if (value !== '' && value !== fallback && input !== 'github-token') {
+            // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
+            if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
                 throw new InputError(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
             }
         }

@@ -24,7 +24,7 @@ const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/
 const ORGANIZATION = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/
 
 /** The inputs that only make sense with secret-name, and their defaults. */
-const SECRET_INPUTS: Record<string, string> = {
+export const SECRET_INPUTS: Record<string, string> = {
   'secret-repositories': '',
   'secret-environment': '',
   'secret-organization': '',
@@ -32,6 +32,7 @@ const SECRET_INPUTS: Record<string, string> = {
   'secret-selected-repositories': '',
   'secret-type': 'actions',
   'github-token': '',
+  'github-api-url': '',
 }
 
 /** A human name for a target, used in logs, errors and the summary. */
@@ -52,7 +53,8 @@ export function readSecretPlan(getInput: GetInput, env: { GITHUB_REPOSITORY?: st
   if (name === '') {
     for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
       const value = getInput(input)
-      if (value !== '' && value !== fallback && input !== 'github-token') {
+      // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
+      if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
         throw new InputError(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.')
       }
     }
