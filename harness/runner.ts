@@ -28,7 +28,7 @@ export interface StepOptions {
   actionDir?: string
 }
 
-interface ActionManifest {
+export interface ActionManifest {
   inputs?: Record<string, { default?: string; required?: boolean }>
   runs: { main: string; post?: string }
 }
@@ -88,13 +88,11 @@ export async function runStep(step: 'main' | 'post', options: StepOptions = {}):
   return (await runTimedStep(step, options)).run
 }
 
-/** runStep, plus the wall time of the step's node process alone (spawn to exit), for benchmarks. */
-export async function runTimedStep(step: 'main' | 'post', options: StepOptions = {}): Promise<{ run: StepRun; wallMs: number }> {
-  const actionDir = resolve(options.actionDir ?? process.cwd())
-  const manifest = readManifest(actionDir)
-  const entry = step === 'main' ? manifest.runs.main : manifest.runs.post
-  if (!entry) throw new Error(`action.yml has no ${step} step`)
-  const dir = mkdtempSync(join(tmpdir(), `dg-step-${step}-`))
+/**
+ * The environment of a step as the runner makes it, with its empty command files in `dir`:
+ * RUN_ENV, INPUT_* with defaults, GITHUB_OUTPUT/STATE/STEP_SUMMARY/ENV, STATE_* for post.
+ */
+export function stepEnvironment(dir: string, manifest: ActionManifest, options: StepOptions): { env: Record<string, string>; files: Record<'output' | 'state' | 'summary' | 'env', string> } {
   const files = { output: join(dir, 'output'), state: join(dir, 'state'), summary: join(dir, 'summary'), env: join(dir, 'env') }
   for (const file of Object.values(files)) writeFileSync(file, '')
   const stateEnv: Record<string, string> = {}
@@ -112,6 +110,17 @@ export async function runTimedStep(step: 'main' | 'post', options: StepOptions =
     ...stateEnv,
     ...options.env,
   }
+  return { env, files }
+}
+
+/** runStep, plus the wall time of the step's node process alone (spawn to exit), for benchmarks. */
+export async function runTimedStep(step: 'main' | 'post', options: StepOptions = {}): Promise<{ run: StepRun; wallMs: number }> {
+  const actionDir = resolve(options.actionDir ?? process.cwd())
+  const manifest = readManifest(actionDir)
+  const entry = step === 'main' ? manifest.runs.main : manifest.runs.post
+  if (!entry) throw new Error(`action.yml has no ${step} step`)
+  const dir = mkdtempSync(join(tmpdir(), `dg-step-${step}-`))
+  const { env, files } = stepEnvironment(dir, manifest, options)
   try {
     const started = performance.now()
     const { exitCode, stdout, stderr } = await spawnNode(join(actionDir, entry), env, actionDir)

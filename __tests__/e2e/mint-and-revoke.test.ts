@@ -1,7 +1,7 @@
 import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
 import { runJob, runStep } from '../../harness/runner.ts'
 import { requestSchema, schemaErrors } from '../helpers/schema.ts'
-import { ADMIN_KEY, allKeys, deepgramInputs, expectNoLeaks, PROJECT_ID, theError, warningLines } from '../helpers/action.ts'
+import { ADMIN_KEY, allKeys, deepgramInputs, expectNoLeaks, PROJECT_ID, warningLines } from '../helpers/action.ts'
 
 let dg: DeepgramEmulator
 beforeEach(async () => {

@@ -28370,35 +28370,6 @@ module.exports = {
 
 /***/ }),
 
-/***/ 721:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   E: () => (/* binding */ actionsIO)
-/* harmony export */ });
-/** ActionIO over @actions/core: what the runner reads from stdout and its command files. */
-function actionsIO(actions) {
-    return {
-        getInput: (name) => actions.getInput(name),
-        setSecret: (value) => actions.setSecret(value),
-        setOutput: (name, value) => actions.setOutput(name, value),
-        saveState: (name, value) => actions.saveState(name, value),
-        getState: (name) => actions.getState(name),
-        info: (message) => actions.info(message),
-        notice: (message) => actions.notice(message),
-        warning: (message) => actions.warning(message),
-        setFailed: (message) => actions.setFailed(message),
-        appendSummary: async (markdown) => {
-            // Outside a runner (local runs) there is no summary file to write to.
-            if (process.env.GITHUB_STEP_SUMMARY)
-                await actions.summary.addRaw(markdown, true).write();
-        },
-    };
-}
-
-
-/***/ }),
-
 /***/ 3916:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -28834,1252 +28805,13 @@ function readKeyPlan(getInput, run, now, nonce) {
 
 /***/ }),
 
-/***/ 1730:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _actions_io_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(721);
-/* harmony import */ var _run_main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2043);
-/* harmony import */ var _wiring_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5420);
-// Entry of the main step: wires the real runner, network and clock into runMain.
-
-
-
-
-const http = (0,_wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .realHttp */ .rr)(process.env);
-await (0,_run_main_js__WEBPACK_IMPORTED_MODULE_1__/* .runMain */ .V)({
-    io: (0,_actions_io_js__WEBPACK_IMPORTED_MODULE_3__/* .actionsIO */ .E)(_actions_core__WEBPACK_IMPORTED_MODULE_0__),
-    run: (0,_wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .runContextFromEnv */ .wX)(process.env),
-    send: http.send,
-    clock: _wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .realClock */ .dQ,
-    nonce: _wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .randomNonce */ .Pv,
-    userAgent: _wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .USER_AGENT */ ._O,
-});
-await http.close();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 9809:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   bD: () => (/* binding */ withRetry),
-/* harmony export */   hz: () => (/* binding */ MAIN_POLICY),
-/* harmony export */   mu: () => (/* binding */ parseRetryAfter)
-/* harmony export */ });
-/* unused harmony exports POST_POLICY, retryDelay */
-/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
-/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
-/**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
- * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
- * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
- */
-async function withRetry(attempt, classify, policy, clock, beforeRetry) {
-    const started = clock.now();
-    for (let n = 1;; n++) {
-        try {
-            return await attempt(n);
-        }
-        catch (error) {
-            const verdict = classify(error);
-            if (!verdict.retry || n >= policy.maxAttempts)
-                throw error;
-            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (clock.now() + delay - started > policy.budgetMs)
-                throw error;
-            if (beforeRetry)
-                await beforeRetry(error);
-            await clock.sleep(delay);
-        }
-    }
-}
-/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
-function retryDelay(n, policy, random, retryAfterMs) {
-    if (retryAfterMs !== undefined)
-        return Math.max(0, retryAfterMs);
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-    return Math.round(random() * ceiling);
-}
-/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-
-/***/ }),
-
-/***/ 2043:
+/***/ 2066:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  V: () => (/* binding */ runMain)
-});
-
-;// CONCATENATED MODULE: ./src/core.ts
-/** Masks a secret line by line: the runner's masking only works on single lines. */
-function maskSecret(io, value) {
-    for (const line of value.split(/\r?\n/)) {
-        if (line.trim() !== '')
-            io.setSecret(line);
-    }
-}
-
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/http.ts
-var http = __nccwpck_require__(6803);
-// EXTERNAL MODULE: ./src/retry.ts
-var retry = __nccwpck_require__(9809);
-;// CONCATENATED MODULE: ./src/deepgram.ts
-
-
-
-/**
- * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
- * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
- */
-class DeepgramClient {
-    options;
-    constructor(options) {
-        this.options = options;
-    }
-    async listProjects() {
-        const body = await this.retried('GET', '/v1/projects', 'listing the projects of api-key');
-        return arrayOf(field(body, 'projects')).map((p) => ({
-            projectId: stringOf(field(p, 'project_id')) ?? '',
-            name: stringOf(field(p, 'name')) ?? '',
-        }));
-    }
-    async createKeyOnce(projectId, request) {
-        const response = await this.send('POST', keysPath(projectId), 'creating the key', JSON.stringify(request));
-        const body = this.expectOk(response, 'creating the key');
-        return {
-            apiKeyId: stringOf(field(body, 'api_key_id')) ?? '',
-            key: stringOf(field(body, 'key')) ?? '',
-            scopes: stringsOf(field(body, 'scopes')) ?? [],
-            tags: stringsOf(field(body, 'tags')) ?? [],
-            expirationDate: stringOf(field(body, 'expiration_date')),
-            created: stringOf(field(body, 'created')),
-        };
-    }
-    async listKeys(projectId) {
-        const body = await this.retried('GET', keysPath(projectId), 'listing the project keys');
-        return arrayOf(field(body, 'api_keys')).map((item) => toProjectKey(field(item, 'api_key')));
-    }
-    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
-    async getKey(projectId, keyId) {
-        const body = await this.retried('GET', `${keysPath(projectId)}/${encodeURIComponent(keyId)}`, `reading key ${keyId}`);
-        const nested = field(field(field(body, 'item'), 'member'), 'api_key');
-        return toProjectKey(nested ?? field(body, 'api_key'));
-    }
-    /** Deletes a key; 404 means it is gone already, which is what we wanted. */
-    async deleteKey(projectId, keyId) {
-        const action = `deleting key ${keyId}`;
-        const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`;
-        return (0,retry/* withRetry */.bD)(async () => {
-            const response = await this.send('DELETE', path, action);
-            if (response.status === 404)
-                return 'already-gone';
-            this.expectOk(response, action);
-            return 'deleted';
-        }, transientVerdict, this.options.policy, this.options.clock);
-    }
-    async retried(method, path, action) {
-        return (0,retry/* withRetry */.bD)(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
-    }
-    async send(method, path, action, body) {
-        const { baseUrl, apiKey, userAgent } = this.options;
-        const headers = {
-            authorization: `Token ${apiKey}`,
-            accept: 'application/json',
-            'user-agent': userAgent,
-        };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        try {
-            return await this.options.send({ method, url: `${baseUrl}${path}`, headers, body });
-        }
-        catch (error) {
-            if (error instanceof http/* TransportError */.wX)
-                throw new errors/* NetworkError */.Dr('Deepgram', action, error.message, error.sent);
-            throw error;
-        }
-    }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw deepgramError(response, action, this.options.clock.now());
-    }
-}
-function keysPath(projectId) {
-    return `/v1/projects/${encodeURIComponent(projectId)}/keys`;
-}
-/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
-function transientVerdict(error) {
-    if (error instanceof errors/* NetworkError */.Dr)
-        return { retry: true };
-    if (error instanceof errors/* ServiceError */._7 && isTransientStatus(error.status)) {
-        const after = error.details.retryAfterSeconds;
-        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
-    }
-    return { retry: false };
-}
-function isTransientStatus(status) {
-    return status === 408 || status === 429 || status >= 500;
-}
-/**
- * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
- * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
- */
-function deepgramError(response, action, now) {
-    const body = parseJson(response.body);
-    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
-    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
-    const text = response.body.trim().slice(0, 300);
-    const message = stringOf(field(body, 'err_msg')) ??
-        (modern || undefined) ??
-        stringOf(field(body, 'reason')) ??
-        (typeof body === 'string' ? body : undefined) ??
-        (text || 'no message');
-    const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'];
-    const retryAfterMs = (0,retry/* parseRetryAfter */.mu)(response.headers['retry-after'], now);
-    return new errors/* ServiceError */._7({
-        service: 'Deepgram',
-        action,
-        status: response.status,
-        code,
-        message: message.replace(/\s+/g, ' ').trim(),
-        requestId,
-        hint: deepgramHint(response.status, code),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
-    });
-}
-function deepgramHint(status, code) {
-    const upper = (code ?? '').toUpperCase();
-    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
-        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
-    }
-    if (status === 401)
-        return 'Check the api-key input: Deepgram does not accept it.';
-    if (status === 404)
-        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
-    if (status === 429)
-        return 'Deepgram is limiting requests; run the job again later.';
-    if (status >= 500)
-        return 'Deepgram had a problem; run the job again later.';
-    return undefined;
-}
-function parseJson(text) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return text;
-    }
-}
-function field(value, name) {
-    return typeof value === 'object' && value !== null ? value[name] : undefined;
-}
-function stringOf(value) {
-    return typeof value === 'string' && value !== '' ? value : undefined;
-}
-function arrayOf(value) {
-    return Array.isArray(value) ? value : [];
-}
-function stringsOf(value) {
-    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
-}
-function toProjectKey(value) {
-    return {
-        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
-        comment: stringOf(field(value, 'comment')) ?? '',
-        scopes: stringsOf(field(value, 'scopes')) ?? [],
-        tags: stringsOf(field(value, 'tags')),
-        expirationDate: stringOf(field(value, 'expiration_date')),
-        created: stringOf(field(value, 'created')),
-    };
-}
-
-// EXTERNAL MODULE: ./src/expiration.ts
-var src_expiration = __nccwpck_require__(4282);
-// EXTERNAL MODULE: ./src/inputs.ts
-var inputs = __nccwpck_require__(8422);
-;// CONCATENATED MODULE: ./src/mint.ts
-
-
-
-
-/** How far Deepgram's reported expiry may stray from what we asked: clocks and rounding. */
-const EXPIRY_TOLERANCE_MS = 5 * 60_000;
-function createKeyBody(request) {
-    const body = { comment: request.comment, scopes: request.scopes };
-    if (request.tags.length > 0)
-        body.tags = request.tags;
-    if (request.expiration.kind === 'ttl')
-        body.time_to_live_in_seconds = request.expiration.seconds;
-    else
-        body.expiration_date = request.expiration.date.toISOString();
-    return body;
-}
-/**
- * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
- * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
- * failure (5xx, a reset or timeout once the request was out) the key may exist: the keys that
- * carry this invocation's comment are deleted before trying again.
- */
-async function createKeyWithoutOrphans(request, deps) {
-    const body = createKeyBody(request);
-    const firstSentAt = deps.clock.now();
-    const cleanUpIfAmbiguous = async (error) => {
-        if (isAmbiguous(error))
-            await deleteInterruptedKeys(request, firstSentAt, deps);
-    };
-    try {
-        return await (0,retry/* withRetry */.bD)(() => deps.client.createKeyOnce(request.projectId, body), transientVerdict, deps.policy, deps.clock, cleanUpIfAmbiguous);
-    }
-    catch (error) {
-        // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
-        await cleanUpIfAmbiguous(error);
-        throw error;
-    }
-}
-/** Did Deepgram perhaps create the key even though we got no success answer? */
-function isAmbiguous(error) {
-    if (error instanceof errors/* NetworkError */.Dr)
-        return error.sent;
-    return error instanceof errors/* ServiceError */._7 && error.status >= 500;
-}
-async function deleteInterruptedKeys(request, firstSentAt, deps) {
-    let keys;
-    try {
-        keys = await deps.client.listKeys(request.projectId);
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ` +
-            `Delete any key named "${request.comment}" in the Deepgram console.`);
-    }
-    const interrupted = keys.filter((key) => isFromThisInvocation(key, request, firstSentAt));
-    for (const key of interrupted) {
-        const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error) => {
-            throw new errors/* ActionError */.lZ(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} Delete it in the Deepgram console.`);
-        });
-        deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`);
-    }
-}
-/**
- * Our own comment is unique to this invocation. A comment the user gave may be shared with other
- * runs, so then only keys created since our first attempt (with a minute for clock skew) count.
- */
-function isFromThisInvocation(key, request, firstSentAt) {
-    if (key.comment !== request.comment)
-        return false;
-    if (request.commentIsOurs)
-        return true;
-    const created = key.created ? Date.parse(key.created) : Number.NaN;
-    return !Number.isNaN(created) && created >= firstSentAt - 60_000;
-}
-function describe(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-/**
- * What is wrong with Deepgram's answer, or undefined when it is the key we asked for. A key
- * without the expiry we asked for would live forever (Deepgram ignores fields it does not know).
- */
-function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
-    if (key.key === '')
-        return 'the answer carries no key';
-    if (key.apiKeyId === '')
-        return 'the answer carries no api_key_id';
-    if (key.expirationDate === undefined)
-        return 'the answer carries no expiration_date: the key would never expire';
-    const actual = Date.parse(key.expirationDate);
-    if (Number.isNaN(actual))
-        return `its expiration_date '${key.expirationDate}' is not a date`;
-    const earliest = (0,src_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).getTime() - EXPIRY_TOLERANCE_MS;
-    const latest = (0,src_expiration/* expectedExpiry */.Or)(expiration, new Date(receivedAt)).getTime() + EXPIRY_TOLERANCE_MS;
-    if (actual < earliest || actual > latest) {
-        return `it expires at ${new Date(actual).toISOString()}, not at ${(0,src_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).toISOString()} as asked`;
-    }
-    return undefined;
-}
-
-// EXTERNAL MODULE: ./src/secrets/plan.ts
-var secrets_plan = __nccwpck_require__(5982);
-;// CONCATENATED MODULE: ./src/revoke-mode.ts
-
-
-
-/** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS = { scopes: 'member', expiration: '1h', comment: '', revoke: 'auto', ...secrets_plan/* SECRET_INPUTS */.pH };
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-function readRevokePlan(getInput, run = {}) {
-    const apiKey = (0,inputs/* readApiKey */.iZ)(getInput, run);
-    for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
-        const value = getInput(input);
-        if (value !== '' && value !== fallback) {
-            throw new errors/* InputError */.dz(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`);
-        }
-    }
-    const keyIds = [...new Set((0,inputs/* parseList */.E1)(getInput('key-id')).map((id) => id.toLowerCase()))];
-    const tags = [...new Set((0,inputs/* parseList */.E1)(getInput('tags')))];
-    if (keyIds.length === 0 && tags.length === 0) {
-        throw new errors/* InputError */.dz('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.');
-    }
-    if (keyIds.length > 0 && tags.length > 0) {
-        throw new errors/* InputError */.dz('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.');
-    }
-    for (const id of keyIds) {
-        if (!KEY_ID.test(id))
-            throw new errors/* InputError */.dz('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`);
-    }
-    return { apiKey, projectId: (0,inputs/* readProjectId */.bS)(getInput), keyIds, tags, deepgramApiUrl: (0,inputs/* readDeepgramApiUrl */.xs)(getInput) };
-}
-/** Deletes the keys the plan names; 404 counts as already gone. */
-async function revokeKeys(plan, projectId, client) {
-    const ids = plan.keyIds.length > 0 ? plan.keyIds : await keysTaggedWithAll(plan.tags, projectId, client);
-    const report = { revoked: [], alreadyGone: [] };
-    for (const id of ids) {
-        const outcome = await client.deleteKey(projectId, id);
-        report[outcome === 'deleted' ? 'revoked' : 'alreadyGone'].push(id);
-    }
-    return report;
-}
-/**
- * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
- * current description has no tags in list items, so a key listed without them is read alone.
- */
-async function keysTaggedWithAll(tags, projectId, client) {
-    const listed = await client.listKeys(projectId);
-    const matches = [];
-    for (const key of listed) {
-        const known = key.tags === undefined ? await client.getKey(projectId, key.apiKeyId) : key;
-        const keyTags = known.tags ?? [];
-        if (tags.every((tag) => keyTags.includes(tag)))
-            matches.push(key.apiKeyId);
-    }
-    return matches;
-}
-
-// EXTERNAL MODULE: ./src/secrets/deliver.ts + 1 modules
-var deliver = __nccwpck_require__(7277);
-;// CONCATENATED MODULE: ./src/state.ts
-function saveRevocationState(io, state) {
-    io.saveState('project-id', state.projectId);
-    io.saveState('key-id', state.keyId);
-    io.saveState('expires-at', state.expiresAt);
-    io.saveState('revoke', String(state.revoke));
-}
-/** Undefined when main created no key (it failed before, or ran in another mode). */
-function loadRevocationState(io) {
-    const keyId = io.getState('key-id');
-    const projectId = io.getState('project-id');
-    if (keyId === '' || projectId === '')
-        return undefined;
-    return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
-}
-
-;// CONCATENATED MODULE: ./src/summary.ts
-
-function mintSummary(s) {
-    const rows = [
-        ['Key id', code(s.keyId)],
-        ['Project', code(s.projectId)],
-        ['Scopes granted', s.scopes.map(code).join(', ')],
-        ['Expires', s.expiresAt],
-        ['When the job ends', s.revokePolicy],
-    ];
-    if (s.tags.length > 0)
-        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
-    return `### Deepgram key created\n\n${table(rows)}\n`;
-}
-/** One row per target: where the secret was created, updated, or why it failed. */
-function secretsSummary(name, results) {
-    const rows = results.map((r) => [(0,secrets_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
-    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
-}
-/** Revoke mode: what was deleted, and what was gone already. */
-function revokeModeSummary(projectId, what, report) {
-    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
-    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
-    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${what}: ${report.revoked.length} revoked.\n\n${body}\n`;
-}
-function revokedSummary(keyId, outcome) {
-    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
-    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
-}
-function table(rows, header = ['', '']) {
-    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
-    return lines.join('\n');
-}
-/** Inline code that survives backticks and pipes in the value. */
-function code(value) {
-    return `\`${value.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
-}
-
-;// CONCATENATED MODULE: ./src/run-main.ts
-
-
-
-
-
-
-
-
-
-
-
-
-/** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
-async function runMain(deps) {
-    const { io } = deps;
-    const secrets = [];
-    try {
-        // Before anything else can be logged: the credentials, even if other inputs turn out bad.
-        for (const name of ['api-key', 'github-token']) {
-            const value = io.getInput(name);
-            if (value !== '') {
-                maskSecret(io, value);
-                secrets.push(value);
-            }
-        }
-        const getInput = (name) => io.getInput(name);
-        const mode = (0,inputs/* readMode */.Em)(getInput);
-        const onMissingCredentials = (0,inputs/* readOnMissingCredentials */.G7)(getInput);
-        const skip = io.getInput('api-key') === '' && onMissingCredentials === 'skip';
-        // A skipped run still checks every other input, so that a mistake shows on the first run, not
-        // on the first run that has secrets. Missing credentials are what a skipped run is about.
-        const standIn = (credentials) => skip ? (name) => (credentials.includes(name) && getInput(name) === '' ? 'missing' : getInput(name)) : getInput;
-        if (mode === 'revoke') {
-            const plan = readRevokePlan(standIn(['api-key']), deps.run);
-            if (skip)
-                return skipForMissingKey(io, deps.run);
-            io.setOutput('skipped', 'false');
-            await revokeMode(plan, deps);
-            return;
-        }
-        const checked = standIn(['api-key', 'github-token']);
-        const plan = (0,inputs/* readKeyPlan */.DW)(checked, deps.run, new Date(deps.clock.now()), deps.nonce());
-        const secretPlan = (0,secrets_plan/* readSecretPlan */.id)(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
-        if (skip)
-            return skipForMissingKey(io, deps.run);
-        io.setOutput('skipped', 'false');
-        await createMode(plan, secretPlan, deps, secrets);
-    }
-    catch (error) {
-        io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
-    }
-}
-function skipForMissingKey(io, run) {
-    io.notice(`Skipped: api-key is empty and on-missing-credentials is skip. ${(0,inputs/* missingApiKeyCause */.zI)(run)}`);
-    io.setOutput('skipped', 'true');
-}
-function deepgramClient(apiKey, baseUrl, deps) {
-    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: retry/* MAIN_POLICY */.hz, userAgent: deps.userAgent });
-}
-async function createMode(plan, secretPlan, deps, secrets) {
-    const { io } = deps;
-    const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
-    // Public keys are fetched while the key is being created: two round trips, not three.
-    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
-    const projectId = plan.projectId ?? (await discoverProject(client));
-    const key = await mint(plan, projectId, client, deps, secrets);
-    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : [];
-    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
-    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
-    const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
-    try {
-        publish(io, plan, projectId, key, revoke);
-    }
-    catch (error) {
-        // Outputs or state could not be written. A key no secret holds is of no use to anyone.
-        if (held.length > 0)
-            throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
-        throw await deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
-    }
-    await io.appendSummary(mintSummary({
-        keyId: key.apiKeyId,
-        projectId,
-        scopes: key.scopes,
-        tags: key.tags,
-        expiresAt: isoUtc(key.expirationDate),
-        revokePolicy: revokeSentence(revoke, held.length > 0),
-    }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
-    if (failed.length > 0) {
-        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate} ` +
-            'Run the job again to write the rest.');
-    }
-}
-/** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
-async function revokeMode(plan, deps) {
-    const { io } = deps;
-    const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
-    const projectId = plan.projectId ?? (await discoverProject(client));
-    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`;
-    io.info(`Revoking ${what} in project ${projectId}.`);
-    const report = await revokeKeys(plan, projectId, client);
-    for (const id of report.revoked)
-        io.info(`Revoked key ${id}.`);
-    for (const id of report.alreadyGone)
-        io.info(`Key ${id} was already deleted.`);
-    if (report.revoked.length + report.alreadyGone.length === 0)
-        io.info(`No key matched ${what}.`);
-    io.setOutput('revoked-count', String(report.revoked.length));
-    io.setOutput('revoked-key-ids', report.revoked.join(','));
-    await io.appendSummary(revokeModeSummary(projectId, what, report));
-}
-/**
- * Starts loading the secret-writing code and readying every target. The promise never rejects:
- * a failure is a value, looked at only once the key exists (and then deletes it).
- */
-function startDelivery(plan, deps) {
-    return Promise.all(/* import() */[__nccwpck_require__.e(470), __nccwpck_require__.e(406)]).then(__nccwpck_require__.bind(__nccwpck_require__, 406))
-        .then((module) => module.prepareDelivery(plan, deps))
-        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
-}
-/** Writes the key to every target; when none holds it, the key is deleted and the step fails. */
-async function writeSecrets(plan, delivery, key, client, projectId) {
-    const ready = await delivery;
-    if (ready instanceof Error)
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
-    const results = await ready.write(key.key);
-    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
-    if (held.length === 0) {
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
-    }
-    return results;
-}
-/** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
-async function mint(plan, projectId, client, deps, secrets) {
-    const { io, clock } = deps;
-    io.info(`Creating a Deepgram key in project ${projectId} ${(0,src_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
-    const sentAt = clock.now();
-    const key = await createKeyWithoutOrphans({ projectId, comment: plan.comment, commentIsOurs: plan.commentIsOurs, scopes: plan.scopes, tags: plan.tags, expiration: plan.expiration }, { client, clock, policy: retry/* MAIN_POLICY */.hz, log: (message) => io.info(message) });
-    if (key.key !== '') {
-        maskSecret(io, key.key);
-        secrets.push(key.key);
-    }
-    const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now());
-    if (problem !== undefined) {
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`);
-    }
-    return key;
-}
-function publish(io, plan, projectId, key, revoke) {
-    const expiresAt = isoUtc(key.expirationDate);
-    io.setOutput('key', key.key);
-    io.setOutput('key-id', key.apiKeyId);
-    io.setOutput('project-id', projectId);
-    io.setOutput('expires-at', expiresAt);
-    saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke });
-    const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
-    const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
-    io.info(`Created key ${key.apiKeyId} in project ${projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`);
-}
-function revokeSentence(revoke, heldBySecret) {
-    if (revoke)
-        return 'revoked when the job ends';
-    return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
-}
-/** The single project api-key can see; none or several is a question only the user can answer. */
-async function discoverProject(client) {
-    const projects = await client.listProjects();
-    const [only] = projects;
-    if (projects.length === 1 && only)
-        return only.projectId;
-    if (projects.length === 0)
-        throw new errors/* ActionError */.lZ('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
-    const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ');
-    throw new errors/* ActionError */.lZ(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
-}
-/**
- * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
- * error says which key to delete by hand.
- */
-async function deleteAfterFailure(client, projectId, key, why) {
-    if (key.apiKeyId === '')
-        return new errors/* ActionError */.lZ(`${why} Deepgram gave no key id, so check the project's keys in the console.`);
-    try {
-        await client.deleteKey(projectId, key.apiKeyId);
-        return new errors/* ActionError */.lZ(`${why} The key was deleted.`);
-    }
-    catch (error) {
-        return new errors/* ActionError */.lZ(`${why} Deleting key ${key.apiKeyId} failed too: ${(0,errors/* describeFailure */.Ic)(error)} Delete it in the Deepgram console.`);
-    }
-}
-/** Deepgram's microsecond timestamps, as ISO 8601 UTC that every tool reads. */
-function isoUtc(date) {
-    const parsed = date === undefined ? Number.NaN : Date.parse(date);
-    return Number.isNaN(parsed) ? (date ?? '') : new Date(parsed).toISOString();
-}
-
-
-/***/ }),
-
-/***/ 7277:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  g4: () => (/* binding */ prepareTargets),
-  tD: () => (/* binding */ splitResults),
-  Hg: () => (/* binding */ withPublicKeyCache),
-  t: () => (/* binding */ writeToTargets)
-});
-
-// UNUSED EXPORTS: CONCURRENCY
-
-;// CONCATENATED MODULE: ./src/concurrency.ts
-/** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
-async function mapBounded(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await fn(items[index]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
-}
-
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/secrets/plan.ts
-var plan = __nccwpck_require__(5982);
-;// CONCATENATED MODULE: ./src/secrets/deliver.ts
-
-
-
-/** GitHub asks integrators not to burst; ten at a time keeps 20 repositories at two rounds. */
-const CONCURRENCY = 10;
-/**
- * Fetches what every target needs before the key exists. One target that cannot be prepared
- * means nothing is written: the error lists every such target.
- */
-async function prepareTargets(plan, api) {
-    const settled = await mapBounded(plan.targets, CONCURRENCY, async (target) => {
-        try {
-            const [publicKey, selectedRepositoryIds] = await Promise.all([api.getPublicKey(target), selectedIds(target, api)]);
-            return { target, publicKey, selectedRepositoryIds };
-        }
-        catch (error) {
-            return { target, error };
-        }
-    });
-    const failures = settled.flatMap((s) => ('error' in s ? [(0,errors/* describeFailure */.Ic)(s.error)] : []));
-    if (failures.length > 0)
-        throw new errors/* ActionError */.lZ(`nothing was written to secret ${plan.name}: ${failures.join(' ')}`);
-    return settled.filter((s) => !('error' in s));
-}
-async function selectedIds(target, api) {
-    if (target.scope !== 'organization' || target.visibility !== 'selected')
-        return undefined;
-    return Promise.all(target.selectedRepositories.map((repo) => api.repositoryId(target.org, repo)));
-}
-/** Seals the value for each target's own key and writes it; never throws, reports per target. */
-async function writeToTargets(value, name, prepared, api, seal) {
-    return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
-        try {
-            const encryptedValue = seal(value, publicKey.key);
-            const outcome = await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds });
-            return { target, outcome };
-        }
-        catch (error) {
-            return { target, error: (0,errors/* describeFailure */.Ic)(error) };
-        }
-    });
-}
-/** Public keys fetched once per target (type, owner, repository, environment or organization). */
-function withPublicKeyCache(api) {
-    const cache = new Map();
-    return {
-        ...api,
-        getPublicKey(target) {
-            const key = targetKey(target);
-            let publicKey = cache.get(key);
-            if (publicKey === undefined) {
-                publicKey = api.getPublicKey(target);
-                cache.set(key, publicKey);
-                // A failed fetch is not worth remembering: a later call may succeed.
-                publicKey.catch(() => cache.delete(key));
-            }
-            return publicKey;
-        },
-    };
-}
-function targetKey(target) {
-    const place = target.scope === 'organization' ? [target.org] : target.scope === 'environment' ? [target.owner, target.repo, target.environment] : [target.owner, target.repo];
-    return [target.type, target.scope, ...place].join('/').toLowerCase();
-}
-/** Splits results into the targets that now hold the key and those that failed. */
-function splitResults(results) {
-    const held = results.flatMap((r) => ('outcome' in r ? [(0,plan/* describeTarget */.ff)(r.target)] : []));
-    const failed = results.flatMap((r) => ('error' in r ? [`${(0,plan/* describeTarget */.ff)(r.target)}: ${r.error}`] : []));
-    return { held, failed };
-}
-
-
-/***/ }),
-
-/***/ 5982:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   ff: () => (/* binding */ describeTarget),
-/* harmony export */   id: () => (/* binding */ readSecretPlan),
-/* harmony export */   pH: () => (/* binding */ SECRET_INPUTS)
-/* harmony export */ });
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8422);
-
-
-const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
-const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const ORGANIZATION = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
-/** The inputs that only make sense with secret-name, and their defaults. */
-const SECRET_INPUTS = {
-    'secret-repositories': '',
-    'secret-environment': '',
-    'secret-organization': '',
-    'secret-visibility': 'private',
-    'secret-selected-repositories': '',
-    'secret-type': 'actions',
-    'github-token': '',
-    'github-api-url': '',
-};
-/** A human name for a target, used in logs, errors and the summary. */
-function describeTarget(target) {
-    const type = target.type === 'dependabot' ? 'Dependabot ' : '';
-    if (target.scope === 'organization')
-        return `${type}organization ${target.org}`;
-    if (target.scope === 'environment')
-        return `${target.owner}/${target.repo} environment ${target.environment}`;
-    return `${type}repository ${target.owner}/${target.repo}`;
-}
-/**
- * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
- * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
- * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
- */
-function readSecretPlan(getInput, env) {
-    const name = getInput('secret-name');
-    if (name === '') {
-        for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
-            const value = getInput(input);
-            // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
-            if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
-            }
-        }
-        return undefined;
-    }
-    if (!SECRET_NAME.test(name)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
-    }
-    if (/^GITHUB_/i.test(name))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
-    const token = getInput('github-token');
-    if (token === '') {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
-    }
-    const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
-    const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
-    const organization = getInput('secret-organization');
-    const environment = getInput('secret-environment');
-    const repositories = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-repositories'));
-    const selected = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-selected-repositories'));
-    const apiUrl = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .readBaseUrl */ .$P)(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
-    if (organization !== '') {
-        if (!ORGANIZATION.test(organization))
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-organization', `'${organization}' is not an organization name.`);
-        if (environment !== '')
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
-        if (repositories.length > 0) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
-        }
-        if (visibility === 'selected' && selected.length === 0) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
-        }
-        if (visibility !== 'selected' && selected.length > 0) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
-        }
-        for (const repo of selected) {
-            if (!REPOSITORY_NAME.test(repo))
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
-        }
-        return { name, token, apiUrl, targets: [{ scope: 'organization', type, org: organization, visibility, selectedRepositories: uniqueIgnoringCase(selected) }] };
-    }
-    if (getInput('secret-visibility') !== '' && visibility !== 'private') {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
-    }
-    if (selected.length > 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
-    if (environment !== '' && type === 'dependabot') {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
-    }
-    const repos = repositories.length > 0 ? repositories : env.GITHUB_REPOSITORY ? [env.GITHUB_REPOSITORY] : [];
-    if (repos.length === 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
-    const targets = [];
-    for (const repository of uniqueIgnoringCase(repos)) {
-        if (!REPOSITORY.test(repository)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
-        }
-        const [owner = '', repo = ''] = repository.split('/');
-        targets.push(environment !== '' ? { scope: 'environment', type: 'actions', owner, repo, environment } : { scope: 'repository', type, owner, repo });
-    }
-    return { name, token, apiUrl, targets };
-}
-function readChoice(getInput, input, choices, fallback) {
-    const value = (getInput(input) || fallback).toLowerCase();
-    const choice = choices.find((c) => c === value);
-    if (choice === undefined)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
-    return choice;
-}
-/** GitHub names are case-insensitive: Octo/App and octo/app are one target. */
-function uniqueIgnoringCase(names) {
-    const seen = new Set();
-    return names.filter((name) => {
-        const key = name.toLowerCase();
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-
-
-/***/ }),
-
-/***/ 5420:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  _O: () => (/* binding */ USER_AGENT),
-  Pv: () => (/* binding */ randomNonce),
-  dQ: () => (/* binding */ realClock),
-  rr: () => (/* binding */ realHttp),
-  wX: () => (/* binding */ runContextFromEnv)
-});
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-// EXTERNAL MODULE: ./src/http.ts
-var http = __nccwpck_require__(6803);
-;// CONCATENATED MODULE: ./src/wiring.ts
-
-
-
-
-
-const USER_AGENT = 'deepgram-key-action/0.1';
-/** Per request: long enough for a slow answer, short enough to retry within the step's budget. */
-const REQUEST_TIMEOUT_MS = 15_000;
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
-/**
- * The real network. Behind a proxy (self-hosted runners) undici's EnvHttpProxyAgent honours
- * HTTPS_PROXY, HTTP_PROXY and NO_PROXY; it is made only then, because undici 6 prints an
- * "experimental" warning when it is constructed.
- */
-function realHttp(env) {
-    const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
-    const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
-    // Closing lets the process end now rather than when idle keep-alive sockets time out.
-    return { send: (0,http/* undiciSend */.Nb)(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
-}
-const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
-function randomNonce() {
-    return (0,external_node_crypto_.randomBytes)(4).toString('hex');
-}
-function runContextFromEnv(env) {
-    return {
-        apiUrl: env.GITHUB_API_URL,
-        eventName: env.GITHUB_EVENT_NAME,
-        actor: env.GITHUB_ACTOR,
-        forkRepository: forkOf(env.GITHUB_EVENT_PATH),
-        repository: env.GITHUB_REPOSITORY,
-        workflow: env.GITHUB_WORKFLOW,
-        runId: env.GITHUB_RUN_ID,
-        runAttempt: env.GITHUB_RUN_ATTEMPT,
-        job: env.GITHUB_JOB,
-    };
-}
-/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
-function forkOf(eventPath) {
-    if (!eventPath)
-        return undefined;
-    try {
-        const event = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(eventPath, 'utf8'));
-        const head = event.pull_request?.head?.repo;
-        return head?.fork ? head.full_name : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-
-/***/ }),
-
-/***/ 2613:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
-
-/***/ }),
-
-/***/ 4434:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
-
-/***/ }),
-
-/***/ 8611:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
-
-/***/ }),
-
-/***/ 5692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
-
-/***/ }),
-
-/***/ 9278:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
-
-/***/ }),
-
-/***/ 4589:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
-
-/***/ }),
-
-/***/ 6698:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
-
-/***/ }),
-
-/***/ 4573:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
-
-/***/ }),
-
-/***/ 7540:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
-
-/***/ }),
-
-/***/ 7598:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-
-/***/ }),
-
-/***/ 3053:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
-
-/***/ }),
-
-/***/ 610:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
-
-/***/ }),
-
-/***/ 8474:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
-
-/***/ }),
-
-/***/ 7067:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
-
-/***/ }),
-
-/***/ 2467:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
-
-/***/ }),
-
-/***/ 7030:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 643:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
-
-/***/ }),
-
-/***/ 1792:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
-
-/***/ }),
-
-/***/ 7075:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-
-/***/ }),
-
-/***/ 1692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
-
-/***/ }),
-
-/***/ 3136:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
-
-/***/ }),
-
-/***/ 7975:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-
-/***/ }),
-
-/***/ 3429:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
-
-/***/ }),
-
-/***/ 5919:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
-
-/***/ }),
-
-/***/ 8522:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
-
-/***/ }),
-
-/***/ 3193:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
-
-/***/ }),
-
-/***/ 4756:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
-
-/***/ }),
-
-/***/ 9023:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
-
-/***/ }),
-
-/***/ 3218:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-// ESM COMPAT FLAG
-__nccwpck_require__.r(__webpack_exports__);
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  ExitCode: () => (/* binding */ ExitCode),
-  addPath: () => (/* binding */ addPath),
-  debug: () => (/* binding */ debug),
-  endGroup: () => (/* binding */ endGroup),
-  error: () => (/* binding */ error),
-  exportVariable: () => (/* binding */ exportVariable),
-  getBooleanInput: () => (/* binding */ getBooleanInput),
-  getIDToken: () => (/* binding */ getIDToken),
-  getInput: () => (/* binding */ getInput),
-  getMultilineInput: () => (/* binding */ getMultilineInput),
-  getState: () => (/* binding */ getState),
-  group: () => (/* binding */ group),
-  info: () => (/* binding */ info),
-  isDebug: () => (/* binding */ isDebug),
-  markdownSummary: () => (/* reexport */ markdownSummary),
-  notice: () => (/* binding */ notice),
-  platform: () => (/* reexport */ platform_namespaceObject),
-  saveState: () => (/* binding */ saveState),
-  setCommandEcho: () => (/* binding */ setCommandEcho),
-  setFailed: () => (/* binding */ setFailed),
-  setOutput: () => (/* binding */ setOutput),
-  setSecret: () => (/* binding */ setSecret),
-  startGroup: () => (/* binding */ startGroup),
-  summary: () => (/* reexport */ summary),
-  toPlatformPath: () => (/* reexport */ toPlatformPath),
-  toPosixPath: () => (/* reexport */ toPosixPath),
-  toWin32Path: () => (/* reexport */ toWin32Path),
-  warning: () => (/* binding */ warning)
+  e: () => (/* binding */ run)
 });
 
 // NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
@@ -30092,6 +28824,40 @@ __nccwpck_require__.d(platform_namespaceObject, {
   isMacOS: () => (isMacOS),
   isWindows: () => (isWindows),
   platform: () => (platform)
+});
+
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/core.js
+var core_namespaceObject = {};
+__nccwpck_require__.r(core_namespaceObject);
+__nccwpck_require__.d(core_namespaceObject, {
+  ExitCode: () => (ExitCode),
+  addPath: () => (addPath),
+  debug: () => (debug),
+  endGroup: () => (endGroup),
+  error: () => (error),
+  exportVariable: () => (exportVariable),
+  getBooleanInput: () => (getBooleanInput),
+  getIDToken: () => (getIDToken),
+  getInput: () => (getInput),
+  getMultilineInput: () => (getMultilineInput),
+  getState: () => (getState),
+  group: () => (group),
+  info: () => (info),
+  isDebug: () => (isDebug),
+  markdownSummary: () => (markdownSummary),
+  notice: () => (notice),
+  platform: () => (platform_namespaceObject),
+  saveState: () => (saveState),
+  setCommandEcho: () => (setCommandEcho),
+  setFailed: () => (setFailed),
+  setOutput: () => (setOutput),
+  setSecret: () => (setSecret),
+  startGroup: () => (startGroup),
+  summary: () => (summary),
+  toPlatformPath: () => (toPlatformPath),
+  toPosixPath: () => (toPosixPath),
+  toWin32Path: () => (toWin32Path),
+  warning: () => (warning)
 });
 
 ;// CONCATENATED MODULE: external "os"
@@ -33041,6 +31807,1214 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/actions-io.ts
+/** ActionIO over @actions/core: what the runner reads from stdout and its command files. */
+function actionsIO(actions) {
+    return {
+        getInput: (name) => actions.getInput(name),
+        setSecret: (value) => actions.setSecret(value),
+        setOutput: (name, value) => actions.setOutput(name, value),
+        saveState: (name, value) => actions.saveState(name, value),
+        getState: (name) => actions.getState(name),
+        info: (message) => actions.info(message),
+        notice: (message) => actions.notice(message),
+        warning: (message) => actions.warning(message),
+        setFailed: (message) => actions.setFailed(message),
+        appendSummary: async (markdown) => {
+            // Outside a runner (local runs) there is no summary file to write to.
+            if (process.env.GITHUB_STEP_SUMMARY)
+                await actions.summary.addRaw(markdown, true).write();
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core.ts
+/** Masks a secret line by line: the runner's masking only works on single lines. */
+function maskSecret(io, value) {
+    for (const line of value.split(/\r?\n/)) {
+        if (line.trim() !== '')
+            io.setSecret(line);
+    }
+}
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/http.ts
+var http = __nccwpck_require__(6803);
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(9809);
+;// CONCATENATED MODULE: ./src/deepgram.ts
+
+
+
+/**
+ * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
+ * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
+ */
+class DeepgramClient {
+    options;
+    constructor(options) {
+        this.options = options;
+    }
+    async listProjects() {
+        const body = await this.retried('GET', '/v1/projects', 'listing the projects of api-key');
+        return arrayOf(field(body, 'projects')).map((p) => ({
+            projectId: stringOf(field(p, 'project_id')) ?? '',
+            name: stringOf(field(p, 'name')) ?? '',
+        }));
+    }
+    async createKeyOnce(projectId, request) {
+        const response = await this.send('POST', keysPath(projectId), 'creating the key', JSON.stringify(request));
+        const body = this.expectOk(response, 'creating the key');
+        return {
+            apiKeyId: stringOf(field(body, 'api_key_id')) ?? '',
+            key: stringOf(field(body, 'key')) ?? '',
+            scopes: stringsOf(field(body, 'scopes')) ?? [],
+            tags: stringsOf(field(body, 'tags')) ?? [],
+            expirationDate: stringOf(field(body, 'expiration_date')),
+            created: stringOf(field(body, 'created')),
+        };
+    }
+    async listKeys(projectId) {
+        const body = await this.retried('GET', keysPath(projectId), 'listing the project keys');
+        return arrayOf(field(body, 'api_keys')).map((item) => toProjectKey(field(item, 'api_key')));
+    }
+    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
+    async getKey(projectId, keyId) {
+        const body = await this.retried('GET', `${keysPath(projectId)}/${encodeURIComponent(keyId)}`, `reading key ${keyId}`);
+        const nested = field(field(field(body, 'item'), 'member'), 'api_key');
+        return toProjectKey(nested ?? field(body, 'api_key'));
+    }
+    /** Deletes a key; 404 means it is gone already, which is what we wanted. */
+    async deleteKey(projectId, keyId) {
+        const action = `deleting key ${keyId}`;
+        const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`;
+        return (0,retry/* withRetry */.bD)(async () => {
+            const response = await this.send('DELETE', path, action);
+            if (response.status === 404)
+                return 'already-gone';
+            this.expectOk(response, action);
+            return 'deleted';
+        }, transientVerdict, this.options.policy, this.options.clock);
+    }
+    async retried(method, path, action) {
+        return (0,retry/* withRetry */.bD)(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
+    }
+    async send(method, path, action, body) {
+        const { baseUrl, apiKey, userAgent } = this.options;
+        const headers = {
+            authorization: `Token ${apiKey}`,
+            accept: 'application/json',
+            'user-agent': userAgent,
+        };
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        try {
+            return await this.options.send({ method, url: `${baseUrl}${path}`, headers, body });
+        }
+        catch (error) {
+            if (error instanceof http/* TransportError */.wX)
+                throw new errors/* NetworkError */.Dr('Deepgram', action, error.message, error.sent);
+            throw error;
+        }
+    }
+    expectOk(response, action) {
+        if (response.status >= 200 && response.status < 300)
+            return parseJson(response.body);
+        throw deepgramError(response, action, this.options.clock.now());
+    }
+}
+function keysPath(projectId) {
+    return `/v1/projects/${encodeURIComponent(projectId)}/keys`;
+}
+/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
+function transientVerdict(error) {
+    if (error instanceof errors/* NetworkError */.Dr)
+        return { retry: true };
+    if (error instanceof errors/* ServiceError */._7 && isTransientStatus(error.status)) {
+        const after = error.details.retryAfterSeconds;
+        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
+    }
+    return { retry: false };
+}
+function isTransientStatus(status) {
+    return status === 408 || status === 429 || status >= 500;
+}
+/**
+ * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
+ * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
+ */
+function deepgramError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
+    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
+    const text = response.body.trim().slice(0, 300);
+    const message = stringOf(field(body, 'err_msg')) ??
+        (modern || undefined) ??
+        stringOf(field(body, 'reason')) ??
+        (typeof body === 'string' ? body : undefined) ??
+        (text || 'no message');
+    const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'];
+    const retryAfterMs = (0,retry/* parseRetryAfter */.mu)(response.headers['retry-after'], now);
+    return new errors/* ServiceError */._7({
+        service: 'Deepgram',
+        action,
+        status: response.status,
+        code,
+        message: message.replace(/\s+/g, ' ').trim(),
+        requestId,
+        hint: deepgramHint(response.status, code),
+        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    });
+}
+function deepgramHint(status, code) {
+    const upper = (code ?? '').toUpperCase();
+    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
+        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
+    }
+    if (status === 401)
+        return 'Check the api-key input: Deepgram does not accept it.';
+    if (status === 404)
+        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
+    if (status === 429)
+        return 'Deepgram is limiting requests; run the job again later.';
+    if (status >= 500)
+        return 'Deepgram had a problem; run the job again later.';
+    return undefined;
+}
+function parseJson(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return text;
+    }
+}
+function field(value, name) {
+    return typeof value === 'object' && value !== null ? value[name] : undefined;
+}
+function stringOf(value) {
+    return typeof value === 'string' && value !== '' ? value : undefined;
+}
+function arrayOf(value) {
+    return Array.isArray(value) ? value : [];
+}
+function stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
+}
+function toProjectKey(value) {
+    return {
+        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
+        comment: stringOf(field(value, 'comment')) ?? '',
+        scopes: stringsOf(field(value, 'scopes')) ?? [],
+        tags: stringsOf(field(value, 'tags')),
+        expirationDate: stringOf(field(value, 'expiration_date')),
+        created: stringOf(field(value, 'created')),
+    };
+}
+
+// EXTERNAL MODULE: ./src/expiration.ts
+var src_expiration = __nccwpck_require__(4282);
+// EXTERNAL MODULE: ./src/inputs.ts
+var inputs = __nccwpck_require__(8422);
+;// CONCATENATED MODULE: ./src/mint.ts
+
+
+
+
+/** How far Deepgram's reported expiry may stray from what we asked: clocks and rounding. */
+const EXPIRY_TOLERANCE_MS = 5 * 60_000;
+function createKeyBody(request) {
+    const body = { comment: request.comment, scopes: request.scopes };
+    if (request.tags.length > 0)
+        body.tags = request.tags;
+    if (request.expiration.kind === 'ttl')
+        body.time_to_live_in_seconds = request.expiration.seconds;
+    else
+        body.expiration_date = request.expiration.date.toISOString();
+    return body;
+}
+/**
+ * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
+ * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
+ * failure (5xx, a reset or timeout once the request was out) the key may exist: the keys that
+ * carry this invocation's comment are deleted before trying again.
+ */
+async function createKeyWithoutOrphans(request, deps) {
+    const body = createKeyBody(request);
+    const firstSentAt = deps.clock.now();
+    const cleanUpIfAmbiguous = async (error) => {
+        if (isAmbiguous(error))
+            await deleteInterruptedKeys(request, firstSentAt, deps);
+    };
+    try {
+        return await (0,retry/* withRetry */.bD)(() => deps.client.createKeyOnce(request.projectId, body), transientVerdict, deps.policy, deps.clock, cleanUpIfAmbiguous);
+    }
+    catch (error) {
+        // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
+        await cleanUpIfAmbiguous(error);
+        throw error;
+    }
+}
+/** Did Deepgram perhaps create the key even though we got no success answer? */
+function isAmbiguous(error) {
+    if (error instanceof errors/* NetworkError */.Dr)
+        return error.sent;
+    return error instanceof errors/* ServiceError */._7 && error.status >= 500;
+}
+async function deleteInterruptedKeys(request, firstSentAt, deps) {
+    let keys;
+    try {
+        keys = await deps.client.listKeys(request.projectId);
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ` +
+            `Delete any key named "${request.comment}" in the Deepgram console.`);
+    }
+    const interrupted = keys.filter((key) => isFromThisInvocation(key, request, firstSentAt));
+    for (const key of interrupted) {
+        const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error) => {
+            throw new errors/* ActionError */.lZ(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} Delete it in the Deepgram console.`);
+        });
+        deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`);
+    }
+}
+/**
+ * Our own comment is unique to this invocation. A comment the user gave may be shared with other
+ * runs, so then only keys created since our first attempt (with a minute for clock skew) count.
+ */
+function isFromThisInvocation(key, request, firstSentAt) {
+    if (key.comment !== request.comment)
+        return false;
+    if (request.commentIsOurs)
+        return true;
+    const created = key.created ? Date.parse(key.created) : Number.NaN;
+    return !Number.isNaN(created) && created >= firstSentAt - 60_000;
+}
+function describe(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+/**
+ * What is wrong with Deepgram's answer, or undefined when it is the key we asked for. A key
+ * without the expiry we asked for would live forever (Deepgram ignores fields it does not know).
+ */
+function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
+    if (key.key === '')
+        return 'the answer carries no key';
+    if (key.apiKeyId === '')
+        return 'the answer carries no api_key_id';
+    if (key.expirationDate === undefined)
+        return 'the answer carries no expiration_date: the key would never expire';
+    const actual = Date.parse(key.expirationDate);
+    if (Number.isNaN(actual))
+        return `its expiration_date '${key.expirationDate}' is not a date`;
+    const earliest = (0,src_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).getTime() - EXPIRY_TOLERANCE_MS;
+    const latest = (0,src_expiration/* expectedExpiry */.Or)(expiration, new Date(receivedAt)).getTime() + EXPIRY_TOLERANCE_MS;
+    if (actual < earliest || actual > latest) {
+        return `it expires at ${new Date(actual).toISOString()}, not at ${(0,src_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).toISOString()} as asked`;
+    }
+    return undefined;
+}
+
+// EXTERNAL MODULE: ./src/secrets/plan.ts
+var secrets_plan = __nccwpck_require__(5982);
+;// CONCATENATED MODULE: ./src/revoke-mode.ts
+
+
+
+/** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
+const CREATE_ONLY_INPUTS = { scopes: 'member', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...secrets_plan/* SECRET_INPUTS */.pH };
+const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function readRevokePlan(getInput, run = {}) {
+    const apiKey = (0,inputs/* readApiKey */.iZ)(getInput, run);
+    for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
+        const value = getInput(input);
+        if (value !== '' && value !== fallback) {
+            throw new errors/* InputError */.dz(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`);
+        }
+    }
+    const keyIds = [...new Set((0,inputs/* parseList */.E1)(getInput('key-id')).map((id) => id.toLowerCase()))];
+    const tags = [...new Set((0,inputs/* parseList */.E1)(getInput('tags')))];
+    if (keyIds.length === 0 && tags.length === 0) {
+        throw new errors/* InputError */.dz('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.');
+    }
+    if (keyIds.length > 0 && tags.length > 0) {
+        throw new errors/* InputError */.dz('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.');
+    }
+    for (const id of keyIds) {
+        if (!KEY_ID.test(id))
+            throw new errors/* InputError */.dz('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`);
+    }
+    return { apiKey, projectId: (0,inputs/* readProjectId */.bS)(getInput), keyIds, tags, deepgramApiUrl: (0,inputs/* readDeepgramApiUrl */.xs)(getInput) };
+}
+/** Deletes the keys the plan names; 404 counts as already gone. */
+async function revokeKeys(plan, projectId, client) {
+    const ids = plan.keyIds.length > 0 ? plan.keyIds : await keysTaggedWithAll(plan.tags, projectId, client);
+    const report = { revoked: [], alreadyGone: [] };
+    for (const id of ids) {
+        const outcome = await client.deleteKey(projectId, id);
+        report[outcome === 'deleted' ? 'revoked' : 'alreadyGone'].push(id);
+    }
+    return report;
+}
+/**
+ * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
+ * current description has no tags in list items, so a key listed without them is read alone.
+ */
+async function keysTaggedWithAll(tags, projectId, client) {
+    const listed = await client.listKeys(projectId);
+    const matches = [];
+    for (const key of listed) {
+        const known = key.tags === undefined ? await client.getKey(projectId, key.apiKeyId) : key;
+        const keyTags = known.tags ?? [];
+        if (tags.every((tag) => keyTags.includes(tag)))
+            matches.push(key.apiKeyId);
+    }
+    return matches;
+}
+
+// EXTERNAL MODULE: ./src/secrets/deliver.ts + 1 modules
+var deliver = __nccwpck_require__(7277);
+;// CONCATENATED MODULE: ./src/state.ts
+function saveRevocationState(io, state) {
+    io.saveState('project-id', state.projectId);
+    io.saveState('key-id', state.keyId);
+    io.saveState('expires-at', state.expiresAt);
+    io.saveState('revoke', String(state.revoke));
+}
+/** Undefined when main created no key (it failed before, or ran in another mode). */
+function loadRevocationState(io) {
+    const keyId = io.getState('key-id');
+    const projectId = io.getState('project-id');
+    if (keyId === '' || projectId === '')
+        return undefined;
+    return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
+}
+
+;// CONCATENATED MODULE: ./src/summary.ts
+
+function mintSummary(s) {
+    const rows = [
+        ['Key id', code(s.keyId)],
+        ['Project', code(s.projectId)],
+        ['Scopes granted', s.scopes.map(code).join(', ')],
+        ['Expires', s.expiresAt],
+        ['When the job ends', s.revokePolicy],
+    ];
+    if (s.tags.length > 0)
+        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
+    return `### Deepgram key created\n\n${table(rows)}\n`;
+}
+/** One row per target: where the secret was created, updated, or why it failed. */
+function secretsSummary(name, results) {
+    const rows = results.map((r) => [(0,secrets_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
+    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
+}
+/** Revoke mode: what was deleted, and what was gone already. */
+function revokeModeSummary(projectId, what, report) {
+    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
+    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${what}: ${report.revoked.length} revoked.\n\n${body}\n`;
+}
+function revokedSummary(keyId, outcome) {
+    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
+    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
+}
+function table(rows, header = ['', '']) {
+    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+    return lines.join('\n');
+}
+/** Inline code that survives backticks and pipes in the value. */
+function code(value) {
+    return `\`${value.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+
+;// CONCATENATED MODULE: ./src/run-main.ts
+
+
+
+
+
+
+
+
+
+
+
+
+/** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
+async function runMain(deps) {
+    const { io } = deps;
+    const secrets = [];
+    try {
+        // Before anything else can be logged: the credentials, even if other inputs turn out bad.
+        for (const name of ['api-key', 'github-token']) {
+            const value = io.getInput(name);
+            if (value !== '') {
+                maskSecret(io, value);
+                secrets.push(value);
+            }
+        }
+        const getInput = (name) => io.getInput(name);
+        const mode = (0,inputs/* readMode */.Em)(getInput);
+        const onMissingCredentials = (0,inputs/* readOnMissingCredentials */.G7)(getInput);
+        const skip = io.getInput('api-key') === '' && onMissingCredentials === 'skip';
+        // A skipped run still checks every other input, so that a mistake shows on the first run, not
+        // on the first run that has secrets. Missing credentials are what a skipped run is about.
+        const standIn = (credentials) => skip ? (name) => (credentials.includes(name) && getInput(name) === '' ? 'missing' : getInput(name)) : getInput;
+        if (mode === 'revoke') {
+            const plan = readRevokePlan(standIn(['api-key']), deps.run);
+            if (skip)
+                return skipForMissingKey(io, deps.run);
+            io.setOutput('skipped', 'false');
+            await revokeMode(plan, deps);
+            return;
+        }
+        const checked = standIn(['api-key', 'github-token']);
+        const plan = (0,inputs/* readKeyPlan */.DW)(checked, deps.run, new Date(deps.clock.now()), deps.nonce());
+        const secretPlan = (0,secrets_plan/* readSecretPlan */.id)(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
+        if (skip)
+            return skipForMissingKey(io, deps.run);
+        io.setOutput('skipped', 'false');
+        await createMode(plan, secretPlan, deps, secrets);
+    }
+    catch (error) {
+        io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
+    }
+}
+function skipForMissingKey(io, run) {
+    io.notice(`Skipped: api-key is empty and on-missing-credentials is skip. ${(0,inputs/* missingApiKeyCause */.zI)(run)}`);
+    io.setOutput('skipped', 'true');
+}
+function deepgramClient(apiKey, baseUrl, deps) {
+    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: retry/* MAIN_POLICY */.hz, userAgent: deps.userAgent });
+}
+async function createMode(plan, secretPlan, deps, secrets) {
+    const { io } = deps;
+    const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
+    // Public keys are fetched while the key is being created: two round trips, not three.
+    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
+    const projectId = plan.projectId ?? (await discoverProject(client));
+    const key = await mint(plan, projectId, client, deps, secrets);
+    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : [];
+    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
+    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
+    const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
+    try {
+        publish(io, plan, projectId, key, revoke);
+    }
+    catch (error) {
+        // Outputs or state could not be written. A key no secret holds is of no use to anyone.
+        if (held.length > 0)
+            throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
+        throw await deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
+    }
+    await io.appendSummary(mintSummary({
+        keyId: key.apiKeyId,
+        projectId,
+        scopes: key.scopes,
+        tags: key.tags,
+        expiresAt: isoUtc(key.expirationDate),
+        revokePolicy: revokeSentence(revoke, held.length > 0),
+    }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
+    if (failed.length > 0) {
+        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate} ` +
+            'Run the job again to write the rest.');
+    }
+}
+/** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
+async function revokeMode(plan, deps) {
+    const { io } = deps;
+    const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
+    const projectId = plan.projectId ?? (await discoverProject(client));
+    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`;
+    io.info(`Revoking ${what} in project ${projectId}.`);
+    const report = await revokeKeys(plan, projectId, client);
+    for (const id of report.revoked)
+        io.info(`Revoked key ${id}.`);
+    for (const id of report.alreadyGone)
+        io.info(`Key ${id} was already deleted.`);
+    if (report.revoked.length + report.alreadyGone.length === 0)
+        io.info(`No key matched ${what}.`);
+    io.setOutput('revoked-count', String(report.revoked.length));
+    io.setOutput('revoked-key-ids', report.revoked.join(','));
+    await io.appendSummary(revokeModeSummary(projectId, what, report));
+}
+/**
+ * Starts loading the secret-writing code and readying every target. The promise never rejects:
+ * a failure is a value, looked at only once the key exists (and then deletes it).
+ */
+function startDelivery(plan, deps) {
+    return Promise.all(/* import() */[__nccwpck_require__.e(470), __nccwpck_require__.e(406)]).then(__nccwpck_require__.bind(__nccwpck_require__, 406))
+        .then((module) => module.prepareDelivery(plan, deps))
+        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
+}
+/** Writes the key to every target; when none holds it, the key is deleted and the step fails. */
+async function writeSecrets(plan, delivery, key, client, projectId) {
+    const ready = await delivery;
+    if (ready instanceof Error)
+        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
+    const results = await ready.write(key.key);
+    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
+    if (held.length === 0) {
+        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
+    }
+    return results;
+}
+/** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
+async function mint(plan, projectId, client, deps, secrets) {
+    const { io, clock } = deps;
+    io.info(`Creating a Deepgram key in project ${projectId} ${(0,src_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
+    const sentAt = clock.now();
+    const key = await createKeyWithoutOrphans({ projectId, comment: plan.comment, commentIsOurs: plan.commentIsOurs, scopes: plan.scopes, tags: plan.tags, expiration: plan.expiration }, { client, clock, policy: retry/* MAIN_POLICY */.hz, log: (message) => io.info(message) });
+    if (key.key !== '') {
+        maskSecret(io, key.key);
+        secrets.push(key.key);
+    }
+    const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now());
+    if (problem !== undefined) {
+        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`);
+    }
+    return key;
+}
+function publish(io, plan, projectId, key, revoke) {
+    const expiresAt = isoUtc(key.expirationDate);
+    io.setOutput('key', key.key);
+    io.setOutput('key-id', key.apiKeyId);
+    io.setOutput('project-id', projectId);
+    io.setOutput('expires-at', expiresAt);
+    saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke });
+    const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
+    const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
+    io.info(`Created key ${key.apiKeyId} in project ${projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`);
+}
+function revokeSentence(revoke, heldBySecret) {
+    if (revoke)
+        return 'revoked when the job ends';
+    return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
+}
+/** The single project api-key can see; none or several is a question only the user can answer. */
+async function discoverProject(client) {
+    const projects = await client.listProjects();
+    const [only] = projects;
+    if (projects.length === 1 && only)
+        return only.projectId;
+    if (projects.length === 0)
+        throw new errors/* ActionError */.lZ('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
+    const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ');
+    throw new errors/* ActionError */.lZ(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
+}
+/**
+ * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
+ * error says which key to delete by hand.
+ */
+async function deleteAfterFailure(client, projectId, key, why) {
+    if (key.apiKeyId === '')
+        return new errors/* ActionError */.lZ(`${why} Deepgram gave no key id, so check the project's keys in the console.`);
+    try {
+        await client.deleteKey(projectId, key.apiKeyId);
+        return new errors/* ActionError */.lZ(`${why} The key was deleted.`);
+    }
+    catch (error) {
+        return new errors/* ActionError */.lZ(`${why} Deleting key ${key.apiKeyId} failed too: ${(0,errors/* describeFailure */.Ic)(error)} Delete it in the Deepgram console.`);
+    }
+}
+/** Deepgram's microsecond timestamps, as ISO 8601 UTC that every tool reads. */
+function isoUtc(date) {
+    const parsed = date === undefined ? Number.NaN : Date.parse(date);
+    return Number.isNaN(parsed) ? (date ?? '') : new Date(parsed).toISOString();
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/wiring.ts
+
+
+
+
+
+const USER_AGENT = 'deepgram-key-action/0.1';
+/** Per request: long enough for a slow answer, short enough to retry within the step's budget. */
+const REQUEST_TIMEOUT_MS = 15_000;
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+/**
+ * The real network. Behind a proxy (self-hosted runners) undici's EnvHttpProxyAgent honours
+ * HTTPS_PROXY, HTTP_PROXY and NO_PROXY; it is made only then, because undici 6 prints an
+ * "experimental" warning when it is constructed.
+ */
+function realHttp(env) {
+    const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
+    const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
+    // Closing lets the process end now rather than when idle keep-alive sockets time out.
+    return { send: (0,http/* undiciSend */.Nb)(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
+}
+const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
+function randomNonce() {
+    return (0,external_node_crypto_.randomBytes)(4).toString('hex');
+}
+function runContextFromEnv(env) {
+    return {
+        apiUrl: env.GITHUB_API_URL,
+        eventName: env.GITHUB_EVENT_NAME,
+        actor: env.GITHUB_ACTOR,
+        forkRepository: forkOf(env.GITHUB_EVENT_PATH),
+        repository: env.GITHUB_REPOSITORY,
+        workflow: env.GITHUB_WORKFLOW,
+        runId: env.GITHUB_RUN_ID,
+        runAttempt: env.GITHUB_RUN_ATTEMPT,
+        job: env.GITHUB_JOB,
+    };
+}
+/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
+function forkOf(eventPath) {
+    if (!eventPath)
+        return undefined;
+    try {
+        const event = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(eventPath, 'utf8'));
+        const head = event.pull_request?.head?.repo;
+        return head?.fork ? head.full_name : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/main-step.ts
+
+
+
+
+/** The main step with the real runner, network and clock. Shared by dist/ and local-action. */
+async function run() {
+    const http = realHttp(process.env);
+    try {
+        await runMain({
+            io: actionsIO(core_namespaceObject),
+            run: runContextFromEnv(process.env),
+            send: http.send,
+            clock: realClock,
+            nonce: randomNonce,
+            userAgent: USER_AGENT,
+        });
+    }
+    finally {
+        // Closing lets the process end now rather than when idle keep-alive sockets time out.
+        await http.close();
+    }
+}
+
+
+/***/ }),
+
+/***/ 1730:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2066);
+// Entry of the main step (action.yml runs.main, bundled into dist/main).
+
+await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 9809:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   bD: () => (/* binding */ withRetry),
+/* harmony export */   hz: () => (/* binding */ MAIN_POLICY),
+/* harmony export */   mu: () => (/* binding */ parseRetryAfter)
+/* harmony export */ });
+/* unused harmony exports POST_POLICY, retryDelay */
+/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
+/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
+const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/**
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
+ * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
+ * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ */
+async function withRetry(attempt, classify, policy, clock, beforeRetry) {
+    const started = clock.now();
+    for (let n = 1;; n++) {
+        try {
+            return await attempt(n);
+        }
+        catch (error) {
+            const verdict = classify(error);
+            if (!verdict.retry || n >= policy.maxAttempts)
+                throw error;
+            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
+            if (clock.now() + delay - started > policy.budgetMs)
+                throw error;
+            if (beforeRetry)
+                await beforeRetry(error);
+            await clock.sleep(delay);
+        }
+    }
+}
+/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
+function retryDelay(n, policy, random, retryAfterMs) {
+    if (retryAfterMs !== undefined)
+        return Math.max(0, retryAfterMs);
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(random() * ceiling);
+}
+/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+
+/***/ }),
+
+/***/ 7277:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  g4: () => (/* binding */ prepareTargets),
+  tD: () => (/* binding */ splitResults),
+  Hg: () => (/* binding */ withPublicKeyCache),
+  t: () => (/* binding */ writeToTargets)
+});
+
+// UNUSED EXPORTS: CONCURRENCY
+
+;// CONCATENATED MODULE: ./src/concurrency.ts
+/** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
+async function mapBounded(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await fn(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/secrets/plan.ts
+var plan = __nccwpck_require__(5982);
+;// CONCATENATED MODULE: ./src/secrets/deliver.ts
+
+
+
+/** GitHub asks integrators not to burst; ten at a time keeps 20 repositories at two rounds. */
+const CONCURRENCY = 10;
+/**
+ * Fetches what every target needs before the key exists. One target that cannot be prepared
+ * means nothing is written: the error lists every such target.
+ */
+async function prepareTargets(plan, api) {
+    const settled = await mapBounded(plan.targets, CONCURRENCY, async (target) => {
+        try {
+            const [publicKey, selectedRepositoryIds] = await Promise.all([api.getPublicKey(target), selectedIds(target, api)]);
+            return { target, publicKey, selectedRepositoryIds };
+        }
+        catch (error) {
+            return { target, error };
+        }
+    });
+    const failures = settled.flatMap((s) => ('error' in s ? [(0,errors/* describeFailure */.Ic)(s.error)] : []));
+    if (failures.length > 0)
+        throw new errors/* ActionError */.lZ(`nothing was written to secret ${plan.name}: ${failures.join(' ')}`);
+    return settled.filter((s) => !('error' in s));
+}
+async function selectedIds(target, api) {
+    if (target.scope !== 'organization' || target.visibility !== 'selected')
+        return undefined;
+    return Promise.all(target.selectedRepositories.map((repo) => api.repositoryId(target.org, repo)));
+}
+/** Seals the value for each target's own key and writes it; never throws, reports per target. */
+async function writeToTargets(value, name, prepared, api, seal) {
+    return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
+        try {
+            const encryptedValue = seal(value, publicKey.key);
+            const outcome = await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds });
+            return { target, outcome };
+        }
+        catch (error) {
+            return { target, error: (0,errors/* describeFailure */.Ic)(error) };
+        }
+    });
+}
+/** Public keys fetched once per target (type, owner, repository, environment or organization). */
+function withPublicKeyCache(api) {
+    const cache = new Map();
+    return {
+        ...api,
+        getPublicKey(target) {
+            const key = targetKey(target);
+            let publicKey = cache.get(key);
+            if (publicKey === undefined) {
+                publicKey = api.getPublicKey(target);
+                cache.set(key, publicKey);
+                // A failed fetch is not worth remembering: a later call may succeed.
+                publicKey.catch(() => cache.delete(key));
+            }
+            return publicKey;
+        },
+    };
+}
+function targetKey(target) {
+    const place = target.scope === 'organization' ? [target.org] : target.scope === 'environment' ? [target.owner, target.repo, target.environment] : [target.owner, target.repo];
+    return [target.type, target.scope, ...place].join('/').toLowerCase();
+}
+/** Splits results into the targets that now hold the key and those that failed. */
+function splitResults(results) {
+    const held = results.flatMap((r) => ('outcome' in r ? [(0,plan/* describeTarget */.ff)(r.target)] : []));
+    const failed = results.flatMap((r) => ('error' in r ? [`${(0,plan/* describeTarget */.ff)(r.target)}: ${r.error}`] : []));
+    return { held, failed };
+}
+
+
+/***/ }),
+
+/***/ 5982:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   ff: () => (/* binding */ describeTarget),
+/* harmony export */   id: () => (/* binding */ readSecretPlan),
+/* harmony export */   pH: () => (/* binding */ SECRET_INPUTS)
+/* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8422);
+
+
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORGANIZATION = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+/** The inputs that only make sense with secret-name, and their defaults. */
+const SECRET_INPUTS = {
+    'secret-repositories': '',
+    'secret-environment': '',
+    'secret-organization': '',
+    'secret-visibility': 'private',
+    'secret-selected-repositories': '',
+    'secret-type': 'actions',
+    'github-token': '',
+    'github-api-url': '',
+};
+/** A human name for a target, used in logs, errors and the summary. */
+function describeTarget(target) {
+    const type = target.type === 'dependabot' ? 'Dependabot ' : '';
+    if (target.scope === 'organization')
+        return `${type}organization ${target.org}`;
+    if (target.scope === 'environment')
+        return `${target.owner}/${target.repo} environment ${target.environment}`;
+    return `${type}repository ${target.owner}/${target.repo}`;
+}
+/**
+ * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
+ * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
+ * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
+ */
+function readSecretPlan(getInput, env) {
+    const name = getInput('secret-name');
+    if (name === '') {
+        for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
+            const value = getInput(input);
+            // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
+            if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
+            }
+        }
+        return undefined;
+    }
+    if (!SECRET_NAME.test(name)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
+    }
+    if (/^GITHUB_/i.test(name))
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
+    const token = getInput('github-token');
+    if (token === '') {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
+    }
+    const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
+    const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
+    const organization = getInput('secret-organization');
+    const environment = getInput('secret-environment');
+    const repositories = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-repositories'));
+    const selected = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-selected-repositories'));
+    const apiUrl = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .readBaseUrl */ .$P)(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
+    if (organization !== '') {
+        if (!ORGANIZATION.test(organization))
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-organization', `'${organization}' is not an organization name.`);
+        if (environment !== '')
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
+        if (repositories.length > 0) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
+        }
+        if (visibility === 'selected' && selected.length === 0) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
+        }
+        if (visibility !== 'selected' && selected.length > 0) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
+        }
+        for (const repo of selected) {
+            if (!REPOSITORY_NAME.test(repo))
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
+        }
+        return { name, token, apiUrl, targets: [{ scope: 'organization', type, org: organization, visibility, selectedRepositories: uniqueIgnoringCase(selected) }] };
+    }
+    if (getInput('secret-visibility') !== '' && visibility !== 'private') {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
+    }
+    if (selected.length > 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
+    if (environment !== '' && type === 'dependabot') {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
+    }
+    const repos = repositories.length > 0 ? repositories : env.GITHUB_REPOSITORY ? [env.GITHUB_REPOSITORY] : [];
+    if (repos.length === 0)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
+    const targets = [];
+    for (const repository of uniqueIgnoringCase(repos)) {
+        if (!REPOSITORY.test(repository)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
+        }
+        const [owner = '', repo = ''] = repository.split('/');
+        targets.push(environment !== '' ? { scope: 'environment', type: 'actions', owner, repo, environment } : { scope: 'repository', type, owner, repo });
+    }
+    return { name, token, apiUrl, targets };
+}
+function readChoice(getInput, input, choices, fallback) {
+    const value = (getInput(input) || fallback).toLowerCase();
+    const choice = choices.find((c) => c === value);
+    if (choice === undefined)
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
+    return choice;
+}
+/** GitHub names are case-insensitive: Octo/App and octo/app are one target. */
+function uniqueIgnoringCase(names) {
+    const seen = new Set();
+    return names.filter((name) => {
+        const key = name.toLowerCase();
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+
+
+/***/ }),
+
+/***/ 2613:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+
+/***/ }),
+
+/***/ 4434:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 8611:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
+
+/***/ }),
+
+/***/ 5692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
+
+/***/ }),
+
+/***/ 9278:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
+
+/***/ }),
+
+/***/ 4589:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
+
+/***/ }),
+
+/***/ 6698:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+
+/***/ }),
+
+/***/ 4573:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 7540:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
+
+/***/ }),
+
+/***/ 7598:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+
+/***/ }),
+
+/***/ 3053:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
+
+/***/ }),
+
+/***/ 610:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+
+/***/ }),
+
+/***/ 8474:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 7067:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+
+/***/ }),
+
+/***/ 2467:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 643:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1792:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 7075:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 1692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+
+/***/ }),
+
+/***/ 3136:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+
+/***/ }),
+
+/***/ 7975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+
+/***/ }),
+
+/***/ 3429:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 5919:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+
+/***/ }),
+
+/***/ 8522:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+
+/***/ }),
+
+/***/ 3193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
+
+/***/ }),
+
+/***/ 4756:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
+
+/***/ }),
+
+/***/ 9023:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ })
 

@@ -28370,1223 +28370,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 721:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   E: () => (/* binding */ actionsIO)
-/* harmony export */ });
-/** ActionIO over @actions/core: what the runner reads from stdout and its command files. */
-function actionsIO(actions) {
-    return {
-        getInput: (name) => actions.getInput(name),
-        setSecret: (value) => actions.setSecret(value),
-        setOutput: (name, value) => actions.setOutput(name, value),
-        saveState: (name, value) => actions.saveState(name, value),
-        getState: (name) => actions.getState(name),
-        info: (message) => actions.info(message),
-        notice: (message) => actions.notice(message),
-        warning: (message) => actions.warning(message),
-        setFailed: (message) => actions.setFailed(message),
-        appendSummary: async (markdown) => {
-            // Outside a runner (local runs) there is no summary file to write to.
-            if (process.env.GITHUB_STEP_SUMMARY)
-                await actions.summary.addRaw(markdown, true).write();
-        },
-    };
-}
-
-
-/***/ }),
-
-/***/ 6803:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Nb: () => (/* binding */ undiciSend),
-/* harmony export */   wX: () => (/* binding */ TransportError)
-/* harmony export */ });
-/* unused harmony export fetchOver */
-/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6752);
-
-/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
-class TransportError extends Error {
-    sent;
-    constructor(message, sent) {
-        super(message);
-        this.name = 'TransportError';
-        this.sent = sent;
-    }
-}
-// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
-const NOT_SENT_CODES = new Set([
-    'ECONNREFUSED',
-    'ENOTFOUND',
-    'EAI_AGAIN',
-    'EHOSTUNREACH',
-    'ENETUNREACH',
-    'UND_ERR_CONNECT_TIMEOUT',
-]);
-/** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
-function undiciSend(dispatcher, timeoutMs) {
-    return async ({ method, url, headers, body }) => {
-        try {
-            const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, {
-                method,
-                headers,
-                body,
-                dispatcher,
-                headersTimeout: timeoutMs,
-                bodyTimeout: timeoutMs,
-            });
-            const text = await response.body.text();
-            return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text };
-        }
-        catch (error) {
-            throw toTransportError(error);
-        }
-    };
-}
-function flattenHeaders(headers) {
-    const flat = {};
-    for (const [name, value] of Object.entries(headers)) {
-        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    return flat;
-}
-function toTransportError(error) {
-    const codes = errorCodes(error);
-    const message = error instanceof Error ? error.message : String(error);
-    // A proxy that cannot open the tunnel answers before our request is written.
-    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
-    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
-    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent);
-}
-/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
-function errorCodes(error) {
-    const codes = [];
-    for (let e = error; e instanceof Error; e = e.cause) {
-        const code = e.code;
-        if (typeof code === 'string')
-            codes.push(code);
-    }
-    return codes;
-}
-/**
- * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
- * support and timeouts. Bodies are strings; that is all JSON APIs need.
- */
-function fetchOver(send) {
-    return async (input, init) => {
-        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-        const headers = {};
-        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
-        const method = (init?.method ?? 'GET').toUpperCase();
-        const body = typeof init?.body === 'string' ? init.body : undefined;
-        const response = await send({ method, url, headers, body });
-        const responseHeaders = new Headers();
-        for (const [name, value] of Object.entries(response.headers))
-            if (value !== undefined)
-                responseHeaders.set(name, value);
-        // Statuses without content may not carry a body, not even an empty one.
-        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
-        return new Response(content, { status: response.status, headers: responseHeaders });
-    };
-}
-
-
-/***/ }),
-
-/***/ 6661:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _actions_io_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(721);
-/* harmony import */ var _run_post_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4635);
-/* harmony import */ var _wiring_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5420);
-// Entry of the post step: wires the real runner, network and clock into runPost.
-
-
-
-
-const http = (0,_wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .realHttp */ .rr)(process.env);
-await (0,_run_post_js__WEBPACK_IMPORTED_MODULE_1__/* .runPost */ .a)({ io: (0,_actions_io_js__WEBPACK_IMPORTED_MODULE_3__/* .actionsIO */ .E)(_actions_core__WEBPACK_IMPORTED_MODULE_0__), send: http.send, clock: _wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .realClock */ .dQ, userAgent: _wiring_js__WEBPACK_IMPORTED_MODULE_2__/* .USER_AGENT */ ._O });
-await http.close();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 4635:
+/***/ 1965:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  a: () => (/* binding */ runPost)
-});
-
-;// CONCATENATED MODULE: ./src/core.ts
-/** Masks a secret line by line: the runner's masking only works on single lines. */
-function maskSecret(io, value) {
-    for (const line of value.split(/\r?\n/)) {
-        if (line.trim() !== '')
-            io.setSecret(line);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/errors.ts
-// Every failure the action reports is one of these values. They carry what a person needs to act
-// (which input, which service answered what, its request id, what to do) and are turned into a
-// single `::error::` line in one place: describeFailure().
-/** An input is malformed or a combination is impossible. Found before any request is sent. */
-class errors_InputError extends Error {
-    input;
-    constructor(input, message) {
-        super(`Input ${input}: ${message}`);
-        this.name = 'InputError';
-        this.input = input;
-    }
-}
-/** A service answered, and the answer was a refusal. */
-class ServiceError extends Error {
-    details;
-    constructor(details) {
-        super(formatServiceError(details));
-        this.name = 'ServiceError';
-        this.details = details;
-    }
-    get status() {
-        return this.details.status;
-    }
-}
-/** The request did not get an HTTP answer. `sent` says whether the service may have processed it. */
-class NetworkError extends Error {
-    sent;
-    service;
-    constructor(service, action, cause, sent) {
-        super(`${service} could not be reached while ${action}: ${cause}`);
-        this.name = 'NetworkError';
-        this.service = service;
-        this.sent = sent;
-    }
-}
-/** The action's own rule was broken by a service's answer, or a clean-up went wrong. */
-class ActionError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ActionError';
-    }
-}
-function formatServiceError(d) {
-    const code = d.code ? ` ${d.code}` : '';
-    const requestId = d.requestId ? ` (request id ${d.requestId})` : ' (no request id)';
-    const hint = d.hint ? ` ${d.hint}` : '';
-    return `${d.service} answered HTTP ${d.status}${code} while ${d.action}: ${d.message}${requestId}.${hint}`;
-}
-/**
- * The one message a failure ends with. Known errors speak for themselves; anything else is a bug
- * of ours, reported by message only (a stack trace helps nobody reading a workflow log).
- */
-function describeFailure(error) {
-    if (error instanceof Error)
-        return error.message;
-    return `Unexpected failure: ${String(error)}`;
-}
-/**
- * Replaces every secret in a text by `***`. The runner masks registered secrets in the log already;
- * this keeps them out of anything we write elsewhere (summary, files) and out of tests' transcripts.
- */
-function redact(text, secrets) {
-    let out = text;
-    for (const secret of secrets) {
-        if (secret.length >= 4)
-            out = out.split(secret).join('***');
-    }
-    return out;
-}
-
-// EXTERNAL MODULE: ./src/http.ts
-var http = __nccwpck_require__(6803);
-;// CONCATENATED MODULE: ./src/retry.ts
-/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
-/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
-/**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
- * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
- * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
- */
-async function withRetry(attempt, classify, policy, clock, beforeRetry) {
-    const started = clock.now();
-    for (let n = 1;; n++) {
-        try {
-            return await attempt(n);
-        }
-        catch (error) {
-            const verdict = classify(error);
-            if (!verdict.retry || n >= policy.maxAttempts)
-                throw error;
-            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (clock.now() + delay - started > policy.budgetMs)
-                throw error;
-            if (beforeRetry)
-                await beforeRetry(error);
-            await clock.sleep(delay);
-        }
-    }
-}
-/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
-function retryDelay(n, policy, random, retryAfterMs) {
-    if (retryAfterMs !== undefined)
-        return Math.max(0, retryAfterMs);
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-    return Math.round(random() * ceiling);
-}
-/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-;// CONCATENATED MODULE: ./src/deepgram.ts
-
-
-
-/**
- * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
- * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
- */
-class DeepgramClient {
-    options;
-    constructor(options) {
-        this.options = options;
-    }
-    async listProjects() {
-        const body = await this.retried('GET', '/v1/projects', 'listing the projects of api-key');
-        return arrayOf(field(body, 'projects')).map((p) => ({
-            projectId: stringOf(field(p, 'project_id')) ?? '',
-            name: stringOf(field(p, 'name')) ?? '',
-        }));
-    }
-    async createKeyOnce(projectId, request) {
-        const response = await this.send('POST', keysPath(projectId), 'creating the key', JSON.stringify(request));
-        const body = this.expectOk(response, 'creating the key');
-        return {
-            apiKeyId: stringOf(field(body, 'api_key_id')) ?? '',
-            key: stringOf(field(body, 'key')) ?? '',
-            scopes: stringsOf(field(body, 'scopes')) ?? [],
-            tags: stringsOf(field(body, 'tags')) ?? [],
-            expirationDate: stringOf(field(body, 'expiration_date')),
-            created: stringOf(field(body, 'created')),
-        };
-    }
-    async listKeys(projectId) {
-        const body = await this.retried('GET', keysPath(projectId), 'listing the project keys');
-        return arrayOf(field(body, 'api_keys')).map((item) => toProjectKey(field(item, 'api_key')));
-    }
-    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
-    async getKey(projectId, keyId) {
-        const body = await this.retried('GET', `${keysPath(projectId)}/${encodeURIComponent(keyId)}`, `reading key ${keyId}`);
-        const nested = field(field(field(body, 'item'), 'member'), 'api_key');
-        return toProjectKey(nested ?? field(body, 'api_key'));
-    }
-    /** Deletes a key; 404 means it is gone already, which is what we wanted. */
-    async deleteKey(projectId, keyId) {
-        const action = `deleting key ${keyId}`;
-        const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`;
-        return withRetry(async () => {
-            const response = await this.send('DELETE', path, action);
-            if (response.status === 404)
-                return 'already-gone';
-            this.expectOk(response, action);
-            return 'deleted';
-        }, transientVerdict, this.options.policy, this.options.clock);
-    }
-    async retried(method, path, action) {
-        return withRetry(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
-    }
-    async send(method, path, action, body) {
-        const { baseUrl, apiKey, userAgent } = this.options;
-        const headers = {
-            authorization: `Token ${apiKey}`,
-            accept: 'application/json',
-            'user-agent': userAgent,
-        };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        try {
-            return await this.options.send({ method, url: `${baseUrl}${path}`, headers, body });
-        }
-        catch (error) {
-            if (error instanceof http/* TransportError */.wX)
-                throw new NetworkError('Deepgram', action, error.message, error.sent);
-            throw error;
-        }
-    }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw deepgramError(response, action, this.options.clock.now());
-    }
-}
-function keysPath(projectId) {
-    return `/v1/projects/${encodeURIComponent(projectId)}/keys`;
-}
-/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
-function transientVerdict(error) {
-    if (error instanceof NetworkError)
-        return { retry: true };
-    if (error instanceof ServiceError && isTransientStatus(error.status)) {
-        const after = error.details.retryAfterSeconds;
-        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
-    }
-    return { retry: false };
-}
-function isTransientStatus(status) {
-    return status === 408 || status === 429 || status >= 500;
-}
-/**
- * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
- * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
- */
-function deepgramError(response, action, now) {
-    const body = parseJson(response.body);
-    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
-    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
-    const text = response.body.trim().slice(0, 300);
-    const message = stringOf(field(body, 'err_msg')) ??
-        (modern || undefined) ??
-        stringOf(field(body, 'reason')) ??
-        (typeof body === 'string' ? body : undefined) ??
-        (text || 'no message');
-    const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'];
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new ServiceError({
-        service: 'Deepgram',
-        action,
-        status: response.status,
-        code,
-        message: message.replace(/\s+/g, ' ').trim(),
-        requestId,
-        hint: deepgramHint(response.status, code),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
-    });
-}
-function deepgramHint(status, code) {
-    const upper = (code ?? '').toUpperCase();
-    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
-        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
-    }
-    if (status === 401)
-        return 'Check the api-key input: Deepgram does not accept it.';
-    if (status === 404)
-        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
-    if (status === 429)
-        return 'Deepgram is limiting requests; run the job again later.';
-    if (status >= 500)
-        return 'Deepgram had a problem; run the job again later.';
-    return undefined;
-}
-function parseJson(text) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return text;
-    }
-}
-function field(value, name) {
-    return typeof value === 'object' && value !== null ? value[name] : undefined;
-}
-function stringOf(value) {
-    return typeof value === 'string' && value !== '' ? value : undefined;
-}
-function arrayOf(value) {
-    return Array.isArray(value) ? value : [];
-}
-function stringsOf(value) {
-    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
-}
-function toProjectKey(value) {
-    return {
-        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
-        comment: stringOf(field(value, 'comment')) ?? '',
-        scopes: stringsOf(field(value, 'scopes')) ?? [],
-        tags: stringsOf(field(value, 'tags')),
-        expirationDate: stringOf(field(value, 'expiration_date')),
-        created: stringOf(field(value, 'created')),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/expiration.ts
-
-const FORMS = 'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)';
-const UNIT_SECONDS = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
-const DURATION = /^(?:\d+[wdhms])+$/;
-const DURATION_PART = /(\d+)([wdhms])/g;
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-function refuse(why) {
-    throw new InputError('expiration', `${why}. Give ${FORMS}.`);
-}
-/** Parses the `expiration` input. `now` is when the key is about to be created. */
-function expiration_parseExpiration(text, now) {
-    const value = text.trim().toLowerCase();
-    if (value === '')
-        refuse('is empty');
-    if (['never', 'none', 'infinite', 'forever'].includes(value)) {
-        refuse(`'${text}' is refused: this action makes short-lived keys, and a key without an expiry lives forever`);
-    }
-    if (/^\d+$/.test(value))
-        return ttl(Number(value), text);
-    if (DURATION.test(value)) {
-        let seconds = 0;
-        for (const [, amount, unit] of value.matchAll(DURATION_PART)) {
-            seconds += Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1);
-        }
-        return ttl(seconds, text);
-    }
-    if (value.startsWith('-'))
-        refuse(`'${text}' is negative`);
-    if (DATE_ONLY.test(value))
-        refuse(`'${text}' is a date without a time and a zone`);
-    const date = parseDateTime(text.trim());
-    if (date.getTime() <= now.getTime())
-        refuse(`'${text}' is in the past`);
-    return { kind: 'date', date };
-}
-function ttl(seconds, text) {
-    if (!Number.isSafeInteger(seconds))
-        refuse(`'${text}' is too large`);
-    if (seconds <= 0)
-        refuse(`'${text}' is not in the future: a key that never expires is refused`);
-    return { kind: 'ttl', seconds };
-}
-function parseDateTime(text) {
-    const match = DATE_TIME.exec(text.toUpperCase());
-    if (!match)
-        refuse(`'${text}' is not understood`);
-    const [, year, month, day, hour, minute, second = '00', fraction = '', zone] = match;
-    if (!zone)
-        refuse(`'${text}' has no zone: add Z for UTC or an offset such as +02:00`);
-    const offset = zone === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
-    const date = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}${fraction}${offset}`);
-    // Date rolls 2026-02-30 over into March; a date that does not survive the trip is not real.
-    const wallClock = new Date(date.getTime() + zoneOffsetMinutes(offset) * 60_000);
-    if (Number.isNaN(date.getTime()) || wallClock.getUTCDate() !== Number(day) || wallClock.getUTCMonth() + 1 !== Number(month)) {
-        refuse(`'${text}' is not a valid date-time`);
-    }
-    return date;
-}
-function zoneOffsetMinutes(offset) {
-    if (offset === 'Z')
-        return 0;
-    const sign = offset.startsWith('-') ? -1 : 1;
-    return sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
-}
-/** The expiry Deepgram should report for this request, sent at `sentAt`. */
-function expectedExpiry(expiration, sentAt) {
-    return expiration.kind === 'date' ? expiration.date : new Date(sentAt.getTime() + expiration.seconds * 1000);
-}
-/** Human form for logs: "1h 30m", "2026-12-01T12:00:00.000Z". */
-function describeExpiration(expiration) {
-    if (expiration.kind === 'date')
-        return `until ${expiration.date.toISOString()}`;
-    let rest = expiration.seconds;
-    const parts = [];
-    for (const [unit, size] of Object.entries(UNIT_SECONDS)) {
-        if (unit === 'w')
-            continue;
-        const amount = Math.floor(rest / size);
-        if (amount > 0)
-            parts.push(`${amount}${unit}`);
-        rest -= amount * size;
-    }
-    return `for ${parts.join(' ')}`;
-}
-
-;// CONCATENATED MODULE: ./src/inputs.ts
-
-
-function readMode(getInput) {
-    const mode = (getInput('mode') || 'create').toLowerCase();
-    if (mode === 'create' || mode === 'revoke')
-        return mode;
-    throw new InputError('mode', `'${getInput('mode')}' is not one of create or revoke.`);
-}
-/** What to do when api-key is empty: fail (the default) or skip the step. */
-function readOnMissingCredentials(getInput) {
-    const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
-    if (value === 'fail' || value === 'skip')
-        return value;
-    throw new InputError('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
-}
-/** Why api-key is empty, in this run's own terms. */
-function missingApiKeyCause(run) {
-    if (run.forkRepository) {
-        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
-    }
-    if (run.actor === 'dependabot[bot]') {
-        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
-    }
-    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
-}
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const SCOPE = /^[A-Za-z0-9:_.*-]+$/;
-const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
-/** Splits a comma- or newline-separated list, trimming items and dropping empty ones. */
-function inputs_parseList(text) {
-    return text
-        .split(/[,\n]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-}
-function readApiKey(getInput, run = {}) {
-    const apiKey = getInput('api-key');
-    if (apiKey === '') {
-        throw new InputError('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
-    }
-    if (/\s/.test(apiKey))
-        throw new InputError('api-key', 'contains white space. Pass the key alone, from a secret.');
-    return apiKey;
-}
-function readProjectId(getInput) {
-    const projectId = getInput('project-id');
-    if (projectId === '')
-        return undefined;
-    if (!UUID.test(projectId)) {
-        throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
-    }
-    return projectId.toLowerCase();
-}
-function readDeepgramApiUrl(getInput) {
-    return inputs_readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
-}
-/**
- * A service's base URL: https, or plain http to this machine only, since anything else would carry
- * the credentials in clear text across a network.
- */
-function inputs_readBaseUrl(getInput, name, fallback) {
-    const text = getInput(name) || fallback;
-    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        throw new errors_InputError(name, `'${text}' is not a URL. ${forms}`);
-    }
-    if (url.username || url.password)
-        throw new errors_InputError(name, `must not carry credentials. ${forms}`);
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-        throw new errors_InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new errors_InputError(name, `'${text}' is not an http(s) URL. ${forms}`);
-    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-}
-function isLoopback(hostname) {
-    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-function readScopes(getInput) {
-    const scopes = inputs_parseList(getInput('scopes'));
-    if (scopes.length === 0) {
-        throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as member or usage:write.');
-    }
-    for (const scope of scopes) {
-        if (!SCOPE.test(scope)) {
-            throw new InputError('scopes', `'${scope}' is not a scope. Scopes are words such as member or usage:write, separated by commas or newlines.`);
-        }
-    }
-    return [...new Set(scopes)];
-}
-function readRevoke(getInput) {
-    const revoke = (getInput('revoke') || 'auto').toLowerCase();
-    if (revoke === 'auto' || revoke === 'true' || revoke === 'false')
-        return revoke;
-    throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
-}
-/** A comment that names the run and is unique to this invocation (thanks to `nonce`). */
-function defaultComment(run, nonce) {
-    const repository = run.repository ?? 'local run';
-    const parts = [
-        repository,
-        run.workflow ? `workflow ${run.workflow}` : undefined,
-        run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
-        run.job ? `job ${run.job}` : undefined,
-        nonce,
-    ];
-    return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
-}
-/** Reads and validates every input of create mode. Throws InputError on the first bad one. */
-function readKeyPlan(getInput, run, now, nonce) {
-    const apiKey = readApiKey(getInput, run);
-    const projectId = readProjectId(getInput);
-    const scopes = readScopes(getInput);
-    const tags = [...new Set(inputs_parseList(getInput('tags')))];
-    const expiration = parseExpiration(getInput('expiration') || '1h', now);
-    const revoke = readRevoke(getInput);
-    const deepgramApiUrl = readDeepgramApiUrl(getInput);
-    const givenComment = getInput('comment');
-    return {
-        apiKey,
-        projectId,
-        scopes,
-        tags,
-        expiration,
-        comment: givenComment || defaultComment(run, nonce),
-        commentIsOurs: givenComment === '',
-        revoke,
-        deepgramApiUrl,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/state.ts
-function saveRevocationState(io, state) {
-    io.saveState('project-id', state.projectId);
-    io.saveState('key-id', state.keyId);
-    io.saveState('expires-at', state.expiresAt);
-    io.saveState('revoke', String(state.revoke));
-}
-/** Undefined when main created no key (it failed before, or ran in another mode). */
-function loadRevocationState(io) {
-    const keyId = io.getState('key-id');
-    const projectId = io.getState('project-id');
-    if (keyId === '' || projectId === '')
-        return undefined;
-    return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
-}
-
-;// CONCATENATED MODULE: ./src/secrets/plan.ts
-
-
-const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
-const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const ORGANIZATION = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
-/** The inputs that only make sense with secret-name, and their defaults. */
-const SECRET_INPUTS = {
-    'secret-repositories': '',
-    'secret-environment': '',
-    'secret-organization': '',
-    'secret-visibility': 'private',
-    'secret-selected-repositories': '',
-    'secret-type': 'actions',
-    'github-token': '',
-    'github-api-url': '',
-};
-/** A human name for a target, used in logs, errors and the summary. */
-function plan_describeTarget(target) {
-    const type = target.type === 'dependabot' ? 'Dependabot ' : '';
-    if (target.scope === 'organization')
-        return `${type}organization ${target.org}`;
-    if (target.scope === 'environment')
-        return `${target.owner}/${target.repo} environment ${target.environment}`;
-    return `${type}repository ${target.owner}/${target.repo}`;
-}
-/**
- * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
- * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
- * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
- */
-function readSecretPlan(getInput, env) {
-    const name = getInput('secret-name');
-    if (name === '') {
-        for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
-            const value = getInput(input);
-            // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
-            if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
-                throw new InputError(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
-            }
-        }
-        return undefined;
-    }
-    if (!SECRET_NAME.test(name)) {
-        throw new InputError('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
-    }
-    if (/^GITHUB_/i.test(name))
-        throw new InputError('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
-    const token = getInput('github-token');
-    if (token === '') {
-        throw new InputError('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
-    }
-    const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
-    const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
-    const organization = getInput('secret-organization');
-    const environment = getInput('secret-environment');
-    const repositories = parseList(getInput('secret-repositories'));
-    const selected = parseList(getInput('secret-selected-repositories'));
-    const apiUrl = readBaseUrl(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
-    if (organization !== '') {
-        if (!ORGANIZATION.test(organization))
-            throw new InputError('secret-organization', `'${organization}' is not an organization name.`);
-        if (environment !== '')
-            throw new InputError('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
-        if (repositories.length > 0) {
-            throw new InputError('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
-        }
-        if (visibility === 'selected' && selected.length === 0) {
-            throw new InputError('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
-        }
-        if (visibility !== 'selected' && selected.length > 0) {
-            throw new InputError('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
-        }
-        for (const repo of selected) {
-            if (!REPOSITORY_NAME.test(repo))
-                throw new InputError('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
-        }
-        return { name, token, apiUrl, targets: [{ scope: 'organization', type, org: organization, visibility, selectedRepositories: uniqueIgnoringCase(selected) }] };
-    }
-    if (getInput('secret-visibility') !== '' && visibility !== 'private') {
-        throw new InputError('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
-    }
-    if (selected.length > 0)
-        throw new InputError('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
-    if (environment !== '' && type === 'dependabot') {
-        throw new InputError('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
-    }
-    const repos = repositories.length > 0 ? repositories : env.GITHUB_REPOSITORY ? [env.GITHUB_REPOSITORY] : [];
-    if (repos.length === 0)
-        throw new InputError('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
-    const targets = [];
-    for (const repository of uniqueIgnoringCase(repos)) {
-        if (!REPOSITORY.test(repository)) {
-            throw new InputError('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
-        }
-        const [owner = '', repo = ''] = repository.split('/');
-        targets.push(environment !== '' ? { scope: 'environment', type: 'actions', owner, repo, environment } : { scope: 'repository', type, owner, repo });
-    }
-    return { name, token, apiUrl, targets };
-}
-function readChoice(getInput, input, choices, fallback) {
-    const value = (getInput(input) || fallback).toLowerCase();
-    const choice = choices.find((c) => c === value);
-    if (choice === undefined)
-        throw new InputError(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
-    return choice;
-}
-/** GitHub names are case-insensitive: Octo/App and octo/app are one target. */
-function uniqueIgnoringCase(names) {
-    const seen = new Set();
-    return names.filter((name) => {
-        const key = name.toLowerCase();
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/summary.ts
-
-function mintSummary(s) {
-    const rows = [
-        ['Key id', code(s.keyId)],
-        ['Project', code(s.projectId)],
-        ['Scopes granted', s.scopes.map(code).join(', ')],
-        ['Expires', s.expiresAt],
-        ['When the job ends', s.revokePolicy],
-    ];
-    if (s.tags.length > 0)
-        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
-    return `### Deepgram key created\n\n${table(rows)}\n`;
-}
-/** One row per target: where the secret was created, updated, or why it failed. */
-function secretsSummary(name, results) {
-    const rows = results.map((r) => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
-    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
-}
-/** Revoke mode: what was deleted, and what was gone already. */
-function revokeModeSummary(projectId, what, report) {
-    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
-    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
-    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${what}: ${report.revoked.length} revoked.\n\n${body}\n`;
-}
-function revokedSummary(keyId, outcome) {
-    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
-    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
-}
-function table(rows, header = ['', '']) {
-    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
-    return lines.join('\n');
-}
-/** Inline code that survives backticks and pipes in the value. */
-function code(value) {
-    return `\`${value.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
-}
-
-;// CONCATENATED MODULE: ./src/run-post.ts
-
-
-
-
-
-
-
-/**
- * The post step: revoke the key main created, if there is one to revoke. It never fails the job:
- * the key expires on its own, so a failed revocation is a warning.
- */
-async function runPost(deps) {
-    const { io } = deps;
-    const apiKey = io.getInput('api-key');
-    if (apiKey !== '')
-        maskSecret(io, apiKey);
-    const state = loadRevocationState(io);
-    if (state === undefined) {
-        io.info('The main step created no key: nothing to revoke.');
-        return;
-    }
-    if (!state.revoke) {
-        io.info(`Key ${state.keyId} is kept until it expires at ${state.expiresAt}.`);
-        return;
-    }
-    const expiresAt = Date.parse(state.expiresAt);
-    if (!Number.isNaN(expiresAt) && expiresAt <= deps.clock.now()) {
-        io.info(`Key ${state.keyId} expired at ${state.expiresAt}: nothing to revoke.`);
-        return;
-    }
-    try {
-        const client = new DeepgramClient({
-            baseUrl: readDeepgramApiUrl((name) => io.getInput(name)),
-            apiKey,
-            send: deps.send,
-            clock: deps.clock,
-            policy: POST_POLICY,
-            userAgent: deps.userAgent,
-        });
-        const outcome = await client.deleteKey(state.projectId, state.keyId);
-        io.info(outcome === 'deleted' ? `Revoked key ${state.keyId}.` : `Key ${state.keyId} was already deleted.`);
-        await io.appendSummary(revokedSummary(state.keyId, outcome));
-    }
-    catch (error) {
-        const why = redact(describeFailure(error), apiKey === '' ? [] : [apiKey]);
-        io.warning(`Could not revoke key ${state.keyId}: ${why} It expires on its own at ${state.expiresAt}.`);
-    }
-}
-
-
-/***/ }),
-
-/***/ 5420:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  _O: () => (/* binding */ USER_AGENT),
-  dQ: () => (/* binding */ realClock),
-  rr: () => (/* binding */ realHttp)
-});
-
-// UNUSED EXPORTS: randomNonce, runContextFromEnv
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-// EXTERNAL MODULE: ./src/http.ts
-var http = __nccwpck_require__(6803);
-;// CONCATENATED MODULE: ./src/wiring.ts
-
-
-
-
-
-const USER_AGENT = 'deepgram-key-action/0.1';
-/** Per request: long enough for a slow answer, short enough to retry within the step's budget. */
-const REQUEST_TIMEOUT_MS = 15_000;
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
-/**
- * The real network. Behind a proxy (self-hosted runners) undici's EnvHttpProxyAgent honours
- * HTTPS_PROXY, HTTP_PROXY and NO_PROXY; it is made only then, because undici 6 prints an
- * "experimental" warning when it is constructed.
- */
-function realHttp(env) {
-    const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
-    const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
-    // Closing lets the process end now rather than when idle keep-alive sockets time out.
-    return { send: (0,http/* undiciSend */.Nb)(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
-}
-const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
-function randomNonce() {
-    return randomBytes(4).toString('hex');
-}
-function runContextFromEnv(env) {
-    return {
-        apiUrl: env.GITHUB_API_URL,
-        eventName: env.GITHUB_EVENT_NAME,
-        actor: env.GITHUB_ACTOR,
-        forkRepository: forkOf(env.GITHUB_EVENT_PATH),
-        repository: env.GITHUB_REPOSITORY,
-        workflow: env.GITHUB_WORKFLOW,
-        runId: env.GITHUB_RUN_ID,
-        runAttempt: env.GITHUB_RUN_ATTEMPT,
-        job: env.GITHUB_JOB,
-    };
-}
-/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
-function forkOf(eventPath) {
-    if (!eventPath)
-        return undefined;
-    try {
-        const event = JSON.parse(readFileSync(eventPath, 'utf8'));
-        const head = event.pull_request?.head?.repo;
-        return head?.fork ? head.full_name : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-
-/***/ }),
-
-/***/ 2613:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
-
-/***/ }),
-
-/***/ 4434:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
-
-/***/ }),
-
-/***/ 8611:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
-
-/***/ }),
-
-/***/ 5692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
-
-/***/ }),
-
-/***/ 9278:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
-
-/***/ }),
-
-/***/ 4589:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
-
-/***/ }),
-
-/***/ 6698:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
-
-/***/ }),
-
-/***/ 4573:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
-
-/***/ }),
-
-/***/ 7540:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
-
-/***/ }),
-
-/***/ 7598:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-
-/***/ }),
-
-/***/ 3053:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
-
-/***/ }),
-
-/***/ 610:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
-
-/***/ }),
-
-/***/ 8474:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
-
-/***/ }),
-
-/***/ 7067:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
-
-/***/ }),
-
-/***/ 2467:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
-
-/***/ }),
-
-/***/ 7030:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 643:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
-
-/***/ }),
-
-/***/ 1792:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
-
-/***/ }),
-
-/***/ 7075:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-
-/***/ }),
-
-/***/ 1692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
-
-/***/ }),
-
-/***/ 3136:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
-
-/***/ }),
-
-/***/ 7975:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-
-/***/ }),
-
-/***/ 3429:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
-
-/***/ }),
-
-/***/ 5919:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
-
-/***/ }),
-
-/***/ 8522:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
-
-/***/ }),
-
-/***/ 3193:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
-
-/***/ }),
-
-/***/ 4756:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
-
-/***/ }),
-
-/***/ 9023:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
-
-/***/ }),
-
-/***/ 3218:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-// ESM COMPAT FLAG
-__nccwpck_require__.r(__webpack_exports__);
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  ExitCode: () => (/* binding */ ExitCode),
-  addPath: () => (/* binding */ addPath),
-  debug: () => (/* binding */ debug),
-  endGroup: () => (/* binding */ endGroup),
-  error: () => (/* binding */ error),
-  exportVariable: () => (/* binding */ exportVariable),
-  getBooleanInput: () => (/* binding */ getBooleanInput),
-  getIDToken: () => (/* binding */ getIDToken),
-  getInput: () => (/* binding */ getInput),
-  getMultilineInput: () => (/* binding */ getMultilineInput),
-  getState: () => (/* binding */ getState),
-  group: () => (/* binding */ group),
-  info: () => (/* binding */ info),
-  isDebug: () => (/* binding */ isDebug),
-  markdownSummary: () => (/* reexport */ markdownSummary),
-  notice: () => (/* binding */ notice),
-  platform: () => (/* reexport */ platform_namespaceObject),
-  saveState: () => (/* binding */ saveState),
-  setCommandEcho: () => (/* binding */ setCommandEcho),
-  setFailed: () => (/* binding */ setFailed),
-  setOutput: () => (/* binding */ setOutput),
-  setSecret: () => (/* binding */ setSecret),
-  startGroup: () => (/* binding */ startGroup),
-  summary: () => (/* reexport */ summary),
-  toPlatformPath: () => (/* reexport */ toPlatformPath),
-  toPosixPath: () => (/* reexport */ toPosixPath),
-  toWin32Path: () => (/* reexport */ toWin32Path),
-  warning: () => (/* binding */ warning)
+  e: () => (/* binding */ run)
 });
 
 // NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
@@ -29599,6 +28389,40 @@ __nccwpck_require__.d(platform_namespaceObject, {
   isMacOS: () => (isMacOS),
   isWindows: () => (isWindows),
   platform: () => (platform)
+});
+
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/core.js
+var core_namespaceObject = {};
+__nccwpck_require__.r(core_namespaceObject);
+__nccwpck_require__.d(core_namespaceObject, {
+  ExitCode: () => (ExitCode),
+  addPath: () => (addPath),
+  debug: () => (debug),
+  endGroup: () => (endGroup),
+  error: () => (error),
+  exportVariable: () => (exportVariable),
+  getBooleanInput: () => (getBooleanInput),
+  getIDToken: () => (getIDToken),
+  getInput: () => (getInput),
+  getMultilineInput: () => (getMultilineInput),
+  getState: () => (getState),
+  group: () => (group),
+  info: () => (info),
+  isDebug: () => (isDebug),
+  markdownSummary: () => (markdownSummary),
+  notice: () => (notice),
+  platform: () => (platform_namespaceObject),
+  saveState: () => (saveState),
+  setCommandEcho: () => (setCommandEcho),
+  setFailed: () => (setFailed),
+  setOutput: () => (setOutput),
+  setSecret: () => (setSecret),
+  startGroup: () => (startGroup),
+  summary: () => (summary),
+  toPlatformPath: () => (toPlatformPath),
+  toPosixPath: () => (toPosixPath),
+  toWin32Path: () => (toWin32Path),
+  warning: () => (warning)
 });
 
 ;// CONCATENATED MODULE: external "os"
@@ -29919,11 +28743,11 @@ var HttpCodes;
     HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
     HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
 })(HttpCodes || (HttpCodes = {}));
-var Headers;
+var lib_Headers;
 (function (Headers) {
     Headers["Accept"] = "accept";
     Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
+})(lib_Headers || (lib_Headers = {}));
 var MediaTypes;
 (function (MediaTypes) {
     MediaTypes["ApplicationJson"] = "application/json";
@@ -30078,7 +28902,7 @@ class HttpClient {
      */
     getJson(requestUrl_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
             const res = yield this.get(requestUrl, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
         });
@@ -30086,8 +28910,8 @@ class HttpClient {
     postJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.post(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -30096,8 +28920,8 @@ class HttpClient {
     putJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.put(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -30106,8 +28930,8 @@ class HttpClient {
     patchJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.patch(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -30374,7 +29198,7 @@ class HttpClient {
     _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[lib_Headers.ContentType];
             if (headerValue) {
                 if (typeof headerValue === 'number') {
                     clientHeader = String(headerValue);
@@ -30387,7 +29211,7 @@ class HttpClient {
                 }
             }
         }
-        const additionalValue = additionalHeaders[Headers.ContentType];
+        const additionalValue = additionalHeaders[lib_Headers.ContentType];
         // Return the first non-undefined value, converting numbers or arrays to strings if necessary
         if (additionalValue !== undefined) {
             if (typeof additionalValue === 'number') {
@@ -32548,6 +31372,1142 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/actions-io.ts
+/** ActionIO over @actions/core: what the runner reads from stdout and its command files. */
+function actionsIO(actions) {
+    return {
+        getInput: (name) => actions.getInput(name),
+        setSecret: (value) => actions.setSecret(value),
+        setOutput: (name, value) => actions.setOutput(name, value),
+        saveState: (name, value) => actions.saveState(name, value),
+        getState: (name) => actions.getState(name),
+        info: (message) => actions.info(message),
+        notice: (message) => actions.notice(message),
+        warning: (message) => actions.warning(message),
+        setFailed: (message) => actions.setFailed(message),
+        appendSummary: async (markdown) => {
+            // Outside a runner (local runs) there is no summary file to write to.
+            if (process.env.GITHUB_STEP_SUMMARY)
+                await actions.summary.addRaw(markdown, true).write();
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/core.ts
+/** Masks a secret line by line: the runner's masking only works on single lines. */
+function maskSecret(io, value) {
+    for (const line of value.split(/\r?\n/)) {
+        if (line.trim() !== '')
+            io.setSecret(line);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/errors.ts
+// Every failure the action reports is one of these values. They carry what a person needs to act
+// (which input, which service answered what, its request id, what to do) and are turned into a
+// single `::error::` line in one place: describeFailure().
+/** An input is malformed or a combination is impossible. Found before any request is sent. */
+class errors_InputError extends Error {
+    input;
+    constructor(input, message) {
+        super(`Input ${input}: ${message}`);
+        this.name = 'InputError';
+        this.input = input;
+    }
+}
+/** A service answered, and the answer was a refusal. */
+class ServiceError extends Error {
+    details;
+    constructor(details) {
+        super(formatServiceError(details));
+        this.name = 'ServiceError';
+        this.details = details;
+    }
+    get status() {
+        return this.details.status;
+    }
+}
+/** The request did not get an HTTP answer. `sent` says whether the service may have processed it. */
+class NetworkError extends Error {
+    sent;
+    service;
+    constructor(service, action, cause, sent) {
+        super(`${service} could not be reached while ${action}: ${cause}`);
+        this.name = 'NetworkError';
+        this.service = service;
+        this.sent = sent;
+    }
+}
+/** The action's own rule was broken by a service's answer, or a clean-up went wrong. */
+class ActionError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ActionError';
+    }
+}
+function formatServiceError(d) {
+    const code = d.code ? ` ${d.code}` : '';
+    const requestId = d.requestId ? ` (request id ${d.requestId})` : ' (no request id)';
+    const hint = d.hint ? ` ${d.hint}` : '';
+    return `${d.service} answered HTTP ${d.status}${code} while ${d.action}: ${d.message}${requestId}.${hint}`;
+}
+/**
+ * The one message a failure ends with. Known errors speak for themselves; anything else is a bug
+ * of ours, reported by message only (a stack trace helps nobody reading a workflow log).
+ */
+function describeFailure(error) {
+    if (error instanceof Error)
+        return error.message;
+    return `Unexpected failure: ${String(error)}`;
+}
+/**
+ * Replaces every secret in a text by `***`. The runner masks registered secrets in the log already;
+ * this keeps them out of anything we write elsewhere (summary, files) and out of tests' transcripts.
+ */
+function redact(text, secrets) {
+    let out = text;
+    for (const secret of secrets) {
+        if (secret.length >= 4)
+            out = out.split(secret).join('***');
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/http.ts
+
+/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
+class TransportError extends Error {
+    sent;
+    constructor(message, sent) {
+        super(message);
+        this.name = 'TransportError';
+        this.sent = sent;
+    }
+}
+// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
+const NOT_SENT_CODES = new Set([
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'UND_ERR_CONNECT_TIMEOUT',
+]);
+/** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
+function undiciSend(dispatcher, timeoutMs) {
+    return async ({ method, url, headers, body }) => {
+        try {
+            const response = await (0,undici/* request */.Em)(url, {
+                method,
+                headers,
+                body,
+                dispatcher,
+                headersTimeout: timeoutMs,
+                bodyTimeout: timeoutMs,
+            });
+            const text = await response.body.text();
+            return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text };
+        }
+        catch (error) {
+            throw toTransportError(error);
+        }
+    };
+}
+function flattenHeaders(headers) {
+    const flat = {};
+    for (const [name, value] of Object.entries(headers)) {
+        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    return flat;
+}
+function toTransportError(error) {
+    const codes = errorCodes(error);
+    const message = error instanceof Error ? error.message : String(error);
+    // A proxy that cannot open the tunnel answers before our request is written.
+    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
+    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
+    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent);
+}
+/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
+function errorCodes(error) {
+    const codes = [];
+    for (let e = error; e instanceof Error; e = e.cause) {
+        const code = e.code;
+        if (typeof code === 'string')
+            codes.push(code);
+    }
+    return codes;
+}
+/**
+ * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
+ * support and timeouts. Bodies are strings; that is all JSON APIs need.
+ */
+function fetchOver(send) {
+    return async (input, init) => {
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        const headers = {};
+        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+        const method = (init?.method ?? 'GET').toUpperCase();
+        const body = typeof init?.body === 'string' ? init.body : undefined;
+        const response = await send({ method, url, headers, body });
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers))
+            if (value !== undefined)
+                responseHeaders.set(name, value);
+        // Statuses without content may not carry a body, not even an empty one.
+        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
+        return new Response(content, { status: response.status, headers: responseHeaders });
+    };
+}
+
+;// CONCATENATED MODULE: ./src/retry.ts
+/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
+/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
+const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/**
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
+ * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
+ * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ */
+async function withRetry(attempt, classify, policy, clock, beforeRetry) {
+    const started = clock.now();
+    for (let n = 1;; n++) {
+        try {
+            return await attempt(n);
+        }
+        catch (error) {
+            const verdict = classify(error);
+            if (!verdict.retry || n >= policy.maxAttempts)
+                throw error;
+            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
+            if (clock.now() + delay - started > policy.budgetMs)
+                throw error;
+            if (beforeRetry)
+                await beforeRetry(error);
+            await clock.sleep(delay);
+        }
+    }
+}
+/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
+function retryDelay(n, policy, random, retryAfterMs) {
+    if (retryAfterMs !== undefined)
+        return Math.max(0, retryAfterMs);
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(random() * ceiling);
+}
+/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+;// CONCATENATED MODULE: ./src/deepgram.ts
+
+
+
+/**
+ * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
+ * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
+ */
+class DeepgramClient {
+    options;
+    constructor(options) {
+        this.options = options;
+    }
+    async listProjects() {
+        const body = await this.retried('GET', '/v1/projects', 'listing the projects of api-key');
+        return arrayOf(field(body, 'projects')).map((p) => ({
+            projectId: stringOf(field(p, 'project_id')) ?? '',
+            name: stringOf(field(p, 'name')) ?? '',
+        }));
+    }
+    async createKeyOnce(projectId, request) {
+        const response = await this.send('POST', keysPath(projectId), 'creating the key', JSON.stringify(request));
+        const body = this.expectOk(response, 'creating the key');
+        return {
+            apiKeyId: stringOf(field(body, 'api_key_id')) ?? '',
+            key: stringOf(field(body, 'key')) ?? '',
+            scopes: stringsOf(field(body, 'scopes')) ?? [],
+            tags: stringsOf(field(body, 'tags')) ?? [],
+            expirationDate: stringOf(field(body, 'expiration_date')),
+            created: stringOf(field(body, 'created')),
+        };
+    }
+    async listKeys(projectId) {
+        const body = await this.retried('GET', keysPath(projectId), 'listing the project keys');
+        return arrayOf(field(body, 'api_keys')).map((item) => toProjectKey(field(item, 'api_key')));
+    }
+    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
+    async getKey(projectId, keyId) {
+        const body = await this.retried('GET', `${keysPath(projectId)}/${encodeURIComponent(keyId)}`, `reading key ${keyId}`);
+        const nested = field(field(field(body, 'item'), 'member'), 'api_key');
+        return toProjectKey(nested ?? field(body, 'api_key'));
+    }
+    /** Deletes a key; 404 means it is gone already, which is what we wanted. */
+    async deleteKey(projectId, keyId) {
+        const action = `deleting key ${keyId}`;
+        const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`;
+        return withRetry(async () => {
+            const response = await this.send('DELETE', path, action);
+            if (response.status === 404)
+                return 'already-gone';
+            this.expectOk(response, action);
+            return 'deleted';
+        }, transientVerdict, this.options.policy, this.options.clock);
+    }
+    async retried(method, path, action) {
+        return withRetry(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
+    }
+    async send(method, path, action, body) {
+        const { baseUrl, apiKey, userAgent } = this.options;
+        const headers = {
+            authorization: `Token ${apiKey}`,
+            accept: 'application/json',
+            'user-agent': userAgent,
+        };
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        try {
+            return await this.options.send({ method, url: `${baseUrl}${path}`, headers, body });
+        }
+        catch (error) {
+            if (error instanceof TransportError)
+                throw new NetworkError('Deepgram', action, error.message, error.sent);
+            throw error;
+        }
+    }
+    expectOk(response, action) {
+        if (response.status >= 200 && response.status < 300)
+            return parseJson(response.body);
+        throw deepgramError(response, action, this.options.clock.now());
+    }
+}
+function keysPath(projectId) {
+    return `/v1/projects/${encodeURIComponent(projectId)}/keys`;
+}
+/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
+function transientVerdict(error) {
+    if (error instanceof NetworkError)
+        return { retry: true };
+    if (error instanceof ServiceError && isTransientStatus(error.status)) {
+        const after = error.details.retryAfterSeconds;
+        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
+    }
+    return { retry: false };
+}
+function isTransientStatus(status) {
+    return status === 408 || status === 429 || status >= 500;
+}
+/**
+ * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
+ * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
+ */
+function deepgramError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
+    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
+    const text = response.body.trim().slice(0, 300);
+    const message = stringOf(field(body, 'err_msg')) ??
+        (modern || undefined) ??
+        stringOf(field(body, 'reason')) ??
+        (typeof body === 'string' ? body : undefined) ??
+        (text || 'no message');
+    const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'];
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
+    return new ServiceError({
+        service: 'Deepgram',
+        action,
+        status: response.status,
+        code,
+        message: message.replace(/\s+/g, ' ').trim(),
+        requestId,
+        hint: deepgramHint(response.status, code),
+        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    });
+}
+function deepgramHint(status, code) {
+    const upper = (code ?? '').toUpperCase();
+    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
+        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
+    }
+    if (status === 401)
+        return 'Check the api-key input: Deepgram does not accept it.';
+    if (status === 404)
+        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
+    if (status === 429)
+        return 'Deepgram is limiting requests; run the job again later.';
+    if (status >= 500)
+        return 'Deepgram had a problem; run the job again later.';
+    return undefined;
+}
+function parseJson(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return text;
+    }
+}
+function field(value, name) {
+    return typeof value === 'object' && value !== null ? value[name] : undefined;
+}
+function stringOf(value) {
+    return typeof value === 'string' && value !== '' ? value : undefined;
+}
+function arrayOf(value) {
+    return Array.isArray(value) ? value : [];
+}
+function stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
+}
+function toProjectKey(value) {
+    return {
+        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
+        comment: stringOf(field(value, 'comment')) ?? '',
+        scopes: stringsOf(field(value, 'scopes')) ?? [],
+        tags: stringsOf(field(value, 'tags')),
+        expirationDate: stringOf(field(value, 'expiration_date')),
+        created: stringOf(field(value, 'created')),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/expiration.ts
+
+const FORMS = 'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)';
+const UNIT_SECONDS = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
+const DURATION = /^(?:\d+[wdhms])+$/;
+const DURATION_PART = /(\d+)([wdhms])/g;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+function refuse(why) {
+    throw new InputError('expiration', `${why}. Give ${FORMS}.`);
+}
+/** Parses the `expiration` input. `now` is when the key is about to be created. */
+function expiration_parseExpiration(text, now) {
+    const value = text.trim().toLowerCase();
+    if (value === '')
+        refuse('is empty');
+    if (['never', 'none', 'infinite', 'forever'].includes(value)) {
+        refuse(`'${text}' is refused: this action makes short-lived keys, and a key without an expiry lives forever`);
+    }
+    if (/^\d+$/.test(value))
+        return ttl(Number(value), text);
+    if (DURATION.test(value)) {
+        let seconds = 0;
+        for (const [, amount, unit] of value.matchAll(DURATION_PART)) {
+            seconds += Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1);
+        }
+        return ttl(seconds, text);
+    }
+    if (value.startsWith('-'))
+        refuse(`'${text}' is negative`);
+    if (DATE_ONLY.test(value))
+        refuse(`'${text}' is a date without a time and a zone`);
+    const date = parseDateTime(text.trim());
+    if (date.getTime() <= now.getTime())
+        refuse(`'${text}' is in the past`);
+    return { kind: 'date', date };
+}
+function ttl(seconds, text) {
+    if (!Number.isSafeInteger(seconds))
+        refuse(`'${text}' is too large`);
+    if (seconds <= 0)
+        refuse(`'${text}' is not in the future: a key that never expires is refused`);
+    return { kind: 'ttl', seconds };
+}
+function parseDateTime(text) {
+    const match = DATE_TIME.exec(text.toUpperCase());
+    if (!match)
+        refuse(`'${text}' is not understood`);
+    const [, year, month, day, hour, minute, second = '00', fraction = '', zone] = match;
+    if (!zone)
+        refuse(`'${text}' has no zone: add Z for UTC or an offset such as +02:00`);
+    const offset = zone === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
+    const date = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}${fraction}${offset}`);
+    // Date rolls 2026-02-30 over into March; a date that does not survive the trip is not real.
+    const wallClock = new Date(date.getTime() + zoneOffsetMinutes(offset) * 60_000);
+    if (Number.isNaN(date.getTime()) || wallClock.getUTCDate() !== Number(day) || wallClock.getUTCMonth() + 1 !== Number(month)) {
+        refuse(`'${text}' is not a valid date-time`);
+    }
+    return date;
+}
+function zoneOffsetMinutes(offset) {
+    if (offset === 'Z')
+        return 0;
+    const sign = offset.startsWith('-') ? -1 : 1;
+    return sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+}
+/** The expiry Deepgram should report for this request, sent at `sentAt`. */
+function expectedExpiry(expiration, sentAt) {
+    return expiration.kind === 'date' ? expiration.date : new Date(sentAt.getTime() + expiration.seconds * 1000);
+}
+/** Human form for logs: "1h 30m", "2026-12-01T12:00:00.000Z". */
+function describeExpiration(expiration) {
+    if (expiration.kind === 'date')
+        return `until ${expiration.date.toISOString()}`;
+    let rest = expiration.seconds;
+    const parts = [];
+    for (const [unit, size] of Object.entries(UNIT_SECONDS)) {
+        if (unit === 'w')
+            continue;
+        const amount = Math.floor(rest / size);
+        if (amount > 0)
+            parts.push(`${amount}${unit}`);
+        rest -= amount * size;
+    }
+    return `for ${parts.join(' ')}`;
+}
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+
+
+function readMode(getInput) {
+    const mode = (getInput('mode') || 'create').toLowerCase();
+    if (mode === 'create' || mode === 'revoke')
+        return mode;
+    throw new InputError('mode', `'${getInput('mode')}' is not one of create or revoke.`);
+}
+/** What to do when api-key is empty: fail (the default) or skip the step. */
+function readOnMissingCredentials(getInput) {
+    const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
+    if (value === 'fail' || value === 'skip')
+        return value;
+    throw new InputError('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
+}
+/** Why api-key is empty, in this run's own terms. */
+function missingApiKeyCause(run) {
+    if (run.forkRepository) {
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
+    }
+    if (run.actor === 'dependabot[bot]') {
+        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
+    }
+    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
+}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SCOPE = /^[A-Za-z0-9:_.*-]+$/;
+const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
+/** Splits a comma- or newline-separated list, trimming items and dropping empty ones. */
+function inputs_parseList(text) {
+    return text
+        .split(/[,\n]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+function readApiKey(getInput, run = {}) {
+    const apiKey = getInput('api-key');
+    if (apiKey === '') {
+        throw new InputError('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
+    }
+    if (/\s/.test(apiKey))
+        throw new InputError('api-key', 'contains white space. Pass the key alone, from a secret.');
+    return apiKey;
+}
+function readProjectId(getInput) {
+    const projectId = getInput('project-id');
+    if (projectId === '')
+        return undefined;
+    if (!UUID.test(projectId)) {
+        throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
+    }
+    return projectId.toLowerCase();
+}
+function readDeepgramApiUrl(getInput) {
+    return inputs_readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
+}
+/**
+ * A service's base URL: https, or plain http to this machine only, since anything else would carry
+ * the credentials in clear text across a network.
+ */
+function inputs_readBaseUrl(getInput, name, fallback) {
+    const text = getInput(name) || fallback;
+    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        throw new errors_InputError(name, `'${text}' is not a URL. ${forms}`);
+    }
+    if (url.username || url.password)
+        throw new errors_InputError(name, `must not carry credentials. ${forms}`);
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+        throw new errors_InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        throw new errors_InputError(name, `'${text}' is not an http(s) URL. ${forms}`);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+function isLoopback(hostname) {
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+function readScopes(getInput) {
+    const scopes = inputs_parseList(getInput('scopes'));
+    if (scopes.length === 0) {
+        throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as member or usage:write.');
+    }
+    for (const scope of scopes) {
+        if (!SCOPE.test(scope)) {
+            throw new InputError('scopes', `'${scope}' is not a scope. Scopes are words such as member or usage:write, separated by commas or newlines.`);
+        }
+    }
+    return [...new Set(scopes)];
+}
+function readRevoke(getInput) {
+    const revoke = (getInput('revoke') || 'auto').toLowerCase();
+    if (revoke === 'auto' || revoke === 'true' || revoke === 'false')
+        return revoke;
+    throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
+}
+/** A comment that names the run and is unique to this invocation (thanks to `nonce`). */
+function defaultComment(run, nonce) {
+    const repository = run.repository ?? 'local run';
+    const parts = [
+        repository,
+        run.workflow ? `workflow ${run.workflow}` : undefined,
+        run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
+        run.job ? `job ${run.job}` : undefined,
+        nonce,
+    ];
+    return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
+}
+/** Reads and validates every input of create mode. Throws InputError on the first bad one. */
+function readKeyPlan(getInput, run, now, nonce) {
+    const apiKey = readApiKey(getInput, run);
+    const projectId = readProjectId(getInput);
+    const scopes = readScopes(getInput);
+    const tags = [...new Set(inputs_parseList(getInput('tags')))];
+    const expiration = parseExpiration(getInput('expiration') || '1h', now);
+    const revoke = readRevoke(getInput);
+    const deepgramApiUrl = readDeepgramApiUrl(getInput);
+    const givenComment = getInput('comment');
+    return {
+        apiKey,
+        projectId,
+        scopes,
+        tags,
+        expiration,
+        comment: givenComment || defaultComment(run, nonce),
+        commentIsOurs: givenComment === '',
+        revoke,
+        deepgramApiUrl,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/state.ts
+function saveRevocationState(io, state) {
+    io.saveState('project-id', state.projectId);
+    io.saveState('key-id', state.keyId);
+    io.saveState('expires-at', state.expiresAt);
+    io.saveState('revoke', String(state.revoke));
+}
+/** Undefined when main created no key (it failed before, or ran in another mode). */
+function loadRevocationState(io) {
+    const keyId = io.getState('key-id');
+    const projectId = io.getState('project-id');
+    if (keyId === '' || projectId === '')
+        return undefined;
+    return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
+}
+
+;// CONCATENATED MODULE: ./src/secrets/plan.ts
+
+
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORGANIZATION = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+/** The inputs that only make sense with secret-name, and their defaults. */
+const SECRET_INPUTS = {
+    'secret-repositories': '',
+    'secret-environment': '',
+    'secret-organization': '',
+    'secret-visibility': 'private',
+    'secret-selected-repositories': '',
+    'secret-type': 'actions',
+    'github-token': '',
+    'github-api-url': '',
+};
+/** A human name for a target, used in logs, errors and the summary. */
+function plan_describeTarget(target) {
+    const type = target.type === 'dependabot' ? 'Dependabot ' : '';
+    if (target.scope === 'organization')
+        return `${type}organization ${target.org}`;
+    if (target.scope === 'environment')
+        return `${target.owner}/${target.repo} environment ${target.environment}`;
+    return `${type}repository ${target.owner}/${target.repo}`;
+}
+/**
+ * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
+ * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
+ * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
+ */
+function readSecretPlan(getInput, env) {
+    const name = getInput('secret-name');
+    if (name === '') {
+        for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
+            const value = getInput(input);
+            // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
+            if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
+                throw new InputError(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
+            }
+        }
+        return undefined;
+    }
+    if (!SECRET_NAME.test(name)) {
+        throw new InputError('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
+    }
+    if (/^GITHUB_/i.test(name))
+        throw new InputError('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
+    const token = getInput('github-token');
+    if (token === '') {
+        throw new InputError('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
+    }
+    const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
+    const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
+    const organization = getInput('secret-organization');
+    const environment = getInput('secret-environment');
+    const repositories = parseList(getInput('secret-repositories'));
+    const selected = parseList(getInput('secret-selected-repositories'));
+    const apiUrl = readBaseUrl(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
+    if (organization !== '') {
+        if (!ORGANIZATION.test(organization))
+            throw new InputError('secret-organization', `'${organization}' is not an organization name.`);
+        if (environment !== '')
+            throw new InputError('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
+        if (repositories.length > 0) {
+            throw new InputError('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
+        }
+        if (visibility === 'selected' && selected.length === 0) {
+            throw new InputError('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
+        }
+        if (visibility !== 'selected' && selected.length > 0) {
+            throw new InputError('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
+        }
+        for (const repo of selected) {
+            if (!REPOSITORY_NAME.test(repo))
+                throw new InputError('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
+        }
+        return { name, token, apiUrl, targets: [{ scope: 'organization', type, org: organization, visibility, selectedRepositories: uniqueIgnoringCase(selected) }] };
+    }
+    if (getInput('secret-visibility') !== '' && visibility !== 'private') {
+        throw new InputError('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
+    }
+    if (selected.length > 0)
+        throw new InputError('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
+    if (environment !== '' && type === 'dependabot') {
+        throw new InputError('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
+    }
+    const repos = repositories.length > 0 ? repositories : env.GITHUB_REPOSITORY ? [env.GITHUB_REPOSITORY] : [];
+    if (repos.length === 0)
+        throw new InputError('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
+    const targets = [];
+    for (const repository of uniqueIgnoringCase(repos)) {
+        if (!REPOSITORY.test(repository)) {
+            throw new InputError('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
+        }
+        const [owner = '', repo = ''] = repository.split('/');
+        targets.push(environment !== '' ? { scope: 'environment', type: 'actions', owner, repo, environment } : { scope: 'repository', type, owner, repo });
+    }
+    return { name, token, apiUrl, targets };
+}
+function readChoice(getInput, input, choices, fallback) {
+    const value = (getInput(input) || fallback).toLowerCase();
+    const choice = choices.find((c) => c === value);
+    if (choice === undefined)
+        throw new InputError(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
+    return choice;
+}
+/** GitHub names are case-insensitive: Octo/App and octo/app are one target. */
+function uniqueIgnoringCase(names) {
+    const seen = new Set();
+    return names.filter((name) => {
+        const key = name.toLowerCase();
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/summary.ts
+
+function mintSummary(s) {
+    const rows = [
+        ['Key id', code(s.keyId)],
+        ['Project', code(s.projectId)],
+        ['Scopes granted', s.scopes.map(code).join(', ')],
+        ['Expires', s.expiresAt],
+        ['When the job ends', s.revokePolicy],
+    ];
+    if (s.tags.length > 0)
+        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
+    return `### Deepgram key created\n\n${table(rows)}\n`;
+}
+/** One row per target: where the secret was created, updated, or why it failed. */
+function secretsSummary(name, results) {
+    const rows = results.map((r) => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
+    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
+}
+/** Revoke mode: what was deleted, and what was gone already. */
+function revokeModeSummary(projectId, what, report) {
+    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
+    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${what}: ${report.revoked.length} revoked.\n\n${body}\n`;
+}
+function revokedSummary(keyId, outcome) {
+    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
+    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
+}
+function table(rows, header = ['', '']) {
+    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+    return lines.join('\n');
+}
+/** Inline code that survives backticks and pipes in the value. */
+function code(value) {
+    return `\`${value.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+
+;// CONCATENATED MODULE: ./src/run-post.ts
+
+
+
+
+
+
+
+/**
+ * The post step: revoke the key main created, if there is one to revoke. It never fails the job:
+ * the key expires on its own, so a failed revocation is a warning.
+ */
+async function runPost(deps) {
+    const { io } = deps;
+    const apiKey = io.getInput('api-key');
+    if (apiKey !== '')
+        maskSecret(io, apiKey);
+    const state = loadRevocationState(io);
+    if (state === undefined) {
+        io.info('The main step created no key: nothing to revoke.');
+        return;
+    }
+    if (!state.revoke) {
+        io.info(`Key ${state.keyId} is kept until it expires at ${state.expiresAt}.`);
+        return;
+    }
+    const expiresAt = Date.parse(state.expiresAt);
+    if (!Number.isNaN(expiresAt) && expiresAt <= deps.clock.now()) {
+        io.info(`Key ${state.keyId} expired at ${state.expiresAt}: nothing to revoke.`);
+        return;
+    }
+    try {
+        const client = new DeepgramClient({
+            baseUrl: readDeepgramApiUrl((name) => io.getInput(name)),
+            apiKey,
+            send: deps.send,
+            clock: deps.clock,
+            policy: POST_POLICY,
+            userAgent: deps.userAgent,
+        });
+        const outcome = await client.deleteKey(state.projectId, state.keyId);
+        io.info(outcome === 'deleted' ? `Revoked key ${state.keyId}.` : `Key ${state.keyId} was already deleted.`);
+        await io.appendSummary(revokedSummary(state.keyId, outcome));
+    }
+    catch (error) {
+        const why = redact(describeFailure(error), apiKey === '' ? [] : [apiKey]);
+        io.warning(`Could not revoke key ${state.keyId}: ${why} It expires on its own at ${state.expiresAt}.`);
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/wiring.ts
+
+
+
+
+
+const USER_AGENT = 'deepgram-key-action/0.1';
+/** Per request: long enough for a slow answer, short enough to retry within the step's budget. */
+const REQUEST_TIMEOUT_MS = 15_000;
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+/**
+ * The real network. Behind a proxy (self-hosted runners) undici's EnvHttpProxyAgent honours
+ * HTTPS_PROXY, HTTP_PROXY and NO_PROXY; it is made only then, because undici 6 prints an
+ * "experimental" warning when it is constructed.
+ */
+function realHttp(env) {
+    const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
+    const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
+    // Closing lets the process end now rather than when idle keep-alive sockets time out.
+    return { send: undiciSend(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
+}
+const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
+function randomNonce() {
+    return randomBytes(4).toString('hex');
+}
+function runContextFromEnv(env) {
+    return {
+        apiUrl: env.GITHUB_API_URL,
+        eventName: env.GITHUB_EVENT_NAME,
+        actor: env.GITHUB_ACTOR,
+        forkRepository: forkOf(env.GITHUB_EVENT_PATH),
+        repository: env.GITHUB_REPOSITORY,
+        workflow: env.GITHUB_WORKFLOW,
+        runId: env.GITHUB_RUN_ID,
+        runAttempt: env.GITHUB_RUN_ATTEMPT,
+        job: env.GITHUB_JOB,
+    };
+}
+/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
+function forkOf(eventPath) {
+    if (!eventPath)
+        return undefined;
+    try {
+        const event = JSON.parse(readFileSync(eventPath, 'utf8'));
+        const head = event.pull_request?.head?.repo;
+        return head?.fork ? head.full_name : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/post-step.ts
+
+
+
+
+/** The post step with the real runner, network and clock. Shared by dist/ and local-action. */
+async function run() {
+    const http = realHttp(process.env);
+    try {
+        await runPost({ io: actionsIO(core_namespaceObject), send: http.send, clock: realClock, userAgent: USER_AGENT });
+    }
+    finally {
+        await http.close();
+    }
+}
+
+
+/***/ }),
+
+/***/ 6661:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1965);
+// Entry of the post step (action.yml runs.post, bundled into dist/post).
+
+await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 2613:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+
+/***/ }),
+
+/***/ 4434:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 8611:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
+
+/***/ }),
+
+/***/ 5692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
+
+/***/ }),
+
+/***/ 9278:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
+
+/***/ }),
+
+/***/ 4589:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
+
+/***/ }),
+
+/***/ 6698:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+
+/***/ }),
+
+/***/ 4573:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 7540:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
+
+/***/ }),
+
+/***/ 7598:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+
+/***/ }),
+
+/***/ 3053:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
+
+/***/ }),
+
+/***/ 610:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+
+/***/ }),
+
+/***/ 8474:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 7067:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+
+/***/ }),
+
+/***/ 2467:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 643:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1792:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 7075:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 1692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+
+/***/ }),
+
+/***/ 3136:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+
+/***/ }),
+
+/***/ 7975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+
+/***/ }),
+
+/***/ 3429:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 5919:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+
+/***/ }),
+
+/***/ 8522:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+
+/***/ }),
+
+/***/ 3193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
+
+/***/ }),
+
+/***/ 4756:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
+
+/***/ }),
+
+/***/ 9023:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ })
 

@@ -1,7 +1,7 @@
 import { Octokit } from '@octokit/rest'
 import { NetworkError, ServiceError } from '../errors.ts'
 import { parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../retry.ts'
-import type { PublicKey, SecretsApi, SecretWrite, WriteOutcome } from './api.ts'
+import type { PublicKey, SecretsApi, SecretWrite } from './api.ts'
 import { describeTarget, type SecretTarget } from './plan.ts'
 
 /** Pinned: the secrets endpoints are checked under this version, and GHES knows it. */
