@@ -1,0 +1,102 @@
+import type { HttpRequest, HttpResponse } from '../../src/http.ts'
+import { runMain } from '../../src/run-main.ts'
+import { runPost } from '../../src/run-post.ts'
+import { fakeClock, RecordingIO } from '../helpers/fakes.ts'
+
+const ADMIN_KEY = 'dg_admin_key_for_unit_tests'
+const NEW_KEY = '0123456789abcdef0123456789abcdef01234567'
+const PROJECT = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
+const KEY_ID = 'ad9c6799-d380-4db7-8c22-92c20a291229'
+
+/** A Deepgram that answers from a table of `METHOD path` → responses, used up in order. */
+function scriptedDeepgram(script: Record<string, HttpResponse[]>) {
+  const sent: HttpRequest[] = []
+  const send = async (request: HttpRequest): Promise<HttpResponse> => {
+    sent.push(request)
+    const route = `${request.method} ${new URL(request.url).pathname}`
+    const response = script[route]?.shift()
+    if (!response) throw new Error(`unexpected ${route}`)
+    return response
+  }
+  return { sent, send }
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, body: JSON.stringify(body) })
+
+function created(clock: { now: () => number }): HttpResponse {
+  const expiration = new Date(clock.now() + 3600_000).toISOString()
+  return json(200, { api_key_id: KEY_ID, key: NEW_KEY, comment: 'c', scopes: ['usage:write'], expiration_date: expiration, created: new Date(clock.now()).toISOString() })
+}
+
+const inputs = { 'api-key': ADMIN_KEY, 'project-id': PROJECT, scopes: 'usage:write', expiration: '1h', revoke: 'auto', 'deepgram-api-url': 'https://api.deepgram.com' }
+
+describe('runMain', () => {
+  test('masks the admin key first and the new key before any output, then outputs, then state', async () => {
+    const clock = fakeClock()
+    const io = new RecordingIO(inputs)
+    const deepgram = scriptedDeepgram({ [`POST /v1/projects/${PROJECT}/keys`]: [created(clock)] })
+    await runMain({ io, run: { repository: 'o/r' }, send: deepgram.send, clock, nonce: () => 'n0nce', userAgent: 'test' })
+
+    expect(io.failed).toBeUndefined()
+    expect(io.masked).toEqual([ADMIN_KEY, NEW_KEY])
+    expect(io.log[0]).toBe('mask')
+    const newKeyMask = io.log.lastIndexOf('mask')
+    expect(io.log.findIndex((entry) => entry === 'output key')).toBeGreaterThan(newKeyMask)
+    expect(io.log.findIndex((entry) => entry.startsWith('state '))).toBeGreaterThan(io.log.indexOf('output expires-at'))
+    expect(io.saved).toEqual({ 'project-id': PROJECT, 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true' })
+    expect(JSON.stringify([io.log, io.saved, io.summary])).not.toContain(NEW_KEY)
+    expect(deepgram.sent[0]?.headers.authorization).toBe(`Token ${ADMIN_KEY}`)
+  })
+
+  test('redacts the admin key from a failure message that quotes it', async () => {
+    const clock = fakeClock()
+    const io = new RecordingIO(inputs)
+    const deepgram = scriptedDeepgram({ [`POST /v1/projects/${PROJECT}/keys`]: [json(400, { err_code: 'Bad Request', err_msg: `bad key ${ADMIN_KEY}` })] })
+    await runMain({ io, run: {}, send: deepgram.send, clock, nonce: () => 'n', userAgent: 'test' })
+    expect(io.failed).toBe('Deepgram answered HTTP 400 Bad Request while creating the key: bad key *** (no request id).')
+  })
+
+  test('sends nothing and fails on the first bad input', async () => {
+    const io = new RecordingIO({ ...inputs, revoke: 'sometimes' })
+    const deepgram = scriptedDeepgram({})
+    await runMain({ io, run: {}, send: deepgram.send, clock: fakeClock(), nonce: () => 'n', userAgent: 'test' })
+    expect(io.failed).toBe("Input revoke: 'sometimes' is not one of auto, true or false.")
+    expect(deepgram.sent).toEqual([])
+  })
+})
+
+describe('runPost', () => {
+  const state = { 'project-id': PROJECT, 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true' }
+  const post = async (io: RecordingIO, script: Record<string, HttpResponse[]>) => {
+    const deepgram = scriptedDeepgram(script)
+    await runPost({ io, send: deepgram.send, clock: fakeClock(), userAgent: 'test' })
+    return deepgram.sent
+  }
+
+  test.each([
+    ['main created no key', {}],
+    ['revoke is off', { ...state, revoke: 'false' }],
+    ['the key has expired', { ...state, 'expires-at': '2026-11-28T11:59:59.000Z' }],
+  ])('sends nothing when %s', async (_, saved) => {
+    const io = new RecordingIO(inputs, saved)
+    expect(await post(io, {})).toEqual([])
+    expect(io.failed).toBeUndefined()
+  })
+
+  test('deletes the key with the api-key it reads again', async () => {
+    const io = new RecordingIO(inputs, state)
+    const sent = await post(io, { [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [json(200, { message: 'Successfully deleted the API key!' })] })
+    expect(sent.map((r) => r.headers.authorization)).toEqual([`Token ${ADMIN_KEY}`])
+    expect(io.log).toContain(`info Revoked key ${KEY_ID}.`)
+  })
+
+  test('turns a revocation that keeps failing into a warning with status, message and request id', async () => {
+    const io = new RecordingIO(inputs, state)
+    const failure = json(503, { error_code: 'Service Unavailable', err_msg: 'Please try again later', request_id: 'req-9' })
+    await post(io, { [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [failure, failure, failure] })
+    expect(io.failed).toBeUndefined()
+    expect(io.log.filter((entry) => entry.startsWith('warning'))).toEqual([
+      `warning Could not revoke key ${KEY_ID}: Deepgram answered HTTP 503 Service Unavailable while deleting key ${KEY_ID}: Please try again later (request id req-9). Deepgram had a problem; run the job again later. It expires on its own at 2026-11-28T13:00:00.000Z.`,
+    ])
+  })
+})
