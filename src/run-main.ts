@@ -81,7 +81,6 @@ async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefined, dep
   const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : []
   const { held, failed } = splitResults(results)
   const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true'
-  const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.'
   try {
     publish(io, plan, projectId, key, revoke)
   } catch (error) {
@@ -100,6 +99,7 @@ async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefined, dep
     }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''),
   )
   if (failed.length > 0) {
+    const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.'
     throw new ActionError(
       `Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate} ` +
         'Run the job again to write the rest.',

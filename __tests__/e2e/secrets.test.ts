@@ -83,6 +83,17 @@ describe('writing the key as a secret', () => {
     expectNoLeaks([main], secrets())
   })
 
+  test('an environment whose name has a slash is URL-encoded in the path', async () => {
+    await github({ repos: [{ owner: 'octo-org', name: 'app', id: 1001, environments: ['team/preview'] }] })
+    const main = await runStep('main', { inputs: secretInputs({ 'secret-environment': 'team/preview' }) })
+    expect(main.exitCode).toBe(0)
+    expect(gh.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /repos/octo-org/app/environments/team%2Fpreview/secrets/public-key',
+      'PUT /repos/octo-org/app/environments/team%2Fpreview/secrets/DEEPGRAM_API_KEY',
+    ])
+    expect(gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app', environment: 'team/preview' }, 'DEEPGRAM_API_KEY')?.value).toBe(dg.keys[0]?.key)
+  })
+
   test('three repositories at once, each with its own public key', async () => {
     await github()
     const main = await runStep('main', { inputs: secretInputs({ 'secret-repositories': 'octo-org/app, octo-org/api\nocto-org/web' }) })

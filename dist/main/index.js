@@ -32299,7 +32299,6 @@ async function createMode(plan, secretPlan, deps, secrets) {
     const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : [];
     const { held, failed } = (0,deliver/* splitResults */.tD)(results);
     const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
-    const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
     try {
         publish(io, plan, projectId, key, revoke);
     }
@@ -32318,6 +32317,7 @@ async function createMode(plan, secretPlan, deps, secrets) {
         revokePolicy: revokeSentence(revoke, held.length > 0),
     }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
     if (failed.length > 0) {
+        const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
         throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate} ` +
             'Run the job again to write the rest.');
     }
