@@ -26,6 +26,8 @@ export interface StepOptions {
   state?: Record<string, string>
   /** Folder of the action (action.yml and dist/); the repository root by default. */
   actionDir?: string
+  /** Sends SIGINT this long after the start, as the runner does when the job is cancelled. */
+  cancelAfterMs?: number
 }
 
 export interface ActionManifest {
@@ -123,7 +125,7 @@ export async function runTimedStep(step: 'main' | 'post', options: StepOptions =
   const { env, files } = stepEnvironment(dir, manifest, options)
   try {
     const started = performance.now()
-    const { exitCode, stdout, stderr } = await spawnNode(join(actionDir, entry), env, actionDir)
+    const { exitCode, stdout, stderr } = await spawnNode(join(actionDir, entry), env, actionDir, options.cancelAfterMs)
     const wallMs = performance.now() - started
     const contents = {
       output: readFileSync(files.output, 'utf8'),
@@ -153,9 +155,11 @@ export async function runJob(options: StepOptions = {}): Promise<{ main: StepRun
   return { main, post }
 }
 
-function spawnNode(script: string, env: Record<string, string>, cwd: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+function spawnNode(script: string, env: Record<string, string>, cwd: string, cancelAfterMs?: number): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const cancel = cancelAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGINT'), cancelAfterMs)
+    child.on('exit', () => clearTimeout(cancel))
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))

@@ -78,7 +78,11 @@ async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefined, dep
   const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined
   const projectId = plan.projectId ?? (await discoverProject(client))
   const key = await mint(plan, projectId, client, deps, secrets)
-  const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : []
+  // Should this step be killed (a cancelled job) while writing secrets, only the post step could
+  // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
+  const beforeWriting = () =>
+    saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt: isoUtc(key.expirationDate), revoke: plan.revoke !== 'false' })
+  const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId, beforeWriting) : []
   const { held, failed } = splitResults(results)
   const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true'
   try {
@@ -140,9 +144,11 @@ async function writeSecrets(
   key: CreatedKey,
   client: DeepgramClient,
   projectId: string,
+  beforeWriting: () => void,
 ): Promise<TargetResult[]> {
   const ready = await delivery
   if (ready instanceof Error) throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`)
+  beforeWriting()
   const results = await ready.write(key.key)
   const { held, failed } = splitResults(results)
   if (held.length === 0) {

@@ -214,6 +214,21 @@ describe('when secrets cannot be written', () => {
     expectNoLeaks([main, post], secrets())
   })
 
+  test('a job cancelled while the secret is being written still revokes the key in its post step', async () => {
+    await github()
+    gh.fail({ match: /^PUT /, status: 503, times: Infinity })
+    gh.setLatency(400)
+    const main = await runStep('main', { inputs: secretInputs({}), cancelAfterMs: 1500 })
+    expect(main.exitCode).not.toBe(0)
+    expect(main.state.revoke).toBe('true')
+    expect(liveKeyIds()).toEqual([main.state['key-id']])
+    gh.setLatency(0)
+    const post = await runStep('post', { inputs: secretInputs({}), state: main.state })
+    expect(post.stdout).toContain(`Revoked key ${main.state['key-id']}.`)
+    expect(liveKeyIds()).toEqual([])
+    expectNoLeaks([main, post], secrets())
+  })
+
   test('when every write fails, the key is deleted', async () => {
     await github()
     gh.fail({ match: /^PUT /, status: 422, times: Infinity, message: 'Validation Failed' })

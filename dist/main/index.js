@@ -32296,7 +32296,10 @@ async function createMode(plan, secretPlan, deps, secrets) {
     const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
     const projectId = plan.projectId ?? (await discoverProject(client));
     const key = await mint(plan, projectId, client, deps, secrets);
-    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId) : [];
+    // Should this step be killed (a cancelled job) while writing secrets, only the post step could
+    // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
+    const beforeWriting = () => saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt: isoUtc(key.expirationDate), revoke: plan.revoke !== 'false' });
+    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId, beforeWriting) : [];
     const { held, failed } = (0,deliver/* splitResults */.tD)(results);
     const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
     try {
@@ -32350,10 +32353,11 @@ function startDelivery(plan, deps) {
         .catch((error) => (error instanceof Error ? error : new Error(String(error))));
 }
 /** Writes the key to every target; when none holds it, the key is deleted and the step fails. */
-async function writeSecrets(plan, delivery, key, client, projectId) {
+async function writeSecrets(plan, delivery, key, client, projectId, beforeWriting) {
     const ready = await delivery;
     if (ready instanceof Error)
         throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
+    beforeWriting();
     const results = await ready.write(key.key);
     const { held, failed } = (0,deliver/* splitResults */.tD)(results);
     if (held.length === 0) {
