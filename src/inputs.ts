@@ -155,6 +155,9 @@ export function defaultComment(run: RunContext, nonce: string): string {
 /** Reads and validates every input of create mode. Throws InputError on the first bad one. */
 export function readKeyPlan(getInput: GetInput, run: RunContext, now: Date, nonce: string): KeyPlan {
   const apiKey = readApiKey(getInput, run)
+  if (getInput('key-id') !== '') {
+    throw new InputError('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.')
+  }
   const projectId = readProjectId(getInput)
   const scopes = readScopes(getInput)
   const tags = [...new Set(parseList(getInput('tags')))]

@@ -34,6 +34,7 @@ describe('bad input fails with one clear error before any request', () => {
     [{ 'deepgram-api-url': 'http://example.com' }, 'deepgram-api-url', /clear text/],
     [{ 'deepgram-api-url': 'not a url' }, 'deepgram-api-url', /not a URL/],
     [{ 'api-key': '' }, 'api-key', /forks.*Dependabot/s],
+    [{ 'key-id': 'ad9c6799-d380-4db7-8c22-92c20a291229' }, 'key-id', /mode: revoke only/],
   ])('%p', async (inputs, input, forms) => {
     const main = await runStep('main', { inputs: deepgramInputs(dg, inputs) })
     expect(main.exitCode).toBe(1)

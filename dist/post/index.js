@@ -31980,6 +31980,9 @@ function defaultComment(run, nonce) {
 /** Reads and validates every input of create mode. Throws InputError on the first bad one. */
 function readKeyPlan(getInput, run, now, nonce) {
     const apiKey = readApiKey(getInput, run);
+    if (getInput('key-id') !== '') {
+        throw new InputError('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
+    }
     const projectId = readProjectId(getInput);
     const scopes = readScopes(getInput);
     const tags = [...new Set(inputs_parseList(getInput('tags')))];
