@@ -28,7 +28,6 @@ export interface RunContext {
   runId?: string
   runAttempt?: string
   job?: string
-  eventName?: string
   actor?: string
   /** For pull_request events: the head repository when it is a fork. */
   forkRepository?: string

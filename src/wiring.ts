@@ -34,7 +34,6 @@ export function randomNonce(): string {
 export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext & { apiUrl?: string } {
   return {
     apiUrl: env.GITHUB_API_URL,
-    eventName: env.GITHUB_EVENT_NAME,
     actor: env.GITHUB_ACTOR,
     forkRepository: forkOf(env.GITHUB_EVENT_PATH),
     repository: env.GITHUB_REPOSITORY,

@@ -32261,7 +32261,6 @@ function randomNonce() {
 function runContextFromEnv(env) {
     return {
         apiUrl: env.GITHUB_API_URL,
-        eventName: env.GITHUB_EVENT_NAME,
         actor: env.GITHUB_ACTOR,
         forkRepository: forkOf(env.GITHUB_EVENT_PATH),
         repository: env.GITHUB_REPOSITORY,
