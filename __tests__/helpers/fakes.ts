@@ -1,5 +1,5 @@
-import type { ActionIO } from '../../src/core.ts'
-import type { RetryClock } from '../../src/retry.ts'
+import type { ActionIO } from '../../src/action/io.ts'
+import type { RetryClock } from '../../src/shared/retry.ts'
 
 /** A clock whose sleep moves time on at once, and which remembers every wait. */
 export function fakeClock(start = Date.parse('2026-11-28T12:00:00Z')): RetryClock & { waits: number[] } {

@@ -1,5 +1,5 @@
-import { deepgramError, transientVerdict } from '../../src/deepgram.ts'
-import { NetworkError } from '../../src/errors.ts'
+import { deepgramError, transientVerdict } from '../../src/deepgram/client.ts'
+import { NetworkError } from '../../src/shared/errors.ts'
 
 const now = Date.parse('2026-11-28T12:00:00Z')
 const response = (status: number, body: unknown, headers: Record<string, string> = {}) => ({

@@ -1,7 +1,7 @@
-import { ServiceError } from '../../src/errors.ts'
-import type { SecretsApi, SecretWrite } from '../../src/secrets/api.ts'
-import { prepareTargets, splitResults, withPublicKeyCache, writeToTargets } from '../../src/secrets/deliver.ts'
-import type { SecretPlan, SecretTarget } from '../../src/secrets/plan.ts'
+import { ServiceError } from '../../src/shared/errors.ts'
+import type { SecretsApi, SecretWrite } from '../../src/github/api.ts'
+import { prepareTargets, splitResults, withPublicKeyCache, writeToTargets } from '../../src/github/deliver.ts'
+import type { SecretPlan, SecretTarget } from '../../src/github/plan.ts'
 
 const repo = (name: string): SecretTarget => ({ scope: 'repository', type: 'actions', owner: 'octo-org', repo: name })
 const plan = (targets: SecretTarget[]): SecretPlan => ({ name: 'KEY', token: 't', apiUrl: 'https://api.github.com', targets })

@@ -1,5 +1,5 @@
-import { describeExpiration, expectedExpiry, parseExpiration } from '../../src/expiration.ts'
-import { InputError } from '../../src/errors.ts'
+import { describeExpiration, expectedExpiry, parseExpiration } from '../../src/deepgram/expiration.ts'
+import { InputError } from '../../src/shared/errors.ts'
 
 const now = new Date('2026-11-28T12:00:00Z')
 

@@ -1,4 +1,4 @@
-import { fetchOver, type HttpRequest } from '../../src/http.ts'
+import { fetchOver, type HttpRequest } from '../../src/shared/http.ts'
 
 describe('fetchOver', () => {
   test('passes method, headers and body through, and hands back status, headers and body', async () => {

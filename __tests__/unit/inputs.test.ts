@@ -1,5 +1,5 @@
-import { InputError } from '../../src/errors.ts'
-import { defaultComment, parseList, readBaseUrl, readKeyPlan } from '../../src/inputs.ts'
+import { InputError } from '../../src/shared/errors.ts'
+import { defaultComment, parseList, readBaseUrl, readKeyPlan } from '../../src/action/inputs.ts'
 
 const now = new Date('2026-11-28T12:00:00Z')
 const run = { repository: 'octo-org/app', workflow: 'CI', runId: '4242', runAttempt: '2', job: 'test' }

@@ -1,7 +1,7 @@
-import type { CreateKeyBody, CreatedKey, ProjectKey } from '../../src/deepgram.ts'
-import { ActionError, NetworkError, ServiceError } from '../../src/errors.ts'
-import { createKeyBody, createKeyWithoutOrphans, verifyCreatedKey, type MintRequest } from '../../src/mint.ts'
-import { MAIN_POLICY } from '../../src/retry.ts'
+import type { CreateKeyBody, CreatedKey, ProjectKey } from '../../src/deepgram/client.ts'
+import { ActionError, NetworkError, ServiceError } from '../../src/shared/errors.ts'
+import { createKeyBody, createKeyWithoutOrphans, verifyCreatedKey, type MintRequest } from '../../src/deepgram/mint.ts'
+import { MAIN_POLICY } from '../../src/shared/retry.ts'
 import { fakeClock } from '../helpers/fakes.ts'
 
 const projectId = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'

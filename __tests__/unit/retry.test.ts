@@ -1,4 +1,4 @@
-import { parseRetryAfter, retryDelay, withRetry, type RetryPolicy } from '../../src/retry.ts'
+import { parseRetryAfter, retryDelay, withRetry, type RetryPolicy } from '../../src/shared/retry.ts'
 import { fakeClock } from '../helpers/fakes.ts'
 
 const policy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8000, budgetMs: 30000 }

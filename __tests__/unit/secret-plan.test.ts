@@ -1,5 +1,5 @@
-import { InputError } from '../../src/errors.ts'
-import { describeTarget, readSecretPlan } from '../../src/secrets/plan.ts'
+import { InputError } from '../../src/shared/errors.ts'
+import { describeTarget, readSecretPlan } from '../../src/github/plan.ts'
 
 const env = { GITHUB_REPOSITORY: 'octo-org/app', GITHUB_API_URL: 'https://api.github.com' }
 const defaults: Record<string, string> = { 'secret-visibility': 'private', 'secret-type': 'actions' }

@@ -1,4 +1,4 @@
-import { mintSummary, revokeModeSummary, secretsSummary } from '../../src/summary.ts'
+import { mintSummary, revokeModeSummary, secretsSummary } from '../../src/action/summary.ts'
 
 describe('job summary', () => {
   const summary = mintSummary({

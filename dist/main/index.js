@@ -28370,287 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3916:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Dr: () => (/* binding */ NetworkError),
-/* harmony export */   E$: () => (/* binding */ redact),
-/* harmony export */   Ic: () => (/* binding */ describeFailure),
-/* harmony export */   _7: () => (/* binding */ ServiceError),
-/* harmony export */   dz: () => (/* binding */ InputError),
-/* harmony export */   lZ: () => (/* binding */ ActionError)
-/* harmony export */ });
-// Every failure the action reports is one of these values. They carry what a person needs to act
-// (which input, which service answered what, its request id, what to do) and are turned into a
-// single `::error::` line in one place: describeFailure().
-/** An input is malformed or a combination is impossible. Found before any request is sent. */
-class InputError extends Error {
-    input;
-    constructor(input, message) {
-        super(`Input ${input}: ${message}`);
-        this.name = 'InputError';
-        this.input = input;
-    }
-}
-/** A service answered, and the answer was a refusal. */
-class ServiceError extends Error {
-    details;
-    constructor(details) {
-        super(formatServiceError(details));
-        this.name = 'ServiceError';
-        this.details = details;
-    }
-    get status() {
-        return this.details.status;
-    }
-}
-/** The request did not get an HTTP answer. `sent` says whether the service may have processed it. */
-class NetworkError extends Error {
-    sent;
-    service;
-    constructor(service, action, cause, sent) {
-        super(`${service} could not be reached while ${action}: ${cause}`);
-        this.name = 'NetworkError';
-        this.service = service;
-        this.sent = sent;
-    }
-}
-/** The action's own rule was broken by a service's answer, or a clean-up went wrong. */
-class ActionError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ActionError';
-    }
-}
-function formatServiceError(d) {
-    const code = d.code ? ` ${d.code}` : '';
-    const requestId = d.requestId ? ` (request id ${d.requestId})` : ' (no request id)';
-    const hint = d.hint ? ` ${d.hint}` : '';
-    return `${d.service} answered HTTP ${d.status}${code} while ${d.action}: ${d.message}${requestId}.${hint}`;
-}
-/**
- * The one message a failure ends with. Known errors speak for themselves; anything else is a bug
- * of ours, reported by message only (a stack trace helps nobody reading a workflow log).
- */
-function describeFailure(error) {
-    if (error instanceof Error)
-        return error.message;
-    return `Unexpected failure: ${String(error)}`;
-}
-/**
- * Replaces every secret in a text by `***`. The runner masks registered secrets in the log already;
- * this keeps them out of anything we write elsewhere (summary, files) and out of tests' transcripts.
- */
-function redact(text, secrets) {
-    let out = text;
-    for (const secret of secrets) {
-        if (secret.length >= 4)
-            out = out.split(secret).join('***');
-    }
-    return out;
-}
-
-
-/***/ }),
-
-/***/ 4282:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Or: () => (/* binding */ expectedExpiry),
-/* harmony export */   lG: () => (/* binding */ parseExpiration),
-/* harmony export */   vN: () => (/* binding */ describeExpiration)
-/* harmony export */ });
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
-
-const FORMS = 'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)';
-const UNIT_SECONDS = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
-const DURATION = /^(?:\d+[wdhms])+$/;
-const DURATION_PART = /(\d+)([wdhms])/g;
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-function refuse(why) {
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('expiration', `${why}. Give ${FORMS}.`);
-}
-/** Parses the `expiration` input. `now` is when the key is about to be created. */
-function parseExpiration(text, now) {
-    const value = text.trim().toLowerCase();
-    if (value === '')
-        refuse('is empty');
-    if (['never', 'none', 'infinite', 'forever'].includes(value)) {
-        refuse(`'${text}' is refused: this action makes short-lived keys, and a key without an expiry lives forever`);
-    }
-    if (/^\d+$/.test(value))
-        return ttl(Number(value), text);
-    if (DURATION.test(value)) {
-        let seconds = 0;
-        for (const [, amount, unit] of value.matchAll(DURATION_PART)) {
-            seconds += Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1);
-        }
-        return ttl(seconds, text);
-    }
-    if (value.startsWith('-'))
-        refuse(`'${text}' is negative`);
-    if (DATE_ONLY.test(value))
-        refuse(`'${text}' is a date without a time and a zone`);
-    const date = parseDateTime(text.trim());
-    if (date.getTime() <= now.getTime())
-        refuse(`'${text}' is in the past`);
-    return { kind: 'date', date };
-}
-function ttl(seconds, text) {
-    if (!Number.isSafeInteger(seconds))
-        refuse(`'${text}' is too large`);
-    if (seconds <= 0)
-        refuse(`'${text}' is not in the future: a key that never expires is refused`);
-    return { kind: 'ttl', seconds };
-}
-function parseDateTime(text) {
-    const match = DATE_TIME.exec(text.toUpperCase());
-    if (!match)
-        refuse(`'${text}' is not understood`);
-    const [, year, month, day, hour, minute, second = '00', fraction = '', zone] = match;
-    if (!zone)
-        refuse(`'${text}' has no zone: add Z for UTC or an offset such as +02:00`);
-    const offset = zone === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
-    const date = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}${fraction}${offset}`);
-    // Date rolls 2026-02-30 over into March; a date that does not survive the trip is not real.
-    const wallClock = new Date(date.getTime() + zoneOffsetMinutes(offset) * 60_000);
-    if (Number.isNaN(date.getTime()) || wallClock.getUTCDate() !== Number(day) || wallClock.getUTCMonth() + 1 !== Number(month)) {
-        refuse(`'${text}' is not a valid date-time`);
-    }
-    return date;
-}
-function zoneOffsetMinutes(offset) {
-    if (offset === 'Z')
-        return 0;
-    const sign = offset.startsWith('-') ? -1 : 1;
-    return sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
-}
-/** The expiry Deepgram should report for this request, sent at `sentAt`. */
-function expectedExpiry(expiration, sentAt) {
-    return expiration.kind === 'date' ? expiration.date : new Date(sentAt.getTime() + expiration.seconds * 1000);
-}
-/** Human form for logs: "1h 30m", "2026-12-01T12:00:00.000Z". */
-function describeExpiration(expiration) {
-    if (expiration.kind === 'date')
-        return `until ${expiration.date.toISOString()}`;
-    let rest = expiration.seconds;
-    const parts = [];
-    for (const [unit, size] of Object.entries(UNIT_SECONDS)) {
-        if (unit === 'w')
-            continue;
-        const amount = Math.floor(rest / size);
-        if (amount > 0)
-            parts.push(`${amount}${unit}`);
-        rest -= amount * size;
-    }
-    return `for ${parts.join(' ')}`;
-}
-
-
-/***/ }),
-
-/***/ 6803:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Nb: () => (/* binding */ undiciSend),
-/* harmony export */   hQ: () => (/* binding */ fetchOver),
-/* harmony export */   wX: () => (/* binding */ TransportError)
-/* harmony export */ });
-/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6752);
-
-/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
-class TransportError extends Error {
-    sent;
-    constructor(message, sent) {
-        super(message);
-        this.name = 'TransportError';
-        this.sent = sent;
-    }
-}
-// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
-const NOT_SENT_CODES = new Set([
-    'ECONNREFUSED',
-    'ENOTFOUND',
-    'EAI_AGAIN',
-    'EHOSTUNREACH',
-    'ENETUNREACH',
-    'UND_ERR_CONNECT_TIMEOUT',
-]);
-/** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
-function undiciSend(dispatcher, timeoutMs) {
-    return async ({ method, url, headers, body }) => {
-        try {
-            const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, {
-                method,
-                headers,
-                body,
-                dispatcher,
-                headersTimeout: timeoutMs,
-                bodyTimeout: timeoutMs,
-            });
-            const text = await response.body.text();
-            return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text };
-        }
-        catch (error) {
-            throw toTransportError(error);
-        }
-    };
-}
-function flattenHeaders(headers) {
-    const flat = {};
-    for (const [name, value] of Object.entries(headers)) {
-        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    return flat;
-}
-function toTransportError(error) {
-    const codes = errorCodes(error);
-    const message = error instanceof Error ? error.message : String(error);
-    // A proxy that cannot open the tunnel answers before our request is written.
-    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
-    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
-    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent);
-}
-/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
-function errorCodes(error) {
-    const codes = [];
-    for (let e = error; e instanceof Error; e = e.cause) {
-        const code = e.code;
-        if (typeof code === 'string')
-            codes.push(code);
-    }
-    return codes;
-}
-/**
- * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
- * support and timeouts. Bodies are strings; that is all JSON APIs need.
- */
-function fetchOver(send) {
-    return async (input, init) => {
-        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-        const headers = {};
-        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
-        const method = (init?.method ?? 'GET').toUpperCase();
-        const body = typeof init?.body === 'string' ? init.body : undefined;
-        const response = await send({ method, url, headers, body });
-        const responseHeaders = new Headers();
-        for (const [name, value] of Object.entries(response.headers))
-            if (value !== undefined)
-                responseHeaders.set(name, value);
-        // Statuses without content may not carry a body, not even an empty one.
-        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
-        return new Response(content, { status: response.status, headers: responseHeaders });
-    };
-}
-
-
-/***/ }),
-
-/***/ 8422:
+/***/ 1729:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -28665,22 +28385,22 @@ function fetchOver(send) {
 /* harmony export */   zI: () => (/* binding */ missingApiKeyCause)
 /* harmony export */ });
 /* unused harmony exports MISSING_API_KEY, readScopes, readRevoke, defaultComment */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
-/* harmony import */ var _expiration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4282);
+/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
+/* harmony import */ var _deepgram_expiration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9256);
 
 
 function readMode(getInput) {
     const mode = (getInput('mode') || 'create').toLowerCase();
     if (mode === 'create' || mode === 'revoke')
         return mode;
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('mode', `'${getInput('mode')}' is not one of create or revoke.`);
+    throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('mode', `'${getInput('mode')}' is not one of create or revoke.`);
 }
 /** What to do when api-key is empty: fail (the default) or skip the step. */
 function readOnMissingCredentials(getInput) {
     const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
     if (value === 'fail' || value === 'skip')
         return value;
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
+    throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
 }
 /** Why api-key is empty, in this run's own terms. */
 function missingApiKeyCause(run) {
@@ -28705,10 +28425,10 @@ function parseList(text) {
 function readApiKey(getInput, run = {}) {
     const apiKey = getInput('api-key');
     if (apiKey === '') {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
     }
     if (/\s/.test(apiKey))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', 'contains white space. Pass the key alone, from a secret.');
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', 'contains white space. Pass the key alone, from a secret.');
     return apiKey;
 }
 function readProjectId(getInput) {
@@ -28716,7 +28436,7 @@ function readProjectId(getInput) {
     if (projectId === '')
         return undefined;
     if (!UUID.test(projectId)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
     }
     return projectId.toLowerCase();
 }
@@ -28735,15 +28455,15 @@ function readBaseUrl(getInput, name, fallback) {
         url = new URL(text);
     }
     catch {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is not a URL. ${forms}`);
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is not a URL. ${forms}`);
     }
     if (url.username || url.password)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `must not carry credentials. ${forms}`);
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `must not carry credentials. ${forms}`);
     if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is not an http(s) URL. ${forms}`);
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is not an http(s) URL. ${forms}`);
     return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 function isLoopback(hostname) {
@@ -28752,11 +28472,11 @@ function isLoopback(hostname) {
 function readScopes(getInput) {
     const scopes = parseList(getInput('scopes'));
     if (scopes.length === 0) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as member or usage:write.');
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as member or usage:write.');
     }
     for (const scope of scopes) {
         if (!SCOPE.test(scope)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', `'${scope}' is not a scope. Scopes are words such as member or usage:write, separated by commas or newlines.`);
+            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', `'${scope}' is not a scope. Scopes are words such as member or usage:write, separated by commas or newlines.`);
         }
     }
     return [...new Set(scopes)];
@@ -28765,7 +28485,7 @@ function readRevoke(getInput) {
     const revoke = (getInput('revoke') || 'auto').toLowerCase();
     if (revoke === 'auto' || revoke === 'true' || revoke === 'false')
         return revoke;
-    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
+    throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
 }
 /** A comment that names the run and is unique to this invocation (thanks to `nonce`). */
 function defaultComment(run, nonce) {
@@ -28783,12 +28503,12 @@ function defaultComment(run, nonce) {
 function readKeyPlan(getInput, run, now, nonce) {
     const apiKey = readApiKey(getInput, run);
     if (getInput('key-id') !== '') {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
     }
     const projectId = readProjectId(getInput);
     const scopes = readScopes(getInput);
     const tags = [...new Set(parseList(getInput('tags')))];
-    const expiration = (0,_expiration_js__WEBPACK_IMPORTED_MODULE_1__/* .parseExpiration */ .lG)(getInput('expiration') || '1h', now);
+    const expiration = (0,_deepgram_expiration_js__WEBPACK_IMPORTED_MODULE_1__/* .parseExpiration */ .lG)(getInput('expiration') || '1h', now);
     const revoke = readRevoke(getInput);
     const deepgramApiUrl = readDeepgramApiUrl(getInput);
     const givenComment = getInput('comment');
@@ -28808,7 +28528,7 @@ function readKeyPlan(getInput, run, now, nonce) {
 
 /***/ }),
 
-/***/ 2066:
+/***/ 598:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31810,7 +31530,7 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/actions-io.ts
+;// CONCATENATED MODULE: ./src/action/actions-io.ts
 /** ActionIO over @actions/core: what the runner reads from stdout and its command files. */
 function actionsIO(actions) {
     return {
@@ -31831,7 +31551,7 @@ function actionsIO(actions) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/core.ts
+;// CONCATENATED MODULE: ./src/action/io.ts
 /** Masks a secret line by line: the runner's masking only works on single lines. */
 function maskSecret(io, value) {
     for (const line of value.split(/\r?\n/)) {
@@ -31840,13 +31560,13 @@ function maskSecret(io, value) {
     }
 }
 
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/http.ts
-var http = __nccwpck_require__(6803);
-// EXTERNAL MODULE: ./src/retry.ts
-var retry = __nccwpck_require__(9809);
-;// CONCATENATED MODULE: ./src/deepgram.ts
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
+// EXTERNAL MODULE: ./src/shared/http.ts
+var http = __nccwpck_require__(6489);
+// EXTERNAL MODULE: ./src/shared/retry.ts
+var retry = __nccwpck_require__(3091);
+;// CONCATENATED MODULE: ./src/deepgram/client.ts
 
 
 
@@ -32016,11 +31736,11 @@ function toProjectKey(value) {
     };
 }
 
-// EXTERNAL MODULE: ./src/expiration.ts
-var src_expiration = __nccwpck_require__(4282);
-// EXTERNAL MODULE: ./src/inputs.ts
-var inputs = __nccwpck_require__(8422);
-;// CONCATENATED MODULE: ./src/mint.ts
+// EXTERNAL MODULE: ./src/deepgram/expiration.ts
+var deepgram_expiration = __nccwpck_require__(9256);
+// EXTERNAL MODULE: ./src/action/inputs.ts
+var inputs = __nccwpck_require__(1729);
+;// CONCATENATED MODULE: ./src/deepgram/mint.ts
 
 
 
@@ -32111,22 +31831,22 @@ function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
     const actual = Date.parse(key.expirationDate);
     if (Number.isNaN(actual))
         return `its expiration_date '${key.expirationDate}' is not a date`;
-    const earliest = (0,src_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).getTime() - EXPIRY_TOLERANCE_MS;
-    const latest = (0,src_expiration/* expectedExpiry */.Or)(expiration, new Date(receivedAt)).getTime() + EXPIRY_TOLERANCE_MS;
+    const earliest = (0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).getTime() - EXPIRY_TOLERANCE_MS;
+    const latest = (0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(receivedAt)).getTime() + EXPIRY_TOLERANCE_MS;
     if (actual < earliest || actual > latest) {
-        return `it expires at ${new Date(actual).toISOString()}, not at ${(0,src_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).toISOString()} as asked`;
+        return `it expires at ${new Date(actual).toISOString()}, not at ${(0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).toISOString()} as asked`;
     }
     return undefined;
 }
 
-// EXTERNAL MODULE: ./src/secrets/plan.ts
-var secrets_plan = __nccwpck_require__(5982);
-;// CONCATENATED MODULE: ./src/revoke-mode.ts
+// EXTERNAL MODULE: ./src/github/plan.ts
+var github_plan = __nccwpck_require__(4496);
+;// CONCATENATED MODULE: ./src/action/revoke-mode.ts
 
 
 
 /** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS = { scopes: 'member', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...secrets_plan/* SECRET_INPUTS */.pH };
+const CREATE_ONLY_INPUTS = { scopes: 'member', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...github_plan/* SECRET_INPUTS */.pH };
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function readRevokePlan(getInput, run = {}) {
     const apiKey = (0,inputs/* readApiKey */.iZ)(getInput, run);
@@ -32176,9 +31896,9 @@ async function keysTaggedWithAll(tags, projectId, client) {
     return matches;
 }
 
-// EXTERNAL MODULE: ./src/secrets/deliver.ts + 1 modules
-var deliver = __nccwpck_require__(7277);
-;// CONCATENATED MODULE: ./src/state.ts
+// EXTERNAL MODULE: ./src/github/deliver.ts + 1 modules
+var deliver = __nccwpck_require__(5614);
+;// CONCATENATED MODULE: ./src/action/state.ts
 function saveRevocationState(io, state) {
     io.saveState('project-id', state.projectId);
     io.saveState('key-id', state.keyId);
@@ -32194,7 +31914,7 @@ function loadRevocationState(io) {
     return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
 }
 
-;// CONCATENATED MODULE: ./src/summary.ts
+;// CONCATENATED MODULE: ./src/action/summary.ts
 
 function mintSummary(s) {
     const rows = [
@@ -32210,7 +31930,7 @@ function mintSummary(s) {
 }
 /** One row per target: where the secret was created, updated, or why it failed. */
 function secretsSummary(name, results) {
-    const rows = results.map((r) => [(0,secrets_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
+    const rows = results.map((r) => [(0,github_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
     return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
 }
 /** Revoke mode: what was deleted, and what was gone already. */
@@ -32232,7 +31952,7 @@ function code(value) {
     return `\`${value.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
 }
 
-;// CONCATENATED MODULE: ./src/run-main.ts
+;// CONCATENATED MODULE: ./src/action/run-main.ts
 
 
 
@@ -32275,7 +31995,7 @@ async function runMain(deps) {
         }
         const checked = standIn(['api-key', 'github-token']);
         const plan = (0,inputs/* readKeyPlan */.DW)(checked, deps.run, new Date(deps.clock.now()), deps.nonce());
-        const secretPlan = (0,secrets_plan/* readSecretPlan */.id)(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
+        const secretPlan = (0,github_plan/* readSecretPlan */.id)(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
         if (skip)
             return skipForMissingKey(io, deps.run);
         io.setOutput('skipped', 'false');
@@ -32351,7 +32071,7 @@ async function revokeMode(plan, deps) {
  * a failure is a value, looked at only once the key exists (and then deletes it).
  */
 function startDelivery(plan, deps) {
-    return Promise.all(/* import() */[__nccwpck_require__.e(470), __nccwpck_require__.e(406)]).then(__nccwpck_require__.bind(__nccwpck_require__, 406))
+    return Promise.all(/* import() */[__nccwpck_require__.e(470), __nccwpck_require__.e(720)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3720))
         .then((module) => module.prepareDelivery(plan, deps))
         .catch((error) => (error instanceof Error ? error : new Error(String(error))));
 }
@@ -32371,7 +32091,7 @@ async function writeSecrets(plan, delivery, key, client, projectId, beforeWritin
 /** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
 async function mint(plan, projectId, client, deps, secrets) {
     const { io, clock } = deps;
-    io.info(`Creating a Deepgram key in project ${projectId} ${(0,src_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
+    io.info(`Creating a Deepgram key in project ${projectId} ${(0,deepgram_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
     const sentAt = clock.now();
     const key = await createKeyWithoutOrphans({ projectId, comment: plan.comment, commentIsOurs: plan.commentIsOurs, scopes: plan.scopes, tags: plan.tags, expiration: plan.expiration }, { client, clock, policy: retry/* MAIN_POLICY */.hz, log: (message) => io.info(message) });
     if (key.key !== '') {
@@ -32438,7 +32158,7 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/wiring.ts
+;// CONCATENATED MODULE: ./src/action/wiring.ts
 
 
 
@@ -32489,7 +32209,7 @@ function forkOf(eventPath) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/main-step.ts
+;// CONCATENATED MODULE: ./src/action/main-step.ts
 
 
 
@@ -32516,11 +32236,11 @@ async function run() {
 
 /***/ }),
 
-/***/ 1730:
+/***/ 6769:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2066);
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(598);
 // Entry of the main step (action.yml runs.main, bundled into dist/main).
 
 await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -32530,65 +32250,105 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9809:
+/***/ 9256:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   bD: () => (/* binding */ withRetry),
-/* harmony export */   hz: () => (/* binding */ MAIN_POLICY),
-/* harmony export */   mu: () => (/* binding */ parseRetryAfter)
+/* harmony export */   Or: () => (/* binding */ expectedExpiry),
+/* harmony export */   lG: () => (/* binding */ parseExpiration),
+/* harmony export */   vN: () => (/* binding */ describeExpiration)
 /* harmony export */ });
-/* unused harmony exports POST_POLICY, retryDelay */
-/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
-/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
-/**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
- * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
- * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
- */
-async function withRetry(attempt, classify, policy, clock, beforeRetry) {
-    const started = clock.now();
-    for (let n = 1;; n++) {
-        try {
-            return await attempt(n);
-        }
-        catch (error) {
-            const verdict = classify(error);
-            if (!verdict.retry || n >= policy.maxAttempts)
-                throw error;
-            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (clock.now() + delay - started > policy.budgetMs)
-                throw error;
-            if (beforeRetry)
-                await beforeRetry(error);
-            await clock.sleep(delay);
-        }
+/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
+
+const FORMS = 'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)';
+const UNIT_SECONDS = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
+const DURATION = /^(?:\d+[wdhms])+$/;
+const DURATION_PART = /(\d+)([wdhms])/g;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+function refuse(why) {
+    throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('expiration', `${why}. Give ${FORMS}.`);
+}
+/** Parses the `expiration` input. `now` is when the key is about to be created. */
+function parseExpiration(text, now) {
+    const value = text.trim().toLowerCase();
+    if (value === '')
+        refuse('is empty');
+    if (['never', 'none', 'infinite', 'forever'].includes(value)) {
+        refuse(`'${text}' is refused: this action makes short-lived keys, and a key without an expiry lives forever`);
     }
+    if (/^\d+$/.test(value))
+        return ttl(Number(value), text);
+    if (DURATION.test(value)) {
+        let seconds = 0;
+        for (const [, amount, unit] of value.matchAll(DURATION_PART)) {
+            seconds += Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1);
+        }
+        return ttl(seconds, text);
+    }
+    if (value.startsWith('-'))
+        refuse(`'${text}' is negative`);
+    if (DATE_ONLY.test(value))
+        refuse(`'${text}' is a date without a time and a zone`);
+    const date = parseDateTime(text.trim());
+    if (date.getTime() <= now.getTime())
+        refuse(`'${text}' is in the past`);
+    return { kind: 'date', date };
 }
-/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
-function retryDelay(n, policy, random, retryAfterMs) {
-    if (retryAfterMs !== undefined)
-        return Math.max(0, retryAfterMs);
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-    return Math.round(random() * ceiling);
+function ttl(seconds, text) {
+    if (!Number.isSafeInteger(seconds))
+        refuse(`'${text}' is too large`);
+    if (seconds <= 0)
+        refuse(`'${text}' is not in the future: a key that never expires is refused`);
+    return { kind: 'ttl', seconds };
 }
-/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+function parseDateTime(text) {
+    const match = DATE_TIME.exec(text.toUpperCase());
+    if (!match)
+        refuse(`'${text}' is not understood`);
+    const [, year, month, day, hour, minute, second = '00', fraction = '', zone] = match;
+    if (!zone)
+        refuse(`'${text}' has no zone: add Z for UTC or an offset such as +02:00`);
+    const offset = zone === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
+    const date = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}${fraction}${offset}`);
+    // Date rolls 2026-02-30 over into March; a date that does not survive the trip is not real.
+    const wallClock = new Date(date.getTime() + zoneOffsetMinutes(offset) * 60_000);
+    if (Number.isNaN(date.getTime()) || wallClock.getUTCDate() !== Number(day) || wallClock.getUTCMonth() + 1 !== Number(month)) {
+        refuse(`'${text}' is not a valid date-time`);
+    }
+    return date;
+}
+function zoneOffsetMinutes(offset) {
+    if (offset === 'Z')
+        return 0;
+    const sign = offset.startsWith('-') ? -1 : 1;
+    return sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+}
+/** The expiry Deepgram should report for this request, sent at `sentAt`. */
+function expectedExpiry(expiration, sentAt) {
+    return expiration.kind === 'date' ? expiration.date : new Date(sentAt.getTime() + expiration.seconds * 1000);
+}
+/** Human form for logs: "1h 30m", "2026-12-01T12:00:00.000Z". */
+function describeExpiration(expiration) {
+    if (expiration.kind === 'date')
+        return `until ${expiration.date.toISOString()}`;
+    let rest = expiration.seconds;
+    const parts = [];
+    for (const [unit, size] of Object.entries(UNIT_SECONDS)) {
+        if (unit === 'w')
+            continue;
+        const amount = Math.floor(rest / size);
+        if (amount > 0)
+            parts.push(`${amount}${unit}`);
+        rest -= amount * size;
+    }
+    return `for ${parts.join(' ')}`;
 }
 
 
 /***/ }),
 
-/***/ 7277:
+/***/ 5614:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32602,7 +32362,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: CONCURRENCY
 
-;// CONCATENATED MODULE: ./src/concurrency.ts
+;// CONCATENATED MODULE: ./src/shared/concurrency.ts
 /** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
 async function mapBounded(items, limit, fn) {
     const results = new Array(items.length);
@@ -32617,11 +32377,11 @@ async function mapBounded(items, limit, fn) {
     return results;
 }
 
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/secrets/plan.ts
-var plan = __nccwpck_require__(5982);
-;// CONCATENATED MODULE: ./src/secrets/deliver.ts
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
+// EXTERNAL MODULE: ./src/github/plan.ts
+var plan = __nccwpck_require__(4496);
+;// CONCATENATED MODULE: ./src/github/deliver.ts
 
 
 
@@ -32696,7 +32456,7 @@ function splitResults(results) {
 
 /***/ }),
 
-/***/ 5982:
+/***/ 4496:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -32704,8 +32464,8 @@ function splitResults(results) {
 /* harmony export */   id: () => (/* binding */ readSecretPlan),
 /* harmony export */   pH: () => (/* binding */ SECRET_INPUTS)
 /* harmony export */ });
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8422);
+/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
+/* harmony import */ var _action_inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1729);
 
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -32744,62 +32504,62 @@ function readSecretPlan(getInput, env) {
             const value = getInput(input);
             // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
             if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
+                throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
             }
         }
         return undefined;
     }
     if (!SECRET_NAME.test(name)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
     }
     if (/^GITHUB_/i.test(name))
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
     const token = getInput('github-token');
     if (token === '') {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
     }
     const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
     const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
     const organization = getInput('secret-organization');
     const environment = getInput('secret-environment');
-    const repositories = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-repositories'));
-    const selected = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-selected-repositories'));
-    const apiUrl = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .readBaseUrl */ .$P)(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
+    const repositories = (0,_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-repositories'));
+    const selected = (0,_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-selected-repositories'));
+    const apiUrl = (0,_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .readBaseUrl */ .$P)(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
     if (organization !== '') {
         if (!ORGANIZATION.test(organization))
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-organization', `'${organization}' is not an organization name.`);
+            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-organization', `'${organization}' is not an organization name.`);
         if (environment !== '')
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
+            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
         if (repositories.length > 0) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
+            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
         }
         if (visibility === 'selected' && selected.length === 0) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
+            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
         }
         if (visibility !== 'selected' && selected.length > 0) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
+            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
         }
         for (const repo of selected) {
             if (!REPOSITORY_NAME.test(repo))
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
+                throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
         }
         return { name, token, apiUrl, targets: [{ scope: 'organization', type, org: organization, visibility, selectedRepositories: uniqueIgnoringCase(selected) }] };
     }
     if (getInput('secret-visibility') !== '' && visibility !== 'private') {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
     }
     if (selected.length > 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
     if (environment !== '' && type === 'dependabot') {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
     }
     const repos = repositories.length > 0 ? repositories : env.GITHUB_REPOSITORY ? [env.GITHUB_REPOSITORY] : [];
     if (repos.length === 0)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
     const targets = [];
     for (const repository of uniqueIgnoringCase(repos)) {
         if (!REPOSITORY.test(repository)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
+            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
         }
         const [owner = '', repo = ''] = repository.split('/');
         targets.push(environment !== '' ? { scope: 'environment', type: 'actions', owner, repo, environment } : { scope: 'repository', type, owner, repo });
@@ -32810,7 +32570,7 @@ function readChoice(getInput, input, choices, fallback) {
     const value = (getInput(input) || fallback).toLowerCase();
     const choice = choices.find((c) => c === value);
     if (choice === undefined)
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
     return choice;
 }
 /** GitHub names are case-insensitive: Octo/App and octo/app are one target. */
@@ -32823,6 +32583,246 @@ function uniqueIgnoringCase(names) {
         seen.add(key);
         return true;
     });
+}
+
+
+/***/ }),
+
+/***/ 8382:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Dr: () => (/* binding */ NetworkError),
+/* harmony export */   E$: () => (/* binding */ redact),
+/* harmony export */   Ic: () => (/* binding */ describeFailure),
+/* harmony export */   _7: () => (/* binding */ ServiceError),
+/* harmony export */   dz: () => (/* binding */ InputError),
+/* harmony export */   lZ: () => (/* binding */ ActionError)
+/* harmony export */ });
+// Every failure the action reports is one of these values. They carry what a person needs to act
+// (which input, which service answered what, its request id, what to do) and are turned into a
+// single `::error::` line in one place: describeFailure().
+/** An input is malformed or a combination is impossible. Found before any request is sent. */
+class InputError extends Error {
+    input;
+    constructor(input, message) {
+        super(`Input ${input}: ${message}`);
+        this.name = 'InputError';
+        this.input = input;
+    }
+}
+/** A service answered, and the answer was a refusal. */
+class ServiceError extends Error {
+    details;
+    constructor(details) {
+        super(formatServiceError(details));
+        this.name = 'ServiceError';
+        this.details = details;
+    }
+    get status() {
+        return this.details.status;
+    }
+}
+/** The request did not get an HTTP answer. `sent` says whether the service may have processed it. */
+class NetworkError extends Error {
+    sent;
+    service;
+    constructor(service, action, cause, sent) {
+        super(`${service} could not be reached while ${action}: ${cause}`);
+        this.name = 'NetworkError';
+        this.service = service;
+        this.sent = sent;
+    }
+}
+/** The action's own rule was broken by a service's answer, or a clean-up went wrong. */
+class ActionError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ActionError';
+    }
+}
+function formatServiceError(d) {
+    const code = d.code ? ` ${d.code}` : '';
+    const requestId = d.requestId ? ` (request id ${d.requestId})` : ' (no request id)';
+    const hint = d.hint ? ` ${d.hint}` : '';
+    return `${d.service} answered HTTP ${d.status}${code} while ${d.action}: ${d.message}${requestId}.${hint}`;
+}
+/**
+ * The one message a failure ends with. Known errors speak for themselves; anything else is a bug
+ * of ours, reported by message only (a stack trace helps nobody reading a workflow log).
+ */
+function describeFailure(error) {
+    if (error instanceof Error)
+        return error.message;
+    return `Unexpected failure: ${String(error)}`;
+}
+/**
+ * Replaces every secret in a text by `***`. The runner masks registered secrets in the log already;
+ * this keeps them out of anything we write elsewhere (summary, files) and out of tests' transcripts.
+ */
+function redact(text, secrets) {
+    let out = text;
+    for (const secret of secrets) {
+        if (secret.length >= 4)
+            out = out.split(secret).join('***');
+    }
+    return out;
+}
+
+
+/***/ }),
+
+/***/ 6489:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Nb: () => (/* binding */ undiciSend),
+/* harmony export */   hQ: () => (/* binding */ fetchOver),
+/* harmony export */   wX: () => (/* binding */ TransportError)
+/* harmony export */ });
+/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6752);
+
+/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
+class TransportError extends Error {
+    sent;
+    constructor(message, sent) {
+        super(message);
+        this.name = 'TransportError';
+        this.sent = sent;
+    }
+}
+// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
+const NOT_SENT_CODES = new Set([
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'UND_ERR_CONNECT_TIMEOUT',
+]);
+/** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
+function undiciSend(dispatcher, timeoutMs) {
+    return async ({ method, url, headers, body }) => {
+        try {
+            const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, {
+                method,
+                headers,
+                body,
+                dispatcher,
+                headersTimeout: timeoutMs,
+                bodyTimeout: timeoutMs,
+            });
+            const text = await response.body.text();
+            return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text };
+        }
+        catch (error) {
+            throw toTransportError(error);
+        }
+    };
+}
+function flattenHeaders(headers) {
+    const flat = {};
+    for (const [name, value] of Object.entries(headers)) {
+        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    return flat;
+}
+function toTransportError(error) {
+    const codes = errorCodes(error);
+    const message = error instanceof Error ? error.message : String(error);
+    // A proxy that cannot open the tunnel answers before our request is written.
+    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
+    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
+    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent);
+}
+/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
+function errorCodes(error) {
+    const codes = [];
+    for (let e = error; e instanceof Error; e = e.cause) {
+        const code = e.code;
+        if (typeof code === 'string')
+            codes.push(code);
+    }
+    return codes;
+}
+/**
+ * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
+ * support and timeouts. Bodies are strings; that is all JSON APIs need.
+ */
+function fetchOver(send) {
+    return async (input, init) => {
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        const headers = {};
+        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+        const method = (init?.method ?? 'GET').toUpperCase();
+        const body = typeof init?.body === 'string' ? init.body : undefined;
+        const response = await send({ method, url, headers, body });
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers))
+            if (value !== undefined)
+                responseHeaders.set(name, value);
+        // Statuses without content may not carry a body, not even an empty one.
+        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
+        return new Response(content, { status: response.status, headers: responseHeaders });
+    };
+}
+
+
+/***/ }),
+
+/***/ 3091:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   bD: () => (/* binding */ withRetry),
+/* harmony export */   hz: () => (/* binding */ MAIN_POLICY),
+/* harmony export */   mu: () => (/* binding */ parseRetryAfter)
+/* harmony export */ });
+/* unused harmony exports POST_POLICY, retryDelay */
+/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
+/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
+const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/**
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
+ * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
+ * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ */
+async function withRetry(attempt, classify, policy, clock, beforeRetry) {
+    const started = clock.now();
+    for (let n = 1;; n++) {
+        try {
+            return await attempt(n);
+        }
+        catch (error) {
+            const verdict = classify(error);
+            if (!verdict.retry || n >= policy.maxAttempts)
+                throw error;
+            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
+            if (clock.now() + delay - started > policy.budgetMs)
+                throw error;
+            if (beforeRetry)
+                await beforeRetry(error);
+            await clock.sleep(delay);
+        }
+    }
+}
+/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
+function retryDelay(n, policy, random, retryAfterMs) {
+    if (retryAfterMs !== undefined)
+        return Math.max(0, retryAfterMs);
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(random() * ceiling);
+}
+/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 
@@ -33280,6 +33280,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(1730);
+/******/ var __webpack_exports__ = __nccwpck_require__(6769);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

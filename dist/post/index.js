@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1965:
+/***/ 3572:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31372,7 +31372,7 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/actions-io.ts
+;// CONCATENATED MODULE: ./src/action/actions-io.ts
 /** ActionIO over @actions/core: what the runner reads from stdout and its command files. */
 function actionsIO(actions) {
     return {
@@ -31393,7 +31393,7 @@ function actionsIO(actions) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/core.ts
+;// CONCATENATED MODULE: ./src/action/io.ts
 /** Masks a secret line by line: the runner's masking only works on single lines. */
 function maskSecret(io, value) {
     for (const line of value.split(/\r?\n/)) {
@@ -31402,7 +31402,7 @@ function maskSecret(io, value) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/errors.ts
+;// CONCATENATED MODULE: ./src/shared/errors.ts
 // Every failure the action reports is one of these values. They carry what a person needs to act
 // (which input, which service answered what, its request id, what to do) and are turned into a
 // single `::error::` line in one place: describeFailure().
@@ -31473,7 +31473,7 @@ function redact(text, secrets) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/http.ts
+;// CONCATENATED MODULE: ./src/shared/http.ts
 
 /** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
 class TransportError extends Error {
@@ -31560,7 +31560,7 @@ function fetchOver(send) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/retry.ts
+;// CONCATENATED MODULE: ./src/shared/retry.ts
 /** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
 const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
 /** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
@@ -31607,7 +31607,7 @@ function parseRetryAfter(value, now) {
     return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-;// CONCATENATED MODULE: ./src/deepgram.ts
+;// CONCATENATED MODULE: ./src/deepgram/client.ts
 
 
 
@@ -31777,7 +31777,7 @@ function toProjectKey(value) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/expiration.ts
+;// CONCATENATED MODULE: ./src/deepgram/expiration.ts
 
 const FORMS = 'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)';
 const UNIT_SECONDS = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
@@ -31864,7 +31864,7 @@ function describeExpiration(expiration) {
     return `for ${parts.join(' ')}`;
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/action/inputs.ts
 
 
 function readMode(getInput) {
@@ -32003,7 +32003,7 @@ function readKeyPlan(getInput, run, now, nonce) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/state.ts
+;// CONCATENATED MODULE: ./src/action/state.ts
 function saveRevocationState(io, state) {
     io.saveState('project-id', state.projectId);
     io.saveState('key-id', state.keyId);
@@ -32019,7 +32019,7 @@ function loadRevocationState(io) {
     return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
 }
 
-;// CONCATENATED MODULE: ./src/secrets/plan.ts
+;// CONCATENATED MODULE: ./src/github/plan.ts
 
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -32139,7 +32139,7 @@ function uniqueIgnoringCase(names) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/summary.ts
+;// CONCATENATED MODULE: ./src/action/summary.ts
 
 function mintSummary(s) {
     const rows = [
@@ -32177,7 +32177,7 @@ function code(value) {
     return `\`${value.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
 }
 
-;// CONCATENATED MODULE: ./src/run-post.ts
+;// CONCATENATED MODULE: ./src/action/run-post.ts
 
 
 
@@ -32233,7 +32233,7 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/wiring.ts
+;// CONCATENATED MODULE: ./src/action/wiring.ts
 
 
 
@@ -32284,7 +32284,7 @@ function forkOf(eventPath) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/post-step.ts
+;// CONCATENATED MODULE: ./src/action/post-step.ts
 
 
 
@@ -32303,11 +32303,11 @@ async function run() {
 
 /***/ }),
 
-/***/ 6661:
+/***/ 7718:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1965);
+/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3572);
 // Entry of the post step (action.yml runs.post, bundled into dist/post).
 
 await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -32681,6 +32681,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(6661);
+/******/ var __webpack_exports__ = __nccwpck_require__(7718);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 

@@ -11,7 +11,7 @@
 //     Medians over the runs recorded in DIR, summed by group, then the TOP modules.
 //
 // Example:
-//   ncc build src/main.ts -o /tmp/m --stats-out /tmp/m-stats.json
+//   ncc build src/action/main.ts -o /tmp/m --stats-out /tmp/m-stats.json
 //   node scripts/perf/module-times.ts instrument /tmp/m /tmp/m-stats.json /tmp/m-timed
 //   PERF_MODULE_TIMES_DIR=/tmp/times node scripts/perf/compare.ts timed=/tmp/m-timed/index.js
 //   node scripts/perf/module-times.ts report /tmp/times

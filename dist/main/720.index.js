@@ -1,8 +1,8 @@
-export const id = 406;
-export const ids = [406];
+export const id = 720;
+export const ids = [720];
 export const modules = {
 
-/***/ 406:
+/***/ 3720:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -13,19 +13,19 @@ __webpack_require__.d(__webpack_exports__, {
   prepareDelivery: () => (/* binding */ prepareDelivery)
 });
 
-// EXTERNAL MODULE: ./src/http.ts
-var http = __webpack_require__(6803);
-// EXTERNAL MODULE: ./src/retry.ts
-var retry = __webpack_require__(9809);
-// EXTERNAL MODULE: ./src/secrets/deliver.ts + 1 modules
-var deliver = __webpack_require__(7277);
+// EXTERNAL MODULE: ./src/shared/http.ts
+var http = __webpack_require__(6489);
+// EXTERNAL MODULE: ./src/shared/retry.ts
+var retry = __webpack_require__(3091);
+// EXTERNAL MODULE: ./src/github/deliver.ts + 1 modules
+var deliver = __webpack_require__(5614);
 // EXTERNAL MODULE: ./node_modules/@octokit/rest/dist-src/index.js + 22 modules
 var dist_src = __webpack_require__(891);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __webpack_require__(3916);
-// EXTERNAL MODULE: ./src/secrets/plan.ts
-var plan = __webpack_require__(5982);
-;// CONCATENATED MODULE: ./src/secrets/github.ts
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __webpack_require__(8382);
+// EXTERNAL MODULE: ./src/github/plan.ts
+var plan = __webpack_require__(4496);
+;// CONCATENATED MODULE: ./src/github/octokit.ts
 
 
 
@@ -171,7 +171,7 @@ function isRequestError(error) {
 
 // EXTERNAL MODULE: ./node_modules/libsodium-wrappers/dist/modules-esm/libsodium-wrappers.mjs + 1 modules
 var libsodium_wrappers = __webpack_require__(4768);
-;// CONCATENATED MODULE: ./src/secrets/seal.ts
+;// CONCATENATED MODULE: ./src/github/seal.ts
 
 /** Initialises libsodium (tens of milliseconds, so only when a secret is written). */
 async function loadSeal() {
@@ -180,7 +180,7 @@ async function loadSeal() {
     return (value, publicKey) => libsodium_wrappers/* default.to_base64 */.Ay.to_base64(libsodium_wrappers/* default */.Ay.crypto_box_seal(libsodium_wrappers/* default.from_string */.Ay.from_string(value), libsodium_wrappers/* default.from_base64 */.Ay.from_base64(publicKey, base64)), base64);
 }
 
-;// CONCATENATED MODULE: ./src/secrets/load.ts
+;// CONCATENATED MODULE: ./src/github/load.ts
 // Loaded with import() only when a secret is written: Octokit and libsodium stay off the path of
 // every other run (ncc puts this module and what it imports in a separate chunk).
 

@@ -1,4 +1,4 @@
-import { InputError } from './errors.ts'
+import { InputError } from '../shared/errors.ts'
 
 /** How long the new key lives: sent as `time_to_live_in_seconds` or as `expiration_date`. */
 export type Expiration = { kind: 'ttl'; seconds: number } | { kind: 'date'; date: Date }

@@ -1,5 +1,5 @@
-import type { TargetResult } from './secrets/deliver.ts'
-import { describeTarget } from './secrets/plan.ts'
+import type { TargetResult } from '../github/deliver.ts'
+import { describeTarget } from '../github/plan.ts'
 
 /** The job summary of a minted key: everything about it but the key. */
 export interface MintSummary {

@@ -1,4 +1,4 @@
-import type { ActionIO } from './core.ts'
+import type { ActionIO } from './io.ts'
 
 /**
  * What main hands to post: only what a revocation needs. Never the key itself; post reads

@@ -1,6 +1,6 @@
-import { NetworkError, ServiceError } from './errors.ts'
-import { TransportError, type HttpResponse, type HttpSend } from './http.ts'
-import { parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from './retry.ts'
+import { NetworkError, ServiceError } from '../shared/errors.ts'
+import { TransportError, type HttpResponse, type HttpSend } from '../shared/http.ts'
+import { parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../shared/retry.ts'
 
 /** The body of POST /v1/projects/{id}/keys, as Deepgram's description names its fields. */
 export interface CreateKeyBody {

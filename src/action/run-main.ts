@@ -1,15 +1,15 @@
-import { maskSecret, type ActionIO } from './core.ts'
-import { DeepgramClient, type CreatedKey } from './deepgram.ts'
-import { ActionError, describeFailure, redact } from './errors.ts'
-import { describeExpiration } from './expiration.ts'
-import type { HttpSend } from './http.ts'
+import { maskSecret, type ActionIO } from './io.ts'
+import { DeepgramClient, type CreatedKey } from '../deepgram/client.ts'
+import { ActionError, describeFailure, redact } from '../shared/errors.ts'
+import { describeExpiration } from '../deepgram/expiration.ts'
+import type { HttpSend } from '../shared/http.ts'
 import { missingApiKeyCause, readKeyPlan, readMode, readOnMissingCredentials, type GetInput, type KeyPlan, type RunContext } from './inputs.ts'
-import { createKeyWithoutOrphans, verifyCreatedKey } from './mint.ts'
-import { MAIN_POLICY, type RetryClock } from './retry.ts'
+import { createKeyWithoutOrphans, verifyCreatedKey } from '../deepgram/mint.ts'
+import { MAIN_POLICY, type RetryClock } from '../shared/retry.ts'
 import { readRevokePlan, revokeKeys, type RevokePlan } from './revoke-mode.ts'
-import { splitResults, type TargetResult } from './secrets/deliver.ts'
-import type { SecretDelivery } from './secrets/load.ts'
-import { readSecretPlan, type SecretPlan } from './secrets/plan.ts'
+import { splitResults, type TargetResult } from '../github/deliver.ts'
+import type { SecretDelivery } from '../github/load.ts'
+import { readSecretPlan, type SecretPlan } from '../github/plan.ts'
 import { saveRevocationState } from './state.ts'
 import { mintSummary, revokeModeSummary, secretsSummary } from './summary.ts'
 
@@ -132,7 +132,7 @@ async function revokeMode(plan: RevokePlan, deps: MainDeps): Promise<void> {
  * a failure is a value, looked at only once the key exists (and then deletes it).
  */
 function startDelivery(plan: SecretPlan, deps: MainDeps): Promise<SecretDelivery | Error> {
-  return import('./secrets/load.ts')
+  return import('../github/load.ts')
     .then((module) => module.prepareDelivery(plan, deps))
     .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
 }

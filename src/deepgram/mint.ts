@@ -1,8 +1,8 @@
-import type { CreateKeyBody, CreatedKey, DeepgramClient, ProjectKey } from './deepgram.ts'
-import { transientVerdict } from './deepgram.ts'
-import { ActionError, NetworkError, ServiceError } from './errors.ts'
+import type { CreateKeyBody, CreatedKey, DeepgramClient, ProjectKey } from './client.ts'
+import { transientVerdict } from './client.ts'
+import { ActionError, NetworkError, ServiceError } from '../shared/errors.ts'
 import { expectedExpiry, type Expiration } from './expiration.ts'
-import { withRetry, type RetryClock, type RetryPolicy } from './retry.ts'
+import { withRetry, type RetryClock, type RetryPolicy } from '../shared/retry.ts'
 
 export interface MintRequest {
   projectId: string

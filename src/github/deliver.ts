@@ -1,5 +1,5 @@
-import { mapBounded } from '../concurrency.ts'
-import { ActionError, describeFailure } from '../errors.ts'
+import { mapBounded } from '../shared/concurrency.ts'
+import { ActionError, describeFailure } from '../shared/errors.ts'
 import type { PublicKey, SecretsApi, WriteOutcome } from './api.ts'
 import { describeTarget, type SecretPlan, type SecretTarget } from './plan.ts'
 import type { Seal } from './seal.ts'

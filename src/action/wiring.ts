@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
-import { undiciSend, type HttpSend } from './http.ts'
+import { undiciSend, type HttpSend } from '../shared/http.ts'
 import type { RunContext } from './inputs.ts'
-import type { RetryClock } from './retry.ts'
+import type { RetryClock } from '../shared/retry.ts'
 
 export const USER_AGENT = 'deepgram-key-action/0.1'
 

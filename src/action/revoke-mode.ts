@@ -1,7 +1,7 @@
-import type { DeepgramClient, DeleteOutcome, ProjectKey } from './deepgram.ts'
-import { InputError } from './errors.ts'
+import type { DeepgramClient, DeleteOutcome, ProjectKey } from '../deepgram/client.ts'
+import { InputError } from '../shared/errors.ts'
 import { parseList, readApiKey, readDeepgramApiUrl, readProjectId, type GetInput, type RunContext } from './inputs.ts'
-import { SECRET_INPUTS } from './secrets/plan.ts'
+import { SECRET_INPUTS } from '../github/plan.ts'
 
 /** Revoke mode: which keys to delete, validated before any request. */
 export interface RevokePlan {

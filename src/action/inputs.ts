@@ -1,5 +1,5 @@
-import { InputError } from './errors.ts'
-import { parseExpiration, type Expiration } from './expiration.ts'
+import { InputError } from '../shared/errors.ts'
+import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
 
 /** Reads one input as the runner passes it (`INPUT_<NAME>`), trimmed; '' when unset. */
 export type GetInput = (name: string) => string

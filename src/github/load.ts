@@ -1,9 +1,9 @@
 // Loaded with import() only when a secret is written: Octokit and libsodium stay off the path of
 // every other run (ncc puts this module and what it imports in a separate chunk).
-import { fetchOver, type HttpSend } from '../http.ts'
-import { MAIN_POLICY, type RetryClock } from '../retry.ts'
+import { fetchOver, type HttpSend } from '../shared/http.ts'
+import { MAIN_POLICY, type RetryClock } from '../shared/retry.ts'
 import { prepareTargets, withPublicKeyCache, writeToTargets, type TargetResult } from './deliver.ts'
-import { octokitSecretsApi } from './github.ts'
+import { octokitSecretsApi } from './octokit.ts'
 import type { SecretPlan } from './plan.ts'
 import { loadSeal } from './seal.ts'
 

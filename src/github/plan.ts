@@ -1,5 +1,5 @@
-import { InputError } from '../errors.ts'
-import { parseList, readBaseUrl, type GetInput } from '../inputs.ts'
+import { InputError } from '../shared/errors.ts'
+import { parseList, readBaseUrl, type GetInput } from '../action/inputs.ts'
 
 export type SecretType = 'actions' | 'dependabot'
 export type Visibility = 'all' | 'private' | 'selected'

@@ -1,6 +1,6 @@
 import { Octokit } from '@octokit/rest'
-import { NetworkError, ServiceError } from '../errors.ts'
-import { parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../retry.ts'
+import { NetworkError, ServiceError } from '../shared/errors.ts'
+import { parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../shared/retry.ts'
 import type { PublicKey, SecretsApi, SecretWrite } from './api.ts'
 import { describeTarget, type SecretTarget } from './plan.ts'
 

@@ -1,5 +1,5 @@
 import type * as core from '@actions/core'
-import type { ActionIO } from './core.ts'
+import type { ActionIO } from './io.ts'
 
 /** ActionIO over @actions/core: what the runner reads from stdout and its command files. */
 export function actionsIO(actions: typeof core): ActionIO {
