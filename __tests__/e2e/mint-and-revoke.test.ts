@@ -45,7 +45,7 @@ describe('a job that mints a key and revokes it when it ends', () => {
     expect(create?.headers.authorization).toBe(`Token ${ADMIN_KEY}`)
     expect(schemaErrors(create?.body, createSchema)).toEqual([])
     expect(create?.body).toMatchObject({ scopes: ['usage:write', 'keys:write'], tags: ['ci'], time_to_live_in_seconds: 3600 })
-    expect((create?.body as { comment: string }).comment).toMatch(/^GitHub Actions: octo-org\/app \/ workflow CI \/ run 4242\.1 \/ job test \/ [0-9a-f]{8}$/)
+    expect((create?.body as { comment: string }).comment).toMatch(/^GitHub Actions: octo-org\/app \/ workflow CI \/ run 4242\.1 \/ job test \[dgk:[0-9a-f]{16}\]$/)
 
     expect(post.exitCode).toBe(0)
     expect(post.stdout).toContain(`Revoked key ${key.apiKeyId}.`)
@@ -67,7 +67,7 @@ describe('a job that mints a key and revokes it when it ends', () => {
     expect(main.exitCode).toBe(0)
     const body = creates()[0]?.body
     expect(schemaErrors(body, createSchema)).toEqual([])
-    expect(body).toEqual({ comment: 'nightly', scopes: ['member'], expiration_date: when.toISOString() })
+    expect(body).toEqual({ comment: expect.stringMatching(/^nightly \[dgk:[0-9a-f]{16}\]$/), scopes: ['member'], expiration_date: when.toISOString() })
     expect(main.outputs['expires-at']).toBe(when.toISOString())
   })
 

@@ -7,7 +7,7 @@ const good: Record<string, string> = { 'api-key': 'dg_admin_key', scopes: 'membe
 
 function plan(overrides: Record<string, string>) {
   const inputs = { ...good, ...overrides }
-  return readKeyPlan((name) => (inputs[name] ?? '').trim(), run, now, 'a1b2c3d4')
+  return readKeyPlan((name) => (inputs[name] ?? '').trim(), run, now)
 }
 
 function inputErrorOf(overrides: Record<string, string>): InputError {
@@ -38,16 +38,14 @@ describe('readKeyPlan', () => {
       tags: ['ci', 'pr-42'],
       expiration: { kind: 'ttl', seconds: 3600 },
       comment: 'my key',
-      commentIsOurs: false,
       revoke: 'false',
       deepgramApiUrl: 'https://dg.example.com/proxy',
     })
   })
 
-  test('makes up a comment naming the run, unique to this invocation', () => {
+  test('makes up a comment naming the run', () => {
     const p = plan({})
-    expect(p.comment).toBe('GitHub Actions: octo-org/app / workflow CI / run 4242.2 / job test / a1b2c3d4')
-    expect(p.commentIsOurs).toBe(true)
+    expect(p.comment).toBe('GitHub Actions: octo-org/app / workflow CI / run 4242.2 / job test')
     expect(p.projectId).toBeUndefined()
   })
 
@@ -100,6 +98,6 @@ describe('parseList', () => {
 
 describe('defaultComment', () => {
   test('still says where it came from outside a workflow', () => {
-    expect(defaultComment({}, 'ffff0000')).toBe('GitHub Actions: local run / ffff0000')
+    expect(defaultComment({})).toBe('GitHub Actions: local run')
   })
 })

@@ -7,8 +7,8 @@ import { fakeClock } from '../helpers/fakes.ts'
 const projectId = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
 const request: MintRequest = {
   projectId,
-  comment: 'GitHub Actions: octo-org/app / a1b2c3d4',
-  commentIsOurs: true,
+  comment: 'GitHub Actions: octo-org/app',
+  marker: { kind: 'action', invocation: '0123456789abcdef' },
   scopes: ['member'],
   tags: [],
   expiration: { kind: 'ttl', seconds: 3600 },
@@ -106,11 +106,12 @@ describe('createKeyWithoutOrphans', () => {
     expect(s.calls).toEqual(['create'])
   })
 
-  test('leaves alone keys of other runs that share a comment the user chose', async () => {
+  test('leaves alone keys of other runs that share the comment, even created a moment ago', async () => {
     const s = scriptedApi(['commit-then-503', 'ok'])
-    s.serverKeys.push({ apiKeyId: 'older', comment: 'shared', scopes: [], created: '2026-11-01T00:00:00Z' })
-    await mint(s.api, { ...request, comment: 'shared', commentIsOurs: false })
-    expect(s.live().sort()).toEqual(['key-2', 'older'])
+    s.serverKeys.push({ apiKeyId: 'other-run', comment: 'shared [dgk:fedcba9876543210]', scopes: [], created: '2026-11-28T12:00:01Z' })
+    s.serverKeys.push({ apiKeyId: 'by-hand', comment: 'shared', scopes: [], created: '2026-11-28T12:00:01Z' })
+    await mint(s.api, { ...request, comment: 'shared' })
+    expect(s.live().sort()).toEqual(['by-hand', 'key-2', 'other-run'])
   })
 
   test('says which key to delete by hand when the clean-up cannot list keys', async () => {
@@ -120,17 +121,17 @@ describe('createKeyWithoutOrphans', () => {
     }
     const failure = mint(s.api)
     await expect(failure).rejects.toThrow(ActionError)
-    await expect(failure).rejects.toThrow(`Delete any key named "${request.comment}" in the Deepgram console.`)
+    await expect(failure).rejects.toThrow('Delete any key whose name ends with "[dgk:0123456789abcdef]" in the Deepgram console.')
   })
 })
 
 describe('createKeyBody', () => {
   test('sends a time to live and omits empty tags', () => {
-    expect(createKeyBody(request)).toEqual({ comment: request.comment, scopes: ['member'], time_to_live_in_seconds: 3600 })
+    expect(createKeyBody(request)).toEqual({ comment: 'GitHub Actions: octo-org/app [dgk:0123456789abcdef]', scopes: ['member'], time_to_live_in_seconds: 3600 })
   })
   test('sends an expiration date in UTC, and tags when there are some', () => {
     const body = createKeyBody({ ...request, tags: ['pr-42'], expiration: { kind: 'date', date: new Date('2026-12-01T14:00:00+02:00') } })
-    expect(body).toEqual({ comment: request.comment, scopes: ['member'], tags: ['pr-42'], expiration_date: '2026-12-01T12:00:00.000Z' })
+    expect(body).toEqual({ comment: 'GitHub Actions: octo-org/app [dgk:0123456789abcdef]', scopes: ['member'], tags: ['pr-42'], expiration_date: '2026-12-01T12:00:00.000Z' })
   })
 })
 

@@ -35,7 +35,7 @@ describe('runMain', () => {
     const clock = fakeClock()
     const io = new RecordingIO(inputs)
     const deepgram = scriptedDeepgram({ [`POST /v1/projects/${PROJECT}/keys`]: [created(clock)] })
-    await runMain({ io, run: { repository: 'o/r' }, send: deepgram.send, clock, nonce: () => 'n0nce', userAgent: 'test' })
+    await runMain({ io, run: { repository: 'o/r' }, send: deepgram.send, clock, invocationId: () => '0123456789abcdef', userAgent: 'test' })
 
     expect(io.failed).toBeUndefined()
     expect(io.masked).toEqual([ADMIN_KEY, NEW_KEY])
@@ -52,14 +52,14 @@ describe('runMain', () => {
     const clock = fakeClock()
     const io = new RecordingIO(inputs)
     const deepgram = scriptedDeepgram({ [`POST /v1/projects/${PROJECT}/keys`]: [json(400, { err_code: 'Bad Request', err_msg: `bad key ${ADMIN_KEY}` })] })
-    await runMain({ io, run: {}, send: deepgram.send, clock, nonce: () => 'n', userAgent: 'test' })
+    await runMain({ io, run: {}, send: deepgram.send, clock, invocationId: () => '0123456789abcdef', userAgent: 'test' })
     expect(io.failed).toBe('Deepgram answered HTTP 400 Bad Request while creating the key: bad key *** (no request id).')
   })
 
   test('sends nothing and fails on the first bad input', async () => {
     const io = new RecordingIO({ ...inputs, revoke: 'sometimes' })
     const deepgram = scriptedDeepgram({})
-    await runMain({ io, run: {}, send: deepgram.send, clock: fakeClock(), nonce: () => 'n', userAgent: 'test' })
+    await runMain({ io, run: {}, send: deepgram.send, clock: fakeClock(), invocationId: () => '0123456789abcdef', userAgent: 'test' })
     expect(io.failed).toBe("Input revoke: 'sometimes' is not one of auto, true or false.")
     expect(deepgram.sent).toEqual([])
   })

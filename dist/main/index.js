@@ -28487,20 +28487,19 @@ function readRevoke(getInput) {
         return revoke;
     throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
 }
-/** A comment that names the run and is unique to this invocation (thanks to `nonce`). */
-function defaultComment(run, nonce) {
+/** A comment that names the run; the marker appended at minting makes it unique. */
+function defaultComment(run) {
     const repository = run.repository ?? 'local run';
     const parts = [
         repository,
         run.workflow ? `workflow ${run.workflow}` : undefined,
         run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
         run.job ? `job ${run.job}` : undefined,
-        nonce,
     ];
     return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
 }
 /** Reads and validates every input of create mode. Throws InputError on the first bad one. */
-function readKeyPlan(getInput, run, now, nonce) {
+function readKeyPlan(getInput, run, now) {
     const apiKey = readApiKey(getInput, run);
     if (getInput('key-id') !== '') {
         throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
@@ -28518,8 +28517,7 @@ function readKeyPlan(getInput, run, now, nonce) {
         scopes,
         tags,
         expiration,
-        comment: givenComment || defaultComment(run, nonce),
-        commentIsOurs: givenComment === '',
+        comment: givenComment || defaultComment(run),
         revoke,
         deepgramApiUrl,
     };
@@ -28528,7 +28526,7 @@ function readKeyPlan(getInput, run, now, nonce) {
 
 /***/ }),
 
-/***/ 598:
+/***/ 8095:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31551,6 +31549,55 @@ function actionsIO(actions) {
     };
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/deepgram/marker.ts
+
+const ACTION_MARKER = / \[dgk:([0-9a-f]{16})(?::([0-9a-f]{12}))?\]$/;
+const BROKER_MARKER = / \[dgkb:([0-9a-f]{16}):([0-9]{1,20}):([0-9a-f]{16})\]$/;
+/** A fresh invocation id: 16 hex digits. */
+function newInvocationId(random = external_node_crypto_.randomBytes) {
+    return random(8).toString('hex');
+}
+/** 12 hex digits naming a secret and its targets; `identity` must be canonical (sorted, lower-cased). */
+function secretDigest(identity) {
+    return createHash('sha256').update(identity).digest('hex').slice(0, 12);
+}
+function formatMarker(marker) {
+    if (marker.kind === 'broker')
+        return ` [dgkb:${marker.invocation}:${marker.repositoryId}:${marker.mac}]`;
+    return ` [dgk:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}]`;
+}
+/** The marker a comment ends with, or undefined when it ends with none. */
+function parseMarker(comment) {
+    const action = ACTION_MARKER.exec(comment);
+    if (action)
+        return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) };
+    const broker = BROKER_MARKER.exec(comment);
+    if (broker)
+        return { kind: 'broker', invocation: broker[1] ?? '', repositoryId: broker[2] ?? '', mac: broker[3] ?? '' };
+    return undefined;
+}
+/** The comment with its marker appended. */
+function withMarker(comment, marker) {
+    return `${comment}${formatMarker(marker)}`;
+}
+/** The broker's MAC over an invocation and a repository, keyed by a secret only the broker holds. */
+function brokerMac(secret, invocation, repositoryId) {
+    return createHmac('sha256', secret).update(`${invocation}:${repositoryId}`).digest('hex').slice(0, 16);
+}
+function brokerMarker(secret, invocation, repositoryId) {
+    return { kind: 'broker', invocation, repositoryId, mac: brokerMac(secret, invocation, repositoryId) };
+}
+/** True when the marker is the broker's own, for this repository. */
+function isBrokerMarkerFor(marker, secret, repositoryId) {
+    if (marker?.kind !== 'broker' || marker.repositoryId !== repositoryId)
+        return false;
+    const expected = Buffer.from(brokerMac(secret, marker.invocation, repositoryId));
+    const given = Buffer.from(marker.mac);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
 ;// CONCATENATED MODULE: ./src/action/io.ts
 /** Masks a secret line by line: the runner's masking only works on single lines. */
 function maskSecret(io, value) {
@@ -31745,10 +31792,11 @@ var inputs = __nccwpck_require__(1729);
 
 
 
+
 /** How far Deepgram's reported expiry may stray from what we asked: clocks and rounding. */
 const EXPIRY_TOLERANCE_MS = 5 * 60_000;
 function createKeyBody(request) {
-    const body = { comment: request.comment, scopes: request.scopes };
+    const body = { comment: withMarker(request.comment, request.marker), scopes: request.scopes };
     if (request.tags.length > 0)
         body.tags = request.tags;
     if (request.expiration.kind === 'ttl')
@@ -31765,10 +31813,9 @@ function createKeyBody(request) {
  */
 async function createKeyWithoutOrphans(request, deps) {
     const body = createKeyBody(request);
-    const firstSentAt = deps.clock.now();
     const cleanUpIfAmbiguous = async (error) => {
         if (isAmbiguous(error))
-            await deleteInterruptedKeys(request, firstSentAt, deps);
+            await deleteInterruptedKeys(request, deps);
     };
     try {
         return await (0,retry/* withRetry */.bD)(() => deps.client.createKeyOnce(request.projectId, body), transientVerdict, deps.policy, deps.clock, cleanUpIfAmbiguous);
@@ -31785,16 +31832,16 @@ function isAmbiguous(error) {
         return error.sent;
     return error instanceof errors/* ServiceError */._7 && error.status >= 500;
 }
-async function deleteInterruptedKeys(request, firstSentAt, deps) {
+async function deleteInterruptedKeys(request, deps) {
     let keys;
     try {
         keys = await deps.client.listKeys(request.projectId);
     }
     catch (error) {
         throw new errors/* ActionError */.lZ(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ` +
-            `Delete any key named "${request.comment}" in the Deepgram console.`);
+            `Delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`);
     }
-    const interrupted = keys.filter((key) => isFromThisInvocation(key, request, firstSentAt));
+    const interrupted = keys.filter((key) => isFromThisInvocation(key, request.marker));
     for (const key of interrupted) {
         const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error) => {
             throw new errors/* ActionError */.lZ(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} Delete it in the Deepgram console.`);
@@ -31802,17 +31849,10 @@ async function deleteInterruptedKeys(request, firstSentAt, deps) {
         deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`);
     }
 }
-/**
- * Our own comment is unique to this invocation. A comment the user gave may be shared with other
- * runs, so then only keys created since our first attempt (with a minute for clock skew) count.
- */
-function isFromThisInvocation(key, request, firstSentAt) {
-    if (key.comment !== request.comment)
-        return false;
-    if (request.commentIsOurs)
-        return true;
-    const created = key.created ? Date.parse(key.created) : Number.NaN;
-    return !Number.isNaN(created) && created >= firstSentAt - 60_000;
+/** Ours only when the comment ends with this invocation's own marker: another run's key never is. */
+function isFromThisInvocation(key, marker) {
+    const found = parseMarker(key.comment);
+    return found !== undefined && found.kind === marker.kind && found.invocation === marker.invocation;
 }
 function describe(error) {
     return error instanceof Error ? error.message : String(error);
@@ -31994,7 +32034,7 @@ async function runMain(deps) {
             return;
         }
         const checked = standIn(['api-key', 'github-token']);
-        const plan = (0,inputs/* readKeyPlan */.DW)(checked, deps.run, new Date(deps.clock.now()), deps.nonce());
+        const plan = (0,inputs/* readKeyPlan */.DW)(checked, deps.run, new Date(deps.clock.now()));
         const secretPlan = (0,github_plan/* readSecretPlan */.id)(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
         if (skip)
             return skipForMissingKey(io, deps.run);
@@ -32093,7 +32133,14 @@ async function mint(plan, projectId, client, deps, secrets) {
     const { io, clock } = deps;
     io.info(`Creating a Deepgram key in project ${projectId} ${(0,deepgram_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
     const sentAt = clock.now();
-    const key = await createKeyWithoutOrphans({ projectId, comment: plan.comment, commentIsOurs: plan.commentIsOurs, scopes: plan.scopes, tags: plan.tags, expiration: plan.expiration }, { client, clock, policy: retry/* MAIN_POLICY */.hz, log: (message) => io.info(message) });
+    const key = await createKeyWithoutOrphans({
+        projectId,
+        comment: plan.comment,
+        marker: { kind: 'action', invocation: deps.invocationId() },
+        scopes: plan.scopes,
+        tags: plan.tags,
+        expiration: plan.expiration,
+    }, { client, clock, policy: retry/* MAIN_POLICY */.hz, log: (message) => io.info(message) });
     if (key.key !== '') {
         maskSecret(io, key.key);
         secrets.push(key.key);
@@ -32152,14 +32199,11 @@ function isoUtc(date) {
     return Number.isNaN(parsed) ? (date ?? '') : new Date(parsed).toISOString();
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/action/wiring.ts
-
 
 
 
@@ -32180,9 +32224,6 @@ function realHttp(env) {
     return { send: (0,http/* undiciSend */.Nb)(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
 }
 const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
-function randomNonce() {
-    return (0,external_node_crypto_.randomBytes)(4).toString('hex');
-}
 function runContextFromEnv(env) {
     return {
         apiUrl: env.GITHUB_API_URL,
@@ -32214,6 +32255,7 @@ function forkOf(eventPath) {
 
 
 
+
 /** The main step with the real runner, network and clock. Shared by dist/ and local-action. */
 async function run() {
     const http = realHttp(process.env);
@@ -32223,7 +32265,7 @@ async function run() {
             run: runContextFromEnv(process.env),
             send: http.send,
             clock: realClock,
-            nonce: randomNonce,
+            invocationId: () => newInvocationId(),
             userAgent: USER_AGENT,
         });
     }
@@ -32240,7 +32282,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(598);
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8095);
 // Entry of the main step (action.yml runs.main, bundled into dist/main).
 
 await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

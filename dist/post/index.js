@@ -31965,20 +31965,19 @@ function readRevoke(getInput) {
         return revoke;
     throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
 }
-/** A comment that names the run and is unique to this invocation (thanks to `nonce`). */
-function defaultComment(run, nonce) {
+/** A comment that names the run; the marker appended at minting makes it unique. */
+function defaultComment(run) {
     const repository = run.repository ?? 'local run';
     const parts = [
         repository,
         run.workflow ? `workflow ${run.workflow}` : undefined,
         run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
         run.job ? `job ${run.job}` : undefined,
-        nonce,
     ];
     return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
 }
 /** Reads and validates every input of create mode. Throws InputError on the first bad one. */
-function readKeyPlan(getInput, run, now, nonce) {
+function readKeyPlan(getInput, run, now) {
     const apiKey = readApiKey(getInput, run);
     if (getInput('key-id') !== '') {
         throw new InputError('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
@@ -31996,8 +31995,7 @@ function readKeyPlan(getInput, run, now, nonce) {
         scopes,
         tags,
         expiration,
-        comment: givenComment || defaultComment(run, nonce),
-        commentIsOurs: givenComment === '',
+        comment: givenComment || defaultComment(run),
         revoke,
         deepgramApiUrl,
     };
@@ -32227,14 +32225,11 @@ async function runPost(deps) {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/action/wiring.ts
-
 
 
 
@@ -32255,9 +32250,6 @@ function realHttp(env) {
     return { send: undiciSend(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
 }
 const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
-function randomNonce() {
-    return randomBytes(4).toString('hex');
-}
 function runContextFromEnv(env) {
     return {
         apiUrl: env.GITHUB_API_URL,

@@ -14,9 +14,8 @@ export interface KeyPlan {
   scopes: string[]
   tags: string[]
   expiration: Expiration
+  /** The key's name in the console, without the invocation marker that minting appends. */
   comment: string
-  /** True when we made the comment up, so it is unique to this invocation. */
-  commentIsOurs: boolean
   revoke: RevokePolicy
   deepgramApiUrl: string
 }
@@ -138,21 +137,20 @@ export function readRevoke(getInput: GetInput): RevokePolicy {
   throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`)
 }
 
-/** A comment that names the run and is unique to this invocation (thanks to `nonce`). */
-export function defaultComment(run: RunContext, nonce: string): string {
+/** A comment that names the run; the marker appended at minting makes it unique. */
+export function defaultComment(run: RunContext): string {
   const repository = run.repository ?? 'local run'
   const parts = [
     repository,
     run.workflow ? `workflow ${run.workflow}` : undefined,
     run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
     run.job ? `job ${run.job}` : undefined,
-    nonce,
   ]
   return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`
 }
 
 /** Reads and validates every input of create mode. Throws InputError on the first bad one. */
-export function readKeyPlan(getInput: GetInput, run: RunContext, now: Date, nonce: string): KeyPlan {
+export function readKeyPlan(getInput: GetInput, run: RunContext, now: Date): KeyPlan {
   const apiKey = readApiKey(getInput, run)
   if (getInput('key-id') !== '') {
     throw new InputError('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.')
@@ -170,8 +168,7 @@ export function readKeyPlan(getInput: GetInput, run: RunContext, now: Date, nonc
     scopes,
     tags,
     expiration,
-    comment: givenComment || defaultComment(run, nonce),
-    commentIsOurs: givenComment === '',
+    comment: givenComment || defaultComment(run),
     revoke,
     deepgramApiUrl,
   }

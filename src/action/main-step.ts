@@ -1,7 +1,8 @@
 import * as core from '@actions/core'
 import { actionsIO } from './actions-io.ts'
+import { newInvocationId } from '../deepgram/marker.ts'
 import { runMain } from './run-main.ts'
-import { randomNonce, realClock, realHttp, runContextFromEnv, USER_AGENT } from './wiring.ts'
+import { realClock, realHttp, runContextFromEnv, USER_AGENT } from './wiring.ts'
 
 /** The main step with the real runner, network and clock. Shared by dist/ and local-action. */
 export async function run(): Promise<void> {
@@ -12,7 +13,7 @@ export async function run(): Promise<void> {
       run: runContextFromEnv(process.env),
       send: http.send,
       clock: realClock,
-      nonce: randomNonce,
+      invocationId: () => newInvocationId(),
       userAgent: USER_AGENT,
     })
   } finally {

@@ -18,8 +18,8 @@ export interface MainDeps {
   run: RunContext & { apiUrl?: string }
   send: HttpSend
   clock: RetryClock
-  /** A short random string that makes the default comment unique to this invocation. */
-  nonce: () => string
+  /** A fresh invocation id for the key's marker (marker.ts). */
+  invocationId: () => string
   userAgent: string
 }
 
@@ -52,7 +52,7 @@ export async function runMain(deps: MainDeps): Promise<void> {
       return
     }
     const checked = standIn(['api-key', 'github-token'])
-    const plan = readKeyPlan(checked, deps.run, new Date(deps.clock.now()), deps.nonce())
+    const plan = readKeyPlan(checked, deps.run, new Date(deps.clock.now()))
     const secretPlan = readSecretPlan(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl })
     if (skip) return skipForMissingKey(io, deps.run)
     io.setOutput('skipped', 'false')
@@ -163,7 +163,14 @@ async function mint(plan: KeyPlan, projectId: string, client: DeepgramClient, de
   io.info(`Creating a Deepgram key in project ${projectId} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`)
   const sentAt = clock.now()
   const key = await createKeyWithoutOrphans(
-    { projectId, comment: plan.comment, commentIsOurs: plan.commentIsOurs, scopes: plan.scopes, tags: plan.tags, expiration: plan.expiration },
+    {
+      projectId,
+      comment: plan.comment,
+      marker: { kind: 'action', invocation: deps.invocationId() },
+      scopes: plan.scopes,
+      tags: plan.tags,
+      expiration: plan.expiration,
+    },
     { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message) },
   )
   if (key.key !== '') {

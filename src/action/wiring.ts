@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
@@ -26,10 +25,6 @@ export function realHttp(env: NodeJS.ProcessEnv): { send: HttpSend; close: () =>
 }
 
 export const realClock: RetryClock = { now: () => Date.now(), sleep: (ms) => sleep(ms), random: () => Math.random() }
-
-export function randomNonce(): string {
-  return randomBytes(4).toString('hex')
-}
 
 export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext & { apiUrl?: string } {
   return {

@@ -1,14 +1,16 @@
 import type { CreateKeyBody, CreatedKey, DeepgramClient, ProjectKey } from './client.ts'
 import { transientVerdict } from './client.ts'
 import { ActionError, NetworkError, ServiceError } from '../shared/errors.ts'
+import { formatMarker, parseMarker, withMarker, type Marker } from './marker.ts'
 import { expectedExpiry, type Expiration } from './expiration.ts'
 import { withRetry, type RetryClock, type RetryPolicy } from '../shared/retry.ts'
 
 export interface MintRequest {
   projectId: string
+  /** The comment as the user or the default gave it; the marker is appended when sending. */
   comment: string
-  /** True when the comment is unique to this invocation, so matching it is proof of ownership. */
-  commentIsOurs: boolean
+  /** Unique to this invocation: the only proof that a listed key is ours (see marker.ts). */
+  marker: Marker
   scopes: string[]
   tags: string[]
   expiration: Expiration
@@ -25,7 +27,7 @@ export interface MintDeps {
 export const EXPIRY_TOLERANCE_MS = 5 * 60_000
 
 export function createKeyBody(request: MintRequest): CreateKeyBody {
-  const body: CreateKeyBody = { comment: request.comment, scopes: request.scopes }
+  const body: CreateKeyBody = { comment: withMarker(request.comment, request.marker), scopes: request.scopes }
   if (request.tags.length > 0) body.tags = request.tags
   if (request.expiration.kind === 'ttl') body.time_to_live_in_seconds = request.expiration.seconds
   else body.expiration_date = request.expiration.date.toISOString()
@@ -40,9 +42,8 @@ export function createKeyBody(request: MintRequest): CreateKeyBody {
  */
 export async function createKeyWithoutOrphans(request: MintRequest, deps: MintDeps): Promise<CreatedKey> {
   const body = createKeyBody(request)
-  const firstSentAt = deps.clock.now()
   const cleanUpIfAmbiguous = async (error: unknown): Promise<void> => {
-    if (isAmbiguous(error)) await deleteInterruptedKeys(request, firstSentAt, deps)
+    if (isAmbiguous(error)) await deleteInterruptedKeys(request, deps)
   }
   try {
     return await withRetry(
@@ -65,17 +66,17 @@ function isAmbiguous(error: unknown): boolean {
   return error instanceof ServiceError && error.status >= 500
 }
 
-async function deleteInterruptedKeys(request: MintRequest, firstSentAt: number, deps: MintDeps): Promise<void> {
+async function deleteInterruptedKeys(request: MintRequest, deps: MintDeps): Promise<void> {
   let keys: ProjectKey[]
   try {
     keys = await deps.client.listKeys(request.projectId)
   } catch (error) {
     throw new ActionError(
       `Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ` +
-        `Delete any key named "${request.comment}" in the Deepgram console.`,
+        `Delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`,
     )
   }
-  const interrupted = keys.filter((key) => isFromThisInvocation(key, request, firstSentAt))
+  const interrupted = keys.filter((key) => isFromThisInvocation(key, request.marker))
   for (const key of interrupted) {
     const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error: unknown) => {
       throw new ActionError(
@@ -86,15 +87,10 @@ async function deleteInterruptedKeys(request: MintRequest, firstSentAt: number, 
   }
 }
 
-/**
- * Our own comment is unique to this invocation. A comment the user gave may be shared with other
- * runs, so then only keys created since our first attempt (with a minute for clock skew) count.
- */
-function isFromThisInvocation(key: ProjectKey, request: MintRequest, firstSentAt: number): boolean {
-  if (key.comment !== request.comment) return false
-  if (request.commentIsOurs) return true
-  const created = key.created ? Date.parse(key.created) : Number.NaN
-  return !Number.isNaN(created) && created >= firstSentAt - 60_000
+/** Ours only when the comment ends with this invocation's own marker: another run's key never is. */
+export function isFromThisInvocation(key: ProjectKey, marker: Marker): boolean {
+  const found = parseMarker(key.comment)
+  return found !== undefined && found.kind === marker.kind && found.invocation === marker.invocation
 }
 
 function describe(error: unknown): string {
