@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 
 const ACTION_REFERENCES = new Set(['octo-org/deepgram-key-action@v1', './'])
-const EXAMPLES = ['dependabot-safe.yml', 'environment-handoff.yml', 'ephemeral-ci-key.yml', 'per-pull-request.yml', 'rotate-secret.yml']
+const EXAMPLES = ['dependabot-safe.yml', 'environment-handoff.yml', 'ephemeral-ci-key.yml', 'per-pull-request.yml', 'rotate-admin-key.yml', 'rotate-secret.yml']
 
 interface Problem {
   line: number

@@ -28562,7 +28562,7 @@ function readKeyPlan(getInput, run, now) {
 
 /***/ }),
 
-/***/ 411:
+/***/ 4579:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31646,7 +31646,7 @@ function newInvocationId(random = external_node_crypto_.randomBytes) {
 }
 /** 12 hex digits naming a secret and its targets; `identity` must be canonical (sorted, lower-cased). */
 function secretDigest(identity) {
-    return createHash('sha256').update(identity).digest('hex').slice(0, 12);
+    return (0,external_node_crypto_.createHash)('sha256').update(identity).digest('hex').slice(0, 12);
 }
 function formatMarker(marker) {
     if (marker.kind === 'broker')
@@ -32025,6 +32025,111 @@ async function keysTaggedWithAll(tags, projectId, client) {
 
 // EXTERNAL MODULE: ./src/github/deliver.ts + 1 modules
 var deliver = __nccwpck_require__(5614);
+;// CONCATENATED MODULE: ./src/action/rotation.ts
+
+
+/** More would be a typo: a secret rotated for years still has far fewer live keys. */
+const MOST_KEPT = 1000;
+/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
+function readKeepPrevious(getInput) {
+    const text = getInput('keep-previous') || 'all';
+    if (text.toLowerCase() === 'all')
+        return 'all';
+    if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT)
+        return Number(text);
+    throw new errors/* InputError */.dz('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
+}
+const rotation_KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * Which listed keys go. Only keys marked by this action for the same secret digest, created before
+ * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
+ * Deepgram's `created`. Undefined when the new key's creation time is unknown: then which keys are
+ * earlier cannot be told, and nothing is deleted.
+ */
+function selectPreviousKeys(keys, digest, newKey, keep) {
+    const listed = keys.find((k) => sameId(k.apiKeyId, newKey.apiKeyId));
+    const newCreated = createdMicros(listed?.created ?? newKey.created);
+    if (newCreated === undefined)
+        return undefined;
+    const earlier = keys
+        .flatMap((key) => {
+        const created = createdMicros(key.created);
+        // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
+        if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId))
+            return [];
+        if (!rotation_KEY_ID.test(key.apiKeyId) || !isKeyOfSecret(key, digest))
+            return [];
+        return [{ key, created }];
+    })
+        .sort((a, b) => b.created - a.created || b.key.apiKeyId.localeCompare(a.key.apiKeyId))
+        .map(({ key }) => key);
+    return { keep: earlier.slice(0, keep), remove: earlier.slice(keep).reverse() };
+}
+/** Ours, for this secret: the comment ends in an action marker carrying this digest. */
+function isKeyOfSecret(key, digest) {
+    const marker = parseMarker(key.comment);
+    return marker?.kind === 'action' && marker.secret === digest;
+}
+function sameId(a, b) {
+    return a.toLowerCase() === b.toLowerCase();
+}
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
+/** Deepgram's timestamps carry microseconds; two keys a millisecond apart still order. */
+function createdMicros(text) {
+    const match = TIMESTAMP.exec(text ?? '');
+    if (match === null)
+        return undefined;
+    const seconds = Date.parse(`${match[1]}${match[3]}`);
+    if (Number.isNaN(seconds))
+        return undefined;
+    return seconds * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
+}
+/**
+ * Deletes the earlier keys of the secret. Never throws: the new key is in place whatever happens
+ * here, so a key that cannot be listed or deleted is a warning, and it expires on its own.
+ */
+async function retirePreviousKeys(request, client, io) {
+    const { secretName, keep, projectId } = request;
+    const report = { secretName, keep, keys: [] };
+    const giveUp = (problem) => {
+        io.warning(`No earlier key of secret ${secretName} was deleted: ${problem} They expire on their own; delete them in the Deepgram console to end them sooner.`);
+        return { ...report, problem };
+    };
+    let keys;
+    try {
+        keys = await client.listKeys(projectId);
+    }
+    catch (error) {
+        return giveUp(`listing the project's keys failed: ${(0,errors/* describeFailure */.Ic)(error)}`);
+    }
+    const selection = selectPreviousKeys(keys, request.digest, request.newKey, keep);
+    if (selection === undefined)
+        return giveUp(`Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`);
+    report.keys.push(...selection.keep.map((key) => ({ key, outcome: 'kept' })));
+    io.info(`Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`);
+    // One at a time, oldest first: when api-key is itself an earlier key of this secret (the admin key
+    // rotating itself with keep-previous: 0), it is the newest of them and goes last.
+    for (const key of selection.remove) {
+        try {
+            const outcome = await client.deleteKey(projectId, key.apiKeyId);
+            io.info(outcome === 'deleted' ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.` : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`);
+            report.keys.push({ key, outcome });
+        }
+        catch (error) {
+            const until = key.expirationDate ? `until ${key.expirationDate}` : 'until it expires';
+            io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${(0,errors/* describeFailure */.Ic)(error)} It stays valid ${until}; delete it in the Deepgram console.`);
+            report.keys.push({ key, outcome: 'failed' });
+        }
+    }
+    return report;
+}
+/** Create mode's revoked-count and revoked-key-ids: the earlier keys deleted (none after a partial write). */
+function publishRotation(io, report) {
+    const deleted = (report?.keys ?? []).filter((k) => k.outcome === 'deleted').map((k) => k.key.apiKeyId);
+    io.setOutput('revoked-count', String(deleted.length));
+    io.setOutput('revoked-key-ids', deleted.join(','));
+}
+
 ;// CONCATENATED MODULE: ./src/action/state.ts
 function saveRevocationState(io, state) {
     io.saveState('project-id', state.projectId);
@@ -32079,8 +32184,18 @@ function table(rows, header = ['', '']) {
 function code(value) {
     return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
 }
+/** keep-previous: each earlier key of the secret, and what became of it. */
+function rotationSummary(report) {
+    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
+    const rows = report.keys.map(({ key, outcome }) => [code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`]);
+    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
+    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
+    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
+}
 
 ;// CONCATENATED MODULE: ./src/action/run-main.ts
+
+
 
 
 
@@ -32125,10 +32240,11 @@ async function runMain(deps) {
         const checked = standIn(['api-key', 'github-token']);
         const plan = (0,inputs/* readKeyPlan */.DW)(checked, deps.run, new Date(deps.clock.now()));
         const secretPlan = (0,github_plan/* readSecretPlan */.id)(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
+        const keepPrevious = readKeepPrevious(checked);
         if (skip)
             return skipForMissingKey(io, deps.run);
         io.setOutput('skipped', 'false');
-        await createMode(plan, secretPlan, deps, secrets);
+        await createMode(plan, secretPlan, keepPrevious, deps, secrets);
     }
     catch (error) {
         io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
@@ -32141,13 +32257,15 @@ function skipForMissingKey(io, run) {
 function deepgramClient(apiKey, baseUrl, deps) {
     return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: retry/* MAIN_POLICY */.hz, userAgent: deps.userAgent });
 }
-async function createMode(plan, secretPlan, deps, secrets) {
+async function createMode(plan, secretPlan, keepPrevious, deps, secrets) {
     const { io } = deps;
     const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
+    // Every key written to a secret names that secret in its marker, so a later rotation finds it.
+    const digest = secretPlan ? secretDigest((0,github_plan/* secretIdentity */.PU)(secretPlan)) : undefined;
     // Public keys are fetched while the key is being created: two round trips, not three.
     const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
     const projectId = plan.projectId ?? (await discoverProject(client));
-    const key = await mint(plan, projectId, client, deps, secrets);
+    const key = await mint(plan, projectId, digest, client, deps, secrets);
     // Should this step be killed (a cancelled job) while writing secrets, only the post step could
     // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
     const beforeWriting = () => saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt: isoUtc(key.expirationDate), revoke: plan.revoke !== 'false' });
@@ -32163,6 +32281,13 @@ async function createMode(plan, secretPlan, deps, secrets) {
             throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
         throw await deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
     }
+    // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
+    let rotation;
+    if (secretPlan && digest && keepPrevious !== 'all') {
+        if (failed.length === 0)
+            rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, client, io);
+        publishRotation(io, rotation);
+    }
     await io.appendSummary(mintSummary({
         keyId: key.apiKeyId,
         projectId,
@@ -32170,10 +32295,13 @@ async function createMode(plan, secretPlan, deps, secrets) {
         tags: key.tags,
         expiresAt: isoUtc(key.expirationDate),
         revokePolicy: revokeSentence(revoke, held.length > 0),
-    }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
+    }) +
+        (secretPlan ? secretsSummary(secretPlan.name, results) : '') +
+        (rotation ? rotationSummary(rotation) : ''));
     if (failed.length > 0) {
         const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
-        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate} ` +
+        const earlier = keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).';
+        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} ` +
             'Run the job again to write the rest.');
     }
 }
@@ -32218,14 +32346,14 @@ async function writeSecrets(plan, delivery, key, client, projectId, beforeWritin
     return results;
 }
 /** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
-async function mint(plan, projectId, client, deps, secrets) {
+async function mint(plan, projectId, digest, client, deps, secrets) {
     const { io, clock } = deps;
     io.info(`Creating a Deepgram key in project ${projectId} ${(0,deepgram_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
     const sentAt = clock.now();
     const key = await createKeyWithoutOrphans({
         projectId,
         comment: plan.comment,
-        marker: { kind: 'action', invocation: deps.invocationId() },
+        marker: { kind: 'action', invocation: deps.invocationId(), ...(digest ? { secret: digest } : {}) },
         scopes: plan.scopes,
         tags: plan.tags,
         expiration: plan.expiration,
@@ -32374,7 +32502,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(411);
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4579);
 // Entry of the main step (action.yml runs.main, bundled into dist/main).
 
 await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -32737,6 +32865,7 @@ function splitResults(results) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   PU: () => (/* binding */ secretIdentity),
 /* harmony export */   ff: () => (/* binding */ describeTarget),
 /* harmony export */   id: () => (/* binding */ readSecretPlan),
 /* harmony export */   pH: () => (/* binding */ SECRET_INPUTS)
@@ -32759,6 +32888,7 @@ const SECRET_INPUTS = {
     'secret-type': 'actions',
     'github-token': '',
     'github-api-url': '',
+    'keep-previous': 'all',
 };
 /** A human name for a target, used in logs, errors and the summary. */
 function describeTarget(target) {
@@ -32860,6 +32990,26 @@ function uniqueIgnoringCase(names) {
             return false;
         seen.add(key);
         return true;
+    });
+}
+/**
+ * What makes two secret plans "the same secret", as one canonical string: the name as GitHub
+ * stores it (upper-cased), the type, the scope, and where it lives (repositories sorted and
+ * lower-cased, the environment lower-cased, the organization lower-cased), since GitHub's names
+ * are case-insensitive. The token is not part of it, and neither is an organization secret's
+ * visibility: visibility says who may read the secret, not which secret it is, so a run that
+ * changes it overwrites the same secret and the keys it replaced are just as replaced.
+ */
+function secretIdentity(plan) {
+    const [first] = plan.targets;
+    const repositories = plan.targets.flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()])).sort();
+    return JSON.stringify({
+        name: plan.name.toUpperCase(),
+        type: first?.type ?? 'actions',
+        scope: first?.scope ?? 'repository',
+        repositories,
+        environment: first?.scope === 'environment' ? first.environment.toLowerCase() : '',
+        organization: first?.scope === 'organization' ? first.org.toLowerCase() : '',
     });
 }
 

@@ -32248,6 +32248,7 @@ const SECRET_INPUTS = {
     'secret-type': 'actions',
     'github-token': '',
     'github-api-url': '',
+    'keep-previous': 'all',
 };
 /** A human name for a target, used in logs, errors and the summary. */
 function plan_describeTarget(target) {
@@ -32351,6 +32352,26 @@ function uniqueIgnoringCase(names) {
         return true;
     });
 }
+/**
+ * What makes two secret plans "the same secret", as one canonical string: the name as GitHub
+ * stores it (upper-cased), the type, the scope, and where it lives (repositories sorted and
+ * lower-cased, the environment lower-cased, the organization lower-cased), since GitHub's names
+ * are case-insensitive. The token is not part of it, and neither is an organization secret's
+ * visibility: visibility says who may read the secret, not which secret it is, so a run that
+ * changes it overwrites the same secret and the keys it replaced are just as replaced.
+ */
+function secretIdentity(plan) {
+    const [first] = plan.targets;
+    const repositories = plan.targets.flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()])).sort();
+    return JSON.stringify({
+        name: plan.name.toUpperCase(),
+        type: first?.type ?? 'actions',
+        scope: first?.scope ?? 'repository',
+        repositories,
+        environment: first?.scope === 'environment' ? first.environment.toLowerCase() : '',
+        organization: first?.scope === 'organization' ? first.org.toLowerCase() : '',
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/action/summary.ts
 
@@ -32389,6 +32410,14 @@ function table(rows, header = ['', '']) {
 /** Inline code on one line that survives backticks and pipes in the value. */
 function code(value) {
     return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+/** keep-previous: each earlier key of the secret, and what became of it. */
+function rotationSummary(report) {
+    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
+    const rows = report.keys.map(({ key, outcome }) => [code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`]);
+    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
+    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
+    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/action/run-post.ts

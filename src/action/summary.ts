@@ -1,6 +1,7 @@
 import type { TargetResult } from '../github/deliver.ts'
 import { describeTarget } from '../github/plan.ts'
 import { logLine, markdownValue } from '../shared/log-text.ts'
+import type { RetiredKey, RotationReport } from './rotation.ts'
 
 /** The job summary of a minted key: everything about it but the key. */
 export interface MintSummary {
@@ -50,4 +51,13 @@ export function table(rows: [string, string][], header: [string, string] = ['', 
 /** Inline code on one line that survives backticks and pipes in the value. */
 export function code(value: string): string {
   return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``
+}
+
+/** keep-previous: each earlier key of the secret, and what became of it. */
+export function rotationSummary(report: RotationReport): string {
+  const results: Record<RetiredKey['outcome'], string> = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' }
+  const rows = report.keys.map(({ key, outcome }): [string, string] => [code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`])
+  const deleted = report.keys.filter((k) => k.outcome === 'deleted').length
+  const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.'
+  return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`
 }
