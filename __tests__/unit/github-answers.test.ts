@@ -1,11 +1,11 @@
 import { ServiceError } from '../../src/shared/errors.ts'
-import { confinedTo, gitHubError, rateLimitDecisions, RATE_LIMIT_RETRIES, redirectIn } from '../../src/github/answers.ts'
+import { confinedTo, gitHubError, rateLimitDecisions, RATE_LIMIT_RETRIES, redirectIn, requestKey } from '../../src/github/answers.ts'
 
 const noRefusals = () => undefined
 
 /** What Octokit's RequestError carries: status, message, the request's options and the answer. */
-function requestError(status: number, message: string, headers: Record<string, string> = {}, request: object = {}) {
-  return Object.assign(new Error(message), { status, request: { request }, response: { headers: { 'x-github-request-id': 'REQ-1', ...headers }, data: { message } } })
+function requestError(status: number, message: string, headers: Record<string, string> = {}, url = 'https://api.github.com/repos/o/r/actions/secrets/KEY') {
+  return Object.assign(new Error(message), { status, request: { method: 'PUT', url }, response: { headers: { 'x-github-request-id': 'REQ-1', ...headers }, data: { message } } })
 }
 
 describe('reading GitHub’s answers', () => {
@@ -37,7 +37,7 @@ describe('reading GitHub’s answers', () => {
   test('a wait that ends before the deadline is taken, a few times per request', () => {
     const now = 1_000_000
     const limits = rateLimitDecisions(() => now, now + 20_000)
-    const request = {}
+    const request = 'PUT https://api.github.com/repos/o/r/actions/secrets/KEY'
     expect(limits.wait(20, request, 0)).toBe(true)
     expect(limits.wait(1, request, RATE_LIMIT_RETRIES - 1)).toBe(true)
     expect(limits.refusedWait(request)).toBeUndefined()
@@ -46,21 +46,20 @@ describe('reading GitHub’s answers', () => {
   test('a wait past the deadline, or one too many, is refused and remembered for the message', () => {
     let now = 1_000_000
     const limits = rateLimitDecisions(() => now, now + 20_000)
-    const late = {}
+    const late = 'PUT https://api.github.com/repos/o/late/actions/secrets/KEY'
     now += 15_000
     expect(limits.wait(6, late, 0)).toBe(false)
     expect(limits.refusedWait(late)).toBe(6)
-    const often = {}
+    const often = 'PUT https://api.github.com/repos/o/often/actions/secrets/KEY'
     expect(limits.wait(1, often, RATE_LIMIT_RETRIES)).toBe(false)
     expect(limits.refusedWait(often)).toBe(1)
-    expect(limits.refusedWait(undefined)).toBeUndefined()
+    expect(limits.refusedWait('PUT https://api.github.com/repos/o/other/actions/secrets/KEY')).toBeUndefined()
   })
 
   test('a refused rate-limit answer names the wait and what to do, not permissions', () => {
-    const request = {}
     const limits = rateLimitDecisions(() => 0, 20_000)
-    limits.wait(3600, request, 0)
-    const error = gitHubError(requestError(403, 'You have exceeded a secondary rate limit.', { 'retry-after': '3600' }, request), 'writing secret KEY to repository o/r', 'needs Secrets: write', limits.refusedWait)
+    limits.wait(3600, requestKey('PUT', 'https://api.github.com/repos/o/r/actions/secrets/KEY'), 0)
+    const error = gitHubError(requestError(403, 'You have exceeded a secondary rate limit.', { 'retry-after': '3600' }), 'writing secret KEY to repository o/r', 'needs Secrets: write', limits.refusedWait)
     expect(error.message).toBe(
       "GitHub answered HTTP 403 while writing secret KEY to repository o/r: You have exceeded a secondary rate limit. (request id REQ-1). GitHub asked to wait 3600 s, longer than the step's time for secrets allows. " +
         'Run the job again later; to write to many repositories, use one organization secret with secret-visibility: selected (a single write).',

@@ -65,6 +65,13 @@ describe('pacing writes to GitHub’s limits on content creation', () => {
     expect(clock.sleeps).toEqual([])
   })
 
+  test('a write asking after the deadline is refused as out of time, not as a wait', async () => {
+    const clock = fakeClock()
+    const pacer = writePacer(clock, clock.now() + 1_000)
+    clock.advance(2_000)
+    await expect(pacer.acquire()).rejects.toThrow("not written: the step's time for secrets was up before this write could start.")
+  })
+
   test('the summary advises one organization secret only beyond a minute of writes', () => {
     expect(fanOutAdvice(80)).toBeUndefined()
     expect(fanOutAdvice(100)).toMatch(/^100 targets are more than GitHub's 80 content-creating requests a minute/)

@@ -10,7 +10,7 @@ export const RATE_LIMIT_RETRIES = 3
 interface RequestErrorLike {
   status: number
   message: string
-  request?: { request?: object }
+  request?: { method?: string; url?: string }
   response?: { headers: Record<string, string | undefined>; data?: unknown }
 }
 
@@ -42,18 +42,24 @@ export function redirectIn(response: { status: number; headers: Record<string, s
 /**
  * Whether to wait as a rate-limit answer asks (the throttling plugin's onRateLimit and
  * onSecondaryRateLimit): only while the wait ends before the deadline, a few times per request.
- * A refused wait is remembered by request, for its error message.
+ * A refused wait is remembered by request ("PUT https://…": each target has its own), for the
+ * error message: Octokit's error carries a copy of the request, not the options the plugin saw.
  */
 export function rateLimitDecisions(now: Now, deadline: number) {
-  const refused = new WeakMap<object, number>()
+  const refused = new Map<string, number>()
   return {
-    wait(retryAfterSeconds: number, request: object, retryCount: number): boolean {
+    wait(retryAfterSeconds: number, request: string, retryCount: number): boolean {
       const fits = retryCount < RATE_LIMIT_RETRIES && now() + retryAfterSeconds * 1000 <= deadline
       if (!fits) refused.set(request, retryAfterSeconds)
       return fits
     },
-    refusedWait: (request: object | undefined): number | undefined => (request === undefined ? undefined : refused.get(request)),
+    refusedWait: (request: string): number | undefined => refused.get(request),
   }
+}
+
+/** How rateLimitDecisions knows a request again. */
+export function requestKey(method: string | undefined, url: string | undefined): string {
+  return `${method ?? ''} ${url ?? ''}`
 }
 
 /** A fetch that sends nothing (and so no token) anywhere but the configured API's origin. */
@@ -84,7 +90,7 @@ export function permissionHint(target: SecretTarget): string {
   )
 }
 
-export function gitHubError(error: unknown, action: string, permission: string, refusedWait: (request: object | undefined) => number | undefined): Error {
+export function gitHubError(error: unknown, action: string, permission: string, refusedWait: (request: string) => number | undefined): Error {
   if (error instanceof RedirectError) {
     return new ServiceError({
       service: 'GitHub',
@@ -100,7 +106,7 @@ export function gitHubError(error: unknown, action: string, permission: string, 
   const headers = error.response.headers
   const data = error.response.data
   const message = typeof data === 'object' && data !== null && 'message' in data ? String((data as { message: unknown }).message) : error.message
-  const wait = refusedWait(error.request?.request)
+  const wait = refusedWait(requestKey(error.request?.method, error.request?.url))
   const rateLimited = wait !== undefined || isRateLimit(error.status, message, headers)
   return new ServiceError({
     service: 'GitHub',

@@ -3,7 +3,7 @@ import { retry } from '@octokit/plugin-retry'
 import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling'
 import type { Now } from '../shared/retry.ts'
 import type { PublicKey, SecretsApi, SecretWrite } from './api.ts'
-import { confinedTo, gitHubError, permissionHint, rateLimitDecisions, redirectIn } from './answers.ts'
+import { confinedTo, gitHubError, permissionHint, rateLimitDecisions, redirectIn, requestKey } from './answers.ts'
 import { describeTarget, type SecretTarget } from './plan.ts'
 
 /** Pinned: the secrets endpoints are checked under this version, and GHES knows it. */
@@ -45,7 +45,10 @@ function gitHubOctokit(options: GitHubOptions) {
 /** GitHub's secrets endpoints through Octokit; rate limits and transient failures retried within the deadline. */
 export function octokitSecretsApi(options: GitHubOptions): SecretsApi {
   const limits = rateLimitDecisions(options.now, options.deadline)
-  const onLimit: ThrottlingOptions['onRateLimit'] = (retryAfter, request, _octokit, retryCount) => limits.wait(retryAfter, request.request, retryCount)
+  const onLimit: ThrottlingOptions['onRateLimit'] = (retryAfter, request, octokit, retryCount) => {
+    const { method, url } = octokit.request.endpoint.parse(request)
+    return limits.wait(retryAfter, requestKey(method, url), retryCount)
+  }
   const scale = options.msPerSecondOfWait ?? 1000
   const GitHubOctokit = gitHubOctokit(options)
   const octokit = new GitHubOctokit({

@@ -17,11 +17,11 @@ const HOUR_MS = 3_600_000
 /** A write that could not start before the fan-out's time is up. Same text for every such target. */
 export class PacingError extends Error {
   constructor(waitMs: number, limits: WriteLimits) {
-    super(
-      `not written: GitHub allows ${limits.perMinute} content-creating requests a minute and ${limits.perHour} an hour, ` +
-        `so the next write could start only in ${Math.ceil(waitMs / 1000)} s, after the step's time for secrets is up. ` +
-        `Write to at most ${limits.perMinute} targets per job, or use one organization secret with secret-visibility: selected (a single write).`,
-    )
+    const why =
+      waitMs > 0
+        ? `GitHub allows ${limits.perMinute} content-creating requests a minute and ${limits.perHour} an hour, so the next write could start only in ${Math.ceil(waitMs / 1000)} s, after the step's time for secrets is up`
+        : "the step's time for secrets was up before this write could start"
+    super(`not written: ${why}. Write to at most ${limits.perMinute} targets per job, or use one organization secret with secret-visibility: selected (a single write).`)
     this.name = 'PacingError'
   }
 }
