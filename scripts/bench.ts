@@ -28,6 +28,7 @@ const MEASUREMENTS: Measurement[] = [
   { title: 'Startup: a full main run of dist/ vs bare `node -e 0`', measure: measureStartup },
   { title: 'Size of dist/', measure: measureDistSize },
   { title: 'Round trips on the critical path when writing secrets (100 ms latency per request)', measure: measureSecretRoundTrips },
+  { title: 'Fan-out to 100 repository secrets (100 ms latency per request)', measure: async () => (await import('./bench-fanout.ts')).measureFanOut() },
 ]
 
 /** Runs of each kind, alternating (bare, action, bare, action...) after one warm-up of each. */

@@ -28562,7 +28562,7 @@ function readKeyPlan(getInput, run, now) {
 
 /***/ }),
 
-/***/ 4579:
+/***/ 5061:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31696,8 +31696,53 @@ function maskSecret(io, value) {
 var errors = __nccwpck_require__(8382);
 // EXTERNAL MODULE: ./src/shared/http.ts
 var http = __nccwpck_require__(6489);
-// EXTERNAL MODULE: ./src/shared/retry.ts
-var retry = __nccwpck_require__(3091);
+;// CONCATENATED MODULE: ./src/shared/retry.ts
+/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
+/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
+const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/**
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
+ * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
+ * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ */
+async function withRetry(attempt, classify, policy, clock, beforeRetry) {
+    const started = clock.now();
+    for (let n = 1;; n++) {
+        try {
+            return await attempt(n);
+        }
+        catch (error) {
+            const verdict = classify(error);
+            if (!verdict.retry || n >= policy.maxAttempts)
+                throw error;
+            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
+            if (clock.now() + delay - started > policy.budgetMs)
+                throw error;
+            if (beforeRetry)
+                await beforeRetry(error);
+            await clock.sleep(delay);
+        }
+    }
+}
+/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
+function retryDelay(n, policy, random, retryAfterMs) {
+    if (retryAfterMs !== undefined)
+        return Math.max(0, retryAfterMs);
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(random() * ceiling);
+}
+/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
 ;// CONCATENATED MODULE: ./src/deepgram/client.ts
 
 
@@ -31744,7 +31789,7 @@ class DeepgramClient {
     async deleteKey(projectId, keyId) {
         const action = `deleting key ${keyId}`;
         const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`;
-        return (0,retry/* withRetry */.bD)(async () => {
+        return withRetry(async () => {
             const response = await this.send('DELETE', path, action);
             if (response.status === 404)
                 return 'already-gone';
@@ -31753,7 +31798,7 @@ class DeepgramClient {
         }, transientVerdict, this.options.policy, this.options.clock);
     }
     async retried(method, path, action) {
-        return (0,retry/* withRetry */.bD)(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
+        return withRetry(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
     }
     async send(method, path, action, body) {
         const { baseUrl, apiKey, userAgent } = this.options;
@@ -31810,7 +31855,7 @@ function deepgramError(response, action, now) {
         (typeof body === 'string' ? body : undefined) ??
         (text || 'no message');
     const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'];
-    const retryAfterMs = (0,retry/* parseRetryAfter */.mu)(response.headers['retry-after'], now);
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
     return new errors/* ServiceError */._7({
         service: 'Deepgram',
         action,
@@ -31903,7 +31948,7 @@ async function createKeyWithoutOrphans(request, deps) {
             await deleteInterruptedKeys(request, deps);
     };
     try {
-        return await (0,retry/* withRetry */.bD)(() => deps.client.createKeyOnce(request.projectId, body), transientVerdict, deps.policy, deps.clock, cleanUpIfAmbiguous);
+        return await withRetry(() => deps.client.createKeyOnce(request.projectId, body), transientVerdict, deps.policy, deps.clock, cleanUpIfAmbiguous);
     }
     catch (error) {
         // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
@@ -32146,7 +32191,10 @@ function loadRevocationState(io) {
     return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
 }
 
+// EXTERNAL MODULE: ./src/github/pacing.ts
+var pacing = __nccwpck_require__(9959);
 ;// CONCATENATED MODULE: ./src/action/summary.ts
+
 
 
 function mintSummary(s) {
@@ -32164,7 +32212,8 @@ function mintSummary(s) {
 /** One row per target: where the secret was created, updated, or why it failed. */
 function secretsSummary(name, results) {
     const rows = results.map((r) => [(0,github_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
-    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
+    const advice = (0,pacing/* fanOutAdvice */.GX)(results.length);
+    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`;
 }
 /** Revoke mode: what was deleted, and what was gone already. */
 function revokeModeSummary(projectId, what, report) {
@@ -32255,7 +32304,7 @@ function skipForMissingKey(io, run) {
     io.setOutput('skipped', 'true');
 }
 function deepgramClient(apiKey, baseUrl, deps) {
-    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: retry/* MAIN_POLICY */.hz, userAgent: deps.userAgent });
+    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent });
 }
 async function createMode(plan, secretPlan, keepPrevious, deps, secrets) {
     const { io } = deps;
@@ -32328,7 +32377,7 @@ async function revokeMode(plan, deps) {
  * a failure is a value, looked at only once the key exists (and then deletes it).
  */
 function startDelivery(plan, deps) {
-    return Promise.all(/* import() */[__nccwpck_require__.e(470), __nccwpck_require__.e(720)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3720))
+    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
         .then((module) => module.prepareDelivery(plan, deps))
         .catch((error) => (error instanceof Error ? error : new Error(String(error))));
 }
@@ -32357,7 +32406,7 @@ async function mint(plan, projectId, digest, client, deps, secrets) {
         scopes: plan.scopes,
         tags: plan.tags,
         expiration: plan.expiration,
-    }, { client, clock, policy: retry/* MAIN_POLICY */.hz, log: (message) => io.info(message) });
+    }, { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message) });
     if (key.key !== '') {
         maskSecret(io, key.key);
         secrets.push(key.key);
@@ -32502,7 +32551,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4579);
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5061);
 // Entry of the main step (action.yml runs.main, bundled into dist/main).
 
 await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -32762,6 +32811,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   g4: () => (/* binding */ prepareTargets),
   tD: () => (/* binding */ splitResults),
   Hg: () => (/* binding */ withPublicKeyCache),
+  yW: () => (/* binding */ withWritePacing),
   t: () => (/* binding */ writeToTargets)
 });
 
@@ -32790,7 +32840,10 @@ var plan = __nccwpck_require__(4496);
 
 
 
-/** GitHub asks integrators not to burst; ten at a time keeps 20 repositories at two rounds. */
+/**
+ * Requests in flight at once. GitHub allows 100 and asks integrators not to burst; ten at a time
+ * keeps 20 repositories at two rounds.
+ */
 const CONCURRENCY = 10;
 /**
  * Fetches what every target needs before the key exists. One target that cannot be prepared
@@ -32816,18 +32869,34 @@ async function selectedIds(target, api) {
         return undefined;
     return Promise.all(target.selectedRepositories.map((repo) => api.repositoryId(target.org, repo)));
 }
-/** Seals the value for each target's own key and writes it; never throws, reports per target. */
-async function writeToTargets(value, name, prepared, api, seal) {
+/**
+ * Seals the value for each target's own key and writes it; never throws, reports per target.
+ * `progress` hears how many targets are done (written or failed) after each one.
+ */
+async function writeToTargets(value, name, prepared, api, seal, progress = () => { }) {
+    let done = 0;
     return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
+        let result;
         try {
             const encryptedValue = seal(value, publicKey.key);
-            const outcome = await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds });
-            return { target, outcome };
+            result = { target, outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }) };
         }
         catch (error) {
-            return { target, error: (0,errors/* describeFailure */.Ic)(error) };
+            result = { target, error: (0,errors/* describeFailure */.Ic)(error) };
         }
+        progress(++done, prepared.length);
+        return result;
     });
+}
+/** Every write waits for a slot within GitHub's limits on content creation (pacing.ts). */
+function withWritePacing(api, pacer) {
+    return {
+        ...api,
+        async putSecret(write) {
+            await pacer.acquire();
+            return api.putSecret(write);
+        },
+    };
 }
 /** Public keys fetched once per target (type, owner, repository, environment or organization). */
 function withPublicKeyCache(api) {
@@ -32851,11 +32920,69 @@ function targetKey(target) {
     const place = target.scope === 'organization' ? [target.org] : target.scope === 'environment' ? [target.owner, target.repo, target.environment] : [target.owner, target.repo];
     return [target.type, target.scope, ...place].join('/').toLowerCase();
 }
-/** Splits results into the targets that now hold the key and those that failed. */
+/**
+ * Splits results into the targets that now hold the key and those that failed. Targets that
+ * failed for the same reason (such as GitHub's limits) share one entry.
+ */
 function splitResults(results) {
     const held = results.flatMap((r) => ('outcome' in r ? [(0,plan/* describeTarget */.ff)(r.target)] : []));
-    const failed = results.flatMap((r) => ('error' in r ? [`${(0,plan/* describeTarget */.ff)(r.target)}: ${r.error}`] : []));
+    const byReason = new Map();
+    for (const r of results)
+        if ('error' in r)
+            byReason.set(r.error, [...(byReason.get(r.error) ?? []), (0,plan/* describeTarget */.ff)(r.target)]);
+    const failed = [...byReason].map(([error, targets]) => `${targets.join(', ')}: ${error}`);
     return { held, failed };
+}
+
+
+/***/ }),
+
+/***/ 9959:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   GX: () => (/* binding */ fanOutAdvice),
+/* harmony export */   vE: () => (/* binding */ writePacer)
+/* harmony export */ });
+/* unused harmony exports GITHUB_WRITE_LIMITS, PacingError */
+/** docs.github.com, "Rate limits for the REST API": 80 content-creating requests a minute, 500 an hour. */
+const GITHUB_WRITE_LIMITS = { perMinute: 80, perHour: 500 };
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+/** A write that could not start before the fan-out's time is up. Same text for every such target. */
+class PacingError extends Error {
+    constructor(waitMs, limits) {
+        const why = waitMs > 0
+            ? `GitHub allows ${limits.perMinute} content-creating requests a minute and ${limits.perHour} an hour, so the next write could start only in ${Math.ceil(waitMs / 1000)} s, after the step's time for secrets is up`
+            : "the step's time for secrets was up before this write could start";
+        super(`not written: ${why}. Write to at most ${limits.perMinute} targets per job, or use one organization secret with secret-visibility: selected (a single write).`);
+        this.name = 'PacingError';
+    }
+}
+function writePacer(clock, deadline, limits = GITHUB_WRITE_LIMITS) {
+    // Start times handed out so far, in order: each slot is no earlier than the one before.
+    const starts = [];
+    return {
+        async acquire() {
+            const now = clock.now();
+            const minuteSlot = starts.length >= limits.perMinute ? (starts[starts.length - limits.perMinute] ?? 0) + MINUTE_MS : now;
+            const hourSlot = starts.length >= limits.perHour ? (starts[starts.length - limits.perHour] ?? 0) + HOUR_MS : now;
+            const start = Math.max(now, minuteSlot, hourSlot);
+            if (start > deadline)
+                throw new PacingError(start - now, limits);
+            // Taken before waiting, so that writes asking at the same moment get successive slots.
+            starts.push(start);
+            if (start > now)
+                await clock.sleep(start - now);
+        },
+    };
+}
+/** What the job summary says when the targets are more than a minute's writes. */
+function fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
+    if (targets <= limits.perMinute)
+        return undefined;
+    return (`${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so writes beyond that wait or fail. ` +
+        'One organization secret with secret-visibility: selected and secret-selected-repositories is a single write, however many repositories read it.');
 }
 
 
@@ -33199,64 +33326,6 @@ function fetchOver(send) {
 
 /***/ }),
 
-/***/ 3091:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   bD: () => (/* binding */ withRetry),
-/* harmony export */   hz: () => (/* binding */ MAIN_POLICY),
-/* harmony export */   mu: () => (/* binding */ parseRetryAfter)
-/* harmony export */ });
-/* unused harmony exports POST_POLICY, retryDelay */
-/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
-/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
-/**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
- * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
- * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
- */
-async function withRetry(attempt, classify, policy, clock, beforeRetry) {
-    const started = clock.now();
-    for (let n = 1;; n++) {
-        try {
-            return await attempt(n);
-        }
-        catch (error) {
-            const verdict = classify(error);
-            if (!verdict.retry || n >= policy.maxAttempts)
-                throw error;
-            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (clock.now() + delay - started > policy.budgetMs)
-                throw error;
-            if (beforeRetry)
-                await beforeRetry(error);
-            await clock.sleep(delay);
-        }
-    }
-}
-/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
-function retryDelay(n, policy, random, retryAfterMs) {
-    if (retryAfterMs !== undefined)
-        return Math.max(0, retryAfterMs);
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-    return Math.round(random() * ceiling);
-}
-/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-
-/***/ }),
-
 /***/ 2613:
 /***/ ((module) => {
 
@@ -33475,7 +33544,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];

@@ -1,4 +1,5 @@
 import type { TargetResult } from '../github/deliver.ts'
+import { fanOutAdvice } from '../github/pacing.ts'
 import { describeTarget } from '../github/plan.ts'
 import { logLine, markdownValue } from '../shared/log-text.ts'
 import type { RetiredKey, RotationReport } from './rotation.ts'
@@ -28,7 +29,8 @@ export function mintSummary(s: MintSummary): string {
 /** One row per target: where the secret was created, updated, or why it failed. */
 export function secretsSummary(name: string, results: TargetResult[]): string {
   const rows = results.map((r): [string, string] => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`])
-  return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`
+  const advice = fanOutAdvice(results.length)
+  return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`
 }
 
 /** Revoke mode: what was deleted, and what was gone already. */
