@@ -17,8 +17,8 @@ __webpack_require__.d(__webpack_exports__, {
 var http = __webpack_require__(6489);
 // EXTERNAL MODULE: ./src/shared/retry.ts
 var retry = __webpack_require__(3091);
-// EXTERNAL MODULE: ./src/github/deliver.ts + 1 modules
-var deliver = __webpack_require__(5614);
+// EXTERNAL MODULE: ./src/github/deliver.ts
+var deliver = __webpack_require__(7118);
 // EXTERNAL MODULE: ./node_modules/@octokit/rest/dist-src/index.js + 22 modules
 var dist_src = __webpack_require__(891);
 // EXTERNAL MODULE: ./src/shared/errors.ts
