@@ -25,7 +25,7 @@ describe('bad input fails with one clear error before any request', () => {
     [{ 'project-id': 'not-a-uuid' }, 'project-id', /UUID/],
     [{ scopes: '' }, 'scopes', /separated by commas or newlines/],
     [{ expiration: 'never' }, 'expiration', /short-lived/],
-    [{ expiration: 'abc' }, 'expiration', /90s, 30m, 2h, 1d, 1h30m/],
+    [{ expiration: 'abc' }, 'expiration', /90s, 30m, 2h, 1d, 2w, 1h30m/],
     [{ expiration: '0' }, 'expiration', /not in the future/],
     [{ expiration: '-5m' }, 'expiration', /negative/],
     [{ expiration: '2020-01-01T00:00:00Z' }, 'expiration', /in the past/],
