@@ -32504,9 +32504,12 @@ __webpack_async_result__();
 /* harmony export */   lG: () => (/* binding */ parseExpiration),
 /* harmony export */   vN: () => (/* binding */ describeExpiration)
 /* harmony export */ });
+/* unused harmony export DURATION_EXAMPLES */
 /* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
 
-const FORMS = 'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)';
+/** The duration forms shown to users: errors here, action.yml's description (a test keeps them equal). */
+const DURATION_EXAMPLES = ['90s', '30m', '2h', '1d', '2w', '1h30m'];
+const FORMS = `a duration (${DURATION_EXAMPLES.join(', ')}, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)`;
 const UNIT_SECONDS = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
 const DURATION = /^(?:\d+[wdhms])+$/;
 const DURATION_PART = /(\d+)([wdhms])/g;
