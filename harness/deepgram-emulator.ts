@@ -41,7 +41,7 @@ export interface RecordedRequest {
   /** Parsed JSON, the raw text when it is not JSON, or undefined when there was no body. */
   body: unknown
   viaProxy?: boolean
-  /** The status answered; 0 when the socket was destroyed instead (commitThenReset). */
+  /** The status answered; 0 when the socket was destroyed or never answered (commitThenReset, neverAnswer, commitThenHang). */
   status: number
 }
 
@@ -75,6 +75,16 @@ export interface DeepgramEmulator {
   fail(fault: Fault): void
   commitThenFail(status: number, times?: number): void
   commitThenReset(times?: number): void
+  /** The next create commits the key, then never answers. */
+  commitThenHang(times?: number): void
+  /** The next create commits the key, then sends its 200 answer one byte every `intervalMs`. */
+  commitThenTrickle(intervalMs: number, times?: number): void
+  /** The next create commits the key, then answers `status` with `body(the usual answer)`: a string is sent as text. */
+  commitThenAnswer(status: number, body: (answer: Record<string, unknown>) => unknown, times?: number): void
+  /** The next requests of `route` are read and never answered (nothing is committed). */
+  neverAnswer(route: FaultRoute, times?: number): void
+  /** Moves the emulator's clock (created, expiration_date, what counts as expired) by `ms`. */
+  setClockSkew(ms: number): void
   ignoreExpiry(on?: boolean): void
   /** The next create grants these scopes too, and answers with this comment, whatever was asked. */
   grantMore(change: GrantChange): void
@@ -102,7 +112,12 @@ export const DEFAULT_ACCOUNT: EmulatorAccount = {
 // ---------------------------------------------------------------------------------------------
 // Server and controls
 
-type AfterCommit = { kind: 'fail'; status: number } | { kind: 'reset' }
+type AfterCommit =
+  | { kind: 'fail'; status: number }
+  | { kind: 'reset' }
+  | { kind: 'hang' }
+  | { kind: 'trickle'; intervalMs: number }
+  | { kind: 'answer'; status: number; body: (answer: Record<string, unknown>) => unknown }
 
 interface State {
   projects: EmulatorProject[]
@@ -112,6 +127,9 @@ interface State {
   faults: Fault[]
   /** One entry per create still to be sabotaged after it committed. */
   afterCommit: AfterCommit[]
+  /** One entry per request still to be left unanswered. */
+  hangs: FaultRoute[]
+  clockSkewMs: number
   latencyMs: number
   ignoreExpiry: boolean
   grantMore: GrantChange[]
@@ -127,6 +145,8 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions): P
     keys: [],
     faults: [],
     afterCommit: [],
+    hangs: [],
+    clockSkewMs: 0,
     latencyMs: options.latencyMs ?? 0,
     ignoreExpiry: false,
     grantMore: [],
@@ -143,10 +163,17 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions): P
     url: `http://127.0.0.1:${port}`,
     requests,
     keys: state.keys,
-    liveKeys: () => state.keys.filter((k) => !k.deleted && !isExpired(k, Date.now())),
+    liveKeys: () => state.keys.filter((k) => !k.deleted && !isExpired(k, emulatorNow(state))),
     fail: (fault) => state.faults.push(...repeat(fault, fault.times ?? 1)),
     commitThenFail: (status, times = 1) => state.afterCommit.push(...repeat<AfterCommit>({ kind: 'fail', status }, times)),
     commitThenReset: (times = 1) => state.afterCommit.push(...repeat<AfterCommit>({ kind: 'reset' }, times)),
+    commitThenHang: (times = 1) => state.afterCommit.push(...repeat<AfterCommit>({ kind: 'hang' }, times)),
+    commitThenTrickle: (intervalMs, times = 1) => state.afterCommit.push(...repeat<AfterCommit>({ kind: 'trickle', intervalMs }, times)),
+    commitThenAnswer: (status, body, times = 1) => state.afterCommit.push(...repeat<AfterCommit>({ kind: 'answer', status, body }, times)),
+    neverAnswer: (route, times = 1) => state.hangs.push(...repeat(route, times)),
+    setClockSkew: (ms) => {
+      state.clockSkewMs = ms
+    },
     ignoreExpiry: (on = true) => {
       state.ignoreExpiry = on
     },
@@ -188,7 +215,7 @@ function seedKey(state: State, k: Partial<EmulatedKey> & { projectId: string; co
     scopes: ['member'],
     tags: [],
     expirationDate: null,
-    created: timestamp(Date.now()),
+    created: timestamp(emulatorNow(state)),
     memberId: owner ? memberIdOf(owner) : randomUUID(),
     deleted: false,
     ...k,
@@ -213,6 +240,8 @@ type Reply =
   | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
   | { kind: 'text'; status: number; body: string; headers?: Record<string, string> }
   | { kind: 'reset' }
+  | { kind: 'hang' }
+  | { kind: 'trickle'; status: number; body: unknown; intervalMs: number }
 
 async function serve(state: State, requests: RecordedRequest[], req: IncomingMessage, res: ServerResponse): Promise<void> {
   const incoming = await readIncoming(req)
@@ -223,7 +252,7 @@ async function serve(state: State, requests: RecordedRequest[], req: IncomingMes
     query: incoming.query,
     headers: incoming.headers,
     body: recordedBody(incoming.rawBody),
-    status: reply.kind === 'reset' ? 0 : reply.status,
+    status: reply.kind === 'reset' || reply.kind === 'hang' ? 0 : reply.status,
   })
   if (state.latencyMs > 0) await sleep(state.latencyMs)
   deliver(res, reply, incoming.requestId)
@@ -270,10 +299,30 @@ function deliver(res: ServerResponse, reply: Reply, requestId: string): void {
     res.socket.destroy()
     return
   }
+  if (reply.kind === 'hang') return
+  if (reply.kind === 'trickle') {
+    trickle(res, reply.status, JSON.stringify(reply.body), reply.intervalMs, requestId)
+    return
+  }
   const contentType = reply.kind === 'json' ? 'application/json' : 'text/plain; charset=utf-8'
   const payload = reply.kind === 'json' ? JSON.stringify(reply.body) : reply.body
   res.writeHead(reply.status, { 'content-type': contentType, 'dg-request-id': requestId, ...reply.headers })
   res.end(payload)
+}
+
+/** Writes the answer one byte at a time; stops when the client goes away. */
+function trickle(res: ServerResponse, status: number, payload: string, intervalMs: number, requestId: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), 'dg-request-id': requestId })
+  let sent = 0
+  const timer = setInterval(() => {
+    if (res.destroyed || sent >= payload.length) {
+      clearInterval(timer)
+      if (!res.destroyed) res.end()
+      return
+    }
+    res.write(payload.charAt(sent++))
+  }, intervalMs)
+  res.on('close', () => clearInterval(timer))
 }
 
 function answerCrash(res: ServerResponse, error: unknown): void {
@@ -307,6 +356,11 @@ interface ProjectContext {
 function route(state: State, req: Incoming): Reply {
   const match = matchRoute(req.method, req.path)
   if (match === undefined) return noSuchRoute(req)
+  const hang = state.hangs.indexOf(match.name)
+  if (hang >= 0) {
+    state.hangs.splice(hang, 1)
+    return { kind: 'hang' }
+  }
   const fault = takeFault(state, match.name)
   if (fault !== undefined) return faultReply(fault, req.requestId)
 
@@ -454,10 +508,7 @@ function createKey(ctx: ProjectContext): Reply {
   if (!request.ok) return request.reply
   const key = commitKey(ctx, request.value)
 
-  const sabotage = ctx.state.afterCommit.shift()
-  if (sabotage?.kind === 'reset') return { kind: 'reset' }
-  if (sabotage?.kind === 'fail') return json(sabotage.status, defaultErrorBody(sabotage.status, ctx.req.requestId))
-  return json(200, {
+  const answer: Record<string, unknown> = {
     api_key_id: key.apiKeyId,
     key: key.key,
     comment: key.comment,
@@ -465,11 +516,20 @@ function createKey(ctx: ProjectContext): Reply {
     ...(key.tags.length > 0 ? { tags: key.tags } : {}),
     ...(key.expirationDate !== null ? { expiration_date: key.expirationDate } : {}),
     created: key.created,
-  })
+  }
+  const sabotage = ctx.state.afterCommit.shift()
+  if (sabotage?.kind === 'reset' || sabotage?.kind === 'hang') return { kind: sabotage.kind }
+  if (sabotage?.kind === 'fail') return json(sabotage.status, defaultErrorBody(sabotage.status, ctx.req.requestId))
+  if (sabotage?.kind === 'trickle') return { kind: 'trickle', status: 200, body: answer, intervalMs: sabotage.intervalMs }
+  if (sabotage?.kind === 'answer') {
+    const body = sabotage.body(answer)
+    return typeof body === 'string' ? textReply(sabotage.status, body) : json(sabotage.status, body)
+  }
+  return json(200, answer)
 }
 
 function commitKey(ctx: ProjectContext, request: KeyRequest): EmulatedKey {
-  const now = Date.now()
+  const now = emulatorNow(ctx.state)
   const more = ctx.state.grantMore.shift()
   const key: EmulatedKey = {
     projectId: ctx.projectId,
@@ -509,7 +569,7 @@ function listKeys(ctx: ProjectContext): Reply {
   if (status !== undefined && status !== 'active' && status !== 'expired') {
     return textReply(400, `Failed to deserialize query string: unknown variant \`${status}\`, expected \`active\` or \`expired\``)
   }
-  const now = Date.now()
+  const now = emulatorNow(ctx.state)
   const keys = visibleKeys(ctx).filter((k) => status === undefined || isExpired(k, now) === (status === 'expired'))
   const includeTags = !ctx.state.listOmitsTags
   return json(200, { api_keys: keys.map((k) => ({ member: memberView(k), api_key: apiKeyView(k, includeTags) })) })
@@ -566,6 +626,11 @@ function apiKeyView(key: EmulatedKey, includeTags: boolean): Record<string, unkn
     ...(key.expirationDate !== null ? { expiration_date: key.expirationDate } : {}),
     created: key.created,
   }
+}
+
+/** The emulator's own clock: the real one, moved by setClockSkew. */
+function emulatorNow(state: State): number {
+  return Date.now() + state.clockSkewMs
 }
 
 function isExpired(key: EmulatedKey, now: number): boolean {

@@ -26,8 +26,22 @@ export interface StepOptions {
   state?: Record<string, string>
   /** Folder of the action (action.yml and dist/); the repository root by default. */
   actionDir?: string
-  /** Sends SIGINT this long after the start, as the runner does when the job is cancelled. */
+  /**
+   * Cancels the step this long after the start, as the runner does when the job is cancelled:
+   * SIGINT, then SIGTERM 7.5 s later, then SIGKILL 2.5 s after that (see cancelSignal).
+   */
   cancelAfterMs?: number
+  /** The signal the cancellation starts with: SIGINT (the runner's), or SIGTERM or SIGKILL to skip ahead. */
+  cancelSignal?: CancelSignal
+}
+
+export type CancelSignal = 'SIGINT' | 'SIGTERM' | 'SIGKILL'
+
+/** What the runner sends after each signal if the process is still there, and how long it waits first. */
+const ESCALATION: Record<CancelSignal, { next: CancelSignal; afterMs: number } | undefined> = {
+  SIGINT: { next: 'SIGTERM', afterMs: 7_500 },
+  SIGTERM: { next: 'SIGKILL', afterMs: 2_500 },
+  SIGKILL: undefined,
 }
 
 export interface ActionManifest {
@@ -125,7 +139,8 @@ export async function runTimedStep(step: 'main' | 'post', options: StepOptions =
   const { env, files } = stepEnvironment(dir, manifest, options)
   try {
     const started = performance.now()
-    const { exitCode, stdout, stderr } = await spawnNode(join(actionDir, entry), env, actionDir, options.cancelAfterMs)
+    const cancel = options.cancelAfterMs === undefined ? undefined : { afterMs: options.cancelAfterMs, signal: options.cancelSignal ?? 'SIGINT' }
+    const { exitCode, stdout, stderr } = await spawnNode(join(actionDir, entry), env, actionDir, cancel)
     const wallMs = performance.now() - started
     const contents = {
       output: readFileSync(files.output, 'utf8'),
@@ -155,11 +170,24 @@ export async function runJob(options: StepOptions = {}): Promise<{ main: StepRun
   return { main, post }
 }
 
-function spawnNode(script: string, env: Record<string, string>, cwd: string, cancelAfterMs?: number): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+function spawnNode(
+  script: string,
+  env: Record<string, string>,
+  cwd: string,
+  cancel?: { afterMs: number; signal: CancelSignal },
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    const cancel = cancelAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGINT'), cancelAfterMs)
-    child.on('exit', () => clearTimeout(cancel))
+    let timer: NodeJS.Timeout | undefined
+    const send = (signal: CancelSignal, afterMs: number): void => {
+      timer = setTimeout(() => {
+        child.kill(signal)
+        const next = ESCALATION[signal]
+        if (next) send(next.next, next.afterMs)
+      }, afterMs)
+    }
+    if (cancel) send(cancel.signal, cancel.afterMs)
+    child.on('exit', () => clearTimeout(timer))
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))

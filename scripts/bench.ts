@@ -11,6 +11,7 @@ import { dirname, join, relative } from 'node:path'
 import { DEFAULT_ACCOUNT, DEFAULT_PROJECT, startDeepgramEmulator } from '../harness/deepgram-emulator.ts'
 import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator } from '../harness/github-emulator.ts'
 import { readManifest, RUN_ENV, runTimedStep } from '../harness/runner.ts'
+import { measureRevokeByTags } from './bench-revoke.ts'
 
 interface Row {
   label: string
@@ -29,6 +30,7 @@ const MEASUREMENTS: Measurement[] = [
   { title: 'Size of dist/', measure: measureDistSize },
   { title: 'Round trips on the critical path when writing secrets (100 ms latency per request)', measure: measureSecretRoundTrips },
   { title: 'Fan-out to 100 repository secrets (100 ms latency per request)', measure: async () => (await import('./bench-fanout.ts')).measureFanOut() },
+  { title: 'Revoke by tags among 400 keys (100 ms latency per request)', measure: measureRevokeByTags },
 ]
 
 /** Runs of each kind, alternating (bare, action, bare, action...) after one warm-up of each. */

@@ -35,7 +35,7 @@ describe('a job that mints a key and revokes it when it ends', () => {
       'expires-at': new Date(Date.parse(key.expirationDate ?? '')).toISOString(),
       skipped: 'false',
     })
-    expect(main.state).toEqual({ 'project-id': PROJECT_ID, 'key-id': key.apiKeyId, 'expires-at': main.outputs['expires-at'], revoke: 'true' })
+    expect(main.state).toEqual({ 'project-id': PROJECT_ID, invocation: expect.stringMatching(/^[0-9a-f]{16}$/), 'key-id': key.apiKeyId, 'expires-at': main.outputs['expires-at'], revoke: 'true' })
     expect(main.stdout).toContain(`Created key ${key.apiKeyId} in project ${PROJECT_ID}: scopes usage:write, keys:write, keys:read (Deepgram added keys:read)`)
     expect(main.summary).toContain(key.apiKeyId)
     expect(main.summary).toContain('`keys:read`')
@@ -95,12 +95,12 @@ describe('a job that mints a key and revokes it when it ends', () => {
     expect(dg.requests).toEqual([])
   })
 
-  test('post sends nothing for a key that has expired already', async () => {
+  test("post asks Deepgram even when the runner's clock says the key has expired", async () => {
     const state = { 'project-id': PROJECT_ID, 'key-id': 'b5b3e4a0-0000-4000-8000-000000000001', 'expires-at': '2026-01-01T00:00:00.000Z', revoke: 'true' }
     const post = await runStep('post', { inputs: deepgramInputs(dg), state })
     expect(post.exitCode).toBe(0)
-    expect(post.stdout).toContain('expired at 2026-01-01T00:00:00.000Z: nothing to revoke')
-    expect(dg.requests).toEqual([])
+    expect(post.stdout).toContain('Key b5b3e4a0-0000-4000-8000-000000000001 was already deleted.')
+    expect(dg.requests.map((r) => `${r.method} ${r.status}`)).toEqual(['DELETE 404'])
   })
 
   test('post takes a key deleted elsewhere as already gone', async () => {

@@ -1,4 +1,6 @@
-import { describeExpiration, expectedExpiry, MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS, parseExpiration } from '../../src/deepgram/expiration.ts'
+import { readFileSync } from 'node:fs'
+import { parse } from 'yaml'
+import { describeExpiration, DURATION_EXAMPLES, expectedExpiry, MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS, parseExpiration } from '../../src/deepgram/expiration.ts'
 import { InputError } from '../../src/shared/errors.ts'
 
 const now = new Date('2026-11-28T12:00:00Z')
@@ -57,7 +59,7 @@ describe('parseExpiration', () => {
     const message = (error as InputError).message
     expect(message).toMatch(/^Input expiration: /)
     expect(message).toMatch(why)
-    expect(message).toContain('90s, 30m, 2h, 1d, 1h30m')
+    expect(message).toContain('90s, 30m, 2h, 1d, 2w, 1h30m')
     expect(message).toContain('ISO 8601 date-time with a zone')
   })
 })
@@ -115,5 +117,14 @@ describe('describeExpiration', () => {
   })
   test('speaks of a date as UTC', () => {
     expect(describeExpiration({ kind: 'date', date: new Date('2026-12-01T01:00:00+01:00') })).toBe('until 2026-12-01T00:00:00.000Z')
+  })
+})
+
+describe('the duration forms have one source', () => {
+  test("action.yml's expiration description lists exactly DURATION_EXAMPLES, each of which parses", () => {
+    const manifest = parse(readFileSync('action.yml', 'utf8')) as { inputs: Record<string, { description: string }> }
+    const listed = /\(([^)]*), or seconds/.exec(manifest.inputs['expiration']?.description ?? '')?.[1]?.split(', ')
+    expect(listed).toEqual(DURATION_EXAMPLES)
+    for (const form of DURATION_EXAMPLES) expect(parseExpiration(form, now).kind).toBe('ttl')
   })
 })

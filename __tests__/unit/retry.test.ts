@@ -1,4 +1,4 @@
-import { parseRetryAfter, retryDelay, withRetry, type RetryPolicy } from '../../src/shared/retry.ts'
+import { endingBy, parseRetryAfter, retryDelay, withRetry, type RetryPolicy } from '../../src/shared/retry.ts'
 import { fakeClock } from '../helpers/fakes.ts'
 
 const policy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8000, budgetMs: 30000 }
@@ -100,5 +100,34 @@ describe('parseRetryAfter', () => {
   })
   test.each([[undefined], [''], ['soon']])('ignores %p', (value) => {
     expect(parseRetryAfter(value, now)).toBeUndefined()
+  })
+})
+
+describe('withRetry counts the attempt in flight', () => {
+  test('tells each attempt the time left in the budget', async () => {
+    const clock = fakeClock()
+    const given: number[] = []
+    await expect(
+      withRetry(
+        async (_, remainingMs) => {
+          given.push(remainingMs)
+          await clock.sleep(5_000) // the attempt itself takes 5 s
+          throw new Error('slow')
+        },
+        always,
+        { ...policy, budgetMs: 12_000 },
+        clock,
+      ),
+    ).rejects.toThrow('slow')
+    // 12 s; then 5 s spent and 250 ms waited; then 5 s and 500 ms more. After the third, a wait of
+    // 1 s would leave less than MIN_ATTEMPT_MS: no fourth attempt, though maxAttempts allows one.
+    expect(given).toEqual([12_000, 6_750, 1_250])
+  })
+
+  test('endingBy cuts the budget to a deadline, never below zero', () => {
+    expect(endingBy(policy, 10_000, 4_000).budgetMs).toBe(6_000)
+    expect(endingBy(policy, 100_000, 0).budgetMs).toBe(policy.budgetMs)
+    expect(endingBy(policy, 1_000, 4_000).budgetMs).toBe(0)
+    expect(endingBy(policy, undefined, 4_000)).toBe(policy)
   })
 })

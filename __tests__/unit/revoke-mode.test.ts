@@ -1,6 +1,6 @@
 import type { ProjectKey } from '../../src/deepgram/client.ts'
 import { InputError } from '../../src/shared/errors.ts'
-import { keysTaggedWithAll, readRevokePlan, revokeKeys } from '../../src/action/revoke-mode.ts'
+import { KEY_CONCURRENCY, keysTaggedWithAll, readRevokePlan, revokeKeys } from '../../src/action/revoke-mode.ts'
 
 const projectId = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
 const id = (n: number) => `00000000-0000-4000-8000-00000000000${n}`
@@ -31,13 +31,42 @@ const key = (n: number, tags?: string[]): ProjectKey => ({ apiKeyId: id(n), comm
 describe('keysTaggedWithAll', () => {
   test('never selects a key that carries only some of the tags', async () => {
     const fake = fakeKeys([key(1, ['pr-42', 'preview']), key(2, ['pr-42']), key(3, ['preview', 'pr-42', 'x']), key(4, ['pr-420'])])
-    expect(await keysTaggedWithAll(['pr-42', 'preview'], projectId, fake.api)).toEqual([id(1), id(3)])
+    expect(await keysTaggedWithAll(['pr-42', 'preview'], projectId, fake.api)).toEqual({ ids: [id(1), id(3)], keysRead: 0, unreadable: 0 })
     expect(fake.reads).toEqual([])
   })
 
   test('reads a key alone when the listing does not show its tags', async () => {
     const fake = fakeKeys([key(1), key(2, ['pr-42'])], { [id(1)]: ['pr-42'] })
-    expect(await keysTaggedWithAll(['pr-42'], projectId, fake.api)).toEqual([id(1), id(2)])
+    expect(await keysTaggedWithAll(['pr-42'], projectId, fake.api)).toEqual({ ids: [id(1), id(2)], keysRead: 1, unreadable: 0 })
+    expect(fake.reads).toEqual([id(1)])
+  })
+})
+
+describe('reading and deleting many keys', () => {
+  test('never has more than KEY_CONCURRENCY requests in flight, and keeps every result', async () => {
+    const listed = Array.from({ length: 100 }, (_, i) => ({ apiKeyId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, comment: '', scopes: [] }))
+    let inFlight = 0
+    let most = 0
+    const track = async <T>(value: T): Promise<T> => {
+      most = Math.max(most, ++inFlight)
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      inFlight--
+      return value
+    }
+    const api = {
+      listKeys: async () => listed,
+      getKey: (_p: string, keyId: string) => track<ProjectKey>({ apiKeyId: keyId, comment: '', scopes: [], tags: ['ci'] }),
+      deleteKey: () => track('deleted' as const),
+    }
+    const report = await revokeKeys({ apiKey: 'k', keyIds: [], tags: ['ci'], deepgramApiUrl: 'https://api.deepgram.com' }, projectId, api)
+    expect(report.revoked).toEqual(listed.map((k) => k.apiKeyId))
+    expect(report.keysRead).toBe(100)
+    expect(most).toBe(KEY_CONCURRENCY)
+  })
+
+  test('leaves alone, and never reads, a listed key whose id is not a UUID', async () => {
+    const fake = fakeKeys([key(1), { apiKeyId: '../../projects', comment: '', scopes: [] }], { [id(1)]: ['ci'] })
+    expect(await keysTaggedWithAll(['ci'], projectId, fake.api)).toEqual({ ids: [id(1)], keysRead: 1, unreadable: 1 })
     expect(fake.reads).toEqual([id(1)])
   })
 })
@@ -46,7 +75,7 @@ describe('revokeKeys', () => {
   test('deletes keys by id and tells revoked from already gone', async () => {
     const fake = fakeKeys([])
     const report = await revokeKeys({ apiKey: 'k', keyIds: [id(1), id(9)], tags: [], deepgramApiUrl: 'https://api.deepgram.com' }, projectId, fake.api)
-    expect(report).toEqual({ revoked: [id(1)], alreadyGone: [id(9)] })
+    expect(report).toEqual({ revoked: [id(1)], alreadyGone: [id(9)], keysRead: 0, unreadable: 0 })
   })
 })
 

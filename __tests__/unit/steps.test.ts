@@ -42,8 +42,10 @@ describe('runMain', () => {
     expect(io.log[0]).toBe('mask')
     const newKeyMask = io.log.lastIndexOf('mask')
     expect(io.log.findIndex((entry) => entry === 'output key')).toBeGreaterThan(newKeyMask)
-    expect(io.log.findIndex((entry) => entry.startsWith('state '))).toBeGreaterThan(io.log.indexOf('output expires-at'))
-    expect(io.saved).toEqual({ 'project-id': PROJECT, 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true' })
+    // What post needs to find the key if the answer never comes is saved before the create is sent.
+    expect(io.log.indexOf('state invocation')).toBeLessThan(io.log.indexOf('mask', 1))
+    expect(io.log.indexOf('state key-id')).toBeGreaterThan(io.log.indexOf('output expires-at'))
+    expect(io.saved).toEqual({ 'project-id': PROJECT, invocation: '0123456789abcdef', 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true' })
     expect(JSON.stringify([io.log, io.saved, io.summary])).not.toContain(NEW_KEY)
     expect(deepgram.sent[0]?.headers.authorization).toBe(`Token ${ADMIN_KEY}`)
   })
@@ -76,11 +78,57 @@ describe('runPost', () => {
   test.each([
     ['main created no key', {}],
     ['revoke is off', { ...state, revoke: 'false' }],
-    ['the key has expired', { ...state, 'expires-at': '2026-11-28T11:59:59.000Z' }],
+    ['main knew no key of its own was left', { 'project-id': PROJECT, invocation: '' }],
   ])('sends nothing when %s', async (_, saved) => {
     const io = new RecordingIO(inputs, saved)
     expect(await post(io, {})).toEqual([])
     expect(io.failed).toBeUndefined()
+  })
+
+  test.each([
+    ['key id', { ...state, 'key-id': '../../v1/projects' }],
+    ['project id', { ...state, 'project-id': 'abc?x=1' }],
+    ['marker', { 'project-id': PROJECT, invocation: '::set-output name=x::' }],
+  ])('sends nothing, and warns without quoting it, when the saved %s is malformed', async (what, saved) => {
+    const io = new RecordingIO(inputs, saved)
+    expect(await post(io, {})).toEqual([])
+    expect(io.log.filter((entry) => entry.startsWith('warning'))).toEqual([
+      `warning The main step's saved ${what} is not one Deepgram issues, so no request was made. Check the project's keys in the Deepgram console.`,
+    ])
+  })
+
+  test('revokes a key the runner\'s clock says has expired: only Deepgram knows', async () => {
+    const io = new RecordingIO(inputs, { ...state, 'expires-at': '2026-11-28T11:59:59.000Z' })
+    const sent = await post(io, { [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [json(404, { category: 'NOT_FOUND', message: 'API key not found.' })] })
+    expect(sent).toHaveLength(1)
+    expect(io.log).toContain(`info Key ${KEY_ID} was already deleted.`)
+  })
+
+  test('finds the key by this run\'s marker when main never saw the create\'s answer, and leaves look-alikes', async () => {
+    const io = new RecordingIO(inputs, { 'project-id': PROJECT, invocation: '0123456789abcdef' })
+    const other = 'be0c3c1f-1a5e-4f8b-9d3c-2e7a6b5c4d3e'
+    const listing = json(200, {
+      api_keys: [
+        { api_key: { api_key_id: KEY_ID, comment: 'shared [dgk:0123456789abcdef]', scopes: [] } },
+        { api_key: { api_key_id: other, comment: 'shared [dgk:0123456789abcdee]', scopes: [] } },
+        { api_key: { api_key_id: other, comment: 'shared [dgk:0123456789abcdef] copy', scopes: [] } },
+      ],
+    })
+    const sent = await post(io, {
+      [`GET /v1/projects/${PROJECT}/keys`]: [listing],
+      [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [json(200, { message: 'Successfully deleted the API key!' })],
+    })
+    expect(sent.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual([`GET /v1/projects/${PROJECT}/keys`, `DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`])
+    expect(io.log).toContain(`info Revoked key ${KEY_ID}, found by this run's marker [dgk:0123456789abcdef].`)
+  })
+
+  test('a DELETE answered 200 with an error body is not a revocation', async () => {
+    const io = new RecordingIO(inputs, state)
+    const failure = json(200, { err_code: 'INTERNAL', err_msg: 'Could not delete the key.', request_id: 'req-2' })
+    await post(io, { [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [failure] })
+    expect(io.log.filter((entry) => entry.startsWith('warning'))).toEqual([
+      `warning Could not revoke key ${KEY_ID}: Deepgram answered HTTP 200 INTERNAL while deleting key ${KEY_ID}: Could not delete the key. (request id req-2). Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console. It expires on its own at 2026-11-28T13:00:00.000Z.`,
+    ])
   })
 
   test('deletes the key with the api-key it reads again', async () => {

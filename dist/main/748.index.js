@@ -17,8 +17,8 @@ __webpack_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./src/shared/http.ts
 var http = __webpack_require__(6489);
-// EXTERNAL MODULE: ./src/github/deliver.ts + 1 modules
-var deliver = __webpack_require__(5614);
+// EXTERNAL MODULE: ./src/github/deliver.ts
+var deliver = __webpack_require__(7118);
 // EXTERNAL MODULE: ./node_modules/@octokit/rest/dist-src/index.js + 21 modules
 var dist_src = __webpack_require__(9988);
 // EXTERNAL MODULE: ./node_modules/@octokit/plugin-retry/dist-bundle/index.js

@@ -28380,16 +28380,17 @@ module.exports = {
 /* harmony export */   E1: () => (/* binding */ parseList),
 /* harmony export */   Em: () => (/* binding */ readMode),
 /* harmony export */   G7: () => (/* binding */ readOnMissingCredentials),
-/* harmony export */   O1: () => (/* binding */ isUuid),
 /* harmony export */   bS: () => (/* binding */ readProjectId),
 /* harmony export */   iZ: () => (/* binding */ readApiKey),
 /* harmony export */   xs: () => (/* binding */ readDeepgramApiUrl),
 /* harmony export */   zI: () => (/* binding */ missingApiKeyCause)
 /* harmony export */ });
 /* unused harmony exports MISSING_API_KEY, readScopes, readFlag, readRevoke, defaultComment */
+/* harmony import */ var _deepgram_ids_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9111);
 /* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
 /* harmony import */ var _deepgram_expiration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9256);
 /* harmony import */ var _deepgram_scopes_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9744);
+
 
 
 
@@ -28416,14 +28417,9 @@ function missingApiKeyCause(run) {
     }
     return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
 }
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SCOPE = /^[A-Za-z0-9:_.*-]+$/;
 /** The form tokens take: printable ASCII, no white space. */
 const CREDENTIAL = /^[\x21-\x7e]+$/;
-/** Deepgram's project and key ids, and project-id, are UUIDs (8-4-4-4-12 hex). */
-function isUuid(text) {
-    return UUID.test(text);
-}
 const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
 /** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
 function parseList(text) {
@@ -28453,7 +28449,7 @@ function readProjectId(getInput) {
     const projectId = getInput('project-id');
     if (projectId === '')
         return undefined;
-    if (!UUID.test(projectId)) {
+    if (!(0,_deepgram_ids_js__WEBPACK_IMPORTED_MODULE_3__/* .isUuid */ .O)(projectId)) {
         throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
     }
     return projectId.toLowerCase();
@@ -28562,7 +28558,7 @@ function readKeyPlan(getInput, run, now) {
 
 /***/ }),
 
-/***/ 5061:
+/***/ 6174:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31644,6 +31640,9 @@ const BROKER_MARKER = / \[dgkb:([0-9a-f]{16}):([0-9]{1,20}):([0-9a-f]{16})\]$/;
 function newInvocationId(random = external_node_crypto_.randomBytes) {
     return random(8).toString('hex');
 }
+function marker_isInvocationId(value) {
+    return /^[0-9a-f]{16}$/.test(value);
+}
 /** 12 hex digits naming a secret and its targets; `identity` must be canonical (sorted, lower-cased). */
 function secretDigest(identity) {
     return (0,external_node_crypto_.createHash)('sha256').update(identity).digest('hex').slice(0, 12);
@@ -31683,6 +31682,8 @@ function isBrokerMarkerFor(marker, secret, repositoryId) {
     return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
+// EXTERNAL MODULE: ./src/deepgram/ids.ts
+var deepgram_ids = __nccwpck_require__(9111);
 ;// CONCATENATED MODULE: ./src/action/io.ts
 /** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
 function maskSecret(io, value) {
@@ -31697,31 +31698,46 @@ var errors = __nccwpck_require__(8382);
 // EXTERNAL MODULE: ./src/shared/http.ts
 var http = __nccwpck_require__(6489);
 ;// CONCATENATED MODULE: ./src/shared/retry.ts
-/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
+/**
+ * Main step: a few seconds of patience for a flaky service. The budget covers the attempts of one
+ * call, the one in flight included: no attempt's deadline reaches past it.
+ */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
 /** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
 const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/** No retry starts with less time than this left in its budget: it could not get an answer. */
+const MIN_ATTEMPT_MS = 1_000;
+/** The policy with its budget cut so that it ends by `deadline` (epoch ms) at the latest. */
+function endingBy(policy, deadline, now) {
+    if (deadline === undefined)
+        return policy;
+    return { ...policy, budgetMs: Math.max(0, Math.min(policy.budgetMs, deadline - now)) };
+}
 /**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
- * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
- * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Each attempt is
+ * told the time left in the budget (`remainingMs`), which its deadline must not pass. Between
+ * attempts it waits an exponential, fully jittered delay, or what the service asked (Retry-After)
+ * when that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
  */
 async function withRetry(attempt, classify, policy, clock, beforeRetry) {
     const started = clock.now();
+    const remaining = () => started + policy.budgetMs - clock.now();
     for (let n = 1;; n++) {
         try {
-            return await attempt(n);
+            return await attempt(n, remaining());
         }
         catch (error) {
             const verdict = classify(error);
             if (!verdict.retry || n >= policy.maxAttempts)
                 throw error;
             const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (clock.now() + delay - started > policy.budgetMs)
+            if (remaining() - delay < MIN_ATTEMPT_MS)
                 throw error;
             if (beforeRetry)
                 await beforeRetry(error);
             await clock.sleep(delay);
+            if (remaining() < MIN_ATTEMPT_MS)
+                throw error;
         }
     }
 }
@@ -31747,6 +31763,7 @@ function parseRetryAfter(value, now) {
 
 
 
+
 /**
  * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
  * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
@@ -31756,19 +31773,39 @@ class DeepgramClient {
     constructor(options) {
         this.options = options;
     }
+    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
+    get deadline() {
+        return this.options.deadline ?? Infinity;
+    }
     async listProjects() {
-        const body = await this.retried('GET', '/v1/projects', 'listing the projects of api-key');
-        return arrayOf(field(body, 'projects')).map((p) => ({
+        const action = 'listing the projects of api-key';
+        return this.retried('GET', '/v1/projects', action, (response, body) => requiredArray(body, 'projects', response, action).map((p) => ({
             projectId: stringOf(field(p, 'project_id')) ?? '',
             name: stringOf(field(p, 'name')) ?? '',
-        }));
+        })));
     }
-    async createKeyOnce(projectId, request) {
-        const response = await this.send('POST', keysPath(projectId), 'creating the key', JSON.stringify(request));
-        const body = this.expectOk(response, 'creating the key');
+    /**
+     * One create, not retried here (see mint.ts). A 2xx answer that is not a key (not JSON, no
+     * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
+     */
+    async createKeyOnce(projectId, request, attempt = { n: 1, remainingMs: Infinity }) {
+        const action = 'creating the key';
+        const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request));
+        const body = this.expectOk(response, action);
+        const unusable = (problem) => new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, problem, requestIdOf(response, body));
+        if (typeof body !== 'object' || body === null)
+            throw unusable('the answer is not a JSON object');
+        const key = stringOf(field(body, 'key'));
+        const apiKeyId = stringOf(field(body, 'api_key_id'));
+        if (key === undefined)
+            throw unusable('the answer carries no key');
+        if (apiKeyId === undefined)
+            throw unusable('the answer carries no api_key_id');
+        if (!(0,deepgram_ids/* isUuid */.O)(apiKeyId))
+            throw unusable('its api_key_id is not a UUID');
         return {
-            apiKeyId: stringOf(field(body, 'api_key_id')) ?? '',
-            key: stringOf(field(body, 'key')) ?? '',
+            apiKeyId: apiKeyId.toLowerCase(),
+            key,
             scopes: stringsOf(field(body, 'scopes')) ?? [],
             tags: stringsOf(field(body, 'tags')) ?? [],
             expirationDate: stringOf(field(body, 'expiration_date')),
@@ -31776,32 +31813,44 @@ class DeepgramClient {
         };
     }
     async listKeys(projectId) {
-        const body = await this.retried('GET', keysPath(projectId), 'listing the project keys');
-        return arrayOf(field(body, 'api_keys')).map((item) => toProjectKey(field(item, 'api_key')));
+        const action = 'listing the project keys';
+        return this.retried('GET', keysPath(projectId), action, (response, body) => requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(field(item, 'api_key'))));
     }
     /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
     async getKey(projectId, keyId) {
-        const body = await this.retried('GET', `${keysPath(projectId)}/${encodeURIComponent(keyId)}`, `reading key ${keyId}`);
-        const nested = field(field(field(body, 'item'), 'member'), 'api_key');
-        return toProjectKey(nested ?? field(body, 'api_key'));
+        return this.retried('GET', keyPath(projectId, keyId), `reading key ${keyId}`, (_, body) => {
+            const nested = field(field(field(body, 'item'), 'member'), 'api_key');
+            return toProjectKey(nested ?? field(body, 'api_key'));
+        });
     }
-    /** Deletes a key; 404 means it is gone already, which is what we wanted. */
+    /**
+     * Deletes a key; 404 means it is gone already, which is what we wanted. A 2xx whose body reports
+     * an error is a failure: only Deepgram's word that it deleted the key counts.
+     */
     async deleteKey(projectId, keyId) {
-        const action = `deleting key ${keyId}`;
-        const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`;
-        return withRetry(async () => {
-            const response = await this.send('DELETE', path, action);
+        return this.retried('DELETE', keyPath(projectId, keyId), `deleting key ${keyId}`, (response) => {
             if (response.status === 404)
                 return 'already-gone';
-            this.expectOk(response, action);
             return 'deleted';
-        }, transientVerdict, this.options.policy, this.options.clock);
+        });
     }
-    async retried(method, path, action) {
-        return withRetry(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
+    async retried(method, path, action, read) {
+        const { policy, clock, deadline } = this.options;
+        return withRetry(async (n, remainingMs) => {
+            const response = await this.send(method, path, action, { n, remainingMs });
+            if (method === 'DELETE' && response.status === 404)
+                return read(response, undefined);
+            const body = this.expectOk(response, action);
+            if (method === 'DELETE' && reportsError(body))
+                throw deepgramError(response, action, clock.now());
+            return read(response, body);
+        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
     }
-    async send(method, path, action, body) {
-        const { baseUrl, apiKey, userAgent } = this.options;
+    async send(method, path, action, attempt, body) {
+        const { baseUrl, apiKey, userAgent, cancelled, deadline, clock } = this.options;
+        if (cancelled?.aborted)
+            throw new errors/* CancelledError */.cc(cancelledMessage(action));
+        const timeoutMs = Math.min(attempt.remainingMs, deadline === undefined ? Infinity : deadline - clock.now());
         const headers = {
             authorization: `Token ${apiKey}`,
             accept: 'application/json',
@@ -31809,12 +31858,20 @@ class DeepgramClient {
         };
         if (body !== undefined)
             headers['content-type'] = 'application/json';
+        const url = `${baseUrl}${path}`;
+        if (timeoutMs <= 0)
+            throw new errors/* NetworkError */.Dr('Deepgram', action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host: new URL(url).host });
         try {
-            return await this.options.send({ method, url: `${baseUrl}${path}`, headers, body });
+            return await this.options.send({ method, url, headers, body, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled });
         }
         catch (error) {
-            if (error instanceof http/* TransportError */.wX)
-                throw new errors/* NetworkError */.Dr('Deepgram', action, error.message, error.sent);
+            if (cancelled?.aborted)
+                throw new errors/* CancelledError */.cc(cancelledMessage(action));
+            if (error instanceof http/* TransportError */.wX) {
+                throw new errors/* NetworkError */.Dr('Deepgram', action, error.message, error.sent, { attempts: attempt.n, host: new URL(url).host, proxy: error.proxy });
+            }
+            if (error instanceof http/* AnswerTooLargeError */.Oc)
+                throw tooLarge(error, action, clock.now());
             throw error;
         }
     }
@@ -31824,8 +31881,36 @@ class DeepgramClient {
         throw deepgramError(response, action, this.options.clock.now());
     }
 }
+function cancelledMessage(action) {
+    return `The job was cancelled while ${action}. The post step deletes any key this run created.`;
+}
+/** A 2xx too large to read may be a key we cannot see; anything else is a refusal we cannot read. */
+function tooLarge(error, action, now) {
+    const response = { status: error.status, headers: error.headers, body: '' };
+    if (error.status >= 200 && error.status < 300)
+        return new errors/* UnusableAnswerError */.qx('Deepgram', action, error.status, error.message, requestIdOf(response, undefined));
+    return deepgramError(response, action, now, error.message);
+}
+/** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
+function reportsError(body) {
+    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined);
+}
+function requiredArray(body, name, response, action) {
+    const value = field(body, name);
+    if (Array.isArray(value))
+        return value;
+    throw new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
+}
+/** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
 function keysPath(projectId) {
-    return `/v1/projects/${encodeURIComponent(projectId)}/keys`;
+    if (!(0,deepgram_ids/* isUuid */.O)(projectId))
+        throw new errors/* ActionError */.lZ('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
+    return `/v1/projects/${projectId}/keys`;
+}
+function keyPath(projectId, keyId) {
+    if (!(0,deepgram_ids/* isUuid */.O)(keyId))
+        throw new errors/* ActionError */.lZ('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
+    return `${keysPath(projectId)}/${keyId}`;
 }
 /** Retry what may pass: no answer at all, 408, 429 and 5xx. */
 function transientVerdict(error) {
@@ -31844,7 +31929,7 @@ function isTransientStatus(status) {
  * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
  * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
  */
-function deepgramError(response, action, now) {
+function deepgramError(response, action, now, fallbackMessage = 'no message') {
     const body = parseJson(response.body);
     const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
     const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
@@ -31853,8 +31938,8 @@ function deepgramError(response, action, now) {
         (modern || undefined) ??
         stringOf(field(body, 'reason')) ??
         (typeof body === 'string' ? body : undefined) ??
-        (text || 'no message');
-    const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'];
+        (text || fallbackMessage);
+    const requestId = requestIdOf(response, body);
     const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
     return new errors/* ServiceError */._7({
         service: 'Deepgram',
@@ -31867,7 +31952,13 @@ function deepgramError(response, action, now) {
         retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
     });
 }
+/** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
+function requestIdOf(response, body) {
+    return stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id'];
+}
 function deepgramHint(status, code) {
+    if (status >= 200 && status < 300)
+        return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.';
     const upper = (code ?? '').toUpperCase();
     if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
         return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
@@ -31896,9 +31987,6 @@ function field(value, name) {
 function stringOf(value) {
     return typeof value === 'string' && value !== '' ? value : undefined;
 }
-function arrayOf(value) {
-    return Array.isArray(value) ? value : [];
-}
 function stringsOf(value) {
     return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
 }
@@ -31923,8 +32011,11 @@ var inputs = __nccwpck_require__(1729);
 
 
 
-/** How far Deepgram's reported expiry may stray from what we asked: clocks and rounding. */
-const EXPIRY_TOLERANCE_MS = 5 * 60_000;
+
+/** How far Deepgram's expiry may stray from its own `created` plus the TTL, or the date asked: rounding. */
+const EXPIRY_TOLERANCE_MS = 60_000;
+/** The same, when the answer has no `created` and the runner's clock must stand in for Deepgram's. */
+const RUNNER_CLOCK_TOLERANCE_MS = 5 * 60_000;
 function createKeyBody(request) {
     const body = { comment: withMarker(request.comment, request.marker), scopes: request.scopes };
     if (request.tags.length > 0)
@@ -31938,8 +32029,10 @@ function createKeyBody(request) {
 /**
  * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
  * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
- * failure (5xx, a reset or timeout once the request was out) the key may exist: the keys that
- * carry this invocation's comment are deleted before trying again.
+ * failure (5xx, a reset or timeout once the request was out) the keys that carry this
+ * invocation's marker are deleted before trying again. A 2xx that is not a key is ambiguous too,
+ * but final: the keys with the marker are deleted and the step fails. A cancelled job does no
+ * clean-up here: main must end quickly, and post finds the key by the marker.
  */
 async function createKeyWithoutOrphans(request, deps) {
     const body = createKeyBody(request);
@@ -31948,11 +32041,14 @@ async function createKeyWithoutOrphans(request, deps) {
             await deleteInterruptedKeys(request, deps);
     };
     try {
-        return await withRetry(() => deps.client.createKeyOnce(request.projectId, body), transientVerdict, deps.policy, deps.clock, cleanUpIfAmbiguous);
+        return await withRetry((n, remainingMs) => deps.client.createKeyOnce(request.projectId, body, { n, remainingMs }), transientVerdict, endingBy(deps.policy, deps.createBy, deps.clock.now()), deps.clock, cleanUpIfAmbiguous);
     }
     catch (error) {
         // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
         await cleanUpIfAmbiguous(error);
+        if (error instanceof errors/* UnusableAnswerError */.qx) {
+            throw new errors/* ActionError */.lZ(`${error.message} Any key it made was found by its marker and deleted; run the job again.`);
+        }
         throw error;
     }
 }
@@ -31960,21 +32056,35 @@ async function createKeyWithoutOrphans(request, deps) {
 function isAmbiguous(error) {
     if (error instanceof errors/* NetworkError */.Dr)
         return error.sent;
+    if (error instanceof errors/* UnusableAnswerError */.qx)
+        return true;
     return error instanceof errors/* ServiceError */._7 && error.status >= 500;
 }
+/** After this failure, may a key of this invocation still be alive? Then post looks for it by the marker. */
+function mayHaveLeftKey(error) {
+    return error instanceof errors/* CancelledError */.cc || error instanceof CleanUpError || isAmbiguous(error);
+}
+/** The clean-up after an ambiguous create failed: a key with the marker may be alive. */
+class CleanUpError extends errors/* ActionError */.lZ {
+    constructor(message) {
+        super(message);
+        this.name = 'CleanUpError';
+    }
+}
 async function deleteInterruptedKeys(request, deps) {
+    const byHand = `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`;
     let keys;
     try {
         keys = await deps.client.listKeys(request.projectId);
     }
     catch (error) {
-        throw new errors/* ActionError */.lZ(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ` +
-            `Delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`);
+        throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`);
     }
-    const interrupted = keys.filter((key) => isFromThisInvocation(key, request.marker));
-    for (const key of interrupted) {
+    for (const key of keys.filter((k) => isFromThisInvocation(k, request.marker))) {
+        if (!(0,deepgram_ids/* isUuid */.O)(key.apiKeyId))
+            throw new CleanUpError(`Deepgram listed a key with this run's marker whose id is not a UUID, so it was not deleted. ${byHand}`);
         const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error) => {
-            throw new errors/* ActionError */.lZ(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} Delete it in the Deepgram console.`);
+            throw new CleanUpError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} ${byHand}`);
         });
         deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`);
     }
@@ -31990,36 +32100,68 @@ function describe(error) {
 /**
  * What is wrong with Deepgram's answer, or undefined when it is the key we asked for. A key
  * without the expiry we asked for would live forever (Deepgram ignores fields it does not know).
+ * Deepgram's own clock decides: its expiry must match its own `created` plus the TTL, or the date
+ * asked. Only an answer without `created` is checked against the runner's clock (`sentAt` and
+ * `receivedAt`), with room for the two clocks to disagree.
  */
 function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
-    if (key.key === '')
-        return 'the answer carries no key';
-    if (key.apiKeyId === '')
-        return 'the answer carries no api_key_id';
     if (key.expirationDate === undefined)
         return 'the answer carries no expiration_date: the key would never expire';
     const actual = Date.parse(key.expirationDate);
     if (Number.isNaN(actual))
-        return `its expiration_date '${key.expirationDate}' is not a date`;
-    const earliest = (0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).getTime() - EXPIRY_TOLERANCE_MS;
-    const latest = (0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(receivedAt)).getTime() + EXPIRY_TOLERANCE_MS;
+        return 'its expiration_date is not a date';
+    const created = key.created === undefined ? Number.NaN : Date.parse(key.created);
+    const [earliest, latest, asked] = expiration.kind === 'date' || !Number.isNaN(created)
+        ? around((0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(created)).getTime(), EXPIRY_TOLERANCE_MS)
+        : [
+            (0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).getTime() - RUNNER_CLOCK_TOLERANCE_MS,
+            (0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(receivedAt)).getTime() + RUNNER_CLOCK_TOLERANCE_MS,
+            (0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).getTime(),
+        ];
     if (actual < earliest || actual > latest) {
-        return `it expires at ${new Date(actual).toISOString()}, not at ${(0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).toISOString()} as asked`;
+        const basis = expiration.kind === 'ttl' && !Number.isNaN(created) ? ` (created ${new Date(created).toISOString()} plus the time to live)` : '';
+        return `it expires at ${new Date(actual).toISOString()}, not at ${new Date(asked).toISOString()}${basis} as asked`;
     }
     return undefined;
+}
+function around(expected, tolerance) {
+    return [expected - tolerance, expected + tolerance, expected];
 }
 
 // EXTERNAL MODULE: ./src/deepgram/scopes.ts
 var scopes = __nccwpck_require__(9744);
+;// CONCATENATED MODULE: ./src/action/limits.ts
+// How long each step may take, whatever the network does. The runner gives a cancelled job's
+// steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
+// meant to live minutes must not outlive a step that hangs. docs/notes/issue-7.md states these
+// bounds for the README.
+/** One request, whole: connecting, the headers and every byte of the body. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
+ * long after the step starts: with Node's start and exit, main ends within 30 s.
+ */
+const MAIN_DEEPGRAM_BUDGET_MS = 25_000;
+/**
+ * Create attempts end this long before MAIN_DEEPGRAM_BUDGET_MS runs out, leaving time to list the
+ * project's keys and delete one whose answer was lost.
+ */
+const CLEAN_UP_RESERVE_MS = 8_000;
+/** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
+const POST_BUDGET_MS = 15_000;
+
 // EXTERNAL MODULE: ./src/github/plan.ts
 var github_plan = __nccwpck_require__(4496);
+// EXTERNAL MODULE: ./src/shared/concurrency.ts
+var concurrency = __nccwpck_require__(438);
 ;// CONCATENATED MODULE: ./src/action/revoke-mode.ts
+
+
 
 
 
 /** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
 const CREATE_ONLY_INPUTS = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...github_plan/* SECRET_INPUTS */.pH };
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function readRevokePlan(getInput, run = {}) {
     const apiKey = (0,inputs/* readApiKey */.iZ)(getInput, run);
     for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
@@ -32037,40 +32179,53 @@ function readRevokePlan(getInput, run = {}) {
         throw new errors/* InputError */.dz('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.');
     }
     for (const id of keyIds) {
-        if (!KEY_ID.test(id))
+        if (!(0,deepgram_ids/* isUuid */.O)(id))
             throw new errors/* InputError */.dz('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`);
     }
     return { apiKey, projectId: (0,inputs/* readProjectId */.bS)(getInput), keyIds, tags, deepgramApiUrl: (0,inputs/* readDeepgramApiUrl */.xs)(getInput) };
 }
+/**
+ * Requests in flight at once when reading or deleting many keys: 400 keys at 100 ms each take
+ * 2 s instead of 40 s, and a project's worth of keys stays far below Deepgram's rate limits.
+ */
+const KEY_CONCURRENCY = 20;
 /** Deletes the keys the plan names; 404 counts as already gone. */
 async function revokeKeys(plan, projectId, client) {
-    const ids = plan.keyIds.length > 0 ? plan.keyIds : await keysTaggedWithAll(plan.tags, projectId, client);
-    const report = { revoked: [], alreadyGone: [] };
-    for (const id of ids) {
-        const outcome = await client.deleteKey(projectId, id);
-        report[outcome === 'deleted' ? 'revoked' : 'alreadyGone'].push(id);
-    }
+    const found = plan.keyIds.length > 0 ? { ids: plan.keyIds, keysRead: 0, unreadable: 0 } : await keysTaggedWithAll(plan.tags, projectId, client);
+    const outcomes = await (0,concurrency/* mapBounded */.y)(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id));
+    const report = { revoked: [], alreadyGone: [], keysRead: found.keysRead, unreadable: found.unreadable };
+    found.ids.forEach((id, i) => report[outcomes[i] === 'deleted' ? 'revoked' : 'alreadyGone'].push(id));
     return report;
 }
 /**
  * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
- * current description has no tags in list items, so a key listed without them is read alone.
+ * current description has no tags in list items, so a key listed without them is read alone,
+ * KEY_CONCURRENCY at a time.
  */
 async function keysTaggedWithAll(tags, projectId, client) {
     const listed = await client.listKeys(projectId);
-    const matches = [];
-    for (const key of listed) {
-        const known = key.tags === undefined ? await client.getKey(projectId, key.apiKeyId) : key;
-        const keyTags = known.tags ?? [];
-        if (tags.every((tag) => keyTags.includes(tag)))
-            matches.push(key.apiKeyId);
-    }
-    return matches;
+    const usable = listed.filter((key) => (0,deepgram_ids/* isUuid */.O)(key.apiKeyId));
+    const toRead = usable.filter((key) => key.tags === undefined);
+    const read = await (0,concurrency/* mapBounded */.y)(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId));
+    const tagsOf = new Map(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]));
+    const ids = usable
+        .filter((key) => {
+        const keyTags = key.tags ?? tagsOf.get(key.apiKeyId) ?? [];
+        return tags.every((tag) => keyTags.includes(tag));
+    })
+        .map((key) => key.apiKeyId);
+    return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length };
 }
 
-// EXTERNAL MODULE: ./src/github/deliver.ts + 1 modules
-var deliver = __nccwpck_require__(5614);
+// EXTERNAL MODULE: ./src/github/deliver.ts
+var deliver = __nccwpck_require__(7118);
 ;// CONCATENATED MODULE: ./src/action/rotation.ts
+// keep-previous: once every target of a secret holds the new key, the earlier keys this action
+// minted for that same secret are deleted, but for the newest N of them. "The same secret" is the
+// digest in each key's marker (marker.ts, github/plan.ts secretIdentity), so one key listing
+// finds them all; a key whose comment does not end in our marker with that digest is never
+// touched, however similar its comment.
+
 
 
 /** More would be a typo: a secret rotated for years still has far fewer live keys. */
@@ -32084,7 +32239,6 @@ function readKeepPrevious(getInput) {
         return Number(text);
     throw new errors/* InputError */.dz('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
 }
-const rotation_KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * Which listed keys go. Only keys marked by this action for the same secret digest, created before
  * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
@@ -32102,7 +32256,7 @@ function selectPreviousKeys(keys, digest, newKey, keep) {
         // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
         if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId))
             return [];
-        if (!rotation_KEY_ID.test(key.apiKeyId) || !isKeyOfSecret(key, digest))
+        if (!(0,deepgram_ids/* isUuid */.O)(key.apiKeyId) || !isKeyOfSecret(key, digest))
             return [];
         return [{ key, created }];
     })
@@ -32176,19 +32330,39 @@ function publishRotation(io, report) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/state.ts
+
+
+function saveCreationIntent(io, intent) {
+    io.saveState('project-id', intent.projectId);
+    io.saveState('invocation', intent.invocation);
+}
+/** Main knows no key of this invocation is alive: post need not look for one. */
+function clearCreationIntent(io) {
+    io.saveState('invocation', '');
+}
 function saveRevocationState(io, state) {
     io.saveState('project-id', state.projectId);
     io.saveState('key-id', state.keyId);
     io.saveState('expires-at', state.expiresAt);
     io.saveState('revoke', String(state.revoke));
 }
-/** Undefined when main created no key (it failed before, or ran in another mode). */
-function loadRevocationState(io) {
-    const keyId = io.getState('key-id');
+/** The key main recorded, else the marker of a create whose answer main never saw, else nothing. */
+function loadPostWork(io) {
     const projectId = io.getState('project-id');
-    if (keyId === '' || projectId === '')
-        return undefined;
-    return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
+    const keyId = io.getState('key-id');
+    const invocation = io.getState('invocation');
+    if (keyId === '' && invocation === '')
+        return { kind: 'none' };
+    if (!isUuid(projectId))
+        return { kind: 'malformed', what: 'project id' };
+    if (keyId !== '') {
+        if (!isUuid(keyId))
+            return { kind: 'malformed', what: 'key id' };
+        return { kind: 'key', projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
+    }
+    if (!isInvocationId(invocation))
+        return { kind: 'malformed', what: 'marker' };
+    return { kind: 'marker', projectId, invocation };
 }
 
 // EXTERNAL MODULE: ./src/github/pacing.ts
@@ -32258,6 +32432,8 @@ function rotationSummary(report) {
 
 
 
+
+
 /** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
 async function runMain(deps) {
     const { io } = deps;
@@ -32304,7 +32480,8 @@ function skipForMissingKey(io, run) {
     io.setOutput('skipped', 'true');
 }
 function deepgramClient(apiKey, baseUrl, deps) {
-    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent });
+    const deadline = deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS;
+    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent, deadline, cancelled: deps.cancelled });
 }
 async function createMode(plan, secretPlan, keepPrevious, deps, secrets) {
     const { io } = deps;
@@ -32366,6 +32543,10 @@ async function revokeMode(plan, deps) {
         io.info(`Revoked key ${id}.`);
     for (const id of report.alreadyGone)
         io.info(`Key ${id} was already deleted.`);
+    if (report.keysRead > 0)
+        io.info(`Read ${report.keysRead} keys one by one to learn their tags.`);
+    if (report.unreadable > 0)
+        io.warning(`Left alone ${report.unreadable} listed keys whose ids are not UUIDs.`);
     if (report.revoked.length + report.alreadyGone.length === 0)
         io.info(`No key matched ${what}.`);
     io.setOutput('revoked-count', String(report.revoked.length));
@@ -32398,15 +32579,21 @@ async function writeSecrets(plan, delivery, key, client, projectId, beforeWritin
 async function mint(plan, projectId, digest, client, deps, secrets) {
     const { io, clock } = deps;
     io.info(`Creating a Deepgram key in project ${projectId} ${(0,deepgram_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
+    const invocation = deps.invocationId();
+    saveCreationIntent(io, { projectId, invocation });
     const sentAt = clock.now();
     const key = await createKeyWithoutOrphans({
         projectId,
         comment: plan.comment,
-        marker: { kind: 'action', invocation: deps.invocationId(), ...(digest ? { secret: digest } : {}) },
+        marker: { kind: 'action', invocation, ...(digest ? { secret: digest } : {}) },
         scopes: plan.scopes,
         tags: plan.tags,
         expiration: plan.expiration,
-    }, { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message) });
+    }, { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message), createBy: client.deadline - CLEAN_UP_RESERVE_MS }).catch((error) => {
+        if (!mayHaveLeftKey(error))
+            clearCreationIntent(io);
+        throw error;
+    });
     if (key.key !== '') {
         maskSecret(io, key.key);
         secrets.push(key.key);
@@ -32436,7 +32623,7 @@ function revokeSentence(revoke, heldBySecret) {
 /** The single project api-key can see; none or several is a question only the user can answer. */
 async function discoverProject(client) {
     const projects = await client.listProjects();
-    if (projects.some((p) => !(0,inputs/* isUuid */.O1)(p.projectId))) {
+    if (projects.some((p) => !(0,deepgram_ids/* isUuid */.O)(p.projectId))) {
         throw new errors/* ActionError */.lZ("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.");
     }
     const [only] = projects;
@@ -32477,9 +32664,8 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 
 
 
+
 const USER_AGENT = 'deepgram-key-action/0.1';
-/** Per request: long enough for a slow answer, short enough to retry within the step's budget. */
-const REQUEST_TIMEOUT_MS = 15_000;
 const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
 /**
  * The real network. Behind a proxy (self-hosted runners) undici's EnvHttpProxyAgent honours
@@ -32489,10 +32675,33 @@ const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy
 function realHttp(env) {
     const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
     const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
-    // Closing lets the process end now rather than when idle keep-alive sockets time out.
-    return { send: (0,http/* undiciSend */.Nb)(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
+    const send = (0,http/* undiciSend */.Nb)(agent, { timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: http/* MAX_BODY_BYTES */.YK, proxyFor: (url) => (0,http/* proxyFromEnv */.kE)(env, url) });
+    // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
+    // the step is done (nothing waits for it any more), would otherwise hold it.
+    return { send, close: () => agent.destroy() };
 }
 const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
+/** The real clock, whose waits end early when the job is cancelled, so that main stops at once. */
+function cancellableClock(cancelled) {
+    return { ...realClock, sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms, undefined, { signal: cancelled }).catch(() => undefined) };
+}
+/**
+ * Aborts `controller` on the runner's first SIGINT or SIGTERM (a cancelled job), so that main
+ * stops its requests and ends; a second signal ends the process at once.
+ */
+function abortOnSignals(controller) {
+    const handler = (signal) => {
+        if (controller.signal.aborted)
+            process.exit(1);
+        controller.abort(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+    };
+}
 function runContextFromEnv(env) {
     return {
         apiUrl: env.GITHUB_API_URL,
@@ -32528,18 +32737,23 @@ function forkOf(eventPath) {
 /** The main step with the real runner, network and clock. Shared by dist/ and local-action. */
 async function run() {
     const http = realHttp(process.env);
+    // A cancelled job: the in-flight request is aborted and main ends, leaving post to delete the
+    // key by id or, when the create's answer never came, by the marker saved before it was sent.
+    const cancel = new AbortController();
+    const stopListening = abortOnSignals(cancel);
     try {
         await runMain({
             io: actionsIO(core_namespaceObject),
             run: runContextFromEnv(process.env),
             send: http.send,
-            clock: realClock,
+            clock: cancellableClock(cancel.signal),
             invocationId: () => newInvocationId(),
             userAgent: USER_AGENT,
+            cancelled: cancel.signal,
         });
     }
     finally {
-        // Closing lets the process end now rather than when idle keep-alive sockets time out.
+        stopListening();
         await http.close();
     }
 }
@@ -32551,7 +32765,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5061);
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6174);
 // Entry of the main step (action.yml runs.main, bundled into dist/main).
 
 await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -32569,10 +32783,12 @@ __webpack_async_result__();
 /* harmony export */   lG: () => (/* binding */ parseExpiration),
 /* harmony export */   vN: () => (/* binding */ describeExpiration)
 /* harmony export */ });
-/* unused harmony exports MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS */
+/* unused harmony exports DURATION_EXAMPLES, MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS */
 /* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
 
-const FORMS = 'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)';
+/** The duration forms shown to users: errors here, action.yml's description (a test keeps them equal). */
+const DURATION_EXAMPLES = ['90s', '30m', '2h', '1d', '2w', '1h30m'];
+const FORMS = `a duration (${DURATION_EXAMPLES.join(', ')}, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)`;
 /**
  * The longest life a key may be given: 90 days. A scheduled rotation of 30-day keys is well
  * inside it; a "short-lived" key that outlives a quarter is not short-lived.
@@ -32677,6 +32893,23 @@ function describeSeconds(seconds) {
         rest -= amount * size;
     }
     return parts.join(' ');
+}
+
+
+/***/ }),
+
+/***/ 9111:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   O: () => (/* binding */ isUuid)
+/* harmony export */ });
+// Deepgram's project and key ids are UUIDs. An id read from state or from an answer goes into a
+// URL path or a log line only once it is one: anything else could be a path, a query or a
+// workflow command in disguise.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function isUuid(value) {
+    return UUID.test(value);
 }
 
 
@@ -32802,41 +33035,20 @@ function grantProblem(requested, granted) {
 
 /***/ }),
 
-/***/ 5614:
+/***/ 7118:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  g4: () => (/* binding */ prepareTargets),
-  tD: () => (/* binding */ splitResults),
-  Hg: () => (/* binding */ withPublicKeyCache),
-  yW: () => (/* binding */ withWritePacing),
-  t: () => (/* binding */ writeToTargets)
-});
-
-// UNUSED EXPORTS: CONCURRENCY
-
-;// CONCATENATED MODULE: ./src/shared/concurrency.ts
-/** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
-async function mapBounded(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await fn(items[index]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
-}
-
-// EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(8382);
-// EXTERNAL MODULE: ./src/github/plan.ts
-var plan = __nccwpck_require__(4496);
-;// CONCATENATED MODULE: ./src/github/deliver.ts
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Hg: () => (/* binding */ withPublicKeyCache),
+/* harmony export */   g4: () => (/* binding */ prepareTargets),
+/* harmony export */   t: () => (/* binding */ writeToTargets),
+/* harmony export */   tD: () => (/* binding */ splitResults),
+/* harmony export */   yW: () => (/* binding */ withWritePacing)
+/* harmony export */ });
+/* unused harmony export CONCURRENCY */
+/* harmony import */ var _shared_concurrency_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(438);
+/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
+/* harmony import */ var _plan_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4496);
 
 
 
@@ -32850,7 +33062,7 @@ const CONCURRENCY = 10;
  * means nothing is written: the error lists every such target.
  */
 async function prepareTargets(plan, api) {
-    const settled = await mapBounded(plan.targets, CONCURRENCY, async (target) => {
+    const settled = await (0,_shared_concurrency_js__WEBPACK_IMPORTED_MODULE_2__/* .mapBounded */ .y)(plan.targets, CONCURRENCY, async (target) => {
         try {
             const [publicKey, selectedRepositoryIds] = await Promise.all([api.getPublicKey(target), selectedIds(target, api)]);
             return { target, publicKey, selectedRepositoryIds };
@@ -32859,9 +33071,9 @@ async function prepareTargets(plan, api) {
             return { target, error };
         }
     });
-    const failures = settled.flatMap((s) => ('error' in s ? [(0,errors/* describeFailure */.Ic)(s.error)] : []));
+    const failures = settled.flatMap((s) => ('error' in s ? [(0,_shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .describeFailure */ .Ic)(s.error)] : []));
     if (failures.length > 0)
-        throw new errors/* ActionError */.lZ(`nothing was written to secret ${plan.name}: ${failures.join(' ')}`);
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`nothing was written to secret ${plan.name}: ${failures.join(' ')}`);
     return settled.filter((s) => !('error' in s));
 }
 async function selectedIds(target, api) {
@@ -32875,14 +33087,14 @@ async function selectedIds(target, api) {
  */
 async function writeToTargets(value, name, prepared, api, seal, progress = () => { }) {
     let done = 0;
-    return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
+    return (0,_shared_concurrency_js__WEBPACK_IMPORTED_MODULE_2__/* .mapBounded */ .y)(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
         let result;
         try {
             const encryptedValue = seal(value, publicKey.key);
             result = { target, outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }) };
         }
         catch (error) {
-            result = { target, error: (0,errors/* describeFailure */.Ic)(error) };
+            result = { target, error: (0,_shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .describeFailure */ .Ic)(error) };
         }
         progress(++done, prepared.length);
         return result;
@@ -32925,11 +33137,11 @@ function targetKey(target) {
  * failed for the same reason (such as GitHub's limits) share one entry.
  */
 function splitResults(results) {
-    const held = results.flatMap((r) => ('outcome' in r ? [(0,plan/* describeTarget */.ff)(r.target)] : []));
+    const held = results.flatMap((r) => ('outcome' in r ? [(0,_plan_js__WEBPACK_IMPORTED_MODULE_1__/* .describeTarget */ .ff)(r.target)] : []));
     const byReason = new Map();
     for (const r of results)
         if ('error' in r)
-            byReason.set(r.error, [...(byReason.get(r.error) ?? []), (0,plan/* describeTarget */.ff)(r.target)]);
+            byReason.set(r.error, [...(byReason.get(r.error) ?? []), (0,_plan_js__WEBPACK_IMPORTED_MODULE_1__/* .describeTarget */ .ff)(r.target)]);
     const failed = [...byReason].map(([error, targets]) => `${targets.join(', ')}: ${error}`);
     return { held, failed };
 }
@@ -33143,6 +33355,29 @@ function secretIdentity(plan) {
 
 /***/ }),
 
+/***/ 438:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   y: () => (/* binding */ mapBounded)
+/* harmony export */ });
+/** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
+async function mapBounded(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await fn(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+
+/***/ }),
+
 /***/ 8382:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -33151,8 +33386,10 @@ function secretIdentity(plan) {
 /* harmony export */   E$: () => (/* binding */ redact),
 /* harmony export */   Ic: () => (/* binding */ describeFailure),
 /* harmony export */   _7: () => (/* binding */ ServiceError),
+/* harmony export */   cc: () => (/* binding */ CancelledError),
 /* harmony export */   dz: () => (/* binding */ InputError),
-/* harmony export */   lZ: () => (/* binding */ ActionError)
+/* harmony export */   lZ: () => (/* binding */ ActionError),
+/* harmony export */   qx: () => (/* binding */ UnusableAnswerError)
 /* harmony export */ });
 // Every failure the action reports is one of these values. They carry what a person needs to act
 // (which input, which service answered what, its request id, what to do) and are turned into a
@@ -33182,11 +33419,39 @@ class ServiceError extends Error {
 class NetworkError extends Error {
     sent;
     service;
-    constructor(service, action, cause, sent) {
-        super(`${service} could not be reached while ${action}: ${cause}`);
+    constructor(service, action, cause, sent, context = {}) {
+        super(formatNetworkError(service, action, cause, context));
         this.name = 'NetworkError';
         this.service = service;
         this.sent = sent;
+    }
+}
+function formatNetworkError(service, action, cause, context) {
+    const attempts = context.attempts === undefined ? '' : ` after ${context.attempts} attempt${context.attempts === 1 ? '' : 's'}`;
+    const host = context.host ?? `${service}'s API`;
+    const route = context.proxy === undefined ? '' : ` through the proxy ${context.proxy} (HTTPS_PROXY/HTTP_PROXY; NO_PROXY lists hosts that go direct)`;
+    const check = context.proxy === undefined ? `the runner can reach ${host} (DNS, firewall)` : `the proxy is up and lets the runner reach ${host}`;
+    return `${service} could not be reached while ${action}${attempts}${route}: ${cause}. Check that ${check}, then run the job again.`;
+}
+/** The job was cancelled (SIGINT or SIGTERM from the runner) while the step was working. */
+class CancelledError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'CancelledError';
+    }
+}
+/**
+ * A service answered with success, but the answer is not what it should be (not JSON, fields
+ * missing, too large). The message describes its shape only: the body may hold a secret.
+ */
+class UnusableAnswerError extends Error {
+    status;
+    requestId;
+    constructor(service, action, status, problem, requestId) {
+        super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.`);
+        this.name = 'UnusableAnswerError';
+        this.status = status;
+        this.requestId = requestId;
     }
 }
 /** The action's own rule was broken by a service's answer, or a clean-up went wrong. */
@@ -33232,7 +33497,10 @@ function redact(text, secrets) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Nb: () => (/* binding */ undiciSend),
+/* harmony export */   Oc: () => (/* binding */ AnswerTooLargeError),
+/* harmony export */   YK: () => (/* binding */ MAX_BODY_BYTES),
 /* harmony export */   hQ: () => (/* binding */ fetchOver),
+/* harmony export */   kE: () => (/* binding */ proxyFromEnv),
 /* harmony export */   wX: () => (/* binding */ TransportError)
 /* harmony export */ });
 /* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6752);
@@ -33240,10 +33508,26 @@ function redact(text, secrets) {
 /** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
 class TransportError extends Error {
     sent;
-    constructor(message, sent) {
+    /** The proxy the request went through, without credentials; undefined when it went direct. */
+    proxy;
+    constructor(message, sent, proxy) {
         super(message);
         this.name = 'TransportError';
         this.sent = sent;
+        this.proxy = proxy;
+    }
+}
+/** An answer came, but it was longer than the sender reads. Its status says what kind it was. */
+class AnswerTooLargeError extends Error {
+    status;
+    headers;
+    limitBytes;
+    constructor(status, headers, limitBytes) {
+        super(`the answer (HTTP ${status}) is longer than the ${formatBytes(limitBytes)} this action reads`);
+        this.name = 'AnswerTooLargeError';
+        this.status = status;
+        this.headers = headers;
+        this.limitBytes = limitBytes;
     }
 }
 // Failures to open a connection: the server never saw the request, so even a create is safe to retry.
@@ -33256,25 +33540,55 @@ const NOT_SENT_CODES = new Set([
     'UND_ERR_CONNECT_TIMEOUT',
     'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
 ]);
-/** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
-function undiciSend(dispatcher, timeoutMs) {
-    return async ({ method, url, headers, body }) => {
+/**
+ * The largest answer read. Deepgram's and GitHub's answers are a few kilobytes; a project's key
+ * listing of a thousand keys is about 300 KB.
+ */
+const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * An HttpSend over undici with the given dispatcher (the proxy-aware agent in production).
+ * Redirects are never followed (undici.request does not), so credentials reach only the host
+ * they were configured for.
+ */
+function undiciSend(dispatcher, options) {
+    return async ({ method, url, headers, body, timeoutMs, signal }) => {
+        const deadline = Math.max(0, Math.min(options.timeoutMs, timeoutMs ?? options.timeoutMs));
+        const signals = [AbortSignal.timeout(deadline), ...(signal ? [signal] : [])];
+        const abort = AbortSignal.any(signals);
+        const proxy = options.proxyFor?.(url);
         try {
-            const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, {
-                method,
-                headers,
-                body,
-                dispatcher,
-                headersTimeout: timeoutMs,
-                bodyTimeout: timeoutMs,
-            });
-            const text = await response.body.text();
-            return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text };
+            const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, { method, headers, body, dispatcher, signal: abort });
+            const responseHeaders = flattenHeaders(response.headers);
+            const text = await readCapped(response.body, options.maxBodyBytes, response.statusCode, responseHeaders);
+            return { status: response.statusCode, headers: responseHeaders, body: text };
         }
         catch (error) {
-            throw toTransportError(error);
+            if (error instanceof AnswerTooLargeError)
+                throw error;
+            if (signal?.aborted)
+                throw new TransportError(`cancelled: ${String(signal.reason)}`, true, proxy);
+            if (abort.aborted)
+                throw new TransportError(`no complete answer within ${deadline} ms`, true, proxy);
+            throw toTransportError(error, proxy);
         }
     };
+}
+/** The body as text, or AnswerTooLargeError as soon as it passes `limit` bytes (the rest is not read). */
+async function readCapped(body, limit, status, headers) {
+    const chunks = [];
+    let length = 0;
+    for await (const chunk of body) {
+        length += chunk.length;
+        if (length > limit) {
+            body.destroy();
+            throw new AnswerTooLargeError(status, headers, limit);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+function formatBytes(bytes) {
+    return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
 }
 function flattenHeaders(headers) {
     const flat = {};
@@ -33283,13 +33597,13 @@ function flattenHeaders(headers) {
     }
     return flat;
 }
-function toTransportError(error) {
+function toTransportError(error, proxy) {
     const codes = errorCodes(error);
     const message = error instanceof Error ? error.message : String(error);
     // A proxy that cannot open the tunnel answers before our request is written.
     const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
     const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
-    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent);
+    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent, proxy);
 }
 /** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
 function errorCodes(error) {
@@ -33302,6 +33616,40 @@ function errorCodes(error) {
     return codes;
 }
 /**
+ * The proxy undici's EnvHttpProxyAgent uses for `url`, without its credentials, or undefined
+ * when the request goes direct (no proxy set, or the host is in NO_PROXY).
+ */
+function proxyFromEnv(env, url) {
+    const target = new URL(url);
+    const http = env.HTTP_PROXY || env.http_proxy;
+    const chosen = target.protocol === 'https:' ? env.HTTPS_PROXY || env.https_proxy || http : http;
+    if (!chosen || bypassesProxy(env.NO_PROXY || env.no_proxy || '', target))
+        return undefined;
+    try {
+        const proxy = new URL(chosen);
+        return `${proxy.protocol}//${proxy.host}`;
+    }
+    catch {
+        return 'the proxy set in the environment (not a URL)';
+    }
+}
+/** NO_PROXY as undici reads it: `*`, or hosts (with an optional port) matching exactly or as a suffix. */
+function bypassesProxy(noProxy, target) {
+    const port = target.port || (target.protocol === 'https:' ? '443' : '80');
+    return noProxy
+        .split(/[,\s]+/)
+        .filter(Boolean)
+        .some((entry) => {
+        if (entry === '*')
+            return true;
+        const [host = '', entryPort] = entry.replace(/^\*?\./, '.').split(':');
+        if (entryPort !== undefined && entryPort !== port)
+            return false;
+        const name = target.hostname;
+        return host.startsWith('.') ? name.endsWith(host) || name === host.slice(1) : name === host || name.endsWith(`.${host}`);
+    });
+}
+/**
  * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
  * support and timeouts. Bodies are strings; that is all JSON APIs need.
  */
@@ -33312,7 +33660,7 @@ function fetchOver(send) {
         new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
         const method = (init?.method ?? 'GET').toUpperCase();
         const body = typeof init?.body === 'string' ? init.body : undefined;
-        const response = await send({ method, url, headers, body });
+        const response = await send({ method, url, headers, body, signal: init?.signal ?? undefined });
         const responseHeaders = new Headers();
         for (const [name, value] of Object.entries(response.headers))
             if (value !== undefined)

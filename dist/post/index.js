@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 548:
+/***/ 2575:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31465,7 +31465,7 @@ class errors_InputError extends Error {
     }
 }
 /** A service answered, and the answer was a refusal. */
-class ServiceError extends Error {
+class errors_ServiceError extends Error {
     details;
     constructor(details) {
         super(formatServiceError(details));
@@ -31477,18 +31477,46 @@ class ServiceError extends Error {
     }
 }
 /** The request did not get an HTTP answer. `sent` says whether the service may have processed it. */
-class NetworkError extends Error {
+class errors_NetworkError extends Error {
     sent;
     service;
-    constructor(service, action, cause, sent) {
-        super(`${service} could not be reached while ${action}: ${cause}`);
+    constructor(service, action, cause, sent, context = {}) {
+        super(formatNetworkError(service, action, cause, context));
         this.name = 'NetworkError';
         this.service = service;
         this.sent = sent;
     }
 }
+function formatNetworkError(service, action, cause, context) {
+    const attempts = context.attempts === undefined ? '' : ` after ${context.attempts} attempt${context.attempts === 1 ? '' : 's'}`;
+    const host = context.host ?? `${service}'s API`;
+    const route = context.proxy === undefined ? '' : ` through the proxy ${context.proxy} (HTTPS_PROXY/HTTP_PROXY; NO_PROXY lists hosts that go direct)`;
+    const check = context.proxy === undefined ? `the runner can reach ${host} (DNS, firewall)` : `the proxy is up and lets the runner reach ${host}`;
+    return `${service} could not be reached while ${action}${attempts}${route}: ${cause}. Check that ${check}, then run the job again.`;
+}
+/** The job was cancelled (SIGINT or SIGTERM from the runner) while the step was working. */
+class errors_CancelledError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'CancelledError';
+    }
+}
+/**
+ * A service answered with success, but the answer is not what it should be (not JSON, fields
+ * missing, too large). The message describes its shape only: the body may hold a secret.
+ */
+class errors_UnusableAnswerError extends Error {
+    status;
+    requestId;
+    constructor(service, action, status, problem, requestId) {
+        super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.`);
+        this.name = 'UnusableAnswerError';
+        this.status = status;
+        this.requestId = requestId;
+    }
+}
 /** The action's own rule was broken by a service's answer, or a clean-up went wrong. */
-class ActionError extends Error {
+class errors_ActionError extends Error {
     constructor(message) {
         super(message);
         this.name = 'ActionError';
@@ -31527,10 +31555,26 @@ function redact(text, secrets) {
 /** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
 class TransportError extends Error {
     sent;
-    constructor(message, sent) {
+    /** The proxy the request went through, without credentials; undefined when it went direct. */
+    proxy;
+    constructor(message, sent, proxy) {
         super(message);
         this.name = 'TransportError';
         this.sent = sent;
+        this.proxy = proxy;
+    }
+}
+/** An answer came, but it was longer than the sender reads. Its status says what kind it was. */
+class AnswerTooLargeError extends Error {
+    status;
+    headers;
+    limitBytes;
+    constructor(status, headers, limitBytes) {
+        super(`the answer (HTTP ${status}) is longer than the ${formatBytes(limitBytes)} this action reads`);
+        this.name = 'AnswerTooLargeError';
+        this.status = status;
+        this.headers = headers;
+        this.limitBytes = limitBytes;
     }
 }
 // Failures to open a connection: the server never saw the request, so even a create is safe to retry.
@@ -31543,25 +31587,55 @@ const NOT_SENT_CODES = new Set([
     'UND_ERR_CONNECT_TIMEOUT',
     'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
 ]);
-/** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
-function undiciSend(dispatcher, timeoutMs) {
-    return async ({ method, url, headers, body }) => {
+/**
+ * The largest answer read. Deepgram's and GitHub's answers are a few kilobytes; a project's key
+ * listing of a thousand keys is about 300 KB.
+ */
+const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * An HttpSend over undici with the given dispatcher (the proxy-aware agent in production).
+ * Redirects are never followed (undici.request does not), so credentials reach only the host
+ * they were configured for.
+ */
+function undiciSend(dispatcher, options) {
+    return async ({ method, url, headers, body, timeoutMs, signal }) => {
+        const deadline = Math.max(0, Math.min(options.timeoutMs, timeoutMs ?? options.timeoutMs));
+        const signals = [AbortSignal.timeout(deadline), ...(signal ? [signal] : [])];
+        const abort = AbortSignal.any(signals);
+        const proxy = options.proxyFor?.(url);
         try {
-            const response = await (0,undici/* request */.Em)(url, {
-                method,
-                headers,
-                body,
-                dispatcher,
-                headersTimeout: timeoutMs,
-                bodyTimeout: timeoutMs,
-            });
-            const text = await response.body.text();
-            return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text };
+            const response = await (0,undici/* request */.Em)(url, { method, headers, body, dispatcher, signal: abort });
+            const responseHeaders = flattenHeaders(response.headers);
+            const text = await readCapped(response.body, options.maxBodyBytes, response.statusCode, responseHeaders);
+            return { status: response.statusCode, headers: responseHeaders, body: text };
         }
         catch (error) {
-            throw toTransportError(error);
+            if (error instanceof AnswerTooLargeError)
+                throw error;
+            if (signal?.aborted)
+                throw new TransportError(`cancelled: ${String(signal.reason)}`, true, proxy);
+            if (abort.aborted)
+                throw new TransportError(`no complete answer within ${deadline} ms`, true, proxy);
+            throw toTransportError(error, proxy);
         }
     };
+}
+/** The body as text, or AnswerTooLargeError as soon as it passes `limit` bytes (the rest is not read). */
+async function readCapped(body, limit, status, headers) {
+    const chunks = [];
+    let length = 0;
+    for await (const chunk of body) {
+        length += chunk.length;
+        if (length > limit) {
+            body.destroy();
+            throw new AnswerTooLargeError(status, headers, limit);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+function formatBytes(bytes) {
+    return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
 }
 function flattenHeaders(headers) {
     const flat = {};
@@ -31570,13 +31644,13 @@ function flattenHeaders(headers) {
     }
     return flat;
 }
-function toTransportError(error) {
+function toTransportError(error, proxy) {
     const codes = errorCodes(error);
     const message = error instanceof Error ? error.message : String(error);
     // A proxy that cannot open the tunnel answers before our request is written.
     const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
     const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
-    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent);
+    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent, proxy);
 }
 /** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
 function errorCodes(error) {
@@ -31589,6 +31663,40 @@ function errorCodes(error) {
     return codes;
 }
 /**
+ * The proxy undici's EnvHttpProxyAgent uses for `url`, without its credentials, or undefined
+ * when the request goes direct (no proxy set, or the host is in NO_PROXY).
+ */
+function proxyFromEnv(env, url) {
+    const target = new URL(url);
+    const http = env.HTTP_PROXY || env.http_proxy;
+    const chosen = target.protocol === 'https:' ? env.HTTPS_PROXY || env.https_proxy || http : http;
+    if (!chosen || bypassesProxy(env.NO_PROXY || env.no_proxy || '', target))
+        return undefined;
+    try {
+        const proxy = new URL(chosen);
+        return `${proxy.protocol}//${proxy.host}`;
+    }
+    catch {
+        return 'the proxy set in the environment (not a URL)';
+    }
+}
+/** NO_PROXY as undici reads it: `*`, or hosts (with an optional port) matching exactly or as a suffix. */
+function bypassesProxy(noProxy, target) {
+    const port = target.port || (target.protocol === 'https:' ? '443' : '80');
+    return noProxy
+        .split(/[,\s]+/)
+        .filter(Boolean)
+        .some((entry) => {
+        if (entry === '*')
+            return true;
+        const [host = '', entryPort] = entry.replace(/^\*?\./, '.').split(':');
+        if (entryPort !== undefined && entryPort !== port)
+            return false;
+        const name = target.hostname;
+        return host.startsWith('.') ? name.endsWith(host) || name === host.slice(1) : name === host || name.endsWith(`.${host}`);
+    });
+}
+/**
  * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
  * support and timeouts. Bodies are strings; that is all JSON APIs need.
  */
@@ -31599,7 +31707,7 @@ function fetchOver(send) {
         new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
         const method = (init?.method ?? 'GET').toUpperCase();
         const body = typeof init?.body === 'string' ? init.body : undefined;
-        const response = await send({ method, url, headers, body });
+        const response = await send({ method, url, headers, body, signal: init?.signal ?? undefined });
         const responseHeaders = new Headers();
         for (const [name, value] of Object.entries(response.headers))
             if (value !== undefined)
@@ -31611,31 +31719,46 @@ function fetchOver(send) {
 }
 
 ;// CONCATENATED MODULE: ./src/shared/retry.ts
-/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
+/**
+ * Main step: a few seconds of patience for a flaky service. The budget covers the attempts of one
+ * call, the one in flight included: no attempt's deadline reaches past it.
+ */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
 /** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
 const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/** No retry starts with less time than this left in its budget: it could not get an answer. */
+const MIN_ATTEMPT_MS = 1_000;
+/** The policy with its budget cut so that it ends by `deadline` (epoch ms) at the latest. */
+function retry_endingBy(policy, deadline, now) {
+    if (deadline === undefined)
+        return policy;
+    return { ...policy, budgetMs: Math.max(0, Math.min(policy.budgetMs, deadline - now)) };
+}
 /**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
- * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
- * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Each attempt is
+ * told the time left in the budget (`remainingMs`), which its deadline must not pass. Between
+ * attempts it waits an exponential, fully jittered delay, or what the service asked (Retry-After)
+ * when that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
  */
-async function withRetry(attempt, classify, policy, clock, beforeRetry) {
+async function retry_withRetry(attempt, classify, policy, clock, beforeRetry) {
     const started = clock.now();
+    const remaining = () => started + policy.budgetMs - clock.now();
     for (let n = 1;; n++) {
         try {
-            return await attempt(n);
+            return await attempt(n, remaining());
         }
         catch (error) {
             const verdict = classify(error);
             if (!verdict.retry || n >= policy.maxAttempts)
                 throw error;
             const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (clock.now() + delay - started > policy.budgetMs)
+            if (remaining() - delay < MIN_ATTEMPT_MS)
                 throw error;
             if (beforeRetry)
                 await beforeRetry(error);
             await clock.sleep(delay);
+            if (remaining() < MIN_ATTEMPT_MS)
+                throw error;
         }
     }
 }
@@ -31657,7 +31780,17 @@ function parseRetryAfter(value, now) {
     return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+;// CONCATENATED MODULE: ./src/deepgram/ids.ts
+// Deepgram's project and key ids are UUIDs. An id read from state or from an answer goes into a
+// URL path or a log line only once it is one: anything else could be a path, a query or a
+// workflow command in disguise.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function ids_isUuid(value) {
+    return UUID.test(value);
+}
+
 ;// CONCATENATED MODULE: ./src/deepgram/client.ts
+
 
 
 
@@ -31670,19 +31803,39 @@ class DeepgramClient {
     constructor(options) {
         this.options = options;
     }
+    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
+    get deadline() {
+        return this.options.deadline ?? Infinity;
+    }
     async listProjects() {
-        const body = await this.retried('GET', '/v1/projects', 'listing the projects of api-key');
-        return arrayOf(field(body, 'projects')).map((p) => ({
+        const action = 'listing the projects of api-key';
+        return this.retried('GET', '/v1/projects', action, (response, body) => requiredArray(body, 'projects', response, action).map((p) => ({
             projectId: stringOf(field(p, 'project_id')) ?? '',
             name: stringOf(field(p, 'name')) ?? '',
-        }));
+        })));
     }
-    async createKeyOnce(projectId, request) {
-        const response = await this.send('POST', keysPath(projectId), 'creating the key', JSON.stringify(request));
-        const body = this.expectOk(response, 'creating the key');
+    /**
+     * One create, not retried here (see mint.ts). A 2xx answer that is not a key (not JSON, no
+     * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
+     */
+    async createKeyOnce(projectId, request, attempt = { n: 1, remainingMs: Infinity }) {
+        const action = 'creating the key';
+        const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request));
+        const body = this.expectOk(response, action);
+        const unusable = (problem) => new errors_UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body));
+        if (typeof body !== 'object' || body === null)
+            throw unusable('the answer is not a JSON object');
+        const key = stringOf(field(body, 'key'));
+        const apiKeyId = stringOf(field(body, 'api_key_id'));
+        if (key === undefined)
+            throw unusable('the answer carries no key');
+        if (apiKeyId === undefined)
+            throw unusable('the answer carries no api_key_id');
+        if (!ids_isUuid(apiKeyId))
+            throw unusable('its api_key_id is not a UUID');
         return {
-            apiKeyId: stringOf(field(body, 'api_key_id')) ?? '',
-            key: stringOf(field(body, 'key')) ?? '',
+            apiKeyId: apiKeyId.toLowerCase(),
+            key,
             scopes: stringsOf(field(body, 'scopes')) ?? [],
             tags: stringsOf(field(body, 'tags')) ?? [],
             expirationDate: stringOf(field(body, 'expiration_date')),
@@ -31690,32 +31843,44 @@ class DeepgramClient {
         };
     }
     async listKeys(projectId) {
-        const body = await this.retried('GET', keysPath(projectId), 'listing the project keys');
-        return arrayOf(field(body, 'api_keys')).map((item) => toProjectKey(field(item, 'api_key')));
+        const action = 'listing the project keys';
+        return this.retried('GET', keysPath(projectId), action, (response, body) => requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(field(item, 'api_key'))));
     }
     /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
     async getKey(projectId, keyId) {
-        const body = await this.retried('GET', `${keysPath(projectId)}/${encodeURIComponent(keyId)}`, `reading key ${keyId}`);
-        const nested = field(field(field(body, 'item'), 'member'), 'api_key');
-        return toProjectKey(nested ?? field(body, 'api_key'));
+        return this.retried('GET', keyPath(projectId, keyId), `reading key ${keyId}`, (_, body) => {
+            const nested = field(field(field(body, 'item'), 'member'), 'api_key');
+            return toProjectKey(nested ?? field(body, 'api_key'));
+        });
     }
-    /** Deletes a key; 404 means it is gone already, which is what we wanted. */
+    /**
+     * Deletes a key; 404 means it is gone already, which is what we wanted. A 2xx whose body reports
+     * an error is a failure: only Deepgram's word that it deleted the key counts.
+     */
     async deleteKey(projectId, keyId) {
-        const action = `deleting key ${keyId}`;
-        const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`;
-        return withRetry(async () => {
-            const response = await this.send('DELETE', path, action);
+        return this.retried('DELETE', keyPath(projectId, keyId), `deleting key ${keyId}`, (response) => {
             if (response.status === 404)
                 return 'already-gone';
-            this.expectOk(response, action);
             return 'deleted';
-        }, transientVerdict, this.options.policy, this.options.clock);
+        });
     }
-    async retried(method, path, action) {
-        return withRetry(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
+    async retried(method, path, action, read) {
+        const { policy, clock, deadline } = this.options;
+        return retry_withRetry(async (n, remainingMs) => {
+            const response = await this.send(method, path, action, { n, remainingMs });
+            if (method === 'DELETE' && response.status === 404)
+                return read(response, undefined);
+            const body = this.expectOk(response, action);
+            if (method === 'DELETE' && reportsError(body))
+                throw deepgramError(response, action, clock.now());
+            return read(response, body);
+        }, client_transientVerdict, retry_endingBy(policy, deadline, clock.now()), clock);
     }
-    async send(method, path, action, body) {
-        const { baseUrl, apiKey, userAgent } = this.options;
+    async send(method, path, action, attempt, body) {
+        const { baseUrl, apiKey, userAgent, cancelled, deadline, clock } = this.options;
+        if (cancelled?.aborted)
+            throw new errors_CancelledError(cancelledMessage(action));
+        const timeoutMs = Math.min(attempt.remainingMs, deadline === undefined ? Infinity : deadline - clock.now());
         const headers = {
             authorization: `Token ${apiKey}`,
             accept: 'application/json',
@@ -31723,12 +31888,20 @@ class DeepgramClient {
         };
         if (body !== undefined)
             headers['content-type'] = 'application/json';
+        const url = `${baseUrl}${path}`;
+        if (timeoutMs <= 0)
+            throw new errors_NetworkError('Deepgram', action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host: new URL(url).host });
         try {
-            return await this.options.send({ method, url: `${baseUrl}${path}`, headers, body });
+            return await this.options.send({ method, url, headers, body, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled });
         }
         catch (error) {
-            if (error instanceof TransportError)
-                throw new NetworkError('Deepgram', action, error.message, error.sent);
+            if (cancelled?.aborted)
+                throw new errors_CancelledError(cancelledMessage(action));
+            if (error instanceof TransportError) {
+                throw new errors_NetworkError('Deepgram', action, error.message, error.sent, { attempts: attempt.n, host: new URL(url).host, proxy: error.proxy });
+            }
+            if (error instanceof AnswerTooLargeError)
+                throw tooLarge(error, action, clock.now());
             throw error;
         }
     }
@@ -31738,14 +31911,42 @@ class DeepgramClient {
         throw deepgramError(response, action, this.options.clock.now());
     }
 }
+function cancelledMessage(action) {
+    return `The job was cancelled while ${action}. The post step deletes any key this run created.`;
+}
+/** A 2xx too large to read may be a key we cannot see; anything else is a refusal we cannot read. */
+function tooLarge(error, action, now) {
+    const response = { status: error.status, headers: error.headers, body: '' };
+    if (error.status >= 200 && error.status < 300)
+        return new errors_UnusableAnswerError('Deepgram', action, error.status, error.message, requestIdOf(response, undefined));
+    return deepgramError(response, action, now, error.message);
+}
+/** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
+function reportsError(body) {
+    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined);
+}
+function requiredArray(body, name, response, action) {
+    const value = field(body, name);
+    if (Array.isArray(value))
+        return value;
+    throw new errors_UnusableAnswerError('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
+}
+/** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
 function keysPath(projectId) {
-    return `/v1/projects/${encodeURIComponent(projectId)}/keys`;
+    if (!ids_isUuid(projectId))
+        throw new errors_ActionError('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
+    return `/v1/projects/${projectId}/keys`;
+}
+function keyPath(projectId, keyId) {
+    if (!ids_isUuid(keyId))
+        throw new errors_ActionError('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
+    return `${keysPath(projectId)}/${keyId}`;
 }
 /** Retry what may pass: no answer at all, 408, 429 and 5xx. */
-function transientVerdict(error) {
-    if (error instanceof NetworkError)
+function client_transientVerdict(error) {
+    if (error instanceof errors_NetworkError)
         return { retry: true };
-    if (error instanceof ServiceError && isTransientStatus(error.status)) {
+    if (error instanceof errors_ServiceError && isTransientStatus(error.status)) {
         const after = error.details.retryAfterSeconds;
         return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
     }
@@ -31758,7 +31959,7 @@ function isTransientStatus(status) {
  * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
  * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
  */
-function deepgramError(response, action, now) {
+function deepgramError(response, action, now, fallbackMessage = 'no message') {
     const body = parseJson(response.body);
     const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
     const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
@@ -31767,10 +31968,10 @@ function deepgramError(response, action, now) {
         (modern || undefined) ??
         stringOf(field(body, 'reason')) ??
         (typeof body === 'string' ? body : undefined) ??
-        (text || 'no message');
-    const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'];
+        (text || fallbackMessage);
+    const requestId = requestIdOf(response, body);
     const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new ServiceError({
+    return new errors_ServiceError({
         service: 'Deepgram',
         action,
         status: response.status,
@@ -31781,7 +31982,13 @@ function deepgramError(response, action, now) {
         retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
     });
 }
+/** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
+function requestIdOf(response, body) {
+    return stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id'];
+}
 function deepgramHint(status, code) {
+    if (status >= 200 && status < 300)
+        return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.';
     const upper = (code ?? '').toUpperCase();
     if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
         return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
@@ -31810,9 +32017,6 @@ function field(value, name) {
 function stringOf(value) {
     return typeof value === 'string' && value !== '' ? value : undefined;
 }
-function arrayOf(value) {
-    return Array.isArray(value) ? value : [];
-}
 function stringsOf(value) {
     return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
 }
@@ -31829,7 +32033,9 @@ function toProjectKey(value) {
 
 ;// CONCATENATED MODULE: ./src/deepgram/expiration.ts
 
-const FORMS = 'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)';
+/** The duration forms shown to users: errors here, action.yml's description (a test keeps them equal). */
+const DURATION_EXAMPLES = (/* unused pure expression or super */ null && (['90s', '30m', '2h', '1d', '2w', '1h30m']));
+const FORMS = (/* unused pure expression or super */ null && (`a duration (${DURATION_EXAMPLES.join(', ')}, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)`));
 /**
  * The longest life a key may be given: 90 days. A scheduled rotation of 30-day keys is well
  * inside it; a "short-lived" key that outlives a quarter is not short-lived.
@@ -31912,7 +32118,7 @@ function zoneOffsetMinutes(offset) {
     return sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
 }
 /** The expiry Deepgram should report for this request, sent at `sentAt`. */
-function expectedExpiry(expiration, sentAt) {
+function expiration_expectedExpiry(expiration, sentAt) {
     return expiration.kind === 'date' ? expiration.date : new Date(sentAt.getTime() + expiration.seconds * 1000);
 }
 /** Human form for logs: "1h 30m", "2026-12-01T12:00:00.000Z". */
@@ -32049,6 +32255,7 @@ function grantProblem(requested, granted) {
 
 
 
+
 function readMode(getInput) {
     const mode = (getInput('mode') || 'create').toLowerCase();
     if (mode === 'create' || mode === 'revoke')
@@ -32072,14 +32279,9 @@ function missingApiKeyCause(run) {
     }
     return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
 }
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const inputs_SCOPE = /^[A-Za-z0-9:_.*-]+$/;
 /** The form tokens take: printable ASCII, no white space. */
 const CREDENTIAL = /^[\x21-\x7e]+$/;
-/** Deepgram's project and key ids, and project-id, are UUIDs (8-4-4-4-12 hex). */
-function isUuid(text) {
-    return UUID.test(text);
-}
 const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
 /** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
 function inputs_parseList(text) {
@@ -32109,7 +32311,7 @@ function readProjectId(getInput) {
     const projectId = getInput('project-id');
     if (projectId === '')
         return undefined;
-    if (!UUID.test(projectId)) {
+    if (!isUuid(projectId)) {
         throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
     }
     return projectId.toLowerCase();
@@ -32215,20 +32417,92 @@ function readKeyPlan(getInput, run, now) {
     };
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/deepgram/marker.ts
+
+const ACTION_MARKER = / \[dgk:([0-9a-f]{16})(?::([0-9a-f]{12}))?\]$/;
+const BROKER_MARKER = / \[dgkb:([0-9a-f]{16}):([0-9]{1,20}):([0-9a-f]{16})\]$/;
+/** A fresh invocation id: 16 hex digits. */
+function newInvocationId(random = randomBytes) {
+    return random(8).toString('hex');
+}
+function isInvocationId(value) {
+    return /^[0-9a-f]{16}$/.test(value);
+}
+/** 12 hex digits naming a secret and its targets; `identity` must be canonical (sorted, lower-cased). */
+function secretDigest(identity) {
+    return createHash('sha256').update(identity).digest('hex').slice(0, 12);
+}
+function marker_formatMarker(marker) {
+    if (marker.kind === 'broker')
+        return ` [dgkb:${marker.invocation}:${marker.repositoryId}:${marker.mac}]`;
+    return ` [dgk:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}]`;
+}
+/** The marker a comment ends with, or undefined when it ends with none. */
+function parseMarker(comment) {
+    const action = ACTION_MARKER.exec(comment);
+    if (action)
+        return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) };
+    const broker = BROKER_MARKER.exec(comment);
+    if (broker)
+        return { kind: 'broker', invocation: broker[1] ?? '', repositoryId: broker[2] ?? '', mac: broker[3] ?? '' };
+    return undefined;
+}
+/** The comment with its marker appended. */
+function marker_withMarker(comment, marker) {
+    return `${comment}${marker_formatMarker(marker)}`;
+}
+/** The broker's MAC over an invocation and a repository, keyed by a secret only the broker holds. */
+function brokerMac(secret, invocation, repositoryId) {
+    return createHmac('sha256', secret).update(`${invocation}:${repositoryId}`).digest('hex').slice(0, 16);
+}
+function brokerMarker(secret, invocation, repositoryId) {
+    return { kind: 'broker', invocation, repositoryId, mac: brokerMac(secret, invocation, repositoryId) };
+}
+/** True when the marker is the broker's own, for this repository. */
+function isBrokerMarkerFor(marker, secret, repositoryId) {
+    if (marker?.kind !== 'broker' || marker.repositoryId !== repositoryId)
+        return false;
+    const expected = Buffer.from(brokerMac(secret, marker.invocation, repositoryId));
+    const given = Buffer.from(marker.mac);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
 ;// CONCATENATED MODULE: ./src/action/state.ts
+
+
+function saveCreationIntent(io, intent) {
+    io.saveState('project-id', intent.projectId);
+    io.saveState('invocation', intent.invocation);
+}
+/** Main knows no key of this invocation is alive: post need not look for one. */
+function clearCreationIntent(io) {
+    io.saveState('invocation', '');
+}
 function saveRevocationState(io, state) {
     io.saveState('project-id', state.projectId);
     io.saveState('key-id', state.keyId);
     io.saveState('expires-at', state.expiresAt);
     io.saveState('revoke', String(state.revoke));
 }
-/** Undefined when main created no key (it failed before, or ran in another mode). */
-function loadRevocationState(io) {
-    const keyId = io.getState('key-id');
+/** The key main recorded, else the marker of a create whose answer main never saw, else nothing. */
+function loadPostWork(io) {
     const projectId = io.getState('project-id');
-    if (keyId === '' || projectId === '')
-        return undefined;
-    return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
+    const keyId = io.getState('key-id');
+    const invocation = io.getState('invocation');
+    if (keyId === '' && invocation === '')
+        return { kind: 'none' };
+    if (!ids_isUuid(projectId))
+        return { kind: 'malformed', what: 'project id' };
+    if (keyId !== '') {
+        if (!ids_isUuid(keyId))
+            return { kind: 'malformed', what: 'key id' };
+        return { kind: 'key', projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
+    }
+    if (!isInvocationId(invocation))
+        return { kind: 'malformed', what: 'marker' };
+    return { kind: 'marker', projectId, invocation };
 }
 
 ;// CONCATENATED MODULE: ./src/github/pacing.ts
@@ -32463,7 +32737,154 @@ function rotationSummary(report) {
     return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
 }
 
+;// CONCATENATED MODULE: ./src/deepgram/mint.ts
+
+
+
+
+
+
+/** How far Deepgram's expiry may stray from its own `created` plus the TTL, or the date asked: rounding. */
+const EXPIRY_TOLERANCE_MS = 60_000;
+/** The same, when the answer has no `created` and the runner's clock must stand in for Deepgram's. */
+const RUNNER_CLOCK_TOLERANCE_MS = (/* unused pure expression or super */ null && (5 * 60_000));
+function createKeyBody(request) {
+    const body = { comment: withMarker(request.comment, request.marker), scopes: request.scopes };
+    if (request.tags.length > 0)
+        body.tags = request.tags;
+    if (request.expiration.kind === 'ttl')
+        body.time_to_live_in_seconds = request.expiration.seconds;
+    else
+        body.expiration_date = request.expiration.date.toISOString();
+    return body;
+}
+/**
+ * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
+ * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
+ * failure (5xx, a reset or timeout once the request was out) the keys that carry this
+ * invocation's marker are deleted before trying again. A 2xx that is not a key is ambiguous too,
+ * but final: the keys with the marker are deleted and the step fails. A cancelled job does no
+ * clean-up here: main must end quickly, and post finds the key by the marker.
+ */
+async function createKeyWithoutOrphans(request, deps) {
+    const body = createKeyBody(request);
+    const cleanUpIfAmbiguous = async (error) => {
+        if (isAmbiguous(error))
+            await deleteInterruptedKeys(request, deps);
+    };
+    try {
+        return await withRetry((n, remainingMs) => deps.client.createKeyOnce(request.projectId, body, { n, remainingMs }), transientVerdict, endingBy(deps.policy, deps.createBy, deps.clock.now()), deps.clock, cleanUpIfAmbiguous);
+    }
+    catch (error) {
+        // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
+        await cleanUpIfAmbiguous(error);
+        if (error instanceof UnusableAnswerError) {
+            throw new ActionError(`${error.message} Any key it made was found by its marker and deleted; run the job again.`);
+        }
+        throw error;
+    }
+}
+/** Did Deepgram perhaps create the key even though we got no success answer? */
+function isAmbiguous(error) {
+    if (error instanceof NetworkError)
+        return error.sent;
+    if (error instanceof UnusableAnswerError)
+        return true;
+    return error instanceof ServiceError && error.status >= 500;
+}
+/** After this failure, may a key of this invocation still be alive? Then post looks for it by the marker. */
+function mayHaveLeftKey(error) {
+    return error instanceof CancelledError || error instanceof CleanUpError || isAmbiguous(error);
+}
+/** The clean-up after an ambiguous create failed: a key with the marker may be alive. */
+class CleanUpError extends errors_ActionError {
+    constructor(message) {
+        super(message);
+        this.name = 'CleanUpError';
+    }
+}
+async function deleteInterruptedKeys(request, deps) {
+    const byHand = `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`;
+    let keys;
+    try {
+        keys = await deps.client.listKeys(request.projectId);
+    }
+    catch (error) {
+        throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`);
+    }
+    for (const key of keys.filter((k) => isFromThisInvocation(k, request.marker))) {
+        if (!isUuid(key.apiKeyId))
+            throw new CleanUpError(`Deepgram listed a key with this run's marker whose id is not a UUID, so it was not deleted. ${byHand}`);
+        const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error) => {
+            throw new CleanUpError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} ${byHand}`);
+        });
+        deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`);
+    }
+}
+/** Ours only when the comment ends with this invocation's own marker: another run's key never is. */
+function isFromThisInvocation(key, marker) {
+    const found = parseMarker(key.comment);
+    return found !== undefined && found.kind === marker.kind && found.invocation === marker.invocation;
+}
+function describe(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+/**
+ * What is wrong with Deepgram's answer, or undefined when it is the key we asked for. A key
+ * without the expiry we asked for would live forever (Deepgram ignores fields it does not know).
+ * Deepgram's own clock decides: its expiry must match its own `created` plus the TTL, or the date
+ * asked. Only an answer without `created` is checked against the runner's clock (`sentAt` and
+ * `receivedAt`), with room for the two clocks to disagree.
+ */
+function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
+    if (key.expirationDate === undefined)
+        return 'the answer carries no expiration_date: the key would never expire';
+    const actual = Date.parse(key.expirationDate);
+    if (Number.isNaN(actual))
+        return 'its expiration_date is not a date';
+    const created = key.created === undefined ? Number.NaN : Date.parse(key.created);
+    const [earliest, latest, asked] = expiration.kind === 'date' || !Number.isNaN(created)
+        ? around(expectedExpiry(expiration, new Date(created)).getTime(), EXPIRY_TOLERANCE_MS)
+        : [
+            expectedExpiry(expiration, new Date(sentAt)).getTime() - RUNNER_CLOCK_TOLERANCE_MS,
+            expectedExpiry(expiration, new Date(receivedAt)).getTime() + RUNNER_CLOCK_TOLERANCE_MS,
+            expectedExpiry(expiration, new Date(sentAt)).getTime(),
+        ];
+    if (actual < earliest || actual > latest) {
+        const basis = expiration.kind === 'ttl' && !Number.isNaN(created) ? ` (created ${new Date(created).toISOString()} plus the time to live)` : '';
+        return `it expires at ${new Date(actual).toISOString()}, not at ${new Date(asked).toISOString()}${basis} as asked`;
+    }
+    return undefined;
+}
+function around(expected, tolerance) {
+    return [expected - tolerance, expected + tolerance, expected];
+}
+
+;// CONCATENATED MODULE: ./src/action/limits.ts
+// How long each step may take, whatever the network does. The runner gives a cancelled job's
+// steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
+// meant to live minutes must not outlive a step that hangs. docs/notes/issue-7.md states these
+// bounds for the README.
+/** One request, whole: connecting, the headers and every byte of the body. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
+ * long after the step starts: with Node's start and exit, main ends within 30 s.
+ */
+const MAIN_DEEPGRAM_BUDGET_MS = 25_000;
+/**
+ * Create attempts end this long before MAIN_DEEPGRAM_BUDGET_MS runs out, leaving time to list the
+ * project's keys and delete one whose answer was lost.
+ */
+const CLEAN_UP_RESERVE_MS = 8_000;
+/** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
+const POST_BUDGET_MS = 15_000;
+
 ;// CONCATENATED MODULE: ./src/action/run-post.ts
+
+
+
+
 
 
 
@@ -32473,43 +32894,66 @@ function rotationSummary(report) {
 
 /**
  * The post step: revoke the key main created, if there is one to revoke. It never fails the job:
- * the key expires on its own, so a failed revocation is a warning.
+ * the key expires on its own, so a failed revocation is a warning. It does not trust the runner's
+ * clock to say the key has expired: only Deepgram's answer (404) says it is gone.
  */
 async function runPost(deps) {
     const { io } = deps;
     const apiKey = io.getInput('api-key');
     if (apiKey !== '')
         maskSecret(io, apiKey);
-    const state = loadRevocationState(io);
-    if (state === undefined) {
+    const work = loadPostWork(io);
+    if (work.kind === 'none') {
         io.info('The main step created no key: nothing to revoke.');
         return;
     }
-    if (!state.revoke) {
-        io.info(`Key ${state.keyId} is kept until it expires at ${state.expiresAt}.`);
+    if (work.kind === 'malformed') {
+        io.warning(`The main step's saved ${work.what} is not one Deepgram issues, so no request was made. Check the project's keys in the Deepgram console.`);
         return;
     }
-    const expiresAt = Date.parse(state.expiresAt);
-    if (!Number.isNaN(expiresAt) && expiresAt <= deps.clock.now()) {
-        io.info(`Key ${state.keyId} expired at ${state.expiresAt}: nothing to revoke.`);
+    if (work.kind === 'key' && !work.revoke) {
+        io.info(`Key ${work.keyId} is kept until it expires at ${work.expiresAt}.`);
+        return;
+    }
+    const client = new DeepgramClient({
+        baseUrl: readDeepgramApiUrl((name) => io.getInput(name)),
+        apiKey,
+        send: deps.send,
+        clock: deps.clock,
+        policy: POST_POLICY,
+        userAgent: deps.userAgent,
+        deadline: deps.clock.now() + POST_BUDGET_MS,
+    });
+    const why = (error) => redact(describeFailure(error), apiKey === '' ? [] : [apiKey]);
+    if (work.kind === 'marker') {
+        const ours = { kind: 'action', invocation: work.invocation };
+        const marker = marker_formatMarker(ours).trim();
+        try {
+            const keys = (await client.listKeys(work.projectId)).filter((key) => isFromThisInvocation(key, ours));
+            if (keys.length === 0)
+                io.info(`No key carries this run's marker ${marker}: nothing to revoke.`);
+            for (const key of keys) {
+                if (!ids_isUuid(key.apiKeyId)) {
+                    io.warning(`Deepgram listed a key with this run's marker ${marker} whose id is not a UUID; it was not deleted. Delete it in the Deepgram console.`);
+                    continue;
+                }
+                const outcome = await client.deleteKey(work.projectId, key.apiKeyId);
+                io.info(outcome === 'deleted' ? `Revoked key ${key.apiKeyId}, found by this run's marker ${marker}.` : `Key ${key.apiKeyId} was already deleted.`);
+                await io.appendSummary(revokedSummary(key.apiKeyId, outcome));
+            }
+        }
+        catch (error) {
+            io.warning(`Could not look for or revoke the key this run may have created: ${why(error)} Delete any key whose name ends with "${marker}" in the Deepgram console.`);
+        }
         return;
     }
     try {
-        const client = new DeepgramClient({
-            baseUrl: readDeepgramApiUrl((name) => io.getInput(name)),
-            apiKey,
-            send: deps.send,
-            clock: deps.clock,
-            policy: POST_POLICY,
-            userAgent: deps.userAgent,
-        });
-        const outcome = await client.deleteKey(state.projectId, state.keyId);
-        io.info(outcome === 'deleted' ? `Revoked key ${state.keyId}.` : `Key ${state.keyId} was already deleted.`);
-        await io.appendSummary(revokedSummary(state.keyId, outcome));
+        const outcome = await client.deleteKey(work.projectId, work.keyId);
+        io.info(outcome === 'deleted' ? `Revoked key ${work.keyId}.` : `Key ${work.keyId} was already deleted.`);
+        await io.appendSummary(revokedSummary(work.keyId, outcome));
     }
     catch (error) {
-        const why = redact(describeFailure(error), apiKey === '' ? [] : [apiKey]);
-        io.warning(`Could not revoke key ${state.keyId}: ${why} It expires on its own at ${state.expiresAt}.`);
+        io.warning(`Could not revoke key ${work.keyId}: ${why(error)} It expires on its own at ${work.expiresAt}.`);
     }
 }
 
@@ -32522,9 +32966,8 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 
 
 
+
 const USER_AGENT = 'deepgram-key-action/0.1';
-/** Per request: long enough for a slow answer, short enough to retry within the step's budget. */
-const REQUEST_TIMEOUT_MS = 15_000;
 const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
 /**
  * The real network. Behind a proxy (self-hosted runners) undici's EnvHttpProxyAgent honours
@@ -32534,10 +32977,33 @@ const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy
 function realHttp(env) {
     const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
     const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
-    // Closing lets the process end now rather than when idle keep-alive sockets time out.
-    return { send: undiciSend(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
+    const send = undiciSend(agent, { timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES, proxyFor: (url) => proxyFromEnv(env, url) });
+    // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
+    // the step is done (nothing waits for it any more), would otherwise hold it.
+    return { send, close: () => agent.destroy() };
 }
 const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
+/** The real clock, whose waits end early when the job is cancelled, so that main stops at once. */
+function cancellableClock(cancelled) {
+    return { ...realClock, sleep: (ms) => sleep(ms, undefined, { signal: cancelled }).catch(() => undefined) };
+}
+/**
+ * Aborts `controller` on the runner's first SIGINT or SIGTERM (a cancelled job), so that main
+ * stops its requests and ends; a second signal ends the process at once.
+ */
+function abortOnSignals(controller) {
+    const handler = (signal) => {
+        if (controller.signal.aborted)
+            process.exit(1);
+        controller.abort(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+    };
+}
 function runContextFromEnv(env) {
     return {
         apiUrl: env.GITHUB_API_URL,
@@ -32587,7 +33053,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(548);
+/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2575);
 // Entry of the post step (action.yml runs.post, bundled into dist/post).
 
 await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -1,3 +1,4 @@
+import { isUuid } from '../deepgram/ids.ts'
 import { InputError } from '../shared/errors.ts'
 import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
 import { isManagementScope, whyManagement } from '../deepgram/scopes.ts'
@@ -60,15 +61,10 @@ export function missingApiKeyCause(run: RunContext): string {
   return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.'
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const SCOPE = /^[A-Za-z0-9:_.*-]+$/
 /** The form tokens take: printable ASCII, no white space. */
 const CREDENTIAL = /^[\x21-\x7e]+$/
 
-/** Deepgram's project and key ids, and project-id, are UUIDs (8-4-4-4-12 hex). */
-export function isUuid(text: string): boolean {
-  return UUID.test(text)
-}
 
 export const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).'
 
@@ -102,7 +98,7 @@ export function checkCredential(name: string, value: string): void {
 export function readProjectId(getInput: GetInput): string | undefined {
   const projectId = getInput('project-id')
   if (projectId === '') return undefined
-  if (!UUID.test(projectId)) {
+  if (!isUuid(projectId)) {
     throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`)
   }
   return projectId.toLowerCase()

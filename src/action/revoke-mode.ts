@@ -1,7 +1,9 @@
-import type { DeepgramClient, DeleteOutcome, ProjectKey } from '../deepgram/client.ts'
+import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
 import { InputError } from '../shared/errors.ts'
 import { parseList, readApiKey, readDeepgramApiUrl, readProjectId, type GetInput, type RunContext } from './inputs.ts'
 import { SECRET_INPUTS } from '../github/plan.ts'
+import { isUuid } from '../deepgram/ids.ts'
+import { mapBounded } from '../shared/concurrency.ts'
 
 /** Revoke mode: which keys to delete, validated before any request. */
 export interface RevokePlan {
@@ -16,8 +18,6 @@ export interface RevokePlan {
 
 /** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
 const CREATE_ONLY_INPUTS: Record<string, string> = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...SECRET_INPUTS }
-
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export function readRevokePlan(getInput: GetInput, run: RunContext = {}): RevokePlan {
   const apiKey = readApiKey(getInput, run)
@@ -36,7 +36,7 @@ export function readRevokePlan(getInput: GetInput, run: RunContext = {}): Revoke
     throw new InputError('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.')
   }
   for (const id of keyIds) {
-    if (!KEY_ID.test(id)) throw new InputError('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`)
+    if (!isUuid(id)) throw new InputError('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`)
   }
   return { apiKey, projectId: readProjectId(getInput), keyIds, tags, deepgramApiUrl: readDeepgramApiUrl(getInput) }
 }
@@ -44,32 +44,49 @@ export function readRevokePlan(getInput: GetInput, run: RunContext = {}): Revoke
 export interface RevokeReport {
   revoked: string[]
   alreadyGone: string[]
+  /** Keys read one by one to learn their tags (the listing carries none). */
+  keysRead: number
+  /** Listed keys left alone because their id is not a UUID. */
+  unreadable: number
 }
 
 type KeysApi = Pick<DeepgramClient, 'listKeys' | 'getKey' | 'deleteKey'>
 
+/**
+ * Requests in flight at once when reading or deleting many keys: 400 keys at 100 ms each take
+ * 2 s instead of 40 s, and a project's worth of keys stays far below Deepgram's rate limits.
+ */
+export const KEY_CONCURRENCY = 20
+
 /** Deletes the keys the plan names; 404 counts as already gone. */
 export async function revokeKeys(plan: RevokePlan, projectId: string, client: KeysApi): Promise<RevokeReport> {
-  const ids = plan.keyIds.length > 0 ? plan.keyIds : await keysTaggedWithAll(plan.tags, projectId, client)
-  const report: RevokeReport = { revoked: [], alreadyGone: [] }
-  for (const id of ids) {
-    const outcome: DeleteOutcome = await client.deleteKey(projectId, id)
-    report[outcome === 'deleted' ? 'revoked' : 'alreadyGone'].push(id)
-  }
+  const found = plan.keyIds.length > 0 ? { ids: plan.keyIds, keysRead: 0, unreadable: 0 } : await keysTaggedWithAll(plan.tags, projectId, client)
+  const outcomes = await mapBounded(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id))
+  const report: RevokeReport = { revoked: [], alreadyGone: [], keysRead: found.keysRead, unreadable: found.unreadable }
+  found.ids.forEach((id, i) => report[outcomes[i] === 'deleted' ? 'revoked' : 'alreadyGone'].push(id))
   return report
 }
 
 /**
  * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
- * current description has no tags in list items, so a key listed without them is read alone.
+ * current description has no tags in list items, so a key listed without them is read alone,
+ * KEY_CONCURRENCY at a time.
  */
-export async function keysTaggedWithAll(tags: string[], projectId: string, client: Pick<KeysApi, 'listKeys' | 'getKey'>): Promise<string[]> {
+export async function keysTaggedWithAll(
+  tags: string[],
+  projectId: string,
+  client: Pick<KeysApi, 'listKeys' | 'getKey'>,
+): Promise<{ ids: string[]; keysRead: number; unreadable: number }> {
   const listed = await client.listKeys(projectId)
-  const matches: string[] = []
-  for (const key of listed) {
-    const known: ProjectKey = key.tags === undefined ? await client.getKey(projectId, key.apiKeyId) : key
-    const keyTags = known.tags ?? []
-    if (tags.every((tag) => keyTags.includes(tag))) matches.push(key.apiKeyId)
-  }
-  return matches
+  const usable = listed.filter((key) => isUuid(key.apiKeyId))
+  const toRead = usable.filter((key) => key.tags === undefined)
+  const read = await mapBounded(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId))
+  const tagsOf = new Map<string, string[]>(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]))
+  const ids = usable
+    .filter((key: ProjectKey) => {
+      const keyTags = key.tags ?? tagsOf.get(key.apiKeyId) ?? []
+      return tags.every((tag) => keyTags.includes(tag))
+    })
+    .map((key) => key.apiKeyId)
+  return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length }
 }

@@ -3,6 +3,7 @@
 // digest in each key's marker (marker.ts, github/plan.ts secretIdentity), so one key listing
 // finds them all; a key whose comment does not end in our marker with that digest is never
 // touched, however similar its comment.
+import { isUuid } from '../deepgram/ids.ts'
 import type { ActionIO } from './io.ts'
 import type { GetInput } from './inputs.ts'
 import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
@@ -39,7 +40,6 @@ export interface Selection {
   keep: ProjectKey[]
 }
 
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * Which listed keys go. Only keys marked by this action for the same secret digest, created before
@@ -56,7 +56,7 @@ export function selectPreviousKeys(keys: ProjectKey[], digest: string, newKey: N
       const created = createdMicros(key.created)
       // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
       if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId)) return []
-      if (!KEY_ID.test(key.apiKeyId) || !isKeyOfSecret(key, digest)) return []
+      if (!isUuid(key.apiKeyId) || !isKeyOfSecret(key, digest)) return []
       return [{ key, created }]
     })
     .sort((a, b) => b.created - a.created || b.key.apiKeyId.localeCompare(a.key.apiKeyId))

@@ -1,19 +1,21 @@
+import { isUuid } from '../deepgram/ids.ts'
 import { maskSecret, type ActionIO } from './io.ts'
 import { DeepgramClient, type CreatedKey } from '../deepgram/client.ts'
 import { ActionError, describeFailure, redact } from '../shared/errors.ts'
 import { describeExpiration } from '../deepgram/expiration.ts'
 import type { HttpSend } from '../shared/http.ts'
-import { isUuid, missingApiKeyCause, readKeyPlan, readMode, readOnMissingCredentials, type GetInput, type KeyPlan, type RunContext } from './inputs.ts'
-import { createKeyWithoutOrphans, verifyCreatedKey } from '../deepgram/mint.ts'
+import { missingApiKeyCause, readKeyPlan, readMode, readOnMissingCredentials, type GetInput, type KeyPlan, type RunContext } from './inputs.ts'
+import { createKeyWithoutOrphans, mayHaveLeftKey, verifyCreatedKey } from '../deepgram/mint.ts'
 import { grantProblem } from '../deepgram/scopes.ts'
 import { MAIN_POLICY, type RetryClock } from '../shared/retry.ts'
+import { CLEAN_UP_RESERVE_MS, MAIN_DEEPGRAM_BUDGET_MS } from './limits.ts'
 import { readRevokePlan, revokeKeys, type RevokePlan } from './revoke-mode.ts'
 import { splitResults, type TargetResult } from '../github/deliver.ts'
 import type { SecretDelivery } from '../github/load.ts'
 import { readSecretPlan, secretIdentity, type SecretPlan } from '../github/plan.ts'
 import { publishRotation, readKeepPrevious, retirePreviousKeys, type KeepPrevious, type RotationReport } from './rotation.ts'
 import { secretDigest } from '../deepgram/marker.ts'
-import { saveRevocationState } from './state.ts'
+import { clearCreationIntent, saveCreationIntent, saveRevocationState } from './state.ts'
 import { mintSummary, revokeModeSummary, rotationSummary, secretsSummary } from './summary.ts'
 
 export interface MainDeps {
@@ -24,6 +26,8 @@ export interface MainDeps {
   /** A fresh invocation id for the key's marker (marker.ts). */
   invocationId: () => string
   userAgent: string
+  /** Aborted when the job is cancelled: requests stop, and post cleans up by the marker. */
+  cancelled?: AbortSignal
 }
 
 /** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
@@ -72,7 +76,8 @@ function skipForMissingKey(io: ActionIO, run: RunContext): void {
 }
 
 function deepgramClient(apiKey: string, baseUrl: string, deps: MainDeps): DeepgramClient {
-  return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent })
+  const deadline = deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS
+  return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent, deadline, cancelled: deps.cancelled })
 }
 
 async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefined, keepPrevious: KeepPrevious, deps: MainDeps, secrets: string[]): Promise<void> {
@@ -136,6 +141,8 @@ async function revokeMode(plan: RevokePlan, deps: MainDeps): Promise<void> {
   const report = await revokeKeys(plan, projectId, client)
   for (const id of report.revoked) io.info(`Revoked key ${id}.`)
   for (const id of report.alreadyGone) io.info(`Key ${id} was already deleted.`)
+  if (report.keysRead > 0) io.info(`Read ${report.keysRead} keys one by one to learn their tags.`)
+  if (report.unreadable > 0) io.warning(`Left alone ${report.unreadable} listed keys whose ids are not UUIDs.`)
   if (report.revoked.length + report.alreadyGone.length === 0) io.info(`No key matched ${what}.`)
   io.setOutput('revoked-count', String(report.revoked.length))
   io.setOutput('revoked-key-ids', report.revoked.join(','))
@@ -176,18 +183,23 @@ async function writeSecrets(
 async function mint(plan: KeyPlan, projectId: string, digest: string | undefined, client: DeepgramClient, deps: MainDeps, secrets: string[]): Promise<CreatedKey> {
   const { io, clock } = deps
   io.info(`Creating a Deepgram key in project ${projectId} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`)
+  const invocation = deps.invocationId()
+  saveCreationIntent(io, { projectId, invocation })
   const sentAt = clock.now()
   const key = await createKeyWithoutOrphans(
     {
       projectId,
       comment: plan.comment,
-      marker: { kind: 'action', invocation: deps.invocationId(), ...(digest ? { secret: digest } : {}) },
+      marker: { kind: 'action', invocation, ...(digest ? { secret: digest } : {}) },
       scopes: plan.scopes,
       tags: plan.tags,
       expiration: plan.expiration,
     },
-    { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message) },
-  )
+    { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message), createBy: client.deadline - CLEAN_UP_RESERVE_MS },
+  ).catch((error: unknown) => {
+    if (!mayHaveLeftKey(error)) clearCreationIntent(io)
+    throw error
+  })
   if (key.key !== '') {
     maskSecret(io, key.key)
     secrets.push(key.key)

@@ -4,8 +4,12 @@ import { describeFailure, redact } from '../shared/errors.ts'
 import type { HttpSend } from '../shared/http.ts'
 import { readDeepgramApiUrl } from './inputs.ts'
 import { POST_POLICY, type RetryClock } from '../shared/retry.ts'
-import { loadRevocationState } from './state.ts'
+import { loadPostWork } from './state.ts'
 import { revokedSummary } from './summary.ts'
+import { isFromThisInvocation } from '../deepgram/mint.ts'
+import { formatMarker, type ActionMarker } from '../deepgram/marker.ts'
+import { isUuid } from '../deepgram/ids.ts'
+import { POST_BUDGET_MS } from './limits.ts'
 
 export interface PostDeps {
   io: ActionIO
@@ -16,40 +20,61 @@ export interface PostDeps {
 
 /**
  * The post step: revoke the key main created, if there is one to revoke. It never fails the job:
- * the key expires on its own, so a failed revocation is a warning.
+ * the key expires on its own, so a failed revocation is a warning. It does not trust the runner's
+ * clock to say the key has expired: only Deepgram's answer (404) says it is gone.
  */
 export async function runPost(deps: PostDeps): Promise<void> {
   const { io } = deps
   const apiKey = io.getInput('api-key')
   if (apiKey !== '') maskSecret(io, apiKey)
-  const state = loadRevocationState(io)
-  if (state === undefined) {
+  const work = loadPostWork(io)
+  if (work.kind === 'none') {
     io.info('The main step created no key: nothing to revoke.')
     return
   }
-  if (!state.revoke) {
-    io.info(`Key ${state.keyId} is kept until it expires at ${state.expiresAt}.`)
+  if (work.kind === 'malformed') {
+    io.warning(`The main step's saved ${work.what} is not one Deepgram issues, so no request was made. Check the project's keys in the Deepgram console.`)
     return
   }
-  const expiresAt = Date.parse(state.expiresAt)
-  if (!Number.isNaN(expiresAt) && expiresAt <= deps.clock.now()) {
-    io.info(`Key ${state.keyId} expired at ${state.expiresAt}: nothing to revoke.`)
+  if (work.kind === 'key' && !work.revoke) {
+    io.info(`Key ${work.keyId} is kept until it expires at ${work.expiresAt}.`)
+    return
+  }
+  const client = new DeepgramClient({
+    baseUrl: readDeepgramApiUrl((name) => io.getInput(name)),
+    apiKey,
+    send: deps.send,
+    clock: deps.clock,
+    policy: POST_POLICY,
+    userAgent: deps.userAgent,
+    deadline: deps.clock.now() + POST_BUDGET_MS,
+  })
+  const why = (error: unknown) => redact(describeFailure(error), apiKey === '' ? [] : [apiKey])
+  if (work.kind === 'marker') {
+    const ours: ActionMarker = { kind: 'action', invocation: work.invocation }
+    const marker = formatMarker(ours).trim()
+    try {
+      const keys = (await client.listKeys(work.projectId)).filter((key) => isFromThisInvocation(key, ours))
+      if (keys.length === 0) io.info(`No key carries this run's marker ${marker}: nothing to revoke.`)
+      for (const key of keys) {
+        if (!isUuid(key.apiKeyId)) {
+          io.warning(`Deepgram listed a key with this run's marker ${marker} whose id is not a UUID; it was not deleted. Delete it in the Deepgram console.`)
+          continue
+        }
+        const outcome = await client.deleteKey(work.projectId, key.apiKeyId)
+        io.info(outcome === 'deleted' ? `Revoked key ${key.apiKeyId}, found by this run's marker ${marker}.` : `Key ${key.apiKeyId} was already deleted.`)
+        await io.appendSummary(revokedSummary(key.apiKeyId, outcome))
+      }
+    } catch (error) {
+      io.warning(`Could not look for or revoke the key this run may have created: ${why(error)} Delete any key whose name ends with "${marker}" in the Deepgram console.`)
+    }
     return
   }
   try {
-    const client = new DeepgramClient({
-      baseUrl: readDeepgramApiUrl((name) => io.getInput(name)),
-      apiKey,
-      send: deps.send,
-      clock: deps.clock,
-      policy: POST_POLICY,
-      userAgent: deps.userAgent,
-    })
-    const outcome = await client.deleteKey(state.projectId, state.keyId)
-    io.info(outcome === 'deleted' ? `Revoked key ${state.keyId}.` : `Key ${state.keyId} was already deleted.`)
-    await io.appendSummary(revokedSummary(state.keyId, outcome))
+    const outcome = await client.deleteKey(work.projectId, work.keyId)
+    io.info(outcome === 'deleted' ? `Revoked key ${work.keyId}.` : `Key ${work.keyId} was already deleted.`)
+    await io.appendSummary(revokedSummary(work.keyId, outcome))
   } catch (error) {
-    const why = redact(describeFailure(error), apiKey === '' ? [] : [apiKey])
-    io.warning(`Could not revoke key ${state.keyId}: ${why} It expires on its own at ${state.expiresAt}.`)
+    io.warning(`Could not revoke key ${work.keyId}: ${why(error)} It expires on its own at ${work.expiresAt}.`)
   }
 }

@@ -1,4 +1,6 @@
 import type { ActionIO } from './io.ts'
+import { isUuid } from '../deepgram/ids.ts'
+import { isInvocationId } from '../deepgram/marker.ts'
 
 /**
  * What main hands to post: only what a revocation needs. Never the key itself; post reads
@@ -11,6 +13,34 @@ export interface RevocationState {
   revoke: boolean
 }
 
+/**
+ * Saved before the create is sent: if its answer never reaches main (a cancelled job, a lost
+ * answer whose clean-up failed), post finds the key by this invocation's marker.
+ */
+export interface CreationIntent {
+  projectId: string
+  /** The invocation id of the key's marker (marker.ts). */
+  invocation: string
+}
+
+/** What post has to do, as main left it. */
+export type PostWork =
+  | { kind: 'none' }
+  | ({ kind: 'key' } & RevocationState)
+  | ({ kind: 'marker' } & CreationIntent)
+  /** The state holds ids that are not Deepgram's: no request is made with them. */
+  | { kind: 'malformed'; what: string }
+
+export function saveCreationIntent(io: ActionIO, intent: CreationIntent): void {
+  io.saveState('project-id', intent.projectId)
+  io.saveState('invocation', intent.invocation)
+}
+
+/** Main knows no key of this invocation is alive: post need not look for one. */
+export function clearCreationIntent(io: ActionIO): void {
+  io.saveState('invocation', '')
+}
+
 export function saveRevocationState(io: ActionIO, state: RevocationState): void {
   io.saveState('project-id', state.projectId)
   io.saveState('key-id', state.keyId)
@@ -18,10 +48,17 @@ export function saveRevocationState(io: ActionIO, state: RevocationState): void 
   io.saveState('revoke', String(state.revoke))
 }
 
-/** Undefined when main created no key (it failed before, or ran in another mode). */
-export function loadRevocationState(io: ActionIO): RevocationState | undefined {
-  const keyId = io.getState('key-id')
+/** The key main recorded, else the marker of a create whose answer main never saw, else nothing. */
+export function loadPostWork(io: ActionIO): PostWork {
   const projectId = io.getState('project-id')
-  if (keyId === '' || projectId === '') return undefined
-  return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' }
+  const keyId = io.getState('key-id')
+  const invocation = io.getState('invocation')
+  if (keyId === '' && invocation === '') return { kind: 'none' }
+  if (!isUuid(projectId)) return { kind: 'malformed', what: 'project id' }
+  if (keyId !== '') {
+    if (!isUuid(keyId)) return { kind: 'malformed', what: 'key id' }
+    return { kind: 'key', projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' }
+  }
+  if (!isInvocationId(invocation)) return { kind: 'malformed', what: 'marker' }
+  return { kind: 'marker', projectId, invocation }
 }

@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
-import { undiciSend, type HttpSend } from '../shared/http.ts'
+import { MAX_BODY_BYTES, proxyFromEnv, undiciSend, type HttpSend } from '../shared/http.ts'
 import type { RunContext } from './inputs.ts'
 import type { RetryClock } from '../shared/retry.ts'
+import { REQUEST_TIMEOUT_MS } from './limits.ts'
 
 export const USER_AGENT = 'deepgram-key-action/0.1'
-
-/** Per request: long enough for a slow answer, short enough to retry within the step's budget. */
-const REQUEST_TIMEOUT_MS = 15_000
 
 const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']
 
@@ -20,11 +18,35 @@ const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy
 export function realHttp(env: NodeJS.ProcessEnv): { send: HttpSend; close: () => Promise<void> } {
   const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '')
   const agent: Dispatcher = behindProxy ? new EnvHttpProxyAgent() : new Agent()
-  // Closing lets the process end now rather than when idle keep-alive sockets time out.
-  return { send: undiciSend(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() }
+  const send = undiciSend(agent, { timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES, proxyFor: (url) => proxyFromEnv(env, url) })
+  // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
+  // the step is done (nothing waits for it any more), would otherwise hold it.
+  return { send, close: () => agent.destroy() }
 }
 
 export const realClock: RetryClock = { now: () => Date.now(), sleep: (ms) => sleep(ms), random: () => Math.random() }
+
+/** The real clock, whose waits end early when the job is cancelled, so that main stops at once. */
+export function cancellableClock(cancelled: AbortSignal): RetryClock {
+  return { ...realClock, sleep: (ms) => sleep(ms, undefined, { signal: cancelled }).catch(() => undefined) }
+}
+
+/**
+ * Aborts `controller` on the runner's first SIGINT or SIGTERM (a cancelled job), so that main
+ * stops its requests and ends; a second signal ends the process at once.
+ */
+export function abortOnSignals(controller: AbortController): () => void {
+  const handler = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(1)
+    controller.abort(signal)
+  }
+  process.on('SIGINT', handler)
+  process.on('SIGTERM', handler)
+  return () => {
+    process.off('SIGINT', handler)
+    process.off('SIGTERM', handler)
+  }
+}
 
 export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext & { apiUrl?: string } {
   return {

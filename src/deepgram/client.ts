@@ -1,6 +1,7 @@
-import { NetworkError, ServiceError } from '../shared/errors.ts'
-import { TransportError, type HttpResponse, type HttpSend } from '../shared/http.ts'
-import { parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../shared/retry.ts'
+import { ActionError, CancelledError, NetworkError, ServiceError, UnusableAnswerError } from '../shared/errors.ts'
+import { AnswerTooLargeError, TransportError, type HttpResponse, type HttpSend } from '../shared/http.ts'
+import { endingBy, parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../shared/retry.ts'
+import { isUuid } from './ids.ts'
 
 /** The body of POST /v1/projects/{id}/keys, as Deepgram's description names its fields. */
 export interface CreateKeyBody {
@@ -44,6 +45,16 @@ export interface DeepgramClientOptions {
   clock: RetryClock
   policy: RetryPolicy
   userAgent: string
+  /** Epoch ms after which no request of this client may still run: the step's own bound. */
+  deadline?: number
+  /** Aborts every request at once when the job is cancelled. */
+  cancelled?: AbortSignal
+}
+
+/** Where one request stands in its retries: which attempt, and how long it may take. */
+interface Attempt {
+  n: number
+  remainingMs: number
 }
 
 /**
@@ -57,20 +68,39 @@ export class DeepgramClient {
     this.options = options
   }
 
-  async listProjects(): Promise<Project[]> {
-    const body = await this.retried('GET', '/v1/projects', 'listing the projects of api-key')
-    return arrayOf(field(body, 'projects')).map((p) => ({
-      projectId: stringOf(field(p, 'project_id')) ?? '',
-      name: stringOf(field(p, 'name')) ?? '',
-    }))
+  /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
+  get deadline(): number {
+    return this.options.deadline ?? Infinity
   }
 
-  async createKeyOnce(projectId: string, request: CreateKeyBody): Promise<CreatedKey> {
-    const response = await this.send('POST', keysPath(projectId), 'creating the key', JSON.stringify(request))
-    const body = this.expectOk(response, 'creating the key')
+  async listProjects(): Promise<Project[]> {
+    const action = 'listing the projects of api-key'
+    return this.retried('GET', '/v1/projects', action, (response, body) =>
+      requiredArray(body, 'projects', response, action).map((p) => ({
+        projectId: stringOf(field(p, 'project_id')) ?? '',
+        name: stringOf(field(p, 'name')) ?? '',
+      })),
+    )
+  }
+
+  /**
+   * One create, not retried here (see mint.ts). A 2xx answer that is not a key (not JSON, no
+   * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
+   */
+  async createKeyOnce(projectId: string, request: CreateKeyBody, attempt: Attempt = { n: 1, remainingMs: Infinity }): Promise<CreatedKey> {
+    const action = 'creating the key'
+    const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request))
+    const body = this.expectOk(response, action)
+    const unusable = (problem: string) => new UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body))
+    if (typeof body !== 'object' || body === null) throw unusable('the answer is not a JSON object')
+    const key = stringOf(field(body, 'key'))
+    const apiKeyId = stringOf(field(body, 'api_key_id'))
+    if (key === undefined) throw unusable('the answer carries no key')
+    if (apiKeyId === undefined) throw unusable('the answer carries no api_key_id')
+    if (!isUuid(apiKeyId)) throw unusable('its api_key_id is not a UUID')
     return {
-      apiKeyId: stringOf(field(body, 'api_key_id')) ?? '',
-      key: stringOf(field(body, 'key')) ?? '',
+      apiKeyId: apiKeyId.toLowerCase(),
+      key,
       scopes: stringsOf(field(body, 'scopes')) ?? [],
       tags: stringsOf(field(body, 'tags')) ?? [],
       expirationDate: stringOf(field(body, 'expiration_date')),
@@ -79,55 +109,72 @@ export class DeepgramClient {
   }
 
   async listKeys(projectId: string): Promise<ProjectKey[]> {
-    const body = await this.retried('GET', keysPath(projectId), 'listing the project keys')
-    return arrayOf(field(body, 'api_keys')).map((item) => toProjectKey(field(item, 'api_key')))
+    const action = 'listing the project keys'
+    return this.retried('GET', keysPath(projectId), action, (response, body) =>
+      requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(field(item, 'api_key'))),
+    )
   }
 
   /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
   async getKey(projectId: string, keyId: string): Promise<ProjectKey> {
-    const body = await this.retried('GET', `${keysPath(projectId)}/${encodeURIComponent(keyId)}`, `reading key ${keyId}`)
-    const nested = field(field(field(body, 'item'), 'member'), 'api_key')
-    return toProjectKey(nested ?? field(body, 'api_key'))
+    return this.retried('GET', keyPath(projectId, keyId), `reading key ${keyId}`, (_, body) => {
+      const nested = field(field(field(body, 'item'), 'member'), 'api_key')
+      return toProjectKey(nested ?? field(body, 'api_key'))
+    })
   }
 
-  /** Deletes a key; 404 means it is gone already, which is what we wanted. */
+  /**
+   * Deletes a key; 404 means it is gone already, which is what we wanted. A 2xx whose body reports
+   * an error is a failure: only Deepgram's word that it deleted the key counts.
+   */
   async deleteKey(projectId: string, keyId: string): Promise<DeleteOutcome> {
-    const action = `deleting key ${keyId}`
-    const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`
+    return this.retried('DELETE', keyPath(projectId, keyId), `deleting key ${keyId}`, (response) => {
+      if (response.status === 404) return 'already-gone'
+      return 'deleted'
+    })
+  }
+
+  private async retried<T>(
+    method: 'GET' | 'DELETE',
+    path: string,
+    action: string,
+    read: (response: HttpResponse, body: unknown) => T,
+  ): Promise<T> {
+    const { policy, clock, deadline } = this.options
     return withRetry(
-      async () => {
-        const response = await this.send('DELETE', path, action)
-        if (response.status === 404) return 'already-gone'
-        this.expectOk(response, action)
-        return 'deleted'
+      async (n, remainingMs) => {
+        const response = await this.send(method, path, action, { n, remainingMs })
+        if (method === 'DELETE' && response.status === 404) return read(response, undefined)
+        const body = this.expectOk(response, action)
+        if (method === 'DELETE' && reportsError(body)) throw deepgramError(response, action, clock.now())
+        return read(response, body)
       },
       transientVerdict,
-      this.options.policy,
-      this.options.clock,
+      endingBy(policy, deadline, clock.now()),
+      clock,
     )
   }
 
-  private async retried(method: 'GET', path: string, action: string): Promise<unknown> {
-    return withRetry(
-      async () => this.expectOk(await this.send(method, path, action), action),
-      transientVerdict,
-      this.options.policy,
-      this.options.clock,
-    )
-  }
-
-  private async send(method: 'GET' | 'POST' | 'DELETE', path: string, action: string, body?: string): Promise<HttpResponse> {
-    const { baseUrl, apiKey, userAgent } = this.options
+  private async send(method: 'GET' | 'POST' | 'DELETE', path: string, action: string, attempt: Attempt, body?: string): Promise<HttpResponse> {
+    const { baseUrl, apiKey, userAgent, cancelled, deadline, clock } = this.options
+    if (cancelled?.aborted) throw new CancelledError(cancelledMessage(action))
+    const timeoutMs = Math.min(attempt.remainingMs, deadline === undefined ? Infinity : deadline - clock.now())
     const headers: Record<string, string> = {
       authorization: `Token ${apiKey}`,
       accept: 'application/json',
       'user-agent': userAgent,
     }
     if (body !== undefined) headers['content-type'] = 'application/json'
+    const url = `${baseUrl}${path}`
+    if (timeoutMs <= 0) throw new NetworkError('Deepgram', action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host: new URL(url).host })
     try {
-      return await this.options.send({ method, url: `${baseUrl}${path}`, headers, body })
+      return await this.options.send({ method, url, headers, body, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled })
     } catch (error) {
-      if (error instanceof TransportError) throw new NetworkError('Deepgram', action, error.message, error.sent)
+      if (cancelled?.aborted) throw new CancelledError(cancelledMessage(action))
+      if (error instanceof TransportError) {
+        throw new NetworkError('Deepgram', action, error.message, error.sent, { attempts: attempt.n, host: new URL(url).host, proxy: error.proxy })
+      }
+      if (error instanceof AnswerTooLargeError) throw tooLarge(error, action, clock.now())
       throw error
     }
   }
@@ -138,8 +185,37 @@ export class DeepgramClient {
   }
 }
 
+function cancelledMessage(action: string): string {
+  return `The job was cancelled while ${action}. The post step deletes any key this run created.`
+}
+
+/** A 2xx too large to read may be a key we cannot see; anything else is a refusal we cannot read. */
+function tooLarge(error: AnswerTooLargeError, action: string, now: number): Error {
+  const response = { status: error.status, headers: error.headers, body: '' }
+  if (error.status >= 200 && error.status < 300) return new UnusableAnswerError('Deepgram', action, error.status, error.message, requestIdOf(response, undefined))
+  return deepgramError(response, action, now, error.message)
+}
+
+/** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
+function reportsError(body: unknown): boolean {
+  return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined)
+}
+
+function requiredArray(body: unknown, name: string, response: HttpResponse, action: string): unknown[] {
+  const value = field(body, name)
+  if (Array.isArray(value)) return value
+  throw new UnusableAnswerError('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body))
+}
+
+/** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
 function keysPath(projectId: string): string {
-  return `/v1/projects/${encodeURIComponent(projectId)}/keys`
+  if (!isUuid(projectId)) throw new ActionError('A project id that is not a UUID was about to be sent to Deepgram; no request was made.')
+  return `/v1/projects/${projectId}/keys`
+}
+
+function keyPath(projectId: string, keyId: string): string {
+  if (!isUuid(keyId)) throw new ActionError('A key id that is not a UUID was about to be sent to Deepgram; no request was made.')
+  return `${keysPath(projectId)}/${keyId}`
 }
 
 /** Retry what may pass: no answer at all, 408, 429 and 5xx. */
@@ -160,7 +236,7 @@ export function isTransientStatus(status: number): boolean {
  * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
  * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
  */
-export function deepgramError(response: HttpResponse, action: string, now: number): ServiceError {
+export function deepgramError(response: HttpResponse, action: string, now: number, fallbackMessage = 'no message'): ServiceError {
   const body = parseJson(response.body)
   const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'))
   const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ')
@@ -170,8 +246,8 @@ export function deepgramError(response: HttpResponse, action: string, now: numbe
     (modern || undefined) ??
     stringOf(field(body, 'reason')) ??
     (typeof body === 'string' ? body : undefined) ??
-    (text || 'no message')
-  const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id']
+    (text || fallbackMessage)
+  const requestId = requestIdOf(response, body)
   const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now)
   return new ServiceError({
     service: 'Deepgram',
@@ -185,7 +261,13 @@ export function deepgramError(response: HttpResponse, action: string, now: numbe
   })
 }
 
+/** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
+function requestIdOf(response: HttpResponse, body: unknown): string | undefined {
+  return stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id']
+}
+
 function deepgramHint(status: number, code: string | undefined): string | undefined {
+  if (status >= 200 && status < 300) return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.'
   const upper = (code ?? '').toUpperCase()
   if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
     return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).'
@@ -211,10 +293,6 @@ function field(value: unknown, name: string): unknown {
 
 function stringOf(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
-}
-
-function arrayOf(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : []
 }
 
 function stringsOf(value: unknown): string[] | undefined {

@@ -3,8 +3,10 @@ import { InputError } from '../shared/errors.ts'
 /** How long the new key lives: sent as `time_to_live_in_seconds` or as `expiration_date`. */
 export type Expiration = { kind: 'ttl'; seconds: number } | { kind: 'date'; date: Date }
 
-const FORMS =
-  'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)'
+/** The duration forms shown to users: errors here, action.yml's description (a test keeps them equal). */
+export const DURATION_EXAMPLES = ['90s', '30m', '2h', '1d', '2w', '1h30m']
+
+const FORMS = `a duration (${DURATION_EXAMPLES.join(', ')}, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)`
 
 /**
  * The longest life a key may be given: 90 days. A scheduled rotation of 30-day keys is well

@@ -38,6 +38,10 @@ export function newInvocationId(random: (bytes: number) => Buffer = randomBytes)
   return random(8).toString('hex')
 }
 
+export function isInvocationId(value: string): boolean {
+  return /^[0-9a-f]{16}$/.test(value)
+}
+
 /** 12 hex digits naming a secret and its targets; `identity` must be canonical (sorted, lower-cased). */
 export function secretDigest(identity: string): string {
   return createHash('sha256').update(identity).digest('hex').slice(0, 12)

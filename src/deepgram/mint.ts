@@ -1,9 +1,10 @@
 import type { CreateKeyBody, CreatedKey, DeepgramClient, ProjectKey } from './client.ts'
 import { transientVerdict } from './client.ts'
-import { ActionError, NetworkError, ServiceError } from '../shared/errors.ts'
+import { ActionError, CancelledError, NetworkError, ServiceError, UnusableAnswerError } from '../shared/errors.ts'
 import { formatMarker, parseMarker, withMarker, type Marker } from './marker.ts'
 import { expectedExpiry, type Expiration } from './expiration.ts'
-import { withRetry, type RetryClock, type RetryPolicy } from '../shared/retry.ts'
+import { endingBy, withRetry, type RetryClock, type RetryPolicy } from '../shared/retry.ts'
+import { isUuid } from './ids.ts'
 
 export interface MintRequest {
   projectId: string
@@ -21,10 +22,17 @@ export interface MintDeps {
   clock: RetryClock
   policy: RetryPolicy
   log: (message: string) => void
+  /**
+   * Epoch ms by which the last create attempt must have ended, so that the clean-up after an
+   * ambiguous one still fits in the step (the client's own deadline bounds the clean-up).
+   */
+  createBy?: number
 }
 
-/** How far Deepgram's reported expiry may stray from what we asked: clocks and rounding. */
-export const EXPIRY_TOLERANCE_MS = 5 * 60_000
+/** How far Deepgram's expiry may stray from its own `created` plus the TTL, or the date asked: rounding. */
+export const EXPIRY_TOLERANCE_MS = 60_000
+/** The same, when the answer has no `created` and the runner's clock must stand in for Deepgram's. */
+export const RUNNER_CLOCK_TOLERANCE_MS = 5 * 60_000
 
 export function createKeyBody(request: MintRequest): CreateKeyBody {
   const body: CreateKeyBody = { comment: withMarker(request.comment, request.marker), scopes: request.scopes }
@@ -37,8 +45,10 @@ export function createKeyBody(request: MintRequest): CreateKeyBody {
 /**
  * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
  * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
- * failure (5xx, a reset or timeout once the request was out) the key may exist: the keys that
- * carry this invocation's comment are deleted before trying again.
+ * failure (5xx, a reset or timeout once the request was out) the keys that carry this
+ * invocation's marker are deleted before trying again. A 2xx that is not a key is ambiguous too,
+ * but final: the keys with the marker are deleted and the step fails. A cancelled job does no
+ * clean-up here: main must end quickly, and post finds the key by the marker.
  */
 export async function createKeyWithoutOrphans(request: MintRequest, deps: MintDeps): Promise<CreatedKey> {
   const body = createKeyBody(request)
@@ -47,15 +57,18 @@ export async function createKeyWithoutOrphans(request: MintRequest, deps: MintDe
   }
   try {
     return await withRetry(
-      () => deps.client.createKeyOnce(request.projectId, body),
+      (n, remainingMs) => deps.client.createKeyOnce(request.projectId, body, { n, remainingMs }),
       transientVerdict,
-      deps.policy,
+      endingBy(deps.policy, deps.createBy, deps.clock.now()),
       deps.clock,
       cleanUpIfAmbiguous,
     )
   } catch (error) {
     // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
     await cleanUpIfAmbiguous(error)
+    if (error instanceof UnusableAnswerError) {
+      throw new ActionError(`${error.message} Any key it made was found by its marker and deleted; run the job again.`)
+    }
     throw error
   }
 }
@@ -63,25 +76,37 @@ export async function createKeyWithoutOrphans(request: MintRequest, deps: MintDe
 /** Did Deepgram perhaps create the key even though we got no success answer? */
 function isAmbiguous(error: unknown): boolean {
   if (error instanceof NetworkError) return error.sent
+  if (error instanceof UnusableAnswerError) return true
   return error instanceof ServiceError && error.status >= 500
 }
 
+/** After this failure, may a key of this invocation still be alive? Then post looks for it by the marker. */
+export function mayHaveLeftKey(error: unknown): boolean {
+  return error instanceof CancelledError || error instanceof CleanUpError || isAmbiguous(error)
+}
+
+/** The clean-up after an ambiguous create failed: a key with the marker may be alive. */
+export class CleanUpError extends ActionError {
+  constructor(message: string) {
+    super(message)
+    this.name = 'CleanUpError'
+  }
+}
+
 async function deleteInterruptedKeys(request: MintRequest, deps: MintDeps): Promise<void> {
+  const byHand = `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`
   let keys: ProjectKey[]
   try {
     keys = await deps.client.listKeys(request.projectId)
   } catch (error) {
-    throw new ActionError(
-      `Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ` +
-        `Delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`,
+    throw new CleanUpError(
+      `Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`,
     )
   }
-  const interrupted = keys.filter((key) => isFromThisInvocation(key, request.marker))
-  for (const key of interrupted) {
+  for (const key of keys.filter((k) => isFromThisInvocation(k, request.marker))) {
+    if (!isUuid(key.apiKeyId)) throw new CleanUpError(`Deepgram listed a key with this run's marker whose id is not a UUID, so it was not deleted. ${byHand}`)
     const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error: unknown) => {
-      throw new ActionError(
-        `An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} Delete it in the Deepgram console.`,
-      )
+      throw new CleanUpError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} ${byHand}`)
     })
     deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`)
   }
@@ -100,17 +125,30 @@ function describe(error: unknown): string {
 /**
  * What is wrong with Deepgram's answer, or undefined when it is the key we asked for. A key
  * without the expiry we asked for would live forever (Deepgram ignores fields it does not know).
+ * Deepgram's own clock decides: its expiry must match its own `created` plus the TTL, or the date
+ * asked. Only an answer without `created` is checked against the runner's clock (`sentAt` and
+ * `receivedAt`), with room for the two clocks to disagree.
  */
 export function verifyCreatedKey(key: CreatedKey, expiration: Expiration, sentAt: number, receivedAt: number): string | undefined {
-  if (key.key === '') return 'the answer carries no key'
-  if (key.apiKeyId === '') return 'the answer carries no api_key_id'
   if (key.expirationDate === undefined) return 'the answer carries no expiration_date: the key would never expire'
   const actual = Date.parse(key.expirationDate)
-  if (Number.isNaN(actual)) return `its expiration_date '${key.expirationDate}' is not a date`
-  const earliest = expectedExpiry(expiration, new Date(sentAt)).getTime() - EXPIRY_TOLERANCE_MS
-  const latest = expectedExpiry(expiration, new Date(receivedAt)).getTime() + EXPIRY_TOLERANCE_MS
+  if (Number.isNaN(actual)) return 'its expiration_date is not a date'
+  const created = key.created === undefined ? Number.NaN : Date.parse(key.created)
+  const [earliest, latest, asked] =
+    expiration.kind === 'date' || !Number.isNaN(created)
+      ? around(expectedExpiry(expiration, new Date(created)).getTime(), EXPIRY_TOLERANCE_MS)
+      : [
+          expectedExpiry(expiration, new Date(sentAt)).getTime() - RUNNER_CLOCK_TOLERANCE_MS,
+          expectedExpiry(expiration, new Date(receivedAt)).getTime() + RUNNER_CLOCK_TOLERANCE_MS,
+          expectedExpiry(expiration, new Date(sentAt)).getTime(),
+        ]
   if (actual < earliest || actual > latest) {
-    return `it expires at ${new Date(actual).toISOString()}, not at ${expectedExpiry(expiration, new Date(sentAt)).toISOString()} as asked`
+    const basis = expiration.kind === 'ttl' && !Number.isNaN(created) ? ` (created ${new Date(created).toISOString()} plus the time to live)` : ''
+    return `it expires at ${new Date(actual).toISOString()}, not at ${new Date(asked).toISOString()}${basis} as asked`
   }
   return undefined
+}
+
+function around(expected: number, tolerance: number): [number, number, number] {
+  return [expected - tolerance, expected + tolerance, expected]
 }

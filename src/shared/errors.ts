@@ -43,15 +43,56 @@ export class ServiceError extends Error {
   }
 }
 
+/** Where a request that got no answer was going, and how hard we tried: for the error message. */
+export interface NetworkContext {
+  /** Attempts made in all, the failed one included. */
+  attempts?: number
+  /** The host the request was for. */
+  host?: string
+  /** The proxy it went through, without credentials. */
+  proxy?: string
+}
+
 /** The request did not get an HTTP answer. `sent` says whether the service may have processed it. */
 export class NetworkError extends Error {
   readonly sent: boolean
   readonly service: ServiceName
-  constructor(service: ServiceName, action: string, cause: string, sent: boolean) {
-    super(`${service} could not be reached while ${action}: ${cause}`)
+  constructor(service: ServiceName, action: string, cause: string, sent: boolean, context: NetworkContext = {}) {
+    super(formatNetworkError(service, action, cause, context))
     this.name = 'NetworkError'
     this.service = service
     this.sent = sent
+  }
+}
+
+function formatNetworkError(service: ServiceName, action: string, cause: string, context: NetworkContext): string {
+  const attempts = context.attempts === undefined ? '' : ` after ${context.attempts} attempt${context.attempts === 1 ? '' : 's'}`
+  const host = context.host ?? `${service}'s API`
+  const route = context.proxy === undefined ? '' : ` through the proxy ${context.proxy} (HTTPS_PROXY/HTTP_PROXY; NO_PROXY lists hosts that go direct)`
+  const check = context.proxy === undefined ? `the runner can reach ${host} (DNS, firewall)` : `the proxy is up and lets the runner reach ${host}`
+  return `${service} could not be reached while ${action}${attempts}${route}: ${cause}. Check that ${check}, then run the job again.`
+}
+
+/** The job was cancelled (SIGINT or SIGTERM from the runner) while the step was working. */
+export class CancelledError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'CancelledError'
+  }
+}
+
+/**
+ * A service answered with success, but the answer is not what it should be (not JSON, fields
+ * missing, too large). The message describes its shape only: the body may hold a secret.
+ */
+export class UnusableAnswerError extends Error {
+  readonly status: number
+  readonly requestId: string | undefined
+  constructor(service: ServiceName, action: string, status: number, problem: string, requestId: string | undefined) {
+    super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.`)
+    this.name = 'UnusableAnswerError'
+    this.status = status
+    this.requestId = requestId
   }
 }
 

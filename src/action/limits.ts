@@ -1,0 +1,22 @@
+// How long each step may take, whatever the network does. The runner gives a cancelled job's
+// steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
+// meant to live minutes must not outlive a step that hangs. docs/notes/issue-7.md states these
+// bounds for the README.
+
+/** One request, whole: connecting, the headers and every byte of the body. */
+export const REQUEST_TIMEOUT_MS = 10_000
+
+/**
+ * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
+ * long after the step starts: with Node's start and exit, main ends within 30 s.
+ */
+export const MAIN_DEEPGRAM_BUDGET_MS = 25_000
+
+/**
+ * Create attempts end this long before MAIN_DEEPGRAM_BUDGET_MS runs out, leaving time to list the
+ * project's keys and delete one whose answer was lost.
+ */
+export const CLEAN_UP_RESERVE_MS = 8_000
+
+/** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
+export const POST_BUDGET_MS = 15_000
