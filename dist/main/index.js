@@ -28375,18 +28375,22 @@ module.exports = {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   $P: () => (/* binding */ readBaseUrl),
+/* harmony export */   CT: () => (/* binding */ checkCredential),
 /* harmony export */   DW: () => (/* binding */ readKeyPlan),
 /* harmony export */   E1: () => (/* binding */ parseList),
 /* harmony export */   Em: () => (/* binding */ readMode),
 /* harmony export */   G7: () => (/* binding */ readOnMissingCredentials),
+/* harmony export */   O1: () => (/* binding */ isUuid),
 /* harmony export */   bS: () => (/* binding */ readProjectId),
 /* harmony export */   iZ: () => (/* binding */ readApiKey),
 /* harmony export */   xs: () => (/* binding */ readDeepgramApiUrl),
 /* harmony export */   zI: () => (/* binding */ missingApiKeyCause)
 /* harmony export */ });
-/* unused harmony exports MISSING_API_KEY, readScopes, readRevoke, defaultComment */
+/* unused harmony exports MISSING_API_KEY, readScopes, readFlag, readRevoke, defaultComment */
 /* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
 /* harmony import */ var _deepgram_expiration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9256);
+/* harmony import */ var _deepgram_scopes_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9744);
+
 
 
 function readMode(getInput) {
@@ -28414,11 +28418,17 @@ function missingApiKeyCause(run) {
 }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SCOPE = /^[A-Za-z0-9:_.*-]+$/;
+/** The form tokens take: printable ASCII, no white space. */
+const CREDENTIAL = /^[\x21-\x7e]+$/;
+/** Deepgram's project and key ids, and project-id, are UUIDs (8-4-4-4-12 hex). */
+function isUuid(text) {
+    return UUID.test(text);
+}
 const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
-/** Splits a comma- or newline-separated list, trimming items and dropping empty ones. */
+/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
 function parseList(text) {
     return text
-        .split(/[,\n]/)
+        .split(/[,\r\n]/)
         .map((item) => item.trim())
         .filter((item) => item !== '');
 }
@@ -28427,9 +28437,17 @@ function readApiKey(getInput, run = {}) {
     if (apiKey === '') {
         throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
     }
-    if (/\s/.test(apiKey))
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', 'contains white space. Pass the key alone, from a secret.');
+    checkCredential('api-key', apiKey);
     return apiKey;
+}
+/**
+ * A credential must look like one: printable ASCII without white space. A zero-width space pasted
+ * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
+ */
+function checkCredential(name, value) {
+    if (!CREDENTIAL.test(value)) {
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
+    }
 }
 function readProjectId(getInput) {
     const projectId = getInput('project-id');
@@ -28469,17 +28487,35 @@ function readBaseUrl(getInput, name, fallback) {
 function isLoopback(hostname) {
     return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
+/**
+ * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
+ * leaked key that can mint keys could mint one that never expires.
+ */
 function readScopes(getInput) {
+    const allowKeyManagement = readFlag(getInput, 'allow-key-management');
     const scopes = parseList(getInput('scopes'));
     if (scopes.length === 0) {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as member or usage:write.');
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.');
     }
     for (const scope of scopes) {
         if (!SCOPE.test(scope)) {
-            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', `'${scope}' is not a scope. Scopes are words such as member or usage:write, separated by commas or newlines.`);
+            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`);
         }
     }
+    const management = scopes.find(_deepgram_scopes_js__WEBPACK_IMPORTED_MODULE_2__/* .isManagementScope */ .iL);
+    if (management !== undefined && !allowKeyManagement) {
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', `'${management}' can manage keys or the project (${(0,_deepgram_scopes_js__WEBPACK_IMPORTED_MODULE_2__/* .whyManagement */ .Uq)(management)}), and allow-key-management is false. ` +
+            'A leaked key with it could mint keys that never expire, so short-lived would mean nothing. ' +
+            'For the speech APIs usage:write is enough; set allow-key-management: true only for a job that must manage keys.');
+    }
     return [...new Set(scopes)];
+}
+/** A true/false input; empty is false. */
+function readFlag(getInput, name) {
+    const value = (getInput(name) || 'false').toLowerCase();
+    if (value === 'true' || value === 'false')
+        return value === 'true';
+    throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${getInput(name)}' is not one of true or false.`);
 }
 function readRevoke(getInput) {
     const revoke = (getInput('revoke') || 'auto').toLowerCase();
@@ -28526,7 +28562,7 @@ function readKeyPlan(getInput, run, now) {
 
 /***/ }),
 
-/***/ 8095:
+/***/ 411:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31528,8 +31564,57 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/shared/log-text.ts
+// Text the action did not write itself (inputs, Deepgram's and GitHub's answers, the event
+// payload, the environment) ends up inside log messages and the job summary. The runner reads
+// stdout line by line and obeys workflow commands in it: `::command::` at the start of a line
+// (after leading white space) and the legacy `##[command]` anywhere in a line. A value that could
+// start a line, or carries `##[`, could plant `::add-mask::`, `::stop-commands::` or a step
+// output. Every message passes through here on its way out (actions-io.ts), so no call site can
+// forget.
+/**
+ * Characters that end a line somewhere (CR, LF, VT, FF, NEL, U+2028, U+2029) or that a terminal
+ * or the log viewer acts on: every C0 and C1 control character and DEL.
+ */
+const BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED = { '\r': '\\r', '\n': '\\n', '\t': '\\t' };
+/** A control character as an escape anyone can read: \r, \n, \t, else \u0085 and the like. */
+function log_text_escape(char) {
+    return NAMED[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+/** `##[` that the runner would take as a legacy command: a space keeps the text and defuses it. */
+function defuseLegacyCommands(text) {
+    return text.replace(/##\[/g, '## [');
+}
+/**
+ * One line of log that cannot become a workflow command: every line separator and control
+ * character is shown as an escape, `##[` is broken up, and a message that would start with `::`
+ * (after white space, which the runner skips) starts with a space before them instead.
+ */
+function logLine(text) {
+    const flat = defuseLegacyCommands(text.replace(BREAKING, log_text_escape));
+    return /^\s*::/.test(flat) ? flat.replace(/::/, ': :') : flat;
+}
+/**
+ * Markdown we wrote (line structure ours, values already made safe by the summary's own
+ * formatting), with every line separator but LF and every other control character escaped, so a
+ * value that slipped through still cannot split a line or hide text.
+ */
+function summaryText(markdown) {
+    return markdown.replace(BREAKING, (char) => (char === '\n' ? char : log_text_escape(char)));
+}
+/** A value inside a Markdown table cell or sentence: one line, and no Markdown or HTML of its own. */
+function markdownValue(text) {
+    return logLine(text).replace(/[\\`*_[\]<>|~&#!]/g, '\\$&');
+}
+
 ;// CONCATENATED MODULE: ./src/action/actions-io.ts
-/** ActionIO over @actions/core: what the runner reads from stdout and its command files. */
+
+/**
+ * ActionIO over @actions/core: what the runner reads from stdout and its command files. Every
+ * message and the summary pass through log-text.ts here, so text from inputs or answers can never
+ * start a line of the log (core.info writes raw; core escapes only CR, LF and % in commands).
+ */
 function actionsIO(actions) {
     return {
         getInput: (name) => actions.getInput(name),
@@ -31537,14 +31622,14 @@ function actionsIO(actions) {
         setOutput: (name, value) => actions.setOutput(name, value),
         saveState: (name, value) => actions.saveState(name, value),
         getState: (name) => actions.getState(name),
-        info: (message) => actions.info(message),
-        notice: (message) => actions.notice(message),
-        warning: (message) => actions.warning(message),
-        setFailed: (message) => actions.setFailed(message),
+        info: (message) => actions.info(logLine(message)),
+        notice: (message) => actions.notice(logLine(message)),
+        warning: (message) => actions.warning(logLine(message)),
+        setFailed: (message) => actions.setFailed(logLine(message)),
         appendSummary: async (markdown) => {
             // Outside a runner (local runs) there is no summary file to write to.
             if (process.env.GITHUB_STEP_SUMMARY)
-                await actions.summary.addRaw(markdown, true).write();
+                await actions.summary.addRaw(summaryText(markdown), true).write();
         },
     };
 }
@@ -31599,9 +31684,9 @@ function isBrokerMarkerFor(marker, secret, repositoryId) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/io.ts
-/** Masks a secret line by line: the runner's masking only works on single lines. */
+/** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
 function maskSecret(io, value) {
-    for (const line of value.split(/\r?\n/)) {
+    for (const line of value.split(/\r\n|\r|\n/)) {
         if (line.trim() !== '')
             io.setSecret(line);
     }
@@ -31879,6 +31964,8 @@ function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
     return undefined;
 }
 
+// EXTERNAL MODULE: ./src/deepgram/scopes.ts
+var scopes = __nccwpck_require__(9744);
 // EXTERNAL MODULE: ./src/github/plan.ts
 var github_plan = __nccwpck_require__(4496);
 ;// CONCATENATED MODULE: ./src/action/revoke-mode.ts
@@ -31886,7 +31973,7 @@ var github_plan = __nccwpck_require__(4496);
 
 
 /** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS = { scopes: 'member', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...github_plan/* SECRET_INPUTS */.pH };
+const CREATE_ONLY_INPUTS = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...github_plan/* SECRET_INPUTS */.pH };
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function readRevokePlan(getInput, run = {}) {
     const apiKey = (0,inputs/* readApiKey */.iZ)(getInput, run);
@@ -31956,6 +32043,7 @@ function loadRevocationState(io) {
 
 ;// CONCATENATED MODULE: ./src/action/summary.ts
 
+
 function mintSummary(s) {
     const rows = [
         ['Key id', code(s.keyId)],
@@ -31970,14 +32058,14 @@ function mintSummary(s) {
 }
 /** One row per target: where the secret was created, updated, or why it failed. */
 function secretsSummary(name, results) {
-    const rows = results.map((r) => [(0,github_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
+    const rows = results.map((r) => [(0,github_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
     return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
 }
 /** Revoke mode: what was deleted, and what was gone already. */
 function revokeModeSummary(projectId, what, report) {
     const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
-    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
-    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${what}: ${report.revoked.length} revoked.\n\n${body}\n`;
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
+    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`;
 }
 function revokedSummary(keyId, outcome) {
     const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
@@ -31987,12 +32075,13 @@ function table(rows, header = ['', '']) {
     const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
     return lines.join('\n');
 }
-/** Inline code that survives backticks and pipes in the value. */
+/** Inline code on one line that survives backticks and pipes in the value. */
 function code(value) {
-    return `\`${value.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+    return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
 }
 
 ;// CONCATENATED MODULE: ./src/action/run-main.ts
+
 
 
 
@@ -32145,7 +32234,7 @@ async function mint(plan, projectId, client, deps, secrets) {
         maskSecret(io, key.key);
         secrets.push(key.key);
     }
-    const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now());
+    const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now()) ?? (0,scopes/* grantProblem */.cN)(plan.scopes, key.scopes);
     if (problem !== undefined) {
         throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`);
     }
@@ -32170,6 +32259,9 @@ function revokeSentence(revoke, heldBySecret) {
 /** The single project api-key can see; none or several is a question only the user can answer. */
 async function discoverProject(client) {
     const projects = await client.listProjects();
+    if (projects.some((p) => !(0,inputs/* isUuid */.O1)(p.projectId))) {
+        throw new errors/* ActionError */.lZ("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.");
+    }
     const [only] = projects;
     if (projects.length === 1 && only)
         return only.projectId;
@@ -32282,7 +32374,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8095);
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(411);
 // Entry of the main step (action.yml runs.main, bundled into dist/main).
 
 await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -32300,9 +32392,16 @@ __webpack_async_result__();
 /* harmony export */   lG: () => (/* binding */ parseExpiration),
 /* harmony export */   vN: () => (/* binding */ describeExpiration)
 /* harmony export */ });
+/* unused harmony exports MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS */
 /* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
 
 const FORMS = 'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)';
+/**
+ * The longest life a key may be given: 90 days. A scheduled rotation of 30-day keys is well
+ * inside it; a "short-lived" key that outlives a quarter is not short-lived.
+ */
+const MAX_EXPIRATION_DAYS = 90;
+const MAX_EXPIRATION_SECONDS = MAX_EXPIRATION_DAYS * 86400;
 const UNIT_SECONDS = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
 const DURATION = /^(?:\d+[wdhms])+$/;
 const DURATION_PART = /(\d+)([wdhms])/g;
@@ -32311,8 +32410,20 @@ const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 function refuse(why) {
     throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('expiration', `${why}. Give ${FORMS}.`);
 }
-/** Parses the `expiration` input. `now` is when the key is about to be created. */
-function parseExpiration(text, now) {
+/**
+ * Parses the `expiration` input. `now` is when the key is about to be created; a key may live at
+ * most `maxSeconds` from then (90 days unless a stricter policy says less).
+ */
+function parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
+    const expiration = parseLifetime(text, now);
+    const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000;
+    if (seconds > maxSeconds) {
+        const limit = maxSeconds % 86400 === 0 ? `${maxSeconds / 86400} days` : describeSeconds(maxSeconds);
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('expiration', `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${FORMS}.`);
+    }
+    return expiration;
+}
+function parseLifetime(text, now) {
     const value = text.trim().toLowerCase();
     if (value === '')
         refuse('is empty');
@@ -32374,7 +32485,11 @@ function expectedExpiry(expiration, sentAt) {
 function describeExpiration(expiration) {
     if (expiration.kind === 'date')
         return `until ${expiration.date.toISOString()}`;
-    let rest = expiration.seconds;
+    return `for ${describeSeconds(expiration.seconds)}`;
+}
+/** "90d", "1h 30m": whole days, hours, minutes and seconds. */
+function describeSeconds(seconds) {
+    let rest = seconds;
     const parts = [];
     for (const [unit, size] of Object.entries(UNIT_SECONDS)) {
         if (unit === 'w')
@@ -32384,7 +32499,127 @@ function describeExpiration(expiration) {
             parts.push(`${amount}${unit}`);
         rest -= amount * size;
     }
-    return `for ${parts.join(' ')}`;
+    return parts.join(' ');
+}
+
+
+/***/ }),
+
+/***/ 9744:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Uq: () => (/* binding */ whyManagement),
+/* harmony export */   cN: () => (/* binding */ grantProblem),
+/* harmony export */   iL: () => (/* binding */ isManagementScope)
+/* harmony export */ });
+/* unused harmony exports ROLE_PERMISSIONS, unrequestedManagementScopes */
+// Which of Deepgram's scopes let a key manage keys or the project, and what a granted list may
+// hold beyond what was asked. Pure rules, shared by the action (inputs, the check after creating)
+// and the broker (its policy). Sources: Deepgram's "Working with roles" page, its role table.
+/** The project permissions each role carries, as Deepgram's role table lists them. */
+const ROLE_PERMISSIONS = {
+    owner: [
+        'project:read', 'project:write', 'project:write:settings', 'project:write:destroy', 'keys:read', 'keys:write',
+        'members:read', 'members:read:invites', 'members:read:scopes', 'members:write', 'members:write:invites', 'members:write:scopes', 'members:write:kick',
+        'admins:read', 'admins:read:invites', 'admins:read:scopes', 'admins:write', 'admins:write:invites', 'admins:write:scopes', 'admins:write:kick',
+        'owners:read', 'owners:read:invites', 'owners:read:scopes', 'owners:write', 'owners:write:invites', 'owners:write:scopes', 'owners:write:kick',
+        'usage:read', 'usage:write', 'billing:read', 'billing:write',
+    ],
+    admin: [
+        'project:read', 'project:write', 'keys:read', 'keys:write',
+        'members:read', 'members:read:invites', 'members:read:scopes', 'members:write', 'members:write:invites', 'members:write:scopes', 'members:write:kick',
+        'admins:read', 'admins:read:invites', 'admins:read:scopes', 'admins:write', 'admins:write:invites', 'admins:write:scopes', 'admins:write:kick',
+        'owners:read', 'owners:read:invites', 'owners:read:scopes',
+        'usage:read', 'usage:write', 'billing:read',
+    ],
+    member: ['project:read', 'project:write', 'keys:read', 'keys:write', 'usage:read', 'usage:write'],
+};
+/**
+ * Families whose every scope but the read-only ones changes who can do what: keys, the project
+ * itself (settings, deletion), its members, admins and owners, and its billing.
+ */
+const MANAGED_FAMILIES = new Set(['keys', 'project', 'members', 'admins', 'owners', 'billing']);
+function isRole(scope) {
+    return Object.hasOwn(ROLE_PERMISSIONS, scope);
+}
+/**
+ * True for a scope that can manage keys or the project: a role (each carries keys:write and
+ * project:write), any account: scope, and every scope of the keys, project, members, admins,
+ * owners and billing families except the read-only ones (`family:read…`). Unknown forms in those
+ * families (`keys:*`, `project:kick`) count as management: what Deepgram does not document is
+ * not assumed harmless.
+ */
+function isManagementScope(scope) {
+    const lower = scope.toLowerCase();
+    if (isRole(lower) || lower.startsWith('account:') || lower === 'account')
+        return true;
+    const [family = '', action] = lower.split(':');
+    return MANAGED_FAMILIES.has(family) && action !== 'read';
+}
+/** Why a management scope is one, in a few words, for errors and policy refusals. */
+function whyManagement(scope) {
+    const lower = scope.toLowerCase();
+    if (isRole(lower))
+        return `the ${lower} role carries keys:write and project:write`;
+    const [family = ''] = lower.split(':');
+    if (family === 'account')
+        return 'account scopes act on the whole account';
+    if (family === 'keys')
+        return 'it can create and delete keys';
+    if (family === 'project')
+        return 'it can change or delete the project';
+    if (family === 'billing')
+        return "it can change the project's billing";
+    return 'it can change who belongs to the project and with what rights';
+}
+/**
+ * Scopes a key granted `scope` holds as well, by Deepgram's documented rules: a role's
+ * permissions, `x:read` with `x:write` (keys:read with keys:write, project:read with
+ * project:write), and every account permission with `account:write`.
+ */
+function implied(scope) {
+    const lower = scope.toLowerCase();
+    if (isRole(lower)) {
+        const permissions = ROLE_PERMISSIONS[lower];
+        return (granted) => permissions.includes(granted);
+    }
+    if (lower === 'account:write')
+        return (granted) => granted.startsWith('account:');
+    const write = /^([a-z-]+):write(:.*)?$/.exec(lower);
+    if (write)
+        return (granted) => granted === `${write[1]}:read${write[2] ?? ''}`;
+    return () => false;
+}
+/** A scope as Deepgram writes them: words joined by colons, nothing that could carry other text. */
+const SCOPE = /^[a-z0-9*_.-]+(?::[a-z0-9*_.-]+)*$/;
+/**
+ * The granted scopes that were neither requested nor implied by a requested one, and that can
+ * manage keys or the project; also any granted entry that is not a scope at all (it cannot be
+ * told harmless). Empty when the grant is what was asked for.
+ */
+function unrequestedManagementScopes(requested, granted) {
+    const asked = requested.map((scope) => scope.toLowerCase());
+    const covers = asked.map(implied);
+    return granted.filter((scope) => {
+        const lower = scope.toLowerCase();
+        if (!SCOPE.test(lower))
+            return true;
+        if (asked.includes(lower) || covers.some((cover) => cover(lower)))
+            return false;
+        return isManagementScope(lower);
+    });
+}
+/**
+ * What is wrong with a grant, to end "Deepgram created key …, but": undefined when the key holds
+ * no management scope beyond what was asked for.
+ */
+function grantProblem(requested, granted) {
+    const extra = unrequestedManagementScopes(requested, granted);
+    if (extra.length === 0)
+        return undefined;
+    const list = extra.map((scope) => `'${scope}'`).join(', ');
+    return `it was granted ${list}, which ${extra.length === 1 ? 'was' : 'were'} not asked for and can manage keys or the project`;
 }
 
 
@@ -32560,6 +32795,7 @@ function readSecretPlan(getInput, env) {
     if (token === '') {
         throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
     }
+    (0,_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .checkCredential */ .CT)('github-token', token);
     const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
     const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
     const organization = getInput('secret-organization');
@@ -32741,9 +32977,10 @@ const NOT_SENT_CODES = new Set([
     'EHOSTUNREACH',
     'ENETUNREACH',
     'UND_ERR_CONNECT_TIMEOUT',
+    'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
 ]);
 /** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
-function undiciSend(dispatcher, timeoutMs) {
+function undiciSend(dispatcher, timeoutMs, limits = {}) {
     return async ({ method, url, headers, body }) => {
         try {
             const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, {
@@ -32753,14 +32990,28 @@ function undiciSend(dispatcher, timeoutMs) {
                 dispatcher,
                 headersTimeout: timeoutMs,
                 bodyTimeout: timeoutMs,
+                signal: limits.deadlineMs === undefined ? undefined : AbortSignal.timeout(limits.deadlineMs),
             });
-            const text = await response.body.text();
+            const text = limits.maxBodyBytes === undefined ? await response.body.text() : await readAtMost(response.body, limits.maxBodyBytes);
             return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text };
         }
         catch (error) {
-            throw toTransportError(error);
+            throw error instanceof TransportError ? error : toTransportError(error);
         }
     };
+}
+async function readAtMost(body, maxBytes) {
+    const chunks = [];
+    let size = 0;
+    for await (const chunk of body) {
+        size += chunk.length;
+        if (size > maxBytes) {
+            body.destroy();
+            throw new TransportError(`the answer is longer than ${maxBytes} bytes`, true);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
 }
 function flattenHeaders(headers) {
     const flat = {};
