@@ -1,6 +1,6 @@
 // What the broker's end-to-end tests share: the emulator, the issuer and the bundled broker with
 // a policy, a client for its API, and the leak scan over its whole output.
-import { DEFAULT_ACCOUNT, DEFAULT_PROJECT, startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
+import { DEFAULT_ACCOUNT, DEFAULT_PROJECT, startDeepgramEmulator, type DeepgramEmulator, type DeepgramEmulatorOptions } from '../../harness/deepgram-emulator.ts'
 import { DEFAULT_AUDIENCE, startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
 import { startBroker, type RunningBroker } from '../../harness/broker.ts'
 
@@ -45,8 +45,9 @@ export interface World {
   close(): Promise<void>
 }
 
-export async function startWorld(policy?: (issuer: OidcIssuer) => Record<string, unknown>): Promise<World> {
-  const dg = await startDeepgramEmulator({})
+export async function startWorld(options: { policy?: (issuer: OidcIssuer) => Record<string, unknown>; emulator?: DeepgramEmulatorOptions } = {}): Promise<World> {
+  const policy = options.policy
+  const dg = await startDeepgramEmulator(options.emulator ?? {})
   const issuer = await startOidcIssuer()
   const broker = await startBroker({ policy: (policy ?? examplePolicy)(issuer), adminKey: ADMIN_KEY, deepgramApiUrl: dg.url })
   const tokens: string[] = []
