@@ -24,6 +24,7 @@ export interface BrokerExit {
 export interface RunningBroker {
   /** http://127.0.0.1:PORT, from the broker's own `listening on` line. */
   url: string
+  pid: number
   stdout(): string
   stderr(): string
   /** One parsed object per JSON line of stdout: the audit log. */
@@ -75,6 +76,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   })
   return {
     url,
+    pid: child.pid ?? -1,
     stdout: () => output.stdout,
     stderr: () => output.stderr,
     auditLines: () =>

@@ -217,6 +217,7 @@ describe('the HTTP surface', () => {
       outcome: 'granted',
       status: 200,
       request: 'POST /v1/keys',
+      duration_ms: expect.any(Number),
       rule: 'app-tests',
       repository: 'octo-org/app',
       repository_id: '1001',
