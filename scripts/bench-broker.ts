@@ -64,9 +64,7 @@ export async function measureBroker(): Promise<BrokerBenchRow[]> {
     const cpuBefore = cpuSeconds(broker.pid)
     const { client, wallMs } = await run(REQUESTS)
     const cpuPerKey = ((cpuSeconds(broker.pid) - cpuBefore) / REQUESTS) * 1000
-    await new Promise((done) => setTimeout(done, 200)) // the last audit lines are still on their way
-    const brokerTimes = broker
-      .auditLines()
+    const brokerTimes = (await broker.waitForAuditLines(auditedBefore + REQUESTS))
       .slice(auditedBefore)
       .map((line) => Number(line.duration_ms))
     const p99 = percentile(brokerTimes, 99)
