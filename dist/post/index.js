@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8862:
+/***/ 548:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32245,6 +32245,47 @@ function loadRevocationState(io) {
     return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
 }
 
+;// CONCATENATED MODULE: ./src/github/pacing.ts
+/** docs.github.com, "Rate limits for the REST API": 80 content-creating requests a minute, 500 an hour. */
+const GITHUB_WRITE_LIMITS = { perMinute: 80, perHour: 500 };
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+/** A write that could not start before the fan-out's time is up. Same text for every such target. */
+class PacingError extends Error {
+    constructor(waitMs, limits) {
+        const why = waitMs > 0
+            ? `GitHub allows ${limits.perMinute} content-creating requests a minute and ${limits.perHour} an hour, so the next write could start only in ${Math.ceil(waitMs / 1000)} s, after the step's time for secrets is up`
+            : "the step's time for secrets was up before this write could start";
+        super(`not written: ${why}. Write to at most ${limits.perMinute} targets per job, or use one organization secret with secret-visibility: selected (a single write).`);
+        this.name = 'PacingError';
+    }
+}
+function writePacer(clock, deadline, limits = GITHUB_WRITE_LIMITS) {
+    // Start times handed out so far, in order: each slot is no earlier than the one before.
+    const starts = [];
+    return {
+        async acquire() {
+            const now = clock.now();
+            const minuteSlot = starts.length >= limits.perMinute ? (starts[starts.length - limits.perMinute] ?? 0) + MINUTE_MS : now;
+            const hourSlot = starts.length >= limits.perHour ? (starts[starts.length - limits.perHour] ?? 0) + HOUR_MS : now;
+            const start = Math.max(now, minuteSlot, hourSlot);
+            if (start > deadline)
+                throw new PacingError(start - now, limits);
+            // Taken before waiting, so that writes asking at the same moment get successive slots.
+            starts.push(start);
+            if (start > now)
+                await clock.sleep(start - now);
+        },
+    };
+}
+/** What the job summary says when the targets are more than a minute's writes. */
+function pacing_fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
+    if (targets <= limits.perMinute)
+        return undefined;
+    return (`${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so writes beyond that wait or fail. ` +
+        'One organization secret with secret-visibility: selected and secret-selected-repositories is a single write, however many repositories read it.');
+}
+
 ;// CONCATENATED MODULE: ./src/github/plan.ts
 
 
@@ -32262,6 +32303,7 @@ const SECRET_INPUTS = {
     'secret-type': 'actions',
     'github-token': '',
     'github-api-url': '',
+    'keep-previous': 'all',
 };
 /** A human name for a target, used in logs, errors and the summary. */
 function plan_describeTarget(target) {
@@ -32365,8 +32407,29 @@ function uniqueIgnoringCase(names) {
         return true;
     });
 }
+/**
+ * What makes two secret plans "the same secret", as one canonical string: the name as GitHub
+ * stores it (upper-cased), the type, the scope, and where it lives (repositories sorted and
+ * lower-cased, the environment lower-cased, the organization lower-cased), since GitHub's names
+ * are case-insensitive. The token is not part of it, and neither is an organization secret's
+ * visibility: visibility says who may read the secret, not which secret it is, so a run that
+ * changes it overwrites the same secret and the keys it replaced are just as replaced.
+ */
+function secretIdentity(plan) {
+    const [first] = plan.targets;
+    const repositories = plan.targets.flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()])).sort();
+    return JSON.stringify({
+        name: plan.name.toUpperCase(),
+        type: first?.type ?? 'actions',
+        scope: first?.scope ?? 'repository',
+        repositories,
+        environment: first?.scope === 'environment' ? first.environment.toLowerCase() : '',
+        organization: first?.scope === 'organization' ? first.org.toLowerCase() : '',
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/action/summary.ts
+
 
 
 function mintSummary(s) {
@@ -32384,7 +32447,8 @@ function mintSummary(s) {
 /** One row per target: where the secret was created, updated, or why it failed. */
 function secretsSummary(name, results) {
     const rows = results.map((r) => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
-    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
+    const advice = fanOutAdvice(results.length);
+    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`;
 }
 /** Revoke mode: what was deleted, and what was gone already. */
 function revokeModeSummary(projectId, what, report) {
@@ -32403,6 +32467,14 @@ function table(rows, header = ['', '']) {
 /** Inline code on one line that survives backticks and pipes in the value. */
 function code(value) {
     return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+/** keep-previous: each earlier key of the secret, and what became of it. */
+function rotationSummary(report) {
+    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
+    const rows = report.keys.map(({ key, outcome }) => [code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`]);
+    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
+    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
+    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/action/run-post.ts
@@ -32529,7 +32601,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8862);
+/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(548);
 // Entry of the post step (action.yml runs.post, bundled into dist/post).
 
 await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
