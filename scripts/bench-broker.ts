@@ -60,7 +60,7 @@ export async function measureBroker(): Promise<BrokerBenchRow[]> {
       return { client, wallMs: performance.now() - started }
     }
     await run(WARM_UP)
-    const auditedBefore = broker.auditLines().length
+    const auditedBefore = (await broker.waitForAuditLines(WARM_UP)).length
     const cpuBefore = cpuSeconds(broker.pid)
     const { client, wallMs } = await run(REQUESTS)
     const cpuPerKey = ((cpuSeconds(broker.pid) - cpuBefore) / REQUESTS) * 1000
