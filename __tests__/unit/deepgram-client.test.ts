@@ -40,7 +40,7 @@ describe('createKeyOnce: a 2xx that is not a key is an UnusableAnswerError that 
       throw new AnswerTooLargeError(200, {}, 1024 * 1024)
     })
     await expect(dg.createKeyOnce(PROJECT, body)).rejects.toThrow(
-      'Deepgram answered HTTP 200 while creating the key, but the answer (HTTP 200) is longer than the 1 MiB this action reads (no request id).',
+      'Deepgram answered HTTP 200 while creating the key, but the answer (HTTP 200) is longer than the 1 MiB read at most (no request id).',
     )
   })
 })

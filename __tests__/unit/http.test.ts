@@ -74,7 +74,7 @@ describe('undiciSend', () => {
     handle = (_, res) => res.writeHead(200).end('x'.repeat(5000))
     const failure = send()({ method: 'GET', url, headers: {} })
     await expect(failure).rejects.toThrow(AnswerTooLargeError)
-    await expect(failure).rejects.toThrow('the answer (HTTP 200) is longer than the 1024 bytes this action reads')
+    await expect(failure).rejects.toThrow('the answer (HTTP 200) is longer than the 1024 bytes read at most')
   })
 
   test('stops at once when the request is aborted, as when the job is cancelled', async () => {

@@ -31570,7 +31570,7 @@ class AnswerTooLargeError extends Error {
     headers;
     limitBytes;
     constructor(status, headers, limitBytes) {
-        super(`the answer (HTTP ${status}) is longer than the ${formatBytes(limitBytes)} this action reads`);
+        super(`the answer (HTTP ${status}) is longer than the ${formatBytes(limitBytes)} read at most`);
         this.name = 'AnswerTooLargeError';
         this.status = status;
         this.headers = headers;

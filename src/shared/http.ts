@@ -39,7 +39,7 @@ export class AnswerTooLargeError extends Error {
   readonly headers: Record<string, string | undefined>
   readonly limitBytes: number
   constructor(status: number, headers: Record<string, string | undefined>, limitBytes: number) {
-    super(`the answer (HTTP ${status}) is longer than the ${formatBytes(limitBytes)} this action reads`)
+    super(`the answer (HTTP ${status}) is longer than the ${formatBytes(limitBytes)} read at most`)
     this.name = 'AnswerTooLargeError'
     this.status = status
     this.headers = headers
