@@ -17,5 +17,6 @@ export function actionsIO(actions: typeof core): ActionIO {
       // Outside a runner (local runs) there is no summary file to write to.
       if (process.env.GITHUB_STEP_SUMMARY) await actions.summary.addRaw(markdown, true).write()
     },
+    getIDToken: async (audience) => (process.env.ACTIONS_ID_TOKEN_REQUEST_URL ? actions.getIDToken(audience) : undefined),
   }
 }

@@ -6,6 +6,7 @@ import { readDeepgramApiUrl } from './inputs.ts'
 import { POST_POLICY, type RetryClock } from '../shared/retry.ts'
 import { loadRevocationState } from './state.ts'
 import { revokedSummary } from './summary.ts'
+import { brokerOfState, revokeThroughBroker } from './broker-mode.ts'
 
 export interface PostDeps {
   io: ActionIO
@@ -36,6 +37,8 @@ export async function runPost(deps: PostDeps): Promise<void> {
     io.info(`Key ${state.keyId} expired at ${state.expiresAt}: nothing to revoke.`)
     return
   }
+  const broker = brokerOfState(io)
+  if (broker !== undefined) return revokeThroughBroker(broker, state, deps)
   try {
     const client = new DeepgramClient({
       baseUrl: readDeepgramApiUrl((name) => io.getInput(name)),
