@@ -1,5 +1,6 @@
 import { InputError } from '../shared/errors.ts'
 import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
+import { isManagementScope, whyManagement } from '../deepgram/scopes.ts'
 
 /** Reads one input as the runner passes it (`INPUT_<NAME>`), trimmed; '' when unset. */
 export type GetInput = (name: string) => string
@@ -11,6 +12,7 @@ export interface KeyPlan {
   apiKey: string
   /** Undefined: discover the single project api-key can see. */
   projectId?: string
+  /** Management scopes only when allow-key-management is true (scopes.ts). */
   scopes: string[]
   tags: string[]
   expiration: Expiration
@@ -60,13 +62,20 @@ export function missingApiKeyCause(run: RunContext): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const SCOPE = /^[A-Za-z0-9:_.*-]+$/
+/** The form tokens take: printable ASCII, no white space. */
+const CREDENTIAL = /^[\x21-\x7e]+$/
+
+/** Deepgram's project and key ids, and project-id, are UUIDs (8-4-4-4-12 hex). */
+export function isUuid(text: string): boolean {
+  return UUID.test(text)
+}
 
 export const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).'
 
-/** Splits a comma- or newline-separated list, trimming items and dropping empty ones. */
+/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
 export function parseList(text: string): string[] {
   return text
-    .split(/[,\n]/)
+    .split(/[,\r\n]/)
     .map((item) => item.trim())
     .filter((item) => item !== '')
 }
@@ -76,8 +85,18 @@ export function readApiKey(getInput: GetInput, run: RunContext = {}): string {
   if (apiKey === '') {
     throw new InputError('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`)
   }
-  if (/\s/.test(apiKey)) throw new InputError('api-key', 'contains white space. Pass the key alone, from a secret.')
+  checkCredential('api-key', apiKey)
   return apiKey
+}
+
+/**
+ * A credential must look like one: printable ASCII without white space. A zero-width space pasted
+ * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
+ */
+export function checkCredential(name: string, value: string): void {
+  if (!CREDENTIAL.test(value)) {
+    throw new InputError(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.')
+  }
 }
 
 export function readProjectId(getInput: GetInput): string | undefined {
@@ -118,17 +137,38 @@ function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
 }
 
+/**
+ * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
+ * leaked key that can mint keys could mint one that never expires.
+ */
 export function readScopes(getInput: GetInput): string[] {
+  const allowKeyManagement = readFlag(getInput, 'allow-key-management')
   const scopes = parseList(getInput('scopes'))
   if (scopes.length === 0) {
-    throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as member or usage:write.')
+    throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.')
   }
   for (const scope of scopes) {
     if (!SCOPE.test(scope)) {
-      throw new InputError('scopes', `'${scope}' is not a scope. Scopes are words such as member or usage:write, separated by commas or newlines.`)
+      throw new InputError('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`)
     }
   }
+  const management = scopes.find(isManagementScope)
+  if (management !== undefined && !allowKeyManagement) {
+    throw new InputError(
+      'scopes',
+      `'${management}' can manage keys or the project (${whyManagement(management)}), and allow-key-management is false. ` +
+        'A leaked key with it could mint keys that never expire, so short-lived would mean nothing. ' +
+        'For the speech APIs usage:write is enough; set allow-key-management: true only for a job that must manage keys.',
+    )
+  }
   return [...new Set(scopes)]
+}
+
+/** A true/false input; empty is false. */
+export function readFlag(getInput: GetInput, name: string): boolean {
+  const value = (getInput(name) || 'false').toLowerCase()
+  if (value === 'true' || value === 'false') return value === 'true'
+  throw new InputError(name, `'${getInput(name)}' is not one of true or false.`)
 }
 
 export function readRevoke(getInput: GetInput): RevokePolicy {

@@ -10,6 +10,7 @@ export interface ActionIO {
   setOutput(name: string, value: string): void
   saveState(name: string, value: string): void
   getState(name: string): string
+  /** Messages are one line each: the implementation escapes what could start another (log-text.ts). */
   info(message: string): void
   notice(message: string): void
   warning(message: string): void
@@ -24,9 +25,9 @@ export interface ActionIO {
   getIDToken(audience: string): Promise<string | undefined>
 }
 
-/** Masks a secret line by line: the runner's masking only works on single lines. */
+/** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
 export function maskSecret(io: ActionIO, value: string): void {
-  for (const line of value.split(/\r?\n/)) {
+  for (const line of value.split(/\r\n|\r|\n/)) {
     if (line.trim() !== '') io.setSecret(line)
   }
 }

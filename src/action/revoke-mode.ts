@@ -15,7 +15,7 @@ export interface RevokePlan {
 }
 
 /** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS: Record<string, string> = { scopes: 'member', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...SECRET_INPUTS }
+const CREATE_ONLY_INPUTS: Record<string, string> = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...SECRET_INPUTS }
 
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 

@@ -3,8 +3,9 @@ import { DeepgramClient, type CreatedKey } from '../deepgram/client.ts'
 import { ActionError, describeFailure, redact } from '../shared/errors.ts'
 import { describeExpiration } from '../deepgram/expiration.ts'
 import type { HttpSend } from '../shared/http.ts'
-import { missingApiKeyCause, readKeyPlan, readMode, readOnMissingCredentials, type GetInput, type KeyPlan, type RunContext } from './inputs.ts'
+import { isUuid, missingApiKeyCause, readKeyPlan, readMode, readOnMissingCredentials, type GetInput, type KeyPlan, type RunContext } from './inputs.ts'
 import { createKeyWithoutOrphans, verifyCreatedKey } from '../deepgram/mint.ts'
+import { grantProblem } from '../deepgram/scopes.ts'
 import { MAIN_POLICY, type RetryClock } from '../shared/retry.ts'
 import { readRevokePlan, revokeKeys, type RevokePlan } from './revoke-mode.ts'
 import { splitResults, type TargetResult } from '../github/deliver.ts'
@@ -180,7 +181,7 @@ async function mint(plan: KeyPlan, projectId: string, client: DeepgramClient, de
     maskSecret(io, key.key)
     secrets.push(key.key)
   }
-  const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now())
+  const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now()) ?? grantProblem(plan.scopes, key.scopes)
   if (problem !== undefined) {
     throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`)
   }
@@ -207,6 +208,9 @@ function revokeSentence(revoke: boolean, heldBySecret: boolean): string {
 /** The single project api-key can see; none or several is a question only the user can answer. */
 async function discoverProject(client: DeepgramClient): Promise<string> {
   const projects = await client.listProjects()
+  if (projects.some((p) => !isUuid(p.projectId))) {
+    throw new ActionError("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.")
+  }
   const [only] = projects
   if (projects.length === 1 && only) return only.projectId
   if (projects.length === 0) throw new ActionError('Input project-id: is empty, and api-key belongs to no project. Give the project id.')

@@ -1,5 +1,6 @@
 import type { TargetResult } from '../github/deliver.ts'
 import { describeTarget } from '../github/plan.ts'
+import { logLine, markdownValue } from '../shared/log-text.ts'
 
 /** The job summary of a minted key: everything about it but the key. */
 export interface MintSummary {
@@ -25,15 +26,15 @@ export function mintSummary(s: MintSummary): string {
 
 /** One row per target: where the secret was created, updated, or why it failed. */
 export function secretsSummary(name: string, results: TargetResult[]): string {
-  const rows = results.map((r): [string, string] => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`])
+  const rows = results.map((r): [string, string] => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`])
   return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`
 }
 
 /** Revoke mode: what was deleted, and what was gone already. */
 export function revokeModeSummary(projectId: string, what: string, report: { revoked: string[]; alreadyGone: string[] }): string {
   const rows = [...report.revoked.map((id): [string, string] => [code(id), 'revoked']), ...report.alreadyGone.map((id): [string, string] => [code(id), 'already deleted'])]
-  const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`
-  return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${what}: ${report.revoked.length} revoked.\n\n${body}\n`
+  const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`
+  return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`
 }
 
 export function revokedSummary(keyId: string, outcome: 'deleted' | 'already-gone'): string {
@@ -46,7 +47,7 @@ export function table(rows: [string, string][], header: [string, string] = ['', 
   return lines.join('\n')
 }
 
-/** Inline code that survives backticks and pipes in the value. */
+/** Inline code on one line that survives backticks and pipes in the value. */
 export function code(value: string): string {
-  return `\`${value.replace(/`/g, "'").replace(/\|/g, '\\|')}\``
+  return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``
 }

@@ -6,6 +6,13 @@ export type Expiration = { kind: 'ttl'; seconds: number } | { kind: 'date'; date
 const FORMS =
   'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)'
 
+/**
+ * The longest life a key may be given: 90 days. A scheduled rotation of 30-day keys is well
+ * inside it; a "short-lived" key that outlives a quarter is not short-lived.
+ */
+export const MAX_EXPIRATION_DAYS = 90
+export const MAX_EXPIRATION_SECONDS = MAX_EXPIRATION_DAYS * 86400
+
 const UNIT_SECONDS: Record<string, number> = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 }
 const DURATION = /^(?:\d+[wdhms])+$/
 const DURATION_PART = /(\d+)([wdhms])/g
@@ -16,8 +23,21 @@ function refuse(why: string): never {
   throw new InputError('expiration', `${why}. Give ${FORMS}.`)
 }
 
-/** Parses the `expiration` input. `now` is when the key is about to be created. */
-export function parseExpiration(text: string, now: Date): Expiration {
+/**
+ * Parses the `expiration` input. `now` is when the key is about to be created; a key may live at
+ * most `maxSeconds` from then (90 days unless a stricter policy says less).
+ */
+export function parseExpiration(text: string, now: Date, maxSeconds = MAX_EXPIRATION_SECONDS): Expiration {
+  const expiration = parseLifetime(text, now)
+  const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000
+  if (seconds > maxSeconds) {
+    const limit = maxSeconds % 86400 === 0 ? `${maxSeconds / 86400} days` : describeSeconds(maxSeconds)
+    throw new InputError('expiration', `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${FORMS}.`)
+  }
+  return expiration
+}
+
+function parseLifetime(text: string, now: Date): Expiration {
   const value = text.trim().toLowerCase()
   if (value === '') refuse('is empty')
   if (['never', 'none', 'infinite', 'forever'].includes(value)) {
@@ -73,7 +93,12 @@ export function expectedExpiry(expiration: Expiration, sentAt: Date): Date {
 /** Human form for logs: "1h 30m", "2026-12-01T12:00:00.000Z". */
 export function describeExpiration(expiration: Expiration): string {
   if (expiration.kind === 'date') return `until ${expiration.date.toISOString()}`
-  let rest = expiration.seconds
+  return `for ${describeSeconds(expiration.seconds)}`
+}
+
+/** "90d", "1h 30m": whole days, hours, minutes and seconds. */
+function describeSeconds(seconds: number): string {
+  let rest = seconds
   const parts: string[] = []
   for (const [unit, size] of Object.entries(UNIT_SECONDS)) {
     if (unit === 'w') continue
@@ -81,5 +106,5 @@ export function describeExpiration(expiration: Expiration): string {
     if (amount > 0) parts.push(`${amount}${unit}`)
     rest -= amount * size
   }
-  return `for ${parts.join(' ')}`
+  return parts.join(' ')
 }

@@ -1,5 +1,5 @@
 import { InputError } from '../shared/errors.ts'
-import { parseList, readBaseUrl, type GetInput } from '../action/inputs.ts'
+import { checkCredential, parseList, readBaseUrl, type GetInput } from '../action/inputs.ts'
 
 export type SecretType = 'actions' | 'dependabot'
 export type Visibility = 'all' | 'private' | 'selected'
@@ -71,6 +71,7 @@ export function readSecretPlan(getInput: GetInput, env: { GITHUB_REPOSITORY?: st
       'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.',
     )
   }
+  checkCredential('github-token', token)
   const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'] as const, 'actions')
   const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'] as const, 'private')
   const organization = getInput('secret-organization')

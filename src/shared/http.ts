@@ -34,6 +34,7 @@ const NOT_SENT_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
 ])
 
 /** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
