@@ -13,6 +13,7 @@ export interface RunnerCore {
   warning(message: string): void
   setFailed(message: string): void
   summary: { addRaw(text: string, addEOL?: boolean): { write(): Promise<unknown> } }
+  getIDToken(audience: string): Promise<string>
 }
 
 /**

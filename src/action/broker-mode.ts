@@ -10,6 +10,7 @@ import type { MainDeps } from './run-main.ts'
 import type { PostDeps } from './run-post.ts'
 import { describeExpiration } from '../deepgram/expiration.ts'
 import { verifyCreatedKey } from '../deepgram/mint.ts'
+import { grantProblem } from '../deepgram/scopes.ts'
 import type { DeleteOutcome } from '../deepgram/client.ts'
 import { splitResults, type TargetResult } from '../github/deliver.ts'
 import type { SecretDelivery } from '../github/load.ts'
@@ -98,6 +99,7 @@ async function createMode(plan: BrokerKeyPlan, secretPlan: SecretPlan | undefine
   }
   const problem =
     verifyCreatedKey({ apiKeyId: key.keyId, key: key.key, scopes: key.scopes, tags: key.tags, expirationDate: key.expiresAt }, plan.expiration, sentAt, clock.now()) ??
+    grantProblem(plan.body.scopes ?? [], key.scopes) ??
     (key.projectId === '' ? 'the answer carries no project_id' : undefined)
   if (problem !== undefined) throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId || '(no id)'}, but ${problem}.`)
   const expiresAt = new Date(key.expiresAt ?? '').toISOString()
