@@ -28375,18 +28375,22 @@ module.exports = {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   $P: () => (/* binding */ readBaseUrl),
+/* harmony export */   CT: () => (/* binding */ checkCredential),
 /* harmony export */   DW: () => (/* binding */ readKeyPlan),
 /* harmony export */   E1: () => (/* binding */ parseList),
 /* harmony export */   Em: () => (/* binding */ readMode),
 /* harmony export */   G7: () => (/* binding */ readOnMissingCredentials),
+/* harmony export */   O1: () => (/* binding */ isUuid),
 /* harmony export */   bS: () => (/* binding */ readProjectId),
 /* harmony export */   iZ: () => (/* binding */ readApiKey),
 /* harmony export */   xs: () => (/* binding */ readDeepgramApiUrl),
 /* harmony export */   zI: () => (/* binding */ missingApiKeyCause)
 /* harmony export */ });
-/* unused harmony exports MISSING_API_KEY, readScopes, readRevoke, defaultComment */
+/* unused harmony exports MISSING_API_KEY, readScopes, readFlag, readRevoke, defaultComment */
 /* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
 /* harmony import */ var _deepgram_expiration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9256);
+/* harmony import */ var _deepgram_scopes_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9744);
+
 
 
 function readMode(getInput) {
@@ -28414,11 +28418,17 @@ function missingApiKeyCause(run) {
 }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SCOPE = /^[A-Za-z0-9:_.*-]+$/;
+/** The form tokens take: printable ASCII, no white space. */
+const CREDENTIAL = /^[\x21-\x7e]+$/;
+/** Deepgram's project and key ids, and project-id, are UUIDs (8-4-4-4-12 hex). */
+function isUuid(text) {
+    return UUID.test(text);
+}
 const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
-/** Splits a comma- or newline-separated list, trimming items and dropping empty ones. */
+/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
 function parseList(text) {
     return text
-        .split(/[,\n]/)
+        .split(/[,\r\n]/)
         .map((item) => item.trim())
         .filter((item) => item !== '');
 }
@@ -28427,9 +28437,17 @@ function readApiKey(getInput, run = {}) {
     if (apiKey === '') {
         throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
     }
-    if (/\s/.test(apiKey))
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', 'contains white space. Pass the key alone, from a secret.');
+    checkCredential('api-key', apiKey);
     return apiKey;
+}
+/**
+ * A credential must look like one: printable ASCII without white space. A zero-width space pasted
+ * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
+ */
+function checkCredential(name, value) {
+    if (!CREDENTIAL.test(value)) {
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
+    }
 }
 function readProjectId(getInput) {
     const projectId = getInput('project-id');
@@ -28469,17 +28487,35 @@ function readBaseUrl(getInput, name, fallback) {
 function isLoopback(hostname) {
     return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
+/**
+ * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
+ * leaked key that can mint keys could mint one that never expires.
+ */
 function readScopes(getInput) {
+    const allowKeyManagement = readFlag(getInput, 'allow-key-management');
     const scopes = parseList(getInput('scopes'));
     if (scopes.length === 0) {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as member or usage:write.');
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.');
     }
     for (const scope of scopes) {
         if (!SCOPE.test(scope)) {
-            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', `'${scope}' is not a scope. Scopes are words such as member or usage:write, separated by commas or newlines.`);
+            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`);
         }
     }
+    const management = scopes.find(_deepgram_scopes_js__WEBPACK_IMPORTED_MODULE_2__/* .isManagementScope */ .iL);
+    if (management !== undefined && !allowKeyManagement) {
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', `'${management}' can manage keys or the project (${(0,_deepgram_scopes_js__WEBPACK_IMPORTED_MODULE_2__/* .whyManagement */ .Uq)(management)}), and allow-key-management is false. ` +
+            'A leaked key with it could mint keys that never expire, so short-lived would mean nothing. ' +
+            'For the speech APIs usage:write is enough; set allow-key-management: true only for a job that must manage keys.');
+    }
     return [...new Set(scopes)];
+}
+/** A true/false input; empty is false. */
+function readFlag(getInput, name) {
+    const value = (getInput(name) || 'false').toLowerCase();
+    if (value === 'true' || value === 'false')
+        return value === 'true';
+    throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${getInput(name)}' is not one of true or false.`);
 }
 function readRevoke(getInput) {
     const revoke = (getInput('revoke') || 'auto').toLowerCase();
@@ -28526,7 +28562,7 @@ function readKeyPlan(getInput, run, now) {
 
 /***/ }),
 
-/***/ 8095:
+/***/ 531:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31528,8 +31564,57 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/shared/log-text.ts
+// Text the action did not write itself (inputs, Deepgram's and GitHub's answers, the event
+// payload, the environment) ends up inside log messages and the job summary. The runner reads
+// stdout line by line and obeys workflow commands in it: `::command::` at the start of a line
+// (after leading white space) and the legacy `##[command]` anywhere in a line. A value that could
+// start a line, or carries `##[`, could plant `::add-mask::`, `::stop-commands::` or a step
+// output. Every message passes through here on its way out (actions-io.ts), so no call site can
+// forget.
+/**
+ * Characters that end a line somewhere (CR, LF, VT, FF, NEL, U+2028, U+2029) or that a terminal
+ * or the log viewer acts on: every C0 and C1 control character and DEL.
+ */
+const BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED = { '\r': '\\r', '\n': '\\n', '\t': '\\t' };
+/** A control character as an escape anyone can read: \r, \n, \t, else \u0085 and the like. */
+function log_text_escape(char) {
+    return NAMED[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+/** `##[` that the runner would take as a legacy command: a space keeps the text and defuses it. */
+function defuseLegacyCommands(text) {
+    return text.replace(/##\[/g, '## [');
+}
+/**
+ * One line of log that cannot become a workflow command: every line separator and control
+ * character is shown as an escape, `##[` is broken up, and a message that would start with `::`
+ * (after white space, which the runner skips) starts with a space before them instead.
+ */
+function logLine(text) {
+    const flat = defuseLegacyCommands(text.replace(BREAKING, log_text_escape));
+    return /^\s*::/.test(flat) ? flat.replace(/::/, ': :') : flat;
+}
+/**
+ * Markdown we wrote (line structure ours, values already made safe by the summary's own
+ * formatting), with every line separator but LF and every other control character escaped, so a
+ * value that slipped through still cannot split a line or hide text.
+ */
+function summaryText(markdown) {
+    return markdown.replace(BREAKING, (char) => (char === '\n' ? char : log_text_escape(char)));
+}
+/** A value inside a Markdown table cell or sentence: one line, and no Markdown or HTML of its own. */
+function markdownValue(text) {
+    return logLine(text).replace(/[\\`*_[\]<>|~&#!]/g, '\\$&');
+}
+
 ;// CONCATENATED MODULE: ./src/action/actions-io.ts
-/** ActionIO over @actions/core: what the runner reads from stdout and its command files. */
+
+/**
+ * ActionIO over @actions/core: what the runner reads from stdout and its command files. Every
+ * message and the summary pass through log-text.ts here, so text from inputs or answers can never
+ * start a line of the log (core.info writes raw; core escapes only CR, LF and % in commands).
+ */
 function actionsIO(actions) {
     return {
         getInput: (name) => actions.getInput(name),
@@ -31537,15 +31622,16 @@ function actionsIO(actions) {
         setOutput: (name, value) => actions.setOutput(name, value),
         saveState: (name, value) => actions.saveState(name, value),
         getState: (name) => actions.getState(name),
-        info: (message) => actions.info(message),
-        notice: (message) => actions.notice(message),
-        warning: (message) => actions.warning(message),
-        setFailed: (message) => actions.setFailed(message),
+        info: (message) => actions.info(logLine(message)),
+        notice: (message) => actions.notice(logLine(message)),
+        warning: (message) => actions.warning(logLine(message)),
+        setFailed: (message) => actions.setFailed(logLine(message)),
         appendSummary: async (markdown) => {
             // Outside a runner (local runs) there is no summary file to write to.
             if (process.env.GITHUB_STEP_SUMMARY)
-                await actions.summary.addRaw(markdown, true).write();
+                await actions.summary.addRaw(summaryText(markdown), true).write();
         },
+        getIDToken: async (audience) => (process.env.ACTIONS_ID_TOKEN_REQUEST_URL ? actions.getIDToken(audience) : undefined),
     };
 }
 
@@ -31599,9 +31685,9 @@ function isBrokerMarkerFor(marker, secret, repositoryId) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/io.ts
-/** Masks a secret line by line: the runner's masking only works on single lines. */
-function maskSecret(io, value) {
-    for (const line of value.split(/\r?\n/)) {
+/** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
+function io_maskSecret(io, value) {
+    for (const line of value.split(/\r\n|\r|\n/)) {
         if (line.trim() !== '')
             io.setSecret(line);
     }
@@ -31879,6 +31965,8 @@ function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
     return undefined;
 }
 
+// EXTERNAL MODULE: ./src/deepgram/scopes.ts
+var scopes = __nccwpck_require__(9744);
 // EXTERNAL MODULE: ./src/github/plan.ts
 var github_plan = __nccwpck_require__(4496);
 ;// CONCATENATED MODULE: ./src/action/revoke-mode.ts
@@ -31886,7 +31974,7 @@ var github_plan = __nccwpck_require__(4496);
 
 
 /** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS = { scopes: 'member', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...github_plan/* SECRET_INPUTS */.pH };
+const CREATE_ONLY_INPUTS = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...github_plan/* SECRET_INPUTS */.pH };
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function readRevokePlan(getInput, run = {}) {
     const apiKey = (0,inputs/* readApiKey */.iZ)(getInput, run);
@@ -31956,6 +32044,7 @@ function loadRevocationState(io) {
 
 ;// CONCATENATED MODULE: ./src/action/summary.ts
 
+
 function mintSummary(s) {
     const rows = [
         ['Key id', code(s.keyId)],
@@ -31970,16 +32059,16 @@ function mintSummary(s) {
 }
 /** One row per target: where the secret was created, updated, or why it failed. */
 function secretsSummary(name, results) {
-    const rows = results.map((r) => [(0,github_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
+    const rows = results.map((r) => [(0,github_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
     return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
 }
 /** Revoke mode: what was deleted, and what was gone already. */
 function revokeModeSummary(projectId, what, report) {
     const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
-    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
-    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${what}: ${report.revoked.length} revoked.\n\n${body}\n`;
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
+    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`;
 }
-function revokedSummary(keyId, outcome) {
+function summary_revokedSummary(keyId, outcome) {
     const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
     return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
 }
@@ -31987,12 +32076,398 @@ function table(rows, header = ['', '']) {
     const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
     return lines.join('\n');
 }
-/** Inline code that survives backticks and pipes in the value. */
+/** Inline code on one line that survives backticks and pipes in the value. */
 function code(value) {
-    return `\`${value.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+    return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+
+;// CONCATENATED MODULE: ./src/action/broker-inputs.ts
+
+
+
+/** True when the step asks for broker mode (either broker input set; the other is then checked). */
+function wantsBroker(getInput) {
+    return getInput('broker-url') !== '' || getInput('broker-audience') !== '';
+}
+const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
+/**
+ * broker-url and broker-audience, and the direct-mode inputs that have no place next to them:
+ * the broker holds the Deepgram key, chooses the project and calls Deepgram itself.
+ */
+function readBrokerTarget(getInput) {
+    if (getInput('broker-url') === '') {
+        throw new errors/* InputError */.dz('broker-url', "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.");
+    }
+    const url = (0,inputs/* readBaseUrl */.$P)(getInput, 'broker-url', '');
+    for (const name of ['api-key', 'project-id']) {
+        if (getInput(name) !== '') {
+            throw new errors/* InputError */.dz(name, `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`);
+        }
+    }
+    const deepgramApiUrl = getInput('deepgram-api-url');
+    if (deepgramApiUrl !== '' && deepgramApiUrl.replace(/\/+$/, '') !== (0,inputs/* readDeepgramApiUrl */.xs)(() => '')) {
+        throw new errors/* InputError */.dz('deepgram-api-url', 'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.');
+    }
+    const audience = getInput('broker-audience') || new URL(url).origin;
+    if (!AUDIENCE.test(audience)) {
+        throw new errors/* InputError */.dz('broker-audience', "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.");
+    }
+    return { url, audience };
+}
+/**
+ * The direct-mode rules read everything but the credentials, so both modes take the same scopes,
+ * expirations, tags and so on; api-key, which must be empty here, gets a stand-in for them.
+ */
+function withBrokerCredentials(getInput) {
+    return (name) => (name === 'api-key' ? 'held-by-the-broker' : getInput(name));
+}
+function readBrokerKeyPlan(getInput, run, now) {
+    const broker = readBrokerTarget(getInput);
+    const plan = (0,inputs/* readKeyPlan */.DW)(withBrokerCredentials(getInput), run, now);
+    const body = { scopes: plan.scopes, expiration: getInput('expiration') || '1h' };
+    if (plan.tags.length > 0)
+        body.tags = plan.tags;
+    // Without a comment of ours the broker writes one naming the repository, run and rule.
+    if (getInput('comment') !== '')
+        body.comment = getInput('comment');
+    return { broker, body, expiration: plan.expiration, revoke: plan.revoke };
+}
+function readBrokerRevokePlan(getInput, run) {
+    const broker = readBrokerTarget(getInput);
+    const { keyIds, tags } = readRevokePlan(withBrokerCredentials(getInput), run);
+    return { broker, keyIds, tags };
+}
+
+;// CONCATENATED MODULE: ./src/action/broker-client.ts
+
+
+
+
+/**
+ * The broker's HTTP API (issue 10): create a key, delete one of this repository's keys by id or
+ * by tags. Every request carries the job's ID token; errors name the broker's status, code and
+ * message, and say what to do, never the token.
+ */
+class BrokerClient {
+    options;
+    constructor(options) {
+        this.options = options;
+    }
+    /**
+     * A create is not idempotent: a request the broker processed but whose answer was lost mints a
+     * key we would never learn of, and retrying would mint a second one. So it is retried only when
+     * the broker certainly did not process it: no connection was made, or it answered 429 (its
+     * per-repository limit, checked before minting) or 503 (no instance to take the request).
+     */
+    async createKey(body) {
+        const action = 'creating the key';
+        return (0,retry/* withRetry */.bD)(async () => {
+            const answer = this.expectOk(await this.send('POST', '/v1/keys', action, JSON.stringify(body)), action);
+            return {
+                key: stringOf(field(answer, 'key')) ?? '',
+                keyId: stringOf(field(answer, 'key_id')) ?? '',
+                projectId: stringOf(field(answer, 'project_id')) ?? '',
+                expiresAt: stringOf(field(answer, 'expires_at')),
+                scopes: broker_client_stringsOf(field(answer, 'scopes')),
+                tags: broker_client_stringsOf(field(answer, 'tags')),
+            };
+        }, certainlyNotProcessed, this.options.policy, this.options.clock);
+    }
+    /** Deletes one key this broker minted for this repository; 404 means it is gone already. */
+    async deleteKey(keyId) {
+        const action = `deleting key ${keyId}`;
+        return (0,retry/* withRetry */.bD)(async () => {
+            const response = await this.send('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action);
+            if (response.status === 404)
+                return 'already-gone';
+            this.expectOk(response, action);
+            return 'deleted';
+        }, transientVerdict, this.options.policy, this.options.clock);
+    }
+    /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
+    async deleteTagged(tags) {
+        const action = `deleting the keys tagged ${tags.join(', ')}`;
+        const query = `tags=${tags.map(encodeURIComponent).join(',')}`;
+        return (0,retry/* withRetry */.bD)(async () => broker_client_stringsOf(field(this.expectOk(await this.send('DELETE', `/v1/keys?${query}`, action), action), 'deleted')), transientVerdict, this.options.policy, this.options.clock);
+    }
+    async send(method, path, action, body) {
+        const headers = {
+            authorization: `Bearer ${this.options.idToken}`,
+            accept: 'application/json',
+            'user-agent': this.options.userAgent,
+        };
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        try {
+            return await this.options.send({ method, url: `${this.options.baseUrl}${path}`, headers, body });
+        }
+        catch (error) {
+            if (error instanceof http/* TransportError */.wX)
+                throw new errors/* NetworkError */.Dr('The broker', action, error.message, error.sent);
+            throw error;
+        }
+    }
+    expectOk(response, action) {
+        if (response.status >= 200 && response.status < 300)
+            return parseJson(response.body);
+        throw brokerError(response, action, this.options.clock.now());
+    }
+}
+function certainlyNotProcessed(error) {
+    if (error instanceof errors/* NetworkError */.Dr)
+        return error.sent ? { retry: false } : { retry: true };
+    if (error instanceof errors/* ServiceError */._7 && (error.status === 429 || error.status === 503))
+        return transientVerdict(error);
+    return { retry: false };
+}
+/** A refusal, from the broker's `{error, message}` body (or whatever a proxy in front said). */
+function brokerError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'error'));
+    const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
+    const message = stringOf(field(body, 'message')) ?? (text || 'no message');
+    const retryAfterMs = (0,retry/* parseRetryAfter */.mu)(response.headers['retry-after'], now);
+    return new errors/* ServiceError */._7({
+        service: 'The broker',
+        action,
+        status: response.status,
+        code,
+        message: message.replace(/\s+/g, ' ').trim(),
+        requestId: response.headers['x-request-id'],
+        hint: brokerHint(response.status, action),
+        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    });
+}
+function brokerHint(status, action) {
+    const deleting = action.startsWith('deleting');
+    switch (status) {
+        case 400:
+            return 'Check scopes, expiration, tags and comment: the broker could not read them.';
+        case 401:
+            return "The broker did not accept this job's ID token: broker-audience must be the audience of the broker's policy, and the broker must trust GitHub's issuer.";
+        case 403:
+            return deleting
+                ? 'The broker deletes only keys it minted for this repository.'
+                : "Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule matching this repository, ref and workflow.";
+        case 413:
+            return 'Shorten comment and tags: the broker reads at most 16 KiB.';
+        case 429:
+            return 'The broker limits keys per repository and minute; run the job again in a minute.';
+        case 502:
+            return 'Deepgram failed behind the broker; run the job again later.';
+        default:
+            return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators.";
+    }
+}
+function broker_client_stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
+}
+
+;// CONCATENATED MODULE: ./src/action/broker-mode.ts
+// Broker mode (issue 10): the step holds no Deepgram credential. It shows the broker this job's
+// GitHub OIDC token and gets a key the broker's policy allows; revocations go through the broker
+// too, the post step's with a fresh token. Everything else (inputs, outputs, secrets, summary)
+// is what direct mode does.
+
+
+
+
+
+
+
+
+
+
+
+
+/** @actions/core retries the runner's token service up to 10 times with no deadline of its own. */
+const ID_TOKEN_DEADLINE_MS = 30_000;
+/**
+ * The main step in broker mode. Every input is checked before the first request; `secrets`
+ * collects what must never be shown (the ID token, the key), for the caller's redaction.
+ */
+async function brokerMain(mode, onMissing, deps, secrets) {
+    const { io } = deps;
+    const getInput = (name) => io.getInput(name);
+    // A run without an ID token (forks, Dependabot) has no secrets either: a skipped run checks its
+    // other inputs with a stand-in github-token, and the real one is checked once a token came.
+    const standIn = (name) => (name === 'github-token' && getInput(name) === '' ? 'missing' : getInput(name));
+    const read = (get) => (mode === 'revoke' ? { mode, plan: readBrokerRevokePlan(get, deps.run) } : { mode, ...readCreatePlans(get, deps) });
+    const plans = read(onMissing === 'skip' ? standIn : getInput);
+    const idToken = await fetchIdToken(io, plans.plan.broker.audience);
+    if (idToken === undefined) {
+        if (onMissing === 'fail')
+            throw new errors/* ActionError */.lZ(`${NO_ID_TOKEN} ${missingIdTokenCause(deps.run)} To skip this step when there is none, set on-missing-credentials: skip.`);
+        io.notice(`Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(deps.run)}`);
+        io.setOutput('skipped', 'true');
+        return;
+    }
+    io_maskSecret(io, idToken);
+    secrets.push(idToken);
+    const checked = onMissing === 'skip' ? read(getInput) : plans;
+    io.setOutput('skipped', 'false');
+    if (checked.mode === 'revoke')
+        await revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, retry/* MAIN_POLICY */.hz), deps);
+    else
+        await createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, retry/* MAIN_POLICY */.hz), deps, secrets);
+}
+function readCreatePlans(getInput, deps) {
+    const plan = readBrokerKeyPlan(getInput, deps.run, new Date(deps.clock.now()));
+    const secretPlan = (0,github_plan/* readSecretPlan */.id)(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
+    return { plan, secretPlan };
+}
+const NO_ID_TOKEN = 'This job has no GitHub ID token to show the broker: ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write. Add "permissions: id-token: write" (and contents: read) to the job or the workflow.';
+/** Why there is no ID token, in this run's own terms. */
+function missingIdTokenCause(run) {
+    if (run.forkRepository)
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no ID token to workflows run for pull requests from forks.`;
+    if (run.actor === 'dependabot[bot]')
+        return 'This run was started by Dependabot, and GitHub gives Dependabot runs no ID token.';
+    return 'Pull requests from forks and Dependabot runs never get one.';
+}
+/** A fresh ID token for the audience, within a deadline; undefined when the job may have none. */
+async function fetchIdToken(io, audience) {
+    let timer;
+    const deadline = new Promise((_, fail) => {
+        timer = setTimeout(() => fail(new errors/* ActionError */.lZ(`Getting this job's ID token from the runner took over ${ID_TOKEN_DEADLINE_MS / 1000} s. Run the job again.`)), ID_TOKEN_DEADLINE_MS);
+    });
+    try {
+        return await Promise.race([io.getIDToken(audience), deadline]);
+    }
+    catch (error) {
+        if (error instanceof errors/* ActionError */.lZ)
+            throw error;
+        throw new errors/* ActionError */.lZ(`Getting this job's ID token from the runner failed: ${(0,errors/* describeFailure */.Ic)(error).replace(/\s+/g, ' ').trim()} Run the job again.`);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+function brokerClient(broker, idToken, deps, policy) {
+    return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent });
+}
+async function createMode(plan, secretPlan, client, deps, secrets) {
+    const { io, clock } = deps;
+    // Public keys are fetched while the key is being minted, as in direct mode.
+    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
+    io.info(`Asking the broker at ${plan.broker.url} for a key ${(0,deepgram_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.body.scopes?.join(', ')}.`);
+    const sentAt = clock.now();
+    const key = await client.createKey(plan.body);
+    if (key.key !== '') {
+        io_maskSecret(io, key.key);
+        secrets.push(key.key);
+    }
+    const problem = verifyCreatedKey({ apiKeyId: key.keyId, key: key.key, scopes: key.scopes, tags: key.tags, expirationDate: key.expiresAt }, plan.expiration, sentAt, clock.now()) ??
+        (0,scopes/* grantProblem */.cN)(plan.body.scopes ?? [], key.scopes) ??
+        (key.projectId === '' ? 'the answer carries no project_id' : undefined);
+    if (problem !== undefined)
+        throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId || '(no id)'}, but ${problem}.`);
+    const expiresAt = new Date(key.expiresAt ?? '').toISOString();
+    const state = (revoke) => ({ projectId: key.projectId, keyId: key.keyId, expiresAt, revoke });
+    // Post finds the broker here; the ID token is never saved (post asks for a fresh one).
+    io.saveState('broker-url', plan.broker.url);
+    io.saveState('broker-audience', plan.broker.audience);
+    let results = [];
+    if (secretPlan && delivery) {
+        const ready = await delivery;
+        if (ready instanceof Error)
+            throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but ${ready.message}`);
+        // A cancelled job killed while writing secrets still has post revoke the key.
+        saveRevocationState(io, state(plan.revoke !== 'false'));
+        results = await ready.write(key.key);
+    }
+    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
+    if (secretPlan && held.length === 0) {
+        throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but writing secret ${secretPlan.name} failed everywhere: ${failed.join(' ')}`);
+    }
+    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
+    const fate = revoke ? 'revoked through the broker when the job ends' : held.length > 0 ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
+    io.setOutput('key', key.key);
+    io.setOutput('key-id', key.keyId);
+    io.setOutput('project-id', key.projectId);
+    io.setOutput('expires-at', expiresAt);
+    saveRevocationState(io, state(revoke));
+    io.info(`Created key ${key.keyId} in project ${key.projectId} through the broker: scopes ${key.scopes.join(', ')}; expires at ${expiresAt}; ${fate}.`);
+    await io.appendSummary(mintSummary({ keyId: key.keyId, projectId: key.projectId, scopes: key.scopes, tags: key.tags, expiresAt, revokePolicy: fate }) +
+        (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
+    if (failed.length > 0) {
+        const then = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
+        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${then} Run the job again to write the rest.`);
+    }
+}
+/** Loads the secret-writing code and readies every target; a failure is a value, never a rejection. */
+function startDelivery(plan, deps) {
+    return Promise.all(/* import() */[__nccwpck_require__.e(470), __nccwpck_require__.e(720)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3720))
+        .then((module) => module.prepareDelivery(plan, deps))
+        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
+}
+/** Deletes, through the broker, a key we will not hand out; the error says how that went. */
+async function deleteAfterFailure(client, key, why) {
+    if (key.keyId === '')
+        return new errors/* ActionError */.lZ(`${why} The broker gave no key id, so ask its operators to check the project's keys.`);
+    try {
+        await client.deleteKey(key.keyId);
+        return new errors/* ActionError */.lZ(`${why} The key was deleted.`);
+    }
+    catch (error) {
+        return new errors/* ActionError */.lZ(`${why} Deleting key ${key.keyId} failed too: ${(0,errors/* describeFailure */.Ic)(error)} It expires on its own; ask the broker's operators to delete it sooner.`);
+    }
+}
+async function revokeMode(plan, client, deps) {
+    const { io } = deps;
+    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `this repository's keys tagged ${plan.tags.join(', ')}`;
+    io.info(`Revoking ${what} through the broker at ${plan.broker.url}.`);
+    const revoked = [];
+    const alreadyGone = [];
+    if (plan.keyIds.length === 0)
+        revoked.push(...(await client.deleteTagged(plan.tags)));
+    for (const id of plan.keyIds) {
+        const outcome = await client.deleteKey(id);
+        (outcome === 'deleted' ? revoked : alreadyGone).push(id);
+    }
+    for (const id of revoked)
+        io.info(`Revoked key ${id}.`);
+    for (const id of alreadyGone)
+        io.info(`Key ${id} was already deleted.`);
+    if (revoked.length + alreadyGone.length === 0)
+        io.info(`No key matched ${what}.`);
+    io.setOutput('revoked-count', String(revoked.length));
+    io.setOutput('revoked-key-ids', revoked.join(','));
+    const rows = [...revoked.map((id) => [code(id), 'revoked']), ...alreadyGone.map((id) => [code(id), 'already deleted'])];
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
+    await io.appendSummary(`### Deepgram keys revoked\n\nThrough the broker at ${code(plan.broker.url)}, ${what}: ${revoked.length} revoked.\n\n${body}\n`);
+}
+/** The broker main saved, or undefined when main ran in direct mode. */
+function brokerOfState(io) {
+    const url = io.getState('broker-url');
+    return url === '' ? undefined : { url, audience: io.getState('broker-audience') };
+}
+/**
+ * The post step's revocation through the broker, with a fresh ID token (main's may have expired).
+ * Never fails the job: the key expires on its own, so a failed revocation is a warning.
+ */
+async function revokeThroughBroker(broker, state, deps) {
+    const { io } = deps;
+    const secrets = [];
+    try {
+        const idToken = await fetchIdToken(io, broker.audience);
+        if (idToken === undefined)
+            throw new ActionError('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).');
+        maskSecret(io, idToken);
+        secrets.push(idToken);
+        const outcome = await brokerClient(broker, idToken, deps, POST_POLICY).deleteKey(state.keyId);
+        io.info(outcome === 'deleted' ? `Revoked key ${state.keyId} through the broker.` : `Key ${state.keyId} was already deleted.`);
+        await io.appendSummary(revokedSummary(state.keyId, outcome));
+    }
+    catch (error) {
+        io.warning(`Could not revoke key ${state.keyId}: ${redact(describeFailure(error), secrets)} It expires on its own at ${state.expiresAt}.`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/action/run-main.ts
+
+
+
 
 
 
@@ -32014,13 +32489,15 @@ async function runMain(deps) {
         for (const name of ['api-key', 'github-token']) {
             const value = io.getInput(name);
             if (value !== '') {
-                maskSecret(io, value);
+                io_maskSecret(io, value);
                 secrets.push(value);
             }
         }
         const getInput = (name) => io.getInput(name);
         const mode = (0,inputs/* readMode */.Em)(getInput);
         const onMissingCredentials = (0,inputs/* readOnMissingCredentials */.G7)(getInput);
+        if (wantsBroker(getInput))
+            return await brokerMain(mode, onMissingCredentials, deps, secrets);
         const skip = io.getInput('api-key') === '' && onMissingCredentials === 'skip';
         // A skipped run still checks every other input, so that a mistake shows on the first run, not
         // on the first run that has secrets. Missing credentials are what a skipped run is about.
@@ -32030,7 +32507,7 @@ async function runMain(deps) {
             if (skip)
                 return skipForMissingKey(io, deps.run);
             io.setOutput('skipped', 'false');
-            await revokeMode(plan, deps);
+            await run_main_revokeMode(plan, deps);
             return;
         }
         const checked = standIn(['api-key', 'github-token']);
@@ -32039,7 +32516,7 @@ async function runMain(deps) {
         if (skip)
             return skipForMissingKey(io, deps.run);
         io.setOutput('skipped', 'false');
-        await createMode(plan, secretPlan, deps, secrets);
+        await run_main_createMode(plan, secretPlan, deps, secrets);
     }
     catch (error) {
         io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
@@ -32052,11 +32529,11 @@ function skipForMissingKey(io, run) {
 function deepgramClient(apiKey, baseUrl, deps) {
     return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: retry/* MAIN_POLICY */.hz, userAgent: deps.userAgent });
 }
-async function createMode(plan, secretPlan, deps, secrets) {
+async function run_main_createMode(plan, secretPlan, deps, secrets) {
     const { io } = deps;
     const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
     // Public keys are fetched while the key is being created: two round trips, not three.
-    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
+    const delivery = secretPlan ? run_main_startDelivery(secretPlan, deps) : undefined;
     const projectId = plan.projectId ?? (await discoverProject(client));
     const key = await mint(plan, projectId, client, deps, secrets);
     // Should this step be killed (a cancelled job) while writing secrets, only the post step could
@@ -32072,7 +32549,7 @@ async function createMode(plan, secretPlan, deps, secrets) {
         // Outputs or state could not be written. A key no secret holds is of no use to anyone.
         if (held.length > 0)
             throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
-        throw await deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
+        throw await run_main_deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
     }
     await io.appendSummary(mintSummary({
         keyId: key.apiKeyId,
@@ -32089,7 +32566,7 @@ async function createMode(plan, secretPlan, deps, secrets) {
     }
 }
 /** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
-async function revokeMode(plan, deps) {
+async function run_main_revokeMode(plan, deps) {
     const { io } = deps;
     const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
     const projectId = plan.projectId ?? (await discoverProject(client));
@@ -32110,7 +32587,7 @@ async function revokeMode(plan, deps) {
  * Starts loading the secret-writing code and readying every target. The promise never rejects:
  * a failure is a value, looked at only once the key exists (and then deletes it).
  */
-function startDelivery(plan, deps) {
+function run_main_startDelivery(plan, deps) {
     return Promise.all(/* import() */[__nccwpck_require__.e(470), __nccwpck_require__.e(720)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3720))
         .then((module) => module.prepareDelivery(plan, deps))
         .catch((error) => (error instanceof Error ? error : new Error(String(error))));
@@ -32119,12 +32596,12 @@ function startDelivery(plan, deps) {
 async function writeSecrets(plan, delivery, key, client, projectId, beforeWriting) {
     const ready = await delivery;
     if (ready instanceof Error)
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
+        throw await run_main_deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
     beforeWriting();
     const results = await ready.write(key.key);
     const { held, failed } = (0,deliver/* splitResults */.tD)(results);
     if (held.length === 0) {
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
+        throw await run_main_deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
     }
     return results;
 }
@@ -32142,12 +32619,12 @@ async function mint(plan, projectId, client, deps, secrets) {
         expiration: plan.expiration,
     }, { client, clock, policy: retry/* MAIN_POLICY */.hz, log: (message) => io.info(message) });
     if (key.key !== '') {
-        maskSecret(io, key.key);
+        io_maskSecret(io, key.key);
         secrets.push(key.key);
     }
-    const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now());
+    const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now()) ?? (0,scopes/* grantProblem */.cN)(plan.scopes, key.scopes);
     if (problem !== undefined) {
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`);
+        throw await run_main_deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`);
     }
     return key;
 }
@@ -32170,6 +32647,9 @@ function revokeSentence(revoke, heldBySecret) {
 /** The single project api-key can see; none or several is a question only the user can answer. */
 async function discoverProject(client) {
     const projects = await client.listProjects();
+    if (projects.some((p) => !(0,inputs/* isUuid */.O1)(p.projectId))) {
+        throw new errors/* ActionError */.lZ("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.");
+    }
     const [only] = projects;
     if (projects.length === 1 && only)
         return only.projectId;
@@ -32182,7 +32662,7 @@ async function discoverProject(client) {
  * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
  * error says which key to delete by hand.
  */
-async function deleteAfterFailure(client, projectId, key, why) {
+async function run_main_deleteAfterFailure(client, projectId, key, why) {
     if (key.apiKeyId === '')
         return new errors/* ActionError */.lZ(`${why} Deepgram gave no key id, so check the project's keys in the console.`);
     try {
@@ -32282,7 +32762,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8095);
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(531);
 // Entry of the main step (action.yml runs.main, bundled into dist/main).
 
 await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -32300,9 +32780,16 @@ __webpack_async_result__();
 /* harmony export */   lG: () => (/* binding */ parseExpiration),
 /* harmony export */   vN: () => (/* binding */ describeExpiration)
 /* harmony export */ });
+/* unused harmony exports MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS */
 /* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
 
 const FORMS = 'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)';
+/**
+ * The longest life a key may be given: 90 days. A scheduled rotation of 30-day keys is well
+ * inside it; a "short-lived" key that outlives a quarter is not short-lived.
+ */
+const MAX_EXPIRATION_DAYS = 90;
+const MAX_EXPIRATION_SECONDS = MAX_EXPIRATION_DAYS * 86400;
 const UNIT_SECONDS = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
 const DURATION = /^(?:\d+[wdhms])+$/;
 const DURATION_PART = /(\d+)([wdhms])/g;
@@ -32311,8 +32798,20 @@ const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 function refuse(why) {
     throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('expiration', `${why}. Give ${FORMS}.`);
 }
-/** Parses the `expiration` input. `now` is when the key is about to be created. */
-function parseExpiration(text, now) {
+/**
+ * Parses the `expiration` input. `now` is when the key is about to be created; a key may live at
+ * most `maxSeconds` from then (90 days unless a stricter policy says less).
+ */
+function parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
+    const expiration = parseLifetime(text, now);
+    const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000;
+    if (seconds > maxSeconds) {
+        const limit = maxSeconds % 86400 === 0 ? `${maxSeconds / 86400} days` : describeSeconds(maxSeconds);
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('expiration', `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${FORMS}.`);
+    }
+    return expiration;
+}
+function parseLifetime(text, now) {
     const value = text.trim().toLowerCase();
     if (value === '')
         refuse('is empty');
@@ -32374,7 +32873,11 @@ function expectedExpiry(expiration, sentAt) {
 function describeExpiration(expiration) {
     if (expiration.kind === 'date')
         return `until ${expiration.date.toISOString()}`;
-    let rest = expiration.seconds;
+    return `for ${describeSeconds(expiration.seconds)}`;
+}
+/** "90d", "1h 30m": whole days, hours, minutes and seconds. */
+function describeSeconds(seconds) {
+    let rest = seconds;
     const parts = [];
     for (const [unit, size] of Object.entries(UNIT_SECONDS)) {
         if (unit === 'w')
@@ -32384,7 +32887,127 @@ function describeExpiration(expiration) {
             parts.push(`${amount}${unit}`);
         rest -= amount * size;
     }
-    return `for ${parts.join(' ')}`;
+    return parts.join(' ');
+}
+
+
+/***/ }),
+
+/***/ 9744:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Uq: () => (/* binding */ whyManagement),
+/* harmony export */   cN: () => (/* binding */ grantProblem),
+/* harmony export */   iL: () => (/* binding */ isManagementScope)
+/* harmony export */ });
+/* unused harmony exports ROLE_PERMISSIONS, unrequestedManagementScopes */
+// Which of Deepgram's scopes let a key manage keys or the project, and what a granted list may
+// hold beyond what was asked. Pure rules, shared by the action (inputs, the check after creating)
+// and the broker (its policy). Sources: Deepgram's "Working with roles" page, its role table.
+/** The project permissions each role carries, as Deepgram's role table lists them. */
+const ROLE_PERMISSIONS = {
+    owner: [
+        'project:read', 'project:write', 'project:write:settings', 'project:write:destroy', 'keys:read', 'keys:write',
+        'members:read', 'members:read:invites', 'members:read:scopes', 'members:write', 'members:write:invites', 'members:write:scopes', 'members:write:kick',
+        'admins:read', 'admins:read:invites', 'admins:read:scopes', 'admins:write', 'admins:write:invites', 'admins:write:scopes', 'admins:write:kick',
+        'owners:read', 'owners:read:invites', 'owners:read:scopes', 'owners:write', 'owners:write:invites', 'owners:write:scopes', 'owners:write:kick',
+        'usage:read', 'usage:write', 'billing:read', 'billing:write',
+    ],
+    admin: [
+        'project:read', 'project:write', 'keys:read', 'keys:write',
+        'members:read', 'members:read:invites', 'members:read:scopes', 'members:write', 'members:write:invites', 'members:write:scopes', 'members:write:kick',
+        'admins:read', 'admins:read:invites', 'admins:read:scopes', 'admins:write', 'admins:write:invites', 'admins:write:scopes', 'admins:write:kick',
+        'owners:read', 'owners:read:invites', 'owners:read:scopes',
+        'usage:read', 'usage:write', 'billing:read',
+    ],
+    member: ['project:read', 'project:write', 'keys:read', 'keys:write', 'usage:read', 'usage:write'],
+};
+/**
+ * Families whose every scope but the read-only ones changes who can do what: keys, the project
+ * itself (settings, deletion), its members, admins and owners, and its billing.
+ */
+const MANAGED_FAMILIES = new Set(['keys', 'project', 'members', 'admins', 'owners', 'billing']);
+function isRole(scope) {
+    return Object.hasOwn(ROLE_PERMISSIONS, scope);
+}
+/**
+ * True for a scope that can manage keys or the project: a role (each carries keys:write and
+ * project:write), any account: scope, and every scope of the keys, project, members, admins,
+ * owners and billing families except the read-only ones (`family:read…`). Unknown forms in those
+ * families (`keys:*`, `project:kick`) count as management: what Deepgram does not document is
+ * not assumed harmless.
+ */
+function isManagementScope(scope) {
+    const lower = scope.toLowerCase();
+    if (isRole(lower) || lower.startsWith('account:') || lower === 'account')
+        return true;
+    const [family = '', action] = lower.split(':');
+    return MANAGED_FAMILIES.has(family) && action !== 'read';
+}
+/** Why a management scope is one, in a few words, for errors and policy refusals. */
+function whyManagement(scope) {
+    const lower = scope.toLowerCase();
+    if (isRole(lower))
+        return `the ${lower} role carries keys:write and project:write`;
+    const [family = ''] = lower.split(':');
+    if (family === 'account')
+        return 'account scopes act on the whole account';
+    if (family === 'keys')
+        return 'it can create and delete keys';
+    if (family === 'project')
+        return 'it can change or delete the project';
+    if (family === 'billing')
+        return "it can change the project's billing";
+    return 'it can change who belongs to the project and with what rights';
+}
+/**
+ * Scopes a key granted `scope` holds as well, by Deepgram's documented rules: a role's
+ * permissions, `x:read` with `x:write` (keys:read with keys:write, project:read with
+ * project:write), and every account permission with `account:write`.
+ */
+function implied(scope) {
+    const lower = scope.toLowerCase();
+    if (isRole(lower)) {
+        const permissions = ROLE_PERMISSIONS[lower];
+        return (granted) => permissions.includes(granted);
+    }
+    if (lower === 'account:write')
+        return (granted) => granted.startsWith('account:');
+    const write = /^([a-z-]+):write(:.*)?$/.exec(lower);
+    if (write)
+        return (granted) => granted === `${write[1]}:read${write[2] ?? ''}`;
+    return () => false;
+}
+/** A scope as Deepgram writes them: words joined by colons, nothing that could carry other text. */
+const SCOPE = /^[a-z0-9*_.-]+(?::[a-z0-9*_.-]+)*$/;
+/**
+ * The granted scopes that were neither requested nor implied by a requested one, and that can
+ * manage keys or the project; also any granted entry that is not a scope at all (it cannot be
+ * told harmless). Empty when the grant is what was asked for.
+ */
+function unrequestedManagementScopes(requested, granted) {
+    const asked = requested.map((scope) => scope.toLowerCase());
+    const covers = asked.map(implied);
+    return granted.filter((scope) => {
+        const lower = scope.toLowerCase();
+        if (!SCOPE.test(lower))
+            return true;
+        if (asked.includes(lower) || covers.some((cover) => cover(lower)))
+            return false;
+        return isManagementScope(lower);
+    });
+}
+/**
+ * What is wrong with a grant, to end "Deepgram created key …, but": undefined when the key holds
+ * no management scope beyond what was asked for.
+ */
+function grantProblem(requested, granted) {
+    const extra = unrequestedManagementScopes(requested, granted);
+    if (extra.length === 0)
+        return undefined;
+    const list = extra.map((scope) => `'${scope}'`).join(', ');
+    return `it was granted ${list}, which ${extra.length === 1 ? 'was' : 'were'} not asked for and can manage keys or the project`;
 }
 
 
@@ -32560,6 +33183,7 @@ function readSecretPlan(getInput, env) {
     if (token === '') {
         throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
     }
+    (0,_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .checkCredential */ .CT)('github-token', token);
     const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
     const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
     const organization = getInput('secret-organization');
@@ -32741,6 +33365,7 @@ const NOT_SENT_CODES = new Set([
     'EHOSTUNREACH',
     'ENETUNREACH',
     'UND_ERR_CONNECT_TIMEOUT',
+    'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
 ]);
 /** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
 function undiciSend(dispatcher, timeoutMs) {

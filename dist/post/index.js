@@ -28370,7 +28370,189 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3572:
+/***/ 1729:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   xs: () => (/* binding */ readDeepgramApiUrl)
+/* harmony export */ });
+/* unused harmony exports readMode, readOnMissingCredentials, missingApiKeyCause, isUuid, MISSING_API_KEY, parseList, readApiKey, checkCredential, readProjectId, readBaseUrl, readScopes, readFlag, readRevoke, defaultComment, readKeyPlan */
+/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
+/* harmony import */ var _deepgram_expiration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9256);
+/* harmony import */ var _deepgram_scopes_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9744);
+
+
+
+function readMode(getInput) {
+    const mode = (getInput('mode') || 'create').toLowerCase();
+    if (mode === 'create' || mode === 'revoke')
+        return mode;
+    throw new InputError('mode', `'${getInput('mode')}' is not one of create or revoke.`);
+}
+/** What to do when api-key is empty: fail (the default) or skip the step. */
+function readOnMissingCredentials(getInput) {
+    const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
+    if (value === 'fail' || value === 'skip')
+        return value;
+    throw new InputError('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
+}
+/** Why api-key is empty, in this run's own terms. */
+function missingApiKeyCause(run) {
+    if (run.forkRepository) {
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
+    }
+    if (run.actor === 'dependabot[bot]') {
+        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
+    }
+    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
+}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SCOPE = /^[A-Za-z0-9:_.*-]+$/;
+/** The form tokens take: printable ASCII, no white space. */
+const CREDENTIAL = /^[\x21-\x7e]+$/;
+/** Deepgram's project and key ids, and project-id, are UUIDs (8-4-4-4-12 hex). */
+function isUuid(text) {
+    return UUID.test(text);
+}
+const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
+/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
+function parseList(text) {
+    return text
+        .split(/[,\r\n]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+function readApiKey(getInput, run = {}) {
+    const apiKey = getInput('api-key');
+    if (apiKey === '') {
+        throw new InputError('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
+    }
+    checkCredential('api-key', apiKey);
+    return apiKey;
+}
+/**
+ * A credential must look like one: printable ASCII without white space. A zero-width space pasted
+ * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
+ */
+function checkCredential(name, value) {
+    if (!CREDENTIAL.test(value)) {
+        throw new InputError(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
+    }
+}
+function readProjectId(getInput) {
+    const projectId = getInput('project-id');
+    if (projectId === '')
+        return undefined;
+    if (!UUID.test(projectId)) {
+        throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
+    }
+    return projectId.toLowerCase();
+}
+function readDeepgramApiUrl(getInput) {
+    return readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
+}
+/**
+ * A service's base URL: https, or plain http to this machine only, since anything else would carry
+ * the credentials in clear text across a network.
+ */
+function readBaseUrl(getInput, name, fallback) {
+    const text = getInput(name) || fallback;
+    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is not a URL. ${forms}`);
+    }
+    if (url.username || url.password)
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `must not carry credentials. ${forms}`);
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is not an http(s) URL. ${forms}`);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+function isLoopback(hostname) {
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+/**
+ * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
+ * leaked key that can mint keys could mint one that never expires.
+ */
+function readScopes(getInput) {
+    const allowKeyManagement = readFlag(getInput, 'allow-key-management');
+    const scopes = parseList(getInput('scopes'));
+    if (scopes.length === 0) {
+        throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.');
+    }
+    for (const scope of scopes) {
+        if (!SCOPE.test(scope)) {
+            throw new InputError('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`);
+        }
+    }
+    const management = scopes.find(isManagementScope);
+    if (management !== undefined && !allowKeyManagement) {
+        throw new InputError('scopes', `'${management}' can manage keys or the project (${whyManagement(management)}), and allow-key-management is false. ` +
+            'A leaked key with it could mint keys that never expire, so short-lived would mean nothing. ' +
+            'For the speech APIs usage:write is enough; set allow-key-management: true only for a job that must manage keys.');
+    }
+    return [...new Set(scopes)];
+}
+/** A true/false input; empty is false. */
+function readFlag(getInput, name) {
+    const value = (getInput(name) || 'false').toLowerCase();
+    if (value === 'true' || value === 'false')
+        return value === 'true';
+    throw new InputError(name, `'${getInput(name)}' is not one of true or false.`);
+}
+function readRevoke(getInput) {
+    const revoke = (getInput('revoke') || 'auto').toLowerCase();
+    if (revoke === 'auto' || revoke === 'true' || revoke === 'false')
+        return revoke;
+    throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
+}
+/** A comment that names the run; the marker appended at minting makes it unique. */
+function defaultComment(run) {
+    const repository = run.repository ?? 'local run';
+    const parts = [
+        repository,
+        run.workflow ? `workflow ${run.workflow}` : undefined,
+        run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
+        run.job ? `job ${run.job}` : undefined,
+    ];
+    return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
+}
+/** Reads and validates every input of create mode. Throws InputError on the first bad one. */
+function readKeyPlan(getInput, run, now) {
+    const apiKey = readApiKey(getInput, run);
+    if (getInput('key-id') !== '') {
+        throw new InputError('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
+    }
+    const projectId = readProjectId(getInput);
+    const scopes = readScopes(getInput);
+    const tags = [...new Set(parseList(getInput('tags')))];
+    const expiration = parseExpiration(getInput('expiration') || '1h', now);
+    const revoke = readRevoke(getInput);
+    const deepgramApiUrl = readDeepgramApiUrl(getInput);
+    const givenComment = getInput('comment');
+    return {
+        apiKey,
+        projectId,
+        scopes,
+        tags,
+        expiration,
+        comment: givenComment || defaultComment(run),
+        revoke,
+        deepgramApiUrl,
+    };
+}
+
+
+/***/ }),
+
+/***/ 2064:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28743,11 +28925,11 @@ var HttpCodes;
     HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
     HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
 })(HttpCodes || (HttpCodes = {}));
-var lib_Headers;
+var Headers;
 (function (Headers) {
     Headers["Accept"] = "accept";
     Headers["ContentType"] = "content-type";
-})(lib_Headers || (lib_Headers = {}));
+})(Headers || (Headers = {}));
 var MediaTypes;
 (function (MediaTypes) {
     MediaTypes["ApplicationJson"] = "application/json";
@@ -28902,7 +29084,7 @@ class HttpClient {
      */
     getJson(requestUrl_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
             const res = yield this.get(requestUrl, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
         });
@@ -28910,8 +29092,8 @@ class HttpClient {
     postJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[lib_Headers.ContentType] =
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.post(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -28920,8 +29102,8 @@ class HttpClient {
     putJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[lib_Headers.ContentType] =
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.put(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -28930,8 +29112,8 @@ class HttpClient {
     patchJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[lib_Headers.ContentType] =
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.patch(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -29198,7 +29380,7 @@ class HttpClient {
     _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[lib_Headers.ContentType];
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
             if (headerValue) {
                 if (typeof headerValue === 'number') {
                     clientHeader = String(headerValue);
@@ -29211,7 +29393,7 @@ class HttpClient {
                 }
             }
         }
-        const additionalValue = additionalHeaders[lib_Headers.ContentType];
+        const additionalValue = additionalHeaders[Headers.ContentType];
         // Return the first non-undefined value, converting numbers or arrays to strings if necessary
         if (additionalValue !== undefined) {
             if (typeof additionalValue === 'number') {
@@ -31372,8 +31554,57 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/shared/log-text.ts
+// Text the action did not write itself (inputs, Deepgram's and GitHub's answers, the event
+// payload, the environment) ends up inside log messages and the job summary. The runner reads
+// stdout line by line and obeys workflow commands in it: `::command::` at the start of a line
+// (after leading white space) and the legacy `##[command]` anywhere in a line. A value that could
+// start a line, or carries `##[`, could plant `::add-mask::`, `::stop-commands::` or a step
+// output. Every message passes through here on its way out (actions-io.ts), so no call site can
+// forget.
+/**
+ * Characters that end a line somewhere (CR, LF, VT, FF, NEL, U+2028, U+2029) or that a terminal
+ * or the log viewer acts on: every C0 and C1 control character and DEL.
+ */
+const BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED = { '\r': '\\r', '\n': '\\n', '\t': '\\t' };
+/** A control character as an escape anyone can read: \r, \n, \t, else \u0085 and the like. */
+function log_text_escape(char) {
+    return NAMED[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+/** `##[` that the runner would take as a legacy command: a space keeps the text and defuses it. */
+function defuseLegacyCommands(text) {
+    return text.replace(/##\[/g, '## [');
+}
+/**
+ * One line of log that cannot become a workflow command: every line separator and control
+ * character is shown as an escape, `##[` is broken up, and a message that would start with `::`
+ * (after white space, which the runner skips) starts with a space before them instead.
+ */
+function logLine(text) {
+    const flat = defuseLegacyCommands(text.replace(BREAKING, log_text_escape));
+    return /^\s*::/.test(flat) ? flat.replace(/::/, ': :') : flat;
+}
+/**
+ * Markdown we wrote (line structure ours, values already made safe by the summary's own
+ * formatting), with every line separator but LF and every other control character escaped, so a
+ * value that slipped through still cannot split a line or hide text.
+ */
+function summaryText(markdown) {
+    return markdown.replace(BREAKING, (char) => (char === '\n' ? char : log_text_escape(char)));
+}
+/** A value inside a Markdown table cell or sentence: one line, and no Markdown or HTML of its own. */
+function log_text_markdownValue(text) {
+    return logLine(text).replace(/[\\`*_[\]<>|~&#!]/g, '\\$&');
+}
+
 ;// CONCATENATED MODULE: ./src/action/actions-io.ts
-/** ActionIO over @actions/core: what the runner reads from stdout and its command files. */
+
+/**
+ * ActionIO over @actions/core: what the runner reads from stdout and its command files. Every
+ * message and the summary pass through log-text.ts here, so text from inputs or answers can never
+ * start a line of the log (core.info writes raw; core escapes only CR, LF and % in commands).
+ */
 function actionsIO(actions) {
     return {
         getInput: (name) => actions.getInput(name),
@@ -31381,232 +31612,34 @@ function actionsIO(actions) {
         setOutput: (name, value) => actions.setOutput(name, value),
         saveState: (name, value) => actions.saveState(name, value),
         getState: (name) => actions.getState(name),
-        info: (message) => actions.info(message),
-        notice: (message) => actions.notice(message),
-        warning: (message) => actions.warning(message),
-        setFailed: (message) => actions.setFailed(message),
+        info: (message) => actions.info(logLine(message)),
+        notice: (message) => actions.notice(logLine(message)),
+        warning: (message) => actions.warning(logLine(message)),
+        setFailed: (message) => actions.setFailed(logLine(message)),
         appendSummary: async (markdown) => {
             // Outside a runner (local runs) there is no summary file to write to.
             if (process.env.GITHUB_STEP_SUMMARY)
-                await actions.summary.addRaw(markdown, true).write();
+                await actions.summary.addRaw(summaryText(markdown), true).write();
         },
+        getIDToken: async (audience) => (process.env.ACTIONS_ID_TOKEN_REQUEST_URL ? actions.getIDToken(audience) : undefined),
     };
 }
 
 ;// CONCATENATED MODULE: ./src/action/io.ts
-/** Masks a secret line by line: the runner's masking only works on single lines. */
-function maskSecret(io, value) {
-    for (const line of value.split(/\r?\n/)) {
+/** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
+function io_maskSecret(io, value) {
+    for (const line of value.split(/\r\n|\r|\n/)) {
         if (line.trim() !== '')
             io.setSecret(line);
     }
 }
 
-;// CONCATENATED MODULE: ./src/shared/errors.ts
-// Every failure the action reports is one of these values. They carry what a person needs to act
-// (which input, which service answered what, its request id, what to do) and are turned into a
-// single `::error::` line in one place: describeFailure().
-/** An input is malformed or a combination is impossible. Found before any request is sent. */
-class errors_InputError extends Error {
-    input;
-    constructor(input, message) {
-        super(`Input ${input}: ${message}`);
-        this.name = 'InputError';
-        this.input = input;
-    }
-}
-/** A service answered, and the answer was a refusal. */
-class ServiceError extends Error {
-    details;
-    constructor(details) {
-        super(formatServiceError(details));
-        this.name = 'ServiceError';
-        this.details = details;
-    }
-    get status() {
-        return this.details.status;
-    }
-}
-/** The request did not get an HTTP answer. `sent` says whether the service may have processed it. */
-class NetworkError extends Error {
-    sent;
-    service;
-    constructor(service, action, cause, sent) {
-        super(`${service} could not be reached while ${action}: ${cause}`);
-        this.name = 'NetworkError';
-        this.service = service;
-        this.sent = sent;
-    }
-}
-/** The action's own rule was broken by a service's answer, or a clean-up went wrong. */
-class ActionError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ActionError';
-    }
-}
-function formatServiceError(d) {
-    const code = d.code ? ` ${d.code}` : '';
-    const requestId = d.requestId ? ` (request id ${d.requestId})` : ' (no request id)';
-    const hint = d.hint ? ` ${d.hint}` : '';
-    return `${d.service} answered HTTP ${d.status}${code} while ${d.action}: ${d.message}${requestId}.${hint}`;
-}
-/**
- * The one message a failure ends with. Known errors speak for themselves; anything else is a bug
- * of ours, reported by message only (a stack trace helps nobody reading a workflow log).
- */
-function describeFailure(error) {
-    if (error instanceof Error)
-        return error.message;
-    return `Unexpected failure: ${String(error)}`;
-}
-/**
- * Replaces every secret in a text by `***`. The runner masks registered secrets in the log already;
- * this keeps them out of anything we write elsewhere (summary, files) and out of tests' transcripts.
- */
-function redact(text, secrets) {
-    let out = text;
-    for (const secret of secrets) {
-        if (secret.length >= 4)
-            out = out.split(secret).join('***');
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/shared/http.ts
-
-/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
-class TransportError extends Error {
-    sent;
-    constructor(message, sent) {
-        super(message);
-        this.name = 'TransportError';
-        this.sent = sent;
-    }
-}
-// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
-const NOT_SENT_CODES = new Set([
-    'ECONNREFUSED',
-    'ENOTFOUND',
-    'EAI_AGAIN',
-    'EHOSTUNREACH',
-    'ENETUNREACH',
-    'UND_ERR_CONNECT_TIMEOUT',
-]);
-/** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
-function undiciSend(dispatcher, timeoutMs) {
-    return async ({ method, url, headers, body }) => {
-        try {
-            const response = await (0,undici/* request */.Em)(url, {
-                method,
-                headers,
-                body,
-                dispatcher,
-                headersTimeout: timeoutMs,
-                bodyTimeout: timeoutMs,
-            });
-            const text = await response.body.text();
-            return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text };
-        }
-        catch (error) {
-            throw toTransportError(error);
-        }
-    };
-}
-function flattenHeaders(headers) {
-    const flat = {};
-    for (const [name, value] of Object.entries(headers)) {
-        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    return flat;
-}
-function toTransportError(error) {
-    const codes = errorCodes(error);
-    const message = error instanceof Error ? error.message : String(error);
-    // A proxy that cannot open the tunnel answers before our request is written.
-    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
-    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
-    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent);
-}
-/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
-function errorCodes(error) {
-    const codes = [];
-    for (let e = error; e instanceof Error; e = e.cause) {
-        const code = e.code;
-        if (typeof code === 'string')
-            codes.push(code);
-    }
-    return codes;
-}
-/**
- * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
- * support and timeouts. Bodies are strings; that is all JSON APIs need.
- */
-function fetchOver(send) {
-    return async (input, init) => {
-        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-        const headers = {};
-        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
-        const method = (init?.method ?? 'GET').toUpperCase();
-        const body = typeof init?.body === 'string' ? init.body : undefined;
-        const response = await send({ method, url, headers, body });
-        const responseHeaders = new Headers();
-        for (const [name, value] of Object.entries(response.headers))
-            if (value !== undefined)
-                responseHeaders.set(name, value);
-        // Statuses without content may not carry a body, not even an empty one.
-        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
-        return new Response(content, { status: response.status, headers: responseHeaders });
-    };
-}
-
-;// CONCATENATED MODULE: ./src/shared/retry.ts
-/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
-/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
-/**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
- * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
- * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
- */
-async function withRetry(attempt, classify, policy, clock, beforeRetry) {
-    const started = clock.now();
-    for (let n = 1;; n++) {
-        try {
-            return await attempt(n);
-        }
-        catch (error) {
-            const verdict = classify(error);
-            if (!verdict.retry || n >= policy.maxAttempts)
-                throw error;
-            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (clock.now() + delay - started > policy.budgetMs)
-                throw error;
-            if (beforeRetry)
-                await beforeRetry(error);
-            await clock.sleep(delay);
-        }
-    }
-}
-/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
-function retryDelay(n, policy, random, retryAfterMs) {
-    if (retryAfterMs !== undefined)
-        return Math.max(0, retryAfterMs);
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-    return Math.round(random() * ceiling);
-}
-/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
+// EXTERNAL MODULE: ./src/shared/http.ts
+var http = __nccwpck_require__(6489);
+// EXTERNAL MODULE: ./src/shared/retry.ts
+var retry = __nccwpck_require__(3091);
 ;// CONCATENATED MODULE: ./src/deepgram/client.ts
 
 
@@ -31653,16 +31686,16 @@ class DeepgramClient {
     async deleteKey(projectId, keyId) {
         const action = `deleting key ${keyId}`;
         const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`;
-        return withRetry(async () => {
+        return (0,retry/* withRetry */.bD)(async () => {
             const response = await this.send('DELETE', path, action);
             if (response.status === 404)
                 return 'already-gone';
             this.expectOk(response, action);
             return 'deleted';
-        }, transientVerdict, this.options.policy, this.options.clock);
+        }, client_transientVerdict, this.options.policy, this.options.clock);
     }
     async retried(method, path, action) {
-        return withRetry(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
+        return (0,retry/* withRetry */.bD)(async () => this.expectOk(await this.send(method, path, action), action), client_transientVerdict, this.options.policy, this.options.clock);
     }
     async send(method, path, action, body) {
         const { baseUrl, apiKey, userAgent } = this.options;
@@ -31677,8 +31710,8 @@ class DeepgramClient {
             return await this.options.send({ method, url: `${baseUrl}${path}`, headers, body });
         }
         catch (error) {
-            if (error instanceof TransportError)
-                throw new NetworkError('Deepgram', action, error.message, error.sent);
+            if (error instanceof http/* TransportError */.wX)
+                throw new errors/* NetworkError */.Dr('Deepgram', action, error.message, error.sent);
             throw error;
         }
     }
@@ -31692,10 +31725,10 @@ function keysPath(projectId) {
     return `/v1/projects/${encodeURIComponent(projectId)}/keys`;
 }
 /** Retry what may pass: no answer at all, 408, 429 and 5xx. */
-function transientVerdict(error) {
-    if (error instanceof NetworkError)
+function client_transientVerdict(error) {
+    if (error instanceof errors/* NetworkError */.Dr)
         return { retry: true };
-    if (error instanceof ServiceError && isTransientStatus(error.status)) {
+    if (error instanceof errors/* ServiceError */._7 && isTransientStatus(error.status)) {
         const after = error.details.retryAfterSeconds;
         return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
     }
@@ -31719,8 +31752,8 @@ function deepgramError(response, action, now) {
         (typeof body === 'string' ? body : undefined) ??
         (text || 'no message');
     const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'];
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new ServiceError({
+    const retryAfterMs = (0,retry/* parseRetryAfter */.mu)(response.headers['retry-after'], now);
+    return new errors/* ServiceError */._7({
         service: 'Deepgram',
         action,
         status: response.status,
@@ -31777,9 +31810,801 @@ function toProjectKey(value) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/deepgram/expiration.ts
+// EXTERNAL MODULE: ./src/action/inputs.ts
+var inputs = __nccwpck_require__(1729);
+;// CONCATENATED MODULE: ./src/action/state.ts
+function state_saveRevocationState(io, state) {
+    io.saveState('project-id', state.projectId);
+    io.saveState('key-id', state.keyId);
+    io.saveState('expires-at', state.expiresAt);
+    io.saveState('revoke', String(state.revoke));
+}
+/** Undefined when main created no key (it failed before, or ran in another mode). */
+function loadRevocationState(io) {
+    const keyId = io.getState('key-id');
+    const projectId = io.getState('project-id');
+    if (keyId === '' || projectId === '')
+        return undefined;
+    return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
+}
+
+// EXTERNAL MODULE: ./src/github/plan.ts
+var plan = __nccwpck_require__(4496);
+;// CONCATENATED MODULE: ./src/action/summary.ts
+
+
+function summary_mintSummary(s) {
+    const rows = [
+        ['Key id', summary_code(s.keyId)],
+        ['Project', summary_code(s.projectId)],
+        ['Scopes granted', s.scopes.map(summary_code).join(', ')],
+        ['Expires', s.expiresAt],
+        ['When the job ends', s.revokePolicy],
+    ];
+    if (s.tags.length > 0)
+        rows.splice(3, 0, ['Tags', s.tags.map(summary_code).join(', ')]);
+    return `### Deepgram key created\n\n${summary_table(rows)}\n`;
+}
+/** One row per target: where the secret was created, updated, or why it failed. */
+function summary_secretsSummary(name, results) {
+    const rows = results.map((r) => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
+    return `\n#### Secret ${summary_code(name)}\n\n${summary_table(rows, ['Target', 'Result'])}\n`;
+}
+/** Revoke mode: what was deleted, and what was gone already. */
+function revokeModeSummary(projectId, what, report) {
+    const rows = [...report.revoked.map((id) => [summary_code(id), 'revoked']), ...report.alreadyGone.map((id) => [summary_code(id), 'already deleted'])];
+    const body = rows.length > 0 ? summary_table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
+    return `### Deepgram keys revoked\n\nProject ${summary_code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`;
+}
+function revokedSummary(keyId, outcome) {
+    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
+    return `### Deepgram key ${what}\n\nKey ${summary_code(keyId)} is ${what}.\n`;
+}
+function summary_table(rows, header = ['', '']) {
+    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+    return lines.join('\n');
+}
+/** Inline code on one line that survives backticks and pipes in the value. */
+function summary_code(value) {
+    return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+
+;// CONCATENATED MODULE: ./src/action/broker-client.ts
+
+
+
+
+/**
+ * The broker's HTTP API (issue 10): create a key, delete one of this repository's keys by id or
+ * by tags. Every request carries the job's ID token; errors name the broker's status, code and
+ * message, and say what to do, never the token.
+ */
+class BrokerClient {
+    options;
+    constructor(options) {
+        this.options = options;
+    }
+    /**
+     * A create is not idempotent: a request the broker processed but whose answer was lost mints a
+     * key we would never learn of, and retrying would mint a second one. So it is retried only when
+     * the broker certainly did not process it: no connection was made, or it answered 429 (its
+     * per-repository limit, checked before minting) or 503 (no instance to take the request).
+     */
+    async createKey(body) {
+        const action = 'creating the key';
+        return (0,retry/* withRetry */.bD)(async () => {
+            const answer = this.expectOk(await this.send('POST', '/v1/keys', action, JSON.stringify(body)), action);
+            return {
+                key: stringOf(field(answer, 'key')) ?? '',
+                keyId: stringOf(field(answer, 'key_id')) ?? '',
+                projectId: stringOf(field(answer, 'project_id')) ?? '',
+                expiresAt: stringOf(field(answer, 'expires_at')),
+                scopes: broker_client_stringsOf(field(answer, 'scopes')),
+                tags: broker_client_stringsOf(field(answer, 'tags')),
+            };
+        }, certainlyNotProcessed, this.options.policy, this.options.clock);
+    }
+    /** Deletes one key this broker minted for this repository; 404 means it is gone already. */
+    async deleteKey(keyId) {
+        const action = `deleting key ${keyId}`;
+        return (0,retry/* withRetry */.bD)(async () => {
+            const response = await this.send('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action);
+            if (response.status === 404)
+                return 'already-gone';
+            this.expectOk(response, action);
+            return 'deleted';
+        }, client_transientVerdict, this.options.policy, this.options.clock);
+    }
+    /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
+    async deleteTagged(tags) {
+        const action = `deleting the keys tagged ${tags.join(', ')}`;
+        const query = `tags=${tags.map(encodeURIComponent).join(',')}`;
+        return (0,retry/* withRetry */.bD)(async () => broker_client_stringsOf(field(this.expectOk(await this.send('DELETE', `/v1/keys?${query}`, action), action), 'deleted')), client_transientVerdict, this.options.policy, this.options.clock);
+    }
+    async send(method, path, action, body) {
+        const headers = {
+            authorization: `Bearer ${this.options.idToken}`,
+            accept: 'application/json',
+            'user-agent': this.options.userAgent,
+        };
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        try {
+            return await this.options.send({ method, url: `${this.options.baseUrl}${path}`, headers, body });
+        }
+        catch (error) {
+            if (error instanceof http/* TransportError */.wX)
+                throw new errors/* NetworkError */.Dr('The broker', action, error.message, error.sent);
+            throw error;
+        }
+    }
+    expectOk(response, action) {
+        if (response.status >= 200 && response.status < 300)
+            return parseJson(response.body);
+        throw brokerError(response, action, this.options.clock.now());
+    }
+}
+function certainlyNotProcessed(error) {
+    if (error instanceof errors/* NetworkError */.Dr)
+        return error.sent ? { retry: false } : { retry: true };
+    if (error instanceof errors/* ServiceError */._7 && (error.status === 429 || error.status === 503))
+        return client_transientVerdict(error);
+    return { retry: false };
+}
+/** A refusal, from the broker's `{error, message}` body (or whatever a proxy in front said). */
+function brokerError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'error'));
+    const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
+    const message = stringOf(field(body, 'message')) ?? (text || 'no message');
+    const retryAfterMs = (0,retry/* parseRetryAfter */.mu)(response.headers['retry-after'], now);
+    return new errors/* ServiceError */._7({
+        service: 'The broker',
+        action,
+        status: response.status,
+        code,
+        message: message.replace(/\s+/g, ' ').trim(),
+        requestId: response.headers['x-request-id'],
+        hint: brokerHint(response.status, action),
+        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    });
+}
+function brokerHint(status, action) {
+    const deleting = action.startsWith('deleting');
+    switch (status) {
+        case 400:
+            return 'Check scopes, expiration, tags and comment: the broker could not read them.';
+        case 401:
+            return "The broker did not accept this job's ID token: broker-audience must be the audience of the broker's policy, and the broker must trust GitHub's issuer.";
+        case 403:
+            return deleting
+                ? 'The broker deletes only keys it minted for this repository.'
+                : "Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule matching this repository, ref and workflow.";
+        case 413:
+            return 'Shorten comment and tags: the broker reads at most 16 KiB.';
+        case 429:
+            return 'The broker limits keys per repository and minute; run the job again in a minute.';
+        case 502:
+            return 'Deepgram failed behind the broker; run the job again later.';
+        default:
+            return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators.";
+    }
+}
+function broker_client_stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
+}
+
+;// CONCATENATED MODULE: ./src/action/revoke-mode.ts
+
+
+
+/** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
+const CREATE_ONLY_INPUTS = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...plan/* SECRET_INPUTS */.pH };
+const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function revoke_mode_readRevokePlan(getInput, run = {}) {
+    const apiKey = readApiKey(getInput, run);
+    for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
+        const value = getInput(input);
+        if (value !== '' && value !== fallback) {
+            throw new InputError(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`);
+        }
+    }
+    const keyIds = [...new Set(parseList(getInput('key-id')).map((id) => id.toLowerCase()))];
+    const tags = [...new Set(parseList(getInput('tags')))];
+    if (keyIds.length === 0 && tags.length === 0) {
+        throw new InputError('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.');
+    }
+    if (keyIds.length > 0 && tags.length > 0) {
+        throw new InputError('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.');
+    }
+    for (const id of keyIds) {
+        if (!KEY_ID.test(id))
+            throw new InputError('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`);
+    }
+    return { apiKey, projectId: readProjectId(getInput), keyIds, tags, deepgramApiUrl: readDeepgramApiUrl(getInput) };
+}
+/** Deletes the keys the plan names; 404 counts as already gone. */
+async function revokeKeys(plan, projectId, client) {
+    const ids = plan.keyIds.length > 0 ? plan.keyIds : await keysTaggedWithAll(plan.tags, projectId, client);
+    const report = { revoked: [], alreadyGone: [] };
+    for (const id of ids) {
+        const outcome = await client.deleteKey(projectId, id);
+        report[outcome === 'deleted' ? 'revoked' : 'alreadyGone'].push(id);
+    }
+    return report;
+}
+/**
+ * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
+ * current description has no tags in list items, so a key listed without them is read alone.
+ */
+async function keysTaggedWithAll(tags, projectId, client) {
+    const listed = await client.listKeys(projectId);
+    const matches = [];
+    for (const key of listed) {
+        const known = key.tags === undefined ? await client.getKey(projectId, key.apiKeyId) : key;
+        const keyTags = known.tags ?? [];
+        if (tags.every((tag) => keyTags.includes(tag)))
+            matches.push(key.apiKeyId);
+    }
+    return matches;
+}
+
+;// CONCATENATED MODULE: ./src/action/broker-inputs.ts
+
+
+
+/** True when the step asks for broker mode (either broker input set; the other is then checked). */
+function wantsBroker(getInput) {
+    return getInput('broker-url') !== '' || getInput('broker-audience') !== '';
+}
+const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
+/**
+ * broker-url and broker-audience, and the direct-mode inputs that have no place next to them:
+ * the broker holds the Deepgram key, chooses the project and calls Deepgram itself.
+ */
+function readBrokerTarget(getInput) {
+    if (getInput('broker-url') === '') {
+        throw new InputError('broker-url', "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.");
+    }
+    const url = readBaseUrl(getInput, 'broker-url', '');
+    for (const name of ['api-key', 'project-id']) {
+        if (getInput(name) !== '') {
+            throw new InputError(name, `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`);
+        }
+    }
+    const deepgramApiUrl = getInput('deepgram-api-url');
+    if (deepgramApiUrl !== '' && deepgramApiUrl.replace(/\/+$/, '') !== readDeepgramApiUrl(() => '')) {
+        throw new InputError('deepgram-api-url', 'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.');
+    }
+    const audience = getInput('broker-audience') || new URL(url).origin;
+    if (!AUDIENCE.test(audience)) {
+        throw new InputError('broker-audience', "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.");
+    }
+    return { url, audience };
+}
+/**
+ * The direct-mode rules read everything but the credentials, so both modes take the same scopes,
+ * expirations, tags and so on; api-key, which must be empty here, gets a stand-in for them.
+ */
+function withBrokerCredentials(getInput) {
+    return (name) => (name === 'api-key' ? 'held-by-the-broker' : getInput(name));
+}
+function broker_inputs_readBrokerKeyPlan(getInput, run, now) {
+    const broker = readBrokerTarget(getInput);
+    const plan = readKeyPlan(withBrokerCredentials(getInput), run, now);
+    const body = { scopes: plan.scopes, expiration: getInput('expiration') || '1h' };
+    if (plan.tags.length > 0)
+        body.tags = plan.tags;
+    // Without a comment of ours the broker writes one naming the repository, run and rule.
+    if (getInput('comment') !== '')
+        body.comment = getInput('comment');
+    return { broker, body, expiration: plan.expiration, revoke: plan.revoke };
+}
+function broker_inputs_readBrokerRevokePlan(getInput, run) {
+    const broker = readBrokerTarget(getInput);
+    const { keyIds, tags } = readRevokePlan(withBrokerCredentials(getInput), run);
+    return { broker, keyIds, tags };
+}
+
+// EXTERNAL MODULE: ./src/deepgram/expiration.ts
+var expiration = __nccwpck_require__(9256);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/deepgram/marker.ts
+
+const ACTION_MARKER = / \[dgk:([0-9a-f]{16})(?::([0-9a-f]{12}))?\]$/;
+const BROKER_MARKER = / \[dgkb:([0-9a-f]{16}):([0-9]{1,20}):([0-9a-f]{16})\]$/;
+/** A fresh invocation id: 16 hex digits. */
+function newInvocationId(random = randomBytes) {
+    return random(8).toString('hex');
+}
+/** 12 hex digits naming a secret and its targets; `identity` must be canonical (sorted, lower-cased). */
+function secretDigest(identity) {
+    return createHash('sha256').update(identity).digest('hex').slice(0, 12);
+}
+function marker_formatMarker(marker) {
+    if (marker.kind === 'broker')
+        return ` [dgkb:${marker.invocation}:${marker.repositoryId}:${marker.mac}]`;
+    return ` [dgk:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}]`;
+}
+/** The marker a comment ends with, or undefined when it ends with none. */
+function marker_parseMarker(comment) {
+    const action = ACTION_MARKER.exec(comment);
+    if (action)
+        return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) };
+    const broker = BROKER_MARKER.exec(comment);
+    if (broker)
+        return { kind: 'broker', invocation: broker[1] ?? '', repositoryId: broker[2] ?? '', mac: broker[3] ?? '' };
+    return undefined;
+}
+/** The comment with its marker appended. */
+function marker_withMarker(comment, marker) {
+    return `${comment}${marker_formatMarker(marker)}`;
+}
+/** The broker's MAC over an invocation and a repository, keyed by a secret only the broker holds. */
+function brokerMac(secret, invocation, repositoryId) {
+    return createHmac('sha256', secret).update(`${invocation}:${repositoryId}`).digest('hex').slice(0, 16);
+}
+function brokerMarker(secret, invocation, repositoryId) {
+    return { kind: 'broker', invocation, repositoryId, mac: brokerMac(secret, invocation, repositoryId) };
+}
+/** True when the marker is the broker's own, for this repository. */
+function isBrokerMarkerFor(marker, secret, repositoryId) {
+    if (marker?.kind !== 'broker' || marker.repositoryId !== repositoryId)
+        return false;
+    const expected = Buffer.from(brokerMac(secret, marker.invocation, repositoryId));
+    const given = Buffer.from(marker.mac);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+;// CONCATENATED MODULE: ./src/deepgram/mint.ts
+
+
+
+
+
+/** How far Deepgram's reported expiry may stray from what we asked: clocks and rounding. */
+const EXPIRY_TOLERANCE_MS = (/* unused pure expression or super */ null && (5 * 60_000));
+function createKeyBody(request) {
+    const body = { comment: withMarker(request.comment, request.marker), scopes: request.scopes };
+    if (request.tags.length > 0)
+        body.tags = request.tags;
+    if (request.expiration.kind === 'ttl')
+        body.time_to_live_in_seconds = request.expiration.seconds;
+    else
+        body.expiration_date = request.expiration.date.toISOString();
+    return body;
+}
+/**
+ * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
+ * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
+ * failure (5xx, a reset or timeout once the request was out) the key may exist: the keys that
+ * carry this invocation's comment are deleted before trying again.
+ */
+async function createKeyWithoutOrphans(request, deps) {
+    const body = createKeyBody(request);
+    const cleanUpIfAmbiguous = async (error) => {
+        if (isAmbiguous(error))
+            await deleteInterruptedKeys(request, deps);
+    };
+    try {
+        return await withRetry(() => deps.client.createKeyOnce(request.projectId, body), transientVerdict, deps.policy, deps.clock, cleanUpIfAmbiguous);
+    }
+    catch (error) {
+        // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
+        await cleanUpIfAmbiguous(error);
+        throw error;
+    }
+}
+/** Did Deepgram perhaps create the key even though we got no success answer? */
+function isAmbiguous(error) {
+    if (error instanceof NetworkError)
+        return error.sent;
+    return error instanceof ServiceError && error.status >= 500;
+}
+async function deleteInterruptedKeys(request, deps) {
+    let keys;
+    try {
+        keys = await deps.client.listKeys(request.projectId);
+    }
+    catch (error) {
+        throw new ActionError(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ` +
+            `Delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`);
+    }
+    const interrupted = keys.filter((key) => isFromThisInvocation(key, request.marker));
+    for (const key of interrupted) {
+        const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error) => {
+            throw new ActionError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} Delete it in the Deepgram console.`);
+        });
+        deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`);
+    }
+}
+/** Ours only when the comment ends with this invocation's own marker: another run's key never is. */
+function isFromThisInvocation(key, marker) {
+    const found = parseMarker(key.comment);
+    return found !== undefined && found.kind === marker.kind && found.invocation === marker.invocation;
+}
+function describe(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+/**
+ * What is wrong with Deepgram's answer, or undefined when it is the key we asked for. A key
+ * without the expiry we asked for would live forever (Deepgram ignores fields it does not know).
+ */
+function mint_verifyCreatedKey(key, expiration, sentAt, receivedAt) {
+    if (key.key === '')
+        return 'the answer carries no key';
+    if (key.apiKeyId === '')
+        return 'the answer carries no api_key_id';
+    if (key.expirationDate === undefined)
+        return 'the answer carries no expiration_date: the key would never expire';
+    const actual = Date.parse(key.expirationDate);
+    if (Number.isNaN(actual))
+        return `its expiration_date '${key.expirationDate}' is not a date`;
+    const earliest = expectedExpiry(expiration, new Date(sentAt)).getTime() - EXPIRY_TOLERANCE_MS;
+    const latest = expectedExpiry(expiration, new Date(receivedAt)).getTime() + EXPIRY_TOLERANCE_MS;
+    if (actual < earliest || actual > latest) {
+        return `it expires at ${new Date(actual).toISOString()}, not at ${expectedExpiry(expiration, new Date(sentAt)).toISOString()} as asked`;
+    }
+    return undefined;
+}
+
+// EXTERNAL MODULE: ./src/deepgram/scopes.ts
+var scopes = __nccwpck_require__(9744);
+// EXTERNAL MODULE: ./src/github/deliver.ts + 1 modules
+var deliver = __nccwpck_require__(5614);
+;// CONCATENATED MODULE: ./src/action/broker-mode.ts
+// Broker mode (issue 10): the step holds no Deepgram credential. It shows the broker this job's
+// GitHub OIDC token and gets a key the broker's policy allows; revocations go through the broker
+// too, the post step's with a fresh token. Everything else (inputs, outputs, secrets, summary)
+// is what direct mode does.
+
+
+
+
+
+
+
+
+
+
+
+
+/** @actions/core retries the runner's token service up to 10 times with no deadline of its own. */
+const ID_TOKEN_DEADLINE_MS = 30_000;
+/**
+ * The main step in broker mode. Every input is checked before the first request; `secrets`
+ * collects what must never be shown (the ID token, the key), for the caller's redaction.
+ */
+async function brokerMain(mode, onMissing, deps, secrets) {
+    const { io } = deps;
+    const getInput = (name) => io.getInput(name);
+    // A run without an ID token (forks, Dependabot) has no secrets either: a skipped run checks its
+    // other inputs with a stand-in github-token, and the real one is checked once a token came.
+    const standIn = (name) => (name === 'github-token' && getInput(name) === '' ? 'missing' : getInput(name));
+    const read = (get) => (mode === 'revoke' ? { mode, plan: readBrokerRevokePlan(get, deps.run) } : { mode, ...readCreatePlans(get, deps) });
+    const plans = read(onMissing === 'skip' ? standIn : getInput);
+    const idToken = await fetchIdToken(io, plans.plan.broker.audience);
+    if (idToken === undefined) {
+        if (onMissing === 'fail')
+            throw new ActionError(`${NO_ID_TOKEN} ${missingIdTokenCause(deps.run)} To skip this step when there is none, set on-missing-credentials: skip.`);
+        io.notice(`Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(deps.run)}`);
+        io.setOutput('skipped', 'true');
+        return;
+    }
+    maskSecret(io, idToken);
+    secrets.push(idToken);
+    const checked = onMissing === 'skip' ? read(getInput) : plans;
+    io.setOutput('skipped', 'false');
+    if (checked.mode === 'revoke')
+        await revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps);
+    else
+        await createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps, secrets);
+}
+function readCreatePlans(getInput, deps) {
+    const plan = readBrokerKeyPlan(getInput, deps.run, new Date(deps.clock.now()));
+    const secretPlan = readSecretPlan(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
+    return { plan, secretPlan };
+}
+const NO_ID_TOKEN = 'This job has no GitHub ID token to show the broker: ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write. Add "permissions: id-token: write" (and contents: read) to the job or the workflow.';
+/** Why there is no ID token, in this run's own terms. */
+function missingIdTokenCause(run) {
+    if (run.forkRepository)
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no ID token to workflows run for pull requests from forks.`;
+    if (run.actor === 'dependabot[bot]')
+        return 'This run was started by Dependabot, and GitHub gives Dependabot runs no ID token.';
+    return 'Pull requests from forks and Dependabot runs never get one.';
+}
+/** A fresh ID token for the audience, within a deadline; undefined when the job may have none. */
+async function fetchIdToken(io, audience) {
+    let timer;
+    const deadline = new Promise((_, fail) => {
+        timer = setTimeout(() => fail(new errors/* ActionError */.lZ(`Getting this job's ID token from the runner took over ${ID_TOKEN_DEADLINE_MS / 1000} s. Run the job again.`)), ID_TOKEN_DEADLINE_MS);
+    });
+    try {
+        return await Promise.race([io.getIDToken(audience), deadline]);
+    }
+    catch (error) {
+        if (error instanceof errors/* ActionError */.lZ)
+            throw error;
+        throw new errors/* ActionError */.lZ(`Getting this job's ID token from the runner failed: ${(0,errors/* describeFailure */.Ic)(error).replace(/\s+/g, ' ').trim()} Run the job again.`);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+function brokerClient(broker, idToken, deps, policy) {
+    return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent });
+}
+async function createMode(plan, secretPlan, client, deps, secrets) {
+    const { io, clock } = deps;
+    // Public keys are fetched while the key is being minted, as in direct mode.
+    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
+    io.info(`Asking the broker at ${plan.broker.url} for a key ${describeExpiration(plan.expiration)} with scopes ${plan.body.scopes?.join(', ')}.`);
+    const sentAt = clock.now();
+    const key = await client.createKey(plan.body);
+    if (key.key !== '') {
+        maskSecret(io, key.key);
+        secrets.push(key.key);
+    }
+    const problem = verifyCreatedKey({ apiKeyId: key.keyId, key: key.key, scopes: key.scopes, tags: key.tags, expirationDate: key.expiresAt }, plan.expiration, sentAt, clock.now()) ??
+        grantProblem(plan.body.scopes ?? [], key.scopes) ??
+        (key.projectId === '' ? 'the answer carries no project_id' : undefined);
+    if (problem !== undefined)
+        throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId || '(no id)'}, but ${problem}.`);
+    const expiresAt = new Date(key.expiresAt ?? '').toISOString();
+    const state = (revoke) => ({ projectId: key.projectId, keyId: key.keyId, expiresAt, revoke });
+    // Post finds the broker here; the ID token is never saved (post asks for a fresh one).
+    io.saveState('broker-url', plan.broker.url);
+    io.saveState('broker-audience', plan.broker.audience);
+    let results = [];
+    if (secretPlan && delivery) {
+        const ready = await delivery;
+        if (ready instanceof Error)
+            throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but ${ready.message}`);
+        // A cancelled job killed while writing secrets still has post revoke the key.
+        saveRevocationState(io, state(plan.revoke !== 'false'));
+        results = await ready.write(key.key);
+    }
+    const { held, failed } = splitResults(results);
+    if (secretPlan && held.length === 0) {
+        throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but writing secret ${secretPlan.name} failed everywhere: ${failed.join(' ')}`);
+    }
+    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
+    const fate = revoke ? 'revoked through the broker when the job ends' : held.length > 0 ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
+    io.setOutput('key', key.key);
+    io.setOutput('key-id', key.keyId);
+    io.setOutput('project-id', key.projectId);
+    io.setOutput('expires-at', expiresAt);
+    saveRevocationState(io, state(revoke));
+    io.info(`Created key ${key.keyId} in project ${key.projectId} through the broker: scopes ${key.scopes.join(', ')}; expires at ${expiresAt}; ${fate}.`);
+    await io.appendSummary(mintSummary({ keyId: key.keyId, projectId: key.projectId, scopes: key.scopes, tags: key.tags, expiresAt, revokePolicy: fate }) +
+        (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
+    if (failed.length > 0) {
+        const then = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
+        throw new ActionError(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${then} Run the job again to write the rest.`);
+    }
+}
+/** Loads the secret-writing code and readies every target; a failure is a value, never a rejection. */
+function startDelivery(plan, deps) {
+    return Promise.all(/* import() */[__nccwpck_require__.e(470), __nccwpck_require__.e(720)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3720))
+        .then((module) => module.prepareDelivery(plan, deps))
+        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
+}
+/** Deletes, through the broker, a key we will not hand out; the error says how that went. */
+async function deleteAfterFailure(client, key, why) {
+    if (key.keyId === '')
+        return new ActionError(`${why} The broker gave no key id, so ask its operators to check the project's keys.`);
+    try {
+        await client.deleteKey(key.keyId);
+        return new ActionError(`${why} The key was deleted.`);
+    }
+    catch (error) {
+        return new ActionError(`${why} Deleting key ${key.keyId} failed too: ${describeFailure(error)} It expires on its own; ask the broker's operators to delete it sooner.`);
+    }
+}
+async function revokeMode(plan, client, deps) {
+    const { io } = deps;
+    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `this repository's keys tagged ${plan.tags.join(', ')}`;
+    io.info(`Revoking ${what} through the broker at ${plan.broker.url}.`);
+    const revoked = [];
+    const alreadyGone = [];
+    if (plan.keyIds.length === 0)
+        revoked.push(...(await client.deleteTagged(plan.tags)));
+    for (const id of plan.keyIds) {
+        const outcome = await client.deleteKey(id);
+        (outcome === 'deleted' ? revoked : alreadyGone).push(id);
+    }
+    for (const id of revoked)
+        io.info(`Revoked key ${id}.`);
+    for (const id of alreadyGone)
+        io.info(`Key ${id} was already deleted.`);
+    if (revoked.length + alreadyGone.length === 0)
+        io.info(`No key matched ${what}.`);
+    io.setOutput('revoked-count', String(revoked.length));
+    io.setOutput('revoked-key-ids', revoked.join(','));
+    const rows = [...revoked.map((id) => [code(id), 'revoked']), ...alreadyGone.map((id) => [code(id), 'already deleted'])];
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
+    await io.appendSummary(`### Deepgram keys revoked\n\nThrough the broker at ${code(plan.broker.url)}, ${what}: ${revoked.length} revoked.\n\n${body}\n`);
+}
+/** The broker main saved, or undefined when main ran in direct mode. */
+function brokerOfState(io) {
+    const url = io.getState('broker-url');
+    return url === '' ? undefined : { url, audience: io.getState('broker-audience') };
+}
+/**
+ * The post step's revocation through the broker, with a fresh ID token (main's may have expired).
+ * Never fails the job: the key expires on its own, so a failed revocation is a warning.
+ */
+async function revokeThroughBroker(broker, state, deps) {
+    const { io } = deps;
+    const secrets = [];
+    try {
+        const idToken = await fetchIdToken(io, broker.audience);
+        if (idToken === undefined)
+            throw new errors/* ActionError */.lZ('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).');
+        io_maskSecret(io, idToken);
+        secrets.push(idToken);
+        const outcome = await brokerClient(broker, idToken, deps, retry/* POST_POLICY */.Q6).deleteKey(state.keyId);
+        io.info(outcome === 'deleted' ? `Revoked key ${state.keyId} through the broker.` : `Key ${state.keyId} was already deleted.`);
+        await io.appendSummary(revokedSummary(state.keyId, outcome));
+    }
+    catch (error) {
+        io.warning(`Could not revoke key ${state.keyId}: ${(0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets)} It expires on its own at ${state.expiresAt}.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/run-post.ts
+
+
+
+
+
+
+
+
+/**
+ * The post step: revoke the key main created, if there is one to revoke. It never fails the job:
+ * the key expires on its own, so a failed revocation is a warning.
+ */
+async function runPost(deps) {
+    const { io } = deps;
+    const apiKey = io.getInput('api-key');
+    if (apiKey !== '')
+        io_maskSecret(io, apiKey);
+    const state = loadRevocationState(io);
+    if (state === undefined) {
+        io.info('The main step created no key: nothing to revoke.');
+        return;
+    }
+    if (!state.revoke) {
+        io.info(`Key ${state.keyId} is kept until it expires at ${state.expiresAt}.`);
+        return;
+    }
+    const expiresAt = Date.parse(state.expiresAt);
+    if (!Number.isNaN(expiresAt) && expiresAt <= deps.clock.now()) {
+        io.info(`Key ${state.keyId} expired at ${state.expiresAt}: nothing to revoke.`);
+        return;
+    }
+    const broker = brokerOfState(io);
+    if (broker !== undefined)
+        return revokeThroughBroker(broker, state, deps);
+    try {
+        const client = new DeepgramClient({
+            baseUrl: (0,inputs/* readDeepgramApiUrl */.xs)((name) => io.getInput(name)),
+            apiKey,
+            send: deps.send,
+            clock: deps.clock,
+            policy: retry/* POST_POLICY */.Q6,
+            userAgent: deps.userAgent,
+        });
+        const outcome = await client.deleteKey(state.projectId, state.keyId);
+        io.info(outcome === 'deleted' ? `Revoked key ${state.keyId}.` : `Key ${state.keyId} was already deleted.`);
+        await io.appendSummary(revokedSummary(state.keyId, outcome));
+    }
+    catch (error) {
+        const why = (0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), apiKey === '' ? [] : [apiKey]);
+        io.warning(`Could not revoke key ${state.keyId}: ${why} It expires on its own at ${state.expiresAt}.`);
+    }
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/action/wiring.ts
+
+
+
+
+const USER_AGENT = 'deepgram-key-action/0.1';
+/** Per request: long enough for a slow answer, short enough to retry within the step's budget. */
+const REQUEST_TIMEOUT_MS = 15_000;
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+/**
+ * The real network. Behind a proxy (self-hosted runners) undici's EnvHttpProxyAgent honours
+ * HTTPS_PROXY, HTTP_PROXY and NO_PROXY; it is made only then, because undici 6 prints an
+ * "experimental" warning when it is constructed.
+ */
+function realHttp(env) {
+    const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
+    const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
+    // Closing lets the process end now rather than when idle keep-alive sockets time out.
+    return { send: (0,http/* undiciSend */.Nb)(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
+}
+const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
+function runContextFromEnv(env) {
+    return {
+        apiUrl: env.GITHUB_API_URL,
+        actor: env.GITHUB_ACTOR,
+        forkRepository: forkOf(env.GITHUB_EVENT_PATH),
+        repository: env.GITHUB_REPOSITORY,
+        workflow: env.GITHUB_WORKFLOW,
+        runId: env.GITHUB_RUN_ID,
+        runAttempt: env.GITHUB_RUN_ATTEMPT,
+        job: env.GITHUB_JOB,
+    };
+}
+/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
+function forkOf(eventPath) {
+    if (!eventPath)
+        return undefined;
+    try {
+        const event = JSON.parse(readFileSync(eventPath, 'utf8'));
+        const head = event.pull_request?.head?.repo;
+        return head?.fork ? head.full_name : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/post-step.ts
+
+
+
+
+/** The post step with the real runner, network and clock. Shared by dist/ and local-action. */
+async function run() {
+    const http = realHttp(process.env);
+    try {
+        await runPost({ io: actionsIO(core_namespaceObject), send: http.send, clock: realClock, userAgent: USER_AGENT });
+    }
+    finally {
+        await http.close();
+    }
+}
+
+
+/***/ }),
+
+/***/ 7718:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2064);
+// Entry of the post step (action.yml runs.post, bundled into dist/post).
+
+await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 9256:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* unused harmony exports MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS, parseExpiration, expectedExpiry, describeExpiration */
+/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
 
 const FORMS = 'a duration (90s, 30m, 2h, 1d, 1h30m, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)';
+/**
+ * The longest life a key may be given: 90 days. A scheduled rotation of 30-day keys is well
+ * inside it; a "short-lived" key that outlives a quarter is not short-lived.
+ */
+const MAX_EXPIRATION_DAYS = 90;
+const MAX_EXPIRATION_SECONDS = MAX_EXPIRATION_DAYS * 86400;
 const UNIT_SECONDS = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
 const DURATION = /^(?:\d+[wdhms])+$/;
 const DURATION_PART = /(\d+)([wdhms])/g;
@@ -31788,8 +32613,20 @@ const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 function refuse(why) {
     throw new InputError('expiration', `${why}. Give ${FORMS}.`);
 }
-/** Parses the `expiration` input. `now` is when the key is about to be created. */
-function expiration_parseExpiration(text, now) {
+/**
+ * Parses the `expiration` input. `now` is when the key is about to be created; a key may live at
+ * most `maxSeconds` from then (90 days unless a stricter policy says less).
+ */
+function parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
+    const expiration = parseLifetime(text, now);
+    const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000;
+    if (seconds > maxSeconds) {
+        const limit = maxSeconds % 86400 === 0 ? `${maxSeconds / 86400} days` : describeSeconds(maxSeconds);
+        throw new InputError('expiration', `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${FORMS}.`);
+    }
+    return expiration;
+}
+function parseLifetime(text, now) {
     const value = text.trim().toLowerCase();
     if (value === '')
         refuse('is empty');
@@ -31851,7 +32688,11 @@ function expectedExpiry(expiration, sentAt) {
 function describeExpiration(expiration) {
     if (expiration.kind === 'date')
         return `until ${expiration.date.toISOString()}`;
-    let rest = expiration.seconds;
+    return `for ${describeSeconds(expiration.seconds)}`;
+}
+/** "90d", "1h 30m": whole days, hours, minutes and seconds. */
+function describeSeconds(seconds) {
+    let rest = seconds;
     const parts = [];
     for (const [unit, size] of Object.entries(UNIT_SECONDS)) {
         if (unit === 'w')
@@ -31861,163 +32702,244 @@ function describeExpiration(expiration) {
             parts.push(`${amount}${unit}`);
         rest -= amount * size;
     }
-    return `for ${parts.join(' ')}`;
+    return parts.join(' ');
 }
 
-;// CONCATENATED MODULE: ./src/action/inputs.ts
 
+/***/ }),
 
-function readMode(getInput) {
-    const mode = (getInput('mode') || 'create').toLowerCase();
-    if (mode === 'create' || mode === 'revoke')
-        return mode;
-    throw new InputError('mode', `'${getInput('mode')}' is not one of create or revoke.`);
-}
-/** What to do when api-key is empty: fail (the default) or skip the step. */
-function readOnMissingCredentials(getInput) {
-    const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
-    if (value === 'fail' || value === 'skip')
-        return value;
-    throw new InputError('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
-}
-/** Why api-key is empty, in this run's own terms. */
-function missingApiKeyCause(run) {
-    if (run.forkRepository) {
-        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
-    }
-    if (run.actor === 'dependabot[bot]') {
-        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
-    }
-    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
-}
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const SCOPE = /^[A-Za-z0-9:_.*-]+$/;
-const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
-/** Splits a comma- or newline-separated list, trimming items and dropping empty ones. */
-function inputs_parseList(text) {
-    return text
-        .split(/[,\n]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-}
-function readApiKey(getInput, run = {}) {
-    const apiKey = getInput('api-key');
-    if (apiKey === '') {
-        throw new InputError('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
-    }
-    if (/\s/.test(apiKey))
-        throw new InputError('api-key', 'contains white space. Pass the key alone, from a secret.');
-    return apiKey;
-}
-function readProjectId(getInput) {
-    const projectId = getInput('project-id');
-    if (projectId === '')
-        return undefined;
-    if (!UUID.test(projectId)) {
-        throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
-    }
-    return projectId.toLowerCase();
-}
-function readDeepgramApiUrl(getInput) {
-    return inputs_readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
+/***/ 9744:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* unused harmony exports ROLE_PERMISSIONS, isManagementScope, whyManagement, unrequestedManagementScopes, grantProblem */
+// Which of Deepgram's scopes let a key manage keys or the project, and what a granted list may
+// hold beyond what was asked. Pure rules, shared by the action (inputs, the check after creating)
+// and the broker (its policy). Sources: Deepgram's "Working with roles" page, its role table.
+/** The project permissions each role carries, as Deepgram's role table lists them. */
+const ROLE_PERMISSIONS = {
+    owner: [
+        'project:read', 'project:write', 'project:write:settings', 'project:write:destroy', 'keys:read', 'keys:write',
+        'members:read', 'members:read:invites', 'members:read:scopes', 'members:write', 'members:write:invites', 'members:write:scopes', 'members:write:kick',
+        'admins:read', 'admins:read:invites', 'admins:read:scopes', 'admins:write', 'admins:write:invites', 'admins:write:scopes', 'admins:write:kick',
+        'owners:read', 'owners:read:invites', 'owners:read:scopes', 'owners:write', 'owners:write:invites', 'owners:write:scopes', 'owners:write:kick',
+        'usage:read', 'usage:write', 'billing:read', 'billing:write',
+    ],
+    admin: [
+        'project:read', 'project:write', 'keys:read', 'keys:write',
+        'members:read', 'members:read:invites', 'members:read:scopes', 'members:write', 'members:write:invites', 'members:write:scopes', 'members:write:kick',
+        'admins:read', 'admins:read:invites', 'admins:read:scopes', 'admins:write', 'admins:write:invites', 'admins:write:scopes', 'admins:write:kick',
+        'owners:read', 'owners:read:invites', 'owners:read:scopes',
+        'usage:read', 'usage:write', 'billing:read',
+    ],
+    member: ['project:read', 'project:write', 'keys:read', 'keys:write', 'usage:read', 'usage:write'],
+};
+/**
+ * Families whose every scope but the read-only ones changes who can do what: keys, the project
+ * itself (settings, deletion), its members, admins and owners, and its billing.
+ */
+const MANAGED_FAMILIES = new Set(['keys', 'project', 'members', 'admins', 'owners', 'billing']);
+function isRole(scope) {
+    return Object.hasOwn(ROLE_PERMISSIONS, scope);
 }
 /**
- * A service's base URL: https, or plain http to this machine only, since anything else would carry
- * the credentials in clear text across a network.
+ * True for a scope that can manage keys or the project: a role (each carries keys:write and
+ * project:write), any account: scope, and every scope of the keys, project, members, admins,
+ * owners and billing families except the read-only ones (`family:read…`). Unknown forms in those
+ * families (`keys:*`, `project:kick`) count as management: what Deepgram does not document is
+ * not assumed harmless.
  */
-function inputs_readBaseUrl(getInput, name, fallback) {
-    const text = getInput(name) || fallback;
-    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        throw new errors_InputError(name, `'${text}' is not a URL. ${forms}`);
-    }
-    if (url.username || url.password)
-        throw new errors_InputError(name, `must not carry credentials. ${forms}`);
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-        throw new errors_InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new errors_InputError(name, `'${text}' is not an http(s) URL. ${forms}`);
-    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+function isManagementScope(scope) {
+    const lower = scope.toLowerCase();
+    if (isRole(lower) || lower.startsWith('account:') || lower === 'account')
+        return true;
+    const [family = '', action] = lower.split(':');
+    return MANAGED_FAMILIES.has(family) && action !== 'read';
 }
-function isLoopback(hostname) {
-    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+/** Why a management scope is one, in a few words, for errors and policy refusals. */
+function whyManagement(scope) {
+    const lower = scope.toLowerCase();
+    if (isRole(lower))
+        return `the ${lower} role carries keys:write and project:write`;
+    const [family = ''] = lower.split(':');
+    if (family === 'account')
+        return 'account scopes act on the whole account';
+    if (family === 'keys')
+        return 'it can create and delete keys';
+    if (family === 'project')
+        return 'it can change or delete the project';
+    if (family === 'billing')
+        return "it can change the project's billing";
+    return 'it can change who belongs to the project and with what rights';
 }
-function readScopes(getInput) {
-    const scopes = inputs_parseList(getInput('scopes'));
-    if (scopes.length === 0) {
-        throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as member or usage:write.');
+/**
+ * Scopes a key granted `scope` holds as well, by Deepgram's documented rules: a role's
+ * permissions, `x:read` with `x:write` (keys:read with keys:write, project:read with
+ * project:write), and every account permission with `account:write`.
+ */
+function implied(scope) {
+    const lower = scope.toLowerCase();
+    if (isRole(lower)) {
+        const permissions = ROLE_PERMISSIONS[lower];
+        return (granted) => permissions.includes(granted);
     }
-    for (const scope of scopes) {
-        if (!SCOPE.test(scope)) {
-            throw new InputError('scopes', `'${scope}' is not a scope. Scopes are words such as member or usage:write, separated by commas or newlines.`);
+    if (lower === 'account:write')
+        return (granted) => granted.startsWith('account:');
+    const write = /^([a-z-]+):write(:.*)?$/.exec(lower);
+    if (write)
+        return (granted) => granted === `${write[1]}:read${write[2] ?? ''}`;
+    return () => false;
+}
+/** A scope as Deepgram writes them: words joined by colons, nothing that could carry other text. */
+const SCOPE = /^[a-z0-9*_.-]+(?::[a-z0-9*_.-]+)*$/;
+/**
+ * The granted scopes that were neither requested nor implied by a requested one, and that can
+ * manage keys or the project; also any granted entry that is not a scope at all (it cannot be
+ * told harmless). Empty when the grant is what was asked for.
+ */
+function unrequestedManagementScopes(requested, granted) {
+    const asked = requested.map((scope) => scope.toLowerCase());
+    const covers = asked.map(implied);
+    return granted.filter((scope) => {
+        const lower = scope.toLowerCase();
+        if (!SCOPE.test(lower))
+            return true;
+        if (asked.includes(lower) || covers.some((cover) => cover(lower)))
+            return false;
+        return isManagementScope(lower);
+    });
+}
+/**
+ * What is wrong with a grant, to end "Deepgram created key …, but": undefined when the key holds
+ * no management scope beyond what was asked for.
+ */
+function grantProblem(requested, granted) {
+    const extra = unrequestedManagementScopes(requested, granted);
+    if (extra.length === 0)
+        return undefined;
+    const list = extra.map((scope) => `'${scope}'`).join(', ');
+    return `it was granted ${list}, which ${extra.length === 1 ? 'was' : 'were'} not asked for and can manage keys or the project`;
+}
+
+
+/***/ }),
+
+/***/ 5614:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  g4: () => (/* binding */ prepareTargets),
+  Hg: () => (/* binding */ withPublicKeyCache),
+  t: () => (/* binding */ writeToTargets)
+});
+
+// UNUSED EXPORTS: CONCURRENCY, splitResults
+
+;// CONCATENATED MODULE: ./src/shared/concurrency.ts
+/** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
+async function mapBounded(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await fn(items[index]);
         }
-    }
-    return [...new Set(scopes)];
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
 }
-function readRevoke(getInput) {
-    const revoke = (getInput('revoke') || 'auto').toLowerCase();
-    if (revoke === 'auto' || revoke === 'true' || revoke === 'false')
-        return revoke;
-    throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
+
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
+// EXTERNAL MODULE: ./src/github/plan.ts
+var plan = __nccwpck_require__(4496);
+;// CONCATENATED MODULE: ./src/github/deliver.ts
+
+
+
+/** GitHub asks integrators not to burst; ten at a time keeps 20 repositories at two rounds. */
+const CONCURRENCY = 10;
+/**
+ * Fetches what every target needs before the key exists. One target that cannot be prepared
+ * means nothing is written: the error lists every such target.
+ */
+async function prepareTargets(plan, api) {
+    const settled = await mapBounded(plan.targets, CONCURRENCY, async (target) => {
+        try {
+            const [publicKey, selectedRepositoryIds] = await Promise.all([api.getPublicKey(target), selectedIds(target, api)]);
+            return { target, publicKey, selectedRepositoryIds };
+        }
+        catch (error) {
+            return { target, error };
+        }
+    });
+    const failures = settled.flatMap((s) => ('error' in s ? [(0,errors/* describeFailure */.Ic)(s.error)] : []));
+    if (failures.length > 0)
+        throw new errors/* ActionError */.lZ(`nothing was written to secret ${plan.name}: ${failures.join(' ')}`);
+    return settled.filter((s) => !('error' in s));
 }
-/** A comment that names the run; the marker appended at minting makes it unique. */
-function defaultComment(run) {
-    const repository = run.repository ?? 'local run';
-    const parts = [
-        repository,
-        run.workflow ? `workflow ${run.workflow}` : undefined,
-        run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
-        run.job ? `job ${run.job}` : undefined,
-    ];
-    return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
+async function selectedIds(target, api) {
+    if (target.scope !== 'organization' || target.visibility !== 'selected')
+        return undefined;
+    return Promise.all(target.selectedRepositories.map((repo) => api.repositoryId(target.org, repo)));
 }
-/** Reads and validates every input of create mode. Throws InputError on the first bad one. */
-function readKeyPlan(getInput, run, now) {
-    const apiKey = readApiKey(getInput, run);
-    if (getInput('key-id') !== '') {
-        throw new InputError('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
-    }
-    const projectId = readProjectId(getInput);
-    const scopes = readScopes(getInput);
-    const tags = [...new Set(inputs_parseList(getInput('tags')))];
-    const expiration = parseExpiration(getInput('expiration') || '1h', now);
-    const revoke = readRevoke(getInput);
-    const deepgramApiUrl = readDeepgramApiUrl(getInput);
-    const givenComment = getInput('comment');
+/** Seals the value for each target's own key and writes it; never throws, reports per target. */
+async function writeToTargets(value, name, prepared, api, seal) {
+    return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
+        try {
+            const encryptedValue = seal(value, publicKey.key);
+            const outcome = await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds });
+            return { target, outcome };
+        }
+        catch (error) {
+            return { target, error: (0,errors/* describeFailure */.Ic)(error) };
+        }
+    });
+}
+/** Public keys fetched once per target (type, owner, repository, environment or organization). */
+function withPublicKeyCache(api) {
+    const cache = new Map();
     return {
-        apiKey,
-        projectId,
-        scopes,
-        tags,
-        expiration,
-        comment: givenComment || defaultComment(run),
-        revoke,
-        deepgramApiUrl,
+        ...api,
+        getPublicKey(target) {
+            const key = targetKey(target);
+            let publicKey = cache.get(key);
+            if (publicKey === undefined) {
+                publicKey = api.getPublicKey(target);
+                cache.set(key, publicKey);
+                // A failed fetch is not worth remembering: a later call may succeed.
+                publicKey.catch(() => cache.delete(key));
+            }
+            return publicKey;
+        },
     };
 }
-
-;// CONCATENATED MODULE: ./src/action/state.ts
-function saveRevocationState(io, state) {
-    io.saveState('project-id', state.projectId);
-    io.saveState('key-id', state.keyId);
-    io.saveState('expires-at', state.expiresAt);
-    io.saveState('revoke', String(state.revoke));
+function targetKey(target) {
+    const place = target.scope === 'organization' ? [target.org] : target.scope === 'environment' ? [target.owner, target.repo, target.environment] : [target.owner, target.repo];
+    return [target.type, target.scope, ...place].join('/').toLowerCase();
 }
-/** Undefined when main created no key (it failed before, or ran in another mode). */
-function loadRevocationState(io) {
-    const keyId = io.getState('key-id');
-    const projectId = io.getState('project-id');
-    if (keyId === '' || projectId === '')
-        return undefined;
-    return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
+/** Splits results into the targets that now hold the key and those that failed. */
+function splitResults(results) {
+    const held = results.flatMap((r) => ('outcome' in r ? [describeTarget(r.target)] : []));
+    const failed = results.flatMap((r) => ('error' in r ? [`${describeTarget(r.target)}: ${r.error}`] : []));
+    return { held, failed };
 }
 
-;// CONCATENATED MODULE: ./src/github/plan.ts
+
+/***/ }),
+
+/***/ 4496:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   ff: () => (/* binding */ describeTarget),
+/* harmony export */   pH: () => (/* binding */ SECRET_INPUTS)
+/* harmony export */ });
+/* unused harmony export readSecretPlan */
+/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
+/* harmony import */ var _action_inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1729);
 
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -32036,7 +32958,7 @@ const SECRET_INPUTS = {
     'github-api-url': '',
 };
 /** A human name for a target, used in logs, errors and the summary. */
-function plan_describeTarget(target) {
+function describeTarget(target) {
     const type = target.type === 'dependabot' ? 'Dependabot ' : '';
     if (target.scope === 'organization')
         return `${type}organization ${target.org}`;
@@ -32070,6 +32992,7 @@ function readSecretPlan(getInput, env) {
     if (token === '') {
         throw new InputError('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
     }
+    checkCredential('github-token', token);
     const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
     const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
     const organization = getInput('secret-organization');
@@ -32137,175 +33060,248 @@ function uniqueIgnoringCase(names) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/action/summary.ts
 
-function mintSummary(s) {
-    const rows = [
-        ['Key id', code(s.keyId)],
-        ['Project', code(s.projectId)],
-        ['Scopes granted', s.scopes.map(code).join(', ')],
-        ['Expires', s.expiresAt],
-        ['When the job ends', s.revokePolicy],
-    ];
-    if (s.tags.length > 0)
-        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
-    return `### Deepgram key created\n\n${table(rows)}\n`;
+/***/ }),
+
+/***/ 8382:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Dr: () => (/* binding */ NetworkError),
+/* harmony export */   E$: () => (/* binding */ redact),
+/* harmony export */   Ic: () => (/* binding */ describeFailure),
+/* harmony export */   _7: () => (/* binding */ ServiceError),
+/* harmony export */   dz: () => (/* binding */ InputError),
+/* harmony export */   lZ: () => (/* binding */ ActionError)
+/* harmony export */ });
+// Every failure the action reports is one of these values. They carry what a person needs to act
+// (which input, which service answered what, its request id, what to do) and are turned into a
+// single `::error::` line in one place: describeFailure().
+/** An input is malformed or a combination is impossible. Found before any request is sent. */
+class InputError extends Error {
+    input;
+    constructor(input, message) {
+        super(`Input ${input}: ${message}`);
+        this.name = 'InputError';
+        this.input = input;
+    }
 }
-/** One row per target: where the secret was created, updated, or why it failed. */
-function secretsSummary(name, results) {
-    const rows = results.map((r) => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${r.error.replace(/\|/g, '\\|')}`]);
-    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
+/** A service answered, and the answer was a refusal. */
+class ServiceError extends Error {
+    details;
+    constructor(details) {
+        super(formatServiceError(details));
+        this.name = 'ServiceError';
+        this.details = details;
+    }
+    get status() {
+        return this.details.status;
+    }
 }
-/** Revoke mode: what was deleted, and what was gone already. */
-function revokeModeSummary(projectId, what, report) {
-    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
-    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
-    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${what}: ${report.revoked.length} revoked.\n\n${body}\n`;
+/** The request did not get an HTTP answer. `sent` says whether the service may have processed it. */
+class NetworkError extends Error {
+    sent;
+    service;
+    constructor(service, action, cause, sent) {
+        super(`${service} could not be reached while ${action}: ${cause}`);
+        this.name = 'NetworkError';
+        this.service = service;
+        this.sent = sent;
+    }
 }
-function revokedSummary(keyId, outcome) {
-    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
-    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
+/** The action's own rule was broken by a service's answer, or a clean-up went wrong. */
+class ActionError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ActionError';
+    }
 }
-function table(rows, header = ['', '']) {
-    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
-    return lines.join('\n');
+function formatServiceError(d) {
+    const code = d.code ? ` ${d.code}` : '';
+    const requestId = d.requestId ? ` (request id ${d.requestId})` : ' (no request id)';
+    const hint = d.hint ? ` ${d.hint}` : '';
+    return `${d.service} answered HTTP ${d.status}${code} while ${d.action}: ${d.message}${requestId}.${hint}`;
 }
-/** Inline code that survives backticks and pipes in the value. */
-function code(value) {
-    return `\`${value.replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
-}
-
-;// CONCATENATED MODULE: ./src/action/run-post.ts
-
-
-
-
-
-
-
 /**
- * The post step: revoke the key main created, if there is one to revoke. It never fails the job:
- * the key expires on its own, so a failed revocation is a warning.
+ * The one message a failure ends with. Known errors speak for themselves; anything else is a bug
+ * of ours, reported by message only (a stack trace helps nobody reading a workflow log).
  */
-async function runPost(deps) {
-    const { io } = deps;
-    const apiKey = io.getInput('api-key');
-    if (apiKey !== '')
-        maskSecret(io, apiKey);
-    const state = loadRevocationState(io);
-    if (state === undefined) {
-        io.info('The main step created no key: nothing to revoke.');
-        return;
-    }
-    if (!state.revoke) {
-        io.info(`Key ${state.keyId} is kept until it expires at ${state.expiresAt}.`);
-        return;
-    }
-    const expiresAt = Date.parse(state.expiresAt);
-    if (!Number.isNaN(expiresAt) && expiresAt <= deps.clock.now()) {
-        io.info(`Key ${state.keyId} expired at ${state.expiresAt}: nothing to revoke.`);
-        return;
-    }
-    try {
-        const client = new DeepgramClient({
-            baseUrl: readDeepgramApiUrl((name) => io.getInput(name)),
-            apiKey,
-            send: deps.send,
-            clock: deps.clock,
-            policy: POST_POLICY,
-            userAgent: deps.userAgent,
-        });
-        const outcome = await client.deleteKey(state.projectId, state.keyId);
-        io.info(outcome === 'deleted' ? `Revoked key ${state.keyId}.` : `Key ${state.keyId} was already deleted.`);
-        await io.appendSummary(revokedSummary(state.keyId, outcome));
-    }
-    catch (error) {
-        const why = redact(describeFailure(error), apiKey === '' ? [] : [apiKey]);
-        io.warning(`Could not revoke key ${state.keyId}: ${why} It expires on its own at ${state.expiresAt}.`);
-    }
+function describeFailure(error) {
+    if (error instanceof Error)
+        return error.message;
+    return `Unexpected failure: ${String(error)}`;
 }
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/action/wiring.ts
-
-
-
-
-const USER_AGENT = 'deepgram-key-action/0.1';
-/** Per request: long enough for a slow answer, short enough to retry within the step's budget. */
-const REQUEST_TIMEOUT_MS = 15_000;
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
 /**
- * The real network. Behind a proxy (self-hosted runners) undici's EnvHttpProxyAgent honours
- * HTTPS_PROXY, HTTP_PROXY and NO_PROXY; it is made only then, because undici 6 prints an
- * "experimental" warning when it is constructed.
+ * Replaces every secret in a text by `***`. The runner masks registered secrets in the log already;
+ * this keeps them out of anything we write elsewhere (summary, files) and out of tests' transcripts.
  */
-function realHttp(env) {
-    const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
-    const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
-    // Closing lets the process end now rather than when idle keep-alive sockets time out.
-    return { send: undiciSend(agent, REQUEST_TIMEOUT_MS), close: () => agent.close() };
-}
-const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
-function runContextFromEnv(env) {
-    return {
-        apiUrl: env.GITHUB_API_URL,
-        actor: env.GITHUB_ACTOR,
-        forkRepository: forkOf(env.GITHUB_EVENT_PATH),
-        repository: env.GITHUB_REPOSITORY,
-        workflow: env.GITHUB_WORKFLOW,
-        runId: env.GITHUB_RUN_ID,
-        runAttempt: env.GITHUB_RUN_ATTEMPT,
-        job: env.GITHUB_JOB,
-    };
-}
-/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
-function forkOf(eventPath) {
-    if (!eventPath)
-        return undefined;
-    try {
-        const event = JSON.parse(readFileSync(eventPath, 'utf8'));
-        const head = event.pull_request?.head?.repo;
-        return head?.fork ? head.full_name : undefined;
+function redact(text, secrets) {
+    let out = text;
+    for (const secret of secrets) {
+        if (secret.length >= 4)
+            out = out.split(secret).join('***');
     }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/action/post-step.ts
-
-
-
-
-/** The post step with the real runner, network and clock. Shared by dist/ and local-action. */
-async function run() {
-    const http = realHttp(process.env);
-    try {
-        await runPost({ io: actionsIO(core_namespaceObject), send: http.send, clock: realClock, userAgent: USER_AGENT });
-    }
-    finally {
-        await http.close();
-    }
+    return out;
 }
 
 
 /***/ }),
 
-/***/ 7718:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+/***/ 6489:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3572);
-// Entry of the post step (action.yml runs.post, bundled into dist/post).
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Nb: () => (/* binding */ undiciSend),
+/* harmony export */   hQ: () => (/* binding */ fetchOver),
+/* harmony export */   wX: () => (/* binding */ TransportError)
+/* harmony export */ });
+/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6752);
 
-await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
+class TransportError extends Error {
+    sent;
+    constructor(message, sent) {
+        super(message);
+        this.name = 'TransportError';
+        this.sent = sent;
+    }
+}
+// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
+const NOT_SENT_CODES = new Set([
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'UND_ERR_CONNECT_TIMEOUT',
+    'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
+]);
+/** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
+function undiciSend(dispatcher, timeoutMs) {
+    return async ({ method, url, headers, body }) => {
+        try {
+            const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, {
+                method,
+                headers,
+                body,
+                dispatcher,
+                headersTimeout: timeoutMs,
+                bodyTimeout: timeoutMs,
+            });
+            const text = await response.body.text();
+            return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text };
+        }
+        catch (error) {
+            throw toTransportError(error);
+        }
+    };
+}
+function flattenHeaders(headers) {
+    const flat = {};
+    for (const [name, value] of Object.entries(headers)) {
+        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    return flat;
+}
+function toTransportError(error) {
+    const codes = errorCodes(error);
+    const message = error instanceof Error ? error.message : String(error);
+    // A proxy that cannot open the tunnel answers before our request is written.
+    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
+    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
+    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent);
+}
+/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
+function errorCodes(error) {
+    const codes = [];
+    for (let e = error; e instanceof Error; e = e.cause) {
+        const code = e.code;
+        if (typeof code === 'string')
+            codes.push(code);
+    }
+    return codes;
+}
+/**
+ * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
+ * support and timeouts. Bodies are strings; that is all JSON APIs need.
+ */
+function fetchOver(send) {
+    return async (input, init) => {
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        const headers = {};
+        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+        const method = (init?.method ?? 'GET').toUpperCase();
+        const body = typeof init?.body === 'string' ? init.body : undefined;
+        const response = await send({ method, url, headers, body });
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers))
+            if (value !== undefined)
+                responseHeaders.set(name, value);
+        // Statuses without content may not carry a body, not even an empty one.
+        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
+        return new Response(content, { status: response.status, headers: responseHeaders });
+    };
+}
 
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 3091:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Q6: () => (/* binding */ POST_POLICY),
+/* harmony export */   bD: () => (/* binding */ withRetry),
+/* harmony export */   hz: () => (/* binding */ MAIN_POLICY),
+/* harmony export */   mu: () => (/* binding */ parseRetryAfter)
+/* harmony export */ });
+/* unused harmony export retryDelay */
+/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
+/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
+const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/**
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
+ * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
+ * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ */
+async function withRetry(attempt, classify, policy, clock, beforeRetry) {
+    const started = clock.now();
+    for (let n = 1;; n++) {
+        try {
+            return await attempt(n);
+        }
+        catch (error) {
+            const verdict = classify(error);
+            if (!verdict.retry || n >= policy.maxAttempts)
+                throw error;
+            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
+            if (clock.now() + delay - started > policy.budgetMs)
+                throw error;
+            if (beforeRetry)
+                await beforeRetry(error);
+            await clock.sleep(delay);
+        }
+    }
+}
+/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
+function retryDelay(n, policy, random, retryAfterMs) {
+    if (retryAfterMs !== undefined)
+        return Math.max(0, retryAfterMs);
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(random() * ceiling);
+}
+/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
 
 /***/ }),
 
@@ -32537,6 +33533,9 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	return module.exports;
 /******/ }
 /******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
+/******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
@@ -32652,6 +33651,28 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
@@ -32666,6 +33687,69 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 		}
 /******/ 		Object.defineProperty(exports, '__esModule', { value: true });
 /******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/
