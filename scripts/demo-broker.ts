@@ -5,7 +5,7 @@
 // ACTIONS_ID_TOKEN_REQUEST_URL set as for a job with permissions: id-token: write.
 import { readFileSync } from 'node:fs'
 import { parse, stringify } from 'yaml'
-import { startBrokerProcess, type BrokerProcess } from '../harness/broker-process.ts'
+import { startBroker, type RunningBroker } from '../harness/broker.ts'
 import { DEFAULT_ACCOUNT, startDeepgramEmulator } from '../harness/deepgram-emulator.ts'
 import { startOidcIssuer, type OidcIssuer } from '../harness/oidc-issuer.ts'
 import { findLeaks, runStep } from '../harness/runner.ts'
@@ -18,11 +18,11 @@ const check = (ok: boolean, problem: string): void => {
 
 const emulator = await startDeepgramEmulator({})
 let issuer: OidcIssuer | undefined
-let broker: BrokerProcess | undefined
+let broker: RunningBroker | undefined
 try {
   issuer = await startOidcIssuer()
   const policy = parse(readFileSync('examples/broker/policy.yml', 'utf8')) as { audience: string; issuers: string[] }
-  broker = await startBrokerProcess({ adminKey: DEFAULT_ACCOUNT.apiKey, policy: stringify({ ...policy, issuers: [issuer.url] }), deepgramApiUrl: emulator.url })
+  broker = await startBroker({ adminKey: DEFAULT_ACCOUNT.apiKey, policy: stringify({ ...policy, issuers: [issuer.url] }), deepgramApiUrl: emulator.url })
   console.log(`Deepgram emulator  ${emulator.url}  (the broker alone holds its admin key)`)
   console.log(`OIDC issuer        ${issuer.url}  (stands in for ${policy.issuers.join(', ')})`)
   console.log(`broker             ${broker.url}  (examples/broker/policy.yml, audience ${policy.audience})`)
@@ -62,7 +62,7 @@ try {
   check(post.exitCode === 0, `post exited with ${post.exitCode}`)
   check(emulator.liveKeys().length === 0, 'a key is still live after post')
 
-  const output = broker.output()
+  const output = { stdout: broker.stdout(), stderr: broker.stderr() }
   section("the broker's audit log (one JSON line per request)")
   console.log(indent(output.stdout))
 
@@ -75,7 +75,7 @@ try {
 } catch (error) {
   problems.push(`the demo crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
 } finally {
-  await Promise.all([broker?.close(), issuer?.close(), emulator.close()])
+  await Promise.all([broker?.stop(), issuer?.close(), emulator.close()])
 }
 
 section(problems.length === 0 ? 'OK: no Deepgram key in the job; minted through the broker, masked, and revoked with a fresh token' : 'FAILED')

@@ -3,7 +3,7 @@
 // and its runner ID-token endpoint, and the Deepgram and GitHub emulators.
 import { readFileSync } from 'node:fs'
 import { parse, stringify } from 'yaml'
-import { startBrokerProcess, type BrokerProcess } from '../../harness/broker-process.ts'
+import { startBroker, type RunningBroker } from '../../harness/broker.ts'
 import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
 import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator, type GitHubEmulator } from '../../harness/github-emulator.ts'
 import { DEFAULT_AUDIENCE, startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
@@ -12,7 +12,7 @@ import { ADMIN_KEY, allKeys, expectNoLeaks, theError, warningLines } from '../he
 
 let issuer: OidcIssuer
 let dg: DeepgramEmulator
-let broker: BrokerProcess
+let broker: RunningBroker
 let gh: GitHubEmulator | undefined
 
 /** examples/broker/policy.yml as shipped, trusting the local issuer instead of GitHub's. */
@@ -28,10 +28,10 @@ afterAll(() => issuer.close())
 beforeEach(async () => {
   await issuer.setRunnerClaims({})
   dg = await startDeepgramEmulator({})
-  broker = await startBrokerProcess({ adminKey: ADMIN_KEY, policy: examplePolicy(issuer.url), deepgramApiUrl: dg.url })
+  broker = await startBroker({ adminKey: ADMIN_KEY, policy: examplePolicy(issuer.url), deepgramApiUrl: dg.url })
 })
 afterEach(async () => {
-  await Promise.all([broker.close(), dg.close(), gh?.close()])
+  await Promise.all([broker.stop(), dg.close(), gh?.close()])
   gh = undefined
 })
 
@@ -64,7 +64,7 @@ function expectNothingLeaked(runs: StepRun[]): void {
     const shown = [run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n'), run.stderr, run.files.state, run.files.summary, run.files.env]
     expect(shown.join('\n').match(JWT)).toBeNull()
   }
-  const { stdout, stderr } = broker.output()
+  const [stdout, stderr] = [broker.stdout(), broker.stderr()]
   for (const secret of secrets) expect(`${stdout}\n${stderr}`).not.toContain(secret)
   expect(`${stdout}\n${stderr}`.match(JWT)).toBeNull()
 }

@@ -76,7 +76,8 @@ async function fetchIdToken(io: ActionIO, audience: string): Promise<string | un
     return await Promise.race([io.getIDToken(audience), deadline])
   } catch (error) {
     if (error instanceof ActionError) throw error
-    throw new ActionError(`Getting this job's ID token from the runner failed: ${describeFailure(error).replace(/\s+/g, ' ').trim()} Run the job again.`)
+    const why = describeFailure(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.')
+    throw new ActionError(`Getting this job's ID token from the runner failed: ${why} Run the job again.`)
   } finally {
     clearTimeout(timer)
   }
