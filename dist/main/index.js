@@ -32337,7 +32337,8 @@ async function fetchIdToken(io, audience) {
     catch (error) {
         if (error instanceof errors/* ActionError */.lZ)
             throw error;
-        throw new errors/* ActionError */.lZ(`Getting this job's ID token from the runner failed: ${(0,errors/* describeFailure */.Ic)(error).replace(/\s+/g, ' ').trim()} Run the job again.`);
+        const why = (0,errors/* describeFailure */.Ic)(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.');
+        throw new errors/* ActionError */.lZ(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
     }
     finally {
         clearTimeout(timer);
@@ -33368,7 +33369,7 @@ const NOT_SENT_CODES = new Set([
     'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
 ]);
 /** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
-function undiciSend(dispatcher, timeoutMs) {
+function undiciSend(dispatcher, timeoutMs, limits = {}) {
     return async ({ method, url, headers, body }) => {
         try {
             const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, {
@@ -33378,14 +33379,28 @@ function undiciSend(dispatcher, timeoutMs) {
                 dispatcher,
                 headersTimeout: timeoutMs,
                 bodyTimeout: timeoutMs,
+                signal: limits.deadlineMs === undefined ? undefined : AbortSignal.timeout(limits.deadlineMs),
             });
-            const text = await response.body.text();
+            const text = limits.maxBodyBytes === undefined ? await response.body.text() : await readAtMost(response.body, limits.maxBodyBytes);
             return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text };
         }
         catch (error) {
-            throw toTransportError(error);
+            throw error instanceof TransportError ? error : toTransportError(error);
         }
     };
+}
+async function readAtMost(body, maxBytes) {
+    const chunks = [];
+    let size = 0;
+    for await (const chunk of body) {
+        size += chunk.length;
+        if (size > maxBytes) {
+            body.destroy();
+            throw new TransportError(`the answer is longer than ${maxBytes} bytes`, true);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
 }
 function flattenHeaders(headers) {
     const flat = {};

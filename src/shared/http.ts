@@ -37,8 +37,15 @@ const NOT_SENT_CODES = new Set([
   'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
 ])
 
+export interface SendLimits {
+  /** The whole exchange, connection to last byte, ends within this; a slow trickle cannot hold it open. */
+  deadlineMs?: number
+  /** An answer longer than this is abandoned unread: an untrusted server cannot make us buffer without end. */
+  maxBodyBytes?: number
+}
+
 /** An HttpSend over undici with the given dispatcher (the proxy-aware agent in production). */
-export function undiciSend(dispatcher: Dispatcher, timeoutMs: number): HttpSend {
+export function undiciSend(dispatcher: Dispatcher, timeoutMs: number, limits: SendLimits = {}): HttpSend {
   return async ({ method, url, headers, body }) => {
     try {
       const response = await request(url, {
@@ -48,13 +55,28 @@ export function undiciSend(dispatcher: Dispatcher, timeoutMs: number): HttpSend 
         dispatcher,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
+        signal: limits.deadlineMs === undefined ? undefined : AbortSignal.timeout(limits.deadlineMs),
       })
-      const text = await response.body.text()
+      const text = limits.maxBodyBytes === undefined ? await response.body.text() : await readAtMost(response.body, limits.maxBodyBytes)
       return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text }
     } catch (error) {
-      throw toTransportError(error)
+      throw error instanceof TransportError ? error : toTransportError(error)
     }
   }
+}
+
+async function readAtMost(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    size += chunk.length
+    if (size > maxBytes) {
+      body.destroy()
+      throw new TransportError(`the answer is longer than ${maxBytes} bytes`, true)
+    }
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | undefined> {

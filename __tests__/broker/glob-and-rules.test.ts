@@ -1,0 +1,67 @@
+import { globMatches } from '../../src/broker/glob.ts'
+import { selectRule } from '../../src/broker/rules.ts'
+import type { Rule } from '../../src/broker/policy.ts'
+
+describe('globMatches', () => {
+  test.each([
+    ['octo-org/app', 'octo-org/app', true],
+    ['octo-org/app', 'octo-org/app-fork', false],
+    ['octo-org/app', 'evil/octo-org/app', false],
+    ['octo-org/app', 'octo-org/ap', false],
+    ['refs/heads/*', 'refs/heads/main', true],
+    ['refs/heads/*', 'refs/heads/feature/deep/name', true],
+    ['refs/heads/*', 'refs/heads/', true],
+    ['refs/heads/*', 'refs/tags/v1', false],
+    ['refs/heads/*', 'xrefs/heads/main', false],
+    ['octo-org/*-service', 'octo-org/payments-service', true],
+    ['octo-org/*-service', 'octo-org/payments-service-old', false],
+    ['*', '', true],
+    ['a*b*c', 'abc', true],
+    ['a*b*c', 'aXbYbZc', true],
+    ['a*b*c', 'aXbYcZ', false],
+    ['v1.*', 'v1x2', false],
+    ['v1.*', 'v1.2', true],
+    ['(a)', '(a)', true],
+  ])('%s against %s: %s', (pattern, value, expected) => {
+    expect(globMatches(pattern, value)).toBe(expected)
+  })
+
+  test('answers at once where a regular expression would backtrack for ages', () => {
+    // A backtracking regex needs ~5000^6 steps here: the test would time out.
+    expect(globMatches('*a*a*a*a*a*a*b', 'a'.repeat(5000))).toBe(false)
+    expect(globMatches('*a*a*a*a*a*a*b', `${'a'.repeat(5000)}b`)).toBe(true)
+  })
+})
+
+function rule(name: string, match: Record<string, string>): Rule {
+  return { name, match: Object.entries(match).map(([claim, pattern]) => ({ claim, pattern })), scopes: ['usage:write'], maxExpirationSeconds: 3600, tags: [], allowKeyManagement: false }
+}
+
+describe('selectRule', () => {
+  const rules = [
+    rule('main-only', { repository_id: '1001', ref: 'refs/heads/main' }),
+    rule('prod', { repository_owner_id: '4321', environment: 'production' }),
+    rule('branches', { repository: 'octo-org/app', ref: 'refs/heads/*' }),
+  ]
+  const claims = { repository: 'octo-org/app', repository_id: '1001', repository_owner_id: '4321', ref: 'refs/heads/main' }
+
+  test('the first rule whose every claim matches wins', () => {
+    expect(selectRule(rules, claims)?.name).toBe('main-only')
+    expect(selectRule(rules, { ...claims, ref: 'refs/heads/dev' })?.name).toBe('branches')
+    expect(selectRule(rules, { ...claims, ref: 'refs/heads/dev', environment: 'production' })?.name).toBe('prod')
+  })
+
+  test('a claim the token lacks, or holds as a list or object, matches nothing', () => {
+    expect(selectRule(rules, { ...claims, ref: 'refs/tags/v1' })).toBeUndefined()
+    expect(selectRule([rule('env', { repository_id: '1001', environment: '*' })], claims)).toBeUndefined()
+    expect(selectRule([rule('list', { repository_id: '1001' })], { repository_id: ['1001'] })).toBeUndefined()
+  })
+
+  test('numbers and booleans match as written', () => {
+    expect(selectRule([rule('num', { repository_id: '1001', ref_protected: 'true' })], { repository_id: 1001, ref_protected: true })?.name).toBe('num')
+  })
+
+  test('no rule matches an empty claim set', () => {
+    expect(selectRule(rules, {})).toBeUndefined()
+  })
+})

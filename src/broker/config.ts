@@ -1,0 +1,60 @@
+import { isLoopbackHost } from '../shared/loopback.ts'
+
+/** The broker's settings, all from environment variables, checked before anything starts. */
+export interface BrokerConfig {
+  adminKey: string
+  policyPath: string
+  port: number
+  host: string
+  deepgramApiUrl: string
+}
+
+/** A setting is missing or wrong; the message names it and the forms it accepts. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Printable ASCII without spaces: anything else is a paste mistake, and would break the header. */
+const CREDENTIAL = /^[\x21-\x7e]+$/
+
+export function readConfig(env: NodeJS.ProcessEnv): BrokerConfig {
+  const adminKey = env.DEEPGRAM_ADMIN_KEY ?? ''
+  if (adminKey === '') throw new ConfigError('DEEPGRAM_ADMIN_KEY is not set. Give a Deepgram API key with keys:write in the project (from the platform\'s secret store).')
+  if (!CREDENTIAL.test(adminKey)) throw new ConfigError('DEEPGRAM_ADMIN_KEY holds spaces or characters that are not printable ASCII. Give the key alone, as Deepgram shows it.')
+  const policyPath = env.BROKER_POLICY ?? ''
+  if (policyPath === '') throw new ConfigError('BROKER_POLICY is not set. Give the path of the policy file (YAML).')
+  return { adminKey, policyPath, port: readPort(env.PORT), host: readHost(env.HOST), deepgramApiUrl: readDeepgramApiUrl(env.DEEPGRAM_API_URL) }
+}
+
+function readPort(text: string | undefined): number {
+  if (text === undefined || text === '') return 8080
+  const port = Number(text)
+  if (!/^\d+$/.test(text) || port > 65535) throw new ConfigError(`PORT '${text}' is not a port. Give a number from 0 to 65535 (0: any free port); the default is 8080.`)
+  return port
+}
+
+function readHost(text: string | undefined): string {
+  if (text === undefined || text === '') return '0.0.0.0'
+  if (!/^[0-9A-Za-z.:-]+$/.test(text)) throw new ConfigError(`HOST '${text}' is not an address. Give an IP address or a host name, such as 0.0.0.0 (the default) or 127.0.0.1.`)
+  return text
+}
+
+function readDeepgramApiUrl(text: string | undefined): string {
+  const value = text === undefined || text === '' ? 'https://api.deepgram.com' : text
+  const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]); the default is https://api.deepgram.com.'
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(`DEEPGRAM_API_URL '${value}' is not a URL. ${forms}`)
+  }
+  if (url.username || url.password || url.search || url.hash) throw new ConfigError(`DEEPGRAM_API_URL must be a bare base URL, without credentials, query or fragment. ${forms}`)
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new ConfigError(`DEEPGRAM_API_URL '${value}' is plain http to a host that is not this machine: the admin key would cross the network in clear text. ${forms}`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`DEEPGRAM_API_URL '${value}' is not an http(s) URL. ${forms}`)
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+}

@@ -1,0 +1,112 @@
+// The body of POST /v1/keys, checked field by field, and what the matched rule lets it have.
+import { InputError } from '../shared/errors.ts'
+import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
+import { SCOPE, TAG, type Rule } from './policy.ts'
+import { badRequest, forbidden } from './refusal.ts'
+
+export interface KeyRequest {
+  scopes?: string[]
+  /** A duration or date-time as the action accepts it, or seconds. */
+  expiration?: string | number
+  tags?: string[]
+  comment?: string
+}
+
+/** What the broker will ask Deepgram for. */
+export interface Grant {
+  scopes: string[]
+  expiration: Expiration
+  tags: string[]
+  /** Without the marker, which minting appends. */
+  comment: string
+}
+
+const FIELDS = new Set(['scopes', 'expiration', 'tags', 'comment'])
+const MAX_TAGS = 20
+const MAX_COMMENT = 200
+/** Line breaks and control characters would make the Deepgram console show something else. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+
+/** Parses and checks the body; an empty body asks for the rule's defaults. */
+export function parseKeyRequest(body: string): KeyRequest {
+  if (body.trim() === '') return {}
+  let value: unknown
+  try {
+    value = JSON.parse(body)
+  } catch {
+    throw badRequest('The body is not JSON. Send an object with any of scopes, expiration, tags and comment, or no body for the defaults.')
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('The body must be a JSON object with any of scopes, expiration, tags and comment.')
+  const fields = value as Record<string, unknown>
+  const unknown = Object.keys(fields).filter((name) => !FIELDS.has(name))
+  if (unknown.length > 0) throw badRequest(`The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; the fields are scopes, expiration, tags and comment.`)
+  const request: KeyRequest = {}
+  if (fields.scopes !== undefined) request.scopes = readList(fields.scopes, 'scopes', SCOPE, 'scopes such as usage:write', 1, 50)
+  if (fields.tags !== undefined) request.tags = readList(fields.tags, 'tags', TAG, 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters', 0, MAX_TAGS)
+  if (fields.expiration !== undefined) {
+    const expiration = fields.expiration
+    if (typeof expiration !== 'string' && !(typeof expiration === 'number' && Number.isSafeInteger(expiration) && expiration > 0)) {
+      throw badRequest('expiration must be a duration such as "30m" or "2h", an ISO 8601 date-time with a zone, or a whole number of seconds.')
+    }
+    request.expiration = expiration
+  }
+  if (fields.comment !== undefined) {
+    const comment = fields.comment
+    if (typeof comment !== 'string' || comment.length > MAX_COMMENT || UNPRINTABLE.test(comment)) {
+      throw badRequest(`comment must be a string of at most ${MAX_COMMENT} characters without line breaks or control characters.`)
+    }
+    request.comment = comment.trim()
+  }
+  return request
+}
+
+function readList(value: unknown, name: string, form: RegExp, forms: string, min: number, max: number): string[] {
+  if (!Array.isArray(value) || value.length < min || value.length > max) throw badRequest(`${name} must be a list of ${min === 0 ? 'at most' : `${min} to`} ${max} ${forms}.`)
+  const bad = value.find((item) => typeof item !== 'string' || !form.test(item))
+  if (bad !== undefined) throw badRequest(`${name}: ${JSON.stringify(bad)} is not one of ${forms}.`)
+  return [...new Set(value as string[])]
+}
+
+/** Who the key is for, as the comment names it. */
+export interface Holder {
+  repository: string
+  runId: string
+  runAttempt: string
+}
+
+/**
+ * The key the rule lets this request have: the requested scopes if the rule has them all (else
+ * 403), the requested lifetime if within the rule's max-expiration (else 403), the rule's tags and
+ * the requested ones, and a comment naming the repository, the run and the rule.
+ */
+export function grantFor(rule: Rule, request: KeyRequest, holder: Holder, now: Date): Grant {
+  const scopes = request.scopes ?? rule.scopes
+  const extra = scopes.filter((scope) => !rule.scopes.includes(scope))
+  if (extra.length > 0) {
+    throw forbidden('scope_not_allowed', `Rule ${rule.name} does not grant ${extra.join(', ')}; it grants at most ${rule.scopes.join(', ')}.`)
+  }
+  const expiration = requestedExpiration(request.expiration, rule, now)
+  const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000
+  if (seconds > rule.maxExpirationSeconds) {
+    throw forbidden('lifetime_not_allowed', `The key would live ${Math.ceil(seconds)} s; rule ${rule.name} allows at most ${rule.maxExpirationSeconds} s (max-expiration).`)
+  }
+  const about = `${holder.repository} run ${holder.runId}.${holder.runAttempt}, rule ${rule.name}`
+  return {
+    scopes,
+    expiration,
+    tags: [...new Set([...rule.tags, ...(request.tags ?? [])])],
+    comment: request.comment ? `${request.comment} (${about})` : about,
+  }
+}
+
+function requestedExpiration(value: string | number | undefined, rule: Rule, now: Date): Expiration {
+  if (value === undefined) return { kind: 'ttl', seconds: Math.min(3600, rule.maxExpirationSeconds) }
+  if (typeof value === 'number') return { kind: 'ttl', seconds: value }
+  try {
+    // The rule's max-expiration (at most 90 days) is checked next, as a refusal of the lifetime.
+    return parseExpiration(value, now, Number.MAX_SAFE_INTEGER)
+  } catch (error) {
+    if (error instanceof InputError) throw badRequest(error.message.replace(/^Input expiration: /, 'expiration '))
+    throw error
+  }
+}
