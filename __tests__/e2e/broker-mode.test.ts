@@ -27,6 +27,7 @@ beforeAll(async () => {
 afterAll(() => issuer.close())
 beforeEach(async () => {
   await issuer.setRunnerClaims({})
+  askedBefore = await idTokensAskedInAll()
   dg = await startDeepgramEmulator({})
   broker = await startBroker({ adminKey: ADMIN_KEY, policy: examplePolicy(issuer.url), deepgramApiUrl: dg.url })
 })
@@ -69,8 +70,14 @@ function expectNothingLeaked(runs: StepRun[]): void {
   expect(`${stdout}\n${stderr}`.match(JWT)).toBeNull()
 }
 
-async function idTokenRequests(): Promise<number> {
+async function idTokensAskedInAll(): Promise<number> {
   return (await issuer.requests()).filter((r) => r.path === '/_apis/id-token').length
+}
+
+/** ID tokens the runner's endpoint was asked for since the test began (the issuer outlives tests). */
+let askedBefore = 0
+async function idTokenRequests(): Promise<number> {
+  return (await idTokensAskedInAll()) - askedBefore
 }
 
 describe('the action in broker mode', () => {
