@@ -74,9 +74,16 @@ export interface DeepgramEmulator {
   commitThenFail(status: number, times?: number): void
   commitThenReset(times?: number): void
   ignoreExpiry(on?: boolean): void
+  /** The next create grants these scopes too, and answers with this comment, whatever was asked. */
+  grantMore(change: GrantChange): void
   setLatency(ms: number): void
   addKey(k: Partial<EmulatedKey> & { projectId: string; comment: string }): EmulatedKey
   close(): Promise<void>
+}
+
+export interface GrantChange {
+  scopes?: string[]
+  comment?: string
 }
 
 export const DEFAULT_PROJECT: EmulatorProject = {
@@ -105,6 +112,7 @@ interface State {
   afterCommit: AfterCommit[]
   latencyMs: number
   ignoreExpiry: boolean
+  grantMore: GrantChange[]
   listOmitsTags: boolean
   getShape: 'flat' | 'item'
 }
@@ -119,6 +127,7 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions): P
     afterCommit: [],
     latencyMs: options.latencyMs ?? 0,
     ignoreExpiry: false,
+    grantMore: [],
     listOmitsTags: options.listOmitsTags ?? false,
     getShape: options.getShape ?? 'flat',
   }
@@ -139,6 +148,7 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions): P
     ignoreExpiry: (on = true) => {
       state.ignoreExpiry = on
     },
+    grantMore: (change) => state.grantMore.push(change),
     setLatency: (ms) => {
       state.latencyMs = ms
     },
@@ -451,12 +461,13 @@ function createKey(ctx: ProjectContext): Reply {
 
 function commitKey(ctx: ProjectContext, request: KeyRequest): EmulatedKey {
   const now = Date.now()
+  const more = ctx.state.grantMore.shift()
   const key: EmulatedKey = {
     projectId: ctx.projectId,
     apiKeyId: randomUUID(),
     key: newSecret(),
-    comment: request.comment,
-    scopes: expandScopes(request.scopes),
+    comment: more?.comment ?? request.comment,
+    scopes: expandScopes([...request.scopes, ...(more?.scopes ?? [])]),
     tags: request.tags,
     expirationDate: ctx.state.ignoreExpiry ? null : expirationOf(request.expiry, now),
     created: timestamp(now),

@@ -16,7 +16,7 @@ const creates = () => dg.requests.filter((r) => r.method === 'POST')
 
 describe('a job that mints a key and revokes it when it ends', () => {
   test('masks, outputs and revokes the key, and never shows it', async () => {
-    const { main, post } = await runJob({ inputs: deepgramInputs(dg, { scopes: 'usage:write, keys:write', tags: 'ci' }) })
+    const { main, post } = await runJob({ inputs: deepgramInputs(dg, { scopes: 'usage:write, keys:write', 'allow-key-management': 'true', tags: 'ci' }) })
     expect(main.exitCode).toBe(0)
     const [key] = dg.keys
     if (!key) throw new Error('no key was created')
@@ -67,7 +67,7 @@ describe('a job that mints a key and revokes it when it ends', () => {
     expect(main.exitCode).toBe(0)
     const body = creates()[0]?.body
     expect(schemaErrors(body, createSchema)).toEqual([])
-    expect(body).toEqual({ comment: expect.stringMatching(/^nightly \[dgk:[0-9a-f]{16}\]$/), scopes: ['member'], expiration_date: when.toISOString() })
+    expect(body).toEqual({ comment: expect.stringMatching(/^nightly \[dgk:[0-9a-f]{16}\]$/), scopes: ['usage:write'], expiration_date: when.toISOString() })
     expect(main.outputs['expires-at']).toBe(when.toISOString())
   })
 

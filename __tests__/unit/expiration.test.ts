@@ -1,4 +1,4 @@
-import { describeExpiration, expectedExpiry, parseExpiration } from '../../src/deepgram/expiration.ts'
+import { describeExpiration, expectedExpiry, MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS, parseExpiration } from '../../src/deepgram/expiration.ts'
 import { InputError } from '../../src/shared/errors.ts'
 
 const now = new Date('2026-11-28T12:00:00Z')
@@ -59,6 +59,42 @@ describe('parseExpiration', () => {
     expect(message).toMatch(why)
     expect(message).toContain('90s, 30m, 2h, 1d, 1h30m')
     expect(message).toContain('ISO 8601 date-time with a zone')
+  })
+})
+
+describe('the 90-day ceiling', () => {
+  test('is 90 days', () => {
+    expect([MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS]).toEqual([90, 7_776_000])
+  })
+
+  test.each([
+    ['90d', { kind: 'ttl', seconds: 7_776_000 }],
+    ['2160h', { kind: 'ttl', seconds: 7_776_000 }],
+    ['12w6d', { kind: 'ttl', seconds: 7_776_000 }],
+    ['7776000', { kind: 'ttl', seconds: 7_776_000 }],
+    ['30d', { kind: 'ttl', seconds: 2_592_000 }],
+    ['2027-02-26T12:00:00Z', { kind: 'date', date: new Date('2027-02-26T12:00:00Z') }],
+    ['2027-02-26T13:00:00+01:00', { kind: 'date', date: new Date('2027-02-26T12:00:00Z') }],
+  ])('takes %p, no later than 90 days from now', (text, expected) => {
+    expect(parseExpiration(text, now)).toEqual(expected)
+  })
+
+  test.each([
+    ['91d', '91d'],
+    ['90d1s', '90d1s'],
+    ['7776001', '7776001'],
+    ['13w', '13w'],
+    ['1000000d', '1000000d'],
+    ['2027-02-26T12:00:01Z', '2027-02-26T12:00:01Z'],
+    ['2027-02-26T12:00:00-00:01', '2027-02-26T12:00:00-00:01'],
+    ['4764-01-01T00:00:00Z', '4764-01-01T00:00:00Z'],
+  ])('refuses %p, naming the limit', (text, shown) => {
+    expect(() => parseExpiration(text, now)).toThrow(`Input expiration: '${shown}' is longer than the limit of 90 days. Give at most 90 days from now, as a duration`)
+  })
+
+  test('takes a stricter limit when a policy gives one', () => {
+    expect(parseExpiration('1h', now, 3600)).toEqual({ kind: 'ttl', seconds: 3600 })
+    expect(() => parseExpiration('1h1s', now, 3600)).toThrow("'1h1s' is longer than the limit of 1h.")
   })
 })
 

@@ -1,9 +1,10 @@
 import { InputError } from '../../src/shared/errors.ts'
 import { defaultComment, parseList, readBaseUrl, readKeyPlan } from '../../src/action/inputs.ts'
+import { readSecretPlan } from '../../src/github/plan.ts'
 
 const now = new Date('2026-11-28T12:00:00Z')
 const run = { repository: 'octo-org/app', workflow: 'CI', runId: '4242', runAttempt: '2', job: 'test' }
-const good: Record<string, string> = { 'api-key': 'dg_admin_key', scopes: 'member', expiration: '1h', revoke: 'auto', 'deepgram-api-url': 'https://api.deepgram.com' }
+const good: Record<string, string> = { 'api-key': 'dg_admin_key', scopes: 'usage:write', expiration: '1h', revoke: 'auto', 'deepgram-api-url': 'https://api.deepgram.com' }
 
 function plan(overrides: Record<string, string>) {
   const inputs = { ...good, ...overrides }
@@ -26,6 +27,7 @@ describe('readKeyPlan', () => {
       plan({
         'project-id': '3F2504E0-4F89-11D3-9A0C-0305E82C3301',
         scopes: 'usage:write, keys:read\nmember',
+        'allow-key-management': 'true',
         tags: 'ci,\n pr-42 ,',
         comment: 'my key',
         revoke: 'FALSE',
@@ -43,6 +45,17 @@ describe('readKeyPlan', () => {
     })
   })
 
+  test.each([['member'], ['admin, keys:write'], ['owner'], ['project:write'], ['account:write']])(
+    'takes the management scopes %p with allow-key-management: true',
+    (scopes) => {
+      expect(plan({ scopes, 'allow-key-management': 'TRUE' }).scopes).toEqual(parseList(scopes))
+    },
+  )
+
+  test('takes the default usage:write and read-only scopes without the opt-in', () => {
+    expect(plan({ scopes: 'usage:write, usage:read, keys:read, project:read' }).scopes).toEqual(['usage:write', 'usage:read', 'keys:read', 'project:read'])
+  })
+
   test('makes up a comment naming the run', () => {
     const p = plan({})
     expect(p.comment).toBe('GitHub Actions: octo-org/app / workflow CI / run 4242.2 / job test')
@@ -56,6 +69,16 @@ describe('readKeyPlan', () => {
     [{ scopes: '' }, 'scopes', /comma/],
     [{ scopes: ' , \n' }, 'scopes', /is empty/],
     [{ scopes: 'usage write' }, 'scopes', /not a scope/],
+    [{ 'api-key': 'dg_admin\u200bkey' }, 'api-key', /printable ASCII/],
+    [{ 'api-key': 'dg_admin\u00a0key' }, 'api-key', /printable ASCII/],
+    [{ 'api-key': 'dg_admin\tkey' }, 'api-key', /white space/],
+    [{ 'api-key': 'dg_admin_k\u00e9y' }, 'api-key', /printable ASCII/],
+    [{ scopes: 'member' }, 'scopes', /allow-key-management is false/],
+    [{ scopes: 'usage:write\nkeys:write' }, 'scopes', /'keys:write' can manage keys or the project \(it can create and delete keys\)/],
+    [{ scopes: 'admin', 'allow-key-management': 'false' }, 'scopes', /the admin role carries keys:write/],
+    [{ scopes: 'account:read' }, 'scopes', /account scopes act on the whole account/],
+    [{ 'allow-key-management': 'yes' }, 'allow-key-management', /true or false/],
+    [{ expiration: '91d' }, 'expiration', /longer than the limit of 90 days/],
     [{ expiration: 'never' }, 'expiration', /duration/],
     [{ expiration: 'abc' }, 'expiration', /duration/],
     [{ expiration: '0' }, 'expiration', /duration/],
@@ -68,6 +91,8 @@ describe('readKeyPlan', () => {
     [{ 'deepgram-api-url': 'ftp://example.com' }, 'deepgram-api-url', /https:\/\//],
   ])('refuses %p, naming %s and the forms it accepts', (overrides, input, forms) => {
     const error = inputErrorOf(overrides)
+    // A credential is never echoed, not even in part.
+    if (input === 'api-key') expect(error.message).not.toContain('dg_admin')
     expect(error.input).toBe(input)
     expect(error.message.startsWith(`Input ${input}: `)).toBe(true)
     expect(error.message).toMatch(forms)
@@ -94,10 +119,22 @@ describe('parseList', () => {
   test('splits on commas and newlines, trims and drops empty items', () => {
     expect(parseList(' a, b\n\nc ,')).toEqual(['a', 'b', 'c'])
   })
+  test('splits at a carriage return alone, as the runner ends a line there', () => {
+    expect(parseList('ci\r::add-mask::x\r\npr')).toEqual(['ci', '::add-mask::x', 'pr'])
+  })
 })
 
 describe('defaultComment', () => {
   test('still says where it came from outside a workflow', () => {
     expect(defaultComment({})).toBe('GitHub Actions: local run')
+  })
+})
+
+describe('github-token', () => {
+  test.each([['ghs_token\u200b'], ['ghs to ken'], ['ghs_t\u00f6ken']])('refuses %p without echoing it', (token) => {
+    const inputs: Record<string, string> = { 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': token }
+    expect(() => readSecretPlan((name) => inputs[name] ?? '', { GITHUB_REPOSITORY: 'octo-org/app' })).toThrow(
+      expect.objectContaining({ input: 'github-token', message: expect.not.stringContaining('ghs') }),
+    )
   })
 })

@@ -52,7 +52,7 @@ describe('revokeKeys', () => {
 
 describe('readRevokePlan', () => {
   const inputs = (extra: Record<string, string>) => {
-    const all: Record<string, string> = { 'api-key': 'k', scopes: 'member', expiration: '1h', revoke: 'auto', 'secret-visibility': 'private', 'secret-type': 'actions', ...extra }
+    const all: Record<string, string> = { 'api-key': 'k', scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', revoke: 'auto', 'secret-visibility': 'private', 'secret-type': 'actions', ...extra }
     return (name: string) => all[name] ?? ''
   }
   test('reads key ids, lower-cased and once each', () => {
@@ -65,6 +65,7 @@ describe('readRevokePlan', () => {
     [{ tags: 'a', comment: 'x' }, 'comment'],
     [{ tags: 'a', revoke: 'true' }, 'revoke'],
     [{ tags: 'a', 'secret-type': 'dependabot' }, 'secret-type'],
+    [{ tags: 'a', 'allow-key-management': 'true' }, 'allow-key-management'],
   ])('refuses %p naming %s', (extra, input) => {
     expect(() => readRevokePlan(inputs(extra))).toThrow(InputError)
     try {
