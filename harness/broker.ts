@@ -24,10 +24,13 @@ export interface BrokerExit {
 export interface RunningBroker {
   /** http://127.0.0.1:PORT, from the broker's own `listening on` line. */
   url: string
+  pid: number
   stdout(): string
   stderr(): string
   /** One parsed object per JSON line of stdout: the audit log. */
   auditLines(): Record<string, unknown>[]
+  /** Waits (up to 5 s) until the audit log has `count` lines: each is written just after its answer. */
+  waitForAuditLines(count: number): Promise<Record<string, unknown>[]>
   /** SIGTERM, then what it wrote in all. */
   stop(): Promise<BrokerExit>
 }
@@ -73,15 +76,21 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     child.stdout.on('data', look)
     void exited.then((exit) => fail(new Error(`the broker exited with ${exit.code} before listening:\n${exit.stdout}${exit.stderr}`)))
   })
+  const auditLines = (): Record<string, unknown>[] =>
+    output.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
   return {
     url,
+    pid: child.pid ?? -1,
     stdout: () => output.stdout,
     stderr: () => output.stderr,
-    auditLines: () =>
-      output.stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    auditLines,
+    waitForAuditLines: async (count) => {
+      for (let waited = 0; auditLines().length < count && waited < 5000; waited += 10) await new Promise((done) => setTimeout(done, 10))
+      return auditLines()
+    },
     stop: () => {
       child.kill('SIGTERM')
       return exited

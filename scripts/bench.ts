@@ -11,6 +11,7 @@ import { dirname, join, relative } from 'node:path'
 import { DEFAULT_ACCOUNT, DEFAULT_PROJECT, startDeepgramEmulator } from '../harness/deepgram-emulator.ts'
 import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator } from '../harness/github-emulator.ts'
 import { readManifest, RUN_ENV, runTimedStep } from '../harness/runner.ts'
+import { measureBroker } from './bench-broker.ts'
 
 interface Row {
   label: string
@@ -28,6 +29,7 @@ const MEASUREMENTS: Measurement[] = [
   { title: 'Startup: a full main run of dist/ vs bare `node -e 0`', measure: measureStartup },
   { title: 'Size of dist/', measure: measureDistSize },
   { title: 'Round trips on the critical path when writing secrets (100 ms latency per request)', measure: measureSecretRoundTrips },
+  { title: 'Broker: POST /v1/keys, 50 concurrent clients, emulator at zero latency, JWKS cached', measure: measureBroker },
 ]
 
 /** Runs of each kind, alternating (bare, action, bare, action...) after one warm-up of each. */

@@ -1,4 +1,5 @@
-import { stringify } from 'yaml'
+import { readFileSync } from 'node:fs'
+import { parseAllDocuments, stringify } from 'yaml'
 import { DEFAULT_KEYS_PER_MINUTE, GITHUB_ISSUER, parsePolicy, PolicyError } from '../../src/broker/policy.ts'
 
 const PROJECT = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
@@ -42,6 +43,12 @@ describe('parsePolicy', () => {
         },
       ],
     })
+  })
+
+  test("passes the policy of deploy/kubernetes.yaml's ConfigMap", () => {
+    const documents = parseAllDocuments(readFileSync('deploy/kubernetes.yaml', 'utf8')).map((d) => d.toJS() as { kind: string; data?: Record<string, string> })
+    const configMap = documents.find((d) => d.kind === 'ConfigMap')
+    expect(parsePolicy(configMap?.data?.['policy.yml'] ?? '', 'deploy/kubernetes.yaml').rules.map((r) => r.name)).toEqual(['app-tests'])
   })
 
   test('reads GHES and loopback issuers, numbers as claim values, management with allow-key-management', () => {

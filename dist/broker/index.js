@@ -37905,14 +37905,22 @@ class RateLimiter {
         const now = this.now();
         if (this.recent.size >= SWEEP_AT)
             this.sweep(now);
-        const times = (this.recent.get(repository) ?? []).filter((t) => t > now - WINDOW_MS);
-        if (times.length >= this.perMinute) {
+        let times = this.recent.get(repository);
+        if (!times) {
+            times = [];
             this.recent.set(repository, times);
+        }
+        // Oldest first: what fell out of the window is all at the front.
+        let expired = 0;
+        while (expired < times.length && (times[expired] ?? now) <= now - WINDOW_MS)
+            expired++;
+        if (expired > 0)
+            times.splice(0, expired);
+        if (times.length >= this.perMinute) {
             const oldest = times[0] ?? now;
             return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + WINDOW_MS - now) / 1000)) };
         }
         times.push(now);
-        this.recent.set(repository, times);
         return { allowed: true };
     }
     sweep(now) {
@@ -37978,6 +37986,7 @@ async function handle(deps, req, res) {
         send(res, 200, { status: 'ok' });
         return;
     }
+    const started = performance.now();
     const audit = {};
     const request = `${req.method} ${url.pathname}`;
     let status = 500;
@@ -38007,6 +38016,7 @@ async function handle(deps, req, res) {
             outcome,
             status,
             request,
+            duration_ms: Math.round((performance.now() - started) * 100) / 100,
             ...audit,
             ...(refusal ? { error: refusal.code, reason: refusal.message } : {}),
         });
@@ -38048,9 +38058,9 @@ function bearerToken(req) {
 }
 /** The body as text, refused (413) past MAX_BODY_BYTES without reading the rest. */
 function readBody(req) {
-    const tooLarge = new Refusal(413, 'body_too_large', `The body is over ${MAX_BODY_BYTES} bytes; a key request is a small JSON object.`);
+    const tooLarge = () => new Refusal(413, 'body_too_large', `The body is over ${MAX_BODY_BYTES} bytes; a key request is a small JSON object.`);
     if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES)
-        return Promise.reject(tooLarge);
+        return Promise.reject(tooLarge());
     return new Promise((resolve, reject) => {
         const chunks = [];
         let size = 0;
@@ -38059,7 +38069,7 @@ function readBody(req) {
             if (size > MAX_BODY_BYTES) {
                 req.removeAllListeners('data');
                 req.pause();
-                reject(tooLarge);
+                reject(tooLarge());
             }
             else {
                 chunks.push(chunk);

@@ -24,14 +24,20 @@ export class RateLimiter {
   take(repository: string): RateVerdict {
     const now = this.now()
     if (this.recent.size >= SWEEP_AT) this.sweep(now)
-    const times = (this.recent.get(repository) ?? []).filter((t) => t > now - WINDOW_MS)
-    if (times.length >= this.perMinute) {
+    let times = this.recent.get(repository)
+    if (!times) {
+      times = []
       this.recent.set(repository, times)
+    }
+    // Oldest first: what fell out of the window is all at the front.
+    let expired = 0
+    while (expired < times.length && (times[expired] ?? now) <= now - WINDOW_MS) expired++
+    if (expired > 0) times.splice(0, expired)
+    if (times.length >= this.perMinute) {
       const oldest = times[0] ?? now
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + WINDOW_MS - now) / 1000)) }
     }
     times.push(now)
-    this.recent.set(repository, times)
     return { allowed: true }
   }
 

@@ -12,6 +12,8 @@ export interface AuditLine extends AuditRecord {
   outcome: 'granted' | 'deleted' | 'refused' | 'failed'
   status: number
   request: string
+  /** From the request's arrival to the answer, in milliseconds. */
+  duration_ms: number
   error?: string
   reason?: string
 }
@@ -48,6 +50,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     send(res, 200, { status: 'ok' })
     return
   }
+  const started = performance.now()
   const audit: AuditRecord = {}
   const request = `${req.method} ${url.pathname}`
   let status = 500
@@ -73,6 +76,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
       outcome,
       status,
       request,
+      duration_ms: Math.round((performance.now() - started) * 100) / 100,
       ...audit,
       ...(refusal ? { error: refusal.code, reason: refusal.message } : {}),
     })
@@ -114,8 +118,8 @@ function bearerToken(req: IncomingMessage): string {
 
 /** The body as text, refused (413) past MAX_BODY_BYTES without reading the rest. */
 function readBody(req: IncomingMessage): Promise<string> {
-  const tooLarge = new Refusal(413, 'body_too_large', `The body is over ${MAX_BODY_BYTES} bytes; a key request is a small JSON object.`)
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return Promise.reject(tooLarge)
+  const tooLarge = (): Refusal => new Refusal(413, 'body_too_large', `The body is over ${MAX_BODY_BYTES} bytes; a key request is a small JSON object.`)
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return Promise.reject(tooLarge())
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -124,7 +128,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       if (size > MAX_BODY_BYTES) {
         req.removeAllListeners('data')
         req.pause()
-        reject(tooLarge)
+        reject(tooLarge())
       } else {
         chunks.push(chunk)
       }

@@ -1,0 +1,55 @@
+// The bundled broker refuses to start, with exit code 1 and one clear message, on any setting or
+// policy that does not pass its checks: it fails closed.
+import { stringify } from 'yaml'
+import { runBrokerToExit, startBroker, type BrokerOptions } from '../../harness/broker.ts'
+import { ADMIN_KEY, PROJECT_ID, expectNoLeaks } from './helpers.ts'
+
+const RULE = { name: 'app-tests', match: { repository: 'octo-org/app', repository_owner_id: '4321' }, scopes: ['usage:write'] }
+const POLICY = { 'project-id': PROJECT_ID, audience: 'https://deepgram-broker.example.com', rules: [RULE] }
+const withRule = (rule: Record<string, unknown>) => ({ ...POLICY, rules: [{ ...RULE, ...rule }] })
+const BASE: BrokerOptions = { policy: POLICY, adminKey: ADMIN_KEY, deepgramApiUrl: 'http://127.0.0.1:9' }
+
+test('starts with a good policy, logs where it listens, and stops on SIGTERM', async () => {
+  const broker = await startBroker(BASE)
+  expect(broker.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+  const health = await fetch(`${broker.url}/healthz`)
+  expect(health.status).toBe(200)
+  expect(health.headers.get('cache-control')).toBe('no-store')
+  const exit = await broker.stop()
+  expect(exit.code).toBe(0)
+  expect(exit.stdout).toBe(`listening on ${broker.url}\n`)
+  expectNoLeaks(exit.stdout + exit.stderr, [ADMIN_KEY])
+})
+
+test.concurrent.each<[string, Partial<BrokerOptions>, RegExp]>([
+  ['no admin key', { env: { DEEPGRAM_ADMIN_KEY: '' } }, /DEEPGRAM_ADMIN_KEY is not set/],
+  ['no policy path', { env: { BROKER_POLICY: '' } }, /BROKER_POLICY is not set/],
+  ['a policy file that does not exist', { env: { BROKER_POLICY: '/nonexistent/policy.yml' } }, /BROKER_POLICY \/nonexistent\/policy.yml cannot be read \(ENOENT\)/],
+  ['a port that is not one', { env: { PORT: 'eighty' } }, /PORT 'eighty' is not a port/],
+  ['plain http to a Deepgram off this machine', { deepgramApiUrl: 'http://api.deepgram.com' }, /DEEPGRAM_API_URL 'http:\/\/api.deepgram.com' is plain http/],
+  ['a policy that is not YAML', { policy: 'rules: [' }, /is not valid YAML/],
+  ['an unknown field', { policy: { ...POLICY, audiences: ['x'] } }, /unknown field "audiences"/],
+  ['an unknown rule field', { policy: withRule({ scope: ['usage:write'] }) }, /rule app-tests: unknown field "scope"/],
+  ['a rule that pins no repository', { policy: withRule({ match: { ref: 'refs/heads/main' } }) }, /rule app-tests: match pins no repository/],
+  ['a rule whose owner is a glob', { policy: withRule({ match: { repository: '*/app' } }) }, /match pins no repository/],
+  ['a management scope without allow-key-management', { policy: withRule({ scopes: ['usage:write', 'keys:write'] }) }, /scope keys:write can manage keys or the project/],
+  ['a max-expiration over 90 days', { policy: withRule({ 'max-expiration': '91d' }) }, /max-expiration 91d is over 90 days/],
+  ['a plain-http issuer off this machine', { policy: { ...POLICY, issuers: ['http://ghes.example.com/_services/token'] } }, /plain http to a host that is not this machine/],
+  ['no audience', { policy: { ...POLICY, audience: undefined } }, /audience must be set/],
+  ['no rules', { policy: { ...POLICY, rules: [] } }, /rules must be a list of one or more rules/],
+])('refuses %s: exit 1, one clear message, no stack trace', async (_what, options, message) => {
+  const exit = await runBrokerToExit({ ...BASE, ...options, env: { ...options.env } })
+  expect(exit.code).toBe(1)
+  expect(exit.stdout).toBe('')
+  expect(exit.stderr).toMatch(/^deepgram-key-broker cannot start: /)
+  expect(exit.stderr).toMatch(message)
+  expectNoLeaks(exit.stderr, [ADMIN_KEY])
+})
+
+test('names the policy file and lists every problem in it', async () => {
+  const exit = await runBrokerToExit({ ...BASE, policy: stringify({ ...POLICY, audience: '', rules: [{ ...RULE, 'max-expiration': '100d', scopes: ['owner'] }] }) })
+  expect(exit.code).toBe(1)
+  const problems = exit.stderr.split('\n').filter((line) => line.startsWith('  - '))
+  expect(problems).toHaveLength(3)
+  expect(problems.every((line) => /policy\.yml: /.test(line))).toBe(true)
+})
