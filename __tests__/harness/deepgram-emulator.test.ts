@@ -291,6 +291,30 @@ describe('the Deepgram emulator', () => {
     expect(emulator.liveKeys()).toHaveLength(1)
   })
 
+  test('a minted key authenticates with its own scopes, as the member who created it, until deleted or expired', async () => {
+    const manager = await create({ comment: 'manager', scopes: ['member'] })
+    const narrow = await create({ comment: 'narrow', scopes: ['usage:write'] })
+    const lapsed = await create({ comment: 'lapsed', scopes: ['member'], expiration_date: new Date(Date.now() - 1000).toISOString() })
+    const managerKey = String(field(manager.body, 'key'))
+
+    const projects = await call('GET', '/v1/projects', { apiKey: managerKey })
+    const listed = await call('GET', KEYS_PATH, { apiKey: managerKey })
+    const successor = await create({ comment: 'successor', scopes: ['member'] }, managerKey)
+    const deniedList = await call('GET', KEYS_PATH, { apiKey: String(field(narrow.body, 'key')) })
+    const deletedPredecessor = await call('DELETE', `${KEYS_PATH}/${String(field(manager.body, 'api_key_id'))}`, { apiKey: String(field(successor.body, 'key')) })
+    const afterDeletion = await call('GET', KEYS_PATH, { apiKey: managerKey })
+    const expired = await call('GET', KEYS_PATH, { apiKey: String(field(lapsed.body, 'key')) })
+
+    expect(projects.body).toEqual({ projects: [{ project_id: DEFAULT_PROJECT.projectId, name: DEFAULT_PROJECT.name }] })
+    expect(field(listed.body, 'api_keys')).toHaveLength(3) // lapsed included: the listing shows expired keys too
+    expect(successor.status).toBe(200)
+    expect(emulator.keys.map((k) => k.memberId)).toEqual(Array(4).fill(emulator.keys[0]?.memberId))
+    expect(deniedList.status).toBe(403)
+    expect(deletedPredecessor.status).toBe(200)
+    expect(afterDeletion.status).toBe(401)
+    expect(expired.status).toBe(401)
+  })
+
   test('gets one key in the flat shape by default and in the item shape on request', async () => {
     const created = await create({ comment: 'one', scopes: ['usage:write'], tags: ['ci'], time_to_live_in_seconds: 60 })
     const keyPath = `${KEYS_PATH}/${String(field(created.body, 'api_key_id'))}`

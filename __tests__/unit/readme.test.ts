@@ -4,9 +4,15 @@
 // Table conventions (stated in the README above the inputs table): the name is in backticks; the
 // default is in backticks, `''` being the empty string; `required` (no backticks) marks an input
 // that has no default and is required.
+//
+// Also: the README stays small enough to read, every YAML block in it is a whole workflow (linted in
+// __tests__/e2e/workflows.test.ts) or says it is a fragment, and the forms of `expiration` are
+// listed once, in action.yml, and repeated faithfully by the README and the parser's error.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
+import { parseExpiration } from '../../src/deepgram/expiration.ts'
+import { codeBlocks, FRAGMENT_MARK } from '../helpers/markdown.ts'
 
 interface InputSpec {
   required?: boolean
@@ -14,7 +20,7 @@ interface InputSpec {
 }
 
 interface Manifest {
-  inputs: Record<string, InputSpec>
+  inputs: Record<string, InputSpec & { description?: string }>
   outputs: Record<string, unknown>
 }
 
@@ -92,5 +98,78 @@ describe('README.md', () => {
       expect(row).toHaveLength(2)
       expect(row[1]).not.toBe('')
     }
+  })
+})
+
+/** The README's limit: what a newcomer reads before the first example should fit in a short read. */
+const README_LIMIT_BYTES = 20 * 1024
+
+describe('README.md as a whole', () => {
+  test(`is under ${README_LIMIT_BYTES / 1024} KB`, () => {
+    expect(Buffer.byteLength(readme, 'utf8')).toBeLessThan(README_LIMIT_BYTES)
+  })
+
+  test('opens with a complete quick-start workflow before the inputs table', () => {
+    const firstYaml = codeBlocks(readme).find((block) => block.language === 'yaml')
+    const inputsLine = readme.split('\n').findIndex((line) => line.trim() === '## Inputs') + 1
+    expect(firstYaml).toBeDefined()
+    expect(firstYaml?.line).toBeLessThan(inputsLine)
+    const workflow = parse(firstYaml?.text ?? '') as Record<string, unknown>
+    expect(Object.keys(workflow)).toEqual(expect.arrayContaining(['on', 'permissions', 'jobs']))
+  })
+
+  test('marks every YAML block that is not a whole workflow as a fragment', () => {
+    const unmarked = codeBlocks(readme)
+      .filter((block) => block.language === 'yaml' || block.language === 'yml')
+      .filter((block) => !FRAGMENT_MARK.test(block.text))
+      .filter((block) => {
+        const document: unknown = parse(block.text)
+        return typeof document !== 'object' || document === null || !('on' in document) || !('jobs' in document)
+      })
+      .map((block) => `line ${block.line}: neither a workflow (on: and jobs:) nor marked "# fragment: …"`)
+    expect(unmarked).toEqual([])
+  })
+
+  test('fences every code block with a language', () => {
+    expect(codeBlocks(readme).filter((block) => block.language === '').map((block) => block.line)).toEqual([])
+  })
+})
+
+/** The forms listed in the first parenthesis after `lead`: durations, then the bare-seconds example. */
+function expirationForms(text: string, lead: string): string[] {
+  const start = text.indexOf(lead)
+  if (start === -1) throw new Error(`no "${lead}" in: ${text}`)
+  const list = /\(([^)]*)\)/.exec(text.slice(start))?.[1] ?? ''
+  const durations = [...list.matchAll(/(?<![\w.:-])(?:\d+[smhdw])+(?![\w.:-])/g)].map((match) => match[0])
+  const seconds = [...list.matchAll(/seconds such as `?(\d+)`?/g)].map((match) => match[1] ?? '')
+  return [...durations, ...seconds]
+}
+
+describe('the forms of expiration', () => {
+  const declared = expirationForms(manifest.inputs.expiration?.description ?? '', 'How long the key lives')
+
+  test('action.yml lists durations of every unit and a bare number of seconds', () => {
+    expect(declared).toEqual(expect.arrayContaining(['90s', '30m', '2h', '1d', '2w', '3600']))
+  })
+
+  test('the README lists exactly the forms of action.yml', () => {
+    const row = tableAfter('Inputs').rows.find((cells) => cells[0] === '`expiration`')
+    expect(expirationForms(row?.[2] ?? '', 'How long the key lives')).toEqual(declared)
+  })
+
+  test.each(declared)('%s is a form the parser accepts as a lifetime', (form) => {
+    expect(parseExpiration(form, new Date('2026-01-01T00:00:00Z')).kind).toBe('ttl')
+  })
+
+  test("the parser's refusal names only forms that action.yml lists", () => {
+    let message = ''
+    try {
+      parseExpiration('soon', new Date('2026-01-01T00:00:00Z'))
+    } catch (error) {
+      message = error instanceof Error ? error.message : String(error)
+    }
+    const named = expirationForms(message, 'a duration')
+    expect(named.length).toBeGreaterThan(3)
+    expect(named.filter((form) => !declared.includes(form))).toEqual([])
   })
 })

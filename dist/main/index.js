@@ -28562,7 +28562,7 @@ function readKeyPlan(getInput, run, now) {
 
 /***/ }),
 
-/***/ 531:
+/***/ 7881:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31647,7 +31647,7 @@ function newInvocationId(random = external_node_crypto_.randomBytes) {
 }
 /** 12 hex digits naming a secret and its targets; `identity` must be canonical (sorted, lower-cased). */
 function secretDigest(identity) {
-    return createHash('sha256').update(identity).digest('hex').slice(0, 12);
+    return (0,external_node_crypto_.createHash)('sha256').update(identity).digest('hex').slice(0, 12);
 }
 function formatMarker(marker) {
     if (marker.kind === 'broker')
@@ -31697,8 +31697,53 @@ function io_maskSecret(io, value) {
 var errors = __nccwpck_require__(8382);
 // EXTERNAL MODULE: ./src/shared/http.ts
 var http = __nccwpck_require__(6489);
-// EXTERNAL MODULE: ./src/shared/retry.ts
-var retry = __nccwpck_require__(3091);
+;// CONCATENATED MODULE: ./src/shared/retry.ts
+/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
+/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
+const retry_POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/**
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
+ * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
+ * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ */
+async function withRetry(attempt, classify, policy, clock, beforeRetry) {
+    const started = clock.now();
+    for (let n = 1;; n++) {
+        try {
+            return await attempt(n);
+        }
+        catch (error) {
+            const verdict = classify(error);
+            if (!verdict.retry || n >= policy.maxAttempts)
+                throw error;
+            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
+            if (clock.now() + delay - started > policy.budgetMs)
+                throw error;
+            if (beforeRetry)
+                await beforeRetry(error);
+            await clock.sleep(delay);
+        }
+    }
+}
+/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
+function retryDelay(n, policy, random, retryAfterMs) {
+    if (retryAfterMs !== undefined)
+        return Math.max(0, retryAfterMs);
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(random() * ceiling);
+}
+/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
 ;// CONCATENATED MODULE: ./src/deepgram/client.ts
 
 
@@ -31745,7 +31790,7 @@ class DeepgramClient {
     async deleteKey(projectId, keyId) {
         const action = `deleting key ${keyId}`;
         const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`;
-        return (0,retry/* withRetry */.bD)(async () => {
+        return withRetry(async () => {
             const response = await this.send('DELETE', path, action);
             if (response.status === 404)
                 return 'already-gone';
@@ -31754,7 +31799,7 @@ class DeepgramClient {
         }, transientVerdict, this.options.policy, this.options.clock);
     }
     async retried(method, path, action) {
-        return (0,retry/* withRetry */.bD)(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
+        return withRetry(async () => this.expectOk(await this.send(method, path, action), action), transientVerdict, this.options.policy, this.options.clock);
     }
     async send(method, path, action, body) {
         const { baseUrl, apiKey, userAgent } = this.options;
@@ -31811,7 +31856,7 @@ function deepgramError(response, action, now) {
         (typeof body === 'string' ? body : undefined) ??
         (text || 'no message');
     const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'];
-    const retryAfterMs = (0,retry/* parseRetryAfter */.mu)(response.headers['retry-after'], now);
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
     return new errors/* ServiceError */._7({
         service: 'Deepgram',
         action,
@@ -31904,7 +31949,7 @@ async function createKeyWithoutOrphans(request, deps) {
             await deleteInterruptedKeys(request, deps);
     };
     try {
-        return await (0,retry/* withRetry */.bD)(() => deps.client.createKeyOnce(request.projectId, body), transientVerdict, deps.policy, deps.clock, cleanUpIfAmbiguous);
+        return await withRetry(() => deps.client.createKeyOnce(request.projectId, body), transientVerdict, deps.policy, deps.clock, cleanUpIfAmbiguous);
     }
     catch (error) {
         // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
@@ -32026,6 +32071,111 @@ async function keysTaggedWithAll(tags, projectId, client) {
 
 // EXTERNAL MODULE: ./src/github/deliver.ts + 1 modules
 var deliver = __nccwpck_require__(5614);
+;// CONCATENATED MODULE: ./src/action/rotation.ts
+
+
+/** More would be a typo: a secret rotated for years still has far fewer live keys. */
+const MOST_KEPT = 1000;
+/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
+function readKeepPrevious(getInput) {
+    const text = getInput('keep-previous') || 'all';
+    if (text.toLowerCase() === 'all')
+        return 'all';
+    if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT)
+        return Number(text);
+    throw new errors/* InputError */.dz('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
+}
+const rotation_KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * Which listed keys go. Only keys marked by this action for the same secret digest, created before
+ * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
+ * Deepgram's `created`. Undefined when the new key's creation time is unknown: then which keys are
+ * earlier cannot be told, and nothing is deleted.
+ */
+function selectPreviousKeys(keys, digest, newKey, keep) {
+    const listed = keys.find((k) => sameId(k.apiKeyId, newKey.apiKeyId));
+    const newCreated = createdMicros(listed?.created ?? newKey.created);
+    if (newCreated === undefined)
+        return undefined;
+    const earlier = keys
+        .flatMap((key) => {
+        const created = createdMicros(key.created);
+        // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
+        if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId))
+            return [];
+        if (!rotation_KEY_ID.test(key.apiKeyId) || !isKeyOfSecret(key, digest))
+            return [];
+        return [{ key, created }];
+    })
+        .sort((a, b) => b.created - a.created || b.key.apiKeyId.localeCompare(a.key.apiKeyId))
+        .map(({ key }) => key);
+    return { keep: earlier.slice(0, keep), remove: earlier.slice(keep).reverse() };
+}
+/** Ours, for this secret: the comment ends in an action marker carrying this digest. */
+function isKeyOfSecret(key, digest) {
+    const marker = parseMarker(key.comment);
+    return marker?.kind === 'action' && marker.secret === digest;
+}
+function sameId(a, b) {
+    return a.toLowerCase() === b.toLowerCase();
+}
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
+/** Deepgram's timestamps carry microseconds; two keys a millisecond apart still order. */
+function createdMicros(text) {
+    const match = TIMESTAMP.exec(text ?? '');
+    if (match === null)
+        return undefined;
+    const seconds = Date.parse(`${match[1]}${match[3]}`);
+    if (Number.isNaN(seconds))
+        return undefined;
+    return seconds * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
+}
+/**
+ * Deletes the earlier keys of the secret. Never throws: the new key is in place whatever happens
+ * here, so a key that cannot be listed or deleted is a warning, and it expires on its own.
+ */
+async function retirePreviousKeys(request, client, io) {
+    const { secretName, keep, projectId } = request;
+    const report = { secretName, keep, keys: [] };
+    const giveUp = (problem) => {
+        io.warning(`No earlier key of secret ${secretName} was deleted: ${problem} They expire on their own; delete them in the Deepgram console to end them sooner.`);
+        return { ...report, problem };
+    };
+    let keys;
+    try {
+        keys = await client.listKeys(projectId);
+    }
+    catch (error) {
+        return giveUp(`listing the project's keys failed: ${(0,errors/* describeFailure */.Ic)(error)}`);
+    }
+    const selection = selectPreviousKeys(keys, request.digest, request.newKey, keep);
+    if (selection === undefined)
+        return giveUp(`Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`);
+    report.keys.push(...selection.keep.map((key) => ({ key, outcome: 'kept' })));
+    io.info(`Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`);
+    // One at a time, oldest first: when api-key is itself an earlier key of this secret (the admin key
+    // rotating itself with keep-previous: 0), it is the newest of them and goes last.
+    for (const key of selection.remove) {
+        try {
+            const outcome = await client.deleteKey(projectId, key.apiKeyId);
+            io.info(outcome === 'deleted' ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.` : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`);
+            report.keys.push({ key, outcome });
+        }
+        catch (error) {
+            const until = key.expirationDate ? `until ${key.expirationDate}` : 'until it expires';
+            io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${(0,errors/* describeFailure */.Ic)(error)} It stays valid ${until}; delete it in the Deepgram console.`);
+            report.keys.push({ key, outcome: 'failed' });
+        }
+    }
+    return report;
+}
+/** Create mode's revoked-count and revoked-key-ids: the earlier keys deleted (none after a partial write). */
+function publishRotation(io, report) {
+    const deleted = (report?.keys ?? []).filter((k) => k.outcome === 'deleted').map((k) => k.key.apiKeyId);
+    io.setOutput('revoked-count', String(deleted.length));
+    io.setOutput('revoked-key-ids', deleted.join(','));
+}
+
 ;// CONCATENATED MODULE: ./src/action/state.ts
 function saveRevocationState(io, state) {
     io.saveState('project-id', state.projectId);
@@ -32042,7 +32192,10 @@ function loadRevocationState(io) {
     return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
 }
 
+// EXTERNAL MODULE: ./src/github/pacing.ts
+var pacing = __nccwpck_require__(9959);
 ;// CONCATENATED MODULE: ./src/action/summary.ts
+
 
 
 function mintSummary(s) {
@@ -32060,7 +32213,8 @@ function mintSummary(s) {
 /** One row per target: where the secret was created, updated, or why it failed. */
 function secretsSummary(name, results) {
     const rows = results.map((r) => [(0,github_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
-    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`;
+    const advice = (0,pacing/* fanOutAdvice */.GX)(results.length);
+    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`;
 }
 /** Revoke mode: what was deleted, and what was gone already. */
 function revokeModeSummary(projectId, what, report) {
@@ -32079,6 +32233,14 @@ function table(rows, header = ['', '']) {
 /** Inline code on one line that survives backticks and pipes in the value. */
 function code(value) {
     return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+/** keep-previous: each earlier key of the secret, and what became of it. */
+function rotationSummary(report) {
+    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
+    const rows = report.keys.map(({ key, outcome }) => [code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`]);
+    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
+    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
+    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/action/broker-inputs.ts
@@ -32161,7 +32323,7 @@ class BrokerClient {
      */
     async createKey(body) {
         const action = 'creating the key';
-        return (0,retry/* withRetry */.bD)(async () => {
+        return withRetry(async () => {
             const answer = this.expectOk(await this.send('POST', '/v1/keys', action, JSON.stringify(body)), action);
             return {
                 key: stringOf(field(answer, 'key')) ?? '',
@@ -32176,7 +32338,7 @@ class BrokerClient {
     /** Deletes one key this broker minted for this repository; 404 means it is gone already. */
     async deleteKey(keyId) {
         const action = `deleting key ${keyId}`;
-        return (0,retry/* withRetry */.bD)(async () => {
+        return withRetry(async () => {
             const response = await this.send('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action);
             if (response.status === 404)
                 return 'already-gone';
@@ -32188,7 +32350,7 @@ class BrokerClient {
     async deleteTagged(tags) {
         const action = `deleting the keys tagged ${tags.join(', ')}`;
         const query = `tags=${tags.map(encodeURIComponent).join(',')}`;
-        return (0,retry/* withRetry */.bD)(async () => broker_client_stringsOf(field(this.expectOk(await this.send('DELETE', `/v1/keys?${query}`, action), action), 'deleted')), transientVerdict, this.options.policy, this.options.clock);
+        return withRetry(async () => broker_client_stringsOf(field(this.expectOk(await this.send('DELETE', `/v1/keys?${query}`, action), action), 'deleted')), transientVerdict, this.options.policy, this.options.clock);
     }
     async send(method, path, action, body) {
         const headers = {
@@ -32226,7 +32388,7 @@ function brokerError(response, action, now) {
     const code = stringOf(field(body, 'error'));
     const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
     const message = stringOf(field(body, 'message')) ?? (text || 'no message');
-    const retryAfterMs = (0,retry/* parseRetryAfter */.mu)(response.headers['retry-after'], now);
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
     return new errors/* ServiceError */._7({
         service: 'The broker',
         action,
@@ -32307,9 +32469,9 @@ async function brokerMain(mode, onMissing, deps, secrets) {
     const checked = onMissing === 'skip' ? read(getInput) : plans;
     io.setOutput('skipped', 'false');
     if (checked.mode === 'revoke')
-        await revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, retry/* MAIN_POLICY */.hz), deps);
+        await revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps);
     else
-        await createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, retry/* MAIN_POLICY */.hz), deps, secrets);
+        await createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps, secrets);
 }
 function readCreatePlans(getInput, deps) {
     const plan = readBrokerKeyPlan(getInput, deps.run, new Date(deps.clock.now()));
@@ -32398,7 +32560,7 @@ async function createMode(plan, secretPlan, client, deps, secrets) {
 }
 /** Loads the secret-writing code and readies every target; a failure is a value, never a rejection. */
 function startDelivery(plan, deps) {
-    return Promise.all(/* import() */[__nccwpck_require__.e(470), __nccwpck_require__.e(720)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3720))
+    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
         .then((module) => module.prepareDelivery(plan, deps))
         .catch((error) => (error instanceof Error ? error : new Error(String(error))));
 }
@@ -32481,6 +32643,8 @@ async function revokeThroughBroker(broker, state, deps) {
 
 
 
+
+
 /** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
 async function runMain(deps) {
     const { io } = deps;
@@ -32514,10 +32678,11 @@ async function runMain(deps) {
         const checked = standIn(['api-key', 'github-token']);
         const plan = (0,inputs/* readKeyPlan */.DW)(checked, deps.run, new Date(deps.clock.now()));
         const secretPlan = (0,github_plan/* readSecretPlan */.id)(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
+        const keepPrevious = readKeepPrevious(checked);
         if (skip)
             return skipForMissingKey(io, deps.run);
         io.setOutput('skipped', 'false');
-        await run_main_createMode(plan, secretPlan, deps, secrets);
+        await run_main_createMode(plan, secretPlan, keepPrevious, deps, secrets);
     }
     catch (error) {
         io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
@@ -32528,15 +32693,17 @@ function skipForMissingKey(io, run) {
     io.setOutput('skipped', 'true');
 }
 function deepgramClient(apiKey, baseUrl, deps) {
-    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: retry/* MAIN_POLICY */.hz, userAgent: deps.userAgent });
+    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent });
 }
-async function run_main_createMode(plan, secretPlan, deps, secrets) {
+async function run_main_createMode(plan, secretPlan, keepPrevious, deps, secrets) {
     const { io } = deps;
     const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
+    // Every key written to a secret names that secret in its marker, so a later rotation finds it.
+    const digest = secretPlan ? secretDigest((0,github_plan/* secretIdentity */.PU)(secretPlan)) : undefined;
     // Public keys are fetched while the key is being created: two round trips, not three.
     const delivery = secretPlan ? run_main_startDelivery(secretPlan, deps) : undefined;
     const projectId = plan.projectId ?? (await discoverProject(client));
-    const key = await mint(plan, projectId, client, deps, secrets);
+    const key = await mint(plan, projectId, digest, client, deps, secrets);
     // Should this step be killed (a cancelled job) while writing secrets, only the post step could
     // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
     const beforeWriting = () => saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt: isoUtc(key.expirationDate), revoke: plan.revoke !== 'false' });
@@ -32552,6 +32719,13 @@ async function run_main_createMode(plan, secretPlan, deps, secrets) {
             throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
         throw await run_main_deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
     }
+    // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
+    let rotation;
+    if (secretPlan && digest && keepPrevious !== 'all') {
+        if (failed.length === 0)
+            rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, client, io);
+        publishRotation(io, rotation);
+    }
     await io.appendSummary(mintSummary({
         keyId: key.apiKeyId,
         projectId,
@@ -32559,10 +32733,13 @@ async function run_main_createMode(plan, secretPlan, deps, secrets) {
         tags: key.tags,
         expiresAt: isoUtc(key.expirationDate),
         revokePolicy: revokeSentence(revoke, held.length > 0),
-    }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
+    }) +
+        (secretPlan ? secretsSummary(secretPlan.name, results) : '') +
+        (rotation ? rotationSummary(rotation) : ''));
     if (failed.length > 0) {
         const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
-        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate} ` +
+        const earlier = keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).';
+        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} ` +
             'Run the job again to write the rest.');
     }
 }
@@ -32589,7 +32766,7 @@ async function run_main_revokeMode(plan, deps) {
  * a failure is a value, looked at only once the key exists (and then deletes it).
  */
 function run_main_startDelivery(plan, deps) {
-    return Promise.all(/* import() */[__nccwpck_require__.e(470), __nccwpck_require__.e(720)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3720))
+    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
         .then((module) => module.prepareDelivery(plan, deps))
         .catch((error) => (error instanceof Error ? error : new Error(String(error))));
 }
@@ -32607,18 +32784,18 @@ async function writeSecrets(plan, delivery, key, client, projectId, beforeWritin
     return results;
 }
 /** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
-async function mint(plan, projectId, client, deps, secrets) {
+async function mint(plan, projectId, digest, client, deps, secrets) {
     const { io, clock } = deps;
     io.info(`Creating a Deepgram key in project ${projectId} ${(0,deepgram_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
     const sentAt = clock.now();
     const key = await createKeyWithoutOrphans({
         projectId,
         comment: plan.comment,
-        marker: { kind: 'action', invocation: deps.invocationId() },
+        marker: { kind: 'action', invocation: deps.invocationId(), ...(digest ? { secret: digest } : {}) },
         scopes: plan.scopes,
         tags: plan.tags,
         expiration: plan.expiration,
-    }, { client, clock, policy: retry/* MAIN_POLICY */.hz, log: (message) => io.info(message) });
+    }, { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message) });
     if (key.key !== '') {
         io_maskSecret(io, key.key);
         secrets.push(key.key);
@@ -32763,7 +32940,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(531);
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7881);
 // Entry of the main step (action.yml runs.main, bundled into dist/main).
 
 await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -33023,6 +33200,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   g4: () => (/* binding */ prepareTargets),
   tD: () => (/* binding */ splitResults),
   Hg: () => (/* binding */ withPublicKeyCache),
+  yW: () => (/* binding */ withWritePacing),
   t: () => (/* binding */ writeToTargets)
 });
 
@@ -33051,7 +33229,10 @@ var plan = __nccwpck_require__(4496);
 
 
 
-/** GitHub asks integrators not to burst; ten at a time keeps 20 repositories at two rounds. */
+/**
+ * Requests in flight at once. GitHub allows 100 and asks integrators not to burst; ten at a time
+ * keeps 20 repositories at two rounds.
+ */
 const CONCURRENCY = 10;
 /**
  * Fetches what every target needs before the key exists. One target that cannot be prepared
@@ -33077,18 +33258,34 @@ async function selectedIds(target, api) {
         return undefined;
     return Promise.all(target.selectedRepositories.map((repo) => api.repositoryId(target.org, repo)));
 }
-/** Seals the value for each target's own key and writes it; never throws, reports per target. */
-async function writeToTargets(value, name, prepared, api, seal) {
+/**
+ * Seals the value for each target's own key and writes it; never throws, reports per target.
+ * `progress` hears how many targets are done (written or failed) after each one.
+ */
+async function writeToTargets(value, name, prepared, api, seal, progress = () => { }) {
+    let done = 0;
     return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
+        let result;
         try {
             const encryptedValue = seal(value, publicKey.key);
-            const outcome = await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds });
-            return { target, outcome };
+            result = { target, outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }) };
         }
         catch (error) {
-            return { target, error: (0,errors/* describeFailure */.Ic)(error) };
+            result = { target, error: (0,errors/* describeFailure */.Ic)(error) };
         }
+        progress(++done, prepared.length);
+        return result;
     });
+}
+/** Every write waits for a slot within GitHub's limits on content creation (pacing.ts). */
+function withWritePacing(api, pacer) {
+    return {
+        ...api,
+        async putSecret(write) {
+            await pacer.acquire();
+            return api.putSecret(write);
+        },
+    };
 }
 /** Public keys fetched once per target (type, owner, repository, environment or organization). */
 function withPublicKeyCache(api) {
@@ -33112,11 +33309,69 @@ function targetKey(target) {
     const place = target.scope === 'organization' ? [target.org] : target.scope === 'environment' ? [target.owner, target.repo, target.environment] : [target.owner, target.repo];
     return [target.type, target.scope, ...place].join('/').toLowerCase();
 }
-/** Splits results into the targets that now hold the key and those that failed. */
+/**
+ * Splits results into the targets that now hold the key and those that failed. Targets that
+ * failed for the same reason (such as GitHub's limits) share one entry.
+ */
 function splitResults(results) {
     const held = results.flatMap((r) => ('outcome' in r ? [(0,plan/* describeTarget */.ff)(r.target)] : []));
-    const failed = results.flatMap((r) => ('error' in r ? [`${(0,plan/* describeTarget */.ff)(r.target)}: ${r.error}`] : []));
+    const byReason = new Map();
+    for (const r of results)
+        if ('error' in r)
+            byReason.set(r.error, [...(byReason.get(r.error) ?? []), (0,plan/* describeTarget */.ff)(r.target)]);
+    const failed = [...byReason].map(([error, targets]) => `${targets.join(', ')}: ${error}`);
     return { held, failed };
+}
+
+
+/***/ }),
+
+/***/ 9959:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   GX: () => (/* binding */ fanOutAdvice),
+/* harmony export */   vE: () => (/* binding */ writePacer)
+/* harmony export */ });
+/* unused harmony exports GITHUB_WRITE_LIMITS, PacingError */
+/** docs.github.com, "Rate limits for the REST API": 80 content-creating requests a minute, 500 an hour. */
+const GITHUB_WRITE_LIMITS = { perMinute: 80, perHour: 500 };
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+/** A write that could not start before the fan-out's time is up. Same text for every such target. */
+class PacingError extends Error {
+    constructor(waitMs, limits) {
+        const why = waitMs > 0
+            ? `GitHub allows ${limits.perMinute} content-creating requests a minute and ${limits.perHour} an hour, so the next write could start only in ${Math.ceil(waitMs / 1000)} s, after the step's time for secrets is up`
+            : "the step's time for secrets was up before this write could start";
+        super(`not written: ${why}. Write to at most ${limits.perMinute} targets per job, or use one organization secret with secret-visibility: selected (a single write).`);
+        this.name = 'PacingError';
+    }
+}
+function writePacer(clock, deadline, limits = GITHUB_WRITE_LIMITS) {
+    // Start times handed out so far, in order: each slot is no earlier than the one before.
+    const starts = [];
+    return {
+        async acquire() {
+            const now = clock.now();
+            const minuteSlot = starts.length >= limits.perMinute ? (starts[starts.length - limits.perMinute] ?? 0) + MINUTE_MS : now;
+            const hourSlot = starts.length >= limits.perHour ? (starts[starts.length - limits.perHour] ?? 0) + HOUR_MS : now;
+            const start = Math.max(now, minuteSlot, hourSlot);
+            if (start > deadline)
+                throw new PacingError(start - now, limits);
+            // Taken before waiting, so that writes asking at the same moment get successive slots.
+            starts.push(start);
+            if (start > now)
+                await clock.sleep(start - now);
+        },
+    };
+}
+/** What the job summary says when the targets are more than a minute's writes. */
+function fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
+    if (targets <= limits.perMinute)
+        return undefined;
+    return (`${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so writes beyond that wait or fail. ` +
+        'One organization secret with secret-visibility: selected and secret-selected-repositories is a single write, however many repositories read it.');
 }
 
 
@@ -33126,6 +33381,7 @@ function splitResults(results) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   PU: () => (/* binding */ secretIdentity),
 /* harmony export */   ff: () => (/* binding */ describeTarget),
 /* harmony export */   id: () => (/* binding */ readSecretPlan),
 /* harmony export */   pH: () => (/* binding */ SECRET_INPUTS)
@@ -33148,6 +33404,7 @@ const SECRET_INPUTS = {
     'secret-type': 'actions',
     'github-token': '',
     'github-api-url': '',
+    'keep-previous': 'all',
 };
 /** A human name for a target, used in logs, errors and the summary. */
 function describeTarget(target) {
@@ -33249,6 +33506,26 @@ function uniqueIgnoringCase(names) {
             return false;
         seen.add(key);
         return true;
+    });
+}
+/**
+ * What makes two secret plans "the same secret", as one canonical string: the name as GitHub
+ * stores it (upper-cased), the type, the scope, and where it lives (repositories sorted and
+ * lower-cased, the environment lower-cased, the organization lower-cased), since GitHub's names
+ * are case-insensitive. The token is not part of it, and neither is an organization secret's
+ * visibility: visibility says who may read the secret, not which secret it is, so a run that
+ * changes it overwrites the same secret and the keys it replaced are just as replaced.
+ */
+function secretIdentity(plan) {
+    const [first] = plan.targets;
+    const repositories = plan.targets.flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()])).sort();
+    return JSON.stringify({
+        name: plan.name.toUpperCase(),
+        type: first?.type ?? 'actions',
+        scope: first?.scope ?? 'repository',
+        repositories,
+        environment: first?.scope === 'environment' ? first.environment.toLowerCase() : '',
+        organization: first?.scope === 'organization' ? first.org.toLowerCase() : '',
     });
 }
 
@@ -33447,64 +33724,6 @@ function fetchOver(send) {
         const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
         return new Response(content, { status: response.status, headers: responseHeaders });
     };
-}
-
-
-/***/ }),
-
-/***/ 3091:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   bD: () => (/* binding */ withRetry),
-/* harmony export */   hz: () => (/* binding */ MAIN_POLICY),
-/* harmony export */   mu: () => (/* binding */ parseRetryAfter)
-/* harmony export */ });
-/* unused harmony exports POST_POLICY, retryDelay */
-/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
-/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
-/**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
- * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
- * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
- */
-async function withRetry(attempt, classify, policy, clock, beforeRetry) {
-    const started = clock.now();
-    for (let n = 1;; n++) {
-        try {
-            return await attempt(n);
-        }
-        catch (error) {
-            const verdict = classify(error);
-            if (!verdict.retry || n >= policy.maxAttempts)
-                throw error;
-            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (clock.now() + delay - started > policy.budgetMs)
-                throw error;
-            if (beforeRetry)
-                await beforeRetry(error);
-            await clock.sleep(delay);
-        }
-    }
-}
-/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
-function retryDelay(n, policy, random, retryAfterMs) {
-    if (retryAfterMs !== undefined)
-        return Math.max(0, retryAfterMs);
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-    return Math.round(random() * ceiling);
-}
-/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 
@@ -33728,7 +33947,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];

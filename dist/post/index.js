@@ -28552,7 +28552,7 @@ function readKeyPlan(getInput, run, now) {
 
 /***/ }),
 
-/***/ 2064:
+/***/ 7684:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31638,8 +31638,53 @@ function io_maskSecret(io, value) {
 var errors = __nccwpck_require__(8382);
 // EXTERNAL MODULE: ./src/shared/http.ts
 var http = __nccwpck_require__(6489);
-// EXTERNAL MODULE: ./src/shared/retry.ts
-var retry = __nccwpck_require__(3091);
+;// CONCATENATED MODULE: ./src/shared/retry.ts
+/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
+const retry_MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
+/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
+const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/**
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
+ * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
+ * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ */
+async function retry_withRetry(attempt, classify, policy, clock, beforeRetry) {
+    const started = clock.now();
+    for (let n = 1;; n++) {
+        try {
+            return await attempt(n);
+        }
+        catch (error) {
+            const verdict = classify(error);
+            if (!verdict.retry || n >= policy.maxAttempts)
+                throw error;
+            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
+            if (clock.now() + delay - started > policy.budgetMs)
+                throw error;
+            if (beforeRetry)
+                await beforeRetry(error);
+            await clock.sleep(delay);
+        }
+    }
+}
+/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
+function retryDelay(n, policy, random, retryAfterMs) {
+    if (retryAfterMs !== undefined)
+        return Math.max(0, retryAfterMs);
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(random() * ceiling);
+}
+/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
 ;// CONCATENATED MODULE: ./src/deepgram/client.ts
 
 
@@ -31686,7 +31731,7 @@ class DeepgramClient {
     async deleteKey(projectId, keyId) {
         const action = `deleting key ${keyId}`;
         const path = `${keysPath(projectId)}/${encodeURIComponent(keyId)}`;
-        return (0,retry/* withRetry */.bD)(async () => {
+        return retry_withRetry(async () => {
             const response = await this.send('DELETE', path, action);
             if (response.status === 404)
                 return 'already-gone';
@@ -31695,7 +31740,7 @@ class DeepgramClient {
         }, client_transientVerdict, this.options.policy, this.options.clock);
     }
     async retried(method, path, action) {
-        return (0,retry/* withRetry */.bD)(async () => this.expectOk(await this.send(method, path, action), action), client_transientVerdict, this.options.policy, this.options.clock);
+        return retry_withRetry(async () => this.expectOk(await this.send(method, path, action), action), client_transientVerdict, this.options.policy, this.options.clock);
     }
     async send(method, path, action, body) {
         const { baseUrl, apiKey, userAgent } = this.options;
@@ -31752,7 +31797,7 @@ function deepgramError(response, action, now) {
         (typeof body === 'string' ? body : undefined) ??
         (text || 'no message');
     const requestId = stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'];
-    const retryAfterMs = (0,retry/* parseRetryAfter */.mu)(response.headers['retry-after'], now);
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
     return new errors/* ServiceError */._7({
         service: 'Deepgram',
         action,
@@ -31828,9 +31873,12 @@ function loadRevocationState(io) {
     return { projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
 }
 
+// EXTERNAL MODULE: ./src/github/pacing.ts
+var pacing = __nccwpck_require__(9959);
 // EXTERNAL MODULE: ./src/github/plan.ts
 var plan = __nccwpck_require__(4496);
 ;// CONCATENATED MODULE: ./src/action/summary.ts
+
 
 
 function summary_mintSummary(s) {
@@ -31848,7 +31896,8 @@ function summary_mintSummary(s) {
 /** One row per target: where the secret was created, updated, or why it failed. */
 function summary_secretsSummary(name, results) {
     const rows = results.map((r) => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
-    return `\n#### Secret ${summary_code(name)}\n\n${summary_table(rows, ['Target', 'Result'])}\n`;
+    const advice = fanOutAdvice(results.length);
+    return `\n#### Secret ${summary_code(name)}\n\n${summary_table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`;
 }
 /** Revoke mode: what was deleted, and what was gone already. */
 function revokeModeSummary(projectId, what, report) {
@@ -31867,6 +31916,14 @@ function summary_table(rows, header = ['', '']) {
 /** Inline code on one line that survives backticks and pipes in the value. */
 function summary_code(value) {
     return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+/** keep-previous: each earlier key of the secret, and what became of it. */
+function rotationSummary(report) {
+    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
+    const rows = report.keys.map(({ key, outcome }) => [summary_code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`]);
+    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
+    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? summary_table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
+    return `\n#### Earlier keys of secret ${summary_code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/action/broker-client.ts
@@ -31892,7 +31949,7 @@ class BrokerClient {
      */
     async createKey(body) {
         const action = 'creating the key';
-        return (0,retry/* withRetry */.bD)(async () => {
+        return retry_withRetry(async () => {
             const answer = this.expectOk(await this.send('POST', '/v1/keys', action, JSON.stringify(body)), action);
             return {
                 key: stringOf(field(answer, 'key')) ?? '',
@@ -31907,7 +31964,7 @@ class BrokerClient {
     /** Deletes one key this broker minted for this repository; 404 means it is gone already. */
     async deleteKey(keyId) {
         const action = `deleting key ${keyId}`;
-        return (0,retry/* withRetry */.bD)(async () => {
+        return retry_withRetry(async () => {
             const response = await this.send('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action);
             if (response.status === 404)
                 return 'already-gone';
@@ -31919,7 +31976,7 @@ class BrokerClient {
     async deleteTagged(tags) {
         const action = `deleting the keys tagged ${tags.join(', ')}`;
         const query = `tags=${tags.map(encodeURIComponent).join(',')}`;
-        return (0,retry/* withRetry */.bD)(async () => broker_client_stringsOf(field(this.expectOk(await this.send('DELETE', `/v1/keys?${query}`, action), action), 'deleted')), client_transientVerdict, this.options.policy, this.options.clock);
+        return retry_withRetry(async () => broker_client_stringsOf(field(this.expectOk(await this.send('DELETE', `/v1/keys?${query}`, action), action), 'deleted')), client_transientVerdict, this.options.policy, this.options.clock);
     }
     async send(method, path, action, body) {
         const headers = {
@@ -31957,7 +32014,7 @@ function brokerError(response, action, now) {
     const code = stringOf(field(body, 'error'));
     const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
     const message = stringOf(field(body, 'message')) ?? (text || 'no message');
-    const retryAfterMs = (0,retry/* parseRetryAfter */.mu)(response.headers['retry-after'], now);
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
     return new errors/* ServiceError */._7({
         service: 'The broker',
         action,
@@ -32388,7 +32445,7 @@ async function createMode(plan, secretPlan, client, deps, secrets) {
 }
 /** Loads the secret-writing code and readies every target; a failure is a value, never a rejection. */
 function startDelivery(plan, deps) {
-    return Promise.all(/* import() */[__nccwpck_require__.e(470), __nccwpck_require__.e(720)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3720))
+    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
         .then((module) => module.prepareDelivery(plan, deps))
         .catch((error) => (error instanceof Error ? error : new Error(String(error))));
 }
@@ -32446,7 +32503,7 @@ async function revokeThroughBroker(broker, state, deps) {
             throw new errors/* ActionError */.lZ('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).');
         io_maskSecret(io, idToken);
         secrets.push(idToken);
-        const outcome = await brokerClient(broker, idToken, deps, retry/* POST_POLICY */.Q6).deleteKey(state.keyId);
+        const outcome = await brokerClient(broker, idToken, deps, POST_POLICY).deleteKey(state.keyId);
         io.info(outcome === 'deleted' ? `Revoked key ${state.keyId} through the broker.` : `Key ${state.keyId} was already deleted.`);
         await io.appendSummary(revokedSummary(state.keyId, outcome));
     }
@@ -32496,7 +32553,7 @@ async function runPost(deps) {
             apiKey,
             send: deps.send,
             clock: deps.clock,
-            policy: retry/* POST_POLICY */.Q6,
+            policy: POST_POLICY,
             userAgent: deps.userAgent,
         });
         const outcome = await client.deleteKey(state.projectId, state.keyId);
@@ -32583,7 +32640,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2064);
+/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7684);
 // Entry of the post step (action.yml runs.post, bundled into dist/post).
 
 await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -32832,6 +32889,7 @@ function grantProblem(requested, granted) {
 __nccwpck_require__.d(__webpack_exports__, {
   g4: () => (/* binding */ prepareTargets),
   Hg: () => (/* binding */ withPublicKeyCache),
+  yW: () => (/* binding */ withWritePacing),
   t: () => (/* binding */ writeToTargets)
 });
 
@@ -32860,7 +32918,10 @@ var plan = __nccwpck_require__(4496);
 
 
 
-/** GitHub asks integrators not to burst; ten at a time keeps 20 repositories at two rounds. */
+/**
+ * Requests in flight at once. GitHub allows 100 and asks integrators not to burst; ten at a time
+ * keeps 20 repositories at two rounds.
+ */
 const CONCURRENCY = 10;
 /**
  * Fetches what every target needs before the key exists. One target that cannot be prepared
@@ -32886,18 +32947,34 @@ async function selectedIds(target, api) {
         return undefined;
     return Promise.all(target.selectedRepositories.map((repo) => api.repositoryId(target.org, repo)));
 }
-/** Seals the value for each target's own key and writes it; never throws, reports per target. */
-async function writeToTargets(value, name, prepared, api, seal) {
+/**
+ * Seals the value for each target's own key and writes it; never throws, reports per target.
+ * `progress` hears how many targets are done (written or failed) after each one.
+ */
+async function writeToTargets(value, name, prepared, api, seal, progress = () => { }) {
+    let done = 0;
     return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
+        let result;
         try {
             const encryptedValue = seal(value, publicKey.key);
-            const outcome = await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds });
-            return { target, outcome };
+            result = { target, outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }) };
         }
         catch (error) {
-            return { target, error: (0,errors/* describeFailure */.Ic)(error) };
+            result = { target, error: (0,errors/* describeFailure */.Ic)(error) };
         }
+        progress(++done, prepared.length);
+        return result;
     });
+}
+/** Every write waits for a slot within GitHub's limits on content creation (pacing.ts). */
+function withWritePacing(api, pacer) {
+    return {
+        ...api,
+        async putSecret(write) {
+            await pacer.acquire();
+            return api.putSecret(write);
+        },
+    };
 }
 /** Public keys fetched once per target (type, owner, repository, environment or organization). */
 function withPublicKeyCache(api) {
@@ -32921,11 +32998,68 @@ function targetKey(target) {
     const place = target.scope === 'organization' ? [target.org] : target.scope === 'environment' ? [target.owner, target.repo, target.environment] : [target.owner, target.repo];
     return [target.type, target.scope, ...place].join('/').toLowerCase();
 }
-/** Splits results into the targets that now hold the key and those that failed. */
+/**
+ * Splits results into the targets that now hold the key and those that failed. Targets that
+ * failed for the same reason (such as GitHub's limits) share one entry.
+ */
 function splitResults(results) {
     const held = results.flatMap((r) => ('outcome' in r ? [describeTarget(r.target)] : []));
-    const failed = results.flatMap((r) => ('error' in r ? [`${describeTarget(r.target)}: ${r.error}`] : []));
+    const byReason = new Map();
+    for (const r of results)
+        if ('error' in r)
+            byReason.set(r.error, [...(byReason.get(r.error) ?? []), describeTarget(r.target)]);
+    const failed = [...byReason].map(([error, targets]) => `${targets.join(', ')}: ${error}`);
     return { held, failed };
+}
+
+
+/***/ }),
+
+/***/ 9959:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   vE: () => (/* binding */ writePacer)
+/* harmony export */ });
+/* unused harmony exports GITHUB_WRITE_LIMITS, PacingError, fanOutAdvice */
+/** docs.github.com, "Rate limits for the REST API": 80 content-creating requests a minute, 500 an hour. */
+const GITHUB_WRITE_LIMITS = { perMinute: 80, perHour: 500 };
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+/** A write that could not start before the fan-out's time is up. Same text for every such target. */
+class PacingError extends Error {
+    constructor(waitMs, limits) {
+        const why = waitMs > 0
+            ? `GitHub allows ${limits.perMinute} content-creating requests a minute and ${limits.perHour} an hour, so the next write could start only in ${Math.ceil(waitMs / 1000)} s, after the step's time for secrets is up`
+            : "the step's time for secrets was up before this write could start";
+        super(`not written: ${why}. Write to at most ${limits.perMinute} targets per job, or use one organization secret with secret-visibility: selected (a single write).`);
+        this.name = 'PacingError';
+    }
+}
+function writePacer(clock, deadline, limits = GITHUB_WRITE_LIMITS) {
+    // Start times handed out so far, in order: each slot is no earlier than the one before.
+    const starts = [];
+    return {
+        async acquire() {
+            const now = clock.now();
+            const minuteSlot = starts.length >= limits.perMinute ? (starts[starts.length - limits.perMinute] ?? 0) + MINUTE_MS : now;
+            const hourSlot = starts.length >= limits.perHour ? (starts[starts.length - limits.perHour] ?? 0) + HOUR_MS : now;
+            const start = Math.max(now, minuteSlot, hourSlot);
+            if (start > deadline)
+                throw new PacingError(start - now, limits);
+            // Taken before waiting, so that writes asking at the same moment get successive slots.
+            starts.push(start);
+            if (start > now)
+                await clock.sleep(start - now);
+        },
+    };
+}
+/** What the job summary says when the targets are more than a minute's writes. */
+function fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
+    if (targets <= limits.perMinute)
+        return undefined;
+    return (`${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so writes beyond that wait or fail. ` +
+        'One organization secret with secret-visibility: selected and secret-selected-repositories is a single write, however many repositories read it.');
 }
 
 
@@ -32938,7 +33072,7 @@ function splitResults(results) {
 /* harmony export */   ff: () => (/* binding */ describeTarget),
 /* harmony export */   pH: () => (/* binding */ SECRET_INPUTS)
 /* harmony export */ });
-/* unused harmony export readSecretPlan */
+/* unused harmony exports readSecretPlan, secretIdentity */
 /* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
 /* harmony import */ var _action_inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1729);
 
@@ -32957,6 +33091,7 @@ const SECRET_INPUTS = {
     'secret-type': 'actions',
     'github-token': '',
     'github-api-url': '',
+    'keep-previous': 'all',
 };
 /** A human name for a target, used in logs, errors and the summary. */
 function describeTarget(target) {
@@ -33058,6 +33193,26 @@ function uniqueIgnoringCase(names) {
             return false;
         seen.add(key);
         return true;
+    });
+}
+/**
+ * What makes two secret plans "the same secret", as one canonical string: the name as GitHub
+ * stores it (upper-cased), the type, the scope, and where it lives (repositories sorted and
+ * lower-cased, the environment lower-cased, the organization lower-cased), since GitHub's names
+ * are case-insensitive. The token is not part of it, and neither is an organization secret's
+ * visibility: visibility says who may read the secret, not which secret it is, so a run that
+ * changes it overwrites the same secret and the keys it replaced are just as replaced.
+ */
+function secretIdentity(plan) {
+    const [first] = plan.targets;
+    const repositories = plan.targets.flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()])).sort();
+    return JSON.stringify({
+        name: plan.name.toUpperCase(),
+        type: first?.type ?? 'actions',
+        scope: first?.scope ?? 'repository',
+        repositories,
+        environment: first?.scope === 'environment' ? first.environment.toLowerCase() : '',
+        organization: first?.scope === 'organization' ? first.org.toLowerCase() : '',
     });
 }
 
@@ -33256,65 +33411,6 @@ function fetchOver(send) {
         const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
         return new Response(content, { status: response.status, headers: responseHeaders });
     };
-}
-
-
-/***/ }),
-
-/***/ 3091:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Q6: () => (/* binding */ POST_POLICY),
-/* harmony export */   bD: () => (/* binding */ withRetry),
-/* harmony export */   hz: () => (/* binding */ MAIN_POLICY),
-/* harmony export */   mu: () => (/* binding */ parseRetryAfter)
-/* harmony export */ });
-/* unused harmony export retryDelay */
-/** Main step: a few seconds of patience for a flaky service, well within a job's expectations. */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 30_000 };
-/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
-/**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Between attempts
- * it waits an exponential, fully jittered delay, or what the service asked (Retry-After) when
- * that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
- */
-async function withRetry(attempt, classify, policy, clock, beforeRetry) {
-    const started = clock.now();
-    for (let n = 1;; n++) {
-        try {
-            return await attempt(n);
-        }
-        catch (error) {
-            const verdict = classify(error);
-            if (!verdict.retry || n >= policy.maxAttempts)
-                throw error;
-            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (clock.now() + delay - started > policy.budgetMs)
-                throw error;
-            if (beforeRetry)
-                await beforeRetry(error);
-            await clock.sleep(delay);
-        }
-    }
-}
-/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
-function retryDelay(n, policy, random, retryAfterMs) {
-    if (retryAfterMs !== undefined)
-        return Math.max(0, retryAfterMs);
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-    return Math.round(random() * ceiling);
-}
-/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 
@@ -33538,7 +33634,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];

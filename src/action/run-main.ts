@@ -10,9 +10,11 @@ import { MAIN_POLICY, type RetryClock } from '../shared/retry.ts'
 import { readRevokePlan, revokeKeys, type RevokePlan } from './revoke-mode.ts'
 import { splitResults, type TargetResult } from '../github/deliver.ts'
 import type { SecretDelivery } from '../github/load.ts'
-import { readSecretPlan, type SecretPlan } from '../github/plan.ts'
+import { readSecretPlan, secretIdentity, type SecretPlan } from '../github/plan.ts'
+import { publishRotation, readKeepPrevious, retirePreviousKeys, type KeepPrevious, type RotationReport } from './rotation.ts'
+import { secretDigest } from '../deepgram/marker.ts'
 import { saveRevocationState } from './state.ts'
-import { mintSummary, revokeModeSummary, secretsSummary } from './summary.ts'
+import { mintSummary, revokeModeSummary, rotationSummary, secretsSummary } from './summary.ts'
 import { wantsBroker } from './broker-inputs.ts'
 import { brokerMain } from './broker-mode.ts'
 
@@ -58,9 +60,10 @@ export async function runMain(deps: MainDeps): Promise<void> {
     const checked = standIn(['api-key', 'github-token'])
     const plan = readKeyPlan(checked, deps.run, new Date(deps.clock.now()))
     const secretPlan = readSecretPlan(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl })
+    const keepPrevious = readKeepPrevious(checked)
     if (skip) return skipForMissingKey(io, deps.run)
     io.setOutput('skipped', 'false')
-    await createMode(plan, secretPlan, deps, secrets)
+    await createMode(plan, secretPlan, keepPrevious, deps, secrets)
   } catch (error) {
     io.setFailed(redact(describeFailure(error), secrets))
   }
@@ -75,13 +78,15 @@ function deepgramClient(apiKey: string, baseUrl: string, deps: MainDeps): Deepgr
   return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent })
 }
 
-async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefined, deps: MainDeps, secrets: string[]): Promise<void> {
+async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefined, keepPrevious: KeepPrevious, deps: MainDeps, secrets: string[]): Promise<void> {
   const { io } = deps
   const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps)
+  // Every key written to a secret names that secret in its marker, so a later rotation finds it.
+  const digest = secretPlan ? secretDigest(secretIdentity(secretPlan)) : undefined
   // Public keys are fetched while the key is being created: two round trips, not three.
   const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined
   const projectId = plan.projectId ?? (await discoverProject(client))
-  const key = await mint(plan, projectId, client, deps, secrets)
+  const key = await mint(plan, projectId, digest, client, deps, secrets)
   // Should this step be killed (a cancelled job) while writing secrets, only the post step could
   // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
   const beforeWriting = () =>
@@ -96,6 +101,12 @@ async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefined, dep
     if (held.length > 0) throw new ActionError(`${describeFailure(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`)
     throw await deleteAfterFailure(client, projectId, key, describeFailure(error))
   }
+  // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
+  let rotation: RotationReport | undefined
+  if (secretPlan && digest && keepPrevious !== 'all') {
+    if (failed.length === 0) rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, client, io)
+    publishRotation(io, rotation)
+  }
   await io.appendSummary(
     mintSummary({
       keyId: key.apiKeyId,
@@ -104,12 +115,15 @@ async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefined, dep
       tags: key.tags,
       expiresAt: isoUtc(key.expirationDate),
       revokePolicy: revokeSentence(revoke, held.length > 0),
-    }) + (secretPlan ? secretsSummary(secretPlan.name, results) : ''),
+    }) +
+      (secretPlan ? secretsSummary(secretPlan.name, results) : '') +
+      (rotation ? rotationSummary(rotation) : ''),
   )
   if (failed.length > 0) {
     const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.'
+    const earlier = keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).'
     throw new ActionError(
-      `Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate} ` +
+      `Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} ` +
         'Run the job again to write the rest.',
     )
   }
@@ -162,7 +176,7 @@ async function writeSecrets(
 }
 
 /** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
-async function mint(plan: KeyPlan, projectId: string, client: DeepgramClient, deps: MainDeps, secrets: string[]): Promise<CreatedKey> {
+async function mint(plan: KeyPlan, projectId: string, digest: string | undefined, client: DeepgramClient, deps: MainDeps, secrets: string[]): Promise<CreatedKey> {
   const { io, clock } = deps
   io.info(`Creating a Deepgram key in project ${projectId} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`)
   const sentAt = clock.now()
@@ -170,7 +184,7 @@ async function mint(plan: KeyPlan, projectId: string, client: DeepgramClient, de
     {
       projectId,
       comment: plan.comment,
-      marker: { kind: 'action', invocation: deps.invocationId() },
+      marker: { kind: 'action', invocation: deps.invocationId(), ...(digest ? { secret: digest } : {}) },
       scopes: plan.scopes,
       tags: plan.tags,
       expiration: plan.expiration,

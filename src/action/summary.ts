@@ -1,6 +1,8 @@
 import type { TargetResult } from '../github/deliver.ts'
+import { fanOutAdvice } from '../github/pacing.ts'
 import { describeTarget } from '../github/plan.ts'
 import { logLine, markdownValue } from '../shared/log-text.ts'
+import type { RetiredKey, RotationReport } from './rotation.ts'
 
 /** The job summary of a minted key: everything about it but the key. */
 export interface MintSummary {
@@ -27,7 +29,8 @@ export function mintSummary(s: MintSummary): string {
 /** One row per target: where the secret was created, updated, or why it failed. */
 export function secretsSummary(name: string, results: TargetResult[]): string {
   const rows = results.map((r): [string, string] => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`])
-  return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n`
+  const advice = fanOutAdvice(results.length)
+  return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`
 }
 
 /** Revoke mode: what was deleted, and what was gone already. */
@@ -50,4 +53,13 @@ export function table(rows: [string, string][], header: [string, string] = ['', 
 /** Inline code on one line that survives backticks and pipes in the value. */
 export function code(value: string): string {
   return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``
+}
+
+/** keep-previous: each earlier key of the secret, and what became of it. */
+export function rotationSummary(report: RotationReport): string {
+  const results: Record<RetiredKey['outcome'], string> = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' }
+  const rows = report.keys.map(({ key, outcome }): [string, string] => [code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`])
+  const deleted = report.keys.filter((k) => k.outcome === 'deleted').length
+  const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.'
+  return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`
 }

@@ -2,9 +2,13 @@ import { mapBounded } from '../shared/concurrency.ts'
 import { ActionError, describeFailure } from '../shared/errors.ts'
 import type { PublicKey, SecretsApi, WriteOutcome } from './api.ts'
 import { describeTarget, type SecretPlan, type SecretTarget } from './plan.ts'
+import type { WritePacer } from './pacing.ts'
 import type { Seal } from './seal.ts'
 
-/** GitHub asks integrators not to burst; ten at a time keeps 20 repositories at two rounds. */
+/**
+ * Requests in flight at once. GitHub allows 100 and asks integrators not to burst; ten at a time
+ * keeps 20 repositories at two rounds.
+ */
 export const CONCURRENCY = 10
 
 /** A target whose public key (and, for selected visibility, repository ids) is in hand. */
@@ -39,17 +43,41 @@ async function selectedIds(target: SecretTarget, api: SecretsApi): Promise<numbe
   return Promise.all(target.selectedRepositories.map((repo) => api.repositoryId(target.org, repo)))
 }
 
-/** Seals the value for each target's own key and writes it; never throws, reports per target. */
-export async function writeToTargets(value: string, name: string, prepared: PreparedTarget[], api: SecretsApi, seal: Seal): Promise<TargetResult[]> {
-  return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
+/**
+ * Seals the value for each target's own key and writes it; never throws, reports per target.
+ * `progress` hears how many targets are done (written or failed) after each one.
+ */
+export async function writeToTargets(
+  value: string,
+  name: string,
+  prepared: PreparedTarget[],
+  api: SecretsApi,
+  seal: Seal,
+  progress: (done: number, total: number) => void = () => {},
+): Promise<TargetResult[]> {
+  let done = 0
+  return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }): Promise<TargetResult> => {
+    let result: TargetResult
     try {
       const encryptedValue = seal(value, publicKey.key)
-      const outcome = await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds })
-      return { target, outcome }
+      result = { target, outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }) }
     } catch (error) {
-      return { target, error: describeFailure(error) }
+      result = { target, error: describeFailure(error) }
     }
+    progress(++done, prepared.length)
+    return result
   })
+}
+
+/** Every write waits for a slot within GitHub's limits on content creation (pacing.ts). */
+export function withWritePacing(api: SecretsApi, pacer: WritePacer): SecretsApi {
+  return {
+    ...api,
+    async putSecret(write) {
+      await pacer.acquire()
+      return api.putSecret(write)
+    },
+  }
 }
 
 /** Public keys fetched once per target (type, owner, repository, environment or organization). */
@@ -76,9 +104,14 @@ function targetKey(target: SecretTarget): string {
   return [target.type, target.scope, ...place].join('/').toLowerCase()
 }
 
-/** Splits results into the targets that now hold the key and those that failed. */
+/**
+ * Splits results into the targets that now hold the key and those that failed. Targets that
+ * failed for the same reason (such as GitHub's limits) share one entry.
+ */
 export function splitResults(results: TargetResult[]): { held: string[]; failed: string[] } {
   const held = results.flatMap((r) => ('outcome' in r ? [describeTarget(r.target)] : []))
-  const failed = results.flatMap((r) => ('error' in r ? [`${describeTarget(r.target)}: ${r.error}`] : []))
+  const byReason = new Map<string, string[]>()
+  for (const r of results) if ('error' in r) byReason.set(r.error, [...(byReason.get(r.error) ?? []), describeTarget(r.target)])
+  const failed = [...byReason].map(([error, targets]) => `${targets.join(', ')}: ${error}`)
   return { held, failed }
 }

@@ -1,11 +1,21 @@
 // Loaded with import() only when a secret is written: Octokit and libsodium stay off the path of
 // every other run (ncc puts this module and what it imports in a separate chunk).
+import type { ActionIO } from '../action/io.ts'
 import { fetchOver, type HttpSend } from '../shared/http.ts'
-import { MAIN_POLICY, type RetryClock } from '../shared/retry.ts'
-import { prepareTargets, withPublicKeyCache, writeToTargets, type TargetResult } from './deliver.ts'
+import type { RetryClock } from '../shared/retry.ts'
+import { prepareTargets, withPublicKeyCache, withWritePacing, writeToTargets, type TargetResult } from './deliver.ts'
 import { octokitSecretsApi } from './octokit.ts'
+import { writePacer } from './pacing.ts'
 import type { SecretPlan } from './plan.ts'
 import { loadSeal } from './seal.ts'
+
+/**
+ * From the start of delivery (while the key is being created) to the last write starting, waits
+ * included: the main step ends within 30 s, and a failure then still has time to delete the key.
+ */
+export const DELIVERY_BUDGET_MS = 20_000
+/** A fan-out this long logs how far it got, every this many targets. */
+export const PROGRESS_EVERY = 20
 
 export interface SecretDelivery {
   /** Writes the value to every target; the results say which hold it now. */
@@ -13,6 +23,7 @@ export interface SecretDelivery {
 }
 
 export interface DeliveryDeps {
+  io: Pick<ActionIO, 'info'>
   send: HttpSend
   clock: RetryClock
   userAgent: string
@@ -20,9 +31,12 @@ export interface DeliveryDeps {
 
 /** Readies every target (public keys, repository ids) and libsodium, in parallel. */
 export async function prepareDelivery(plan: SecretPlan, deps: DeliveryDeps): Promise<SecretDelivery> {
-  const api = withPublicKeyCache(
-    octokitSecretsApi({ token: plan.token, apiUrl: plan.apiUrl, fetch: fetchOver(deps.send), clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent }),
-  )
+  const deadline = deps.clock.now() + DELIVERY_BUDGET_MS
+  const github = octokitSecretsApi({ token: plan.token, apiUrl: plan.apiUrl, fetch: fetchOver(deps.send), now: deps.clock.now, deadline, userAgent: deps.userAgent })
+  const api = withWritePacing(withPublicKeyCache(github), writePacer(deps.clock, deadline))
   const [seal, prepared] = await Promise.all([loadSeal(), prepareTargets(plan, api)])
-  return { write: (value) => writeToTargets(value, plan.name, prepared, api, seal) }
+  const progress = (done: number, total: number) => {
+    if (total > PROGRESS_EVERY && (done % PROGRESS_EVERY === 0 || done === total)) deps.io.info(`Secret ${plan.name}: ${done} of ${total} targets done.`)
+  }
+  return { write: (value) => writeToTargets(value, plan.name, prepared, api, seal, progress) }
 }

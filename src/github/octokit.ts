@@ -1,7 +1,9 @@
 import { Octokit } from '@octokit/rest'
-import { NetworkError, ServiceError } from '../shared/errors.ts'
-import { parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../shared/retry.ts'
+import { retry } from '@octokit/plugin-retry'
+import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling'
+import type { Now } from '../shared/retry.ts'
 import type { PublicKey, SecretsApi, SecretWrite } from './api.ts'
+import { confinedTo, gitHubError, permissionHint, rateLimitDecisions, redirectIn, requestKey } from './answers.ts'
 import { describeTarget, type SecretTarget } from './plan.ts'
 
 /** Pinned: the secrets endpoints are checked under this version, and GHES knows it. */
@@ -11,42 +13,68 @@ export interface GitHubOptions {
   token: string
   apiUrl: string
   fetch: typeof fetch
-  clock: RetryClock
-  policy: RetryPolicy
+  now: Now
+  /** No wait (rate limit or retry) may end after this time (ms since the epoch). */
+  deadline: number
   userAgent: string
+  /** Milliseconds in one of the plugins' seconds of waiting: 1000, or 1 in unit tests. */
+  msPerSecondOfWait?: number
 }
 
-interface RequestErrorLike {
-  status: number
-  message: string
-  response?: { headers: Record<string, string | undefined>; data?: unknown }
+/** plugin-retry: 5xx and no answer, twice, after 1 s and 4 s. Rate limits are the throttling plugin's. */
+const RETRIES = 2
+const NOT_RETRIED = [400, 401, 403, 404, 410, 422, 429, 451]
+/** The longest wait plugin-retry makes before a retry ((retries)^2 s), and an attempt after it. */
+const RETRY_ROOM_MS = (RETRIES ** 2 + 5) * 1000
+
+/** plugin-retry reads a request's retries from here after each failure. */
+type RetryFields = { retries?: number }
+
+// Octokit with GitHub's own rate-limit (throttling) and retry plugins. A first plugin of ours,
+// innermost, tells plugin-retry to stop once the deadline leaves no room for another attempt.
+function gitHubOctokit(options: GitHubOptions) {
+  const stopRetriesAtDeadline: Parameters<typeof Octokit.plugin>[0] = (octokit) => {
+    octokit.hook.error('request', (error, request) => {
+      if (options.now() + RETRY_ROOM_MS > options.deadline) (request.request as RetryFields).retries = 0
+      throw error
+    })
+  }
+  return Octokit.plugin(stopRetriesAtDeadline, throttling, retry)
 }
 
-/** GitHub's secrets endpoints through Octokit, each call retried on transient failures. */
+/** GitHub's secrets endpoints through Octokit; rate limits and transient failures retried within the deadline. */
 export function octokitSecretsApi(options: GitHubOptions): SecretsApi {
-  const octokit = new Octokit({
+  const limits = rateLimitDecisions(options.now, options.deadline)
+  const onLimit: ThrottlingOptions['onRateLimit'] = (retryAfter, request, octokit, retryCount) => {
+    const { method, url } = octokit.request.endpoint.parse(request)
+    return limits.wait(retryAfter, requestKey(method, url), retryCount)
+  }
+  const scale = options.msPerSecondOfWait ?? 1000
+  const GitHubOctokit = gitHubOctokit(options)
+  const octokit = new GitHubOctokit({
     auth: options.token,
     baseUrl: options.apiUrl,
     userAgent: options.userAgent,
-    request: { fetch: options.fetch },
+    request: { fetch: confinedTo(options.apiUrl, options.fetch) },
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+    throttle: { onRateLimit: onLimit, onSecondaryRateLimit: onLimit, retryAfterBaseValue: scale, write: UNPACED },
+    retry: { retries: RETRIES, doNotRetry: NOT_RETRIED, retryAfterBaseValue: scale },
   })
   octokit.hook.before('request', (request) => {
     request.headers['x-github-api-version'] = GITHUB_API_VERSION
   })
-  const call = <T>(action: string, hint: string, run: () => Promise<T>): Promise<T> =>
-    withRetry(
-      async () => {
-        try {
-          return await run()
-        } catch (error) {
-          throw gitHubError(error, action, hint, options.clock.now())
-        }
-      },
-      gitHubVerdict,
-      options.policy,
-      options.clock,
-    )
+  // Outermost, so that no plugin retries it: a redirect is an answer, and never a success.
+  octokit.hook.after('request', (response) => {
+    const redirect = redirectIn(response)
+    if (redirect !== undefined) throw redirect
+  })
+  const call = async <T>(action: string, hint: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run()
+    } catch (error) {
+      throw gitHubError(error, action, hint, limits.refusedWait)
+    }
+  }
 
   return {
     getPublicKey(target) {
@@ -67,6 +95,15 @@ export function octokitSecretsApi(options: GitHubOptions): SecretsApi {
     },
   }
 }
+
+/**
+ * The throttling plugin's write group, made a pass-through: by default it sends one write a
+ * second, so 100 targets would take 100 s. Writes are paced by pacing.ts instead, within the
+ * step's time.
+ */
+const UNPACED = {
+  key: () => ({ schedule: <T>(_job: unknown, task: () => Promise<T>) => task() }),
+} as unknown as NonNullable<ThrottlingOptions['write']>
 
 function publicKeyRequest(octokit: Octokit, target: SecretTarget) {
   if (target.scope === 'environment') {
@@ -101,72 +138,3 @@ function toPublicKey(data: { key_id: string; key: string }): PublicKey {
   return { keyId: data.key_id, key: data.key }
 }
 
-/** Which permission a token lacks when GitHub refuses it on this target. */
-function permissionHint(target: SecretTarget): string {
-  const permission =
-    target.scope === 'organization'
-      ? target.type === 'dependabot'
-        ? 'Organization permission "Dependabot secrets: write"'
-        : 'Organization permission "Secrets: write" (organization_secrets)'
-      : target.scope === 'environment'
-        ? 'Repository permissions "Environments: write" and "Secrets: write"'
-        : target.type === 'dependabot'
-          ? 'Repository permission "Dependabot secrets: write"'
-          : 'Repository permission "Secrets: write"'
-  return (
-    `github-token needs ${permission} on ${describeTarget(target)}. The workflow's own GITHUB_TOKEN cannot write secrets: ` +
-    'use a GitHub App token (actions/create-github-app-token) or a fine-grained personal access token.'
-  )
-}
-
-function gitHubError(error: unknown, action: string, permission: string, now: number): Error {
-  if (!isRequestError(error)) return error instanceof Error ? error : new Error(String(error))
-  if (error.response === undefined) return new NetworkError('GitHub', action, error.message, true)
-  const headers = error.response.headers
-  const data = error.response.data
-  const message = typeof data === 'object' && data !== null && 'message' in data ? String((data as { message: unknown }).message) : error.message
-  const rateLimited = isRateLimit(error.status, message, headers)
-  const retryAfterMs = rateLimited || error.status >= 500 ? rateLimitWait(headers, now) : undefined
-  return new ServiceError({
-    service: 'GitHub',
-    action,
-    status: error.status,
-    message,
-    requestId: headers['x-github-request-id'],
-    hint: rateLimited ? 'GitHub is limiting requests; run the job again later.' : gitHubHint(error.status, permission),
-    retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
-  })
-}
-
-function gitHubHint(status: number, permission: string): string | undefined {
-  if (status === 401) return `github-token was refused (expired or revoked?). ${permission}`
-  if (status === 403) return permission
-  if (status === 404) return `The target does not exist, or github-token cannot see it. ${permission}`
-  return undefined
-}
-
-function isRateLimit(status: number, message: string, headers: Record<string, string | undefined>): boolean {
-  return status === 429 || (status === 403 && (/rate limit/i.test(message) || headers['x-ratelimit-remaining'] === '0'))
-}
-
-/** GitHub's wait: Retry-After, or the reset time of an exhausted primary limit. */
-function rateLimitWait(headers: Record<string, string | undefined>, now: number): number | undefined {
-  const retryAfter = parseRetryAfter(headers['retry-after'], now)
-  if (retryAfter !== undefined) return retryAfter
-  const reset = Number(headers['x-ratelimit-reset'])
-  return headers['x-ratelimit-remaining'] === '0' && Number.isFinite(reset) ? Math.max(0, reset * 1000 - now) : undefined
-}
-
-/** Retry no answer, 5xx, 429 and rate-limit 403s; every other 4xx is final. */
-function gitHubVerdict(error: unknown): RetryVerdict {
-  if (error instanceof NetworkError) return { retry: true }
-  if (!(error instanceof ServiceError)) return { retry: false }
-  const { status, message, retryAfterSeconds } = error.details
-  const transient = status >= 500 || isRateLimit(status, message, {})
-  if (!transient) return { retry: false }
-  return retryAfterSeconds === undefined ? { retry: true } : { retry: true, retryAfterMs: retryAfterSeconds * 1000 }
-}
-
-function isRequestError(error: unknown): error is RequestErrorLike {
-  return error instanceof Error && typeof (error as Partial<RequestErrorLike>).status === 'number'
-}

@@ -33,6 +33,7 @@ export const SECRET_INPUTS: Record<string, string> = {
   'secret-type': 'actions',
   'github-token': '',
   'github-api-url': '',
+  'keep-previous': 'all',
 }
 
 /** A human name for a target, used in logs, errors and the summary. */
@@ -133,5 +134,26 @@ function uniqueIgnoringCase(names: string[]): string[] {
     if (seen.has(key)) return false
     seen.add(key)
     return true
+  })
+}
+
+/**
+ * What makes two secret plans "the same secret", as one canonical string: the name as GitHub
+ * stores it (upper-cased), the type, the scope, and where it lives (repositories sorted and
+ * lower-cased, the environment lower-cased, the organization lower-cased), since GitHub's names
+ * are case-insensitive. The token is not part of it, and neither is an organization secret's
+ * visibility: visibility says who may read the secret, not which secret it is, so a run that
+ * changes it overwrites the same secret and the keys it replaced are just as replaced.
+ */
+export function secretIdentity(plan: SecretPlan): string {
+  const [first] = plan.targets
+  const repositories = plan.targets.flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()])).sort()
+  return JSON.stringify({
+    name: plan.name.toUpperCase(),
+    type: first?.type ?? 'actions',
+    scope: first?.scope ?? 'repository',
+    repositories,
+    environment: first?.scope === 'environment' ? first.environment.toLowerCase() : '',
+    organization: first?.scope === 'organization' ? first.org.toLowerCase() : '',
   })
 }
