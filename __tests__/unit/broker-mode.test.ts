@@ -64,6 +64,7 @@ describe('broker-mode inputs', () => {
     [{ scopes: 'usage:write', expiration: '91d' }, 'Input expiration:'],
     [{ scopes: 'usage:write', 'key-id': KEY_ID }, 'Input key-id: applies to mode: revoke only'],
     [{ scopes: 'usage:write', revoke: 'maybe' }, 'Input revoke:'],
+    [{ scopes: 'usage:write', 'keep-previous': '1' }, 'Input keep-previous: has no effect with broker-url'],
   ])('create: the direct-mode rules hold for %j', (inputs, message) => {
     expect(refusal(() => readBrokerKeyPlan(inputsOf({ 'broker-url': BROKER, ...inputs }), {}, now))).toContain(message)
   })

@@ -32149,6 +32149,10 @@ function withBrokerCredentials(getInput) {
 function broker_inputs_readBrokerKeyPlan(getInput, run, now) {
     const broker = readBrokerTarget(getInput);
     const plan = readKeyPlan(withBrokerCredentials(getInput), run, now);
+    // Rotation lists the project's keys, which only the broker could do; it offers no such call.
+    if (!['', 'all'].includes(getInput('keep-previous'))) {
+        throw new InputError('keep-previous', 'has no effect with broker-url: the broker deletes keys by id or by tags only. Remove it, and delete earlier keys with mode: revoke and their tags.');
+    }
     const body = { scopes: plan.scopes, expiration: getInput('expiration') || '1h' };
     if (plan.tags.length > 0)
         body.tags = plan.tags;
