@@ -1,43 +1,12 @@
 // `npm run demo`: one job against the local Deepgram emulator, no account and no network. Runs
 // dist/ main then post the way the runner does, and shows what a workflow author would see.
 import { DEFAULT_ACCOUNT, startDeepgramEmulator } from '../harness/deepgram-emulator.ts'
-import { findLeaks, runStep, type StepRun } from '../harness/runner.ts'
+import { findLeaks, runStep } from '../harness/runner.ts'
+import { indent, masked, masksOf, rendered, section, transcript } from './transcript.ts'
 
 const problems: string[] = []
 const check = (ok: boolean, problem: string): void => {
   if (!ok) problems.push(problem)
-}
-const section = (title: string): void => console.log(`\n== ${title} ${'='.repeat(Math.max(0, 76 - title.length))}`)
-const indent = (text: string): string => text.trimEnd().replace(/^/gm, '  ')
-
-/** The values a step registered with `::add-mask::`, unescaped as the runner does. */
-function masksOf(run: StepRun): string[] {
-  return run.stdout
-    .split('\n')
-    .filter((line) => line.startsWith('::add-mask::'))
-    .map((line) => line.slice('::add-mask::'.length).replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
-}
-
-/** The raw stdout/stderr, as the runner receives them. */
-function transcript(run: StepRun): string {
-  const err = run.stderr.trim() === '' ? '' : `\n${run.stderr.trimEnd().replace(/^/gm, '[stderr] ')}`
-  return indent(run.stdout + err)
-}
-
-/** The log as GitHub shows it: commands consumed, annotations labelled, masked values as ***. */
-function rendered(run: StepRun, masks: string[]): string {
-  const labels: Record<string, string> = { error: 'Error: ', warning: 'Warning: ', notice: 'Notice: ' }
-  const lines = `${run.stdout}${run.stderr}`.split('\n').flatMap((line) => {
-    const command = /^::([a-z-]+)(?: [^:]*)?::(.*)$/.exec(line)
-    if (command === null) return [line]
-    const [, name = '', text = ''] = command
-    return name in labels ? [`${labels[name]}${text}`] : []
-  })
-  return indent(masked(lines.join('\n'), masks))
-}
-
-function masked(text: string, masks: string[]): string {
-  return [...masks].sort((a, b) => b.length - a.length).reduce((out, mask) => out.split(mask).join('***'), text)
 }
 
 const emulator = await startDeepgramEmulator({})

@@ -26,6 +26,8 @@ export class RecordingIO implements ActionIO {
   readonly masked: string[] = []
   summary = ''
   failed: string | undefined
+  /** The runner's ID tokens: undefined stands for a job without id-token: write. */
+  idTokenFor: (audience: string) => string | undefined = () => undefined
 
   constructor(inputs: Record<string, string> = {}, states: Record<string, string> = {}) {
     this.inputs = inputs
@@ -64,5 +66,9 @@ export class RecordingIO implements ActionIO {
   }
   async appendSummary(markdown: string): Promise<void> {
     this.summary += markdown
+  }
+  async getIDToken(audience: string): Promise<string | undefined> {
+    this.log.push(`id-token ${audience}`)
+    return this.idTokenFor(audience)
   }
 }

@@ -23,6 +23,7 @@ function recordingCore(): RunnerCore & { calls: string[] } {
         return { write: async () => undefined }
       },
     },
+    getIDToken: async (audience) => (calls.push(`getIDToken(${audience})`), 'id-token'),
   }
 }
 
@@ -58,5 +59,20 @@ describe('actionsIO', () => {
     io.saveState('key-id', 'id')
     expect([io.getInput('tags'), io.getState('key-id')]).toEqual(['value\r::add-mask::x', 'state'])
     expect(core.calls).toEqual(['setSecret(s3cr3t)', 'setOutput(key, v\r1)', 'saveState(key-id, id)', 'getInput(tags)', 'getState(key-id)'])
+  })
+
+  test('asks core for an ID token only when the runner offers one (ACTIONS_ID_TOKEN_REQUEST_URL, from id-token: write)', async () => {
+    const core = recordingCore()
+    const previous = process.env.ACTIONS_ID_TOKEN_REQUEST_URL
+    try {
+      delete process.env.ACTIONS_ID_TOKEN_REQUEST_URL
+      expect(await actionsIO(core).getIDToken('https://broker.example')).toBeUndefined()
+      process.env.ACTIONS_ID_TOKEN_REQUEST_URL = 'http://127.0.0.1:1/_apis/id-token?api-version=2.0'
+      expect(await actionsIO(core).getIDToken('https://broker.example')).toBe('id-token')
+    } finally {
+      if (previous === undefined) delete process.env.ACTIONS_ID_TOKEN_REQUEST_URL
+      else process.env.ACTIONS_ID_TOKEN_REQUEST_URL = previous
+    }
+    expect(core.calls).toEqual(['getIDToken(https://broker.example)'])
   })
 })

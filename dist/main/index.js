@@ -28558,7 +28558,7 @@ function readKeyPlan(getInput, run, now) {
 
 /***/ }),
 
-/***/ 6174:
+/***/ 1424:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31627,6 +31627,7 @@ function actionsIO(actions) {
             if (process.env.GITHUB_STEP_SUMMARY)
                 await actions.summary.addRaw(summaryText(markdown), true).write();
         },
+        getIDToken: async (audience) => (process.env.ACTIONS_ID_TOKEN_REQUEST_URL ? actions.getIDToken(audience) : undefined),
     };
 }
 
@@ -31686,7 +31687,7 @@ function isBrokerMarkerFor(marker, secret, repositoryId) {
 var deepgram_ids = __nccwpck_require__(9111);
 ;// CONCATENATED MODULE: ./src/action/io.ts
 /** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
-function maskSecret(io, value) {
+function io_maskSecret(io, value) {
     for (const line of value.split(/\r\n|\r|\n/)) {
         if (line.trim() !== '')
             io.setSecret(line);
@@ -31704,7 +31705,7 @@ var http = __nccwpck_require__(6489);
  */
 const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
 /** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+const retry_POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
 /** No retry starts with less time than this left in its budget: it could not get an answer. */
 const MIN_ATTEMPT_MS = 1_000;
 /** The policy with its budget cut so that it ends by `deadline` (epoch ms) at the latest. */
@@ -32395,7 +32396,7 @@ function revokeModeSummary(projectId, what, report) {
     const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
     return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`;
 }
-function revokedSummary(keyId, outcome) {
+function summary_revokedSummary(keyId, outcome) {
     const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
     return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
 }
@@ -32416,7 +32417,398 @@ function rotationSummary(report) {
     return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
 }
 
+;// CONCATENATED MODULE: ./src/action/broker-inputs.ts
+
+
+
+/** True when the step asks for broker mode (either broker input set; the other is then checked). */
+function wantsBroker(getInput) {
+    return getInput('broker-url') !== '' || getInput('broker-audience') !== '';
+}
+const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
+/**
+ * broker-url and broker-audience, and the direct-mode inputs that have no place next to them:
+ * the broker holds the Deepgram key, chooses the project and calls Deepgram itself.
+ */
+function readBrokerTarget(getInput) {
+    if (getInput('broker-url') === '') {
+        throw new errors/* InputError */.dz('broker-url', "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.");
+    }
+    const url = (0,inputs/* readBaseUrl */.$P)(getInput, 'broker-url', '');
+    for (const name of ['api-key', 'project-id']) {
+        if (getInput(name) !== '') {
+            throw new errors/* InputError */.dz(name, `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`);
+        }
+    }
+    const deepgramApiUrl = getInput('deepgram-api-url');
+    if (deepgramApiUrl !== '' && deepgramApiUrl.replace(/\/+$/, '') !== (0,inputs/* readDeepgramApiUrl */.xs)(() => '')) {
+        throw new errors/* InputError */.dz('deepgram-api-url', 'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.');
+    }
+    const audience = getInput('broker-audience') || new URL(url).origin;
+    if (!AUDIENCE.test(audience)) {
+        throw new errors/* InputError */.dz('broker-audience', "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.");
+    }
+    return { url, audience };
+}
+/**
+ * The direct-mode rules read everything but the credentials, so both modes take the same scopes,
+ * expirations, tags and so on; api-key, which must be empty here, gets a stand-in for them.
+ */
+function withBrokerCredentials(getInput) {
+    return (name) => (name === 'api-key' ? 'held-by-the-broker' : getInput(name));
+}
+function readBrokerKeyPlan(getInput, run, now) {
+    const broker = readBrokerTarget(getInput);
+    const plan = (0,inputs/* readKeyPlan */.DW)(withBrokerCredentials(getInput), run, now);
+    // Rotation lists the project's keys, which only the broker could do; it offers no such call.
+    if (!['', 'all'].includes(getInput('keep-previous'))) {
+        throw new errors/* InputError */.dz('keep-previous', 'has no effect with broker-url: the broker deletes keys by id or by tags only. Remove it, and delete earlier keys with mode: revoke and their tags.');
+    }
+    const body = { scopes: plan.scopes, expiration: getInput('expiration') || '1h' };
+    if (plan.tags.length > 0)
+        body.tags = plan.tags;
+    // Without a comment of ours the broker writes one naming the repository, run and rule.
+    if (getInput('comment') !== '')
+        body.comment = getInput('comment');
+    return { broker, body, expiration: plan.expiration, revoke: plan.revoke };
+}
+function readBrokerRevokePlan(getInput, run) {
+    const broker = readBrokerTarget(getInput);
+    const { keyIds, tags } = readRevokePlan(withBrokerCredentials(getInput), run);
+    return { broker, keyIds, tags };
+}
+
+;// CONCATENATED MODULE: ./src/action/broker-client.ts
+
+
+
+
+/**
+ * The broker's HTTP API (issue 10): create a key, delete one of this repository's keys by id or
+ * by tags. Every request carries the job's ID token; errors name the broker's status, code and
+ * message, and say what to do, never the token.
+ */
+class BrokerClient {
+    options;
+    constructor(options) {
+        this.options = options;
+    }
+    /**
+     * A create is not idempotent: a request the broker processed but whose answer was lost mints a
+     * key we would never learn of, and retrying would mint a second one. So it is retried only when
+     * the broker certainly did not process it: no connection was made, or it answered 429 (its
+     * per-repository limit, checked before minting) or 503 (no instance to take the request).
+     */
+    async createKey(body) {
+        const action = 'creating the key';
+        return withRetry(async () => {
+            const answer = this.expectOk(await this.send('POST', '/v1/keys', action, JSON.stringify(body)), action);
+            return {
+                key: stringOf(field(answer, 'key')) ?? '',
+                keyId: stringOf(field(answer, 'key_id')) ?? '',
+                projectId: stringOf(field(answer, 'project_id')) ?? '',
+                expiresAt: stringOf(field(answer, 'expires_at')),
+                scopes: broker_client_stringsOf(field(answer, 'scopes')),
+                tags: broker_client_stringsOf(field(answer, 'tags')),
+            };
+        }, certainlyNotProcessed, this.options.policy, this.options.clock);
+    }
+    /** Deletes one key this broker minted for this repository; 404 means it is gone already. */
+    async deleteKey(keyId) {
+        const action = `deleting key ${keyId}`;
+        return withRetry(async () => {
+            const response = await this.send('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action);
+            if (response.status === 404)
+                return 'already-gone';
+            this.expectOk(response, action);
+            return 'deleted';
+        }, transientVerdict, this.options.policy, this.options.clock);
+    }
+    /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
+    async deleteTagged(tags) {
+        const action = `deleting the keys tagged ${tags.join(', ')}`;
+        const query = `tags=${tags.map(encodeURIComponent).join(',')}`;
+        return withRetry(async () => broker_client_stringsOf(field(this.expectOk(await this.send('DELETE', `/v1/keys?${query}`, action), action), 'deleted')), transientVerdict, this.options.policy, this.options.clock);
+    }
+    async send(method, path, action, body) {
+        const headers = {
+            authorization: `Bearer ${this.options.idToken}`,
+            accept: 'application/json',
+            'user-agent': this.options.userAgent,
+        };
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        const url = `${this.options.baseUrl}${path}`;
+        try {
+            return await this.options.send({ method, url, headers, body });
+        }
+        catch (error) {
+            if (error instanceof http/* TransportError */.wX)
+                throw new errors/* NetworkError */.Dr('The broker', action, error.message, error.sent, { host: new URL(url).host, proxy: error.proxy });
+            throw error;
+        }
+    }
+    expectOk(response, action) {
+        if (response.status >= 200 && response.status < 300)
+            return parseJson(response.body);
+        throw brokerError(response, action, this.options.clock.now());
+    }
+}
+function certainlyNotProcessed(error) {
+    if (error instanceof errors/* NetworkError */.Dr)
+        return error.sent ? { retry: false } : { retry: true };
+    if (error instanceof errors/* ServiceError */._7 && (error.status === 429 || error.status === 503))
+        return transientVerdict(error);
+    return { retry: false };
+}
+/** A refusal, from the broker's `{error, message}` body (or whatever a proxy in front said). */
+function brokerError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'error'));
+    const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
+    const message = stringOf(field(body, 'message')) ?? (text || 'no message');
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
+    return new errors/* ServiceError */._7({
+        service: 'The broker',
+        action,
+        status: response.status,
+        code,
+        message: message.replace(/\s+/g, ' ').trim(),
+        requestId: response.headers['x-request-id'],
+        hint: brokerHint(response.status, action),
+        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    });
+}
+function brokerHint(status, action) {
+    const deleting = action.startsWith('deleting');
+    switch (status) {
+        case 400:
+            return 'Check scopes, expiration, tags and comment: the broker could not read them.';
+        case 401:
+            return "The broker did not accept this job's ID token: broker-audience must be the audience of the broker's policy, and the broker must trust GitHub's issuer.";
+        case 403:
+            return deleting
+                ? 'The broker deletes only keys it minted for this repository.'
+                : "Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule matching this repository, ref and workflow.";
+        case 413:
+            return 'Shorten comment and tags: the broker reads at most 16 KiB.';
+        case 429:
+            return 'The broker limits keys per repository and minute; run the job again in a minute.';
+        case 502:
+            return 'Deepgram failed behind the broker; run the job again later.';
+        default:
+            return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators.";
+    }
+}
+function broker_client_stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
+}
+
+;// CONCATENATED MODULE: ./src/action/broker-mode.ts
+// Broker mode (issue 10): the step holds no Deepgram credential. It shows the broker this job's
+// GitHub OIDC token and gets a key the broker's policy allows; revocations go through the broker
+// too, the post step's with a fresh token. Everything else (inputs, outputs, secrets, summary)
+// is what direct mode does.
+
+
+
+
+
+
+
+
+
+
+
+
+/** @actions/core retries the runner's token service up to 10 times with no deadline of its own. */
+const ID_TOKEN_DEADLINE_MS = 30_000;
+/**
+ * The main step in broker mode. Every input is checked before the first request; `secrets`
+ * collects what must never be shown (the ID token, the key), for the caller's redaction.
+ */
+async function brokerMain(mode, onMissing, deps, secrets) {
+    const { io } = deps;
+    const getInput = (name) => io.getInput(name);
+    // A run without an ID token (forks, Dependabot) has no secrets either: a skipped run checks its
+    // other inputs with a stand-in github-token, and the real one is checked once a token came.
+    const standIn = (name) => (name === 'github-token' && getInput(name) === '' ? 'missing' : getInput(name));
+    const read = (get) => (mode === 'revoke' ? { mode, plan: readBrokerRevokePlan(get, deps.run) } : { mode, ...readCreatePlans(get, deps) });
+    const plans = read(onMissing === 'skip' ? standIn : getInput);
+    const idToken = await fetchIdToken(io, plans.plan.broker.audience);
+    if (idToken === undefined) {
+        if (onMissing === 'fail')
+            throw new errors/* ActionError */.lZ(`${NO_ID_TOKEN} ${missingIdTokenCause(deps.run)} To skip this step when there is none, set on-missing-credentials: skip.`);
+        io.notice(`Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(deps.run)}`);
+        io.setOutput('skipped', 'true');
+        return;
+    }
+    io_maskSecret(io, idToken);
+    secrets.push(idToken);
+    const checked = onMissing === 'skip' ? read(getInput) : plans;
+    io.setOutput('skipped', 'false');
+    if (checked.mode === 'revoke')
+        await revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps);
+    else
+        await createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps, secrets);
+}
+function readCreatePlans(getInput, deps) {
+    const plan = readBrokerKeyPlan(getInput, deps.run, new Date(deps.clock.now()));
+    const secretPlan = (0,github_plan/* readSecretPlan */.id)(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
+    return { plan, secretPlan };
+}
+const NO_ID_TOKEN = 'This job has no GitHub ID token to show the broker: ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write. Add "permissions: id-token: write" (and contents: read) to the job or the workflow.';
+/** Why there is no ID token, in this run's own terms. */
+function missingIdTokenCause(run) {
+    if (run.forkRepository)
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no ID token to workflows run for pull requests from forks.`;
+    if (run.actor === 'dependabot[bot]')
+        return 'This run was started by Dependabot, and GitHub gives Dependabot runs no ID token.';
+    return 'Pull requests from forks and Dependabot runs never get one.';
+}
+/** A fresh ID token for the audience, within a deadline; undefined when the job may have none. */
+async function fetchIdToken(io, audience) {
+    let timer;
+    const deadline = new Promise((_, fail) => {
+        timer = setTimeout(() => fail(new errors/* ActionError */.lZ(`Getting this job's ID token from the runner took over ${ID_TOKEN_DEADLINE_MS / 1000} s. Run the job again.`)), ID_TOKEN_DEADLINE_MS);
+    });
+    try {
+        return await Promise.race([io.getIDToken(audience), deadline]);
+    }
+    catch (error) {
+        if (error instanceof errors/* ActionError */.lZ)
+            throw error;
+        const why = (0,errors/* describeFailure */.Ic)(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.');
+        throw new errors/* ActionError */.lZ(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+function brokerClient(broker, idToken, deps, policy) {
+    return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent });
+}
+async function createMode(plan, secretPlan, client, deps, secrets) {
+    const { io, clock } = deps;
+    // Public keys are fetched while the key is being minted, as in direct mode.
+    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
+    io.info(`Asking the broker at ${plan.broker.url} for a key ${(0,deepgram_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.body.scopes?.join(', ')}.`);
+    const sentAt = clock.now();
+    const key = await client.createKey(plan.body);
+    if (key.key !== '') {
+        io_maskSecret(io, key.key);
+        secrets.push(key.key);
+    }
+    const problem = verifyCreatedKey({ apiKeyId: key.keyId, key: key.key, scopes: key.scopes, tags: key.tags, expirationDate: key.expiresAt }, plan.expiration, sentAt, clock.now()) ??
+        (0,scopes/* grantProblem */.cN)(plan.body.scopes ?? [], key.scopes) ??
+        (key.projectId === '' ? 'the answer carries no project_id' : undefined);
+    if (problem !== undefined)
+        throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId || '(no id)'}, but ${problem}.`);
+    const expiresAt = new Date(key.expiresAt ?? '').toISOString();
+    const state = (revoke) => ({ projectId: key.projectId, keyId: key.keyId, expiresAt, revoke });
+    // Post finds the broker here; the ID token is never saved (post asks for a fresh one).
+    io.saveState('broker-url', plan.broker.url);
+    io.saveState('broker-audience', plan.broker.audience);
+    let results = [];
+    if (secretPlan && delivery) {
+        const ready = await delivery;
+        if (ready instanceof Error)
+            throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but ${ready.message}`);
+        // A cancelled job killed while writing secrets still has post revoke the key.
+        saveRevocationState(io, state(plan.revoke !== 'false'));
+        results = await ready.write(key.key);
+    }
+    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
+    if (secretPlan && held.length === 0) {
+        throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but writing secret ${secretPlan.name} failed everywhere: ${failed.join(' ')}`);
+    }
+    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
+    const fate = revoke ? 'revoked through the broker when the job ends' : held.length > 0 ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
+    io.setOutput('key', key.key);
+    io.setOutput('key-id', key.keyId);
+    io.setOutput('project-id', key.projectId);
+    io.setOutput('expires-at', expiresAt);
+    saveRevocationState(io, state(revoke));
+    io.info(`Created key ${key.keyId} in project ${key.projectId} through the broker: scopes ${key.scopes.join(', ')}; expires at ${expiresAt}; ${fate}.`);
+    await io.appendSummary(mintSummary({ keyId: key.keyId, projectId: key.projectId, scopes: key.scopes, tags: key.tags, expiresAt, revokePolicy: fate }) +
+        (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
+    if (failed.length > 0) {
+        const then = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
+        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${then} Run the job again to write the rest.`);
+    }
+}
+/** Loads the secret-writing code and readies every target; a failure is a value, never a rejection. */
+function startDelivery(plan, deps) {
+    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
+        .then((module) => module.prepareDelivery(plan, deps))
+        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
+}
+/** Deletes, through the broker, a key we will not hand out; the error says how that went. */
+async function deleteAfterFailure(client, key, why) {
+    if (key.keyId === '')
+        return new errors/* ActionError */.lZ(`${why} The broker gave no key id, so ask its operators to check the project's keys.`);
+    try {
+        await client.deleteKey(key.keyId);
+        return new errors/* ActionError */.lZ(`${why} The key was deleted.`);
+    }
+    catch (error) {
+        return new errors/* ActionError */.lZ(`${why} Deleting key ${key.keyId} failed too: ${(0,errors/* describeFailure */.Ic)(error)} It expires on its own; ask the broker's operators to delete it sooner.`);
+    }
+}
+async function revokeMode(plan, client, deps) {
+    const { io } = deps;
+    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `this repository's keys tagged ${plan.tags.join(', ')}`;
+    io.info(`Revoking ${what} through the broker at ${plan.broker.url}.`);
+    const revoked = [];
+    const alreadyGone = [];
+    if (plan.keyIds.length === 0)
+        revoked.push(...(await client.deleteTagged(plan.tags)));
+    for (const id of plan.keyIds) {
+        const outcome = await client.deleteKey(id);
+        (outcome === 'deleted' ? revoked : alreadyGone).push(id);
+    }
+    for (const id of revoked)
+        io.info(`Revoked key ${id}.`);
+    for (const id of alreadyGone)
+        io.info(`Key ${id} was already deleted.`);
+    if (revoked.length + alreadyGone.length === 0)
+        io.info(`No key matched ${what}.`);
+    io.setOutput('revoked-count', String(revoked.length));
+    io.setOutput('revoked-key-ids', revoked.join(','));
+    const rows = [...revoked.map((id) => [code(id), 'revoked']), ...alreadyGone.map((id) => [code(id), 'already deleted'])];
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
+    await io.appendSummary(`### Deepgram keys revoked\n\nThrough the broker at ${code(plan.broker.url)}, ${what}: ${revoked.length} revoked.\n\n${body}\n`);
+}
+/** The broker main saved, or undefined when main ran in direct mode. */
+function brokerOfState(io) {
+    const url = io.getState('broker-url');
+    return url === '' ? undefined : { url, audience: io.getState('broker-audience') };
+}
+/**
+ * The post step's revocation through the broker, with a fresh ID token (main's may have expired).
+ * Never fails the job: the key expires on its own, so a failed revocation is a warning.
+ */
+async function revokeThroughBroker(broker, state, deps) {
+    const { io } = deps;
+    const secrets = [];
+    try {
+        const idToken = await fetchIdToken(io, broker.audience);
+        if (idToken === undefined)
+            throw new ActionError('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).');
+        maskSecret(io, idToken);
+        secrets.push(idToken);
+        const outcome = await brokerClient(broker, idToken, deps, POST_POLICY).deleteKey(state.keyId);
+        io.info(outcome === 'deleted' ? `Revoked key ${state.keyId} through the broker.` : `Key ${state.keyId} was already deleted.`);
+        await io.appendSummary(revokedSummary(state.keyId, outcome));
+    }
+    catch (error) {
+        io.warning(`Could not revoke key ${state.keyId}: ${redact(describeFailure(error), secrets)} It expires on its own at ${state.expiresAt}.`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/action/run-main.ts
+
+
 
 
 
@@ -32443,13 +32835,15 @@ async function runMain(deps) {
         for (const name of ['api-key', 'github-token']) {
             const value = io.getInput(name);
             if (value !== '') {
-                maskSecret(io, value);
+                io_maskSecret(io, value);
                 secrets.push(value);
             }
         }
         const getInput = (name) => io.getInput(name);
         const mode = (0,inputs/* readMode */.Em)(getInput);
         const onMissingCredentials = (0,inputs/* readOnMissingCredentials */.G7)(getInput);
+        if (wantsBroker(getInput))
+            return await brokerMain(mode, onMissingCredentials, deps, secrets);
         const skip = io.getInput('api-key') === '' && onMissingCredentials === 'skip';
         // A skipped run still checks every other input, so that a mistake shows on the first run, not
         // on the first run that has secrets. Missing credentials are what a skipped run is about.
@@ -32459,7 +32853,7 @@ async function runMain(deps) {
             if (skip)
                 return skipForMissingKey(io, deps.run);
             io.setOutput('skipped', 'false');
-            await revokeMode(plan, deps);
+            await run_main_revokeMode(plan, deps);
             return;
         }
         const checked = standIn(['api-key', 'github-token']);
@@ -32469,7 +32863,7 @@ async function runMain(deps) {
         if (skip)
             return skipForMissingKey(io, deps.run);
         io.setOutput('skipped', 'false');
-        await createMode(plan, secretPlan, keepPrevious, deps, secrets);
+        await run_main_createMode(plan, secretPlan, keepPrevious, deps, secrets);
     }
     catch (error) {
         io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
@@ -32483,13 +32877,13 @@ function deepgramClient(apiKey, baseUrl, deps) {
     const deadline = deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS;
     return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent, deadline, cancelled: deps.cancelled });
 }
-async function createMode(plan, secretPlan, keepPrevious, deps, secrets) {
+async function run_main_createMode(plan, secretPlan, keepPrevious, deps, secrets) {
     const { io } = deps;
     const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
     // Every key written to a secret names that secret in its marker, so a later rotation finds it.
     const digest = secretPlan ? secretDigest((0,github_plan/* secretIdentity */.PU)(secretPlan)) : undefined;
     // Public keys are fetched while the key is being created: two round trips, not three.
-    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
+    const delivery = secretPlan ? run_main_startDelivery(secretPlan, deps) : undefined;
     const projectId = plan.projectId ?? (await discoverProject(client));
     const key = await mint(plan, projectId, digest, client, deps, secrets);
     // Should this step be killed (a cancelled job) while writing secrets, only the post step could
@@ -32505,7 +32899,7 @@ async function createMode(plan, secretPlan, keepPrevious, deps, secrets) {
         // Outputs or state could not be written. A key no secret holds is of no use to anyone.
         if (held.length > 0)
             throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
-        throw await deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
+        throw await run_main_deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
     }
     // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
     let rotation;
@@ -32532,7 +32926,7 @@ async function createMode(plan, secretPlan, keepPrevious, deps, secrets) {
     }
 }
 /** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
-async function revokeMode(plan, deps) {
+async function run_main_revokeMode(plan, deps) {
     const { io } = deps;
     const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
     const projectId = plan.projectId ?? (await discoverProject(client));
@@ -32557,7 +32951,7 @@ async function revokeMode(plan, deps) {
  * Starts loading the secret-writing code and readying every target. The promise never rejects:
  * a failure is a value, looked at only once the key exists (and then deletes it).
  */
-function startDelivery(plan, deps) {
+function run_main_startDelivery(plan, deps) {
     return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
         .then((module) => module.prepareDelivery(plan, deps))
         .catch((error) => (error instanceof Error ? error : new Error(String(error))));
@@ -32566,12 +32960,12 @@ function startDelivery(plan, deps) {
 async function writeSecrets(plan, delivery, key, client, projectId, beforeWriting) {
     const ready = await delivery;
     if (ready instanceof Error)
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
+        throw await run_main_deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
     beforeWriting();
     const results = await ready.write(key.key);
     const { held, failed } = (0,deliver/* splitResults */.tD)(results);
     if (held.length === 0) {
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
+        throw await run_main_deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
     }
     return results;
 }
@@ -32595,12 +32989,12 @@ async function mint(plan, projectId, digest, client, deps, secrets) {
         throw error;
     });
     if (key.key !== '') {
-        maskSecret(io, key.key);
+        io_maskSecret(io, key.key);
         secrets.push(key.key);
     }
     const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now()) ?? (0,scopes/* grantProblem */.cN)(plan.scopes, key.scopes);
     if (problem !== undefined) {
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`);
+        throw await run_main_deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`);
     }
     return key;
 }
@@ -32638,7 +33032,7 @@ async function discoverProject(client) {
  * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
  * error says which key to delete by hand.
  */
-async function deleteAfterFailure(client, projectId, key, why) {
+async function run_main_deleteAfterFailure(client, projectId, key, why) {
     if (key.apiKeyId === '')
         return new errors/* ActionError */.lZ(`${why} Deepgram gave no key id, so check the project's keys in the console.`);
     try {
@@ -32765,7 +33159,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6174);
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1424);
 // Entry of the main step (action.yml runs.main, bundled into dist/main).
 
 await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

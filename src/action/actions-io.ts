@@ -13,6 +13,7 @@ export interface RunnerCore {
   warning(message: string): void
   setFailed(message: string): void
   summary: { addRaw(text: string, addEOL?: boolean): { write(): Promise<unknown> } }
+  getIDToken(audience: string): Promise<string>
 }
 
 /**
@@ -35,5 +36,6 @@ export function actionsIO(actions: RunnerCore): ActionIO {
       // Outside a runner (local runs) there is no summary file to write to.
       if (process.env.GITHUB_STEP_SUMMARY) await actions.summary.addRaw(summaryText(markdown), true).write()
     },
+    getIDToken: async (audience) => (process.env.ACTIONS_ID_TOKEN_REQUEST_URL ? actions.getIDToken(audience) : undefined),
   }
 }

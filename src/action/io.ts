@@ -18,6 +18,11 @@ export interface ActionIO {
   setFailed(message: string): void
   /** Appends Markdown to the job summary. */
   appendSummary(markdown: string): Promise<void>
+  /**
+   * A GitHub OIDC token for `audience`, fresh from the runner; undefined when the job may not
+   * have one (no `permissions: id-token: write`, so no ACTIONS_ID_TOKEN_REQUEST_URL).
+   */
+  getIDToken(audience: string): Promise<string | undefined>
 }
 
 /** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */

@@ -17,6 +17,8 @@ import { publishRotation, readKeepPrevious, retirePreviousKeys, type KeepPreviou
 import { secretDigest } from '../deepgram/marker.ts'
 import { clearCreationIntent, saveCreationIntent, saveRevocationState } from './state.ts'
 import { mintSummary, revokeModeSummary, rotationSummary, secretsSummary } from './summary.ts'
+import { wantsBroker } from './broker-inputs.ts'
+import { brokerMain } from './broker-mode.ts'
 
 export interface MainDeps {
   io: ActionIO
@@ -46,6 +48,7 @@ export async function runMain(deps: MainDeps): Promise<void> {
     const getInput: GetInput = (name) => io.getInput(name)
     const mode = readMode(getInput)
     const onMissingCredentials = readOnMissingCredentials(getInput)
+    if (wantsBroker(getInput)) return await brokerMain(mode, onMissingCredentials, deps, secrets)
     const skip = io.getInput('api-key') === '' && onMissingCredentials === 'skip'
     // A skipped run still checks every other input, so that a mistake shows on the first run, not
     // on the first run that has secrets. Missing credentials are what a skipped run is about.

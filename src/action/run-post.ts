@@ -10,6 +10,7 @@ import { isFromThisInvocation } from '../deepgram/mint.ts'
 import { formatMarker, type ActionMarker } from '../deepgram/marker.ts'
 import { isUuid } from '../deepgram/ids.ts'
 import { POST_BUDGET_MS } from './limits.ts'
+import { brokerOfState, revokeThroughBroker } from './broker-mode.ts'
 
 export interface PostDeps {
   io: ActionIO
@@ -40,6 +41,9 @@ export async function runPost(deps: PostDeps): Promise<void> {
     io.info(`Key ${work.keyId} is kept until it expires at ${work.expiresAt}.`)
     return
   }
+  // Broker mode: main recorded the key's id and the broker; the broker deletes it for us.
+  const broker = brokerOfState(io)
+  if (broker !== undefined && work.kind === 'key') return revokeThroughBroker(broker, work, deps)
   const client = new DeepgramClient({
     baseUrl: readDeepgramApiUrl((name) => io.getInput(name)),
     apiKey,

@@ -12,7 +12,7 @@ export class InputError extends Error {
   }
 }
 
-export type ServiceName = 'Deepgram' | 'GitHub'
+export type ServiceName = 'Deepgram' | 'GitHub' | 'The broker'
 
 export interface ServiceErrorDetails {
   service: ServiceName

@@ -1,0 +1,209 @@
+// The committed action in broker mode against the committed broker (dist/broker/index.js, run as
+// its own process with the example policy, the local issuer swapped in), the local OIDC issuer
+// and its runner ID-token endpoint, and the Deepgram and GitHub emulators.
+import { readFileSync } from 'node:fs'
+import { parse, stringify } from 'yaml'
+import { startBroker, type RunningBroker } from '../../harness/broker.ts'
+import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
+import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator, type GitHubEmulator } from '../../harness/github-emulator.ts'
+import { DEFAULT_AUDIENCE, startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
+import { runJob, runStep, type StepOptions, type StepRun } from '../../harness/runner.ts'
+import { ADMIN_KEY, allKeys, expectNoLeaks, theError, warningLines } from '../helpers/action.ts'
+
+let issuer: OidcIssuer
+let dg: DeepgramEmulator
+let broker: RunningBroker
+let gh: GitHubEmulator | undefined
+
+/** examples/broker/policy.yml as shipped, trusting the local issuer instead of GitHub's. */
+function examplePolicy(issuerUrl: string): string {
+  const policy = parse(readFileSync('examples/broker/policy.yml', 'utf8')) as Record<string, unknown>
+  return stringify({ ...policy, issuers: [issuerUrl] })
+}
+
+beforeAll(async () => {
+  issuer = await startOidcIssuer()
+})
+afterAll(() => issuer.close())
+beforeEach(async () => {
+  await issuer.setRunnerClaims({})
+  askedBefore = await idTokensAskedInAll()
+  dg = await startDeepgramEmulator({})
+  broker = await startBroker({ adminKey: ADMIN_KEY, policy: examplePolicy(issuer.url), deepgramApiUrl: dg.url })
+})
+afterEach(async () => {
+  await Promise.all([broker.stop(), dg.close(), gh?.close()])
+  gh = undefined
+})
+
+/** What the runner gives a job with permissions: id-token: write. */
+function idTokenEnv(): Record<string, string> {
+  return { ACTIONS_ID_TOKEN_REQUEST_URL: issuer.idTokenRequest.url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.idTokenRequest.token }
+}
+
+function step(inputs: Record<string, string> = {}, env: Record<string, string> = idTokenEnv()): StepOptions {
+  return { inputs: { 'broker-url': broker.url, 'broker-audience': DEFAULT_AUDIENCE, scopes: 'usage:write', expiration: '30m', ...inputs }, env }
+}
+
+const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/g
+
+/** The ID tokens a step registered with ::add-mask:: (the runner's answers to its requests). */
+function idTokensOf(run: StepRun): string[] {
+  return run.stdout.split('\n').flatMap((line) => (line.startsWith('::add-mask::eyJ') ? [line.slice('::add-mask::'.length)] : []))
+}
+
+/**
+ * The leak scan: the admin key, every key minted, the runner's request token, the GitHub token
+ * and every ID token, nowhere in the steps' transcripts, files and outputs (the key output
+ * excepted), nor in the broker's output; and nothing shaped like a JWT outside ::add-mask::.
+ */
+function expectNothingLeaked(runs: StepRun[]): void {
+  const tokens = runs.flatMap(idTokensOf)
+  const secrets = [...allKeys(dg), issuer.idTokenRequest.token, DEFAULT_GITHUB_TOKEN, ...tokens]
+  expectNoLeaks(runs, secrets)
+  for (const run of runs) {
+    const shown = [run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n'), run.stderr, run.files.state, run.files.summary, run.files.env]
+    expect(shown.join('\n').match(JWT)).toBeNull()
+  }
+  const [stdout, stderr] = [broker.stdout(), broker.stderr()]
+  for (const secret of secrets) expect(`${stdout}\n${stderr}`).not.toContain(secret)
+  expect(`${stdout}\n${stderr}`.match(JWT)).toBeNull()
+}
+
+async function idTokensAskedInAll(): Promise<number> {
+  return (await issuer.requests()).filter((r) => r.path === '/_apis/id-token').length
+}
+
+/** ID tokens the runner's endpoint was asked for since the test began (the issuer outlives tests). */
+let askedBefore = 0
+async function idTokenRequests(): Promise<number> {
+  return (await idTokensAskedInAll()) - askedBefore
+}
+
+describe('the action in broker mode', () => {
+  test('main gets a key from the broker; post revokes it through the broker with a fresh token', async () => {
+    const { main, post } = await runJob(step({ tags: 'pr-7' }))
+    expect(main.exitCode).toBe(0)
+    const [key] = dg.keys
+    if (!key) throw new Error(`no key was minted:\n${main.stdout}\n${main.stderr}`)
+    expect(main.outputs).toEqual({
+      skipped: 'false',
+      key: key.key,
+      'key-id': key.apiKeyId,
+      'project-id': key.projectId,
+      'expires-at': new Date(Date.parse(key.expirationDate ?? '')).toISOString(),
+    })
+    expect(key.scopes).toEqual(['usage:write'])
+    expect(key.tags).toEqual(expect.arrayContaining(['ci', 'pr-7']))
+    expect(Date.parse(key.expirationDate ?? '') - Date.now()).toBeLessThanOrEqual(30 * 60_000)
+    // Post finds the broker in the state, never a token.
+    expect(main.state).toEqual({ 'broker-url': broker.url, 'broker-audience': DEFAULT_AUDIENCE, 'project-id': key.projectId, 'key-id': key.apiKeyId, 'expires-at': main.outputs['expires-at'], revoke: 'true' })
+    expect(main.stdout).toContain(`Created key ${key.apiKeyId} in project ${key.projectId} through the broker`)
+
+    expect(post.exitCode).toBe(0)
+    expect(post.stdout).toContain(`Revoked key ${key.apiKeyId} through the broker.`)
+    expect(warningLines(post)).toEqual([])
+    expect(dg.liveKeys()).toEqual([])
+    const [mainToken] = idTokensOf(main)
+    const [postToken] = idTokensOf(post)
+    expect(postToken).toBeDefined()
+    expect(postToken).not.toBe(mainToken)
+    expect(await idTokenRequests()).toBe(2)
+    expectNothingLeaked([main, post])
+  })
+
+  test('revoke mode deletes a key by id, through the broker', async () => {
+    const main = await runStep('main', step({ revoke: 'false' }))
+    const keyId = main.outputs['key-id'] ?? ''
+    expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([keyId])
+    const revoke = await runStep('main', step({ mode: 'revoke', 'key-id': keyId, scopes: '', expiration: '' }))
+    expect(revoke.exitCode).toBe(0)
+    expect(revoke.outputs).toEqual({ skipped: 'false', 'revoked-count': '1', 'revoked-key-ids': keyId })
+    expect(dg.liveKeys()).toEqual([])
+    expectNothingLeaked([main, revoke])
+  })
+
+  test("revoke mode by tags deletes every key of this repository with all the tags, and no other", async () => {
+    const tagged = [await runStep('main', step({ revoke: 'false', tags: 'pr-7' })), await runStep('main', step({ revoke: 'false', tags: 'pr-7, e2e' }))]
+    const other = await runStep('main', step({ revoke: 'false', tags: 'pr-8' }))
+    const revoke = await runStep('main', step({ mode: 'revoke', tags: 'pr-7', scopes: '', expiration: '' }))
+    expect(revoke.exitCode).toBe(0)
+    expect(revoke.outputs['revoked-count']).toBe('2')
+    expect((revoke.outputs['revoked-key-ids'] ?? '').split(',').sort()).toEqual(tagged.map((run) => run.outputs['key-id']).sort())
+    expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([other.outputs['key-id']])
+    expectNothingLeaked([...tagged, other, revoke])
+  })
+
+  test("a refusal of the broker is one ::error:: with its status and message: no rule, another repository's key", async () => {
+    await issuer.setRunnerClaims({ repository: 'octo-org/stranger', repository_id: '9999' })
+    const refused = await runStep('main', step())
+    expect(refused.exitCode).toBe(1)
+    expect(theError(refused)).toMatch(/^The broker answered HTTP 403 \S+ while creating the key: .+\. Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule/)
+    expect(dg.keys).toEqual([])
+
+    await issuer.setRunnerClaims({ repository: 'octo-org/eval', repository_id: '1005', environment: 'eval' })
+    const evalKey = await runStep('main', step({ revoke: 'false' }))
+    expect(evalKey.exitCode).toBe(0)
+    await issuer.setRunnerClaims({})
+    const foreign = await runStep('main', step({ mode: 'revoke', 'key-id': evalKey.outputs['key-id'] ?? '', scopes: '', expiration: '' }))
+    expect(foreign.exitCode).toBe(1)
+    expect(theError(foreign)).toMatch(/^The broker answered HTTP 403 \S+ while deleting key [0-9a-f-]{36}: .+The broker deletes only keys it minted for this repository\.$/)
+    expect(dg.liveKeys()).toHaveLength(1)
+    expectNothingLeaked([refused, evalKey, foreign])
+  })
+
+  test('a scope beyond the rule is refused by the broker, naming it', async () => {
+    const main = await runStep('main', step({ scopes: 'usage:write, usage:read' }))
+    expect(main.exitCode).toBe(1)
+    expect(theError(main)).toMatch(/^The broker answered HTTP 403 .*usage:read/)
+    expect(dg.keys).toEqual([])
+  })
+
+  test('without ACTIONS_ID_TOKEN_REQUEST_URL the one error names id-token: write, and nothing is sent', async () => {
+    const { main, post } = await runJob(step({}, {}))
+    expect(main.exitCode).toBe(1)
+    expect(theError(main)).toContain('ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write.')
+    expect(post.exitCode).toBe(0)
+    expect(post.stdout).toContain('nothing to revoke')
+    expect(await idTokenRequests()).toBe(0)
+    expect(dg.requests).toEqual([])
+    expectNothingLeaked([main, post])
+  })
+
+  test('without ACTIONS_ID_TOKEN_REQUEST_URL and with on-missing-credentials: skip, the step is skipped with a notice', async () => {
+    const main = await runStep('main', step({ 'on-missing-credentials': 'skip' }, {}))
+    expect(main.exitCode).toBe(0)
+    expect(main.outputs).toEqual({ skipped: 'true' })
+    expect(main.stdout).toMatch(/^::notice::Skipped: This job has no GitHub ID token/m)
+    expect(dg.requests).toEqual([])
+  })
+
+  test("a wrong request token is refused by the runner's endpoint: one ::error::, nothing minted", async () => {
+    const main = await runStep('main', step({}, { ...idTokenEnv(), ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'not-the-runner-token' }))
+    expect(main.exitCode).toBe(1)
+    expect(theError(main)).toMatch(/^Getting this job's ID token from the runner failed: .*401/)
+    expect(dg.requests).toEqual([])
+  })
+
+  test('bad broker-mode inputs are refused before any request', async () => {
+    const withKey = await runStep('main', step({ 'api-key': ADMIN_KEY }))
+    expect(theError(withKey)).toMatch(/^Input api-key: must be empty with broker-url/)
+    const plainHttp = await runStep('main', step({ 'broker-url': 'http://broker.example.com' }))
+    expect(theError(plainHttp)).toMatch(/^Input broker-url: 'http:\/\/broker\.example\.com' is plain http/)
+    expect(await idTokenRequests()).toBe(0)
+    expectNothingLeaked([withKey, plainHttp])
+  })
+
+  test('the key from the broker is written as a secret; auto then keeps it', async () => {
+    gh = await startGitHubEmulator({})
+    const { main, post } = await runJob(step({ 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': DEFAULT_GITHUB_TOKEN, 'github-api-url': gh.url }))
+    expect(main.exitCode).toBe(0)
+    const [key] = dg.keys
+    expect(gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app' }, 'DEEPGRAM_API_KEY')?.value).toBe(key?.key)
+    expect(main.state.revoke).toBe('false')
+    expect(main.summary).toMatch(/\| repository octo-org\/app \| created \|/)
+    expect(post.stdout).toContain('is kept until it expires')
+    expect(dg.liveKeys()).toHaveLength(1)
+    expectNothingLeaked([main, post])
+  })
+})
