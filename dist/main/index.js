@@ -28558,7 +28558,7 @@ function readKeyPlan(getInput, run, now) {
 
 /***/ }),
 
-/***/ 1424:
+/***/ 8383:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31683,8 +31683,6 @@ function isBrokerMarkerFor(marker, secret, repositoryId) {
     return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
-// EXTERNAL MODULE: ./src/deepgram/ids.ts
-var deepgram_ids = __nccwpck_require__(9111);
 ;// CONCATENATED MODULE: ./src/action/io.ts
 /** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
 function io_maskSecret(io, value) {
@@ -31696,6 +31694,124 @@ function io_maskSecret(io, value) {
 
 // EXTERNAL MODULE: ./src/shared/errors.ts
 var errors = __nccwpck_require__(8382);
+// EXTERNAL MODULE: ./src/action/inputs.ts
+var inputs = __nccwpck_require__(1729);
+// EXTERNAL MODULE: ./src/github/plan.ts
+var github_plan = __nccwpck_require__(4496);
+// EXTERNAL MODULE: ./src/deepgram/ids.ts
+var deepgram_ids = __nccwpck_require__(9111);
+;// CONCATENATED MODULE: ./src/action/rotation.ts
+// keep-previous: once every target of a secret holds the new key, the earlier keys this action
+// minted for that same secret are deleted, but for the newest N of them. "The same secret" is the
+// digest in each key's marker (marker.ts, github/plan.ts secretIdentity), so one key listing
+// finds them all; a key whose comment does not end in our marker with that digest is never
+// touched, however similar its comment.
+
+
+
+/** More would be a typo: a secret rotated for years still has far fewer live keys. */
+const MOST_KEPT = 1000;
+/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
+function readKeepPrevious(getInput) {
+    const text = getInput('keep-previous') || 'all';
+    if (text.toLowerCase() === 'all')
+        return 'all';
+    if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT)
+        return Number(text);
+    throw new errors/* InputError */.dz('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
+}
+/**
+ * Which listed keys go. Only keys marked by this action for the same secret digest, created before
+ * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
+ * Deepgram's `created`. Undefined when the new key's creation time is unknown: then which keys are
+ * earlier cannot be told, and nothing is deleted.
+ */
+function selectPreviousKeys(keys, digest, newKey, keep) {
+    const listed = keys.find((k) => sameId(k.apiKeyId, newKey.apiKeyId));
+    const newCreated = createdMicros(listed?.created ?? newKey.created);
+    if (newCreated === undefined)
+        return undefined;
+    const earlier = keys
+        .flatMap((key) => {
+        const created = createdMicros(key.created);
+        // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
+        if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId))
+            return [];
+        if (!(0,deepgram_ids/* isUuid */.O)(key.apiKeyId) || !isKeyOfSecret(key, digest))
+            return [];
+        return [{ key, created }];
+    })
+        .sort((a, b) => b.created - a.created || b.key.apiKeyId.localeCompare(a.key.apiKeyId))
+        .map(({ key }) => key);
+    return { keep: earlier.slice(0, keep), remove: earlier.slice(keep).reverse() };
+}
+/** Ours, for this secret: the comment ends in an action marker carrying this digest. */
+function isKeyOfSecret(key, digest) {
+    const marker = parseMarker(key.comment);
+    return marker?.kind === 'action' && marker.secret === digest;
+}
+function sameId(a, b) {
+    return a.toLowerCase() === b.toLowerCase();
+}
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
+/** Deepgram's timestamps carry microseconds; two keys a millisecond apart still order. */
+function createdMicros(text) {
+    const match = TIMESTAMP.exec(text ?? '');
+    if (match === null)
+        return undefined;
+    const seconds = Date.parse(`${match[1]}${match[3]}`);
+    if (Number.isNaN(seconds))
+        return undefined;
+    return seconds * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
+}
+/**
+ * Deletes the earlier keys of the secret. Never throws: the new key is in place whatever happens
+ * here, so a key that cannot be listed or deleted is a warning, and it expires on its own.
+ */
+async function retirePreviousKeys(request, client, io) {
+    const { secretName, keep, projectId } = request;
+    const report = { secretName, keep, keys: [] };
+    const giveUp = (problem) => {
+        io.warning(`No earlier key of secret ${secretName} was deleted: ${problem} They expire on their own; delete them in the Deepgram console to end them sooner.`);
+        return { ...report, problem };
+    };
+    let keys;
+    try {
+        keys = await client.listKeys(projectId);
+    }
+    catch (error) {
+        return giveUp(`listing the project's keys failed: ${(0,errors/* describeFailure */.Ic)(error)}`);
+    }
+    const selection = selectPreviousKeys(keys, request.digest, request.newKey, keep);
+    if (selection === undefined)
+        return giveUp(`Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`);
+    report.keys.push(...selection.keep.map((key) => ({ key, outcome: 'kept' })));
+    io.info(`Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`);
+    // One at a time, oldest first: when api-key is itself an earlier key of this secret (the admin key
+    // rotating itself with keep-previous: 0), it is the newest of them and goes last.
+    for (const key of selection.remove) {
+        try {
+            const outcome = await client.deleteKey(projectId, key.apiKeyId);
+            io.info(outcome === 'deleted' ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.` : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`);
+            report.keys.push({ key, outcome });
+        }
+        catch (error) {
+            const until = key.expirationDate ? `until ${key.expirationDate}` : 'until it expires';
+            io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${(0,errors/* describeFailure */.Ic)(error)} It stays valid ${until}; delete it in the Deepgram console.`);
+            report.keys.push({ key, outcome: 'failed' });
+        }
+    }
+    return report;
+}
+/** Create mode's revoked-count and revoked-key-ids: the earlier keys deleted (none after a partial write). */
+function publishRotation(io, report) {
+    const deleted = (report?.keys ?? []).filter((k) => k.outcome === 'deleted').map((k) => k.key.apiKeyId);
+    io.setOutput('revoked-count', String(deleted.length));
+    io.setOutput('revoked-key-ids', deleted.join(','));
+}
+
+// EXTERNAL MODULE: ./src/shared/concurrency.ts
+var concurrency = __nccwpck_require__(438);
 // EXTERNAL MODULE: ./src/shared/http.ts
 var http = __nccwpck_require__(6489);
 ;// CONCATENATED MODULE: ./src/shared/retry.ts
@@ -32002,10 +32118,194 @@ function toProjectKey(value) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/action/limits.ts
+// How long each step may take, whatever the network does. The runner gives a cancelled job's
+// steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
+// meant to live minutes must not outlive a step that hangs. docs/notes/issue-7.md states these
+// bounds for the README.
+/** One request, whole: connecting, the headers and every byte of the body. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
+ * long after the step starts: with Node's start and exit, main ends within 30 s.
+ */
+const MAIN_DEEPGRAM_BUDGET_MS = 25_000;
+/**
+ * Create attempts end this long before MAIN_DEEPGRAM_BUDGET_MS runs out, leaving time to list the
+ * project's keys and delete one whose answer was lost.
+ */
+const CLEAN_UP_RESERVE_MS = 8_000;
+/** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
+const POST_BUDGET_MS = 15_000;
+
+;// CONCATENATED MODULE: ./src/action/main-client.ts
+
+
+
+
+
+// The main step's Deepgram client, with the step's deadline, and the project it works in: both
+// create and revoke mode start here.
+/** Deepgram's client for main: every request ends within the step's Deepgram budget, or on cancel. */
+function mainDeepgramClient(apiKey, baseUrl, deps) {
+    const deadline = deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS;
+    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent, deadline, cancelled: deps.cancelled });
+}
+/** The single project api-key can see; none or several is a question only the user can answer. */
+async function discoverProject(client) {
+    const projects = await client.listProjects();
+    if (projects.some((p) => !(0,deepgram_ids/* isUuid */.O)(p.projectId))) {
+        throw new errors/* ActionError */.lZ("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.");
+    }
+    const [only] = projects;
+    if (projects.length === 1 && only)
+        return only.projectId;
+    if (projects.length === 0)
+        throw new errors/* ActionError */.lZ('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
+    const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ');
+    throw new errors/* ActionError */.lZ(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
+}
+
+// EXTERNAL MODULE: ./src/github/pacing.ts
+var pacing = __nccwpck_require__(9959);
+;// CONCATENATED MODULE: ./src/action/summary.ts
+
+
+
+function mintSummary(s) {
+    const rows = [
+        ['Key id', code(s.keyId)],
+        ['Project', code(s.projectId)],
+        ['Scopes granted', s.scopes.map(code).join(', ')],
+        ['Expires', s.expiresAt],
+        ['When the job ends', s.revokePolicy],
+    ];
+    if (s.tags.length > 0)
+        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
+    return `### Deepgram key created\n\n${table(rows)}\n`;
+}
+/** One row per target: where the secret was created, updated, or why it failed. */
+function secretsSummary(name, results) {
+    const rows = results.map((r) => [(0,github_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
+    const advice = (0,pacing/* fanOutAdvice */.GX)(results.length);
+    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`;
+}
+/** Revoke mode: what was deleted, and what was gone already. */
+function revokeModeSummary(projectId, what, report) {
+    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
+    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`;
+}
+function summary_revokedSummary(keyId, outcome) {
+    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
+    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
+}
+function table(rows, header = ['', '']) {
+    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+    return lines.join('\n');
+}
+/** Inline code on one line that survives backticks and pipes in the value. */
+function code(value) {
+    return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+/** keep-previous: each earlier key of the secret, and what became of it. */
+function rotationSummary(report) {
+    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
+    const rows = report.keys.map(({ key, outcome }) => [code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`]);
+    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
+    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
+    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/action/revoke-mode.ts
+
+
+
+
+
+
+
+/** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
+const CREATE_ONLY_INPUTS = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...github_plan/* SECRET_INPUTS */.pH };
+function readRevokePlan(getInput, run = {}) {
+    const apiKey = (0,inputs/* readApiKey */.iZ)(getInput, run);
+    for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
+        const value = getInput(input);
+        if (value !== '' && value !== fallback) {
+            throw new errors/* InputError */.dz(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`);
+        }
+    }
+    const keyIds = [...new Set((0,inputs/* parseList */.E1)(getInput('key-id')).map((id) => id.toLowerCase()))];
+    const tags = [...new Set((0,inputs/* parseList */.E1)(getInput('tags')))];
+    if (keyIds.length === 0 && tags.length === 0) {
+        throw new errors/* InputError */.dz('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.');
+    }
+    if (keyIds.length > 0 && tags.length > 0) {
+        throw new errors/* InputError */.dz('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.');
+    }
+    for (const id of keyIds) {
+        if (!(0,deepgram_ids/* isUuid */.O)(id))
+            throw new errors/* InputError */.dz('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`);
+    }
+    return { apiKey, projectId: (0,inputs/* readProjectId */.bS)(getInput), keyIds, tags, deepgramApiUrl: (0,inputs/* readDeepgramApiUrl */.xs)(getInput) };
+}
+/**
+ * Requests in flight at once when reading or deleting many keys: 400 keys at 100 ms each take
+ * 2 s instead of 40 s, and a project's worth of keys stays far below Deepgram's rate limits.
+ */
+const KEY_CONCURRENCY = 20;
+/** Deletes the keys the plan names; 404 counts as already gone. */
+async function revokeKeys(plan, projectId, client) {
+    const found = plan.keyIds.length > 0 ? { ids: plan.keyIds, keysRead: 0, unreadable: 0 } : await keysTaggedWithAll(plan.tags, projectId, client);
+    const outcomes = await (0,concurrency/* mapBounded */.y)(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id));
+    const report = { revoked: [], alreadyGone: [], keysRead: found.keysRead, unreadable: found.unreadable };
+    found.ids.forEach((id, i) => report[outcomes[i] === 'deleted' ? 'revoked' : 'alreadyGone'].push(id));
+    return report;
+}
+/**
+ * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
+ * current description has no tags in list items, so a key listed without them is read alone,
+ * KEY_CONCURRENCY at a time.
+ */
+async function keysTaggedWithAll(tags, projectId, client) {
+    const listed = await client.listKeys(projectId);
+    const usable = listed.filter((key) => (0,deepgram_ids/* isUuid */.O)(key.apiKeyId));
+    const toRead = usable.filter((key) => key.tags === undefined);
+    const read = await (0,concurrency/* mapBounded */.y)(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId));
+    const tagsOf = new Map(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]));
+    const ids = usable
+        .filter((key) => {
+        const keyTags = key.tags ?? tagsOf.get(key.apiKeyId) ?? [];
+        return tags.every((tag) => keyTags.includes(tag));
+    })
+        .map((key) => key.apiKeyId);
+    return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length };
+}
+/** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
+async function revokeMode(plan, deps) {
+    const { io } = deps;
+    const client = mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
+    const projectId = plan.projectId ?? (await discoverProject(client));
+    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`;
+    io.info(`Revoking ${what} in project ${projectId}.`);
+    const report = await revokeKeys(plan, projectId, client);
+    for (const id of report.revoked)
+        io.info(`Revoked key ${id}.`);
+    for (const id of report.alreadyGone)
+        io.info(`Key ${id} was already deleted.`);
+    if (report.keysRead > 0)
+        io.info(`Read ${report.keysRead} keys one by one to learn their tags.`);
+    if (report.unreadable > 0)
+        io.warning(`Left alone ${report.unreadable} listed keys whose ids are not UUIDs.`);
+    if (report.revoked.length + report.alreadyGone.length === 0)
+        io.info(`No key matched ${what}.`);
+    io.setOutput('revoked-count', String(report.revoked.length));
+    io.setOutput('revoked-key-ids', report.revoked.join(','));
+    await io.appendSummary(revokeModeSummary(projectId, what, report));
+}
+
 // EXTERNAL MODULE: ./src/deepgram/expiration.ts
 var deepgram_expiration = __nccwpck_require__(9256);
-// EXTERNAL MODULE: ./src/action/inputs.ts
-var inputs = __nccwpck_require__(1729);
 ;// CONCATENATED MODULE: ./src/deepgram/mint.ts
 
 
@@ -32131,205 +32431,8 @@ function around(expected, tolerance) {
 
 // EXTERNAL MODULE: ./src/deepgram/scopes.ts
 var scopes = __nccwpck_require__(9744);
-;// CONCATENATED MODULE: ./src/action/limits.ts
-// How long each step may take, whatever the network does. The runner gives a cancelled job's
-// steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
-// meant to live minutes must not outlive a step that hangs. docs/notes/issue-7.md states these
-// bounds for the README.
-/** One request, whole: connecting, the headers and every byte of the body. */
-const REQUEST_TIMEOUT_MS = 10_000;
-/**
- * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
- * long after the step starts: with Node's start and exit, main ends within 30 s.
- */
-const MAIN_DEEPGRAM_BUDGET_MS = 25_000;
-/**
- * Create attempts end this long before MAIN_DEEPGRAM_BUDGET_MS runs out, leaving time to list the
- * project's keys and delete one whose answer was lost.
- */
-const CLEAN_UP_RESERVE_MS = 8_000;
-/** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
-const POST_BUDGET_MS = 15_000;
-
-// EXTERNAL MODULE: ./src/github/plan.ts
-var github_plan = __nccwpck_require__(4496);
-// EXTERNAL MODULE: ./src/shared/concurrency.ts
-var concurrency = __nccwpck_require__(438);
-;// CONCATENATED MODULE: ./src/action/revoke-mode.ts
-
-
-
-
-
-/** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...github_plan/* SECRET_INPUTS */.pH };
-function readRevokePlan(getInput, run = {}) {
-    const apiKey = (0,inputs/* readApiKey */.iZ)(getInput, run);
-    for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
-        const value = getInput(input);
-        if (value !== '' && value !== fallback) {
-            throw new errors/* InputError */.dz(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`);
-        }
-    }
-    const keyIds = [...new Set((0,inputs/* parseList */.E1)(getInput('key-id')).map((id) => id.toLowerCase()))];
-    const tags = [...new Set((0,inputs/* parseList */.E1)(getInput('tags')))];
-    if (keyIds.length === 0 && tags.length === 0) {
-        throw new errors/* InputError */.dz('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.');
-    }
-    if (keyIds.length > 0 && tags.length > 0) {
-        throw new errors/* InputError */.dz('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.');
-    }
-    for (const id of keyIds) {
-        if (!(0,deepgram_ids/* isUuid */.O)(id))
-            throw new errors/* InputError */.dz('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`);
-    }
-    return { apiKey, projectId: (0,inputs/* readProjectId */.bS)(getInput), keyIds, tags, deepgramApiUrl: (0,inputs/* readDeepgramApiUrl */.xs)(getInput) };
-}
-/**
- * Requests in flight at once when reading or deleting many keys: 400 keys at 100 ms each take
- * 2 s instead of 40 s, and a project's worth of keys stays far below Deepgram's rate limits.
- */
-const KEY_CONCURRENCY = 20;
-/** Deletes the keys the plan names; 404 counts as already gone. */
-async function revokeKeys(plan, projectId, client) {
-    const found = plan.keyIds.length > 0 ? { ids: plan.keyIds, keysRead: 0, unreadable: 0 } : await keysTaggedWithAll(plan.tags, projectId, client);
-    const outcomes = await (0,concurrency/* mapBounded */.y)(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id));
-    const report = { revoked: [], alreadyGone: [], keysRead: found.keysRead, unreadable: found.unreadable };
-    found.ids.forEach((id, i) => report[outcomes[i] === 'deleted' ? 'revoked' : 'alreadyGone'].push(id));
-    return report;
-}
-/**
- * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
- * current description has no tags in list items, so a key listed without them is read alone,
- * KEY_CONCURRENCY at a time.
- */
-async function keysTaggedWithAll(tags, projectId, client) {
-    const listed = await client.listKeys(projectId);
-    const usable = listed.filter((key) => (0,deepgram_ids/* isUuid */.O)(key.apiKeyId));
-    const toRead = usable.filter((key) => key.tags === undefined);
-    const read = await (0,concurrency/* mapBounded */.y)(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId));
-    const tagsOf = new Map(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]));
-    const ids = usable
-        .filter((key) => {
-        const keyTags = key.tags ?? tagsOf.get(key.apiKeyId) ?? [];
-        return tags.every((tag) => keyTags.includes(tag));
-    })
-        .map((key) => key.apiKeyId);
-    return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length };
-}
-
 // EXTERNAL MODULE: ./src/github/deliver.ts
 var deliver = __nccwpck_require__(7118);
-;// CONCATENATED MODULE: ./src/action/rotation.ts
-// keep-previous: once every target of a secret holds the new key, the earlier keys this action
-// minted for that same secret are deleted, but for the newest N of them. "The same secret" is the
-// digest in each key's marker (marker.ts, github/plan.ts secretIdentity), so one key listing
-// finds them all; a key whose comment does not end in our marker with that digest is never
-// touched, however similar its comment.
-
-
-
-/** More would be a typo: a secret rotated for years still has far fewer live keys. */
-const MOST_KEPT = 1000;
-/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
-function readKeepPrevious(getInput) {
-    const text = getInput('keep-previous') || 'all';
-    if (text.toLowerCase() === 'all')
-        return 'all';
-    if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT)
-        return Number(text);
-    throw new errors/* InputError */.dz('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
-}
-/**
- * Which listed keys go. Only keys marked by this action for the same secret digest, created before
- * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
- * Deepgram's `created`. Undefined when the new key's creation time is unknown: then which keys are
- * earlier cannot be told, and nothing is deleted.
- */
-function selectPreviousKeys(keys, digest, newKey, keep) {
-    const listed = keys.find((k) => sameId(k.apiKeyId, newKey.apiKeyId));
-    const newCreated = createdMicros(listed?.created ?? newKey.created);
-    if (newCreated === undefined)
-        return undefined;
-    const earlier = keys
-        .flatMap((key) => {
-        const created = createdMicros(key.created);
-        // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
-        if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId))
-            return [];
-        if (!(0,deepgram_ids/* isUuid */.O)(key.apiKeyId) || !isKeyOfSecret(key, digest))
-            return [];
-        return [{ key, created }];
-    })
-        .sort((a, b) => b.created - a.created || b.key.apiKeyId.localeCompare(a.key.apiKeyId))
-        .map(({ key }) => key);
-    return { keep: earlier.slice(0, keep), remove: earlier.slice(keep).reverse() };
-}
-/** Ours, for this secret: the comment ends in an action marker carrying this digest. */
-function isKeyOfSecret(key, digest) {
-    const marker = parseMarker(key.comment);
-    return marker?.kind === 'action' && marker.secret === digest;
-}
-function sameId(a, b) {
-    return a.toLowerCase() === b.toLowerCase();
-}
-const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
-/** Deepgram's timestamps carry microseconds; two keys a millisecond apart still order. */
-function createdMicros(text) {
-    const match = TIMESTAMP.exec(text ?? '');
-    if (match === null)
-        return undefined;
-    const seconds = Date.parse(`${match[1]}${match[3]}`);
-    if (Number.isNaN(seconds))
-        return undefined;
-    return seconds * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
-}
-/**
- * Deletes the earlier keys of the secret. Never throws: the new key is in place whatever happens
- * here, so a key that cannot be listed or deleted is a warning, and it expires on its own.
- */
-async function retirePreviousKeys(request, client, io) {
-    const { secretName, keep, projectId } = request;
-    const report = { secretName, keep, keys: [] };
-    const giveUp = (problem) => {
-        io.warning(`No earlier key of secret ${secretName} was deleted: ${problem} They expire on their own; delete them in the Deepgram console to end them sooner.`);
-        return { ...report, problem };
-    };
-    let keys;
-    try {
-        keys = await client.listKeys(projectId);
-    }
-    catch (error) {
-        return giveUp(`listing the project's keys failed: ${(0,errors/* describeFailure */.Ic)(error)}`);
-    }
-    const selection = selectPreviousKeys(keys, request.digest, request.newKey, keep);
-    if (selection === undefined)
-        return giveUp(`Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`);
-    report.keys.push(...selection.keep.map((key) => ({ key, outcome: 'kept' })));
-    io.info(`Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`);
-    // One at a time, oldest first: when api-key is itself an earlier key of this secret (the admin key
-    // rotating itself with keep-previous: 0), it is the newest of them and goes last.
-    for (const key of selection.remove) {
-        try {
-            const outcome = await client.deleteKey(projectId, key.apiKeyId);
-            io.info(outcome === 'deleted' ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.` : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`);
-            report.keys.push({ key, outcome });
-        }
-        catch (error) {
-            const until = key.expirationDate ? `until ${key.expirationDate}` : 'until it expires';
-            io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${(0,errors/* describeFailure */.Ic)(error)} It stays valid ${until}; delete it in the Deepgram console.`);
-            report.keys.push({ key, outcome: 'failed' });
-        }
-    }
-    return report;
-}
-/** Create mode's revoked-count and revoked-key-ids: the earlier keys deleted (none after a partial write). */
-function publishRotation(io, report) {
-    const deleted = (report?.keys ?? []).filter((k) => k.outcome === 'deleted').map((k) => k.key.apiKeyId);
-    io.setOutput('revoked-count', String(deleted.length));
-    io.setOutput('revoked-key-ids', deleted.join(','));
-}
-
 ;// CONCATENATED MODULE: ./src/action/state.ts
 
 
@@ -32366,55 +32469,157 @@ function loadPostWork(io) {
     return { kind: 'marker', projectId, invocation };
 }
 
-// EXTERNAL MODULE: ./src/github/pacing.ts
-var pacing = __nccwpck_require__(9959);
-;// CONCATENATED MODULE: ./src/action/summary.ts
+;// CONCATENATED MODULE: ./src/action/create-mode.ts
 
 
 
-function mintSummary(s) {
-    const rows = [
-        ['Key id', code(s.keyId)],
-        ['Project', code(s.projectId)],
-        ['Scopes granted', s.scopes.map(code).join(', ')],
-        ['Expires', s.expiresAt],
-        ['When the job ends', s.revokePolicy],
-    ];
-    if (s.tags.length > 0)
-        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
-    return `### Deepgram key created\n\n${table(rows)}\n`;
+
+
+
+
+
+
+
+
+
+
+
+// Create mode: mint the key (masked before anything else is written), write it to the secrets,
+// publish outputs and state, retire the secret's earlier keys, and summarise.
+async function createMode(plan, secretPlan, keepPrevious, deps, secrets) {
+    const { io } = deps;
+    const client = mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
+    // Every key written to a secret names that secret in its marker, so a later rotation finds it.
+    const digest = secretPlan ? secretDigest((0,github_plan/* secretIdentity */.PU)(secretPlan)) : undefined;
+    // Public keys are fetched while the key is being created: two round trips, not three.
+    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
+    const projectId = plan.projectId ?? (await discoverProject(client));
+    const key = await mint(plan, projectId, digest, client, deps, secrets);
+    // Should this step be killed (a cancelled job) while writing secrets, only the post step could
+    // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
+    const beforeWriting = () => saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt: isoUtc(key.expirationDate), revoke: plan.revoke !== 'false' });
+    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId, beforeWriting) : [];
+    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
+    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
+    try {
+        publish(io, plan, projectId, key, revoke);
+    }
+    catch (error) {
+        // Outputs or state could not be written. A key no secret holds is of no use to anyone.
+        if (held.length > 0)
+            throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
+        throw await deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
+    }
+    // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
+    let rotation;
+    if (secretPlan && digest && keepPrevious !== 'all') {
+        if (failed.length === 0)
+            rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, client, io);
+        publishRotation(io, rotation);
+    }
+    await io.appendSummary(mintSummary({
+        keyId: key.apiKeyId,
+        projectId,
+        scopes: key.scopes,
+        tags: key.tags,
+        expiresAt: isoUtc(key.expirationDate),
+        revokePolicy: revokeSentence(revoke, held.length > 0),
+    }) +
+        (secretPlan ? secretsSummary(secretPlan.name, results) : '') +
+        (rotation ? rotationSummary(rotation) : ''));
+    if (failed.length > 0) {
+        const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
+        const earlier = keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).';
+        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} ` +
+            'Run the job again to write the rest.');
+    }
 }
-/** One row per target: where the secret was created, updated, or why it failed. */
-function secretsSummary(name, results) {
-    const rows = results.map((r) => [(0,github_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
-    const advice = (0,pacing/* fanOutAdvice */.GX)(results.length);
-    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`;
+/**
+ * Starts loading the secret-writing code and readying every target. The promise never rejects:
+ * a failure is a value, looked at only once the key exists (and then deletes it).
+ */
+function startDelivery(plan, deps) {
+    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
+        .then((module) => module.prepareDelivery(plan, deps))
+        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
 }
-/** Revoke mode: what was deleted, and what was gone already. */
-function revokeModeSummary(projectId, what, report) {
-    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
-    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
-    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`;
+/** Writes the key to every target; when none holds it, the key is deleted and the step fails. */
+async function writeSecrets(plan, delivery, key, client, projectId, beforeWriting) {
+    const ready = await delivery;
+    if (ready instanceof Error)
+        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
+    beforeWriting();
+    const results = await ready.write(key.key);
+    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
+    if (held.length === 0) {
+        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
+    }
+    return results;
 }
-function summary_revokedSummary(keyId, outcome) {
-    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
-    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
+/** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
+async function mint(plan, projectId, digest, client, deps, secrets) {
+    const { io, clock } = deps;
+    io.info(`Creating a Deepgram key in project ${projectId} ${(0,deepgram_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
+    const invocation = deps.invocationId();
+    saveCreationIntent(io, { projectId, invocation });
+    const sentAt = clock.now();
+    const key = await createKeyWithoutOrphans({
+        projectId,
+        comment: plan.comment,
+        marker: { kind: 'action', invocation, ...(digest ? { secret: digest } : {}) },
+        scopes: plan.scopes,
+        tags: plan.tags,
+        expiration: plan.expiration,
+    }, { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message), createBy: client.deadline - CLEAN_UP_RESERVE_MS }).catch((error) => {
+        if (!mayHaveLeftKey(error))
+            clearCreationIntent(io);
+        throw error;
+    });
+    if (key.key !== '') {
+        io_maskSecret(io, key.key);
+        secrets.push(key.key);
+    }
+    const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now()) ?? (0,scopes/* grantProblem */.cN)(plan.scopes, key.scopes);
+    if (problem !== undefined) {
+        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`);
+    }
+    return key;
 }
-function table(rows, header = ['', '']) {
-    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
-    return lines.join('\n');
+function publish(io, plan, projectId, key, revoke) {
+    const expiresAt = isoUtc(key.expirationDate);
+    io.setOutput('key', key.key);
+    io.setOutput('key-id', key.apiKeyId);
+    io.setOutput('project-id', projectId);
+    io.setOutput('expires-at', expiresAt);
+    saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke });
+    const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
+    const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
+    io.info(`Created key ${key.apiKeyId} in project ${projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`);
 }
-/** Inline code on one line that survives backticks and pipes in the value. */
-function code(value) {
-    return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+function revokeSentence(revoke, heldBySecret) {
+    if (revoke)
+        return 'revoked when the job ends';
+    return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
 }
-/** keep-previous: each earlier key of the secret, and what became of it. */
-function rotationSummary(report) {
-    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
-    const rows = report.keys.map(({ key, outcome }) => [code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`]);
-    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
-    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
-    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
+/**
+ * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
+ * error says which key to delete by hand.
+ */
+async function deleteAfterFailure(client, projectId, key, why) {
+    if (key.apiKeyId === '')
+        return new errors/* ActionError */.lZ(`${why} Deepgram gave no key id, so check the project's keys in the console.`);
+    try {
+        await client.deleteKey(projectId, key.apiKeyId);
+        return new errors/* ActionError */.lZ(`${why} The key was deleted.`);
+    }
+    catch (error) {
+        return new errors/* ActionError */.lZ(`${why} Deleting key ${key.apiKeyId} failed too: ${(0,errors/* describeFailure */.Ic)(error)} Delete it in the Deepgram console.`);
+    }
+}
+/** Deepgram's microsecond timestamps, as ISO 8601 UTC that every tool reads. */
+function isoUtc(date) {
+    const parsed = date === undefined ? Number.NaN : Date.parse(date);
+    return Number.isNaN(parsed) ? (date ?? '') : new Date(parsed).toISOString();
 }
 
 ;// CONCATENATED MODULE: ./src/action/broker-inputs.ts
@@ -32621,6 +32826,7 @@ function broker_client_stringsOf(value) {
 
 
 
+
 /** @actions/core retries the runner's token service up to 10 times with no deadline of its own. */
 const ID_TOKEN_DEADLINE_MS = 30_000;
 /**
@@ -32648,9 +32854,9 @@ async function brokerMain(mode, onMissing, deps, secrets) {
     const checked = onMissing === 'skip' ? read(getInput) : plans;
     io.setOutput('skipped', 'false');
     if (checked.mode === 'revoke')
-        await revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps);
+        await broker_mode_revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps);
     else
-        await createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps, secrets);
+        await broker_mode_createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps, secrets);
 }
 function readCreatePlans(getInput, deps) {
     const plan = readBrokerKeyPlan(getInput, deps.run, new Date(deps.clock.now()));
@@ -32688,7 +32894,7 @@ async function fetchIdToken(io, audience) {
 function brokerClient(broker, idToken, deps, policy) {
     return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent });
 }
-async function createMode(plan, secretPlan, client, deps, secrets) {
+async function broker_mode_createMode(plan, secretPlan, client, deps, secrets) {
     const { io, clock } = deps;
     // Public keys are fetched while the key is being minted, as in direct mode.
     const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
@@ -32703,7 +32909,7 @@ async function createMode(plan, secretPlan, client, deps, secrets) {
         (0,scopes/* grantProblem */.cN)(plan.body.scopes ?? [], key.scopes) ??
         (key.projectId === '' ? 'the answer carries no project_id' : undefined);
     if (problem !== undefined)
-        throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId || '(no id)'}, but ${problem}.`);
+        throw await broker_mode_deleteAfterFailure(client, key, `The broker minted key ${key.keyId || '(no id)'}, but ${problem}.`);
     const expiresAt = new Date(key.expiresAt ?? '').toISOString();
     const state = (revoke) => ({ projectId: key.projectId, keyId: key.keyId, expiresAt, revoke });
     // Post finds the broker here; the ID token is never saved (post asks for a fresh one).
@@ -32713,14 +32919,14 @@ async function createMode(plan, secretPlan, client, deps, secrets) {
     if (secretPlan && delivery) {
         const ready = await delivery;
         if (ready instanceof Error)
-            throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but ${ready.message}`);
+            throw await broker_mode_deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but ${ready.message}`);
         // A cancelled job killed while writing secrets still has post revoke the key.
         saveRevocationState(io, state(plan.revoke !== 'false'));
         results = await ready.write(key.key);
     }
     const { held, failed } = (0,deliver/* splitResults */.tD)(results);
     if (secretPlan && held.length === 0) {
-        throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but writing secret ${secretPlan.name} failed everywhere: ${failed.join(' ')}`);
+        throw await broker_mode_deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but writing secret ${secretPlan.name} failed everywhere: ${failed.join(' ')}`);
     }
     const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
     const fate = revoke ? 'revoked through the broker when the job ends' : held.length > 0 ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
@@ -32737,14 +32943,8 @@ async function createMode(plan, secretPlan, client, deps, secrets) {
         throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${then} Run the job again to write the rest.`);
     }
 }
-/** Loads the secret-writing code and readies every target; a failure is a value, never a rejection. */
-function startDelivery(plan, deps) {
-    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
-        .then((module) => module.prepareDelivery(plan, deps))
-        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
-}
 /** Deletes, through the broker, a key we will not hand out; the error says how that went. */
-async function deleteAfterFailure(client, key, why) {
+async function broker_mode_deleteAfterFailure(client, key, why) {
     if (key.keyId === '')
         return new errors/* ActionError */.lZ(`${why} The broker gave no key id, so ask its operators to check the project's keys.`);
     try {
@@ -32755,7 +32955,7 @@ async function deleteAfterFailure(client, key, why) {
         return new errors/* ActionError */.lZ(`${why} Deleting key ${key.keyId} failed too: ${(0,errors/* describeFailure */.Ic)(error)} It expires on its own; ask the broker's operators to delete it sooner.`);
     }
 }
-async function revokeMode(plan, client, deps) {
+async function broker_mode_revokeMode(plan, client, deps) {
     const { io } = deps;
     const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `this repository's keys tagged ${plan.tags.join(', ')}`;
     io.info(`Revoking ${what} through the broker at ${plan.broker.url}.`);
@@ -32816,16 +33016,6 @@ async function revokeThroughBroker(broker, state, deps) {
 
 
 
-
-
-
-
-
-
-
-
-
-
 /** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
 async function runMain(deps) {
     const { io } = deps;
@@ -32853,7 +33043,7 @@ async function runMain(deps) {
             if (skip)
                 return skipForMissingKey(io, deps.run);
             io.setOutput('skipped', 'false');
-            await run_main_revokeMode(plan, deps);
+            await revokeMode(plan, deps);
             return;
         }
         const checked = standIn(['api-key', 'github-token']);
@@ -32863,7 +33053,7 @@ async function runMain(deps) {
         if (skip)
             return skipForMissingKey(io, deps.run);
         io.setOutput('skipped', 'false');
-        await run_main_createMode(plan, secretPlan, keepPrevious, deps, secrets);
+        await createMode(plan, secretPlan, keepPrevious, deps, secrets);
     }
     catch (error) {
         io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
@@ -32872,181 +33062,6 @@ async function runMain(deps) {
 function skipForMissingKey(io, run) {
     io.notice(`Skipped: api-key is empty and on-missing-credentials is skip. ${(0,inputs/* missingApiKeyCause */.zI)(run)}`);
     io.setOutput('skipped', 'true');
-}
-function deepgramClient(apiKey, baseUrl, deps) {
-    const deadline = deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS;
-    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent, deadline, cancelled: deps.cancelled });
-}
-async function run_main_createMode(plan, secretPlan, keepPrevious, deps, secrets) {
-    const { io } = deps;
-    const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
-    // Every key written to a secret names that secret in its marker, so a later rotation finds it.
-    const digest = secretPlan ? secretDigest((0,github_plan/* secretIdentity */.PU)(secretPlan)) : undefined;
-    // Public keys are fetched while the key is being created: two round trips, not three.
-    const delivery = secretPlan ? run_main_startDelivery(secretPlan, deps) : undefined;
-    const projectId = plan.projectId ?? (await discoverProject(client));
-    const key = await mint(plan, projectId, digest, client, deps, secrets);
-    // Should this step be killed (a cancelled job) while writing secrets, only the post step could
-    // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
-    const beforeWriting = () => saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt: isoUtc(key.expirationDate), revoke: plan.revoke !== 'false' });
-    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId, beforeWriting) : [];
-    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
-    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
-    try {
-        publish(io, plan, projectId, key, revoke);
-    }
-    catch (error) {
-        // Outputs or state could not be written. A key no secret holds is of no use to anyone.
-        if (held.length > 0)
-            throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
-        throw await run_main_deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
-    }
-    // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
-    let rotation;
-    if (secretPlan && digest && keepPrevious !== 'all') {
-        if (failed.length === 0)
-            rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, client, io);
-        publishRotation(io, rotation);
-    }
-    await io.appendSummary(mintSummary({
-        keyId: key.apiKeyId,
-        projectId,
-        scopes: key.scopes,
-        tags: key.tags,
-        expiresAt: isoUtc(key.expirationDate),
-        revokePolicy: revokeSentence(revoke, held.length > 0),
-    }) +
-        (secretPlan ? secretsSummary(secretPlan.name, results) : '') +
-        (rotation ? rotationSummary(rotation) : ''));
-    if (failed.length > 0) {
-        const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
-        const earlier = keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).';
-        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} ` +
-            'Run the job again to write the rest.');
-    }
-}
-/** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
-async function run_main_revokeMode(plan, deps) {
-    const { io } = deps;
-    const client = deepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
-    const projectId = plan.projectId ?? (await discoverProject(client));
-    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`;
-    io.info(`Revoking ${what} in project ${projectId}.`);
-    const report = await revokeKeys(plan, projectId, client);
-    for (const id of report.revoked)
-        io.info(`Revoked key ${id}.`);
-    for (const id of report.alreadyGone)
-        io.info(`Key ${id} was already deleted.`);
-    if (report.keysRead > 0)
-        io.info(`Read ${report.keysRead} keys one by one to learn their tags.`);
-    if (report.unreadable > 0)
-        io.warning(`Left alone ${report.unreadable} listed keys whose ids are not UUIDs.`);
-    if (report.revoked.length + report.alreadyGone.length === 0)
-        io.info(`No key matched ${what}.`);
-    io.setOutput('revoked-count', String(report.revoked.length));
-    io.setOutput('revoked-key-ids', report.revoked.join(','));
-    await io.appendSummary(revokeModeSummary(projectId, what, report));
-}
-/**
- * Starts loading the secret-writing code and readying every target. The promise never rejects:
- * a failure is a value, looked at only once the key exists (and then deletes it).
- */
-function run_main_startDelivery(plan, deps) {
-    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
-        .then((module) => module.prepareDelivery(plan, deps))
-        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
-}
-/** Writes the key to every target; when none holds it, the key is deleted and the step fails. */
-async function writeSecrets(plan, delivery, key, client, projectId, beforeWriting) {
-    const ready = await delivery;
-    if (ready instanceof Error)
-        throw await run_main_deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
-    beforeWriting();
-    const results = await ready.write(key.key);
-    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
-    if (held.length === 0) {
-        throw await run_main_deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
-    }
-    return results;
-}
-/** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
-async function mint(plan, projectId, digest, client, deps, secrets) {
-    const { io, clock } = deps;
-    io.info(`Creating a Deepgram key in project ${projectId} ${(0,deepgram_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
-    const invocation = deps.invocationId();
-    saveCreationIntent(io, { projectId, invocation });
-    const sentAt = clock.now();
-    const key = await createKeyWithoutOrphans({
-        projectId,
-        comment: plan.comment,
-        marker: { kind: 'action', invocation, ...(digest ? { secret: digest } : {}) },
-        scopes: plan.scopes,
-        tags: plan.tags,
-        expiration: plan.expiration,
-    }, { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message), createBy: client.deadline - CLEAN_UP_RESERVE_MS }).catch((error) => {
-        if (!mayHaveLeftKey(error))
-            clearCreationIntent(io);
-        throw error;
-    });
-    if (key.key !== '') {
-        io_maskSecret(io, key.key);
-        secrets.push(key.key);
-    }
-    const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now()) ?? (0,scopes/* grantProblem */.cN)(plan.scopes, key.scopes);
-    if (problem !== undefined) {
-        throw await run_main_deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`);
-    }
-    return key;
-}
-function publish(io, plan, projectId, key, revoke) {
-    const expiresAt = isoUtc(key.expirationDate);
-    io.setOutput('key', key.key);
-    io.setOutput('key-id', key.apiKeyId);
-    io.setOutput('project-id', projectId);
-    io.setOutput('expires-at', expiresAt);
-    saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke });
-    const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
-    const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
-    io.info(`Created key ${key.apiKeyId} in project ${projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`);
-}
-function revokeSentence(revoke, heldBySecret) {
-    if (revoke)
-        return 'revoked when the job ends';
-    return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
-}
-/** The single project api-key can see; none or several is a question only the user can answer. */
-async function discoverProject(client) {
-    const projects = await client.listProjects();
-    if (projects.some((p) => !(0,deepgram_ids/* isUuid */.O)(p.projectId))) {
-        throw new errors/* ActionError */.lZ("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.");
-    }
-    const [only] = projects;
-    if (projects.length === 1 && only)
-        return only.projectId;
-    if (projects.length === 0)
-        throw new errors/* ActionError */.lZ('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
-    const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ');
-    throw new errors/* ActionError */.lZ(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
-}
-/**
- * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
- * error says which key to delete by hand.
- */
-async function run_main_deleteAfterFailure(client, projectId, key, why) {
-    if (key.apiKeyId === '')
-        return new errors/* ActionError */.lZ(`${why} Deepgram gave no key id, so check the project's keys in the console.`);
-    try {
-        await client.deleteKey(projectId, key.apiKeyId);
-        return new errors/* ActionError */.lZ(`${why} The key was deleted.`);
-    }
-    catch (error) {
-        return new errors/* ActionError */.lZ(`${why} Deleting key ${key.apiKeyId} failed too: ${(0,errors/* describeFailure */.Ic)(error)} Delete it in the Deepgram console.`);
-    }
-}
-/** Deepgram's microsecond timestamps, as ISO 8601 UTC that every tool reads. */
-function isoUtc(date) {
-    const parsed = date === undefined ? Number.NaN : Date.parse(date);
-    return Number.isNaN(parsed) ? (date ?? '') : new Date(parsed).toISOString();
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -33159,7 +33174,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1424);
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8383);
 // Entry of the main step (action.yml runs.main, bundled into dist/main).
 
 await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

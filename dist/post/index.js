@@ -28548,7 +28548,7 @@ function readKeyPlan(getInput, run, now) {
 
 /***/ }),
 
-/***/ 5339:
+/***/ 789:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31714,7 +31714,7 @@ function ids_isUuid(value) {
  * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
  * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
  */
-class DeepgramClient {
+class client_DeepgramClient {
     options;
     constructor(options) {
         this.options = options;
@@ -31963,7 +31963,7 @@ function isInvocationId(value) {
     return /^[0-9a-f]{16}$/.test(value);
 }
 /** 12 hex digits naming a secret and its targets; `identity` must be canonical (sorted, lower-cased). */
-function secretDigest(identity) {
+function marker_secretDigest(identity) {
     return createHash('sha256').update(identity).digest('hex').slice(0, 12);
 }
 function marker_formatMarker(marker) {
@@ -31972,7 +31972,7 @@ function marker_formatMarker(marker) {
     return ` [dgk:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}]`;
 }
 /** The marker a comment ends with, or undefined when it ends with none. */
-function parseMarker(comment) {
+function marker_parseMarker(comment) {
     const action = ACTION_MARKER.exec(comment);
     if (action)
         return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) };
@@ -32004,12 +32004,12 @@ function isBrokerMarkerFor(marker, secret, repositoryId) {
 ;// CONCATENATED MODULE: ./src/action/state.ts
 
 
-function saveCreationIntent(io, intent) {
+function state_saveCreationIntent(io, intent) {
     io.saveState('project-id', intent.projectId);
     io.saveState('invocation', intent.invocation);
 }
 /** Main knows no key of this invocation is alive: post need not look for one. */
-function clearCreationIntent(io) {
+function state_clearCreationIntent(io) {
     io.saveState('invocation', '');
 }
 function state_saveRevocationState(io, state) {
@@ -32064,7 +32064,7 @@ function summary_secretsSummary(name, results) {
     return `\n#### Secret ${summary_code(name)}\n\n${summary_table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`;
 }
 /** Revoke mode: what was deleted, and what was gone already. */
-function revokeModeSummary(projectId, what, report) {
+function summary_revokeModeSummary(projectId, what, report) {
     const rows = [...report.revoked.map((id) => [summary_code(id), 'revoked']), ...report.alreadyGone.map((id) => [summary_code(id), 'already deleted'])];
     const body = rows.length > 0 ? summary_table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
     return `### Deepgram keys revoked\n\nProject ${summary_code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`;
@@ -32082,7 +32082,7 @@ function summary_code(value) {
     return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
 }
 /** keep-previous: each earlier key of the secret, and what became of it. */
-function rotationSummary(report) {
+function summary_rotationSummary(report) {
     const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
     const rows = report.keys.map(({ key, outcome }) => [summary_code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`]);
     const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
@@ -32121,7 +32121,7 @@ function createKeyBody(request) {
  * but final: the keys with the marker are deleted and the step fails. A cancelled job does no
  * clean-up here: main must end quickly, and post finds the key by the marker.
  */
-async function createKeyWithoutOrphans(request, deps) {
+async function mint_createKeyWithoutOrphans(request, deps) {
     const body = createKeyBody(request);
     const cleanUpIfAmbiguous = async (error) => {
         if (isAmbiguous(error))
@@ -32148,7 +32148,7 @@ function isAmbiguous(error) {
     return error instanceof ServiceError && error.status >= 500;
 }
 /** After this failure, may a key of this invocation still be alive? Then post looks for it by the marker. */
-function mayHaveLeftKey(error) {
+function mint_mayHaveLeftKey(error) {
     return error instanceof CancelledError || error instanceof CleanUpError || isAmbiguous(error);
 }
 /** The clean-up after an ambiguous create failed: a key with the marker may be alive. */
@@ -32178,7 +32178,7 @@ async function deleteInterruptedKeys(request, deps) {
 }
 /** Ours only when the comment ends with this invocation's own marker: another run's key never is. */
 function isFromThisInvocation(key, marker) {
-    const found = parseMarker(key.comment);
+    const found = marker_parseMarker(key.comment);
     return found !== undefined && found.kind === marker.kind && found.invocation === marker.invocation;
 }
 function describe(error) {
@@ -32226,12 +32226,12 @@ const REQUEST_TIMEOUT_MS = 10_000;
  * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
  * long after the step starts: with Node's start and exit, main ends within 30 s.
  */
-const MAIN_DEEPGRAM_BUDGET_MS = 25_000;
+const limits_MAIN_DEEPGRAM_BUDGET_MS = 25_000;
 /**
  * Create attempts end this long before MAIN_DEEPGRAM_BUDGET_MS runs out, leaving time to list the
  * project's keys and delete one whose answer was lost.
  */
-const CLEAN_UP_RESERVE_MS = 8_000;
+const limits_CLEAN_UP_RESERVE_MS = 8_000;
 /** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
 const POST_BUDGET_MS = 15_000;
 
@@ -32361,7 +32361,37 @@ function broker_client_stringsOf(value) {
     return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
 }
 
+;// CONCATENATED MODULE: ./src/action/main-client.ts
+
+
+
+
+
+// The main step's Deepgram client, with the step's deadline, and the project it works in: both
+// create and revoke mode start here.
+/** Deepgram's client for main: every request ends within the step's Deepgram budget, or on cancel. */
+function main_client_mainDeepgramClient(apiKey, baseUrl, deps) {
+    const deadline = deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS;
+    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent, deadline, cancelled: deps.cancelled });
+}
+/** The single project api-key can see; none or several is a question only the user can answer. */
+async function main_client_discoverProject(client) {
+    const projects = await client.listProjects();
+    if (projects.some((p) => !isUuid(p.projectId))) {
+        throw new ActionError("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.");
+    }
+    const [only] = projects;
+    if (projects.length === 1 && only)
+        return only.projectId;
+    if (projects.length === 0)
+        throw new ActionError('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
+    const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ');
+    throw new ActionError(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
+}
+
 ;// CONCATENATED MODULE: ./src/action/revoke-mode.ts
+
+
 
 
 
@@ -32422,6 +32452,28 @@ async function keysTaggedWithAll(tags, projectId, client) {
     })
         .map((key) => key.apiKeyId);
     return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length };
+}
+/** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
+async function revokeMode(plan, deps) {
+    const { io } = deps;
+    const client = mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
+    const projectId = plan.projectId ?? (await discoverProject(client));
+    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`;
+    io.info(`Revoking ${what} in project ${projectId}.`);
+    const report = await revokeKeys(plan, projectId, client);
+    for (const id of report.revoked)
+        io.info(`Revoked key ${id}.`);
+    for (const id of report.alreadyGone)
+        io.info(`Key ${id} was already deleted.`);
+    if (report.keysRead > 0)
+        io.info(`Read ${report.keysRead} keys one by one to learn their tags.`);
+    if (report.unreadable > 0)
+        io.warning(`Left alone ${report.unreadable} listed keys whose ids are not UUIDs.`);
+    if (report.revoked.length + report.alreadyGone.length === 0)
+        io.info(`No key matched ${what}.`);
+    io.setOutput('revoked-count', String(report.revoked.length));
+    io.setOutput('revoked-key-ids', report.revoked.join(','));
+    await io.appendSummary(revokeModeSummary(projectId, what, report));
 }
 
 ;// CONCATENATED MODULE: ./src/action/broker-inputs.ts
@@ -32489,11 +32541,275 @@ function broker_inputs_readBrokerRevokePlan(getInput, run) {
 var scopes = __nccwpck_require__(9744);
 // EXTERNAL MODULE: ./src/github/deliver.ts + 1 modules
 var deliver = __nccwpck_require__(5614);
+;// CONCATENATED MODULE: ./src/action/rotation.ts
+// keep-previous: once every target of a secret holds the new key, the earlier keys this action
+// minted for that same secret are deleted, but for the newest N of them. "The same secret" is the
+// digest in each key's marker (marker.ts, github/plan.ts secretIdentity), so one key listing
+// finds them all; a key whose comment does not end in our marker with that digest is never
+// touched, however similar its comment.
+
+
+
+/** More would be a typo: a secret rotated for years still has far fewer live keys. */
+const MOST_KEPT = 1000;
+/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
+function readKeepPrevious(getInput) {
+    const text = getInput('keep-previous') || 'all';
+    if (text.toLowerCase() === 'all')
+        return 'all';
+    if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT)
+        return Number(text);
+    throw new InputError('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
+}
+/**
+ * Which listed keys go. Only keys marked by this action for the same secret digest, created before
+ * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
+ * Deepgram's `created`. Undefined when the new key's creation time is unknown: then which keys are
+ * earlier cannot be told, and nothing is deleted.
+ */
+function selectPreviousKeys(keys, digest, newKey, keep) {
+    const listed = keys.find((k) => sameId(k.apiKeyId, newKey.apiKeyId));
+    const newCreated = createdMicros(listed?.created ?? newKey.created);
+    if (newCreated === undefined)
+        return undefined;
+    const earlier = keys
+        .flatMap((key) => {
+        const created = createdMicros(key.created);
+        // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
+        if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId))
+            return [];
+        if (!isUuid(key.apiKeyId) || !isKeyOfSecret(key, digest))
+            return [];
+        return [{ key, created }];
+    })
+        .sort((a, b) => b.created - a.created || b.key.apiKeyId.localeCompare(a.key.apiKeyId))
+        .map(({ key }) => key);
+    return { keep: earlier.slice(0, keep), remove: earlier.slice(keep).reverse() };
+}
+/** Ours, for this secret: the comment ends in an action marker carrying this digest. */
+function isKeyOfSecret(key, digest) {
+    const marker = parseMarker(key.comment);
+    return marker?.kind === 'action' && marker.secret === digest;
+}
+function sameId(a, b) {
+    return a.toLowerCase() === b.toLowerCase();
+}
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
+/** Deepgram's timestamps carry microseconds; two keys a millisecond apart still order. */
+function createdMicros(text) {
+    const match = TIMESTAMP.exec(text ?? '');
+    if (match === null)
+        return undefined;
+    const seconds = Date.parse(`${match[1]}${match[3]}`);
+    if (Number.isNaN(seconds))
+        return undefined;
+    return seconds * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
+}
+/**
+ * Deletes the earlier keys of the secret. Never throws: the new key is in place whatever happens
+ * here, so a key that cannot be listed or deleted is a warning, and it expires on its own.
+ */
+async function rotation_retirePreviousKeys(request, client, io) {
+    const { secretName, keep, projectId } = request;
+    const report = { secretName, keep, keys: [] };
+    const giveUp = (problem) => {
+        io.warning(`No earlier key of secret ${secretName} was deleted: ${problem} They expire on their own; delete them in the Deepgram console to end them sooner.`);
+        return { ...report, problem };
+    };
+    let keys;
+    try {
+        keys = await client.listKeys(projectId);
+    }
+    catch (error) {
+        return giveUp(`listing the project's keys failed: ${describeFailure(error)}`);
+    }
+    const selection = selectPreviousKeys(keys, request.digest, request.newKey, keep);
+    if (selection === undefined)
+        return giveUp(`Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`);
+    report.keys.push(...selection.keep.map((key) => ({ key, outcome: 'kept' })));
+    io.info(`Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`);
+    // One at a time, oldest first: when api-key is itself an earlier key of this secret (the admin key
+    // rotating itself with keep-previous: 0), it is the newest of them and goes last.
+    for (const key of selection.remove) {
+        try {
+            const outcome = await client.deleteKey(projectId, key.apiKeyId);
+            io.info(outcome === 'deleted' ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.` : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`);
+            report.keys.push({ key, outcome });
+        }
+        catch (error) {
+            const until = key.expirationDate ? `until ${key.expirationDate}` : 'until it expires';
+            io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${describeFailure(error)} It stays valid ${until}; delete it in the Deepgram console.`);
+            report.keys.push({ key, outcome: 'failed' });
+        }
+    }
+    return report;
+}
+/** Create mode's revoked-count and revoked-key-ids: the earlier keys deleted (none after a partial write). */
+function rotation_publishRotation(io, report) {
+    const deleted = (report?.keys ?? []).filter((k) => k.outcome === 'deleted').map((k) => k.key.apiKeyId);
+    io.setOutput('revoked-count', String(deleted.length));
+    io.setOutput('revoked-key-ids', deleted.join(','));
+}
+
+;// CONCATENATED MODULE: ./src/action/create-mode.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+// Create mode: mint the key (masked before anything else is written), write it to the secrets,
+// publish outputs and state, retire the secret's earlier keys, and summarise.
+async function createMode(plan, secretPlan, keepPrevious, deps, secrets) {
+    const { io } = deps;
+    const client = mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
+    // Every key written to a secret names that secret in its marker, so a later rotation finds it.
+    const digest = secretPlan ? secretDigest(secretIdentity(secretPlan)) : undefined;
+    // Public keys are fetched while the key is being created: two round trips, not three.
+    const delivery = secretPlan ? create_mode_startDelivery(secretPlan, deps) : undefined;
+    const projectId = plan.projectId ?? (await discoverProject(client));
+    const key = await mint(plan, projectId, digest, client, deps, secrets);
+    // Should this step be killed (a cancelled job) while writing secrets, only the post step could
+    // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
+    const beforeWriting = () => saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt: isoUtc(key.expirationDate), revoke: plan.revoke !== 'false' });
+    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId, beforeWriting) : [];
+    const { held, failed } = splitResults(results);
+    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
+    try {
+        publish(io, plan, projectId, key, revoke);
+    }
+    catch (error) {
+        // Outputs or state could not be written. A key no secret holds is of no use to anyone.
+        if (held.length > 0)
+            throw new ActionError(`${describeFailure(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
+        throw await deleteAfterFailure(client, projectId, key, describeFailure(error));
+    }
+    // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
+    let rotation;
+    if (secretPlan && digest && keepPrevious !== 'all') {
+        if (failed.length === 0)
+            rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, client, io);
+        publishRotation(io, rotation);
+    }
+    await io.appendSummary(mintSummary({
+        keyId: key.apiKeyId,
+        projectId,
+        scopes: key.scopes,
+        tags: key.tags,
+        expiresAt: isoUtc(key.expirationDate),
+        revokePolicy: revokeSentence(revoke, held.length > 0),
+    }) +
+        (secretPlan ? secretsSummary(secretPlan.name, results) : '') +
+        (rotation ? rotationSummary(rotation) : ''));
+    if (failed.length > 0) {
+        const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
+        const earlier = keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).';
+        throw new ActionError(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} ` +
+            'Run the job again to write the rest.');
+    }
+}
+/**
+ * Starts loading the secret-writing code and readying every target. The promise never rejects:
+ * a failure is a value, looked at only once the key exists (and then deletes it).
+ */
+function create_mode_startDelivery(plan, deps) {
+    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
+        .then((module) => module.prepareDelivery(plan, deps))
+        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
+}
+/** Writes the key to every target; when none holds it, the key is deleted and the step fails. */
+async function writeSecrets(plan, delivery, key, client, projectId, beforeWriting) {
+    const ready = await delivery;
+    if (ready instanceof Error)
+        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
+    beforeWriting();
+    const results = await ready.write(key.key);
+    const { held, failed } = splitResults(results);
+    if (held.length === 0) {
+        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
+    }
+    return results;
+}
+/** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
+async function mint(plan, projectId, digest, client, deps, secrets) {
+    const { io, clock } = deps;
+    io.info(`Creating a Deepgram key in project ${projectId} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
+    const invocation = deps.invocationId();
+    saveCreationIntent(io, { projectId, invocation });
+    const sentAt = clock.now();
+    const key = await createKeyWithoutOrphans({
+        projectId,
+        comment: plan.comment,
+        marker: { kind: 'action', invocation, ...(digest ? { secret: digest } : {}) },
+        scopes: plan.scopes,
+        tags: plan.tags,
+        expiration: plan.expiration,
+    }, { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message), createBy: client.deadline - CLEAN_UP_RESERVE_MS }).catch((error) => {
+        if (!mayHaveLeftKey(error))
+            clearCreationIntent(io);
+        throw error;
+    });
+    if (key.key !== '') {
+        maskSecret(io, key.key);
+        secrets.push(key.key);
+    }
+    const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now()) ?? grantProblem(plan.scopes, key.scopes);
+    if (problem !== undefined) {
+        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`);
+    }
+    return key;
+}
+function publish(io, plan, projectId, key, revoke) {
+    const expiresAt = isoUtc(key.expirationDate);
+    io.setOutput('key', key.key);
+    io.setOutput('key-id', key.apiKeyId);
+    io.setOutput('project-id', projectId);
+    io.setOutput('expires-at', expiresAt);
+    saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke });
+    const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
+    const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
+    io.info(`Created key ${key.apiKeyId} in project ${projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`);
+}
+function revokeSentence(revoke, heldBySecret) {
+    if (revoke)
+        return 'revoked when the job ends';
+    return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
+}
+/**
+ * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
+ * error says which key to delete by hand.
+ */
+async function deleteAfterFailure(client, projectId, key, why) {
+    if (key.apiKeyId === '')
+        return new ActionError(`${why} Deepgram gave no key id, so check the project's keys in the console.`);
+    try {
+        await client.deleteKey(projectId, key.apiKeyId);
+        return new ActionError(`${why} The key was deleted.`);
+    }
+    catch (error) {
+        return new ActionError(`${why} Deleting key ${key.apiKeyId} failed too: ${describeFailure(error)} Delete it in the Deepgram console.`);
+    }
+}
+/** Deepgram's microsecond timestamps, as ISO 8601 UTC that every tool reads. */
+function isoUtc(date) {
+    const parsed = date === undefined ? Number.NaN : Date.parse(date);
+    return Number.isNaN(parsed) ? (date ?? '') : new Date(parsed).toISOString();
+}
+
 ;// CONCATENATED MODULE: ./src/action/broker-mode.ts
 // Broker mode (issue 10): the step holds no Deepgram credential. It shows the broker this job's
 // GitHub OIDC token and gets a key the broker's policy allows; revocations go through the broker
 // too, the post step's with a fresh token. Everything else (inputs, outputs, secrets, summary)
 // is what direct mode does.
+
 
 
 
@@ -32533,9 +32849,9 @@ async function brokerMain(mode, onMissing, deps, secrets) {
     const checked = onMissing === 'skip' ? read(getInput) : plans;
     io.setOutput('skipped', 'false');
     if (checked.mode === 'revoke')
-        await revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps);
+        await broker_mode_revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps);
     else
-        await createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps, secrets);
+        await broker_mode_createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps, secrets);
 }
 function readCreatePlans(getInput, deps) {
     const plan = readBrokerKeyPlan(getInput, deps.run, new Date(deps.clock.now()));
@@ -32573,7 +32889,7 @@ async function fetchIdToken(io, audience) {
 function brokerClient(broker, idToken, deps, policy) {
     return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent });
 }
-async function createMode(plan, secretPlan, client, deps, secrets) {
+async function broker_mode_createMode(plan, secretPlan, client, deps, secrets) {
     const { io, clock } = deps;
     // Public keys are fetched while the key is being minted, as in direct mode.
     const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
@@ -32588,7 +32904,7 @@ async function createMode(plan, secretPlan, client, deps, secrets) {
         grantProblem(plan.body.scopes ?? [], key.scopes) ??
         (key.projectId === '' ? 'the answer carries no project_id' : undefined);
     if (problem !== undefined)
-        throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId || '(no id)'}, but ${problem}.`);
+        throw await broker_mode_deleteAfterFailure(client, key, `The broker minted key ${key.keyId || '(no id)'}, but ${problem}.`);
     const expiresAt = new Date(key.expiresAt ?? '').toISOString();
     const state = (revoke) => ({ projectId: key.projectId, keyId: key.keyId, expiresAt, revoke });
     // Post finds the broker here; the ID token is never saved (post asks for a fresh one).
@@ -32598,14 +32914,14 @@ async function createMode(plan, secretPlan, client, deps, secrets) {
     if (secretPlan && delivery) {
         const ready = await delivery;
         if (ready instanceof Error)
-            throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but ${ready.message}`);
+            throw await broker_mode_deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but ${ready.message}`);
         // A cancelled job killed while writing secrets still has post revoke the key.
         saveRevocationState(io, state(plan.revoke !== 'false'));
         results = await ready.write(key.key);
     }
     const { held, failed } = splitResults(results);
     if (secretPlan && held.length === 0) {
-        throw await deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but writing secret ${secretPlan.name} failed everywhere: ${failed.join(' ')}`);
+        throw await broker_mode_deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but writing secret ${secretPlan.name} failed everywhere: ${failed.join(' ')}`);
     }
     const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
     const fate = revoke ? 'revoked through the broker when the job ends' : held.length > 0 ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
@@ -32622,14 +32938,8 @@ async function createMode(plan, secretPlan, client, deps, secrets) {
         throw new ActionError(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${then} Run the job again to write the rest.`);
     }
 }
-/** Loads the secret-writing code and readies every target; a failure is a value, never a rejection. */
-function startDelivery(plan, deps) {
-    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
-        .then((module) => module.prepareDelivery(plan, deps))
-        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
-}
 /** Deletes, through the broker, a key we will not hand out; the error says how that went. */
-async function deleteAfterFailure(client, key, why) {
+async function broker_mode_deleteAfterFailure(client, key, why) {
     if (key.keyId === '')
         return new ActionError(`${why} The broker gave no key id, so ask its operators to check the project's keys.`);
     try {
@@ -32640,7 +32950,7 @@ async function deleteAfterFailure(client, key, why) {
         return new ActionError(`${why} Deleting key ${key.keyId} failed too: ${describeFailure(error)} It expires on its own; ask the broker's operators to delete it sooner.`);
     }
 }
-async function revokeMode(plan, client, deps) {
+async function broker_mode_revokeMode(plan, client, deps) {
     const { io } = deps;
     const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `this repository's keys tagged ${plan.tags.join(', ')}`;
     io.info(`Revoking ${what} through the broker at ${plan.broker.url}.`);
@@ -32731,7 +33041,7 @@ async function runPost(deps) {
     const broker = brokerOfState(io);
     if (broker !== undefined && work.kind === 'key')
         return revokeThroughBroker(broker, work, deps);
-    const client = new DeepgramClient({
+    const client = new client_DeepgramClient({
         baseUrl: (0,inputs/* readDeepgramApiUrl */.xs)((name) => io.getInput(name)),
         apiKey,
         send: deps.send,
@@ -32869,7 +33179,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5339);
+/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(789);
 // Entry of the post step (action.yml runs.post, bundled into dist/post).
 
 await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

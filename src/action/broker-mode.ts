@@ -7,13 +7,13 @@ import { BrokerClient, type BrokerKey } from './broker-client.ts'
 import { readBrokerKeyPlan, readBrokerRevokePlan, type BrokerKeyPlan, type BrokerRevokePlan, type BrokerTarget } from './broker-inputs.ts'
 import type { GetInput, Mode, RunContext } from './inputs.ts'
 import type { MainDeps } from './run-main.ts'
+import { startDelivery } from './create-mode.ts'
 import type { PostDeps } from './run-post.ts'
 import { describeExpiration } from '../deepgram/expiration.ts'
 import { verifyCreatedKey } from '../deepgram/mint.ts'
 import { grantProblem } from '../deepgram/scopes.ts'
 import type { DeleteOutcome } from '../deepgram/client.ts'
 import { splitResults, type TargetResult } from '../github/deliver.ts'
-import type { SecretDelivery } from '../github/load.ts'
 import { readSecretPlan, type SecretPlan } from '../github/plan.ts'
 import { ActionError, describeFailure, redact } from '../shared/errors.ts'
 import { MAIN_POLICY, POST_POLICY, type RetryPolicy } from '../shared/retry.ts'
@@ -136,13 +136,6 @@ async function createMode(plan: BrokerKeyPlan, secretPlan: SecretPlan | undefine
     const then = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.'
     throw new ActionError(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${then} Run the job again to write the rest.`)
   }
-}
-
-/** Loads the secret-writing code and readies every target; a failure is a value, never a rejection. */
-function startDelivery(plan: SecretPlan, deps: MainDeps): Promise<SecretDelivery | Error> {
-  return import('../github/load.ts')
-    .then((module) => module.prepareDelivery(plan, deps))
-    .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
 }
 
 /** Deletes, through the broker, a key we will not hand out; the error says how that went. */

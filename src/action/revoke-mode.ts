@@ -4,6 +4,9 @@ import { parseList, readApiKey, readDeepgramApiUrl, readProjectId, type GetInput
 import { SECRET_INPUTS } from '../github/plan.ts'
 import { isUuid } from '../deepgram/ids.ts'
 import { mapBounded } from '../shared/concurrency.ts'
+import { discoverProject, mainDeepgramClient } from './main-client.ts'
+import type { MainDeps } from './run-main.ts'
+import { revokeModeSummary } from './summary.ts'
 
 /** Revoke mode: which keys to delete, validated before any request. */
 export interface RevokePlan {
@@ -89,4 +92,22 @@ export async function keysTaggedWithAll(
     })
     .map((key) => key.apiKeyId)
   return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length }
+}
+
+/** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
+export async function revokeMode(plan: RevokePlan, deps: MainDeps): Promise<void> {
+  const { io } = deps
+  const client = mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps)
+  const projectId = plan.projectId ?? (await discoverProject(client))
+  const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`
+  io.info(`Revoking ${what} in project ${projectId}.`)
+  const report = await revokeKeys(plan, projectId, client)
+  for (const id of report.revoked) io.info(`Revoked key ${id}.`)
+  for (const id of report.alreadyGone) io.info(`Key ${id} was already deleted.`)
+  if (report.keysRead > 0) io.info(`Read ${report.keysRead} keys one by one to learn their tags.`)
+  if (report.unreadable > 0) io.warning(`Left alone ${report.unreadable} listed keys whose ids are not UUIDs.`)
+  if (report.revoked.length + report.alreadyGone.length === 0) io.info(`No key matched ${what}.`)
+  io.setOutput('revoked-count', String(report.revoked.length))
+  io.setOutput('revoked-key-ids', report.revoked.join(','))
+  await io.appendSummary(revokeModeSummary(projectId, what, report))
 }
