@@ -31685,7 +31685,7 @@ function isBrokerMarkerFor(marker, secret, repositoryId) {
 
 ;// CONCATENATED MODULE: ./src/action/io.ts
 /** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
-function io_maskSecret(io, value) {
+function maskSecret(io, value) {
     for (const line of value.split(/\r\n|\r|\n/)) {
         if (line.trim() !== '')
             io.setSecret(line);
@@ -31821,7 +31821,7 @@ var http = __nccwpck_require__(6489);
  */
 const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
 /** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const retry_POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
 /** No retry starts with less time than this left in its budget: it could not get an answer. */
 const MIN_ATTEMPT_MS = 1_000;
 /** The policy with its budget cut so that it ends by `deadline` (epoch ms) at the latest. */
@@ -32196,7 +32196,7 @@ function revokeModeSummary(projectId, what, report) {
     const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
     return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`;
 }
-function summary_revokedSummary(keyId, outcome) {
+function revokedSummary(keyId, outcome) {
     const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
     return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
 }
@@ -32576,7 +32576,7 @@ async function mint(plan, projectId, digest, client, deps, secrets) {
         throw error;
     });
     if (key.key !== '') {
-        io_maskSecret(io, key.key);
+        maskSecret(io, key.key);
         secrets.push(key.key);
     }
     const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now()) ?? (0,scopes/* grantProblem */.cN)(plan.scopes, key.scopes);
@@ -32808,70 +32808,11 @@ function brokerHint(status, action) {
 function broker_client_stringsOf(value) {
     return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
 }
-
-;// CONCATENATED MODULE: ./src/action/broker-mode.ts
-// Broker mode (issue 10): the step holds no Deepgram credential. It shows the broker this job's
-// GitHub OIDC token and gets a key the broker's policy allows; revocations go through the broker
-// too, the post step's with a fresh token. Everything else (inputs, outputs, secrets, summary)
-// is what direct mode does.
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** @actions/core retries the runner's token service up to 10 times with no deadline of its own. */
-const ID_TOKEN_DEADLINE_MS = 30_000;
 /**
- * The main step in broker mode. Every input is checked before the first request; `secrets`
- * collects what must never be shown (the ID token, the key), for the caller's redaction.
+ * @actions/core retries the runner's token service up to 10 times with no deadline of its own;
+ * the service is the runner's own, so an answer that takes longer is not coming.
  */
-async function brokerMain(mode, onMissing, deps, secrets) {
-    const { io } = deps;
-    const getInput = (name) => io.getInput(name);
-    // A run without an ID token (forks, Dependabot) has no secrets either: a skipped run checks its
-    // other inputs with a stand-in github-token, and the real one is checked once a token came.
-    const standIn = (name) => (name === 'github-token' && getInput(name) === '' ? 'missing' : getInput(name));
-    const read = (get) => (mode === 'revoke' ? { mode, plan: readBrokerRevokePlan(get, deps.run) } : { mode, ...readCreatePlans(get, deps) });
-    const plans = read(onMissing === 'skip' ? standIn : getInput);
-    const idToken = await fetchIdToken(io, plans.plan.broker.audience);
-    if (idToken === undefined) {
-        if (onMissing === 'fail')
-            throw new errors/* ActionError */.lZ(`${NO_ID_TOKEN} ${missingIdTokenCause(deps.run)} To skip this step when there is none, set on-missing-credentials: skip.`);
-        io.notice(`Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(deps.run)}`);
-        io.setOutput('skipped', 'true');
-        return;
-    }
-    io_maskSecret(io, idToken);
-    secrets.push(idToken);
-    const checked = onMissing === 'skip' ? read(getInput) : plans;
-    io.setOutput('skipped', 'false');
-    if (checked.mode === 'revoke')
-        await broker_mode_revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps);
-    else
-        await broker_mode_createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps, secrets);
-}
-function readCreatePlans(getInput, deps) {
-    const plan = readBrokerKeyPlan(getInput, deps.run, new Date(deps.clock.now()));
-    const secretPlan = (0,github_plan/* readSecretPlan */.id)(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
-    return { plan, secretPlan };
-}
-const NO_ID_TOKEN = 'This job has no GitHub ID token to show the broker: ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write. Add "permissions: id-token: write" (and contents: read) to the job or the workflow.';
-/** Why there is no ID token, in this run's own terms. */
-function missingIdTokenCause(run) {
-    if (run.forkRepository)
-        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no ID token to workflows run for pull requests from forks.`;
-    if (run.actor === 'dependabot[bot]')
-        return 'This run was started by Dependabot, and GitHub gives Dependabot runs no ID token.';
-    return 'Pull requests from forks and Dependabot runs never get one.';
-}
+const ID_TOKEN_DEADLINE_MS = 10_000;
 /** A fresh ID token for the audience, within a deadline; undefined when the job may have none. */
 async function fetchIdToken(io, audience) {
     let timer;
@@ -32894,6 +32835,68 @@ async function fetchIdToken(io, audience) {
 function brokerClient(broker, idToken, deps, policy) {
     return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent });
 }
+
+;// CONCATENATED MODULE: ./src/action/broker-mode.ts
+// Broker mode (issue 10): the step holds no Deepgram credential. It shows the broker this job's
+// GitHub OIDC token and gets a key the broker's policy allows; revocations go through the broker
+// too, the post step's with a fresh token. Everything else (inputs, outputs, secrets, summary)
+// is what direct mode does.
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * The main step in broker mode. Every input is checked before the first request; `secrets`
+ * collects what must never be shown (the ID token, the key), for the caller's redaction.
+ */
+async function brokerMain(mode, onMissing, deps, secrets) {
+    const { io } = deps;
+    const getInput = (name) => io.getInput(name);
+    // A run without an ID token (forks, Dependabot) has no secrets either: a skipped run checks its
+    // other inputs with a stand-in github-token, and the real one is checked once a token came.
+    const standIn = (name) => (name === 'github-token' && getInput(name) === '' ? 'missing' : getInput(name));
+    const read = (get) => (mode === 'revoke' ? { mode, plan: readBrokerRevokePlan(get, deps.run) } : { mode, ...readCreatePlans(get, deps) });
+    const plans = read(onMissing === 'skip' ? standIn : getInput);
+    const idToken = await fetchIdToken(io, plans.plan.broker.audience);
+    if (idToken === undefined) {
+        if (onMissing === 'fail')
+            throw new errors/* ActionError */.lZ(`${NO_ID_TOKEN} ${missingIdTokenCause(deps.run)} To skip this step when there is none, set on-missing-credentials: skip.`);
+        io.notice(`Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(deps.run)}`);
+        io.setOutput('skipped', 'true');
+        return;
+    }
+    maskSecret(io, idToken);
+    secrets.push(idToken);
+    const checked = onMissing === 'skip' ? read(getInput) : plans;
+    io.setOutput('skipped', 'false');
+    if (checked.mode === 'revoke')
+        await broker_mode_revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps);
+    else
+        await broker_mode_createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps, secrets);
+}
+function readCreatePlans(getInput, deps) {
+    const plan = readBrokerKeyPlan(getInput, deps.run, new Date(deps.clock.now()));
+    const secretPlan = (0,github_plan/* readSecretPlan */.id)(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
+    return { plan, secretPlan };
+}
+const NO_ID_TOKEN = 'This job has no GitHub ID token to show the broker: ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write. Add "permissions: id-token: write" (and contents: read) to the job or the workflow.';
+/** Why there is no ID token, in this run's own terms. */
+function missingIdTokenCause(run) {
+    if (run.forkRepository)
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no ID token to workflows run for pull requests from forks.`;
+    if (run.actor === 'dependabot[bot]')
+        return 'This run was started by Dependabot, and GitHub gives Dependabot runs no ID token.';
+    return 'Pull requests from forks and Dependabot runs never get one.';
+}
 async function broker_mode_createMode(plan, secretPlan, client, deps, secrets) {
     const { io, clock } = deps;
     // Public keys are fetched while the key is being minted, as in direct mode.
@@ -32902,7 +32905,7 @@ async function broker_mode_createMode(plan, secretPlan, client, deps, secrets) {
     const sentAt = clock.now();
     const key = await client.createKey(plan.body);
     if (key.key !== '') {
-        io_maskSecret(io, key.key);
+        maskSecret(io, key.key);
         secrets.push(key.key);
     }
     const problem = verifyCreatedKey({ apiKeyId: key.keyId, key: key.key, scopes: key.scopes, tags: key.tags, expirationDate: key.expiresAt }, plan.expiration, sentAt, clock.now()) ??
@@ -32979,32 +32982,6 @@ async function broker_mode_revokeMode(plan, client, deps) {
     const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
     await io.appendSummary(`### Deepgram keys revoked\n\nThrough the broker at ${code(plan.broker.url)}, ${what}: ${revoked.length} revoked.\n\n${body}\n`);
 }
-/** The broker main saved, or undefined when main ran in direct mode. */
-function brokerOfState(io) {
-    const url = io.getState('broker-url');
-    return url === '' ? undefined : { url, audience: io.getState('broker-audience') };
-}
-/**
- * The post step's revocation through the broker, with a fresh ID token (main's may have expired).
- * Never fails the job: the key expires on its own, so a failed revocation is a warning.
- */
-async function revokeThroughBroker(broker, state, deps) {
-    const { io } = deps;
-    const secrets = [];
-    try {
-        const idToken = await fetchIdToken(io, broker.audience);
-        if (idToken === undefined)
-            throw new ActionError('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).');
-        maskSecret(io, idToken);
-        secrets.push(idToken);
-        const outcome = await brokerClient(broker, idToken, deps, POST_POLICY).deleteKey(state.keyId);
-        io.info(outcome === 'deleted' ? `Revoked key ${state.keyId} through the broker.` : `Key ${state.keyId} was already deleted.`);
-        await io.appendSummary(revokedSummary(state.keyId, outcome));
-    }
-    catch (error) {
-        io.warning(`Could not revoke key ${state.keyId}: ${redact(describeFailure(error), secrets)} It expires on its own at ${state.expiresAt}.`);
-    }
-}
 
 ;// CONCATENATED MODULE: ./src/action/run-main.ts
 
@@ -33025,7 +33002,7 @@ async function runMain(deps) {
         for (const name of ['api-key', 'github-token']) {
             const value = io.getInput(name);
             if (value !== '') {
-                io_maskSecret(io, value);
+                maskSecret(io, value);
                 secrets.push(value);
             }
         }

@@ -28370,185 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1729:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   xs: () => (/* binding */ readDeepgramApiUrl)
-/* harmony export */ });
-/* unused harmony exports readMode, readOnMissingCredentials, missingApiKeyCause, MISSING_API_KEY, parseList, readApiKey, checkCredential, readProjectId, readBaseUrl, readScopes, readFlag, readRevoke, defaultComment, readKeyPlan */
-/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
-/* harmony import */ var _deepgram_expiration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9256);
-/* harmony import */ var _deepgram_scopes_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9744);
-
-
-
-
-function readMode(getInput) {
-    const mode = (getInput('mode') || 'create').toLowerCase();
-    if (mode === 'create' || mode === 'revoke')
-        return mode;
-    throw new InputError('mode', `'${getInput('mode')}' is not one of create or revoke.`);
-}
-/** What to do when api-key is empty: fail (the default) or skip the step. */
-function readOnMissingCredentials(getInput) {
-    const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
-    if (value === 'fail' || value === 'skip')
-        return value;
-    throw new InputError('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
-}
-/** Why api-key is empty, in this run's own terms. */
-function missingApiKeyCause(run) {
-    if (run.forkRepository) {
-        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
-    }
-    if (run.actor === 'dependabot[bot]') {
-        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
-    }
-    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
-}
-const SCOPE = /^[A-Za-z0-9:_.*-]+$/;
-/** The form tokens take: printable ASCII, no white space. */
-const CREDENTIAL = /^[\x21-\x7e]+$/;
-const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
-/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
-function parseList(text) {
-    return text
-        .split(/[,\r\n]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-}
-function readApiKey(getInput, run = {}) {
-    const apiKey = getInput('api-key');
-    if (apiKey === '') {
-        throw new InputError('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
-    }
-    checkCredential('api-key', apiKey);
-    return apiKey;
-}
-/**
- * A credential must look like one: printable ASCII without white space. A zero-width space pasted
- * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
- */
-function checkCredential(name, value) {
-    if (!CREDENTIAL.test(value)) {
-        throw new InputError(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
-    }
-}
-function readProjectId(getInput) {
-    const projectId = getInput('project-id');
-    if (projectId === '')
-        return undefined;
-    if (!isUuid(projectId)) {
-        throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
-    }
-    return projectId.toLowerCase();
-}
-function readDeepgramApiUrl(getInput) {
-    return readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
-}
-/**
- * A service's base URL: https, or plain http to this machine only, since anything else would carry
- * the credentials in clear text across a network.
- */
-function readBaseUrl(getInput, name, fallback) {
-    const text = getInput(name) || fallback;
-    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is not a URL. ${forms}`);
-    }
-    if (url.username || url.password)
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `must not carry credentials. ${forms}`);
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is not an http(s) URL. ${forms}`);
-    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-}
-function isLoopback(hostname) {
-    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-/**
- * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
- * leaked key that can mint keys could mint one that never expires.
- */
-function readScopes(getInput) {
-    const allowKeyManagement = readFlag(getInput, 'allow-key-management');
-    const scopes = parseList(getInput('scopes'));
-    if (scopes.length === 0) {
-        throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.');
-    }
-    for (const scope of scopes) {
-        if (!SCOPE.test(scope)) {
-            throw new InputError('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`);
-        }
-    }
-    const management = scopes.find(isManagementScope);
-    if (management !== undefined && !allowKeyManagement) {
-        throw new InputError('scopes', `'${management}' can manage keys or the project (${whyManagement(management)}), and allow-key-management is false. ` +
-            'A leaked key with it could mint keys that never expire, so short-lived would mean nothing. ' +
-            'For the speech APIs usage:write is enough; set allow-key-management: true only for a job that must manage keys.');
-    }
-    return [...new Set(scopes)];
-}
-/** A true/false input; empty is false. */
-function readFlag(getInput, name) {
-    const value = (getInput(name) || 'false').toLowerCase();
-    if (value === 'true' || value === 'false')
-        return value === 'true';
-    throw new InputError(name, `'${getInput(name)}' is not one of true or false.`);
-}
-function readRevoke(getInput) {
-    const revoke = (getInput('revoke') || 'auto').toLowerCase();
-    if (revoke === 'auto' || revoke === 'true' || revoke === 'false')
-        return revoke;
-    throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
-}
-/** A comment that names the run; the marker appended at minting makes it unique. */
-function defaultComment(run) {
-    const repository = run.repository ?? 'local run';
-    const parts = [
-        repository,
-        run.workflow ? `workflow ${run.workflow}` : undefined,
-        run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
-        run.job ? `job ${run.job}` : undefined,
-    ];
-    return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
-}
-/** Reads and validates every input of create mode. Throws InputError on the first bad one. */
-function readKeyPlan(getInput, run, now) {
-    const apiKey = readApiKey(getInput, run);
-    if (getInput('key-id') !== '') {
-        throw new InputError('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
-    }
-    const projectId = readProjectId(getInput);
-    const scopes = readScopes(getInput);
-    const tags = [...new Set(parseList(getInput('tags')))];
-    const expiration = parseExpiration(getInput('expiration') || '1h', now);
-    const revoke = readRevoke(getInput);
-    const deepgramApiUrl = readDeepgramApiUrl(getInput);
-    const givenComment = getInput('comment');
-    return {
-        apiKey,
-        projectId,
-        scopes,
-        tags,
-        expiration,
-        comment: givenComment || defaultComment(run),
-        revoke,
-        deepgramApiUrl,
-    };
-}
-
-
-/***/ }),
-
-/***/ 789:
+/***/ 6716:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28921,11 +28743,11 @@ var HttpCodes;
     HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
     HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
 })(HttpCodes || (HttpCodes = {}));
-var Headers;
+var lib_Headers;
 (function (Headers) {
     Headers["Accept"] = "accept";
     Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
+})(lib_Headers || (lib_Headers = {}));
 var MediaTypes;
 (function (MediaTypes) {
     MediaTypes["ApplicationJson"] = "application/json";
@@ -29080,7 +28902,7 @@ class HttpClient {
      */
     getJson(requestUrl_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
             const res = yield this.get(requestUrl, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
         });
@@ -29088,8 +28910,8 @@ class HttpClient {
     postJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.post(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -29098,8 +28920,8 @@ class HttpClient {
     putJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.put(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -29108,8 +28930,8 @@ class HttpClient {
     patchJson(requestUrl_1, obj_1) {
         return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
             const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
+            additionalHeaders[lib_Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, lib_Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[lib_Headers.ContentType] =
                 this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
             const res = yield this.patch(requestUrl, data, additionalHeaders);
             return this._processResponse(res, this.requestOptions);
@@ -29376,7 +29198,7 @@ class HttpClient {
     _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[lib_Headers.ContentType];
             if (headerValue) {
                 if (typeof headerValue === 'number') {
                     clientHeader = String(headerValue);
@@ -29389,7 +29211,7 @@ class HttpClient {
                 }
             }
         }
-        const additionalValue = additionalHeaders[Headers.ContentType];
+        const additionalValue = additionalHeaders[lib_Headers.ContentType];
         // Return the first non-undefined value, converting numbers or arrays to strings if necessary
         if (additionalValue !== undefined) {
             if (typeof additionalValue === 'number') {
@@ -31623,23 +31445,286 @@ function actionsIO(actions) {
 
 ;// CONCATENATED MODULE: ./src/action/io.ts
 /** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
-function io_maskSecret(io, value) {
+function maskSecret(io, value) {
     for (const line of value.split(/\r\n|\r|\n/)) {
         if (line.trim() !== '')
             io.setSecret(line);
     }
 }
 
-// EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(8382);
-// EXTERNAL MODULE: ./src/shared/http.ts
-var http = __nccwpck_require__(6489);
+;// CONCATENATED MODULE: ./src/shared/errors.ts
+// Every failure the action reports is one of these values. They carry what a person needs to act
+// (which input, which service answered what, its request id, what to do) and are turned into a
+// single `::error::` line in one place: describeFailure().
+/** An input is malformed or a combination is impossible. Found before any request is sent. */
+class errors_InputError extends Error {
+    input;
+    constructor(input, message) {
+        super(`Input ${input}: ${message}`);
+        this.name = 'InputError';
+        this.input = input;
+    }
+}
+/** A service answered, and the answer was a refusal. */
+class errors_ServiceError extends Error {
+    details;
+    constructor(details) {
+        super(formatServiceError(details));
+        this.name = 'ServiceError';
+        this.details = details;
+    }
+    get status() {
+        return this.details.status;
+    }
+}
+/** The request did not get an HTTP answer. `sent` says whether the service may have processed it. */
+class errors_NetworkError extends Error {
+    sent;
+    service;
+    constructor(service, action, cause, sent, context = {}) {
+        super(formatNetworkError(service, action, cause, context));
+        this.name = 'NetworkError';
+        this.service = service;
+        this.sent = sent;
+    }
+}
+function formatNetworkError(service, action, cause, context) {
+    const attempts = context.attempts === undefined ? '' : ` after ${context.attempts} attempt${context.attempts === 1 ? '' : 's'}`;
+    const host = context.host ?? `${service}'s API`;
+    const route = context.proxy === undefined ? '' : ` through the proxy ${context.proxy} (HTTPS_PROXY/HTTP_PROXY; NO_PROXY lists hosts that go direct)`;
+    const check = context.proxy === undefined ? `the runner can reach ${host} (DNS, firewall)` : `the proxy is up and lets the runner reach ${host}`;
+    return `${service} could not be reached while ${action}${attempts}${route}: ${cause}. Check that ${check}, then run the job again.`;
+}
+/** The job was cancelled (SIGINT or SIGTERM from the runner) while the step was working. */
+class errors_CancelledError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'CancelledError';
+    }
+}
+/**
+ * A service answered with success, but the answer is not what it should be (not JSON, fields
+ * missing, too large). The message describes its shape only: the body may hold a secret.
+ */
+class errors_UnusableAnswerError extends Error {
+    status;
+    requestId;
+    constructor(service, action, status, problem, requestId) {
+        super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.`);
+        this.name = 'UnusableAnswerError';
+        this.status = status;
+        this.requestId = requestId;
+    }
+}
+/** The action's own rule was broken by a service's answer, or a clean-up went wrong. */
+class errors_ActionError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ActionError';
+    }
+}
+function formatServiceError(d) {
+    const code = d.code ? ` ${d.code}` : '';
+    const requestId = d.requestId ? ` (request id ${d.requestId})` : ' (no request id)';
+    const hint = d.hint ? ` ${d.hint}` : '';
+    return `${d.service} answered HTTP ${d.status}${code} while ${d.action}: ${d.message}${requestId}.${hint}`;
+}
+/**
+ * The one message a failure ends with. Known errors speak for themselves; anything else is a bug
+ * of ours, reported by message only (a stack trace helps nobody reading a workflow log).
+ */
+function describeFailure(error) {
+    if (error instanceof Error)
+        return error.message;
+    return `Unexpected failure: ${String(error)}`;
+}
+/**
+ * Replaces every secret in a text by `***`. The runner masks registered secrets in the log already;
+ * this keeps them out of anything we write elsewhere (summary, files) and out of tests' transcripts.
+ */
+function redact(text, secrets) {
+    let out = text;
+    for (const secret of secrets) {
+        if (secret.length >= 4)
+            out = out.split(secret).join('***');
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/shared/http.ts
+
+/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
+class TransportError extends Error {
+    sent;
+    /** The proxy the request went through, without credentials; undefined when it went direct. */
+    proxy;
+    constructor(message, sent, proxy) {
+        super(message);
+        this.name = 'TransportError';
+        this.sent = sent;
+        this.proxy = proxy;
+    }
+}
+/** An answer came, but it was longer than the sender reads. Its status says what kind it was. */
+class AnswerTooLargeError extends Error {
+    status;
+    headers;
+    limitBytes;
+    constructor(status, headers, limitBytes) {
+        super(`the answer (HTTP ${status}) is longer than the ${formatBytes(limitBytes)} read at most`);
+        this.name = 'AnswerTooLargeError';
+        this.status = status;
+        this.headers = headers;
+        this.limitBytes = limitBytes;
+    }
+}
+// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
+const NOT_SENT_CODES = new Set([
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'UND_ERR_CONNECT_TIMEOUT',
+    'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
+]);
+/**
+ * The largest answer read. Deepgram's and GitHub's answers are a few kilobytes; a project's key
+ * listing of a thousand keys is about 300 KB.
+ */
+const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * An HttpSend over undici with the given dispatcher (the proxy-aware agent in production).
+ * Redirects are never followed (undici.request does not), so credentials reach only the host
+ * they were configured for.
+ */
+function undiciSend(dispatcher, options) {
+    return async ({ method, url, headers, body, timeoutMs, signal }) => {
+        const deadline = Math.max(0, Math.min(options.timeoutMs, timeoutMs ?? options.timeoutMs));
+        const signals = [AbortSignal.timeout(deadline), ...(signal ? [signal] : [])];
+        const abort = AbortSignal.any(signals);
+        const proxy = options.proxyFor?.(url);
+        try {
+            const response = await (0,undici/* request */.Em)(url, { method, headers, body, dispatcher, signal: abort });
+            const responseHeaders = flattenHeaders(response.headers);
+            const text = await readCapped(response.body, options.maxBodyBytes, response.statusCode, responseHeaders);
+            return { status: response.statusCode, headers: responseHeaders, body: text };
+        }
+        catch (error) {
+            if (error instanceof AnswerTooLargeError)
+                throw error;
+            if (signal?.aborted)
+                throw new TransportError(`cancelled: ${String(signal.reason)}`, true, proxy);
+            if (abort.aborted)
+                throw new TransportError(`no complete answer within ${deadline} ms`, true, proxy);
+            throw toTransportError(error, proxy);
+        }
+    };
+}
+/** The body as text, or AnswerTooLargeError as soon as it passes `limit` bytes (the rest is not read). */
+async function readCapped(body, limit, status, headers) {
+    const chunks = [];
+    let length = 0;
+    for await (const chunk of body) {
+        length += chunk.length;
+        if (length > limit) {
+            body.destroy();
+            throw new AnswerTooLargeError(status, headers, limit);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+function formatBytes(bytes) {
+    return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
+function flattenHeaders(headers) {
+    const flat = {};
+    for (const [name, value] of Object.entries(headers)) {
+        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    return flat;
+}
+function toTransportError(error, proxy) {
+    const codes = errorCodes(error);
+    const message = error instanceof Error ? error.message : String(error);
+    // A proxy that cannot open the tunnel answers before our request is written.
+    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
+    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
+    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent, proxy);
+}
+/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
+function errorCodes(error) {
+    const codes = [];
+    for (let e = error; e instanceof Error; e = e.cause) {
+        const code = e.code;
+        if (typeof code === 'string')
+            codes.push(code);
+    }
+    return codes;
+}
+/**
+ * The proxy undici's EnvHttpProxyAgent uses for `url`, without its credentials, or undefined
+ * when the request goes direct (no proxy set, or the host is in NO_PROXY).
+ */
+function proxyFromEnv(env, url) {
+    const target = new URL(url);
+    const http = env.HTTP_PROXY || env.http_proxy;
+    const chosen = target.protocol === 'https:' ? env.HTTPS_PROXY || env.https_proxy || http : http;
+    if (!chosen || bypassesProxy(env.NO_PROXY || env.no_proxy || '', target))
+        return undefined;
+    try {
+        const proxy = new URL(chosen);
+        return `${proxy.protocol}//${proxy.host}`;
+    }
+    catch {
+        return 'the proxy set in the environment (not a URL)';
+    }
+}
+/** NO_PROXY as undici reads it: `*`, or hosts (with an optional port) matching exactly or as a suffix. */
+function bypassesProxy(noProxy, target) {
+    const port = target.port || (target.protocol === 'https:' ? '443' : '80');
+    return noProxy
+        .split(/[,\s]+/)
+        .filter(Boolean)
+        .some((entry) => {
+        if (entry === '*')
+            return true;
+        const [host = '', entryPort] = entry.replace(/^\*?\./, '.').split(':');
+        if (entryPort !== undefined && entryPort !== port)
+            return false;
+        const name = target.hostname;
+        return host.startsWith('.') ? name.endsWith(host) || name === host.slice(1) : name === host || name.endsWith(`.${host}`);
+    });
+}
+/**
+ * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
+ * support and timeouts. Bodies are strings; that is all JSON APIs need.
+ */
+function fetchOver(send) {
+    return async (input, init) => {
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        const headers = {};
+        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+        const method = (init?.method ?? 'GET').toUpperCase();
+        const body = typeof init?.body === 'string' ? init.body : undefined;
+        const response = await send({ method, url, headers, body, signal: init?.signal ?? undefined });
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers))
+            if (value !== undefined)
+                responseHeaders.set(name, value);
+        // Statuses without content may not carry a body, not even an empty one.
+        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
+        return new Response(content, { status: response.status, headers: responseHeaders });
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/shared/retry.ts
 /**
  * Main step: a few seconds of patience for a flaky service. The budget covers the attempts of one
  * call, the one in flight included: no attempt's deadline reaches past it.
  */
-const retry_MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
 /** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
 const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
 /** No retry starts with less time than this left in its budget: it could not get an answer. */
@@ -31714,7 +31799,7 @@ function ids_isUuid(value) {
  * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
  * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
  */
-class client_DeepgramClient {
+class DeepgramClient {
     options;
     constructor(options) {
         this.options = options;
@@ -31738,7 +31823,7 @@ class client_DeepgramClient {
         const action = 'creating the key';
         const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request));
         const body = this.expectOk(response, action);
-        const unusable = (problem) => new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, problem, requestIdOf(response, body));
+        const unusable = (problem) => new errors_UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body));
         if (typeof body !== 'object' || body === null)
             throw unusable('the answer is not a JSON object');
         const key = stringOf(field(body, 'key'));
@@ -31795,7 +31880,7 @@ class client_DeepgramClient {
     async send(method, path, action, attempt, body) {
         const { baseUrl, apiKey, userAgent, cancelled, deadline, clock } = this.options;
         if (cancelled?.aborted)
-            throw new errors/* CancelledError */.cc(cancelledMessage(action));
+            throw new errors_CancelledError(cancelledMessage(action));
         const timeoutMs = Math.min(attempt.remainingMs, deadline === undefined ? Infinity : deadline - clock.now());
         const headers = {
             authorization: `Token ${apiKey}`,
@@ -31806,17 +31891,17 @@ class client_DeepgramClient {
             headers['content-type'] = 'application/json';
         const url = `${baseUrl}${path}`;
         if (timeoutMs <= 0)
-            throw new errors/* NetworkError */.Dr('Deepgram', action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host: new URL(url).host });
+            throw new errors_NetworkError('Deepgram', action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host: new URL(url).host });
         try {
             return await this.options.send({ method, url, headers, body, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled });
         }
         catch (error) {
             if (cancelled?.aborted)
-                throw new errors/* CancelledError */.cc(cancelledMessage(action));
-            if (error instanceof http/* TransportError */.wX) {
-                throw new errors/* NetworkError */.Dr('Deepgram', action, error.message, error.sent, { attempts: attempt.n, host: new URL(url).host, proxy: error.proxy });
+                throw new errors_CancelledError(cancelledMessage(action));
+            if (error instanceof TransportError) {
+                throw new errors_NetworkError('Deepgram', action, error.message, error.sent, { attempts: attempt.n, host: new URL(url).host, proxy: error.proxy });
             }
-            if (error instanceof http/* AnswerTooLargeError */.Oc)
+            if (error instanceof AnswerTooLargeError)
                 throw tooLarge(error, action, clock.now());
             throw error;
         }
@@ -31834,7 +31919,7 @@ function cancelledMessage(action) {
 function tooLarge(error, action, now) {
     const response = { status: error.status, headers: error.headers, body: '' };
     if (error.status >= 200 && error.status < 300)
-        return new errors/* UnusableAnswerError */.qx('Deepgram', action, error.status, error.message, requestIdOf(response, undefined));
+        return new errors_UnusableAnswerError('Deepgram', action, error.status, error.message, requestIdOf(response, undefined));
     return deepgramError(response, action, now, error.message);
 }
 /** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
@@ -31845,24 +31930,24 @@ function requiredArray(body, name, response, action) {
     const value = field(body, name);
     if (Array.isArray(value))
         return value;
-    throw new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
+    throw new errors_UnusableAnswerError('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
 }
 /** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
 function keysPath(projectId) {
     if (!ids_isUuid(projectId))
-        throw new errors/* ActionError */.lZ('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
+        throw new errors_ActionError('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
     return `/v1/projects/${projectId}/keys`;
 }
 function keyPath(projectId, keyId) {
     if (!ids_isUuid(keyId))
-        throw new errors/* ActionError */.lZ('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
+        throw new errors_ActionError('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
     return `${keysPath(projectId)}/${keyId}`;
 }
 /** Retry what may pass: no answer at all, 408, 429 and 5xx. */
 function client_transientVerdict(error) {
-    if (error instanceof errors/* NetworkError */.Dr)
+    if (error instanceof errors_NetworkError)
         return { retry: true };
-    if (error instanceof errors/* ServiceError */._7 && isTransientStatus(error.status)) {
+    if (error instanceof errors_ServiceError && isTransientStatus(error.status)) {
         const after = error.details.retryAfterSeconds;
         return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
     }
@@ -31887,7 +31972,7 @@ function deepgramError(response, action, now, fallbackMessage = 'no message') {
         (text || fallbackMessage);
     const requestId = requestIdOf(response, body);
     const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new errors/* ServiceError */._7({
+    return new errors_ServiceError({
         service: 'Deepgram',
         action,
         status: response.status,
@@ -31947,1253 +32032,7 @@ function toProjectKey(value) {
     };
 }
 
-// EXTERNAL MODULE: ./src/action/inputs.ts
-var inputs = __nccwpck_require__(1729);
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/deepgram/marker.ts
-
-const ACTION_MARKER = / \[dgk:([0-9a-f]{16})(?::([0-9a-f]{12}))?\]$/;
-const BROKER_MARKER = / \[dgkb:([0-9a-f]{16}):([0-9]{1,20}):([0-9a-f]{16})\]$/;
-/** A fresh invocation id: 16 hex digits. */
-function newInvocationId(random = randomBytes) {
-    return random(8).toString('hex');
-}
-function isInvocationId(value) {
-    return /^[0-9a-f]{16}$/.test(value);
-}
-/** 12 hex digits naming a secret and its targets; `identity` must be canonical (sorted, lower-cased). */
-function marker_secretDigest(identity) {
-    return createHash('sha256').update(identity).digest('hex').slice(0, 12);
-}
-function marker_formatMarker(marker) {
-    if (marker.kind === 'broker')
-        return ` [dgkb:${marker.invocation}:${marker.repositoryId}:${marker.mac}]`;
-    return ` [dgk:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}]`;
-}
-/** The marker a comment ends with, or undefined when it ends with none. */
-function marker_parseMarker(comment) {
-    const action = ACTION_MARKER.exec(comment);
-    if (action)
-        return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) };
-    const broker = BROKER_MARKER.exec(comment);
-    if (broker)
-        return { kind: 'broker', invocation: broker[1] ?? '', repositoryId: broker[2] ?? '', mac: broker[3] ?? '' };
-    return undefined;
-}
-/** The comment with its marker appended. */
-function marker_withMarker(comment, marker) {
-    return `${comment}${marker_formatMarker(marker)}`;
-}
-/** The broker's MAC over an invocation and a repository, keyed by a secret only the broker holds. */
-function brokerMac(secret, invocation, repositoryId) {
-    return createHmac('sha256', secret).update(`${invocation}:${repositoryId}`).digest('hex').slice(0, 16);
-}
-function brokerMarker(secret, invocation, repositoryId) {
-    return { kind: 'broker', invocation, repositoryId, mac: brokerMac(secret, invocation, repositoryId) };
-}
-/** True when the marker is the broker's own, for this repository. */
-function isBrokerMarkerFor(marker, secret, repositoryId) {
-    if (marker?.kind !== 'broker' || marker.repositoryId !== repositoryId)
-        return false;
-    const expected = Buffer.from(brokerMac(secret, marker.invocation, repositoryId));
-    const given = Buffer.from(marker.mac);
-    return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
-;// CONCATENATED MODULE: ./src/action/state.ts
-
-
-function state_saveCreationIntent(io, intent) {
-    io.saveState('project-id', intent.projectId);
-    io.saveState('invocation', intent.invocation);
-}
-/** Main knows no key of this invocation is alive: post need not look for one. */
-function state_clearCreationIntent(io) {
-    io.saveState('invocation', '');
-}
-function state_saveRevocationState(io, state) {
-    io.saveState('project-id', state.projectId);
-    io.saveState('key-id', state.keyId);
-    io.saveState('expires-at', state.expiresAt);
-    io.saveState('revoke', String(state.revoke));
-}
-/** The key main recorded, else the marker of a create whose answer main never saw, else nothing. */
-function loadPostWork(io) {
-    const projectId = io.getState('project-id');
-    const keyId = io.getState('key-id');
-    const invocation = io.getState('invocation');
-    if (keyId === '' && invocation === '')
-        return { kind: 'none' };
-    if (!ids_isUuid(projectId))
-        return { kind: 'malformed', what: 'project id' };
-    if (keyId !== '') {
-        if (!ids_isUuid(keyId))
-            return { kind: 'malformed', what: 'key id' };
-        return { kind: 'key', projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
-    }
-    if (!isInvocationId(invocation))
-        return { kind: 'malformed', what: 'marker' };
-    return { kind: 'marker', projectId, invocation };
-}
-
-// EXTERNAL MODULE: ./src/github/pacing.ts
-var pacing = __nccwpck_require__(9959);
-// EXTERNAL MODULE: ./src/github/plan.ts
-var plan = __nccwpck_require__(4496);
-;// CONCATENATED MODULE: ./src/action/summary.ts
-
-
-
-function summary_mintSummary(s) {
-    const rows = [
-        ['Key id', summary_code(s.keyId)],
-        ['Project', summary_code(s.projectId)],
-        ['Scopes granted', s.scopes.map(summary_code).join(', ')],
-        ['Expires', s.expiresAt],
-        ['When the job ends', s.revokePolicy],
-    ];
-    if (s.tags.length > 0)
-        rows.splice(3, 0, ['Tags', s.tags.map(summary_code).join(', ')]);
-    return `### Deepgram key created\n\n${summary_table(rows)}\n`;
-}
-/** One row per target: where the secret was created, updated, or why it failed. */
-function summary_secretsSummary(name, results) {
-    const rows = results.map((r) => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
-    const advice = fanOutAdvice(results.length);
-    return `\n#### Secret ${summary_code(name)}\n\n${summary_table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`;
-}
-/** Revoke mode: what was deleted, and what was gone already. */
-function summary_revokeModeSummary(projectId, what, report) {
-    const rows = [...report.revoked.map((id) => [summary_code(id), 'revoked']), ...report.alreadyGone.map((id) => [summary_code(id), 'already deleted'])];
-    const body = rows.length > 0 ? summary_table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
-    return `### Deepgram keys revoked\n\nProject ${summary_code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`;
-}
-function revokedSummary(keyId, outcome) {
-    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
-    return `### Deepgram key ${what}\n\nKey ${summary_code(keyId)} is ${what}.\n`;
-}
-function summary_table(rows, header = ['', '']) {
-    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
-    return lines.join('\n');
-}
-/** Inline code on one line that survives backticks and pipes in the value. */
-function summary_code(value) {
-    return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
-}
-/** keep-previous: each earlier key of the secret, and what became of it. */
-function summary_rotationSummary(report) {
-    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
-    const rows = report.keys.map(({ key, outcome }) => [summary_code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`]);
-    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
-    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? summary_table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
-    return `\n#### Earlier keys of secret ${summary_code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
-}
-
-// EXTERNAL MODULE: ./src/deepgram/expiration.ts
-var expiration = __nccwpck_require__(9256);
-;// CONCATENATED MODULE: ./src/deepgram/mint.ts
-
-
-
-
-
-
-/** How far Deepgram's expiry may stray from its own `created` plus the TTL, or the date asked: rounding. */
-const EXPIRY_TOLERANCE_MS = 60_000;
-/** The same, when the answer has no `created` and the runner's clock must stand in for Deepgram's. */
-const RUNNER_CLOCK_TOLERANCE_MS = (/* unused pure expression or super */ null && (5 * 60_000));
-function createKeyBody(request) {
-    const body = { comment: withMarker(request.comment, request.marker), scopes: request.scopes };
-    if (request.tags.length > 0)
-        body.tags = request.tags;
-    if (request.expiration.kind === 'ttl')
-        body.time_to_live_in_seconds = request.expiration.seconds;
-    else
-        body.expiration_date = request.expiration.date.toISOString();
-    return body;
-}
-/**
- * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
- * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
- * failure (5xx, a reset or timeout once the request was out) the keys that carry this
- * invocation's marker are deleted before trying again. A 2xx that is not a key is ambiguous too,
- * but final: the keys with the marker are deleted and the step fails. A cancelled job does no
- * clean-up here: main must end quickly, and post finds the key by the marker.
- */
-async function mint_createKeyWithoutOrphans(request, deps) {
-    const body = createKeyBody(request);
-    const cleanUpIfAmbiguous = async (error) => {
-        if (isAmbiguous(error))
-            await deleteInterruptedKeys(request, deps);
-    };
-    try {
-        return await withRetry((n, remainingMs) => deps.client.createKeyOnce(request.projectId, body, { n, remainingMs }), transientVerdict, endingBy(deps.policy, deps.createBy, deps.clock.now()), deps.clock, cleanUpIfAmbiguous);
-    }
-    catch (error) {
-        // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
-        await cleanUpIfAmbiguous(error);
-        if (error instanceof UnusableAnswerError) {
-            throw new ActionError(`${error.message} Any key it made was found by its marker and deleted; run the job again.`);
-        }
-        throw error;
-    }
-}
-/** Did Deepgram perhaps create the key even though we got no success answer? */
-function isAmbiguous(error) {
-    if (error instanceof NetworkError)
-        return error.sent;
-    if (error instanceof UnusableAnswerError)
-        return true;
-    return error instanceof ServiceError && error.status >= 500;
-}
-/** After this failure, may a key of this invocation still be alive? Then post looks for it by the marker. */
-function mint_mayHaveLeftKey(error) {
-    return error instanceof CancelledError || error instanceof CleanUpError || isAmbiguous(error);
-}
-/** The clean-up after an ambiguous create failed: a key with the marker may be alive. */
-class CleanUpError extends errors/* ActionError */.lZ {
-    constructor(message) {
-        super(message);
-        this.name = 'CleanUpError';
-    }
-}
-async function deleteInterruptedKeys(request, deps) {
-    const byHand = `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`;
-    let keys;
-    try {
-        keys = await deps.client.listKeys(request.projectId);
-    }
-    catch (error) {
-        throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`);
-    }
-    for (const key of keys.filter((k) => isFromThisInvocation(k, request.marker))) {
-        if (!isUuid(key.apiKeyId))
-            throw new CleanUpError(`Deepgram listed a key with this run's marker whose id is not a UUID, so it was not deleted. ${byHand}`);
-        const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error) => {
-            throw new CleanUpError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} ${byHand}`);
-        });
-        deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`);
-    }
-}
-/** Ours only when the comment ends with this invocation's own marker: another run's key never is. */
-function isFromThisInvocation(key, marker) {
-    const found = marker_parseMarker(key.comment);
-    return found !== undefined && found.kind === marker.kind && found.invocation === marker.invocation;
-}
-function describe(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-/**
- * What is wrong with Deepgram's answer, or undefined when it is the key we asked for. A key
- * without the expiry we asked for would live forever (Deepgram ignores fields it does not know).
- * Deepgram's own clock decides: its expiry must match its own `created` plus the TTL, or the date
- * asked. Only an answer without `created` is checked against the runner's clock (`sentAt` and
- * `receivedAt`), with room for the two clocks to disagree.
- */
-function mint_verifyCreatedKey(key, expiration, sentAt, receivedAt) {
-    if (key.expirationDate === undefined)
-        return 'the answer carries no expiration_date: the key would never expire';
-    const actual = Date.parse(key.expirationDate);
-    if (Number.isNaN(actual))
-        return 'its expiration_date is not a date';
-    const created = key.created === undefined ? Number.NaN : Date.parse(key.created);
-    const [earliest, latest, asked] = expiration.kind === 'date' || !Number.isNaN(created)
-        ? around(expectedExpiry(expiration, new Date(created)).getTime(), EXPIRY_TOLERANCE_MS)
-        : [
-            expectedExpiry(expiration, new Date(sentAt)).getTime() - RUNNER_CLOCK_TOLERANCE_MS,
-            expectedExpiry(expiration, new Date(receivedAt)).getTime() + RUNNER_CLOCK_TOLERANCE_MS,
-            expectedExpiry(expiration, new Date(sentAt)).getTime(),
-        ];
-    if (actual < earliest || actual > latest) {
-        const basis = expiration.kind === 'ttl' && !Number.isNaN(created) ? ` (created ${new Date(created).toISOString()} plus the time to live)` : '';
-        return `it expires at ${new Date(actual).toISOString()}, not at ${new Date(asked).toISOString()}${basis} as asked`;
-    }
-    return undefined;
-}
-function around(expected, tolerance) {
-    return [expected - tolerance, expected + tolerance, expected];
-}
-
-;// CONCATENATED MODULE: ./src/action/limits.ts
-// How long each step may take, whatever the network does. The runner gives a cancelled job's
-// steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
-// meant to live minutes must not outlive a step that hangs. docs/notes/issue-7.md states these
-// bounds for the README.
-/** One request, whole: connecting, the headers and every byte of the body. */
-const REQUEST_TIMEOUT_MS = 10_000;
-/**
- * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
- * long after the step starts: with Node's start and exit, main ends within 30 s.
- */
-const limits_MAIN_DEEPGRAM_BUDGET_MS = 25_000;
-/**
- * Create attempts end this long before MAIN_DEEPGRAM_BUDGET_MS runs out, leaving time to list the
- * project's keys and delete one whose answer was lost.
- */
-const limits_CLEAN_UP_RESERVE_MS = 8_000;
-/** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
-const POST_BUDGET_MS = 15_000;
-
-;// CONCATENATED MODULE: ./src/action/broker-client.ts
-
-
-
-
-/**
- * The broker's HTTP API (issue 10): create a key, delete one of this repository's keys by id or
- * by tags. Every request carries the job's ID token; errors name the broker's status, code and
- * message, and say what to do, never the token.
- */
-class BrokerClient {
-    options;
-    constructor(options) {
-        this.options = options;
-    }
-    /**
-     * A create is not idempotent: a request the broker processed but whose answer was lost mints a
-     * key we would never learn of, and retrying would mint a second one. So it is retried only when
-     * the broker certainly did not process it: no connection was made, or it answered 429 (its
-     * per-repository limit, checked before minting) or 503 (no instance to take the request).
-     */
-    async createKey(body) {
-        const action = 'creating the key';
-        return retry_withRetry(async () => {
-            const answer = this.expectOk(await this.send('POST', '/v1/keys', action, JSON.stringify(body)), action);
-            return {
-                key: stringOf(field(answer, 'key')) ?? '',
-                keyId: stringOf(field(answer, 'key_id')) ?? '',
-                projectId: stringOf(field(answer, 'project_id')) ?? '',
-                expiresAt: stringOf(field(answer, 'expires_at')),
-                scopes: broker_client_stringsOf(field(answer, 'scopes')),
-                tags: broker_client_stringsOf(field(answer, 'tags')),
-            };
-        }, certainlyNotProcessed, this.options.policy, this.options.clock);
-    }
-    /** Deletes one key this broker minted for this repository; 404 means it is gone already. */
-    async deleteKey(keyId) {
-        const action = `deleting key ${keyId}`;
-        return retry_withRetry(async () => {
-            const response = await this.send('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action);
-            if (response.status === 404)
-                return 'already-gone';
-            this.expectOk(response, action);
-            return 'deleted';
-        }, client_transientVerdict, this.options.policy, this.options.clock);
-    }
-    /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
-    async deleteTagged(tags) {
-        const action = `deleting the keys tagged ${tags.join(', ')}`;
-        const query = `tags=${tags.map(encodeURIComponent).join(',')}`;
-        return retry_withRetry(async () => broker_client_stringsOf(field(this.expectOk(await this.send('DELETE', `/v1/keys?${query}`, action), action), 'deleted')), client_transientVerdict, this.options.policy, this.options.clock);
-    }
-    async send(method, path, action, body) {
-        const headers = {
-            authorization: `Bearer ${this.options.idToken}`,
-            accept: 'application/json',
-            'user-agent': this.options.userAgent,
-        };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        const url = `${this.options.baseUrl}${path}`;
-        try {
-            return await this.options.send({ method, url, headers, body });
-        }
-        catch (error) {
-            if (error instanceof http/* TransportError */.wX)
-                throw new errors/* NetworkError */.Dr('The broker', action, error.message, error.sent, { host: new URL(url).host, proxy: error.proxy });
-            throw error;
-        }
-    }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw brokerError(response, action, this.options.clock.now());
-    }
-}
-function certainlyNotProcessed(error) {
-    if (error instanceof errors/* NetworkError */.Dr)
-        return error.sent ? { retry: false } : { retry: true };
-    if (error instanceof errors/* ServiceError */._7 && (error.status === 429 || error.status === 503))
-        return client_transientVerdict(error);
-    return { retry: false };
-}
-/** A refusal, from the broker's `{error, message}` body (or whatever a proxy in front said). */
-function brokerError(response, action, now) {
-    const body = parseJson(response.body);
-    const code = stringOf(field(body, 'error'));
-    const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
-    const message = stringOf(field(body, 'message')) ?? (text || 'no message');
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new errors/* ServiceError */._7({
-        service: 'The broker',
-        action,
-        status: response.status,
-        code,
-        message: message.replace(/\s+/g, ' ').trim(),
-        requestId: response.headers['x-request-id'],
-        hint: brokerHint(response.status, action),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
-    });
-}
-function brokerHint(status, action) {
-    const deleting = action.startsWith('deleting');
-    switch (status) {
-        case 400:
-            return 'Check scopes, expiration, tags and comment: the broker could not read them.';
-        case 401:
-            return "The broker did not accept this job's ID token: broker-audience must be the audience of the broker's policy, and the broker must trust GitHub's issuer.";
-        case 403:
-            return deleting
-                ? 'The broker deletes only keys it minted for this repository.'
-                : "Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule matching this repository, ref and workflow.";
-        case 413:
-            return 'Shorten comment and tags: the broker reads at most 16 KiB.';
-        case 429:
-            return 'The broker limits keys per repository and minute; run the job again in a minute.';
-        case 502:
-            return 'Deepgram failed behind the broker; run the job again later.';
-        default:
-            return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators.";
-    }
-}
-function broker_client_stringsOf(value) {
-    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
-}
-
-;// CONCATENATED MODULE: ./src/action/main-client.ts
-
-
-
-
-
-// The main step's Deepgram client, with the step's deadline, and the project it works in: both
-// create and revoke mode start here.
-/** Deepgram's client for main: every request ends within the step's Deepgram budget, or on cancel. */
-function main_client_mainDeepgramClient(apiKey, baseUrl, deps) {
-    const deadline = deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS;
-    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent, deadline, cancelled: deps.cancelled });
-}
-/** The single project api-key can see; none or several is a question only the user can answer. */
-async function main_client_discoverProject(client) {
-    const projects = await client.listProjects();
-    if (projects.some((p) => !isUuid(p.projectId))) {
-        throw new ActionError("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.");
-    }
-    const [only] = projects;
-    if (projects.length === 1 && only)
-        return only.projectId;
-    if (projects.length === 0)
-        throw new ActionError('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
-    const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ');
-    throw new ActionError(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
-}
-
-;// CONCATENATED MODULE: ./src/action/revoke-mode.ts
-
-
-
-
-
-
-
-/** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...plan/* SECRET_INPUTS */.pH };
-function revoke_mode_readRevokePlan(getInput, run = {}) {
-    const apiKey = readApiKey(getInput, run);
-    for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
-        const value = getInput(input);
-        if (value !== '' && value !== fallback) {
-            throw new InputError(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`);
-        }
-    }
-    const keyIds = [...new Set(parseList(getInput('key-id')).map((id) => id.toLowerCase()))];
-    const tags = [...new Set(parseList(getInput('tags')))];
-    if (keyIds.length === 0 && tags.length === 0) {
-        throw new InputError('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.');
-    }
-    if (keyIds.length > 0 && tags.length > 0) {
-        throw new InputError('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.');
-    }
-    for (const id of keyIds) {
-        if (!isUuid(id))
-            throw new InputError('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`);
-    }
-    return { apiKey, projectId: readProjectId(getInput), keyIds, tags, deepgramApiUrl: readDeepgramApiUrl(getInput) };
-}
-/**
- * Requests in flight at once when reading or deleting many keys: 400 keys at 100 ms each take
- * 2 s instead of 40 s, and a project's worth of keys stays far below Deepgram's rate limits.
- */
-const KEY_CONCURRENCY = 20;
-/** Deletes the keys the plan names; 404 counts as already gone. */
-async function revokeKeys(plan, projectId, client) {
-    const found = plan.keyIds.length > 0 ? { ids: plan.keyIds, keysRead: 0, unreadable: 0 } : await keysTaggedWithAll(plan.tags, projectId, client);
-    const outcomes = await mapBounded(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id));
-    const report = { revoked: [], alreadyGone: [], keysRead: found.keysRead, unreadable: found.unreadable };
-    found.ids.forEach((id, i) => report[outcomes[i] === 'deleted' ? 'revoked' : 'alreadyGone'].push(id));
-    return report;
-}
-/**
- * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
- * current description has no tags in list items, so a key listed without them is read alone,
- * KEY_CONCURRENCY at a time.
- */
-async function keysTaggedWithAll(tags, projectId, client) {
-    const listed = await client.listKeys(projectId);
-    const usable = listed.filter((key) => isUuid(key.apiKeyId));
-    const toRead = usable.filter((key) => key.tags === undefined);
-    const read = await mapBounded(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId));
-    const tagsOf = new Map(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]));
-    const ids = usable
-        .filter((key) => {
-        const keyTags = key.tags ?? tagsOf.get(key.apiKeyId) ?? [];
-        return tags.every((tag) => keyTags.includes(tag));
-    })
-        .map((key) => key.apiKeyId);
-    return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length };
-}
-/** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
-async function revokeMode(plan, deps) {
-    const { io } = deps;
-    const client = mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
-    const projectId = plan.projectId ?? (await discoverProject(client));
-    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`;
-    io.info(`Revoking ${what} in project ${projectId}.`);
-    const report = await revokeKeys(plan, projectId, client);
-    for (const id of report.revoked)
-        io.info(`Revoked key ${id}.`);
-    for (const id of report.alreadyGone)
-        io.info(`Key ${id} was already deleted.`);
-    if (report.keysRead > 0)
-        io.info(`Read ${report.keysRead} keys one by one to learn their tags.`);
-    if (report.unreadable > 0)
-        io.warning(`Left alone ${report.unreadable} listed keys whose ids are not UUIDs.`);
-    if (report.revoked.length + report.alreadyGone.length === 0)
-        io.info(`No key matched ${what}.`);
-    io.setOutput('revoked-count', String(report.revoked.length));
-    io.setOutput('revoked-key-ids', report.revoked.join(','));
-    await io.appendSummary(revokeModeSummary(projectId, what, report));
-}
-
-;// CONCATENATED MODULE: ./src/action/broker-inputs.ts
-
-
-
-/** True when the step asks for broker mode (either broker input set; the other is then checked). */
-function wantsBroker(getInput) {
-    return getInput('broker-url') !== '' || getInput('broker-audience') !== '';
-}
-const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
-/**
- * broker-url and broker-audience, and the direct-mode inputs that have no place next to them:
- * the broker holds the Deepgram key, chooses the project and calls Deepgram itself.
- */
-function readBrokerTarget(getInput) {
-    if (getInput('broker-url') === '') {
-        throw new InputError('broker-url', "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.");
-    }
-    const url = readBaseUrl(getInput, 'broker-url', '');
-    for (const name of ['api-key', 'project-id']) {
-        if (getInput(name) !== '') {
-            throw new InputError(name, `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`);
-        }
-    }
-    const deepgramApiUrl = getInput('deepgram-api-url');
-    if (deepgramApiUrl !== '' && deepgramApiUrl.replace(/\/+$/, '') !== readDeepgramApiUrl(() => '')) {
-        throw new InputError('deepgram-api-url', 'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.');
-    }
-    const audience = getInput('broker-audience') || new URL(url).origin;
-    if (!AUDIENCE.test(audience)) {
-        throw new InputError('broker-audience', "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.");
-    }
-    return { url, audience };
-}
-/**
- * The direct-mode rules read everything but the credentials, so both modes take the same scopes,
- * expirations, tags and so on; api-key, which must be empty here, gets a stand-in for them.
- */
-function withBrokerCredentials(getInput) {
-    return (name) => (name === 'api-key' ? 'held-by-the-broker' : getInput(name));
-}
-function broker_inputs_readBrokerKeyPlan(getInput, run, now) {
-    const broker = readBrokerTarget(getInput);
-    const plan = readKeyPlan(withBrokerCredentials(getInput), run, now);
-    // Rotation lists the project's keys, which only the broker could do; it offers no such call.
-    if (!['', 'all'].includes(getInput('keep-previous'))) {
-        throw new InputError('keep-previous', 'has no effect with broker-url: the broker deletes keys by id or by tags only. Remove it, and delete earlier keys with mode: revoke and their tags.');
-    }
-    const body = { scopes: plan.scopes, expiration: getInput('expiration') || '1h' };
-    if (plan.tags.length > 0)
-        body.tags = plan.tags;
-    // Without a comment of ours the broker writes one naming the repository, run and rule.
-    if (getInput('comment') !== '')
-        body.comment = getInput('comment');
-    return { broker, body, expiration: plan.expiration, revoke: plan.revoke };
-}
-function broker_inputs_readBrokerRevokePlan(getInput, run) {
-    const broker = readBrokerTarget(getInput);
-    const { keyIds, tags } = readRevokePlan(withBrokerCredentials(getInput), run);
-    return { broker, keyIds, tags };
-}
-
-// EXTERNAL MODULE: ./src/deepgram/scopes.ts
-var scopes = __nccwpck_require__(9744);
-// EXTERNAL MODULE: ./src/github/deliver.ts + 1 modules
-var deliver = __nccwpck_require__(5614);
-;// CONCATENATED MODULE: ./src/action/rotation.ts
-// keep-previous: once every target of a secret holds the new key, the earlier keys this action
-// minted for that same secret are deleted, but for the newest N of them. "The same secret" is the
-// digest in each key's marker (marker.ts, github/plan.ts secretIdentity), so one key listing
-// finds them all; a key whose comment does not end in our marker with that digest is never
-// touched, however similar its comment.
-
-
-
-/** More would be a typo: a secret rotated for years still has far fewer live keys. */
-const MOST_KEPT = 1000;
-/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
-function readKeepPrevious(getInput) {
-    const text = getInput('keep-previous') || 'all';
-    if (text.toLowerCase() === 'all')
-        return 'all';
-    if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT)
-        return Number(text);
-    throw new InputError('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
-}
-/**
- * Which listed keys go. Only keys marked by this action for the same secret digest, created before
- * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
- * Deepgram's `created`. Undefined when the new key's creation time is unknown: then which keys are
- * earlier cannot be told, and nothing is deleted.
- */
-function selectPreviousKeys(keys, digest, newKey, keep) {
-    const listed = keys.find((k) => sameId(k.apiKeyId, newKey.apiKeyId));
-    const newCreated = createdMicros(listed?.created ?? newKey.created);
-    if (newCreated === undefined)
-        return undefined;
-    const earlier = keys
-        .flatMap((key) => {
-        const created = createdMicros(key.created);
-        // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
-        if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId))
-            return [];
-        if (!isUuid(key.apiKeyId) || !isKeyOfSecret(key, digest))
-            return [];
-        return [{ key, created }];
-    })
-        .sort((a, b) => b.created - a.created || b.key.apiKeyId.localeCompare(a.key.apiKeyId))
-        .map(({ key }) => key);
-    return { keep: earlier.slice(0, keep), remove: earlier.slice(keep).reverse() };
-}
-/** Ours, for this secret: the comment ends in an action marker carrying this digest. */
-function isKeyOfSecret(key, digest) {
-    const marker = parseMarker(key.comment);
-    return marker?.kind === 'action' && marker.secret === digest;
-}
-function sameId(a, b) {
-    return a.toLowerCase() === b.toLowerCase();
-}
-const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
-/** Deepgram's timestamps carry microseconds; two keys a millisecond apart still order. */
-function createdMicros(text) {
-    const match = TIMESTAMP.exec(text ?? '');
-    if (match === null)
-        return undefined;
-    const seconds = Date.parse(`${match[1]}${match[3]}`);
-    if (Number.isNaN(seconds))
-        return undefined;
-    return seconds * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
-}
-/**
- * Deletes the earlier keys of the secret. Never throws: the new key is in place whatever happens
- * here, so a key that cannot be listed or deleted is a warning, and it expires on its own.
- */
-async function rotation_retirePreviousKeys(request, client, io) {
-    const { secretName, keep, projectId } = request;
-    const report = { secretName, keep, keys: [] };
-    const giveUp = (problem) => {
-        io.warning(`No earlier key of secret ${secretName} was deleted: ${problem} They expire on their own; delete them in the Deepgram console to end them sooner.`);
-        return { ...report, problem };
-    };
-    let keys;
-    try {
-        keys = await client.listKeys(projectId);
-    }
-    catch (error) {
-        return giveUp(`listing the project's keys failed: ${describeFailure(error)}`);
-    }
-    const selection = selectPreviousKeys(keys, request.digest, request.newKey, keep);
-    if (selection === undefined)
-        return giveUp(`Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`);
-    report.keys.push(...selection.keep.map((key) => ({ key, outcome: 'kept' })));
-    io.info(`Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`);
-    // One at a time, oldest first: when api-key is itself an earlier key of this secret (the admin key
-    // rotating itself with keep-previous: 0), it is the newest of them and goes last.
-    for (const key of selection.remove) {
-        try {
-            const outcome = await client.deleteKey(projectId, key.apiKeyId);
-            io.info(outcome === 'deleted' ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.` : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`);
-            report.keys.push({ key, outcome });
-        }
-        catch (error) {
-            const until = key.expirationDate ? `until ${key.expirationDate}` : 'until it expires';
-            io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${describeFailure(error)} It stays valid ${until}; delete it in the Deepgram console.`);
-            report.keys.push({ key, outcome: 'failed' });
-        }
-    }
-    return report;
-}
-/** Create mode's revoked-count and revoked-key-ids: the earlier keys deleted (none after a partial write). */
-function rotation_publishRotation(io, report) {
-    const deleted = (report?.keys ?? []).filter((k) => k.outcome === 'deleted').map((k) => k.key.apiKeyId);
-    io.setOutput('revoked-count', String(deleted.length));
-    io.setOutput('revoked-key-ids', deleted.join(','));
-}
-
-;// CONCATENATED MODULE: ./src/action/create-mode.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-// Create mode: mint the key (masked before anything else is written), write it to the secrets,
-// publish outputs and state, retire the secret's earlier keys, and summarise.
-async function createMode(plan, secretPlan, keepPrevious, deps, secrets) {
-    const { io } = deps;
-    const client = mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
-    // Every key written to a secret names that secret in its marker, so a later rotation finds it.
-    const digest = secretPlan ? secretDigest(secretIdentity(secretPlan)) : undefined;
-    // Public keys are fetched while the key is being created: two round trips, not three.
-    const delivery = secretPlan ? create_mode_startDelivery(secretPlan, deps) : undefined;
-    const projectId = plan.projectId ?? (await discoverProject(client));
-    const key = await mint(plan, projectId, digest, client, deps, secrets);
-    // Should this step be killed (a cancelled job) while writing secrets, only the post step could
-    // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
-    const beforeWriting = () => saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt: isoUtc(key.expirationDate), revoke: plan.revoke !== 'false' });
-    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId, beforeWriting) : [];
-    const { held, failed } = splitResults(results);
-    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
-    try {
-        publish(io, plan, projectId, key, revoke);
-    }
-    catch (error) {
-        // Outputs or state could not be written. A key no secret holds is of no use to anyone.
-        if (held.length > 0)
-            throw new ActionError(`${describeFailure(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
-        throw await deleteAfterFailure(client, projectId, key, describeFailure(error));
-    }
-    // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
-    let rotation;
-    if (secretPlan && digest && keepPrevious !== 'all') {
-        if (failed.length === 0)
-            rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, client, io);
-        publishRotation(io, rotation);
-    }
-    await io.appendSummary(mintSummary({
-        keyId: key.apiKeyId,
-        projectId,
-        scopes: key.scopes,
-        tags: key.tags,
-        expiresAt: isoUtc(key.expirationDate),
-        revokePolicy: revokeSentence(revoke, held.length > 0),
-    }) +
-        (secretPlan ? secretsSummary(secretPlan.name, results) : '') +
-        (rotation ? rotationSummary(rotation) : ''));
-    if (failed.length > 0) {
-        const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
-        const earlier = keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).';
-        throw new ActionError(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} ` +
-            'Run the job again to write the rest.');
-    }
-}
-/**
- * Starts loading the secret-writing code and readying every target. The promise never rejects:
- * a failure is a value, looked at only once the key exists (and then deletes it).
- */
-function create_mode_startDelivery(plan, deps) {
-    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
-        .then((module) => module.prepareDelivery(plan, deps))
-        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
-}
-/** Writes the key to every target; when none holds it, the key is deleted and the step fails. */
-async function writeSecrets(plan, delivery, key, client, projectId, beforeWriting) {
-    const ready = await delivery;
-    if (ready instanceof Error)
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
-    beforeWriting();
-    const results = await ready.write(key.key);
-    const { held, failed } = splitResults(results);
-    if (held.length === 0) {
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
-    }
-    return results;
-}
-/** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
-async function mint(plan, projectId, digest, client, deps, secrets) {
-    const { io, clock } = deps;
-    io.info(`Creating a Deepgram key in project ${projectId} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
-    const invocation = deps.invocationId();
-    saveCreationIntent(io, { projectId, invocation });
-    const sentAt = clock.now();
-    const key = await createKeyWithoutOrphans({
-        projectId,
-        comment: plan.comment,
-        marker: { kind: 'action', invocation, ...(digest ? { secret: digest } : {}) },
-        scopes: plan.scopes,
-        tags: plan.tags,
-        expiration: plan.expiration,
-    }, { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message), createBy: client.deadline - CLEAN_UP_RESERVE_MS }).catch((error) => {
-        if (!mayHaveLeftKey(error))
-            clearCreationIntent(io);
-        throw error;
-    });
-    if (key.key !== '') {
-        maskSecret(io, key.key);
-        secrets.push(key.key);
-    }
-    const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now()) ?? grantProblem(plan.scopes, key.scopes);
-    if (problem !== undefined) {
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`);
-    }
-    return key;
-}
-function publish(io, plan, projectId, key, revoke) {
-    const expiresAt = isoUtc(key.expirationDate);
-    io.setOutput('key', key.key);
-    io.setOutput('key-id', key.apiKeyId);
-    io.setOutput('project-id', projectId);
-    io.setOutput('expires-at', expiresAt);
-    saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke });
-    const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
-    const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
-    io.info(`Created key ${key.apiKeyId} in project ${projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`);
-}
-function revokeSentence(revoke, heldBySecret) {
-    if (revoke)
-        return 'revoked when the job ends';
-    return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
-}
-/**
- * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
- * error says which key to delete by hand.
- */
-async function deleteAfterFailure(client, projectId, key, why) {
-    if (key.apiKeyId === '')
-        return new ActionError(`${why} Deepgram gave no key id, so check the project's keys in the console.`);
-    try {
-        await client.deleteKey(projectId, key.apiKeyId);
-        return new ActionError(`${why} The key was deleted.`);
-    }
-    catch (error) {
-        return new ActionError(`${why} Deleting key ${key.apiKeyId} failed too: ${describeFailure(error)} Delete it in the Deepgram console.`);
-    }
-}
-/** Deepgram's microsecond timestamps, as ISO 8601 UTC that every tool reads. */
-function isoUtc(date) {
-    const parsed = date === undefined ? Number.NaN : Date.parse(date);
-    return Number.isNaN(parsed) ? (date ?? '') : new Date(parsed).toISOString();
-}
-
-;// CONCATENATED MODULE: ./src/action/broker-mode.ts
-// Broker mode (issue 10): the step holds no Deepgram credential. It shows the broker this job's
-// GitHub OIDC token and gets a key the broker's policy allows; revocations go through the broker
-// too, the post step's with a fresh token. Everything else (inputs, outputs, secrets, summary)
-// is what direct mode does.
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** @actions/core retries the runner's token service up to 10 times with no deadline of its own. */
-const ID_TOKEN_DEADLINE_MS = 30_000;
-/**
- * The main step in broker mode. Every input is checked before the first request; `secrets`
- * collects what must never be shown (the ID token, the key), for the caller's redaction.
- */
-async function brokerMain(mode, onMissing, deps, secrets) {
-    const { io } = deps;
-    const getInput = (name) => io.getInput(name);
-    // A run without an ID token (forks, Dependabot) has no secrets either: a skipped run checks its
-    // other inputs with a stand-in github-token, and the real one is checked once a token came.
-    const standIn = (name) => (name === 'github-token' && getInput(name) === '' ? 'missing' : getInput(name));
-    const read = (get) => (mode === 'revoke' ? { mode, plan: readBrokerRevokePlan(get, deps.run) } : { mode, ...readCreatePlans(get, deps) });
-    const plans = read(onMissing === 'skip' ? standIn : getInput);
-    const idToken = await fetchIdToken(io, plans.plan.broker.audience);
-    if (idToken === undefined) {
-        if (onMissing === 'fail')
-            throw new ActionError(`${NO_ID_TOKEN} ${missingIdTokenCause(deps.run)} To skip this step when there is none, set on-missing-credentials: skip.`);
-        io.notice(`Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(deps.run)}`);
-        io.setOutput('skipped', 'true');
-        return;
-    }
-    maskSecret(io, idToken);
-    secrets.push(idToken);
-    const checked = onMissing === 'skip' ? read(getInput) : plans;
-    io.setOutput('skipped', 'false');
-    if (checked.mode === 'revoke')
-        await broker_mode_revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps);
-    else
-        await broker_mode_createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps, secrets);
-}
-function readCreatePlans(getInput, deps) {
-    const plan = readBrokerKeyPlan(getInput, deps.run, new Date(deps.clock.now()));
-    const secretPlan = readSecretPlan(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
-    return { plan, secretPlan };
-}
-const NO_ID_TOKEN = 'This job has no GitHub ID token to show the broker: ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write. Add "permissions: id-token: write" (and contents: read) to the job or the workflow.';
-/** Why there is no ID token, in this run's own terms. */
-function missingIdTokenCause(run) {
-    if (run.forkRepository)
-        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no ID token to workflows run for pull requests from forks.`;
-    if (run.actor === 'dependabot[bot]')
-        return 'This run was started by Dependabot, and GitHub gives Dependabot runs no ID token.';
-    return 'Pull requests from forks and Dependabot runs never get one.';
-}
-/** A fresh ID token for the audience, within a deadline; undefined when the job may have none. */
-async function fetchIdToken(io, audience) {
-    let timer;
-    const deadline = new Promise((_, fail) => {
-        timer = setTimeout(() => fail(new errors/* ActionError */.lZ(`Getting this job's ID token from the runner took over ${ID_TOKEN_DEADLINE_MS / 1000} s. Run the job again.`)), ID_TOKEN_DEADLINE_MS);
-    });
-    try {
-        return await Promise.race([io.getIDToken(audience), deadline]);
-    }
-    catch (error) {
-        if (error instanceof errors/* ActionError */.lZ)
-            throw error;
-        const why = (0,errors/* describeFailure */.Ic)(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.');
-        throw new errors/* ActionError */.lZ(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
-    }
-    finally {
-        clearTimeout(timer);
-    }
-}
-function brokerClient(broker, idToken, deps, policy) {
-    return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent });
-}
-async function broker_mode_createMode(plan, secretPlan, client, deps, secrets) {
-    const { io, clock } = deps;
-    // Public keys are fetched while the key is being minted, as in direct mode.
-    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
-    io.info(`Asking the broker at ${plan.broker.url} for a key ${describeExpiration(plan.expiration)} with scopes ${plan.body.scopes?.join(', ')}.`);
-    const sentAt = clock.now();
-    const key = await client.createKey(plan.body);
-    if (key.key !== '') {
-        maskSecret(io, key.key);
-        secrets.push(key.key);
-    }
-    const problem = verifyCreatedKey({ apiKeyId: key.keyId, key: key.key, scopes: key.scopes, tags: key.tags, expirationDate: key.expiresAt }, plan.expiration, sentAt, clock.now()) ??
-        grantProblem(plan.body.scopes ?? [], key.scopes) ??
-        (key.projectId === '' ? 'the answer carries no project_id' : undefined);
-    if (problem !== undefined)
-        throw await broker_mode_deleteAfterFailure(client, key, `The broker minted key ${key.keyId || '(no id)'}, but ${problem}.`);
-    const expiresAt = new Date(key.expiresAt ?? '').toISOString();
-    const state = (revoke) => ({ projectId: key.projectId, keyId: key.keyId, expiresAt, revoke });
-    // Post finds the broker here; the ID token is never saved (post asks for a fresh one).
-    io.saveState('broker-url', plan.broker.url);
-    io.saveState('broker-audience', plan.broker.audience);
-    let results = [];
-    if (secretPlan && delivery) {
-        const ready = await delivery;
-        if (ready instanceof Error)
-            throw await broker_mode_deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but ${ready.message}`);
-        // A cancelled job killed while writing secrets still has post revoke the key.
-        saveRevocationState(io, state(plan.revoke !== 'false'));
-        results = await ready.write(key.key);
-    }
-    const { held, failed } = splitResults(results);
-    if (secretPlan && held.length === 0) {
-        throw await broker_mode_deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but writing secret ${secretPlan.name} failed everywhere: ${failed.join(' ')}`);
-    }
-    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
-    const fate = revoke ? 'revoked through the broker when the job ends' : held.length > 0 ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
-    io.setOutput('key', key.key);
-    io.setOutput('key-id', key.keyId);
-    io.setOutput('project-id', key.projectId);
-    io.setOutput('expires-at', expiresAt);
-    saveRevocationState(io, state(revoke));
-    io.info(`Created key ${key.keyId} in project ${key.projectId} through the broker: scopes ${key.scopes.join(', ')}; expires at ${expiresAt}; ${fate}.`);
-    await io.appendSummary(mintSummary({ keyId: key.keyId, projectId: key.projectId, scopes: key.scopes, tags: key.tags, expiresAt, revokePolicy: fate }) +
-        (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
-    if (failed.length > 0) {
-        const then = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
-        throw new ActionError(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${then} Run the job again to write the rest.`);
-    }
-}
-/** Deletes, through the broker, a key we will not hand out; the error says how that went. */
-async function broker_mode_deleteAfterFailure(client, key, why) {
-    if (key.keyId === '')
-        return new ActionError(`${why} The broker gave no key id, so ask its operators to check the project's keys.`);
-    try {
-        await client.deleteKey(key.keyId);
-        return new ActionError(`${why} The key was deleted.`);
-    }
-    catch (error) {
-        return new ActionError(`${why} Deleting key ${key.keyId} failed too: ${describeFailure(error)} It expires on its own; ask the broker's operators to delete it sooner.`);
-    }
-}
-async function broker_mode_revokeMode(plan, client, deps) {
-    const { io } = deps;
-    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `this repository's keys tagged ${plan.tags.join(', ')}`;
-    io.info(`Revoking ${what} through the broker at ${plan.broker.url}.`);
-    const revoked = [];
-    const alreadyGone = [];
-    if (plan.keyIds.length === 0)
-        revoked.push(...(await client.deleteTagged(plan.tags)));
-    for (const id of plan.keyIds) {
-        const outcome = await client.deleteKey(id);
-        (outcome === 'deleted' ? revoked : alreadyGone).push(id);
-    }
-    for (const id of revoked)
-        io.info(`Revoked key ${id}.`);
-    for (const id of alreadyGone)
-        io.info(`Key ${id} was already deleted.`);
-    if (revoked.length + alreadyGone.length === 0)
-        io.info(`No key matched ${what}.`);
-    io.setOutput('revoked-count', String(revoked.length));
-    io.setOutput('revoked-key-ids', revoked.join(','));
-    const rows = [...revoked.map((id) => [code(id), 'revoked']), ...alreadyGone.map((id) => [code(id), 'already deleted'])];
-    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
-    await io.appendSummary(`### Deepgram keys revoked\n\nThrough the broker at ${code(plan.broker.url)}, ${what}: ${revoked.length} revoked.\n\n${body}\n`);
-}
-/** The broker main saved, or undefined when main ran in direct mode. */
-function brokerOfState(io) {
-    const url = io.getState('broker-url');
-    return url === '' ? undefined : { url, audience: io.getState('broker-audience') };
-}
-/**
- * The post step's revocation through the broker, with a fresh ID token (main's may have expired).
- * Never fails the job: the key expires on its own, so a failed revocation is a warning.
- */
-async function revokeThroughBroker(broker, state, deps) {
-    const { io } = deps;
-    const secrets = [];
-    try {
-        const idToken = await fetchIdToken(io, broker.audience);
-        if (idToken === undefined)
-            throw new errors/* ActionError */.lZ('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).');
-        io_maskSecret(io, idToken);
-        secrets.push(idToken);
-        const outcome = await brokerClient(broker, idToken, deps, POST_POLICY).deleteKey(state.keyId);
-        io.info(outcome === 'deleted' ? `Revoked key ${state.keyId} through the broker.` : `Key ${state.keyId} was already deleted.`);
-        await io.appendSummary(revokedSummary(state.keyId, outcome));
-    }
-    catch (error) {
-        io.warning(`Could not revoke key ${state.keyId}: ${(0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets)} It expires on its own at ${state.expiresAt}.`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/action/run-post.ts
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * The post step: revoke the key main created, if there is one to revoke. It never fails the job:
- * the key expires on its own, so a failed revocation is a warning. It does not trust the runner's
- * clock to say the key has expired: only Deepgram's answer (404) says it is gone.
- */
-async function runPost(deps) {
-    const { io } = deps;
-    const apiKey = io.getInput('api-key');
-    if (apiKey !== '')
-        io_maskSecret(io, apiKey);
-    const work = loadPostWork(io);
-    if (work.kind === 'none') {
-        io.info('The main step created no key: nothing to revoke.');
-        return;
-    }
-    if (work.kind === 'malformed') {
-        io.warning(`The main step's saved ${work.what} is not one Deepgram issues, so no request was made. Check the project's keys in the Deepgram console.`);
-        return;
-    }
-    if (work.kind === 'key' && !work.revoke) {
-        io.info(`Key ${work.keyId} is kept until it expires at ${work.expiresAt}.`);
-        return;
-    }
-    // Broker mode: main recorded the key's id and the broker; the broker deletes it for us.
-    const broker = brokerOfState(io);
-    if (broker !== undefined && work.kind === 'key')
-        return revokeThroughBroker(broker, work, deps);
-    const client = new client_DeepgramClient({
-        baseUrl: (0,inputs/* readDeepgramApiUrl */.xs)((name) => io.getInput(name)),
-        apiKey,
-        send: deps.send,
-        clock: deps.clock,
-        policy: POST_POLICY,
-        userAgent: deps.userAgent,
-        deadline: deps.clock.now() + POST_BUDGET_MS,
-    });
-    const why = (error) => (0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), apiKey === '' ? [] : [apiKey]);
-    if (work.kind === 'marker') {
-        const ours = { kind: 'action', invocation: work.invocation };
-        const marker = marker_formatMarker(ours).trim();
-        try {
-            const keys = (await client.listKeys(work.projectId)).filter((key) => isFromThisInvocation(key, ours));
-            if (keys.length === 0)
-                io.info(`No key carries this run's marker ${marker}: nothing to revoke.`);
-            for (const key of keys) {
-                if (!ids_isUuid(key.apiKeyId)) {
-                    io.warning(`Deepgram listed a key with this run's marker ${marker} whose id is not a UUID; it was not deleted. Delete it in the Deepgram console.`);
-                    continue;
-                }
-                const outcome = await client.deleteKey(work.projectId, key.apiKeyId);
-                io.info(outcome === 'deleted' ? `Revoked key ${key.apiKeyId}, found by this run's marker ${marker}.` : `Key ${key.apiKeyId} was already deleted.`);
-                await io.appendSummary(revokedSummary(key.apiKeyId, outcome));
-            }
-        }
-        catch (error) {
-            io.warning(`Could not look for or revoke the key this run may have created: ${why(error)} Delete any key whose name ends with "${marker}" in the Deepgram console.`);
-        }
-        return;
-    }
-    try {
-        const outcome = await client.deleteKey(work.projectId, work.keyId);
-        io.info(outcome === 'deleted' ? `Revoked key ${work.keyId}.` : `Key ${work.keyId} was already deleted.`);
-        await io.appendSummary(revokedSummary(work.keyId, outcome));
-    }
-    catch (error) {
-        io.warning(`Could not revoke key ${work.keyId}: ${why(error)} It expires on its own at ${work.expiresAt}.`);
-    }
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/action/wiring.ts
-
-
-
-
-
-const USER_AGENT = 'deepgram-key-action/0.1';
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
-/**
- * The real network. Behind a proxy (self-hosted runners) undici's EnvHttpProxyAgent honours
- * HTTPS_PROXY, HTTP_PROXY and NO_PROXY; it is made only then, because undici 6 prints an
- * "experimental" warning when it is constructed.
- */
-function realHttp(env) {
-    const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
-    const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
-    const send = (0,http/* undiciSend */.Nb)(agent, { timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: http/* MAX_BODY_BYTES */.YK, proxyFor: (url) => (0,http/* proxyFromEnv */.kE)(env, url) });
-    // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
-    // the step is done (nothing waits for it any more), would otherwise hold it.
-    return { send, close: () => agent.destroy() };
-}
-const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
-/** The real clock, whose waits end early when the job is cancelled, so that main stops at once. */
-function cancellableClock(cancelled) {
-    return { ...realClock, sleep: (ms) => sleep(ms, undefined, { signal: cancelled }).catch(() => undefined) };
-}
-/**
- * Aborts `controller` on the runner's first SIGINT or SIGTERM (a cancelled job), so that main
- * stops its requests and ends; a second signal ends the process at once.
- */
-function abortOnSignals(controller) {
-    const handler = (signal) => {
-        if (controller.signal.aborted)
-            process.exit(1);
-        controller.abort(signal);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-    return () => {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
-    };
-}
-function runContextFromEnv(env) {
-    return {
-        apiUrl: env.GITHUB_API_URL,
-        actor: env.GITHUB_ACTOR,
-        forkRepository: forkOf(env.GITHUB_EVENT_PATH),
-        repository: env.GITHUB_REPOSITORY,
-        workflow: env.GITHUB_WORKFLOW,
-        runId: env.GITHUB_RUN_ID,
-        runAttempt: env.GITHUB_RUN_ATTEMPT,
-        job: env.GITHUB_JOB,
-    };
-}
-/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
-function forkOf(eventPath) {
-    if (!eventPath)
-        return undefined;
-    try {
-        const event = JSON.parse(readFileSync(eventPath, 'utf8'));
-        const head = event.pull_request?.head?.repo;
-        return head?.fork ? head.full_name : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/action/post-step.ts
-
-
-
-
-/** The post step with the real runner, network and clock. Shared by dist/ and local-action. */
-async function run() {
-    const http = realHttp(process.env);
-    try {
-        await runPost({ io: actionsIO(core_namespaceObject), send: http.send, clock: realClock, userAgent: USER_AGENT });
-    }
-    finally {
-        await http.close();
-    }
-}
-
-
-/***/ }),
-
-/***/ 7718:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(789);
-// Entry of the post step (action.yml runs.post, bundled into dist/post).
-
-await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 9256:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* unused harmony exports DURATION_EXAMPLES, MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS, parseExpiration, expectedExpiry, describeExpiration */
-/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
+;// CONCATENATED MODULE: ./src/deepgram/expiration.ts
 
 /** The duration forms shown to users: errors here, action.yml's description (a test keeps them equal). */
 const DURATION_EXAMPLES = (/* unused pure expression or super */ null && (['90s', '30m', '2h', '1d', '2w', '1h30m']));
@@ -33216,7 +32055,7 @@ function refuse(why) {
  * Parses the `expiration` input. `now` is when the key is about to be created; a key may live at
  * most `maxSeconds` from then (90 days unless a stricter policy says less).
  */
-function parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
+function expiration_parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
     const expiration = parseLifetime(text, now);
     const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000;
     if (seconds > maxSeconds) {
@@ -33280,7 +32119,7 @@ function zoneOffsetMinutes(offset) {
     return sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
 }
 /** The expiry Deepgram should report for this request, sent at `sentAt`. */
-function expectedExpiry(expiration, sentAt) {
+function expiration_expectedExpiry(expiration, sentAt) {
     return expiration.kind === 'date' ? expiration.date : new Date(sentAt.getTime() + expiration.seconds * 1000);
 }
 /** Human form for logs: "1h 30m", "2026-12-01T12:00:00.000Z". */
@@ -33304,13 +32143,7 @@ function describeSeconds(seconds) {
     return parts.join(' ');
 }
 
-
-/***/ }),
-
-/***/ 9744:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* unused harmony exports ROLE_PERMISSIONS, isManagementScope, whyManagement, unrequestedManagementScopes, grantProblem */
+;// CONCATENATED MODULE: ./src/deepgram/scopes.ts
 // Which of Deepgram's scopes let a key manage keys or the project, and what a granted list may
 // hold beyond what was asked. Pure rules, shared by the action (inputs, the check after creating)
 // and the broker (its policy). Sources: Deepgram's "Working with roles" page, its role table.
@@ -33347,7 +32180,7 @@ function isRole(scope) {
  * families (`keys:*`, `project:kick`) count as management: what Deepgram does not document is
  * not assumed harmless.
  */
-function isManagementScope(scope) {
+function scopes_isManagementScope(scope) {
     const lower = scope.toLowerCase();
     if (isRole(lower) || lower.startsWith('account:') || lower === 'account')
         return true;
@@ -33355,7 +32188,7 @@ function isManagementScope(scope) {
     return MANAGED_FAMILIES.has(family) && action !== 'read';
 }
 /** Why a management scope is one, in a few words, for errors and policy refusals. */
-function whyManagement(scope) {
+function scopes_whyManagement(scope) {
     const lower = scope.toLowerCase();
     if (isRole(lower))
         return `the ${lower} role carries keys:write and project:write`;
@@ -33404,7 +32237,7 @@ function unrequestedManagementScopes(requested, granted) {
             return true;
         if (asked.includes(lower) || covers.some((cover) => cover(lower)))
             return false;
-        return isManagementScope(lower);
+        return scopes_isManagementScope(lower);
     });
 }
 /**
@@ -33419,150 +32252,261 @@ function grantProblem(requested, granted) {
     return `it was granted ${list}, which ${extra.length === 1 ? 'was' : 'were'} not asked for and can manage keys or the project`;
 }
 
-
-/***/ }),
-
-/***/ 5614:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+;// CONCATENATED MODULE: ./src/action/inputs.ts
 
 
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  g4: () => (/* binding */ prepareTargets),
-  Hg: () => (/* binding */ withPublicKeyCache),
-  yW: () => (/* binding */ withWritePacing),
-  t: () => (/* binding */ writeToTargets)
-});
 
-// UNUSED EXPORTS: CONCURRENCY, splitResults
 
-;// CONCATENATED MODULE: ./src/shared/concurrency.ts
-/** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
-async function mapBounded(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await fn(items[index]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
+function readMode(getInput) {
+    const mode = (getInput('mode') || 'create').toLowerCase();
+    if (mode === 'create' || mode === 'revoke')
+        return mode;
+    throw new InputError('mode', `'${getInput('mode')}' is not one of create or revoke.`);
 }
-
-// EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(8382);
-// EXTERNAL MODULE: ./src/github/plan.ts
-var plan = __nccwpck_require__(4496);
-;// CONCATENATED MODULE: ./src/github/deliver.ts
-
-
-
-/**
- * Requests in flight at once. GitHub allows 100 and asks integrators not to burst; ten at a time
- * keeps 20 repositories at two rounds.
- */
-const CONCURRENCY = 10;
-/**
- * Fetches what every target needs before the key exists. One target that cannot be prepared
- * means nothing is written: the error lists every such target.
- */
-async function prepareTargets(plan, api) {
-    const settled = await mapBounded(plan.targets, CONCURRENCY, async (target) => {
-        try {
-            const [publicKey, selectedRepositoryIds] = await Promise.all([api.getPublicKey(target), selectedIds(target, api)]);
-            return { target, publicKey, selectedRepositoryIds };
-        }
-        catch (error) {
-            return { target, error };
-        }
-    });
-    const failures = settled.flatMap((s) => ('error' in s ? [(0,errors/* describeFailure */.Ic)(s.error)] : []));
-    if (failures.length > 0)
-        throw new errors/* ActionError */.lZ(`nothing was written to secret ${plan.name}: ${failures.join(' ')}`);
-    return settled.filter((s) => !('error' in s));
+/** What to do when api-key is empty: fail (the default) or skip the step. */
+function readOnMissingCredentials(getInput) {
+    const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
+    if (value === 'fail' || value === 'skip')
+        return value;
+    throw new InputError('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
 }
-async function selectedIds(target, api) {
-    if (target.scope !== 'organization' || target.visibility !== 'selected')
+/** Why api-key is empty, in this run's own terms. */
+function missingApiKeyCause(run) {
+    if (run.forkRepository) {
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
+    }
+    if (run.actor === 'dependabot[bot]') {
+        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
+    }
+    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
+}
+const inputs_SCOPE = /^[A-Za-z0-9:_.*-]+$/;
+/** The form tokens take: printable ASCII, no white space. */
+const CREDENTIAL = /^[\x21-\x7e]+$/;
+const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
+/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
+function inputs_parseList(text) {
+    return text
+        .split(/[,\r\n]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+function readApiKey(getInput, run = {}) {
+    const apiKey = getInput('api-key');
+    if (apiKey === '') {
+        throw new InputError('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
+    }
+    inputs_checkCredential('api-key', apiKey);
+    return apiKey;
+}
+/**
+ * A credential must look like one: printable ASCII without white space. A zero-width space pasted
+ * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
+ */
+function inputs_checkCredential(name, value) {
+    if (!CREDENTIAL.test(value)) {
+        throw new InputError(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
+    }
+}
+function readProjectId(getInput) {
+    const projectId = getInput('project-id');
+    if (projectId === '')
         return undefined;
-    return Promise.all(target.selectedRepositories.map((repo) => api.repositoryId(target.org, repo)));
+    if (!isUuid(projectId)) {
+        throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
+    }
+    return projectId.toLowerCase();
+}
+function readDeepgramApiUrl(getInput) {
+    return inputs_readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
 }
 /**
- * Seals the value for each target's own key and writes it; never throws, reports per target.
- * `progress` hears how many targets are done (written or failed) after each one.
+ * A service's base URL: https, or plain http to this machine only, since anything else would carry
+ * the credentials in clear text across a network.
  */
-async function writeToTargets(value, name, prepared, api, seal, progress = () => { }) {
-    let done = 0;
-    return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
-        let result;
-        try {
-            const encryptedValue = seal(value, publicKey.key);
-            result = { target, outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }) };
-        }
-        catch (error) {
-            result = { target, error: (0,errors/* describeFailure */.Ic)(error) };
-        }
-        progress(++done, prepared.length);
-        return result;
-    });
+function inputs_readBaseUrl(getInput, name, fallback) {
+    const text = getInput(name) || fallback;
+    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        throw new errors_InputError(name, `'${text}' is not a URL. ${forms}`);
+    }
+    if (url.username || url.password)
+        throw new errors_InputError(name, `must not carry credentials. ${forms}`);
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+        throw new errors_InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        throw new errors_InputError(name, `'${text}' is not an http(s) URL. ${forms}`);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
-/** Every write waits for a slot within GitHub's limits on content creation (pacing.ts). */
-function withWritePacing(api, pacer) {
-    return {
-        ...api,
-        async putSecret(write) {
-            await pacer.acquire();
-            return api.putSecret(write);
-        },
-    };
-}
-/** Public keys fetched once per target (type, owner, repository, environment or organization). */
-function withPublicKeyCache(api) {
-    const cache = new Map();
-    return {
-        ...api,
-        getPublicKey(target) {
-            const key = targetKey(target);
-            let publicKey = cache.get(key);
-            if (publicKey === undefined) {
-                publicKey = api.getPublicKey(target);
-                cache.set(key, publicKey);
-                // A failed fetch is not worth remembering: a later call may succeed.
-                publicKey.catch(() => cache.delete(key));
-            }
-            return publicKey;
-        },
-    };
-}
-function targetKey(target) {
-    const place = target.scope === 'organization' ? [target.org] : target.scope === 'environment' ? [target.owner, target.repo, target.environment] : [target.owner, target.repo];
-    return [target.type, target.scope, ...place].join('/').toLowerCase();
+function isLoopback(hostname) {
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 /**
- * Splits results into the targets that now hold the key and those that failed. Targets that
- * failed for the same reason (such as GitHub's limits) share one entry.
+ * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
+ * leaked key that can mint keys could mint one that never expires.
  */
-function splitResults(results) {
-    const held = results.flatMap((r) => ('outcome' in r ? [describeTarget(r.target)] : []));
-    const byReason = new Map();
-    for (const r of results)
-        if ('error' in r)
-            byReason.set(r.error, [...(byReason.get(r.error) ?? []), describeTarget(r.target)]);
-    const failed = [...byReason].map(([error, targets]) => `${targets.join(', ')}: ${error}`);
-    return { held, failed };
+function readScopes(getInput) {
+    const allowKeyManagement = readFlag(getInput, 'allow-key-management');
+    const scopes = inputs_parseList(getInput('scopes'));
+    if (scopes.length === 0) {
+        throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.');
+    }
+    for (const scope of scopes) {
+        if (!inputs_SCOPE.test(scope)) {
+            throw new InputError('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`);
+        }
+    }
+    const management = scopes.find(isManagementScope);
+    if (management !== undefined && !allowKeyManagement) {
+        throw new InputError('scopes', `'${management}' can manage keys or the project (${whyManagement(management)}), and allow-key-management is false. ` +
+            'A leaked key with it could mint keys that never expire, so short-lived would mean nothing. ' +
+            'For the speech APIs usage:write is enough; set allow-key-management: true only for a job that must manage keys.');
+    }
+    return [...new Set(scopes)];
+}
+/** A true/false input; empty is false. */
+function readFlag(getInput, name) {
+    const value = (getInput(name) || 'false').toLowerCase();
+    if (value === 'true' || value === 'false')
+        return value === 'true';
+    throw new InputError(name, `'${getInput(name)}' is not one of true or false.`);
+}
+function readRevoke(getInput) {
+    const revoke = (getInput('revoke') || 'auto').toLowerCase();
+    if (revoke === 'auto' || revoke === 'true' || revoke === 'false')
+        return revoke;
+    throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
+}
+/** A comment that names the run; the marker appended at minting makes it unique. */
+function defaultComment(run) {
+    const repository = run.repository ?? 'local run';
+    const parts = [
+        repository,
+        run.workflow ? `workflow ${run.workflow}` : undefined,
+        run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
+        run.job ? `job ${run.job}` : undefined,
+    ];
+    return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
+}
+/** Reads and validates every input of create mode. Throws InputError on the first bad one. */
+function readKeyPlan(getInput, run, now) {
+    const apiKey = readApiKey(getInput, run);
+    if (getInput('key-id') !== '') {
+        throw new InputError('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
+    }
+    const projectId = readProjectId(getInput);
+    const scopes = readScopes(getInput);
+    const tags = [...new Set(inputs_parseList(getInput('tags')))];
+    const expiration = parseExpiration(getInput('expiration') || '1h', now);
+    const revoke = readRevoke(getInput);
+    const deepgramApiUrl = readDeepgramApiUrl(getInput);
+    const givenComment = getInput('comment');
+    return {
+        apiKey,
+        projectId,
+        scopes,
+        tags,
+        expiration,
+        comment: givenComment || defaultComment(run),
+        revoke,
+        deepgramApiUrl,
+    };
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/deepgram/marker.ts
 
-/***/ }),
+const ACTION_MARKER = / \[dgk:([0-9a-f]{16})(?::([0-9a-f]{12}))?\]$/;
+const BROKER_MARKER = / \[dgkb:([0-9a-f]{16}):([0-9]{1,20}):([0-9a-f]{16})\]$/;
+/** A fresh invocation id: 16 hex digits. */
+function newInvocationId(random = randomBytes) {
+    return random(8).toString('hex');
+}
+function isInvocationId(value) {
+    return /^[0-9a-f]{16}$/.test(value);
+}
+/** 12 hex digits naming a secret and its targets; `identity` must be canonical (sorted, lower-cased). */
+function secretDigest(identity) {
+    return createHash('sha256').update(identity).digest('hex').slice(0, 12);
+}
+function marker_formatMarker(marker) {
+    if (marker.kind === 'broker')
+        return ` [dgkb:${marker.invocation}:${marker.repositoryId}:${marker.mac}]`;
+    return ` [dgk:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}]`;
+}
+/** The marker a comment ends with, or undefined when it ends with none. */
+function parseMarker(comment) {
+    const action = ACTION_MARKER.exec(comment);
+    if (action)
+        return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) };
+    const broker = BROKER_MARKER.exec(comment);
+    if (broker)
+        return { kind: 'broker', invocation: broker[1] ?? '', repositoryId: broker[2] ?? '', mac: broker[3] ?? '' };
+    return undefined;
+}
+/** The comment with its marker appended. */
+function marker_withMarker(comment, marker) {
+    return `${comment}${marker_formatMarker(marker)}`;
+}
+/** The broker's MAC over an invocation and a repository, keyed by a secret only the broker holds. */
+function brokerMac(secret, invocation, repositoryId) {
+    return createHmac('sha256', secret).update(`${invocation}:${repositoryId}`).digest('hex').slice(0, 16);
+}
+function brokerMarker(secret, invocation, repositoryId) {
+    return { kind: 'broker', invocation, repositoryId, mac: brokerMac(secret, invocation, repositoryId) };
+}
+/** True when the marker is the broker's own, for this repository. */
+function isBrokerMarkerFor(marker, secret, repositoryId) {
+    if (marker?.kind !== 'broker' || marker.repositoryId !== repositoryId)
+        return false;
+    const expected = Buffer.from(brokerMac(secret, marker.invocation, repositoryId));
+    const given = Buffer.from(marker.mac);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+}
 
-/***/ 9959:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+;// CONCATENATED MODULE: ./src/action/state.ts
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   vE: () => (/* binding */ writePacer)
-/* harmony export */ });
-/* unused harmony exports GITHUB_WRITE_LIMITS, PacingError, fanOutAdvice */
+
+function saveCreationIntent(io, intent) {
+    io.saveState('project-id', intent.projectId);
+    io.saveState('invocation', intent.invocation);
+}
+/** Main knows no key of this invocation is alive: post need not look for one. */
+function clearCreationIntent(io) {
+    io.saveState('invocation', '');
+}
+function saveRevocationState(io, state) {
+    io.saveState('project-id', state.projectId);
+    io.saveState('key-id', state.keyId);
+    io.saveState('expires-at', state.expiresAt);
+    io.saveState('revoke', String(state.revoke));
+}
+/** The key main recorded, else the marker of a create whose answer main never saw, else nothing. */
+function loadPostWork(io) {
+    const projectId = io.getState('project-id');
+    const keyId = io.getState('key-id');
+    const invocation = io.getState('invocation');
+    if (keyId === '' && invocation === '')
+        return { kind: 'none' };
+    if (!ids_isUuid(projectId))
+        return { kind: 'malformed', what: 'project id' };
+    if (keyId !== '') {
+        if (!ids_isUuid(keyId))
+            return { kind: 'malformed', what: 'key id' };
+        return { kind: 'key', projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
+    }
+    if (!isInvocationId(invocation))
+        return { kind: 'malformed', what: 'marker' };
+    return { kind: 'marker', projectId, invocation };
+}
+
+;// CONCATENATED MODULE: ./src/github/pacing.ts
 /** docs.github.com, "Rate limits for the REST API": 80 content-creating requests a minute, 500 an hour. */
 const GITHUB_WRITE_LIMITS = { perMinute: 80, perHour: 500 };
 const MINUTE_MS = 60_000;
@@ -33596,26 +32540,14 @@ function writePacer(clock, deadline, limits = GITHUB_WRITE_LIMITS) {
     };
 }
 /** What the job summary says when the targets are more than a minute's writes. */
-function fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
+function pacing_fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
     if (targets <= limits.perMinute)
         return undefined;
     return (`${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so writes beyond that wait or fail. ` +
         'One organization secret with secret-visibility: selected and secret-selected-repositories is a single write, however many repositories read it.');
 }
 
-
-/***/ }),
-
-/***/ 4496:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   ff: () => (/* binding */ describeTarget),
-/* harmony export */   pH: () => (/* binding */ SECRET_INPUTS)
-/* harmony export */ });
-/* unused harmony exports readSecretPlan, secretIdentity */
-/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
-/* harmony import */ var _action_inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1729);
+;// CONCATENATED MODULE: ./src/github/plan.ts
 
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -33635,7 +32567,7 @@ const SECRET_INPUTS = {
     'keep-previous': 'all',
 };
 /** A human name for a target, used in logs, errors and the summary. */
-function describeTarget(target) {
+function plan_describeTarget(target) {
     const type = target.type === 'dependabot' ? 'Dependabot ' : '';
     if (target.scope === 'organization')
         return `${type}organization ${target.org}`;
@@ -33757,302 +32689,571 @@ function secretIdentity(plan) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/action/summary.ts
 
-/***/ }),
 
-/***/ 8382:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Dr: () => (/* binding */ NetworkError),
-/* harmony export */   E$: () => (/* binding */ redact),
-/* harmony export */   Ic: () => (/* binding */ describeFailure),
-/* harmony export */   _7: () => (/* binding */ ServiceError),
-/* harmony export */   cc: () => (/* binding */ CancelledError),
-/* harmony export */   dz: () => (/* binding */ InputError),
-/* harmony export */   lZ: () => (/* binding */ ActionError),
-/* harmony export */   qx: () => (/* binding */ UnusableAnswerError)
-/* harmony export */ });
-// Every failure the action reports is one of these values. They carry what a person needs to act
-// (which input, which service answered what, its request id, what to do) and are turned into a
-// single `::error::` line in one place: describeFailure().
-/** An input is malformed or a combination is impossible. Found before any request is sent. */
-class InputError extends Error {
-    input;
-    constructor(input, message) {
-        super(`Input ${input}: ${message}`);
-        this.name = 'InputError';
-        this.input = input;
+function mintSummary(s) {
+    const rows = [
+        ['Key id', code(s.keyId)],
+        ['Project', code(s.projectId)],
+        ['Scopes granted', s.scopes.map(code).join(', ')],
+        ['Expires', s.expiresAt],
+        ['When the job ends', s.revokePolicy],
+    ];
+    if (s.tags.length > 0)
+        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
+    return `### Deepgram key created\n\n${table(rows)}\n`;
+}
+/** One row per target: where the secret was created, updated, or why it failed. */
+function secretsSummary(name, results) {
+    const rows = results.map((r) => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
+    const advice = fanOutAdvice(results.length);
+    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`;
+}
+/** Revoke mode: what was deleted, and what was gone already. */
+function revokeModeSummary(projectId, what, report) {
+    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
+    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`;
+}
+function revokedSummary(keyId, outcome) {
+    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
+    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
+}
+function table(rows, header = ['', '']) {
+    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+    return lines.join('\n');
+}
+/** Inline code on one line that survives backticks and pipes in the value. */
+function code(value) {
+    return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+/** keep-previous: each earlier key of the secret, and what became of it. */
+function rotationSummary(report) {
+    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
+    const rows = report.keys.map(({ key, outcome }) => [code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`]);
+    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
+    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
+    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/deepgram/mint.ts
+
+
+
+
+
+
+/** How far Deepgram's expiry may stray from its own `created` plus the TTL, or the date asked: rounding. */
+const EXPIRY_TOLERANCE_MS = 60_000;
+/** The same, when the answer has no `created` and the runner's clock must stand in for Deepgram's. */
+const RUNNER_CLOCK_TOLERANCE_MS = (/* unused pure expression or super */ null && (5 * 60_000));
+function createKeyBody(request) {
+    const body = { comment: withMarker(request.comment, request.marker), scopes: request.scopes };
+    if (request.tags.length > 0)
+        body.tags = request.tags;
+    if (request.expiration.kind === 'ttl')
+        body.time_to_live_in_seconds = request.expiration.seconds;
+    else
+        body.expiration_date = request.expiration.date.toISOString();
+    return body;
+}
+/**
+ * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
+ * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
+ * failure (5xx, a reset or timeout once the request was out) the keys that carry this
+ * invocation's marker are deleted before trying again. A 2xx that is not a key is ambiguous too,
+ * but final: the keys with the marker are deleted and the step fails. A cancelled job does no
+ * clean-up here: main must end quickly, and post finds the key by the marker.
+ */
+async function createKeyWithoutOrphans(request, deps) {
+    const body = createKeyBody(request);
+    const cleanUpIfAmbiguous = async (error) => {
+        if (isAmbiguous(error))
+            await deleteInterruptedKeys(request, deps);
+    };
+    try {
+        return await withRetry((n, remainingMs) => deps.client.createKeyOnce(request.projectId, body, { n, remainingMs }), transientVerdict, endingBy(deps.policy, deps.createBy, deps.clock.now()), deps.clock, cleanUpIfAmbiguous);
+    }
+    catch (error) {
+        // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
+        await cleanUpIfAmbiguous(error);
+        if (error instanceof UnusableAnswerError) {
+            throw new ActionError(`${error.message} Any key it made was found by its marker and deleted; run the job again.`);
+        }
+        throw error;
     }
 }
-/** A service answered, and the answer was a refusal. */
-class ServiceError extends Error {
-    details;
-    constructor(details) {
-        super(formatServiceError(details));
-        this.name = 'ServiceError';
-        this.details = details;
-    }
-    get status() {
-        return this.details.status;
-    }
+/** Did Deepgram perhaps create the key even though we got no success answer? */
+function isAmbiguous(error) {
+    if (error instanceof NetworkError)
+        return error.sent;
+    if (error instanceof UnusableAnswerError)
+        return true;
+    return error instanceof ServiceError && error.status >= 500;
 }
-/** The request did not get an HTTP answer. `sent` says whether the service may have processed it. */
-class NetworkError extends Error {
-    sent;
-    service;
-    constructor(service, action, cause, sent, context = {}) {
-        super(formatNetworkError(service, action, cause, context));
-        this.name = 'NetworkError';
-        this.service = service;
-        this.sent = sent;
-    }
+/** After this failure, may a key of this invocation still be alive? Then post looks for it by the marker. */
+function mayHaveLeftKey(error) {
+    return error instanceof CancelledError || error instanceof CleanUpError || isAmbiguous(error);
 }
-function formatNetworkError(service, action, cause, context) {
-    const attempts = context.attempts === undefined ? '' : ` after ${context.attempts} attempt${context.attempts === 1 ? '' : 's'}`;
-    const host = context.host ?? `${service}'s API`;
-    const route = context.proxy === undefined ? '' : ` through the proxy ${context.proxy} (HTTPS_PROXY/HTTP_PROXY; NO_PROXY lists hosts that go direct)`;
-    const check = context.proxy === undefined ? `the runner can reach ${host} (DNS, firewall)` : `the proxy is up and lets the runner reach ${host}`;
-    return `${service} could not be reached while ${action}${attempts}${route}: ${cause}. Check that ${check}, then run the job again.`;
-}
-/** The job was cancelled (SIGINT or SIGTERM from the runner) while the step was working. */
-class CancelledError extends Error {
+/** The clean-up after an ambiguous create failed: a key with the marker may be alive. */
+class CleanUpError extends errors_ActionError {
     constructor(message) {
         super(message);
-        this.name = 'CancelledError';
+        this.name = 'CleanUpError';
     }
+}
+async function deleteInterruptedKeys(request, deps) {
+    const byHand = `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`;
+    let keys;
+    try {
+        keys = await deps.client.listKeys(request.projectId);
+    }
+    catch (error) {
+        throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`);
+    }
+    for (const key of keys.filter((k) => isFromThisInvocation(k, request.marker))) {
+        if (!isUuid(key.apiKeyId))
+            throw new CleanUpError(`Deepgram listed a key with this run's marker whose id is not a UUID, so it was not deleted. ${byHand}`);
+        const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error) => {
+            throw new CleanUpError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} ${byHand}`);
+        });
+        deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`);
+    }
+}
+/** Ours only when the comment ends with this invocation's own marker: another run's key never is. */
+function isFromThisInvocation(key, marker) {
+    const found = parseMarker(key.comment);
+    return found !== undefined && found.kind === marker.kind && found.invocation === marker.invocation;
+}
+function describe(error) {
+    return error instanceof Error ? error.message : String(error);
 }
 /**
- * A service answered with success, but the answer is not what it should be (not JSON, fields
- * missing, too large). The message describes its shape only: the body may hold a secret.
+ * What is wrong with Deepgram's answer, or undefined when it is the key we asked for. A key
+ * without the expiry we asked for would live forever (Deepgram ignores fields it does not know).
+ * Deepgram's own clock decides: its expiry must match its own `created` plus the TTL, or the date
+ * asked. Only an answer without `created` is checked against the runner's clock (`sentAt` and
+ * `receivedAt`), with room for the two clocks to disagree.
  */
-class UnusableAnswerError extends Error {
-    status;
-    requestId;
-    constructor(service, action, status, problem, requestId) {
-        super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.`);
-        this.name = 'UnusableAnswerError';
-        this.status = status;
-        this.requestId = requestId;
+function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
+    if (key.expirationDate === undefined)
+        return 'the answer carries no expiration_date: the key would never expire';
+    const actual = Date.parse(key.expirationDate);
+    if (Number.isNaN(actual))
+        return 'its expiration_date is not a date';
+    const created = key.created === undefined ? Number.NaN : Date.parse(key.created);
+    const [earliest, latest, asked] = expiration.kind === 'date' || !Number.isNaN(created)
+        ? around(expectedExpiry(expiration, new Date(created)).getTime(), EXPIRY_TOLERANCE_MS)
+        : [
+            expectedExpiry(expiration, new Date(sentAt)).getTime() - RUNNER_CLOCK_TOLERANCE_MS,
+            expectedExpiry(expiration, new Date(receivedAt)).getTime() + RUNNER_CLOCK_TOLERANCE_MS,
+            expectedExpiry(expiration, new Date(sentAt)).getTime(),
+        ];
+    if (actual < earliest || actual > latest) {
+        const basis = expiration.kind === 'ttl' && !Number.isNaN(created) ? ` (created ${new Date(created).toISOString()} plus the time to live)` : '';
+        return `it expires at ${new Date(actual).toISOString()}, not at ${new Date(asked).toISOString()}${basis} as asked`;
     }
+    return undefined;
 }
-/** The action's own rule was broken by a service's answer, or a clean-up went wrong. */
-class ActionError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ActionError';
-    }
+function around(expected, tolerance) {
+    return [expected - tolerance, expected + tolerance, expected];
 }
-function formatServiceError(d) {
-    const code = d.code ? ` ${d.code}` : '';
-    const requestId = d.requestId ? ` (request id ${d.requestId})` : ' (no request id)';
-    const hint = d.hint ? ` ${d.hint}` : '';
-    return `${d.service} answered HTTP ${d.status}${code} while ${d.action}: ${d.message}${requestId}.${hint}`;
-}
+
+;// CONCATENATED MODULE: ./src/action/limits.ts
+// How long each step may take, whatever the network does. The runner gives a cancelled job's
+// steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
+// meant to live minutes must not outlive a step that hangs. docs/notes/issue-7.md states these
+// bounds for the README.
+/** One request, whole: connecting, the headers and every byte of the body. */
+const REQUEST_TIMEOUT_MS = 10_000;
 /**
- * The one message a failure ends with. Known errors speak for themselves; anything else is a bug
- * of ours, reported by message only (a stack trace helps nobody reading a workflow log).
+ * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
+ * long after the step starts: with Node's start and exit, main ends within 30 s.
  */
-function describeFailure(error) {
-    if (error instanceof Error)
-        return error.message;
-    return `Unexpected failure: ${String(error)}`;
-}
+const MAIN_DEEPGRAM_BUDGET_MS = 25_000;
 /**
- * Replaces every secret in a text by `***`. The runner masks registered secrets in the log already;
- * this keeps them out of anything we write elsewhere (summary, files) and out of tests' transcripts.
+ * Create attempts end this long before MAIN_DEEPGRAM_BUDGET_MS runs out, leaving time to list the
+ * project's keys and delete one whose answer was lost.
  */
-function redact(text, secrets) {
-    let out = text;
-    for (const secret of secrets) {
-        if (secret.length >= 4)
-            out = out.split(secret).join('***');
-    }
-    return out;
-}
+const CLEAN_UP_RESERVE_MS = 8_000;
+/** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
+const POST_BUDGET_MS = 15_000;
+
+;// CONCATENATED MODULE: ./src/action/broker-client.ts
 
 
-/***/ }),
 
-/***/ 6489:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Nb: () => (/* binding */ undiciSend),
-/* harmony export */   Oc: () => (/* binding */ AnswerTooLargeError),
-/* harmony export */   YK: () => (/* binding */ MAX_BODY_BYTES),
-/* harmony export */   hQ: () => (/* binding */ fetchOver),
-/* harmony export */   kE: () => (/* binding */ proxyFromEnv),
-/* harmony export */   wX: () => (/* binding */ TransportError)
-/* harmony export */ });
-/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6752);
-
-/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
-class TransportError extends Error {
-    sent;
-    /** The proxy the request went through, without credentials; undefined when it went direct. */
-    proxy;
-    constructor(message, sent, proxy) {
-        super(message);
-        this.name = 'TransportError';
-        this.sent = sent;
-        this.proxy = proxy;
-    }
-}
-/** An answer came, but it was longer than the sender reads. Its status says what kind it was. */
-class AnswerTooLargeError extends Error {
-    status;
-    headers;
-    limitBytes;
-    constructor(status, headers, limitBytes) {
-        super(`the answer (HTTP ${status}) is longer than the ${formatBytes(limitBytes)} read at most`);
-        this.name = 'AnswerTooLargeError';
-        this.status = status;
-        this.headers = headers;
-        this.limitBytes = limitBytes;
-    }
-}
-// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
-const NOT_SENT_CODES = new Set([
-    'ECONNREFUSED',
-    'ENOTFOUND',
-    'EAI_AGAIN',
-    'EHOSTUNREACH',
-    'ENETUNREACH',
-    'UND_ERR_CONNECT_TIMEOUT',
-    'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
-]);
 /**
- * The largest answer read. Deepgram's and GitHub's answers are a few kilobytes; a project's key
- * listing of a thousand keys is about 300 KB.
+ * The broker's HTTP API (issue 10): create a key, delete one of this repository's keys by id or
+ * by tags. Every request carries the job's ID token; errors name the broker's status, code and
+ * message, and say what to do, never the token.
  */
-const MAX_BODY_BYTES = 1024 * 1024;
-/**
- * An HttpSend over undici with the given dispatcher (the proxy-aware agent in production).
- * Redirects are never followed (undici.request does not), so credentials reach only the host
- * they were configured for.
- */
-function undiciSend(dispatcher, options) {
-    return async ({ method, url, headers, body, timeoutMs, signal }) => {
-        const deadline = Math.max(0, Math.min(options.timeoutMs, timeoutMs ?? options.timeoutMs));
-        const signals = [AbortSignal.timeout(deadline), ...(signal ? [signal] : [])];
-        const abort = AbortSignal.any(signals);
-        const proxy = options.proxyFor?.(url);
+class BrokerClient {
+    options;
+    constructor(options) {
+        this.options = options;
+    }
+    /**
+     * A create is not idempotent: a request the broker processed but whose answer was lost mints a
+     * key we would never learn of, and retrying would mint a second one. So it is retried only when
+     * the broker certainly did not process it: no connection was made, or it answered 429 (its
+     * per-repository limit, checked before minting) or 503 (no instance to take the request).
+     */
+    async createKey(body) {
+        const action = 'creating the key';
+        return retry_withRetry(async () => {
+            const answer = this.expectOk(await this.send('POST', '/v1/keys', action, JSON.stringify(body)), action);
+            return {
+                key: stringOf(field(answer, 'key')) ?? '',
+                keyId: stringOf(field(answer, 'key_id')) ?? '',
+                projectId: stringOf(field(answer, 'project_id')) ?? '',
+                expiresAt: stringOf(field(answer, 'expires_at')),
+                scopes: broker_client_stringsOf(field(answer, 'scopes')),
+                tags: broker_client_stringsOf(field(answer, 'tags')),
+            };
+        }, certainlyNotProcessed, this.options.policy, this.options.clock);
+    }
+    /** Deletes one key this broker minted for this repository; 404 means it is gone already. */
+    async deleteKey(keyId) {
+        const action = `deleting key ${keyId}`;
+        return retry_withRetry(async () => {
+            const response = await this.send('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action);
+            if (response.status === 404)
+                return 'already-gone';
+            this.expectOk(response, action);
+            return 'deleted';
+        }, client_transientVerdict, this.options.policy, this.options.clock);
+    }
+    /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
+    async deleteTagged(tags) {
+        const action = `deleting the keys tagged ${tags.join(', ')}`;
+        const query = `tags=${tags.map(encodeURIComponent).join(',')}`;
+        return retry_withRetry(async () => broker_client_stringsOf(field(this.expectOk(await this.send('DELETE', `/v1/keys?${query}`, action), action), 'deleted')), client_transientVerdict, this.options.policy, this.options.clock);
+    }
+    async send(method, path, action, body) {
+        const headers = {
+            authorization: `Bearer ${this.options.idToken}`,
+            accept: 'application/json',
+            'user-agent': this.options.userAgent,
+        };
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        const url = `${this.options.baseUrl}${path}`;
         try {
-            const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, { method, headers, body, dispatcher, signal: abort });
-            const responseHeaders = flattenHeaders(response.headers);
-            const text = await readCapped(response.body, options.maxBodyBytes, response.statusCode, responseHeaders);
-            return { status: response.statusCode, headers: responseHeaders, body: text };
+            return await this.options.send({ method, url, headers, body });
         }
         catch (error) {
-            if (error instanceof AnswerTooLargeError)
-                throw error;
-            if (signal?.aborted)
-                throw new TransportError(`cancelled: ${String(signal.reason)}`, true, proxy);
-            if (abort.aborted)
-                throw new TransportError(`no complete answer within ${deadline} ms`, true, proxy);
-            throw toTransportError(error, proxy);
+            if (error instanceof TransportError)
+                throw new errors_NetworkError('The broker', action, error.message, error.sent, { host: new URL(url).host, proxy: error.proxy });
+            throw error;
         }
-    };
-}
-/** The body as text, or AnswerTooLargeError as soon as it passes `limit` bytes (the rest is not read). */
-async function readCapped(body, limit, status, headers) {
-    const chunks = [];
-    let length = 0;
-    for await (const chunk of body) {
-        length += chunk.length;
-        if (length > limit) {
-            body.destroy();
-            throw new AnswerTooLargeError(status, headers, limit);
-        }
-        chunks.push(chunk);
     }
-    return Buffer.concat(chunks).toString('utf8');
-}
-function formatBytes(bytes) {
-    return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
-}
-function flattenHeaders(headers) {
-    const flat = {};
-    for (const [name, value] of Object.entries(headers)) {
-        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    return flat;
-}
-function toTransportError(error, proxy) {
-    const codes = errorCodes(error);
-    const message = error instanceof Error ? error.message : String(error);
-    // A proxy that cannot open the tunnel answers before our request is written.
-    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
-    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
-    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent, proxy);
-}
-/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
-function errorCodes(error) {
-    const codes = [];
-    for (let e = error; e instanceof Error; e = e.cause) {
-        const code = e.code;
-        if (typeof code === 'string')
-            codes.push(code);
-    }
-    return codes;
-}
-/**
- * The proxy undici's EnvHttpProxyAgent uses for `url`, without its credentials, or undefined
- * when the request goes direct (no proxy set, or the host is in NO_PROXY).
- */
-function proxyFromEnv(env, url) {
-    const target = new URL(url);
-    const http = env.HTTP_PROXY || env.http_proxy;
-    const chosen = target.protocol === 'https:' ? env.HTTPS_PROXY || env.https_proxy || http : http;
-    if (!chosen || bypassesProxy(env.NO_PROXY || env.no_proxy || '', target))
-        return undefined;
-    try {
-        const proxy = new URL(chosen);
-        return `${proxy.protocol}//${proxy.host}`;
-    }
-    catch {
-        return 'the proxy set in the environment (not a URL)';
+    expectOk(response, action) {
+        if (response.status >= 200 && response.status < 300)
+            return parseJson(response.body);
+        throw brokerError(response, action, this.options.clock.now());
     }
 }
-/** NO_PROXY as undici reads it: `*`, or hosts (with an optional port) matching exactly or as a suffix. */
-function bypassesProxy(noProxy, target) {
-    const port = target.port || (target.protocol === 'https:' ? '443' : '80');
-    return noProxy
-        .split(/[,\s]+/)
-        .filter(Boolean)
-        .some((entry) => {
-        if (entry === '*')
-            return true;
-        const [host = '', entryPort] = entry.replace(/^\*?\./, '.').split(':');
-        if (entryPort !== undefined && entryPort !== port)
-            return false;
-        const name = target.hostname;
-        return host.startsWith('.') ? name.endsWith(host) || name === host.slice(1) : name === host || name.endsWith(`.${host}`);
+function certainlyNotProcessed(error) {
+    if (error instanceof errors_NetworkError)
+        return error.sent ? { retry: false } : { retry: true };
+    if (error instanceof errors_ServiceError && (error.status === 429 || error.status === 503))
+        return client_transientVerdict(error);
+    return { retry: false };
+}
+/** A refusal, from the broker's `{error, message}` body (or whatever a proxy in front said). */
+function brokerError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'error'));
+    const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
+    const message = stringOf(field(body, 'message')) ?? (text || 'no message');
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
+    return new errors_ServiceError({
+        service: 'The broker',
+        action,
+        status: response.status,
+        code,
+        message: message.replace(/\s+/g, ' ').trim(),
+        requestId: response.headers['x-request-id'],
+        hint: brokerHint(response.status, action),
+        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
     });
 }
+function brokerHint(status, action) {
+    const deleting = action.startsWith('deleting');
+    switch (status) {
+        case 400:
+            return 'Check scopes, expiration, tags and comment: the broker could not read them.';
+        case 401:
+            return "The broker did not accept this job's ID token: broker-audience must be the audience of the broker's policy, and the broker must trust GitHub's issuer.";
+        case 403:
+            return deleting
+                ? 'The broker deletes only keys it minted for this repository.'
+                : "Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule matching this repository, ref and workflow.";
+        case 413:
+            return 'Shorten comment and tags: the broker reads at most 16 KiB.';
+        case 429:
+            return 'The broker limits keys per repository and minute; run the job again in a minute.';
+        case 502:
+            return 'Deepgram failed behind the broker; run the job again later.';
+        default:
+            return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators.";
+    }
+}
+function broker_client_stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
+}
 /**
- * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
- * support and timeouts. Bodies are strings; that is all JSON APIs need.
+ * @actions/core retries the runner's token service up to 10 times with no deadline of its own;
+ * the service is the runner's own, so an answer that takes longer is not coming.
  */
-function fetchOver(send) {
-    return async (input, init) => {
-        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-        const headers = {};
-        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
-        const method = (init?.method ?? 'GET').toUpperCase();
-        const body = typeof init?.body === 'string' ? init.body : undefined;
-        const response = await send({ method, url, headers, body, signal: init?.signal ?? undefined });
-        const responseHeaders = new Headers();
-        for (const [name, value] of Object.entries(response.headers))
-            if (value !== undefined)
-                responseHeaders.set(name, value);
-        // Statuses without content may not carry a body, not even an empty one.
-        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
-        return new Response(content, { status: response.status, headers: responseHeaders });
-    };
+const ID_TOKEN_DEADLINE_MS = 10_000;
+/** A fresh ID token for the audience, within a deadline; undefined when the job may have none. */
+async function fetchIdToken(io, audience) {
+    let timer;
+    const deadline = new Promise((_, fail) => {
+        timer = setTimeout(() => fail(new errors_ActionError(`Getting this job's ID token from the runner took over ${ID_TOKEN_DEADLINE_MS / 1000} s. Run the job again.`)), ID_TOKEN_DEADLINE_MS);
+    });
+    try {
+        return await Promise.race([io.getIDToken(audience), deadline]);
+    }
+    catch (error) {
+        if (error instanceof errors_ActionError)
+            throw error;
+        const why = describeFailure(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.');
+        throw new errors_ActionError(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+function brokerClient(broker, idToken, deps, policy) {
+    return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent });
 }
 
+;// CONCATENATED MODULE: ./src/action/broker-post.ts
+
+
+
+
+
+// The post step in broker mode: what main left, and the revocation through the broker. Kept apart
+// from broker-mode.ts so that post loads none of main's code (secret delivery above all).
+/** The broker main saved, or undefined when main ran in direct mode. */
+function brokerOfState(io) {
+    const url = io.getState('broker-url');
+    return url === '' ? undefined : { url, audience: io.getState('broker-audience') };
+}
+/**
+ * The post step's revocation through the broker, with a fresh ID token (main's may have expired).
+ * Never fails the job: the key expires on its own, so a failed revocation is a warning.
+ */
+async function revokeThroughBroker(broker, state, deps) {
+    const { io } = deps;
+    const secrets = [];
+    try {
+        const idToken = await fetchIdToken(io, broker.audience);
+        if (idToken === undefined)
+            throw new errors_ActionError('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).');
+        maskSecret(io, idToken);
+        secrets.push(idToken);
+        const outcome = await brokerClient(broker, idToken, deps, POST_POLICY).deleteKey(state.keyId);
+        io.info(outcome === 'deleted' ? `Revoked key ${state.keyId} through the broker.` : `Key ${state.keyId} was already deleted.`);
+        await io.appendSummary(revokedSummary(state.keyId, outcome));
+    }
+    catch (error) {
+        io.warning(`Could not revoke key ${state.keyId}: ${redact(describeFailure(error), secrets)} It expires on its own at ${state.expiresAt}.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/run-post.ts
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * The post step: revoke the key main created, if there is one to revoke. It never fails the job:
+ * the key expires on its own, so a failed revocation is a warning. It does not trust the runner's
+ * clock to say the key has expired: only Deepgram's answer (404) says it is gone.
+ */
+async function runPost(deps) {
+    const { io } = deps;
+    const apiKey = io.getInput('api-key');
+    if (apiKey !== '')
+        maskSecret(io, apiKey);
+    const work = loadPostWork(io);
+    if (work.kind === 'none') {
+        io.info('The main step created no key: nothing to revoke.');
+        return;
+    }
+    if (work.kind === 'malformed') {
+        io.warning(`The main step's saved ${work.what} is not one Deepgram issues, so no request was made. Check the project's keys in the Deepgram console.`);
+        return;
+    }
+    if (work.kind === 'key' && !work.revoke) {
+        io.info(`Key ${work.keyId} is kept until it expires at ${work.expiresAt}.`);
+        return;
+    }
+    // Broker mode: main recorded the key's id and the broker; the broker deletes it for us.
+    const broker = brokerOfState(io);
+    if (broker !== undefined && work.kind === 'key')
+        return revokeThroughBroker(broker, work, deps);
+    const client = new DeepgramClient({
+        baseUrl: readDeepgramApiUrl((name) => io.getInput(name)),
+        apiKey,
+        send: deps.send,
+        clock: deps.clock,
+        policy: POST_POLICY,
+        userAgent: deps.userAgent,
+        deadline: deps.clock.now() + POST_BUDGET_MS,
+    });
+    const why = (error) => redact(describeFailure(error), apiKey === '' ? [] : [apiKey]);
+    if (work.kind === 'marker') {
+        const ours = { kind: 'action', invocation: work.invocation };
+        const marker = marker_formatMarker(ours).trim();
+        try {
+            const keys = (await client.listKeys(work.projectId)).filter((key) => isFromThisInvocation(key, ours));
+            if (keys.length === 0)
+                io.info(`No key carries this run's marker ${marker}: nothing to revoke.`);
+            for (const key of keys) {
+                if (!ids_isUuid(key.apiKeyId)) {
+                    io.warning(`Deepgram listed a key with this run's marker ${marker} whose id is not a UUID; it was not deleted. Delete it in the Deepgram console.`);
+                    continue;
+                }
+                const outcome = await client.deleteKey(work.projectId, key.apiKeyId);
+                io.info(outcome === 'deleted' ? `Revoked key ${key.apiKeyId}, found by this run's marker ${marker}.` : `Key ${key.apiKeyId} was already deleted.`);
+                await io.appendSummary(revokedSummary(key.apiKeyId, outcome));
+            }
+        }
+        catch (error) {
+            io.warning(`Could not look for or revoke the key this run may have created: ${why(error)} Delete any key whose name ends with "${marker}" in the Deepgram console.`);
+        }
+        return;
+    }
+    try {
+        const outcome = await client.deleteKey(work.projectId, work.keyId);
+        io.info(outcome === 'deleted' ? `Revoked key ${work.keyId}.` : `Key ${work.keyId} was already deleted.`);
+        await io.appendSummary(revokedSummary(work.keyId, outcome));
+    }
+    catch (error) {
+        io.warning(`Could not revoke key ${work.keyId}: ${why(error)} It expires on its own at ${work.expiresAt}.`);
+    }
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/action/wiring.ts
+
+
+
+
+
+const USER_AGENT = 'deepgram-key-action/0.1';
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+/**
+ * The real network. Behind a proxy (self-hosted runners) undici's EnvHttpProxyAgent honours
+ * HTTPS_PROXY, HTTP_PROXY and NO_PROXY; it is made only then, because undici 6 prints an
+ * "experimental" warning when it is constructed.
+ */
+function realHttp(env) {
+    const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
+    const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
+    const send = undiciSend(agent, { timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES, proxyFor: (url) => proxyFromEnv(env, url) });
+    // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
+    // the step is done (nothing waits for it any more), would otherwise hold it.
+    return { send, close: () => agent.destroy() };
+}
+const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
+/** The real clock, whose waits end early when the job is cancelled, so that main stops at once. */
+function cancellableClock(cancelled) {
+    return { ...realClock, sleep: (ms) => sleep(ms, undefined, { signal: cancelled }).catch(() => undefined) };
+}
+/**
+ * Aborts `controller` on the runner's first SIGINT or SIGTERM (a cancelled job), so that main
+ * stops its requests and ends; a second signal ends the process at once.
+ */
+function abortOnSignals(controller) {
+    const handler = (signal) => {
+        if (controller.signal.aborted)
+            process.exit(1);
+        controller.abort(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+    };
+}
+function runContextFromEnv(env) {
+    return {
+        apiUrl: env.GITHUB_API_URL,
+        actor: env.GITHUB_ACTOR,
+        forkRepository: forkOf(env.GITHUB_EVENT_PATH),
+        repository: env.GITHUB_REPOSITORY,
+        workflow: env.GITHUB_WORKFLOW,
+        runId: env.GITHUB_RUN_ID,
+        runAttempt: env.GITHUB_RUN_ATTEMPT,
+        job: env.GITHUB_JOB,
+    };
+}
+/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
+function forkOf(eventPath) {
+    if (!eventPath)
+        return undefined;
+    try {
+        const event = JSON.parse(readFileSync(eventPath, 'utf8'));
+        const head = event.pull_request?.head?.repo;
+        return head?.fork ? head.full_name : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/post-step.ts
+
+
+
+
+/** The post step with the real runner, network and clock. Shared by dist/ and local-action. */
+async function run() {
+    const http = realHttp(process.env);
+    try {
+        await runPost({ io: actionsIO(core_namespaceObject), send: http.send, clock: realClock, userAgent: USER_AGENT });
+    }
+    finally {
+        await http.close();
+    }
+}
+
+
+/***/ }),
+
+/***/ 7718:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6716);
+// Entry of the post step (action.yml runs.post, bundled into dist/post).
+
+await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
@@ -34274,7 +33475,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];
@@ -34283,9 +33484,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
-/******/ 
-/******/ // expose the modules object (__webpack_modules__)
-/******/ __nccwpck_require__.m = __webpack_modules__;
 /******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
@@ -34402,28 +33600,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 	};
 /******/ })();
 /******/ 
-/******/ /* webpack/runtime/ensure chunk */
-/******/ (() => {
-/******/ 	__nccwpck_require__.f = {};
-/******/ 	// This file contains only the entry chunk.
-/******/ 	// The chunk loading function for additional chunks
-/******/ 	__nccwpck_require__.e = (chunkId) => {
-/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
-/******/ 			__nccwpck_require__.f[key](chunkId, promises);
-/******/ 			return promises;
-/******/ 		}, []));
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/get javascript chunk filename */
-/******/ (() => {
-/******/ 	// This function allow to reference async chunks
-/******/ 	__nccwpck_require__.u = (chunkId) => {
-/******/ 		// return url for filenames based on template
-/******/ 		return "" + chunkId + ".index.js";
-/******/ 	};
-/******/ })();
-/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
@@ -34438,69 +33614,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ 		}
 /******/ 		Object.defineProperty(exports, '__esModule', { value: true });
 /******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/import chunk loading */
-/******/ (() => {
-/******/ 	// no baseURI
-/******/ 	
-/******/ 	// object to store loaded and loading chunks
-/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
-/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
-/******/ 	var installedChunks = {
-/******/ 		792: 0
-/******/ 	};
-/******/ 	
-/******/ 	var installChunk = (data) => {
-/******/ 		var {ids, modules, runtime} = data;
-/******/ 		// add "modules" to the modules object,
-/******/ 		// then flag all "ids" as loaded and fire callback
-/******/ 		var moduleId, chunkId, i = 0;
-/******/ 		for(moduleId in modules) {
-/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
-/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
-/******/ 			}
-/******/ 		}
-/******/ 		if(runtime) runtime(__nccwpck_require__);
-/******/ 		for(;i < ids.length; i++) {
-/******/ 			chunkId = ids[i];
-/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
-/******/ 				installedChunks[chunkId][0]();
-/******/ 			}
-/******/ 			installedChunks[ids[i]] = 0;
-/******/ 		}
-/******/ 	
-/******/ 	}
-/******/ 	
-/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
-/******/ 			// import() chunk loading for javascript
-/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
-/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
-/******/ 	
-/******/ 				// a Promise means "currently loading".
-/******/ 				if(installedChunkData) {
-/******/ 					promises.push(installedChunkData[1]);
-/******/ 				} else {
-/******/ 					if(true) { // all chunks have JS
-/******/ 						// setup Promise in chunk cache
-/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
-/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
-/******/ 							throw e;
-/******/ 						});
-/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
-/******/ 						promises.push(installedChunkData[1] = promise);
-/******/ 					}
-/******/ 				}
-/******/ 			}
-/******/ 	};
-/******/ 	
-/******/ 	// no prefetching
-/******/ 	
-/******/ 	// no preloaded
-/******/ 	
-/******/ 	// no external install chunk
-/******/ 	
-/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

@@ -1,6 +1,10 @@
 import { field, parseJson, stringOf, transientVerdict, type DeleteOutcome } from '../deepgram/client.ts'
-import { NetworkError, ServiceError } from '../shared/errors.ts'
+import { ActionError, describeFailure, NetworkError, ServiceError } from '../shared/errors.ts'
 import { TransportError, type HttpResponse, type HttpSend } from '../shared/http.ts'
+import type { ActionIO } from './io.ts'
+import type { BrokerTarget } from './broker-inputs.ts'
+import type { MainDeps } from './run-main.ts'
+import type { PostDeps } from './run-post.ts'
 import { parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../shared/retry.ts'
 
 /** The body of the broker's POST /v1/keys; every field optional, the rule supplies defaults. */
@@ -170,4 +174,31 @@ function brokerHint(status: number, action: string): string {
 
 function stringsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
+}
+
+/**
+ * @actions/core retries the runner's token service up to 10 times with no deadline of its own;
+ * the service is the runner's own, so an answer that takes longer is not coming.
+ */
+const ID_TOKEN_DEADLINE_MS = 10_000
+
+/** A fresh ID token for the audience, within a deadline; undefined when the job may have none. */
+export async function fetchIdToken(io: ActionIO, audience: string): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new ActionError(`Getting this job's ID token from the runner took over ${ID_TOKEN_DEADLINE_MS / 1000} s. Run the job again.`)), ID_TOKEN_DEADLINE_MS)
+  })
+  try {
+    return await Promise.race([io.getIDToken(audience), deadline])
+  } catch (error) {
+    if (error instanceof ActionError) throw error
+    const why = describeFailure(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.')
+    throw new ActionError(`Getting this job's ID token from the runner failed: ${why} Run the job again.`)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export function brokerClient(broker: BrokerTarget, idToken: string, deps: MainDeps | PostDeps, policy: RetryPolicy): BrokerClient {
+  return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent })
 }

@@ -2,26 +2,22 @@
 // GitHub OIDC token and gets a key the broker's policy allows; revocations go through the broker
 // too, the post step's with a fresh token. Everything else (inputs, outputs, secrets, summary)
 // is what direct mode does.
-import { maskSecret, type ActionIO } from './io.ts'
-import { BrokerClient, type BrokerKey } from './broker-client.ts'
-import { readBrokerKeyPlan, readBrokerRevokePlan, type BrokerKeyPlan, type BrokerRevokePlan, type BrokerTarget } from './broker-inputs.ts'
+import { maskSecret } from './io.ts'
+import { brokerClient, fetchIdToken, type BrokerClient, type BrokerKey } from './broker-client.ts'
+import { readBrokerKeyPlan, readBrokerRevokePlan, type BrokerKeyPlan, type BrokerRevokePlan } from './broker-inputs.ts'
 import type { GetInput, Mode, RunContext } from './inputs.ts'
 import type { MainDeps } from './run-main.ts'
 import { startDelivery } from './create-mode.ts'
-import type { PostDeps } from './run-post.ts'
 import { describeExpiration } from '../deepgram/expiration.ts'
 import { verifyCreatedKey } from '../deepgram/mint.ts'
 import { grantProblem } from '../deepgram/scopes.ts'
 import type { DeleteOutcome } from '../deepgram/client.ts'
 import { splitResults, type TargetResult } from '../github/deliver.ts'
 import { readSecretPlan, type SecretPlan } from '../github/plan.ts'
-import { ActionError, describeFailure, redact } from '../shared/errors.ts'
-import { MAIN_POLICY, POST_POLICY, type RetryPolicy } from '../shared/retry.ts'
+import { ActionError, describeFailure } from '../shared/errors.ts'
+import { MAIN_POLICY } from '../shared/retry.ts'
 import { saveRevocationState, type RevocationState } from './state.ts'
-import { code, mintSummary, revokedSummary, secretsSummary, table } from './summary.ts'
-
-/** @actions/core retries the runner's token service up to 10 times with no deadline of its own. */
-const ID_TOKEN_DEADLINE_MS = 30_000
+import { code, mintSummary, secretsSummary, table } from './summary.ts'
 
 /**
  * The main step in broker mode. Every input is checked before the first request; `secrets`
@@ -64,27 +60,6 @@ export function missingIdTokenCause(run: RunContext): string {
   if (run.forkRepository) return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no ID token to workflows run for pull requests from forks.`
   if (run.actor === 'dependabot[bot]') return 'This run was started by Dependabot, and GitHub gives Dependabot runs no ID token.'
   return 'Pull requests from forks and Dependabot runs never get one.'
-}
-
-/** A fresh ID token for the audience, within a deadline; undefined when the job may have none. */
-async function fetchIdToken(io: ActionIO, audience: string): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new ActionError(`Getting this job's ID token from the runner took over ${ID_TOKEN_DEADLINE_MS / 1000} s. Run the job again.`)), ID_TOKEN_DEADLINE_MS)
-  })
-  try {
-    return await Promise.race([io.getIDToken(audience), deadline])
-  } catch (error) {
-    if (error instanceof ActionError) throw error
-    const why = describeFailure(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.')
-    throw new ActionError(`Getting this job's ID token from the runner failed: ${why} Run the job again.`)
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-function brokerClient(broker: BrokerTarget, idToken: string, deps: MainDeps | PostDeps, policy: RetryPolicy): BrokerClient {
-  return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent })
 }
 
 async function createMode(plan: BrokerKeyPlan, secretPlan: SecretPlan | undefined, client: BrokerClient, deps: MainDeps, secrets: string[]): Promise<void> {
@@ -170,28 +145,3 @@ async function revokeMode(plan: BrokerRevokePlan, client: BrokerClient, deps: Ma
   await io.appendSummary(`### Deepgram keys revoked\n\nThrough the broker at ${code(plan.broker.url)}, ${what}: ${revoked.length} revoked.\n\n${body}\n`)
 }
 
-/** The broker main saved, or undefined when main ran in direct mode. */
-export function brokerOfState(io: ActionIO): BrokerTarget | undefined {
-  const url = io.getState('broker-url')
-  return url === '' ? undefined : { url, audience: io.getState('broker-audience') }
-}
-
-/**
- * The post step's revocation through the broker, with a fresh ID token (main's may have expired).
- * Never fails the job: the key expires on its own, so a failed revocation is a warning.
- */
-export async function revokeThroughBroker(broker: BrokerTarget, state: RevocationState, deps: PostDeps): Promise<void> {
-  const { io } = deps
-  const secrets: string[] = []
-  try {
-    const idToken = await fetchIdToken(io, broker.audience)
-    if (idToken === undefined) throw new ActionError('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).')
-    maskSecret(io, idToken)
-    secrets.push(idToken)
-    const outcome = await brokerClient(broker, idToken, deps, POST_POLICY).deleteKey(state.keyId)
-    io.info(outcome === 'deleted' ? `Revoked key ${state.keyId} through the broker.` : `Key ${state.keyId} was already deleted.`)
-    await io.appendSummary(revokedSummary(state.keyId, outcome))
-  } catch (error) {
-    io.warning(`Could not revoke key ${state.keyId}: ${redact(describeFailure(error), secrets)} It expires on its own at ${state.expiresAt}.`)
-  }
-}

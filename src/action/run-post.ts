@@ -10,7 +10,7 @@ import { isFromThisInvocation } from '../deepgram/mint.ts'
 import { formatMarker, type ActionMarker } from '../deepgram/marker.ts'
 import { isUuid } from '../deepgram/ids.ts'
 import { POST_BUDGET_MS } from './limits.ts'
-import { brokerOfState, revokeThroughBroker } from './broker-mode.ts'
+import { brokerOfState, revokeThroughBroker } from './broker-post.ts'
 
 export interface PostDeps {
   io: ActionIO
