@@ -44,6 +44,8 @@ export interface RecordedRequest {
   body: unknown
   // 0 until the response has been written.
   status: number
+  /** When it arrived (epoch ms): tests of pacing read it. */
+  at: number
 }
 
 export interface GitHubFault {
@@ -695,6 +697,7 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
       headers: flattenHeaders(req.headers),
       body: body.kind === 'json' ? body.value : body.kind === 'malformed' ? body.raw : undefined,
       status: 0,
+      at: Date.now(),
     }
     state.requests.push(record)
     let reply: Reply

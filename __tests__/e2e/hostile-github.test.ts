@@ -5,7 +5,7 @@ import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deep
 import { DEFAULT_GITHUB_TOKEN, manyRepositories, startGitHubEmulator, type GitHubEmulator, type GitHubEmulatorOptions } from '../../harness/github-emulator.ts'
 import { startRecordingHost, type RecordingHost } from '../../harness/recording-host.ts'
 import { runJob, runStep } from '../../harness/runner.ts'
-import { allKeys, deepgramInputs, errorLines, expectNoLeaks, theError } from '../helpers/action.ts'
+import { allKeys, deepgramInputs, expectNoLeaks, theError } from '../helpers/action.ts'
 
 const SECONDARY = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.'
 
@@ -93,34 +93,31 @@ describe('redirects are answers, never followed', () => {
 })
 
 describe('a fan-out to 100 repositories', () => {
-  test("keeps to GitHub's limits: secondary-limit answers waited out, 80 writes a minute, progress logged, done in bounded time", async () => {
+  test("keeps to GitHub's limits: secondary-limit answers waited out, 80 writes a minute and the rest the next minute, progress logged", async () => {
     const repos = manyRepositories(100)
     const github_ = await github({ repos })
     github_.fail({ match: /^PUT /, status: 403, message: SECONDARY, headers: { 'retry-after': '1' }, times: 4 })
     github_.fail({ match: /^PUT /, status: 429, message: 'API rate limit exceeded', resetInSeconds: 1, times: 2 })
-    const started = Date.now()
     const { main, post } = await runJob({ inputs: secretInputs(github_, { 'secret-repositories': repos.map((r) => `octo-org/${r.name}`).join('\n') }) })
-    expect(Date.now() - started).toBeLessThan(30_000)
+    expect(main.exitCode).toBe(0)
     const puts = github_.requests.filter((r) => r.method === 'PUT')
-    // Every secondary-limit answer was retried; 80 writes landed, no more than the minute allows.
+    // Every secondary-limit answer was retried, and every repository holds the key.
     expect(puts.filter((r) => r.status === 403 || r.status === 429)).toHaveLength(6)
-    expect(puts.filter((r) => r.status === 201)).toHaveLength(80)
-    expect(github_.secrets).toHaveLength(80)
+    expect(puts.filter((r) => r.status === 201)).toHaveLength(100)
+    expect(github_.secrets).toHaveLength(100)
     for (const secret of github_.secrets) expect(secret.value).toBe(dg.keys[0]?.key)
-    // The other 20 were not sent: one error for them all, naming the wait and what to do.
-    expect(main.exitCode).toBe(1)
-    expect(errorLines(main)).toHaveLength(1)
-    const error = theError(main)
-    expect(error).toMatch(/but writing it failed in (repository octo-org\/repo-\d+, ){19}repository octo-org\/repo-\d+: not written: GitHub allows 80 content-creating requests a minute and 500 an hour, so the next write could start only in \d+ s/)
-    expect(error).toContain('use one organization secret with secret-visibility: selected (a single write)')
+    // No more than 80 PUTs, retries included, in any minute: the rest went a minute after the first.
+    const sent = puts.map((r) => r.at).sort((a, b) => a - b)
+    for (let i = 80; i < sent.length; i++) expect((sent[i] ?? 0) - (sent[i - 80] ?? 0)).toBeGreaterThanOrEqual(60_000)
+    expect(main.stdout).toContain("Secret DEEPGRAM_API_KEY: 100 targets are more than GitHub's 80 content-creating requests a minute, so writing them takes about 1 minute(s) more.")
     expect(main.stdout).toContain('Secret DEEPGRAM_API_KEY: 20 of 100 targets done.')
     expect(main.stdout).toContain('Secret DEEPGRAM_API_KEY: 100 of 100 targets done.')
-    expect(main.summary).toContain("100 targets are more than GitHub's 80 content-creating requests a minute")
+    expect(main.summary).toContain("100 targets are more than GitHub's 80 content-creating requests a minute, so the writes beyond each minute's 80 waited for the next minute.")
     expect(main.summary).toContain('One organization secret with secret-visibility: selected and secret-selected-repositories is a single write')
     expect(main.state.revoke).toBe('false')
     expect(liveKeyIds()).toEqual([dg.keys[0]?.apiKeyId])
     expectNoLeaks([main, post], secrets())
-  })
+  }, 120_000)
 
   test('a rate-limit wait longer than the step has fails that target at once, naming the wait', async () => {
     const github_ = await github()

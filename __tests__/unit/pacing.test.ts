@@ -1,4 +1,4 @@
-import { fanOutAdvice, PacingError, writePacer } from '../../src/github/pacing.ts'
+import { fanOutAdvice, pacingAllowanceMs, PacingError, writePacer } from '../../src/github/pacing.ts'
 
 /** A clock that only moves when the code under test sleeps. */
 function fakeClock(start = 1_000_000) {
@@ -23,7 +23,7 @@ describe('pacing writes to GitHub’s limits on content creation', () => {
     expect(clock.sleeps).toEqual([])
     clock.advance(5_000)
     await pacer.acquire()
-    expect(clock.sleeps).toEqual([55_000])
+    expect(clock.sleeps).toEqual([56_000])
   })
 
   test('writes asking at the same moment beyond the minute get successive slots', async () => {
@@ -40,7 +40,7 @@ describe('pacing writes to GitHub’s limits on content creation', () => {
     }
     await Promise.all([pacer.acquire(), pacer.acquire()])
     clock.sleep = sleep
-    expect(waits).toEqual([58_000, 59_000])
+    expect(waits).toEqual([59_000, 60_000])
   })
 
   test('the hour limit holds when the minute would allow more', async () => {
@@ -51,7 +51,7 @@ describe('pacing writes to GitHub’s limits on content creation', () => {
       clock.advance(60_000)
     }
     await pacer.acquire()
-    expect(clock.sleeps).toEqual([3_600_000 - 180_000])
+    expect(clock.sleeps).toEqual([3_600_000 + 1_000 - 180_000])
   })
 
   test('a slot after the deadline is refused at once, naming the wait and what to do', async () => {
@@ -60,7 +60,7 @@ describe('pacing writes to GitHub’s limits on content creation', () => {
     for (let i = 0; i < 80; i++) await pacer.acquire()
     const refused = pacer.acquire()
     await expect(refused).rejects.toBeInstanceOf(PacingError)
-    await expect(refused).rejects.toThrow(/80 content-creating requests a minute and 500 an hour, so the next write could start only in 60 s/)
+    await expect(refused).rejects.toThrow(/80 content-creating requests a minute and 500 an hour, so the next write could start only in 61 s/)
     await expect(refused).rejects.toThrow(/one organization secret with secret-visibility: selected \(a single write\)/)
     expect(clock.sleeps).toEqual([])
   })
@@ -72,9 +72,22 @@ describe('pacing writes to GitHub’s limits on content creation', () => {
     await expect(pacer.acquire()).rejects.toThrow("not written: the step's time for secrets was up before this write could start.")
   })
 
+  test.each([
+    [1, 0],
+    [80, 0],
+    [81, 61_000],
+    [160, 61_000],
+    [161, 122_000],
+    [500, 366_000],
+    [5000, 366_000],
+  ])('%p targets need %p ms more to keep to the minute limit (a second to spare on each), never more than an hour of writes allows', (targets, ms) => {
+    expect(pacingAllowanceMs(targets)).toBe(ms)
+  })
+
   test('the summary advises one organization secret only beyond a minute of writes', () => {
     expect(fanOutAdvice(80)).toBeUndefined()
-    expect(fanOutAdvice(100)).toMatch(/^100 targets are more than GitHub's 80 content-creating requests a minute/)
+    expect(fanOutAdvice(100)).toMatch(/^100 targets are more than GitHub's 80 content-creating requests a minute, so the writes beyond each minute's 80 waited for the next minute\. /)
+    expect(fanOutAdvice(600)).toContain('and those beyond 500 an hour were not written.')
     expect(fanOutAdvice(100)).toContain('One organization secret with secret-visibility: selected and secret-selected-repositories is a single write')
   })
 })

@@ -175,9 +175,14 @@ const NOT_RETRIED = [400, 401, 403, 404, 410, 422, 429, 451];
 /** The longest wait plugin-retry makes before a retry ((retries)^2 s), and an attempt after it. */
 const RETRY_ROOM_MS = (RETRIES ** 2 + 5) * 1000;
 // Octokit with GitHub's own rate-limit (throttling) and retry plugins. A first plugin of ours,
-// innermost, tells plugin-retry to stop once the deadline leaves no room for another attempt.
+// innermost, so that it sees every attempt: each PUT waits for a slot of the pacer (GitHub counts
+// retries as requests too), and plugin-retry stops once the deadline leaves no room for another.
 function gitHubOctokit(options) {
     const stopRetriesAtDeadline = (octokit) => {
+        octokit.hook.before('request', async (request) => {
+            if (request.method === 'PUT')
+                await options.pacer?.acquire();
+        });
         octokit.hook.error('request', (error, request) => {
             if (options.now() + RETRY_ROOM_MS > options.deadline)
                 request.request.retries = 0;
@@ -299,15 +304,22 @@ async function loadSeal() {
 /**
  * From the start of delivery (while the key is being created) to the last write starting, waits
  * included: the main step ends within 30 s, and a failure then still has time to delete the key.
+ * A fan-out of more than a minute's writes gets a minute more for each further minute's worth
+ * (pacingAllowanceMs): the wait is GitHub's rule, known before the first request.
  */
 const DELIVERY_BUDGET_MS = 20_000;
 /** A fan-out this long logs how far it got, every this many targets. */
 const PROGRESS_EVERY = 20;
 /** Readies every target (public keys, repository ids) and libsodium, in parallel. */
 async function prepareDelivery(plan, deps) {
-    const deadline = deps.clock.now() + DELIVERY_BUDGET_MS;
-    const github = octokitSecretsApi({ token: plan.token, apiUrl: plan.apiUrl, fetch: (0,http/* fetchOver */.hQ)(deps.send), now: deps.clock.now, deadline, userAgent: deps.userAgent });
-    const api = (0,deliver/* withWritePacing */.yW)((0,deliver/* withPublicKeyCache */.Hg)(github), (0,pacing/* writePacer */.vE)(deps.clock, deadline));
+    const allowance = (0,pacing/* pacingAllowanceMs */.XV)(plan.targets.length);
+    if (allowance > 0) {
+        deps.io.info(`Secret ${plan.name}: ${plan.targets.length} targets are more than GitHub's ${pacing/* GITHUB_WRITE_LIMITS */.Vt.perMinute} content-creating requests a minute, so writing them takes about ${Math.round(allowance / 60_000)} minute(s) more.`);
+    }
+    const deadline = deps.clock.now() + DELIVERY_BUDGET_MS + allowance;
+    const pacer = (0,pacing/* writePacer */.vE)(deps.clock, deadline);
+    const github = octokitSecretsApi({ token: plan.token, apiUrl: plan.apiUrl, fetch: (0,http/* fetchOver */.hQ)(deps.send), now: deps.clock.now, deadline, userAgent: deps.userAgent, pacer });
+    const api = (0,deliver/* withPublicKeyCache */.Hg)(github);
     const [seal, prepared] = await Promise.all([loadSeal(), (0,deliver/* prepareTargets */.g4)(plan, api)]);
     const progress = (done, total) => {
         if (total > PROGRESS_EVERY && (done % PROGRESS_EVERY === 0 || done === total))

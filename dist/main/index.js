@@ -32121,8 +32121,8 @@ function toProjectKey(value) {
 ;// CONCATENATED MODULE: ./src/action/limits.ts
 // How long each step may take, whatever the network does. The runner gives a cancelled job's
 // steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
-// meant to live minutes must not outlive a step that hangs. docs/notes/issue-7.md states these
-// bounds for the README.
+// meant to live minutes must not outlive a step that hangs. docs/time-bounds.md states these
+// bounds for users.
 /** One request, whole: connecting, the headers and every byte of the body. */
 const REQUEST_TIMEOUT_MS = 10_000;
 /**
@@ -32498,7 +32498,11 @@ async function createMode(plan, secretPlan, keepPrevious, deps, secrets) {
     // Should this step be killed (a cancelled job) while writing secrets, only the post step could
     // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
     const beforeWriting = () => saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt: isoUtc(key.expirationDate), revoke: plan.revoke !== 'false' });
-    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId, beforeWriting) : [];
+    // Writing secrets may outlast this client's budget (a fan-out paced to GitHub's limits): what
+    // Deepgram is asked once the writes are done gets a budget of its own, from then.
+    let later;
+    const afterWrites = () => (later ??= secretPlan ? mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps) : client);
+    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, afterWrites, projectId, beforeWriting) : [];
     const { held, failed } = (0,deliver/* splitResults */.tD)(results);
     const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
     try {
@@ -32508,13 +32512,13 @@ async function createMode(plan, secretPlan, keepPrevious, deps, secrets) {
         // Outputs or state could not be written. A key no secret holds is of no use to anyone.
         if (held.length > 0)
             throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
-        throw await deleteAfterFailure(client, projectId, key, (0,errors/* describeFailure */.Ic)(error));
+        throw await deleteAfterFailure(afterWrites(), projectId, key, (0,errors/* describeFailure */.Ic)(error));
     }
     // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
     let rotation;
     if (secretPlan && digest && keepPrevious !== 'all') {
         if (failed.length === 0)
-            rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, client, io);
+            rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, afterWrites(), io);
         publishRotation(io, rotation);
     }
     await io.appendSummary(mintSummary({
@@ -32544,15 +32548,15 @@ function startDelivery(plan, deps) {
         .catch((error) => (error instanceof Error ? error : new Error(String(error))));
 }
 /** Writes the key to every target; when none holds it, the key is deleted and the step fails. */
-async function writeSecrets(plan, delivery, key, client, projectId, beforeWriting) {
+async function writeSecrets(plan, delivery, key, afterWrites, projectId, beforeWriting) {
     const ready = await delivery;
     if (ready instanceof Error)
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
+        throw await deleteAfterFailure(afterWrites(), projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
     beforeWriting();
     const results = await ready.write(key.key);
     const { held, failed } = (0,deliver/* splitResults */.tD)(results);
     if (held.length === 0) {
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
+        throw await deleteAfterFailure(afterWrites(), projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
     }
     return results;
 }
@@ -33428,8 +33432,7 @@ function grantProblem(requested, granted) {
 /* harmony export */   Hg: () => (/* binding */ withPublicKeyCache),
 /* harmony export */   g4: () => (/* binding */ prepareTargets),
 /* harmony export */   t: () => (/* binding */ writeToTargets),
-/* harmony export */   tD: () => (/* binding */ splitResults),
-/* harmony export */   yW: () => (/* binding */ withWritePacing)
+/* harmony export */   tD: () => (/* binding */ splitResults)
 /* harmony export */ });
 /* unused harmony export CONCURRENCY */
 /* harmony import */ var _shared_concurrency_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(438);
@@ -33486,16 +33489,6 @@ async function writeToTargets(value, name, prepared, api, seal, progress = () =>
         return result;
     });
 }
-/** Every write waits for a slot within GitHub's limits on content creation (pacing.ts). */
-function withWritePacing(api, pacer) {
-    return {
-        ...api,
-        async putSecret(write) {
-            await pacer.acquire();
-            return api.putSecret(write);
-        },
-    };
-}
 /** Public keys fetched once per target (type, owner, repository, environment or organization). */
 function withPublicKeyCache(api) {
     const cache = new Map();
@@ -33540,20 +33533,24 @@ function splitResults(results) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   GX: () => (/* binding */ fanOutAdvice),
+/* harmony export */   Vt: () => (/* binding */ GITHUB_WRITE_LIMITS),
+/* harmony export */   XV: () => (/* binding */ pacingAllowanceMs),
 /* harmony export */   vE: () => (/* binding */ writePacer)
 /* harmony export */ });
-/* unused harmony exports GITHUB_WRITE_LIMITS, PacingError */
+/* unused harmony export PacingError */
 /** docs.github.com, "Rate limits for the REST API": 80 content-creating requests a minute, 500 an hour. */
 const GITHUB_WRITE_LIMITS = { perMinute: 80, perHour: 500 };
-const MINUTE_MS = 60_000;
-const HOUR_MS = 3_600_000;
+/** GitHub's windows run on its clock, after transit: a second to spare on each. */
+const MARGIN_MS = 1_000;
+const MINUTE_MS = 60_000 + MARGIN_MS;
+const HOUR_MS = 3_600_000 + MARGIN_MS;
 /** A write that could not start before the fan-out's time is up. Same text for every such target. */
 class PacingError extends Error {
     constructor(waitMs, limits) {
         const why = waitMs > 0
             ? `GitHub allows ${limits.perMinute} content-creating requests a minute and ${limits.perHour} an hour, so the next write could start only in ${Math.ceil(waitMs / 1000)} s, after the step's time for secrets is up`
             : "the step's time for secrets was up before this write could start";
-        super(`not written: ${why}. Write to at most ${limits.perMinute} targets per job, or use one organization secret with secret-visibility: selected (a single write).`);
+        super(`not written: ${why}. Write to at most ${limits.perHour} targets per job, or use one organization secret with secret-visibility: selected (a single write).`);
         this.name = 'PacingError';
     }
 }
@@ -33575,11 +33572,21 @@ function writePacer(clock, deadline, limits = GITHUB_WRITE_LIMITS) {
         },
     };
 }
+/**
+ * How much longer than usual a fan-out to `targets` needs, to wait out the minute limit: nothing
+ * within a minute's writes, a minute for each further minute's worth, and never more than an
+ * hour's writes (beyond those a write would wait an hour: it fails instead).
+ */
+function pacingAllowanceMs(targets, limits = GITHUB_WRITE_LIMITS) {
+    const paced = Math.min(targets, limits.perHour);
+    return Math.max(0, Math.ceil(paced / limits.perMinute) - 1) * MINUTE_MS;
+}
 /** What the job summary says when the targets are more than a minute's writes. */
 function fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
     if (targets <= limits.perMinute)
         return undefined;
-    return (`${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so writes beyond that wait or fail. ` +
+    return (`${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so the writes beyond each minute's ${limits.perMinute} waited for the next minute` +
+        (targets > limits.perHour ? `, and those beyond ${limits.perHour} an hour were not written. ` : '. ') +
         'One organization secret with secret-visibility: selected and secret-selected-repositories is a single write, however many repositories read it.');
 }
 

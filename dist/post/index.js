@@ -32509,15 +32509,17 @@ function loadPostWork(io) {
 ;// CONCATENATED MODULE: ./src/github/pacing.ts
 /** docs.github.com, "Rate limits for the REST API": 80 content-creating requests a minute, 500 an hour. */
 const GITHUB_WRITE_LIMITS = { perMinute: 80, perHour: 500 };
-const MINUTE_MS = 60_000;
-const HOUR_MS = 3_600_000;
+/** GitHub's windows run on its clock, after transit: a second to spare on each. */
+const MARGIN_MS = 1_000;
+const MINUTE_MS = 60_000 + MARGIN_MS;
+const HOUR_MS = 3_600_000 + MARGIN_MS;
 /** A write that could not start before the fan-out's time is up. Same text for every such target. */
 class PacingError extends Error {
     constructor(waitMs, limits) {
         const why = waitMs > 0
             ? `GitHub allows ${limits.perMinute} content-creating requests a minute and ${limits.perHour} an hour, so the next write could start only in ${Math.ceil(waitMs / 1000)} s, after the step's time for secrets is up`
             : "the step's time for secrets was up before this write could start";
-        super(`not written: ${why}. Write to at most ${limits.perMinute} targets per job, or use one organization secret with secret-visibility: selected (a single write).`);
+        super(`not written: ${why}. Write to at most ${limits.perHour} targets per job, or use one organization secret with secret-visibility: selected (a single write).`);
         this.name = 'PacingError';
     }
 }
@@ -32539,11 +32541,21 @@ function writePacer(clock, deadline, limits = GITHUB_WRITE_LIMITS) {
         },
     };
 }
+/**
+ * How much longer than usual a fan-out to `targets` needs, to wait out the minute limit: nothing
+ * within a minute's writes, a minute for each further minute's worth, and never more than an
+ * hour's writes (beyond those a write would wait an hour: it fails instead).
+ */
+function pacingAllowanceMs(targets, limits = GITHUB_WRITE_LIMITS) {
+    const paced = Math.min(targets, limits.perHour);
+    return Math.max(0, Math.ceil(paced / limits.perMinute) - 1) * MINUTE_MS;
+}
 /** What the job summary says when the targets are more than a minute's writes. */
 function pacing_fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
     if (targets <= limits.perMinute)
         return undefined;
-    return (`${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so writes beyond that wait or fail. ` +
+    return (`${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so the writes beyond each minute's ${limits.perMinute} waited for the next minute` +
+        (targets > limits.perHour ? `, and those beyond ${limits.perHour} an hour were not written. ` : '. ') +
         'One organization secret with secret-visibility: selected and secret-selected-repositories is a single write, however many repositories read it.');
 }
 
@@ -32864,8 +32876,8 @@ function around(expected, tolerance) {
 ;// CONCATENATED MODULE: ./src/action/limits.ts
 // How long each step may take, whatever the network does. The runner gives a cancelled job's
 // steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
-// meant to live minutes must not outlive a step that hangs. docs/notes/issue-7.md states these
-// bounds for the README.
+// meant to live minutes must not outlive a step that hangs. docs/time-bounds.md states these
+// bounds for users.
 /** One request, whole: connecting, the headers and every byte of the body. */
 const REQUEST_TIMEOUT_MS = 10_000;
 /**

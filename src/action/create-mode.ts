@@ -34,7 +34,11 @@ export async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefin
   // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
   const beforeWriting = () =>
     saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt: isoUtc(key.expirationDate), revoke: plan.revoke !== 'false' })
-  const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, client, projectId, beforeWriting) : []
+  // Writing secrets may outlast this client's budget (a fan-out paced to GitHub's limits): what
+  // Deepgram is asked once the writes are done gets a budget of its own, from then.
+  let later: DeepgramClient | undefined
+  const afterWrites = (): DeepgramClient => (later ??= secretPlan ? mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps) : client)
+  const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, afterWrites, projectId, beforeWriting) : []
   const { held, failed } = splitResults(results)
   const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true'
   try {
@@ -42,12 +46,12 @@ export async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefin
   } catch (error) {
     // Outputs or state could not be written. A key no secret holds is of no use to anyone.
     if (held.length > 0) throw new ActionError(`${describeFailure(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`)
-    throw await deleteAfterFailure(client, projectId, key, describeFailure(error))
+    throw await deleteAfterFailure(afterWrites(), projectId, key, describeFailure(error))
   }
   // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
   let rotation: RotationReport | undefined
   if (secretPlan && digest && keepPrevious !== 'all') {
-    if (failed.length === 0) rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, client, io)
+    if (failed.length === 0) rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, afterWrites(), io)
     publishRotation(io, rotation)
   }
   await io.appendSummary(
@@ -87,17 +91,17 @@ async function writeSecrets(
   plan: SecretPlan,
   delivery: Promise<SecretDelivery | Error>,
   key: CreatedKey,
-  client: DeepgramClient,
+  afterWrites: () => DeepgramClient,
   projectId: string,
   beforeWriting: () => void,
 ): Promise<TargetResult[]> {
   const ready = await delivery
-  if (ready instanceof Error) throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`)
+  if (ready instanceof Error) throw await deleteAfterFailure(afterWrites(), projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`)
   beforeWriting()
   const results = await ready.write(key.key)
   const { held, failed } = splitResults(results)
   if (held.length === 0) {
-    throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`)
+    throw await deleteAfterFailure(afterWrites(), projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`)
   }
   return results
 }

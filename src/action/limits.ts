@@ -1,7 +1,7 @@
 // How long each step may take, whatever the network does. The runner gives a cancelled job's
 // steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
-// meant to live minutes must not outlive a step that hangs. docs/notes/issue-7.md states these
-// bounds for the README.
+// meant to live minutes must not outlive a step that hangs. docs/time-bounds.md states these
+// bounds for users.
 
 /** One request, whole: connecting, the headers and every byte of the body. */
 export const REQUEST_TIMEOUT_MS = 10_000

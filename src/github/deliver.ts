@@ -2,7 +2,6 @@ import { mapBounded } from '../shared/concurrency.ts'
 import { ActionError, describeFailure } from '../shared/errors.ts'
 import type { PublicKey, SecretsApi, WriteOutcome } from './api.ts'
 import { describeTarget, type SecretPlan, type SecretTarget } from './plan.ts'
-import type { WritePacer } from './pacing.ts'
 import type { Seal } from './seal.ts'
 
 /**
@@ -67,17 +66,6 @@ export async function writeToTargets(
     progress(++done, prepared.length)
     return result
   })
-}
-
-/** Every write waits for a slot within GitHub's limits on content creation (pacing.ts). */
-export function withWritePacing(api: SecretsApi, pacer: WritePacer): SecretsApi {
-  return {
-    ...api,
-    async putSecret(write) {
-      await pacer.acquire()
-      return api.putSecret(write)
-    },
-  }
 }
 
 /** Public keys fetched once per target (type, owner, repository, environment or organization). */

@@ -3,6 +3,7 @@ import { retry } from '@octokit/plugin-retry'
 import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling'
 import type { Now } from '../shared/retry.ts'
 import type { PublicKey, SecretsApi, SecretWrite } from './api.ts'
+import type { WritePacer } from './pacing.ts'
 import { confinedTo, gitHubError, permissionHint, rateLimitDecisions, redirectIn, requestKey } from './answers.ts'
 import { describeTarget, type SecretTarget } from './plan.ts'
 
@@ -19,6 +20,8 @@ export interface GitHubOptions {
   userAgent: string
   /** Milliseconds in one of the plugins' seconds of waiting: 1000, or 1 in unit tests. */
   msPerSecondOfWait?: number
+  /** Slots for content-creating requests (every PUT, retries included) within GitHub's limits. */
+  pacer?: WritePacer
 }
 
 /** plugin-retry: 5xx and no answer, twice, after 1 s and 4 s. Rate limits are the throttling plugin's. */
@@ -31,9 +34,13 @@ const RETRY_ROOM_MS = (RETRIES ** 2 + 5) * 1000
 type RetryFields = { retries?: number }
 
 // Octokit with GitHub's own rate-limit (throttling) and retry plugins. A first plugin of ours,
-// innermost, tells plugin-retry to stop once the deadline leaves no room for another attempt.
+// innermost, so that it sees every attempt: each PUT waits for a slot of the pacer (GitHub counts
+// retries as requests too), and plugin-retry stops once the deadline leaves no room for another.
 function gitHubOctokit(options: GitHubOptions) {
   const stopRetriesAtDeadline: Parameters<typeof Octokit.plugin>[0] = (octokit) => {
+    octokit.hook.before('request', async (request) => {
+      if (request.method === 'PUT') await options.pacer?.acquire()
+    })
     octokit.hook.error('request', (error, request) => {
       if (options.now() + RETRY_ROOM_MS > options.deadline) (request.request as RetryFields).retries = 0
       throw error

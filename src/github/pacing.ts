@@ -11,8 +11,10 @@ export interface WriteLimits {
 /** docs.github.com, "Rate limits for the REST API": 80 content-creating requests a minute, 500 an hour. */
 export const GITHUB_WRITE_LIMITS: WriteLimits = { perMinute: 80, perHour: 500 }
 
-const MINUTE_MS = 60_000
-const HOUR_MS = 3_600_000
+/** GitHub's windows run on its clock, after transit: a second to spare on each. */
+const MARGIN_MS = 1_000
+const MINUTE_MS = 60_000 + MARGIN_MS
+const HOUR_MS = 3_600_000 + MARGIN_MS
 
 /** A write that could not start before the fan-out's time is up. Same text for every such target. */
 export class PacingError extends Error {
@@ -21,7 +23,7 @@ export class PacingError extends Error {
       waitMs > 0
         ? `GitHub allows ${limits.perMinute} content-creating requests a minute and ${limits.perHour} an hour, so the next write could start only in ${Math.ceil(waitMs / 1000)} s, after the step's time for secrets is up`
         : "the step's time for secrets was up before this write could start"
-    super(`not written: ${why}. Write to at most ${limits.perMinute} targets per job, or use one organization secret with secret-visibility: selected (a single write).`)
+    super(`not written: ${why}. Write to at most ${limits.perHour} targets per job, or use one organization secret with secret-visibility: selected (a single write).`)
     this.name = 'PacingError'
   }
 }
@@ -49,11 +51,22 @@ export function writePacer(clock: { now: Now; sleep: Sleep }, deadline: number, 
   }
 }
 
+/**
+ * How much longer than usual a fan-out to `targets` needs, to wait out the minute limit: nothing
+ * within a minute's writes, a minute for each further minute's worth, and never more than an
+ * hour's writes (beyond those a write would wait an hour: it fails instead).
+ */
+export function pacingAllowanceMs(targets: number, limits: WriteLimits = GITHUB_WRITE_LIMITS): number {
+  const paced = Math.min(targets, limits.perHour)
+  return Math.max(0, Math.ceil(paced / limits.perMinute) - 1) * MINUTE_MS
+}
+
 /** What the job summary says when the targets are more than a minute's writes. */
 export function fanOutAdvice(targets: number, limits: WriteLimits = GITHUB_WRITE_LIMITS): string | undefined {
   if (targets <= limits.perMinute) return undefined
   return (
-    `${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so writes beyond that wait or fail. ` +
+    `${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so the writes beyond each minute's ${limits.perMinute} waited for the next minute` +
+    (targets > limits.perHour ? `, and those beyond ${limits.perHour} an hour were not written. ` : '. ') +
     'One organization secret with secret-visibility: selected and secret-selected-repositories is a single write, however many repositories read it.'
   )
 }
