@@ -37495,6 +37495,15 @@ function isBrokerMarkerFor(marker, secret, repositoryId) {
     return expected.length === given.length && (0,external_node_crypto_.timingSafeEqual)(expected, given);
 }
 
+;// CONCATENATED MODULE: ./src/shared/credential.ts
+/**
+ * The form API keys and tokens take: printable ASCII without white space. Anything else (a
+ * zero-width space pasted with the secret) is a paste mistake, and would break the HTTP header.
+ */
+function hasCredentialForm(value) {
+    return /^[\x21-\x7e]+$/.test(value);
+}
+
 ;// CONCATENATED MODULE: ./src/shared/loopback.ts
 /** Whether a URL's hostname is this machine: the only place plain http may go. */
 function isLoopbackHost(hostname) {
@@ -37503,6 +37512,7 @@ function isLoopbackHost(hostname) {
 
 ;// CONCATENATED MODULE: ./src/broker/config.ts
 
+
 /** A setting is missing or wrong; the message names it and the forms it accepts. */
 class ConfigError extends Error {
     constructor(message) {
@@ -37510,13 +37520,11 @@ class ConfigError extends Error {
         this.name = 'ConfigError';
     }
 }
-/** Printable ASCII without spaces: anything else is a paste mistake, and would break the header. */
-const CREDENTIAL = /^[\x21-\x7e]+$/;
 function readConfig(env) {
     const adminKey = env.DEEPGRAM_ADMIN_KEY ?? '';
     if (adminKey === '')
         throw new ConfigError('DEEPGRAM_ADMIN_KEY is not set. Give a Deepgram API key with keys:write in the project (from the platform\'s secret store).');
-    if (!CREDENTIAL.test(adminKey))
+    if (!hasCredentialForm(adminKey))
         throw new ConfigError('DEEPGRAM_ADMIN_KEY holds spaces or characters that are not printable ASCII. Give the key alone, as Deepgram shows it.');
     const policyPath = env.BROKER_POLICY ?? '';
     if (policyPath === '')

@@ -28370,26 +28370,52 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1729:
+/***/ 2750:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $P: () => (/* binding */ readBaseUrl),
-/* harmony export */   CT: () => (/* binding */ checkCredential),
-/* harmony export */   DW: () => (/* binding */ readKeyPlan),
-/* harmony export */   E1: () => (/* binding */ parseList),
-/* harmony export */   Em: () => (/* binding */ readMode),
-/* harmony export */   G7: () => (/* binding */ readOnMissingCredentials),
-/* harmony export */   bS: () => (/* binding */ readProjectId),
-/* harmony export */   iZ: () => (/* binding */ readApiKey),
-/* harmony export */   xs: () => (/* binding */ readDeepgramApiUrl),
-/* harmony export */   zI: () => (/* binding */ missingApiKeyCause)
-/* harmony export */ });
-/* unused harmony exports MISSING_API_KEY, readScopes, readFlag, readRevoke, defaultComment */
-/* harmony import */ var _deepgram_ids_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9111);
-/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
-/* harmony import */ var _deepgram_expiration_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9256);
-/* harmony import */ var _deepgram_scopes_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9744);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  CT: () => (/* binding */ checkCredential),
+  zI: () => (/* binding */ missingApiKeyCause),
+  E1: () => (/* binding */ parseList),
+  iZ: () => (/* binding */ readApiKey),
+  $P: () => (/* binding */ readBaseUrl),
+  xs: () => (/* binding */ readDeepgramApiUrl),
+  DW: () => (/* binding */ readKeyPlan),
+  Em: () => (/* binding */ readMode),
+  G7: () => (/* binding */ readOnMissingCredentials),
+  bS: () => (/* binding */ readProjectId)
+});
+
+// UNUSED EXPORTS: MISSING_API_KEY, defaultComment, readFlag, readRevoke, readScopes
+
+;// CONCATENATED MODULE: ./src/shared/credential.ts
+/**
+ * The form API keys and tokens take: printable ASCII without white space. Anything else (a
+ * zero-width space pasted with the secret) is a paste mistake, and would break the HTTP header.
+ */
+function hasCredentialForm(value) {
+    return /^[\x21-\x7e]+$/.test(value);
+}
+
+;// CONCATENATED MODULE: ./src/shared/loopback.ts
+/** Whether a URL's hostname is this machine: the only place plain http may go. */
+function isLoopbackHost(hostname) {
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+// EXTERNAL MODULE: ./src/deepgram/ids.ts
+var ids = __nccwpck_require__(9111);
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
+// EXTERNAL MODULE: ./src/deepgram/expiration.ts
+var deepgram_expiration = __nccwpck_require__(9256);
+// EXTERNAL MODULE: ./src/deepgram/scopes.ts
+var deepgram_scopes = __nccwpck_require__(9744);
+;// CONCATENATED MODULE: ./src/action/inputs.ts
+
+
 
 
 
@@ -28398,14 +28424,14 @@ function readMode(getInput) {
     const mode = (getInput('mode') || 'create').toLowerCase();
     if (mode === 'create' || mode === 'revoke')
         return mode;
-    throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('mode', `'${getInput('mode')}' is not one of create or revoke.`);
+    throw new errors/* InputError */.dz('mode', `'${getInput('mode')}' is not one of create or revoke.`);
 }
 /** What to do when api-key is empty: fail (the default) or skip the step. */
 function readOnMissingCredentials(getInput) {
     const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
     if (value === 'fail' || value === 'skip')
         return value;
-    throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
+    throw new errors/* InputError */.dz('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
 }
 /** Why api-key is empty, in this run's own terms. */
 function missingApiKeyCause(run) {
@@ -28418,8 +28444,6 @@ function missingApiKeyCause(run) {
     return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
 }
 const SCOPE = /^[A-Za-z0-9:_.*-]+$/;
-/** The form tokens take: printable ASCII, no white space. */
-const CREDENTIAL = /^[\x21-\x7e]+$/;
 const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
 /** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
 function parseList(text) {
@@ -28431,7 +28455,7 @@ function parseList(text) {
 function readApiKey(getInput, run = {}) {
     const apiKey = getInput('api-key');
     if (apiKey === '') {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
+        throw new errors/* InputError */.dz('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
     }
     checkCredential('api-key', apiKey);
     return apiKey;
@@ -28441,16 +28465,16 @@ function readApiKey(getInput, run = {}) {
  * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
  */
 function checkCredential(name, value) {
-    if (!CREDENTIAL.test(value)) {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
+    if (!hasCredentialForm(value)) {
+        throw new errors/* InputError */.dz(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
     }
 }
 function readProjectId(getInput) {
     const projectId = getInput('project-id');
     if (projectId === '')
         return undefined;
-    if (!(0,_deepgram_ids_js__WEBPACK_IMPORTED_MODULE_3__/* .isUuid */ .O)(projectId)) {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
+    if (!(0,ids/* isUuid */.O)(projectId)) {
+        throw new errors/* InputError */.dz('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
     }
     return projectId.toLowerCase();
 }
@@ -28469,19 +28493,16 @@ function readBaseUrl(getInput, name, fallback) {
         url = new URL(text);
     }
     catch {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is not a URL. ${forms}`);
+        throw new errors/* InputError */.dz(name, `'${text}' is not a URL. ${forms}`);
     }
     if (url.username || url.password)
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `must not carry credentials. ${forms}`);
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
+        throw new errors/* InputError */.dz(name, `must not carry credentials. ${forms}`);
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+        throw new errors/* InputError */.dz(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${text}' is not an http(s) URL. ${forms}`);
+        throw new errors/* InputError */.dz(name, `'${text}' is not an http(s) URL. ${forms}`);
     return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-}
-function isLoopback(hostname) {
-    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 /**
  * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
@@ -28491,16 +28512,16 @@ function readScopes(getInput) {
     const allowKeyManagement = readFlag(getInput, 'allow-key-management');
     const scopes = parseList(getInput('scopes'));
     if (scopes.length === 0) {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.');
+        throw new errors/* InputError */.dz('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.');
     }
     for (const scope of scopes) {
         if (!SCOPE.test(scope)) {
-            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`);
+            throw new errors/* InputError */.dz('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`);
         }
     }
-    const management = scopes.find(_deepgram_scopes_js__WEBPACK_IMPORTED_MODULE_2__/* .isManagementScope */ .iL);
+    const management = scopes.find(deepgram_scopes/* isManagementScope */.iL);
     if (management !== undefined && !allowKeyManagement) {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('scopes', `'${management}' can manage keys or the project (${(0,_deepgram_scopes_js__WEBPACK_IMPORTED_MODULE_2__/* .whyManagement */ .Uq)(management)}), and allow-key-management is false. ` +
+        throw new errors/* InputError */.dz('scopes', `'${management}' can manage keys or the project (${(0,deepgram_scopes/* whyManagement */.Uq)(management)}), and allow-key-management is false. ` +
             'A leaked key with it could mint keys that never expire, so short-lived would mean nothing. ' +
             'For the speech APIs usage:write is enough; set allow-key-management: true only for a job that must manage keys.');
     }
@@ -28511,13 +28532,13 @@ function readFlag(getInput, name) {
     const value = (getInput(name) || 'false').toLowerCase();
     if (value === 'true' || value === 'false')
         return value === 'true';
-    throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(name, `'${getInput(name)}' is not one of true or false.`);
+    throw new errors/* InputError */.dz(name, `'${getInput(name)}' is not one of true or false.`);
 }
 function readRevoke(getInput) {
     const revoke = (getInput('revoke') || 'auto').toLowerCase();
     if (revoke === 'auto' || revoke === 'true' || revoke === 'false')
         return revoke;
-    throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
+    throw new errors/* InputError */.dz('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
 }
 /** A comment that names the run; the marker appended at minting makes it unique. */
 function defaultComment(run) {
@@ -28534,12 +28555,12 @@ function defaultComment(run) {
 function readKeyPlan(getInput, run, now) {
     const apiKey = readApiKey(getInput, run);
     if (getInput('key-id') !== '') {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
+        throw new errors/* InputError */.dz('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
     }
     const projectId = readProjectId(getInput);
     const scopes = readScopes(getInput);
     const tags = [...new Set(parseList(getInput('tags')))];
-    const expiration = (0,_deepgram_expiration_js__WEBPACK_IMPORTED_MODULE_1__/* .parseExpiration */ .lG)(getInput('expiration') || '1h', now);
+    const expiration = (0,deepgram_expiration/* parseExpiration */.lG)(getInput('expiration') || '1h', now);
     const revoke = readRevoke(getInput);
     const deepgramApiUrl = readDeepgramApiUrl(getInput);
     const givenComment = getInput('comment');
@@ -31694,8 +31715,8 @@ function maskSecret(io, value) {
 
 // EXTERNAL MODULE: ./src/shared/errors.ts
 var errors = __nccwpck_require__(8382);
-// EXTERNAL MODULE: ./src/action/inputs.ts
-var inputs = __nccwpck_require__(1729);
+// EXTERNAL MODULE: ./src/action/inputs.ts + 2 modules
+var inputs = __nccwpck_require__(2750);
 // EXTERNAL MODULE: ./src/github/plan.ts
 var github_plan = __nccwpck_require__(4496);
 // EXTERNAL MODULE: ./src/deepgram/ids.ts
@@ -33603,7 +33624,7 @@ function fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
 /* harmony export */   pH: () => (/* binding */ SECRET_INPUTS)
 /* harmony export */ });
 /* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
-/* harmony import */ var _action_inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1729);
+/* harmony import */ var _action_inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2750);
 
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6716:
+/***/ 8157:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32032,6 +32032,12 @@ function toProjectKey(value) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/shared/loopback.ts
+/** Whether a URL's hostname is this machine: the only place plain http may go. */
+function isLoopbackHost(hostname) {
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
 ;// CONCATENATED MODULE: ./src/deepgram/expiration.ts
 
 /** The duration forms shown to users: errors here, action.yml's description (a test keeps them equal). */
@@ -32257,6 +32263,8 @@ function grantProblem(requested, granted) {
 
 
 
+
+
 function readMode(getInput) {
     const mode = (getInput('mode') || 'create').toLowerCase();
     if (mode === 'create' || mode === 'revoke')
@@ -32281,8 +32289,6 @@ function missingApiKeyCause(run) {
     return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
 }
 const inputs_SCOPE = /^[A-Za-z0-9:_.*-]+$/;
-/** The form tokens take: printable ASCII, no white space. */
-const CREDENTIAL = /^[\x21-\x7e]+$/;
 const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
 /** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
 function inputs_parseList(text) {
@@ -32304,7 +32310,7 @@ function readApiKey(getInput, run = {}) {
  * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
  */
 function inputs_checkCredential(name, value) {
-    if (!CREDENTIAL.test(value)) {
+    if (!hasCredentialForm(value)) {
         throw new InputError(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
     }
 }
@@ -32336,15 +32342,12 @@ function inputs_readBaseUrl(getInput, name, fallback) {
     }
     if (url.username || url.password)
         throw new errors_InputError(name, `must not carry credentials. ${forms}`);
-    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
         throw new errors_InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
         throw new errors_InputError(name, `'${text}' is not an http(s) URL. ${forms}`);
     return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-}
-function isLoopback(hostname) {
-    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 /**
  * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
@@ -33259,7 +33262,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6716);
+/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8157);
 // Entry of the post step (action.yml runs.post, bundled into dist/post).
 
 await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

@@ -1,3 +1,5 @@
+import { hasCredentialForm } from '../shared/credential.ts'
+import { isLoopbackHost } from '../shared/loopback.ts'
 import { isUuid } from '../deepgram/ids.ts'
 import { InputError } from '../shared/errors.ts'
 import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
@@ -62,9 +64,6 @@ export function missingApiKeyCause(run: RunContext): string {
 }
 
 const SCOPE = /^[A-Za-z0-9:_.*-]+$/
-/** The form tokens take: printable ASCII, no white space. */
-const CREDENTIAL = /^[\x21-\x7e]+$/
-
 
 export const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).'
 
@@ -90,7 +89,7 @@ export function readApiKey(getInput: GetInput, run: RunContext = {}): string {
  * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
  */
 export function checkCredential(name: string, value: string): void {
-  if (!CREDENTIAL.test(value)) {
+  if (!hasCredentialForm(value)) {
     throw new InputError(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.')
   }
 }
@@ -122,15 +121,11 @@ export function readBaseUrl(getInput: GetInput, name: string, fallback: string):
     throw new InputError(name, `'${text}' is not a URL. ${forms}`)
   }
   if (url.username || url.password) throw new InputError(name, `must not carry credentials. ${forms}`)
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     throw new InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`)
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InputError(name, `'${text}' is not an http(s) URL. ${forms}`)
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
 }
 
 /**

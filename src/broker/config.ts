@@ -1,3 +1,4 @@
+import { hasCredentialForm } from '../shared/credential.ts'
 import { isLoopbackHost } from '../shared/loopback.ts'
 
 /** The broker's settings, all from environment variables, checked before anything starts. */
@@ -17,13 +18,11 @@ export class ConfigError extends Error {
   }
 }
 
-/** Printable ASCII without spaces: anything else is a paste mistake, and would break the header. */
-const CREDENTIAL = /^[\x21-\x7e]+$/
 
 export function readConfig(env: NodeJS.ProcessEnv): BrokerConfig {
   const adminKey = env.DEEPGRAM_ADMIN_KEY ?? ''
   if (adminKey === '') throw new ConfigError('DEEPGRAM_ADMIN_KEY is not set. Give a Deepgram API key with keys:write in the project (from the platform\'s secret store).')
-  if (!CREDENTIAL.test(adminKey)) throw new ConfigError('DEEPGRAM_ADMIN_KEY holds spaces or characters that are not printable ASCII. Give the key alone, as Deepgram shows it.')
+  if (!hasCredentialForm(adminKey)) throw new ConfigError('DEEPGRAM_ADMIN_KEY holds spaces or characters that are not printable ASCII. Give the key alone, as Deepgram shows it.')
   const policyPath = env.BROKER_POLICY ?? ''
   if (policyPath === '') throw new ConfigError('BROKER_POLICY is not set. Give the path of the policy file (YAML).')
   return { adminKey, policyPath, port: readPort(env.PORT), host: readHost(env.HOST), deepgramApiUrl: readDeepgramApiUrl(env.DEEPGRAM_API_URL) }
