@@ -16,15 +16,7 @@ export async function measureFanOut(): Promise<{ label: string; value: string; t
   const deepgram = await startDeepgramEmulator({ latencyMs: LATENCY_MS })
   const github = await startGitHubEmulator({ repos, latencyMs: LATENCY_MS })
   try {
-    const inputs = {
-      'api-key': DEFAULT_ACCOUNT.apiKey,
-      'project-id': DEFAULT_PROJECT.projectId,
-      'deepgram-api-url': deepgram.url,
-      'secret-name': 'DEEPGRAM_API_KEY',
-      'secret-repositories': repos.map((r) => `${r.owner}/${r.name}`).join(','),
-      'github-token': DEFAULT_GITHUB_TOKEN,
-      'github-api-url': github.url,
-    }
+    const inputs = secretWriteInputs(deepgram.url, github.url, repos.map((r) => `${r.owner}/${r.name}`))
     const { run, wallMs } = await runTimedStep('main', { inputs })
     if (github.secrets.length === 0) throw new Error(`no secret was written (exit ${run.exitCode}):\n${run.stdout}${run.stderr}`)
     const count = (method: string) => github.requests.filter((r) => r.method === method).length
@@ -35,5 +27,18 @@ export async function measureFanOut(): Promise<{ label: string; value: string; t
     ]
   } finally {
     await Promise.all([deepgram.close(), github.close()])
+  }
+}
+
+/** The inputs of a main step that mints a key and writes it to these repositories' secrets. */
+export function secretWriteInputs(deepgramUrl: string, githubUrl: string, repositories: string[]): Record<string, string> {
+  return {
+    'api-key': DEFAULT_ACCOUNT.apiKey,
+    'project-id': DEFAULT_PROJECT.projectId,
+    'deepgram-api-url': deepgramUrl,
+    'secret-name': 'DEEPGRAM_API_KEY',
+    'secret-repositories': repositories.join(','),
+    'github-token': DEFAULT_GITHUB_TOKEN,
+    'github-api-url': githubUrl,
   }
 }

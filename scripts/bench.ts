@@ -9,8 +9,9 @@ import { readdirSync, statSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { DEFAULT_ACCOUNT, DEFAULT_PROJECT, startDeepgramEmulator } from '../harness/deepgram-emulator.ts'
-import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator } from '../harness/github-emulator.ts'
+import { startGitHubEmulator } from '../harness/github-emulator.ts'
 import { readManifest, RUN_ENV, runTimedStep } from '../harness/runner.ts'
+import { secretWriteInputs } from './bench-fanout.ts'
 import { measureRevokeByTags } from './bench-revoke.ts'
 
 interface Row {
@@ -91,15 +92,7 @@ async function measureSecretRoundTrips(): Promise<Row[]> {
     const deepgram = await startDeepgramEmulator({})
     const github = await startGitHubEmulator({ repos: names.map((name, i) => ({ owner: 'octo-org', name, id: 2000 + i })) })
     try {
-      const inputs = {
-        'api-key': DEFAULT_ACCOUNT.apiKey,
-        'project-id': DEFAULT_PROJECT.projectId,
-        'deepgram-api-url': deepgram.url,
-        'secret-name': 'DEEPGRAM_API_KEY',
-        'secret-repositories': names.map((name) => `octo-org/${name}`).join(','),
-        'github-token': DEFAULT_GITHUB_TOKEN,
-        'github-api-url': github.url,
-      }
+      const inputs = secretWriteInputs(deepgram.url, github.url, names.map((name) => `octo-org/${name}`))
       const timedRun = async (latencyMs: number): Promise<number> => {
         deepgram.setLatency(latencyMs)
         github.setLatency(latencyMs)
