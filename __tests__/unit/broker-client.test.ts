@@ -1,4 +1,4 @@
-import { BrokerClient } from '../../src/action/broker-client.ts'
+import { BrokerClient } from '../../src/action/sources/broker-client.ts'
 import { ServiceError } from '../../src/shared/errors.ts'
 import { TransportError, type HttpRequest, type HttpResponse } from '../../src/shared/http.ts'
 import { MAIN_POLICY } from '../../src/shared/retry.ts'

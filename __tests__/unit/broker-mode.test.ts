@@ -1,4 +1,4 @@
-import { readBrokerKeyPlan, readBrokerRevokePlan, readBrokerTarget } from '../../src/action/broker-inputs.ts'
+import { readBrokerKeyPlan, readBrokerRevokePlan, readBrokerTarget } from '../../src/action/sources/broker-inputs.ts'
 import type { GetInput } from '../../src/action/inputs.ts'
 import { runMain } from '../../src/action/run-main.ts'
 import { runPost } from '../../src/action/run-post.ts'

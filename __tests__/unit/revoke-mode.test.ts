@@ -1,6 +1,6 @@
 import type { ProjectKey } from '../../src/deepgram/client.ts'
 import { InputError } from '../../src/shared/errors.ts'
-import { KEY_CONCURRENCY, keysTaggedWithAll, readRevokePlan, revokeKeys } from '../../src/action/revoke-mode.ts'
+import { KEY_CONCURRENCY, keysTaggedWithAll, readRevokePlan, revokeKeys } from '../../src/action/flow/revoke.ts'
 
 const projectId = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
 const id = (n: number) => `00000000-0000-4000-8000-00000000000${n}`

@@ -1,8 +1,8 @@
 import type { DeleteOutcome, ProjectKey } from '../../src/deepgram/client.ts'
 import { formatMarker, secretDigest } from '../../src/deepgram/marker.ts'
 import { readSecretPlan, secretIdentity } from '../../src/github/plan.ts'
-import { createdMicros, readKeepPrevious, retirePreviousKeys, selectPreviousKeys } from '../../src/action/rotation.ts'
-import { readRevokePlan } from '../../src/action/revoke-mode.ts'
+import { createdMicros, readKeepPrevious, retirePreviousKeys, selectPreviousKeys } from '../../src/action/flow/rotation.ts'
+import { readRevokePlan } from '../../src/action/flow/revoke.ts'
 import { InputError, ServiceError } from '../../src/shared/errors.ts'
 import { RecordingIO } from '../helpers/fakes.ts'
 

@@ -3,11 +3,11 @@
 // too, the post step's with a fresh token. Everything else (inputs, outputs, secrets, summary)
 // is what direct mode does.
 import { maskSecret } from './io.ts'
-import { brokerClient, fetchIdToken, type BrokerClient, type BrokerKey } from './broker-client.ts'
-import { readBrokerKeyPlan, readBrokerRevokePlan, type BrokerKeyPlan, type BrokerRevokePlan } from './broker-inputs.ts'
+import { brokerClient, fetchIdToken, type BrokerClient, type BrokerKey } from './sources/broker-client.ts'
+import { readBrokerKeyPlan, readBrokerRevokePlan, type BrokerKeyPlan, type BrokerRevokePlan } from './sources/broker-inputs.ts'
 import type { GetInput, Mode, RunContext } from './inputs.ts'
 import type { MainDeps } from './run-main.ts'
-import { startDelivery } from './create-mode.ts'
+import { startDelivery } from './flow/create.ts'
 import { describeExpiration } from '../deepgram/expiration.ts'
 import { verifyCreatedKey } from '../deepgram/mint.ts'
 import { grantProblem } from '../deepgram/scopes.ts'

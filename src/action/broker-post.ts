@@ -1,5 +1,5 @@
-import { brokerClient, fetchIdToken } from './broker-client.ts'
-import type { BrokerTarget } from './broker-inputs.ts'
+import { brokerClient, fetchIdToken } from './sources/broker-client.ts'
+import type { BrokerTarget } from './sources/broker-inputs.ts'
 import { maskSecret, type ActionIO } from './io.ts'
 import type { PostDeps } from './run-post.ts'
 import type { RevocationState } from './state.ts'

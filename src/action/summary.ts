@@ -2,7 +2,7 @@ import type { TargetResult } from '../github/deliver.ts'
 import { fanOutAdvice } from '../github/pacing.ts'
 import { describeTarget } from '../github/plan.ts'
 import { logLine, markdownValue } from '../shared/log-text.ts'
-import type { RetiredKey, RotationReport } from './rotation.ts'
+import type { RetiredKey, RotationReport } from './flow/rotation.ts'
 
 /** The job summary of a minted key: everything about it but the key. */
 export interface MintSummary {

@@ -1,22 +1,22 @@
-import { maskSecret } from './io.ts'
-import type { ActionIO } from './io.ts'
-import type { CreatedKey, DeepgramClient } from '../deepgram/client.ts'
-import { describeExpiration } from '../deepgram/expiration.ts'
-import { secretDigest } from '../deepgram/marker.ts'
-import { createKeyWithoutOrphans, mayHaveLeftKey, verifyCreatedKey } from '../deepgram/mint.ts'
-import { grantProblem } from '../deepgram/scopes.ts'
-import { splitResults, type TargetResult } from '../github/deliver.ts'
-import type { SecretDelivery } from '../github/load.ts'
-import { secretIdentity, type SecretPlan } from '../github/plan.ts'
-import { ActionError, describeFailure } from '../shared/errors.ts'
-import { MAIN_POLICY } from '../shared/retry.ts'
-import type { KeyPlan } from './inputs.ts'
-import { CLEAN_UP_RESERVE_MS } from './limits.ts'
-import { discoverProject, mainDeepgramClient } from './main-client.ts'
+import { maskSecret } from '../io.ts'
+import type { ActionIO } from '../io.ts'
+import type { CreatedKey, DeepgramClient } from '../../deepgram/client.ts'
+import { describeExpiration } from '../../deepgram/expiration.ts'
+import { secretDigest } from '../../deepgram/marker.ts'
+import { createKeyWithoutOrphans, mayHaveLeftKey, verifyCreatedKey } from '../../deepgram/mint.ts'
+import { grantProblem } from '../../deepgram/scopes.ts'
+import { splitResults, type TargetResult } from '../../github/deliver.ts'
+import type { SecretDelivery } from '../../github/load.ts'
+import { secretIdentity, type SecretPlan } from '../../github/plan.ts'
+import { ActionError, describeFailure } from '../../shared/errors.ts'
+import { MAIN_POLICY } from '../../shared/retry.ts'
+import type { KeyPlan } from '../inputs.ts'
+import { CLEAN_UP_RESERVE_MS } from '../limits.ts'
+import { discoverProject, mainDeepgramClient } from '../sources/deepgram.ts'
 import { publishRotation, retirePreviousKeys, type KeepPrevious, type RotationReport } from './rotation.ts'
-import type { MainDeps } from './run-main.ts'
-import { clearCreationIntent, saveCreationIntent, saveRevocationState } from './state.ts'
-import { mintSummary, rotationSummary, secretsSummary } from './summary.ts'
+import type { MainDeps } from '../run-main.ts'
+import { clearCreationIntent, saveCreationIntent, saveRevocationState } from '../state.ts'
+import { mintSummary, rotationSummary, secretsSummary } from '../summary.ts'
 
 // Create mode: mint the key (masked before anything else is written), write it to the secrets,
 // publish outputs and state, retire the secret's earlier keys, and summarise.
@@ -81,7 +81,7 @@ export async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefin
  * a failure is a value, looked at only once the key exists (and then deletes it).
  */
 export function startDelivery(plan: SecretPlan, deps: MainDeps): Promise<SecretDelivery | Error> {
-  return import('../github/load.ts')
+  return import('../../github/load.ts')
     .then((module) => module.prepareDelivery(plan, deps))
     .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
 }

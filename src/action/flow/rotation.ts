@@ -3,12 +3,12 @@
 // digest in each key's marker (marker.ts, github/plan.ts secretIdentity), so one key listing
 // finds them all; a key whose comment does not end in our marker with that digest is never
 // touched, however similar its comment.
-import { isUuid } from '../deepgram/ids.ts'
-import type { ActionIO } from './io.ts'
-import type { GetInput } from './inputs.ts'
-import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
-import { parseMarker } from '../deepgram/marker.ts'
-import { describeFailure, InputError } from '../shared/errors.ts'
+import { isUuid } from '../../deepgram/ids.ts'
+import type { ActionIO } from '../io.ts'
+import type { GetInput } from '../inputs.ts'
+import type { DeepgramClient, ProjectKey } from '../../deepgram/client.ts'
+import { parseMarker } from '../../deepgram/marker.ts'
+import { describeFailure, InputError } from '../../shared/errors.ts'
 
 /** How many earlier keys of the secret stay live: a count, or all of them (nothing deleted). */
 export type KeepPrevious = number | 'all'

@@ -1,12 +1,12 @@
-import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
-import { InputError } from '../shared/errors.ts'
-import { parseList, readApiKey, readDeepgramApiUrl, readProjectId, type GetInput, type RunContext } from './inputs.ts'
-import { SECRET_INPUTS } from '../github/plan.ts'
-import { isUuid } from '../deepgram/ids.ts'
-import { mapBounded } from '../shared/concurrency.ts'
-import { discoverProject, mainDeepgramClient } from './main-client.ts'
-import type { MainDeps } from './run-main.ts'
-import { revokeModeSummary } from './summary.ts'
+import type { DeepgramClient, ProjectKey } from '../../deepgram/client.ts'
+import { InputError } from '../../shared/errors.ts'
+import { parseList, readApiKey, readDeepgramApiUrl, readProjectId, type GetInput, type RunContext } from '../inputs.ts'
+import { SECRET_INPUTS } from '../../github/plan.ts'
+import { isUuid } from '../../deepgram/ids.ts'
+import { mapBounded } from '../../shared/concurrency.ts'
+import { discoverProject, mainDeepgramClient } from '../sources/deepgram.ts'
+import type { MainDeps } from '../run-main.ts'
+import { revokeModeSummary } from '../summary.ts'
 
 /** Revoke mode: which keys to delete, validated before any request. */
 export interface RevokePlan {

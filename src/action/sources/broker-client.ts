@@ -1,11 +1,11 @@
-import { field, parseJson, stringOf, transientVerdict, type DeleteOutcome } from '../deepgram/client.ts'
-import { ActionError, describeFailure, NetworkError, ServiceError } from '../shared/errors.ts'
-import { TransportError, type HttpResponse, type HttpSend } from '../shared/http.ts'
-import type { ActionIO } from './io.ts'
+import { field, parseJson, stringOf, transientVerdict, type DeleteOutcome } from '../../deepgram/client.ts'
+import { ActionError, describeFailure, NetworkError, ServiceError } from '../../shared/errors.ts'
+import { TransportError, type HttpResponse, type HttpSend } from '../../shared/http.ts'
+import type { ActionIO } from '../io.ts'
 import type { BrokerTarget } from './broker-inputs.ts'
-import type { MainDeps } from './run-main.ts'
-import type { PostDeps } from './run-post.ts'
-import { parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../shared/retry.ts'
+import type { MainDeps } from '../run-main.ts'
+import type { PostDeps } from '../run-post.ts'
+import { parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../../shared/retry.ts'
 
 /** The body of the broker's POST /v1/keys; every field optional, the rule supplies defaults. */
 export interface BrokerCreateBody {

@@ -1,9 +1,9 @@
-import { isUuid } from '../deepgram/ids.ts'
-import { DeepgramClient } from '../deepgram/client.ts'
-import { ActionError } from '../shared/errors.ts'
-import { MAIN_POLICY } from '../shared/retry.ts'
-import { MAIN_DEEPGRAM_BUDGET_MS } from './limits.ts'
-import type { MainDeps } from './run-main.ts'
+import { isUuid } from '../../deepgram/ids.ts'
+import { DeepgramClient } from '../../deepgram/client.ts'
+import { ActionError } from '../../shared/errors.ts'
+import { MAIN_POLICY } from '../../shared/retry.ts'
+import { MAIN_DEEPGRAM_BUDGET_MS } from '../limits.ts'
+import type { MainDeps } from '../run-main.ts'
 
 // The main step's Deepgram client, with the step's deadline, and the project it works in: both
 // create and revoke mode start here.

@@ -1,8 +1,8 @@
-import { InputError } from '../shared/errors.ts'
-import type { Expiration } from '../deepgram/expiration.ts'
+import { InputError } from '../../shared/errors.ts'
+import type { Expiration } from '../../deepgram/expiration.ts'
 import type { BrokerCreateBody } from './broker-client.ts'
-import { readBaseUrl, readDeepgramApiUrl, readKeyPlan, type GetInput, type RevokePolicy, type RunContext } from './inputs.ts'
-import { readRevokePlan } from './revoke-mode.ts'
+import { readBaseUrl, readDeepgramApiUrl, readKeyPlan, type GetInput, type RevokePolicy, type RunContext } from '../inputs.ts'
+import { readRevokePlan } from '../flow/revoke.ts'
 
 /** Where the broker is, and the audience its policy requires of every ID token. */
 export interface BrokerTarget {
