@@ -1,78 +1,89 @@
-import { maskSecret } from '../io.ts'
-import type { ActionIO } from '../io.ts'
-import type { CreatedKey, DeepgramClient } from '../../deepgram/client.ts'
+// Create mode, written once for every source of keys: mint the key (its invocation saved before
+// the create is sent, the key masked before anything else is written), check it is the key asked
+// for, write it to the secrets, publish outputs and state, retire the secret's earlier keys, and
+// summarise. Whether Deepgram or the broker answers is the KeySource's business.
+import { maskSecret, type ActionIO } from '../io.ts'
+import type { KeyPlan } from '../inputs.ts'
+import { CLEAN_UP_RESERVE_MS } from '../limits.ts'
+import { clearCreationIntent, saveCreationIntent, saveRevocationState } from '../state.ts'
+import { mintSummary, rotationSummary, secretsSummary } from '../summary.ts'
+import type { KeySource, MintedKey } from './key-source.ts'
+import { publishRotation, retirePreviousKeys, type KeepPrevious, type RotationReport } from './rotation.ts'
 import { describeExpiration } from '../../deepgram/expiration.ts'
 import { secretDigest } from '../../deepgram/marker.ts'
-import { createKeyWithoutOrphans, mayHaveLeftKey, verifyCreatedKey } from '../../deepgram/mint.ts'
+import { mayHaveLeftKey, mintWithoutOrphans, verifyCreatedKey } from '../../deepgram/mint.ts'
 import { grantProblem } from '../../deepgram/scopes.ts'
 import { splitResults, type TargetResult } from '../../github/deliver.ts'
 import type { SecretDelivery } from '../../github/load.ts'
 import { secretIdentity, type SecretPlan } from '../../github/plan.ts'
 import { ActionError, describeFailure } from '../../shared/errors.ts'
-import { MAIN_POLICY } from '../../shared/retry.ts'
-import type { KeyPlan } from '../inputs.ts'
-import { CLEAN_UP_RESERVE_MS } from '../limits.ts'
-import { discoverProject, mainDeepgramClient } from '../sources/deepgram.ts'
-import { publishRotation, retirePreviousKeys, type KeepPrevious, type RotationReport } from './rotation.ts'
-import type { MainDeps } from '../run-main.ts'
-import { clearCreationIntent, saveCreationIntent, saveRevocationState } from '../state.ts'
-import { mintSummary, rotationSummary, secretsSummary } from '../summary.ts'
+import type { HttpSend } from '../../shared/http.ts'
+import { MAIN_POLICY, type RetryClock } from '../../shared/retry.ts'
 
-// Create mode: mint the key (masked before anything else is written), write it to the secrets,
-// publish outputs and state, retire the secret's earlier keys, and summarise.
+/** Everything create mode was asked, validated before any request. */
+export interface CreatePlan {
+  key: KeyPlan
+  secret?: SecretPlan
+  keepPrevious: KeepPrevious
+}
 
-export async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefined, keepPrevious: KeepPrevious, deps: MainDeps, secrets: string[]): Promise<void> {
+export interface CreateDeps {
+  io: ActionIO
+  send: HttpSend
+  clock: RetryClock
+  userAgent: string
+  /** A fresh invocation id for the key's marker (marker.ts). */
+  invocationId: () => string
+}
+
+/**
+ * Creates the key from `openSource`'s source. `secrets` collects what must never be shown (the
+ * new key), for the caller's redaction of the final error.
+ */
+export async function createKey(plan: CreatePlan, openSource: () => Promise<KeySource>, deps: CreateDeps, secrets: string[]): Promise<void> {
   const { io } = deps
-  const client = mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps)
   // Every key written to a secret names that secret in its marker, so a later rotation finds it.
-  const digest = secretPlan ? secretDigest(secretIdentity(secretPlan)) : undefined
+  const digest = plan.secret ? secretDigest(secretIdentity(plan.secret)) : undefined
   // Public keys are fetched while the key is being created: two round trips, not three.
-  const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined
-  const projectId = plan.projectId ?? (await discoverProject(client))
-  const key = await mint(plan, projectId, digest, client, deps, secrets)
-  // Should this step be killed (a cancelled job) while writing secrets, only the post step could
-  // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
-  const beforeWriting = () =>
-    saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt: isoUtc(key.expirationDate), revoke: plan.revoke !== 'false' })
-  // Writing secrets may outlast this client's budget (a fan-out paced to GitHub's limits): what
-  // Deepgram is asked once the writes are done gets a budget of its own, from then.
-  let later: DeepgramClient | undefined
-  const afterWrites = (): DeepgramClient => (later ??= secretPlan ? mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps) : client)
-  const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, afterWrites, projectId, beforeWriting) : []
+  const delivery = plan.secret ? startDelivery(plan.secret, deps) : undefined
+  const source = await openSource()
+  const key = await mint(plan.key, digest, source, deps, secrets)
+  // Writing secrets may outlast the source's budget (a fan-out paced to GitHub's limits): what the
+  // source is asked once the writes are done gets a budget of its own, from then.
+  let later: KeySource | undefined
+  const afterWrites = (): KeySource => (later ??= plan.secret ? source.renewed() : source)
+  const results = plan.secret && delivery ? await writeSecrets(plan.secret, plan.key, delivery, key, afterWrites, io) : []
   const { held, failed } = splitResults(results)
-  const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true'
+  const revoke = plan.key.revoke === 'auto' ? held.length === 0 : plan.key.revoke === 'true'
   try {
-    publish(io, plan, projectId, key, revoke)
+    publish(io, plan.key, key, revoke, held.length > 0 ? `secret ${plan.secret?.name} holds it` : undefined)
   } catch (error) {
     // Outputs or state could not be written. A key no secret holds is of no use to anyone.
-    if (held.length > 0) throw new ActionError(`${describeFailure(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`)
-    throw await deleteAfterFailure(afterWrites(), projectId, key, describeFailure(error))
+    if (held.length > 0) throw new ActionError(`${describeFailure(error)} Secret ${plan.secret?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; it was kept, and expires on its own.`)
+    throw await deleteAfterFailure(afterWrites(), key, describeFailure(error))
   }
   // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
   let rotation: RotationReport | undefined
-  if (secretPlan && digest && keepPrevious !== 'all') {
-    if (failed.length === 0) rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, afterWrites(), io)
+  if (plan.secret && digest && plan.keepPrevious !== 'all') {
+    if (failed.length === 0) rotation = await retirePreviousKeys({ secretName: plan.secret.name, digest, keep: plan.keepPrevious, newKey: key }, afterWrites(), io)
     publishRotation(io, rotation)
   }
   await io.appendSummary(
     mintSummary({
       keyId: key.apiKeyId,
-      projectId,
+      projectId: key.projectId,
       scopes: key.scopes,
       tags: key.tags,
       expiresAt: isoUtc(key.expirationDate),
       revokePolicy: revokeSentence(revoke, held.length > 0),
     }) +
-      (secretPlan ? secretsSummary(secretPlan.name, results) : '') +
+      (plan.secret ? secretsSummary(plan.secret.name, results) : '') +
       (rotation ? rotationSummary(rotation) : ''),
   )
   if (failed.length > 0) {
     const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.'
-    const earlier = keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).'
-    throw new ActionError(
-      `Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} ` +
-        'Run the job again to write the rest.',
-    )
+    const earlier = plan.keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).'
+    throw new ActionError(`Secret ${plan.secret?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} Run the job again to write the rest.`)
   }
 }
 
@@ -80,74 +91,78 @@ export async function createMode(plan: KeyPlan, secretPlan: SecretPlan | undefin
  * Starts loading the secret-writing code and readying every target. The promise never rejects:
  * a failure is a value, looked at only once the key exists (and then deletes it).
  */
-export function startDelivery(plan: SecretPlan, deps: MainDeps): Promise<SecretDelivery | Error> {
+function startDelivery(plan: SecretPlan, deps: CreateDeps): Promise<SecretDelivery | Error> {
   return import('../../github/load.ts')
     .then((module) => module.prepareDelivery(plan, deps))
     .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
 }
 
-/** Writes the key to every target; when none holds it, the key is deleted and the step fails. */
+/**
+ * Writes the key to every target; when none holds it, the key is deleted and the step fails.
+ * From the first write on, a secret may hold the key: should the job be cancelled while writing,
+ * post keeps it (revoke: auto) rather than break a secret that already holds it.
+ */
 async function writeSecrets(
   plan: SecretPlan,
+  keyPlan: KeyPlan,
   delivery: Promise<SecretDelivery | Error>,
-  key: CreatedKey,
-  afterWrites: () => DeepgramClient,
-  projectId: string,
-  beforeWriting: () => void,
+  key: MintedKey,
+  afterWrites: () => KeySource,
+  io: ActionIO,
 ): Promise<TargetResult[]> {
   const ready = await delivery
-  if (ready instanceof Error) throw await deleteAfterFailure(afterWrites(), projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`)
-  beforeWriting()
+  if (ready instanceof Error) throw await deleteAfterFailure(afterWrites(), key, `${createdBy(key)}, but ${ready.message}`)
+  const expiresAt = isoUtc(key.expirationDate)
+  const mayHold = `the job ended while writing secret ${plan.name}, so some of its targets may hold it`
+  saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke: keyPlan.revoke === 'true', ...(keyPlan.revoke === 'true' ? {} : { keptBecause: mayHold }) })
   const results = await ready.write(key.key)
   const { held, failed } = splitResults(results)
   if (held.length === 0) {
-    throw await deleteAfterFailure(afterWrites(), projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`)
+    // No secret holds it: should the deletion below fail, post tries again.
+    saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke: true })
+    throw await deleteAfterFailure(afterWrites(), key, `${createdBy(key)}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`)
   }
   return results
 }
 
 /** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
-async function mint(plan: KeyPlan, projectId: string, digest: string | undefined, client: DeepgramClient, deps: MainDeps, secrets: string[]): Promise<CreatedKey> {
+async function mint(plan: KeyPlan, digest: string | undefined, source: KeySource, deps: CreateDeps, secrets: string[]): Promise<MintedKey> {
   const { io, clock } = deps
-  io.info(`Creating a Deepgram key in project ${projectId} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`)
+  io.info(`Creating a Deepgram key through ${source.description} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`)
   const invocation = deps.invocationId()
-  saveCreationIntent(io, { projectId, invocation })
+  saveCreationIntent(io, source.locator, invocation)
+  const request = { comment: plan.comment, scopes: plan.scopes, tags: plan.tags, expiration: plan.expiration, invocation, ...(digest ? { secret: digest } : {}) }
   const sentAt = clock.now()
-  const key = await createKeyWithoutOrphans(
+  const minted = await mintWithoutOrphans(
     {
-      projectId,
-      comment: plan.comment,
-      marker: { kind: 'action', invocation, ...(digest ? { secret: digest } : {}) },
-      scopes: plan.scopes,
-      tags: plan.tags,
-      expiration: plan.expiration,
+      createOnce: (attempt) => source.createOnce(request, attempt),
+      deleteInvocationKeys: () => source.deleteInvocationKeys(invocation),
+      byHand: `The post step will look for it again; if that fails too, ${source.orphanAdvice(invocation)}`,
     },
-    { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message), createBy: client.deadline - CLEAN_UP_RESERVE_MS },
+    { clock, policy: MAIN_POLICY, log: (message) => io.info(message), createBy: source.deadline - CLEAN_UP_RESERVE_MS },
   ).catch((error: unknown) => {
     if (!mayHaveLeftKey(error)) clearCreationIntent(io)
     throw error
   })
-  if (key.key !== '') {
-    maskSecret(io, key.key)
-    secrets.push(key.key)
+  if (minted.key !== '') {
+    maskSecret(io, minted.key)
+    secrets.push(minted.key)
   }
-  const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now()) ?? grantProblem(plan.scopes, key.scopes)
-  if (problem !== undefined) {
-    throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`)
-  }
-  return key
+  const problem = verifyCreatedKey(minted, plan.expiration, sentAt, clock.now()) ?? grantProblem(plan.scopes, minted.scopes)
+  if (problem !== undefined) throw await deleteAfterFailure(source, minted, `${createdBy(minted)}, but ${problem}.`)
+  return minted
 }
 
-function publish(io: ActionIO, plan: KeyPlan, projectId: string, key: CreatedKey, revoke: boolean): void {
+function publish(io: ActionIO, plan: KeyPlan, key: MintedKey, revoke: boolean, keptBecause: string | undefined): void {
   const expiresAt = isoUtc(key.expirationDate)
   io.setOutput('key', key.key)
   io.setOutput('key-id', key.apiKeyId)
-  io.setOutput('project-id', projectId)
+  io.setOutput('project-id', key.projectId)
   io.setOutput('expires-at', expiresAt)
-  saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke })
+  saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke, ...(keptBecause ? { keptBecause } : {}) })
   const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope))
   const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`
-  io.info(`Created key ${key.apiKeyId} in project ${projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`)
+  io.info(`Created key ${key.apiKeyId} in project ${key.projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`)
 }
 
 function revokeSentence(revoke: boolean, heldBySecret: boolean): string {
@@ -155,17 +170,20 @@ function revokeSentence(revoke: boolean, heldBySecret: boolean): string {
   return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)'
 }
 
+function createdBy(key: MintedKey): string {
+  return `Deepgram created key ${key.apiKeyId || '(no id)'}`
+}
+
 /**
  * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
- * error says which key to delete by hand.
+ * error says what to do about the key.
  */
-async function deleteAfterFailure(client: DeepgramClient, projectId: string, key: CreatedKey, why: string): Promise<ActionError> {
-  if (key.apiKeyId === '') return new ActionError(`${why} Deepgram gave no key id, so check the project's keys in the console.`)
+async function deleteAfterFailure(source: KeySource, key: MintedKey, why: string): Promise<ActionError> {
   try {
-    await client.deleteKey(projectId, key.apiKeyId)
+    await source.deleteKey(key.apiKeyId)
     return new ActionError(`${why} The key was deleted.`)
   } catch (error) {
-    return new ActionError(`${why} Deleting key ${key.apiKeyId} failed too: ${describeFailure(error)} Delete it in the Deepgram console.`)
+    return new ActionError(`${why} Deleting key ${key.apiKeyId} failed too: ${describeFailure(error)} ${source.byHand}`)
   }
 }
 

@@ -1,29 +1,32 @@
-import { field, parseJson, stringOf, transientVerdict, type DeleteOutcome } from '../../deepgram/client.ts'
-import { ActionError, describeFailure, NetworkError, ServiceError } from '../../shared/errors.ts'
-import { TransportError, type HttpResponse, type HttpSend } from '../../shared/http.ts'
-import type { ActionIO } from '../io.ts'
-import type { BrokerTarget } from './broker-inputs.ts'
-import type { MainDeps } from '../run-main.ts'
-import type { PostDeps } from '../run-post.ts'
-import { parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../../shared/retry.ts'
+import { field, parseJson, stringOf, transientVerdict, type CreatedKey, type DeleteOutcome } from '../../deepgram/client.ts'
+import { isUuid } from '../../deepgram/ids.ts'
+import { CancelledError, NetworkError, ServiceError, UnusableAnswerError } from '../../shared/errors.ts'
+import { AnswerTooLargeError, TransportError, type HttpResponse, type HttpSend } from '../../shared/http.ts'
+import { endingBy, parseRetryAfter, withRetry, type RetryClock, type RetryPolicy } from '../../shared/retry.ts'
 
-/** The body of the broker's POST /v1/keys; every field optional, the rule supplies defaults. */
+/** The body of the broker's POST /v1/keys; the rule supplies what is left out. */
 export interface BrokerCreateBody {
-  scopes?: string[]
-  /** The action's own forms (30m, 1h30m, 3600, an ISO date-time): the broker reads the same. */
-  expiration?: string
+  scopes: string[]
+  /** Seconds to live, or an ISO 8601 date-time. */
+  expiration: number | string
   tags?: string[]
   comment?: string
+  /** This invocation's id: the broker puts it in the key's marker, so the key can be found without its answer. */
+  invocation: string
+  /** The digest of the secret the key is written to: rotation lists the secret's keys by it. */
+  secret?: string
 }
 
-/** The broker's answer to a create. */
-export interface BrokerKey {
-  key: string
-  keyId: string
+/** The broker's answer to a create, its ids checked. */
+export interface BrokerKey extends CreatedKey {
   projectId: string
-  expiresAt?: string
-  scopes: string[]
-  tags: string[]
+}
+
+/** A key of this repository, as the broker lists it. */
+export interface BrokerListedKey {
+  apiKeyId: string
+  created?: string
+  expirationDate?: string
 }
 
 export interface BrokerClientOptions {
@@ -35,12 +38,18 @@ export interface BrokerClientOptions {
   clock: RetryClock
   policy: RetryPolicy
   userAgent: string
+  /** Epoch ms after which no request of this client may still run: the step's own bound. */
+  deadline: number
+  /** Aborts every request at once when the job is cancelled. */
+  cancelled?: AbortSignal
 }
 
+type Method = 'GET' | 'POST' | 'DELETE'
+
 /**
- * The broker's HTTP API (issue 10): create a key, delete one of this repository's keys by id or
- * by tags. Every request carries the job's ID token; errors name the broker's status, code and
- * message, and say what to do, never the token.
+ * The broker's HTTP API (docs/broker.md): create a key, list or delete this repository's keys by
+ * invocation, by secret, by id or by tags. Every request carries the job's ID token; errors name
+ * the broker's status, code, message and the claims it matched, and say what to do, never the token.
  */
 export class BrokerClient {
   private readonly options: BrokerClientOptions
@@ -50,71 +59,95 @@ export class BrokerClient {
   }
 
   /**
-   * A create is not idempotent: a request the broker processed but whose answer was lost mints a
-   * key we would never learn of, and retrying would mint a second one. So it is retried only when
-   * the broker certainly did not process it: no connection was made, or it answered 429 (its
-   * per-repository limit, checked before minting) or 503 (no instance to take the request).
+   * One create, not retried here: a create is not idempotent (mintWithoutOrphans retries it, and
+   * deletes this invocation's keys after an answer that may hide one). A 2xx answer that is not a
+   * key (not JSON, no key, ids that are not UUIDs, too large) is an UnusableAnswerError.
    */
-  async createKey(body: BrokerCreateBody): Promise<BrokerKey> {
+  async createOnce(body: BrokerCreateBody, attempt: { n: number; remainingMs: number }): Promise<BrokerKey> {
     const action = 'creating the key'
-    return withRetry(
-      async () => {
-        const answer = this.expectOk(await this.send('POST', '/v1/keys', action, JSON.stringify(body)), action)
-        return {
-          key: stringOf(field(answer, 'key')) ?? '',
-          keyId: stringOf(field(answer, 'key_id')) ?? '',
-          projectId: stringOf(field(answer, 'project_id')) ?? '',
-          expiresAt: stringOf(field(answer, 'expires_at')),
-          scopes: stringsOf(field(answer, 'scopes')),
-          tags: stringsOf(field(answer, 'tags')),
-        }
-      },
-      certainlyNotProcessed,
-      this.options.policy,
-      this.options.clock,
-    )
+    const response = await this.send('POST', '/v1/keys', action, attempt, JSON.stringify(body))
+    const answer = this.expectOk(response, action)
+    const unusable = (problem: string) => new UnusableAnswerError('The broker', action, response.status, problem, response.headers['x-request-id'])
+    if (typeof answer !== 'object' || answer === null) throw unusable('the answer is not a JSON object')
+    const key = stringOf(field(answer, 'key'))
+    const keyId = stringOf(field(answer, 'key_id'))
+    const projectId = stringOf(field(answer, 'project_id'))
+    if (key === undefined) throw unusable('the answer carries no key')
+    if (keyId === undefined || !isUuid(keyId)) throw unusable('its key_id is not a UUID')
+    if (projectId === undefined || !isUuid(projectId)) throw unusable('its project_id is not a UUID')
+    return {
+      key,
+      apiKeyId: keyId.toLowerCase(),
+      projectId: projectId.toLowerCase(),
+      expirationDate: stringOf(field(answer, 'expires_at')),
+      created: stringOf(field(answer, 'created')),
+      scopes: stringsOf(field(answer, 'scopes')),
+      tags: stringsOf(field(answer, 'tags')),
+    }
   }
 
-  /** Deletes one key this broker minted for this repository; 404 means it is gone already. */
+  /** Deletes every key the broker minted for this repository with this invocation: their ids. */
+  async deleteInvocation(invocation: string): Promise<string[]> {
+    const action = "deleting this run's keys"
+    return this.retried('DELETE', `/v1/keys?invocation=${invocation}`, action, (body) => idsOf(field(body, 'deleted')))
+  }
+
+  /** The live keys the broker minted for this repository and this secret. */
+  async keysOfSecret(digest: string): Promise<BrokerListedKey[]> {
+    const action = "listing the secret's earlier keys"
+    return this.retried('GET', `/v1/keys?secret=${digest}`, action, (body, response) => {
+      const keys = field(body, 'keys')
+      if (!Array.isArray(keys)) throw new UnusableAnswerError('The broker', action, response.status, 'the answer has no keys list', response.headers['x-request-id'])
+      return keys.flatMap((item): BrokerListedKey[] => {
+        const id = stringOf(field(item, 'key_id'))
+        // An id that is not a UUID is never sent back: the key is left to expire.
+        if (id === undefined || !isUuid(id)) return []
+        return [{ apiKeyId: id.toLowerCase(), created: stringOf(field(item, 'created')), expirationDate: stringOf(field(item, 'expires_at')) }]
+      })
+    })
+  }
+
+  /** Deletes one key this broker minted for this repository; 404 means the broker does not know it (any more). */
   async deleteKey(keyId: string): Promise<DeleteOutcome> {
-    const action = `deleting key ${keyId}`
-    return withRetry(
-      async () => {
-        const response = await this.send('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action)
-        if (response.status === 404) return 'already-gone'
-        this.expectOk(response, action)
-        return 'deleted'
-      },
-      transientVerdict,
-      this.options.policy,
-      this.options.clock,
-    )
+    return this.retried('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, `deleting key ${keyId}`, () => 'deleted' as const, 'already-gone')
   }
 
   /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
   async deleteTagged(tags: string[]): Promise<string[]> {
     const action = `deleting the keys tagged ${tags.join(', ')}`
-    const query = `tags=${tags.map(encodeURIComponent).join(',')}`
+    return this.retried('DELETE', `/v1/keys?tags=${tags.map(encodeURIComponent).join(',')}`, action, (body) => idsOf(field(body, 'deleted')))
+  }
+
+  /** A request that is safe to repeat, retried on transient failures within the step's deadline. */
+  private async retried<T>(method: Method, path: string, action: string, read: (body: unknown, response: HttpResponse) => T, on404?: T): Promise<T> {
+    const { policy, clock, deadline } = this.options
     return withRetry(
-      async () => stringsOf(field(this.expectOk(await this.send('DELETE', `/v1/keys?${query}`, action), action), 'deleted')),
+      async (n, remainingMs) => {
+        const response = await this.send(method, path, action, { n, remainingMs })
+        if (response.status === 404 && on404 !== undefined) return on404
+        return read(this.expectOk(response, action), response)
+      },
       transientVerdict,
-      this.options.policy,
-      this.options.clock,
+      endingBy(policy, deadline, clock.now()),
+      clock,
     )
   }
 
-  private async send(method: 'POST' | 'DELETE', path: string, action: string, body?: string): Promise<HttpResponse> {
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${this.options.idToken}`,
-      accept: 'application/json',
-      'user-agent': this.options.userAgent,
-    }
+  private async send(method: Method, path: string, action: string, attempt: { n: number; remainingMs: number }, body?: string): Promise<HttpResponse> {
+    const { baseUrl, idToken, userAgent, cancelled, deadline, clock } = this.options
+    const url = `${baseUrl}${path}`
+    const host = new URL(url).host
+    if (cancelled?.aborted) throw new CancelledError(cancelledMessage(action))
+    const timeoutMs = Math.min(attempt.remainingMs, deadline - clock.now())
+    if (timeoutMs <= 0) throw new NetworkError('The broker', action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host })
+    const headers: Record<string, string> = { authorization: `Bearer ${idToken}`, accept: 'application/json', 'user-agent': userAgent }
     if (body !== undefined) headers['content-type'] = 'application/json'
-    const url = `${this.options.baseUrl}${path}`
     try {
-      return await this.options.send({ method, url, headers, body })
+      return await this.options.send({ method, url, headers, body, timeoutMs, signal: cancelled })
     } catch (error) {
-      if (error instanceof TransportError) throw new NetworkError('The broker', action, error.message, error.sent, { host: new URL(url).host, proxy: error.proxy })
+      if (cancelled?.aborted) throw new CancelledError(cancelledMessage(action))
+      if (error instanceof TransportError) throw new NetworkError('The broker', action, error.message, error.sent, { attempts: attempt.n, host, proxy: error.proxy })
+      if (error instanceof AnswerTooLargeError) throw tooLarge(error, action, clock.now())
       throw error
     }
   }
@@ -125,33 +158,51 @@ export class BrokerClient {
   }
 }
 
-function certainlyNotProcessed(error: unknown): RetryVerdict {
-  if (error instanceof NetworkError) return error.sent ? { retry: false } : { retry: true }
-  if (error instanceof ServiceError && (error.status === 429 || error.status === 503)) return transientVerdict(error)
-  return { retry: false }
+function cancelledMessage(action: string): string {
+  return `The job was cancelled while ${action}. The post step asks the broker to delete any key this run created.`
 }
 
-/** A refusal, from the broker's `{error, message}` body (or whatever a proxy in front said). */
-export function brokerError(response: HttpResponse, action: string, now: number): ServiceError {
+/** A 2xx too large to read may be a key we cannot see; anything else is a refusal we cannot read. */
+function tooLarge(error: AnswerTooLargeError, action: string, now: number): Error {
+  const requestId = error.headers['x-request-id']
+  if (error.status >= 200 && error.status < 300) return new UnusableAnswerError('The broker', action, error.status, `${error.message}, so it is not the broker's (check broker-url)`, requestId)
+  return brokerError({ status: error.status, headers: error.headers, body: '' }, action, now, `${error.message}; check broker-url`)
+}
+
+/** The claims the broker matched against its rules, as it reported them in a refusal. */
+const REPORTED_CLAIMS = ['repository', 'repository_id', 'ref', 'environment', 'event_name', 'workflow_ref', 'job_workflow_ref']
+
+/** A refusal, from the broker's `{error, message, claims}` body (or whatever a proxy in front said). */
+export function brokerError(response: HttpResponse, action: string, now: number, fallbackMessage = 'no message'): ServiceError {
   const body = parseJson(response.body)
   const code = stringOf(field(body, 'error'))
   const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300)
-  const message = stringOf(field(body, 'message')) ?? (text || 'no message')
+  const message = (stringOf(field(body, 'message')) ?? (text || fallbackMessage)).replace(/\s+/g, ' ').trim()
   const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now)
   return new ServiceError({
     service: 'The broker',
     action,
     status: response.status,
     code,
-    message: message.replace(/\s+/g, ' ').trim(),
+    message: withClaims(message, field(body, 'claims')),
     requestId: response.headers['x-request-id'],
     hint: brokerHint(response.status, action),
     retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
   })
 }
 
+/** The message, and the claims the broker matched when its message does not name them already. */
+function withClaims(message: string, claims: unknown): string {
+  const shown = REPORTED_CLAIMS.flatMap((name) => {
+    const value = stringOf(field(claims, name))
+    return value === undefined ? [] : [`${name} ${value.slice(0, 200)}`]
+  })
+  if (shown.length === 0) return message
+  return `${message.replace(/[\s.]*$/, '')}. Claims matched: ${shown.join(', ')}`
+}
+
 function brokerHint(status: number, action: string): string {
-  const deleting = action.startsWith('deleting')
+  const deleting = action.startsWith('deleting') || action.startsWith('listing')
   switch (status) {
     case 400:
       return 'Check scopes, expiration, tags and comment: the broker could not read them.'
@@ -159,12 +210,12 @@ function brokerHint(status: number, action: string): string {
       return "The broker did not accept this job's ID token: broker-audience must be the audience of the broker's policy, and the broker must trust GitHub's issuer."
     case 403:
       return deleting
-        ? 'The broker deletes only keys it minted for this repository.'
-        : "Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule matching this repository, ref and workflow."
+        ? "The broker deletes only keys it minted for this repository, for a token one of its rules matches: compare the claims above with the broker's policy."
+        : "Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule matching the claims above."
     case 413:
       return 'Shorten comment and tags: the broker reads at most 16 KiB.'
     case 429:
-      return 'The broker limits keys per repository and minute; run the job again in a minute.'
+      return 'The broker limits requests per repository and minute; run the job again in a minute.'
     case 502:
       return 'Deepgram failed behind the broker; run the job again later.'
     default:
@@ -176,29 +227,7 @@ function stringsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
 }
 
-/**
- * @actions/core retries the runner's token service up to 10 times with no deadline of its own;
- * the service is the runner's own, so an answer that takes longer is not coming.
- */
-const ID_TOKEN_DEADLINE_MS = 10_000
-
-/** A fresh ID token for the audience, within a deadline; undefined when the job may have none. */
-export async function fetchIdToken(io: ActionIO, audience: string): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new ActionError(`Getting this job's ID token from the runner took over ${ID_TOKEN_DEADLINE_MS / 1000} s. Run the job again.`)), ID_TOKEN_DEADLINE_MS)
-  })
-  try {
-    return await Promise.race([io.getIDToken(audience), deadline])
-  } catch (error) {
-    if (error instanceof ActionError) throw error
-    const why = describeFailure(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.')
-    throw new ActionError(`Getting this job's ID token from the runner failed: ${why} Run the job again.`)
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-export function brokerClient(broker: BrokerTarget, idToken: string, deps: MainDeps | PostDeps, policy: RetryPolicy): BrokerClient {
-  return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent })
+/** Key ids the broker reported; one that is not a UUID is left out (nothing is sent with it). */
+function idsOf(value: unknown): string[] {
+  return stringsOf(value).filter(isUuid).map((id) => id.toLowerCase())
 }
