@@ -6,7 +6,8 @@ import { MAIN_DEEPGRAM_BUDGET_MS } from './limits.ts'
 import { createKey, type CreatePlan } from './flow/create.ts'
 import { revokeKeys } from './flow/revoke.ts'
 import { readKeepPrevious } from './flow/rotation.ts'
-import { acquireCredential, credentialInput, missingCredential, openSource, readSourceSpec, type SourceDeps, type SourceSpec } from './sources/choose.ts'
+import { acquireCredential, missingCredential, skippedForMissingCredential, openSource, readSourceSpec, type SourceDeps, type SourceSpec } from './sources/choose.ts'
+import { wantsBroker } from './sources/broker-inputs.ts'
 import { readSecretPlan } from '../github/plan.ts'
 import { ActionError, describeFailure, redact } from '../shared/errors.ts'
 import type { HttpSend } from '../shared/http.ts'
@@ -47,15 +48,15 @@ export async function runMain(deps: MainDeps): Promise<void> {
     // A run without its credential (forks, Dependabot) has no secrets either. A skipped run still
     // checks every other input, with stand-ins for those, so that a mistake shows on the first run,
     // not on the first run that has secrets; the real values are read once the credential came.
-    const standIns: GetInput = (name) => (['api-key', 'github-token'].includes(name) && getInput(name) === '' ? 'missing' : getInput(name))
+    const lacking = wantsBroker(getInput) ? ['github-token'] : ['api-key', 'github-token']
+    const standIns: GetInput = (name) => (lacking.includes(name) && getInput(name) === '' ? 'missing' : getInput(name))
     const checked = readStepPlan(mode, onMissing === 'skip' ? standIns : getInput, deps)
     const sourceDeps: SourceDeps = { ...deps, policy: MAIN_POLICY, deadline: deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS, budgetMs: MAIN_DEEPGRAM_BUDGET_MS }
     const noApiKey = checked.source.kind === 'deepgram' && getInput('api-key') === ''
     const credentialed = noApiKey ? undefined : await acquireCredential(checked.source, sourceDeps)
     if (credentialed === undefined) {
-      const why = missingCredential(checked.source, deps.run)
-      if (onMissing === 'fail') throw new ActionError(`${why} To skip this step when there is none, set on-missing-credentials: skip.`)
-      io.notice(`Skipped: ${credentialInput(getInput)} is missing and on-missing-credentials is skip. ${why}`)
+      if (onMissing === 'fail') throw new ActionError(missingCredential(checked.source, deps.run))
+      io.notice(skippedForMissingCredential(checked.source, deps.run))
       io.setOutput('skipped', 'true')
       return
     }

@@ -42,11 +42,13 @@ export async function runPost(deps: PostDeps): Promise<void> {
   const sourceDeps: SourceDeps = { ...deps, policy: POST_POLICY, deadline: deps.clock.now() + POST_BUDGET_MS, budgetMs: POST_BUDGET_MS }
   try {
     const getInput = (name: string) => io.getInput(name)
-    const source = await reopenSource(work.locator, getInput, { ...sourceDeps, io: recordingSecrets(io, secrets) })
-    if (source === undefined) {
+    const reopened = await reopenSource(work.locator, getInput, sourceDeps)
+    if (reopened === undefined) {
       io.warning(`Could not revoke ${what}: api-key is empty in the post step. ${work.kind === 'key' ? `It expires on its own at ${work.expiresAt}.` : 'Check the project\'s keys in the Deepgram console.'}`)
       return
     }
+    const { source, credential } = reopened
+    secrets.push(credential)
     if (work.kind === 'key') {
       const outcome = await source.deleteKey(work.keyId)
       io.info(outcome === 'deleted' ? `Revoked key ${work.keyId}.` : `Key ${work.keyId} was already deleted.`)
@@ -62,16 +64,5 @@ export async function runPost(deps: PostDeps): Promise<void> {
   } catch (error) {
     const later = work.kind === 'key' ? `It expires on its own at ${work.expiresAt}.` : 'It expires on its own.'
     io.warning(`Could not revoke ${what}: ${redact(describeFailure(error), secrets)} ${later}`)
-  }
-}
-
-/** The ActionIO, noting every secret it masks (the post step's ID token) for the warnings' redaction. */
-function recordingSecrets(io: ActionIO, secrets: string[]): ActionIO {
-  return {
-    ...io,
-    setSecret: (value) => {
-      secrets.push(value)
-      io.setSecret(value)
-    },
   }
 }

@@ -111,7 +111,7 @@ async function writeSecrets(
   io: ActionIO,
 ): Promise<TargetResult[]> {
   const ready = await delivery
-  if (ready instanceof Error) throw await deleteAfterFailure(afterWrites(), key, `${createdBy(key)}, but ${ready.message}`)
+  if (ready instanceof Error) throw await deleteAfterFailure(afterWrites(), key, `${createdBy(afterWrites(), key)}, but ${ready.message}`)
   const expiresAt = isoUtc(key.expirationDate)
   const mayHold = `the job ended while writing secret ${plan.name}, so some of its targets may hold it`
   saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke: keyPlan.revoke === 'true', ...(keyPlan.revoke === 'true' ? {} : { keptBecause: mayHold }) })
@@ -120,7 +120,7 @@ async function writeSecrets(
   if (held.length === 0) {
     // No secret holds it: should the deletion below fail, post tries again.
     saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke: true })
-    throw await deleteAfterFailure(afterWrites(), key, `${createdBy(key)}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`)
+    throw await deleteAfterFailure(afterWrites(), key, `${createdBy(afterWrites(), key)}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`)
   }
   return results
 }
@@ -149,7 +149,7 @@ async function mint(plan: KeyPlan, digest: string | undefined, source: KeySource
     secrets.push(minted.key)
   }
   const problem = verifyCreatedKey(minted, plan.expiration, sentAt, clock.now()) ?? grantProblem(plan.scopes, minted.scopes)
-  if (problem !== undefined) throw await deleteAfterFailure(source, minted, `${createdBy(minted)}, but ${problem}.`)
+  if (problem !== undefined) throw await deleteAfterFailure(source, minted, `${createdBy(source, minted)}, but ${problem}.`)
   return minted
 }
 
@@ -170,8 +170,8 @@ function revokeSentence(revoke: boolean, heldBySecret: boolean): string {
   return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)'
 }
 
-function createdBy(key: MintedKey): string {
-  return `Deepgram created key ${key.apiKeyId || '(no id)'}`
+function createdBy(source: KeySource, key: MintedKey): string {
+  return `${source.service} created key ${key.apiKeyId}`
 }
 
 /**

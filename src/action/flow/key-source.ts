@@ -43,6 +43,8 @@ export type KeyAdapter = Omit<KeySource, 'deadline' | 'renewed'>
 
 export interface KeySource {
   readonly locator: SourceLocator
+  /** Who makes the keys, for errors: "Deepgram", "The broker". */
+  readonly service: string
   /** Where keys come from, for messages: "project <id>", "the broker at <url>". */
   readonly description: string
   /** What a person can do about a key that could not be deleted. */

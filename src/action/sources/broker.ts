@@ -9,6 +9,7 @@ import type { BrokerTarget } from './broker-inputs.ts'
 
 export function brokerSource(client: BrokerClient, target: BrokerTarget): KeyAdapter {
   return {
+    service: 'The broker',
     locator: { kind: 'broker', url: target.url, audience: target.audience },
     description: `the broker at ${target.url}`,
     byHand: "It expires on its own; ask the broker's operators to delete it sooner.",

@@ -24,10 +24,6 @@ export function readSourceSpec(getInput: GetInput, run: RunContext): SourceSpec 
   return { kind: 'deepgram', apiKey: readApiKey(getInput, run), projectId: readProjectId(getInput), apiUrl: readDeepgramApiUrl(getInput), defaultComment: defaultComment(run) }
 }
 
-/** The credential a source's inputs name: a skipped run (on-missing-credentials: skip) lacks it. */
-export function credentialInput(getInput: GetInput): string {
-  return wantsBroker(getInput) ? 'the ID token' : 'api-key'
-}
 
 export interface SourceDeps {
   io: ActionIO
@@ -69,16 +65,20 @@ export async function openSource({ spec, credential }: Credentialed, deps: Sourc
   return deepgramKeys(spec, credential, projectId, deps)
 }
 
-/** The source the post step finds from what main saved: api-key is read again, the ID token asked anew. */
-export async function reopenSource(locator: SourceLocator, getInput: GetInput, deps: SourceDeps): Promise<KeySource | undefined> {
+/**
+ * The source the post step finds from what main saved: api-key is read again, the ID token asked
+ * anew (and returned, to be kept out of messages). Undefined when api-key is empty in post.
+ */
+export async function reopenSource(locator: SourceLocator, getInput: GetInput, deps: SourceDeps): Promise<{ source: KeySource; credential: string } | undefined> {
   if (locator.kind === 'broker') {
-    const found = await acquireCredential({ kind: 'broker', target: { url: locator.url, audience: locator.audience } }, deps)
+    const target = { url: locator.url, audience: locator.audience }
+    const found = await acquireCredential({ kind: 'broker', target }, deps)
     if (found === undefined) throw new ActionError('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).')
-    return brokerKeys({ url: locator.url, audience: locator.audience }, found.credential, deps)
+    return { source: brokerKeys(target, found.credential, deps), credential: found.credential }
   }
   const apiKey = getInput('api-key')
   if (apiKey === '') return undefined
-  return deepgramKeys({ kind: 'deepgram', apiKey, apiUrl: readDeepgramApiUrl(getInput), defaultComment: '' }, apiKey, locator.projectId, deps)
+  return { source: deepgramKeys({ kind: 'deepgram', apiKey, apiUrl: readDeepgramApiUrl(getInput), defaultComment: '' }, apiKey, locator.projectId, deps), credential: apiKey }
 }
 
 function deepgramKeys(spec: Extract<SourceSpec, { kind: 'deepgram' }>, apiKey: string, projectId: string, deps: SourceDeps): KeySource {
@@ -103,10 +103,16 @@ function renewedBudget(deps: SourceDeps): SourceDeps {
   return { ...deps, deadline: deps.clock.now() + deps.budgetMs }
 }
 
-/** Why the step has no credential, in this run's own terms, and what to do. */
+/** The step has no credential: the failure (on-missing-credentials: fail), in this run's own terms. */
 export function missingCredential(spec: SourceSpec, run: RunContext): string {
-  if (spec.kind === 'deepgram') return `api-key is empty. ${missingApiKeyCause(run)}`
-  return `${NO_ID_TOKEN} ${missingIdTokenCause(run)}`
+  if (spec.kind === 'deepgram') return `Input api-key: is empty. ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`
+  return `${NO_ID_TOKEN} ${missingIdTokenCause(run)} To skip this step when there is none, set on-missing-credentials: skip.`
+}
+
+/** The step has no credential: the notice of a skipped step (on-missing-credentials: skip). */
+export function skippedForMissingCredential(spec: SourceSpec, run: RunContext): string {
+  if (spec.kind === 'deepgram') return `Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`
+  return `Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(run)}`
 }
 
 const NO_ID_TOKEN =

@@ -51,6 +51,7 @@ type KeysApi = Pick<DeepgramClient, 'createKeyOnce' | 'listKeys' | 'getKey' | 'd
  */
 export function deepgramSource(client: KeysApi, projectId: string, defaultComment: string): KeyAdapter {
   return {
+    service: 'Deepgram',
     locator: { kind: 'deepgram', projectId },
     description: `project ${projectId}`,
     byHand: 'Delete it in the Deepgram console.',
