@@ -109,7 +109,18 @@ export class BrokerClient {
 
   /** Deletes one key this broker minted for this repository; 404 means the broker does not know it (any more). */
   async deleteKey(keyId: string): Promise<DeleteOutcome> {
-    return this.retried('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, `deleting key ${keyId}`, () => 'deleted' as const, 'already-gone')
+    const action = `deleting key ${keyId}`
+    return this.retried(
+      'DELETE',
+      `/v1/keys/${encodeURIComponent(keyId)}`,
+      action,
+      (body, response) => {
+        // Only the broker's word that it deleted this key counts.
+        if (idsOf(field(body, 'deleted')).includes(keyId.toLowerCase())) return 'deleted' as const
+        throw new UnusableAnswerError('The broker', action, response.status, 'the answer does not say the key was deleted, so it may still exist', response.headers['x-request-id'])
+      },
+      'already-gone',
+    )
   }
 
   /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
