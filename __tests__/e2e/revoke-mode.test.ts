@@ -33,7 +33,7 @@ describe('revoke mode', () => {
     expect(main.exitCode).toBe(0)
     expect(main.outputs).toEqual({ 'revoked-count': '1', 'revoked-key-ids': keys.pr42, skipped: 'false' })
     expect(warningLines(main).map((line) => decodeCommand(line.slice('::warning::'.length)))).toEqual([
-      `Key ${gone} was not found through project ${PROJECT_ID}: it was deleted already, or it belongs to another project. Nothing was deleted; check the id.`,
+      `Key ${gone} was not found in project ${PROJECT_ID}: it was deleted already, or it belongs to another project. Nothing was deleted; check the id.`,
     ])
     expect(main.stdout).not.toContain(`Revoked key ${gone}`)
     expect(main.summary).toContain(`| \`${keys.pr42}\` | revoked |`)
@@ -49,7 +49,7 @@ describe('revoke mode', () => {
     const main = await revoke({ 'key-id': elsewhere })
     expect(main.exitCode).toBe(0)
     expect(main.outputs).toEqual({ 'revoked-count': '0', 'revoked-key-ids': '', skipped: 'false' })
-    expect(warningLines(main).join('\n')).toContain(`Key ${elsewhere} was not found through project ${PROJECT_ID}: it was deleted already, or it belongs to another project.`)
+    expect(warningLines(main).join('\n')).toContain(`Key ${elsewhere} was not found in project ${PROJECT_ID}: it was deleted already, or it belongs to another project.`)
     expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([elsewhere])
   })
 

@@ -37,7 +37,11 @@ export function secretsSummary(name: string, results: TargetResult[]): string {
 export function revokeModeSummary(where: string, what: string, report: { revoked: string[]; notFound: string[] }): string {
   const rows = [...report.revoked.map((id): [string, string] => [code(id), 'revoked']), ...report.notFound.map((id): [string, string] => [code(id), 'not found (deleted already, or another project\'s)'])]
   const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`
-  return `### Deepgram keys revoked\n\nThrough ${markdownValue(where)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`
+  return `### Deepgram keys revoked\n\n${markdownValue(capitalised(what))} ${markdownValue(where)}: ${report.revoked.length} revoked.\n\n${body}\n`
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
 export function revokedSummary(keyId: string, outcome: 'deleted' | 'already-gone'): string {
