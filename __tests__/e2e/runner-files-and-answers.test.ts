@@ -1,6 +1,7 @@
 // What the runner's own files and oversized answers do to a step: one clear error (or a warning
 // for the summary), and no key left alive.
 import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
+import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator } from '../../harness/github-emulator.ts'
 import { runStep, type StepRun } from '../../harness/runner.ts'
 import { allKeys, deepgramInputs, errorLines, expectNoLeaks, theError, warningLines } from '../helpers/action.ts'
 
@@ -66,5 +67,51 @@ describe('a runner file that cannot be written', () => {
     expect(after.stdout).toContain(`Revoked key ${main.outputs['key-id']}.`)
     expect(dg.liveKeys()).toEqual([])
     expectNoLeaks([main, after], allKeys(dg))
+  })
+})
+
+describe('an answer over 1 MiB names the service, the status and what to do', () => {
+  const OVER_1_MIB = 'x'.repeat(1024 * 1024 + 1)
+
+  test("Deepgram's create: the key it may have made is found by its marker and deleted", async () => {
+    dg.commitThenAnswer(200, (answer) => ({ ...answer, padding: OVER_1_MIB }))
+    const main = await runStep('main', { inputs: deepgramInputs(dg) })
+    expect(main.exitCode).toBe(1)
+    expect(theError(main)).toMatch(
+      new RegExp(
+        '^Deepgram answered HTTP 200 while creating the key, but the answer is over 1 MiB, far more than Deepgram ever sends, and was not read \\(request id [0-9a-f-]{36}\\)\\. ' +
+          "Check that deepgram-api-url points at Deepgram's API, and that no proxy answers in its place\\. Any key it made was found by its marker and deleted; run the job again\\.$",
+      ),
+    )
+    expect(dg.requests.slice(0, 3).map((r) => `${r.method} ${r.status}`)).toEqual(['POST 200', 'GET 200', 'DELETE 200'])
+    expect(dg.keys).toHaveLength(1)
+    expect(dg.liveKeys()).toEqual([])
+    expect(main.outputs).toEqual({ skipped: 'false' })
+    const after = await post(main)
+    expect(after.exitCode).toBe(0)
+    expectNoLeaks([main, after], allKeys(dg))
+  })
+
+  test("GitHub's public key: the error names GitHub, the status and github-api-url, and no key stays alive", async () => {
+    const gh = await startGitHubEmulator({})
+    try {
+      gh.fail({ match: /public-key$/, status: 200, message: OVER_1_MIB, times: Infinity })
+      const inputs = deepgramInputs(dg, { 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': DEFAULT_GITHUB_TOKEN, 'github-api-url': gh.url })
+      const main = await runStep('main', { inputs })
+      expect(main.exitCode).toBe(1)
+      expect(theError(main)).toMatch(
+        new RegExp(
+          'GitHub answered HTTP 200 while reading the public key of repository octo-org/app, but the answer is over 1 MiB, far more than GitHub ever sends, and was not read \\(request id [^)]+\\)\\. ' +
+            "Check that github-api-url points at GitHub's API, and that no proxy answers in its place\\.",
+        ),
+      )
+      // Not retried: the same answer would come again.
+      expect(gh.requests.filter((r) => r.path.endsWith('public-key'))).toHaveLength(1)
+      expect(gh.secrets).toEqual([])
+      expect(dg.liveKeys()).toEqual([])
+      expectNoLeaks([main], [...allKeys(dg), DEFAULT_GITHUB_TOKEN])
+    } finally {
+      await gh.close()
+    }
   })
 })

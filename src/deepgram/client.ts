@@ -1,5 +1,5 @@
 import { ActionError, CancelledError, NetworkError, ServiceError, UnusableAnswerError } from '../shared/errors.ts'
-import { AnswerTooLargeError, TransportError, type HttpResponse, type HttpSend } from '../shared/http.ts'
+import { AnswerTooLargeError, oversizedAnswerError, TransportError, type HttpResponse, type HttpSend } from '../shared/http.ts'
 import { endingBy, parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../shared/retry.ts'
 import { isUuid } from './ids.ts'
 
@@ -174,7 +174,7 @@ export class DeepgramClient {
       if (error instanceof TransportError) {
         throw new NetworkError('Deepgram', action, error.message, error.sent, { attempts: attempt.n, host: new URL(url).host, proxy: error.proxy })
       }
-      if (error instanceof AnswerTooLargeError) throw tooLarge(error, action, clock.now())
+      if (error instanceof AnswerTooLargeError) throw tooLarge(error, action)
       throw error
     }
   }
@@ -189,11 +189,10 @@ function cancelledMessage(action: string): string {
   return `The job was cancelled while ${action}. The post step deletes any key this run created.`
 }
 
-/** A 2xx too large to read may be a key we cannot see; anything else is a refusal we cannot read. */
-function tooLarge(error: AnswerTooLargeError, action: string, now: number): Error {
-  const response = { status: error.status, headers: error.headers, body: '' }
-  if (error.status >= 200 && error.status < 300) return new UnusableAnswerError('Deepgram', action, error.status, error.message, requestIdOf(response, undefined))
-  return deepgramError(response, action, now, error.message)
+/** Deepgram's own answers are a few kilobytes: one too large to read came from something else. */
+function tooLarge(error: AnswerTooLargeError, action: string): Error {
+  const requestId = requestIdOf({ status: error.status, headers: error.headers, body: '' }, undefined)
+  return oversizedAnswerError(error, { service: 'Deepgram', action, requestId, urlInput: 'deepgram-api-url' })
 }
 
 /** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
@@ -236,7 +235,7 @@ export function isTransientStatus(status: number): boolean {
  * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
  * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
  */
-export function deepgramError(response: HttpResponse, action: string, now: number, fallbackMessage = 'no message'): ServiceError {
+export function deepgramError(response: HttpResponse, action: string, now: number): ServiceError {
   const body = parseJson(response.body)
   const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'))
   const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ')
@@ -246,7 +245,7 @@ export function deepgramError(response: HttpResponse, action: string, now: numbe
     (modern || undefined) ??
     stringOf(field(body, 'reason')) ??
     (typeof body === 'string' ? body : undefined) ??
-    (text || fallbackMessage)
+    (text || 'no message')
   const requestId = requestIdOf(response, body)
   const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now)
   return new ServiceError({

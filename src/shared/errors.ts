@@ -88,8 +88,9 @@ export class CancelledError extends Error {
 export class UnusableAnswerError extends Error {
   readonly status: number
   readonly requestId: string | undefined
-  constructor(service: ServiceName, action: string, status: number, problem: string, requestId: string | undefined) {
-    super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.`)
+  /** @param hint what the user can do about it, when there is something. */
+  constructor(service: ServiceName, action: string, status: number, problem: string, requestId: string | undefined, hint?: string) {
+    super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.${hint ? ` ${hint}` : ''}`)
     this.name = 'UnusableAnswerError'
     this.status = status
     this.requestId = requestId
