@@ -79,7 +79,7 @@ describe('an answer over 1 MiB names the service, the status and what to do', ()
     expect(main.exitCode).toBe(1)
     expect(theError(main)).toMatch(
       new RegExp(
-        '^Deepgram answered HTTP 200 while creating the key, but the answer is over 1 MiB, far more than Deepgram ever sends, and was not read \\(request id [0-9a-f-]{36}\\)\\. ' +
+        '^Deepgram answered HTTP 200 while creating the key, but the answer is over 1 MiB, the most this action reads, and was not read \\(request id [0-9a-f-]{36}\\)\\. ' +
           "Check that deepgram-api-url points at Deepgram's API, and that no proxy answers in its place\\. Any key it made was found by its marker and deleted; run the job again\\.$",
       ),
     )
@@ -101,7 +101,7 @@ describe('an answer over 1 MiB names the service, the status and what to do', ()
       expect(main.exitCode).toBe(1)
       expect(theError(main)).toMatch(
         new RegExp(
-          'GitHub answered HTTP 200 while reading the public key of repository octo-org/app, but the answer is over 1 MiB, far more than GitHub ever sends, and was not read \\(request id [^)]+\\)\\. ' +
+          'GitHub answered HTTP 200 while reading the public key of repository octo-org/app, but the answer is over 1 MiB, the most this action reads, and was not read \\(request id [^)]+\\)\\. ' +
             "Check that github-api-url points at GitHub's API, and that no proxy answers in its place\\.",
         ),
       )

@@ -42,7 +42,7 @@ describe('createKeyOnce: a 2xx that is not a key is an UnusableAnswerError that 
     const failure = dg.createKeyOnce(PROJECT, body)
     await expect(failure).rejects.toThrow(UnusableAnswerError)
     await expect(failure).rejects.toThrow(
-      'Deepgram answered HTTP 200 while creating the key, but the answer is over 1 MiB, far more than Deepgram ever sends, and was not read (request id req-big). ' +
+      'Deepgram answered HTTP 200 while creating the key, but the answer is over 1 MiB, the most this action reads, and was not read (request id req-big). ' +
         "Check that deepgram-api-url points at Deepgram's API, and that no proxy answers in its place.",
     )
   })
@@ -54,7 +54,7 @@ describe('createKeyOnce: a 2xx that is not a key is an UnusableAnswerError that 
     })
     const failure = dg.createKeyOnce(PROJECT, body)
     await expect(failure).rejects.toThrow(ServiceError)
-    await expect(failure).rejects.toThrow('Deepgram answered HTTP 502 while creating the key: the answer is over 1 MiB, far more than Deepgram ever sends, and was not read (no request id).')
+    await expect(failure).rejects.toThrow('Deepgram answered HTTP 502 while creating the key: the answer is over 1 MiB, the most this action reads, and was not read (no request id).')
     const listing = dg.listKeys(PROJECT)
     await expect(listing).rejects.toThrow(/^Deepgram answered HTTP 413 while listing the project keys: the answer is over 1 MiB.* Check that deepgram-api-url points at Deepgram's API/)
     expect(sent).toHaveLength(2)

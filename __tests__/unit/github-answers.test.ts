@@ -19,7 +19,7 @@ describe('reading GitHub’s answers', () => {
     const error = gitHubError(octokitError, 'reading the public key of repository o/a', 'permission', noRefusals)
     expect(error).toBeInstanceOf(UnusableAnswerError)
     expect(error.message).toBe(
-      'GitHub answered HTTP 200 while reading the public key of repository o/a, but the answer is over 1 MiB, far more than GitHub ever sends, and was not read (request id REQ-9). ' +
+      'GitHub answered HTTP 200 while reading the public key of repository o/a, but the answer is over 1 MiB, the most this action reads, and was not read (request id REQ-9). ' +
         "Check that github-api-url points at GitHub's API, and that no proxy answers in its place.",
     )
   })

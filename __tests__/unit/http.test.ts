@@ -124,14 +124,14 @@ describe('oversizedAnswerError: one description of an answer too large to read, 
   const MiB = 1024 * 1024
 
   test.each([
-    ['Deepgram', 'creating the key', 'deepgram-api-url', "Deepgram's API", 'Deepgram'],
-    ['GitHub', 'reading the public key of repository o/a', 'github-api-url', "GitHub's API", 'GitHub'],
-    ['The broker', 'minting a key', 'broker-url', 'the broker', 'the broker'],
-  ] as const)('a 2xx from %s is an unusable answer (what was asked may be done), naming the service, the status, the action and what to do', (service, action, urlInput, api, sender) => {
+    ['Deepgram', 'creating the key', 'deepgram-api-url', "Deepgram's API"],
+    ['GitHub', 'reading the public key of repository o/a', 'github-api-url', "GitHub's API"],
+    ['The broker', 'minting a key', 'broker-url', 'the broker'],
+  ] as const)('a 2xx from %s is an unusable answer (what was asked may be done), naming the service, the status, the action and what to do', (service, action, urlInput, api) => {
     const error = oversizedAnswerError(new AnswerTooLargeError(201, {}, MiB), { service, action, requestId: 'req-1', urlInput })
     expect(error).toBeInstanceOf(UnusableAnswerError)
     expect(error.message).toBe(
-      `${service} answered HTTP 201 while ${action}, but the answer is over 1 MiB, far more than ${sender} ever sends, and was not read (request id req-1). ` +
+      `${service} answered HTTP 201 while ${action}, but the answer is over 1 MiB, the most this action reads, and was not read (request id req-1). ` +
         `Check that ${urlInput} points at ${api}, and that no proxy answers in its place.`,
     )
   })
@@ -141,7 +141,7 @@ describe('oversizedAnswerError: one description of an answer too large to read, 
     expect(error).toBeInstanceOf(ServiceError)
     expect((error as ServiceError).status).toBe(503)
     expect(error.message).toBe(
-      'GitHub answered HTTP 503 while writing secret KEY: the answer is over 2048 bytes, far more than GitHub ever sends, and was not read (no request id). ' +
+      'GitHub answered HTTP 503 while writing secret KEY: the answer is over 2048 bytes, the most this action reads, and was not read (no request id). ' +
         "Check that github-api-url points at GitHub's API, and that no proxy answers in its place.",
     )
   })

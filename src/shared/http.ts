@@ -63,14 +63,14 @@ const API_OF: Record<ServiceName, string> = { Deepgram: "Deepgram's API", GitHub
 
 /**
  * An answer too large to read, as every client reports it: the service, the status, what was
- * being done, and what to do. Services never send that much, so something else answered: a wrong
- * URL or a proxy. A 2xx is an UnusableAnswerError, since the service may have done what it was
- * asked (a create that may have made a key is cleaned up as after any unusable answer); any other
- * status is a ServiceError, retried or not as its status says.
+ * being done, and what to do. The services' answers are far smaller, so something else most
+ * likely answered: a wrong URL or a proxy. A 2xx is an UnusableAnswerError, since the service may
+ * have done what it was asked (a create that may have made a key is cleaned up as after any
+ * unusable answer); any other status is a ServiceError, retried or not as its status says.
  */
 export function oversizedAnswerError(error: AnswerTooLargeError, context: OversizedContext): ServiceError | UnusableAnswerError {
   const { service, action, requestId, urlInput } = context
-  const problem = `the answer is over ${formatBytes(error.limitBytes)}, far more than ${service === 'The broker' ? 'the broker' : service} ever sends, and was not read`
+  const problem = `the answer is over ${formatBytes(error.limitBytes)}, the most this action reads, and was not read`
   const hint = `Check that ${urlInput} points at ${API_OF[service]}, and that no proxy answers in its place.`
   if (error.status >= 200 && error.status < 300) return new UnusableAnswerError(service, action, error.status, problem, requestId, hint)
   return new ServiceError({ service, action, status: error.status, message: problem, requestId, hint })
