@@ -108,7 +108,7 @@ export class ActionError extends Error {
 /** The files the runner gives a step to write, by the variable that names them. */
 export type RunnerFile = 'GITHUB_OUTPUT' | 'GITHUB_STATE' | 'GITHUB_STEP_SUMMARY'
 
-const FREE_SPACE = "Free disk space on the runner (the volume of its work directory is full)"
+const FREE_SPACE = 'Free disk space on the runner (the volume of its work directory is full)'
 const PERMISSIONS = "Check that the runner's user may write to its work directory (its owner, permissions and mount)"
 const CHECK_DISK = "Check the runner's disk and its work directory"
 
