@@ -71,7 +71,7 @@ describe('no orphan key after a broken answer of the broker', () => {
 
   test.each<[string, Parameters<Relay['spoilNext']>[1], RegExp]>([
     ['not JSON', { kind: 'not-json' }, /the answer is not a JSON object/],
-    ['over 1 MiB', { kind: 'oversized' }, /is longer than the 1 MiB read at most, so it is not the broker's \(check broker-url\)/],
+    ['over 1 MiB', { kind: 'oversized' }, /the answer is over 1 MiB, the most this action reads, and was not read .*Check that broker-url points at/],
     ['a project_id that is not a UUID', { kind: 'rewrite', edit: (body) => ({ ...body, project_id: '../../projects' }) }, /its project_id is not a UUID/],
     ['a key_id that is not a UUID', { kind: 'rewrite', edit: (body) => ({ ...body, key_id: 'k-1' }) }, /its key_id is not a UUID/],
   ])('%s: one clear error, and the key is deleted through the broker before main ends', async (_, spoil, problem) => {
