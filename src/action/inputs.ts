@@ -4,6 +4,7 @@ import { isUuid } from '../deepgram/ids.ts'
 import { InputError } from '../shared/errors.ts'
 import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
 import { isManagementScope, whyManagement } from '../deepgram/scopes.ts'
+import { unprintableIn } from '../shared/printable.ts'
 
 /** Reads one input as the runner passes it (`INPUT_<NAME>`), trimmed; '' when unset. */
 export type GetInput = (name: string) => string
@@ -193,6 +194,8 @@ export function readKeyPlan(getInput: GetInput, run: RunContext, now: Date): Key
   const revoke = readRevoke(getInput)
   const deepgramApiUrl = readDeepgramApiUrl(getInput)
   const givenComment = getInput('comment')
+  const unprintable = unprintableIn(givenComment)
+  if (unprintable) throw new InputError('comment', `holds ${unprintable}. Give printable text only: no control, bidirectional-text or zero-width characters.`)
   return {
     apiKey,
     projectId,
