@@ -14,16 +14,21 @@ export interface BrokerAnswer {
 }
 
 /** A policy with one rule for octo-org/app (repository id 1001) and `rules` before it, for `issuer`. */
-export function examplePolicy(issuer: OidcIssuer, extra: { rules?: Record<string, unknown>[]; 'keys-per-minute'?: number; issuers?: string[] } = {}): Record<string, unknown> {
+export function examplePolicy(
+  issuer: OidcIssuer,
+  extra: { rules?: Record<string, unknown>[]; 'keys-per-minute'?: number; 'deletes-per-minute'?: number; issuers?: string[]; ruleIssuers?: string[] } = {},
+): Record<string, unknown> {
   return {
     'project-id': PROJECT_ID,
     audience: DEFAULT_AUDIENCE,
     issuers: extra.issuers ?? [issuer.url],
     ...(extra['keys-per-minute'] ? { 'keys-per-minute': extra['keys-per-minute'] } : {}),
+    ...(extra['deletes-per-minute'] ? { 'deletes-per-minute': extra['deletes-per-minute'] } : {}),
     rules: [
       ...(extra.rules ?? []),
       {
         name: 'app-tests',
+        ...(extra.ruleIssuers ? { issuers: extra.ruleIssuers } : {}),
         match: { repository: 'octo-org/app', repository_id: '1001', ref: 'refs/heads/*' },
         scopes: ['usage:write', 'usage:read'],
         'max-expiration': '2h',
