@@ -50,11 +50,13 @@ export interface World {
   close(): Promise<void>
 }
 
-export async function startWorld(options: { policy?: (issuer: OidcIssuer) => Record<string, unknown>; emulator?: DeepgramEmulatorOptions } = {}): Promise<World> {
+export async function startWorld(
+  options: { policy?: (issuer: OidcIssuer) => Record<string, unknown>; emulator?: DeepgramEmulatorOptions; brokerEnv?: Record<string, string> } = {},
+): Promise<World> {
   const policy = options.policy
   const dg = await startDeepgramEmulator(options.emulator ?? {})
   const issuer = await startOidcIssuer()
-  const broker = await startBroker({ policy: (policy ?? examplePolicy)(issuer), adminKey: ADMIN_KEY, deepgramApiUrl: dg.url })
+  const broker = await startBroker({ policy: (policy ?? examplePolicy)(issuer), adminKey: ADMIN_KEY, deepgramApiUrl: dg.url, env: options.brokerEnv })
   const tokens: string[] = []
   return {
     dg,

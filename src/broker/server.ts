@@ -1,7 +1,7 @@
 // The broker's HTTP face: routes, time and size limits, JSON answers with Cache-Control:
 // no-store, and one audit line per request. What each route does is service.ts's business.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { answerClientError, HEADERS_TIMEOUT_MS, parserFailure, REQUEST_TIMEOUT_MS } from './client-errors.ts'
+import { abortedRequest, answerClientError, HEADERS_TIMEOUT_MS, parserFailure, REQUEST_TIMEOUT_MS } from './client-errors.ts'
 import type { Drain } from './drain.ts'
 import { Refusal } from './refusal.ts'
 import { requestLine, routeOf, type Route } from './request-target.ts'
@@ -157,7 +157,7 @@ function readBody(req: IncomingMessage, drain: Drain): Promise<string> {
       req.pause()
       reject(refusal)
     }
-    const broken = (): void => fail(parserFailure(req.socket) ?? new Refusal(400, 'request_aborted', 'The client closed the connection before the whole body arrived.'))
+    const broken = (): void => fail(parserFailure(req.socket) ?? abortedRequest())
     const done = drain.reading(() => fail(new Refusal(503, 'shutting_down', 'The broker is shutting down; send the request again.')))
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
