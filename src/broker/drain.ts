@@ -18,7 +18,7 @@ export class Drain {
     void work.finally(() => this.open.delete(work))
   }
 
-  /** A request whose body is being read; `cut` ends it if the drain begins meanwhile. Returns: the body was read. */
+  /** A request whose body is being read; `cut` ends it if the drain begins meanwhile. Call what it returns once the body is read. */
   reading(cut: () => void): () => void {
     if (this.stopping) {
       cut()

@@ -2,6 +2,7 @@
 // no-store, and one audit line per request. What each route does is service.ts's business.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { abortedRequest, answerClientError, HEADERS_TIMEOUT_MS, parserFailure, REQUEST_TIMEOUT_MS } from './client-errors.ts'
+import { logLine } from '../shared/log-text.ts'
 import type { Drain } from './drain.ts'
 import { Refusal } from './refusal.ts'
 import { requestLine, routeOf, type Route } from './request-target.ts'
@@ -49,7 +50,7 @@ export function createBrokerServer(deps: ServerDeps): Server {
     (req, res) => {
       deps.drain.track(
         handle(deps, req, res).catch((error: unknown) => {
-          deps.logError(`answering ${requestLine(req.method, req.url)} failed: ${error instanceof Error ? error.message : String(error)}`)
+          deps.logError(logLine(`answering ${requestLine(req.method, req.url)} failed: ${error instanceof Error ? error.message : String(error)}`))
           send(res, deps, 500, { error: 'internal', message: 'The broker failed; see its log.' })
         }),
       )
