@@ -1,16 +1,6 @@
 import { grantFor, nestingDepth, parseKeyRequest } from '../../src/broker/key-request.ts'
 import type { Rule } from '../../src/broker/policy.ts'
-import { Refusal } from '../../src/broker/refusal.ts'
-
-function refusalOf(run: () => unknown): Refusal {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof Refusal) return error
-    throw error
-  }
-  throw new Error('no refusal')
-}
+import { refusalOf } from './refusal-of.ts'
 
 describe('parseKeyRequest', () => {
   test('an empty body asks for the defaults', () => {

@@ -1,15 +1,5 @@
 import { canonicalPath, requestLine, routeOf } from '../../src/broker/request-target.ts'
-import { Refusal } from '../../src/broker/refusal.ts'
-
-function refusalOf(run: () => unknown): Refusal {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof Refusal) return error
-    throw error
-  }
-  throw new Error('no refusal')
-}
+import { refusalOf } from './refusal-of.ts'
 
 describe('canonicalPath', () => {
   test.each(['/v1/keys', '/v1/keys?tags=a,b', '/v1/keys/3f2504e0-4f89-11d3-9a0c-0305e82c3301', '/healthz'])('keeps %s', (target) => {
