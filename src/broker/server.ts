@@ -86,7 +86,9 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     send(res, deps, error.status, { error: error.code, message: error.message, ...error.details }, { ...error.headers, ...closing })
   } finally {
     if (route?.kind !== 'health') {
-      deps.audit({ time: new Date(deps.now()).toISOString(), ...verdict, request: requestLine(req.method, req.url), duration_ms: Math.round((performance.now() - started) * 100) / 100, ...audit })
+      const { outcome, status, error, reason } = verdict
+      const durationMs = Math.round((performance.now() - started) * 100) / 100
+      deps.audit({ time: new Date(deps.now()).toISOString(), outcome, status, request: requestLine(req.method, req.url), duration_ms: durationMs, ...audit, ...(error ? { error, reason } : {}) })
     }
   }
 }

@@ -103,7 +103,7 @@ export class Broker {
 
   /**
    * A key minted for a caller who left before the answer was written: nobody holds it, so it
-   * goes. Deepgram's failure is the caller's to see in the audit line, not an exception.
+   * goes. A failed deletion is reported by the audit line (outcome failed), not thrown.
    */
   async discardUndelivered(keyId: string, audit: AuditRecord): Promise<boolean> {
     const deepgram = this.deps.deepgramUntil(this.deps.now() + DEADLINES.discardMs)
