@@ -197,6 +197,21 @@ describe('no key is delivered to nobody', () => {
     await world.close()
   })
 
+  test('SIGTERM while Deepgram makes a key and never answers: the mint ends at its deadline, the key is deleted, exit 0', async () => {
+    const world = await startWorld()
+    world.dg.commitThenHang()
+    const minting = world.call('POST', '/v1/keys', { token: await world.sign(APP) })
+    await sleep(300)
+    const exit = await world.broker.stop()
+    expect(exit.code).toBe(0)
+    expect(await minting).toMatchObject({ status: 502, body: { error: 'deepgram_failed' } })
+    expect(world.dg.keys.length).toBe(1)
+    expect(world.dg.liveKeys()).toEqual([])
+    const lines = exit.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines).toEqual([expect.objectContaining({ outcome: 'failed', status: 502, error: 'deepgram_failed' })])
+    await world.close()
+  }, 40_000)
+
   test('SIGTERM while a client is still sending its body: 503 shutting_down at once, exit 0', async () => {
     const world = await startWorld()
     const socket = await open(world.broker.url)
