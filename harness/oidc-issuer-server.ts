@@ -126,6 +126,12 @@ async function route(req: IncomingMessage, url: URL, body: string): Promise<{ st
     published.push(await newKey())
     return { status: 200, body: { kid: current().kid } }
   }
+  if (req.method === 'POST' && path === '/_harness/duplicate-kid') {
+    // Another key under the signing key's kid, listed first: a verifier must try both.
+    const twin = await newKey()
+    published.splice(published.length - 1, 0, { ...twin, kid: current().kid, publicJwk: { ...twin.publicJwk, kid: current().kid } })
+    return { status: 200, body: {} }
+  }
   if (req.method === 'POST' && path === '/_harness/runner-claims') {
     runnerClaims = (command.claims ?? {}) as Claims
     return { status: 200, body: {} }

@@ -66,6 +66,8 @@ export interface OidcIssuer {
   forge(forgery: Forgery, claims?: Claims): Promise<string>
   /** Publishes a new key, which signs from now on; the old ones stay published. Returns its kid. */
   rotate(): Promise<string>
+  /** Publishes another key under the signing key's kid, before it in the key set; the signing key still signs. */
+  duplicateKid(): Promise<void>
   /** Claims the ID-token endpoint adds to its tokens (the audience comes from the request). */
   setRunnerClaims(claims: Claims): Promise<void>
   misbehave(misbehaviour: Misbehaviour): Promise<void>
@@ -99,6 +101,9 @@ export async function startOidcIssuer(host = '127.0.0.1'): Promise<OidcIssuer> {
     sign: async (claims = {}) => (await call<{ token: string }>('POST', '/_harness/sign', { claims })).token,
     forge: async (forgery, claims = {}) => (await call<{ token: string }>('POST', '/_harness/sign', { claims, forgery })).token,
     rotate: async () => (await call<{ kid: string }>('POST', '/_harness/rotate')).kid,
+    duplicateKid: async () => {
+      await call('POST', '/_harness/duplicate-kid')
+    },
     setRunnerClaims: async (claims) => {
       await call('POST', '/_harness/runner-claims', { claims })
     },

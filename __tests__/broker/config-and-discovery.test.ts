@@ -9,7 +9,7 @@ const BASE = { DEEPGRAM_ADMIN_KEY: 'dg_admin_key', BROKER_POLICY: '/etc/broker/p
 
 describe('readConfig', () => {
   test('defaults: port 8080 on every interface, Deepgram itself', () => {
-    expect(readConfig(BASE)).toEqual({ adminKey: 'dg_admin_key', policyPath: '/etc/broker/policy.yml', port: 8080, host: '0.0.0.0', deepgramApiUrl: 'https://api.deepgram.com' })
+    expect(readConfig(BASE)).toEqual({ adminKey: 'dg_admin_key', policyPath: '/etc/broker/policy.yml', port: 8080, host: '0.0.0.0', deepgramApiUrl: 'https://api.deepgram.com', maxConnections: 512 })
   })
 
   test('reads PORT, HOST and DEEPGRAM_API_URL', () => {

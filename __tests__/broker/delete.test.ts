@@ -32,15 +32,18 @@ describe('DELETE /v1/keys/{key_id}', () => {
     expect(await remove(keyId)).toMatchObject({ status: 404, body: { error: 'not_found' } })
   })
 
-  test('a token of the same repository that no rule matches may still delete its keys', async () => {
+  test('a token of the same repository that no rule matches may not delete, and Deepgram is not asked', async () => {
     const keyId = await mintFor(world, APP)
-    expect((await remove(keyId, { ref: 'refs/pull/7/merge' })).status).toBe(200)
+    const requests = world.dg.requests.length
+    expect(await remove(keyId, { ref: 'refs/pull/7/merge' })).toMatchObject({ status: 403, body: { error: 'no_rule', claims: { repository: 'octo-org/app', ref: 'refs/pull/7/merge' } } })
+    expect(world.dg.requests.length).toBe(requests)
+    expect(isLive(world, keyId)).toBe(true)
   })
 
   test("another repository's key: 403, and it stays", async () => {
     const keyId = await mintFor(world, OTHER)
     const answer = await remove(keyId)
-    expect(answer).toMatchObject({ status: 403, body: { error: 'not_yours', message: `Key ${keyId} was not minted by this broker for repository octo-org/app.` } })
+    expect(answer).toMatchObject({ status: 403, body: { error: 'not_yours', message: `Key ${keyId} was not minted by this broker for repository octo-org/app of issuer ${world.issuer.url}.` } })
     expect(isLive(world, keyId)).toBe(true)
   })
 

@@ -10,13 +10,19 @@ describe('globMatches', () => {
     ['octo-org/app', 'octo-org/ap', false],
     ['refs/heads/*', 'refs/heads/main', true],
     ['refs/heads/*', 'refs/heads/feature/deep/name', true],
-    ['refs/heads/*', 'refs/heads/', true],
+    ['refs/heads/*', 'refs/heads/', false],
     ['refs/heads/*', 'refs/tags/v1', false],
     ['refs/heads/*', 'xrefs/heads/main', false],
     ['octo-org/*-service', 'octo-org/payments-service', true],
     ['octo-org/*-service', 'octo-org/payments-service-old', false],
-    ['*', '', true],
-    ['a*b*c', 'abc', true],
+    ['*', '', false],
+    ['*', 'x', true],
+    ['a*', 'a', false],
+    ['a**', 'ab', false],
+    ['a**', 'abc', true],
+    ['pull_request*', 'pull_request_target', true],
+    ['a*b*c', 'abc', false],
+    ['a*b*c', 'aXbYc', true],
     ['a*b*c', 'aXbYbZc', true],
     ['a*b*c', 'aXbYcZ', false],
     ['v1.*', 'v1x2', false],
@@ -24,6 +30,16 @@ describe('globMatches', () => {
     ['(a)', '(a)', true],
   ])('%s against %s: %s', (pattern, value, expected) => {
     expect(globMatches(pattern, value)).toBe(expected)
+  })
+
+  test.each([
+    ['octo-org/app/.github/workflows/*@refs/heads/main', 'octo-org/app/.github/workflows/ci.yml@refs/heads/main', true],
+    ['octo-org/app/.github/workflows/*@refs/heads/main', 'octo-org/app/.github/workflows/ci.yml@refs/heads/x@refs/heads/main', false],
+    ['octo-org/app/.github/workflows/*@refs/heads/*', 'octo-org/app/.github/workflows/ci.yml@refs/heads/x@y', false],
+    ['octo-org/app/.github/workflows/*@*', 'octo-org/app/.github/workflows/ci.yml@refs/tags/v1', true],
+    ['octo-org/app/.github/workflows/*', 'octo-org/app/.github/workflows/ci.yml@refs/heads/main', false],
+  ])('with @ as a barrier, %s against %s: %s', (pattern, value, expected) => {
+    expect(globMatches(pattern, value, '@')).toBe(expected)
   })
 
   test('answers at once where a regular expression would backtrack for ages', () => {
@@ -34,7 +50,7 @@ describe('globMatches', () => {
 })
 
 function rule(name: string, match: Record<string, string>): Rule {
-  return { name, match: Object.entries(match).map(([claim, pattern]) => ({ claim, pattern })), scopes: ['usage:write'], maxExpirationSeconds: 3600, tags: [], allowKeyManagement: false }
+  return { name, issuers: ['https://token.actions.githubusercontent.com'], match: Object.entries(match).map(([claim, pattern]) => ({ claim, pattern })), scopes: ['usage:write'], maxExpirationSeconds: 3600, tags: [], allowKeyManagement: false }
 }
 
 describe('selectRule', () => {
@@ -43,7 +59,7 @@ describe('selectRule', () => {
     rule('prod', { repository_owner_id: '4321', environment: 'production' }),
     rule('branches', { repository: 'octo-org/app', ref: 'refs/heads/*' }),
   ]
-  const claims = { repository: 'octo-org/app', repository_id: '1001', repository_owner_id: '4321', ref: 'refs/heads/main' }
+  const claims = { iss: 'https://token.actions.githubusercontent.com', repository: 'octo-org/app', repository_id: '1001', repository_owner_id: '4321', ref: 'refs/heads/main' }
 
   test('the first rule whose every claim matches wins', () => {
     expect(selectRule(rules, claims)?.name).toBe('main-only')
@@ -58,7 +74,29 @@ describe('selectRule', () => {
   })
 
   test('numbers and booleans match as written', () => {
-    expect(selectRule([rule('num', { repository_id: '1001', ref_protected: 'true' })], { repository_id: 1001, ref_protected: true })?.name).toBe('num')
+    expect(selectRule([rule('num', { repository_id: '1001', ref_protected: 'true' })], { iss: 'https://token.actions.githubusercontent.com', repository_id: 1001, ref_protected: true })?.name).toBe('num')
+  })
+
+  test('a rule matches only tokens of the issuers it trusts', () => {
+    const enterprise = 'https://ghes.example.com/_services/token'
+    const both = [{ ...rule('ghes', { repository_id: '1001' }), issuers: [enterprise] }, rule('dotcom', { repository_id: '1001' })]
+    expect(selectRule(both, claims)?.name).toBe('dotcom')
+    expect(selectRule(both, { ...claims, iss: enterprise })?.name).toBe('ghes')
+    expect(selectRule(both, { ...claims, iss: 'https://elsewhere.example.com' })).toBeUndefined()
+    expect(selectRule(both, { ...claims, iss: undefined })).toBeUndefined()
+  })
+
+  test('* in workflow_ref and job_workflow_ref never crosses @, so a branch name cannot fake the ref', () => {
+    const pinned = [rule('main-workflows', { repository_id: '1001', workflow_ref: 'octo-org/app/.github/workflows/*@refs/heads/main', job_workflow_ref: 'octo-org/shared/.github/workflows/*@refs/heads/main' })]
+    const honest = { ...claims, workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/main', job_workflow_ref: 'octo-org/shared/.github/workflows/deploy.yml@refs/heads/main' }
+    expect(selectRule(pinned, honest)?.name).toBe('main-workflows')
+    expect(selectRule(pinned, { ...honest, workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/x@refs/heads/main' })).toBeUndefined()
+    expect(selectRule(pinned, { ...honest, job_workflow_ref: 'octo-org/shared/.github/workflows/deploy.yml@refs/heads/x@refs/heads/main' })).toBeUndefined()
+  })
+
+  test('* never matches an empty claim', () => {
+    expect(selectRule([rule('env', { repository_id: '1001', environment: '*' })], { ...claims, environment: '' })).toBeUndefined()
+    expect(selectRule([rule('env', { repository_id: '1001', environment: '*' })], { ...claims, environment: 'production' })?.name).toBe('env')
   })
 
   test('no rule matches an empty claim set', () => {

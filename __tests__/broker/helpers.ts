@@ -14,16 +14,21 @@ export interface BrokerAnswer {
 }
 
 /** A policy with one rule for octo-org/app (repository id 1001) and `rules` before it, for `issuer`. */
-export function examplePolicy(issuer: OidcIssuer, extra: { rules?: Record<string, unknown>[]; 'keys-per-minute'?: number; issuers?: string[] } = {}): Record<string, unknown> {
+export function examplePolicy(
+  issuer: OidcIssuer,
+  extra: { rules?: Record<string, unknown>[]; 'keys-per-minute'?: number; 'deletes-per-minute'?: number; issuers?: string[]; ruleIssuers?: string[] } = {},
+): Record<string, unknown> {
   return {
     'project-id': PROJECT_ID,
     audience: DEFAULT_AUDIENCE,
     issuers: extra.issuers ?? [issuer.url],
     ...(extra['keys-per-minute'] ? { 'keys-per-minute': extra['keys-per-minute'] } : {}),
+    ...(extra['deletes-per-minute'] ? { 'deletes-per-minute': extra['deletes-per-minute'] } : {}),
     rules: [
       ...(extra.rules ?? []),
       {
         name: 'app-tests',
+        ...(extra.ruleIssuers ? { issuers: extra.ruleIssuers } : {}),
         match: { repository: 'octo-org/app', repository_id: '1001', ref: 'refs/heads/*' },
         scopes: ['usage:write', 'usage:read'],
         'max-expiration': '2h',
@@ -45,11 +50,13 @@ export interface World {
   close(): Promise<void>
 }
 
-export async function startWorld(options: { policy?: (issuer: OidcIssuer) => Record<string, unknown>; emulator?: DeepgramEmulatorOptions } = {}): Promise<World> {
+export async function startWorld(
+  options: { policy?: (issuer: OidcIssuer) => Record<string, unknown>; emulator?: DeepgramEmulatorOptions; brokerEnv?: Record<string, string> } = {},
+): Promise<World> {
   const policy = options.policy
   const dg = await startDeepgramEmulator(options.emulator ?? {})
   const issuer = await startOidcIssuer()
-  const broker = await startBroker({ policy: (policy ?? examplePolicy)(issuer), adminKey: ADMIN_KEY, deepgramApiUrl: dg.url })
+  const broker = await startBroker({ policy: (policy ?? examplePolicy)(issuer), adminKey: ADMIN_KEY, deepgramApiUrl: dg.url, env: options.brokerEnv })
   const tokens: string[] = []
   return {
     dg,
@@ -87,4 +94,14 @@ export function expectNoLeaks(output: string, secrets: string[]): void {
   }
   expect(leaks).toEqual([])
   expect(output).not.toMatch(/\n\s+at .+:\d+:\d+/)
+}
+
+/** The first audit line that `matches`, waiting up to 5 s for it: each line is written just after its answer. */
+export async function auditLineWhere(broker: RunningBroker, matches: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown> | undefined> {
+  for (let waited = 0; waited < 5000; waited += 10) {
+    const line = broker.auditLines().find(matches)
+    if (line) return line
+    await new Promise((done) => setTimeout(done, 10))
+  }
+  return undefined
 }

@@ -1,16 +1,6 @@
-import { grantFor, parseKeyRequest } from '../../src/broker/key-request.ts'
+import { grantFor, nestingDepth, parseKeyRequest } from '../../src/broker/key-request.ts'
 import type { Rule } from '../../src/broker/policy.ts'
-import { Refusal } from '../../src/broker/refusal.ts'
-
-function refusalOf(run: () => unknown): Refusal {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof Refusal) return error
-    throw error
-  }
-  throw new Error('no refusal')
-}
+import { refusalOf } from './refusal-of.ts'
 
 describe('parseKeyRequest', () => {
   test('an empty body asks for the defaults', () => {
@@ -29,6 +19,15 @@ describe('parseKeyRequest', () => {
     expect(parseKeyRequest('{"expiration": 600}')).toEqual({ expiration: 600 })
   })
 
+  test('reads the invocation and the secret digest', () => {
+    expect(parseKeyRequest('{"invocation": "0123456789abcdef", "secret": "abcdef012345"}')).toEqual({ invocation: '0123456789abcdef', secret: 'abcdef012345' })
+  })
+
+  test('counts nesting outside strings only', () => {
+    expect(nestingDepth('{"comment": "[[[[[[[[[[[[{{{{{{\\"]]"}')).toBe(1)
+    expect(nestingDepth('{"a": [[1], {"b": []}]}')).toBe(4)
+  })
+
   test.each<[string, string, RegExp]>([
     ['not JSON', '{scopes:', /not JSON/],
     ['a list', '[]', /must be a JSON object/],
@@ -43,7 +42,16 @@ describe('parseKeyRequest', () => {
     ['an expiration of zero seconds', '{"expiration": 0}', /expiration must be/],
     ['a fractional expiration', '{"expiration": 1.5}', /expiration must be/],
     ['an expiration that is a list', '{"expiration": ["1h"]}', /expiration must be/],
-    ['a comment with a line break', '{"comment": "a\\nb"}', /without line breaks/],
+    ['a comment with a line break', '{"comment": "a\\nb"}', /comment holds a control character \(U\+000A\) at position 2/],
+    ['a comment with a right-to-left override', '{"comment": "ab\\u202ec"}', /comment holds a bidirectional-text control \(U\+202E\) at position 3/],
+    ['a comment with a zero-width joiner', '{"comment": "a\\u200db"}', /comment holds a zero-width character \(U\+200D\)/],
+    ['a comment with a paragraph separator', '{"comment": "a\\u2029b"}', /comment holds a line separator \(U\+2029\)/],
+    ['an invocation of 15 digits', '{"invocation": "0123456789abcde"}', /invocation must be exactly 16 lower-case hex digits/],
+    ['an upper-case invocation', '{"invocation": "0123456789ABCDEF"}', /invocation must be exactly 16 lower-case hex digits/],
+    ['an invocation that is a number', '{"invocation": 1234567890123456}', /invocation must be exactly 16/],
+    ['a secret digest of 16 digits', '{"secret": "0123456789abcdef"}', /secret must be exactly 12 lower-case hex digits/],
+    ['a body nested 9 deep', `{"scopes": ${'['.repeat(8)}${']'.repeat(8)}}`, /nests deeper than 8 levels/],
+    ['a body nested thousands deep', `{"tags": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, /nests deeper than 8 levels/],
     ['a long comment', JSON.stringify({ comment: 'x'.repeat(201) }), /at most 200/],
   ])('refuses %s with 400', (_what, body, message) => {
     const refusal = refusalOf(() => parseKeyRequest(body))
@@ -54,7 +62,7 @@ describe('parseKeyRequest', () => {
 })
 
 describe('grantFor', () => {
-  const rule: Rule = { name: 'app-tests', match: [], scopes: ['usage:write', 'usage:read'], maxExpirationSeconds: 7200, tags: ['ci'], allowKeyManagement: false }
+  const rule: Rule = { name: 'app-tests', issuers: ['https://token.actions.githubusercontent.com'], match: [], scopes: ['usage:write', 'usage:read'], maxExpirationSeconds: 7200, tags: ['ci'], allowKeyManagement: false }
   const holder = { repository: 'octo-org/app', runId: '4242', runAttempt: '2' }
   const now = new Date('2026-12-01T12:00:00Z')
 

@@ -32,7 +32,16 @@ describe('claims and rules', () => {
   test("a matching rule mints a key with its scopes, tags and a comment naming repository, run and rule", async () => {
     const { status, body } = await mint(FEATURE)
     expect(status).toBe(200)
-    expect(body).toEqual({ key: expect.any(String), key_id: expect.any(String), project_id: PROJECT_ID, expires_at: expect.any(String), scopes: ['usage:write', 'usage:read'], tags: ['ci'] })
+    expect(body).toEqual({
+      key: expect.any(String),
+      key_id: expect.any(String),
+      project_id: PROJECT_ID,
+      created: expect.any(String),
+      expires_at: expect.any(String),
+      scopes: ['usage:write', 'usage:read'],
+      tags: ['ci'],
+      invocation: expect.stringMatching(/^[0-9a-f]{16}$/),
+    })
     const key = world.dg.keys.find((k) => k.apiKeyId === body.key_id)
     expect(key?.key).toBe(body.key)
     expect(key?.comment).toMatch(/^octo-org\/app run 4242\.1, rule app-tests \[dgkb:[0-9a-f]{16}:1001:[0-9a-f]{16}\]$/)
@@ -55,7 +64,7 @@ describe('claims and rules', () => {
   test('values never match as substrings', async () => {
     const answer = await mint({ ...FEATURE, repository: 'octo-org/app-fork' })
     expect(answer.status).toBe(403)
-    expect(answer.body).toEqual({ error: 'no_rule', message: expect.stringContaining('repository octo-org/app-fork') })
+    expect(answer.body).toEqual({ error: 'no_rule', message: expect.stringContaining('repository octo-org/app-fork'), claims: expect.objectContaining({ repository: 'octo-org/app-fork' }) })
   })
 
   test('a rule on a claim only some tokens carry: environment', async () => {
@@ -105,7 +114,11 @@ describe('what a request may ask for', () => {
     const before = world.dg.keys.length
     const answer = await mint(FEATURE, { scopes: ['usage:write', 'keys:write'] })
     expect(answer.status).toBe(403)
-    expect(answer.body).toEqual({ error: 'scope_not_allowed', message: 'Rule app-tests does not grant keys:write; it grants at most usage:write, usage:read.' })
+    expect(answer.body).toEqual({
+      error: 'scope_not_allowed',
+      message: expect.stringMatching(/^Rule app-tests does not grant keys:write; it grants at most usage:write, usage:read\. The token's claims: repository octo-org\/app, repository_id 1001, ref refs\/heads\/feature\/x, /),
+      claims: { repository: 'octo-org/app', repository_id: '1001', ref: 'refs/heads/feature/x', event_name: 'push', workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/main' },
+    })
     expect(world.dg.keys.length).toBe(before)
   })
 
@@ -121,7 +134,8 @@ describe('what a request may ask for', () => {
     ['an unknown field', { scope: ['usage:write'] }, /unknown field "scope"/],
     ['an expiration it cannot read', { expiration: 'forever' }, /^expiration 'forever' is refused/],
     ['a tag with a comma', { tags: ['a,b'] }, /"a,b" is not one of tags/],
-    ['a comment with a line break', { comment: 'a\nb' }, /without line breaks/],
+    ['a comment with a line break', { comment: 'a\nb' }, /comment holds a control character \(U\+000A\)/],
+    ['a comment with a right-to-left override', { comment: 'held by \u202eppa/gro-otco' }, /comment holds a bidirectional-text control \(U\+202E\) at position 9/],
   ])('%s: 400', async (_what, body, message) => {
     const answer = await mint(FEATURE, body)
     expect(answer.status).toBe(400)
@@ -198,7 +212,7 @@ describe('the HTTP surface', () => {
     answers.push(missing, method)
     expect(missing).toMatchObject({ status: 404, body: { error: 'not_found' } })
     expect(method).toMatchObject({ status: 405, body: { error: 'method_not_allowed' } })
-    expect(method.headers.get('allow')).toBe('POST, DELETE')
+    expect(method.headers.get('allow')).toBe('POST, GET, DELETE')
   })
 
   test('every answer carries Cache-Control: no-store and is JSON', () => {
@@ -230,6 +244,8 @@ describe('the HTTP surface', () => {
       event_name: 'push',
       ref: 'refs/heads/feature/x',
       jti: expect.any(String),
+      issuer: world.issuer.url,
+      invocation: expect.stringMatching(/^[0-9a-f]{16}$/),
       key_id: expect.any(String),
       scopes: ['usage:write', 'usage:read'],
       expires_at: expect.any(String),

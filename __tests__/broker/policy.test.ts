@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { parseAllDocuments, stringify } from 'yaml'
-import { DEFAULT_KEYS_PER_MINUTE, GITHUB_ISSUER, parsePolicy, PolicyError } from '../../src/broker/policy.ts'
+import { DEFAULT_DELETES_PER_MINUTE, DEFAULT_KEYS_PER_MINUTE, GITHUB_ISSUER, parsePolicy, PolicyError } from '../../src/broker/policy.ts'
 
 const PROJECT = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
 const RULE = { name: 'app-tests', match: { repository: 'octo-org/app', repository_owner_id: '4321', ref: 'refs/heads/*' }, scopes: ['usage:write'], 'max-expiration': '1h', tags: ['ci'] }
@@ -28,9 +28,11 @@ describe('parsePolicy', () => {
       audience: 'https://deepgram-broker.example.com',
       issuers: [GITHUB_ISSUER],
       keysPerMinute: DEFAULT_KEYS_PER_MINUTE,
+      deletesPerMinute: DEFAULT_DELETES_PER_MINUTE,
       rules: [
         {
           name: 'app-tests',
+          issuers: [GITHUB_ISSUER],
           match: [
             { claim: 'repository', pattern: 'octo-org/app' },
             { claim: 'repository_owner_id', pattern: '4321' },
@@ -57,12 +59,15 @@ describe('parsePolicy', () => {
         ...POLICY,
         issuers: ['https://ghes.example.com/_services/token', 'http://127.0.0.1:8000'],
         'keys-per-minute': 5,
-        rules: [{ name: 'admin', match: { repository_id: 1001 }, scopes: ['keys:write'], 'allow-key-management': true, 'max-expiration': '90d' }],
+        'deletes-per-minute': 7,
+        rules: [{ name: 'admin', issuers: ['http://127.0.0.1:8000'], match: { repository_id: 1001 }, scopes: ['keys:write'], 'allow-key-management': true, 'max-expiration': '90d' }],
       }),
       'policy.yml',
     )
     expect(policy.issuers).toEqual(['https://ghes.example.com/_services/token', 'http://127.0.0.1:8000'])
     expect(policy.keysPerMinute).toBe(5)
+    expect(policy.deletesPerMinute).toBe(7)
+    expect(policy.rules[0]?.issuers).toEqual(['http://127.0.0.1:8000'])
     expect(policy.rules[0]).toMatchObject({ match: [{ claim: 'repository_id', pattern: '1001' }], scopes: ['keys:write'], allowKeyManagement: true, maxExpirationSeconds: 90 * 86400, tags: [] })
   })
 
@@ -77,6 +82,11 @@ describe('parsePolicy', () => {
     ["GitHub's default audience", { ...POLICY, audience: 'https://github.com/octo-org' }, /GitHub's default audience/],
     ['an empty issuer list', { ...POLICY, issuers: [] }, /issuers must be a list/],
     ['a plain-http issuer off this machine', { ...POLICY, issuers: ['http://token.example.com'] }, /plain http to a host that is not this machine/],
+    ['several issuers and a rule that names none', { ...POLICY, issuers: [GITHUB_ISSUER, 'https://ghes.example.com/_services/token'] }, /rule app-tests: issuers must be set when the policy has several issuers/],
+    ['a rule issuer the policy does not list', withRule({ issuers: ['https://ghes.example.com/_services/token'] }), /rule app-tests: issuers "https:\/\/ghes.example.com\/_services\/token" is not among the policy's issuers/],
+    ['an empty rule issuer list', withRule({ issuers: [] }), /rule app-tests: issuers must be a list of one or more/],
+    ['a * in event_name', withRule({ match: { repository_id: '1001', event_name: 'pull_request*' } }), /match event_name "pull_request\*" has a \*.*pull_request_target/],
+    ['a deletes-per-minute of zero', { ...POLICY, 'deletes-per-minute': 0 }, /deletes-per-minute must be a whole number/],
     ['an issuer with a trailing slash', { ...POLICY, issuers: [`${GITHUB_ISSUER}/`] }, /ends with \//],
     ['an issuer with a query', { ...POLICY, issuers: [`${GITHUB_ISSUER}?x=1`] }, /query or a fragment/],
     ['an issuer that is not a URL', { ...POLICY, issuers: ['token.actions'] }, /is not a URL/],

@@ -37,6 +37,9 @@ test.concurrent.each<[string, Partial<BrokerOptions>, RegExp]>([
   ['a plain-http issuer off this machine', { policy: { ...POLICY, issuers: ['http://ghes.example.com/_services/token'] } }, /plain http to a host that is not this machine/],
   ['no audience', { policy: { ...POLICY, audience: undefined } }, /audience must be set/],
   ['no rules', { policy: { ...POLICY, rules: [] } }, /rules must be a list of one or more rules/],
+  ['several issuers and a rule that names none', { policy: { ...POLICY, issuers: ['https://token.actions.githubusercontent.com', 'https://ghes.example.com/_services/token'] } }, /rule app-tests: issuers must be set when the policy has several issuers/],
+  ['a * in event_name', { policy: withRule({ match: { repository_owner_id: '4321', event_name: 'pull_request*' } }) }, /match event_name "pull_request\*" has a \*/],
+  ['a connection cap that is not a count', { env: { MAX_CONNECTIONS: '0' } }, /MAX_CONNECTIONS '0' is not a count/],
 ])('refuses %s: exit 1, one clear message, no stack trace', async (_what, options, message) => {
   const exit = await runBrokerToExit({ ...BASE, ...options, env: { ...options.env } })
   expect(exit.code).toBe(1)

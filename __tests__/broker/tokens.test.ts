@@ -105,7 +105,7 @@ describe("the issuer's answers", () => {
 
   test('two issuers in the policy: each token is checked against its own', async () => {
     const other = await startOidcIssuer('127.0.0.2')
-    const world = await startWorld({ policy: (issuer) => examplePolicy(issuer, { issuers: [issuer.url, other.url] }) })
+    const world = await startWorld({ policy: (issuer) => examplePolicy(issuer, { issuers: [issuer.url, other.url], ruleIssuers: [issuer.url, other.url] }) })
     try {
       const token = await other.sign(FEATURE)
       world.tokens.push(token)

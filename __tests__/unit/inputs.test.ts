@@ -63,6 +63,17 @@ describe('readKeyPlan', () => {
     expect(plan({ scopes: 'usage:write, usage:read, keys:read, project:read' }).scopes).toEqual(['usage:write', 'usage:read', 'keys:read', 'project:read'])
   })
 
+  test.each([
+    ['a right-to-left override', 'key of \u202eppa/gro-otco', 'a bidirectional-text control (U+202E) at position 8'],
+    ['a zero-width space', 'octo\u200borg', 'a zero-width character (U+200B) at position 5'],
+    ['a line separator', 'one\u2028two', 'a line separator (U+2028) at position 4'],
+    ['a control character', 'bell\u0007', 'a control character (U+0007) at position 5'],
+  ])('refuses a comment with %s, naming it', (_, comment, described) => {
+    const error = inputErrorOf({ comment })
+    expect(error.input).toBe('comment')
+    expect(error.message).toContain(described)
+  })
+
   test('makes up a comment naming the run', () => {
     const p = plan({})
     expect(p.comment).toBeUndefined()

@@ -1,4 +1,4 @@
-import { logLine, markdownValue, summaryText } from '../../src/shared/log-text.ts'
+import { jsonLine, logLine, markdownValue, summaryText } from '../../src/shared/log-text.ts'
 
 /** How the runner and the log viewer split text into lines: at every separator anyone uses. */
 const LINE_BREAKS = /\r\n|[\r\n\u000b\u000c\u0085\u2028\u2029]/
@@ -53,5 +53,15 @@ describe('markdownValue', () => {
 
   test('escapes the backslash first, so that a pipe after one still cannot end a table cell, and defuses math', () => {
     expect(markdownValue('a\\|b $x$')).toBe('a\\\\\\|b \\$x\\$')
+  })
+})
+
+describe('jsonLine', () => {
+  test('writes one JSON line that reads back as the same value, with every line separator escaped', () => {
+    const value = { ref: 'a\u2028b\u2029c\u0085d\u007fe\nf\rg\u000bh', nested: ['\u2028'] }
+    const line = jsonLine(value)
+    expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/)
+    expect(line).toContain('a\\u2028b\\u2029c\\u0085d\\u007fe\\nf\\rg\\u000bh')
+    expect(JSON.parse(line)).toEqual(value)
   })
 })

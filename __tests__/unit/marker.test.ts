@@ -1,10 +1,12 @@
+import { createHmac } from 'node:crypto'
 import { brokerMarker, formatMarker, isBrokerMarkerFor, newInvocationId, parseMarker, secretDigest, withMarker, type Marker } from '../../src/deepgram/marker.ts'
 
 describe('markers', () => {
   test.each<[string, Marker]>([
     ['an invocation', { kind: 'action', invocation: '0123456789abcdef' }],
     ['an invocation and a secret', { kind: 'action', invocation: '0123456789abcdef', secret: secretDigest('deepgram_api_key|actions|octo-org/app') }],
-    ['a broker key', brokerMarker('broker-secret', 'fedcba9876543210', '123456')],
+    ['a broker key', brokerMarker('broker-secret', { issuer: 'https://token.actions.githubusercontent.com', repositoryId: '123456' }, 'fedcba9876543210')],
+    ['a broker key for a secret', brokerMarker('broker-secret', { issuer: 'https://token.actions.githubusercontent.com', repositoryId: '123456789012' }, 'fedcba9876543210', 'abcdef012345')],
   ])('round-trips %s through a comment', (_, marker) => {
     expect(parseMarker(withMarker('GitHub Actions: octo-org/app', marker))).toEqual(marker)
     expect(parseMarker(withMarker('', marker))).toEqual(marker)
@@ -35,13 +37,32 @@ describe('markers', () => {
     expect(parseMarker(comment)).toBeUndefined()
   })
 
-  test('the broker knows its own markers by their MAC, for the right repository only', () => {
-    const marker = brokerMarker('broker-secret', 'fedcba9876543210', '123456')
-    expect(isBrokerMarkerFor(marker, 'broker-secret', '123456')).toBe(true)
-    expect(isBrokerMarkerFor(marker, 'broker-secret', '654321')).toBe(false)
-    expect(isBrokerMarkerFor(marker, 'another-secret', '123456')).toBe(false)
-    expect(isBrokerMarkerFor({ ...marker, mac: '0000000000000000' }, 'broker-secret', '123456')).toBe(false)
-    expect(isBrokerMarkerFor({ kind: 'action', invocation: 'fedcba9876543210' }, 'broker-secret', '123456')).toBe(false)
-    expect(isBrokerMarkerFor(parseMarker(withMarker('c', marker)), 'broker-secret', '123456')).toBe(true)
+  test('formats broker markers with the secret digest only when given', () => {
+    const owner = { issuer: 'https://token.actions.githubusercontent.com', repositoryId: '123456' }
+    expect(formatMarker(brokerMarker('k', owner, 'fedcba9876543210'))).toMatch(/^ \[dgkb:fedcba9876543210:123456:[0-9a-f]{16}\]$/)
+    expect(formatMarker(brokerMarker('k', owner, 'fedcba9876543210', 'abcdef012345'))).toMatch(/^ \[dgkb:fedcba9876543210:abcdef012345:123456:[0-9a-f]{16}\]$/)
+  })
+
+  test('the broker knows its own markers by their MAC, for the right repository of the right issuer only', () => {
+    const owner = { issuer: 'https://token.actions.githubusercontent.com', repositoryId: '123456' }
+    const marker = brokerMarker('broker-secret', owner, 'fedcba9876543210', 'abcdef012345')
+    expect(isBrokerMarkerFor(marker, 'broker-secret', owner)).toBe(true)
+    expect(isBrokerMarkerFor(marker, 'broker-secret', { ...owner, repositoryId: '654321' })).toBe(false)
+    expect(isBrokerMarkerFor(marker, 'broker-secret', { ...owner, issuer: 'https://ghes.example.com/_services/token' })).toBe(false)
+    expect(isBrokerMarkerFor(marker, 'another-secret', owner)).toBe(false)
+    expect(isBrokerMarkerFor({ ...marker, mac: '0000000000000000' }, 'broker-secret', owner)).toBe(false)
+    expect(isBrokerMarkerFor({ ...marker, secret: '000000000000' }, 'broker-secret', owner)).toBe(false)
+    expect(isBrokerMarkerFor({ ...marker, invocation: '0000000000000000' }, 'broker-secret', owner)).toBe(false)
+    expect(isBrokerMarkerFor({ kind: 'action', invocation: 'fedcba9876543210' }, 'broker-secret', owner)).toBe(false)
+    expect(isBrokerMarkerFor(parseMarker(withMarker('c', marker)), 'broker-secret', owner)).toBe(true)
+  })
+
+  test('a marker of the old form (MAC over invocation and repository id) counts only when legacy markers are accepted', () => {
+    const owner = { issuer: 'https://token.actions.githubusercontent.com', repositoryId: '123456' }
+    const oldMac = createHmac('sha256', 'broker-secret').update('fedcba9876543210:123456').digest('hex').slice(0, 16)
+    const old = parseMarker(`c [dgkb:fedcba9876543210:123456:${oldMac}]`)
+    expect(isBrokerMarkerFor(old, 'broker-secret', owner, true)).toBe(true)
+    expect(isBrokerMarkerFor(old, 'broker-secret', owner, false)).toBe(false)
+    expect(isBrokerMarkerFor(old, 'broker-secret', { ...owner, repositoryId: '654321' }, true)).toBe(false)
   })
 })

@@ -4,6 +4,7 @@ import { InputError } from '../shared/errors.ts'
 import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
 import { SECRET_INPUTS } from '../github/plan.ts'
 import { isManagementScope, whyManagement } from '../deepgram/scopes.ts'
+import { unprintableIn } from '../shared/printable.ts'
 
 export type RevokePolicy = 'auto' | 'true' | 'false'
 
@@ -152,6 +153,8 @@ export function readKeyPlan(getInput: GetInput, now: Date): KeyPlan {
   const expiration = parseExpiration(getInput('expiration') || '1h', now)
   const revoke = readRevoke(getInput)
   const comment = getInput('comment')
+  const unprintable = unprintableIn(comment)
+  if (unprintable) throw new InputError('comment', `holds ${unprintable}. Give printable text only: no control, bidirectional-text or zero-width characters.`)
   return { scopes, tags, expiration, revoke, ...(comment === '' ? {} : { comment }) }
 }
 

@@ -8,7 +8,11 @@ export interface BrokerConfig {
   port: number
   host: string
   deepgramApiUrl: string
+  /** Connections open at once; more are refused as they come (MAX_CONNECTIONS). */
+  maxConnections: number
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 512
 
 /** A setting is missing or wrong; the message names it and the forms it accepts. */
 export class ConfigError extends Error {
@@ -25,7 +29,14 @@ export function readConfig(env: NodeJS.ProcessEnv): BrokerConfig {
   if (!hasCredentialForm(adminKey)) throw new ConfigError('DEEPGRAM_ADMIN_KEY holds spaces or characters that are not printable ASCII. Give the key alone, as Deepgram shows it.')
   const policyPath = env.BROKER_POLICY ?? ''
   if (policyPath === '') throw new ConfigError('BROKER_POLICY is not set. Give the path of the policy file (YAML).')
-  return { adminKey, policyPath, port: readPort(env.PORT), host: readHost(env.HOST), deepgramApiUrl: readDeepgramApiUrl(env.DEEPGRAM_API_URL) }
+  return {
+    adminKey,
+    policyPath,
+    port: readPort(env.PORT),
+    host: readHost(env.HOST),
+    deepgramApiUrl: readDeepgramApiUrl(env.DEEPGRAM_API_URL),
+    maxConnections: readMaxConnections(env.MAX_CONNECTIONS),
+  }
 }
 
 function readPort(text: string | undefined): number {
@@ -33,6 +44,15 @@ function readPort(text: string | undefined): number {
   const port = Number(text)
   if (!/^\d+$/.test(text) || port > 65535) throw new ConfigError(`PORT '${text}' is not a port. Give a number from 0 to 65535 (0: any free port); the default is 8080.`)
   return port
+}
+
+function readMaxConnections(text: string | undefined): number {
+  if (text === undefined || text === '') return DEFAULT_MAX_CONNECTIONS
+  const count = Number(text)
+  if (!/^\d+$/.test(text) || count < 1 || count > 1_000_000) {
+    throw new ConfigError(`MAX_CONNECTIONS '${text}' is not a count. Give a whole number from 1 to 1000000: the connections open at once, past which new ones are refused; the default is ${DEFAULT_MAX_CONNECTIONS}.`)
+  }
+  return count
 }
 
 function readHost(text: string | undefined): string {

@@ -1,5 +1,6 @@
 // The body of POST /v1/keys, checked field by field, and what the matched rule lets it have.
 import { InputError } from '../shared/errors.ts'
+import { unprintableIn } from '../shared/printable.ts'
 import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
 import { SCOPE, TAG, type Rule } from './policy.ts'
 import { badRequest, forbidden } from './refusal.ts'
@@ -10,6 +11,10 @@ export interface KeyRequest {
   expiration?: string | number
   tags?: string[]
   comment?: string
+  /** The caller's invocation id (16 hex digits), carried by the key's marker. */
+  invocation?: string
+  /** The digest of the secret the caller writes the key to (12 hex digits), carried by the marker. */
+  secret?: string
 }
 
 /** What the broker will ask Deepgram for. */
@@ -21,25 +26,27 @@ export interface Grant {
   comment: string
 }
 
-const FIELDS = new Set(['scopes', 'expiration', 'tags', 'comment'])
+const FIELDS = new Set(['scopes', 'expiration', 'tags', 'comment', 'invocation', 'secret'])
+const FIELD_LIST = 'scopes, expiration, tags, comment, invocation and secret'
 const MAX_TAGS = 20
 const MAX_COMMENT = 200
-/** Line breaks and control characters would make the Deepgram console show something else. */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+/** A key request nests two deep (an object of lists); anything much deeper is not one. */
+export const MAX_DEPTH = 8
 
 /** Parses and checks the body; an empty body asks for the rule's defaults. */
 export function parseKeyRequest(body: string): KeyRequest {
   if (body.trim() === '') return {}
+  if (nestingDepth(body) > MAX_DEPTH) throw badRequest(`The body nests deeper than ${MAX_DEPTH} levels; a key request is an object of strings and lists.`)
   let value: unknown
   try {
     value = JSON.parse(body)
   } catch {
-    throw badRequest('The body is not JSON. Send an object with any of scopes, expiration, tags and comment, or no body for the defaults.')
+    throw badRequest(`The body is not JSON. Send an object with any of ${FIELD_LIST}, or no body for the defaults.`)
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('The body must be a JSON object with any of scopes, expiration, tags and comment.')
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest(`The body must be a JSON object with any of ${FIELD_LIST}.`)
   const fields = value as Record<string, unknown>
   const unknown = Object.keys(fields).filter((name) => !FIELDS.has(name))
-  if (unknown.length > 0) throw badRequest(`The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; the fields are scopes, expiration, tags and comment.`)
+  if (unknown.length > 0) throw badRequest(`The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; the fields are ${FIELD_LIST}.`)
   const request: KeyRequest = {}
   if (fields.scopes !== undefined) request.scopes = readList(fields.scopes, 'scopes', SCOPE, 'scopes such as usage:write', 1, 50)
   if (fields.tags !== undefined) request.tags = readList(fields.tags, 'tags', TAG, 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters', 0, MAX_TAGS)
@@ -50,14 +57,43 @@ export function parseKeyRequest(body: string): KeyRequest {
     }
     request.expiration = expiration
   }
-  if (fields.comment !== undefined) {
-    const comment = fields.comment
-    if (typeof comment !== 'string' || comment.length > MAX_COMMENT || UNPRINTABLE.test(comment)) {
-      throw badRequest(`comment must be a string of at most ${MAX_COMMENT} characters without line breaks or control characters.`)
-    }
-    request.comment = comment.trim()
-  }
+  if (fields.comment !== undefined) request.comment = readComment(fields.comment)
+  if (fields.invocation !== undefined) request.invocation = readHex(fields.invocation, 'invocation', 16, 'the invocation id the caller saved before sending')
+  if (fields.secret !== undefined) request.secret = readHex(fields.secret, 'secret', 12, "the digest of the secret the key is written to (secretDigest of its name, type and targets)")
   return request
+}
+
+function readComment(comment: unknown): string {
+  if (typeof comment !== 'string' || comment.length > MAX_COMMENT) throw badRequest(`comment must be a string of at most ${MAX_COMMENT} characters of printable text.`)
+  const unprintable = unprintableIn(comment)
+  if (unprintable) throw badRequest(`comment holds ${unprintable}; give printable text only: no control, line-separator, bidirectional-text or zero-width characters.`)
+  return comment.trim()
+}
+
+function readHex(value: unknown, name: string, digits: number, what: string): string {
+  if (typeof value !== 'string' || !new RegExp(`^[0-9a-f]{${digits}}$`).test(value)) throw badRequest(`${name} must be exactly ${digits} lower-case hex digits: ${what}.`)
+  return value
+}
+
+/** How deep `[` and `{` nest in JSON text, strings skipped: checked before parsing, in one pass. */
+export function nestingDepth(text: string): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]
+    if (inString) {
+      if (char === '\\') i++
+      else if (char === '"') inString = false
+    } else if (char === '"') {
+      inString = true
+    } else if (char === '[' || char === '{') {
+      deepest = Math.max(deepest, ++depth)
+    } else if (char === ']' || char === '}') {
+      depth--
+    }
+  }
+  return deepest
 }
 
 function readList(value: unknown, name: string, form: RegExp, forms: string, min: number, max: number): string[] {

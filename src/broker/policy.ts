@@ -14,6 +14,8 @@ export interface ClaimMatch {
 
 export interface Rule {
   name: string
+  /** The issuers whose tokens the rule trusts: every issuer's repositories are numbered apart. */
+  issuers: string[]
   match: ClaimMatch[]
   /** The most this rule grants; a request may ask for fewer. */
   scopes: string[]
@@ -29,6 +31,8 @@ export interface Policy {
   issuers: string[]
   /** Per repository, per broker instance. */
   keysPerMinute: number
+  /** Deletions and listings (each reads the project with the admin key), per repository, per instance. */
+  deletesPerMinute: number
   rules: Rule[]
 }
 
@@ -44,6 +48,7 @@ export class PolicyError extends Error {
 
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com'
 export const DEFAULT_KEYS_PER_MINUTE = 30
+export const DEFAULT_DELETES_PER_MINUTE = 60
 export const DEFAULT_MAX_EXPIRATION_SECONDS = 3600
 
 /** The claims a rule may match: GitHub's (its discovery document's claims_supported). */
@@ -57,8 +62,11 @@ export const MATCHABLE_CLAIMS = new Set([
 /** Claims that tie a rule to repositories: every repository on GitHub shares one issuer. */
 const PINNING_CLAIMS = ['repository', 'repository_id', 'repository_owner', 'repository_owner_id']
 
-const TOP_FIELDS = new Set(['project-id', 'audience', 'issuers', 'keys-per-minute', 'rules'])
-const RULE_FIELDS = new Set(['name', 'match', 'scopes', 'max-expiration', 'tags', 'allow-key-management'])
+/** Claims whose values are a fixed set of words: a `*` there would take in more than it says (`pull_request*`). */
+const NO_STAR_CLAIMS = ['event_name']
+
+const TOP_FIELDS = new Set(['project-id', 'audience', 'issuers', 'keys-per-minute', 'deletes-per-minute', 'rules'])
+const RULE_FIELDS = new Set(['name', 'issuers', 'match', 'scopes', 'max-expiration', 'tags', 'allow-key-management'])
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
@@ -86,7 +94,7 @@ function readPolicy(document: unknown, problems: string[]): Policy {
   const top = asMapping(document)
   if (!top) {
     problems.push('is not a mapping of project-id, audience, issuers, keys-per-minute and rules')
-    return { projectId: '', audience: '', issuers: [], keysPerMinute: 0, rules: [] }
+    return { projectId: '', audience: '', issuers: [], keysPerMinute: 0, deletesPerMinute: 0, rules: [] }
   }
   unknownFields(top, TOP_FIELDS, '', problems)
   const projectId = top['project-id']
@@ -97,12 +105,14 @@ function readPolicy(document: unknown, problems: string[]): Policy {
   } else if (/^https:\/\/github\.com(\/|$)/i.test(audience)) {
     problems.push(`audience '${audience}' is GitHub's default audience, which tokens get when they were not asked for this broker: give this broker's own, such as its URL`)
   }
+  const issuers = readIssuers(top.issuers, problems)
   return {
     projectId: typeof projectId === 'string' ? projectId.toLowerCase() : '',
     audience: typeof audience === 'string' ? audience : '',
-    issuers: readIssuers(top.issuers, problems),
-    keysPerMinute: readKeysPerMinute(top['keys-per-minute'], problems),
-    rules: readRules(top.rules, problems),
+    issuers,
+    keysPerMinute: readPerMinute(top['keys-per-minute'], 'keys-per-minute', DEFAULT_KEYS_PER_MINUTE, problems),
+    deletesPerMinute: readPerMinute(top['deletes-per-minute'], 'deletes-per-minute', DEFAULT_DELETES_PER_MINUTE, problems),
+    rules: readRules(top.rules, issuers, problems),
   }
 }
 
@@ -139,21 +149,21 @@ function issuerProblem(issuer: unknown): string | undefined {
   return undefined
 }
 
-function readKeysPerMinute(value: unknown, problems: string[]): number {
-  if (value === undefined) return DEFAULT_KEYS_PER_MINUTE
+function readPerMinute(value: unknown, field: string, byDefault: number, problems: string[]): number {
+  if (value === undefined) return byDefault
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100_000) {
-    problems.push(`keys-per-minute must be a whole number from 1 to 100000 (per repository, per broker instance); the default is ${DEFAULT_KEYS_PER_MINUTE}`)
+    problems.push(`${field} must be a whole number from 1 to 100000 (per repository, per broker instance); the default is ${byDefault}`)
     return 0
   }
   return value
 }
 
-function readRules(value: unknown, problems: string[]): Rule[] {
+function readRules(value: unknown, issuers: string[], problems: string[]): Rule[] {
   if (!Array.isArray(value) || value.length === 0) {
     problems.push('rules must be a list of one or more rules (name, match, scopes, max-expiration, tags)')
     return []
   }
-  const rules = value.map((item, index) => readRule(item, index, problems))
+  const rules = value.map((item, index) => readRule(item, index, issuers, problems))
   const seen = new Set<string>()
   for (const rule of rules) {
     if (rule.name !== '' && seen.has(rule.name)) problems.push(`rule ${rule.name}: the name is used by an earlier rule; names must be unique (the audit log names the rule)`)
@@ -162,13 +172,13 @@ function readRules(value: unknown, problems: string[]): Rule[] {
   return rules
 }
 
-function readRule(item: unknown, index: number, problems: string[]): Rule {
+function readRule(item: unknown, index: number, issuers: string[], problems: string[]): Rule {
   const rule = asMapping(item)
   const name = typeof rule?.name === 'string' && RULE_NAME.test(rule.name) ? rule.name : ''
   const at = name ? `rule ${name}` : `rule ${index + 1}`
   if (!rule) {
     problems.push(`${at} is not a mapping of name, match, scopes, max-expiration, tags and allow-key-management`)
-    return { name, match: [], scopes: [], maxExpirationSeconds: 0, tags: [], allowKeyManagement: false }
+    return { name, issuers: [], match: [], scopes: [], maxExpirationSeconds: 0, tags: [], allowKeyManagement: false }
   }
   unknownFields(rule, RULE_FIELDS, `${at}: `, problems)
   if (!name) problems.push(`${at}: name must be set: letters, digits, '.', '_' or '-', at most 64`)
@@ -183,12 +193,32 @@ function readRule(item: unknown, index: number, problems: string[]): Rule {
   }
   return {
     name,
+    issuers: readRuleIssuers(rule.issuers, issuers, at, problems),
     match: readMatch(rule.match, at, problems),
     scopes,
     maxExpirationSeconds: readMaxExpiration(rule['max-expiration'], at, problems),
     tags: rule.tags === undefined ? [] : readStrings(rule.tags, `${at}: tags`, TAG, 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters', problems),
     allowKeyManagement: allowKeyManagement === true,
   }
+}
+
+/**
+ * The issuers a rule trusts. With one issuer in the policy, that one by default. With several,
+ * each rule must name its own: repository ids are numbered per GitHub instance, so a rule on
+ * `repository_id: "1001"` would otherwise trust repository 1001 of every instance.
+ */
+function readRuleIssuers(value: unknown, issuers: string[], at: string, problems: string[]): string[] {
+  if (value === undefined) {
+    if (issuers.length > 1) problems.push(`${at}: issuers must be set when the policy has several issuers: list the ones whose repositories this rule trusts (of ${issuers.join(', ')})`)
+    return issuers.length === 1 ? issuers : []
+  }
+  if (!Array.isArray(value) || value.length === 0) {
+    problems.push(`${at}: issuers must be a list of one or more of the policy's issuers (${issuers.join(', ')})`)
+    return []
+  }
+  const unknown = value.filter((issuer) => typeof issuer !== 'string' || !issuers.includes(issuer))
+  if (unknown.length > 0) problems.push(`${at}: issuers ${unknown.map((i) => JSON.stringify(i)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the policy's issuers (${issuers.join(', ')})`)
+  return [...new Set(value.filter((issuer): issuer is string => typeof issuer === 'string' && issuers.includes(issuer)))]
 }
 
 function readMatch(value: unknown, at: string, problems: string[]): ClaimMatch[] {
@@ -201,6 +231,8 @@ function readMatch(value: unknown, at: string, problems: string[]): ClaimMatch[]
   for (const [claim, pattern] of Object.entries(match)) {
     if (!MATCHABLE_CLAIMS.has(claim)) {
       problems.push(`${at}: match has an unknown claim ${JSON.stringify(claim)}; rules match GitHub's claims (${[...MATCHABLE_CLAIMS].join(', ')})`)
+    } else if (NO_STAR_CLAIMS.includes(claim) && typeof pattern === 'string' && pattern.includes('*')) {
+      problems.push(`${at}: match ${claim} ${JSON.stringify(pattern)} has a *: ${claim} is one word of a fixed set, and a * would take in more than it says (pull_request* is also pull_request_target); list one value per rule`)
     } else if ((typeof pattern === 'string' && pattern !== '') || (typeof pattern === 'number' && Number.isSafeInteger(pattern))) {
       matches.push({ claim, pattern: String(pattern) })
     } else {

@@ -4,6 +4,12 @@ import type { Rule } from './policy.ts'
 /** A verified token's claims. */
 export type Claims = Record<string, unknown>
 
+/** Claims whose `*` never crosses `@`: what follows it is the ref, which a branch name can fake. */
+const BARRIERS: Record<string, string> = { workflow_ref: '@', job_workflow_ref: '@' }
+
+/** The claims a refusal about rules shows, so that a user can fix the policy without guessing. */
+export const SHOWN_CLAIMS = ['repository', 'repository_id', 'ref', 'environment', 'event_name', 'workflow_ref', 'job_workflow_ref'] as const
+
 /**
  * A claim as text for matching. GitHub's custom claims are strings; a number or boolean is taken
  * as written, anything else (absent, a list, an object) matches no pattern.
@@ -15,12 +21,27 @@ export function claimText(claims: Claims, claim: string): string | undefined {
   return undefined
 }
 
-/** The first rule whose every listed claim matches the token's, or undefined. */
+/** Whether one claim of the token matches one pattern of a rule. */
+export function claimMatches(claims: Claims, claim: string, pattern: string): boolean {
+  const value = claimText(claims, claim)
+  return value !== undefined && globMatches(pattern, value, BARRIERS[claim])
+}
+
+/**
+ * The first rule that trusts the token's issuer and whose every listed claim matches the
+ * token's, or undefined.
+ */
 export function selectRule(rules: readonly Rule[], claims: Claims): Rule | undefined {
-  return rules.find((rule) =>
-    rule.match.every(({ claim, pattern }) => {
-      const value = claimText(claims, claim)
-      return value !== undefined && globMatches(pattern, value)
-    }),
-  )
+  const issuer = claimText(claims, 'iss')
+  return rules.find((rule) => issuer !== undefined && rule.issuers.includes(issuer) && rule.match.every(({ claim, pattern }) => claimMatches(claims, claim, pattern)))
+}
+
+/** The SHOWN_CLAIMS the token carries, as text. */
+export function shownClaims(claims: Claims): Record<string, string> {
+  const shown: Record<string, string> = {}
+  for (const claim of SHOWN_CLAIMS) {
+    const value = claimText(claims, claim)
+    if (value !== undefined) shown[claim] = value
+  }
+  return shown
 }

@@ -1,16 +1,22 @@
-// The broker's HTTP face: routes, the body limit, JSON answers with Cache-Control: no-store, and
-// one audit line per request. What each route does is service.ts's business.
+// The broker's HTTP face: routes, time and size limits, JSON answers with Cache-Control:
+// no-store, and one audit line per request. What each route does is service.ts's business.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { abortedRequest, answerClientError, HEADERS_TIMEOUT_MS, parserFailure, REQUEST_TIMEOUT_MS } from './client-errors.ts'
+import { logLine } from '../shared/log-text.ts'
+import type { Drain } from './drain.ts'
 import { Refusal } from './refusal.ts'
-import type { AuditRecord, Broker } from './service.ts'
+import { requestLine, routeOf, type Route } from './request-target.ts'
+import type { Answer, AuditRecord, Broker } from './service.ts'
 
 /** The largest body accepted: a key request is a few hundred bytes. */
 export const MAX_BODY_BYTES = 16 * 1024
 
 export interface AuditLine extends AuditRecord {
   time: string
-  outcome: 'granted' | 'deleted' | 'refused' | 'failed'
+  /** `undelivered`: a key was made but its caller left before the answer was written; it was deleted. */
+  outcome: 'granted' | 'deleted' | 'listed' | 'refused' | 'failed' | 'undelivered'
   status: number
+  /** The method and the request target as received. */
   request: string
   /** From the request's arrival to the answer, in milliseconds. */
   duration_ms: number
@@ -24,90 +30,108 @@ export interface ServerDeps {
   /** For what goes wrong inside the broker itself (never a token or key). */
   logError: (message: string) => void
   now: () => number
+  drain: Drain
+  /** Connections open at once; more are refused as they come. */
+  maxConnections: number
 }
 
-type Route = (token: string, body: string, audit: AuditRecord) => ReturnType<Broker['createKey']>
+type Verdict = Pick<AuditLine, 'outcome' | 'status' | 'error' | 'reason'>
 
 export function createBrokerServer(deps: ServerDeps): Server {
-  const server = createServer((req, res) => {
-    handle(deps, req, res).catch((error: unknown) => {
-      deps.logError(`answering ${req.method} ${pathOf(req)} failed: ${error instanceof Error ? error.message : String(error)}`)
-      if (!res.headersSent) send(res, 500, { error: 'internal', message: 'The broker failed; see its log.' })
-    })
-  })
-  // Bounded time for every client: a slow one cannot hold a connection open.
-  server.headersTimeout = 10_000
-  server.requestTimeout = 30_000
-  server.keepAliveTimeout = 5_000
+  const server = createServer(
+    {
+      // Bounded time for every client. Node checks these limits every connectionsCheckingInterval
+      // (30 s by default), which would let a slow client hold on for up to 30 s more.
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+      keepAliveTimeout: 5_000,
+    },
+    (req, res) => {
+      deps.drain.track(
+        handle(deps, req, res).catch((error: unknown) => {
+          deps.logError(logLine(`answering ${requestLine(req.method, req.url)} failed: ${error instanceof Error ? error.message : String(error)}`))
+          send(res, deps, 500, { error: 'internal', message: 'The broker failed; see its log.' })
+        }),
+      )
+    },
+  )
+  server.maxConnections = deps.maxConnections
+  server.on('clientError', answerClientError)
   return server
 }
 
 async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://broker.invalid')
-  if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
-    // Probes come every few seconds: answered, not audited.
-    req.resume()
-    send(res, 200, { status: 'ok' })
-    return
-  }
   const started = performance.now()
+  let callerGone = false
+  res.once('close', () => (callerGone = !res.writableFinished))
   const audit: AuditRecord = {}
-  const request = `${req.method} ${url.pathname}`
-  let status = 500
-  let outcome: AuditLine['outcome'] = 'failed'
-  let refusal: Refusal | undefined
+  let verdict: Verdict = { outcome: 'failed', status: 500 }
+  let route: Route | undefined
   try {
-    const route = routeOf(deps.broker, req.method ?? 'GET', url)
-    const body = await readBody(req)
-    const answer = await route(bearerToken(req), body, audit)
-    status = answer.status
-    outcome = req.method === 'DELETE' ? 'deleted' : 'granted'
-    send(res, status, answer.body)
+    route = routeOf(req.method ?? '', req.url ?? '')
+    if (route.kind === 'health') {
+      // Probes come every few seconds: answered, not audited.
+      send(res, deps, 200, { status: 'ok' })
+      return
+    }
+    const body = await readBody(req, deps.drain)
+    const answer = await serve(deps.broker, route, bearerToken(req), body, audit)
+    verdict = route.kind === 'mint' ? await deliverKey(deps, res, answer, audit, () => callerGone) : answered(res, deps, route, answer)
   } catch (error) {
     if (!(error instanceof Refusal)) throw error
-    refusal = error
-    status = error.status
-    outcome = status >= 500 ? 'failed' : 'refused'
-    if (status === 413) res.setHeader('connection', 'close')
-    send(res, status, { error: error.code, message: error.message, ...error.details }, error.headers)
+    verdict = { outcome: error.status >= 500 ? 'failed' : 'refused', status: error.status, error: error.code, reason: error.message }
+    // The body was left unread: the connection cannot carry another request.
+    const closing: Record<string, string> = [408, 413, 503].includes(error.status) ? { connection: 'close' } : {}
+    send(res, deps, error.status, { error: error.code, message: error.message, ...error.details }, { ...error.headers, ...closing })
   } finally {
-    deps.audit({
-      time: new Date(deps.now()).toISOString(),
-      outcome,
-      status,
-      request,
-      duration_ms: Math.round((performance.now() - started) * 100) / 100,
-      ...audit,
-      ...(refusal ? { error: refusal.code, reason: refusal.message } : {}),
-    })
+    if (route?.kind !== 'health') {
+      const { outcome, status, error, reason } = verdict
+      const durationMs = Math.round((performance.now() - started) * 100) / 100
+      deps.audit({ time: new Date(deps.now()).toISOString(), outcome, status, request: requestLine(req.method, req.url), duration_ms: durationMs, ...audit, ...(error ? { error, reason } : {}) })
+    }
   }
 }
 
-function routeOf(broker: Broker, method: string, url: URL): Route {
-  const keyPath = /^\/v1\/keys\/([^/]+)$/.exec(url.pathname)
-  if (url.pathname === '/v1/keys' && method === 'POST') return (token, body, audit) => broker.createKey(token, body, audit)
-  if (url.pathname === '/v1/keys' && method === 'DELETE') {
-    const tags = url.searchParams.get('tags')
-    if (tags === null) throw new Refusal(400, 'bad_request', 'DELETE /v1/keys needs ?tags=a,b (the keys that carry all of them), or use DELETE /v1/keys/{key_id}.')
-    return (token, _body, audit) => broker.deleteKeysTagged(token, tags, audit)
+function serve(broker: Broker, route: Exclude<Route, { kind: 'health' }>, token: string, body: string, audit: AuditRecord): Promise<Answer> {
+  switch (route.kind) {
+    case 'mint':
+      return broker.createKey(token, body, audit)
+    case 'find':
+      return broker.findKeys(token, route.filter, audit)
+    case 'delete-key':
+      return broker.deleteKey(token, route.keyId, audit)
+    case 'delete-tagged':
+      return broker.deleteKeysTagged(token, route.tags, audit)
+    case 'delete-invocation':
+      return broker.deleteKeysOfInvocation(token, route.invocation, audit)
   }
-  if (keyPath && method === 'DELETE') {
-    const keyId = decodedSegment(keyPath[1] ?? '')
-    return (token, _body, audit) => broker.deleteKey(token, keyId, audit)
-  }
-  if (url.pathname === '/v1/keys' || keyPath) {
-    throw new Refusal(405, 'method_not_allowed', `${method} is not allowed here.`, { headers: { allow: url.pathname === '/v1/keys' ? 'POST, DELETE' : 'DELETE' } })
-  }
-  throw new Refusal(404, 'not_found', `There is no ${url.pathname}; the broker serves POST /v1/keys, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… and GET /healthz.`)
 }
 
-/** A path segment decoded; one that does not decode is left as sent, and fails the key id check. */
-function decodedSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    return segment
-  }
+function answered(res: ServerResponse, deps: ServerDeps, route: Route, answer: Answer): Verdict {
+  send(res, deps, answer.status, answer.body)
+  return { outcome: route.kind === 'find' ? 'listed' : 'deleted', status: answer.status }
+}
+
+/**
+ * Hands the key to its caller. A caller who left while the key was being made, or before the
+ * answer was written out, never gets it: nobody may hold it, so it is deleted.
+ */
+async function deliverKey(deps: ServerDeps, res: ServerResponse, answer: Answer, audit: AuditRecord, gone: () => boolean): Promise<Verdict> {
+  if (!gone() && (await written(res, deps, answer))) return { outcome: 'granted', status: answer.status }
+  const keyId = audit.key_id ?? ''
+  const deleted = await deps.broker.discardUndelivered(keyId, audit)
+  const reason = deleted ? `The caller left before the answer was written; key ${keyId} was deleted.` : `The caller left before the answer was written, and deleting key ${keyId} failed: delete it in the Deepgram console.`
+  return { outcome: deleted ? 'undelivered' : 'failed', status: 499, error: 'caller_gone', reason }
+}
+
+/** Sends the answer; true once it was handed to the connection whole, false if the connection closed first. */
+function written(res: ServerResponse, deps: ServerDeps, answer: Answer): Promise<boolean> {
+  return new Promise((resolve) => {
+    res.once('finish', () => resolve(true))
+    res.once('close', () => resolve(res.writableFinished))
+    if (!send(res, deps, answer.status, answer.body)) resolve(false)
+  })
 }
 
 function bearerToken(req: IncomingMessage): string {
@@ -116,40 +140,56 @@ function bearerToken(req: IncomingMessage): string {
   return match[1]
 }
 
-/** The body as text, refused (413) past MAX_BODY_BYTES without reading the rest. */
-function readBody(req: IncomingMessage): Promise<string> {
+/**
+ * The body as text. Refused past MAX_BODY_BYTES without reading the rest (413); when the client
+ * breaks the request (closes early, bad chunked framing, too slow) with the parser's reason or
+ * 400; when the broker starts draining, 503.
+ */
+function readBody(req: IncomingMessage, drain: Drain): Promise<string> {
   const tooLarge = (): Refusal => new Refusal(413, 'body_too_large', `The body is over ${MAX_BODY_BYTES} bytes; a key request is a small JSON object.`)
   if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return Promise.reject(tooLarge())
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
+    let settled = false
+    const fail = (refusal: Refusal): void => {
+      if (settled) return
+      settled = true
+      done()
+      req.removeAllListeners('data')
+      req.pause()
+      reject(refusal)
+    }
+    const broken = (): void => fail(parserFailure(req.socket) ?? abortedRequest())
+    const done = drain.reading(() => fail(new Refusal(503, 'shutting_down', 'The broker is shutting down; send the request again.')))
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
-      if (size > MAX_BODY_BYTES) {
-        req.removeAllListeners('data')
-        req.pause()
-        reject(tooLarge())
-      } else {
-        chunks.push(chunk)
-      }
+      if (size > MAX_BODY_BYTES) fail(tooLarge())
+      else chunks.push(chunk)
     })
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
+    req.on('end', () => {
+      if (settled) return
+      settled = true
+      done()
+      resolve(Buffer.concat(chunks).toString('utf8'))
+    })
+    req.on('error', broken)
+    req.on('close', broken)
   })
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+/** Writes a JSON answer if the connection can still take one; false when it cannot. */
+function send(res: ServerResponse, deps: ServerDeps, status: number, body: unknown, headers: Record<string, string> = {}): boolean {
+  if (res.headersSent || !res.socket || res.socket.destroyed) return false
   const text = JSON.stringify(body)
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
+    ...(deps.drain.draining ? { connection: 'close' } : {}),
     ...headers,
   })
   res.end(text)
-}
-
-function pathOf(req: IncomingMessage): string {
-  return new URL(req.url ?? '/', 'http://broker.invalid').pathname
+  return true
 }

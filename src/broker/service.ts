@@ -1,31 +1,25 @@
 // What the broker does for each request, once the HTTP layer has read it: verify the token, find
-// the rule, mint or delete keys. Every collaborator is passed in, so this is the same code the
-// tests drive and the one `main.ts` wires to the network.
-import { createHmac } from 'node:crypto'
+// the rule, mint, list or delete keys. Every collaborator is passed in, so this is the same code
+// the tests drive and the one `main.ts` wires to the network.
 import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
 import { createKeyWithoutOrphans, verifyCreatedKey, type MintDeps } from '../deepgram/mint.ts'
-import { brokerMarker, isBrokerMarkerFor, parseMarker } from '../deepgram/marker.ts'
+import type { BrokerMarker } from '../deepgram/marker.ts'
 import { grantProblem } from '../deepgram/scopes.ts'
 import { expectedExpiry } from '../deepgram/expiration.ts'
-import { ActionError, NetworkError, ServiceError } from '../shared/errors.ts'
-import { grantFor, parseKeyRequest } from './key-request.ts'
+import { identify, ruleRefusal, type AuditedClaims, type Caller } from './caller.ts'
+import { deepgramStep, notFound } from './deepgram-step.ts'
+import { grantFor, parseKeyRequest, type Grant } from './key-request.ts'
+import type { Ownership } from './ownership.ts'
 import { TAG, type Policy } from './policy.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import { badRequest, forbidden, Refusal } from './refusal.ts'
-import { claimText, selectRule, type Claims } from './rules.ts'
+import { claimText } from './rules.ts'
 import type { VerifyToken } from './tokens.ts'
 
 /** What the audit line of a request says, filled in as the request goes. */
-export interface AuditRecord {
+export interface AuditRecord extends AuditedClaims {
   rule?: string
-  repository?: string
-  repository_id?: string
-  run_id?: string
-  run_attempt?: string
-  workflow_ref?: string
-  event_name?: string
-  ref?: string
-  jti?: string
+  invocation?: string
   key_id?: string
   deleted?: string[]
   scopes?: string[]
@@ -37,35 +31,35 @@ export interface Answer {
   body: unknown
 }
 
+export type DeepgramApi = Pick<DeepgramClient, 'createKeyOnce' | 'listKeys' | 'getKey' | 'deleteKey'>
+
+/**
+ * How long one request's Deepgram work may take, from when its body has been read: every create
+ * attempt ends within `createMs`, everything (the clean-up after an ambiguous create, every
+ * deletion of a DELETE) within `requestMs`; deleting a key its caller did not wait for takes at
+ * most `discardMs` more. The drain on SIGTERM outlasts their sum (main.ts).
+ */
+export const DEADLINES = { createMs: 12_000, requestMs: 20_000, discardMs: 10_000 }
+
 export interface BrokerDeps {
   policy: Policy
   verify: VerifyToken
-  deepgram: Pick<DeepgramClient, 'createKeyOnce' | 'listKeys' | 'getKey' | 'deleteKey'>
-  mint: Omit<MintDeps, 'client'>
+  /** A Deepgram client whose every request ends by `deadline` (epoch ms). */
+  deepgramUntil: (deadline: number) => DeepgramApi
+  mint: Omit<MintDeps, 'client' | 'createBy'>
+  /** Mints, per repository (keys-per-minute). */
   limiter: RateLimiter
-  /** Keys the markers' MACs: see markerSecret(). */
-  markerSecret: string
+  /** Deletions and listings, per repository (deletes-per-minute): each costs the admin key a listing. */
+  deleteLimiter: RateLimiter
+  ownership: Ownership
   newInvocation: () => string
   now: () => number
 }
 
-/**
- * The secret behind the markers' MACs, derived from the admin key so that every copy of the
- * broker agrees without more configuration. Rotating the admin key changes it: keys minted
- * before can then no longer be deleted through the broker (they still expire).
- */
-export function markerSecret(adminKey: string): string {
-  return createHmac('sha256', adminKey).update('deepgram-key-broker marker v1').digest('hex')
-}
+/** What GET /v1/keys looks for: the keys of one invocation, or of one secret. */
+export type KeyFilter = { invocation: string } | { secret: string }
 
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const AUDITED_CLAIMS = ['repository', 'repository_id', 'run_id', 'run_attempt', 'workflow_ref', 'event_name', 'ref', 'jti'] as const
-
-interface Caller {
-  claims: Claims
-  repository: string
-  repositoryId: string
-}
 
 export class Broker {
   private readonly deps: BrokerDeps
@@ -76,28 +70,24 @@ export class Broker {
 
   /** POST /v1/keys */
   async createKey(token: string, body: string, audit: AuditRecord): Promise<Answer> {
-    const { policy, limiter, now } = this.deps
-    const caller = await this.authenticate(token, audit)
+    const { policy, now } = this.deps
+    const started = now()
+    const deepgram = this.deepgram(started)
+    const caller = await this.identify(token, audit)
     const request = parseKeyRequest(body)
-    const rule = selectRule(policy.rules, caller.claims)
-    if (!rule) throw forbidden('no_rule', `No rule of the policy matches this token (${describeCaller(caller.claims)}).`)
-    audit.rule = rule.name
-    const holder = { repository: caller.repository, runId: claimText(caller.claims, 'run_id') ?? '?', runAttempt: claimText(caller.claims, 'run_attempt') ?? '?' }
-    const grant = grantFor(rule, request, holder, new Date(now()))
+    const grant = this.grant(caller, request)
     audit.scopes = grant.scopes
-    const verdict = limiter.take(caller.repositoryId)
-    if (!verdict.allowed) {
-      throw new Refusal(429, 'rate_limited', `Repository ${caller.repository} has had ${policy.keysPerMinute} keys in the last minute (keys-per-minute); try again in ${verdict.retryAfterSeconds} s.`, {
-        headers: { 'retry-after': String(verdict.retryAfterSeconds) },
-      })
-    }
-    const request_ = { projectId: policy.projectId, comment: grant.comment, marker: brokerMarker(this.deps.markerSecret, this.deps.newInvocation(), caller.repositoryId), scopes: grant.scopes, tags: grant.tags, expiration: grant.expiration }
+    this.take(this.deps.limiter, caller, `${policy.keysPerMinute} keys in the last minute (keys-per-minute)`)
+    const invocation = request.invocation ?? this.deps.newInvocation()
+    audit.invocation = invocation
+    const marker = this.deps.ownership.markerFor(caller.owner, invocation, request.secret)
     const sentAt = now()
-    const created = await deepgramStep(() => createKeyWithoutOrphans(request_, { ...this.deps.mint, client: this.deps.deepgram }))
+    const mint = { ...this.deps.mint, client: deepgram, createBy: started + DEADLINES.createMs }
+    const created = await deepgramStep(() => createKeyWithoutOrphans({ projectId: policy.projectId, comment: grant.comment, marker, scopes: grant.scopes, tags: grant.tags, expiration: grant.expiration }, mint))
     audit.key_id = created.apiKeyId
     const problem = verifyCreatedKey(created, grant.expiration, sentAt, now()) ?? grantProblem(grant.scopes, created.scopes)
     if (problem) {
-      const gone = await this.deps.deepgram.deleteKey(policy.projectId, created.apiKeyId).then(
+      const gone = await deepgram.deleteKey(policy.projectId, created.apiKeyId).then(
         () => 'it was deleted',
         () => 'deleting it failed too, so delete it in the Deepgram console',
       )
@@ -107,19 +97,34 @@ export class Broker {
     audit.expires_at = expiresAt
     return {
       status: 200,
-      body: { key: created.key, key_id: created.apiKeyId, project_id: policy.projectId, expires_at: expiresAt, scopes: created.scopes, tags: created.tags },
+      body: { key: created.key, key_id: created.apiKeyId, project_id: policy.projectId, created: created.created ?? null, expires_at: expiresAt, scopes: created.scopes, tags: created.tags, invocation },
     }
+  }
+
+  /**
+   * A key minted for a caller who left before the answer was written: nobody holds it, so it
+   * goes. A failed deletion is reported by the audit line (outcome failed), not thrown.
+   */
+  async discardUndelivered(keyId: string, audit: AuditRecord): Promise<boolean> {
+    const deepgram = this.deps.deepgramUntil(this.deps.now() + DEADLINES.discardMs)
+    const deleted = await deepgram.deleteKey(this.deps.policy.projectId, keyId).then(
+      () => true,
+      () => false,
+    )
+    if (deleted) audit.deleted = [keyId]
+    return deleted
   }
 
   /** DELETE /v1/keys/{key_id}: only a key this broker minted for the caller's repository. */
   async deleteKey(token: string, keyId: string, audit: AuditRecord): Promise<Answer> {
-    const caller = await this.authenticate(token, audit)
+    const deepgram = this.deepgram(this.deps.now())
+    const caller = await this.identifyForCleanUp(token, audit)
     audit.key_id = keyId
     if (!KEY_ID.test(keyId)) throw badRequest(`'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`)
     const { projectId } = this.deps.policy
-    const key = await deepgramStep(() => this.deps.deepgram.getKey(projectId, keyId), keyId)
-    if (!this.isMintedFor(key, caller)) throw forbidden('not_yours', `Key ${keyId} was not minted by this broker for repository ${caller.repository}.`)
-    const outcome = await deepgramStep(() => this.deps.deepgram.deleteKey(projectId, keyId), keyId)
+    const key = await deepgramStep(() => deepgram.getKey(projectId, keyId), keyId)
+    if (!this.deps.ownership.markerOwnedBy(key, caller.owner)) throw forbidden('not_yours', `Key ${keyId} was not minted by this broker for repository ${caller.repository} of issuer ${caller.owner.issuer}.`)
+    const outcome = await deepgramStep(() => deepgram.deleteKey(projectId, keyId), keyId)
     if (outcome === 'already-gone') throw notFound(keyId)
     audit.deleted = [keyId]
     return { status: 200, body: { deleted: [keyId] } }
@@ -127,65 +132,95 @@ export class Broker {
 
   /** DELETE /v1/keys?tags=a,b: every key this broker minted for the caller's repository with all the tags. */
   async deleteKeysTagged(token: string, tagList: string, audit: AuditRecord): Promise<Answer> {
-    const caller = await this.authenticate(token, audit)
+    const deepgram = this.deepgram(this.deps.now())
+    const caller = await this.identifyForCleanUp(token, audit)
     const tags = [...new Set(tagList.split(',').map((tag) => tag.trim()).filter((tag) => tag !== ''))]
     if (tags.length === 0 || tags.length > 20 || !tags.every((tag) => TAG.test(tag))) {
       throw badRequest('tags must be 1 to 20 tags separated by commas, each of letters, digits and _.:/@+=-, such as ?tags=ci,pr-42.')
     }
     const { projectId } = this.deps.policy
-    const listed = await deepgramStep(() => this.deps.deepgram.listKeys(projectId))
     const deleted: string[] = []
-    for (const candidate of listed.filter((key) => this.isMintedFor(key, caller))) {
+    for (const { key: candidate } of await this.keysOf(caller, deepgram)) {
       // Deepgram's listing may leave tags out; then the key is read alone.
-      const key = candidate.tags === undefined ? await deepgramStep(() => this.deps.deepgram.getKey(projectId, candidate.apiKeyId)) : candidate
+      const key = candidate.tags === undefined ? await deepgramStep(() => deepgram.getKey(projectId, candidate.apiKeyId)) : candidate
       if (!tags.every((tag) => (key.tags ?? []).includes(tag))) continue
-      if ((await deepgramStep(() => this.deps.deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted') deleted.push(key.apiKeyId)
+      if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted') deleted.push(key.apiKeyId)
     }
     audit.deleted = deleted
     return { status: 200, body: { deleted } }
   }
 
-  private async authenticate(token: string, audit: AuditRecord): Promise<Caller> {
-    const claims = await this.deps.verify(token)
-    for (const claim of AUDITED_CLAIMS) audit[claim] = claimText(claims, claim)
-    const repository = claimText(claims, 'repository')
-    const repositoryId = claimText(claims, 'repository_id')
-    if (!repository || !repositoryId || !/^\d{1,20}$/.test(repositoryId)) {
-      throw new Refusal(401, 'token_invalid', 'The token is not valid: it has no repository and numeric repository_id claims, as GitHub Actions tokens do.')
+  /** DELETE /v1/keys?invocation=…: every key this broker minted for the caller's repository in that invocation. */
+  async deleteKeysOfInvocation(token: string, invocation: string, audit: AuditRecord): Promise<Answer> {
+    audit.invocation = invocation
+    const deepgram = this.deepgram(this.deps.now())
+    const caller = await this.identifyForCleanUp(token, audit)
+    const { projectId } = this.deps.policy
+    const deleted: string[] = []
+    for (const { key } of (await this.keysOf(caller, deepgram)).filter(({ marker }) => marker.invocation === invocation)) {
+      if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted') deleted.push(key.apiKeyId)
     }
-    return { claims, repository, repositoryId }
+    audit.deleted = deleted
+    return { status: 200, body: { deleted } }
   }
 
-  private isMintedFor(key: ProjectKey, caller: Caller): boolean {
-    return isBrokerMarkerFor(parseMarker(key.comment), this.deps.markerSecret, caller.repositoryId)
+  /** GET /v1/keys?invocation=… or ?secret=…: the live keys this broker minted for the caller's repository with that marker. */
+  async findKeys(token: string, filter: KeyFilter, audit: AuditRecord): Promise<Answer> {
+    if ('invocation' in filter) audit.invocation = filter.invocation
+    const deepgram = this.deepgram(this.deps.now())
+    const caller = await this.identifyForCleanUp(token, audit)
+    const now = this.deps.now()
+    const keys = (await this.keysOf(caller, deepgram))
+      .filter(({ marker }) => ('invocation' in filter ? marker.invocation === filter.invocation : marker.secret === filter.secret))
+      .filter(({ key }) => key.expirationDate === undefined || !(Date.parse(key.expirationDate) <= now))
+      .map(({ key }) => ({ key_id: key.apiKeyId, created: key.created ?? null, expires_at: key.expirationDate ?? null }))
+    return { status: 200, body: { keys } }
   }
-}
 
-function describeCaller(claims: Claims): string {
-  return ['repository', 'repository_id', 'ref', 'event_name', 'environment']
-    .map((claim) => [claim, claimText(claims, claim)])
-    .filter(([, value]) => value !== undefined)
-    .map(([claim, value]) => `${claim} ${value}`)
-    .join(', ')
-}
+  /** A client for the Deepgram work of a request that started at `started`: it ends within DEADLINES.requestMs. */
+  private deepgram(started: number): DeepgramApi {
+    return this.deps.deepgramUntil(started + DEADLINES.requestMs)
+  }
 
-function notFound(keyId: string): Refusal {
-  return new Refusal(404, 'not_found', `Key ${keyId} does not exist or is already deleted.`)
-}
+  private async identify(token: string, audit: AuditRecord): Promise<Caller> {
+    const caller = await identify(this.deps.verify, this.deps.policy.rules, token, audit)
+    audit.rule = caller.rule.name
+    return caller
+  }
 
-/** Runs a Deepgram call; its failure becomes 502 with Deepgram's status and request id (404 of a key: 404). */
-async function deepgramStep<T>(call: () => Promise<T>, keyId?: string): Promise<T> {
-  try {
-    return await call()
-  } catch (error) {
-    if (error instanceof ServiceError) {
-      if (keyId !== undefined && error.status === 404) throw notFound(keyId)
-      const { status, message, requestId, action } = error.details
-      throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${status} while ${action}: ${message} (request id ${requestId ?? 'none'}). Try again later; if it persists, check the broker's admin key and project.`, {
-        details: { deepgram_status: status, deepgram_request_id: requestId ?? null },
+  /** A caller who may list or delete: a rule takes them, and they are within deletes-per-minute. */
+  private async identifyForCleanUp(token: string, audit: AuditRecord): Promise<Caller> {
+    const caller = await this.identify(token, audit)
+    this.take(this.deps.deleteLimiter, caller, `${this.deps.policy.deletesPerMinute} deletions or listings in the last minute (deletes-per-minute)`)
+    return caller
+  }
+
+  private grant(caller: Caller, request: ReturnType<typeof parseKeyRequest>): Grant {
+    const holder = { repository: caller.repository, runId: claimText(caller.claims, 'run_id') ?? '?', runAttempt: claimText(caller.claims, 'run_attempt') ?? '?' }
+    try {
+      return grantFor(caller.rule, request, holder, new Date(this.deps.now()))
+    } catch (error) {
+      if (error instanceof Refusal && error.status === 403) throw ruleRefusal(error.code, error.message, caller.claims)
+      throw error
+    }
+  }
+
+  private take(limiter: RateLimiter, caller: Caller, what: string): void {
+    // Keyed by issuer too: repository 1001 of one GitHub instance is not that of another.
+    const verdict = limiter.take(`${caller.owner.issuer} ${caller.owner.repositoryId}`)
+    if (!verdict.allowed) {
+      throw new Refusal(429, 'rate_limited', `Repository ${caller.repository} has had ${what}; try again in ${verdict.retryAfterSeconds} s.`, {
+        headers: { 'retry-after': String(verdict.retryAfterSeconds) },
       })
     }
-    if (error instanceof NetworkError || error instanceof ActionError) throw new Refusal(502, 'deepgram_failed', `${error.message} Try again later.`)
-    throw error
+  }
+
+  /** The project's keys this broker minted for the caller, with their markers: one listing. */
+  private async keysOf(caller: Caller, deepgram: DeepgramApi): Promise<{ key: ProjectKey; marker: BrokerMarker }[]> {
+    const listed = await deepgramStep(() => deepgram.listKeys(this.deps.policy.projectId))
+    return listed.flatMap((key) => {
+      const marker = this.deps.ownership.markerOwnedBy(key, caller.owner)
+      return marker ? [{ key, marker }] : []
+    })
   }
 }

@@ -2,7 +2,7 @@
 // names, with the policy's audience and at most 60 s of clock leeway. The token is read before
 // verification only to learn which of the policy's issuers it claims; nothing is fetched from a
 // URL a token names.
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
 import { discoverKeySet, IssuerUnavailable } from './discovery.ts'
 import { KeySetCache } from './key-set.ts'
 import { Refusal } from './refusal.ts'
@@ -46,21 +46,39 @@ export function createTokenVerifier(options: VerifierOptions): VerifyToken {
         return refreshed(header, jws)
       }
     }
+    const verifyOptions: JWTVerifyOptions = {
+      issuer,
+      audience: options.audience,
+      algorithms: ['RS256'],
+      clockTolerance: LEEWAY_SECONDS,
+      maxTokenAge: MAX_TOKEN_AGE,
+      requiredClaims: ['exp', 'iat'],
+      currentDate: new Date(options.now()),
+    }
     try {
-      const { payload } = await jwtVerify(token, getKey, {
-        issuer,
-        audience: options.audience,
-        algorithms: ['RS256'],
-        clockTolerance: LEEWAY_SECONDS,
-        maxTokenAge: MAX_TOKEN_AGE,
-        requiredClaims: ['exp', 'iat'],
-        currentDate: new Date(options.now()),
-      })
-      return payload
+      return (await jwtVerify(token, getKey, verifyOptions)).payload
     } catch (error) {
-      throw explain(error, options.audience)
+      if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw explain(error, options.audience)
+      return verifyWithAny(token, error, verifyOptions).catch((inner: unknown) => {
+        throw explain(inner, options.audience)
+      })
     }
   }
+}
+
+/**
+ * A key set may publish several keys under one kid (during a rotation, say): jose then hands
+ * over every candidate, and the token is valid if one of them verifies it.
+ */
+async function verifyWithAny(token: string, candidates: errors.JWKSMultipleMatchingKeys, verifyOptions: JWTVerifyOptions): Promise<JWTPayload> {
+  for await (const key of candidates) {
+    try {
+      return (await jwtVerify(token, key, verifyOptions)).payload
+    } catch (error) {
+      if (!(error instanceof errors.JWSSignatureVerificationFailed)) throw error
+    }
+  }
+  throw new errors.JWSSignatureVerificationFailed()
 }
 
 /** The `iss` a token claims, before anything about it is trusted; refuses what is not a JWT. */

@@ -158,6 +158,9 @@ export async function deleteKeysOfInvocation(client: Pick<DeepgramClient, 'listK
 /** Ours only when the comment ends with this invocation's own marker: another run's key never is. */
 export function isFromThisInvocation(key: ProjectKey, marker: Marker): boolean {
   const found = parseMarker(key.comment)
+  // A broker invocation is chosen by its caller, so only the whole marker (whose MAC covers the
+  // repository and its issuer) proves a key is this request's, not another repository's.
+  if (found?.kind === 'broker') return formatMarker(found) === formatMarker(marker)
   return found !== undefined && found.kind === marker.kind && found.invocation === marker.invocation
 }
 

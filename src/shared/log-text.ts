@@ -51,3 +51,13 @@ export function summaryText(markdown: string): string {
 export function markdownValue(text: string): string {
   return logLine(text).replace(/[\\`*_[\]<>|~&#!$]/g, '\\$&')
 }
+
+/**
+ * A value as one JSON document on one line, for line-oriented logs (the broker's audit log).
+ * JSON.stringify escapes C0 controls but leaves DEL, C1 controls (NEL among them), U+2028 and
+ * U+2029 as they are, and some readers end lines at those: they are escaped too (`\u2028`),
+ * which any JSON reader turns back into the same text.
+ */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(BREAKING, escape)
+}
