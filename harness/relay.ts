@@ -15,11 +15,15 @@ export type Spoil =
   | { kind: 'rewrite'; edit: (body: Record<string, unknown>) => unknown }
   /** The service answers; the client never hears back. */
   | { kind: 'hang' }
+  /** The request never reaches the service: the client gets this status and a JSON error. */
+  | { kind: 'refuse'; status: number }
 
 export interface Relay {
   url: string
-  /** Spoils the answer to the next request whose `METHOD path` (query included) matches. */
-  spoilNext(match: RegExp, spoil: Spoil): void
+  /** Spoils the answers to the next `times` (1) requests whose `METHOD path` (query included) matches. */
+  spoilNext(match: RegExp, spoil: Spoil, times?: number): void
+  /** Spoils nothing more: every request from now on reaches the service and its answer the client. */
+  forget(): void
   close(): Promise<void>
 }
 
@@ -40,6 +44,10 @@ export async function startRelay(target: string): Promise<Relay> {
       const route = `${req.method} ${req.url}`
       const index = pending.findIndex((p) => p.match.test(route))
       const spoil = index < 0 ? undefined : pending.splice(index, 1)[0]?.spoil
+      if (spoil?.kind === 'refuse') {
+        res.writeHead(spoil.status, { 'content-type': 'application/json', 'x-request-id': 'relay' }).end(JSON.stringify({ error: 'relay_refused', message: 'Refused by the relay.' }))
+        return
+      }
       const upstream = httpRequest(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host } })
       upstream.end(body)
       const answer = await new Promise<IncomingMessage>((resolve, reject) => upstream.on('response', resolve).on('error', reject))
@@ -69,7 +77,8 @@ export async function startRelay(target: string): Promise<Relay> {
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
-    spoilNext: (match, spoil) => void pending.push({ match, spoil }),
+    spoilNext: (match, spoil, times = 1) => void pending.push(...Array.from({ length: times }, () => ({ match, spoil }))),
+    forget: () => void pending.splice(0),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections()

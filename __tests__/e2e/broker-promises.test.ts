@@ -91,12 +91,13 @@ describe('no orphan key after a broken answer of the broker', () => {
 
   test('a clean-up that fails too leaves the invocation to post, which deletes the key', async () => {
     relay.spoilNext(/^POST \/v1\/keys$/, { kind: 'not-json' })
-    relay.spoilNext(/^DELETE \/v1\/keys\?invocation=/, { kind: 'hang' })
+    relay.spoilNext(/^DELETE \/v1\/keys\?invocation=/, { kind: 'refuse', status: 503 }, 10)
     const main = await runStep('main', step())
     expect(main.exitCode).toBe(1)
     expect(theError(main)).toMatch(/^Creating the key failed in a way that may have created it anyway, and deleting what it may have created failed too: .* The post step will look for it again/)
     expect(dg.liveKeys()).toHaveLength(1)
     expect(main.state.invocation).toMatch(/^[0-9a-f]{16}$/)
+    relay.forget()
     const after = await post(main)
     expect(after.exitCode).toBe(0)
     expect(after.stdout).toContain('created by this run although main never saw the answer.')
@@ -182,7 +183,7 @@ describe('keep-previous through the broker', () => {
   test('a failed delete of an earlier key is a warning, and main succeeds', async () => {
     gh = await startGitHubEmulator({ repos: [{ owner: 'octo-org', name: 'app', id: 1001 }] })
     const first = await runStep('main', step(secretInputs()))
-    relay.spoilNext(/^DELETE \/v1\/keys\/[0-9a-f-]{36}$/, { kind: 'rewrite', edit: () => ({ error: 'internal', message: 'spoiled' }) })
+    relay.spoilNext(/^DELETE \/v1\/keys\/[0-9a-f-]{36}$/, { kind: 'refuse', status: 500 }, 10)
     const second = await runStep('main', step(secretInputs({ 'keep-previous': '0' })))
     expect(second.exitCode).toBe(0)
     expect(warningLines(second).join('\n')).toContain(`Could not delete key ${first.outputs['key-id']}, an earlier key of secret DEEPGRAM_API_KEY`)
