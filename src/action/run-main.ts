@@ -9,6 +9,9 @@ import { readRevokePlan, revokeMode } from './revoke-mode.ts'
 import { createMode } from './create-mode.ts'
 import { wantsBroker } from './broker-inputs.ts'
 import { brokerMain } from './broker-mode.ts'
+import { fetchIdToken } from './broker-client.ts'
+import { readCredential } from './token/inputs.ts'
+import { tokenMain } from './token/flow.ts'
 
 export interface MainDeps {
   io: ActionIO
@@ -36,6 +39,7 @@ export async function runMain(deps: MainDeps): Promise<void> {
       }
     }
     const getInput: GetInput = (name) => io.getInput(name)
+    if (readCredential(getInput) === 'token') return await tokenMain({ ...deps, idToken: (audience) => fetchIdToken(io, audience) }, secrets)
     const mode = readMode(getInput)
     const onMissingCredentials = readOnMissingCredentials(getInput)
     if (wantsBroker(getInput)) return await brokerMain(mode, onMissingCredentials, deps, secrets)
