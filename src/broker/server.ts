@@ -86,6 +86,10 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
 function routeOf(broker: Broker, method: string, url: URL): Route {
   const keyPath = /^\/v1\/keys\/([^/]+)$/.exec(url.pathname)
   if (url.pathname === '/v1/keys' && method === 'POST') return (token, body, audit) => broker.createKey(token, body, audit)
+  if (url.pathname === '/v1/tokens') {
+    if (method === 'POST') return (token, body, audit) => broker.grantToken(token, body, audit)
+    throw new Refusal(405, 'method_not_allowed', `${method} is not allowed here.`, { headers: { allow: 'POST' } })
+  }
   if (url.pathname === '/v1/keys' && method === 'DELETE') {
     const tags = url.searchParams.get('tags')
     if (tags === null) throw new Refusal(400, 'bad_request', 'DELETE /v1/keys needs ?tags=a,b (the keys that carry all of them), or use DELETE /v1/keys/{key_id}.')
@@ -98,7 +102,7 @@ function routeOf(broker: Broker, method: string, url: URL): Route {
   if (url.pathname === '/v1/keys' || keyPath) {
     throw new Refusal(405, 'method_not_allowed', `${method} is not allowed here.`, { headers: { allow: url.pathname === '/v1/keys' ? 'POST, DELETE' : 'DELETE' } })
   }
-  throw new Refusal(404, 'not_found', `There is no ${url.pathname}; the broker serves POST /v1/keys, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… and GET /healthz.`)
+  throw new Refusal(404, 'not_found', `There is no ${url.pathname}; the broker serves POST /v1/keys, POST /v1/tokens, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… and GET /healthz.`)
 }
 
 /** A path segment decoded; one that does not decode is left as sent, and fails the key id check. */

@@ -2,13 +2,15 @@
 // the rule, mint or delete keys. Every collaborator is passed in, so this is the same code the
 // tests drive and the one `main.ts` wires to the network.
 import { createHmac } from 'node:crypto'
-import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
+import { field, type DeepgramClient, type ProjectKey } from '../deepgram/client.ts'
 import { createKeyWithoutOrphans, verifyCreatedKey, type MintDeps } from '../deepgram/mint.ts'
 import { brokerMarker, isBrokerMarkerFor, parseMarker } from '../deepgram/marker.ts'
 import { grantProblem } from '../deepgram/scopes.ts'
 import { expectedExpiry } from '../deepgram/expiration.ts'
 import { ActionError, NetworkError, ServiceError } from '../shared/errors.ts'
 import { grantFor, parseKeyRequest } from './key-request.ts'
+import { TOKEN_SCOPE, tokenSecondsFor } from './token-request.ts'
+import { checkToken } from '../deepgram/grant.ts'
 import { TAG, type Policy } from './policy.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import { badRequest, forbidden, Refusal } from './refusal.ts'
@@ -30,6 +32,8 @@ export interface AuditRecord {
   deleted?: string[]
   scopes?: string[]
   expires_at?: string
+  /** Set for temporary tokens (POST /v1/tokens); the token itself is never audited. */
+  credential?: 'token'
 }
 
 export interface Answer {
@@ -40,7 +44,7 @@ export interface Answer {
 export interface BrokerDeps {
   policy: Policy
   verify: VerifyToken
-  deepgram: Pick<DeepgramClient, 'createKeyOnce' | 'listKeys' | 'getKey' | 'deleteKey'>
+  deepgram: Pick<DeepgramClient, 'createKeyOnce' | 'listKeys' | 'getKey' | 'deleteKey' | 'grantToken'>
   mint: Omit<MintDeps, 'client'>
   limiter: RateLimiter
   /** Keys the markers' MACs: see markerSecret(). */
@@ -109,6 +113,32 @@ export class Broker {
       status: 200,
       body: { key: created.key, key_id: created.apiKeyId, project_id: policy.projectId, expires_at: expiresAt, scopes: created.scopes, tags: created.tags },
     }
+  }
+
+  /**
+   * POST /v1/tokens: a temporary token, under the same authentication, rules and rate limit as
+   * keys. Nothing is created in the project, so there is nothing to mark, check or delete later.
+   */
+  async grantToken(token: string, body: string, audit: AuditRecord): Promise<Answer> {
+    const { policy, limiter, now } = this.deps
+    audit.credential = 'token'
+    const caller = await this.authenticate(token, audit)
+    const rule = selectRule(policy.rules, caller.claims)
+    if (!rule) throw forbidden('no_rule', `No rule of the policy matches this token (${describeCaller(caller.claims)}).`)
+    audit.rule = rule.name
+    const seconds = tokenSecondsFor(rule, body, new Date(now()))
+    audit.scopes = [TOKEN_SCOPE]
+    const limit = limiter.take(caller.repositoryId)
+    if (!limit.allowed) {
+      const why = `Repository ${caller.repository} has had ${policy.keysPerMinute} keys and tokens in the last minute (keys-per-minute); try again in ${limit.retryAfterSeconds} s.`
+      throw new Refusal(429, 'rate_limited', why, { headers: { 'retry-after': String(limit.retryAfterSeconds) } })
+    }
+    const answer = await deepgramStep(() => this.deps.deepgram.grantToken(seconds))
+    const verdict = checkToken({ accessToken: field(answer.body, 'access_token'), expiresIn: field(answer.body, 'expires_in') }, seconds, answer.sentAt)
+    if (!verdict.ok) throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${answer.status} while granting a temporary token (request id ${answer.requestId ?? 'none'}), but ${verdict.problem}.`)
+    const expiresAt = verdict.token.expiresAt.toISOString()
+    audit.expires_at = expiresAt
+    return { status: 200, body: { access_token: verdict.token.accessToken, expires_at: expiresAt, expires_in: verdict.token.expiresInSeconds } }
   }
 
   /** DELETE /v1/keys/{key_id}: only a key this broker minted for the caller's repository. */
