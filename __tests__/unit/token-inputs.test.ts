@@ -72,7 +72,8 @@ describe('readDirectTokenPlan', () => {
   })
 
   test('keeps usage:write, an empty scopes, revoke false and a well-formed project-id, which a token ignores', () => {
-    for (const overrides of [{ scopes: '' }, { scopes: 'usage:write,\nusage:write' }, { revoke: 'false' }, { 'project-id': '3f2504e0-4f89-11d3-9a0c-0305e82c3301' }]) {
+    const kept: Record<string, string>[] = [{ scopes: '' }, { scopes: 'usage:write,\nusage:write' }, { revoke: 'false' }, { 'project-id': '3f2504e0-4f89-11d3-9a0c-0305e82c3301' }]
+    for (const overrides of kept) {
       expect(readDirectTokenPlan(getter(overrides), run, now).seconds).toBe(3600)
     }
   })
