@@ -114,13 +114,14 @@ describe('credential: token through the broker', () => {
     expectNothingLeaked([main, overAnHour])
   })
 
-  test('tokens share the rate limit of keys: past keys-per-minute the broker answers 429 and the step fails saying when to retry', async () => {
+  test('past keys-per-minute the broker answers 429, and the step fails saying when to retry', async () => {
     expect((await runStep('main', step())).exitCode).toBe(0)
-    expect((await runStep('main', step({ credential: 'key', scopes: 'usage:write', expiration: '10m', revoke: 'false' }))).exitCode).toBe(0)
+    // Keys count too: __tests__/broker/temporary-tokens.test.ts mixes both on the broker's API.
+    expect((await runStep('main', step({ expiration: '10m' }))).exitCode).toBe(0)
     const limited = await runStep('main', step())
     expect(limited.exitCode).toBe(1)
     expect(theError(limited)).toMatch(/^The broker answered HTTP 429 rate_limited while granting a temporary token: Repository octo-org\/app has had 2 keys and tokens in the last minute \(keys-per-minute\); try again in \d+ s\. \(no request id\)\. The broker limits keys and tokens per repository and minute/)
-    expect(dg.tokens).toHaveLength(1)
+    expect(dg.tokens).toHaveLength(2)
     const refused = (await broker.waitForAuditLines(3)).filter((line) => line.status === 429)
     expect(refused).toEqual([expect.objectContaining({ credential: 'token', error: 'rate_limited', outcome: 'refused' })])
     expectNothingLeaked([limited])

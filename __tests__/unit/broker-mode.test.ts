@@ -1,5 +1,5 @@
-import { readBrokerKeyPlan, readBrokerRevokePlan, readBrokerTarget } from '../../src/action/broker-inputs.ts'
-import type { GetInput } from '../../src/action/inputs.ts'
+import { readBrokerTarget } from '../../src/action/sources/broker-inputs.ts'
+import type { GetInput } from '../../src/shared/input-forms.ts'
 import { runMain } from '../../src/action/run-main.ts'
 import { runPost } from '../../src/action/run-post.ts'
 import type { HttpRequest, HttpResponse } from '../../src/shared/http.ts'
@@ -16,7 +16,6 @@ const inputsOf =
   (inputs: Record<string, string>): GetInput =>
   (name) =>
     inputs[name] ?? ''
-const now = new Date('2026-11-28T12:00:00Z')
 
 /** An input error's message, or a failure of the test when there is none. */
 function refusal(read: () => unknown): string {
@@ -50,30 +49,6 @@ describe('broker-mode inputs', () => {
 
   test("deepgram-api-url at its default is no mistake: the runner passes action.yml's default", () => {
     expect(readBrokerTarget(inputsOf({ 'broker-url': BROKER, 'deepgram-api-url': 'https://api.deepgram.com/' })).url).toBe(BROKER)
-  })
-
-  test("create: the request carries the scopes, the expiration as written, the tags, and a comment only when given", () => {
-    const plan = readBrokerKeyPlan(inputsOf({ 'broker-url': BROKER, scopes: 'usage:write, usage:read', expiration: '1h30m', tags: 'ci\npr-7' }), {}, now)
-    expect(plan.body).toEqual({ scopes: ['usage:write', 'usage:read'], expiration: '1h30m', tags: ['ci', 'pr-7'] })
-    expect(plan.expiration).toEqual({ kind: 'ttl', seconds: 5400 })
-    expect(readBrokerKeyPlan(inputsOf({ 'broker-url': BROKER, scopes: 'usage:write', comment: 'nightly' }), {}, now).body).toEqual({ scopes: ['usage:write'], expiration: '1h', comment: 'nightly' })
-  })
-
-  test.each([
-    [{ scopes: 'member' }, 'Input scopes:'],
-    [{ scopes: 'usage:write', expiration: '91d' }, 'Input expiration:'],
-    [{ scopes: 'usage:write', 'key-id': KEY_ID }, 'Input key-id: applies to mode: revoke only'],
-    [{ scopes: 'usage:write', revoke: 'maybe' }, 'Input revoke:'],
-    [{ scopes: 'usage:write', 'keep-previous': '1' }, 'Input keep-previous: has no effect with broker-url'],
-  ])('create: the direct-mode rules hold for %j', (inputs, message) => {
-    expect(refusal(() => readBrokerKeyPlan(inputsOf({ 'broker-url': BROKER, ...inputs }), {}, now))).toContain(message)
-  })
-
-  test('revoke: key ids or tags, with the direct-mode rules', () => {
-    expect(readBrokerRevokePlan(inputsOf({ 'broker-url': BROKER, 'key-id': KEY_ID.toUpperCase() }), {})).toEqual({ broker: { url: BROKER, audience: BROKER }, keyIds: [KEY_ID], tags: [] })
-    expect(readBrokerRevokePlan(inputsOf({ 'broker-url': BROKER, tags: 'pr-7' }), {}).tags).toEqual(['pr-7'])
-    expect(refusal(() => readBrokerRevokePlan(inputsOf({ 'broker-url': BROKER, tags: 'pr-7', 'secret-name': 'X' }), {}))).toContain('Input secret-name: applies to mode: create only')
-    expect(refusal(() => readBrokerRevokePlan(inputsOf({ 'broker-url': BROKER }), {}))).toContain('Input key-id: and tags are both empty')
   })
 })
 
@@ -111,6 +86,21 @@ function main(inputs: Record<string, string>, script: Record<string, HttpRespons
 }
 
 describe('runMain in broker mode', () => {
+  test.each([
+    [{ scopes: 'member' }, 'Input scopes:'],
+    [{ expiration: '91d' }, 'Input expiration:'],
+    [{ 'key-id': KEY_ID }, 'Input key-id: applies to mode: revoke only'],
+    [{ revoke: 'maybe' }, 'Input revoke:'],
+    [{ 'keep-previous': 'one' }, 'Input keep-previous:'],
+    [{ mode: 'revoke', scopes: '', expiration: '', revoke: '', tags: 'pr-7', 'secret-name': 'X' }, 'Input secret-name: applies to mode: create only'],
+    [{ mode: 'revoke', scopes: '', expiration: '', revoke: '' }, 'Input key-id: and tags are both empty'],
+  ])('the direct-mode rules hold for %j, before any request', async (inputs, message) => {
+    const { io, broker, done } = main({ ...brokerInputs, ...inputs }, {})
+    await done
+    expect(io.failed).toContain(message)
+    expect(broker.sent).toEqual([])
+  })
+
   test('asks for a token of the audience, masks it and the key first, outputs the key, and saves no token', async () => {
     const clock = fakeClock()
     const io = new RecordingIO(brokerInputs)
@@ -123,10 +113,12 @@ describe('runMain in broker mode', () => {
     expect(io.masked).toEqual([ID_TOKEN, NEW_KEY])
     expect(io.log.indexOf('output key')).toBeGreaterThan(io.log.lastIndexOf('mask'))
     expect(broker.sent[0]?.headers.authorization).toBe(`Bearer ${ID_TOKEN}`)
-    expect(JSON.parse(broker.sent[0]?.body ?? '')).toEqual({ scopes: ['usage:write'], expiration: '1h' })
+    expect(JSON.parse(broker.sent[0]?.body ?? '')).toEqual({ scopes: ['usage:write'], expiration: 3600, invocation: '0123456789abcdef' })
     expect(io.outputs).toEqual({ skipped: 'false', key: NEW_KEY, 'key-id': KEY_ID, 'project-id': PROJECT, 'expires-at': '2026-11-28T13:00:00.000Z' })
-    expect(io.saved).toEqual({ 'broker-url': BROKER, 'broker-audience': BROKER, 'project-id': PROJECT, 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true' })
-    expect(io.summary).toContain('revoked through the broker when the job ends')
+    // The invocation, and where to ask about it, are saved before the create is sent.
+    expect(io.log.indexOf('state invocation')).toBeLessThan(io.log.lastIndexOf('mask'))
+    expect(io.saved).toEqual({ source: 'broker', 'broker-url': BROKER, 'broker-audience': BROKER, invocation: '0123456789abcdef', 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true', 'kept-because': '' })
+    expect(io.summary).toContain('revoked when the job ends')
     expect(JSON.stringify([io.log, io.saved, io.summary])).not.toContain(ID_TOKEN)
     expect(JSON.stringify([io.log, io.saved, io.summary])).not.toContain(NEW_KEY)
   })
@@ -174,7 +166,7 @@ describe('runMain in broker mode', () => {
     io.idTokenFor = () => ID_TOKEN
     const broker = scriptedBroker({ 'POST /v1/keys': [minted(clock, { expires_at: '2027-01-01T00:00:00.000Z' })], [`DELETE /v1/keys/${KEY_ID}`]: [json(200, { deleted: [KEY_ID] })] })
     await runMain({ io, run: {}, send: broker.send, clock, invocationId: () => '0123456789abcdef', userAgent: 'test' })
-    expect(io.failed).toBe(`The broker minted key ${KEY_ID}, but it expires at 2027-01-01T00:00:00.000Z, not at 2026-11-28T13:00:00.000Z as asked. The key was deleted.`)
+    expect(io.failed).toBe(`The broker created key ${KEY_ID}, but it expires at 2027-01-01T00:00:00.000Z, not at 2026-11-28T13:00:00.000Z as asked. The key was deleted.`)
     expect(io.outputs.key).toBeUndefined()
     expect(io.saved['key-id']).toBeUndefined()
   })
@@ -188,17 +180,17 @@ describe('runMain in broker mode', () => {
     await byId.done
     expect(byId.io.failed).toBeUndefined()
     expect(byId.io.outputs).toEqual({ skipped: 'false', 'revoked-count': '1', 'revoked-key-ids': KEY_ID })
-    expect(byId.io.log).toContain(`info Key ${other} was already deleted.`)
+    expect(byId.io.log).toContain(`warning Key ${other} was not found through the broker at ${BROKER}: it was deleted already, or it belongs to another project. Nothing was deleted; check the id.`)
 
     const byTags = main({ ...brokerInputs, mode: 'revoke', scopes: '', expiration: '', revoke: '', tags: 'pr-7,ci' }, { 'DELETE /v1/keys?tags=pr-7,ci': [json(200, { deleted: [KEY_ID, other] })] })
     await byTags.done
     expect(byTags.io.outputs['revoked-key-ids']).toBe(`${KEY_ID},${other}`)
-    expect(byTags.io.summary).toContain("this repository's keys tagged pr-7, ci: 2 revoked")
+    expect(byTags.io.summary).toContain(`Through the broker at ${BROKER}, keys tagged pr-7, ci: 2 revoked`)
   })
 })
 
 describe('runPost in broker mode', () => {
-  const state = { 'broker-url': BROKER, 'broker-audience': 'aud-x', 'project-id': PROJECT, 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true' }
+  const state = { source: 'broker', 'broker-url': BROKER, 'broker-audience': 'aud-x', 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true' }
 
   function post(states: Record<string, string>, answers: HttpResponse[], idToken: string | null = POST_TOKEN) {
     const io = new RecordingIO({}, states)
@@ -213,7 +205,7 @@ describe('runPost in broker mode', () => {
     expect(io.log).toContain('id-token aud-x')
     expect(io.masked).toEqual([POST_TOKEN])
     expect(broker.sent[0]?.headers.authorization).toBe(`Bearer ${POST_TOKEN}`)
-    expect(io.log).toContain(`info Revoked key ${KEY_ID} through the broker.`)
+    expect(io.log).toContain(`info Revoked key ${KEY_ID}.`)
   })
 
   test('a refusal or a missing token is a warning, never a failure', async () => {
@@ -231,6 +223,15 @@ describe('runPost in broker mode', () => {
     expect(tokenless.io.log.filter((line) => line.startsWith('warning '))).toEqual([
       `warning Could not revoke key ${KEY_ID}: the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set). It expires on its own at 2026-11-28T13:00:00.000Z.`,
     ])
+  })
+
+  test("after a cancel during the create, deletes this invocation's keys through the broker", async () => {
+    const io = new RecordingIO({}, { source: 'broker', 'broker-url': BROKER, 'broker-audience': 'aud-x', invocation: '0123456789abcdef' })
+    io.idTokenFor = () => POST_TOKEN
+    const broker = scriptedBroker({ 'DELETE /v1/keys?invocation=0123456789abcdef': [json(200, { deleted: [KEY_ID] })] })
+    await runPost({ io, send: broker.send, clock: fakeClock(), userAgent: 'test' })
+    expect(io.log).toContain(`info Revoked key ${KEY_ID}, created by this run although main never saw the answer.`)
+    expect(broker.sent).toHaveLength(1)
   })
 
   test('asks no token when there is nothing to revoke', async () => {

@@ -1,5 +1,7 @@
 import { InputError } from '../../src/shared/errors.ts'
-import { defaultComment, parseList, readBaseUrl, readKeyPlan } from '../../src/action/inputs.ts'
+import { defaultComment, readKeyPlan } from '../../src/action/inputs.ts'
+import { readSourceSpec } from '../../src/action/sources/choose.ts'
+import { parseList, readBaseUrl } from '../../src/shared/input-forms.ts'
 import { readSecretPlan } from '../../src/github/plan.ts'
 
 const now = new Date('2026-11-28T12:00:00Z')
@@ -8,7 +10,10 @@ const good: Record<string, string> = { 'api-key': 'dg_admin_key', scopes: 'usage
 
 function plan(overrides: Record<string, string>) {
   const inputs = { ...good, ...overrides }
-  return readKeyPlan((name) => (inputs[name] ?? '').trim(), run, now)
+  const getInput = (name: string) => (inputs[name] ?? '').trim()
+  const source = readSourceSpec(getInput, run)
+  if (source.kind !== 'deepgram') throw new Error('expected direct mode')
+  return { ...source, ...readKeyPlan(getInput, now) }
 }
 
 function inputErrorOf(overrides: Record<string, string>): InputError {
@@ -41,7 +46,9 @@ describe('readKeyPlan', () => {
       expiration: { kind: 'ttl', seconds: 3600 },
       comment: 'my key',
       revoke: 'false',
-      deepgramApiUrl: 'https://dg.example.com/proxy',
+      kind: 'deepgram',
+      apiUrl: 'https://dg.example.com/proxy',
+      defaultComment: 'GitHub Actions: octo-org/app / workflow CI / run 4242.2 / job test',
     })
   })
 
@@ -58,7 +65,8 @@ describe('readKeyPlan', () => {
 
   test('makes up a comment naming the run', () => {
     const p = plan({})
-    expect(p.comment).toBe('GitHub Actions: octo-org/app / workflow CI / run 4242.2 / job test')
+    expect(p.comment).toBeUndefined()
+    expect(p.defaultComment).toBe('GitHub Actions: octo-org/app / workflow CI / run 4242.2 / job test')
     expect(p.projectId).toBeUndefined()
   })
 

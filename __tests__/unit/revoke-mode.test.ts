@@ -1,6 +1,7 @@
 import type { ProjectKey } from '../../src/deepgram/client.ts'
 import { InputError } from '../../src/shared/errors.ts'
-import { KEY_CONCURRENCY, keysTaggedWithAll, readRevokePlan, revokeKeys } from '../../src/action/revoke-mode.ts'
+import { KEY_CONCURRENCY, deepgramSource, keysTaggedWithAll } from '../../src/action/sources/deepgram.ts'
+import { readRevokePlan } from '../../src/action/inputs.ts'
 
 const projectId = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
 const id = (n: number) => `00000000-0000-4000-8000-00000000000${n}`
@@ -54,13 +55,14 @@ describe('reading and deleting many keys', () => {
       return value
     }
     const api = {
+      createKeyOnce: () => Promise.reject(new Error('no create in revoke mode')),
       listKeys: async () => listed,
       getKey: (_p: string, keyId: string) => track<ProjectKey>({ apiKeyId: keyId, comment: '', scopes: [], tags: ['ci'] }),
       deleteKey: () => track('deleted' as const),
     }
-    const report = await revokeKeys({ apiKey: 'k', keyIds: [], tags: ['ci'], deepgramApiUrl: 'https://api.deepgram.com' }, projectId, api)
+    const report = await deepgramSource(api, projectId, '').deleteTagged(['ci'])
     expect(report.revoked).toEqual(listed.map((k) => k.apiKeyId))
-    expect(report.keysRead).toBe(100)
+    expect(report.notes).toEqual(['Read 100 keys one by one to learn their tags.'])
     expect(most).toBe(KEY_CONCURRENCY)
   })
 
@@ -68,14 +70,6 @@ describe('reading and deleting many keys', () => {
     const fake = fakeKeys([key(1), { apiKeyId: '../../projects', comment: '', scopes: [] }], { [id(1)]: ['ci'] })
     expect(await keysTaggedWithAll(['ci'], projectId, fake.api)).toEqual({ ids: [id(1)], keysRead: 1, unreadable: 1 })
     expect(fake.reads).toEqual([id(1)])
-  })
-})
-
-describe('revokeKeys', () => {
-  test('deletes keys by id and tells revoked from already gone', async () => {
-    const fake = fakeKeys([])
-    const report = await revokeKeys({ apiKey: 'k', keyIds: [id(1), id(9)], tags: [], deepgramApiUrl: 'https://api.deepgram.com' }, projectId, fake.api)
-    expect(report).toEqual({ revoked: [id(1)], alreadyGone: [id(9)], keysRead: 0, unreadable: 0 })
   })
 })
 

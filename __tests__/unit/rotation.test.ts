@@ -1,8 +1,9 @@
 import type { DeleteOutcome, ProjectKey } from '../../src/deepgram/client.ts'
 import { formatMarker, secretDigest } from '../../src/deepgram/marker.ts'
 import { readSecretPlan, secretIdentity } from '../../src/github/plan.ts'
-import { createdMicros, readKeepPrevious, retirePreviousKeys, selectPreviousKeys } from '../../src/action/rotation.ts'
-import { readRevokePlan } from '../../src/action/revoke-mode.ts'
+import { createdMicros, readKeepPrevious, retirePreviousKeys, selectPreviousKeys, type NewKey } from '../../src/action/flow/rotation.ts'
+import { readRevokePlan } from '../../src/action/inputs.ts'
+import { isKeyOfSecret } from '../../src/action/sources/deepgram.ts'
 import { InputError, ServiceError } from '../../src/shared/errors.ts'
 import { RecordingIO } from '../helpers/fakes.ts'
 
@@ -21,7 +22,10 @@ function key(minute: number, tail: string, id?: string): ProjectKey {
   }
 }
 const ours = (minute: number, digest = DIGEST) => key(minute, formatMarker({ kind: 'action', invocation: `${'0'.repeat(14)}${String(minute).padStart(2, '0')}`, secret: digest }))
-const ids = (keys: ProjectKey[] | undefined) => (keys ?? []).map((k) => k.apiKeyId)
+const ids = (keys: { apiKeyId: string }[] | undefined) => (keys ?? []).map((k) => k.apiKeyId)
+
+/** What direct mode's source lists for the secret (its marker's digest), then the selection. */
+const select = (keys: ProjectKey[], newKey: NewKey, keep: number) => selectPreviousKeys(keys.filter((k) => isKeyOfSecret(k, DIGEST)), newKey, keep)
 
 describe('selectPreviousKeys', () => {
   const k1 = ours(1)
@@ -37,13 +41,13 @@ describe('selectPreviousKeys', () => {
     [3, [k3, k2, k1], []],
     [10, [k3, k2, k1], []],
   ])('keep %p: keeps the newest (newest first), deletes the rest oldest first', (keep, kept, removed) => {
-    const selection = selectPreviousKeys(listing, DIGEST, fresh, keep)
+    const selection = select(listing, fresh, keep)
     expect(ids(selection?.keep)).toEqual(ids(kept))
     expect(ids(selection?.remove)).toEqual(ids(removed))
   })
 
   test('never the new key itself, whatever its case', () => {
-    const selection = selectPreviousKeys(listing, DIGEST, { apiKeyId: fresh.apiKeyId.toUpperCase() }, 0)
+    const selection = select(listing, { apiKeyId: fresh.apiKeyId.toUpperCase() }, 0)
     expect(ids(selection?.remove)).not.toContain(fresh.apiKeyId)
     expect(ids(selection?.remove)).toEqual(ids([k1, k2, k3]))
   })
@@ -53,7 +57,7 @@ describe('selectPreviousKeys', () => {
     const b = { ...ours(5), created: '2026-11-28T12:05:00.000001Z' }
     const c = { ...ours(5), created: '2026-11-28T13:04:59.999999+01:00' } // 12:04:59.999999Z: the oldest
     const newest = ours(6)
-    const selection = selectPreviousKeys([b, newest, a, c], DIGEST, newest, 1)
+    const selection = select([b, newest, a, c], newest, 1)
     expect(ids(selection?.keep)).toEqual([a.apiKeyId])
     expect(ids(selection?.remove)).toEqual([c.apiKeyId, b.apiKeyId])
   })
@@ -71,22 +75,22 @@ describe('selectPreviousKeys', () => {
       { ...ours(1), apiKeyId: 'not-a-uuid' },
     ]
     const fresh2 = ours(2)
-    expect(selectPreviousKeys([...strangers, fresh2], DIGEST, fresh2, 0)).toEqual({ keep: [], remove: [] })
+    expect(select([...strangers, fresh2], fresh2, 0)).toEqual({ keep: [], remove: [] })
   })
 
   test('keys made after the new one (a concurrent run) and keys without a creation time stay', () => {
     const later = ours(9)
     const undated = { ...ours(1), created: undefined }
     const garbled = { ...ours(1), created: 'yesterday' }
-    const selection = selectPreviousKeys([k1, later, undated, garbled, fresh], DIGEST, fresh, 0)
+    const selection = select([k1, later, undated, garbled, fresh], fresh, 0)
     expect(ids(selection?.remove)).toEqual([k1.apiKeyId])
     expect(selection?.keep).toEqual([])
   })
 
   test('the creation time of the new key comes from the listing, else from the create answer, else nothing is selected', () => {
     const unlisted = { apiKeyId: '00000000-0000-4000-8000-ffffffffffff', created: '2026-11-28T12:02:30.000000Z' }
-    expect(ids(selectPreviousKeys([k1, k2, k3], DIGEST, unlisted, 0)?.remove)).toEqual(ids([k1, k2]))
-    expect(selectPreviousKeys([k1, k2, k3], DIGEST, { apiKeyId: unlisted.apiKeyId }, 0)).toBeUndefined()
+    expect(ids(select([k1, k2, k3], unlisted, 0)?.remove)).toEqual(ids([k1, k2]))
+    expect(select([k1, k2, k3], { apiKeyId: unlisted.apiKeyId }, 0)).toBeUndefined()
   })
 })
 
@@ -171,17 +175,16 @@ describe('secretIdentity', () => {
 })
 
 describe('retirePreviousKeys', () => {
-  const projectId = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
-
   function scriptedClient(keys: ProjectKey[], deleteAnswers: Record<string, DeleteOutcome | Error>, listError?: Error) {
     const deleted: string[] = []
     return {
       deleted,
-      listKeys: async () => {
+      byHand: 'Delete it in the Deepgram console.',
+      keysOfSecret: async (digest: string) => {
         if (listError) throw listError
-        return keys
+        return keys.filter((k) => isKeyOfSecret(k, digest))
       },
-      deleteKey: async (_project: string, id: string): Promise<DeleteOutcome> => {
+      deleteKey: async (id: string): Promise<DeleteOutcome> => {
         deleted.push(id)
         const answer = deleteAnswers[id] ?? 'deleted'
         if (answer instanceof Error) throw answer
@@ -195,7 +198,7 @@ describe('retirePreviousKeys', () => {
     const [a, b, c, fresh] = [ours(1), ours(2), ours(3), ours(4)]
     const client = scriptedClient([fresh, c, b, a], { [b.apiKeyId]: 'already-gone' })
     const io = new RecordingIO()
-    const report = await retirePreviousKeys({ secretName: 'DEEPGRAM_API_KEY', digest: DIGEST, keep: 1, projectId, newKey: fresh }, client, io)
+    const report = await retirePreviousKeys({ secretName: 'DEEPGRAM_API_KEY', digest: DIGEST, keep: 1, newKey: fresh }, client, io)
     expect(client.deleted).toEqual([a.apiKeyId, b.apiKeyId])
     expect(report.keys.map((k) => [k.key.apiKeyId, k.outcome])).toEqual([
       [c.apiKeyId, 'kept'],
@@ -209,7 +212,7 @@ describe('retirePreviousKeys', () => {
     const [a, b, fresh] = [ours(1), ours(2), ours(4)]
     const client = scriptedClient([a, b, fresh], { [a.apiKeyId]: refusal })
     const io = new RecordingIO()
-    const report = await retirePreviousKeys({ secretName: 'DEEPGRAM_API_KEY', digest: DIGEST, keep: 0, projectId, newKey: fresh }, client, io)
+    const report = await retirePreviousKeys({ secretName: 'DEEPGRAM_API_KEY', digest: DIGEST, keep: 0, newKey: fresh }, client, io)
     expect(client.deleted).toEqual([a.apiKeyId, b.apiKeyId])
     expect(report.keys.map((k) => k.outcome)).toEqual(['failed', 'deleted'])
     const warnings = io.log.filter((line) => line.startsWith('warning'))
@@ -221,9 +224,9 @@ describe('retirePreviousKeys', () => {
   test('a listing that fails is a warning, and nothing is deleted', async () => {
     const client = scriptedClient([], {}, refusal)
     const io = new RecordingIO()
-    const report = await retirePreviousKeys({ secretName: 'DEEPGRAM_API_KEY', digest: DIGEST, keep: 0, projectId, newKey: ours(4) }, client, io)
+    const report = await retirePreviousKeys({ secretName: 'DEEPGRAM_API_KEY', digest: DIGEST, keep: 0, newKey: ours(4) }, client, io)
     expect(client.deleted).toEqual([])
-    expect(report.problem).toMatch(/^listing the project's keys failed: Deepgram answered HTTP 500/)
+    expect(report.problem).toMatch(/^listing the secret's keys failed: Deepgram answered HTTP 500/)
     expect(io.log.filter((line) => line.startsWith('warning'))).toEqual([expect.stringMatching(/^warning No earlier key of secret DEEPGRAM_API_KEY was deleted: listing/)])
   })
 })

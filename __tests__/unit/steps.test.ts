@@ -45,7 +45,7 @@ describe('runMain', () => {
     // What post needs to find the key if the answer never comes is saved before the create is sent.
     expect(io.log.indexOf('state invocation')).toBeLessThan(io.log.indexOf('mask', 1))
     expect(io.log.indexOf('state key-id')).toBeGreaterThan(io.log.indexOf('output expires-at'))
-    expect(io.saved).toEqual({ 'project-id': PROJECT, invocation: '0123456789abcdef', 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true' })
+    expect(io.saved).toEqual({ source: 'deepgram', 'project-id': PROJECT, invocation: '0123456789abcdef', 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true', 'kept-because': '' })
     expect(JSON.stringify([io.log, io.saved, io.summary])).not.toContain(NEW_KEY)
     expect(deepgram.sent[0]?.headers.authorization).toBe(`Token ${ADMIN_KEY}`)
   })
@@ -93,7 +93,7 @@ describe('runPost', () => {
     const io = new RecordingIO(inputs, saved)
     expect(await post(io, {})).toEqual([])
     expect(io.log.filter((entry) => entry.startsWith('warning'))).toEqual([
-      `warning The main step's saved ${what} is not one Deepgram issues, so no request was made. Check the project's keys in the Deepgram console.`,
+      `warning The main step's saved ${what} is not one this action saves, so no request was made. Check the project's keys in the Deepgram console.`,
     ])
   })
 
@@ -119,7 +119,7 @@ describe('runPost', () => {
       [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [json(200, { message: 'Successfully deleted the API key!' })],
     })
     expect(sent.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual([`GET /v1/projects/${PROJECT}/keys`, `DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`])
-    expect(io.log).toContain(`info Revoked key ${KEY_ID}, found by this run's marker [dgk:0123456789abcdef].`)
+    expect(io.log).toContain(`info Revoked key ${KEY_ID}, created by this run although main never saw the answer.`)
   })
 
   test('a DELETE answered 200 with an error body is not a revocation', async () => {

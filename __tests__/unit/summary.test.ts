@@ -38,7 +38,9 @@ describe('job summary', () => {
   })
 
   test('reports revoke mode, including when nothing matched', () => {
-    expect(revokeModeSummary('p', 'keys tagged x', { revoked: [], alreadyGone: [] })).toContain('No key matched keys tagged x.')
-    expect(revokeModeSummary('p', 'keys k1', { revoked: ['k1'], alreadyGone: [] })).toContain('| `k1` | revoked |')
+    expect(revokeModeSummary('project p', 'keys tagged x', { revoked: [], notFound: [] })).toContain('No key matched keys tagged x.')
+    const both = revokeModeSummary('project p', 'keys k1, k2', { revoked: ['k1'], notFound: ['k2'] })
+    expect(both).toContain('| `k1` | revoked |')
+    expect(both).toContain("| `k2` | not found (deleted already, or another project's) |")
   })
 })

@@ -1,28 +1,29 @@
-import { hasCredentialForm } from '../shared/credential.ts'
-import { isLoopbackHost } from '../shared/loopback.ts'
+import { checkCredential, parseList, readBaseUrl, type GetInput } from '../shared/input-forms.ts'
 import { isUuid } from '../deepgram/ids.ts'
 import { InputError } from '../shared/errors.ts'
 import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
+import { SECRET_INPUTS } from '../github/plan.ts'
 import { isManagementScope, whyManagement } from '../deepgram/scopes.ts'
-
-/** Reads one input as the runner passes it (`INPUT_<NAME>`), trimmed; '' when unset. */
-export type GetInput = (name: string) => string
 
 export type RevokePolicy = 'auto' | 'true' | 'false'
 
-/** Everything main needs to mint a key, validated: nothing here has been sent anywhere yet. */
+/** What key to mint, validated: nothing here has been sent anywhere yet. The source is read apart. */
 export interface KeyPlan {
-  apiKey: string
-  /** Undefined: discover the single project api-key can see. */
-  projectId?: string
   /** Management scopes only when allow-key-management is true (scopes.ts). */
   scopes: string[]
   tags: string[]
   expiration: Expiration
-  /** The key's name in the console, without the invocation marker that minting appends. */
-  comment: string
+  /** The key's name in the console as the step gives it; undefined: the source's own, naming the run. */
+  comment?: string
   revoke: RevokePolicy
-  deepgramApiUrl: string
+}
+
+/** Revoke mode: which keys to delete, validated before any request. */
+export interface RevokePlan {
+  /** Delete these keys… */
+  keyIds: string[]
+  /** …or every key whose tags include all of these. */
+  tags: string[]
 }
 
 /** What the workflow run tells us about itself: for the default comment, and to explain a missing key. */
@@ -67,14 +68,6 @@ const SCOPE = /^[A-Za-z0-9:_.*-]+$/
 
 export const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).'
 
-/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
-export function parseList(text: string): string[] {
-  return text
-    .split(/[,\r\n]/)
-    .map((item) => item.trim())
-    .filter((item) => item !== '')
-}
-
 export function readApiKey(getInput: GetInput, run: RunContext = {}): string {
   const apiKey = getInput('api-key')
   if (apiKey === '') {
@@ -82,16 +75,6 @@ export function readApiKey(getInput: GetInput, run: RunContext = {}): string {
   }
   checkCredential('api-key', apiKey)
   return apiKey
-}
-
-/**
- * A credential must look like one: printable ASCII without white space. A zero-width space pasted
- * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
- */
-export function checkCredential(name: string, value: string): void {
-  if (!hasCredentialForm(value)) {
-    throw new InputError(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.')
-  }
 }
 
 export function readProjectId(getInput: GetInput): string | undefined {
@@ -105,27 +88,6 @@ export function readProjectId(getInput: GetInput): string | undefined {
 
 export function readDeepgramApiUrl(getInput: GetInput): string {
   return readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com')
-}
-
-/**
- * A service's base URL: https, or plain http to this machine only, since anything else would carry
- * the credentials in clear text across a network.
- */
-export function readBaseUrl(getInput: GetInput, name: string, fallback: string): string {
-  const text = getInput(name) || fallback
-  const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).'
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    throw new InputError(name, `'${text}' is not a URL. ${forms}`)
-  }
-  if (url.username || url.password) throw new InputError(name, `must not carry credentials. ${forms}`)
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    throw new InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`)
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InputError(name, `'${text}' is not an http(s) URL. ${forms}`)
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
 }
 
 /**
@@ -180,27 +142,39 @@ export function defaultComment(run: RunContext): string {
   return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`
 }
 
-/** Reads and validates every input of create mode. Throws InputError on the first bad one. */
-export function readKeyPlan(getInput: GetInput, run: RunContext, now: Date): KeyPlan {
-  const apiKey = readApiKey(getInput, run)
+/** Reads and validates the key of create mode. Throws InputError on the first bad one. */
+export function readKeyPlan(getInput: GetInput, now: Date): KeyPlan {
   if (getInput('key-id') !== '') {
     throw new InputError('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.')
   }
-  const projectId = readProjectId(getInput)
   const scopes = readScopes(getInput)
   const tags = [...new Set(parseList(getInput('tags')))]
   const expiration = parseExpiration(getInput('expiration') || '1h', now)
   const revoke = readRevoke(getInput)
-  const deepgramApiUrl = readDeepgramApiUrl(getInput)
-  const givenComment = getInput('comment')
-  return {
-    apiKey,
-    projectId,
-    scopes,
-    tags,
-    expiration,
-    comment: givenComment || defaultComment(run),
-    revoke,
-    deepgramApiUrl,
+  const comment = getInput('comment')
+  return { scopes, tags, expiration, revoke, ...(comment === '' ? {} : { comment }) }
+}
+
+/** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
+const CREATE_ONLY_INPUTS: Record<string, string> = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...SECRET_INPUTS }
+
+export function readRevokePlan(getInput: GetInput): RevokePlan {
+  for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
+    const value = getInput(input)
+    if (value !== '' && value !== fallback) {
+      throw new InputError(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`)
+    }
   }
+  const keyIds = [...new Set(parseList(getInput('key-id')).map((id) => id.toLowerCase()))]
+  const tags = [...new Set(parseList(getInput('tags')))]
+  if (keyIds.length === 0 && tags.length === 0) {
+    throw new InputError('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.')
+  }
+  if (keyIds.length > 0 && tags.length > 0) {
+    throw new InputError('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.')
+  }
+  for (const id of keyIds) {
+    if (!isUuid(id)) throw new InputError('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`)
+  }
+  return { keyIds, tags }
 }

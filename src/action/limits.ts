@@ -20,3 +20,9 @@ export const CLEAN_UP_RESERVE_MS = 8_000
 
 /** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
 export const POST_BUDGET_MS = 15_000
+
+/**
+ * The runner's token service is the runner's own: an ID token that takes longer than this is not
+ * coming, and the step's budget must still hold what follows.
+ */
+export const ID_TOKEN_TIMEOUT_MS = 10_000

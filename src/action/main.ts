@@ -2,3 +2,6 @@
 import { run } from './main-step.ts'
 
 await run()
+// The step is done: whatever is still open (a request nobody waits for any more) must not keep it
+// running. process.exitCode is the step's result (core.setFailed sets it).
+process.exit()

@@ -1,17 +1,21 @@
+// The main step: read every input into a plan, choose the source of keys, and run the mode's flow
+// over it. Nothing here knows how a source mints or deletes.
 import { maskSecret, type ActionIO } from './io.ts'
-import type { HttpSend } from '../shared/http.ts'
-import { describeFailure, redact } from '../shared/errors.ts'
-import type { RetryClock } from '../shared/retry.ts'
-import { missingApiKeyCause, readKeyPlan, readMode, readOnMissingCredentials, type GetInput, type RunContext } from './inputs.ts'
-import { readSecretPlan } from '../github/plan.ts'
-import { readKeepPrevious } from './rotation.ts'
-import { readRevokePlan, revokeMode } from './revoke-mode.ts'
-import { createMode } from './create-mode.ts'
-import { wantsBroker } from './broker-inputs.ts'
-import { brokerMain } from './broker-mode.ts'
-import { fetchIdToken } from './broker-client.ts'
+import { readKeyPlan, readMode, readOnMissingCredentials, readRevokePlan, type Mode, type RevokePlan, type RunContext } from './inputs.ts'
+import { MAIN_DEEPGRAM_BUDGET_MS } from './limits.ts'
+import { createKey, type CreatePlan } from './flow/create.ts'
+import { revokeKeys } from './flow/revoke.ts'
+import { readKeepPrevious } from './flow/rotation.ts'
+import { acquireCredential, missingCredential, skippedForMissingCredential, openSource, readSourceSpec, type SourceDeps, type SourceSpec } from './sources/choose.ts'
+import { wantsBroker } from './sources/broker-inputs.ts'
+import { fetchIdToken } from './sources/broker.ts'
 import { readCredential } from './token/inputs.ts'
 import { tokenMain } from './token/flow.ts'
+import { readSecretPlan } from '../github/plan.ts'
+import { ActionError, describeFailure, redact } from '../shared/errors.ts'
+import type { HttpSend } from '../shared/http.ts'
+import type { GetInput } from '../shared/input-forms.ts'
+import { MAIN_POLICY, type RetryClock } from '../shared/retry.ts'
 
 export interface MainDeps {
   io: ActionIO
@@ -21,9 +25,12 @@ export interface MainDeps {
   /** A fresh invocation id for the key's marker (marker.ts). */
   invocationId: () => string
   userAgent: string
-  /** Aborted when the job is cancelled: requests stop, and post cleans up by the marker. */
+  /** Aborted when the job is cancelled: requests stop, and post cleans up by the invocation. */
   cancelled?: AbortSignal
 }
+
+/** What the step was asked, validated before any request. */
+type StepPlan = { mode: 'revoke'; source: SourceSpec; revoke: RevokePlan } | { mode: 'create'; source: SourceSpec; create: CreatePlan }
 
 /** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
 export async function runMain(deps: MainDeps): Promise<void> {
@@ -39,35 +46,39 @@ export async function runMain(deps: MainDeps): Promise<void> {
       }
     }
     const getInput: GetInput = (name) => io.getInput(name)
-    if (readCredential(getInput) === 'token') return await tokenMain({ ...deps, idToken: (audience) => fetchIdToken(io, audience) }, secrets)
+    if (readCredential(getInput) === 'token') return await tokenMain({ ...deps, idToken: (audience, deadline) => fetchIdToken(io, audience, deadline, deps.clock.now) }, secrets)
     const mode = readMode(getInput)
-    const onMissingCredentials = readOnMissingCredentials(getInput)
-    if (wantsBroker(getInput)) return await brokerMain(mode, onMissingCredentials, deps, secrets)
-    const skip = io.getInput('api-key') === '' && onMissingCredentials === 'skip'
-    // A skipped run still checks every other input, so that a mistake shows on the first run, not
-    // on the first run that has secrets. Missing credentials are what a skipped run is about.
-    const standIn = (credentials: string[]): GetInput =>
-      skip ? (name) => (credentials.includes(name) && getInput(name) === '' ? 'missing' : getInput(name)) : getInput
-    if (mode === 'revoke') {
-      const plan = readRevokePlan(standIn(['api-key']), deps.run)
-      if (skip) return skipForMissingKey(io, deps.run)
-      io.setOutput('skipped', 'false')
-      await revokeMode(plan, deps)
+    const onMissing = readOnMissingCredentials(getInput)
+    // A run without its credential (forks, Dependabot) has no secrets either. A skipped run still
+    // checks every other input, with stand-ins for those, so that a mistake shows on the first run,
+    // not on the first run that has secrets; the real values are read once the credential came.
+    const lacking = wantsBroker(getInput) ? ['github-token'] : ['api-key', 'github-token']
+    const standIns: GetInput = (name) => (lacking.includes(name) && getInput(name) === '' ? 'missing' : getInput(name))
+    const checked = readStepPlan(mode, onMissing === 'skip' ? standIns : getInput, deps)
+    const sourceDeps: SourceDeps = { ...deps, policy: MAIN_POLICY, deadline: deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS, budgetMs: MAIN_DEEPGRAM_BUDGET_MS }
+    const noApiKey = checked.source.kind === 'deepgram' && getInput('api-key') === ''
+    const credentialed = noApiKey ? undefined : await acquireCredential(checked.source, sourceDeps)
+    if (credentialed === undefined) {
+      if (onMissing === 'fail') throw new ActionError(missingCredential(checked.source, deps.run))
+      io.notice(skippedForMissingCredential(checked.source, deps.run))
+      io.setOutput('skipped', 'true')
       return
     }
-    const checked = standIn(['api-key', 'github-token'])
-    const plan = readKeyPlan(checked, deps.run, new Date(deps.clock.now()))
-    const secretPlan = readSecretPlan(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl })
-    const keepPrevious = readKeepPrevious(checked)
-    if (skip) return skipForMissingKey(io, deps.run)
+    secrets.push(credentialed.credential)
+    const plan = onMissing === 'skip' ? readStepPlan(mode, getInput, deps) : checked
     io.setOutput('skipped', 'false')
-    await createMode(plan, secretPlan, keepPrevious, deps, secrets)
+    const open = () => openSource({ spec: plan.source, credential: credentialed.credential }, sourceDeps)
+    if (plan.mode === 'revoke') await revokeKeys(plan.revoke, await open(), io)
+    else await createKey(plan.create, open, deps, secrets)
   } catch (error) {
     io.setFailed(redact(describeFailure(error), secrets))
   }
 }
 
-function skipForMissingKey(io: ActionIO, run: RunContext): void {
-  io.notice(`Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`)
-  io.setOutput('skipped', 'true')
+function readStepPlan(mode: Mode, getInput: GetInput, deps: MainDeps): StepPlan {
+  const source = readSourceSpec(getInput, deps.run)
+  if (mode === 'revoke') return { mode, source, revoke: readRevokePlan(getInput) }
+  const key = readKeyPlan(getInput, new Date(deps.clock.now()))
+  const secret = readSecretPlan(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl })
+  return { mode, source, create: { key, keepPrevious: readKeepPrevious(getInput), ...(secret ? { secret } : {}) } }
 }

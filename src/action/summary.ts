@@ -2,7 +2,7 @@ import type { TargetResult } from '../github/deliver.ts'
 import { fanOutAdvice } from '../github/pacing.ts'
 import { describeTarget } from '../github/plan.ts'
 import { logLine, markdownValue } from '../shared/log-text.ts'
-import type { RetiredKey, RotationReport } from './rotation.ts'
+import type { RetiredKey, RotationReport } from './flow/rotation.ts'
 
 /** The job summary of a minted key: everything about it but the key. */
 export interface MintSummary {
@@ -33,11 +33,11 @@ export function secretsSummary(name: string, results: TargetResult[]): string {
   return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`
 }
 
-/** Revoke mode: what was deleted, and what was gone already. */
-export function revokeModeSummary(projectId: string, what: string, report: { revoked: string[]; alreadyGone: string[] }): string {
-  const rows = [...report.revoked.map((id): [string, string] => [code(id), 'revoked']), ...report.alreadyGone.map((id): [string, string] => [code(id), 'already deleted'])]
+/** Revoke mode: what was deleted, and which ids the source did not know. */
+export function revokeModeSummary(where: string, what: string, report: { revoked: string[]; notFound: string[] }): string {
+  const rows = [...report.revoked.map((id): [string, string] => [code(id), 'revoked']), ...report.notFound.map((id): [string, string] => [code(id), 'not found (deleted already, or another project\'s)'])]
   const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`
-  return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`
+  return `### Deepgram keys revoked\n\nThrough ${markdownValue(where)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`
 }
 
 export function revokedSummary(keyId: string, outcome: 'deleted' | 'already-gone'): string {

@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
 import { MAX_BODY_BYTES, proxyFromEnv, undiciSend, type HttpSend } from '../shared/http.ts'
+import type { ActionIO } from './io.ts'
 import type { RunContext } from './inputs.ts'
+import { requestIdToken } from '../github/id-token.ts'
 import type { RetryClock } from '../shared/retry.ts'
-import { REQUEST_TIMEOUT_MS } from './limits.ts'
+import { ID_TOKEN_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './limits.ts'
 
 export const USER_AGENT = 'deepgram-key-action/0.1'
 
@@ -22,6 +24,14 @@ export function realHttp(env: NodeJS.ProcessEnv): { send: HttpSend; close: () =>
   // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
   // the step is done (nothing waits for it any more), would otherwise hold it.
   return { send, close: () => agent.destroy() }
+}
+
+/**
+ * The runner's ActionIO, with ID tokens asked of the runner's token service through our own HTTP
+ * client: with a deadline, and aborted at it (@actions/core's request has neither).
+ */
+export function runnerIO(io: ActionIO, send: HttpSend, env: NodeJS.ProcessEnv): ActionIO {
+  return { ...io, getIDToken: (audience) => requestIdToken(send, env, audience, ID_TOKEN_TIMEOUT_MS, USER_AGENT) }
 }
 
 export const realClock: RetryClock = { now: () => Date.now(), sleep: (ms) => sleep(ms), random: () => Math.random() }

@@ -43,24 +43,46 @@ export function createKeyBody(request: MintRequest): CreateKeyBody {
 }
 
 /**
- * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
- * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
- * failure (5xx, a reset or timeout once the request was out) the keys that carry this
- * invocation's marker are deleted before trying again. A 2xx that is not a key is ambiguous too,
- * but final: the keys with the marker are deleted and the step fails. A cancelled job does no
- * clean-up here: main must end quickly, and post finds the key by the marker.
+ * Where a key is created: one create attempt at a time, and the deletion of every key this
+ * invocation may have created. Deepgram itself is one (createKeyWithoutOrphans below); the action's
+ * broker client is another: the same retry and clean-up rules hold for both.
  */
-export async function createKeyWithoutOrphans(request: MintRequest, deps: MintDeps): Promise<CreatedKey> {
-  const body = createKeyBody(request)
+export interface Minter<K extends CreatedKey = CreatedKey> {
+  createOnce(attempt: { n: number; remainingMs: number }): Promise<K>
+  /** Deletes every key carrying this invocation's marker; the ids it deleted. */
+  deleteInvocationKeys(): Promise<string[]>
+  /** How a person finds the key by hand when the clean-up fails too. */
+  byHand: string
+}
+
+export type MintOptions = Omit<MintDeps, 'client'>
+
+/**
+ * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
+ * only when it certainly was not processed (429, no connection). After an ambiguous failure (5xx,
+ * a reset or timeout once the request was out) the keys that carry this invocation's marker are
+ * deleted before trying again. A 2xx that is not a key is ambiguous too, but final: the keys with
+ * the marker are deleted and the step fails. A cancelled job does no clean-up here: main must end
+ * quickly, and post finds the key by the marker.
+ */
+export async function mintWithoutOrphans<K extends CreatedKey>(minter: Minter<K>, options: MintOptions): Promise<K> {
   const cleanUpIfAmbiguous = async (error: unknown): Promise<void> => {
-    if (isAmbiguous(error)) await deleteInterruptedKeys(request, deps)
+    if (!isAmbiguous(error)) return
+    let deleted: string[]
+    try {
+      deleted = await minter.deleteInvocationKeys()
+    } catch (cleanUp) {
+      if (cleanUp instanceof CleanUpError) throw cleanUp
+      throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and deleting what it may have created failed too: ${describe(cleanUp)} ${minter.byHand}`)
+    }
+    for (const id of deleted) options.log(`Deleted key ${id}, created by an attempt whose answer was lost.`)
   }
   try {
     return await withRetry(
-      (n, remainingMs) => deps.client.createKeyOnce(request.projectId, body, { n, remainingMs }),
+      (n, remainingMs) => minter.createOnce({ n, remainingMs }),
       transientVerdict,
-      endingBy(deps.policy, deps.createBy, deps.clock.now()),
-      deps.clock,
+      endingBy(options.policy, options.createBy, options.clock.now()),
+      options.clock,
       cleanUpIfAmbiguous,
     )
   } catch (error) {
@@ -73,7 +95,20 @@ export async function createKeyWithoutOrphans(request: MintRequest, deps: MintDe
   }
 }
 
-/** Did Deepgram perhaps create the key even though we got no success answer? */
+/** mintWithoutOrphans with Deepgram as the minter: the marker finds the keys of an interrupted create. */
+export async function createKeyWithoutOrphans(request: MintRequest, deps: MintDeps): Promise<CreatedKey> {
+  const body = createKeyBody(request)
+  return mintWithoutOrphans(
+    {
+      createOnce: (attempt) => deps.client.createKeyOnce(request.projectId, body, attempt),
+      deleteInvocationKeys: () => deleteKeysOfInvocation(deps.client, request.projectId, request.marker),
+      byHand: byHandFor(request.marker),
+    },
+    deps,
+  )
+}
+
+/** Did the service perhaps create the key even though we got no success answer? */
 function isAmbiguous(error: unknown): boolean {
   if (error instanceof NetworkError) return error.sent
   if (error instanceof UnusableAnswerError) return true
@@ -93,23 +128,31 @@ export class CleanUpError extends ActionError {
   }
 }
 
-async function deleteInterruptedKeys(request: MintRequest, deps: MintDeps): Promise<void> {
-  const byHand = `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`
+function byHandFor(marker: Marker): string {
+  return `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(marker).trim()}" in the Deepgram console.`
+}
+
+/**
+ * Lists the project's keys and deletes those carrying this invocation's marker: the ids deleted.
+ * A listed key with the marker but an id that is not a UUID is never sent anywhere.
+ */
+export async function deleteKeysOfInvocation(client: Pick<DeepgramClient, 'listKeys' | 'deleteKey'>, projectId: string, marker: Marker): Promise<string[]> {
+  const byHand = byHandFor(marker)
   let keys: ProjectKey[]
   try {
-    keys = await deps.client.listKeys(request.projectId)
+    keys = await client.listKeys(projectId)
   } catch (error) {
-    throw new CleanUpError(
-      `Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`,
-    )
+    throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`)
   }
-  for (const key of keys.filter((k) => isFromThisInvocation(k, request.marker))) {
+  const deleted: string[] = []
+  for (const key of keys.filter((k) => isFromThisInvocation(k, marker))) {
     if (!isUuid(key.apiKeyId)) throw new CleanUpError(`Deepgram listed a key with this run's marker whose id is not a UUID, so it was not deleted. ${byHand}`)
-    const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error: unknown) => {
+    const outcome = await client.deleteKey(projectId, key.apiKeyId).catch((error: unknown) => {
       throw new CleanUpError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} ${byHand}`)
     })
-    deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`)
+    if (outcome === 'deleted') deleted.push(key.apiKeyId)
   }
+  return deleted
 }
 
 /** Ours only when the comment ends with this invocation's own marker: another run's key never is. */

@@ -1,6 +1,5 @@
 // Loaded with import() only when a secret is written: Octokit and libsodium stay off the path of
 // every other run (ncc puts this module and what it imports in a separate chunk).
-import type { ActionIO } from '../action/io.ts'
 import { fetchOver, type HttpSend } from '../shared/http.ts'
 import type { RetryClock } from '../shared/retry.ts'
 import { prepareTargets, withPublicKeyCache, writeToTargets, type TargetResult } from './deliver.ts'
@@ -25,7 +24,8 @@ export interface SecretDelivery {
 }
 
 export interface DeliveryDeps {
-  io: Pick<ActionIO, 'info'>
+  /** Where progress goes: the step's log. */
+  io: { info(message: string): void }
   send: HttpSend
   clock: RetryClock
   userAgent: string

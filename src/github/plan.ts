@@ -1,5 +1,5 @@
 import { InputError } from '../shared/errors.ts'
-import { checkCredential, parseList, readBaseUrl, type GetInput } from '../action/inputs.ts'
+import { checkCredential, parseList, readBaseUrl, type GetInput } from '../shared/input-forms.ts'
 
 export type SecretType = 'actions' | 'dependabot'
 export type Visibility = 'all' | 'private' | 'selected'

@@ -2,14 +2,15 @@
 // (from Deepgram, or from the broker), check the answer, mask the token before anything else is
 // logged, then the outputs and the summary. Nothing is created, so nothing is saved for post.
 import { maskSecret, type ActionIO } from '../io.ts'
-import { missingApiKeyCause, readOnMissingCredentials, type GetInput, type RunContext } from '../inputs.ts'
-import { wantsBroker } from '../broker-inputs.ts'
+import { missingApiKeyCause, readOnMissingCredentials, type RunContext } from '../inputs.ts'
+import { wantsBroker } from '../sources/broker-inputs.ts'
 import { MAIN_DEEPGRAM_BUDGET_MS } from '../limits.ts'
 import { code, table } from '../summary.ts'
 import { checkToken, type CheckedToken } from '../../deepgram/grant.ts'
 import { describeExpiration } from '../../deepgram/expiration.ts'
 import { ActionError } from '../../shared/errors.ts'
 import type { HttpSend } from '../../shared/http.ts'
+import type { GetInput } from '../../shared/input-forms.ts'
 import type { RetryClock } from '../../shared/retry.ts'
 import { readBrokerTokenPlan, readDirectTokenPlan, type TokenPlan } from './inputs.ts'
 import { brokerSource, deepgramSource, type SourceDeps, type TokenSource } from './sources.ts'
@@ -23,8 +24,8 @@ export interface TokenDeps {
   userAgent: string
   /** Aborted when the job is cancelled: the request in flight stops. */
   cancelled?: AbortSignal
-  /** A fresh GitHub OIDC token for the audience, in bounded time; undefined when the job may have none. */
-  idToken: (audience: string) => Promise<string | undefined>
+  /** A fresh GitHub OIDC token for the audience, by `deadline` (epoch ms); undefined when the job may have none. */
+  idToken: (audience: string, deadline: number) => Promise<string | undefined>
 }
 
 /**
@@ -41,7 +42,7 @@ export async function tokenMain(deps: TokenDeps, secrets: string[]): Promise<voi
   let source: TokenSource
   if (wantsBroker(getInput)) {
     const brokerPlan = readBrokerTokenPlan(getInput, now)
-    const idToken = await deps.idToken(brokerPlan.broker.audience)
+    const idToken = await deps.idToken(brokerPlan.broker.audience, sourceDeps.deadline)
     if (idToken === undefined) return skipOrFail(io, onMissing, NO_ID_TOKEN)
     maskSecret(io, idToken)
     secrets.push(idToken)

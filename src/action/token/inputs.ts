@@ -3,8 +3,9 @@
 import { InputError } from '../../shared/errors.ts'
 import { parseExpiration, type Expiration } from '../../deepgram/expiration.ts'
 import { MAX_TOKEN_SECONDS, tokenSeconds } from '../../deepgram/grant.ts'
-import { readBrokerTarget, type BrokerTarget } from '../broker-inputs.ts'
-import { parseList, readApiKey, readDeepgramApiUrl, readFlag, readMode, readProjectId, readRevoke, type GetInput, type RunContext } from '../inputs.ts'
+import { readBrokerTarget, type BrokerTarget } from '../sources/broker-inputs.ts'
+import { readApiKey, readDeepgramApiUrl, readFlag, readMode, readProjectId, readRevoke, type RunContext } from '../inputs.ts'
+import { parseList, type GetInput } from '../../shared/input-forms.ts'
 
 export type Credential = 'key' | 'token'
 

@@ -6,7 +6,7 @@ import { grantToken } from '../../deepgram/grant.ts'
 import { CancelledError, NetworkError, ServiceError, type ServiceName } from '../../shared/errors.ts'
 import { AnswerTooLargeError, TransportError, type HttpResponse, type HttpSend } from '../../shared/http.ts'
 import { endingBy, MAIN_POLICY, parseRetryAfter, withRetry, type RetryClock } from '../../shared/retry.ts'
-import type { BrokerTarget } from '../broker-inputs.ts'
+import type { BrokerTarget } from '../sources/broker-inputs.ts'
 import type { DirectTokenPlan } from './inputs.ts'
 
 /** A 2xx answer to a grant, unchecked: access_token and expires_in as they came. */

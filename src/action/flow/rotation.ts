@@ -1,14 +1,13 @@
 // keep-previous: once every target of a secret holds the new key, the earlier keys this action
 // minted for that same secret are deleted, but for the newest N of them. "The same secret" is the
-// digest in each key's marker (marker.ts, github/plan.ts secretIdentity), so one key listing
-// finds them all; a key whose comment does not end in our marker with that digest is never
-// touched, however similar its comment.
-import { isUuid } from '../deepgram/ids.ts'
-import type { ActionIO } from './io.ts'
-import type { GetInput } from './inputs.ts'
-import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
-import { parseMarker } from '../deepgram/marker.ts'
-import { describeFailure, InputError } from '../shared/errors.ts'
+// digest in each key's marker (marker.ts, github/plan.ts secretIdentity): the source lists the
+// keys of that digest (Deepgram by the marker in its listing, the broker by its own), so a key
+// made by hand, or minted for another repository or secret, is never touched.
+import { isUuid } from '../../deepgram/ids.ts'
+import type { ActionIO } from '../io.ts'
+import type { GetInput } from '../../shared/input-forms.ts'
+import { describeFailure, InputError } from '../../shared/errors.ts'
+import type { KeySource, KnownKey } from './key-source.ts'
 
 /** How many earlier keys of the secret stay live: a count, or all of them (nothing deleted). */
 export type KeepPrevious = number | 'all'
@@ -35,9 +34,9 @@ export interface NewKey {
 
 export interface Selection {
   /** Earlier keys of the secret, oldest first: deleted in that order. */
-  remove: ProjectKey[]
+  remove: KnownKey[]
   /** The newest earlier keys, newest first, left live. */
-  keep: ProjectKey[]
+  keep: KnownKey[]
 }
 
 
@@ -47,7 +46,7 @@ export interface Selection {
  * Deepgram's `created`. Undefined when the new key's creation time is unknown: then which keys are
  * earlier cannot be told, and nothing is deleted.
  */
-export function selectPreviousKeys(keys: ProjectKey[], digest: string, newKey: NewKey, keep: number): Selection | undefined {
+export function selectPreviousKeys(keys: KnownKey[], newKey: NewKey, keep: number): Selection | undefined {
   const listed = keys.find((k) => sameId(k.apiKeyId, newKey.apiKeyId))
   const newCreated = createdMicros(listed?.created ?? newKey.created)
   if (newCreated === undefined) return undefined
@@ -56,18 +55,12 @@ export function selectPreviousKeys(keys: ProjectKey[], digest: string, newKey: N
       const created = createdMicros(key.created)
       // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
       if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId)) return []
-      if (!isUuid(key.apiKeyId) || !isKeyOfSecret(key, digest)) return []
+      if (!isUuid(key.apiKeyId)) return []
       return [{ key, created }]
     })
     .sort((a, b) => b.created - a.created || b.key.apiKeyId.localeCompare(a.key.apiKeyId))
     .map(({ key }) => key)
   return { keep: earlier.slice(0, keep), remove: earlier.slice(keep).reverse() }
-}
-
-/** Ours, for this secret: the comment ends in an action marker carrying this digest. */
-export function isKeyOfSecret(key: ProjectKey, digest: string): boolean {
-  const marker = parseMarker(key.comment)
-  return marker?.kind === 'action' && marker.secret === digest
 }
 
 function sameId(a: string, b: string): boolean {
@@ -86,7 +79,7 @@ export function createdMicros(text: string | undefined): number | undefined {
 }
 
 export interface RetiredKey {
-  key: ProjectKey
+  key: KnownKey
   outcome: 'deleted' | 'already-gone' | 'kept' | 'failed'
 }
 
@@ -102,7 +95,6 @@ export interface RotationRequest {
   secretName: string
   digest: string
   keep: number
-  projectId: string
   newKey: NewKey
 }
 
@@ -112,22 +104,22 @@ export interface RotationRequest {
  */
 export async function retirePreviousKeys(
   request: RotationRequest,
-  client: Pick<DeepgramClient, 'listKeys' | 'deleteKey'>,
+  source: Pick<KeySource, 'keysOfSecret' | 'deleteKey' | 'byHand'>,
   io: Pick<ActionIO, 'info' | 'warning'>,
 ): Promise<RotationReport> {
-  const { secretName, keep, projectId } = request
+  const { secretName, keep } = request
   const report: RotationReport = { secretName, keep, keys: [] }
   const giveUp = (problem: string): RotationReport => {
-    io.warning(`No earlier key of secret ${secretName} was deleted: ${problem} They expire on their own; delete them in the Deepgram console to end them sooner.`)
+    io.warning(`No earlier key of secret ${secretName} was deleted: ${problem} They expire on their own.`)
     return { ...report, problem }
   }
-  let keys: ProjectKey[]
+  let keys: KnownKey[]
   try {
-    keys = await client.listKeys(projectId)
+    keys = await source.keysOfSecret(request.digest)
   } catch (error) {
-    return giveUp(`listing the project's keys failed: ${describeFailure(error)}`)
+    return giveUp(`listing the secret's keys failed: ${describeFailure(error)}`)
   }
-  const selection = selectPreviousKeys(keys, request.digest, request.newKey, keep)
+  const selection = selectPreviousKeys(keys, request.newKey, keep)
   if (selection === undefined) return giveUp(`Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`)
   report.keys.push(...selection.keep.map((key): RetiredKey => ({ key, outcome: 'kept' })))
   io.info(`Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`)
@@ -135,12 +127,12 @@ export async function retirePreviousKeys(
   // rotating itself with keep-previous: 0), it is the newest of them and goes last.
   for (const key of selection.remove) {
     try {
-      const outcome = await client.deleteKey(projectId, key.apiKeyId)
+      const outcome = await source.deleteKey(key.apiKeyId)
       io.info(outcome === 'deleted' ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.` : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`)
       report.keys.push({ key, outcome })
     } catch (error) {
       const until = key.expirationDate ? `until ${key.expirationDate}` : 'until it expires'
-      io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${describeFailure(error)} It stays valid ${until}; delete it in the Deepgram console.`)
+      io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${describeFailure(error)} It stays valid ${until}. ${source.byHand}`)
       report.keys.push({ key, outcome: 'failed' })
     }
   }

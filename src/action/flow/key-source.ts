@@ -1,0 +1,68 @@
+// The port every flow of the action works through. A flow (create, revoke, post's clean-up) asks
+// a KeySource for what it needs and never learns who answers: Deepgram itself with the admin key
+// (sources/deepgram.ts), or the broker with the job's OIDC token (sources/broker.ts).
+import type { CreatedKey, DeleteOutcome } from '../../deepgram/client.ts'
+import type { Expiration } from '../../deepgram/expiration.ts'
+
+/** What to mint. Validated already: nothing in it has been sent anywhere. */
+export interface KeyRequest {
+  /** The user's comment; undefined: the source's own (one naming the run). */
+  comment?: string
+  scopes: string[]
+  tags: string[]
+  expiration: Expiration
+  /** Unique to this invocation, and saved to the runner's state before the create is sent. */
+  invocation: string
+  /** The digest of the secret the key will be written to: rotation finds earlier keys by it. */
+  secret?: string
+}
+
+export interface MintedKey extends CreatedKey {
+  projectId: string
+}
+
+/** A key a source knows of, as far as rotation needs it. */
+export interface KnownKey {
+  apiKeyId: string
+  created?: string
+  expirationDate?: string
+}
+
+/** Revoke mode by tags: what was deleted, and what is worth saying about the search. */
+export interface TaggedRevocation {
+  revoked: string[]
+  notes: string[]
+  warnings: string[]
+}
+
+/** Enough to find the same source again in the post step: saved to the state before any create. */
+export type SourceLocator = { kind: 'deepgram'; projectId: string } | { kind: 'broker'; url: string; audience: string }
+
+/** What an adapter provides; the step gives it a deadline (sources/choose.ts). */
+export type KeyAdapter = Omit<KeySource, 'deadline' | 'renewed'>
+
+export interface KeySource {
+  readonly locator: SourceLocator
+  /** Who makes the keys, for errors: "Deepgram", "The broker". */
+  readonly service: string
+  /** Where keys come from, for messages: "project <id>", "the broker at <url>". */
+  readonly description: string
+  /** What a person can do about a key that could not be deleted. */
+  readonly byHand: string
+  /** Epoch ms by which every request of this source has ended: the step's own bound. */
+  readonly deadline: number
+  /** How a person finds a key of this invocation that nothing could delete. */
+  orphanAdvice(invocation: string): string
+  /** The same source with a budget of its own from now on: for what follows a long fan-out of secret writes. */
+  renewed(): KeySource
+  /** One create attempt; a failure may have created the key (see mintWithoutOrphans). */
+  createOnce(request: KeyRequest, attempt: { n: number; remainingMs: number }): Promise<MintedKey>
+  /** Deletes every key this invocation created: the ids deleted. */
+  deleteInvocationKeys(invocation: string): Promise<string[]>
+  /** 'already-gone' when the source does not know the key (deleted, or another project's). */
+  deleteKey(keyId: string): Promise<DeleteOutcome>
+  /** The live keys this action minted for the secret with this digest (the same name, type and targets). */
+  keysOfSecret(digest: string): Promise<KnownKey[]>
+  /** Deletes every key (of this source's own) whose tags include all of these. */
+  deleteTagged(tags: string[]): Promise<TaggedRevocation>
+}

@@ -1,0 +1,233 @@
+import { field, parseJson, stringOf, transientVerdict, type CreatedKey, type DeleteOutcome } from '../../deepgram/client.ts'
+import { isUuid } from '../../deepgram/ids.ts'
+import { CancelledError, NetworkError, ServiceError, UnusableAnswerError } from '../../shared/errors.ts'
+import { AnswerTooLargeError, TransportError, type HttpResponse, type HttpSend } from '../../shared/http.ts'
+import { endingBy, parseRetryAfter, withRetry, type RetryClock, type RetryPolicy } from '../../shared/retry.ts'
+
+/** The body of the broker's POST /v1/keys; the rule supplies what is left out. */
+export interface BrokerCreateBody {
+  scopes: string[]
+  /** Seconds to live, or an ISO 8601 date-time. */
+  expiration: number | string
+  tags?: string[]
+  comment?: string
+  /** This invocation's id: the broker puts it in the key's marker, so the key can be found without its answer. */
+  invocation: string
+  /** The digest of the secret the key is written to: rotation lists the secret's keys by it. */
+  secret?: string
+}
+
+/** The broker's answer to a create, its ids checked. */
+export interface BrokerKey extends CreatedKey {
+  projectId: string
+}
+
+/** A key of this repository, as the broker lists it. */
+export interface BrokerListedKey {
+  apiKeyId: string
+  created?: string
+  expirationDate?: string
+}
+
+export interface BrokerClientOptions {
+  /** The broker's base URL, as readBaseUrl gives it (no trailing slash). */
+  baseUrl: string
+  /** This job's GitHub OIDC token, for the broker's audience. Never logged, never in an error. */
+  idToken: string
+  send: HttpSend
+  clock: RetryClock
+  policy: RetryPolicy
+  userAgent: string
+  /** Epoch ms after which no request of this client may still run: the step's own bound. */
+  deadline: number
+  /** Aborts every request at once when the job is cancelled. */
+  cancelled?: AbortSignal
+}
+
+type Method = 'GET' | 'POST' | 'DELETE'
+
+/**
+ * The broker's HTTP API (docs/broker.md): create a key, list or delete this repository's keys by
+ * invocation, by secret, by id or by tags. Every request carries the job's ID token; errors name
+ * the broker's status, code, message and the claims it matched, and say what to do, never the token.
+ */
+export class BrokerClient {
+  private readonly options: BrokerClientOptions
+
+  constructor(options: BrokerClientOptions) {
+    this.options = options
+  }
+
+  /**
+   * One create, not retried here: a create is not idempotent (mintWithoutOrphans retries it, and
+   * deletes this invocation's keys after an answer that may hide one). A 2xx answer that is not a
+   * key (not JSON, no key, ids that are not UUIDs, too large) is an UnusableAnswerError.
+   */
+  async createOnce(body: BrokerCreateBody, attempt: { n: number; remainingMs: number }): Promise<BrokerKey> {
+    const action = 'creating the key'
+    const response = await this.send('POST', '/v1/keys', action, attempt, JSON.stringify(body))
+    const answer = this.expectOk(response, action)
+    const unusable = (problem: string) => new UnusableAnswerError('The broker', action, response.status, problem, response.headers['x-request-id'])
+    if (typeof answer !== 'object' || answer === null) throw unusable('the answer is not a JSON object')
+    const key = stringOf(field(answer, 'key'))
+    const keyId = stringOf(field(answer, 'key_id'))
+    const projectId = stringOf(field(answer, 'project_id'))
+    if (key === undefined) throw unusable('the answer carries no key')
+    if (keyId === undefined || !isUuid(keyId)) throw unusable('its key_id is not a UUID')
+    if (projectId === undefined || !isUuid(projectId)) throw unusable('its project_id is not a UUID')
+    return {
+      key,
+      apiKeyId: keyId.toLowerCase(),
+      projectId: projectId.toLowerCase(),
+      expirationDate: stringOf(field(answer, 'expires_at')),
+      created: stringOf(field(answer, 'created')),
+      scopes: stringsOf(field(answer, 'scopes')),
+      tags: stringsOf(field(answer, 'tags')),
+    }
+  }
+
+  /** Deletes every key the broker minted for this repository with this invocation: their ids. */
+  async deleteInvocation(invocation: string): Promise<string[]> {
+    const action = "deleting this run's keys"
+    return this.retried('DELETE', `/v1/keys?invocation=${invocation}`, action, (body) => idsOf(field(body, 'deleted')))
+  }
+
+  /** The live keys the broker minted for this repository and this secret. */
+  async keysOfSecret(digest: string): Promise<BrokerListedKey[]> {
+    const action = "listing the secret's earlier keys"
+    return this.retried('GET', `/v1/keys?secret=${digest}`, action, (body, response) => {
+      const keys = field(body, 'keys')
+      if (!Array.isArray(keys)) throw new UnusableAnswerError('The broker', action, response.status, 'the answer has no keys list', response.headers['x-request-id'])
+      return keys.flatMap((item): BrokerListedKey[] => {
+        const id = stringOf(field(item, 'key_id'))
+        // An id that is not a UUID is never sent back: the key is left to expire.
+        if (id === undefined || !isUuid(id)) return []
+        return [{ apiKeyId: id.toLowerCase(), created: stringOf(field(item, 'created')), expirationDate: stringOf(field(item, 'expires_at')) }]
+      })
+    })
+  }
+
+  /** Deletes one key this broker minted for this repository; 404 means the broker does not know it (any more). */
+  async deleteKey(keyId: string): Promise<DeleteOutcome> {
+    return this.retried('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, `deleting key ${keyId}`, () => 'deleted' as const, 'already-gone')
+  }
+
+  /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
+  async deleteTagged(tags: string[]): Promise<string[]> {
+    const action = `deleting the keys tagged ${tags.join(', ')}`
+    return this.retried('DELETE', `/v1/keys?tags=${tags.map(encodeURIComponent).join(',')}`, action, (body) => idsOf(field(body, 'deleted')))
+  }
+
+  /** A request that is safe to repeat, retried on transient failures within the step's deadline. */
+  private async retried<T>(method: Method, path: string, action: string, read: (body: unknown, response: HttpResponse) => T, on404?: T): Promise<T> {
+    const { policy, clock, deadline } = this.options
+    return withRetry(
+      async (n, remainingMs) => {
+        const response = await this.send(method, path, action, { n, remainingMs })
+        if (response.status === 404 && on404 !== undefined) return on404
+        return read(this.expectOk(response, action), response)
+      },
+      transientVerdict,
+      endingBy(policy, deadline, clock.now()),
+      clock,
+    )
+  }
+
+  private async send(method: Method, path: string, action: string, attempt: { n: number; remainingMs: number }, body?: string): Promise<HttpResponse> {
+    const { baseUrl, idToken, userAgent, cancelled, deadline, clock } = this.options
+    const url = `${baseUrl}${path}`
+    const host = new URL(url).host
+    if (cancelled?.aborted) throw new CancelledError(cancelledMessage(action))
+    const timeoutMs = Math.min(attempt.remainingMs, deadline - clock.now())
+    if (timeoutMs <= 0) throw new NetworkError('The broker', action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host })
+    const headers: Record<string, string> = { authorization: `Bearer ${idToken}`, accept: 'application/json', 'user-agent': userAgent }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    try {
+      return await this.options.send({ method, url, headers, body, timeoutMs, signal: cancelled })
+    } catch (error) {
+      if (cancelled?.aborted) throw new CancelledError(cancelledMessage(action))
+      if (error instanceof TransportError) throw new NetworkError('The broker', action, error.message, error.sent, { attempts: attempt.n, host, proxy: error.proxy })
+      if (error instanceof AnswerTooLargeError) throw tooLarge(error, action, clock.now())
+      throw error
+    }
+  }
+
+  private expectOk(response: HttpResponse, action: string): unknown {
+    if (response.status >= 200 && response.status < 300) return parseJson(response.body)
+    throw brokerError(response, action, this.options.clock.now())
+  }
+}
+
+function cancelledMessage(action: string): string {
+  return `The job was cancelled while ${action}. The post step asks the broker to delete any key this run created.`
+}
+
+/** A 2xx too large to read may be a key we cannot see; anything else is a refusal we cannot read. */
+function tooLarge(error: AnswerTooLargeError, action: string, now: number): Error {
+  const requestId = error.headers['x-request-id']
+  if (error.status >= 200 && error.status < 300) return new UnusableAnswerError('The broker', action, error.status, `${error.message}, so it is not the broker's (check broker-url)`, requestId)
+  return brokerError({ status: error.status, headers: error.headers, body: '' }, action, now, `${error.message}; check broker-url`)
+}
+
+/** The claims the broker matched against its rules, as it reported them in a refusal. */
+const REPORTED_CLAIMS = ['repository', 'repository_id', 'ref', 'environment', 'event_name', 'workflow_ref', 'job_workflow_ref']
+
+/** A refusal, from the broker's `{error, message, claims}` body (or whatever a proxy in front said). */
+export function brokerError(response: HttpResponse, action: string, now: number, fallbackMessage = 'no message'): ServiceError {
+  const body = parseJson(response.body)
+  const code = stringOf(field(body, 'error'))
+  const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300)
+  const message = (stringOf(field(body, 'message')) ?? (text || fallbackMessage)).replace(/\s+/g, ' ').trim()
+  const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now)
+  return new ServiceError({
+    service: 'The broker',
+    action,
+    status: response.status,
+    code,
+    message: withClaims(message, field(body, 'claims')),
+    requestId: response.headers['x-request-id'],
+    hint: brokerHint(response.status, action),
+    retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+  })
+}
+
+/** The message, and the claims the broker matched when its message does not name them already. */
+function withClaims(message: string, claims: unknown): string {
+  const shown = REPORTED_CLAIMS.flatMap((name) => {
+    const value = stringOf(field(claims, name))
+    return value === undefined ? [] : [`${name} ${value.slice(0, 200)}`]
+  })
+  if (shown.length === 0) return message
+  return `${message.replace(/[\s.]*$/, '')}. Claims matched: ${shown.join(', ')}`
+}
+
+function brokerHint(status: number, action: string): string {
+  const deleting = action.startsWith('deleting') || action.startsWith('listing')
+  switch (status) {
+    case 400:
+      return 'Check scopes, expiration, tags and comment: the broker could not read them.'
+    case 401:
+      return "The broker did not accept this job's ID token: broker-audience must be the audience of the broker's policy, and the broker must trust GitHub's issuer."
+    case 403:
+      return deleting
+        ? "The broker deletes only keys it minted for this repository, for a token one of its rules matches: compare the claims above with the broker's policy."
+        : "Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule matching the claims above."
+    case 413:
+      return 'Shorten comment and tags: the broker reads at most 16 KiB.'
+    case 429:
+      return 'The broker limits requests per repository and minute; run the job again in a minute.'
+    case 502:
+      return 'Deepgram failed behind the broker; run the job again later.'
+    default:
+      return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators."
+  }
+}
+
+function stringsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
+}
+
+/** Key ids the broker reported; one that is not a UUID is left out (nothing is sent with it). */
+function idsOf(value: unknown): string[] {
+  return stringsOf(value).filter(isUuid).map((id) => id.toLowerCase())
+}

@@ -1,0 +1,119 @@
+// Keys straight from Deepgram, with the admin key (api-key): the source of direct mode. Deepgram
+// shows every key of the project, so this source knows its own by the marker at the end of each
+// comment (deepgram/marker.ts).
+import { isUuid } from '../../deepgram/ids.ts'
+import { DeepgramClient, type ProjectKey } from '../../deepgram/client.ts'
+import { formatMarker, parseMarker } from '../../deepgram/marker.ts'
+import { createKeyBody, deleteKeysOfInvocation } from '../../deepgram/mint.ts'
+import { mapBounded } from '../../shared/concurrency.ts'
+import { ActionError } from '../../shared/errors.ts'
+import type { HttpSend } from '../../shared/http.ts'
+import type { RetryClock, RetryPolicy } from '../../shared/retry.ts'
+import type { KeyAdapter, KnownKey, TaggedRevocation } from '../flow/key-source.ts'
+
+/** What reaching Deepgram takes, besides the admin key and its URL. */
+export interface DeepgramReach {
+  send: HttpSend
+  clock: RetryClock
+  userAgent: string
+  cancelled?: AbortSignal
+}
+
+/** Deepgram's client for one step: every request ends by `deadline` (epoch ms), or on cancel. */
+export function deepgramClient(apiKey: string, baseUrl: string, reach: DeepgramReach, policy: RetryPolicy, deadline: number): DeepgramClient {
+  return new DeepgramClient({ baseUrl, apiKey, send: reach.send, clock: reach.clock, policy, userAgent: reach.userAgent, deadline, cancelled: reach.cancelled })
+}
+
+/** The single project api-key can see; none or several is a question only the user can answer. */
+export async function discoverProject(client: Pick<DeepgramClient, 'listProjects'>): Promise<string> {
+  const projects = await client.listProjects()
+  if (projects.some((p) => !isUuid(p.projectId))) {
+    throw new ActionError("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.")
+  }
+  const [only] = projects
+  if (projects.length === 1 && only) return only.projectId
+  if (projects.length === 0) throw new ActionError('Input project-id: is empty, and api-key belongs to no project. Give the project id.')
+  const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ')
+  throw new ActionError(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`)
+}
+
+/**
+ * Requests in flight at once when reading or deleting many keys: 400 keys at 100 ms each take
+ * 2 s instead of 40 s, and a project's worth of keys stays far below Deepgram's rate limits.
+ */
+export const KEY_CONCURRENCY = 20
+
+type KeysApi = Pick<DeepgramClient, 'createKeyOnce' | 'listKeys' | 'getKey' | 'deleteKey'>
+
+/**
+ * Deepgram as a KeySource, in one project. `defaultComment` names the run when the step gives no
+ * comment; the marker that follows it is how this source finds its own keys again.
+ */
+export function deepgramSource(client: KeysApi, projectId: string, defaultComment: string): KeyAdapter {
+  return {
+    service: 'Deepgram',
+    locator: { kind: 'deepgram', projectId },
+    description: `project ${projectId}`,
+    byHand: 'Delete it in the Deepgram console.',
+    orphanAdvice: (invocation) => `delete any key whose name ends with "${formatMarker({ kind: 'action', invocation }).trim()}" in the Deepgram console.`,
+    async createOnce(request, attempt) {
+      const body = createKeyBody({
+        projectId,
+        comment: request.comment ?? defaultComment,
+        marker: { kind: 'action', invocation: request.invocation, ...(request.secret ? { secret: request.secret } : {}) },
+        scopes: request.scopes,
+        tags: request.tags,
+        expiration: request.expiration,
+      })
+      return { ...(await client.createKeyOnce(projectId, body, attempt)), projectId }
+    },
+    deleteInvocationKeys: (invocation) => deleteKeysOfInvocation(client, projectId, { kind: 'action', invocation }),
+    deleteKey: (keyId) => client.deleteKey(projectId, keyId),
+    async keysOfSecret(digest) {
+      const listed = await client.listKeys(projectId)
+      return listed.filter((key) => isUuid(key.apiKeyId) && isKeyOfSecret(key, digest)).map(known)
+    },
+    async deleteTagged(tags) {
+      const found = await keysTaggedWithAll(tags, projectId, client)
+      const outcomes = await mapBounded(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id))
+      const report: TaggedRevocation = { revoked: found.ids.filter((_, i) => outcomes[i] === 'deleted'), notes: [], warnings: [] }
+      if (found.keysRead > 0) report.notes.push(`Read ${found.keysRead} keys one by one to learn their tags.`)
+      if (found.unreadable > 0) report.warnings.push(`Left alone ${found.unreadable} listed keys whose ids are not UUIDs.`)
+      return report
+    },
+  }
+}
+
+/** Ours, for this secret: the comment ends in an action marker carrying this digest. */
+export function isKeyOfSecret(key: ProjectKey, digest: string): boolean {
+  const marker = parseMarker(key.comment)
+  return marker?.kind === 'action' && marker.secret === digest
+}
+
+function known(key: ProjectKey): KnownKey {
+  return { apiKeyId: key.apiKeyId, created: key.created, expirationDate: key.expirationDate }
+}
+
+/**
+ * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
+ * current description has no tags in list items, so a key listed without them is read alone,
+ * KEY_CONCURRENCY at a time.
+ */
+export async function keysTaggedWithAll(
+  tags: string[],
+  projectId: string,
+  client: Pick<KeysApi, 'listKeys' | 'getKey'>,
+): Promise<{ ids: string[]; keysRead: number; unreadable: number }> {
+  const listed = await client.listKeys(projectId)
+  const usable = listed.filter((key) => isUuid(key.apiKeyId))
+  const toRead = usable.filter((key) => key.tags === undefined)
+  const read = await mapBounded(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId))
+  const tagsOf = new Map<string, string[]>(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]))
+  const ids = usable
+    .filter((key) => {
+      const keyTags = key.tags ?? tagsOf.get(key.apiKeyId) ?? []
+      return tags.every((tag) => keyTags.includes(tag))
+    })
+    .map((key) => key.apiKeyId)
+  return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length }
+}
