@@ -3,24 +3,17 @@
 // temporary token and masks it first; post has nothing to do.
 import { DEFAULT_ACCOUNT, startDeepgramEmulator } from '../harness/deepgram-emulator.ts'
 import { findLeaks, runStep } from '../harness/runner.ts'
-import { indent, masked, masksOf, rendered, section, transcript } from './transcript.ts'
+import { checklist, indent, masked, section, showMain, transcript, verdict } from './transcript.ts'
 
-const problems: string[] = []
-const check = (ok: boolean, problem: string): void => {
-  if (!ok) problems.push(problem)
-}
+const { problems, check } = checklist()
 
 const emulator = await startDeepgramEmulator({})
+let crash: unknown
 try {
   const inputs = { 'api-key': DEFAULT_ACCOUNT.apiKey, 'deepgram-api-url': emulator.url, credential: 'token', expiration: '30m' }
   console.log(`Deepgram emulator at ${emulator.url}; inputs: credential token, expiration 30m`)
 
-  const main = await runStep('main', { inputs })
-  const masks = masksOf(main)
-  section(`main step: raw stdout/stderr (exit code ${main.exitCode})`)
-  console.log(transcript(main))
-  section('main step: the log as GitHub renders it')
-  console.log(rendered(main, masks))
+  const { main, masks } = await showMain({ inputs })
   const token = main.outputs['access-token'] ?? ''
   console.log(`  a later step's  echo "token=\${{ steps.dg.outputs.access-token }}"  shows:  ${masked(`token=${token}`, masks)}`)
 
@@ -46,11 +39,8 @@ try {
   check(emulator.requests.length === requests, 'post sent a request')
   for (const leak of findLeaks(post, [token, DEFAULT_ACCOUNT.apiKey])) problems.push(`post leaked a secret: ${leak}`)
 } catch (error) {
-  problems.push(`the demo crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+  crash = error
 } finally {
   await emulator.close()
 }
-
-section(problems.length === 0 ? 'OK: granted, masked, checked; nothing to revoke' : 'FAILED')
-for (const problem of problems) console.error(`  - ${problem}`)
-if (problems.length > 0) process.exitCode = 1
+verdict(problems, 'granted, masked, checked; nothing to revoke', crash)

@@ -1,28 +1,17 @@
 // The main step with credential: token, through runMain with injected network, clock and runner:
 // the order of masking and outputs, retries within the budget, the broker's request, and skips.
-import type { HttpRequest, HttpResponse } from '../../src/shared/http.ts'
+import type { HttpResponse } from '../../src/shared/http.ts'
 import { TransportError } from '../../src/shared/http.ts'
 import { runMain } from '../../src/action/run-main.ts'
 import { runPost } from '../../src/action/run-post.ts'
-import { fakeClock, RecordingIO } from '../helpers/fakes.ts'
+import { fakeClock, RecordingIO, scriptedNetwork } from '../helpers/fakes.ts'
 
 const ADMIN_KEY = 'dg_admin_key_for_unit_tests'
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3OTY0Nzk2MDB9.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg'
 const ID_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJyZXBvc2l0b3J5Ijoib2N0by1vcmcvYXBwIn0.aWQtdG9rZW4tc2lnbmF0dXJl'
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, body: JSON.stringify(body) })
 
-/** A network answering each request with the next of `answers`: a response, or an error thrown. */
-function network(...answers: (HttpResponse | Error)[]) {
-  const sent: HttpRequest[] = []
-  const send = async (request: HttpRequest): Promise<HttpResponse> => {
-    sent.push(request)
-    const answer = answers.shift()
-    if (answer === undefined) throw new Error(`unexpected ${request.method} ${request.url}`)
-    if (answer instanceof Error) throw answer
-    return answer
-  }
-  return { sent, send }
-}
+const network = (...answers: (HttpResponse | Error)[]) => scriptedNetwork(answers)
 
 const direct = { 'api-key': ADMIN_KEY, credential: 'token', expiration: '30m', 'deepgram-api-url': 'https://api.deepgram.com' }
 
