@@ -70,6 +70,9 @@ export interface GitHubEmulatorOptions {
   // Path prefix for every route, e.g. '/api/v3' for GitHub Enterprise Server.
   prefix?: string
   latencyMs?: number
+  // Answers to secret writes (PUT) only wait this long, once the secret is written: a job
+  // cancelled while it waits has written the secret already.
+  writeLatencyMs?: number
   // Repositories renamed away: every route under /repos/{owner}/{name}/ answers 301 with GitHub's
   // body and a Location under /repositories/{id}/ of the repository `to` ("owner/name").
   renamed?: { owner: string; name: string; to: string }[]
@@ -190,6 +193,7 @@ interface State {
   orgs: string[]
   tokenPermissions: 'all' | 'none'
   latencyMs: number
+  writeLatencyMs: number
   keys: Map<string, KeyEntry>
   usedKeyIds: Set<string>
   faults: { fault: GitHubFault; remaining: number }[]
@@ -668,6 +672,7 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
     orgs: [...(options.orgs ?? DEFAULT_ORGS)],
     tokenPermissions: options.tokenPermissions ?? 'all',
     latencyMs: options.latencyMs ?? 0,
+    writeLatencyMs: options.writeLatencyMs ?? 0,
     keys: new Map(),
     usedKeyIds: new Set(),
     faults: [],
@@ -708,7 +713,7 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
     }
     // The request is processed before the delay, like a slow network on the way back: a
     // client that gives up waiting may still have written the secret.
-    await delay(state.latencyMs)
+    await delay(state.latencyMs + (record.method === 'PUT' ? state.writeLatencyMs : 0))
     if (closed) return
     record.status = reply.status
     send(res, reply)

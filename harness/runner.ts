@@ -20,7 +20,10 @@ export interface StepRun {
 
 export interface StepOptions {
   inputs?: Record<string, string>
-  /** Extra environment, e.g. GITHUB_REPOSITORY or HTTPS_PROXY. */
+  /**
+   * Extra environment, e.g. GITHUB_REPOSITORY or HTTPS_PROXY. It wins over the runner's own, so
+   * `GITHUB_STATE: '/dev/full'` gives a command file that fails with ENOSPC, as on a full disk.
+   */
   env?: Record<string, string>
   /** State saved by the main step (the post step only). */
   state?: Record<string, string>

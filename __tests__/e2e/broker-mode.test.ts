@@ -97,11 +97,11 @@ describe('the action in broker mode', () => {
     expect(key.tags).toEqual(expect.arrayContaining(['ci', 'pr-7']))
     expect(Date.parse(key.expirationDate ?? '') - Date.now()).toBeLessThanOrEqual(30 * 60_000)
     // Post finds the broker in the state, never a token.
-    expect(main.state).toEqual({ 'broker-url': broker.url, 'broker-audience': DEFAULT_AUDIENCE, 'project-id': key.projectId, 'key-id': key.apiKeyId, 'expires-at': main.outputs['expires-at'], revoke: 'true' })
-    expect(main.stdout).toContain(`Created key ${key.apiKeyId} in project ${key.projectId} through the broker`)
+    expect(main.state).toEqual({ source: 'broker', 'broker-url': broker.url, 'broker-audience': DEFAULT_AUDIENCE, invocation: expect.stringMatching(/^[0-9a-f]{16}$/), 'key-id': key.apiKeyId, 'expires-at': main.outputs['expires-at'], revoke: 'true', 'kept-because': '' })
+    expect(main.stdout).toContain(`Created key ${key.apiKeyId} in project ${key.projectId}: scopes usage:write`)
 
     expect(post.exitCode).toBe(0)
-    expect(post.stdout).toContain(`Revoked key ${key.apiKeyId} through the broker.`)
+    expect(post.stdout).toContain(`Revoked key ${key.apiKeyId}.`)
     expect(warningLines(post)).toEqual([])
     expect(dg.liveKeys()).toEqual([])
     const [mainToken] = idTokensOf(main)

@@ -134,7 +134,7 @@ describe('transient failures are retried, and leave no orphan key', () => {
     expect(dg.liveKeys()).toEqual([])
     expect(main.outputs).toEqual({ skipped: 'false' })
     // Main saved the marker before the create; post checks by it that nothing is left.
-    expect(main.state).toEqual({ 'project-id': PROJECT_ID, invocation: expect.stringMatching(/^[0-9a-f]{16}$/) })
+    expect(main.state).toEqual({ source: 'deepgram', 'project-id': PROJECT_ID, invocation: expect.stringMatching(/^[0-9a-f]{16}$/) })
     expect(post.stdout).toContain('nothing to revoke')
     expectNoLeaks([main, post], allKeys(dg))
   })

@@ -133,7 +133,7 @@ describe("Deepgram's grant is checked against the request", () => {
     expect(dg.liveKeys()).toEqual([])
     expect(main.outputs).toEqual({ skipped: 'false' })
     // Only what post needs to look once more by the marker: the key itself is gone already.
-    expect(main.state).toEqual({ 'project-id': PROJECT_ID, invocation: expect.stringMatching(/^[0-9a-f]{16}$/) })
+    expect(main.state).toEqual({ source: 'deepgram', 'project-id': PROJECT_ID, invocation: expect.stringMatching(/^[0-9a-f]{16}$/) })
     expect(post.stdout).toContain('nothing to revoke')
     expectNoLeaks([main, post], allKeys(dg))
   })

@@ -35,7 +35,7 @@ describe('a job that mints a key and revokes it when it ends', () => {
       'expires-at': new Date(Date.parse(key.expirationDate ?? '')).toISOString(),
       skipped: 'false',
     })
-    expect(main.state).toEqual({ 'project-id': PROJECT_ID, invocation: expect.stringMatching(/^[0-9a-f]{16}$/), 'key-id': key.apiKeyId, 'expires-at': main.outputs['expires-at'], revoke: 'true' })
+    expect(main.state).toEqual({ source: 'deepgram', 'project-id': PROJECT_ID, invocation: expect.stringMatching(/^[0-9a-f]{16}$/), 'key-id': key.apiKeyId, 'expires-at': main.outputs['expires-at'], revoke: 'true', 'kept-because': '' })
     expect(main.stdout).toContain(`Created key ${key.apiKeyId} in project ${PROJECT_ID}: scopes usage:write, keys:write, keys:read (Deepgram added keys:read)`)
     expect(main.summary).toContain(key.apiKeyId)
     expect(main.summary).toContain('`keys:read`')

@@ -1,10 +1,10 @@
 import { writeFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
+import { DEFAULT_ACCOUNT, DEFAULT_PROJECT, startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
 import { DEFAULT_GITHUB_TOKEN } from '../../harness/github-emulator.ts'
 import { runStep } from '../../harness/runner.ts'
-import { allKeys, deepgramInputs, expectNoLeaks, PROJECT_ID, theError } from '../helpers/action.ts'
+import { allKeys, decodeCommand, deepgramInputs, expectNoLeaks, PROJECT_ID, theError, warningLines } from '../helpers/action.ts'
 
 let dg: DeepgramEmulator
 afterEach(async () => {
@@ -26,17 +26,31 @@ const live = () => dg.liveKeys().map((k) => k.apiKeyId).sort()
 const revoke = (extra: Record<string, string>) => runStep('main', { inputs: deepgramInputs(dg, { mode: 'revoke', ...extra }) })
 
 describe('revoke mode', () => {
-  test('deletes keys by id, and counts one already gone as not revoked', async () => {
+  test('deletes keys by id; an id the project does not know is a warning, never counted as deleted', async () => {
     const keys = await emulatorWithKeys()
     const gone = 'ad9c6799-d380-4db7-8c22-92c20a291229'
     const main = await revoke({ 'key-id': `${keys.pr42}\n${gone}` })
     expect(main.exitCode).toBe(0)
     expect(main.outputs).toEqual({ 'revoked-count': '1', 'revoked-key-ids': keys.pr42, skipped: 'false' })
-    expect(main.stdout).toContain(`Key ${gone} was already deleted.`)
+    expect(warningLines(main).map((line) => decodeCommand(line.slice('::warning::'.length)))).toEqual([
+      `Key ${gone} was not found in project ${PROJECT_ID}: it was deleted already, or it belongs to another project. Nothing was deleted; check the id.`,
+    ])
+    expect(main.stdout).not.toContain(`Revoked key ${gone}`)
     expect(main.summary).toContain(`| \`${keys.pr42}\` | revoked |`)
-    expect(main.summary).toContain(`| \`${gone}\` | already deleted |`)
+    expect(main.summary).toContain(`| \`${gone}\` | not found (deleted already, or another project's) |`)
     expect(live()).toEqual([keys.pr42ci, keys.pr43, keys.untagged].sort())
     expectNoLeaks([main], allKeys(dg))
+  })
+
+  test("the id of another project's live key: a warning naming the project, and the key lives on", async () => {
+    const other = { projectId: '9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d', name: 'Other' }
+    dg = await startDeepgramEmulator({ projects: [DEFAULT_PROJECT, other], accounts: [{ ...DEFAULT_ACCOUNT, projectIds: [DEFAULT_PROJECT.projectId, other.projectId] }] })
+    const elsewhere = dg.addKey({ projectId: other.projectId, comment: 'their key', tags: [] }).apiKeyId
+    const main = await revoke({ 'key-id': elsewhere })
+    expect(main.exitCode).toBe(0)
+    expect(main.outputs).toEqual({ 'revoked-count': '0', 'revoked-key-ids': '', skipped: 'false' })
+    expect(warningLines(main).join('\n')).toContain(`Key ${elsewhere} was not found in project ${PROJECT_ID}: it was deleted already, or it belongs to another project.`)
+    expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([elsewhere])
   })
 
   test.each([

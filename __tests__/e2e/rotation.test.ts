@@ -133,7 +133,7 @@ describe('keep-previous', () => {
     const warnings = warningLines(second).map((line) => decodeCommand(line.slice('::warning::'.length)))
     expect(warnings).toEqual([
       expect.stringMatching(
-        new RegExp(`^Could not delete key ${idOf(first)}, an earlier key of secret DEEPGRAM_API_KEY: Deepgram answered HTTP 403 INSUFFICIENT_PERMISSIONS while deleting key ${idOf(first)}: User does not have sufficient permissions\\. \\(request id [0-9a-f-]{36}\\)\\..* It stays valid until .*; delete it in the Deepgram console\\.$`),
+        new RegExp(`^Could not delete key ${idOf(first)}, an earlier key of secret DEEPGRAM_API_KEY: Deepgram answered HTTP 403 INSUFFICIENT_PERMISSIONS while deleting key ${idOf(first)}: User does not have sufficient permissions\\. \\(request id [0-9a-f-]{36}\\)\\..* It stays valid until .*\\. Delete it in the Deepgram console\\.$`),
       ),
     ])
     expect(second.outputs['revoked-count']).toBe('0')

@@ -1,4 +1,5 @@
 import { actionsIO, type RunnerCore } from '../../src/action/actions-io.ts'
+import { RunnerFileError } from '../../src/shared/errors.ts'
 
 /** A stand-in for @actions/core that records each call as `method(args)`. */
 function recordingCore(): RunnerCore & { calls: string[] } {
@@ -22,6 +23,7 @@ function recordingCore(): RunnerCore & { calls: string[] } {
         calls.push(`summary(${text})`)
         return { write: async () => undefined }
       },
+      emptyBuffer: () => calls.push('emptyBuffer()'),
     },
     getIDToken: async (audience) => (calls.push(`getIDToken(${audience})`), 'id-token'),
   }
@@ -74,5 +76,66 @@ describe('actionsIO', () => {
       else process.env.ACTIONS_ID_TOKEN_REQUEST_URL = previous
     }
     expect(core.calls).toEqual(['getIDToken(https://broker.example)'])
+  })
+
+  describe('a runner file that cannot be written', () => {
+    const ENV = { GITHUB_OUTPUT: '/runner/_temp/set_output_1', GITHUB_STATE: '/runner/_temp/save_state_1', GITHUB_STEP_SUMMARY: '/runner/_temp/step_summary_1' }
+    const systemError = (code: string, message: string) => Object.assign(new Error(`${code}: ${message}, write`), { code, errno: -28, syscall: 'write' })
+    const failing = (error: Error): RunnerCore & { calls: string[] } => {
+      const core = recordingCore()
+      const fail = () => {
+        throw error
+      }
+      return { ...core, setOutput: fail, saveState: fail, summary: { addRaw: () => ({ write: () => Promise.reject(error) }), emptyBuffer: core.summary.emptyBuffer } }
+    }
+    const thrown = (run: () => void): RunnerFileError => {
+      try {
+        run()
+      } catch (error) {
+        if (error instanceof RunnerFileError) return error
+        throw error
+      }
+      throw new Error('nothing was thrown')
+    }
+
+    const SPACE = 'Free disk space on the runner (the volume of its work directory is full)'
+    const PERMISSIONS = "Check that the runner's user may write to its work directory (its owner, permissions and mount)"
+    test.each([
+      ['ENOSPC', 'no space left on device', 'ENOSPC (no space left on the device)', SPACE],
+      ['EDQUOT', 'disk quota exceeded', 'EDQUOT (disk quota exceeded)', SPACE],
+      ['EACCES', 'permission denied', 'EACCES (permission denied)', PERMISSIONS],
+      ['EROFS', 'read-only file system', 'EROFS (read-only file system)', PERMISSIONS],
+      ['EIO', 'i/o error', 'EIO (input/output error)', "Check the runner's disk and its work directory"],
+      ['EWHATEVER', 'something new', 'EWHATEVER (EWHATEVER: something new, write)', "Check the runner's disk and its work directory"],
+    ])('an output that fails with %s names GITHUB_OUTPUT, its path, the reason and what to do', (code, message, reason, todo) => {
+      const error = thrown(() => actionsIO(failing(systemError(code, message)), ENV).setOutput('key-id', 'id'))
+      expect(error.message).toBe(`Could not write output key-id: writing the runner's file GITHUB_OUTPUT (/runner/_temp/set_output_1) failed with ${reason}. ${todo}, then run the job again.`)
+      expect([error.file, error.path, error.code]).toEqual(['GITHUB_OUTPUT', '/runner/_temp/set_output_1', code])
+    })
+
+    test('state that cannot be saved names GITHUB_STATE and what the post step needed, never the value', () => {
+      const error = thrown(() => actionsIO(failing(systemError('ENOSPC', 'no space left on device')), ENV).saveState('invocation', '0123456789abcdef'))
+      expect(error.message).toBe(
+        "Could not save invocation for the post step: writing the runner's file GITHUB_STATE (/runner/_temp/save_state_1) failed with ENOSPC (no space left on the device). " +
+          'Free disk space on the runner (the volume of its work directory is full), then run the job again.',
+      )
+      expect(error.message).not.toContain('0123456789abcdef')
+    })
+
+    test("a command file deleted under the step is reported as missing, from core's own words", () => {
+      const error = thrown(() => actionsIO(failing(new Error('Missing file at path: /runner/_temp/set_output_1')), ENV).setOutput('skipped', 'false'))
+      expect(error.code).toBe('ENOENT')
+      expect(error.message).toContain('failed with ENOENT (the file does not exist). Check that no earlier step deletes files in the runner\'s temporary directory (RUNNER_TEMP), then run the job again.')
+    })
+
+    test('a summary that cannot be written is one warning, and the step goes on', async () => {
+      const core = failing(systemError('ENOSPC', 'no space left on device'))
+      await expect(actionsIO(core, ENV).appendSummary('### Key\n')).resolves.toBeUndefined()
+      expect(core.calls).toEqual([
+        'emptyBuffer()',
+        "warning(Could not write the job summary: writing the runner's file GITHUB_STEP_SUMMARY (/runner/_temp/step_summary_1) failed with ENOSPC (no space left on the device). " +
+          "Only the summary is missing: the step's work is not affected. Free disk space on the runner (the volume of its work directory is full).)",
+      ])
+    })
   })
 })

@@ -185,7 +185,7 @@ describe('runMain in broker mode', () => {
     const byTags = main({ ...brokerInputs, mode: 'revoke', scopes: '', expiration: '', revoke: '', tags: 'pr-7,ci' }, { 'DELETE /v1/keys?tags=pr-7,ci': [json(200, { deleted: [KEY_ID, other] })] })
     await byTags.done
     expect(byTags.io.outputs['revoked-key-ids']).toBe(`${KEY_ID},${other}`)
-    expect(byTags.io.summary).toContain(`Through the broker at ${BROKER}, keys tagged pr-7, ci: 2 revoked`)
+    expect(byTags.io.summary).toContain(`Revoking keys tagged pr-7, ci through the broker at ${BROKER}: 2 revoked`)
   })
 })
 

@@ -35,13 +35,29 @@ describe('createKeyOnce: a 2xx that is not a key is an UnusableAnswerError that 
     await failure.catch((error: Error) => expect(error.message).not.toContain(SECRET))
   })
 
-  test('a 2xx too large to read', async () => {
+  test('a 2xx too large to read: unusable (the key may exist), naming the service, the status and what to do', async () => {
     const { client: dg } = client(async () => {
-      throw new AnswerTooLargeError(200, {}, 1024 * 1024)
+      throw new AnswerTooLargeError(200, { 'dg-request-id': 'req-big' }, 1024 * 1024)
     })
-    await expect(dg.createKeyOnce(PROJECT, body)).rejects.toThrow(
-      'Deepgram answered HTTP 200 while creating the key, but the answer (HTTP 200) is longer than the 1 MiB read at most (no request id).',
+    const failure = dg.createKeyOnce(PROJECT, body)
+    await expect(failure).rejects.toThrow(UnusableAnswerError)
+    await expect(failure).rejects.toThrow(
+      'Deepgram answered HTTP 200 while creating the key, but the answer is over 1 MiB, the most this action reads, and was not read (request id req-big). ' +
+        "Check that deepgram-api-url points at Deepgram's API, and that no proxy answers in its place.",
     )
+  })
+
+  test('a refusal too large to read is a ServiceError of its status, with what to do; a 4xx is not retried', async () => {
+    const statuses = [502, 413]
+    const { client: dg, sent } = client(async () => {
+      throw new AnswerTooLargeError(statuses.shift() ?? 0, {}, 1024 * 1024)
+    })
+    const failure = dg.createKeyOnce(PROJECT, body)
+    await expect(failure).rejects.toThrow(ServiceError)
+    await expect(failure).rejects.toThrow('Deepgram answered HTTP 502 while creating the key: the answer is over 1 MiB, the most this action reads, and was not read (no request id).')
+    const listing = dg.listKeys(PROJECT)
+    await expect(listing).rejects.toThrow(/^Deepgram answered HTTP 413 while listing the project keys: the answer is over 1 MiB.* Check that deepgram-api-url points at Deepgram's API/)
+    expect(sent).toHaveLength(2)
   })
 })
 

@@ -1,4 +1,5 @@
-import { ServiceError } from '../../src/shared/errors.ts'
+import { ServiceError, UnusableAnswerError } from '../../src/shared/errors.ts'
+import { AnswerTooLargeError } from '../../src/shared/http.ts'
 import { confinedTo, gitHubError, rateLimitDecisions, RATE_LIMIT_RETRIES, redirectIn, requestKey } from '../../src/github/answers.ts'
 
 const noRefusals = () => undefined
@@ -9,6 +10,20 @@ function requestError(status: number, message: string, headers: Record<string, s
 }
 
 describe('reading GitHub’s answers', () => {
+  test('an answer too large to read, which Octokit reports as a 500 without an answer, names GitHub, its real status and what to do', () => {
+    const octokitError = Object.assign(new Error('the answer (HTTP 200) is longer than the 1 MiB read at most'), {
+      status: 500,
+      request: { method: 'GET', url: 'https://api.github.com/repos/o/a/actions/secrets/public-key' },
+      cause: new AnswerTooLargeError(200, { 'x-github-request-id': 'REQ-9' }, 1024 * 1024),
+    })
+    const error = gitHubError(octokitError, 'reading the public key of repository o/a', 'permission', noRefusals)
+    expect(error).toBeInstanceOf(UnusableAnswerError)
+    expect(error.message).toBe(
+      'GitHub answered HTTP 200 while reading the public key of repository o/a, but the answer is over 1 MiB, the most this action reads, and was not read (request id REQ-9). ' +
+        "Check that github-api-url points at GitHub's API, and that no proxy answers in its place.",
+    )
+  })
+
   test.each([301, 302, 307, 308])('a %i is a redirect: an error naming status, GitHub’s message, the location and the request id', (status) => {
     const redirect = redirectIn({ status, headers: { location: 'http://127.0.0.2:9/repositories/1/actions/secrets/KEY', 'x-github-request-id': 'REQ-7' }, data: { message: 'Moved Permanently' } })
     const error = gitHubError(redirect, 'writing secret KEY to repository octo-org/app', 'permission', noRefusals)

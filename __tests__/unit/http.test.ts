@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Agent } from 'undici'
-import { AnswerTooLargeError, fetchOver, proxyFromEnv, TransportError, undiciSend, type HttpRequest, type SendOptions } from '../../src/shared/http.ts'
+import { ServiceError, UnusableAnswerError } from '../../src/shared/errors.ts'
+import { AnswerTooLargeError, fetchOver, oversizedAnswerError, proxyFromEnv, TransportError, undiciSend, type HttpRequest, type SendOptions } from '../../src/shared/http.ts'
 
 describe('fetchOver', () => {
   test('passes method, headers and body through, and hands back status, headers and body', async () => {
@@ -116,5 +117,32 @@ describe('proxyFromEnv', () => {
     [{}, 'https://api.deepgram.com/v1', undefined],
   ])('%p for %s: %p, never its credentials', (env, target, proxy) => {
     expect(proxyFromEnv(env, target)).toBe(proxy)
+  })
+})
+
+describe('oversizedAnswerError: one description of an answer too large to read, for every service', () => {
+  const MiB = 1024 * 1024
+
+  test.each([
+    ['Deepgram', 'creating the key', 'deepgram-api-url', "Deepgram's API"],
+    ['GitHub', 'reading the public key of repository o/a', 'github-api-url', "GitHub's API"],
+    ['The broker', 'minting a key', 'broker-url', 'the broker'],
+  ] as const)('a 2xx from %s is an unusable answer (what was asked may be done), naming the service, the status, the action and what to do', (service, action, urlInput, api) => {
+    const error = oversizedAnswerError(new AnswerTooLargeError(201, {}, MiB), { service, action, requestId: 'req-1', urlInput })
+    expect(error).toBeInstanceOf(UnusableAnswerError)
+    expect(error.message).toBe(
+      `${service} answered HTTP 201 while ${action}, but the answer is over 1 MiB, the most this action reads, and was not read (request id req-1). ` +
+        `Check that ${urlInput} points at ${api}, and that no proxy answers in its place.`,
+    )
+  })
+
+  test('any other status is a refusal of that status, so that retries treat it as its status says', () => {
+    const error = oversizedAnswerError(new AnswerTooLargeError(503, {}, 2048), { service: 'GitHub', action: 'writing secret KEY', requestId: undefined, urlInput: 'github-api-url' })
+    expect(error).toBeInstanceOf(ServiceError)
+    expect((error as ServiceError).status).toBe(503)
+    expect(error.message).toBe(
+      'GitHub answered HTTP 503 while writing secret KEY: the answer is over 2048 bytes, the most this action reads, and was not read (no request id). ' +
+        "Check that github-api-url points at GitHub's API, and that no proxy answers in its place.",
+    )
   })
 })

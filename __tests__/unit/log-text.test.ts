@@ -50,4 +50,8 @@ describe('markdownValue', () => {
       'HTTP 403: \\<img src=x\\> \\*\\*bold\\*\\* \\| \\[link\\](u) \\`code\\`\\\\n\\#1',
     )
   })
+
+  test('escapes the backslash first, so that a pipe after one still cannot end a table cell, and defuses math', () => {
+    expect(markdownValue('a\\|b $x$')).toBe('a\\\\\\|b \\$x\\$')
+  })
 })

@@ -52,7 +52,7 @@ export async function runMain(deps: MainDeps): Promise<void> {
     // A run without its credential (forks, Dependabot) has no secrets either. A skipped run still
     // checks every other input, with stand-ins for those, so that a mistake shows on the first run,
     // not on the first run that has secrets; the real values are read once the credential came.
-    const lacking = wantsBroker(getInput) ? ['github-token'] : ['api-key', 'github-token']
+    const lacking = [...(wantsBroker(getInput) ? [] : ['api-key']), ...(mode === 'create' ? ['github-token'] : [])]
     const standIns: GetInput = (name) => (lacking.includes(name) && getInput(name) === '' ? 'missing' : getInput(name))
     const checked = readStepPlan(mode, onMissing === 'skip' ? standIns : getInput, deps)
     const sourceDeps: SourceDeps = { ...deps, policy: MAIN_POLICY, deadline: deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS, budgetMs: MAIN_DEEPGRAM_BUDGET_MS }

@@ -1,5 +1,6 @@
-import { ActionError, CancelledError, NetworkError, ServiceError, UnusableAnswerError } from '../shared/errors.ts'
-import { AnswerTooLargeError, TransportError, type HttpResponse, type HttpSend } from '../shared/http.ts'
+import { ActionError, NetworkError, ServiceError, UnusableAnswerError } from '../shared/errors.ts'
+import type { HttpResponse, HttpSend } from '../shared/http.ts'
+import { sendAttempt, type Attempt } from '../shared/attempt.ts'
 import { endingBy, parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../shared/retry.ts'
 import { isUuid } from './ids.ts'
 
@@ -60,11 +61,6 @@ export interface DeepgramClientOptions {
   cancelled?: AbortSignal
 }
 
-/** Where one request stands in its retries: which attempt, and how long it may take. */
-interface Attempt {
-  n: number
-  remainingMs: number
-}
 
 /**
  * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
@@ -186,27 +182,11 @@ export class DeepgramClient {
   }
 
   private async send(method: 'GET' | 'POST' | 'DELETE', path: string, action: string, attempt: Attempt, body?: string): Promise<HttpResponse> {
-    const { baseUrl, apiKey, userAgent, cancelled, deadline, clock } = this.options
-    if (cancelled?.aborted) throw new CancelledError(cancelledMessage(action))
-    const timeoutMs = Math.min(attempt.remainingMs, deadline === undefined ? Infinity : deadline - clock.now())
-    const headers: Record<string, string> = {
-      authorization: `Token ${apiKey}`,
-      accept: 'application/json',
-      'user-agent': userAgent,
-    }
+    const { baseUrl, apiKey, userAgent, cancelled, deadline, clock, send } = this.options
+    const headers: Record<string, string> = { authorization: `Token ${apiKey}`, accept: 'application/json', 'user-agent': userAgent }
     if (body !== undefined) headers['content-type'] = 'application/json'
-    const url = `${baseUrl}${path}`
-    if (timeoutMs <= 0) throw new NetworkError('Deepgram', action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host: new URL(url).host })
-    try {
-      return await this.options.send({ method, url, headers, body, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled })
-    } catch (error) {
-      if (cancelled?.aborted) throw new CancelledError(cancelledMessage(action))
-      if (error instanceof TransportError) {
-        throw new NetworkError('Deepgram', action, error.message, error.sent, { attempts: attempt.n, host: new URL(url).host, proxy: error.proxy })
-      }
-      if (error instanceof AnswerTooLargeError) throw tooLarge(error, action, clock.now())
-      throw error
-    }
+    const link = { service: 'Deepgram' as const, urlInput: 'deepgram-api-url', send, now: clock.now, deadline, cancelled, cancelledMessage, requestIdOf: (h: Record<string, string | undefined>) => requestIdOf({ status: 0, headers: h, body: '' }, undefined) }
+    return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt)
   }
 
   private expectOk(response: HttpResponse, action: string): unknown {
@@ -217,13 +197,6 @@ export class DeepgramClient {
 
 function cancelledMessage(action: string): string {
   return `The job was cancelled while ${action}. The post step deletes any key this run created.`
-}
-
-/** A 2xx too large to read may be a key we cannot see; anything else is a refusal we cannot read. */
-function tooLarge(error: AnswerTooLargeError, action: string, now: number): Error {
-  const response = { status: error.status, headers: error.headers, body: '' }
-  if (error.status >= 200 && error.status < 300) return new UnusableAnswerError('Deepgram', action, error.status, error.message, requestIdOf(response, undefined))
-  return deepgramError(response, action, now, error.message)
 }
 
 /** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
@@ -266,7 +239,7 @@ export function isTransientStatus(status: number): boolean {
  * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
  * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
  */
-export function deepgramError(response: HttpResponse, action: string, now: number, fallbackMessage = 'no message'): ServiceError {
+export function deepgramError(response: HttpResponse, action: string, now: number): ServiceError {
   const body = parseJson(response.body)
   const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'))
   const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ')
@@ -276,7 +249,7 @@ export function deepgramError(response: HttpResponse, action: string, now: numbe
     (modern || undefined) ??
     stringOf(field(body, 'reason')) ??
     (typeof body === 'string' ? body : undefined) ??
-    (text || fallbackMessage)
+    (text || 'no message')
   const requestId = requestIdOf(response, body)
   const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now)
   return new ServiceError({

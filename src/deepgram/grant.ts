@@ -57,13 +57,16 @@ export function tokenSeconds(expiration: Expiration, now: number): number {
   return expiration.kind === 'ttl' ? expiration.seconds : Math.floor((expiration.date.getTime() - now) / 1000)
 }
 
+/** What a job cancelled during a grant is told, whoever grants. */
+export const GRANT_CANCELLED = 'The job was cancelled while granting a temporary token. A token leaves nothing behind to clean up.'
+
 /** Grants a token; Deepgram's refusals say what a grant needs. */
 export async function grantToken(client: Pick<DeepgramClient, 'grantToken'>, ttlSeconds: number): Promise<GrantAnswer> {
   try {
     return await client.grantToken(ttlSeconds)
   } catch (error) {
     if (error instanceof ServiceError) throw new ServiceError({ ...error.details, hint: grantHint(error.status) ?? error.details.hint })
-    if (error instanceof CancelledError) throw new CancelledError('The job was cancelled while granting a temporary token. A token leaves nothing behind to clean up.')
+    if (error instanceof CancelledError) throw new CancelledError(GRANT_CANCELLED)
     throw error
   }
 }

@@ -1,6 +1,7 @@
 // How GitHub's answers are read: redirects, rate limits and refusals become errors that say what
 // happened and what to do. Free of Octokit, so that unit tests (CommonJS) can load it.
 import { NetworkError, ServiceError } from '../shared/errors.ts'
+import { AnswerTooLargeError, oversizedAnswerError } from '../shared/http.ts'
 import type { Now } from '../shared/retry.ts'
 import { describeTarget, type SecretTarget } from './plan.ts'
 
@@ -102,6 +103,8 @@ export function gitHubError(error: unknown, action: string, permission: string, 
     })
   }
   if (!isRequestError(error)) return error instanceof Error ? error : new Error(String(error))
+  const oversized = oversizedAnswerIn(error)
+  if (oversized !== undefined) return oversizedAnswerError(oversized, { service: 'GitHub', action, requestId: oversized.headers['x-github-request-id'], urlInput: 'github-api-url' })
   if (error.response === undefined) return new NetworkError('GitHub', action, error.message, true)
   const headers = error.response.headers
   const data = error.response.data
@@ -139,6 +142,15 @@ function isRateLimit(status: number, message: string, headers: Record<string, st
 function printable(text: string): string {
   const line = text.replace(/[\u0000-\u001f\u007f]/g, '')
   return line.length > 200 ? `${line.slice(0, 200)}…` : line
+}
+
+/**
+ * The answer too large to read behind an Octokit error: Octokit reports whatever its fetch threw
+ * as a status 500 without a response, with the original as its cause.
+ */
+export function oversizedAnswerIn(error: unknown): AnswerTooLargeError | undefined {
+  const cause = error instanceof Error ? error.cause : undefined
+  return cause instanceof AnswerTooLargeError ? cause : undefined
 }
 
 function isRequestError(error: unknown): error is RequestErrorLike {

@@ -4,7 +4,7 @@ import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling'
 import type { Now } from '../shared/retry.ts'
 import type { PublicKey, SecretsApi, SecretWrite } from './api.ts'
 import type { WritePacer } from './pacing.ts'
-import { confinedTo, gitHubError, permissionHint, rateLimitDecisions, redirectIn, requestKey } from './answers.ts'
+import { confinedTo, gitHubError, oversizedAnswerIn, permissionHint, rateLimitDecisions, redirectIn, requestKey } from './answers.ts'
 import { describeTarget, type SecretTarget } from './plan.ts'
 
 /** Pinned: the secrets endpoints are checked under this version, and GHES knows it. */
@@ -42,7 +42,9 @@ function gitHubOctokit(options: GitHubOptions) {
       if (request.method === 'PUT') await options.pacer?.acquire()
     })
     octokit.hook.error('request', (error, request) => {
-      if (options.now() + RETRY_ROOM_MS > options.deadline) (request.request as RetryFields).retries = 0
+      // An answer too large to read comes from a wrong URL or a proxy, and would come again.
+      const oversized = oversizedAnswerIn(error)
+      if (options.now() + RETRY_ROOM_MS > options.deadline || (oversized !== undefined && oversized.status < 500)) (request.request as RetryFields).retries = 0
       throw error
     })
   }

@@ -88,8 +88,9 @@ export class CancelledError extends Error {
 export class UnusableAnswerError extends Error {
   readonly status: number
   readonly requestId: string | undefined
-  constructor(service: ServiceName, action: string, status: number, problem: string, requestId: string | undefined) {
-    super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.`)
+  /** @param hint what the user can do about it, when there is something. */
+  constructor(service: ServiceName, action: string, status: number, problem: string, requestId: string | undefined, hint?: string) {
+    super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.${hint ? ` ${hint}` : ''}`)
     this.name = 'UnusableAnswerError'
     this.status = status
     this.requestId = requestId
@@ -102,6 +103,62 @@ export class ActionError extends Error {
     super(message)
     this.name = 'ActionError'
   }
+}
+
+/** The files the runner gives a step to write, by the variable that names them. */
+export type RunnerFile = 'GITHUB_OUTPUT' | 'GITHUB_STATE' | 'GITHUB_STEP_SUMMARY'
+
+const FREE_SPACE = 'Free disk space on the runner (the volume of its work directory is full)'
+const PERMISSIONS = "Check that the runner's user may write to its work directory (its owner, permissions and mount)"
+const CHECK_DISK = "Check the runner's disk and its work directory"
+
+/** What a system error code means, and what a person can do about it. */
+const FILE_FAILURES: Record<string, { reason: string; todo: string }> = {
+  ENOSPC: { reason: 'no space left on the device', todo: FREE_SPACE },
+  EDQUOT: { reason: 'disk quota exceeded', todo: FREE_SPACE },
+  EFBIG: { reason: 'the file is too large', todo: FREE_SPACE },
+  EACCES: { reason: 'permission denied', todo: PERMISSIONS },
+  EPERM: { reason: 'operation not permitted', todo: PERMISSIONS },
+  EROFS: { reason: 'read-only file system', todo: PERMISSIONS },
+  ENOENT: { reason: 'the file does not exist', todo: "Check that no earlier step deletes files in the runner's temporary directory (RUNNER_TEMP)" },
+  EISDIR: { reason: 'it is a directory', todo: "Check that no earlier step changes the runner's file variables" },
+  EIO: { reason: 'input/output error', todo: CHECK_DISK },
+}
+
+/**
+ * A file the runner reads once the step ends could not be written. Names the file (its variable
+ * and path), the system's reason and what to do; never the value that was being written.
+ */
+export class RunnerFileError extends Error {
+  readonly file: RunnerFile
+  readonly path: string
+  /** The system's error code (ENOSPC, EACCES...), when it gave one. */
+  readonly code: string | undefined
+  /**
+   * @param doing what was being written, as a phrase after "Could not": "write output key-id".
+   * @param cause what @actions/core threw.
+   */
+  constructor(file: RunnerFile, path: string, doing: string, cause: unknown) {
+    const code = systemCode(cause)
+    const known = code === undefined ? undefined : FILE_FAILURES[code]
+    const reason = code === undefined ? causeMessage(cause) : `${code} (${known?.reason ?? causeMessage(cause)})`
+    const todo = known?.todo ?? CHECK_DISK
+    const then = file === 'GITHUB_STEP_SUMMARY' ? `Only the summary is missing: the step's work is not affected. ${todo}.` : `${todo}, then run the job again.`
+    super(`Could not ${doing}: writing the runner's file ${file} (${path || 'not set'}) failed with ${reason}. ${then}`)
+    this.name = 'RunnerFileError'
+    this.file = file
+    this.path = path
+    this.code = code
+  }
+}
+
+function systemCode(error: unknown): string | undefined {
+  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined
+  return typeof code === 'string' ? code : undefined
+}
+
+function causeMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }
 
 function formatServiceError(d: ServiceErrorDetails): string {

@@ -1,4 +1,5 @@
 import { request, type Dispatcher } from 'undici'
+import { ServiceError, UnusableAnswerError, type ServiceName } from './errors.ts'
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE'
@@ -45,6 +46,34 @@ export class AnswerTooLargeError extends Error {
     this.headers = headers
     this.limitBytes = limitBytes
   }
+}
+
+/** What a client was doing when an answer came too large: for the error every client reports. */
+export interface OversizedContext {
+  service: ServiceName
+  /** What was being done, as a gerund phrase: "creating the key". */
+  action: string
+  /** The answer's request id, from the header the service uses for it. */
+  requestId: string | undefined
+  /** The input that says where the service is: deepgram-api-url, github-api-url, broker-url. */
+  urlInput: string
+}
+
+const API_OF: Record<ServiceName, string> = { Deepgram: "Deepgram's API", GitHub: "GitHub's API", 'The broker': 'the broker' }
+
+/**
+ * An answer too large to read, as every client reports it: the service, the status, what was
+ * being done, and what to do. The services' answers are far smaller, so something else most
+ * likely answered: a wrong URL or a proxy. A 2xx is an UnusableAnswerError, since the service may
+ * have done what it was asked (a create that may have made a key is cleaned up as after any
+ * unusable answer); any other status is a ServiceError, retried or not as its status says.
+ */
+export function oversizedAnswerError(error: AnswerTooLargeError, context: OversizedContext): ServiceError | UnusableAnswerError {
+  const { service, action, requestId, urlInput } = context
+  const problem = `the answer is over ${formatBytes(error.limitBytes)}, the most this action reads, and was not read`
+  const hint = `Check that ${urlInput} points at ${API_OF[service]}, and that no proxy answers in its place.`
+  if (error.status >= 200 && error.status < 300) return new UnusableAnswerError(service, action, error.status, problem, requestId, hint)
+  return new ServiceError({ service, action, status: error.status, message: problem, requestId, hint })
 }
 
 // Failures to open a connection: the server never saw the request, so even a create is safe to retry.

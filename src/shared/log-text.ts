@@ -43,7 +43,11 @@ export function summaryText(markdown: string): string {
   return markdown.replace(BREAKING, (char) => (char === '\n' ? char : escape(char)))
 }
 
-/** A value inside a Markdown table cell or sentence: one line, and no Markdown or HTML of its own. */
+/**
+ * A value inside a Markdown table cell or sentence: one line, and no Markdown or HTML of its own.
+ * Every character that Markdown, GitHub's extensions (tables, strikethrough, math) or HTML give a
+ * meaning is backslash-escaped, the backslash first, so that a pipe always ends up escaped.
+ */
 export function markdownValue(text: string): string {
-  return logLine(text).replace(/[\\`*_[\]<>|~&#!]/g, '\\$&')
+  return logLine(text).replace(/[\\`*_[\]<>|~&#!$]/g, '\\$&')
 }

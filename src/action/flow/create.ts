@@ -128,7 +128,7 @@ async function writeSecrets(
 /** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
 async function mint(plan: KeyPlan, digest: string | undefined, source: KeySource, deps: CreateDeps, secrets: string[]): Promise<MintedKey> {
   const { io, clock } = deps
-  io.info(`Creating a Deepgram key through ${source.description} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`)
+  io.info(`Creating a Deepgram key ${source.where} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`)
   const invocation = deps.invocationId()
   saveCreationIntent(io, source.locator, invocation)
   const request = { comment: plan.comment, scopes: plan.scopes, tags: plan.tags, expiration: plan.expiration, invocation, ...(digest ? { secret: digest } : {}) }

@@ -45,8 +45,8 @@ export interface KeySource {
   readonly locator: SourceLocator
   /** Who makes the keys, for errors: "Deepgram", "The broker". */
   readonly service: string
-  /** Where keys come from, for messages: "project <id>", "the broker at <url>". */
-  readonly description: string
+  /** Where keys are, as a phrase for messages: "in project <id>", "through the broker at <url>". */
+  readonly where: string
   /** What a person can do about a key that could not be deleted. */
   readonly byHand: string
   /** Epoch ms by which every request of this source has ended: the step's own bound. */

@@ -18,7 +18,7 @@ export interface RevokeReport {
 
 export async function revokeKeys(plan: RevokePlan, source: KeySource, io: ActionIO): Promise<void> {
   const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`
-  io.info(`Revoking ${what} through ${source.description}.`)
+  io.info(`Revoking ${what} ${source.where}.`)
   const report: RevokeReport = { revoked: [], notFound: [] }
   if (plan.keyIds.length > 0) {
     const outcomes = await mapBounded(plan.keyIds, DELETE_CONCURRENCY, (id) => source.deleteKey(id))
@@ -31,10 +31,10 @@ export async function revokeKeys(plan: RevokePlan, source: KeySource, io: Action
   }
   for (const id of report.revoked) io.info(`Revoked key ${id}.`)
   for (const id of report.notFound) {
-    io.warning(`Key ${id} was not found through ${source.description}: it was deleted already, or it belongs to another project. Nothing was deleted; check the id.`)
+    io.warning(`Key ${id} was not found ${source.where}: it was deleted already, or it belongs to another project. Nothing was deleted; check the id.`)
   }
   if (report.revoked.length + report.notFound.length === 0) io.info(`No key matched ${what}.`)
   io.setOutput('revoked-count', String(report.revoked.length))
   io.setOutput('revoked-key-ids', report.revoked.join(','))
-  await io.appendSummary(revokeModeSummary(source.description, what, report))
+  await io.appendSummary(revokeModeSummary(source.where, what, report))
 }

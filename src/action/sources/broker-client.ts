@@ -1,7 +1,8 @@
 import { field, parseJson, stringOf, transientVerdict, type CreatedKey, type DeleteOutcome } from '../../deepgram/client.ts'
 import { isUuid } from '../../deepgram/ids.ts'
-import { CancelledError, NetworkError, ServiceError, UnusableAnswerError } from '../../shared/errors.ts'
-import { AnswerTooLargeError, TransportError, type HttpResponse, type HttpSend } from '../../shared/http.ts'
+import { ServiceError, UnusableAnswerError } from '../../shared/errors.ts'
+import type { HttpResponse, HttpSend } from '../../shared/http.ts'
+import { sendAttempt, type Attempt } from '../../shared/attempt.ts'
 import { endingBy, parseRetryAfter, withRetry, type RetryClock, type RetryPolicy } from '../../shared/retry.ts'
 
 /** The body of the broker's POST /v1/keys; the rule supplies what is left out. */
@@ -63,7 +64,7 @@ export class BrokerClient {
    * deletes this invocation's keys after an answer that may hide one). A 2xx answer that is not a
    * key (not JSON, no key, ids that are not UUIDs, too large) is an UnusableAnswerError.
    */
-  async createOnce(body: BrokerCreateBody, attempt: { n: number; remainingMs: number }): Promise<BrokerKey> {
+  async createOnce(body: BrokerCreateBody, attempt: Attempt): Promise<BrokerKey> {
     const action = 'creating the key'
     const response = await this.send('POST', '/v1/keys', action, attempt, JSON.stringify(body))
     const answer = this.expectOk(response, action)
@@ -109,7 +110,18 @@ export class BrokerClient {
 
   /** Deletes one key this broker minted for this repository; 404 means the broker does not know it (any more). */
   async deleteKey(keyId: string): Promise<DeleteOutcome> {
-    return this.retried('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, `deleting key ${keyId}`, () => 'deleted' as const, 'already-gone')
+    const action = `deleting key ${keyId}`
+    return this.retried(
+      'DELETE',
+      `/v1/keys/${encodeURIComponent(keyId)}`,
+      action,
+      (body, response) => {
+        // Only the broker's word that it deleted this key counts.
+        if (idsOf(field(body, 'deleted')).includes(keyId.toLowerCase())) return 'deleted' as const
+        throw new UnusableAnswerError('The broker', action, response.status, 'the answer does not say the key was deleted, so it may still exist', response.headers['x-request-id'])
+      },
+      'already-gone',
+    )
   }
 
   /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
@@ -133,23 +145,12 @@ export class BrokerClient {
     )
   }
 
-  private async send(method: Method, path: string, action: string, attempt: { n: number; remainingMs: number }, body?: string): Promise<HttpResponse> {
-    const { baseUrl, idToken, userAgent, cancelled, deadline, clock } = this.options
-    const url = `${baseUrl}${path}`
-    const host = new URL(url).host
-    if (cancelled?.aborted) throw new CancelledError(cancelledMessage(action))
-    const timeoutMs = Math.min(attempt.remainingMs, deadline - clock.now())
-    if (timeoutMs <= 0) throw new NetworkError('The broker', action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host })
+  private async send(method: Method, path: string, action: string, attempt: Attempt, body?: string): Promise<HttpResponse> {
+    const { baseUrl, idToken, userAgent, cancelled, deadline, clock, send } = this.options
     const headers: Record<string, string> = { authorization: `Bearer ${idToken}`, accept: 'application/json', 'user-agent': userAgent }
     if (body !== undefined) headers['content-type'] = 'application/json'
-    try {
-      return await this.options.send({ method, url, headers, body, timeoutMs, signal: cancelled })
-    } catch (error) {
-      if (cancelled?.aborted) throw new CancelledError(cancelledMessage(action))
-      if (error instanceof TransportError) throw new NetworkError('The broker', action, error.message, error.sent, { attempts: attempt.n, host, proxy: error.proxy })
-      if (error instanceof AnswerTooLargeError) throw tooLarge(error, action, clock.now())
-      throw error
-    }
+    const link = { service: 'The broker' as const, urlInput: 'broker-url', send, now: clock.now, deadline, cancelled, cancelledMessage, requestIdOf: (h: Record<string, string | undefined>) => h['x-request-id'] }
+    return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt)
   }
 
   private expectOk(response: HttpResponse, action: string): unknown {
@@ -162,22 +163,15 @@ function cancelledMessage(action: string): string {
   return `The job was cancelled while ${action}. The post step asks the broker to delete any key this run created.`
 }
 
-/** A 2xx too large to read may be a key we cannot see; anything else is a refusal we cannot read. */
-function tooLarge(error: AnswerTooLargeError, action: string, now: number): Error {
-  const requestId = error.headers['x-request-id']
-  if (error.status >= 200 && error.status < 300) return new UnusableAnswerError('The broker', action, error.status, `${error.message}, so it is not the broker's (check broker-url)`, requestId)
-  return brokerError({ status: error.status, headers: error.headers, body: '' }, action, now, `${error.message}; check broker-url`)
-}
-
 /** The claims the broker matched against its rules, as it reported them in a refusal. */
 const REPORTED_CLAIMS = ['repository', 'repository_id', 'ref', 'environment', 'event_name', 'workflow_ref', 'job_workflow_ref']
 
 /** A refusal, from the broker's `{error, message, claims}` body (or whatever a proxy in front said). */
-export function brokerError(response: HttpResponse, action: string, now: number, fallbackMessage = 'no message'): ServiceError {
+export function brokerError(response: HttpResponse, action: string, now: number): ServiceError {
   const body = parseJson(response.body)
   const code = stringOf(field(body, 'error'))
   const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300)
-  const message = (stringOf(field(body, 'message')) ?? (text || fallbackMessage)).replace(/\s+/g, ' ').trim()
+  const message = (stringOf(field(body, 'message')) ?? (text || 'no message')).replace(/\s+/g, ' ').trim()
   const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now)
   return new ServiceError({
     service: 'The broker',

@@ -11,7 +11,7 @@ export function brokerSource(client: BrokerClient, target: BrokerTarget): KeyAda
   return {
     service: 'The broker',
     locator: { kind: 'broker', url: target.url, audience: target.audience },
-    description: `the broker at ${target.url}`,
+    where: `through the broker at ${target.url}`,
     byHand: "It expires on its own; ask the broker's operators to delete it sooner.",
     orphanAdvice: () => "it expires on its own, at the latest when its rule's max-expiration ends; ask the broker's operators to delete it sooner.",
     createOnce: (request, attempt) => client.createOnce(createBody(request), attempt),

@@ -53,7 +53,7 @@ export function deepgramSource(client: KeysApi, projectId: string, defaultCommen
   return {
     service: 'Deepgram',
     locator: { kind: 'deepgram', projectId },
-    description: `project ${projectId}`,
+    where: `in project ${projectId}`,
     byHand: 'Delete it in the Deepgram console.',
     orphanAdvice: (invocation) => `delete any key whose name ends with "${formatMarker({ kind: 'action', invocation }).trim()}" in the Deepgram console.`,
     async createOnce(request, attempt) {

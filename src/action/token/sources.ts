@@ -2,9 +2,10 @@
 // broker with the job's OIDC token (POST /v1/tokens). Both answers are checked the same way
 // (checkToken). A grant leaves nothing behind, so both are retried like reads, within main's budget.
 import { DeepgramClient, field, parseJson, transientVerdict } from '../../deepgram/client.ts'
-import { grantToken } from '../../deepgram/grant.ts'
-import { CancelledError, NetworkError, ServiceError, type ServiceName } from '../../shared/errors.ts'
-import { AnswerTooLargeError, TransportError, type HttpResponse, type HttpSend } from '../../shared/http.ts'
+import { GRANT_CANCELLED, grantToken } from '../../deepgram/grant.ts'
+import { sendAttempt, type Attempt, type ServiceLink } from '../../shared/attempt.ts'
+import { ServiceError, type ServiceName } from '../../shared/errors.ts'
+import type { HttpResponse, HttpSend } from '../../shared/http.ts'
 import { endingBy, MAIN_POLICY, parseRetryAfter, withRetry, type RetryClock } from '../../shared/retry.ts'
 import type { BrokerTarget } from '../sources/broker-inputs.ts'
 import type { DirectTokenPlan } from './inputs.ts'
@@ -60,7 +61,7 @@ export function brokerSource(broker: BrokerTarget, expirationText: string, idTok
       withRetry(
         async (n, remainingMs) => {
           const sentAt = clock.now()
-          const response = await sendToBroker(`${broker.url}/v1/tokens`, JSON.stringify({ expiration: expirationText }), idToken, deps, n, remainingMs)
+          const response = await sendToBroker(`${broker.url}/v1/tokens`, JSON.stringify({ expiration: expirationText }), idToken, deps, { n, remainingMs })
           if (response.status < 200 || response.status >= 300) throw brokerRefusal(response, clock.now())
           const body = parseJson(response.body)
           return { accessToken: field(body, 'access_token'), expiresIn: field(body, 'expires_in'), sentAt, status: response.status, requestId: response.headers['x-request-id'] }
@@ -72,25 +73,11 @@ export function brokerSource(broker: BrokerTarget, expirationText: string, idTok
   }
 }
 
-async function sendToBroker(url: string, body: string, idToken: string, deps: SourceDeps, attempt: number, remainingMs: number): Promise<HttpResponse> {
+function sendToBroker(url: string, body: string, idToken: string, deps: SourceDeps, attempt: Attempt): Promise<HttpResponse> {
   const { send, clock, userAgent, cancelled, deadline } = deps
-  const host = new URL(url).host
-  const timeoutMs = Math.min(remainingMs, deadline - clock.now())
-  if (cancelled?.aborted) throw cancelledError()
-  if (timeoutMs <= 0) throw new NetworkError('The broker', ACTION, "no time was left in the step's budget", false, { attempts: attempt - 1, host })
+  const link: ServiceLink = { service: 'The broker', urlInput: 'broker-url', send, now: clock.now, deadline, cancelled, cancelledMessage: () => GRANT_CANCELLED, requestIdOf: (headers) => headers['x-request-id'] }
   const headers = { authorization: `Bearer ${idToken}`, accept: 'application/json', 'content-type': 'application/json', 'user-agent': userAgent }
-  try {
-    return await send({ method: 'POST', url, headers, body, timeoutMs, signal: cancelled })
-  } catch (error) {
-    if (cancelled?.aborted) throw cancelledError()
-    if (error instanceof TransportError) throw new NetworkError('The broker', ACTION, error.message, error.sent, { attempts: attempt, host, proxy: error.proxy })
-    if (error instanceof AnswerTooLargeError) return { status: error.status >= 200 && error.status < 300 ? 502 : error.status, headers: error.headers, body: error.message }
-    throw error
-  }
-}
-
-function cancelledError(): CancelledError {
-  return new CancelledError('The job was cancelled while granting a temporary token. A token leaves nothing behind to clean up.')
+  return sendAttempt(link, { method: 'POST', url, headers, body }, ACTION, attempt)
 }
 
 /** A refusal from the broker's `{error, message}` body (or whatever a proxy in front said), with what to do. */
