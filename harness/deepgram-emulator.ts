@@ -3,7 +3,7 @@
 // failures that happen after the key was already created.
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 
 export interface EmulatorAccount {
@@ -45,7 +45,7 @@ export interface RecordedRequest {
   status: number
 }
 
-export type FaultRoute = 'projects' | 'create' | 'list' | 'get' | 'delete'
+export type FaultRoute = 'projects' | 'create' | 'list' | 'get' | 'delete' | 'grant'
 
 export interface Fault {
   route: FaultRoute
@@ -55,6 +55,17 @@ export interface Fault {
   /** A string is sent as text/plain, anything else as JSON; a realistic Deepgram body when omitted. */
   body?: unknown
   headers?: Record<string, string>
+}
+
+/** A temporary token the emulator granted (POST /v1/auth/grant). */
+export interface GrantedToken {
+  accessToken: string
+  /** The lifetime answered, in seconds. */
+  expiresIn: number
+  /** The TTL the request asked for; undefined when it asked none. */
+  asked?: number
+  /** The key that asked for it. */
+  apiKey: string
 }
 
 export interface DeepgramEmulatorOptions {
@@ -71,6 +82,8 @@ export interface DeepgramEmulator {
   url: string
   requests: RecordedRequest[]
   keys: EmulatedKey[]
+  /** Every temporary token granted, in order. */
+  tokens: GrantedToken[]
   liveKeys(): EmulatedKey[]
   fail(fault: Fault): void
   commitThenFail(status: number, times?: number): void
@@ -90,6 +103,10 @@ export interface DeepgramEmulator {
   grantMore(change: GrantChange): void
   setLatency(ms: number): void
   addKey(k: Partial<EmulatedKey> & { projectId: string; comment: string }): EmulatedKey
+  /** Grants ignore ttl_seconds and give 30 s, as older deployments did. */
+  ignoreTokenTtl(on?: boolean): void
+  /** The next grants give tokens that live `extraSeconds` longer than asked. */
+  grantLongerTokens(extraSeconds: number, times?: number): void
   close(): Promise<void>
 }
 
@@ -133,6 +150,12 @@ interface State {
   latencyMs: number
   ignoreExpiry: boolean
   grantMore: GrantChange[]
+  tokens: GrantedToken[]
+  ignoreTokenTtl: boolean
+  /** One entry per grant still to be given a longer life than asked. */
+  longerTokens: number[]
+  /** Signs the emulator's JWTs. */
+  tokenSecret: Buffer
   listOmitsTags: boolean
   getShape: 'flat' | 'item'
 }
@@ -150,6 +173,10 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions): P
     latencyMs: options.latencyMs ?? 0,
     ignoreExpiry: false,
     grantMore: [],
+    tokens: [],
+    ignoreTokenTtl: false,
+    longerTokens: [],
+    tokenSecret: randomBytes(32),
     listOmitsTags: options.listOmitsTags ?? false,
     getShape: options.getShape ?? 'flat',
   }
@@ -163,6 +190,7 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions): P
     url: `http://127.0.0.1:${port}`,
     requests,
     keys: state.keys,
+    tokens: state.tokens,
     liveKeys: () => state.keys.filter((k) => !k.deleted && !isExpired(k, emulatorNow(state))),
     fail: (fault) => state.faults.push(...repeat(fault, fault.times ?? 1)),
     commitThenFail: (status, times = 1) => state.afterCommit.push(...repeat<AfterCommit>({ kind: 'fail', status }, times)),
@@ -182,6 +210,10 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions): P
       state.latencyMs = ms
     },
     addKey: (k) => seedKey(state, k),
+    ignoreTokenTtl: (on = true) => {
+      state.ignoreTokenTtl = on
+    },
+    grantLongerTokens: (extraSeconds, times = 1) => state.longerTokens.push(...repeat(extraSeconds, times)),
     close: () => closeServer(server),
   }
 }
@@ -343,6 +375,7 @@ function sleep(ms: number): Promise<void> {
 
 type RouteMatch =
   | { name: 'projects' }
+  | { name: 'grant' }
   | { name: 'create' | 'list'; projectId: string }
   | { name: 'get' | 'delete'; projectId: string; keyId: string }
 
@@ -367,6 +400,7 @@ function route(state: State, req: Incoming): Reply {
   const account = authenticate(state, req.headers['authorization'])
   if (account === undefined) return legacyError(401, 'INVALID_AUTH', 'Invalid credentials.', req.requestId)
   if (match.name === 'projects') return listProjects(state, account)
+  if (match.name === 'grant') return grantToken(state, req, account)
 
   const project = resolveProject(account, match.projectId, req.requestId)
   if (!project.ok) return project.reply
@@ -384,6 +418,7 @@ function route(state: State, req: Incoming): Reply {
 }
 
 function matchRoute(method: string, path: string): RouteMatch | undefined {
+  if (path === '/v1/auth/grant') return method === 'POST' ? { name: 'grant' } : undefined
   const segments = decodeSegments(path)
   if (segments === undefined || segments[0] !== 'v1' || segments[1] !== 'projects') return undefined
   const [, , projectId, keys, keyId, ...rest] = segments
@@ -635,6 +670,42 @@ function emulatorNow(state: State): number {
 
 function isExpired(key: EmulatedKey, now: number): boolean {
   return key.expirationDate !== null && Date.parse(key.expirationDate) <= now
+}
+
+// ---------------------------------------------------------------------------------------------
+// Temporary tokens
+
+/** What POST /v1/auth/grant gives when the body asks no ttl_seconds. */
+export const DEFAULT_TOKEN_SECONDS = 30
+
+/**
+ * A JWT carrying usage::write and its expiry, for the TTL asked (30 s by default, 1 to 3600), to
+ * a key of the Member role or higher. The body is optional, as Deepgram's description says.
+ */
+function grantToken(state: State, req: Incoming, account: EmulatorAccount): Reply {
+  if (!account.scopes.some((scope) => ROLES.has(scope))) return legacyError(403, 'FORBIDDEN', 'Insufficient permissions.', req.requestId)
+  let asked: number | undefined
+  if (req.rawBody.trim() !== '') {
+    const body = recordedBody(req.rawBody)
+    if (!isRecord(body)) return legacyError(400, 'Bad Request', 'The request body must be a JSON object.', req.requestId)
+    const ttl = body.ttl_seconds
+    if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 1 || ttl > 3600)) {
+      return legacyError(400, 'Bad Request', 'ttl_seconds must be a number between 1 and 3600.', req.requestId)
+    }
+    asked = ttl
+  }
+  const longer = state.longerTokens.shift() ?? 0
+  const expiresIn = (state.ignoreTokenTtl ? DEFAULT_TOKEN_SECONDS : (asked ?? DEFAULT_TOKEN_SECONDS)) + longer
+  const now = Math.floor(emulatorNow(state) / 1000)
+  const accessToken = signedJwt(state.tokenSecret, { sub: memberIdOf(account), scopes: ['usage::write'], iat: now, exp: now + expiresIn, jti: randomUUID() })
+  state.tokens.push({ accessToken, expiresIn, asked, apiKey: account.apiKey })
+  return json(200, { access_token: accessToken, expires_in: expiresIn })
+}
+
+function signedJwt(secret: Buffer, payload: Record<string, unknown>): string {
+  const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ const MEASUREMENTS: Measurement[] = [
   { title: 'Startup: a full main run of dist/ vs bare `node -e 0`', measure: measureStartup },
   { title: 'Size of dist/', measure: measureDistSize },
   { title: 'Round trips on the critical path when writing secrets (100 ms latency per request)', measure: measureSecretRoundTrips },
+  { title: 'Round trips on the critical path of a temporary token (100 ms latency per request)', measure: async () => (await import('./bench-token.ts')).measureTokenRoundTrips() },
   { title: 'Fan-out to 100 repository secrets (100 ms latency per request)', measure: async () => (await import('./bench-fanout.ts')).measureFanOut() },
   { title: 'Revoke by tags among 400 keys (100 ms latency per request)', measure: measureRevokeByTags },
   { title: 'Broker: POST /v1/keys, 50 concurrent clients, emulator at zero latency, JWKS cached', measure: async () => (await import('./bench-broker.ts')).measureBroker() },

@@ -2,24 +2,17 @@
 // dist/ main then post the way the runner does, and shows what a workflow author would see.
 import { DEFAULT_ACCOUNT, startDeepgramEmulator } from '../harness/deepgram-emulator.ts'
 import { findLeaks, runStep } from '../harness/runner.ts'
-import { indent, masked, masksOf, rendered, section, transcript } from './transcript.ts'
+import { checklist, indent, masked, masksOf, rendered, section, showMain, transcript, verdict } from './transcript.ts'
 
-const problems: string[] = []
-const check = (ok: boolean, problem: string): void => {
-  if (!ok) problems.push(problem)
-}
+const { problems, check } = checklist()
 
 const emulator = await startDeepgramEmulator({})
+let crash: unknown
 try {
   const inputs = { 'api-key': DEFAULT_ACCOUNT.apiKey, 'deepgram-api-url': emulator.url, scopes: 'usage:write', expiration: '1h', tags: 'demo' }
   console.log(`Deepgram emulator at ${emulator.url}; inputs: scopes usage:write, expiration 1h, tags demo`)
 
-  const main = await runStep('main', { inputs })
-  const masks = masksOf(main)
-  section(`main step: raw stdout/stderr (exit code ${main.exitCode})`)
-  console.log(transcript(main))
-  section('main step: the log as GitHub renders it')
-  console.log(rendered(main, masks))
+  const { main, masks } = await showMain({ inputs })
   const key = main.outputs['key'] ?? ''
   console.log(`  (the runner consumes the ${masks.length} ::add-mask:: lines, and shows each of those values as *** from then on)`)
   console.log(`  a later step's  echo "key=\${{ steps.dg.outputs.key }}"  shows:  ${masked(`key=${key}`, masks)}`)
@@ -59,11 +52,8 @@ try {
   check(minted === undefined || (minted.deleted && !liveAfterPost), 'the key is still live after post')
   for (const leak of findLeaks(post, [key, DEFAULT_ACCOUNT.apiKey])) problems.push(`post leaked a secret: ${leak}`)
 } catch (error) {
-  problems.push(`the demo crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+  crash = error
 } finally {
   await emulator.close()
 }
-
-section(problems.length === 0 ? 'OK: minted, masked, verified and revoked' : 'FAILED')
-for (const problem of problems) console.error(`  - ${problem}`)
-if (problems.length > 0) process.exitCode = 1
+verdict(problems, 'minted, masked, verified and revoked', crash)

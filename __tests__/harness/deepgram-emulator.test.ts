@@ -471,3 +471,74 @@ describe('the Deepgram emulator', () => {
     await expect(fetch(`${emulator.url}/v1/projects`)).rejects.toThrow()
   })
 })
+
+describe('the Deepgram emulator, temporary tokens', () => {
+  const GRANT = '/v1/auth/grant'
+
+  function payloadOf(token: string): Record<string, unknown> {
+    const [, payload = ''] = token.split('.')
+    return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>
+  }
+
+  test('grants a JWT for the TTL asked, whose payload carries its expiry', async () => {
+    const before = Math.floor(Date.now() / 1000)
+    const answer = await call('POST', GRANT, { json: { ttl_seconds: 600 } })
+    expect(answer.status).toBe(200)
+    const body = answer.body as { access_token: string; expires_in: number }
+    expect(body.expires_in).toBe(600)
+    expect(body.access_token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/)
+    const exp = Number(payloadOf(body.access_token).exp)
+    expect(exp - before).toBeGreaterThanOrEqual(600)
+    expect(exp - before).toBeLessThanOrEqual(601)
+    expect(emulator.tokens).toEqual([{ accessToken: body.access_token, expiresIn: 600, asked: 600, apiKey: DEFAULT_ACCOUNT.apiKey }])
+    expect(emulator.keys).toEqual([])
+  })
+
+  test('gives 30 s when the body asks no TTL, or there is no body', async () => {
+    const empty = await call('POST', GRANT, { json: {} })
+    const none = await call('POST', GRANT)
+    expect([empty.status, none.status]).toEqual([200, 200])
+    expect([(empty.body as { expires_in: number }).expires_in, (none.body as { expires_in: number }).expires_in]).toEqual([30, 30])
+  })
+
+  test('answers 400 for a TTL outside 1 to 3600 seconds', async () => {
+    for (const ttl of [0, 3601, -5, '60']) {
+      const answer = await call('POST', GRANT, { json: { ttl_seconds: ttl } })
+      expect(answer.status).toBe(400)
+      expect(answer.body).toMatchObject({ err_code: 'Bad Request' })
+    }
+    expect(emulator.tokens).toEqual([])
+  })
+
+  test('answers 403 FORBIDDEN to a key below the Member role, such as a minted usage:write key', async () => {
+    const minted = (await create({ comment: 'ci', scopes: ['usage:write'] })).body as { key: string }
+    const answer = await call('POST', GRANT, { apiKey: minted.key, json: { ttl_seconds: 60 } })
+    expect(answer.status).toBe(403)
+    expect(answer.body).toMatchObject({ err_code: 'FORBIDDEN', err_msg: 'Insufficient permissions.' })
+    expect((await call('POST', GRANT, { apiKey: null })).status).toBe(401)
+  })
+
+  test('ignores the TTL on demand, as older deployments did, and grants longer tokens on demand', async () => {
+    emulator.ignoreTokenTtl()
+    expect((await call('POST', GRANT, { json: { ttl_seconds: 900 } })).body).toMatchObject({ expires_in: 30 })
+    emulator.ignoreTokenTtl(false)
+    emulator.grantLongerTokens(60)
+    expect((await call('POST', GRANT, { json: { ttl_seconds: 900 } })).body).toMatchObject({ expires_in: 960 })
+    expect((await call('POST', GRANT, { json: { ttl_seconds: 900 } })).body).toMatchObject({ expires_in: 900 })
+  })
+
+  test('fails grants on demand, and leaves a grant unanswered on demand', async () => {
+    emulator.fail({ route: 'grant', status: 503 })
+    const failed = await call('POST', GRANT, { json: { ttl_seconds: 60 } })
+    expect(failed.status).toBe(503)
+    expect((await call('POST', GRANT, { json: { ttl_seconds: 60 } })).status).toBe(200)
+    emulator.neverAnswer('grant')
+    const hung = await fetch(`${emulator.url}${GRANT}`, { method: 'POST', headers: { authorization: `Token ${DEFAULT_ACCOUNT.apiKey}` }, signal: AbortSignal.timeout(300) }).catch((error: unknown) => error)
+    expect(hung).toMatchObject({ name: 'TimeoutError' })
+    expect(emulator.requests.map((r) => r.status)).toEqual([503, 200, 0])
+  })
+
+  test('serves the grant for POST only', async () => {
+    expect((await call('GET', GRANT)).status).toBe(404)
+  })
+})

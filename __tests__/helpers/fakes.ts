@@ -1,4 +1,5 @@
 import type { ActionIO } from '../../src/action/io.ts'
+import type { HttpRequest, HttpResponse } from '../../src/shared/http.ts'
 import type { RetryClock } from '../../src/shared/retry.ts'
 
 /** A clock whose sleep moves time on at once, and which remembers every wait. */
@@ -71,4 +72,17 @@ export class RecordingIO implements ActionIO {
     this.log.push(`id-token ${audience}`)
     return this.idTokenFor(audience)
   }
+}
+
+/** A network that gives the answers in order (an Error is thrown instead of answered), and records what was sent. */
+export function scriptedNetwork(answers: (HttpResponse | Error)[]): { sent: HttpRequest[]; send: (request: HttpRequest) => Promise<HttpResponse> } {
+  const sent: HttpRequest[] = []
+  const send = async (request: HttpRequest): Promise<HttpResponse> => {
+    sent.push(request)
+    const answer = answers.shift()
+    if (answer === undefined) throw new Error(`unexpected ${request.method} ${request.url}`)
+    if (answer instanceof Error) throw answer
+    return answer
+  }
+  return { sent, send }
 }

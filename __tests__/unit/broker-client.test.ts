@@ -4,7 +4,7 @@ import { mintWithoutOrphans } from '../../src/deepgram/mint.ts'
 import { brokerSource, createBody } from '../../src/action/sources/broker.ts'
 import { AnswerTooLargeError, TransportError, type HttpRequest, type HttpResponse } from '../../src/shared/http.ts'
 import { MAIN_POLICY } from '../../src/shared/retry.ts'
-import { fakeClock } from '../helpers/fakes.ts'
+import { fakeClock, scriptedNetwork } from '../helpers/fakes.ts'
 
 const ID_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvIn0.c2lnbmF0dXJlLWZvci10ZXN0cw'
 const KEY_ID = 'ad9c6799-d380-4db7-8c22-92c20a291229'
@@ -13,21 +13,8 @@ const PROJECT = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, body: JSON.stringify(body) })
 const created = json(200, { key: 'new-key-0123456789', key_id: KEY_ID, project_id: PROJECT, expires_at: '2026-11-28T13:00:00.000Z', scopes: ['usage:write'], tags: ['ci'] })
 
-/** A broker that gives the answers in order (an Error is thrown instead of answered). */
-function scripted(answers: (HttpResponse | Error)[]) {
-  const sent: HttpRequest[] = []
-  const send = async (request: HttpRequest): Promise<HttpResponse> => {
-    sent.push(request)
-    const answer = answers.shift()
-    if (answer === undefined) throw new Error(`unexpected ${request.method} ${request.url}`)
-    if (answer instanceof Error) throw answer
-    return answer
-  }
-  return { sent, send }
-}
-
 function client(answers: (HttpResponse | Error)[]) {
-  const broker = scripted(answers)
+  const broker = scriptedNetwork(answers)
   const clock = fakeClock()
   const brokerClient = new BrokerClient({ baseUrl: 'https://broker.example.com/dg', idToken: ID_TOKEN, send: broker.send, clock, policy: MAIN_POLICY, userAgent: 'test', deadline: clock.now() + 25_000 })
   return { broker, clock, brokerClient }

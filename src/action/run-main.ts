@@ -8,6 +8,9 @@ import { revokeKeys } from './flow/revoke.ts'
 import { readKeepPrevious } from './flow/rotation.ts'
 import { acquireCredential, missingCredential, skippedForMissingCredential, openSource, readSourceSpec, type SourceDeps, type SourceSpec } from './sources/choose.ts'
 import { wantsBroker } from './sources/broker-inputs.ts'
+import { fetchIdToken } from './sources/broker.ts'
+import { readCredential } from './token/inputs.ts'
+import { tokenMain } from './token/flow.ts'
 import { readSecretPlan } from '../github/plan.ts'
 import { ActionError, describeFailure, redact } from '../shared/errors.ts'
 import type { HttpSend } from '../shared/http.ts'
@@ -43,6 +46,7 @@ export async function runMain(deps: MainDeps): Promise<void> {
       }
     }
     const getInput: GetInput = (name) => io.getInput(name)
+    if (readCredential(getInput) === 'token') return await tokenMain({ ...deps, idToken: (audience, deadline) => fetchIdToken(io, audience, deadline, deps.clock.now) }, secrets)
     const mode = readMode(getInput)
     const onMissing = readOnMissingCredentials(getInput)
     // A run without its credential (forks, Dependabot) has no secrets either. A skipped run still

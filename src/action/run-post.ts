@@ -27,7 +27,7 @@ export async function runPost(deps: PostDeps): Promise<void> {
   }
   const work = loadPostWork(io)
   if (work.kind === 'none') {
-    io.info('The main step created no key: nothing to revoke.')
+    io.info(io.getInput('credential').toLowerCase() === 'token' ? 'A temporary token cannot be revoked and leaves nothing behind: nothing to do.' : 'The main step created no key: nothing to revoke.')
     return
   }
   if (work.kind === 'malformed') {

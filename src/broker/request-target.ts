@@ -8,6 +8,7 @@ import type { KeyFilter } from './service.ts'
 export type Route =
   | { kind: 'health' }
   | { kind: 'mint' }
+  | { kind: 'grant' }
   | { kind: 'find'; filter: KeyFilter }
   | { kind: 'delete-key'; keyId: string }
   | { kind: 'delete-tagged'; tags: string }
@@ -16,7 +17,7 @@ export type Route =
 /** How much of a request target an audit line keeps. */
 const AUDITED_TARGET_CHARS = 512
 const SECRET_DIGEST = /^[0-9a-f]{12}$/
-const ROUTES = 'POST /v1/keys, GET /v1/keys?invocation=… or ?secret=…, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… or ?invocation=…, and GET /healthz'
+const ROUTES = 'POST /v1/keys, POST /v1/tokens, GET /v1/keys?invocation=… or ?secret=…, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… or ?invocation=…, and GET /healthz'
 
 /** The request as an audit line shows it: the method and the target exactly as received (cut when long). */
 export function requestLine(method: string | undefined, target: string | undefined): string {
@@ -46,6 +47,10 @@ export function routeOf(method: string, target: string): Route {
     if (method === 'GET') return findRoute(query)
     if (method === 'DELETE') return deleteRoute(query)
     throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys.`, { headers: { allow: 'POST, GET, DELETE' } })
+  }
+  if (path === '/v1/tokens') {
+    if (method === 'POST') return noQuery(query, { kind: 'grant' })
+    throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/tokens.`, { headers: { allow: 'POST' } })
   }
   const keyPath = /^\/v1\/keys\/([^/]+)$/.exec(path)
   if (keyPath) {

@@ -97,6 +97,8 @@ function serve(broker: Broker, route: Exclude<Route, { kind: 'health' }>, token:
   switch (route.kind) {
     case 'mint':
       return broker.createKey(token, body, audit)
+    case 'grant':
+      return broker.grantToken(token, body, audit)
     case 'find':
       return broker.findKeys(token, route.filter, audit)
     case 'delete-key':
@@ -110,7 +112,7 @@ function serve(broker: Broker, route: Exclude<Route, { kind: 'health' }>, token:
 
 function answered(res: ServerResponse, deps: ServerDeps, route: Route, answer: Answer): Verdict {
   send(res, deps, answer.status, answer.body)
-  return { outcome: route.kind === 'find' ? 'listed' : 'deleted', status: answer.status }
+  return { outcome: route.kind === 'find' ? 'listed' : route.kind === 'grant' ? 'granted' : 'deleted', status: answer.status }
 }
 
 /**

@@ -1,7 +1,8 @@
 // What the broker does for each request, once the HTTP layer has read it: verify the token, find
 // the rule, mint, list or delete keys. Every collaborator is passed in, so this is the same code
 // the tests drive and the one `main.ts` wires to the network.
-import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
+import { field, type DeepgramClient, type ProjectKey } from '../deepgram/client.ts'
+import { checkToken } from '../deepgram/grant.ts'
 import { createKeyWithoutOrphans, verifyCreatedKey, type MintDeps } from '../deepgram/mint.ts'
 import type { BrokerMarker } from '../deepgram/marker.ts'
 import { grantProblem } from '../deepgram/scopes.ts'
@@ -9,6 +10,7 @@ import { expectedExpiry } from '../deepgram/expiration.ts'
 import { identify, ruleRefusal, type AuditedClaims, type Caller } from './caller.ts'
 import { deepgramStep, notFound } from './deepgram-step.ts'
 import { grantFor, parseKeyRequest, type Grant } from './key-request.ts'
+import { TOKEN_SCOPE, tokenSecondsFor } from './token-request.ts'
 import type { Ownership } from './ownership.ts'
 import { TAG, type Policy } from './policy.ts'
 import type { RateLimiter } from './rate-limit.ts'
@@ -24,6 +26,8 @@ export interface AuditRecord extends AuditedClaims {
   deleted?: string[]
   scopes?: string[]
   expires_at?: string
+  /** Set for temporary tokens (POST /v1/tokens); the token itself is never audited. */
+  credential?: 'token'
 }
 
 export interface Answer {
@@ -31,7 +35,7 @@ export interface Answer {
   body: unknown
 }
 
-export type DeepgramApi = Pick<DeepgramClient, 'createKeyOnce' | 'listKeys' | 'getKey' | 'deleteKey'>
+export type DeepgramApi = Pick<DeepgramClient, 'createKeyOnce' | 'listKeys' | 'getKey' | 'deleteKey' | 'grantToken'>
 
 /**
  * How long one request's Deepgram work may take, from when its body has been read: every create
@@ -99,6 +103,26 @@ export class Broker {
       status: 200,
       body: { key: created.key, key_id: created.apiKeyId, project_id: policy.projectId, created: created.created ?? null, expires_at: expiresAt, scopes: created.scopes, tags: created.tags, invocation },
     }
+  }
+
+  /**
+   * POST /v1/tokens: a temporary token, under the same authentication, rules and rate limit as
+   * keys. Nothing is created in the project, so there is nothing to mark, check or delete later.
+   */
+  async grantToken(token: string, body: string, audit: AuditRecord): Promise<Answer> {
+    const { policy, now } = this.deps
+    audit.credential = 'token'
+    const deepgram = this.deepgram(now())
+    const caller = await this.identify(token, audit)
+    const seconds = this.withClaims(caller, () => tokenSecondsFor(caller.rule, body, new Date(now())))
+    audit.scopes = [TOKEN_SCOPE]
+    this.take(this.deps.limiter, caller, `${policy.keysPerMinute} keys and tokens in the last minute (keys-per-minute)`)
+    const answer = await deepgramStep(() => deepgram.grantToken(seconds))
+    const verdict = checkToken({ accessToken: field(answer.body, 'access_token'), expiresIn: field(answer.body, 'expires_in') }, seconds, answer.sentAt)
+    if (!verdict.ok) throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${answer.status} while granting a temporary token (request id ${answer.requestId ?? 'none'}), but ${verdict.problem}.`)
+    const expiresAt = verdict.token.expiresAt.toISOString()
+    audit.expires_at = expiresAt
+    return { status: 200, body: { access_token: verdict.token.accessToken, expires_at: expiresAt, expires_in: verdict.token.expiresInSeconds } }
   }
 
   /**
@@ -197,8 +221,13 @@ export class Broker {
 
   private grant(caller: Caller, request: ReturnType<typeof parseKeyRequest>): Grant {
     const holder = { repository: caller.repository, runId: claimText(caller.claims, 'run_id') ?? '?', runAttempt: claimText(caller.claims, 'run_attempt') ?? '?' }
+    return this.withClaims(caller, () => grantFor(caller.rule, request, holder, new Date(this.deps.now())))
+  }
+
+  /** What the rule lets the caller have; a 403 refusal of it shows the caller's claims. */
+  private withClaims<T>(caller: Caller, decide: () => T): T {
     try {
-      return grantFor(caller.rule, request, holder, new Date(this.deps.now()))
+      return decide()
     } catch (error) {
       if (error instanceof Refusal && error.status === 403) throw ruleRefusal(error.code, error.message, caller.claims)
       throw error

@@ -37,6 +37,15 @@ export interface Project {
   name: string
 }
 
+/** A grant's 2xx answer, unchecked: the body may hold anything, the token included. */
+export interface GrantAnswer {
+  body: unknown
+  /** When the attempt that got this answer was sent (epoch ms): the token lives at least until then plus its lifetime. */
+  sentAt: number
+  status: number
+  requestId?: string
+}
+
 export type DeleteOutcome = 'deleted' | 'already-gone'
 
 export interface DeepgramClientOptions {
@@ -128,6 +137,27 @@ export class DeepgramClient {
       if (response.status === 404) return 'already-gone'
       return 'deleted'
     })
+  }
+
+  /**
+   * POST /v1/auth/grant: a temporary token. Nothing is created, so a failed or unanswered grant is
+   * retried like a read. The answer is returned as sent, with when its attempt was sent: grant.ts
+   * checks it.
+   */
+  async grantToken(ttlSeconds: number): Promise<GrantAnswer> {
+    const action = 'granting a temporary token'
+    const { policy, clock, deadline } = this.options
+    return withRetry(
+      async (n, remainingMs) => {
+        const sentAt = clock.now()
+        const response = await this.send('POST', '/v1/auth/grant', action, { n, remainingMs }, JSON.stringify({ ttl_seconds: ttlSeconds }))
+        const body = this.expectOk(response, action)
+        return { body, sentAt, status: response.status, requestId: requestIdOf(response, body) }
+      },
+      transientVerdict,
+      endingBy(policy, deadline, clock.now()),
+      clock,
+    )
   }
 
   private async retried<T>(

@@ -1,4 +1,5 @@
-import { field, parseJson, stringOf, transientVerdict, type CreatedKey, type DeleteOutcome } from '../../deepgram/client.ts'
+import { field, parseJson, stringOf, transientVerdict, type CreatedKey, type DeleteOutcome, type GrantAnswer } from '../../deepgram/client.ts'
+import { GRANT_CANCELLED } from '../../deepgram/grant.ts'
 import { isUuid } from '../../deepgram/ids.ts'
 import { ServiceError, UnusableAnswerError } from '../../shared/errors.ts'
 import type { HttpResponse, HttpSend } from '../../shared/http.ts'
@@ -87,6 +88,24 @@ export class BrokerClient {
     }
   }
 
+  /**
+   * A temporary token (POST /v1/tokens). A grant leaves nothing behind, so it is retried like a
+   * read. The answer is returned unchecked (checkToken), with when its attempt was sent.
+   */
+  async grantToken(expiration: string): Promise<GrantAnswer> {
+    const { policy, clock, deadline } = this.options
+    return withRetry(
+      async (n, remainingMs) => {
+        const sentAt = clock.now()
+        const response = await this.send('POST', '/v1/tokens', GRANTING, { n, remainingMs }, JSON.stringify({ expiration }))
+        return { body: this.expectOk(response, GRANTING), sentAt, status: response.status, requestId: response.headers['x-request-id'] }
+      },
+      transientVerdict,
+      endingBy(policy, deadline, clock.now()),
+      clock,
+    )
+  }
+
   /** Deletes every key the broker minted for this repository with this invocation: their ids. */
   async deleteInvocation(invocation: string): Promise<string[]> {
     const action = "deleting this run's keys"
@@ -159,7 +178,10 @@ export class BrokerClient {
   }
 }
 
+const GRANTING = 'granting a temporary token'
+
 function cancelledMessage(action: string): string {
+  if (action === GRANTING) return GRANT_CANCELLED
   return `The job was cancelled while ${action}. The post step asks the broker to delete any key this run created.`
 }
 
@@ -180,7 +202,7 @@ export function brokerError(response: HttpResponse, action: string, now: number)
     code,
     message: withClaims(message, field(body, 'claims')),
     requestId: response.headers['x-request-id'],
-    hint: brokerHint(response.status, action),
+    hint: brokerHint(response.status, action, code),
     retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
   })
 }
@@ -191,11 +213,13 @@ function withClaims(message: string, claims: unknown): string {
     const value = stringOf(field(claims, name))
     return value === undefined ? [] : [`${name} ${value.slice(0, 200)}`]
   })
-  if (shown.length === 0) return message
+  // The broker names them in its message too; a proxy or an older broker may not.
+  if (shown.length === 0 || message.includes("token's claims")) return message
   return `${message.replace(/[\s.]*$/, '')}. Claims matched: ${shown.join(', ')}`
 }
 
-function brokerHint(status: number, action: string): string {
+function brokerHint(status: number, action: string, code: string | undefined): string {
+  if (action === GRANTING) return grantHint(status, code)
   const deleting = action.startsWith('deleting') || action.startsWith('listing')
   switch (status) {
     case 400:
@@ -215,6 +239,16 @@ function brokerHint(status: number, action: string): string {
     default:
       return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators."
   }
+}
+
+/** What to do about a refused grant: the rule's scopes and lifetime decide, as for keys. */
+function grantHint(status: number, code: string | undefined): string {
+  if (code === 'scope_not_allowed') return "The rule matching this job does not grant usage:write, so it allows no tokens: ask the broker's operators for one that does, or use credential: key."
+  if (code === 'lifetime_not_allowed') return "Give a shorter expiration: at most the matching rule's max-expiration."
+  if (status === 400) return 'Check expiration: a token lives 1 s to 1 h.'
+  if (status === 404 || status === 405) return 'This broker grants no tokens (it has no POST /v1/tokens): ask its operators to update it, or use credential: key.'
+  if (status === 429) return 'The broker limits keys and tokens per repository and minute; run the job again in a minute.'
+  return brokerHint(status, 'granting', code)
 }
 
 function stringsOf(value: unknown): string[] {
