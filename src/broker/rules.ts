@@ -1,5 +1,5 @@
 import { globMatches } from './glob.ts'
-import type { Rule } from './policy.ts'
+import type { ClaimMatch, Rule } from './policy.ts'
 
 /** A verified token's claims. */
 export type Claims = Record<string, unknown>
@@ -15,12 +15,15 @@ export function claimText(claims: Claims, claim: string): string | undefined {
   return undefined
 }
 
+/** The first of a rule's claims that the token's does not match, or undefined when the rule matches. */
+export function firstMismatch(rule: Rule, claims: Claims): ClaimMatch | undefined {
+  return rule.match.find(({ claim, pattern }) => {
+    const value = claimText(claims, claim)
+    return value === undefined || !globMatches(pattern, value)
+  })
+}
+
 /** The first rule whose every listed claim matches the token's, or undefined. */
 export function selectRule(rules: readonly Rule[], claims: Claims): Rule | undefined {
-  return rules.find((rule) =>
-    rule.match.every(({ claim, pattern }) => {
-      const value = claimText(claims, claim)
-      return value !== undefined && globMatches(pattern, value)
-    }),
-  )
+  return rules.find((rule) => firstMismatch(rule, claims) === undefined)
 }

@@ -1,6 +1,8 @@
 // The broker's HTTP face: routes, the body limit, JSON answers with Cache-Control: no-store, and
 // one audit line per request. What each route does is service.ts's business.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { NO_METRICS, type MetricsRecorder } from './metrics.ts'
+import { probeAnswer, type Readiness } from './readiness.ts'
 import { Refusal } from './refusal.ts'
 import type { AuditRecord, Broker } from './service.ts'
 
@@ -24,6 +26,10 @@ export interface ServerDeps {
   /** For what goes wrong inside the broker itself (never a token or key). */
   logError: (message: string) => void
   now: () => number
+  /** Told of every audited request; none by default. */
+  metrics?: MetricsRecorder
+  /** What GET /readyz answers; without it, ready once listening. */
+  readiness?: Readiness
 }
 
 type Route = (token: string, body: string, audit: AuditRecord) => ReturnType<Broker['createKey']>
@@ -44,12 +50,15 @@ export function createBrokerServer(deps: ServerDeps): Server {
 
 async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://broker.invalid')
-  if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+  const probe = req.method === 'GET' || req.method === 'HEAD' ? probeAnswer(url.pathname, deps.readiness) : undefined
+  if (probe) {
     // Probes come every few seconds: answered, not audited.
     req.resume()
-    send(res, 200, { status: 'ok' })
+    send(res, probe.status, probe.body)
     return
   }
+  const metrics = deps.metrics ?? NO_METRICS
+  metrics.requestStarted()
   const started = performance.now()
   const audit: AuditRecord = {}
   const request = `${req.method} ${url.pathname}`
@@ -71,6 +80,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     if (status === 413) res.setHeader('connection', 'close')
     send(res, status, { error: error.code, message: error.message, ...error.details }, error.headers)
   } finally {
+    metrics.requestEnded({ method: req.method ?? 'GET', path: url.pathname, outcome, status, error: refusal?.code, seconds: (performance.now() - started) / 1000 })
     deps.audit({
       time: new Date(deps.now()).toISOString(),
       outcome,
@@ -98,7 +108,7 @@ function routeOf(broker: Broker, method: string, url: URL): Route {
   if (url.pathname === '/v1/keys' || keyPath) {
     throw new Refusal(405, 'method_not_allowed', `${method} is not allowed here.`, { headers: { allow: url.pathname === '/v1/keys' ? 'POST, DELETE' : 'DELETE' } })
   }
-  throw new Refusal(404, 'not_found', `There is no ${url.pathname}; the broker serves POST /v1/keys, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… and GET /healthz.`)
+  throw new Refusal(404, 'not_found', `There is no ${url.pathname}; the broker serves POST /v1/keys, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=…, GET /healthz and GET /readyz.`)
 }
 
 /** A path segment decoded; one that does not decode is left as sent, and fails the key id check. */
@@ -138,7 +148,7 @@ function readBody(req: IncomingMessage): Promise<string> {
   })
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body)
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',

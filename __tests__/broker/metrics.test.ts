@@ -1,0 +1,62 @@
+// The metrics recorder and the probes, as units: each broker (and each test) has its own registry,
+// and labels are fixed templates whatever the request's path.
+import { createBrokerMetrics, routeTemplate } from '../../src/broker/metrics.ts'
+import { probeAnswer, Readiness } from '../../src/broker/readiness.ts'
+import { parseExposition, valueOf } from '../helpers/prometheus.ts'
+
+describe('createBrokerMetrics', () => {
+  test('gives each broker a registry of its own: two count apart, and neither clashes with the other', async () => {
+    const first = createBrokerMetrics()
+    const second = createBrokerMetrics()
+    first.recorder.requestStarted()
+    first.recorder.requestEnded({ method: 'POST', path: '/v1/keys', outcome: 'granted', status: 200, error: undefined, seconds: 0.02 })
+    second.recorder.deepgramAnswered(undefined)
+    const one = parseExposition(await first.registry.metrics())
+    const two = parseExposition(await second.registry.metrics())
+    expect(valueOf(one, 'broker_requests_total', { route: 'POST /v1/keys', outcome: 'granted', status: '200' })).toBe(1)
+    expect(valueOf(one, 'broker_mint_duration_seconds_bucket', { outcome: 'granted', le: '0.025' })).toBe(1)
+    expect(valueOf(one, 'broker_mint_duration_seconds_bucket', { outcome: 'granted', le: '0.01' })).toBe(0)
+    expect(valueOf(two, 'broker_requests_total', { route: 'POST /v1/keys' })).toBe(0)
+    expect(valueOf(two, 'broker_deepgram_responses_total', { status: 'none' })).toBe(1)
+  })
+
+  test('counts a rate-limit refusal under its route, and only that refusal', async () => {
+    const { registry, recorder } = createBrokerMetrics()
+    for (const error of ['rate_limited', 'no_rule', undefined]) {
+      recorder.requestStarted()
+      recorder.requestEnded({ method: 'DELETE', path: '/v1/keys', outcome: 'refused', status: error === 'rate_limited' ? 429 : 403, error, seconds: 0.001 })
+    }
+    const samples = parseExposition(await registry.metrics())
+    expect(valueOf(samples, 'broker_rate_limited_total', { route: 'DELETE /v1/keys?tags' })).toBe(1)
+    expect(valueOf(samples, 'broker_requests_in_flight')).toBe(0)
+    // Only mints are timed.
+    expect(samples.filter((sample) => sample.name === 'broker_mint_duration_seconds_count')).toEqual([])
+  })
+})
+
+test.each([
+  ['POST', '/v1/keys', 'POST /v1/keys'],
+  ['DELETE', '/v1/keys', 'DELETE /v1/keys?tags'],
+  ['DELETE', '/v1/keys/3f2504e0-4f89-11d3-9a0c-0305e82c3301', 'DELETE /v1/keys/{key_id}'],
+  ['DELETE', '/v1/keys/octo-org%2Fapp', 'DELETE /v1/keys/{key_id}'],
+  ['GET', '/v1/keys', 'other'],
+  ['POST', '/octo-org/app/secret-token', 'other'],
+  ['PATCH', '/v1/keys/a/b', 'other'],
+])('%s %s is counted as route %s', (method, path, route) => {
+  expect(routeTemplate(method, path)).toBe(route)
+})
+
+describe('probeAnswer', () => {
+  test('healthz is 200 whatever the readiness; readyz waits for every issuer, then fails again once draining', () => {
+    const readiness = new Readiness(['https://a.example', 'https://b.example'])
+    expect(probeAnswer('/healthz', readiness)).toEqual({ status: 200, body: { status: 'ok' } })
+    expect(probeAnswer('/readyz', readiness)).toEqual({ status: 503, body: { error: 'not_ready', message: expect.stringContaining('The keys of 2 issuers') } })
+    readiness.keySetFetched('https://a.example')
+    expect(probeAnswer('/readyz', readiness)?.body).toMatchObject({ message: expect.stringContaining('The keys of 1 issuer of') })
+    readiness.keySetFetched('https://b.example')
+    expect(probeAnswer('/readyz', readiness)).toEqual({ status: 200, body: { status: 'ready' } })
+    readiness.drain()
+    expect(probeAnswer('/readyz', readiness)).toEqual({ status: 503, body: { error: 'not_ready', message: expect.stringContaining('shutting down') } })
+    expect(probeAnswer('/metrics', readiness)).toBeUndefined()
+  })
+})
