@@ -1,5 +1,7 @@
 // Operating the bundled broker: GET /metrics on its own port (METRICS_PORT) in Prometheus text,
 // and the probes GET /healthz and GET /readyz, against the Deepgram emulator and the local issuer.
+import { readFileSync } from 'node:fs'
+import { parseAllDocuments } from 'yaml'
 import { startDeepgramEmulator } from '../../harness/deepgram-emulator.ts'
 import { startBroker } from '../../harness/broker.ts'
 import { startOidcIssuer } from '../../harness/oidc-issuer.ts'
@@ -138,5 +140,28 @@ describe('GET /healthz and GET /readyz', () => {
     expect((await minting).status).toBe(200)
     expect((await exited).code).toBe(0)
     await world.close()
+  })
+})
+
+/** What the test reads of the manifest's objects. */
+interface ManifestObject {
+  kind: string
+  spec: {
+    template?: { spec: { containers: { image: string; env: { name: string; value?: string }[]; readinessProbe: { httpGet: unknown }; livenessProbe: { httpGet: unknown } }[] } }
+    ports?: { targetPort: string }[]
+  }
+}
+
+describe('deploy/kubernetes.yaml', () => {
+  const documents = parseAllDocuments(readFileSync('deploy/kubernetes.yaml', 'utf8')).map((document) => document.toJS() as ManifestObject)
+  const container = documents.find((d) => d.kind === 'Deployment')?.spec.template?.spec.containers[0]
+  const service = documents.find((d) => d.kind === 'Service')
+
+  test("runs the release's image by tag, probes /readyz and /healthz, and keeps the metrics port out of the Service", () => {
+    expect(container?.image).toMatch(/^ghcr\.io\/OWNER\/deepgram-key-broker:\d+\.\d+\.\d+$/)
+    expect(container?.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' })
+    expect(container?.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' })
+    expect(container?.env).toEqual(expect.arrayContaining([{ name: 'METRICS_PORT', value: '9090' }]))
+    expect(service?.spec.ports?.map((port) => port.targetPort)).toEqual(['http'])
   })
 })
