@@ -75,7 +75,12 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     const look = (): void => {
       const match = /^listening on (http:\/\/\S+)$/m.exec(output.stdout)
       const metrics = /^metrics on (http:\/\/\S+)$/m.exec(output.stdout)
-      if (match?.[1] && (!withMetrics || metrics?.[1])) done([match[1], metrics?.[1]])
+      if (match?.[1] && (!withMetrics || metrics?.[1])) {
+        // Done with the start: scanning the whole output again for every audit line would cost
+        // this process (and the emulators it hosts) time quadratic in the number of requests.
+        child.stdout.off('data', look)
+        done([match[1], metrics?.[1]])
+      }
     }
     child.stdout.on('data', look)
     void exited.then((exit) => fail(new Error(`the broker exited with ${exit.code} before listening:\n${exit.stdout}${exit.stderr}`)))

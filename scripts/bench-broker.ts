@@ -128,11 +128,16 @@ async function startFloor(env: Record<string, string>): Promise<{ url: string; p
   const child = spawn(process.execPath, [resolve('scripts/bench-floor-server.ts')], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const url = await new Promise<string>((done, fail) => {
-    child.stdout.on('data', (chunk: Buffer) => {
+    const look = (chunk: Buffer): void => {
       output += chunk.toString()
       const match = /^listening on (\S+)$/m.exec(output)
-      if (match?.[1]) done(match[1])
-    })
+      if (match?.[1]) {
+        child.stdout.off('data', look)
+        child.stdout.resume()
+        done(match[1])
+      }
+    }
+    child.stdout.on('data', look)
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.on('close', (code) => fail(new Error(`the floor server exited with ${code}:\n${output}`)))
   })
