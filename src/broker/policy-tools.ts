@@ -16,7 +16,7 @@ export interface ToolIO {
   err: (line: string) => void
 }
 
-export const USAGE = [
+const USAGE = [
   'usage: node dist/broker/index.js [serve]                               serve; the settings come from the environment',
   '       node dist/broker/index.js check POLICY                          validate a policy as start-up does, print the rules in effect',
   '       node dist/broker/index.js explain POLICY --claims CLAIMS.json   which rule matches these claims, and why the others do not',
@@ -31,7 +31,7 @@ export function runPolicyTool(command: string, args: readonly string[], io: Tool
     const policyPath = args.find((_, i) => i !== at && i !== at + 1)
     if (at >= 0 && claimsPath !== undefined && policyPath !== undefined) return explain(policyPath, claimsPath, io)
   }
-  io.err(`deepgram-key-broker: '${logLine([command, ...args].join(' '))}' is not a command this broker knows.\n${USAGE}`)
+  io.err(`deepgram-key-broker: '${logLine([command, ...args].join(' '))}' is not a command line it understands.\n${USAGE}`)
   return 2
 }
 
