@@ -1,5 +1,6 @@
 // The metrics recorder and the probes, as units: each broker (and each test) has its own registry,
 // and labels are fixed templates whatever the request's path.
+import { ConfigError, readConfig } from '../../src/broker/config.ts'
 import { createBrokerMetrics, routeTemplate } from '../../src/broker/metrics.ts'
 import { probeAnswer, Readiness } from '../../src/broker/readiness.ts'
 import { parseExposition, valueOf } from '../helpers/prometheus.ts'
@@ -58,5 +59,23 @@ describe('probeAnswer', () => {
     readiness.drain()
     expect(probeAnswer('/readyz', readiness)).toEqual({ status: 503, body: { error: 'not_ready', message: expect.stringContaining('shutting down') } })
     expect(probeAnswer('/metrics', readiness)).toBeUndefined()
+  })
+})
+
+describe('METRICS_PORT and METRICS_HOST', () => {
+  const BASE = { DEEPGRAM_ADMIN_KEY: 'dg_admin_key', BROKER_POLICY: '/etc/broker/policy.yml' }
+
+  test('serve no metrics unless METRICS_PORT is set, and then on loopback unless METRICS_HOST says otherwise', () => {
+    expect(readConfig(BASE).metrics).toBeUndefined()
+    expect(readConfig({ ...BASE, METRICS_PORT: '9090' }).metrics).toEqual({ port: 9090, host: '127.0.0.1' })
+    expect(readConfig({ ...BASE, METRICS_PORT: '9090', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({ port: 9090, host: '0.0.0.0' })
+  })
+
+  test.each([
+    [{ METRICS_PORT: 'ninety' }, /METRICS_PORT 'ninety' is not a port\. .*unset, there are no metrics/],
+    [{ METRICS_PORT: '9090', METRICS_HOST: 'http://x' }, /METRICS_HOST 'http:\/\/x' is not an address\. .*the default is 127\.0\.0\.1/],
+  ])('refuse %j, naming the variable and its forms', (env, message) => {
+    expect(() => readConfig({ ...BASE, ...env })).toThrow(ConfigError)
+    expect(() => readConfig({ ...BASE, ...env })).toThrow(message)
   })
 })
