@@ -24,6 +24,8 @@ export interface BrokerExit {
 export interface RunningBroker {
   /** http://127.0.0.1:PORT, from the broker's own `listening on` line. */
   url: string
+  /** http://HOST:PORT/metrics from its `metrics on` line, when the environment sets METRICS_PORT. */
+  metricsUrl: string | undefined
   pid: number
   stdout(): string
   stderr(): string
@@ -68,10 +70,17 @@ function spawnBroker(options: BrokerOptions) {
 /** Starts the broker and waits until it listens; rejects with its output if it exits first. */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const { child, output, exited } = spawnBroker(options)
-  const url = await new Promise<string>((done, fail) => {
+  const withMetrics = Boolean(options.env?.METRICS_PORT)
+  const [url, metricsUrl] = await new Promise<[string, string | undefined]>((done, fail) => {
     const look = (): void => {
       const match = /^listening on (http:\/\/\S+)$/m.exec(output.stdout)
-      if (match?.[1]) done(match[1])
+      const metrics = /^metrics on (http:\/\/\S+)$/m.exec(output.stdout)
+      if (match?.[1] && (!withMetrics || metrics?.[1])) {
+        // Done with the start: scanning the whole output again for every audit line would cost
+        // this process (and the emulators it hosts) time quadratic in the number of requests.
+        child.stdout.off('data', look)
+        done([match[1], metrics?.[1]])
+      }
     }
     child.stdout.on('data', look)
     void exited.then((exit) => fail(new Error(`the broker exited with ${exit.code} before listening:\n${exit.stdout}${exit.stderr}`)))
@@ -83,6 +92,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       .map((line) => JSON.parse(line) as Record<string, unknown>)
   return {
     url,
+    metricsUrl,
     pid: child.pid ?? -1,
     stdout: () => output.stdout,
     stderr: () => output.stderr,

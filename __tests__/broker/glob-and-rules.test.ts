@@ -1,5 +1,5 @@
 import { globMatches } from '../../src/broker/glob.ts'
-import { selectRule } from '../../src/broker/rules.ts'
+import { firstMismatch, selectRule } from '../../src/broker/rules.ts'
 import type { Rule } from '../../src/broker/policy.ts'
 
 describe('globMatches', () => {
@@ -101,5 +101,27 @@ describe('selectRule', () => {
 
   test('no rule matches an empty claim set', () => {
     expect(selectRule(rules, {})).toBeUndefined()
+  })
+})
+
+describe('firstMismatch, which selectRule and `explain` share', () => {
+  const ISSUER = 'https://token.actions.githubusercontent.com'
+  const rule: Rule = { name: 'r', issuers: [ISSUER], match: [{ claim: 'repository_id', pattern: '1001' }, { claim: 'ref', pattern: 'refs/heads/*' }], scopes: ['usage:write'], maxExpirationSeconds: 3600, tags: [], allowKeyManagement: false }
+
+  test('is the first listed claim that differs or is missing, in the order of the rule', () => {
+    expect(firstMismatch(rule, { iss: ISSUER, repository_id: '2002', ref: 'refs/tags/v1' })).toEqual({ claim: 'repository_id', pattern: '1001' })
+    expect(firstMismatch(rule, { iss: ISSUER, repository_id: '1001', ref: 'refs/tags/v1' })).toEqual({ claim: 'ref', pattern: 'refs/heads/*' })
+    expect(firstMismatch(rule, { iss: ISSUER, repository_id: '1001', ref: ['refs/heads/main'] })).toEqual({ claim: 'ref', pattern: 'refs/heads/*' })
+  })
+
+  test('is the issuer first, when the rule does not trust the token\'s', () => {
+    expect(firstMismatch(rule, { iss: 'https://ghes.example.com/_services/token', repository_id: '1001', ref: 'refs/heads/main' })).toEqual({ claim: 'iss', pattern: ISSUER })
+  })
+
+  test('is undefined exactly when selectRule picks the rule', () => {
+    const claims = { iss: ISSUER, repository_id: 1001, ref: 'refs/heads/main' }
+    expect(firstMismatch(rule, claims)).toBeUndefined()
+    expect(selectRule([rule], claims)).toBe(rule)
+    expect(selectRule([rule], { ...claims, ref: 'refs/pull/1/merge' })).toBeUndefined()
   })
 })

@@ -50,13 +50,20 @@ export interface World {
   close(): Promise<void>
 }
 
-export async function startWorld(
-  options: { policy?: (issuer: OidcIssuer) => Record<string, unknown>; emulator?: DeepgramEmulatorOptions; brokerEnv?: Record<string, string> } = {},
-): Promise<World> {
+export interface WorldOptions {
+  policy?: (issuer: OidcIssuer) => Record<string, unknown>
+  emulator?: DeepgramEmulatorOptions
+  env?: Record<string, string>
+  /** Runs before the broker starts, which fetches the issuer's keys at once (a misbehaviour, say). */
+  beforeBroker?: (issuer: OidcIssuer) => Promise<void>
+}
+
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const policy = options.policy
   const dg = await startDeepgramEmulator(options.emulator ?? {})
   const issuer = await startOidcIssuer()
-  const broker = await startBroker({ policy: (policy ?? examplePolicy)(issuer), adminKey: ADMIN_KEY, deepgramApiUrl: dg.url, env: options.brokerEnv })
+  await options.beforeBroker?.(issuer)
+  const broker = await startBroker({ policy: (policy ?? examplePolicy)(issuer), adminKey: ADMIN_KEY, deepgramApiUrl: dg.url, env: options.env })
   const tokens: string[] = []
   return {
     dg,

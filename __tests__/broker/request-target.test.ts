@@ -34,8 +34,9 @@ describe('routeOf', () => {
     ['DELETE', '/v1/keys?tags=ci,pr-1', { kind: 'delete-tagged', tags: 'ci,pr-1' }],
     ['DELETE', '/v1/keys?invocation=0123456789abcdef', { kind: 'delete-invocation', invocation: '0123456789abcdef' }],
     ['DELETE', '/v1/keys/3f2504e0-4f89-11d3-9a0c-0305e82c3301', { kind: 'delete-key', keyId: '3f2504e0-4f89-11d3-9a0c-0305e82c3301' }],
-    ['GET', '/healthz', { kind: 'health' }],
-    ['HEAD', '/healthz', { kind: 'health' }],
+    ['GET', '/healthz', { kind: 'probe', path: '/healthz' }],
+    ['HEAD', '/healthz', { kind: 'probe', path: '/healthz' }],
+    ['GET', '/readyz', { kind: 'probe', path: '/readyz' }],
   ])('%s %s', (method, target, route) => {
     expect(routeOf(method, target)).toEqual(route)
   })

@@ -5,7 +5,8 @@ import { runBrokerToExit, startBroker, type BrokerOptions } from '../../harness/
 import { ADMIN_KEY, PROJECT_ID, expectNoLeaks } from './helpers.ts'
 
 const RULE = { name: 'app-tests', match: { repository: 'octo-org/app', repository_owner_id: '4321' }, scopes: ['usage:write'] }
-const POLICY = { 'project-id': PROJECT_ID, audience: 'https://deepgram-broker.example.com', rules: [RULE] }
+// An issuer on a closed local port: the broker fetches its issuers' keys as it starts, and a test goes nowhere else.
+const POLICY = { 'project-id': PROJECT_ID, audience: 'https://deepgram-broker.example.com', issuers: ['http://127.0.0.1:9'], rules: [RULE] }
 const withRule = (rule: Record<string, unknown>) => ({ ...POLICY, rules: [{ ...RULE, ...rule }] })
 const BASE: BrokerOptions = { policy: POLICY, adminKey: ADMIN_KEY, deepgramApiUrl: 'http://127.0.0.1:9' }
 

@@ -90,9 +90,8 @@ describe("the issuer's answers", () => {
     ['a discovery document over 100 KiB', (issuer) => issuer.misbehave({ padBytes: 200 * 1024 }), /longer than the 102400 bytes read at most/],
     ['a failing discovery', (issuer) => issuer.misbehave({ discoveryStatus: 500 }), /answered HTTP 500/],
   ])('%s: 503, then keys again once the issuer is right', async (_what, misbehave, message) => {
-    const world = await startWorld()
+    const world = await startWorld({ beforeBroker: misbehave })
     try {
-      await misbehave(world.issuer)
       const refused = await world.call('POST', '/v1/keys', { token: await world.sign(FEATURE) })
       expect(refused.status).toBe(503)
       expect(refused.body).toEqual({ error: 'issuer_unavailable', message: expect.stringMatching(message) })

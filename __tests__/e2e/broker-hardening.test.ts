@@ -233,7 +233,7 @@ async function waitForOutcome(world: World, outcome: string): Promise<Record<str
 describe('slow clients and the connection cap', () => {
   let world: World
   beforeAll(async () => {
-    world = await startWorld({ brokerEnv: { MAX_CONNECTIONS: '3' } })
+    world = await startWorld({ env: { MAX_CONNECTIONS: '3' } })
   })
   afterAll(() => world.close())
 

@@ -295,15 +295,29 @@ describe('supply chain', () => {
     expect(undeclared).toEqual([])
   })
 
-  test('only the release job may write contents and sign attestations, and it runs none of the code', () => {
+  test('only the release and image jobs may write and sign attestations, and they run none of the code', () => {
     const writers = ownWorkflows.flatMap((path) =>
       jobsOf(readYaml(path))
         .filter(([, job]) => isMapping(job.permissions) && Object.values(job.permissions).includes('write'))
         .map(([name, job]) => ({ where: `${path} ${name}`, job })),
     )
-    expect(writers.map((writer) => writer.where)).toEqual(['.github/workflows/release.yml release'])
-    const runs = stringsIn(writers[0]?.job.steps).join('\n')
-    expect(runs).not.toMatch(/npm (ci|install|test|run)|\.ci\/run/)
+    expect(writers.map((writer) => writer.where)).toEqual(['.github/workflows/release.yml image', '.github/workflows/release.yml release'])
+    for (const { job } of writers) expect(stringsIn(job.steps).join('\n')).not.toMatch(/npm (ci|install|test|run)|\.ci\/run/)
+    // The image job builds the Dockerfile, which must only copy files: no RUN, nothing of the repository's executed.
+    expect(readFileSync('Dockerfile', 'utf8')).not.toMatch(/^\s*RUN\b/im)
+  })
+
+  test('the image job writes packages only, for the image it builds for amd64 and arm64 and attests in the registry', () => {
+    const image = jobsOf(readYaml('.github/workflows/release.yml')).find(([name]) => name === 'image')?.[1] ?? {}
+    expect(image.permissions).toEqual({ contents: 'read', packages: 'write', 'id-token': 'write', attestations: 'write' })
+    const steps = (Array.isArray(image.steps) ? image.steps : []).filter(isMapping)
+    const withOf = (action: string): Mapping => {
+      const step = steps.find((candidate) => String(candidate.uses).startsWith(`${action}@`))
+      return isMapping(step?.with) ? step.with : {}
+    }
+    expect(withOf('docker/build-push-action')).toMatchObject({ context: '.', file: 'Dockerfile', platforms: 'linux/amd64,linux/arm64', push: true })
+    expect(withOf('actions/attest-build-provenance')).toMatchObject({ 'subject-digest': '${{ steps.build.outputs.digest }}', 'push-to-registry': true })
+    expect(stringsIn(image.steps).join('\n')).toContain('ghcr.io/${GITHUB_REPOSITORY_OWNER,,}/deepgram-key-broker')
   })
 })
 

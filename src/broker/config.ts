@@ -10,6 +10,8 @@ export interface BrokerConfig {
   deepgramApiUrl: string
   /** Connections open at once; more are refused as they come (MAX_CONNECTIONS). */
   maxConnections: number
+  /** Where GET /metrics is served (METRICS_PORT, METRICS_HOST); nowhere without METRICS_PORT. */
+  metrics: { port: number; host: string } | undefined
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 512
@@ -36,13 +38,20 @@ export function readConfig(env: NodeJS.ProcessEnv): BrokerConfig {
     host: readHost(env.HOST),
     deepgramApiUrl: readDeepgramApiUrl(env.DEEPGRAM_API_URL),
     maxConnections: readMaxConnections(env.MAX_CONNECTIONS),
+    metrics: readMetrics(env),
   }
 }
 
-function readPort(text: string | undefined): number {
+/** The metrics are private by default: served only when METRICS_PORT is set, on loopback unless METRICS_HOST says otherwise. */
+function readMetrics(env: NodeJS.ProcessEnv): BrokerConfig['metrics'] {
+  if (env.METRICS_PORT === undefined || env.METRICS_PORT === '') return undefined
+  return { port: readPort(env.METRICS_PORT, 'METRICS_PORT', 'unset, there are no metrics'), host: readHost(env.METRICS_HOST, 'METRICS_HOST', '127.0.0.1') }
+}
+
+function readPort(text: string | undefined, name = 'PORT', whenUnset = 'the default is 8080'): number {
   if (text === undefined || text === '') return 8080
   const port = Number(text)
-  if (!/^\d+$/.test(text) || port > 65535) throw new ConfigError(`PORT '${text}' is not a port. Give a number from 0 to 65535 (0: any free port); the default is 8080.`)
+  if (!/^\d+$/.test(text) || port > 65535) throw new ConfigError(`${name} '${text}' is not a port. Give a number from 0 to 65535 (0: any free port); ${whenUnset}.`)
   return port
 }
 
@@ -55,9 +64,9 @@ function readMaxConnections(text: string | undefined): number {
   return count
 }
 
-function readHost(text: string | undefined): string {
-  if (text === undefined || text === '') return '0.0.0.0'
-  if (!/^[0-9A-Za-z.:-]+$/.test(text)) throw new ConfigError(`HOST '${text}' is not an address. Give an IP address or a host name, such as 0.0.0.0 (the default) or 127.0.0.1.`)
+function readHost(text: string | undefined, name = 'HOST', fallback = '0.0.0.0'): string {
+  if (text === undefined || text === '') return fallback
+  if (!/^[0-9A-Za-z.:-]+$/.test(text)) throw new ConfigError(`${name} '${text}' is not an address. Give an IP address or a host name, such as 0.0.0.0 or 127.0.0.1; the default is ${fallback}.`)
   return text
 }
 

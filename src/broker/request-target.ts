@@ -6,7 +6,7 @@ import { badRequest, Refusal } from './refusal.ts'
 import type { KeyFilter } from './service.ts'
 
 export type Route =
-  | { kind: 'health' }
+  | { kind: 'probe'; path: '/healthz' | '/readyz' }
   | { kind: 'mint' }
   | { kind: 'grant' }
   | { kind: 'find'; filter: KeyFilter }
@@ -17,7 +17,7 @@ export type Route =
 /** How much of a request target an audit line keeps. */
 const AUDITED_TARGET_CHARS = 512
 const SECRET_DIGEST = /^[0-9a-f]{12}$/
-const ROUTES = 'POST /v1/keys, POST /v1/tokens, GET /v1/keys?invocation=… or ?secret=…, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… or ?invocation=…, and GET /healthz'
+const ROUTES = 'POST /v1/keys, POST /v1/tokens, GET /v1/keys?invocation=… or ?secret=…, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… or ?invocation=…, and GET /healthz, GET /readyz'
 
 /** The request as an audit line shows it: the method and the target exactly as received (cut when long). */
 export function requestLine(method: string | undefined, target: string | undefined): string {
@@ -41,7 +41,7 @@ export function routeOf(method: string, target: string): Route {
   const path = canonicalPath(target)
   if (path === undefined) throw new Refusal(404, 'not_found', `The request target is not in canonical form; the broker serves ${ROUTES}.`)
   const query = new URLSearchParams(target.slice(path.length + 1))
-  if (path === '/healthz' && (method === 'GET' || method === 'HEAD')) return { kind: 'health' }
+  if ((path === '/healthz' || path === '/readyz') && (method === 'GET' || method === 'HEAD')) return { kind: 'probe', path }
   if (path === '/v1/keys') {
     if (method === 'POST') return noQuery(query, { kind: 'mint' })
     if (method === 'GET') return findRoute(query)
@@ -89,4 +89,24 @@ function noQuery(query: URLSearchParams, route: Route): Route {
   const given = [...query.keys()]
   if (given.length > 0) throw badRequest(`This route takes no query parameter; it was given ${given.map((name) => JSON.stringify(name.slice(0, 32))).join(', ')}.`)
   return route
+}
+
+/** The route as a fixed template, for metrics: a raw target could carry anything. */
+export function routeTemplate(route: Route): string {
+  switch (route.kind) {
+    case 'probe':
+      return `GET ${route.path}`
+    case 'mint':
+      return 'POST /v1/keys'
+    case 'grant':
+      return 'POST /v1/tokens'
+    case 'find':
+      return 'GET /v1/keys'
+    case 'delete-key':
+      return 'DELETE /v1/keys/{key_id}'
+    case 'delete-tagged':
+      return 'DELETE /v1/keys?tags'
+    case 'delete-invocation':
+      return 'DELETE /v1/keys?invocation'
+  }
 }

@@ -1,5 +1,5 @@
 import { globMatches } from './glob.ts'
-import type { Rule } from './policy.ts'
+import type { ClaimMatch, Rule } from './policy.ts'
 
 /** A verified token's claims. */
 export type Claims = Record<string, unknown>
@@ -28,12 +28,18 @@ export function claimMatches(claims: Claims, claim: string, pattern: string): bo
 }
 
 /**
- * The first rule that trusts the token's issuer and whose every listed claim matches the
- * token's, or undefined.
+ * Why a rule does not take the token: the issuer it does not trust, or the first of its claims
+ * that the token's does not match. Undefined when the rule matches.
  */
-export function selectRule(rules: readonly Rule[], claims: Claims): Rule | undefined {
+export function firstMismatch(rule: Rule, claims: Claims): ClaimMatch | { claim: 'iss'; pattern: string } | undefined {
   const issuer = claimText(claims, 'iss')
-  return rules.find((rule) => issuer !== undefined && rule.issuers.includes(issuer) && rule.match.every(({ claim, pattern }) => claimMatches(claims, claim, pattern)))
+  if (issuer === undefined || !rule.issuers.includes(issuer)) return { claim: 'iss', pattern: rule.issuers.join(' or ') }
+  return rule.match.find(({ claim, pattern }) => !claimMatches(claims, claim, pattern))
+}
+
+/** The first rule that trusts the token's issuer and whose every listed claim matches the token's, or undefined. */
+export function selectRule(rules: readonly Rule[], claims: Claims): Rule | undefined {
+  return rules.find((rule) => firstMismatch(rule, claims) === undefined)
 }
 
 /** The SHOWN_CLAIMS the token carries, as text. */

@@ -4,8 +4,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { abortedRequest, answerClientError, HEADERS_TIMEOUT_MS, parserFailure, REQUEST_TIMEOUT_MS } from './client-errors.ts'
 import { logLine } from '../shared/log-text.ts'
 import type { Drain } from './drain.ts'
+import { NO_METRICS, type MetricsRecorder } from './metrics.ts'
+import { probe, type Readiness } from './readiness.ts'
 import { Refusal } from './refusal.ts'
-import { requestLine, routeOf, type Route } from './request-target.ts'
+import { requestLine, routeOf, routeTemplate, type Route } from './request-target.ts'
 import type { Answer, AuditRecord, Broker } from './service.ts'
 
 /** The largest body accepted: a key request is a few hundred bytes. */
@@ -33,6 +35,10 @@ export interface ServerDeps {
   drain: Drain
   /** Connections open at once; more are refused as they come. */
   maxConnections: number
+  /** Told of every audited request; none by default. */
+  metrics?: MetricsRecorder
+  /** What GET /readyz answers; without it, ready once listening. */
+  readiness?: Readiness
 }
 
 type Verdict = Pick<AuditLine, 'outcome' | 'status' | 'error' | 'reason'>
@@ -63,6 +69,7 @@ export function createBrokerServer(deps: ServerDeps): Server {
 
 async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now()
+  const metrics = deps.metrics ?? NO_METRICS
   let callerGone = false
   res.once('close', () => (callerGone = !res.writableFinished))
   const audit: AuditRecord = {}
@@ -70,11 +77,13 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   let route: Route | undefined
   try {
     route = routeOf(req.method ?? '', req.url ?? '')
-    if (route.kind === 'health') {
+    if (route.kind === 'probe') {
       // Probes come every few seconds: answered, not audited.
-      send(res, deps, 200, { status: 'ok' })
+      const answer = probe(route.path, deps.readiness)
+      send(res, deps, answer.status, answer.body)
       return
     }
+    metrics.requestStarted()
     const body = await readBody(req, deps.drain)
     const answer = await serve(deps.broker, route, bearerToken(req), body, audit)
     verdict = route.kind === 'mint' ? await deliverKey(deps, res, answer, audit, () => callerGone) : answered(res, deps, route, answer)
@@ -85,15 +94,18 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     const closing: Record<string, string> = [408, 413, 503].includes(error.status) ? { connection: 'close' } : {}
     send(res, deps, error.status, { error: error.code, message: error.message, ...error.details }, { ...error.headers, ...closing })
   } finally {
-    if (route?.kind !== 'health') {
+    if (route?.kind !== 'probe') {
       const { outcome, status, error, reason } = verdict
       const durationMs = Math.round((performance.now() - started) * 100) / 100
+      // A request refused before it had a route is counted too, as `other`; it was never in flight.
+      if (route === undefined) metrics.requestStarted()
+      metrics.requestEnded({ route: route === undefined ? 'other' : routeTemplate(route), outcome, status, error, seconds: durationMs / 1000 })
       deps.audit({ time: new Date(deps.now()).toISOString(), outcome, status, request: requestLine(req.method, req.url), duration_ms: durationMs, ...audit, ...(error ? { error, reason } : {}) })
     }
   }
 }
 
-function serve(broker: Broker, route: Exclude<Route, { kind: 'health' }>, token: string, body: string, audit: AuditRecord): Promise<Answer> {
+function serve(broker: Broker, route: Exclude<Route, { kind: 'probe' }>, token: string, body: string, audit: AuditRecord): Promise<Answer> {
   switch (route.kind) {
     case 'mint':
       return broker.createKey(token, body, audit)
@@ -182,6 +194,11 @@ function readBody(req: IncomingMessage, drain: Drain): Promise<string> {
 
 /** Writes a JSON answer if the connection can still take one; false when it cannot. */
 function send(res: ServerResponse, deps: ServerDeps, status: number, body: unknown, headers: Record<string, string> = {}): boolean {
+  return sendJson(res, status, body, { ...(deps.drain.draining ? { connection: 'close' } : {}), ...headers })
+}
+
+/** A JSON answer that no cache keeps, if the connection can still take one; false when it cannot. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): boolean {
   if (res.headersSent || !res.socket || res.socket.destroyed) return false
   const text = JSON.stringify(body)
   res.writeHead(status, {
@@ -189,7 +206,6 @@ function send(res: ServerResponse, deps: ServerDeps, status: number, body: unkno
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
-    ...(deps.drain.draining ? { connection: 'close' } : {}),
     ...headers,
   })
   res.end(text)

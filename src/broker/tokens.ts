@@ -13,9 +13,14 @@ export interface VerifierOptions {
   audience: string
   fetchJson: (url: string) => Promise<unknown>
   now: () => number
+  /** Told of each fetch of an issuer's key set (metrics, readiness). */
+  onKeySetFetch?: (issuer: string, outcome: 'ok' | 'failed') => void
 }
 
 export type VerifyToken = (token: string) => Promise<Claims>
+
+/** A VerifyToken that can also fetch every issuer's keys before the first token comes (resolves to the failures). */
+export type TokenVerifier = VerifyToken & { prefetch: () => Promise<unknown[]> }
 
 const LEEWAY_SECONDS = 60
 /** A token claiming to be older than this is refused whatever its exp (GitHub's live minutes). */
@@ -25,14 +30,24 @@ function invalid(why: string): Refusal {
   return new Refusal(401, 'token_invalid', `The token is not valid: ${why}.`)
 }
 
-export function createTokenVerifier(options: VerifierOptions): VerifyToken {
-  const keySets = new Map(
-    options.issuers.map((issuer) => [
-      issuer,
-      new KeySetCache(async () => createLocalJWKSet((await discoverKeySet(issuer, options.fetchJson)) as JSONWebKeySet), options.now),
-    ]),
-  )
-  return async (token) => {
+export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
+  const load = async (issuer: string): Promise<ReturnType<typeof createLocalJWKSet>> => {
+    try {
+      const keySet = createLocalJWKSet((await discoverKeySet(issuer, options.fetchJson)) as JSONWebKeySet)
+      options.onKeySetFetch?.(issuer, 'ok')
+      return keySet
+    } catch (error) {
+      options.onKeySetFetch?.(issuer, 'failed')
+      throw error
+    }
+  }
+  const keySets = new Map(options.issuers.map((issuer) => [issuer, new KeySetCache(() => load(issuer), options.now)]))
+  // The failures go back to the caller, which decides when to try again.
+  const prefetch = async (): Promise<unknown[]> => {
+    const fetched = await Promise.allSettled([...keySets.values()].map((keySet) => keySet.current()))
+    return fetched.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
+  }
+  const verify: VerifyToken = async (token) => {
     const issuer = claimedIssuer(token)
     const keySet = keySets.get(issuer)
     if (!keySet) throw invalid("its issuer (iss) is not one of the policy's issuers")
@@ -64,6 +79,7 @@ export function createTokenVerifier(options: VerifierOptions): VerifyToken {
       })
     }
   }
+  return Object.assign(verify, { prefetch })
 }
 
 /**

@@ -99,7 +99,7 @@ export function describeExpiration(expiration: Expiration): string {
 }
 
 /** "90d", "1h 30m": whole days, hours, minutes and seconds. */
-function describeSeconds(seconds: number): string {
+export function describeSeconds(seconds: number): string {
   let rest = seconds
   const parts: string[] = []
   for (const [unit, size] of Object.entries(UNIT_SECONDS)) {

@@ -110,8 +110,11 @@ export const MAX_BODY_BYTES = 1024 * 1024
 export function undiciSend(dispatcher: Dispatcher, options: SendOptions): HttpSend {
   return async ({ method, url, headers, body, timeoutMs, signal }) => {
     const deadline = Math.max(0, Math.min(options.timeoutMs, timeoutMs ?? options.timeoutMs))
-    const signals = [AbortSignal.timeout(deadline), ...(signal ? [signal] : [])]
-    const abort = AbortSignal.any(signals)
+    // A timer cleared when the request ends: AbortSignal.timeout's would fire (and build an
+    // AbortError) for every request, long after its answer, which a busy broker pays for.
+    const timeout = new AbortController()
+    const timer = setTimeout(() => timeout.abort(), deadline).unref()
+    const abort = signal ? AbortSignal.any([timeout.signal, signal]) : timeout.signal
     const proxy = options.proxyFor?.(url)
     try {
       const response = await request(url, { method, headers, body, dispatcher, signal: abort })
@@ -123,6 +126,8 @@ export function undiciSend(dispatcher: Dispatcher, options: SendOptions): HttpSe
       if (signal?.aborted) throw new TransportError(`cancelled: ${String(signal.reason)}`, true, proxy)
       if (abort.aborted) throw new TransportError(`no complete answer within ${deadline} ms`, true, proxy)
       throw toTransportError(error, proxy)
+    } finally {
+      clearTimeout(timer)
     }
   }
 }

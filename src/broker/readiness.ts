@@ -1,0 +1,44 @@
+// Whether the broker is ready to mint, for GET /readyz: every issuer's key set fetched once (the
+// broker fetches them as it starts, and retries), and not draining after SIGTERM. The policy and
+// the settings need no check: the broker does not listen without them.
+import type { Answer } from './service.ts'
+
+export class Readiness {
+  private readonly waiting: Set<string>
+  private draining = false
+
+  constructor(issuers: readonly string[]) {
+    this.waiting = new Set(issuers)
+  }
+
+  keySetFetched(issuer: string): void {
+    this.waiting.delete(issuer)
+  }
+
+  get keySetsFetched(): boolean {
+    return this.waiting.size === 0
+  }
+
+  drain(): void {
+    this.draining = true
+  }
+
+  /** Why the broker should get no new requests, or undefined when it should. */
+  notReadyBecause(): string | undefined {
+    if (this.draining) return 'The broker is shutting down (SIGTERM): it finishes the requests it has and takes no more.'
+    if (this.waiting.size > 0) return `The keys of ${this.waiting.size} issuer${this.waiting.size === 1 ? '' : 's'} of the policy have not been fetched yet; the broker keeps trying.`
+    return undefined
+  }
+}
+
+/** GET /healthz (the process answers) and GET /readyz (it can mint). */
+export function probe(path: '/healthz' | '/readyz', readiness: Readiness | undefined): Answer {
+  if (path === '/healthz') return { status: 200, body: { status: 'ok' } }
+  const why = readiness?.notReadyBecause()
+  return why === undefined ? { status: 200, body: { status: 'ready' } } : { status: 503, body: { error: 'not_ready', message: why } }
+}
+
+/** The probe's answer for a path, or undefined for any other path. */
+export function probeAnswer(path: string, readiness: Readiness | undefined): Answer | undefined {
+  return path === '/healthz' || path === '/readyz' ? probe(path, readiness) : undefined
+}
