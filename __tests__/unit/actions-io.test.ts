@@ -25,9 +25,11 @@ function recordingCore(): RunnerCore & { calls: string[] } {
       },
       emptyBuffer: () => calls.push('emptyBuffer()'),
     },
-    getIDToken: async (audience) => (calls.push(`getIDToken(${audience})`), 'id-token'),
   }
 }
+
+/** Tests of ActionIO over core ask for no ID token (github/id-token.ts has its own). */
+const noIdToken = async (): Promise<string | undefined> => undefined
 
 const PAYLOAD = 'tag\r::add-mask::Revoked\n::stop-commands::t\u2028##[set-output name=key;]x'
 const NEUTRALISED = 'tag\\r::add-mask::Revoked\\n::stop-commands::t\\u2028## [set-output name=key;]x'
@@ -35,8 +37,8 @@ const NEUTRALISED = 'tag\\r::add-mask::Revoked\\n::stop-commands::t\\u2028## [se
 describe('actionsIO', () => {
   test.each(['info', 'notice', 'warning', 'setFailed'] as const)('%s writes every message as one line that is no command', (method) => {
     const core = recordingCore()
-    actionsIO(core)[method](`Revoking keys tagged ${PAYLOAD}.`)
-    actionsIO(core)[method](PAYLOAD.replace('tag\r', ''))
+    actionsIO(core, noIdToken)[method](`Revoking keys tagged ${PAYLOAD}.`)
+    actionsIO(core, noIdToken)[method](PAYLOAD.replace('tag\r', ''))
     expect(core.calls).toEqual([`${method}(Revoking keys tagged ${NEUTRALISED}.)`, `${method}(: :add-mask::Revoked\\n::stop-commands::t\\u2028## [set-output name=key;]x)`])
   })
 
@@ -45,7 +47,7 @@ describe('actionsIO', () => {
     const previous = process.env.GITHUB_STEP_SUMMARY
     process.env.GITHUB_STEP_SUMMARY = '/dev/null'
     try {
-      await actionsIO(core).appendSummary('### Key\n\n| Tags | `a\r\u0085b` |\n')
+      await actionsIO(core, noIdToken).appendSummary('### Key\n\n| Tags | `a\r\u0085b` |\n')
     } finally {
       if (previous === undefined) delete process.env.GITHUB_STEP_SUMMARY
       else process.env.GITHUB_STEP_SUMMARY = previous
@@ -55,7 +57,7 @@ describe('actionsIO', () => {
 
   test('hands secrets, outputs, state and inputs over untouched: the runner needs them as they are', () => {
     const core = recordingCore()
-    const io = actionsIO(core)
+    const io = actionsIO(core, noIdToken)
     io.setSecret('s3cr3t')
     io.setOutput('key', 'v\r1')
     io.saveState('key-id', 'id')
@@ -63,20 +65,6 @@ describe('actionsIO', () => {
     expect(core.calls).toEqual(['setSecret(s3cr3t)', 'setOutput(key, v\r1)', 'saveState(key-id, id)', 'getInput(tags)', 'getState(key-id)'])
   })
 
-  test('asks core for an ID token only when the runner offers one (ACTIONS_ID_TOKEN_REQUEST_URL, from id-token: write)', async () => {
-    const core = recordingCore()
-    const previous = process.env.ACTIONS_ID_TOKEN_REQUEST_URL
-    try {
-      delete process.env.ACTIONS_ID_TOKEN_REQUEST_URL
-      expect(await actionsIO(core).getIDToken('https://broker.example')).toBeUndefined()
-      process.env.ACTIONS_ID_TOKEN_REQUEST_URL = 'http://127.0.0.1:1/_apis/id-token?api-version=2.0'
-      expect(await actionsIO(core).getIDToken('https://broker.example')).toBe('id-token')
-    } finally {
-      if (previous === undefined) delete process.env.ACTIONS_ID_TOKEN_REQUEST_URL
-      else process.env.ACTIONS_ID_TOKEN_REQUEST_URL = previous
-    }
-    expect(core.calls).toEqual(['getIDToken(https://broker.example)'])
-  })
 
   describe('a runner file that cannot be written', () => {
     const ENV = { GITHUB_OUTPUT: '/runner/_temp/set_output_1', GITHUB_STATE: '/runner/_temp/save_state_1', GITHUB_STEP_SUMMARY: '/runner/_temp/step_summary_1' }
@@ -108,13 +96,13 @@ describe('actionsIO', () => {
       ['EIO', 'i/o error', 'EIO (input/output error)', "Check the runner's disk and its work directory"],
       ['EWHATEVER', 'something new', 'EWHATEVER (EWHATEVER: something new, write)', "Check the runner's disk and its work directory"],
     ])('an output that fails with %s names GITHUB_OUTPUT, its path, the reason and what to do', (code, message, reason, todo) => {
-      const error = thrown(() => actionsIO(failing(systemError(code, message)), ENV).setOutput('key-id', 'id'))
+      const error = thrown(() => actionsIO(failing(systemError(code, message)), noIdToken, ENV).setOutput('key-id', 'id'))
       expect(error.message).toBe(`Could not write output key-id: writing the runner's file GITHUB_OUTPUT (/runner/_temp/set_output_1) failed with ${reason}. ${todo}, then run the job again.`)
       expect([error.file, error.path, error.code]).toEqual(['GITHUB_OUTPUT', '/runner/_temp/set_output_1', code])
     })
 
     test('state that cannot be saved names GITHUB_STATE and what the post step needed, never the value', () => {
-      const error = thrown(() => actionsIO(failing(systemError('ENOSPC', 'no space left on device')), ENV).saveState('invocation', '0123456789abcdef'))
+      const error = thrown(() => actionsIO(failing(systemError('ENOSPC', 'no space left on device')), noIdToken, ENV).saveState('invocation', '0123456789abcdef'))
       expect(error.message).toBe(
         "Could not save invocation for the post step: writing the runner's file GITHUB_STATE (/runner/_temp/save_state_1) failed with ENOSPC (no space left on the device). " +
           'Free disk space on the runner (the volume of its work directory is full), then run the job again.',
@@ -123,14 +111,14 @@ describe('actionsIO', () => {
     })
 
     test("a command file deleted under the step is reported as missing, from core's own words", () => {
-      const error = thrown(() => actionsIO(failing(new Error('Missing file at path: /runner/_temp/set_output_1')), ENV).setOutput('skipped', 'false'))
+      const error = thrown(() => actionsIO(failing(new Error('Missing file at path: /runner/_temp/set_output_1')), noIdToken, ENV).setOutput('skipped', 'false'))
       expect(error.code).toBe('ENOENT')
       expect(error.message).toContain('failed with ENOENT (the file does not exist). Check that no earlier step deletes files in the runner\'s temporary directory (RUNNER_TEMP), then run the job again.')
     })
 
     test('a summary that cannot be written is one warning, and the step goes on', async () => {
       const core = failing(systemError('ENOSPC', 'no space left on device'))
-      await expect(actionsIO(core, ENV).appendSummary('### Key\n')).resolves.toBeUndefined()
+      await expect(actionsIO(core, noIdToken, ENV).appendSummary('### Key\n')).resolves.toBeUndefined()
       expect(core.calls).toEqual([
         'emptyBuffer()',
         "warning(Could not write the job summary: writing the runner's file GITHUB_STEP_SUMMARY (/runner/_temp/step_summary_1) failed with ENOSPC (no space left on the device). " +

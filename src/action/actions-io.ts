@@ -14,7 +14,6 @@ export interface RunnerCore {
   warning(message: string): void
   setFailed(message: string): void
   summary: { addRaw(text: string, addEOL?: boolean): { write(): Promise<unknown> }; emptyBuffer(): unknown }
-  getIDToken(audience: string): Promise<string>
 }
 
 /**
@@ -25,9 +24,10 @@ export interface RunnerCore {
  * A runner file that cannot be written (a full disk, a read-only work directory) is a
  * RunnerFileError naming the file and what to do, never a bare ENOSPC: for outputs and state it
  * is thrown, and the flow fails the step; for the summary it is a warning, since the step's work
- * is done by then and a missing summary harms nobody.
+ * is done by then and a missing summary harms nobody. ID tokens come from `idToken`
+ * (github/id-token.ts, with a deadline), not from core.
  */
-export function actionsIO(actions: RunnerCore, env: NodeJS.ProcessEnv = process.env): ActionIO {
+export function actionsIO(actions: RunnerCore, idToken: ActionIO['getIDToken'], env: NodeJS.ProcessEnv = process.env): ActionIO {
   const writing = (file: RunnerFile, doing: string, write: () => void): void => {
     try {
       write()
@@ -57,7 +57,8 @@ export function actionsIO(actions: RunnerCore, env: NodeJS.ProcessEnv = process.
         actions.warning(logLine(new RunnerFileError('GITHUB_STEP_SUMMARY', path, 'write the job summary', withCode(error)).message))
       }
     },
-    getIDToken: async (audience) => (env.ACTIONS_ID_TOKEN_REQUEST_URL ? actions.getIDToken(audience) : undefined),
+    // Not core's getIDToken: it retries for minutes with no deadline, and cannot be stopped.
+    getIDToken: idToken,
   }
 }
 

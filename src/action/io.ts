@@ -20,9 +20,10 @@ export interface ActionIO {
   appendSummary(markdown: string): Promise<void>
   /**
    * A GitHub OIDC token for `audience`, fresh from the runner; undefined when the job may not
-   * have one (no `permissions: id-token: write`, so no ACTIONS_ID_TOKEN_REQUEST_URL).
+   * have one (no `permissions: id-token: write`, so no ACTIONS_ID_TOKEN_REQUEST_URL). The request
+   * is abandoned after `timeoutMs`.
    */
-  getIDToken(audience: string): Promise<string | undefined>
+  getIDToken(audience: string, timeoutMs?: number): Promise<string | undefined>
 }
 
 /** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */

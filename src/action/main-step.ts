@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import { actionsIO } from './actions-io.ts'
 import { newInvocationId } from '../deepgram/marker.ts'
 import { runMain } from './run-main.ts'
-import { abortOnSignals, cancellableClock, realHttp, runContextFromEnv, runnerIO, USER_AGENT } from './wiring.ts'
+import { abortOnSignals, cancellableClock, realHttp, runContextFromEnv, runnerIdToken, USER_AGENT } from './wiring.ts'
 
 /** The main step with the real runner, network and clock. Shared by dist/ and local-action. */
 export async function run(): Promise<void> {
@@ -13,7 +13,7 @@ export async function run(): Promise<void> {
   const stopListening = abortOnSignals(cancel)
   try {
     await runMain({
-      io: runnerIO(actionsIO(core), http.send, process.env),
+      io: actionsIO(core, runnerIdToken(http.send, process.env)),
       run: runContextFromEnv(process.env),
       send: http.send,
       clock: cancellableClock(cancel.signal),

@@ -27,11 +27,11 @@ export function realHttp(env: NodeJS.ProcessEnv): { send: HttpSend; close: () =>
 }
 
 /**
- * The runner's ActionIO, with ID tokens asked of the runner's token service through our own HTTP
- * client: with a deadline, and aborted at it (@actions/core's request has neither).
+ * The job's ID tokens, asked of the runner's token service through our own HTTP client: with a
+ * deadline, and abandoned at it (@actions/core's request has neither).
  */
-export function runnerIO(io: ActionIO, send: HttpSend, env: NodeJS.ProcessEnv): ActionIO {
-  return { ...io, getIDToken: (audience) => requestIdToken(send, env, audience, ID_TOKEN_TIMEOUT_MS, USER_AGENT) }
+export function runnerIdToken(send: HttpSend, env: NodeJS.ProcessEnv): ActionIO['getIDToken'] {
+  return (audience, timeoutMs = ID_TOKEN_TIMEOUT_MS) => requestIdToken(send, env, audience, Math.min(timeoutMs, ID_TOKEN_TIMEOUT_MS), USER_AGENT)
 }
 
 export const realClock: RetryClock = { now: () => Date.now(), sleep: (ms) => sleep(ms), random: () => Math.random() }

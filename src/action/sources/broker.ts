@@ -48,7 +48,7 @@ export async function fetchIdToken(io: Pick<ActionIO, 'getIDToken'>, audience: s
     timer = setTimeout(() => fail(new ActionError(`Getting this job's ID token from the runner took over ${Math.round(waitMs / 1000)} s. Run the job again.`)), waitMs)
   })
   try {
-    return await Promise.race([io.getIDToken(audience), late])
+    return await Promise.race([io.getIDToken(audience, waitMs), late])
   } catch (error) {
     if (error instanceof ActionError) throw error
     const why = describeFailure(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.')
