@@ -1,6 +1,4087 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
+/***/ 7750:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+module.exports = {
+    RBTree: __nccwpck_require__(5004),
+    BinTree: __nccwpck_require__(2663)
+};
+
+
+/***/ }),
+
+/***/ 2663:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+var TreeBase = __nccwpck_require__(253);
+
+function Node(data) {
+    this.data = data;
+    this.left = null;
+    this.right = null;
+}
+
+Node.prototype.get_child = function(dir) {
+    return dir ? this.right : this.left;
+};
+
+Node.prototype.set_child = function(dir, val) {
+    if(dir) {
+        this.right = val;
+    }
+    else {
+        this.left = val;
+    }
+};
+
+function BinTree(comparator) {
+    this._root = null;
+    this._comparator = comparator;
+    this.size = 0;
+}
+
+BinTree.prototype = new TreeBase();
+
+// returns true if inserted, false if duplicate
+BinTree.prototype.insert = function(data) {
+    if(this._root === null) {
+        // empty tree
+        this._root = new Node(data);
+        this.size++;
+        return true;
+    }
+
+    var dir = 0;
+
+    // setup
+    var p = null; // parent
+    var node = this._root;
+
+    // search down
+    while(true) {
+        if(node === null) {
+            // insert new node at the bottom
+            node = new Node(data);
+            p.set_child(dir, node);
+            ret = true;
+            this.size++;
+            return true;
+        }
+
+        // stop if found
+        if(this._comparator(node.data, data) === 0) {
+            return false;
+        }
+
+        dir = this._comparator(node.data, data) < 0;
+
+        // update helpers
+        p = node;
+        node = node.get_child(dir);
+    }
+};
+
+// returns true if removed, false if not found
+BinTree.prototype.remove = function(data) {
+    if(this._root === null) {
+        return false;
+    }
+
+    var head = new Node(undefined); // fake tree root
+    var node = head;
+    node.right = this._root;
+    var p = null; // parent
+    var found = null; // found item
+    var dir = 1;
+
+    while(node.get_child(dir) !== null) {
+        p = node;
+        node = node.get_child(dir);
+        var cmp = this._comparator(data, node.data);
+        dir = cmp > 0;
+
+        if(cmp === 0) {
+            found = node;
+        }
+    }
+
+    if(found !== null) {
+        found.data = node.data;
+        p.set_child(p.right === node, node.get_child(node.left === null));
+
+        this._root = head.right;
+        this.size--;
+        return true;
+    }
+    else {
+        return false;
+    }
+};
+
+module.exports = BinTree;
+
+
+
+/***/ }),
+
+/***/ 5004:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+var TreeBase = __nccwpck_require__(253);
+
+function Node(data) {
+    this.data = data;
+    this.left = null;
+    this.right = null;
+    this.red = true;
+}
+
+Node.prototype.get_child = function(dir) {
+    return dir ? this.right : this.left;
+};
+
+Node.prototype.set_child = function(dir, val) {
+    if(dir) {
+        this.right = val;
+    }
+    else {
+        this.left = val;
+    }
+};
+
+function RBTree(comparator) {
+    this._root = null;
+    this._comparator = comparator;
+    this.size = 0;
+}
+
+RBTree.prototype = new TreeBase();
+
+// returns true if inserted, false if duplicate
+RBTree.prototype.insert = function(data) {
+    var ret = false;
+
+    if(this._root === null) {
+        // empty tree
+        this._root = new Node(data);
+        ret = true;
+        this.size++;
+    }
+    else {
+        var head = new Node(undefined); // fake tree root
+
+        var dir = 0;
+        var last = 0;
+
+        // setup
+        var gp = null; // grandparent
+        var ggp = head; // grand-grand-parent
+        var p = null; // parent
+        var node = this._root;
+        ggp.right = this._root;
+
+        // search down
+        while(true) {
+            if(node === null) {
+                // insert new node at the bottom
+                node = new Node(data);
+                p.set_child(dir, node);
+                ret = true;
+                this.size++;
+            }
+            else if(is_red(node.left) && is_red(node.right)) {
+                // color flip
+                node.red = true;
+                node.left.red = false;
+                node.right.red = false;
+            }
+
+            // fix red violation
+            if(is_red(node) && is_red(p)) {
+                var dir2 = ggp.right === gp;
+
+                if(node === p.get_child(last)) {
+                    ggp.set_child(dir2, single_rotate(gp, !last));
+                }
+                else {
+                    ggp.set_child(dir2, double_rotate(gp, !last));
+                }
+            }
+
+            var cmp = this._comparator(node.data, data);
+
+            // stop if found
+            if(cmp === 0) {
+                break;
+            }
+
+            last = dir;
+            dir = cmp < 0;
+
+            // update helpers
+            if(gp !== null) {
+                ggp = gp;
+            }
+            gp = p;
+            p = node;
+            node = node.get_child(dir);
+        }
+
+        // update root
+        this._root = head.right;
+    }
+
+    // make root black
+    this._root.red = false;
+
+    return ret;
+};
+
+// returns true if removed, false if not found
+RBTree.prototype.remove = function(data) {
+    if(this._root === null) {
+        return false;
+    }
+
+    var head = new Node(undefined); // fake tree root
+    var node = head;
+    node.right = this._root;
+    var p = null; // parent
+    var gp = null; // grand parent
+    var found = null; // found item
+    var dir = 1;
+
+    while(node.get_child(dir) !== null) {
+        var last = dir;
+
+        // update helpers
+        gp = p;
+        p = node;
+        node = node.get_child(dir);
+
+        var cmp = this._comparator(data, node.data);
+
+        dir = cmp > 0;
+
+        // save found node
+        if(cmp === 0) {
+            found = node;
+        }
+
+        // push the red node down
+        if(!is_red(node) && !is_red(node.get_child(dir))) {
+            if(is_red(node.get_child(!dir))) {
+                var sr = single_rotate(node, dir);
+                p.set_child(last, sr);
+                p = sr;
+            }
+            else if(!is_red(node.get_child(!dir))) {
+                var sibling = p.get_child(!last);
+                if(sibling !== null) {
+                    if(!is_red(sibling.get_child(!last)) && !is_red(sibling.get_child(last))) {
+                        // color flip
+                        p.red = false;
+                        sibling.red = true;
+                        node.red = true;
+                    }
+                    else {
+                        var dir2 = gp.right === p;
+
+                        if(is_red(sibling.get_child(last))) {
+                            gp.set_child(dir2, double_rotate(p, last));
+                        }
+                        else if(is_red(sibling.get_child(!last))) {
+                            gp.set_child(dir2, single_rotate(p, last));
+                        }
+
+                        // ensure correct coloring
+                        var gpc = gp.get_child(dir2);
+                        gpc.red = true;
+                        node.red = true;
+                        gpc.left.red = false;
+                        gpc.right.red = false;
+                    }
+                }
+            }
+        }
+    }
+
+    // replace and remove if found
+    if(found !== null) {
+        found.data = node.data;
+        p.set_child(p.right === node, node.get_child(node.left === null));
+        this.size--;
+    }
+
+    // update root and make it black
+    this._root = head.right;
+    if(this._root !== null) {
+        this._root.red = false;
+    }
+
+    return found !== null;
+};
+
+function is_red(node) {
+    return node !== null && node.red;
+}
+
+function single_rotate(root, dir) {
+    var save = root.get_child(!dir);
+
+    root.set_child(!dir, save.get_child(dir));
+    save.set_child(dir, root);
+
+    root.red = true;
+    save.red = false;
+
+    return save;
+}
+
+function double_rotate(root, dir) {
+    root.set_child(!dir, single_rotate(root.get_child(!dir), !dir));
+    return single_rotate(root, dir);
+}
+
+module.exports = RBTree;
+
+
+/***/ }),
+
+/***/ 253:
+/***/ ((module) => {
+
+
+function TreeBase() {}
+
+// removes all nodes from the tree
+TreeBase.prototype.clear = function() {
+    this._root = null;
+    this.size = 0;
+};
+
+// returns node data if found, null otherwise
+TreeBase.prototype.find = function(data) {
+    var res = this._root;
+
+    while(res !== null) {
+        var c = this._comparator(data, res.data);
+        if(c === 0) {
+            return res.data;
+        }
+        else {
+            res = res.get_child(c > 0);
+        }
+    }
+
+    return null;
+};
+
+// returns iterator to node if found, null otherwise
+TreeBase.prototype.findIter = function(data) {
+    var res = this._root;
+    var iter = this.iterator();
+
+    while(res !== null) {
+        var c = this._comparator(data, res.data);
+        if(c === 0) {
+            iter._cursor = res;
+            return iter;
+        }
+        else {
+            iter._ancestors.push(res);
+            res = res.get_child(c > 0);
+        }
+    }
+
+    return null;
+};
+
+// Returns an iterator to the tree node at or immediately after the item
+TreeBase.prototype.lowerBound = function(item) {
+    var cur = this._root;
+    var iter = this.iterator();
+    var cmp = this._comparator;
+
+    while(cur !== null) {
+        var c = cmp(item, cur.data);
+        if(c === 0) {
+            iter._cursor = cur;
+            return iter;
+        }
+        iter._ancestors.push(cur);
+        cur = cur.get_child(c > 0);
+    }
+
+    for(var i=iter._ancestors.length - 1; i >= 0; --i) {
+        cur = iter._ancestors[i];
+        if(cmp(item, cur.data) < 0) {
+            iter._cursor = cur;
+            iter._ancestors.length = i;
+            return iter;
+        }
+    }
+
+    iter._ancestors.length = 0;
+    return iter;
+};
+
+// Returns an iterator to the tree node immediately after the item
+TreeBase.prototype.upperBound = function(item) {
+    var iter = this.lowerBound(item);
+    var cmp = this._comparator;
+
+    while(iter.data() !== null && cmp(iter.data(), item) === 0) {
+        iter.next();
+    }
+
+    return iter;
+};
+
+// returns null if tree is empty
+TreeBase.prototype.min = function() {
+    var res = this._root;
+    if(res === null) {
+        return null;
+    }
+
+    while(res.left !== null) {
+        res = res.left;
+    }
+
+    return res.data;
+};
+
+// returns null if tree is empty
+TreeBase.prototype.max = function() {
+    var res = this._root;
+    if(res === null) {
+        return null;
+    }
+
+    while(res.right !== null) {
+        res = res.right;
+    }
+
+    return res.data;
+};
+
+// returns a null iterator
+// call next() or prev() to point to an element
+TreeBase.prototype.iterator = function() {
+    return new Iterator(this);
+};
+
+// calls cb on each node's data, in order
+TreeBase.prototype.each = function(cb) {
+    var it=this.iterator(), data;
+    while((data = it.next()) !== null) {
+        if(cb(data) === false) {
+            return;
+        }
+    }
+};
+
+// calls cb on each node's data, in reverse order
+TreeBase.prototype.reach = function(cb) {
+    var it=this.iterator(), data;
+    while((data = it.prev()) !== null) {
+        if(cb(data) === false) {
+            return;
+        }
+    }
+};
+
+
+function Iterator(tree) {
+    this._tree = tree;
+    this._ancestors = [];
+    this._cursor = null;
+}
+
+Iterator.prototype.data = function() {
+    return this._cursor !== null ? this._cursor.data : null;
+};
+
+// if null-iterator, returns first node
+// otherwise, returns next node
+Iterator.prototype.next = function() {
+    if(this._cursor === null) {
+        var root = this._tree._root;
+        if(root !== null) {
+            this._minNode(root);
+        }
+    }
+    else {
+        if(this._cursor.right === null) {
+            // no greater node in subtree, go up to parent
+            // if coming from a right child, continue up the stack
+            var save;
+            do {
+                save = this._cursor;
+                if(this._ancestors.length) {
+                    this._cursor = this._ancestors.pop();
+                }
+                else {
+                    this._cursor = null;
+                    break;
+                }
+            } while(this._cursor.right === save);
+        }
+        else {
+            // get the next node from the subtree
+            this._ancestors.push(this._cursor);
+            this._minNode(this._cursor.right);
+        }
+    }
+    return this._cursor !== null ? this._cursor.data : null;
+};
+
+// if null-iterator, returns last node
+// otherwise, returns previous node
+Iterator.prototype.prev = function() {
+    if(this._cursor === null) {
+        var root = this._tree._root;
+        if(root !== null) {
+            this._maxNode(root);
+        }
+    }
+    else {
+        if(this._cursor.left === null) {
+            var save;
+            do {
+                save = this._cursor;
+                if(this._ancestors.length) {
+                    this._cursor = this._ancestors.pop();
+                }
+                else {
+                    this._cursor = null;
+                    break;
+                }
+            } while(this._cursor.left === save);
+        }
+        else {
+            this._ancestors.push(this._cursor);
+            this._maxNode(this._cursor.left);
+        }
+    }
+    return this._cursor !== null ? this._cursor.data : null;
+};
+
+Iterator.prototype._minNode = function(start) {
+    while(start.left !== null) {
+        this._ancestors.push(start);
+        start = start.left;
+    }
+    this._cursor = start;
+};
+
+Iterator.prototype._maxNode = function(start) {
+    while(start.right !== null) {
+        this._ancestors.push(start);
+        start = start.right;
+    }
+    this._cursor = start;
+};
+
+module.exports = TreeBase;
+
+
+
+/***/ }),
+
+/***/ 5222:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+var __webpack_unused_export__;
+/**
+ * Prometheus client
+ * @module Prometheus client
+ */
+
+
+
+exports.register = __nccwpck_require__(1627).globalRegistry;
+exports.Registry = __nccwpck_require__(1627);
+__webpack_unused_export__ = ({
+	configurable: false,
+	enumerable: true,
+	get() {
+		return exports.register.contentType;
+	},
+	set(value) {
+		exports.register.setContentType(value);
+	},
+});
+__webpack_unused_export__ = exports.Registry.PROMETHEUS_CONTENT_TYPE;
+__webpack_unused_export__ = exports.Registry.OPENMETRICS_CONTENT_TYPE;
+/* unused reexport */ __nccwpck_require__(1539).validateMetricName;
+
+exports.Counter = __nccwpck_require__(8606);
+exports.Gauge = __nccwpck_require__(7173);
+exports.Histogram = __nccwpck_require__(5416);
+/* unused reexport */ __nccwpck_require__(3529);
+/* unused reexport */ __nccwpck_require__(7524);
+
+/* unused reexport */ __nccwpck_require__(964);
+/* unused reexport */ __nccwpck_require__(964);
+
+exports.collectDefaultMetrics = __nccwpck_require__(5106);
+
+/* unused reexport */ __nccwpck_require__(5924).aggregators;
+/* unused reexport */ __nccwpck_require__(816);
+
+
+/***/ }),
+
+/***/ 964:
+/***/ ((__unused_webpack_module, exports) => {
+
+var __webpack_unused_export__;
+
+
+__webpack_unused_export__ = (start, width, count) => {
+	if (count < 1) {
+		throw new Error('Linear buckets needs a positive count');
+	}
+
+	const buckets = new Array(count);
+	for (let i = 0; i < count; i++) {
+		buckets[i] = start + i * width;
+	}
+	return buckets;
+};
+
+__webpack_unused_export__ = (start, factor, count) => {
+	if (start <= 0) {
+		throw new Error('Exponential buckets needs a positive start');
+	}
+	if (count < 1) {
+		throw new Error('Exponential buckets needs a positive count');
+	}
+	if (factor <= 1) {
+		throw new Error('Exponential buckets needs a factor greater than 1');
+	}
+	const buckets = new Array(count);
+	for (let i = 0; i < count; i++) {
+		buckets[i] = start;
+		start *= factor;
+	}
+	return buckets;
+};
+
+
+/***/ }),
+
+/***/ 816:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+/**
+ * Extends the Registry class with a `clusterMetrics` method that returns
+ * aggregated metrics for all workers.
+ *
+ * In cluster workers, listens for and responds to requests for metrics by the
+ * cluster master.
+ */
+
+const Registry = __nccwpck_require__(1627);
+const { Grouper } = __nccwpck_require__(9588);
+const { aggregators } = __nccwpck_require__(5924);
+// We need to lazy-load the 'cluster' module as some application servers -
+// namely Passenger - crash when it is imported.
+let cluster = () => {
+	const data = __nccwpck_require__(9907);
+	cluster = () => data;
+	return data;
+};
+
+const GET_METRICS_REQ = 'prom-client:getMetricsReq';
+const GET_METRICS_RES = 'prom-client:getMetricsRes';
+
+let registries = [Registry.globalRegistry];
+let requestCtr = 0; // Concurrency control
+let listenersAdded = false;
+const requests = new Map(); // Pending requests for workers' local metrics.
+
+class AggregatorRegistry extends Registry {
+	constructor(regContentType = Registry.PROMETHEUS_CONTENT_TYPE) {
+		super(regContentType);
+		addListeners();
+	}
+
+	/**
+	 * Gets aggregated metrics for all workers. The optional callback and
+	 * returned Promise resolve with the same value; either may be used.
+	 * @return {Promise<string>} Promise that resolves with the aggregated
+	 *   metrics.
+	 */
+	clusterMetrics() {
+		const requestId = requestCtr++;
+
+		return new Promise((resolve, reject) => {
+			let settled = false;
+			function done(err, result) {
+				if (settled) return;
+				settled = true;
+				if (err) reject(err);
+				else resolve(result);
+			}
+
+			const request = {
+				responses: [],
+				pending: 0,
+				done,
+				errorTimeout: setTimeout(() => {
+					const err = new Error('Operation timed out.');
+					request.done(err);
+				}, 5000),
+			};
+			requests.set(requestId, request);
+
+			const message = {
+				type: GET_METRICS_REQ,
+				requestId,
+			};
+
+			for (const id in cluster().workers) {
+				// If the worker exits abruptly, it may still be in the workers
+				// list but not able to communicate.
+				if (cluster().workers[id].isConnected()) {
+					cluster().workers[id].send(message);
+					request.pending++;
+				}
+			}
+
+			if (request.pending === 0) {
+				// No workers were up
+				clearTimeout(request.errorTimeout);
+				process.nextTick(() => done(null, ''));
+			}
+		});
+	}
+
+	get contentType() {
+		return super.contentType;
+	}
+
+	/**
+	 * Creates a new Registry instance from an array of metrics that were
+	 * created by `registry.getMetricsAsJSON()`. Metrics are aggregated using
+	 * the method specified by their `aggregator` property, or by summation if
+	 * `aggregator` is undefined.
+	 * @param {Array} metricsArr Array of metrics, each of which created by
+	 *   `registry.getMetricsAsJSON()`.
+	 * @param {string} registryType content type of the new registry. Defaults
+	 * to PROMETHEUS_CONTENT_TYPE.
+	 * @return {Registry} aggregated registry.
+	 */
+	static aggregate(
+		metricsArr,
+		registryType = Registry.PROMETHEUS_CONTENT_TYPE,
+	) {
+		const aggregatedRegistry = new Registry();
+		const metricsByName = new Grouper();
+
+		aggregatedRegistry.setContentType(registryType);
+
+		// Gather by name
+		metricsArr.forEach(metrics => {
+			metrics.forEach(metric => {
+				metricsByName.add(metric.name, metric);
+			});
+		});
+
+		// Aggregate gathered metrics.
+		metricsByName.forEach(metrics => {
+			const aggregatorName = metrics[0].aggregator;
+			const aggregatorFn = aggregators[aggregatorName];
+			if (typeof aggregatorFn !== 'function') {
+				throw new Error(`'${aggregatorName}' is not a defined aggregator.`);
+			}
+			const aggregatedMetric = aggregatorFn(metrics);
+			// NB: The 'omit' aggregator returns undefined.
+			if (aggregatedMetric) {
+				const aggregatedMetricWrapper = Object.assign(
+					{
+						get: () => aggregatedMetric,
+					},
+					aggregatedMetric,
+				);
+				aggregatedRegistry.registerMetric(aggregatedMetricWrapper);
+			}
+		});
+
+		return aggregatedRegistry;
+	}
+
+	/**
+	 * Sets the registry or registries to be aggregated. Call from workers to
+	 * use a registry/registries other than the default global registry.
+	 * @param {Array<Registry>|Registry} regs Registry or registries to be
+	 *   aggregated.
+	 * @return {void}
+	 */
+	static setRegistries(regs) {
+		if (!Array.isArray(regs)) regs = [regs];
+		regs.forEach(reg => {
+			if (!(reg instanceof Registry)) {
+				throw new TypeError(`Expected Registry, got ${typeof reg}`);
+			}
+		});
+		registries = regs;
+	}
+}
+
+/**
+ * Adds event listeners for cluster aggregation. Idempotent (safe to call more
+ * than once).
+ * @return {void}
+ */
+function addListeners() {
+	if (listenersAdded) return;
+	listenersAdded = true;
+
+	if (cluster().isMaster) {
+		// Listen for worker responses to requests for local metrics
+		cluster().on('message', (worker, message) => {
+			if (message.type === GET_METRICS_RES) {
+				const request = requests.get(message.requestId);
+
+				if (message.error) {
+					request.done(new Error(message.error));
+					return;
+				}
+
+				message.metrics.forEach(registry => request.responses.push(registry));
+				request.pending--;
+
+				if (request.pending === 0) {
+					// finalize
+					requests.delete(message.requestId);
+					clearTimeout(request.errorTimeout);
+
+					const registry = AggregatorRegistry.aggregate(request.responses);
+					const promString = registry.metrics();
+					request.done(null, promString);
+				}
+			}
+		});
+	}
+
+	if (cluster().isWorker) {
+		// Respond to master's requests for worker's local metrics.
+		process.on('message', message => {
+			if (message.type === GET_METRICS_REQ) {
+				Promise.all(registries.map(r => r.getMetricsAsJSON()))
+					.then(metrics => {
+						process.send({
+							type: GET_METRICS_RES,
+							requestId: message.requestId,
+							metrics,
+						});
+					})
+					.catch(error => {
+						process.send({
+							type: GET_METRICS_RES,
+							requestId: message.requestId,
+							error: error.message,
+						});
+					});
+			}
+		});
+	}
+}
+
+module.exports = AggregatorRegistry;
+
+
+/***/ }),
+
+/***/ 8606:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+/**
+ * Counter metric
+ */
+
+
+const util = __nccwpck_require__(9023);
+const {
+	hashObject,
+	isObject,
+	getLabels,
+	removeLabels,
+	nowTimestamp,
+} = __nccwpck_require__(9588);
+const { validateLabel } = __nccwpck_require__(1539);
+const { Metric } = __nccwpck_require__(2476);
+const Exemplar = __nccwpck_require__(9024);
+
+class Counter extends Metric {
+	constructor(config) {
+		super(config);
+		this.type = 'counter';
+		this.defaultLabels = {};
+		this.defaultValue = 1;
+		this.defaultExemplarLabelSet = {};
+		if (config.enableExemplars) {
+			this.enableExemplars = true;
+			this.inc = this.incWithExemplar;
+		} else {
+			this.inc = this.incWithoutExemplar;
+		}
+	}
+
+	/**
+	 * Increment counter
+	 * @param {object} labels - What label you want to be incremented
+	 * @param {Number} value - Value to increment, if omitted increment with 1
+	 * @returns {object} results - object with information about the inc operation
+	 * @returns {string} results.labelHash - hash representation of the labels
+	 */
+	incWithoutExemplar(labels, value) {
+		let hash = '';
+		if (isObject(labels)) {
+			hash = hashObject(labels, this.sortedLabelNames);
+			validateLabel(this.labelNames, labels);
+		} else {
+			value = labels;
+			labels = {};
+		}
+
+		if (value && !Number.isFinite(value)) {
+			throw new TypeError(`Value is not a valid number: ${util.format(value)}`);
+		}
+		if (value < 0) {
+			throw new Error('It is not possible to decrease a counter');
+		}
+
+		if (value === null || value === undefined) value = 1;
+
+		setValue(this.hashMap, value, labels, hash);
+
+		return { labelHash: hash };
+	}
+
+	/**
+	 * Increment counter with exemplar, same as inc but accepts labels for an
+	 * exemplar.
+	 * If no label is provided the current exemplar labels are kept unchanged
+	 * (defaults to empty set).
+	 *
+	 * @param {object} incOpts - Object with options about what metric to increase
+	 * @param {object} incOpts.labels - What label you want to be incremented,
+	 *                                  defaults to null (metric with no labels)
+	 * @param {Number} incOpts.value - Value to increment, defaults to 1
+	 * @param {object} incOpts.exemplarLabels - Key-value  labels for the
+	 *                                          exemplar, defaults to empty set {}
+	 * @returns {void}
+	 */
+	incWithExemplar({
+		labels = this.defaultLabels,
+		value = this.defaultValue,
+		exemplarLabels = this.defaultExemplarLabelSet,
+	} = {}) {
+		const res = this.incWithoutExemplar(labels, value);
+		this.updateExemplar(exemplarLabels, value, res.labelHash);
+	}
+
+	updateExemplar(exemplarLabels, value, hash) {
+		if (exemplarLabels === this.defaultExemplarLabelSet) return;
+		if (!isObject(this.hashMap[hash].exemplar)) {
+			this.hashMap[hash].exemplar = new Exemplar();
+		}
+		this.hashMap[hash].exemplar.validateExemplarLabelSet(exemplarLabels);
+		this.hashMap[hash].exemplar.labelSet = exemplarLabels;
+		this.hashMap[hash].exemplar.value = value ? value : 1;
+		this.hashMap[hash].exemplar.timestamp = nowTimestamp();
+	}
+
+	/**
+	 * Reset counter
+	 * @returns {void}
+	 */
+	reset() {
+		this.hashMap = {};
+		if (this.labelNames.length === 0) {
+			setValue(this.hashMap, 0);
+		}
+	}
+
+	async get() {
+		if (this.collect) {
+			const v = this.collect();
+			if (v instanceof Promise) await v;
+		}
+
+		return {
+			help: this.help,
+			name: this.name,
+			type: this.type,
+			values: Object.values(this.hashMap),
+			aggregator: this.aggregator,
+		};
+	}
+
+	labels(...args) {
+		const labels = getLabels(this.labelNames, args) || {};
+		return {
+			inc: this.inc.bind(this, labels),
+		};
+	}
+
+	remove(...args) {
+		const labels = getLabels(this.labelNames, args) || {};
+		validateLabel(this.labelNames, labels);
+		return removeLabels.call(this, this.hashMap, labels, this.sortedLabelNames);
+	}
+}
+
+function setValue(hashMap, value, labels = {}, hash = '') {
+	if (hashMap[hash]) {
+		hashMap[hash].value += value;
+	} else {
+		hashMap[hash] = { value, labels };
+	}
+	return hashMap;
+}
+
+module.exports = Counter;
+
+
+/***/ }),
+
+/***/ 5106:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const { isObject } = __nccwpck_require__(9588);
+
+// Default metrics.
+const processCpuTotal = __nccwpck_require__(8293);
+const processStartTime = __nccwpck_require__(8228);
+const osMemoryHeap = __nccwpck_require__(3981);
+const processOpenFileDescriptors = __nccwpck_require__(5217);
+const processMaxFileDescriptors = __nccwpck_require__(9655);
+const eventLoopLag = __nccwpck_require__(4460);
+const processHandles = __nccwpck_require__(5490);
+const processRequests = __nccwpck_require__(7439);
+const processResources = __nccwpck_require__(884);
+const heapSizeAndUsed = __nccwpck_require__(2365);
+const heapSpacesSizeAndUsed = __nccwpck_require__(3844);
+const version = __nccwpck_require__(3344);
+const gc = __nccwpck_require__(9336);
+
+const metrics = {
+	processCpuTotal,
+	processStartTime,
+	osMemoryHeap,
+	processOpenFileDescriptors,
+	processMaxFileDescriptors,
+	eventLoopLag,
+	...(typeof process.getActiveResourcesInfo === 'function'
+		? { processResources }
+		: {}),
+	processHandles,
+	processRequests,
+	heapSizeAndUsed,
+	heapSpacesSizeAndUsed,
+	version,
+	gc,
+};
+const metricsList = Object.keys(metrics);
+
+module.exports = function collectDefaultMetrics(config) {
+	if (config !== null && config !== undefined && !isObject(config)) {
+		throw new TypeError('config must be null, undefined, or an object');
+	}
+
+	config = { eventLoopMonitoringPrecision: 10, ...config };
+
+	for (const metric of Object.values(metrics)) {
+		metric(config.register, config);
+	}
+};
+
+module.exports.metricsList = metricsList;
+
+
+/***/ }),
+
+/***/ 9024:
+/***/ ((module) => {
+
+
+
+/**
+ * Class representing an OpenMetrics exemplar.
+ *
+ * @property {object} labelSet
+ * @property {number} value
+ * @property {number} [timestamp]
+ * */
+class Exemplar {
+	constructor(labelSet = {}, value = null) {
+		this.labelSet = labelSet;
+		this.value = value;
+	}
+
+	/**
+	 * Validation for the label set format.
+	 * https://github.com/OpenObservability/OpenMetrics/blob/d99b705f611b75fec8f450b05e344e02eea6921d/specification/OpenMetrics.md#exemplars
+	 *
+	 * @param {object} labelSet - Exemplar labels.
+	 * @throws {RangeError}
+	 * @return {void}
+	 */
+	validateExemplarLabelSet(labelSet) {
+		let res = '';
+		for (const [labelName, labelValue] of Object.entries(labelSet)) {
+			res += `${labelName}${labelValue}`;
+		}
+		if (res.length > 128) {
+			throw new RangeError(
+				'Label set size must be smaller than 128 UTF-8 chars',
+			);
+		}
+	}
+}
+
+module.exports = Exemplar;
+
+
+/***/ }),
+
+/***/ 7173:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+/**
+ * Gauge metric
+ */
+
+
+const util = __nccwpck_require__(9023);
+
+const {
+	setValue,
+	setValueDelta,
+	getLabels,
+	hashObject,
+	isObject,
+	removeLabels,
+} = __nccwpck_require__(9588);
+const { validateLabel } = __nccwpck_require__(1539);
+const { Metric } = __nccwpck_require__(2476);
+
+class Gauge extends Metric {
+	constructor(config) {
+		super(config);
+		this.type = 'gauge';
+	}
+
+	/**
+	 * Set a gauge to a value
+	 * @param {object} labels - Object with labels and their values
+	 * @param {Number} value - Value to set the gauge to, must be positive
+	 * @returns {void}
+	 */
+	set(labels, value) {
+		value = getValueArg(labels, value);
+		labels = getLabelArg(labels);
+		set(this, labels, value);
+	}
+
+	/**
+	 * Reset gauge
+	 * @returns {void}
+	 */
+	reset() {
+		this.hashMap = {};
+		if (this.labelNames.length === 0) {
+			setValue(this.hashMap, 0, {});
+		}
+	}
+
+	/**
+	 * Increment a gauge value
+	 * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+	 * @param {Number} value - Value to increment - if omitted, increment with 1
+	 * @returns {void}
+	 */
+	inc(labels, value) {
+		value = getValueArg(labels, value);
+		labels = getLabelArg(labels);
+		if (value === undefined) value = 1;
+		setDelta(this, labels, value);
+	}
+
+	/**
+	 * Decrement a gauge value
+	 * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+	 * @param {Number} value - Value to decrement - if omitted, decrement with 1
+	 * @returns {void}
+	 */
+	dec(labels, value) {
+		value = getValueArg(labels, value);
+		labels = getLabelArg(labels);
+		if (value === undefined) value = 1;
+		setDelta(this, labels, -value);
+	}
+
+	/**
+	 * Set the gauge to current unix epoch
+	 * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+	 * @returns {void}
+	 */
+	setToCurrentTime(labels) {
+		const now = Date.now() / 1000;
+		if (labels === undefined) {
+			this.set(now);
+		} else {
+			this.set(labels, now);
+		}
+	}
+
+	/**
+	 * Start a timer
+	 * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+	 * @returns {function} - Invoke this function to set the duration in seconds since you started the timer.
+	 * @example
+	 * var done = gauge.startTimer();
+	 * makeXHRRequest(function(err, response) {
+	 *	done(); //Duration of the request will be saved
+	 * });
+	 */
+	startTimer(labels) {
+		const start = process.hrtime();
+		return endLabels => {
+			const delta = process.hrtime(start);
+			const value = delta[0] + delta[1] / 1e9;
+			this.set(Object.assign({}, labels, endLabels), value);
+			return value;
+		};
+	}
+
+	async get() {
+		if (this.collect) {
+			const v = this.collect();
+			if (v instanceof Promise) await v;
+		}
+		return {
+			help: this.help,
+			name: this.name,
+			type: this.type,
+			values: Object.values(this.hashMap),
+			aggregator: this.aggregator,
+		};
+	}
+
+	_getValue(labels) {
+		const hash = hashObject(labels || {}, this.sortedLabelNames);
+		return this.hashMap[hash] ? this.hashMap[hash].value : 0;
+	}
+
+	labels(...args) {
+		const labels = getLabels(this.labelNames, args);
+		validateLabel(this.labelNames, labels);
+		return {
+			inc: this.inc.bind(this, labels),
+			dec: this.dec.bind(this, labels),
+			set: this.set.bind(this, labels),
+			setToCurrentTime: this.setToCurrentTime.bind(this, labels),
+			startTimer: this.startTimer.bind(this, labels),
+		};
+	}
+
+	remove(...args) {
+		const labels = getLabels(this.labelNames, args);
+		validateLabel(this.labelNames, labels);
+		removeLabels.call(this, this.hashMap, labels, this.sortedLabelNames);
+	}
+}
+
+function set(gauge, labels, value) {
+	if (typeof value !== 'number') {
+		throw new TypeError(`Value is not a valid number: ${util.format(value)}`);
+	}
+
+	validateLabel(gauge.labelNames, labels);
+	setValue(gauge.hashMap, value, labels);
+}
+
+function setDelta(gauge, labels, delta) {
+	if (typeof delta !== 'number') {
+		throw new TypeError(`Delta is not a valid number: ${util.format(delta)}`);
+	}
+
+	validateLabel(gauge.labelNames, labels);
+	const hash = hashObject(labels, gauge.sortedLabelNames);
+	setValueDelta(gauge.hashMap, delta, labels, hash);
+}
+
+function getLabelArg(labels) {
+	return isObject(labels) ? labels : {};
+}
+
+function getValueArg(labels, value) {
+	return isObject(labels) ? value : labels;
+}
+
+module.exports = Gauge;
+
+
+/***/ }),
+
+/***/ 5416:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+/**
+ * Histogram
+ */
+
+
+const util = __nccwpck_require__(9023);
+const {
+	getLabels,
+	hashObject,
+	isObject,
+	removeLabels,
+	nowTimestamp,
+} = __nccwpck_require__(9588);
+const { validateLabel } = __nccwpck_require__(1539);
+const { Metric } = __nccwpck_require__(2476);
+const Exemplar = __nccwpck_require__(9024);
+
+class Histogram extends Metric {
+	constructor(config) {
+		super(config, {
+			buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+		});
+
+		this.type = 'histogram';
+		this.defaultLabels = {};
+		this.defaultExemplarLabelSet = {};
+		this.enableExemplars = false;
+
+		for (const label of this.labelNames) {
+			if (label === 'le') {
+				throw new Error('le is a reserved label keyword');
+			}
+		}
+
+		this.upperBounds = this.buckets;
+		this.bucketValues = this.upperBounds.reduce((acc, upperBound) => {
+			acc[upperBound] = 0;
+			return acc;
+		}, {});
+
+		if (config.enableExemplars) {
+			this.enableExemplars = true;
+			this.bucketExemplars = this.upperBounds.reduce((acc, upperBound) => {
+				acc[upperBound] = null;
+				return acc;
+			}, {});
+			Object.freeze(this.bucketExemplars);
+			this.observe = this.observeWithExemplar;
+		} else {
+			this.observe = this.observeWithoutExemplar;
+		}
+
+		Object.freeze(this.bucketValues);
+		Object.freeze(this.upperBounds);
+
+		if (this.labelNames.length === 0) {
+			this.hashMap = {
+				[hashObject({})]: createBaseValues(
+					{},
+					this.bucketValues,
+					this.bucketExemplars,
+				),
+			};
+		}
+	}
+
+	/**
+	 * Observe a value in histogram
+	 * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+	 * @param {Number} value - Value to observe in the histogram
+	 * @returns {void}
+	 */
+	observeWithoutExemplar(labels, value) {
+		observe.call(this, labels === 0 ? 0 : labels || {})(value);
+	}
+
+	observeWithExemplar({
+		labels = this.defaultLabels,
+		value,
+		exemplarLabels = this.defaultExemplarLabelSet,
+	} = {}) {
+		observe.call(this, labels === 0 ? 0 : labels || {})(value);
+		this.updateExemplar(labels, value, exemplarLabels);
+	}
+
+	updateExemplar(labels, value, exemplarLabels) {
+		if (Object.keys(exemplarLabels).length === 0) return;
+		const hash = hashObject(labels, this.sortedLabelNames);
+		const bound = findBound(this.upperBounds, value);
+		const { bucketExemplars } = this.hashMap[hash];
+		let exemplar = bucketExemplars[bound];
+		if (!isObject(exemplar)) {
+			exemplar = new Exemplar();
+			bucketExemplars[bound] = exemplar;
+		}
+		exemplar.validateExemplarLabelSet(exemplarLabels);
+		exemplar.labelSet = exemplarLabels;
+		exemplar.value = value;
+		exemplar.timestamp = nowTimestamp();
+	}
+
+	async get() {
+		const data = await this.getForPromString();
+		data.values = data.values.map(splayLabels);
+		return data;
+	}
+
+	async getForPromString() {
+		if (this.collect) {
+			const v = this.collect();
+			if (v instanceof Promise) await v;
+		}
+		const data = Object.values(this.hashMap);
+		const values = data
+			.map(extractBucketValuesForExport(this))
+			.reduce(addSumAndCountForExport(this), []);
+
+		return {
+			name: this.name,
+			help: this.help,
+			type: this.type,
+			values,
+			aggregator: this.aggregator,
+		};
+	}
+
+	reset() {
+		this.hashMap = {};
+	}
+
+	/**
+	 * Initialize the metrics for the given combination of labels to zero
+	 * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+	 * @returns {void}
+	 */
+	zero(labels) {
+		const hash = hashObject(labels, this.sortedLabelNames);
+		this.hashMap[hash] = createBaseValues(
+			labels,
+			this.bucketValues,
+			this.bucketExemplars,
+		);
+	}
+
+	/**
+	 * Start a timer that could be used to logging durations
+	 * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+	 * @param {object} exemplarLabels - Object with labels for exemplar where key is the label key and value is label value. Can only be one level deep
+	 * @returns {function} - Function to invoke when you want to stop the timer and observe the duration in seconds
+	 * @example
+	 * var end = histogram.startTimer();
+	 * makeExpensiveXHRRequest(function(err, res) {
+	 * 	const duration = end(); //Observe the duration of expensiveXHRRequest and returns duration in seconds
+	 * 	console.log('Duration', duration);
+	 * });
+	 */
+	startTimer(labels, exemplarLabels) {
+		return this.enableExemplars
+			? startTimerWithExemplar.call(this, labels, exemplarLabels)()
+			: startTimer.call(this, labels)();
+	}
+
+	labels(...args) {
+		const labels = getLabels(this.labelNames, args);
+		validateLabel(this.labelNames, labels);
+		return {
+			observe: observe.call(this, labels),
+			startTimer: startTimer.call(this, labels),
+		};
+	}
+
+	remove(...args) {
+		const labels = getLabels(this.labelNames, args);
+		validateLabel(this.labelNames, labels);
+		removeLabels.call(this, this.hashMap, labels, this.sortedLabelNames);
+	}
+}
+
+function startTimer(startLabels) {
+	return () => {
+		const start = process.hrtime();
+		return endLabels => {
+			const delta = process.hrtime(start);
+			const value = delta[0] + delta[1] / 1e9;
+			this.observe(Object.assign({}, startLabels, endLabels), value);
+			return value;
+		};
+	};
+}
+
+function startTimerWithExemplar(startLabels, startExemplarLabels) {
+	return () => {
+		const start = process.hrtime();
+		return (endLabels, endExemplarLabels) => {
+			const delta = process.hrtime(start);
+			const value = delta[0] + delta[1] / 1e9;
+			this.observe({
+				labels: Object.assign({}, startLabels, endLabels),
+				value,
+				exemplarLabels: Object.assign(
+					{},
+					startExemplarLabels,
+					endExemplarLabels,
+				),
+			});
+			return value;
+		};
+	};
+}
+
+function setValuePair(labels, value, metricName, exemplar, sharedLabels = {}) {
+	return {
+		labels,
+		sharedLabels,
+		value,
+		metricName,
+		exemplar,
+	};
+}
+
+function findBound(upperBounds, value) {
+	for (let i = 0; i < upperBounds.length; i++) {
+		const bound = upperBounds[i];
+		if (value <= bound) {
+			return bound;
+		}
+	}
+	return -1;
+}
+
+function observe(labels) {
+	return value => {
+		const labelValuePair = convertLabelsAndValues(labels, value);
+
+		validateLabel(this.labelNames, labelValuePair.labels);
+		if (!Number.isFinite(labelValuePair.value)) {
+			throw new TypeError(
+				`Value is not a valid number: ${util.format(labelValuePair.value)}`,
+			);
+		}
+
+		const hash = hashObject(labelValuePair.labels, this.sortedLabelNames);
+		let valueFromMap = this.hashMap[hash];
+		if (!valueFromMap) {
+			valueFromMap = createBaseValues(
+				labelValuePair.labels,
+				this.bucketValues,
+				this.bucketExemplars,
+			);
+		}
+
+		const b = findBound(this.upperBounds, labelValuePair.value);
+
+		valueFromMap.sum += labelValuePair.value;
+		valueFromMap.count += 1;
+
+		if (Object.prototype.hasOwnProperty.call(valueFromMap.bucketValues, b)) {
+			valueFromMap.bucketValues[b] += 1;
+		}
+
+		this.hashMap[hash] = valueFromMap;
+	};
+}
+
+function createBaseValues(labels, bucketValues, bucketExemplars) {
+	const result = {
+		labels,
+		bucketValues: { ...bucketValues },
+		sum: 0,
+		count: 0,
+	};
+	if (bucketExemplars) {
+		result.bucketExemplars = { ...bucketExemplars };
+	}
+	return result;
+}
+
+function convertLabelsAndValues(labels, value) {
+	return isObject(labels)
+		? {
+				labels,
+				value,
+			}
+		: {
+				value: labels,
+				labels: {},
+			};
+}
+
+function extractBucketValuesForExport(histogram) {
+	const name = `${histogram.name}_bucket`;
+	return bucketData => {
+		let acc = 0;
+		const buckets = histogram.upperBounds.map(upperBound => {
+			acc += bucketData.bucketValues[upperBound];
+			return setValuePair(
+				{ le: upperBound },
+				acc,
+				name,
+				bucketData.bucketExemplars
+					? bucketData.bucketExemplars[upperBound]
+					: null,
+				bucketData.labels,
+			);
+		});
+		return { buckets, data: bucketData };
+	};
+}
+
+function addSumAndCountForExport(histogram) {
+	return (acc, d) => {
+		acc.push(...d.buckets);
+
+		const infLabel = { le: '+Inf' };
+		acc.push(
+			setValuePair(
+				infLabel,
+				d.data.count,
+				`${histogram.name}_bucket`,
+				d.data.bucketExemplars ? d.data.bucketExemplars['-1'] : null,
+				d.data.labels,
+			),
+			setValuePair(
+				{},
+				d.data.sum,
+				`${histogram.name}_sum`,
+				undefined,
+				d.data.labels,
+			),
+			setValuePair(
+				{},
+				d.data.count,
+				`${histogram.name}_count`,
+				undefined,
+				d.data.labels,
+			),
+		);
+		return acc;
+	};
+}
+
+function splayLabels(bucket) {
+	const { sharedLabels, labels, ...newBucket } = bucket;
+	for (const label of Object.keys(sharedLabels)) {
+		labels[label] = sharedLabels[label];
+	}
+	newBucket.labels = labels;
+	return newBucket;
+}
+
+module.exports = Histogram;
+
+
+/***/ }),
+
+/***/ 2476:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Registry = __nccwpck_require__(1627);
+const { isObject } = __nccwpck_require__(9588);
+const { validateMetricName, validateLabelName } = __nccwpck_require__(1539);
+
+/**
+ * @abstract
+ */
+class Metric {
+	constructor(config, defaults = {}) {
+		if (!isObject(config)) {
+			throw new TypeError('constructor expected a config object');
+		}
+		Object.assign(
+			this,
+			{
+				labelNames: [],
+				registers: [Registry.globalRegistry],
+				aggregator: 'sum',
+				enableExemplars: false,
+			},
+			defaults,
+			config,
+		);
+		if (!this.registers) {
+			// in case config.registers is `undefined`
+			this.registers = [Registry.globalRegistry];
+		}
+		if (!this.help) {
+			throw new Error('Missing mandatory help parameter');
+		}
+		if (!this.name) {
+			throw new Error('Missing mandatory name parameter');
+		}
+		if (!validateMetricName(this.name)) {
+			throw new Error('Invalid metric name');
+		}
+		if (!validateLabelName(this.labelNames)) {
+			throw new Error('Invalid label name');
+		}
+
+		if (this.collect && typeof this.collect !== 'function') {
+			throw new Error('Optional "collect" parameter must be a function');
+		}
+
+		if (this.labelNames) {
+			this.sortedLabelNames = [...this.labelNames].sort();
+		} else {
+			this.sortedLabelNames = [];
+		}
+
+		this.reset();
+
+		for (const register of this.registers) {
+			if (
+				this.enableExemplars &&
+				register.contentType === Registry.PROMETHEUS_CONTENT_TYPE
+			) {
+				throw new TypeError(
+					'Exemplars are supported only on OpenMetrics registries',
+				);
+			}
+			register.registerMetric(this);
+		}
+	}
+
+	reset() {
+		/* abstract */
+	}
+}
+
+module.exports = { Metric };
+
+
+/***/ }),
+
+/***/ 5924:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+const { Grouper, hashObject } = __nccwpck_require__(9588);
+
+/**
+ * Returns a new function that applies the `aggregatorFn` to the values.
+ * @param {Function} aggregatorFn function to apply to values.
+ * @return {Function} aggregator function
+ */
+function AggregatorFactory(aggregatorFn) {
+	return metrics => {
+		if (metrics.length === 0) return;
+		const result = {
+			help: metrics[0].help,
+			name: metrics[0].name,
+			type: metrics[0].type,
+			values: [],
+			aggregator: metrics[0].aggregator,
+		};
+		// Gather metrics by metricName and labels.
+		const byLabels = new Grouper();
+		metrics.forEach(metric => {
+			metric.values.forEach(value => {
+				const key = hashObject(value.labels);
+				byLabels.add(`${value.metricName}_${key}`, value);
+			});
+		});
+		// Apply aggregator function to gathered metrics.
+		byLabels.forEach(values => {
+			if (values.length === 0) return;
+			const valObj = {
+				value: aggregatorFn(values),
+				labels: values[0].labels,
+			};
+			if (values[0].metricName) {
+				valObj.metricName = values[0].metricName;
+			}
+			// NB: Timestamps are omitted.
+			result.values.push(valObj);
+		});
+		return result;
+	};
+}
+// Export for users to define their own aggregation methods.
+exports.AggregatorFactory = AggregatorFactory;
+
+/**
+ * Functions that can be used to aggregate metrics from multiple registries.
+ */
+exports.aggregators = {
+	/**
+	 * @return The sum of values.
+	 */
+	sum: AggregatorFactory(v => v.reduce((p, c) => p + c.value, 0)),
+	/**
+	 * @return The first value.
+	 */
+	first: AggregatorFactory(v => v[0].value),
+	/**
+	 * @return {undefined} Undefined; omits the metric.
+	 */
+	omit: () => {},
+	/**
+	 * @return The arithmetic mean of the values.
+	 */
+	average: AggregatorFactory(
+		v => v.reduce((p, c) => p + c.value, 0) / v.length,
+	),
+	/**
+	 * @return The minimum of the values.
+	 */
+	min: AggregatorFactory(v =>
+		v.reduce((p, c) => Math.min(p, c.value), Infinity),
+	),
+	/**
+	 * @return The maximum of the values.
+	 */
+	max: AggregatorFactory(v =>
+		v.reduce((p, c) => Math.max(p, c.value), -Infinity),
+	),
+};
+
+
+/***/ }),
+
+/***/ 4460:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Gauge = __nccwpck_require__(7173);
+
+// Check if perf_hooks module is available
+let perf_hooks;
+try {
+	perf_hooks = __nccwpck_require__(2987);
+} catch {
+	// node version is too old
+}
+
+// Reported always.
+const NODEJS_EVENTLOOP_LAG = 'nodejs_eventloop_lag_seconds';
+
+// Reported only when perf_hooks is available.
+const NODEJS_EVENTLOOP_LAG_MIN = 'nodejs_eventloop_lag_min_seconds';
+const NODEJS_EVENTLOOP_LAG_MAX = 'nodejs_eventloop_lag_max_seconds';
+const NODEJS_EVENTLOOP_LAG_MEAN = 'nodejs_eventloop_lag_mean_seconds';
+const NODEJS_EVENTLOOP_LAG_STDDEV = 'nodejs_eventloop_lag_stddev_seconds';
+const NODEJS_EVENTLOOP_LAG_P50 = 'nodejs_eventloop_lag_p50_seconds';
+const NODEJS_EVENTLOOP_LAG_P90 = 'nodejs_eventloop_lag_p90_seconds';
+const NODEJS_EVENTLOOP_LAG_P99 = 'nodejs_eventloop_lag_p99_seconds';
+
+function reportEventloopLag(start, gauge, labels) {
+	const delta = process.hrtime(start);
+	const nanosec = delta[0] * 1e9 + delta[1];
+	const seconds = nanosec / 1e9;
+
+	gauge.set(labels, seconds);
+}
+
+module.exports = (registry, config = {}) => {
+	const namePrefix = config.prefix ? config.prefix : '';
+	const labels = config.labels ? config.labels : {};
+	const labelNames = Object.keys(labels);
+	const registers = registry ? [registry] : undefined;
+
+	let collect = () => {
+		const start = process.hrtime();
+		setImmediate(reportEventloopLag, start, lag, labels);
+	};
+
+	if (perf_hooks && perf_hooks.monitorEventLoopDelay) {
+		try {
+			const histogram = perf_hooks.monitorEventLoopDelay({
+				resolution: config.eventLoopMonitoringPrecision,
+			});
+			histogram.enable();
+
+			collect = () => {
+				const start = process.hrtime();
+				setImmediate(reportEventloopLag, start, lag, labels);
+
+				lagMin.set(labels, histogram.min / 1e9);
+				lagMax.set(labels, histogram.max / 1e9);
+				lagMean.set(labels, histogram.mean / 1e9);
+				lagStddev.set(labels, histogram.stddev / 1e9);
+				lagP50.set(labels, histogram.percentile(50) / 1e9);
+				lagP90.set(labels, histogram.percentile(90) / 1e9);
+				lagP99.set(labels, histogram.percentile(99) / 1e9);
+
+				histogram.reset();
+			};
+		} catch (e) {
+			if (e.code === 'ERR_NOT_IMPLEMENTED') {
+				return; // Bun
+			}
+
+			throw e;
+		}
+	}
+
+	const lag = new Gauge({
+		name: namePrefix + NODEJS_EVENTLOOP_LAG,
+		help: 'Lag of event loop in seconds.',
+		registers,
+		labelNames,
+		aggregator: 'average',
+		// Use this one metric's `collect` to set all metrics' values.
+		collect,
+	});
+	const lagMin = new Gauge({
+		name: namePrefix + NODEJS_EVENTLOOP_LAG_MIN,
+		help: 'The minimum recorded event loop delay.',
+		registers,
+		labelNames,
+		aggregator: 'min',
+	});
+	const lagMax = new Gauge({
+		name: namePrefix + NODEJS_EVENTLOOP_LAG_MAX,
+		help: 'The maximum recorded event loop delay.',
+		registers,
+		labelNames,
+		aggregator: 'max',
+	});
+	const lagMean = new Gauge({
+		name: namePrefix + NODEJS_EVENTLOOP_LAG_MEAN,
+		help: 'The mean of the recorded event loop delays.',
+		registers,
+		labelNames,
+		aggregator: 'average',
+	});
+	const lagStddev = new Gauge({
+		name: namePrefix + NODEJS_EVENTLOOP_LAG_STDDEV,
+		help: 'The standard deviation of the recorded event loop delays.',
+		registers,
+		labelNames,
+		aggregator: 'average',
+	});
+	const lagP50 = new Gauge({
+		name: namePrefix + NODEJS_EVENTLOOP_LAG_P50,
+		help: 'The 50th percentile of the recorded event loop delays.',
+		registers,
+		labelNames,
+		aggregator: 'average',
+	});
+	const lagP90 = new Gauge({
+		name: namePrefix + NODEJS_EVENTLOOP_LAG_P90,
+		help: 'The 90th percentile of the recorded event loop delays.',
+		registers,
+		labelNames,
+		aggregator: 'average',
+	});
+	const lagP99 = new Gauge({
+		name: namePrefix + NODEJS_EVENTLOOP_LAG_P99,
+		help: 'The 99th percentile of the recorded event loop delays.',
+		registers,
+		labelNames,
+		aggregator: 'average',
+	});
+};
+
+module.exports.metricNames = [
+	NODEJS_EVENTLOOP_LAG,
+	NODEJS_EVENTLOOP_LAG_MIN,
+	NODEJS_EVENTLOOP_LAG_MAX,
+	NODEJS_EVENTLOOP_LAG_MEAN,
+	NODEJS_EVENTLOOP_LAG_STDDEV,
+	NODEJS_EVENTLOOP_LAG_P50,
+	NODEJS_EVENTLOOP_LAG_P90,
+	NODEJS_EVENTLOOP_LAG_P99,
+];
+
+
+/***/ }),
+
+/***/ 9336:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+const Histogram = __nccwpck_require__(5416);
+
+let perf_hooks;
+
+try {
+	// eslint-disable-next-line
+	perf_hooks = __nccwpck_require__(2987);
+} catch {
+	// node version is too old
+}
+
+const NODEJS_GC_DURATION_SECONDS = 'nodejs_gc_duration_seconds';
+const DEFAULT_GC_DURATION_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
+
+const kinds = [];
+
+if (perf_hooks && perf_hooks.constants) {
+	kinds[perf_hooks.constants.NODE_PERFORMANCE_GC_MAJOR] = 'major';
+	kinds[perf_hooks.constants.NODE_PERFORMANCE_GC_MINOR] = 'minor';
+	kinds[perf_hooks.constants.NODE_PERFORMANCE_GC_INCREMENTAL] = 'incremental';
+	kinds[perf_hooks.constants.NODE_PERFORMANCE_GC_WEAKCB] = 'weakcb';
+}
+
+module.exports = (registry, config = {}) => {
+	if (!perf_hooks) {
+		return;
+	}
+
+	const namePrefix = config.prefix ? config.prefix : '';
+	const labels = config.labels ? config.labels : {};
+	const labelNames = Object.keys(labels);
+	const buckets = config.gcDurationBuckets
+		? config.gcDurationBuckets
+		: DEFAULT_GC_DURATION_BUCKETS;
+	const gcHistogram = new Histogram({
+		name: namePrefix + NODEJS_GC_DURATION_SECONDS,
+		help: 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.',
+		labelNames: ['kind', ...labelNames],
+		enableExemplars: false,
+		buckets,
+		registers: registry ? [registry] : undefined,
+	});
+
+	const obs = new perf_hooks.PerformanceObserver(list => {
+		const entry = list.getEntries()[0];
+		// Node < 16 uses entry.kind
+		// Node >= 16 uses entry.detail.kind
+		// See: https://nodejs.org/docs/latest-v16.x/api/deprecations.html#deprecations_dep0152_extension_performanceentry_properties
+		const kind = entry.detail ? kinds[entry.detail.kind] : kinds[entry.kind];
+		// Convert duration from milliseconds to seconds
+		gcHistogram.observe(Object.assign({ kind }, labels), entry.duration / 1000);
+	});
+
+	obs.observe({ entryTypes: ['gc'] });
+};
+
+module.exports.metricNames = [NODEJS_GC_DURATION_SECONDS];
+
+
+/***/ }),
+
+/***/ 2365:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Gauge = __nccwpck_require__(7173);
+const safeMemoryUsage = __nccwpck_require__(1315);
+
+const NODEJS_HEAP_SIZE_TOTAL = 'nodejs_heap_size_total_bytes';
+const NODEJS_HEAP_SIZE_USED = 'nodejs_heap_size_used_bytes';
+const NODEJS_EXTERNAL_MEMORY = 'nodejs_external_memory_bytes';
+
+module.exports = (registry, config = {}) => {
+	if (typeof process.memoryUsage !== 'function') {
+		return;
+	}
+	const labels = config.labels ? config.labels : {};
+	const labelNames = Object.keys(labels);
+
+	const registers = registry ? [registry] : undefined;
+	const namePrefix = config.prefix ? config.prefix : '';
+	const collect = () => {
+		const memUsage = safeMemoryUsage();
+		if (memUsage) {
+			heapSizeTotal.set(labels, memUsage.heapTotal);
+			heapSizeUsed.set(labels, memUsage.heapUsed);
+			if (memUsage.external !== undefined) {
+				externalMemUsed.set(labels, memUsage.external);
+			}
+		}
+	};
+
+	const heapSizeTotal = new Gauge({
+		name: namePrefix + NODEJS_HEAP_SIZE_TOTAL,
+		help: 'Process heap size from Node.js in bytes.',
+		registers,
+		labelNames,
+		// Use this one metric's `collect` to set all metrics' values.
+		collect,
+	});
+	const heapSizeUsed = new Gauge({
+		name: namePrefix + NODEJS_HEAP_SIZE_USED,
+		help: 'Process heap size used from Node.js in bytes.',
+		registers,
+		labelNames,
+	});
+	const externalMemUsed = new Gauge({
+		name: namePrefix + NODEJS_EXTERNAL_MEMORY,
+		help: 'Node.js external memory size in bytes.',
+		registers,
+		labelNames,
+	});
+};
+
+module.exports.metricNames = [
+	NODEJS_HEAP_SIZE_TOTAL,
+	NODEJS_HEAP_SIZE_USED,
+	NODEJS_EXTERNAL_MEMORY,
+];
+
+
+/***/ }),
+
+/***/ 3844:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Gauge = __nccwpck_require__(7173);
+const v8 = __nccwpck_require__(1493);
+
+const METRICS = ['total', 'used', 'available'];
+const NODEJS_HEAP_SIZE = {};
+
+METRICS.forEach(metricType => {
+	NODEJS_HEAP_SIZE[metricType] = `nodejs_heap_space_size_${metricType}_bytes`;
+});
+
+module.exports = (registry, config = {}) => {
+	try {
+		v8.getHeapSpaceStatistics();
+	} catch (e) {
+		if (e.code === 'ERR_NOT_IMPLEMENTED') {
+			return; // Bun
+		}
+		throw e;
+	}
+	const registers = registry ? [registry] : undefined;
+	const namePrefix = config.prefix ? config.prefix : '';
+
+	const labels = config.labels ? config.labels : {};
+	const labelNames = ['space', ...Object.keys(labels)];
+
+	const gauges = {};
+
+	METRICS.forEach(metricType => {
+		gauges[metricType] = new Gauge({
+			name: namePrefix + NODEJS_HEAP_SIZE[metricType],
+			help: `Process heap space size ${metricType} from Node.js in bytes.`,
+			labelNames,
+			registers,
+		});
+	});
+
+	// Use this one metric's `collect` to set all metrics' values.
+	gauges.total.collect = () => {
+		for (const space of v8.getHeapSpaceStatistics()) {
+			const spaceName = space.space_name.substr(
+				0,
+				space.space_name.indexOf('_space'),
+			);
+
+			gauges.total.set({ space: spaceName, ...labels }, space.space_size);
+			gauges.used.set({ space: spaceName, ...labels }, space.space_used_size);
+			gauges.available.set(
+				{ space: spaceName, ...labels },
+				space.space_available_size,
+			);
+		}
+	};
+};
+
+module.exports.metricNames = Object.values(NODEJS_HEAP_SIZE);
+
+
+/***/ }),
+
+/***/ 7965:
+/***/ ((module) => {
+
+
+
+function aggregateByObjectName(list) {
+	const data = {};
+
+	for (let i = 0; i < list.length; i++) {
+		const listElement = list[i];
+
+		if (!listElement || typeof listElement.constructor === 'undefined') {
+			continue;
+		}
+
+		if (Object.hasOwnProperty.call(data, listElement.constructor.name)) {
+			data[listElement.constructor.name] += 1;
+		} else {
+			data[listElement.constructor.name] = 1;
+		}
+	}
+	return data;
+}
+
+function updateMetrics(gauge, data, labels) {
+	gauge.reset();
+	for (const key in data) {
+		gauge.set(Object.assign({ type: key }, labels || {}), data[key]);
+	}
+}
+
+module.exports = {
+	aggregateByObjectName,
+	updateMetrics,
+};
+
+
+/***/ }),
+
+/***/ 1315:
+/***/ ((module) => {
+
+
+
+// process.memoryUsage() can throw on some platforms, see #67
+function safeMemoryUsage() {
+	try {
+		return process.memoryUsage();
+	} catch {
+		return;
+	}
+}
+
+module.exports = safeMemoryUsage;
+
+
+/***/ }),
+
+/***/ 3981:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Gauge = __nccwpck_require__(7173);
+const linuxVariant = __nccwpck_require__(7567);
+const safeMemoryUsage = __nccwpck_require__(1315);
+
+const PROCESS_RESIDENT_MEMORY = 'process_resident_memory_bytes';
+
+function notLinuxVariant(registry, config = {}) {
+	const namePrefix = config.prefix ? config.prefix : '';
+	const labels = config.labels ? config.labels : {};
+	const labelNames = Object.keys(labels);
+
+	new Gauge({
+		name: namePrefix + PROCESS_RESIDENT_MEMORY,
+		help: 'Resident memory size in bytes.',
+		registers: registry ? [registry] : undefined,
+		labelNames,
+		collect() {
+			const memUsage = safeMemoryUsage();
+
+			// I don't think the other things returned from `process.memoryUsage()` is relevant to a standard export
+			if (memUsage) {
+				this.set(labels, memUsage.rss);
+			}
+		},
+	});
+}
+
+module.exports = (registry, config) =>
+	process.platform === 'linux'
+		? linuxVariant(registry, config)
+		: notLinuxVariant(registry, config);
+
+module.exports.metricNames =
+	process.platform === 'linux'
+		? linuxVariant.metricNames
+		: [PROCESS_RESIDENT_MEMORY];
+
+
+/***/ }),
+
+/***/ 7567:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Gauge = __nccwpck_require__(7173);
+const fs = __nccwpck_require__(9896);
+
+const values = ['VmSize', 'VmRSS', 'VmData'];
+
+const PROCESS_RESIDENT_MEMORY = 'process_resident_memory_bytes';
+const PROCESS_VIRTUAL_MEMORY = 'process_virtual_memory_bytes';
+const PROCESS_HEAP = 'process_heap_bytes';
+
+function structureOutput(input) {
+	return input.split('\n').reduce((acc, string) => {
+		if (!values.some(value => string.startsWith(value))) {
+			return acc;
+		}
+
+		const split = string.split(':');
+
+		// Get the value
+		let value = split[1].trim();
+		// Remove trailing ` kb`
+		value = value.substr(0, value.length - 3);
+		// Make it into a number in bytes bytes
+		value = Number(value) * 1024;
+
+		acc[split[0]] = value;
+
+		return acc;
+	}, {});
+}
+
+module.exports = (registry, config = {}) => {
+	const registers = registry ? [registry] : undefined;
+	const namePrefix = config.prefix ? config.prefix : '';
+	const labels = config.labels ? config.labels : {};
+	const labelNames = Object.keys(labels);
+
+	const residentMemGauge = new Gauge({
+		name: namePrefix + PROCESS_RESIDENT_MEMORY,
+		help: 'Resident memory size in bytes.',
+		registers,
+		labelNames,
+		// Use this one metric's `collect` to set all metrics' values.
+		collect() {
+			try {
+				// Sync I/O is often problematic, but /proc isn't really I/O, it
+				// a virtual filesystem that maps directly to in-kernel data
+				// structures and never blocks.
+				//
+				// Node.js/libuv do this already for process.memoryUsage(), see:
+				// - https://github.com/libuv/libuv/blob/a629688008694ed8022269e66826d4d6ec688b83/src/unix/linux-core.c#L506-L523
+				const stat = fs.readFileSync('/proc/self/status', 'utf8');
+				const structuredOutput = structureOutput(stat);
+
+				residentMemGauge.set(labels, structuredOutput.VmRSS);
+				virtualMemGauge.set(labels, structuredOutput.VmSize);
+				heapSizeMemGauge.set(labels, structuredOutput.VmData);
+			} catch {
+				// noop
+			}
+		},
+	});
+	const virtualMemGauge = new Gauge({
+		name: namePrefix + PROCESS_VIRTUAL_MEMORY,
+		help: 'Virtual memory size in bytes.',
+		registers,
+		labelNames,
+	});
+	const heapSizeMemGauge = new Gauge({
+		name: namePrefix + PROCESS_HEAP,
+		help: 'Process heap size in bytes.',
+		registers,
+		labelNames,
+	});
+};
+
+module.exports.metricNames = [
+	PROCESS_RESIDENT_MEMORY,
+	PROCESS_VIRTUAL_MEMORY,
+	PROCESS_HEAP,
+];
+
+
+/***/ }),
+
+/***/ 8293:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const OtelApi = __nccwpck_require__(1408);
+const Counter = __nccwpck_require__(8606);
+
+const PROCESS_CPU_USER_SECONDS = 'process_cpu_user_seconds_total';
+const PROCESS_CPU_SYSTEM_SECONDS = 'process_cpu_system_seconds_total';
+const PROCESS_CPU_SECONDS = 'process_cpu_seconds_total';
+
+module.exports = (registry, config = {}) => {
+	const registers = registry ? [registry] : undefined;
+	const namePrefix = config.prefix ? config.prefix : '';
+	const labels = config.labels ? config.labels : {};
+	const exemplars = config.enableExemplars ? config.enableExemplars : false;
+	const labelNames = Object.keys(labels);
+
+	let lastCpuUsage = process.cpuUsage();
+
+	const cpuUserUsageCounter = new Counter({
+		name: namePrefix + PROCESS_CPU_USER_SECONDS,
+		help: 'Total user CPU time spent in seconds.',
+		enableExemplars: exemplars,
+		registers,
+		labelNames,
+		// Use this one metric's `collect` to set all metrics' values.
+		collect() {
+			const cpuUsage = process.cpuUsage();
+
+			const userUsageMicros = cpuUsage.user - lastCpuUsage.user;
+			const systemUsageMicros = cpuUsage.system - lastCpuUsage.system;
+
+			lastCpuUsage = cpuUsage;
+
+			if (this.enableExemplars) {
+				let exemplarLabels = {};
+				const currentSpan = OtelApi.trace.getSpan(OtelApi.context.active());
+				if (currentSpan) {
+					exemplarLabels = {
+						traceId: currentSpan.spanContext().traceId,
+						spanId: currentSpan.spanContext().spanId,
+					};
+				}
+				cpuUserUsageCounter.inc({
+					labels,
+					value: userUsageMicros / 1e6,
+					exemplarLabels,
+				});
+				cpuSystemUsageCounter.inc({
+					labels,
+					value: systemUsageMicros / 1e6,
+					exemplarLabels,
+				});
+				cpuUsageCounter.inc({
+					labels,
+					value: (userUsageMicros + systemUsageMicros) / 1e6,
+					exemplarLabels,
+				});
+			} else {
+				cpuUserUsageCounter.inc(labels, userUsageMicros / 1e6);
+				cpuSystemUsageCounter.inc(labels, systemUsageMicros / 1e6);
+				cpuUsageCounter.inc(
+					labels,
+					(userUsageMicros + systemUsageMicros) / 1e6,
+				);
+			}
+		},
+	});
+	const cpuSystemUsageCounter = new Counter({
+		name: namePrefix + PROCESS_CPU_SYSTEM_SECONDS,
+		help: 'Total system CPU time spent in seconds.',
+		enableExemplars: exemplars,
+		registers,
+		labelNames,
+	});
+	const cpuUsageCounter = new Counter({
+		name: namePrefix + PROCESS_CPU_SECONDS,
+		help: 'Total user and system CPU time spent in seconds.',
+		enableExemplars: exemplars,
+		registers,
+		labelNames,
+	});
+};
+
+module.exports.metricNames = [
+	PROCESS_CPU_USER_SECONDS,
+	PROCESS_CPU_SYSTEM_SECONDS,
+	PROCESS_CPU_SECONDS,
+];
+
+
+/***/ }),
+
+/***/ 5490:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const { aggregateByObjectName } = __nccwpck_require__(7965);
+const { updateMetrics } = __nccwpck_require__(7965);
+const Gauge = __nccwpck_require__(7173);
+
+const NODEJS_ACTIVE_HANDLES = 'nodejs_active_handles';
+const NODEJS_ACTIVE_HANDLES_TOTAL = 'nodejs_active_handles_total';
+
+module.exports = (registry, config = {}) => {
+	// Don't do anything if the function is removed in later nodes (exists in node@6-12...)
+	if (typeof process._getActiveHandles !== 'function') {
+		return;
+	}
+
+	const registers = registry ? [registry] : undefined;
+	const namePrefix = config.prefix ? config.prefix : '';
+	const labels = config.labels ? config.labels : {};
+	const labelNames = Object.keys(labels);
+
+	new Gauge({
+		name: namePrefix + NODEJS_ACTIVE_HANDLES,
+		help: 'Number of active libuv handles grouped by handle type. Every handle type is C++ class name.',
+		labelNames: ['type', ...labelNames],
+		registers,
+		collect() {
+			const handles = process._getActiveHandles();
+			updateMetrics(this, aggregateByObjectName(handles), labels);
+		},
+	});
+	new Gauge({
+		name: namePrefix + NODEJS_ACTIVE_HANDLES_TOTAL,
+		help: 'Total number of active handles.',
+		registers,
+		labelNames,
+		collect() {
+			const handles = process._getActiveHandles();
+			this.set(labels, handles.length);
+		},
+	});
+};
+
+module.exports.metricNames = [
+	NODEJS_ACTIVE_HANDLES,
+	NODEJS_ACTIVE_HANDLES_TOTAL,
+];
+
+
+/***/ }),
+
+/***/ 9655:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Gauge = __nccwpck_require__(7173);
+const fs = __nccwpck_require__(9896);
+
+const PROCESS_MAX_FDS = 'process_max_fds';
+
+let maxFds;
+
+module.exports = (registry, config = {}) => {
+	if (maxFds === undefined) {
+		// This will fail if a linux-like procfs is not available.
+		try {
+			const limits = fs.readFileSync('/proc/self/limits', 'utf8');
+			const lines = limits.split('\n');
+			for (const line of lines) {
+				if (line.startsWith('Max open files')) {
+					const parts = line.split(/  +/);
+					maxFds = Number(parts[1]);
+					break;
+				}
+			}
+		} catch {
+			return;
+		}
+	}
+
+	if (maxFds === undefined) return;
+
+	const namePrefix = config.prefix ? config.prefix : '';
+	const labels = config.labels ? config.labels : {};
+	const labelNames = Object.keys(labels);
+
+	new Gauge({
+		name: namePrefix + PROCESS_MAX_FDS,
+		help: 'Maximum number of open file descriptors.',
+		registers: registry ? [registry] : undefined,
+		labelNames,
+		collect() {
+			if (maxFds !== undefined) this.set(labels, maxFds);
+		},
+	});
+};
+
+module.exports.metricNames = [PROCESS_MAX_FDS];
+
+
+/***/ }),
+
+/***/ 5217:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Gauge = __nccwpck_require__(7173);
+const fs = __nccwpck_require__(9896);
+const process = __nccwpck_require__(932);
+
+const PROCESS_OPEN_FDS = 'process_open_fds';
+
+module.exports = (registry, config = {}) => {
+	if (process.platform !== 'linux') {
+		return;
+	}
+
+	const namePrefix = config.prefix ? config.prefix : '';
+	const labels = config.labels ? config.labels : {};
+	const labelNames = Object.keys(labels);
+
+	new Gauge({
+		name: namePrefix + PROCESS_OPEN_FDS,
+		help: 'Number of open file descriptors.',
+		registers: registry ? [registry] : undefined,
+		labelNames,
+		collect() {
+			try {
+				const fds = fs.readdirSync('/proc/self/fd');
+				// Minus 1 to not count the fd that was used by readdirSync(),
+				// it's now closed.
+				this.set(labels, fds.length - 1);
+			} catch {
+				// noop
+			}
+		},
+	});
+};
+
+module.exports.metricNames = [PROCESS_OPEN_FDS];
+
+
+/***/ }),
+
+/***/ 7439:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+const Gauge = __nccwpck_require__(7173);
+const { aggregateByObjectName } = __nccwpck_require__(7965);
+const { updateMetrics } = __nccwpck_require__(7965);
+
+const NODEJS_ACTIVE_REQUESTS = 'nodejs_active_requests';
+const NODEJS_ACTIVE_REQUESTS_TOTAL = 'nodejs_active_requests_total';
+
+module.exports = (registry, config = {}) => {
+	// Don't do anything if the function is removed in later nodes (exists in node@6)
+	if (typeof process._getActiveRequests !== 'function') {
+		return;
+	}
+
+	const namePrefix = config.prefix ? config.prefix : '';
+	const labels = config.labels ? config.labels : {};
+	const labelNames = Object.keys(labels);
+
+	new Gauge({
+		name: namePrefix + NODEJS_ACTIVE_REQUESTS,
+		help: 'Number of active libuv requests grouped by request type. Every request type is C++ class name.',
+		labelNames: ['type', ...labelNames],
+		registers: registry ? [registry] : undefined,
+		collect() {
+			const requests = process._getActiveRequests();
+			updateMetrics(this, aggregateByObjectName(requests), labels);
+		},
+	});
+
+	new Gauge({
+		name: namePrefix + NODEJS_ACTIVE_REQUESTS_TOTAL,
+		help: 'Total number of active requests.',
+		registers: registry ? [registry] : undefined,
+		labelNames,
+		collect() {
+			const requests = process._getActiveRequests();
+			this.set(labels, requests.length);
+		},
+	});
+};
+
+module.exports.metricNames = [
+	NODEJS_ACTIVE_REQUESTS,
+	NODEJS_ACTIVE_REQUESTS_TOTAL,
+];
+
+
+/***/ }),
+
+/***/ 884:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+const Gauge = __nccwpck_require__(7173);
+const { updateMetrics } = __nccwpck_require__(7965);
+
+const NODEJS_ACTIVE_RESOURCES = 'nodejs_active_resources';
+const NODEJS_ACTIVE_RESOURCES_TOTAL = 'nodejs_active_resources_total';
+
+module.exports = (registry, config = {}) => {
+	// Don't do anything if the function does not exist in previous nodes (exists in node@17.3.0)
+	if (typeof process.getActiveResourcesInfo !== 'function') {
+		return;
+	}
+
+	const namePrefix = config.prefix ? config.prefix : '';
+	const labels = config.labels ? config.labels : {};
+	const labelNames = Object.keys(labels);
+
+	new Gauge({
+		name: namePrefix + NODEJS_ACTIVE_RESOURCES,
+		help: 'Number of active resources that are currently keeping the event loop alive, grouped by async resource type.',
+		labelNames: ['type', ...labelNames],
+		registers: registry ? [registry] : undefined,
+		collect() {
+			const resources = process.getActiveResourcesInfo();
+
+			const data = {};
+
+			for (let i = 0; i < resources.length; i++) {
+				const resource = resources[i];
+
+				if (Object.hasOwn(data, resource)) {
+					data[resource] += 1;
+				} else {
+					data[resource] = 1;
+				}
+			}
+
+			updateMetrics(this, data, labels);
+		},
+	});
+
+	new Gauge({
+		name: namePrefix + NODEJS_ACTIVE_RESOURCES_TOTAL,
+		help: 'Total number of active resources.',
+		registers: registry ? [registry] : undefined,
+		labelNames,
+		collect() {
+			const resources = process.getActiveResourcesInfo();
+			this.set(labels, resources.length);
+		},
+	});
+};
+
+module.exports.metricNames = [
+	NODEJS_ACTIVE_RESOURCES,
+	NODEJS_ACTIVE_RESOURCES_TOTAL,
+];
+
+
+/***/ }),
+
+/***/ 8228:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Gauge = __nccwpck_require__(7173);
+const startInSeconds = Math.round(Date.now() / 1000 - process.uptime());
+
+const PROCESS_START_TIME = 'process_start_time_seconds';
+
+module.exports = (registry, config = {}) => {
+	const namePrefix = config.prefix ? config.prefix : '';
+	const labels = config.labels ? config.labels : {};
+	const labelNames = Object.keys(labels);
+
+	new Gauge({
+		name: namePrefix + PROCESS_START_TIME,
+		help: 'Start time of the process since unix epoch in seconds.',
+		registers: registry ? [registry] : undefined,
+		labelNames,
+		aggregator: 'omit',
+		collect() {
+			this.set(labels, startInSeconds);
+		},
+	});
+};
+
+module.exports.metricNames = [PROCESS_START_TIME];
+
+
+/***/ }),
+
+/***/ 3344:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const Gauge = __nccwpck_require__(7173);
+const version = process.version;
+const versionSegments = version.slice(1).split('.').map(Number);
+
+const NODE_VERSION_INFO = 'nodejs_version_info';
+
+module.exports = (registry, config = {}) => {
+	const namePrefix = config.prefix ? config.prefix : '';
+	const labels = config.labels ? config.labels : {};
+	const labelNames = Object.keys(labels);
+
+	new Gauge({
+		name: namePrefix + NODE_VERSION_INFO,
+		help: 'Node.js version info.',
+		labelNames: ['version', 'major', 'minor', 'patch', ...labelNames],
+		registers: registry ? [registry] : undefined,
+		aggregator: 'first',
+		collect() {
+			// Needs to be in collect() so value is present even if reg is reset
+			this.labels(
+				version,
+				versionSegments[0],
+				versionSegments[1],
+				versionSegments[2],
+				...Object.values(labels),
+			).set(1);
+		},
+	});
+};
+
+module.exports.metricNames = [NODE_VERSION_INFO];
+
+
+/***/ }),
+
+/***/ 7524:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const url = __nccwpck_require__(7016);
+const http = __nccwpck_require__(8611);
+const https = __nccwpck_require__(5692);
+const { gzipSync } = __nccwpck_require__(3106);
+const { globalRegistry } = __nccwpck_require__(1627);
+
+class Pushgateway {
+	constructor(gatewayUrl, options, registry) {
+		if (!registry) {
+			registry = globalRegistry;
+		}
+		this.registry = registry;
+		this.gatewayUrl = gatewayUrl;
+		const { requireJobName, ...requestOptions } = {
+			requireJobName: true,
+			...options,
+		};
+		this.requireJobName = requireJobName;
+		this.requestOptions = requestOptions;
+	}
+
+	pushAdd(params = {}) {
+		if (this.requireJobName && !params.jobName) {
+			throw new Error('Missing jobName parameter');
+		}
+
+		return useGateway.call(this, 'POST', params.jobName, params.groupings);
+	}
+
+	push(params = {}) {
+		if (this.requireJobName && !params.jobName) {
+			throw new Error('Missing jobName parameter');
+		}
+
+		return useGateway.call(this, 'PUT', params.jobName, params.groupings);
+	}
+
+	delete(params = {}) {
+		if (this.requireJobName && !params.jobName) {
+			throw new Error('Missing jobName parameter');
+		}
+
+		return useGateway.call(this, 'DELETE', params.jobName, params.groupings);
+	}
+}
+async function useGateway(method, job, groupings) {
+	// `URL` first added in v6.13.0
+	// eslint-disable-next-line n/no-deprecated-api
+	const gatewayUrlParsed = url.parse(this.gatewayUrl);
+	const gatewayUrlPath =
+		gatewayUrlParsed.pathname && gatewayUrlParsed.pathname !== '/'
+			? gatewayUrlParsed.pathname
+			: '';
+	const jobPath = job
+		? `/job/${encodeURIComponent(job)}${generateGroupings(groupings)}`
+		: '';
+	const path = `${gatewayUrlPath}/metrics${jobPath}`;
+
+	// eslint-disable-next-line n/no-deprecated-api
+	const target = url.resolve(this.gatewayUrl, path);
+	// eslint-disable-next-line n/no-deprecated-api
+	const requestParams = url.parse(target);
+	const httpModule = isHttps(requestParams.href) ? https : http;
+	const options = Object.assign(requestParams, this.requestOptions, {
+		method,
+	});
+
+	return new Promise((resolve, reject) => {
+		if (method === 'DELETE' && options.headers) {
+			delete options.headers['Content-Encoding'];
+		}
+		const req = httpModule.request(options, resp => {
+			let body = '';
+			resp.setEncoding('utf8');
+			resp.on('data', chunk => {
+				body += chunk;
+			});
+			resp.on('end', () => {
+				if (resp.statusCode >= 400) {
+					reject(
+						new Error(`push failed with status ${resp.statusCode}, ${body}`),
+					);
+				} else {
+					resolve({ resp, body });
+				}
+			});
+		});
+		req.on('error', err => {
+			reject(err);
+		});
+
+		req.on('timeout', () => {
+			req.destroy(new Error('Pushgateway request timed out'));
+		});
+
+		if (method !== 'DELETE') {
+			this.registry
+				.metrics()
+				.then(metrics => {
+					if (
+						options.headers &&
+						options.headers['Content-Encoding'] === 'gzip'
+					) {
+						metrics = gzipSync(metrics);
+					}
+					req.write(metrics);
+					req.end();
+				})
+				.catch(err => {
+					reject(err);
+				});
+		} else {
+			req.end();
+		}
+	});
+}
+
+function generateGroupings(groupings) {
+	if (!groupings) {
+		return '';
+	}
+	return Object.keys(groupings)
+		.map(
+			key =>
+				`/${encodeURIComponent(key)}/${encodeURIComponent(groupings[key])}`,
+		)
+		.join('');
+}
+
+function isHttps(href) {
+	return href.search(/^https/) !== -1;
+}
+
+module.exports = Pushgateway;
+
+
+/***/ }),
+
+/***/ 1627:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const { getValueAsString } = __nccwpck_require__(9588);
+
+class Registry {
+	static get PROMETHEUS_CONTENT_TYPE() {
+		return 'text/plain; version=0.0.4; charset=utf-8';
+	}
+
+	static get OPENMETRICS_CONTENT_TYPE() {
+		return 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+	}
+
+	constructor(regContentType = Registry.PROMETHEUS_CONTENT_TYPE) {
+		this._metrics = {};
+		this._collectors = [];
+		this._defaultLabels = {};
+		if (
+			regContentType !== Registry.PROMETHEUS_CONTENT_TYPE &&
+			regContentType !== Registry.OPENMETRICS_CONTENT_TYPE
+		) {
+			throw new TypeError(`Content type ${regContentType} is unsupported`);
+		}
+		this._contentType = regContentType;
+	}
+
+	getMetricsAsArray() {
+		return Object.values(this._metrics);
+	}
+
+	async getMetricsAsString(metrics) {
+		const metric =
+			typeof metrics.getForPromString === 'function'
+				? await metrics.getForPromString()
+				: await metrics.get();
+
+		const name = escapeString(metric.name);
+		const help = `# HELP ${name} ${escapeString(metric.help)}`;
+		const type = `# TYPE ${name} ${metric.type}`;
+		const values = [help, type];
+
+		const defaultLabels =
+			Object.keys(this._defaultLabels).length > 0 ? this._defaultLabels : null;
+
+		const isOpenMetrics =
+			this.contentType === Registry.OPENMETRICS_CONTENT_TYPE;
+
+		for (const val of metric.values || []) {
+			let { metricName = name, labels = {} } = val;
+			const { sharedLabels = {} } = val;
+			if (isOpenMetrics && metric.type === 'counter') {
+				metricName = `${metricName}_total`;
+			}
+
+			if (defaultLabels) {
+				labels = { ...labels, ...defaultLabels, ...labels };
+			}
+
+			// We have to flatten these separately to avoid duplicate labels appearing
+			// between the base labels and the shared labels
+			const formattedLabels = formatLabels(labels, sharedLabels);
+
+			const flattenedShared = flattenSharedLabels(sharedLabels);
+			const labelParts = [...formattedLabels, flattenedShared].filter(Boolean);
+			const labelsString = labelParts.length ? `{${labelParts.join(',')}}` : '';
+			let fullMetricLine = `${metricName}${labelsString} ${getValueAsString(
+				val.value,
+			)}`;
+
+			const { exemplar } = val;
+			if (exemplar && isOpenMetrics) {
+				const formattedExemplars = formatLabels(exemplar.labelSet);
+				fullMetricLine += ` # {${formattedExemplars.join(
+					',',
+				)}} ${getValueAsString(exemplar.value)} ${exemplar.timestamp}`;
+			}
+			values.push(fullMetricLine);
+		}
+
+		return values.join('\n');
+	}
+
+	async metrics() {
+		const isOpenMetrics =
+			this.contentType === Registry.OPENMETRICS_CONTENT_TYPE;
+
+		const promises = this.getMetricsAsArray().map(metric => {
+			if (isOpenMetrics && metric.type === 'counter') {
+				metric.name = standardizeCounterName(metric.name);
+			}
+			return this.getMetricsAsString(metric);
+		});
+
+		const resolves = await Promise.all(promises);
+
+		return isOpenMetrics
+			? `${resolves.join('\n')}\n# EOF\n`
+			: `${resolves.join('\n\n')}\n`;
+	}
+
+	registerMetric(metric) {
+		if (this._metrics[metric.name] && this._metrics[metric.name] !== metric) {
+			throw new Error(
+				`A metric with the name ${metric.name} has already been registered.`,
+			);
+		}
+
+		this._metrics[metric.name] = metric;
+	}
+
+	clear() {
+		this._metrics = {};
+		this._defaultLabels = {};
+	}
+
+	async getMetricsAsJSON() {
+		const metrics = [];
+		const defaultLabelNames = Object.keys(this._defaultLabels);
+
+		const promises = [];
+
+		for (const metric of this.getMetricsAsArray()) {
+			promises.push(metric.get());
+		}
+
+		const resolves = await Promise.all(promises);
+
+		for (const item of resolves) {
+			if (item.values && defaultLabelNames.length > 0) {
+				for (const val of item.values) {
+					// Make a copy before mutating
+					val.labels = Object.assign({}, val.labels);
+
+					for (const labelName of defaultLabelNames) {
+						val.labels[labelName] =
+							val.labels[labelName] || this._defaultLabels[labelName];
+					}
+				}
+			}
+
+			metrics.push(item);
+		}
+
+		return metrics;
+	}
+
+	removeSingleMetric(name) {
+		delete this._metrics[name];
+	}
+
+	getSingleMetricAsString(name) {
+		return this.getMetricsAsString(this._metrics[name]);
+	}
+
+	getSingleMetric(name) {
+		return this._metrics[name];
+	}
+
+	setDefaultLabels(labels) {
+		this._defaultLabels = labels;
+	}
+
+	resetMetrics() {
+		for (const metric in this._metrics) {
+			this._metrics[metric].reset();
+		}
+	}
+
+	get contentType() {
+		return this._contentType;
+	}
+
+	setContentType(metricsContentType) {
+		if (
+			metricsContentType === Registry.OPENMETRICS_CONTENT_TYPE ||
+			metricsContentType === Registry.PROMETHEUS_CONTENT_TYPE
+		) {
+			this._contentType = metricsContentType;
+		} else {
+			throw new Error(`Content type ${metricsContentType} is unsupported`);
+		}
+	}
+
+	static merge(registers) {
+		const regType = registers[0].contentType;
+		for (const reg of registers) {
+			if (reg.contentType !== regType) {
+				throw new Error(
+					'Registers can only be merged if they have the same content type',
+				);
+			}
+		}
+		const mergedRegistry = new Registry(regType);
+
+		const metricsToMerge = registers.reduce(
+			(acc, reg) => acc.concat(reg.getMetricsAsArray()),
+			[],
+		);
+
+		metricsToMerge.forEach(mergedRegistry.registerMetric, mergedRegistry);
+		return mergedRegistry;
+	}
+}
+
+function formatLabels(labels, exclude) {
+	const { hasOwnProperty } = Object.prototype;
+	const formatted = [];
+	for (const [name, value] of Object.entries(labels)) {
+		if (!exclude || !hasOwnProperty.call(exclude, name)) {
+			formatted.push(`${name}="${escapeLabelValue(value)}"`);
+		}
+	}
+	return formatted;
+}
+
+const sharedLabelCache = new WeakMap();
+function flattenSharedLabels(labels) {
+	const cached = sharedLabelCache.get(labels);
+	if (cached) {
+		return cached;
+	}
+
+	const formattedLabels = formatLabels(labels);
+	const flattened = formattedLabels.join(',');
+	sharedLabelCache.set(labels, flattened);
+	return flattened;
+}
+function escapeLabelValue(str) {
+	if (typeof str !== 'string') {
+		return str;
+	}
+	return escapeString(str).replace(/"/g, '\\"');
+}
+function escapeString(str) {
+	return str.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+function standardizeCounterName(name) {
+	return name.replace(/_total$/, '');
+}
+
+module.exports = Registry;
+module.exports.globalRegistry = new Registry();
+
+
+/***/ }),
+
+/***/ 3529:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+/**
+ * Summary
+ */
+
+
+const util = __nccwpck_require__(9023);
+const { getLabels, hashObject, removeLabels } = __nccwpck_require__(9588);
+const { validateLabel } = __nccwpck_require__(1539);
+const { Metric } = __nccwpck_require__(2476);
+const timeWindowQuantiles = __nccwpck_require__(7639);
+
+const DEFAULT_COMPRESS_COUNT = 1000; // every 1000 measurements
+
+class Summary extends Metric {
+	constructor(config) {
+		super(config, {
+			percentiles: [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999],
+			compressCount: DEFAULT_COMPRESS_COUNT,
+			hashMap: {},
+		});
+
+		this.type = 'summary';
+
+		for (const label of this.labelNames) {
+			if (label === 'quantile')
+				throw new Error('quantile is a reserved label keyword');
+		}
+
+		if (this.labelNames.length === 0) {
+			this.hashMap = {
+				[hashObject({})]: {
+					labels: {},
+					td: new timeWindowQuantiles(this.maxAgeSeconds, this.ageBuckets),
+					count: 0,
+					sum: 0,
+				},
+			};
+		}
+	}
+
+	/**
+	 * Observe a value
+	 * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+	 * @param {Number} value - Value to observe
+	 * @returns {void}
+	 */
+	observe(labels, value) {
+		observe.call(this, labels === 0 ? 0 : labels || {})(value);
+	}
+
+	async get() {
+		if (this.collect) {
+			const v = this.collect();
+			if (v instanceof Promise) await v;
+		}
+		const hashKeys = Object.keys(this.hashMap);
+		const values = [];
+
+		hashKeys.forEach(hashKey => {
+			const s = this.hashMap[hashKey];
+			if (s) {
+				if (this.pruneAgedBuckets && s.td.size() === 0) {
+					delete this.hashMap[hashKey];
+				} else {
+					extractSummariesForExport(s, this.percentiles).forEach(v => {
+						values.push(v);
+					});
+					values.push(getSumForExport(s, this));
+					values.push(getCountForExport(s, this));
+				}
+			}
+		});
+
+		return {
+			name: this.name,
+			help: this.help,
+			type: this.type,
+			values,
+			aggregator: this.aggregator,
+		};
+	}
+
+	reset() {
+		const data = Object.values(this.hashMap);
+		data.forEach(s => {
+			s.td.reset();
+			s.count = 0;
+			s.sum = 0;
+		});
+	}
+
+	/**
+	 * Start a timer that could be used to logging durations
+	 * @param {object} labels - Object with labels where key is the label key and value is label value. Can only be one level deep
+	 * @returns {function} - Function to invoke when you want to stop the timer and observe the duration in seconds
+	 * @example
+	 * var end = summary.startTimer();
+	 * makeExpensiveXHRRequest(function(err, res) {
+	 *	end(); //Observe the duration of expensiveXHRRequest
+	 * });
+	 */
+	startTimer(labels) {
+		return startTimer.call(this, labels)();
+	}
+
+	labels(...args) {
+		const labels = getLabels(this.labelNames, args);
+		validateLabel(this.labelNames, labels);
+		return {
+			observe: observe.call(this, labels),
+			startTimer: startTimer.call(this, labels),
+		};
+	}
+
+	remove(...args) {
+		const labels = getLabels(this.labelNames, args);
+		validateLabel(this.labelNames, labels);
+		removeLabels.call(this, this.hashMap, labels, this.sortedLabelNames);
+	}
+}
+
+function extractSummariesForExport(summaryOfLabels, percentiles) {
+	summaryOfLabels.td.compress();
+
+	return percentiles.map(percentile => {
+		const percentileValue = summaryOfLabels.td.percentile(percentile);
+		return {
+			labels: Object.assign({ quantile: percentile }, summaryOfLabels.labels),
+			value: percentileValue ? percentileValue : 0,
+		};
+	});
+}
+
+function getCountForExport(value, summary) {
+	return {
+		metricName: `${summary.name}_count`,
+		labels: value.labels,
+		value: value.count,
+	};
+}
+
+function getSumForExport(value, summary) {
+	return {
+		metricName: `${summary.name}_sum`,
+		labels: value.labels,
+		value: value.sum,
+	};
+}
+
+function startTimer(startLabels) {
+	return () => {
+		const start = process.hrtime();
+		return endLabels => {
+			const delta = process.hrtime(start);
+			const value = delta[0] + delta[1] / 1e9;
+			this.observe(Object.assign({}, startLabels, endLabels), value);
+			return value;
+		};
+	};
+}
+
+function observe(labels) {
+	return value => {
+		const labelValuePair = convertLabelsAndValues(labels, value);
+
+		validateLabel(this.labelNames, labels);
+		if (!Number.isFinite(labelValuePair.value)) {
+			throw new TypeError(
+				`Value is not a valid number: ${util.format(labelValuePair.value)}`,
+			);
+		}
+
+		const hash = hashObject(labelValuePair.labels, this.sortedLabelNames);
+		let summaryOfLabel = this.hashMap[hash];
+		if (!summaryOfLabel) {
+			summaryOfLabel = {
+				labels: labelValuePair.labels,
+				td: new timeWindowQuantiles(this.maxAgeSeconds, this.ageBuckets),
+				count: 0,
+				sum: 0,
+			};
+		}
+
+		summaryOfLabel.td.push(labelValuePair.value);
+		summaryOfLabel.count++;
+		if (summaryOfLabel.count % this.compressCount === 0) {
+			summaryOfLabel.td.compress();
+		}
+		summaryOfLabel.sum += labelValuePair.value;
+		this.hashMap[hash] = summaryOfLabel;
+	};
+}
+
+function convertLabelsAndValues(labels, value) {
+	if (value === undefined) {
+		return {
+			value: labels,
+			labels: {},
+		};
+	}
+
+	return {
+		labels,
+		value,
+	};
+}
+
+module.exports = Summary;
+
+
+/***/ }),
+
+/***/ 7639:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const { TDigest } = __nccwpck_require__(3528);
+
+class TimeWindowQuantiles {
+	constructor(maxAgeSeconds, ageBuckets) {
+		this.maxAgeSeconds = maxAgeSeconds || 0;
+		this.ageBuckets = ageBuckets || 0;
+
+		this.shouldRotate = maxAgeSeconds && ageBuckets;
+
+		this.ringBuffer = Array(ageBuckets).fill(new TDigest());
+		this.currentBuffer = 0;
+
+		this.lastRotateTimestampMillis = Date.now();
+		this.durationBetweenRotatesMillis =
+			(maxAgeSeconds * 1000) / ageBuckets || Infinity;
+	}
+
+	size() {
+		const bucket = rotate.call(this);
+		return bucket.size();
+	}
+
+	percentile(quantile) {
+		const bucket = rotate.call(this);
+		return bucket.percentile(quantile);
+	}
+
+	push(value) {
+		rotate.call(this);
+		this.ringBuffer.forEach(bucket => {
+			bucket.push(value);
+		});
+	}
+
+	reset() {
+		this.ringBuffer.forEach(bucket => {
+			bucket.reset();
+		});
+	}
+
+	compress() {
+		this.ringBuffer.forEach(bucket => {
+			bucket.compress();
+		});
+	}
+}
+
+function rotate() {
+	let timeSinceLastRotateMillis = Date.now() - this.lastRotateTimestampMillis;
+	while (
+		timeSinceLastRotateMillis > this.durationBetweenRotatesMillis &&
+		this.shouldRotate
+	) {
+		this.ringBuffer[this.currentBuffer] = new TDigest();
+
+		if (++this.currentBuffer >= this.ringBuffer.length) {
+			this.currentBuffer = 0;
+		}
+		timeSinceLastRotateMillis -= this.durationBetweenRotatesMillis;
+		this.lastRotateTimestampMillis += this.durationBetweenRotatesMillis;
+	}
+	return this.ringBuffer[this.currentBuffer];
+}
+
+module.exports = TimeWindowQuantiles;
+
+
+/***/ }),
+
+/***/ 9588:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+exports.getValueAsString = function getValueString(value) {
+	if (Number.isNaN(value)) {
+		return 'Nan';
+	} else if (!Number.isFinite(value)) {
+		if (value < 0) {
+			return '-Inf';
+		} else {
+			return '+Inf';
+		}
+	} else {
+		return `${value}`;
+	}
+};
+
+exports.removeLabels = function removeLabels(
+	hashMap,
+	labels,
+	sortedLabelNames,
+) {
+	const hash = hashObject(labels, sortedLabelNames);
+	delete hashMap[hash];
+};
+
+exports.setValue = function setValue(hashMap, value, labels) {
+	const hash = hashObject(labels);
+	hashMap[hash] = {
+		value: typeof value === 'number' ? value : 0,
+		labels: labels || {},
+	};
+	return hashMap;
+};
+
+exports.setValueDelta = function setValueDelta(
+	hashMap,
+	deltaValue,
+	labels,
+	hash = '',
+) {
+	const value = typeof deltaValue === 'number' ? deltaValue : 0;
+	if (hashMap[hash]) {
+		hashMap[hash].value += value;
+	} else {
+		hashMap[hash] = { value, labels };
+	}
+	return hashMap;
+};
+
+exports.getLabels = function (labelNames, args) {
+	if (typeof args[0] === 'object') {
+		return args[0];
+	}
+
+	if (labelNames.length !== args.length) {
+		throw new Error(
+			`Invalid number of arguments (${args.length}): "${args.join(
+				', ',
+			)}" for label names (${labelNames.length}): "${labelNames.join(', ')}".`,
+		);
+	}
+
+	const acc = {};
+	for (let i = 0; i < labelNames.length; i++) {
+		acc[labelNames[i]] = args[i];
+	}
+	return acc;
+};
+
+function fastHashObject(keys, labels) {
+	if (keys.length === 0) {
+		return '';
+	}
+
+	let hash = '';
+
+	for (let i = 0; i < keys.length; i++) {
+		const key = keys[i];
+		const value = labels[key];
+		if (value === undefined) continue;
+
+		hash += `${key}:${value},`;
+	}
+
+	return hash;
+}
+
+function hashObject(labels, labelNames) {
+	// We don't actually need a hash here. We just need a string that
+	// is unique for each possible labels object and consistent across
+	// calls with equivalent labels objects.
+
+	if (labelNames) {
+		return fastHashObject(labelNames, labels);
+	}
+
+	const keys = Object.keys(labels);
+	if (keys.length > 1) {
+		keys.sort(); // need consistency across calls
+	}
+
+	return fastHashObject(keys, labels);
+}
+exports.hashObject = hashObject;
+
+exports.isObject = function isObject(obj) {
+	return obj !== null && typeof obj === 'object';
+};
+
+exports.nowTimestamp = function nowTimestamp() {
+	return Date.now() / 1000;
+};
+
+class Grouper extends Map {
+	/**
+	 * Adds the `value` to the `key`'s array of values.
+	 * @param {*} key Key to set.
+	 * @param {*} value Value to add to `key`'s array.
+	 * @returns {undefined} undefined.
+	 */
+	add(key, value) {
+		if (this.has(key)) {
+			this.get(key).push(value);
+		} else {
+			this.set(key, [value]);
+		}
+	}
+}
+
+exports.Grouper = Grouper;
+
+
+/***/ }),
+
+/***/ 1539:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+const util = __nccwpck_require__(9023);
+
+// These are from https://prometheus.io/docs/concepts/data_model/#metric-names-and-labels
+const metricRegexp = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const labelRegexp = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+exports.validateMetricName = function (name) {
+	return metricRegexp.test(name);
+};
+
+exports.validateLabelName = function (names = []) {
+	return names.every(name => labelRegexp.test(name));
+};
+
+exports.validateLabel = function validateLabel(savedLabels, labels) {
+	for (const label in labels) {
+		if (!savedLabels.includes(label)) {
+			throw new Error(
+				`Added label "${label}" is not included in initial labelset: ${util.inspect(
+					savedLabels,
+				)}`,
+			);
+		}
+	}
+};
+
+
+/***/ }),
+
+/***/ 3528:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+//
+// TDigest:
+//
+// approximate distribution percentiles from a stream of reals
+//
+var RBTree = (__nccwpck_require__(7750).RBTree);
+
+function TDigest(delta, K, CX) {
+    // allocate a TDigest structure.
+    //
+    // delta is the compression factor, the max fraction of mass that
+    // can be owned by one centroid (bigger, up to 1.0, means more
+    // compression). delta=false switches off TDigest behavior and treats
+    // the distribution as discrete, with no merging and exact values
+    // reported.
+    //
+    // K is a size threshold that triggers recompression as the TDigest
+    // grows during input.  (Set it to 0 to disable automatic recompression)
+    //
+    // CX specifies how often to update cached cumulative totals used
+    // for quantile estimation during ingest (see cumulate()).  Set to
+    // 0 to use exact quantiles for each new point.
+    //
+    this.discrete = (delta === false);
+    this.delta = delta || 0.01;
+    this.K = (K === undefined) ? 25 : K;
+    this.CX = (CX === undefined) ? 1.1 : CX;
+    this.centroids = new RBTree(compare_centroid_means);
+    this.nreset = 0;
+    this.reset();
+}
+
+TDigest.prototype.reset = function() {
+    // prepare to digest new points.
+    //
+    this.centroids.clear();
+    this.n = 0;
+    this.nreset += 1;
+    this.last_cumulate = 0;
+};
+
+TDigest.prototype.size = function() {
+    return this.centroids.size;
+};
+
+TDigest.prototype.toArray = function(everything) {
+    // return {mean,n} of centroids as an array ordered by mean.
+    //
+    var result = [];
+    if (everything) {
+        this._cumulate(true); // be sure cumns are exact
+        this.centroids.each(function(c) { result.push(c); });
+    } else {
+        this.centroids.each(function(c) { result.push({mean:c.mean, n:c.n}); });
+    }
+    return result;
+};
+
+TDigest.prototype.summary = function() {
+    var approx = (this.discrete) ? "exact " : "approximating ";
+    var s = [approx + this.n + " samples using " + this.size() + " centroids",
+             "min = "+this.percentile(0),
+             "Q1  = "+this.percentile(0.25),
+             "Q2  = "+this.percentile(0.5),
+             "Q3  = "+this.percentile(0.75),
+             "max = "+this.percentile(1.0)];
+    return s.join('\n');
+};
+
+function compare_centroid_means(a, b) {
+    // order two centroids by mean.
+    //
+    return (a.mean > b.mean) ? 1 : (a.mean < b.mean) ? -1 : 0;
+}
+
+function compare_centroid_mean_cumns(a, b) {
+    // order two centroids by mean_cumn.
+    //
+    return (a.mean_cumn - b.mean_cumn);
+}
+
+TDigest.prototype.push = function(x, n) {
+    // incorporate value or array of values x, having count n into the
+    // TDigest. n defaults to 1.
+    //
+    n = n || 1;
+    x = Array.isArray(x) ? x : [x];
+    for (var i = 0 ; i < x.length ; i++) {
+        this._digest(x[i], n);
+    }
+};
+
+TDigest.prototype.push_centroid = function(c) {
+    // incorporate centroid or array of centroids c
+    //
+    c = Array.isArray(c) ? c : [c];
+    for (var i = 0 ; i < c.length ; i++) {
+        this._digest(c[i].mean, c[i].n);
+    }
+};
+
+TDigest.prototype._cumulate = function(exact) {
+    // update cumulative counts for each centroid
+    //
+    // exact: falsey means only cumulate after sufficient
+    // growth. During ingest, these counts are used as quantile
+    // estimates, and they work well even when somewhat out of
+    // date. (this is a departure from the publication, you may set CX
+    // to 0 to disable).
+    //
+    if (this.n === this.last_cumulate ||
+        !exact && this.CX && this.CX > (this.n / this.last_cumulate)) {
+        return;
+    }
+    var cumn = 0;
+    this.centroids.each(function(c) {
+        c.mean_cumn = cumn + c.n / 2; // half of n at the mean
+        cumn = c.cumn = cumn + c.n;
+    });
+    this.n = this.last_cumulate = cumn;
+};
+
+TDigest.prototype.find_nearest = function(x) {
+    // find the centroid closest to x. The assumption of
+    // unique means and a unique nearest centroid departs from the
+    // paper, see _digest() below
+    //
+    if (this.size() === 0) {
+        return null;
+    }
+    var iter = this.centroids.lowerBound({mean:x}); // x <= iter || iter==null
+    var c = (iter.data() === null) ? iter.prev() : iter.data();
+    if (c.mean === x || this.discrete) {
+        return c; // c is either x or a neighbor (discrete: no distance func)
+    }
+    var prev = iter.prev();
+    if (prev && Math.abs(prev.mean - x) < Math.abs(c.mean - x)) {
+        return prev;
+    } else {
+        return c;
+    }
+};
+
+TDigest.prototype._new_centroid = function(x, n, cumn) {
+    // create and insert a new centroid into the digest (don't update
+    // cumulatives).
+    //
+    var c = {mean:x, n:n, cumn:cumn};
+    this.centroids.insert(c);
+    this.n += n;
+    return c;
+};
+
+TDigest.prototype._addweight = function(nearest, x, n) {
+    // add weight at location x to nearest centroid.  adding x to
+    // nearest will not shift its relative position in the tree and
+    // require reinsertion.
+    //
+    if (x !== nearest.mean) {
+        nearest.mean += n * (x - nearest.mean) / (nearest.n + n);
+    }
+    nearest.cumn += n;
+    nearest.mean_cumn += n / 2;
+    nearest.n += n;
+    this.n += n;
+};
+
+TDigest.prototype._digest = function(x, n) {
+    // incorporate value x, having count n into the TDigest.
+    //
+    var min = this.centroids.min();
+    var max = this.centroids.max();
+    var nearest = this.find_nearest(x);
+    if (nearest && nearest.mean === x) {
+        // accumulate exact matches into the centroid without
+        // limit. this is a departure from the paper, made so
+        // centroids remain unique and code can be simple.
+        this._addweight(nearest, x, n);
+    } else if (nearest === min) {
+        this._new_centroid(x, n, 0); // new point around min boundary
+    } else if (nearest === max ) {
+        this._new_centroid(x, n, this.n); // new point around max boundary
+    } else if (this.discrete) {
+        this._new_centroid(x, n, nearest.cumn); // never merge
+    } else {
+        // conider a merge based on nearest centroid's capacity. if
+        // there's not room for all of n, don't bother merging any of
+        // it into nearest, as we'll have to make a new centroid
+        // anyway for the remainder (departure from the paper).
+        var p = nearest.mean_cumn / this.n;
+        var max_n = Math.floor(4 * this.n * this.delta * p * (1 - p));
+        if (max_n - nearest.n >= n) {
+            this._addweight(nearest, x, n);
+        } else {
+            this._new_centroid(x, n, nearest.cumn);
+        }
+    }
+    this._cumulate(false);
+    if (!this.discrete && this.K && this.size() > this.K / this.delta) {
+        // re-process the centroids and hope for some compression.
+        this.compress();
+    }
+};
+
+TDigest.prototype.bound_mean = function(x) {
+    // find centroids lower and upper such that lower.mean < x <
+    // upper.mean or lower.mean === x === upper.mean. Don't call
+    // this for x out of bounds.
+    //
+    var iter = this.centroids.upperBound({mean:x}); // x < iter
+    var lower = iter.prev();      // lower <= x
+    var upper = (lower.mean === x) ? lower : iter.next();
+    return [lower, upper];
+};
+
+TDigest.prototype.p_rank = function(x_or_xlist) {
+    // return approximate percentile-ranks (0..1) for data value x.
+    // or list of x.  calculated according to
+    // https://en.wikipedia.org/wiki/Percentile_rank
+    //
+    // (Note that in continuous mode, boundary sample values will
+    // report half their centroid weight inward from 0/1 as the
+    // percentile-rank. X values outside the observed range return
+    // 0/1)
+    //
+    // this triggers cumulate() if cumn's are out of date.
+    //
+    var xs = Array.isArray(x_or_xlist) ? x_or_xlist : [x_or_xlist];
+    var ps = xs.map(this._p_rank, this);
+    return Array.isArray(x_or_xlist) ? ps : ps[0];
+};
+
+TDigest.prototype._p_rank = function(x) {
+    if (this.size() === 0) {
+        return undefined;
+    } else if (x < this.centroids.min().mean) {
+        return 0.0;
+    } else if (x > this.centroids.max().mean) {
+        return 1.0;
+    }
+    // find centroids that bracket x and interpolate x's cumn from
+    // their cumn's.
+    this._cumulate(true); // be sure cumns are exact
+    var bound = this.bound_mean(x);
+    var lower = bound[0], upper = bound[1];
+    if (this.discrete) {
+        return lower.cumn / this.n;
+    } else {
+        var cumn = lower.mean_cumn;
+        if (lower !== upper) {
+            cumn += (x - lower.mean) * (upper.mean_cumn - lower.mean_cumn) / (upper.mean - lower.mean);
+        }
+        return cumn / this.n;
+    }
+};
+
+TDigest.prototype.bound_mean_cumn = function(cumn) {
+    // find centroids lower and upper such that lower.mean_cumn < x <
+    // upper.mean_cumn or lower.mean_cumn === x === upper.mean_cumn. Don't call
+    // this for cumn out of bounds.
+    //
+    // XXX because mean and mean_cumn give rise to the same sort order
+    // (up to identical means), use the mean rbtree for our search.
+    this.centroids._comparator = compare_centroid_mean_cumns;
+    var iter = this.centroids.upperBound({mean_cumn:cumn}); // cumn < iter
+    this.centroids._comparator = compare_centroid_means;
+    var lower = iter.prev();      // lower <= cumn
+    var upper = (lower && lower.mean_cumn === cumn) ? lower : iter.next();
+    return [lower, upper];
+};
+
+TDigest.prototype.percentile = function(p_or_plist) {
+    // for percentage p (0..1), or for each p in a list of ps, return
+    // the smallest data value q at which at least p percent of the
+    // observations <= q.
+    //
+    // for discrete distributions, this selects q using the Nearest
+    // Rank Method
+    // (https://en.wikipedia.org/wiki/Percentile#The_Nearest_Rank_method)
+    // (in scipy, same as percentile(...., interpolation='higher')
+    //
+    // for continuous distributions, interpolates data values between
+    // count-weighted bracketing means.
+    //
+    // this triggers cumulate() if cumn's are out of date.
+    //
+    var ps = Array.isArray(p_or_plist) ? p_or_plist : [p_or_plist];
+    var qs = ps.map(this._percentile, this);
+    return Array.isArray(p_or_plist) ? qs : qs[0];
+};
+
+TDigest.prototype._percentile = function(p) {
+    if (this.size() === 0) {
+        return undefined;
+    }
+    this._cumulate(true); // be sure cumns are exact
+    var h = this.n * p;
+    var bound = this.bound_mean_cumn(h);
+    var lower = bound[0], upper = bound[1];
+
+    if (upper === lower || lower === null || upper === null) {
+        return (lower || upper).mean;
+    } else if (!this.discrete) {
+        return lower.mean + (h - lower.mean_cumn) * (upper.mean - lower.mean) / (upper.mean_cumn - lower.mean_cumn);
+    } else if (h <= lower.cumn) {
+        return lower.mean;
+    } else {
+        return upper.mean;
+    }
+};
+
+function pop_random(choices) {
+    // remove and return an item randomly chosen from the array of choices
+    // (mutates choices)
+    //
+    var idx = Math.floor(Math.random() * choices.length);
+    return choices.splice(idx, 1)[0];
+}
+
+TDigest.prototype.compress = function() {
+    // TDigests experience worst case compression (none) when input
+    // increases monotonically.  Improve on any bad luck by
+    // reconsuming digest centroids as if they were weighted points
+    // while shuffling their order (and hope for the best).
+    //
+    if (this.compressing) {
+        return;
+    }
+    var points = this.toArray();
+    this.reset();
+    this.compressing = true;
+    while (points.length > 0) {
+        this.push_centroid(pop_random(points));
+    }
+    this._cumulate(true);
+    this.compressing = false;
+};
+
+function Digest(config) {
+    // allocate a distribution digest structure. This is an extension
+    // of a TDigest structure that starts in exact histogram (discrete)
+    // mode, and automatically switches to TDigest mode for large
+    // samples that appear to be from a continuous distribution.
+    //
+    this.config = config || {};
+    this.mode = this.config.mode || 'auto'; // disc, cont, auto
+    TDigest.call(this, this.mode === 'cont' ? config.delta : false);
+    this.digest_ratio = this.config.ratio || 0.9;
+    this.digest_thresh = this.config.thresh || 1000;
+    this.n_unique = 0;
+}
+Digest.prototype = Object.create(TDigest.prototype);
+Digest.prototype.constructor = Digest;
+
+Digest.prototype.push = function(x_or_xlist) {
+    TDigest.prototype.push.call(this, x_or_xlist);
+    this.check_continuous();
+};
+
+Digest.prototype._new_centroid = function(x, n, cumn) {
+    this.n_unique += 1;
+    TDigest.prototype._new_centroid.call(this, x, n, cumn);
+};
+
+Digest.prototype._addweight = function(nearest, x, n) {
+    if (nearest.n === 1) {
+        this.n_unique -= 1;
+    }
+    TDigest.prototype._addweight.call(this, nearest, x, n);
+};
+
+Digest.prototype.check_continuous = function() {
+    // while in 'auto' mode, if there are many unique elements, assume
+    // they are from a continuous distribution and switch to 'cont'
+    // mode (tdigest behavior). Return true on transition from
+    // disctete to continuous.
+    if (this.mode !== 'auto' || this.size() < this.digest_thresh) {
+        return false;
+    }
+    if (this.n_unique / this.size() > this.digest_ratio) {
+        this.mode = 'cont';
+        this.discrete = false;
+        this.delta = this.config.delta || 0.01;
+        this.compress();
+        return true;
+    }
+    return false;
+};
+
+module.exports = {
+    'TDigest': TDigest,
+    'Digest': Digest
+};
+
+
+/***/ }),
+
 /***/ 6752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
@@ -28097,6 +32178,34 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 
 /***/ }),
 
+/***/ 9907:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("cluster");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+
+/***/ }),
+
+/***/ 8611:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
+
+/***/ }),
+
+/***/ 5692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
+
+/***/ }),
+
 /***/ 4589:
 /***/ ((module) => {
 
@@ -28237,6 +32346,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
+/***/ 2987:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("perf_hooks");
+
+/***/ }),
+
 /***/ 932:
 /***/ ((module) => {
 
@@ -28248,6 +32364,34 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
+
+/***/ }),
+
+/***/ 7016:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
+
+/***/ }),
+
+/***/ 9023:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 1493:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("v8");
+
+/***/ }),
+
+/***/ 3106:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ }),
 
@@ -30903,7 +35047,7 @@ __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 __webpack_unused_export__ = publicApi.parseDocument;
-__webpack_unused_export__ = publicApi.stringify;
+exports.As = publicApi.stringify;
 __webpack_unused_export__ = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
 
@@ -36816,6 +40960,2337 @@ exports.visit = visit;
 exports.visitAsync = visitAsync;
 
 
+/***/ }),
+
+/***/ 8352:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_global_utils = __nccwpck_require__(9227);
+const require_diag = __nccwpck_require__(9982);
+const require_NoopContextManager = __nccwpck_require__(6);
+//#region src/api/context.ts
+const API_NAME = "context";
+const NOOP_CONTEXT_MANAGER = new require_NoopContextManager.NoopContextManager();
+const NOOP_TOKEN = Object.freeze({ dispose: () => {} });
+/**
+* Singleton object which represents the entry point to the OpenTelemetry Context API
+*
+* @since 1.0.0
+*/
+var ContextAPI = class ContextAPI {
+	/** Empty private constructor prevents end users from constructing a new instance of the API */
+	constructor() {
+		this._attachUnsupportedWarned = false;
+	}
+	/** Get the singleton instance of the Context API */
+	static getInstance() {
+		if (!this._instance) this._instance = new ContextAPI();
+		return this._instance;
+	}
+	/**
+	* Set the current context manager.
+	*
+	* @returns true if the context manager was successfully registered, else false
+	*/
+	setGlobalContextManager(contextManager) {
+		return require_global_utils.registerGlobal(API_NAME, contextManager, require_diag.DiagAPI.instance());
+	}
+	/**
+	* Get the currently active context
+	*/
+	active() {
+		return this._getContextManager().active();
+	}
+	/**
+	* Execute a function with an active context
+	*
+	* @param context context to be active during function execution
+	* @param fn function to execute in a context
+	* @param thisArg optional receiver to be used for calling fn
+	* @param args optional arguments forwarded to fn
+	*/
+	with(context, fn, thisArg, ...args) {
+		return this._getContextManager().with(context, fn, thisArg, ...args);
+	}
+	/**
+	* Bind a context to a target function or event emitter
+	*
+	* @param context context to bind to the event emitter or function. Defaults to the currently active context
+	* @param target function or event emitter to bind
+	*/
+	bind(context, target) {
+		return this._getContextManager().bind(context, target);
+	}
+	/**
+	* Imperatively sets `context` as active, returning a {@link ContextManagementToken} whose
+	* {@link ContextManagementToken.dispose} restores the previous context.
+	*
+	* This is a delicate, low-level API - prefer {@link with}/{@link bind}, which
+	* restore context automatically. Use `attach` only to bridge callback
+	* boundaries that `with` cannot wrap. Call `token.dispose()` when the
+	* operation is done.
+	*
+	* **Caveat for async functions:** If called inside an async function before
+	* the first `await`, the context change may leak into the caller's context
+	* and remain active there. Prefer {@link with} for async code.
+	*
+	* Support is best-effort and varies by the active ContextManager (see
+	* {@link ContextManager.attach}); if it does not implement `attach`, this logs
+	* a warning and returns a no-op token.
+	*
+	* @param context The Context to attach
+	* @returns A {@link ContextManagementToken} whose dispose() restores the previous Context
+	* @since 1.10.0
+	* @experimental This API is experimental and may change in minor releases without prior notice.
+	*/
+	attach(context) {
+		const contextManager = this._getContextManager();
+		if (contextManager.attach) return contextManager.attach(context);
+		if (!this._attachUnsupportedWarned) {
+			this._attachUnsupportedWarned = true;
+			require_diag.DiagAPI.instance().warn("The current ContextManager does not implement attach(). The context will not be attached. Use a ContextManager that supports attach() (e.g. AsyncLocalStorageContextManager) or use with()/bind() instead.");
+		}
+		return NOOP_TOKEN;
+	}
+	_getContextManager() {
+		return require_global_utils.getGlobal(API_NAME) || NOOP_CONTEXT_MANAGER;
+	}
+	/** Disable and remove the global context manager */
+	disable() {
+		this._getContextManager().disable();
+		require_global_utils.unregisterGlobal(API_NAME, require_diag.DiagAPI.instance());
+	}
+};
+//#endregion
+exports.ContextAPI = ContextAPI;
+
+//# sourceMappingURL=context.cjs.map
+
+/***/ }),
+
+/***/ 9982:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_global_utils = __nccwpck_require__(9227);
+const require_ComponentLogger = __nccwpck_require__(1977);
+__nccwpck_require__(4351);
+const require_logLevelLogger = __nccwpck_require__(1714);
+//#region src/api/diag.ts
+const API_NAME = "diag";
+/**
+* Singleton object which represents the entry point to the OpenTelemetry internal
+* diagnostic API
+*
+* @since 1.0.0
+*/
+var DiagAPI = class DiagAPI {
+	/** Get the singleton instance of the DiagAPI API */
+	static instance() {
+		if (!this._instance) this._instance = new DiagAPI();
+		return this._instance;
+	}
+	/**
+	* Private internal constructor
+	* @private
+	*/
+	constructor() {
+		function _logProxy(funcName) {
+			return function(...args) {
+				const logger = require_global_utils.getGlobal("diag");
+				if (!logger) return;
+				return logger[funcName](...args);
+			};
+		}
+		const self = this;
+		const setLogger = (logger, optionsOrLogLevel = { logLevel: 60 }) => {
+			var _optionsOrLogLevel$lo;
+			if (logger === self) {
+				var _err$stack;
+				const err = /* @__PURE__ */ new Error("Cannot use diag as the logger for itself. Please use a DiagLogger implementation like ConsoleDiagLogger or a custom implementation");
+				self.error((_err$stack = err.stack) !== null && _err$stack !== void 0 ? _err$stack : err.message);
+				return false;
+			}
+			if (typeof optionsOrLogLevel === "number") optionsOrLogLevel = { logLevel: optionsOrLogLevel };
+			const oldLogger = require_global_utils.getGlobal("diag");
+			const newLogger = require_logLevelLogger.createLogLevelDiagLogger((_optionsOrLogLevel$lo = optionsOrLogLevel.logLevel) !== null && _optionsOrLogLevel$lo !== void 0 ? _optionsOrLogLevel$lo : 60, logger);
+			if (oldLogger && !optionsOrLogLevel.suppressOverrideMessage) {
+				var _Error$stack;
+				const stack = (_Error$stack = (/* @__PURE__ */ new Error()).stack) !== null && _Error$stack !== void 0 ? _Error$stack : "<failed to generate stacktrace>";
+				oldLogger.warn(`Current logger will be overwritten from ${stack}`);
+				newLogger.warn(`Current logger will overwrite one already registered from ${stack}`);
+			}
+			return require_global_utils.registerGlobal("diag", newLogger, self, true);
+		};
+		self.setLogger = setLogger;
+		self.disable = () => {
+			require_global_utils.unregisterGlobal(API_NAME, self);
+		};
+		self.createComponentLogger = (options) => {
+			return new require_ComponentLogger.DiagComponentLogger(options);
+		};
+		self.verbose = _logProxy("verbose");
+		self.debug = _logProxy("debug");
+		self.info = _logProxy("info");
+		self.warn = _logProxy("warn");
+		self.error = _logProxy("error");
+	}
+};
+//#endregion
+exports.DiagAPI = DiagAPI;
+
+//# sourceMappingURL=diag.cjs.map
+
+/***/ }),
+
+/***/ 9102:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_global_utils = __nccwpck_require__(9227);
+const require_diag = __nccwpck_require__(9982);
+const require_ProxyLoggerProvider = __nccwpck_require__(9035);
+//#region src/api/logs.ts
+const API_NAME = "logs";
+/**
+* Singleton object which represents the entry point to the OpenTelemetry Logs API
+*
+* @since 1.10.0
+*/
+var LogsAPI = class LogsAPI {
+	/** Empty private constructor prevents end users from constructing a new instance of the API */
+	constructor() {
+		this._proxyLoggerProvider = new require_ProxyLoggerProvider.ProxyLoggerProvider();
+	}
+	/** Get the singleton instance of the Logs API */
+	static getInstance() {
+		if (!this._instance) this._instance = new LogsAPI();
+		return this._instance;
+	}
+	setGlobalLoggerProvider(provider) {
+		const success = require_global_utils.registerGlobal(API_NAME, provider, require_diag.DiagAPI.instance());
+		if (success) this._proxyLoggerProvider._setDelegate(provider);
+		return success;
+	}
+	/**
+	* Returns the global logger provider.
+	*
+	* @returns LoggerProvider
+	*/
+	getLoggerProvider() {
+		return require_global_utils.getGlobal(API_NAME) || this._proxyLoggerProvider;
+	}
+	/**
+	* Returns a Logger, creating one if one with the given name, version,
+	* schemaUrl, and attributes is not already created.
+	*
+	* Getting a Logger may be expensive, especially when `attributes` are
+	* provided. Reuse Logger instances where possible instead of calling
+	* `getLogger()` on hot paths.
+	*
+	* @param name The name of the logger or instrumentation library.
+	* @param version The version of the logger or instrumentation library.
+	* @param options The options of the logger or instrumentation library.
+	* @returns {@link Logger}
+	*/
+	getLogger(name, version, options) {
+		return this.getLoggerProvider().getLogger(name, version, options);
+	}
+	/** Remove the global logger provider */
+	disable() {
+		require_global_utils.unregisterGlobal(API_NAME, require_diag.DiagAPI.instance());
+		this._proxyLoggerProvider = new require_ProxyLoggerProvider.ProxyLoggerProvider();
+	}
+};
+//#endregion
+exports.e = LogsAPI;
+
+//# sourceMappingURL=logs.cjs.map
+
+/***/ }),
+
+/***/ 3510:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_global_utils = __nccwpck_require__(9227);
+const require_diag = __nccwpck_require__(9982);
+const require_NoopMeterProvider = __nccwpck_require__(7554);
+//#region src/api/metrics.ts
+const API_NAME = "metrics";
+/**
+* Singleton object which represents the entry point to the OpenTelemetry Metrics API
+*
+* @since 1.4.1
+*/
+var MetricsAPI = class MetricsAPI {
+	/** Empty private constructor prevents end users from constructing a new instance of the API */
+	constructor() {}
+	/** Get the singleton instance of the Metrics API */
+	static getInstance() {
+		if (!this._instance) this._instance = new MetricsAPI();
+		return this._instance;
+	}
+	/**
+	* Set the current global meter provider.
+	* Returns true if the meter provider was successfully registered, else false.
+	*/
+	setGlobalMeterProvider(provider) {
+		return require_global_utils.registerGlobal(API_NAME, provider, require_diag.DiagAPI.instance());
+	}
+	/**
+	* Returns the global meter provider.
+	*/
+	getMeterProvider() {
+		return require_global_utils.getGlobal(API_NAME) || require_NoopMeterProvider.NOOP_METER_PROVIDER;
+	}
+	/**
+	* Returns a meter from the global meter provider.
+	*/
+	getMeter(name, version, options) {
+		return this.getMeterProvider().getMeter(name, version, options);
+	}
+	/** Remove the global meter provider */
+	disable() {
+		require_global_utils.unregisterGlobal(API_NAME, require_diag.DiagAPI.instance());
+	}
+};
+//#endregion
+exports.k = MetricsAPI;
+
+//# sourceMappingURL=metrics.cjs.map
+
+/***/ }),
+
+/***/ 3007:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_global_utils = __nccwpck_require__(9227);
+const require_diag = __nccwpck_require__(9982);
+const require_utils = __nccwpck_require__(5196);
+const require_TextMapPropagator = __nccwpck_require__(3565);
+const require_NoopTextMapPropagator = __nccwpck_require__(345);
+const require_context_helpers = __nccwpck_require__(7510);
+//#region src/api/propagation.ts
+const API_NAME = "propagation";
+const NOOP_TEXT_MAP_PROPAGATOR = new require_NoopTextMapPropagator.NoopTextMapPropagator();
+/**
+* Singleton object which represents the entry point to the OpenTelemetry Propagation API
+*
+* @since 1.0.0
+*/
+var PropagationAPI = class PropagationAPI {
+	/** Empty private constructor prevents end users from constructing a new instance of the API */
+	constructor() {
+		this.createBaggage = require_utils.createBaggage;
+		this.getBaggage = require_context_helpers.getBaggage;
+		this.getActiveBaggage = require_context_helpers.getActiveBaggage;
+		this.setBaggage = require_context_helpers.setBaggage;
+		this.deleteBaggage = require_context_helpers.deleteBaggage;
+	}
+	/** Get the singleton instance of the Propagator API */
+	static getInstance() {
+		if (!this._instance) this._instance = new PropagationAPI();
+		return this._instance;
+	}
+	/**
+	* Set the current propagator.
+	*
+	* @returns true if the propagator was successfully registered, else false
+	*/
+	setGlobalPropagator(propagator) {
+		return require_global_utils.registerGlobal(API_NAME, propagator, require_diag.DiagAPI.instance());
+	}
+	/**
+	* Inject context into a carrier to be propagated inter-process
+	*
+	* @param context Context carrying tracing data to inject
+	* @param carrier carrier to inject context into
+	* @param setter Function used to set values on the carrier
+	*/
+	inject(context, carrier, setter = require_TextMapPropagator.defaultTextMapSetter) {
+		return this._getGlobalPropagator().inject(context, carrier, setter);
+	}
+	/**
+	* Extract context from a carrier
+	*
+	* @param context Context which the newly created context will inherit from
+	* @param carrier Carrier to extract context from
+	* @param getter Function used to extract keys from a carrier
+	*/
+	extract(context, carrier, getter = require_TextMapPropagator.defaultTextMapGetter) {
+		return this._getGlobalPropagator().extract(context, carrier, getter);
+	}
+	/**
+	* Return a list of all fields which may be used by the propagator.
+	*/
+	fields() {
+		return this._getGlobalPropagator().fields();
+	}
+	/** Remove the global propagator */
+	disable() {
+		require_global_utils.unregisterGlobal(API_NAME, require_diag.DiagAPI.instance());
+	}
+	_getGlobalPropagator() {
+		return require_global_utils.getGlobal(API_NAME) || NOOP_TEXT_MAP_PROPAGATOR;
+	}
+};
+//#endregion
+exports.R = PropagationAPI;
+
+//# sourceMappingURL=propagation.cjs.map
+
+/***/ }),
+
+/***/ 5446:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_global_utils = __nccwpck_require__(9227);
+const require_diag = __nccwpck_require__(9982);
+const require_context_utils = __nccwpck_require__(3779);
+const require_spancontext_utils = __nccwpck_require__(3723);
+const require_ProxyTracerProvider = __nccwpck_require__(5930);
+//#region src/api/trace.ts
+const API_NAME = "trace";
+/**
+* Singleton object which represents the entry point to the OpenTelemetry Tracing API
+*
+* @since 1.0.0
+*/
+var TraceAPI = class TraceAPI {
+	/** Empty private constructor prevents end users from constructing a new instance of the API */
+	constructor() {
+		this._proxyTracerProvider = new require_ProxyTracerProvider.ProxyTracerProvider();
+		this.wrapSpanContext = require_spancontext_utils.wrapSpanContext;
+		this.isSpanContextValid = require_spancontext_utils.isSpanContextValid;
+		this.deleteSpan = require_context_utils.deleteSpan;
+		this.getSpan = require_context_utils.getSpan;
+		this.getActiveSpan = require_context_utils.getActiveSpan;
+		this.getSpanContext = require_context_utils.getSpanContext;
+		this.setSpan = require_context_utils.setSpan;
+		this.setSpanContext = require_context_utils.setSpanContext;
+	}
+	/** Get the singleton instance of the Trace API */
+	static getInstance() {
+		if (!this._instance) this._instance = new TraceAPI();
+		return this._instance;
+	}
+	/**
+	* Set the current global tracer.
+	*
+	* @returns true if the tracer provider was successfully registered, else false
+	*/
+	setGlobalTracerProvider(provider) {
+		const success = require_global_utils.registerGlobal(API_NAME, this._proxyTracerProvider, require_diag.DiagAPI.instance());
+		if (success) this._proxyTracerProvider.setDelegate(provider);
+		return success;
+	}
+	/**
+	* Returns the global tracer provider.
+	*/
+	getTracerProvider() {
+		return require_global_utils.getGlobal(API_NAME) || this._proxyTracerProvider;
+	}
+	/**
+	* Returns a tracer from the global tracer provider.
+	*/
+	getTracer(name, version) {
+		return this.getTracerProvider().getTracer(name, version);
+	}
+	/** Remove the global tracer provider */
+	disable() {
+		require_global_utils.unregisterGlobal(API_NAME, require_diag.DiagAPI.instance());
+		this._proxyTracerProvider = new require_ProxyTracerProvider.ProxyTracerProvider();
+	}
+};
+//#endregion
+exports.C = TraceAPI;
+
+//# sourceMappingURL=trace.cjs.map
+
+/***/ }),
+
+/***/ 7510:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_context = __nccwpck_require__(3041);
+const require_context$1 = __nccwpck_require__(8352);
+//#region src/baggage/context-helpers.ts
+/**
+* Baggage key
+*/
+const BAGGAGE_KEY = require_context.createContextKey("OpenTelemetry Baggage Key");
+/**
+* Retrieve the current baggage from the given context
+*
+* @param {Context} Context that manage all context values
+* @returns {Baggage} Extracted baggage from the context
+*/
+function getBaggage(context) {
+	return context.getValue(BAGGAGE_KEY) || void 0;
+}
+/**
+* Retrieve the current baggage from the active/current context
+*
+* @returns {Baggage} Extracted baggage from the context
+*/
+function getActiveBaggage() {
+	return getBaggage(require_context$1.ContextAPI.getInstance().active());
+}
+/**
+* Store a baggage in the given context
+*
+* @param {Context} Context that manage all context values
+* @param {Baggage} baggage that will be set in the actual context
+*/
+function setBaggage(context, baggage) {
+	return context.setValue(BAGGAGE_KEY, baggage);
+}
+/**
+* Delete the baggage stored in the given context
+*
+* @param {Context} Context that manage all context values
+*/
+function deleteBaggage(context) {
+	return context.deleteValue(BAGGAGE_KEY);
+}
+//#endregion
+exports.deleteBaggage = deleteBaggage;
+exports.getActiveBaggage = getActiveBaggage;
+exports.getBaggage = getBaggage;
+exports.setBaggage = setBaggage;
+
+//# sourceMappingURL=context-helpers.cjs.map
+
+/***/ }),
+
+/***/ 176:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/baggage/internal/baggage-impl.ts
+var BaggageImpl = class BaggageImpl {
+	constructor(entries) {
+		this._entries = entries ? new Map(entries) : /* @__PURE__ */ new Map();
+	}
+	getEntry(key) {
+		const entry = this._entries.get(key);
+		if (!entry) return;
+		return Object.assign({}, entry);
+	}
+	getAllEntries() {
+		return Array.from(this._entries.entries());
+	}
+	setEntry(key, entry) {
+		const newBaggage = new BaggageImpl(this._entries);
+		newBaggage._entries.set(key, entry);
+		return newBaggage;
+	}
+	removeEntry(key) {
+		const newBaggage = new BaggageImpl(this._entries);
+		newBaggage._entries.delete(key);
+		return newBaggage;
+	}
+	removeEntries(...keys) {
+		const newBaggage = new BaggageImpl(this._entries);
+		for (const key of keys) newBaggage._entries.delete(key);
+		return newBaggage;
+	}
+	clear() {
+		return new BaggageImpl();
+	}
+};
+//#endregion
+exports.BaggageImpl = BaggageImpl;
+
+//# sourceMappingURL=baggage-impl.cjs.map
+
+/***/ }),
+
+/***/ 9333:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/baggage/internal/symbol.ts
+/**
+* Symbol used to make BaggageEntryMetadata an opaque type
+*/
+const baggageEntryMetadataSymbol = Symbol("BaggageEntryMetadata");
+//#endregion
+exports.baggageEntryMetadataSymbol = baggageEntryMetadataSymbol;
+
+//# sourceMappingURL=symbol.cjs.map
+
+/***/ }),
+
+/***/ 5196:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_diag = __nccwpck_require__(9982);
+const require_baggage_impl = __nccwpck_require__(176);
+const require_symbol = __nccwpck_require__(9333);
+//#region src/baggage/utils.ts
+const diag = require_diag.DiagAPI.instance();
+/**
+* Create a new Baggage with optional entries
+*
+* @param entries An array of baggage entries the new baggage should contain
+*/
+function createBaggage(entries = {}) {
+	return new require_baggage_impl.BaggageImpl(new Map(Object.entries(entries)));
+}
+/**
+* Create a serializable BaggageEntryMetadata object from a string.
+*
+* @param str string metadata. Format is currently not defined by the spec and has no special meaning.
+*
+* @since 1.0.0
+*/
+function baggageEntryMetadataFromString(str) {
+	if (typeof str !== "string") {
+		diag.error(`Cannot create baggage metadata from unknown type: ${typeof str}`);
+		str = "";
+	}
+	return {
+		__TYPE__: require_symbol.baggageEntryMetadataSymbol,
+		toString() {
+			return str;
+		}
+	};
+}
+//#endregion
+exports.baggageEntryMetadataFromString = baggageEntryMetadataFromString;
+exports.createBaggage = createBaggage;
+
+//# sourceMappingURL=utils.cjs.map
+
+/***/ }),
+
+/***/ 2534:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+//#region src/context-api.ts
+/**
+* Entrypoint for context API
+* @since 1.0.0
+*/
+const context = (__nccwpck_require__(8352).ContextAPI).getInstance();
+//#endregion
+exports.context = context;
+
+//# sourceMappingURL=context-api.cjs.map
+
+/***/ }),
+
+/***/ 6:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_context = __nccwpck_require__(3041);
+//#region src/context/NoopContextManager.ts
+var NoopContextManager = class {
+	active() {
+		return require_context.ROOT_CONTEXT;
+	}
+	with(_context, fn, thisArg, ...args) {
+		return fn.call(thisArg, ...args);
+	}
+	bind(_context, target) {
+		return target;
+	}
+	enable() {
+		return this;
+	}
+	disable() {
+		return this;
+	}
+	/** @experimental This API is experimental and may change in minor releases without prior notice. */
+	attach(_context) {
+		return { dispose() {} };
+	}
+};
+//#endregion
+exports.NoopContextManager = NoopContextManager;
+
+//# sourceMappingURL=NoopContextManager.cjs.map
+
+/***/ }),
+
+/***/ 3041:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/context/context.ts
+/**
+* Get a key to uniquely identify a context value
+*
+* @since 1.0.0
+*/
+function createContextKey(description) {
+	return Symbol.for(description);
+}
+/**
+* The root context is used as the default parent context when there is no active context
+*
+* @since 1.0.0
+*/
+const ROOT_CONTEXT = new class BaseContext {
+	/**
+	* Construct a new context which inherits values from an optional parent context.
+	*
+	* @param parentContext a context from which to inherit values
+	*/
+	constructor(parentContext) {
+		const self = this;
+		self._currentContext = parentContext ? new Map(parentContext) : /* @__PURE__ */ new Map();
+		self.getValue = (key) => self._currentContext.get(key);
+		self.setValue = (key, value) => {
+			const context = new BaseContext(self._currentContext);
+			context._currentContext.set(key, value);
+			return context;
+		};
+		self.deleteValue = (key) => {
+			const context = new BaseContext(self._currentContext);
+			context._currentContext.delete(key);
+			return context;
+		};
+	}
+}();
+//#endregion
+exports.ROOT_CONTEXT = ROOT_CONTEXT;
+exports.createContextKey = createContextKey;
+
+//# sourceMappingURL=context.cjs.map
+
+/***/ }),
+
+/***/ 1778:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+//#region src/diag-api.ts
+/**
+* Entrypoint for Diag API.
+* Defines Diagnostic handler used for internal diagnostic logging operations.
+* The default provides a Noop DiagLogger implementation which may be changed via the
+* diag.setLogger(logger: DiagLogger) function.
+*
+* @since 1.0.0
+*/
+const diag = (__nccwpck_require__(9982).DiagAPI).instance();
+//#endregion
+exports.diag = diag;
+
+//# sourceMappingURL=diag-api.cjs.map
+
+/***/ }),
+
+/***/ 1977:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_global_utils = __nccwpck_require__(9227);
+//#region src/diag/ComponentLogger.ts
+/**
+* Component Logger which is meant to be used as part of any component which
+* will add automatically additional namespace in front of the log message.
+* It will then forward all message to global diag logger
+* @example
+* const cLogger = diag.createComponentLogger({ namespace: '@opentelemetry/instrumentation-http' });
+* cLogger.debug('test');
+* // @opentelemetry/instrumentation-http test
+*/
+var DiagComponentLogger = class {
+	constructor(props) {
+		this._namespace = props.namespace || "DiagComponentLogger";
+	}
+	debug(...args) {
+		return logProxy("debug", this._namespace, args);
+	}
+	error(...args) {
+		return logProxy("error", this._namespace, args);
+	}
+	info(...args) {
+		return logProxy("info", this._namespace, args);
+	}
+	warn(...args) {
+		return logProxy("warn", this._namespace, args);
+	}
+	verbose(...args) {
+		return logProxy("verbose", this._namespace, args);
+	}
+};
+function logProxy(funcName, namespace, args) {
+	const logger = require_global_utils.getGlobal("diag");
+	if (!logger) return;
+	return logger[funcName](namespace, ...args);
+}
+//#endregion
+exports.DiagComponentLogger = DiagComponentLogger;
+
+//# sourceMappingURL=ComponentLogger.cjs.map
+
+/***/ }),
+
+/***/ 9199:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/diag/consoleLogger.ts
+const consoleMap = [
+	{
+		n: "error",
+		c: "error"
+	},
+	{
+		n: "warn",
+		c: "warn"
+	},
+	{
+		n: "info",
+		c: "info"
+	},
+	{
+		n: "debug",
+		c: "debug"
+	},
+	{
+		n: "verbose",
+		c: "trace"
+	}
+];
+const _originalConsoleMethods = {};
+if (typeof console !== "undefined") {
+	for (const key of [
+		"error",
+		"warn",
+		"info",
+		"debug",
+		"trace",
+		"log"
+	]) if (typeof console[key] === "function") _originalConsoleMethods[key] = console[key];
+}
+/**
+* A simple Immutable Console based diagnostic logger which will output any messages to the Console.
+* If you want to limit the amount of logging to a specific level or lower use the
+* {@link createLogLevelDiagLogger}
+*
+* @since 1.0.0
+*/
+var DiagConsoleLogger = class {
+	constructor() {
+		function _consoleFunc(funcName) {
+			return function(...args) {
+				let theFunc = _originalConsoleMethods[funcName];
+				if (typeof theFunc !== "function") theFunc = _originalConsoleMethods["log"];
+				if (typeof theFunc !== "function" && console) {
+					theFunc = console[funcName];
+					if (typeof theFunc !== "function") theFunc = console.log;
+				}
+				if (typeof theFunc === "function") return theFunc.apply(console, args);
+			};
+		}
+		for (let i = 0; i < consoleMap.length; i++) this[consoleMap[i].n] = _consoleFunc(consoleMap[i].c);
+	}
+};
+//#endregion
+exports.DiagConsoleLogger = DiagConsoleLogger;
+exports._originalConsoleMethods = _originalConsoleMethods;
+
+//# sourceMappingURL=consoleLogger.cjs.map
+
+/***/ }),
+
+/***/ 1714:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+__nccwpck_require__(4351);
+//#region src/diag/internal/logLevelLogger.ts
+function createLogLevelDiagLogger(maxLevel, logger) {
+	if (maxLevel < 0) maxLevel = 0;
+	else if (maxLevel > 9999) maxLevel = 9999;
+	logger = logger || {};
+	function _filterFunc(funcName, theLevel) {
+		const theFunc = logger[funcName];
+		if (typeof theFunc === "function" && maxLevel >= theLevel) return theFunc.bind(logger);
+		return function() {};
+	}
+	return {
+		error: _filterFunc("error", 30),
+		warn: _filterFunc("warn", 50),
+		info: _filterFunc("info", 60),
+		debug: _filterFunc("debug", 70),
+		verbose: _filterFunc("verbose", 80)
+	};
+}
+//#endregion
+exports.createLogLevelDiagLogger = createLogLevelDiagLogger;
+
+//# sourceMappingURL=logLevelLogger.cjs.map
+
+/***/ }),
+
+/***/ 4351:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/diag/types.ts
+/**
+* Defines the available internal logging levels for the diagnostic logger, the numeric values
+* of the levels are defined to match the original values from the initial LogLevel to avoid
+* compatibility/migration issues for any implementation that assume the numeric ordering.
+*
+* @since 1.0.0
+*/
+let DiagLogLevel = /* @__PURE__ */ function(DiagLogLevel) {
+	/** Diagnostic Logging level setting to disable all logging (except and forced logs) */
+	DiagLogLevel[DiagLogLevel["NONE"] = 0] = "NONE";
+	/** Identifies an error scenario */
+	DiagLogLevel[DiagLogLevel["ERROR"] = 30] = "ERROR";
+	/** Identifies a warning scenario */
+	DiagLogLevel[DiagLogLevel["WARN"] = 50] = "WARN";
+	/** General informational log message */
+	DiagLogLevel[DiagLogLevel["INFO"] = 60] = "INFO";
+	/** General debug log message */
+	DiagLogLevel[DiagLogLevel["DEBUG"] = 70] = "DEBUG";
+	/**
+	* Detailed trace level logging should only be used for development, should only be set
+	* in a development environment.
+	*/
+	DiagLogLevel[DiagLogLevel["VERBOSE"] = 80] = "VERBOSE";
+	/** Used to set the logging level to include all logging */
+	DiagLogLevel[DiagLogLevel["ALL"] = 9999] = "ALL";
+	return DiagLogLevel;
+}({});
+//#endregion
+exports.DiagLogLevel = DiagLogLevel;
+
+//# sourceMappingURL=types.cjs.map
+
+/***/ }),
+
+/***/ 1408:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+Object.defineProperties(exports, {
+	__esModule: { value: true },
+	[Symbol.toStringTag]: { value: "Module" }
+});
+const require_types = __nccwpck_require__(4351);
+const require_utils = __nccwpck_require__(5196);
+const require_context = __nccwpck_require__(3041);
+const require_consoleLogger = __nccwpck_require__(9199);
+const require_NoopMeter = __nccwpck_require__(1677);
+const require_Metric = __nccwpck_require__(626);
+const require_NoopLogger = __nccwpck_require__(9140);
+const require_LogRecord = __nccwpck_require__(8973);
+const require_TextMapPropagator = __nccwpck_require__(3565);
+const require_trace_flags = __nccwpck_require__(5626);
+const require_invalid_span_constants = __nccwpck_require__(3552);
+const require_spancontext_utils = __nccwpck_require__(3723);
+const require_ProxyTracer = __nccwpck_require__(3861);
+const require_span_kind = __nccwpck_require__(7483);
+const require_status = __nccwpck_require__(7632);
+const require_utils$1 = __nccwpck_require__(2219);
+const require_ProxyTracerProvider = __nccwpck_require__(5930);
+const require_SamplingResult = __nccwpck_require__(5346);
+const require_context_api = __nccwpck_require__(2534);
+const require_diag_api = __nccwpck_require__(1778);
+const require_logs_api = __nccwpck_require__(5662);
+const require_metrics_api = __nccwpck_require__(7876);
+const require_propagation_api = __nccwpck_require__(7045);
+const require_trace_api = __nccwpck_require__(8936);
+//#region src/index.ts
+var src_default = {
+	context: require_context_api.context,
+	diag: require_diag_api.diag,
+	logs: require_logs_api.logs,
+	metrics: require_metrics_api.metrics,
+	propagation: require_propagation_api.propagation,
+	trace: require_trace_api.trace
+};
+//#endregion
+exports.DiagConsoleLogger = require_consoleLogger.DiagConsoleLogger;
+exports.DiagLogLevel = require_types.DiagLogLevel;
+exports.INVALID_SPANID = require_invalid_span_constants.INVALID_SPANID;
+exports.INVALID_SPAN_CONTEXT = require_invalid_span_constants.INVALID_SPAN_CONTEXT;
+exports.INVALID_TRACEID = require_invalid_span_constants.INVALID_TRACEID;
+exports.ProxyTracer = require_ProxyTracer.ProxyTracer;
+exports.ProxyTracerProvider = require_ProxyTracerProvider.ProxyTracerProvider;
+exports.ROOT_CONTEXT = require_context.ROOT_CONTEXT;
+exports.SamplingDecision = require_SamplingResult.SamplingDecision;
+exports.SeverityNumber = require_LogRecord.SeverityNumber;
+exports.SpanKind = require_span_kind.SpanKind;
+exports.SpanStatusCode = require_status.SpanStatusCode;
+exports.TraceFlags = require_trace_flags.TraceFlags;
+exports.ValueType = require_Metric.ValueType;
+exports.baggageEntryMetadataFromString = require_utils.baggageEntryMetadataFromString;
+exports.context = require_context_api.context;
+exports.createContextKey = require_context.createContextKey;
+exports.createNoopLogger = require_NoopLogger.createNoopLogger;
+exports.createNoopMeter = require_NoopMeter.createNoopMeter;
+exports.createTraceState = require_utils$1.createTraceState;
+exports["default"] = src_default;
+exports.defaultTextMapGetter = require_TextMapPropagator.defaultTextMapGetter;
+exports.defaultTextMapSetter = require_TextMapPropagator.defaultTextMapSetter;
+exports.diag = require_diag_api.diag;
+exports.isSpanContextValid = require_spancontext_utils.isSpanContextValid;
+exports.isValidSpanId = require_spancontext_utils.isValidSpanId;
+exports.isValidTraceId = require_spancontext_utils.isValidTraceId;
+exports.logs = require_logs_api.logs;
+exports.metrics = require_metrics_api.metrics;
+exports.propagation = require_propagation_api.propagation;
+exports.trace = require_trace_api.trace;
+
+//# sourceMappingURL=index.cjs.map
+
+/***/ }),
+
+/***/ 9227:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_version = __nccwpck_require__(9128);
+const require_semver = __nccwpck_require__(1418);
+//#region src/internal/global-utils.ts
+const major = require_version.VERSION.split(".")[0];
+const GLOBAL_OPENTELEMETRY_API_KEY = Symbol.for(`opentelemetry.js.api.${major}`);
+const _global = typeof globalThis === "object" ? globalThis : typeof self === "object" ? self : typeof window === "object" ? window : typeof global === "object" ? global : {};
+function _makeGlobalApi() {
+	return Object.defineProperty({}, "version", {
+		value: require_version.VERSION,
+		enumerable: true,
+		writable: false,
+		configurable: false
+	});
+}
+function registerGlobal(type, instance, diag, allowOverride = false) {
+	var _global$GLOBAL_OPENTE;
+	const api = _global[GLOBAL_OPENTELEMETRY_API_KEY] = (_global$GLOBAL_OPENTE = _global[GLOBAL_OPENTELEMETRY_API_KEY]) !== null && _global$GLOBAL_OPENTE !== void 0 ? _global$GLOBAL_OPENTE : _makeGlobalApi();
+	if (!allowOverride && api[type]) {
+		const err = /* @__PURE__ */ new Error(`@opentelemetry/api: Attempted duplicate registration of API: ${type}`);
+		diag.error(err.stack || err.message);
+		return false;
+	}
+	if (api.version !== "1.10.0") {
+		const err = /* @__PURE__ */ new Error(`@opentelemetry/api: Registration of version v${api.version} for ${type} does not match previously registered API v${require_version.VERSION}`);
+		diag.error(err.stack || err.message);
+		return false;
+	}
+	api[type] = instance;
+	diag.debug(`@opentelemetry/api: Registered a global for ${type} v${require_version.VERSION}.`);
+	return true;
+}
+let _compatibleGlobalApi;
+function getGlobal(type) {
+	const api = _global[GLOBAL_OPENTELEMETRY_API_KEY];
+	if (api == null) return;
+	if (api !== _compatibleGlobalApi) {
+		if (!api.version || !require_semver.isCompatible(api.version)) return;
+		_compatibleGlobalApi = api;
+	}
+	return api[type];
+}
+function unregisterGlobal(type, diag) {
+	diag.debug(`@opentelemetry/api: Unregistering a global for ${type} v${require_version.VERSION}.`);
+	const api = _global[GLOBAL_OPENTELEMETRY_API_KEY];
+	if (api) delete api[type];
+}
+//#endregion
+exports.getGlobal = getGlobal;
+exports.registerGlobal = registerGlobal;
+exports.unregisterGlobal = unregisterGlobal;
+
+//# sourceMappingURL=global-utils.cjs.map
+
+/***/ }),
+
+/***/ 1418:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_version = __nccwpck_require__(9128);
+//#region src/internal/semver.ts
+const re = /^(\d+)\.(\d+)\.(\d+)(-(.+))?$/;
+/**
+* Create a function to test an API version to see if it is compatible with the provided ownVersion.
+*
+* The returned function has the following semantics:
+* - Exact match is always compatible
+* - Major versions must match exactly
+*    - 1.x package cannot use global 2.x package
+*    - 2.x package cannot use global 1.x package
+* - The minor version of the API module requesting access to the global API must be less than or equal to the minor version of this API
+*    - 1.3 package may use 1.4 global because the later global contains all functions 1.3 expects
+*    - 1.4 package may NOT use 1.3 global because it may try to call functions which don't exist on 1.3
+* - If the major version is 0, the minor version is treated as the major and the patch is treated as the minor
+* - Patch and build tag differences are not considered at this time
+*
+* @param ownVersion version which should be checked against
+*/
+function _makeCompatibilityCheck(ownVersion) {
+	const acceptedVersions = /* @__PURE__ */ new Set([ownVersion]);
+	const rejectedVersions = /* @__PURE__ */ new Set();
+	const myVersionMatch = ownVersion.match(re);
+	if (!myVersionMatch) return () => false;
+	const ownVersionParsed = {
+		major: +myVersionMatch[1],
+		minor: +myVersionMatch[2],
+		patch: +myVersionMatch[3],
+		prerelease: myVersionMatch[4]
+	};
+	if (ownVersionParsed.prerelease != null) return function isExactmatch(globalVersion) {
+		return globalVersion === ownVersion;
+	};
+	function _reject(v) {
+		rejectedVersions.add(v);
+		return false;
+	}
+	function _accept(v) {
+		acceptedVersions.add(v);
+		return true;
+	}
+	return function isCompatible(globalVersion) {
+		if (acceptedVersions.has(globalVersion)) return true;
+		if (rejectedVersions.has(globalVersion)) return false;
+		const globalVersionMatch = globalVersion.match(re);
+		if (!globalVersionMatch) return _reject(globalVersion);
+		const globalVersionParsed = {
+			major: +globalVersionMatch[1],
+			minor: +globalVersionMatch[2],
+			patch: +globalVersionMatch[3],
+			prerelease: globalVersionMatch[4]
+		};
+		if (globalVersionParsed.prerelease != null) return _reject(globalVersion);
+		if (ownVersionParsed.major !== globalVersionParsed.major) return _reject(globalVersion);
+		if (ownVersionParsed.major === 0) {
+			if (ownVersionParsed.minor === globalVersionParsed.minor && ownVersionParsed.patch <= globalVersionParsed.patch) return _accept(globalVersion);
+			return _reject(globalVersion);
+		}
+		if (ownVersionParsed.minor <= globalVersionParsed.minor) return _accept(globalVersion);
+		return _reject(globalVersion);
+	};
+}
+/**
+* Test an API version to see if it is compatible with this API.
+*
+* - Exact match is always compatible
+* - Major versions must match exactly
+*    - 1.x package cannot use global 2.x package
+*    - 2.x package cannot use global 1.x package
+* - The minor version of the API module requesting access to the global API must be less than or equal to the minor version of this API
+*    - 1.3 package may use 1.4 global because the later global contains all functions 1.3 expects
+*    - 1.4 package may NOT use 1.3 global because it may try to call functions which don't exist on 1.3
+* - If the major version is 0, the minor version is treated as the major and the patch is treated as the minor
+* - Patch and build tag differences are not considered at this time
+*
+* @param version version of the API requesting an instance of the global API
+*/
+const isCompatible = _makeCompatibilityCheck(require_version.VERSION);
+//#endregion
+exports._makeCompatibilityCheck = _makeCompatibilityCheck;
+exports.isCompatible = isCompatible;
+
+//# sourceMappingURL=semver.cjs.map
+
+/***/ }),
+
+/***/ 5662:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+//#region src/logs-api.ts
+/**
+* Entrypoint for logs API
+*
+* @since 1.10.0
+*/
+const logs = (__nccwpck_require__(9102)/* .LogsAPI */ .e).getInstance();
+//#endregion
+exports.logs = logs;
+
+//# sourceMappingURL=logs-api.cjs.map
+
+/***/ }),
+
+/***/ 8973:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/logs/LogRecord.ts
+let SeverityNumber = /* @__PURE__ */ function(SeverityNumber) {
+	SeverityNumber[SeverityNumber["UNSPECIFIED"] = 0] = "UNSPECIFIED";
+	SeverityNumber[SeverityNumber["TRACE"] = 1] = "TRACE";
+	SeverityNumber[SeverityNumber["TRACE2"] = 2] = "TRACE2";
+	SeverityNumber[SeverityNumber["TRACE3"] = 3] = "TRACE3";
+	SeverityNumber[SeverityNumber["TRACE4"] = 4] = "TRACE4";
+	SeverityNumber[SeverityNumber["DEBUG"] = 5] = "DEBUG";
+	SeverityNumber[SeverityNumber["DEBUG2"] = 6] = "DEBUG2";
+	SeverityNumber[SeverityNumber["DEBUG3"] = 7] = "DEBUG3";
+	SeverityNumber[SeverityNumber["DEBUG4"] = 8] = "DEBUG4";
+	SeverityNumber[SeverityNumber["INFO"] = 9] = "INFO";
+	SeverityNumber[SeverityNumber["INFO2"] = 10] = "INFO2";
+	SeverityNumber[SeverityNumber["INFO3"] = 11] = "INFO3";
+	SeverityNumber[SeverityNumber["INFO4"] = 12] = "INFO4";
+	SeverityNumber[SeverityNumber["WARN"] = 13] = "WARN";
+	SeverityNumber[SeverityNumber["WARN2"] = 14] = "WARN2";
+	SeverityNumber[SeverityNumber["WARN3"] = 15] = "WARN3";
+	SeverityNumber[SeverityNumber["WARN4"] = 16] = "WARN4";
+	SeverityNumber[SeverityNumber["ERROR"] = 17] = "ERROR";
+	SeverityNumber[SeverityNumber["ERROR2"] = 18] = "ERROR2";
+	SeverityNumber[SeverityNumber["ERROR3"] = 19] = "ERROR3";
+	SeverityNumber[SeverityNumber["ERROR4"] = 20] = "ERROR4";
+	SeverityNumber[SeverityNumber["FATAL"] = 21] = "FATAL";
+	SeverityNumber[SeverityNumber["FATAL2"] = 22] = "FATAL2";
+	SeverityNumber[SeverityNumber["FATAL3"] = 23] = "FATAL3";
+	SeverityNumber[SeverityNumber["FATAL4"] = 24] = "FATAL4";
+	return SeverityNumber;
+}({});
+//#endregion
+exports.SeverityNumber = SeverityNumber;
+
+//# sourceMappingURL=LogRecord.cjs.map
+
+/***/ }),
+
+/***/ 9140:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/logs/NoopLogger.ts
+var NoopLogger = class {
+	emit(_logRecord) {}
+	enabled() {
+		return false;
+	}
+};
+const NOOP_LOGGER = new NoopLogger();
+/**
+* Create a no-op Logger
+*/
+function createNoopLogger() {
+	return NOOP_LOGGER;
+}
+//#endregion
+exports.NOOP_LOGGER = NOOP_LOGGER;
+exports.NoopLogger = NoopLogger;
+exports.createNoopLogger = createNoopLogger;
+
+//# sourceMappingURL=NoopLogger.cjs.map
+
+/***/ }),
+
+/***/ 1995:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_NoopLogger = __nccwpck_require__(9140);
+//#region src/logs/NoopLoggerProvider.ts
+var NoopLoggerProvider = class {
+	getLogger(_name, _version, _options) {
+		return new require_NoopLogger.NoopLogger();
+	}
+};
+const NOOP_LOGGER_PROVIDER = new NoopLoggerProvider();
+//#endregion
+exports.NOOP_LOGGER_PROVIDER = NOOP_LOGGER_PROVIDER;
+exports.NoopLoggerProvider = NoopLoggerProvider;
+
+//# sourceMappingURL=NoopLoggerProvider.cjs.map
+
+/***/ }),
+
+/***/ 8916:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_NoopLogger = __nccwpck_require__(9140);
+//#region src/logs/ProxyLogger.ts
+var ProxyLogger = class {
+	constructor(provider, name, version, options) {
+		this._provider = provider;
+		this.name = name;
+		this.version = version;
+		this.options = options;
+	}
+	/**
+	* Emit a log record. This method should only be used by log appenders.
+	*
+	* @param logRecord
+	*/
+	emit(logRecord) {
+		this._getLogger().emit(logRecord);
+	}
+	enabled(options) {
+		return this._getLogger().enabled(options);
+	}
+	/**
+	* Try to get a logger from the proxy logger provider.
+	* If the proxy logger provider has no delegate, return a noop logger.
+	*/
+	_getLogger() {
+		if (this._delegate) return this._delegate;
+		const logger = this._provider._getDelegateLogger(this.name, this.version, this.options);
+		if (!logger) return require_NoopLogger.NOOP_LOGGER;
+		this._delegate = logger;
+		return this._delegate;
+	}
+};
+//#endregion
+exports.ProxyLogger = ProxyLogger;
+
+//# sourceMappingURL=ProxyLogger.cjs.map
+
+/***/ }),
+
+/***/ 9035:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_NoopLoggerProvider = __nccwpck_require__(1995);
+const require_ProxyLogger = __nccwpck_require__(8916);
+//#region src/logs/ProxyLoggerProvider.ts
+var ProxyLoggerProvider = class {
+	getLogger(name, version, options) {
+		var _this$_getDelegateLog;
+		return (_this$_getDelegateLog = this._getDelegateLogger(name, version, options)) !== null && _this$_getDelegateLog !== void 0 ? _this$_getDelegateLog : new require_ProxyLogger.ProxyLogger(this, name, version, options);
+	}
+	/**
+	* Get the delegate logger provider.
+	* Used by tests only.
+	* @internal
+	*/
+	_getDelegate() {
+		var _this$_delegate;
+		return (_this$_delegate = this._delegate) !== null && _this$_delegate !== void 0 ? _this$_delegate : require_NoopLoggerProvider.NOOP_LOGGER_PROVIDER;
+	}
+	/**
+	* Set the delegate logger provider
+	* @internal
+	*/
+	_setDelegate(delegate) {
+		this._delegate = delegate;
+	}
+	/**
+	* @internal
+	*/
+	_getDelegateLogger(name, version, options) {
+		var _this$_delegate2;
+		return (_this$_delegate2 = this._delegate) === null || _this$_delegate2 === void 0 ? void 0 : _this$_delegate2.getLogger(name, version, options);
+	}
+};
+//#endregion
+exports.ProxyLoggerProvider = ProxyLoggerProvider;
+
+//# sourceMappingURL=ProxyLoggerProvider.cjs.map
+
+/***/ }),
+
+/***/ 7876:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+//#region src/metrics-api.ts
+/**
+* Entrypoint for metrics API
+*
+* @since 1.3.0
+*/
+const metrics = (__nccwpck_require__(3510)/* .MetricsAPI */ .k).getInstance();
+//#endregion
+exports.metrics = metrics;
+
+//# sourceMappingURL=metrics-api.cjs.map
+
+/***/ }),
+
+/***/ 626:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/metrics/Metric.ts
+/**
+* The Type of value. It describes how the data is reported.
+*
+* @since 1.3.0
+*/
+let ValueType = /* @__PURE__ */ function(ValueType) {
+	ValueType[ValueType["INT"] = 0] = "INT";
+	ValueType[ValueType["DOUBLE"] = 1] = "DOUBLE";
+	return ValueType;
+}({});
+//#endregion
+exports.ValueType = ValueType;
+
+//# sourceMappingURL=Metric.cjs.map
+
+/***/ }),
+
+/***/ 1677:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/metrics/NoopMeter.ts
+/**
+* NoopMeter is a noop implementation of the {@link Meter} interface. It reuses
+* constant NoopMetrics for all of its methods.
+*/
+var NoopMeter = class {
+	constructor() {}
+	/**
+	* @see {@link Meter.createGauge}
+	*/
+	createGauge(_name, _options) {
+		return NOOP_GAUGE_METRIC;
+	}
+	/**
+	* @see {@link Meter.createHistogram}
+	*/
+	createHistogram(_name, _options) {
+		return NOOP_HISTOGRAM_METRIC;
+	}
+	/**
+	* @see {@link Meter.createCounter}
+	*/
+	createCounter(_name, _options) {
+		return NOOP_COUNTER_METRIC;
+	}
+	/**
+	* @see {@link Meter.createUpDownCounter}
+	*/
+	createUpDownCounter(_name, _options) {
+		return NOOP_UP_DOWN_COUNTER_METRIC;
+	}
+	/**
+	* @see {@link Meter.createObservableGauge}
+	*/
+	createObservableGauge(_name, _options) {
+		return NOOP_OBSERVABLE_GAUGE_METRIC;
+	}
+	/**
+	* @see {@link Meter.createObservableCounter}
+	*/
+	createObservableCounter(_name, _options) {
+		return NOOP_OBSERVABLE_COUNTER_METRIC;
+	}
+	/**
+	* @see {@link Meter.createObservableUpDownCounter}
+	*/
+	createObservableUpDownCounter(_name, _options) {
+		return NOOP_OBSERVABLE_UP_DOWN_COUNTER_METRIC;
+	}
+	/**
+	* @see {@link Meter.addBatchObservableCallback}
+	*/
+	addBatchObservableCallback(_callback, _observables) {}
+	/**
+	* @see {@link Meter.removeBatchObservableCallback}
+	*/
+	removeBatchObservableCallback(_callback) {}
+};
+var NoopMetric = class {};
+var NoopCounterMetric = class extends NoopMetric {
+	add(_value, _attributes) {}
+};
+var NoopUpDownCounterMetric = class extends NoopMetric {
+	add(_value, _attributes) {}
+};
+var NoopGaugeMetric = class extends NoopMetric {
+	record(_value, _attributes) {}
+};
+var NoopHistogramMetric = class extends NoopMetric {
+	record(_value, _attributes) {}
+};
+var NoopObservableMetric = class {
+	addCallback(_callback) {}
+	removeCallback(_callback) {}
+};
+var NoopObservableCounterMetric = class extends NoopObservableMetric {};
+var NoopObservableGaugeMetric = class extends NoopObservableMetric {};
+var NoopObservableUpDownCounterMetric = class extends NoopObservableMetric {};
+const NOOP_METER = new NoopMeter();
+const NOOP_COUNTER_METRIC = new NoopCounterMetric();
+const NOOP_GAUGE_METRIC = new NoopGaugeMetric();
+const NOOP_HISTOGRAM_METRIC = new NoopHistogramMetric();
+const NOOP_UP_DOWN_COUNTER_METRIC = new NoopUpDownCounterMetric();
+const NOOP_OBSERVABLE_COUNTER_METRIC = new NoopObservableCounterMetric();
+const NOOP_OBSERVABLE_GAUGE_METRIC = new NoopObservableGaugeMetric();
+const NOOP_OBSERVABLE_UP_DOWN_COUNTER_METRIC = new NoopObservableUpDownCounterMetric();
+/**
+* Create a no-op Meter
+*
+* @since 1.3.0
+*/
+function createNoopMeter() {
+	return NOOP_METER;
+}
+//#endregion
+exports.NOOP_COUNTER_METRIC = NOOP_COUNTER_METRIC;
+exports.NOOP_GAUGE_METRIC = NOOP_GAUGE_METRIC;
+exports.NOOP_HISTOGRAM_METRIC = NOOP_HISTOGRAM_METRIC;
+exports.NOOP_METER = NOOP_METER;
+exports.NOOP_OBSERVABLE_COUNTER_METRIC = NOOP_OBSERVABLE_COUNTER_METRIC;
+exports.NOOP_OBSERVABLE_GAUGE_METRIC = NOOP_OBSERVABLE_GAUGE_METRIC;
+exports.NOOP_OBSERVABLE_UP_DOWN_COUNTER_METRIC = NOOP_OBSERVABLE_UP_DOWN_COUNTER_METRIC;
+exports.NOOP_UP_DOWN_COUNTER_METRIC = NOOP_UP_DOWN_COUNTER_METRIC;
+exports.NoopCounterMetric = NoopCounterMetric;
+exports.NoopGaugeMetric = NoopGaugeMetric;
+exports.NoopHistogramMetric = NoopHistogramMetric;
+exports.NoopMeter = NoopMeter;
+exports.NoopMetric = NoopMetric;
+exports.NoopObservableCounterMetric = NoopObservableCounterMetric;
+exports.NoopObservableGaugeMetric = NoopObservableGaugeMetric;
+exports.NoopObservableMetric = NoopObservableMetric;
+exports.NoopObservableUpDownCounterMetric = NoopObservableUpDownCounterMetric;
+exports.NoopUpDownCounterMetric = NoopUpDownCounterMetric;
+exports.createNoopMeter = createNoopMeter;
+
+//# sourceMappingURL=NoopMeter.cjs.map
+
+/***/ }),
+
+/***/ 7554:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_NoopMeter = __nccwpck_require__(1677);
+//#region src/metrics/NoopMeterProvider.ts
+/**
+* An implementation of the {@link MeterProvider} which returns an impotent Meter
+* for all calls to `getMeter`
+*/
+var NoopMeterProvider = class {
+	getMeter(_name, _version, _options) {
+		return require_NoopMeter.NOOP_METER;
+	}
+};
+const NOOP_METER_PROVIDER = new NoopMeterProvider();
+//#endregion
+exports.NOOP_METER_PROVIDER = NOOP_METER_PROVIDER;
+exports.NoopMeterProvider = NoopMeterProvider;
+
+//# sourceMappingURL=NoopMeterProvider.cjs.map
+
+/***/ }),
+
+/***/ 7045:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+//#region src/propagation-api.ts
+/**
+* Entrypoint for propagation API
+*
+* @since 1.0.0
+*/
+const propagation = (__nccwpck_require__(3007)/* .PropagationAPI */ .R).getInstance();
+//#endregion
+exports.propagation = propagation;
+
+//# sourceMappingURL=propagation-api.cjs.map
+
+/***/ }),
+
+/***/ 345:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/propagation/NoopTextMapPropagator.ts
+/**
+* No-op implementations of {@link TextMapPropagator}.
+*/
+var NoopTextMapPropagator = class {
+	/** Noop inject function does nothing */
+	inject(_context, _carrier) {}
+	/** Noop extract function does nothing and returns the input context */
+	extract(context, _carrier) {
+		return context;
+	}
+	fields() {
+		return [];
+	}
+};
+//#endregion
+exports.NoopTextMapPropagator = NoopTextMapPropagator;
+
+//# sourceMappingURL=NoopTextMapPropagator.cjs.map
+
+/***/ }),
+
+/***/ 3565:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/propagation/TextMapPropagator.ts
+/**
+* @since 1.0.0
+*/
+const defaultTextMapGetter = {
+	get(carrier, key) {
+		if (carrier == null) return;
+		return carrier[key];
+	},
+	keys(carrier) {
+		if (carrier == null) return [];
+		return Object.keys(carrier);
+	}
+};
+/**
+* @since 1.0.0
+*/
+const defaultTextMapSetter = { set(carrier, key, value) {
+	if (carrier == null) return;
+	carrier[key] = value;
+} };
+//#endregion
+exports.defaultTextMapGetter = defaultTextMapGetter;
+exports.defaultTextMapSetter = defaultTextMapSetter;
+
+//# sourceMappingURL=TextMapPropagator.cjs.map
+
+/***/ }),
+
+/***/ 8936:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+//#region src/trace-api.ts
+/**
+* Entrypoint for trace API
+*
+* @since 1.0.0
+*/
+const trace = (__nccwpck_require__(5446)/* .TraceAPI */ .C).getInstance();
+//#endregion
+exports.trace = trace;
+
+//# sourceMappingURL=trace-api.cjs.map
+
+/***/ }),
+
+/***/ 5744:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_invalid_span_constants = __nccwpck_require__(3552);
+//#region src/trace/NonRecordingSpan.ts
+/**
+* The NonRecordingSpan is the default {@link Span} that is used when no Span
+* implementation is available. All operations are no-op including context
+* propagation.
+*/
+var NonRecordingSpan = class {
+	constructor(spanContext = require_invalid_span_constants.INVALID_SPAN_CONTEXT) {
+		this._spanContext = spanContext;
+	}
+	spanContext() {
+		return this._spanContext;
+	}
+	setAttribute(_key, _value) {
+		return this;
+	}
+	setAttributes(_attributes) {
+		return this;
+	}
+	addEvent(_name, _attributes) {
+		return this;
+	}
+	addLink(_link) {
+		return this;
+	}
+	addLinks(_links) {
+		return this;
+	}
+	setStatus(_status) {
+		return this;
+	}
+	updateName(_name) {
+		return this;
+	}
+	end(_endTime) {}
+	isRecording() {
+		return false;
+	}
+	recordException(_exception, _time) {}
+};
+//#endregion
+exports.NonRecordingSpan = NonRecordingSpan;
+
+//# sourceMappingURL=NonRecordingSpan.cjs.map
+
+/***/ }),
+
+/***/ 1725:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_context = __nccwpck_require__(8352);
+const require_NonRecordingSpan = __nccwpck_require__(5744);
+const require_context_utils = __nccwpck_require__(3779);
+const require_spancontext_utils = __nccwpck_require__(3723);
+//#region src/trace/NoopTracer.ts
+const contextApi = require_context.ContextAPI.getInstance();
+/**
+* No-op implementations of {@link Tracer}.
+*/
+var NoopTracer = class {
+	startSpan(name, options, context = contextApi.active()) {
+		if (Boolean(options === null || options === void 0 ? void 0 : options.root)) return new require_NonRecordingSpan.NonRecordingSpan();
+		const parentFromContext = context && require_context_utils.getSpanContext(context);
+		if (isSpanContext(parentFromContext) && require_spancontext_utils.isSpanContextValid(parentFromContext)) return new require_NonRecordingSpan.NonRecordingSpan(parentFromContext);
+		else return new require_NonRecordingSpan.NonRecordingSpan();
+	}
+	startActiveSpan(name, arg2, arg3, arg4) {
+		var _ctx;
+		let opts;
+		let ctx;
+		let fn;
+		if (arguments.length < 2) return;
+		else if (arguments.length === 2) fn = arg2;
+		else if (arguments.length === 3) {
+			opts = arg2;
+			fn = arg3;
+		} else {
+			opts = arg2;
+			ctx = arg3;
+			fn = arg4;
+		}
+		const parentContext = (_ctx = ctx) !== null && _ctx !== void 0 ? _ctx : contextApi.active();
+		const span = this.startSpan(name, opts, parentContext);
+		const contextWithSpanSet = require_context_utils.setSpan(parentContext, span);
+		return contextApi.with(contextWithSpanSet, fn, void 0, span);
+	}
+};
+function isSpanContext(spanContext) {
+	return spanContext !== null && typeof spanContext === "object" && "spanId" in spanContext && typeof spanContext["spanId"] === "string" && "traceId" in spanContext && typeof spanContext["traceId"] === "string" && "traceFlags" in spanContext && typeof spanContext["traceFlags"] === "number";
+}
+//#endregion
+exports.NoopTracer = NoopTracer;
+
+//# sourceMappingURL=NoopTracer.cjs.map
+
+/***/ }),
+
+/***/ 3186:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_NoopTracer = __nccwpck_require__(1725);
+//#region src/trace/NoopTracerProvider.ts
+/**
+* An implementation of the {@link TracerProvider} which returns an impotent
+* Tracer for all calls to `getTracer`.
+*
+* All operations are no-op.
+*/
+var NoopTracerProvider = class {
+	getTracer(_name, _version, _options) {
+		return new require_NoopTracer.NoopTracer();
+	}
+};
+//#endregion
+exports.b = NoopTracerProvider;
+
+//# sourceMappingURL=NoopTracerProvider.cjs.map
+
+/***/ }),
+
+/***/ 3861:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+//#region src/trace/ProxyTracer.ts
+const NOOP_TRACER = new (__nccwpck_require__(1725).NoopTracer)();
+/**
+* Proxy tracer provided by the proxy tracer provider
+*
+* @since 1.0.0
+*/
+var ProxyTracer = class {
+	constructor(provider, name, version, options) {
+		this._provider = provider;
+		this.name = name;
+		this.version = version;
+		this.options = options;
+	}
+	startSpan(name, options, context) {
+		return this._getTracer().startSpan(name, options, context);
+	}
+	startActiveSpan(_name, _options, _context, _fn) {
+		const tracer = this._getTracer();
+		return Reflect.apply(tracer.startActiveSpan, tracer, arguments);
+	}
+	/**
+	* Try to get a tracer from the proxy tracer provider.
+	* If the proxy tracer provider has no delegate, return a noop tracer.
+	*/
+	_getTracer() {
+		if (this._delegate) return this._delegate;
+		const tracer = this._provider.getDelegateTracer(this.name, this.version, this.options);
+		if (!tracer) return NOOP_TRACER;
+		this._delegate = tracer;
+		return this._delegate;
+	}
+};
+//#endregion
+exports.ProxyTracer = ProxyTracer;
+
+//# sourceMappingURL=ProxyTracer.cjs.map
+
+/***/ }),
+
+/***/ 5930:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_ProxyTracer = __nccwpck_require__(3861);
+//#region src/trace/ProxyTracerProvider.ts
+const NOOP_TRACER_PROVIDER = new (__nccwpck_require__(3186)/* .NoopTracerProvider */ .b)();
+/**
+* Tracer provider which provides {@link ProxyTracer}s.
+*
+* Before a delegate is set, tracers provided are NoOp.
+*   When a delegate is set, traces are provided from the delegate.
+*   When a delegate is set after tracers have already been provided,
+*   all tracers already provided will use the provided delegate implementation.
+*
+* @deprecated This will be removed in the next major version.
+* @since 1.0.0
+*/
+var ProxyTracerProvider = class {
+	/**
+	* Get a {@link ProxyTracer}
+	*/
+	getTracer(name, version, options) {
+		var _this$getDelegateTrac;
+		return (_this$getDelegateTrac = this.getDelegateTracer(name, version, options)) !== null && _this$getDelegateTrac !== void 0 ? _this$getDelegateTrac : new require_ProxyTracer.ProxyTracer(this, name, version, options);
+	}
+	getDelegate() {
+		var _this$_delegate;
+		return (_this$_delegate = this._delegate) !== null && _this$_delegate !== void 0 ? _this$_delegate : NOOP_TRACER_PROVIDER;
+	}
+	/**
+	* Set the delegate tracer provider
+	*/
+	setDelegate(delegate) {
+		this._delegate = delegate;
+	}
+	getDelegateTracer(name, version, options) {
+		var _this$_delegate2;
+		return (_this$_delegate2 = this._delegate) === null || _this$_delegate2 === void 0 ? void 0 : _this$_delegate2.getTracer(name, version, options);
+	}
+};
+//#endregion
+exports.ProxyTracerProvider = ProxyTracerProvider;
+
+//# sourceMappingURL=ProxyTracerProvider.cjs.map
+
+/***/ }),
+
+/***/ 5346:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/trace/SamplingResult.ts
+/**
+* @deprecated use the one declared in @opentelemetry/sdk-trace instead.
+* A sampling decision that determines how a {@link Span} will be recorded
+* and collected.
+*
+* @since 1.0.0
+*/
+let SamplingDecision = /* @__PURE__ */ function(SamplingDecision) {
+	/**
+	* `Span.isRecording() === false`, span will not be recorded and all events
+	* and attributes will be dropped.
+	*/
+	SamplingDecision[SamplingDecision["NOT_RECORD"] = 0] = "NOT_RECORD";
+	/**
+	* `Span.isRecording() === true`, but `Sampled` flag in {@link TraceFlags}
+	* MUST NOT be set.
+	*/
+	SamplingDecision[SamplingDecision["RECORD"] = 1] = "RECORD";
+	/**
+	* `Span.isRecording() === true` AND `Sampled` flag in {@link TraceFlags}
+	* MUST be set.
+	*/
+	SamplingDecision[SamplingDecision["RECORD_AND_SAMPLED"] = 2] = "RECORD_AND_SAMPLED";
+	return SamplingDecision;
+}({});
+//#endregion
+exports.SamplingDecision = SamplingDecision;
+
+//# sourceMappingURL=SamplingResult.cjs.map
+
+/***/ }),
+
+/***/ 3779:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_context = __nccwpck_require__(3041);
+const require_context$1 = __nccwpck_require__(8352);
+const require_NonRecordingSpan = __nccwpck_require__(5744);
+//#region src/trace/context-utils.ts
+/**
+* span key
+*/
+const SPAN_KEY = require_context.createContextKey("OpenTelemetry Context Key SPAN");
+/**
+* Return the span if one exists
+*
+* @param context context to get span from
+*/
+function getSpan(context) {
+	return context.getValue(SPAN_KEY) || void 0;
+}
+/**
+* Gets the span from the current context, if one exists.
+*/
+function getActiveSpan() {
+	return getSpan(require_context$1.ContextAPI.getInstance().active());
+}
+/**
+* Set the span on a context
+*
+* @param context context to use as parent
+* @param span span to set active
+*/
+function setSpan(context, span) {
+	return context.setValue(SPAN_KEY, span);
+}
+/**
+* Remove current span stored in the context
+*
+* @param context context to delete span from
+*/
+function deleteSpan(context) {
+	return context.deleteValue(SPAN_KEY);
+}
+/**
+* Wrap span context in a NoopSpan and set as span in a new
+* context
+*
+* @param context context to set active span on
+* @param spanContext span context to be wrapped
+*/
+function setSpanContext(context, spanContext) {
+	return setSpan(context, new require_NonRecordingSpan.NonRecordingSpan(spanContext));
+}
+/**
+* Get the span context of the span if it exists.
+*
+* @param context context to get values from
+*/
+function getSpanContext(context) {
+	var _getSpan;
+	return (_getSpan = getSpan(context)) === null || _getSpan === void 0 ? void 0 : _getSpan.spanContext();
+}
+//#endregion
+exports.deleteSpan = deleteSpan;
+exports.getActiveSpan = getActiveSpan;
+exports.getSpan = getSpan;
+exports.getSpanContext = getSpanContext;
+exports.setSpan = setSpan;
+exports.setSpanContext = setSpanContext;
+
+//# sourceMappingURL=context-utils.cjs.map
+
+/***/ }),
+
+/***/ 8457:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_tracestate_validators = __nccwpck_require__(8534);
+//#region src/trace/internal/tracestate-impl.ts
+const MAX_TRACE_STATE_ITEMS = 32;
+const MAX_TRACE_STATE_LEN = 512;
+const LIST_MEMBERS_SEPARATOR = ",";
+const LIST_MEMBER_KEY_VALUE_SPLITTER = "=";
+/**
+* TraceState must be a class and not a simple object type because of the spec
+* requirement (https://www.w3.org/TR/trace-context/#tracestate-field).
+*
+* Here is the list of allowed mutations:
+* - New key-value pair should be added into the beginning of the list
+* - The value of any key can be updated. Modified keys MUST be moved to the
+* beginning of the list.
+*
+* @deprecated Use TraceState from "@opentelemetry/core". This will be removed in the next major version.
+*/
+var TraceStateImpl = class TraceStateImpl {
+	constructor(rawTraceState) {
+		this._internalState = /* @__PURE__ */ new Map();
+		if (rawTraceState) this._parse(rawTraceState);
+	}
+	set(key, value) {
+		const currValue = this._internalState.get(key);
+		let newLength = this.serialize().length;
+		if (typeof currValue === "string") newLength += value.length - currValue.length;
+		else {
+			if (this._internalState.size >= MAX_TRACE_STATE_ITEMS) return this;
+			newLength += key.length + value.length + (this._internalState.size > 0 ? 2 : 1);
+		}
+		if (newLength > MAX_TRACE_STATE_LEN) return this;
+		const traceState = this._clone();
+		if (traceState._internalState.has(key)) traceState._internalState.delete(key);
+		traceState._internalState.set(key, value);
+		return traceState;
+	}
+	unset(key) {
+		const traceState = this._clone();
+		traceState._internalState.delete(key);
+		return traceState;
+	}
+	get(key) {
+		return this._internalState.get(key);
+	}
+	serialize() {
+		return Array.from(this._internalState.keys()).reduceRight((agg, key) => {
+			agg.push(key + LIST_MEMBER_KEY_VALUE_SPLITTER + this.get(key));
+			return agg;
+		}, []).join(LIST_MEMBERS_SEPARATOR);
+	}
+	_parse(rawTraceState) {
+		if (rawTraceState.length > MAX_TRACE_STATE_LEN) return;
+		this._internalState = rawTraceState.split(LIST_MEMBERS_SEPARATOR).reduceRight((agg, part) => {
+			const listMember = part.trim();
+			const i = listMember.indexOf(LIST_MEMBER_KEY_VALUE_SPLITTER);
+			if (i !== -1) {
+				const key = listMember.slice(0, i);
+				const value = listMember.slice(i + 1, part.length);
+				if (require_tracestate_validators.validateKey(key) && require_tracestate_validators.validateValue(value)) agg.set(key, value);
+			}
+			return agg;
+		}, /* @__PURE__ */ new Map());
+		if (this._internalState.size > MAX_TRACE_STATE_ITEMS) this._internalState = new Map(Array.from(this._internalState.entries()).reverse().slice(0, MAX_TRACE_STATE_ITEMS));
+	}
+	_keys() {
+		return Array.from(this._internalState.keys()).reverse();
+	}
+	_clone() {
+		const traceState = new TraceStateImpl();
+		traceState._internalState = new Map(this._internalState);
+		return traceState;
+	}
+};
+//#endregion
+exports.TraceStateImpl = TraceStateImpl;
+
+//# sourceMappingURL=tracestate-impl.cjs.map
+
+/***/ }),
+
+/***/ 8534:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/trace/internal/tracestate-validators.ts
+const VALID_KEY_CHAR_RANGE = "[_0-9a-z-*/]";
+const VALID_KEY_REGEX = new RegExp(`^(?:${`[a-z]${VALID_KEY_CHAR_RANGE}{0,255}`}|${`[a-z0-9]${VALID_KEY_CHAR_RANGE}{0,240}@[a-z]${VALID_KEY_CHAR_RANGE}{0,13}`})$`);
+const VALID_VALUE_BASE_REGEX = /^[ -~]{0,255}[!-~]$/;
+const INVALID_VALUE_COMMA_EQUAL_REGEX = /,|=/;
+/**
+* Key is opaque string up to 256 characters printable. It MUST begin with a
+* lowercase letter, and can only contain lowercase letters a-z, digits 0-9,
+* underscores _, dashes -, asterisks *, and forward slashes /.
+* For multi-tenant vendor scenarios, an at sign (@) can be used to prefix the
+* vendor name. Vendors SHOULD set the tenant ID at the beginning of the key.
+* see https://www.w3.org/TR/trace-context/#key
+*/
+function validateKey(key) {
+	return VALID_KEY_REGEX.test(key);
+}
+/**
+* Value is opaque string up to 256 characters printable ASCII RFC0020
+* characters (i.e., the range 0x20 to 0x7E) except comma , and =.
+*/
+function validateValue(value) {
+	return VALID_VALUE_BASE_REGEX.test(value) && !INVALID_VALUE_COMMA_EQUAL_REGEX.test(value);
+}
+//#endregion
+exports.validateKey = validateKey;
+exports.validateValue = validateValue;
+
+//# sourceMappingURL=tracestate-validators.cjs.map
+
+/***/ }),
+
+/***/ 2219:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const require_tracestate_impl = __nccwpck_require__(8457);
+//#region src/trace/internal/utils.ts
+/**
+* @deprecated Use TraceState from "@opentelemetry/core". This will be removed in the next major version.
+* @since 1.1.0
+*/
+function createTraceState(rawTraceState) {
+	return new require_tracestate_impl.TraceStateImpl(rawTraceState);
+}
+//#endregion
+exports.createTraceState = createTraceState;
+
+//# sourceMappingURL=utils.cjs.map
+
+/***/ }),
+
+/***/ 3552:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+__nccwpck_require__(5626);
+//#region src/trace/invalid-span-constants.ts
+/**
+* @since 1.0.0
+*/
+const INVALID_SPANID = "0000000000000000";
+/**
+* @since 1.0.0
+*/
+const INVALID_TRACEID = "00000000000000000000000000000000";
+/**
+* @since 1.0.0
+*/
+const INVALID_SPAN_CONTEXT = {
+	traceId: INVALID_TRACEID,
+	spanId: INVALID_SPANID,
+	traceFlags: 0
+};
+//#endregion
+exports.INVALID_SPANID = INVALID_SPANID;
+exports.INVALID_SPAN_CONTEXT = INVALID_SPAN_CONTEXT;
+exports.INVALID_TRACEID = INVALID_TRACEID;
+
+//# sourceMappingURL=invalid-span-constants.cjs.map
+
+/***/ }),
+
+/***/ 7483:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/trace/span_kind.ts
+/**
+* @since 1.0.0
+*/
+let SpanKind = /* @__PURE__ */ function(SpanKind) {
+	/** Default value. Indicates that the span is used internally. */
+	SpanKind[SpanKind["INTERNAL"] = 0] = "INTERNAL";
+	/**
+	* Indicates that the span covers server-side handling of an RPC or other
+	* remote request.
+	*/
+	SpanKind[SpanKind["SERVER"] = 1] = "SERVER";
+	/**
+	* Indicates that the span covers the client-side wrapper around an RPC or
+	* other remote request.
+	*/
+	SpanKind[SpanKind["CLIENT"] = 2] = "CLIENT";
+	/**
+	* Indicates that the span describes producer sending a message to a
+	* broker. Unlike client and server, there is no direct critical path latency
+	* relationship between producer and consumer spans.
+	*/
+	SpanKind[SpanKind["PRODUCER"] = 3] = "PRODUCER";
+	/**
+	* Indicates that the span describes consumer receiving a message from a
+	* broker. Unlike client and server, there is no direct critical path latency
+	* relationship between producer and consumer spans.
+	*/
+	SpanKind[SpanKind["CONSUMER"] = 4] = "CONSUMER";
+	return SpanKind;
+}({});
+//#endregion
+exports.SpanKind = SpanKind;
+
+//# sourceMappingURL=span_kind.cjs.map
+
+/***/ }),
+
+/***/ 3723:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+__nccwpck_require__(3552);
+const require_NonRecordingSpan = __nccwpck_require__(5744);
+//#region src/trace/spancontext-utils.ts
+const isHex = new Uint8Array([
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	1,
+	1,
+	1,
+	1,
+	1,
+	1,
+	1,
+	1,
+	1,
+	1,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	1,
+	1,
+	1,
+	1,
+	1,
+	1,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	1,
+	1,
+	1,
+	1,
+	1,
+	1
+]);
+function isValidHex(id, length) {
+	if (typeof id !== "string" || id.length !== length) return false;
+	let r = 0;
+	for (let i = 0; i < id.length; i += 4) r += (isHex[id.charCodeAt(i)] | 0) + (isHex[id.charCodeAt(i + 1)] | 0) + (isHex[id.charCodeAt(i + 2)] | 0) + (isHex[id.charCodeAt(i + 3)] | 0);
+	return r === length;
+}
+/**
+* @since 1.0.0
+*/
+function isValidTraceId(traceId) {
+	return isValidHex(traceId, 32) && traceId !== "00000000000000000000000000000000";
+}
+/**
+* @since 1.0.0
+*/
+function isValidSpanId(spanId) {
+	return isValidHex(spanId, 16) && spanId !== "0000000000000000";
+}
+/**
+* Returns true if this {@link SpanContext} is valid.
+* @return true if this {@link SpanContext} is valid.
+*
+* @since 1.0.0
+*/
+function isSpanContextValid(spanContext) {
+	return isValidTraceId(spanContext.traceId) && isValidSpanId(spanContext.spanId);
+}
+/**
+* Wrap the given {@link SpanContext} in a new non-recording {@link Span}
+*
+* @param spanContext span context to be wrapped
+* @returns a new non-recording {@link Span} with the provided context
+*/
+function wrapSpanContext(spanContext) {
+	return new require_NonRecordingSpan.NonRecordingSpan(spanContext);
+}
+//#endregion
+exports.isSpanContextValid = isSpanContextValid;
+exports.isValidSpanId = isValidSpanId;
+exports.isValidTraceId = isValidTraceId;
+exports.wrapSpanContext = wrapSpanContext;
+
+//# sourceMappingURL=spancontext-utils.cjs.map
+
+/***/ }),
+
+/***/ 7632:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/trace/status.ts
+/**
+* An enumeration of status codes.
+*
+* @since 1.0.0
+*/
+let SpanStatusCode = /* @__PURE__ */ function(SpanStatusCode) {
+	/**
+	* The default status.
+	*/
+	SpanStatusCode[SpanStatusCode["UNSET"] = 0] = "UNSET";
+	/**
+	* The operation has been validated by an Application developer or
+	* Operator to have completed successfully.
+	*/
+	SpanStatusCode[SpanStatusCode["OK"] = 1] = "OK";
+	/**
+	* The operation contains an error.
+	*/
+	SpanStatusCode[SpanStatusCode["ERROR"] = 2] = "ERROR";
+	return SpanStatusCode;
+}({});
+//#endregion
+exports.SpanStatusCode = SpanStatusCode;
+
+//# sourceMappingURL=status.cjs.map
+
+/***/ }),
+
+/***/ 5626:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/trace/trace_flags.ts
+/**
+* @since 1.0.0
+*/
+let TraceFlags = /* @__PURE__ */ function(TraceFlags) {
+	/** Represents no flag set. */
+	TraceFlags[TraceFlags["NONE"] = 0] = "NONE";
+	/** Bit to represent whether trace is sampled in trace flags. */
+	TraceFlags[TraceFlags["SAMPLED"] = 1] = "SAMPLED";
+	return TraceFlags;
+}({});
+//#endregion
+exports.TraceFlags = TraceFlags;
+
+//# sourceMappingURL=trace_flags.cjs.map
+
+/***/ }),
+
+/***/ 9128:
+/***/ ((__unused_webpack_module, exports) => {
+
+//#region src/version.ts
+const VERSION = "1.10.0";
+//#endregion
+exports.VERSION = VERSION;
+
+//# sourceMappingURL=version.cjs.map
+
 /***/ })
 
 /******/ });
@@ -36877,7 +43352,7 @@ class InputError extends Error {
     }
 }
 /** A service answered, and the answer was a refusal. */
-class ServiceError extends Error {
+class errors_ServiceError extends Error {
     details;
     constructor(details) {
         super(formatServiceError(details));
@@ -36920,8 +43395,9 @@ class errors_CancelledError extends Error {
 class UnusableAnswerError extends Error {
     status;
     requestId;
-    constructor(service, action, status, problem, requestId) {
-        super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.`);
+    /** @param hint what the user can do about it, when there is something. */
+    constructor(service, action, status, problem, requestId, hint) {
+        super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.${hint ? ` ${hint}` : ''}`);
         this.name = 'UnusableAnswerError';
         this.status = status;
         this.requestId = requestId;
@@ -36933,6 +43409,54 @@ class ActionError extends Error {
         super(message);
         this.name = 'ActionError';
     }
+}
+const FREE_SPACE = 'Free disk space on the runner (the volume of its work directory is full)';
+const PERMISSIONS = "Check that the runner's user may write to its work directory (its owner, permissions and mount)";
+const CHECK_DISK = "Check the runner's disk and its work directory";
+/** What a system error code means, and what a person can do about it. */
+const FILE_FAILURES = {
+    ENOSPC: { reason: 'no space left on the device', todo: FREE_SPACE },
+    EDQUOT: { reason: 'disk quota exceeded', todo: FREE_SPACE },
+    EFBIG: { reason: 'the file is too large', todo: FREE_SPACE },
+    EACCES: { reason: 'permission denied', todo: PERMISSIONS },
+    EPERM: { reason: 'operation not permitted', todo: PERMISSIONS },
+    EROFS: { reason: 'read-only file system', todo: PERMISSIONS },
+    ENOENT: { reason: 'the file does not exist', todo: "Check that no earlier step deletes files in the runner's temporary directory (RUNNER_TEMP)" },
+    EISDIR: { reason: 'it is a directory', todo: "Check that no earlier step changes the runner's file variables" },
+    EIO: { reason: 'input/output error', todo: CHECK_DISK },
+};
+/**
+ * A file the runner reads once the step ends could not be written. Names the file (its variable
+ * and path), the system's reason and what to do; never the value that was being written.
+ */
+class RunnerFileError extends Error {
+    file;
+    path;
+    /** The system's error code (ENOSPC, EACCES...), when it gave one. */
+    code;
+    /**
+     * @param doing what was being written, as a phrase after "Could not": "write output key-id".
+     * @param cause what @actions/core threw.
+     */
+    constructor(file, path, doing, cause) {
+        const code = systemCode(cause);
+        const known = code === undefined ? undefined : FILE_FAILURES[code];
+        const reason = code === undefined ? causeMessage(cause) : `${code} (${known?.reason ?? causeMessage(cause)})`;
+        const todo = known?.todo ?? CHECK_DISK;
+        const then = file === 'GITHUB_STEP_SUMMARY' ? `Only the summary is missing: the step's work is not affected. ${todo}.` : `${todo}, then run the job again.`;
+        super(`Could not ${doing}: writing the runner's file ${file} (${path || 'not set'}) failed with ${reason}. ${then}`);
+        this.name = 'RunnerFileError';
+        this.file = file;
+        this.path = path;
+        this.code = code;
+    }
+}
+function systemCode(error) {
+    const code = error instanceof Error ? error.code : undefined;
+    return typeof code === 'string' ? code : undefined;
+}
+function causeMessage(error) {
+    return error instanceof Error ? error.message : String(error);
 }
 function formatServiceError(d) {
     const code = d.code ? ` ${d.code}` : '';
@@ -36964,6 +43488,7 @@ function redact(text, secrets) {
 
 ;// CONCATENATED MODULE: ./src/shared/http.ts
 
+
 /** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
 class TransportError extends Error {
     sent;
@@ -36989,6 +43514,22 @@ class AnswerTooLargeError extends Error {
         this.limitBytes = limitBytes;
     }
 }
+const API_OF = { Deepgram: "Deepgram's API", GitHub: "GitHub's API", 'The broker': 'the broker' };
+/**
+ * An answer too large to read, as every client reports it: the service, the status, what was
+ * being done, and what to do. The services' answers are far smaller, so something else most
+ * likely answered: a wrong URL or a proxy. A 2xx is an UnusableAnswerError, since the service may
+ * have done what it was asked (a create that may have made a key is cleaned up as after any
+ * unusable answer); any other status is a ServiceError, retried or not as its status says.
+ */
+function oversizedAnswerError(error, context) {
+    const { service, action, requestId, urlInput } = context;
+    const problem = `the answer is over ${formatBytes(error.limitBytes)}, the most this action reads, and was not read`;
+    const hint = `Check that ${urlInput} points at ${API_OF[service]}, and that no proxy answers in its place.`;
+    if (error.status >= 200 && error.status < 300)
+        return new UnusableAnswerError(service, action, error.status, problem, requestId, hint);
+    return new errors_ServiceError({ service, action, status: error.status, message: problem, requestId, hint });
+}
 // Failures to open a connection: the server never saw the request, so even a create is safe to retry.
 const NOT_SENT_CODES = new Set([
     'ECONNREFUSED',
@@ -37012,8 +43553,11 @@ const MAX_BODY_BYTES = 1024 * 1024;
 function undiciSend(dispatcher, options) {
     return async ({ method, url, headers, body, timeoutMs, signal }) => {
         const deadline = Math.max(0, Math.min(options.timeoutMs, timeoutMs ?? options.timeoutMs));
-        const signals = [AbortSignal.timeout(deadline), ...(signal ? [signal] : [])];
-        const abort = AbortSignal.any(signals);
+        // A timer cleared when the request ends: AbortSignal.timeout's would fire (and build an
+        // AbortError) for every request, long after its answer, which a busy broker pays for.
+        const timeout = new AbortController();
+        const timer = setTimeout(() => timeout.abort(), deadline).unref();
+        const abort = signal ? AbortSignal.any([timeout.signal, signal]) : timeout.signal;
         const proxy = options.proxyFor?.(url);
         try {
             const response = await (0,undici/* request */.Em)(url, { method, headers, body, dispatcher, signal: abort });
@@ -37029,6 +43573,9 @@ function undiciSend(dispatcher, options) {
             if (abort.aborted)
                 throw new TransportError(`no complete answer within ${deadline} ms`, true, proxy);
             throw toTransportError(error, proxy);
+        }
+        finally {
+            clearTimeout(timer);
         }
     };
 }
@@ -37128,6 +43675,39 @@ function fetchOver(send) {
         const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
         return new Response(content, { status: response.status, headers: responseHeaders });
     };
+}
+
+;// CONCATENATED MODULE: ./src/shared/attempt.ts
+// One attempt of a request to a service, inside its step's budget: it is never sent once the job
+// is cancelled or the budget is spent, its deadline is what is left, and every way it can fail
+// without a usable answer becomes one of errors.ts's values, naming the service. Deepgram's client
+// and the broker's share it, so both keep the same promises.
+
+
+async function sendAttempt(link, request, action, attempt) {
+    const { service, cancelled } = link;
+    if (cancelled?.aborted)
+        throw new errors_CancelledError(link.cancelledMessage(action));
+    const timeoutMs = Math.min(attempt.remainingMs, (link.deadline ?? Infinity) - link.now());
+    const host = new URL(request.url).host;
+    if (timeoutMs <= 0)
+        throw new NetworkError(service, action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host });
+    try {
+        return await link.send({ ...request, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled });
+    }
+    catch (error) {
+        if (cancelled?.aborted)
+            throw new errors_CancelledError(link.cancelledMessage(action));
+        if (error instanceof TransportError)
+            throw new NetworkError(service, action, error.message, error.sent, { attempts: attempt.n, host, proxy: error.proxy });
+        if (error instanceof AnswerTooLargeError)
+            throw tooLarge(link, error, action);
+        throw error;
+    }
+}
+/** A service's own answers are small: one too large to read came from something else. */
+function tooLarge(link, error, action) {
+    return oversizedAnswerError(error, { service: link.service, action, requestId: link.requestIdOf(error.headers), urlInput: link.urlInput });
 }
 
 ;// CONCATENATED MODULE: ./src/shared/retry.ts
@@ -37276,6 +43856,21 @@ class DeepgramClient {
             return 'deleted';
         });
     }
+    /**
+     * POST /v1/auth/grant: a temporary token. Nothing is created, so a failed or unanswered grant is
+     * retried like a read. The answer is returned as sent, with when its attempt was sent: grant.ts
+     * checks it.
+     */
+    async grantToken(ttlSeconds) {
+        const action = 'granting a temporary token';
+        const { policy, clock, deadline } = this.options;
+        return withRetry(async (n, remainingMs) => {
+            const sentAt = clock.now();
+            const response = await this.send('POST', '/v1/auth/grant', action, { n, remainingMs }, JSON.stringify({ ttl_seconds: ttlSeconds }));
+            const body = this.expectOk(response, action);
+            return { body, sentAt, status: response.status, requestId: requestIdOf(response, body) };
+        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
+    }
     async retried(method, path, action, read) {
         const { policy, clock, deadline } = this.options;
         return withRetry(async (n, remainingMs) => {
@@ -37289,33 +43884,12 @@ class DeepgramClient {
         }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
     }
     async send(method, path, action, attempt, body) {
-        const { baseUrl, apiKey, userAgent, cancelled, deadline, clock } = this.options;
-        if (cancelled?.aborted)
-            throw new errors_CancelledError(cancelledMessage(action));
-        const timeoutMs = Math.min(attempt.remainingMs, deadline === undefined ? Infinity : deadline - clock.now());
-        const headers = {
-            authorization: `Token ${apiKey}`,
-            accept: 'application/json',
-            'user-agent': userAgent,
-        };
+        const { baseUrl, apiKey, userAgent, cancelled, deadline, clock, send } = this.options;
+        const headers = { authorization: `Token ${apiKey}`, accept: 'application/json', 'user-agent': userAgent };
         if (body !== undefined)
             headers['content-type'] = 'application/json';
-        const url = `${baseUrl}${path}`;
-        if (timeoutMs <= 0)
-            throw new NetworkError('Deepgram', action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host: new URL(url).host });
-        try {
-            return await this.options.send({ method, url, headers, body, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled });
-        }
-        catch (error) {
-            if (cancelled?.aborted)
-                throw new errors_CancelledError(cancelledMessage(action));
-            if (error instanceof TransportError) {
-                throw new NetworkError('Deepgram', action, error.message, error.sent, { attempts: attempt.n, host: new URL(url).host, proxy: error.proxy });
-            }
-            if (error instanceof AnswerTooLargeError)
-                throw tooLarge(error, action, clock.now());
-            throw error;
-        }
+        const link = { service: 'Deepgram', urlInput: 'deepgram-api-url', send, now: clock.now, deadline, cancelled, cancelledMessage, requestIdOf: (h) => requestIdOf({ status: 0, headers: h, body: '' }, undefined) };
+        return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
     }
     expectOk(response, action) {
         if (response.status >= 200 && response.status < 300)
@@ -37325,13 +43899,6 @@ class DeepgramClient {
 }
 function cancelledMessage(action) {
     return `The job was cancelled while ${action}. The post step deletes any key this run created.`;
-}
-/** A 2xx too large to read may be a key we cannot see; anything else is a refusal we cannot read. */
-function tooLarge(error, action, now) {
-    const response = { status: error.status, headers: error.headers, body: '' };
-    if (error.status >= 200 && error.status < 300)
-        return new UnusableAnswerError('Deepgram', action, error.status, error.message, requestIdOf(response, undefined));
-    return deepgramError(response, action, now, error.message);
 }
 /** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
 function reportsError(body) {
@@ -37358,7 +43925,7 @@ function keyPath(projectId, keyId) {
 function transientVerdict(error) {
     if (error instanceof NetworkError)
         return { retry: true };
-    if (error instanceof ServiceError && isTransientStatus(error.status)) {
+    if (error instanceof errors_ServiceError && isTransientStatus(error.status)) {
         const after = error.details.retryAfterSeconds;
         return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
     }
@@ -37371,7 +43938,7 @@ function isTransientStatus(status) {
  * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
  * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
  */
-function deepgramError(response, action, now, fallbackMessage = 'no message') {
+function deepgramError(response, action, now) {
     const body = parseJson(response.body);
     const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
     const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
@@ -37380,10 +43947,10 @@ function deepgramError(response, action, now, fallbackMessage = 'no message') {
         (modern || undefined) ??
         stringOf(field(body, 'reason')) ??
         (typeof body === 'string' ? body : undefined) ??
-        (text || fallbackMessage);
+        (text || 'no message');
     const requestId = requestIdOf(response, body);
     const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new ServiceError({
+    return new errors_ServiceError({
         service: 'Deepgram',
         action,
         status: response.status,
@@ -37448,7 +44015,7 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/deepgram/marker.ts
 
 const ACTION_MARKER = / \[dgk:([0-9a-f]{16})(?::([0-9a-f]{12}))?\]$/;
-const BROKER_MARKER = / \[dgkb:([0-9a-f]{16}):([0-9]{1,20}):([0-9a-f]{16})\]$/;
+const BROKER_MARKER = / \[dgkb:([0-9a-f]{16})(?::([0-9a-f]{12}))?:([0-9]{1,20}):([0-9a-f]{16})\]$/;
 /** A fresh invocation id: 16 hex digits. */
 function newInvocationId(random = external_node_crypto_.randomBytes) {
     return random(8).toString('hex');
@@ -37462,7 +44029,7 @@ function secretDigest(identity) {
 }
 function formatMarker(marker) {
     if (marker.kind === 'broker')
-        return ` [dgkb:${marker.invocation}:${marker.repositoryId}:${marker.mac}]`;
+        return ` [dgkb:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}:${marker.repositoryId}:${marker.mac}]`;
     return ` [dgk:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}]`;
 }
 /** The marker a comment ends with, or undefined when it ends with none. */
@@ -37472,27 +44039,103 @@ function parseMarker(comment) {
         return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) };
     const broker = BROKER_MARKER.exec(comment);
     if (broker)
-        return { kind: 'broker', invocation: broker[1] ?? '', repositoryId: broker[2] ?? '', mac: broker[3] ?? '' };
+        return { kind: 'broker', invocation: broker[1] ?? '', ...(broker[2] ? { secret: broker[2] } : {}), repositoryId: broker[3] ?? '', mac: broker[4] ?? '' };
     return undefined;
 }
 /** The comment with its marker appended. */
 function withMarker(comment, marker) {
     return `${comment}${formatMarker(marker)}`;
 }
-/** The broker's MAC over an invocation and a repository, keyed by a secret only the broker holds. */
-function brokerMac(secret, invocation, repositoryId) {
-    return (0,external_node_crypto_.createHmac)('sha256', secret).update(`${invocation}:${repositoryId}`).digest('hex').slice(0, 16);
+/**
+ * The broker's MAC over the owner (issuer and repository id), the invocation and the secret
+ * digest, keyed by a secret only the broker holds. Fields are joined with NUL, which none holds.
+ */
+function brokerMac(macKey, owner, invocation, secret = '') {
+    return hmac16(macKey, ['dgkb2', owner.issuer, invocation, secret, owner.repositoryId].join('\u0000'));
 }
-function brokerMarker(secret, invocation, repositoryId) {
-    return { kind: 'broker', invocation, repositoryId, mac: brokerMac(secret, invocation, repositoryId) };
+/** The MAC of markers written before it covered the issuer: the invocation and the repository id. */
+function legacyBrokerMac(macKey, invocation, repositoryId) {
+    return hmac16(macKey, `${invocation}:${repositoryId}`);
 }
-/** True when the marker is the broker's own, for this repository. */
-function isBrokerMarkerFor(marker, secret, repositoryId) {
-    if (marker?.kind !== 'broker' || marker.repositoryId !== repositoryId)
+function hmac16(macKey, text) {
+    return (0,external_node_crypto_.createHmac)('sha256', macKey).update(text).digest('hex').slice(0, 16);
+}
+function brokerMarker(macKey, owner, invocation, secret) {
+    return { kind: 'broker', invocation, ...(secret ? { secret } : {}), repositoryId: owner.repositoryId, mac: brokerMac(macKey, owner, invocation, secret) };
+}
+/**
+ * True when the marker is the broker's own, for this owner. `acceptLegacy` also accepts the MAC
+ * of markers written before the issuer was covered (no secret digest): right only while the
+ * broker trusts a single issuer, the one every such key was minted for.
+ */
+function isBrokerMarkerFor(marker, macKey, owner, acceptLegacy = false) {
+    if (marker?.kind !== 'broker' || marker.repositoryId !== owner.repositoryId)
         return false;
-    const expected = Buffer.from(brokerMac(secret, marker.invocation, repositoryId));
-    const given = Buffer.from(marker.mac);
-    return expected.length === given.length && (0,external_node_crypto_.timingSafeEqual)(expected, given);
+    if (sameMac(marker.mac, brokerMac(macKey, owner, marker.invocation, marker.secret)))
+        return true;
+    return acceptLegacy && marker.secret === undefined && sameMac(marker.mac, legacyBrokerMac(macKey, marker.invocation, owner.repositoryId));
+}
+function sameMac(given, expected) {
+    const a = Buffer.from(given);
+    const b = Buffer.from(expected);
+    return a.length === b.length && (0,external_node_crypto_.timingSafeEqual)(a, b);
+}
+
+;// CONCATENATED MODULE: ./src/shared/log-text.ts
+// Text the action did not write itself (inputs, Deepgram's and GitHub's answers, the event
+// payload, the environment) ends up inside log messages and the job summary. The runner reads
+// stdout line by line and obeys workflow commands in it: `::command::` at the start of a line
+// (after leading white space) and the legacy `##[command]` anywhere in a line. A value that could
+// start a line, or carries `##[`, could plant `::add-mask::`, `::stop-commands::` or a step
+// output. Every message passes through here on its way out (actions-io.ts), so no call site can
+// forget.
+/**
+ * Characters that end a line somewhere (CR, LF, VT, FF, NEL, U+2028, U+2029) or that a terminal
+ * or the log viewer acts on: every C0 and C1 control character and DEL.
+ */
+const BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED = { '\r': '\\r', '\n': '\\n', '\t': '\\t' };
+/** A control character as an escape anyone can read: \r, \n, \t, else \u0085 and the like. */
+function log_text_escape(char) {
+    return NAMED[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+/** `##[` that the runner would take as a legacy command: a space keeps the text and defuses it. */
+function defuseLegacyCommands(text) {
+    return text.replace(/##\[/g, '## [');
+}
+/**
+ * One line of log that cannot become a workflow command: every line separator and control
+ * character is shown as an escape, `##[` is broken up, and a message that would start with `::`
+ * (after white space, which the runner skips) starts with a space before them instead.
+ */
+function logLine(text) {
+    const flat = defuseLegacyCommands(text.replace(BREAKING, log_text_escape));
+    return /^\s*::/.test(flat) ? flat.replace(/::/, ': :') : flat;
+}
+/**
+ * Markdown we wrote (line structure ours, values already made safe by the summary's own
+ * formatting), with every line separator but LF and every other control character escaped, so a
+ * value that slipped through still cannot split a line or hide text.
+ */
+function summaryText(markdown) {
+    return markdown.replace(BREAKING, (char) => (char === '\n' ? char : log_text_escape(char)));
+}
+/**
+ * A value inside a Markdown table cell or sentence: one line, and no Markdown or HTML of its own.
+ * Every character that Markdown, GitHub's extensions (tables, strikethrough, math) or HTML give a
+ * meaning is backslash-escaped, the backslash first, so that a pipe always ends up escaped.
+ */
+function markdownValue(text) {
+    return logLine(text).replace(/[\\`*_[\]<>|~&#!$]/g, '\\$&');
+}
+/**
+ * A value as one JSON document on one line, for line-oriented logs (the broker's audit log).
+ * JSON.stringify escapes C0 controls but leaves DEL, C1 controls (NEL among them), U+2028 and
+ * U+2029 as they are, and some readers end lines at those: they are escaped too (`\u2028`),
+ * which any JSON reader turns back into the same text.
+ */
+function jsonLine(value) {
+    return JSON.stringify(value).replace(BREAKING, log_text_escape);
 }
 
 ;// CONCATENATED MODULE: ./src/shared/credential.ts
@@ -37513,6 +44156,7 @@ function isLoopbackHost(hostname) {
 ;// CONCATENATED MODULE: ./src/broker/config.ts
 
 
+const DEFAULT_MAX_CONNECTIONS = 512;
 /** A setting is missing or wrong; the message names it and the forms it accepts. */
 class ConfigError extends Error {
     constructor(message) {
@@ -37529,21 +44173,44 @@ function readConfig(env) {
     const policyPath = env.BROKER_POLICY ?? '';
     if (policyPath === '')
         throw new ConfigError('BROKER_POLICY is not set. Give the path of the policy file (YAML).');
-    return { adminKey, policyPath, port: readPort(env.PORT), host: readHost(env.HOST), deepgramApiUrl: readDeepgramApiUrl(env.DEEPGRAM_API_URL) };
+    return {
+        adminKey,
+        policyPath,
+        port: readPort(env.PORT),
+        host: readHost(env.HOST),
+        deepgramApiUrl: readDeepgramApiUrl(env.DEEPGRAM_API_URL),
+        maxConnections: readMaxConnections(env.MAX_CONNECTIONS),
+        metrics: readMetrics(env),
+    };
 }
-function readPort(text) {
+/** The metrics are private by default: served only when METRICS_PORT is set, on loopback unless METRICS_HOST says otherwise. */
+function readMetrics(env) {
+    if (env.METRICS_PORT === undefined || env.METRICS_PORT === '')
+        return undefined;
+    return { port: readPort(env.METRICS_PORT, 'METRICS_PORT', 'unset, there are no metrics'), host: readHost(env.METRICS_HOST, 'METRICS_HOST', '127.0.0.1') };
+}
+function readPort(text, name = 'PORT', whenUnset = 'the default is 8080') {
     if (text === undefined || text === '')
         return 8080;
     const port = Number(text);
     if (!/^\d+$/.test(text) || port > 65535)
-        throw new ConfigError(`PORT '${text}' is not a port. Give a number from 0 to 65535 (0: any free port); the default is 8080.`);
+        throw new ConfigError(`${name} '${text}' is not a port. Give a number from 0 to 65535 (0: any free port); ${whenUnset}.`);
     return port;
 }
-function readHost(text) {
+function readMaxConnections(text) {
     if (text === undefined || text === '')
-        return '0.0.0.0';
+        return DEFAULT_MAX_CONNECTIONS;
+    const count = Number(text);
+    if (!/^\d+$/.test(text) || count < 1 || count > 1_000_000) {
+        throw new ConfigError(`MAX_CONNECTIONS '${text}' is not a count. Give a whole number from 1 to 1000000: the connections open at once, past which new ones are refused; the default is ${DEFAULT_MAX_CONNECTIONS}.`);
+    }
+    return count;
+}
+function readHost(text, name = 'HOST', fallback = '0.0.0.0') {
+    if (text === undefined || text === '')
+        return fallback;
     if (!/^[0-9A-Za-z.:-]+$/.test(text))
-        throw new ConfigError(`HOST '${text}' is not an address. Give an IP address or a host name, such as 0.0.0.0 (the default) or 127.0.0.1.`);
+        throw new ConfigError(`${name} '${text}' is not an address. Give an IP address or a host name, such as 0.0.0.0 or 127.0.0.1; the default is ${fallback}.`);
     return text;
 }
 function readDeepgramApiUrl(text) {
@@ -37614,6 +44281,558 @@ async function discoverKeySet(issuer, fetchJson) {
     if (!Array.isArray(keys))
         throw new IssuerUnavailable(`${jwksUri} is not a JSON Web Key Set`);
     return keySet;
+}
+
+;// CONCATENATED MODULE: ./src/broker/drain.ts
+/**
+ * The requests being answered, so that SIGTERM can wait for every one to end (a mint finishes,
+ * or its key is deleted, and is audited) while requests still sending their body are cut at once:
+ * they have cost nothing yet, and could hold the drain for as long as a client likes.
+ */
+class Drain {
+    open = new Set();
+    readers = new Set();
+    stopping = false;
+    get draining() {
+        return this.stopping;
+    }
+    /** Counts `work` as open until it settles. */
+    track(work) {
+        this.open.add(work);
+        void work.finally(() => this.open.delete(work));
+    }
+    /** A request whose body is being read; `cut` ends it if the drain begins meanwhile. Call what it returns once the body is read. */
+    reading(cut) {
+        if (this.stopping) {
+            cut();
+            return () => undefined;
+        }
+        this.readers.add(cut);
+        return () => this.readers.delete(cut);
+    }
+    /** Stops taking work: cuts every request still being read. */
+    begin() {
+        this.stopping = true;
+        for (const cut of this.readers)
+            cut();
+        this.readers.clear();
+    }
+    /** Resolves once every tracked request has ended. */
+    async settled() {
+        while (this.open.size > 0)
+            await Promise.allSettled([...this.open]);
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/prom-client/index.js
+var prom_client = __nccwpck_require__(5222);
+;// CONCATENATED MODULE: ./src/broker/metrics.ts
+// What the broker counts for Prometheus (prom-client), in a registry of its own so that each
+// broker, and each test, has separate counts. Every label takes one of a few fixed values (route
+// templates, outcomes, HTTP statuses, the policy's issuer URLs): never a repository, a claim, a
+// token or a key, so the metrics cannot leak them and their number stays bounded.
+
+const NO_METRICS = {
+    requestStarted: () => undefined,
+    requestEnded: () => undefined,
+    deepgramAnswered: () => undefined,
+    keySetFetched: () => undefined,
+};
+/** Seconds, from a fast cached mint to Deepgram's retries at their deadline. */
+const MINT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20];
+function createBrokerMetrics() {
+    const registry = new prom_client.Registry();
+    (0,prom_client.collectDefaultMetrics)({ register: registry });
+    const registers = [registry];
+    const requests = new prom_client.Counter({ name: 'broker_requests_total', help: 'Requests answered, by route template, outcome and HTTP status.', labelNames: ['route', 'outcome', 'status'], registers });
+    const inFlight = new prom_client.Gauge({ name: 'broker_requests_in_flight', help: 'Requests being answered now.', registers });
+    const mints = new prom_client.Histogram({ name: 'broker_mint_duration_seconds', help: 'POST /v1/keys from arrival to answer, by outcome.', labelNames: ['outcome'], buckets: MINT_BUCKETS, registers });
+    const rateLimited = new prom_client.Counter({ name: 'broker_rate_limited_total', help: 'Requests refused by the per-repository rate limit (429), by route template.', labelNames: ['route'], registers });
+    const deepgram = new prom_client.Counter({ name: 'broker_deepgram_responses_total', help: "Deepgram's answers by HTTP status; none: no answer (network, deadline).", labelNames: ['status'], registers });
+    const keySets = new prom_client.Counter({ name: 'broker_issuer_key_set_fetches_total', help: "Fetches of an issuer's key set (discovery, then JWKS), by issuer and outcome.", labelNames: ['issuer', 'outcome'], registers });
+    const recorder = {
+        requestStarted: () => inFlight.inc(),
+        requestEnded: ({ route, outcome, status, error, seconds }) => {
+            inFlight.dec();
+            requests.inc({ route, outcome, status: String(status) });
+            if (route === 'POST /v1/keys')
+                mints.observe({ outcome }, seconds);
+            if (error === 'rate_limited')
+                rateLimited.inc({ route });
+        },
+        deepgramAnswered: (status) => deepgram.inc({ status: status === undefined ? 'none' : String(status) }),
+        keySetFetched: (issuer, outcome) => keySets.inc({ issuer, outcome }),
+    };
+    return { registry, recorder };
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: ./src/broker/readiness.ts
+class Readiness {
+    waiting;
+    draining = false;
+    constructor(issuers) {
+        this.waiting = new Set(issuers);
+    }
+    keySetFetched(issuer) {
+        this.waiting.delete(issuer);
+    }
+    get keySetsFetched() {
+        return this.waiting.size === 0;
+    }
+    drain() {
+        this.draining = true;
+    }
+    /** Why the broker should get no new requests, or undefined when it should. */
+    notReadyBecause() {
+        if (this.draining)
+            return 'The broker is shutting down (SIGTERM): it finishes the requests it has and takes no more.';
+        if (this.waiting.size > 0)
+            return `The keys of ${this.waiting.size} issuer${this.waiting.size === 1 ? '' : 's'} of the policy have not been fetched yet; the broker keeps trying.`;
+        return undefined;
+    }
+}
+/** GET /healthz (the process answers) and GET /readyz (it can mint). */
+function probe(path, readiness) {
+    if (path === '/healthz')
+        return { status: 200, body: { status: 'ok' } };
+    const why = readiness?.notReadyBecause();
+    return why === undefined ? { status: 200, body: { status: 'ready' } } : { status: 503, body: { error: 'not_ready', message: why } };
+}
+/** The probe's answer for a path, or undefined for any other path. */
+function probeAnswer(path, readiness) {
+    return path === '/healthz' || path === '/readyz' ? probe(path, readiness) : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/broker/refusal.ts
+/** What the broker answers when it does not do what was asked: a status, a code and why. */
+class Refusal extends Error {
+    status;
+    code;
+    headers;
+    /** Extra fields of the JSON answer, such as Deepgram's status and request id. */
+    details;
+    constructor(status, code, message, extra = {}) {
+        super(message);
+        this.name = 'Refusal';
+        this.status = status;
+        this.code = code;
+        this.headers = extra.headers ?? {};
+        this.details = extra.details ?? {};
+    }
+}
+function badRequest(message) {
+    return new Refusal(400, 'bad_request', message);
+}
+function forbidden(code, message) {
+    return new Refusal(403, code, message);
+}
+
+;// CONCATENATED MODULE: ./src/broker/client-errors.ts
+// What Node's HTTP parser refuses (malformed requests, headers too large, requests too slow)
+// gets a JSON answer like every other, written straight on the socket: there is no response
+// object then. A request handler still reading that request's body learns why from here.
+
+
+/** Node's own limits, which docs/broker.md states. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const failures = new WeakMap();
+/** The client closed the connection before the whole request arrived. */
+function abortedRequest() {
+    return new Refusal(400, 'request_aborted', 'The client closed the connection before the whole request arrived.');
+}
+/** Why the parser gave up on the connection, if it did. */
+function parserFailure(socket) {
+    return failures.get(socket);
+}
+/** The 'clientError' handler: a JSON answer when nothing was answered yet, then the connection closes. */
+function answerClientError(error, socket) {
+    const refusal = refusalFor(error);
+    failures.set(socket, refusal);
+    const response = socket._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent) {
+        socket.destroy();
+        return;
+    }
+    const text = JSON.stringify({ error: refusal.code, message: refusal.message });
+    const head = [
+        `HTTP/1.1 ${refusal.status} ${external_node_http_.STATUS_CODES[refusal.status] ?? ''}`,
+        'content-type: application/json; charset=utf-8',
+        `content-length: ${Buffer.byteLength(text)}`,
+        'cache-control: no-store',
+        'x-content-type-options: nosniff',
+        'connection: close',
+    ];
+    socket.end(`${head.join('\r\n')}\r\n\r\n${text}`, () => socket.destroy());
+}
+function refusalFor(error) {
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        return new Refusal(408, 'request_timeout', `The request did not arrive in time: the headers must arrive within ${HEADERS_TIMEOUT_MS / 1000} s and the whole request within ${REQUEST_TIMEOUT_MS / 1000} s.`);
+    }
+    if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE')
+        return abortedRequest();
+    if (error.code === 'HPE_HEADER_OVERFLOW')
+        return new Refusal(431, 'headers_too_large', 'The request headers are over 16 KiB.');
+    return new Refusal(400, 'bad_request', `The request is not well-formed HTTP/1.1 (${error.code ?? 'parse error'}).`);
+}
+
+;// CONCATENATED MODULE: ./src/broker/request-target.ts
+// The request target, taken as received. Only canonical targets are served: a path that a URL
+// parser would rewrite (`//host/v1/keys`, `/v1\keys`, `/v1/x/../keys`, percent-encoded dots or
+// slashes) is a 404 before anything else, so what a proxy's path rules saw is what is served.
+
+
+/** How much of a request target an audit line keeps. */
+const AUDITED_TARGET_CHARS = 512;
+const SECRET_DIGEST = /^[0-9a-f]{12}$/;
+const ROUTES = 'POST /v1/keys, POST /v1/tokens, GET /v1/keys?invocation=… or ?secret=…, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… or ?invocation=…, and GET /healthz, GET /readyz';
+/** The request as an audit line shows it: the method and the target exactly as received (cut when long). */
+function requestLine(method, target) {
+    const raw = target ?? '';
+    return `${method ?? '?'} ${raw.length > AUDITED_TARGET_CHARS ? `${raw.slice(0, AUDITED_TARGET_CHARS)}…` : raw}`;
+}
+/** The path of a canonical target, or undefined: one a URL parser keeps as it is, with no percent-encoding. */
+function canonicalPath(target) {
+    const path = target.split('?', 1)[0] ?? '';
+    if (!path.startsWith('/') || path.startsWith('//') || /[\\%]/.test(path))
+        return undefined;
+    try {
+        return new URL(target, 'http://broker.invalid').pathname === path ? path : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** What the request asks for; a Refusal (404, 405, 400) for anything the broker does not serve. */
+function routeOf(method, target) {
+    const path = canonicalPath(target);
+    if (path === undefined)
+        throw new Refusal(404, 'not_found', `The request target is not in canonical form; the broker serves ${ROUTES}.`);
+    const query = new URLSearchParams(target.slice(path.length + 1));
+    if ((path === '/healthz' || path === '/readyz') && (method === 'GET' || method === 'HEAD'))
+        return { kind: 'probe', path };
+    if (path === '/v1/keys') {
+        if (method === 'POST')
+            return noQuery(query, { kind: 'mint' });
+        if (method === 'GET')
+            return findRoute(query);
+        if (method === 'DELETE')
+            return deleteRoute(query);
+        throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys.`, { headers: { allow: 'POST, GET, DELETE' } });
+    }
+    if (path === '/v1/tokens') {
+        if (method === 'POST')
+            return noQuery(query, { kind: 'grant' });
+        throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/tokens.`, { headers: { allow: 'POST' } });
+    }
+    const keyPath = /^\/v1\/keys\/([^/]+)$/.exec(path);
+    if (keyPath) {
+        if (method === 'DELETE')
+            return noQuery(query, { kind: 'delete-key', keyId: keyPath[1] ?? '' });
+        throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys/{key_id}.`, { headers: { allow: 'DELETE' } });
+    }
+    throw new Refusal(404, 'not_found', `There is no ${path}; the broker serves ${ROUTES}.`);
+}
+function findRoute(query) {
+    const [name, value] = single(query, ['invocation', 'secret'], 'GET /v1/keys needs exactly one of ?invocation=<16 hex digits> or ?secret=<12 hex digits>.');
+    if (name === 'invocation')
+        return { kind: 'find', filter: { invocation: invocationOf(value) } };
+    if (!SECRET_DIGEST.test(value))
+        throw badRequest('secret must be exactly 12 lower-case hex digits: the digest of the secret the keys were written to.');
+    return { kind: 'find', filter: { secret: value } };
+}
+function deleteRoute(query) {
+    const [name, value] = single(query, ['tags', 'invocation'], 'DELETE /v1/keys needs exactly one of ?tags=a,b (the keys that carry all of them) or ?invocation=<16 hex digits>; or use DELETE /v1/keys/{key_id}.');
+    return name === 'tags' ? { kind: 'delete-tagged', tags: value } : { kind: 'delete-invocation', invocation: invocationOf(value) };
+}
+function invocationOf(value) {
+    if (!isInvocationId(value))
+        throw badRequest('invocation must be exactly 16 lower-case hex digits: the invocation id sent when the key was minted.');
+    return value;
+}
+/** The one parameter of `names` the query holds, each at most once and nothing else; else 400 with `usage`. */
+function single(query, names, usage) {
+    const given = [...query.keys()];
+    const name = given[0];
+    if (given.length !== 1 || name === undefined || !names.includes(name))
+        throw badRequest(usage);
+    return [name, query.get(name) ?? ''];
+}
+function noQuery(query, route) {
+    const given = [...query.keys()];
+    if (given.length > 0)
+        throw badRequest(`This route takes no query parameter; it was given ${given.map((name) => JSON.stringify(name.slice(0, 32))).join(', ')}.`);
+    return route;
+}
+/** The route as a fixed template, for metrics: a raw target could carry anything. */
+function routeTemplate(route) {
+    switch (route.kind) {
+        case 'probe':
+            return `GET ${route.path}`;
+        case 'mint':
+            return 'POST /v1/keys';
+        case 'grant':
+            return 'POST /v1/tokens';
+        case 'find':
+            return 'GET /v1/keys';
+        case 'delete-key':
+            return 'DELETE /v1/keys/{key_id}';
+        case 'delete-tagged':
+            return 'DELETE /v1/keys?tags';
+        case 'delete-invocation':
+            return 'DELETE /v1/keys?invocation';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/broker/server.ts
+// The broker's HTTP face: routes, time and size limits, JSON answers with Cache-Control:
+// no-store, and one audit line per request. What each route does is service.ts's business.
+
+
+
+
+
+
+
+/** The largest body accepted: a key request is a few hundred bytes. */
+const server_MAX_BODY_BYTES = 16 * 1024;
+function createBrokerServer(deps) {
+    const server = (0,external_node_http_.createServer)({
+        // Bounded time for every client. Node checks these limits every connectionsCheckingInterval
+        // (30 s by default), which would let a slow client hold on for up to 30 s more.
+        headersTimeout: HEADERS_TIMEOUT_MS,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        connectionsCheckingInterval: 1_000,
+        keepAliveTimeout: 5_000,
+    }, (req, res) => {
+        deps.drain.track(handle(deps, req, res).catch((error) => {
+            deps.logError(logLine(`answering ${requestLine(req.method, req.url)} failed: ${error instanceof Error ? error.message : String(error)}`));
+            send(res, deps, 500, { error: 'internal', message: 'The broker failed; see its log.' });
+        }));
+    });
+    server.maxConnections = deps.maxConnections;
+    server.on('clientError', answerClientError);
+    return server;
+}
+async function handle(deps, req, res) {
+    const started = performance.now();
+    const metrics = deps.metrics ?? NO_METRICS;
+    let callerGone = false;
+    res.once('close', () => (callerGone = !res.writableFinished));
+    const audit = {};
+    let verdict = { outcome: 'failed', status: 500 };
+    let route;
+    try {
+        route = routeOf(req.method ?? '', req.url ?? '');
+        if (route.kind === 'probe') {
+            // Probes come every few seconds: answered, not audited.
+            const answer = probe(route.path, deps.readiness);
+            send(res, deps, answer.status, answer.body);
+            return;
+        }
+        metrics.requestStarted();
+        const body = await readBody(req, deps.drain);
+        const answer = await serve(deps.broker, route, bearerToken(req), body, audit);
+        verdict = route.kind === 'mint' ? await deliverKey(deps, res, answer, audit, () => callerGone) : answered(res, deps, route, answer);
+    }
+    catch (error) {
+        if (!(error instanceof Refusal))
+            throw error;
+        verdict = { outcome: error.status >= 500 ? 'failed' : 'refused', status: error.status, error: error.code, reason: error.message };
+        // The body was left unread: the connection cannot carry another request.
+        const closing = [408, 413, 503].includes(error.status) ? { connection: 'close' } : {};
+        send(res, deps, error.status, { error: error.code, message: error.message, ...error.details }, { ...error.headers, ...closing });
+    }
+    finally {
+        if (route?.kind !== 'probe') {
+            const { outcome, status, error, reason } = verdict;
+            const durationMs = Math.round((performance.now() - started) * 100) / 100;
+            // A request refused before it had a route is counted too, as `other`; it was never in flight.
+            if (route === undefined)
+                metrics.requestStarted();
+            metrics.requestEnded({ route: route === undefined ? 'other' : routeTemplate(route), outcome, status, error, seconds: durationMs / 1000 });
+            deps.audit({ time: new Date(deps.now()).toISOString(), outcome, status, request: requestLine(req.method, req.url), duration_ms: durationMs, ...audit, ...(error ? { error, reason } : {}) });
+        }
+    }
+}
+function serve(broker, route, token, body, audit) {
+    switch (route.kind) {
+        case 'mint':
+            return broker.createKey(token, body, audit);
+        case 'grant':
+            return broker.grantToken(token, body, audit);
+        case 'find':
+            return broker.findKeys(token, route.filter, audit);
+        case 'delete-key':
+            return broker.deleteKey(token, route.keyId, audit);
+        case 'delete-tagged':
+            return broker.deleteKeysTagged(token, route.tags, audit);
+        case 'delete-invocation':
+            return broker.deleteKeysOfInvocation(token, route.invocation, audit);
+    }
+}
+function answered(res, deps, route, answer) {
+    send(res, deps, answer.status, answer.body);
+    return { outcome: route.kind === 'find' ? 'listed' : route.kind === 'grant' ? 'granted' : 'deleted', status: answer.status };
+}
+/**
+ * Hands the key to its caller. A caller who left while the key was being made, or before the
+ * answer was written out, never gets it: nobody may hold it, so it is deleted.
+ */
+async function deliverKey(deps, res, answer, audit, gone) {
+    if (!gone() && (await written(res, deps, answer)))
+        return { outcome: 'granted', status: answer.status };
+    const keyId = audit.key_id ?? '';
+    const deleted = await deps.broker.discardUndelivered(keyId, audit);
+    const reason = deleted ? `The caller left before the answer was written; key ${keyId} was deleted.` : `The caller left before the answer was written, and deleting key ${keyId} failed: delete it in the Deepgram console.`;
+    return { outcome: deleted ? 'undelivered' : 'failed', status: 499, error: 'caller_gone', reason };
+}
+/** Sends the answer; true once it was handed to the connection whole, false if the connection closed first. */
+function written(res, deps, answer) {
+    return new Promise((resolve) => {
+        res.once('finish', () => resolve(true));
+        res.once('close', () => resolve(res.writableFinished));
+        if (!send(res, deps, answer.status, answer.body))
+            resolve(false);
+    });
+}
+function bearerToken(req) {
+    const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(req.headers.authorization ?? '');
+    if (!match?.[1])
+        throw new Refusal(401, 'token_missing', "Send the job's GitHub OIDC token as Authorization: Bearer <token> (the job needs permissions: id-token: write).");
+    return match[1];
+}
+/**
+ * The body as text. Refused past MAX_BODY_BYTES without reading the rest (413); when the client
+ * breaks the request (closes early, bad chunked framing, too slow) with the parser's reason or
+ * 400; when the broker starts draining, 503.
+ */
+function readBody(req, drain) {
+    const tooLarge = () => new Refusal(413, 'body_too_large', `The body is over ${server_MAX_BODY_BYTES} bytes; a key request is a small JSON object.`);
+    if (Number(req.headers['content-length'] ?? 0) > server_MAX_BODY_BYTES)
+        return Promise.reject(tooLarge());
+    return new Promise((resolve, reject) => {
+        const chunks = [];
+        let size = 0;
+        let settled = false;
+        const fail = (refusal) => {
+            if (settled)
+                return;
+            settled = true;
+            done();
+            req.removeAllListeners('data');
+            req.pause();
+            reject(refusal);
+        };
+        const broken = () => fail(parserFailure(req.socket) ?? abortedRequest());
+        const done = drain.reading(() => fail(new Refusal(503, 'shutting_down', 'The broker is shutting down; send the request again.')));
+        req.on('data', (chunk) => {
+            size += chunk.length;
+            if (size > server_MAX_BODY_BYTES)
+                fail(tooLarge());
+            else
+                chunks.push(chunk);
+        });
+        req.on('end', () => {
+            if (settled)
+                return;
+            settled = true;
+            done();
+            resolve(Buffer.concat(chunks).toString('utf8'));
+        });
+        req.on('error', broken);
+        req.on('close', broken);
+    });
+}
+/** Writes a JSON answer if the connection can still take one; false when it cannot. */
+function send(res, deps, status, body, headers = {}) {
+    return sendJson(res, status, body, { ...(deps.drain.draining ? { connection: 'close' } : {}), ...headers });
+}
+/** A JSON answer that no cache keeps, if the connection can still take one; false when it cannot. */
+function sendJson(res, status, body, headers = {}) {
+    if (res.headersSent || !res.socket || res.socket.destroyed)
+        return false;
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        ...headers,
+    });
+    res.end(text);
+    return true;
+}
+
+;// CONCATENATED MODULE: ./src/broker/ops-server.ts
+// The operators' port (METRICS_PORT): GET /metrics in Prometheus text format, and the probes
+// again, so that /readyz can still say "draining" once the main port stops accepting. Kept apart
+// from the public port so that nothing but the platform sees how busy the broker is.
+
+
+
+function createOpsServer(registry, readiness, logError) {
+    const server = (0,external_node_http_.createServer)((req, res) => {
+        req.resume();
+        const path = new URL(req.url ?? '/', 'http://ops.invalid').pathname;
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+            sendJson(res, 405, { error: 'method_not_allowed', message: `${req.method} is not allowed here.` }, { allow: 'GET, HEAD' });
+            return;
+        }
+        const probe = probeAnswer(path, readiness);
+        if (probe) {
+            sendJson(res, probe.status, probe.body);
+        }
+        else if (path === '/metrics') {
+            registry.metrics().then((text) => {
+                res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
+                res.end(text);
+            }, (error) => {
+                logError(`collecting the metrics failed: ${error instanceof Error ? error.message : String(error)}`);
+                sendJson(res, 500, { error: 'internal', message: 'Collecting the metrics failed; see the broker log.' });
+            });
+        }
+        else {
+            sendJson(res, 404, { error: 'not_found', message: 'This port serves GET /metrics, GET /healthz and GET /readyz.' });
+        }
+    });
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    return server;
+}
+
+;// CONCATENATED MODULE: ./src/broker/ownership.ts
+// Which keys are whose. The broker keeps no state: a key's marker says whom it was minted for
+// (see src/deepgram/marker.ts), and its MAC, which only the broker can compute, proves it.
+
+
+/**
+ * The secret behind the markers' MACs, derived from the admin key so that every copy of the
+ * broker agrees without more configuration. Rotating the admin key changes it: keys minted
+ * before can then no longer be deleted through the broker (they still expire).
+ */
+function markerSecret(adminKey) {
+    return (0,external_node_crypto_.createHmac)('sha256', adminKey).update('deepgram-key-broker marker v1').digest('hex');
+}
+class Ownership {
+    macKey;
+    /** Markers from before the MAC covered the issuer: all minted for the one issuer then trusted. */
+    acceptLegacy;
+    /** `issuers`: the policy's. The old marker form is honoured only while there is exactly one. */
+    constructor(macKey, issuers) {
+        this.macKey = macKey;
+        this.acceptLegacy = issuers.length === 1;
+    }
+    markerFor(owner, invocation, secret) {
+        return brokerMarker(this.macKey, owner, invocation, secret);
+    }
+    /** The key's marker when this broker minted it for `owner`, else undefined. */
+    markerOwnedBy(key, owner) {
+        const marker = parseMarker(key.comment);
+        return marker?.kind === 'broker' && isBrokerMarkerFor(marker, this.macKey, owner, this.acceptLegacy) ? marker : undefined;
+    }
 }
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -37857,6 +45076,7 @@ class PolicyError extends Error {
 }
 const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
 const DEFAULT_KEYS_PER_MINUTE = 30;
+const DEFAULT_DELETES_PER_MINUTE = 60;
 const DEFAULT_MAX_EXPIRATION_SECONDS = 3600;
 /** The claims a rule may match: GitHub's (its discovery document's claims_supported). */
 const MATCHABLE_CLAIMS = new Set([
@@ -37867,8 +45087,10 @@ const MATCHABLE_CLAIMS = new Set([
 ]);
 /** Claims that tie a rule to repositories: every repository on GitHub shares one issuer. */
 const PINNING_CLAIMS = ['repository', 'repository_id', 'repository_owner', 'repository_owner_id'];
-const TOP_FIELDS = new Set(['project-id', 'audience', 'issuers', 'keys-per-minute', 'rules']);
-const RULE_FIELDS = new Set(['name', 'match', 'scopes', 'max-expiration', 'tags', 'allow-key-management']);
+/** Claims whose values are a fixed set of words: a `*` there would take in more than it says (`pull_request*`). */
+const NO_STAR_CLAIMS = ['event_name'];
+const TOP_FIELDS = new Set(['project-id', 'audience', 'issuers', 'keys-per-minute', 'deletes-per-minute', 'rules']);
+const RULE_FIELDS = new Set(['name', 'issuers', 'match', 'scopes', 'max-expiration', 'tags', 'allow-key-management']);
 const policy_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** A scope as Deepgram writes them: words joined by colons. */
@@ -37895,7 +45117,7 @@ function readPolicy(document, problems) {
     const top = asMapping(document);
     if (!top) {
         problems.push('is not a mapping of project-id, audience, issuers, keys-per-minute and rules');
-        return { projectId: '', audience: '', issuers: [], keysPerMinute: 0, rules: [] };
+        return { projectId: '', audience: '', issuers: [], keysPerMinute: 0, deletesPerMinute: 0, rules: [] };
     }
     unknownFields(top, TOP_FIELDS, '', problems);
     const projectId = top['project-id'];
@@ -37908,12 +45130,14 @@ function readPolicy(document, problems) {
     else if (/^https:\/\/github\.com(\/|$)/i.test(audience)) {
         problems.push(`audience '${audience}' is GitHub's default audience, which tokens get when they were not asked for this broker: give this broker's own, such as its URL`);
     }
+    const issuers = readIssuers(top.issuers, problems);
     return {
         projectId: typeof projectId === 'string' ? projectId.toLowerCase() : '',
         audience: typeof audience === 'string' ? audience : '',
-        issuers: readIssuers(top.issuers, problems),
-        keysPerMinute: readKeysPerMinute(top['keys-per-minute'], problems),
-        rules: readRules(top.rules, problems),
+        issuers,
+        keysPerMinute: readPerMinute(top['keys-per-minute'], 'keys-per-minute', DEFAULT_KEYS_PER_MINUTE, problems),
+        deletesPerMinute: readPerMinute(top['deletes-per-minute'], 'deletes-per-minute', DEFAULT_DELETES_PER_MINUTE, problems),
+        rules: readRules(top.rules, issuers, problems),
     };
 }
 function readIssuers(value, problems) {
@@ -37955,21 +45179,21 @@ function issuerProblem(issuer) {
         return `is not an https URL. ${forms}`;
     return undefined;
 }
-function readKeysPerMinute(value, problems) {
+function readPerMinute(value, field, byDefault, problems) {
     if (value === undefined)
-        return DEFAULT_KEYS_PER_MINUTE;
+        return byDefault;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100_000) {
-        problems.push(`keys-per-minute must be a whole number from 1 to 100000 (per repository, per broker instance); the default is ${DEFAULT_KEYS_PER_MINUTE}`);
+        problems.push(`${field} must be a whole number from 1 to 100000 (per repository, per broker instance); the default is ${byDefault}`);
         return 0;
     }
     return value;
 }
-function readRules(value, problems) {
+function readRules(value, issuers, problems) {
     if (!Array.isArray(value) || value.length === 0) {
         problems.push('rules must be a list of one or more rules (name, match, scopes, max-expiration, tags)');
         return [];
     }
-    const rules = value.map((item, index) => readRule(item, index, problems));
+    const rules = value.map((item, index) => readRule(item, index, issuers, problems));
     const seen = new Set();
     for (const rule of rules) {
         if (rule.name !== '' && seen.has(rule.name))
@@ -37978,13 +45202,13 @@ function readRules(value, problems) {
     }
     return rules;
 }
-function readRule(item, index, problems) {
+function readRule(item, index, issuers, problems) {
     const rule = asMapping(item);
     const name = typeof rule?.name === 'string' && RULE_NAME.test(rule.name) ? rule.name : '';
     const at = name ? `rule ${name}` : `rule ${index + 1}`;
     if (!rule) {
         problems.push(`${at} is not a mapping of name, match, scopes, max-expiration, tags and allow-key-management`);
-        return { name, match: [], scopes: [], maxExpirationSeconds: 0, tags: [], allowKeyManagement: false };
+        return { name, issuers: [], match: [], scopes: [], maxExpirationSeconds: 0, tags: [], allowKeyManagement: false };
     }
     unknownFields(rule, RULE_FIELDS, `${at}: `, problems);
     if (!name)
@@ -38002,12 +45226,33 @@ function readRule(item, index, problems) {
     }
     return {
         name,
+        issuers: readRuleIssuers(rule.issuers, issuers, at, problems),
         match: readMatch(rule.match, at, problems),
         scopes,
         maxExpirationSeconds: readMaxExpiration(rule['max-expiration'], at, problems),
         tags: rule.tags === undefined ? [] : readStrings(rule.tags, `${at}: tags`, TAG, 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters', problems),
         allowKeyManagement: allowKeyManagement === true,
     };
+}
+/**
+ * The issuers a rule trusts. With one issuer in the policy, that one by default. With several,
+ * each rule must name its own: repository ids are numbered per GitHub instance, so a rule on
+ * `repository_id: "1001"` would otherwise trust repository 1001 of every instance.
+ */
+function readRuleIssuers(value, issuers, at, problems) {
+    if (value === undefined) {
+        if (issuers.length > 1)
+            problems.push(`${at}: issuers must be set when the policy has several issuers: list the ones whose repositories this rule trusts (of ${issuers.join(', ')})`);
+        return issuers.length === 1 ? issuers : [];
+    }
+    if (!Array.isArray(value) || value.length === 0) {
+        problems.push(`${at}: issuers must be a list of one or more of the policy's issuers (${issuers.join(', ')})`);
+        return [];
+    }
+    const unknown = value.filter((issuer) => typeof issuer !== 'string' || !issuers.includes(issuer));
+    if (unknown.length > 0)
+        problems.push(`${at}: issuers ${unknown.map((i) => JSON.stringify(i)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the policy's issuers (${issuers.join(', ')})`);
+    return [...new Set(value.filter((issuer) => typeof issuer === 'string' && issuers.includes(issuer)))];
 }
 function readMatch(value, at, problems) {
     const match = asMapping(value);
@@ -38019,6 +45264,9 @@ function readMatch(value, at, problems) {
     for (const [claim, pattern] of Object.entries(match)) {
         if (!MATCHABLE_CLAIMS.has(claim)) {
             problems.push(`${at}: match has an unknown claim ${JSON.stringify(claim)}; rules match GitHub's claims (${[...MATCHABLE_CLAIMS].join(', ')})`);
+        }
+        else if (NO_STAR_CLAIMS.includes(claim) && typeof pattern === 'string' && pattern.includes('*')) {
+            problems.push(`${at}: match ${claim} ${JSON.stringify(pattern)} has a *: ${claim} is one word of a fixed set, and a * would take in more than it says (pull_request* is also pull_request_target); list one value per rule`);
         }
         else if ((typeof pattern === 'string' && pattern !== '') || (typeof pattern === 'number' && Number.isSafeInteger(pattern))) {
             matches.push({ claim, pattern: String(pattern) });
@@ -38086,6 +45334,242 @@ function asMapping(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/broker/glob.ts
+/**
+ * Whether a claim matches a policy value: the whole claim must match, and `*` stands for a run
+ * of one or more characters (never none: a pattern never matches an empty claim through `*`).
+ * Nothing else is special, so `octo-org/app` never matches `octo-org/app-fork` nor
+ * `evil/octo-org/app`. With a `barrier` character (`@` in the workflow_ref claims), `*` never
+ * crosses it: the pattern and the claim must hold as many of it, and each piece matches alone,
+ * so `…/ci.yml@refs/heads/main` cannot be met by a branch named `x@refs/heads/main`.
+ *
+ * Greedy matching with one backtrack point, O(pattern × value) at worst: a regular expression
+ * with several `.*` can take exponential time on a long branch name, and claims come from tokens.
+ */
+function globMatches(pattern, value, barrier) {
+    if (barrier === undefined)
+        return piecesMatch(pattern, value);
+    const patterns = pattern.split(barrier);
+    const values = value.split(barrier);
+    return patterns.length === values.length && patterns.every((piece, index) => piecesMatch(piece, values[index] ?? ''));
+}
+/** `*` as one character of any kind followed by a classic star (any run, none included). */
+const ONE = 1;
+const STAR = 2;
+function piecesMatch(pattern, value) {
+    const tokens = [];
+    for (let i = 0; i < pattern.length; i++) {
+        const char = pattern[i] ?? '';
+        if (char === '*')
+            tokens.push(ONE, STAR);
+        else
+            tokens.push(char);
+    }
+    let p = 0;
+    let v = 0;
+    let star = -1;
+    let resume = 0;
+    while (v < value.length) {
+        const token = tokens[p];
+        if (token === STAR) {
+            star = p++;
+            resume = v;
+        }
+        else if (token !== undefined && (token === ONE || token === value[v])) {
+            p++;
+            v++;
+        }
+        else if (star >= 0) {
+            p = star + 1;
+            v = ++resume;
+        }
+        else {
+            return false;
+        }
+    }
+    while (tokens[p] === STAR)
+        p++;
+    return p === tokens.length;
+}
+
+;// CONCATENATED MODULE: ./src/broker/rules.ts
+
+/** Claims whose `*` never crosses `@`: what follows it is the ref, which a branch name can fake. */
+const BARRIERS = { workflow_ref: '@', job_workflow_ref: '@' };
+/** The claims a refusal about rules shows, so that a user can fix the policy without guessing. */
+const SHOWN_CLAIMS = ['repository', 'repository_id', 'ref', 'environment', 'event_name', 'workflow_ref', 'job_workflow_ref'];
+/**
+ * A claim as text for matching. GitHub's custom claims are strings; a number or boolean is taken
+ * as written, anything else (absent, a list, an object) matches no pattern.
+ */
+function claimText(claims, claim) {
+    const value = claims[claim];
+    if (typeof value === 'string')
+        return value;
+    if (typeof value === 'number' || typeof value === 'boolean')
+        return String(value);
+    return undefined;
+}
+/** Whether one claim of the token matches one pattern of a rule. */
+function claimMatches(claims, claim, pattern) {
+    const value = claimText(claims, claim);
+    return value !== undefined && globMatches(pattern, value, BARRIERS[claim]);
+}
+/**
+ * Why a rule does not take the token: the issuer it does not trust, or the first of its claims
+ * that the token's does not match. Undefined when the rule matches.
+ */
+function firstMismatch(rule, claims) {
+    const issuer = claimText(claims, 'iss');
+    if (issuer === undefined || !rule.issuers.includes(issuer))
+        return { claim: 'iss', pattern: rule.issuers.join(' or ') };
+    return rule.match.find(({ claim, pattern }) => !claimMatches(claims, claim, pattern));
+}
+/** The first rule that trusts the token's issuer and whose every listed claim matches the token's, or undefined. */
+function selectRule(rules, claims) {
+    return rules.find((rule) => firstMismatch(rule, claims) === undefined);
+}
+/** The SHOWN_CLAIMS the token carries, as text. */
+function shownClaims(claims) {
+    const shown = {};
+    for (const claim of SHOWN_CLAIMS) {
+        const value = claimText(claims, claim);
+        if (value !== undefined)
+            shown[claim] = value;
+    }
+    return shown;
+}
+
+;// CONCATENATED MODULE: ./src/broker/policy-tools.ts
+// `node dist/broker/index.js check POLICY` and `explain POLICY --claims CLAIMS.json`: the policy
+// tooling for the CI of the repository that holds the policy. Both read files only: no admin
+// key, no network. `check` runs the very parsePolicy start-up runs; `explain` matches with the
+// broker's own firstMismatch, so neither can disagree with the broker.
+
+
+
+
+
+const USAGE = [
+    'usage: node dist/broker/index.js [serve]                               serve; the settings come from the environment',
+    '       node dist/broker/index.js check POLICY                          validate a policy as start-up does, print the rules in effect',
+    '       node dist/broker/index.js explain POLICY --claims CLAIMS.json   which rule matches these claims, and why the others do not',
+].join('\n');
+/** Exit codes: 0 done (explain: a rule matches), 1 refused (a bad file; explain: no rule matches), 2 misused. */
+function runPolicyTool(command, args, io) {
+    if (command === 'check' && args.length === 1 && args[0] !== undefined)
+        return check(args[0], io);
+    if (command === 'explain' && args.length === 3) {
+        const at = args.indexOf('--claims');
+        const claimsPath = args[at + 1];
+        const policyPath = args.find((_, i) => i !== at && i !== at + 1);
+        if (at >= 0 && claimsPath !== undefined && policyPath !== undefined)
+            return explain(policyPath, claimsPath, io);
+    }
+    io.err(`deepgram-key-broker: '${logLine([command, ...args].join(' '))}' is not a command line it understands.\n${USAGE}`);
+    return 2;
+}
+function check(path, io) {
+    const policy = loadOrReport(path, io);
+    if (!policy)
+        return 1;
+    io.out(`# ${logLine(path)} is valid: the broker starts with it. The policy in effect, every default written out;`);
+    io.out('# the first rule that matches a token wins.');
+    io.out((0,dist/* stringify */.As)(policyInEffect(policy)).trimEnd());
+    return 0;
+}
+function explain(policyPath, claimsPath, io) {
+    const policy = loadOrReport(policyPath, io);
+    const read = policy && readClaims(claimsPath, io);
+    if (!policy || !read)
+        return 1;
+    // Claims copied from a workflow often leave out iss: with one issuer, it can only be that one.
+    const [onlyIssuer] = policy.issuers;
+    const claims = read.iss === undefined && policy.issuers.length === 1 && onlyIssuer !== undefined ? { ...read, iss: onlyIssuer } : read;
+    const verdicts = policy.rules.map((rule) => ({ rule, mismatch: firstMismatch(rule, claims) }));
+    const chosen = verdicts.find((verdict) => verdict.mismatch === undefined)?.rule;
+    io.out(logLine(chosen
+        ? `Rule ${chosen.name} matches ${claimsPath}: the broker mints with it (at most ${chosen.scopes.join(', ')}, for at most ${describeSeconds(chosen.maxExpirationSeconds)}).`
+        : `No rule matches ${claimsPath}: the broker answers 403 no_rule.`));
+    const width = Math.max(...policy.rules.map((rule) => rule.name.length));
+    for (const { rule, mismatch } of verdicts) {
+        const verdict = mismatch
+            ? `does not match: ${mismatch.claim} is ${shown(claimText(claims, mismatch.claim))}, the rule wants ${JSON.stringify(mismatch.pattern)}`
+            : rule === chosen
+                ? 'matches'
+                : `matches too, but rule ${chosen?.name ?? '?'} comes first`;
+        io.out(logLine(`  ${rule.name.padEnd(width)}  ${verdict}`));
+    }
+    return chosen ? 0 : 1;
+}
+/** The policy, or undefined once its problems are written, in the words of start-up. */
+function loadOrReport(path, io) {
+    let text;
+    try {
+        text = io.readFile(path);
+    }
+    catch (error) {
+        io.err(`deepgram-key-broker: cannot read ${logLine(path)} (${error.code ?? 'error'}). Give the path of the policy file.`);
+        return undefined;
+    }
+    try {
+        return parsePolicy(text, path);
+    }
+    catch (error) {
+        if (!(error instanceof PolicyError))
+            throw error;
+        io.err(`deepgram-key-broker would not start: ${error.message}`);
+        return undefined;
+    }
+}
+function readClaims(path, io) {
+    const refuse = (why) => void io.err(`deepgram-key-broker: ${logLine(path)} ${why}. Give a JSON object of claims, such as a token's payload.`);
+    let text;
+    try {
+        text = io.readFile(path);
+    }
+    catch (error) {
+        return refuse(`cannot be read (${error.code ?? 'error'})`);
+    }
+    let claims;
+    try {
+        claims = JSON.parse(text);
+    }
+    catch {
+        return refuse('is not JSON');
+    }
+    return typeof claims === 'object' && claims !== null && !Array.isArray(claims) ? claims : refuse('is not a JSON object');
+}
+/** A claim's value as explain shows it: quoted, or why there is none to match. */
+function shown(value) {
+    return value === undefined ? 'absent (or not text)' : JSON.stringify(value);
+}
+/** The policy as a policy file again, with the defaults start-up filled in; it parses to the same policy. */
+function policyInEffect(policy) {
+    return {
+        'project-id': policy.projectId,
+        audience: policy.audience,
+        issuers: policy.issuers,
+        'keys-per-minute': policy.keysPerMinute,
+        'deletes-per-minute': policy.deletesPerMinute,
+        rules: policy.rules.map(ruleInEffect),
+    };
+}
+function ruleInEffect(rule) {
+    const { name, issuers, match, scopes, maxExpirationSeconds, tags, allowKeyManagement, ...rest } = rule;
+    return {
+        name,
+        issuers,
+        match: Object.fromEntries(match.map(({ claim, pattern }) => [claim, pattern])),
+        scopes,
+        'max-expiration': describeSeconds(maxExpirationSeconds).replaceAll(' ', ''),
+        tags,
+        'allow-key-management': allowKeyManagement,
+        // Fields a later policy version adds are shown as they are.
+        ...rest,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/broker/rate-limit.ts
 const WINDOW_MS = 60_000;
 /** Repositories remembered before the idle ones are forgotten, so memory stays bounded. */
@@ -38134,167 +45618,73 @@ class RateLimiter {
     }
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: ./src/broker/refusal.ts
-/** What the broker answers when it does not do what was asked: a status, a code and why. */
-class Refusal extends Error {
-    status;
-    code;
-    headers;
-    /** Extra fields of the JSON answer, such as Deepgram's status and request id. */
-    details;
-    constructor(status, code, message, extra = {}) {
-        super(message);
-        this.name = 'Refusal';
-        this.status = status;
-        this.code = code;
-        this.headers = extra.headers ?? {};
-        this.details = extra.details ?? {};
+;// CONCATENATED MODULE: ./src/deepgram/grant.ts
+// Temporary tokens (POST /v1/auth/grant): the request, the errors in a token's own terms, and the
+// check of an answer, which applies to Deepgram's and to the broker's alike.
+
+/** Deepgram grants tokens for 1 to 3600 seconds (GrantV1Request.ttl_seconds). */
+const MAX_TOKEN_SECONDS = 3600;
+/** A JWT: three base64url parts. Deepgram's are a few hundred characters. */
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const MAX_TOKEN_LENGTH = 16 * 1024;
+/**
+ * Checks a grant's answer against the lifetime asked. A token that lives longer than asked cannot
+ * be revoked, so it is refused; one that lives shorter (older deployments ignored ttl_seconds and
+ * gave 30 s) is usable, and a warning names both lifetimes. Problems describe shapes only: the
+ * answer may hold the token.
+ */
+function checkToken(answer, askedSeconds, sentAt) {
+    const { accessToken, expiresIn } = answer;
+    if (typeof accessToken !== 'string' || accessToken === '')
+        return { ok: false, problem: 'the answer carries no access_token' };
+    if (accessToken.length > MAX_TOKEN_LENGTH || !JWT.test(accessToken))
+        return { ok: false, problem: 'its access_token is not a JWT (three base64url parts separated by dots)' };
+    if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+        const shown = typeof expiresIn === 'number' ? ` (${expiresIn})` : expiresIn === undefined ? ' (absent)' : ` (a ${typeof expiresIn})`;
+        return { ok: false, problem: `its expires_in${shown} is not a positive number of seconds, so when the token expires is unknown` };
     }
-}
-function badRequest(message) {
-    return new Refusal(400, 'bad_request', message);
-}
-function forbidden(code, message) {
-    return new Refusal(403, code, message);
-}
-
-;// CONCATENATED MODULE: ./src/broker/server.ts
-// The broker's HTTP face: routes, the body limit, JSON answers with Cache-Control: no-store, and
-// one audit line per request. What each route does is service.ts's business.
-
-
-/** The largest body accepted: a key request is a few hundred bytes. */
-const server_MAX_BODY_BYTES = 16 * 1024;
-function createBrokerServer(deps) {
-    const server = (0,external_node_http_.createServer)((req, res) => {
-        handle(deps, req, res).catch((error) => {
-            deps.logError(`answering ${req.method} ${pathOf(req)} failed: ${error instanceof Error ? error.message : String(error)}`);
-            if (!res.headersSent)
-                send(res, 500, { error: 'internal', message: 'The broker failed; see its log.' });
-        });
-    });
-    // Bounded time for every client: a slow one cannot hold a connection open.
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
-    server.keepAliveTimeout = 5_000;
-    return server;
-}
-async function handle(deps, req, res) {
-    const url = new URL(req.url ?? '/', 'http://broker.invalid');
-    if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
-        // Probes come every few seconds: answered, not audited.
-        req.resume();
-        send(res, 200, { status: 'ok' });
-        return;
+    const expiresAt = new Date(Math.floor((sentAt + expiresIn * 1000) / 1000) * 1000);
+    if (expiresIn > askedSeconds) {
+        return { ok: false, problem: `the token lives ${expiresIn} s, longer than the ${askedSeconds} s asked; a token cannot be revoked, so it stays valid until ${expiresAt.toISOString()}` };
     }
-    const started = performance.now();
-    const audit = {};
-    const request = `${req.method} ${url.pathname}`;
-    let status = 500;
-    let outcome = 'failed';
-    let refusal;
+    const token = { accessToken, expiresInSeconds: expiresIn, expiresAt };
+    if (expiresIn < askedSeconds) {
+        token.warning =
+            `The token lives ${expiresIn} s, shorter than the ${askedSeconds} s asked (deployments that ignore ttl_seconds give 30 s): it expires at ${expiresAt.toISOString()}. ` +
+                'Requests made after that fail with 401, though a WebSocket opened before stays open; for longer work use credential: key.';
+    }
+    return { ok: true, token };
+}
+/**
+ * The whole seconds a token may live to honour `expiration`: its seconds, or those left until its
+ * date (rounded down, so that the token never outlives the date).
+ */
+function tokenSeconds(expiration, now) {
+    return expiration.kind === 'ttl' ? expiration.seconds : Math.floor((expiration.date.getTime() - now) / 1000);
+}
+/** What a job cancelled during a grant is told, whoever grants. */
+const GRANT_CANCELLED = 'The job was cancelled while granting a temporary token. A token leaves nothing behind to clean up.';
+/** Grants a token; Deepgram's refusals say what a grant needs. */
+async function grantToken(client, ttlSeconds) {
     try {
-        const route = routeOf(deps.broker, req.method ?? 'GET', url);
-        const body = await readBody(req);
-        const answer = await route(bearerToken(req), body, audit);
-        status = answer.status;
-        outcome = req.method === 'DELETE' ? 'deleted' : 'granted';
-        send(res, status, answer.body);
+        return await client.grantToken(ttlSeconds);
     }
     catch (error) {
-        if (!(error instanceof Refusal))
-            throw error;
-        refusal = error;
-        status = error.status;
-        outcome = status >= 500 ? 'failed' : 'refused';
-        if (status === 413)
-            res.setHeader('connection', 'close');
-        send(res, status, { error: error.code, message: error.message, ...error.details }, error.headers);
-    }
-    finally {
-        deps.audit({
-            time: new Date(deps.now()).toISOString(),
-            outcome,
-            status,
-            request,
-            duration_ms: Math.round((performance.now() - started) * 100) / 100,
-            ...audit,
-            ...(refusal ? { error: refusal.code, reason: refusal.message } : {}),
-        });
+        if (error instanceof ServiceError)
+            throw new ServiceError({ ...error.details, hint: grantHint(error.status) ?? error.details.hint });
+        if (error instanceof CancelledError)
+            throw new CancelledError(GRANT_CANCELLED);
+        throw error;
     }
 }
-function routeOf(broker, method, url) {
-    const keyPath = /^\/v1\/keys\/([^/]+)$/.exec(url.pathname);
-    if (url.pathname === '/v1/keys' && method === 'POST')
-        return (token, body, audit) => broker.createKey(token, body, audit);
-    if (url.pathname === '/v1/keys' && method === 'DELETE') {
-        const tags = url.searchParams.get('tags');
-        if (tags === null)
-            throw new Refusal(400, 'bad_request', 'DELETE /v1/keys needs ?tags=a,b (the keys that carry all of them), or use DELETE /v1/keys/{key_id}.');
-        return (token, _body, audit) => broker.deleteKeysTagged(token, tags, audit);
-    }
-    if (keyPath && method === 'DELETE') {
-        const keyId = decodedSegment(keyPath[1] ?? '');
-        return (token, _body, audit) => broker.deleteKey(token, keyId, audit);
-    }
-    if (url.pathname === '/v1/keys' || keyPath) {
-        throw new Refusal(405, 'method_not_allowed', `${method} is not allowed here.`, { headers: { allow: url.pathname === '/v1/keys' ? 'POST, DELETE' : 'DELETE' } });
-    }
-    throw new Refusal(404, 'not_found', `There is no ${url.pathname}; the broker serves POST /v1/keys, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… and GET /healthz.`);
-}
-/** A path segment decoded; one that does not decode is left as sent, and fails the key id check. */
-function decodedSegment(segment) {
-    try {
-        return decodeURIComponent(segment);
-    }
-    catch {
-        return segment;
-    }
-}
-function bearerToken(req) {
-    const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(req.headers.authorization ?? '');
-    if (!match?.[1])
-        throw new Refusal(401, 'token_missing', "Send the job's GitHub OIDC token as Authorization: Bearer <token> (the job needs permissions: id-token: write).");
-    return match[1];
-}
-/** The body as text, refused (413) past MAX_BODY_BYTES without reading the rest. */
-function readBody(req) {
-    const tooLarge = () => new Refusal(413, 'body_too_large', `The body is over ${server_MAX_BODY_BYTES} bytes; a key request is a small JSON object.`);
-    if (Number(req.headers['content-length'] ?? 0) > server_MAX_BODY_BYTES)
-        return Promise.reject(tooLarge());
-    return new Promise((resolve, reject) => {
-        const chunks = [];
-        let size = 0;
-        req.on('data', (chunk) => {
-            size += chunk.length;
-            if (size > server_MAX_BODY_BYTES) {
-                req.removeAllListeners('data');
-                req.pause();
-                reject(tooLarge());
-            }
-            else {
-                chunks.push(chunk);
-            }
-        });
-        req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        req.on('error', reject);
-    });
-}
-function send(res, status, body, headers = {}) {
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(text),
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-        ...headers,
-    });
-    res.end(text);
-}
-function pathOf(req) {
-    return new URL(req.url ?? '/', 'http://broker.invalid').pathname;
+function grantHint(status) {
+    if (status === 403)
+        return 'Grants need an api-key of the Member role or higher (member, admin or owner): give the step such a key, or use credential: key with a key that has keys:write.';
+    if (status === 404)
+        return 'This Deepgram API has no /v1/auth/grant: check deepgram-api-url, or use credential: key.';
+    if (status === 400)
+        return 'Deepgram refused the lifetime: give expiration between 1 s and 1 h.';
+    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/deepgram/mint.ts
@@ -38320,20 +45710,30 @@ function createKeyBody(request) {
 }
 /**
  * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
- * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
- * failure (5xx, a reset or timeout once the request was out) the keys that carry this
- * invocation's marker are deleted before trying again. A 2xx that is not a key is ambiguous too,
- * but final: the keys with the marker are deleted and the step fails. A cancelled job does no
- * clean-up here: main must end quickly, and post finds the key by the marker.
+ * only when it certainly was not processed (429, no connection). After an ambiguous failure (5xx,
+ * a reset or timeout once the request was out) the keys that carry this invocation's marker are
+ * deleted before trying again. A 2xx that is not a key is ambiguous too, but final: the keys with
+ * the marker are deleted and the step fails. A cancelled job does no clean-up here: main must end
+ * quickly, and post finds the key by the marker.
  */
-async function createKeyWithoutOrphans(request, deps) {
-    const body = createKeyBody(request);
+async function mintWithoutOrphans(minter, options) {
     const cleanUpIfAmbiguous = async (error) => {
-        if (isAmbiguous(error))
-            await deleteInterruptedKeys(request, deps);
+        if (!isAmbiguous(error))
+            return;
+        let deleted;
+        try {
+            deleted = await minter.deleteInvocationKeys();
+        }
+        catch (cleanUp) {
+            if (cleanUp instanceof CleanUpError)
+                throw cleanUp;
+            throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and deleting what it may have created failed too: ${describe(cleanUp)} ${minter.byHand}`);
+        }
+        for (const id of deleted)
+            options.log(`Deleted key ${id}, created by an attempt whose answer was lost.`);
     };
     try {
-        return await withRetry((n, remainingMs) => deps.client.createKeyOnce(request.projectId, body, { n, remainingMs }), transientVerdict, endingBy(deps.policy, deps.createBy, deps.clock.now()), deps.clock, cleanUpIfAmbiguous);
+        return await withRetry((n, remainingMs) => minter.createOnce({ n, remainingMs }), transientVerdict, endingBy(options.policy, options.createBy, options.clock.now()), options.clock, cleanUpIfAmbiguous);
     }
     catch (error) {
         // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
@@ -38344,13 +45744,22 @@ async function createKeyWithoutOrphans(request, deps) {
         throw error;
     }
 }
-/** Did Deepgram perhaps create the key even though we got no success answer? */
+/** mintWithoutOrphans with Deepgram as the minter: the marker finds the keys of an interrupted create. */
+async function createKeyWithoutOrphans(request, deps) {
+    const body = createKeyBody(request);
+    return mintWithoutOrphans({
+        createOnce: (attempt) => deps.client.createKeyOnce(request.projectId, body, attempt),
+        deleteInvocationKeys: () => deleteKeysOfInvocation(deps.client, request.projectId, request.marker),
+        byHand: byHandFor(request.marker),
+    }, deps);
+}
+/** Did the service perhaps create the key even though we got no success answer? */
 function isAmbiguous(error) {
     if (error instanceof NetworkError)
         return error.sent;
     if (error instanceof UnusableAnswerError)
         return true;
-    return error instanceof ServiceError && error.status >= 500;
+    return error instanceof errors_ServiceError && error.status >= 500;
 }
 /** After this failure, may a key of this invocation still be alive? Then post looks for it by the marker. */
 function mayHaveLeftKey(error) {
@@ -38363,27 +45772,41 @@ class CleanUpError extends ActionError {
         this.name = 'CleanUpError';
     }
 }
-async function deleteInterruptedKeys(request, deps) {
-    const byHand = `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`;
+function byHandFor(marker) {
+    return `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(marker).trim()}" in the Deepgram console.`;
+}
+/**
+ * Lists the project's keys and deletes those carrying this invocation's marker: the ids deleted.
+ * A listed key with the marker but an id that is not a UUID is never sent anywhere.
+ */
+async function deleteKeysOfInvocation(client, projectId, marker) {
+    const byHand = byHandFor(marker);
     let keys;
     try {
-        keys = await deps.client.listKeys(request.projectId);
+        keys = await client.listKeys(projectId);
     }
     catch (error) {
         throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`);
     }
-    for (const key of keys.filter((k) => isFromThisInvocation(k, request.marker))) {
+    const deleted = [];
+    for (const key of keys.filter((k) => isFromThisInvocation(k, marker))) {
         if (!isUuid(key.apiKeyId))
             throw new CleanUpError(`Deepgram listed a key with this run's marker whose id is not a UUID, so it was not deleted. ${byHand}`);
-        const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error) => {
+        const outcome = await client.deleteKey(projectId, key.apiKeyId).catch((error) => {
             throw new CleanUpError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} ${byHand}`);
         });
-        deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`);
+        if (outcome === 'deleted')
+            deleted.push(key.apiKeyId);
     }
+    return deleted;
 }
 /** Ours only when the comment ends with this invocation's own marker: another run's key never is. */
 function isFromThisInvocation(key, marker) {
     const found = parseMarker(key.comment);
+    // A broker invocation is chosen by its caller, so only the whole marker (whose MAC covers the
+    // repository and its issuer) proves a key is this request's, not another repository's.
+    if (found?.kind === 'broker')
+        return formatMarker(found) === formatMarker(marker);
     return found !== undefined && found.kind === marker.kind && found.invocation === marker.invocation;
 }
 function describe(error) {
@@ -38420,34 +45843,122 @@ function around(expected, tolerance) {
     return [expected - tolerance, expected + tolerance, expected];
 }
 
+;// CONCATENATED MODULE: ./src/broker/caller.ts
+
+
+/** The claims an audit line records (besides the rule and what was done). */
+const AUDITED_CLAIMS = ['repository', 'repository_id', 'run_id', 'run_attempt', 'workflow_ref', 'event_name', 'ref', 'jti'];
+/** Verifies the token and finds its rule: 401 for a bad token, 403 `no_rule` (with the claims) when no rule takes it. */
+async function identify(verify, rules, token, audit) {
+    const claims = await verify(token);
+    for (const claim of AUDITED_CLAIMS)
+        audit[claim] = claimText(claims, claim);
+    const issuer = claimText(claims, 'iss') ?? '';
+    audit.issuer = issuer;
+    const repository = claimText(claims, 'repository');
+    const repositoryId = claimText(claims, 'repository_id');
+    if (!repository || !repositoryId || !/^\d{1,20}$/.test(repositoryId)) {
+        throw new Refusal(401, 'token_invalid', 'The token is not valid: it has no repository and numeric repository_id claims, as GitHub Actions tokens do.');
+    }
+    const rule = selectRule(rules, claims);
+    if (!rule)
+        throw ruleRefusal('no_rule', `No rule of the policy matches this token of issuer ${issuer}.`, claims);
+    return { claims, repository, owner: { issuer, repositoryId }, rule };
+}
+/** A 403 about rules, with the token's claims that rules usually match, in the answer and the message. */
+function ruleRefusal(code, message, claims) {
+    const shown = shownClaims(claims);
+    const described = Object.entries(shown)
+        .map(([claim, value]) => `${claim} ${value}`)
+        .join(', ');
+    return new Refusal(403, code, `${message} The token's claims: ${described}.`, { details: { claims: shown } });
+}
+
+;// CONCATENATED MODULE: ./src/broker/deepgram-step.ts
+// Deepgram's failures as the broker's answers.
+
+
+function notFound(keyId) {
+    return new Refusal(404, 'not_found', `Key ${keyId} does not exist or is already deleted.`);
+}
+/** Runs a Deepgram call; its failure becomes 502 with Deepgram's status and request id (404 of a key: 404). */
+async function deepgramStep(call, keyId) {
+    try {
+        return await call();
+    }
+    catch (error) {
+        if (error instanceof errors_ServiceError) {
+            if (keyId !== undefined && error.status === 404)
+                throw notFound(keyId);
+            const { status, message, requestId, action } = error.details;
+            throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${status} while ${action}: ${message} (request id ${requestId ?? 'none'}). Try again later; if it persists, check the broker's admin key and project.`, {
+                details: { deepgram_status: status, deepgram_request_id: requestId ?? null },
+            });
+        }
+        if (error instanceof NetworkError || error instanceof ActionError)
+            throw new Refusal(502, 'deepgram_failed', `${error.message} Try again later.`);
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/shared/printable.ts
+// Text that people read in a console (a key's comment) must show what it says. Control
+// characters and line separators break lines or drive terminals; bidirectional-text controls
+// reorder what is shown (a comment could display another repository's name); zero-width
+// characters hide text or make two strings that look equal differ.
+const CLASSES = [
+    [/[\u0000-\u001f\u007f-\u009f]/, 'a control character'],
+    [/[\u2028\u2029]/, 'a line separator'],
+    [/[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/, 'a bidirectional-text control'],
+    [/[\u200b-\u200d\u2060\ufeff]/, 'a zero-width character'],
+];
+const ANY = new RegExp(CLASSES.map(([pattern]) => pattern.source).join('|'));
+/**
+ * The first character of `text` that is not printable, described for a message (such as
+ * `a bidirectional-text control (U+202E) at position 7`), or undefined when all are printable.
+ */
+function unprintableIn(text) {
+    const found = ANY.exec(text);
+    if (!found)
+        return undefined;
+    const char = found[0];
+    const what = CLASSES.find(([pattern]) => pattern.test(char))?.[1] ?? 'an unprintable character';
+    const code = char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return `${what} (U+${code}) at position ${found.index + 1}`;
+}
+
 ;// CONCATENATED MODULE: ./src/broker/key-request.ts
 // The body of POST /v1/keys, checked field by field, and what the matched rule lets it have.
 
 
 
 
-const FIELDS = new Set(['scopes', 'expiration', 'tags', 'comment']);
+
+const FIELDS = new Set(['scopes', 'expiration', 'tags', 'comment', 'invocation', 'secret']);
+const FIELD_LIST = 'scopes, expiration, tags, comment, invocation and secret';
 const MAX_TAGS = 20;
 const MAX_COMMENT = 200;
-/** Line breaks and control characters would make the Deepgram console show something else. */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** A key request nests two deep (an object of lists); anything much deeper is not one. */
+const MAX_DEPTH = 8;
 /** Parses and checks the body; an empty body asks for the rule's defaults. */
 function parseKeyRequest(body) {
     if (body.trim() === '')
         return {};
+    if (nestingDepth(body) > MAX_DEPTH)
+        throw badRequest(`The body nests deeper than ${MAX_DEPTH} levels; a key request is an object of strings and lists.`);
     let value;
     try {
         value = JSON.parse(body);
     }
     catch {
-        throw badRequest('The body is not JSON. Send an object with any of scopes, expiration, tags and comment, or no body for the defaults.');
+        throw badRequest(`The body is not JSON. Send an object with any of ${FIELD_LIST}, or no body for the defaults.`);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value))
-        throw badRequest('The body must be a JSON object with any of scopes, expiration, tags and comment.');
+        throw badRequest(`The body must be a JSON object with any of ${FIELD_LIST}.`);
     const fields = value;
     const unknown = Object.keys(fields).filter((name) => !FIELDS.has(name));
     if (unknown.length > 0)
-        throw badRequest(`The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; the fields are scopes, expiration, tags and comment.`);
+        throw badRequest(`The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; the fields are ${FIELD_LIST}.`);
     const request = {};
     if (fields.scopes !== undefined)
         request.scopes = readList(fields.scopes, 'scopes', policy_SCOPE, 'scopes such as usage:write', 1, 50);
@@ -38460,14 +45971,51 @@ function parseKeyRequest(body) {
         }
         request.expiration = expiration;
     }
-    if (fields.comment !== undefined) {
-        const comment = fields.comment;
-        if (typeof comment !== 'string' || comment.length > MAX_COMMENT || UNPRINTABLE.test(comment)) {
-            throw badRequest(`comment must be a string of at most ${MAX_COMMENT} characters without line breaks or control characters.`);
-        }
-        request.comment = comment.trim();
-    }
+    if (fields.comment !== undefined)
+        request.comment = readComment(fields.comment);
+    if (fields.invocation !== undefined)
+        request.invocation = readHex(fields.invocation, 'invocation', 16, 'the invocation id the caller saved before sending');
+    if (fields.secret !== undefined)
+        request.secret = readHex(fields.secret, 'secret', 12, "the digest of the secret the key is written to (secretDigest of its name, type and targets)");
     return request;
+}
+function readComment(comment) {
+    if (typeof comment !== 'string' || comment.length > MAX_COMMENT)
+        throw badRequest(`comment must be a string of at most ${MAX_COMMENT} characters of printable text.`);
+    const unprintable = unprintableIn(comment);
+    if (unprintable)
+        throw badRequest(`comment holds ${unprintable}; give printable text only: no control, line-separator, bidirectional-text or zero-width characters.`);
+    return comment.trim();
+}
+function readHex(value, name, digits, what) {
+    if (typeof value !== 'string' || !new RegExp(`^[0-9a-f]{${digits}}$`).test(value))
+        throw badRequest(`${name} must be exactly ${digits} lower-case hex digits: ${what}.`);
+    return value;
+}
+/** How deep `[` and `{` nest in JSON text, strings skipped: checked before parsing, in one pass. */
+function nestingDepth(text) {
+    let depth = 0;
+    let deepest = 0;
+    let inString = false;
+    for (let i = 0; i < text.length; i++) {
+        const char = text[i];
+        if (inString) {
+            if (char === '\\')
+                i++;
+            else if (char === '"')
+                inString = false;
+        }
+        else if (char === '"') {
+            inString = true;
+        }
+        else if (char === '[' || char === '{') {
+            deepest = Math.max(deepest, ++depth);
+        }
+        else if (char === ']' || char === '}') {
+            depth--;
+        }
+    }
+    return deepest;
 }
 function readList(value, name, form, forms, min, max) {
     if (!Array.isArray(value) || value.length < min || value.length > max)
@@ -38517,68 +46065,76 @@ function requestedExpiration(value, rule, now) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/broker/glob.ts
+;// CONCATENATED MODULE: ./src/broker/token-request.ts
+// The body of POST /v1/tokens (issue 16), and the lifetime the matched rule lets a token have.
+
+
+
+
+/** A token carries usage::write only: a rule allows tokens when its scopes include it. */
+const TOKEN_SCOPE = 'usage:write';
 /**
- * Whether a claim matches a policy value: the whole claim must match, and `*` stands for any run
- * of characters (none included, `/` included). Nothing else is special, so `octo-org/app` never
- * matches `octo-org/app-fork` nor `evil/octo-org/app`.
- *
- * Greedy matching with one backtrack point, O(pattern × value) at worst: a regular expression
- * with several `.*` can take exponential time on a long branch name, and claims come from tokens.
+ * The seconds a token may live: those asked (an expiration as the action writes it, or seconds;
+ * by default an hour, or the rule's max-expiration if shorter), 400 over one hour, 403 over the
+ * rule's max-expiration, and 403 when the rule does not grant usage:write.
  */
-function globMatches(pattern, value) {
-    let p = 0;
-    let v = 0;
-    let star = -1;
-    let resume = 0;
-    while (v < value.length) {
-        if (p < pattern.length && pattern[p] === '*') {
-            star = p++;
-            resume = v;
-        }
-        else if (p < pattern.length && pattern[p] === value[v]) {
-            p++;
-            v++;
-        }
-        else if (star >= 0) {
-            p = star + 1;
-            v = ++resume;
-        }
-        else {
-            return false;
-        }
+function tokenSecondsFor(rule, body, now) {
+    const expiration = parseTokenRequest(body);
+    if (!rule.scopes.includes(TOKEN_SCOPE)) {
+        throw forbidden('scope_not_allowed', `Rule ${rule.name} does not grant ${TOKEN_SCOPE}, which a token carries; it grants at most ${rule.scopes.join(', ')}.`);
     }
-    while (p < pattern.length && pattern[p] === '*')
-        p++;
-    return p === pattern.length;
+    const seconds = expiration === undefined ? Math.min(MAX_TOKEN_SECONDS, rule.maxExpirationSeconds) : requestedSeconds(expiration, now);
+    if (seconds > MAX_TOKEN_SECONDS)
+        throw badRequest(`A token lives at most one hour (3600 s); ${seconds} s were asked. Ask a key (POST /v1/keys) for longer.`);
+    if (seconds < 1)
+        throw badRequest('expiration is less than a second from now; a token lives 1 s to 1 h.');
+    if (seconds > rule.maxExpirationSeconds) {
+        throw forbidden('lifetime_not_allowed', `The token would live ${seconds} s; rule ${rule.name} allows at most ${rule.maxExpirationSeconds} s (max-expiration).`);
+    }
+    return seconds;
 }
-
-;// CONCATENATED MODULE: ./src/broker/rules.ts
-
-/**
- * A claim as text for matching. GitHub's custom claims are strings; a number or boolean is taken
- * as written, anything else (absent, a list, an object) matches no pattern.
- */
-function claimText(claims, claim) {
-    const value = claims[claim];
-    if (typeof value === 'string')
-        return value;
-    if (typeof value === 'number' || typeof value === 'boolean')
-        return String(value);
-    return undefined;
+/** The body: empty, or a JSON object with at most `expiration`. */
+function parseTokenRequest(body) {
+    if (body.trim() === '')
+        return undefined;
+    let value;
+    try {
+        value = JSON.parse(body);
+    }
+    catch {
+        throw badRequest('The body is not JSON. Send {"expiration": "30m"}, or no body for an hour (or the rule\'s max-expiration if shorter).');
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw badRequest('The body must be a JSON object with at most expiration.');
+    const unknown = Object.keys(value).filter((name) => name !== 'expiration');
+    if (unknown.length > 0)
+        throw badRequest(`The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; a token request has only expiration.`);
+    const { expiration } = value;
+    if (expiration === undefined)
+        return undefined;
+    if (typeof expiration === 'string' || (typeof expiration === 'number' && Number.isSafeInteger(expiration) && expiration > 0))
+        return expiration;
+    throw badRequest('expiration must be a duration such as "30m", an ISO 8601 date-time with a zone, or a whole number of seconds.');
 }
-/** The first rule whose every listed claim matches the token's, or undefined. */
-function selectRule(rules, claims) {
-    return rules.find((rule) => rule.match.every(({ claim, pattern }) => {
-        const value = claimText(claims, claim);
-        return value !== undefined && globMatches(pattern, value);
-    }));
+function requestedSeconds(expiration, now) {
+    if (typeof expiration === 'number')
+        return expiration;
+    try {
+        return tokenSeconds(parseExpiration(expiration, now, Number.MAX_SAFE_INTEGER), now.getTime());
+    }
+    catch (error) {
+        if (error instanceof InputError)
+            throw badRequest(error.message.replace(/^Input expiration: /, 'expiration '));
+        throw error;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/broker/service.ts
 // What the broker does for each request, once the HTTP layer has read it: verify the token, find
-// the rule, mint or delete keys. Every collaborator is passed in, so this is the same code the
-// tests drive and the one `main.ts` wires to the network.
+// the rule, mint, list or delete keys. Every collaborator is passed in, so this is the same code
+// the tests drive and the one `main.ts` wires to the network.
+
+
 
 
 
@@ -38590,15 +46146,13 @@ function selectRule(rules, claims) {
 
 
 /**
- * The secret behind the markers' MACs, derived from the admin key so that every copy of the
- * broker agrees without more configuration. Rotating the admin key changes it: keys minted
- * before can then no longer be deleted through the broker (they still expire).
+ * How long one request's Deepgram work may take, from when its body has been read: every create
+ * attempt ends within `createMs`, everything (the clean-up after an ambiguous create, every
+ * deletion of a DELETE) within `requestMs`; deleting a key its caller did not wait for takes at
+ * most `discardMs` more. The drain on SIGTERM outlasts their sum (main.ts).
  */
-function markerSecret(adminKey) {
-    return (0,external_node_crypto_.createHmac)('sha256', adminKey).update('deepgram-key-broker marker v1').digest('hex');
-}
+const DEADLINES = { createMs: 12_000, requestMs: 20_000, discardMs: 10_000 };
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const AUDITED_CLAIMS = ['repository', 'repository_id', 'run_id', 'run_attempt', 'workflow_ref', 'event_name', 'ref', 'jti'];
 class Broker {
     deps;
     constructor(deps) {
@@ -38606,49 +46160,76 @@ class Broker {
     }
     /** POST /v1/keys */
     async createKey(token, body, audit) {
-        const { policy, limiter, now } = this.deps;
-        const caller = await this.authenticate(token, audit);
+        const { policy, now } = this.deps;
+        const started = now();
+        const deepgram = this.deepgram(started);
+        const caller = await this.identify(token, audit);
         const request = parseKeyRequest(body);
-        const rule = selectRule(policy.rules, caller.claims);
-        if (!rule)
-            throw forbidden('no_rule', `No rule of the policy matches this token (${describeCaller(caller.claims)}).`);
-        audit.rule = rule.name;
-        const holder = { repository: caller.repository, runId: claimText(caller.claims, 'run_id') ?? '?', runAttempt: claimText(caller.claims, 'run_attempt') ?? '?' };
-        const grant = grantFor(rule, request, holder, new Date(now()));
+        const grant = this.grant(caller, request);
         audit.scopes = grant.scopes;
-        const verdict = limiter.take(caller.repositoryId);
-        if (!verdict.allowed) {
-            throw new Refusal(429, 'rate_limited', `Repository ${caller.repository} has had ${policy.keysPerMinute} keys in the last minute (keys-per-minute); try again in ${verdict.retryAfterSeconds} s.`, {
-                headers: { 'retry-after': String(verdict.retryAfterSeconds) },
-            });
-        }
-        const request_ = { projectId: policy.projectId, comment: grant.comment, marker: brokerMarker(this.deps.markerSecret, this.deps.newInvocation(), caller.repositoryId), scopes: grant.scopes, tags: grant.tags, expiration: grant.expiration };
+        this.take(this.deps.limiter, caller, `${policy.keysPerMinute} keys in the last minute (keys-per-minute)`);
+        const invocation = request.invocation ?? this.deps.newInvocation();
+        audit.invocation = invocation;
+        const marker = this.deps.ownership.markerFor(caller.owner, invocation, request.secret);
         const sentAt = now();
-        const created = await deepgramStep(() => createKeyWithoutOrphans(request_, { ...this.deps.mint, client: this.deps.deepgram }));
+        const mint = { ...this.deps.mint, client: deepgram, createBy: started + DEADLINES.createMs };
+        const created = await deepgramStep(() => createKeyWithoutOrphans({ projectId: policy.projectId, comment: grant.comment, marker, scopes: grant.scopes, tags: grant.tags, expiration: grant.expiration }, mint));
         audit.key_id = created.apiKeyId;
         const problem = verifyCreatedKey(created, grant.expiration, sentAt, now()) ?? grantProblem(grant.scopes, created.scopes);
         if (problem) {
-            const gone = await this.deps.deepgram.deleteKey(policy.projectId, created.apiKeyId).then(() => 'it was deleted', () => 'deleting it failed too, so delete it in the Deepgram console');
+            const gone = await deepgram.deleteKey(policy.projectId, created.apiKeyId).then(() => 'it was deleted', () => 'deleting it failed too, so delete it in the Deepgram console');
             throw new Refusal(502, 'deepgram_failed', `Deepgram created key ${created.apiKeyId}, but ${problem}; ${gone}.`);
         }
         const expiresAt = created.expirationDate ?? expectedExpiry(grant.expiration, new Date(sentAt)).toISOString();
         audit.expires_at = expiresAt;
         return {
             status: 200,
-            body: { key: created.key, key_id: created.apiKeyId, project_id: policy.projectId, expires_at: expiresAt, scopes: created.scopes, tags: created.tags },
+            body: { key: created.key, key_id: created.apiKeyId, project_id: policy.projectId, created: created.created ?? null, expires_at: expiresAt, scopes: created.scopes, tags: created.tags, invocation },
         };
+    }
+    /**
+     * POST /v1/tokens: a temporary token, under the same authentication, rules and rate limit as
+     * keys. Nothing is created in the project, so there is nothing to mark, check or delete later.
+     */
+    async grantToken(token, body, audit) {
+        const { policy, now } = this.deps;
+        audit.credential = 'token';
+        const deepgram = this.deepgram(now());
+        const caller = await this.identify(token, audit);
+        const seconds = this.withClaims(caller, () => tokenSecondsFor(caller.rule, body, new Date(now())));
+        audit.scopes = [TOKEN_SCOPE];
+        this.take(this.deps.limiter, caller, `${policy.keysPerMinute} keys and tokens in the last minute (keys-per-minute)`);
+        const answer = await deepgramStep(() => deepgram.grantToken(seconds));
+        const verdict = checkToken({ accessToken: field(answer.body, 'access_token'), expiresIn: field(answer.body, 'expires_in') }, seconds, answer.sentAt);
+        if (!verdict.ok)
+            throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${answer.status} while granting a temporary token (request id ${answer.requestId ?? 'none'}), but ${verdict.problem}.`);
+        const expiresAt = verdict.token.expiresAt.toISOString();
+        audit.expires_at = expiresAt;
+        return { status: 200, body: { access_token: verdict.token.accessToken, expires_at: expiresAt, expires_in: verdict.token.expiresInSeconds } };
+    }
+    /**
+     * A key minted for a caller who left before the answer was written: nobody holds it, so it
+     * goes. A failed deletion is reported by the audit line (outcome failed), not thrown.
+     */
+    async discardUndelivered(keyId, audit) {
+        const deepgram = this.deps.deepgramUntil(this.deps.now() + DEADLINES.discardMs);
+        const deleted = await deepgram.deleteKey(this.deps.policy.projectId, keyId).then(() => true, () => false);
+        if (deleted)
+            audit.deleted = [keyId];
+        return deleted;
     }
     /** DELETE /v1/keys/{key_id}: only a key this broker minted for the caller's repository. */
     async deleteKey(token, keyId, audit) {
-        const caller = await this.authenticate(token, audit);
+        const deepgram = this.deepgram(this.deps.now());
+        const caller = await this.identifyForCleanUp(token, audit);
         audit.key_id = keyId;
         if (!KEY_ID.test(keyId))
             throw badRequest(`'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`);
         const { projectId } = this.deps.policy;
-        const key = await deepgramStep(() => this.deps.deepgram.getKey(projectId, keyId), keyId);
-        if (!this.isMintedFor(key, caller))
-            throw forbidden('not_yours', `Key ${keyId} was not minted by this broker for repository ${caller.repository}.`);
-        const outcome = await deepgramStep(() => this.deps.deepgram.deleteKey(projectId, keyId), keyId);
+        const key = await deepgramStep(() => deepgram.getKey(projectId, keyId), keyId);
+        if (!this.deps.ownership.markerOwnedBy(key, caller.owner))
+            throw forbidden('not_yours', `Key ${keyId} was not minted by this broker for repository ${caller.repository} of issuer ${caller.owner.issuer}.`);
+        const outcome = await deepgramStep(() => deepgram.deleteKey(projectId, keyId), keyId);
         if (outcome === 'already-gone')
             throw notFound(keyId);
         audit.deleted = [keyId];
@@ -38656,67 +46237,98 @@ class Broker {
     }
     /** DELETE /v1/keys?tags=a,b: every key this broker minted for the caller's repository with all the tags. */
     async deleteKeysTagged(token, tagList, audit) {
-        const caller = await this.authenticate(token, audit);
+        const deepgram = this.deepgram(this.deps.now());
+        const caller = await this.identifyForCleanUp(token, audit);
         const tags = [...new Set(tagList.split(',').map((tag) => tag.trim()).filter((tag) => tag !== ''))];
         if (tags.length === 0 || tags.length > 20 || !tags.every((tag) => TAG.test(tag))) {
             throw badRequest('tags must be 1 to 20 tags separated by commas, each of letters, digits and _.:/@+=-, such as ?tags=ci,pr-42.');
         }
         const { projectId } = this.deps.policy;
-        const listed = await deepgramStep(() => this.deps.deepgram.listKeys(projectId));
         const deleted = [];
-        for (const candidate of listed.filter((key) => this.isMintedFor(key, caller))) {
+        for (const { key: candidate } of await this.keysOf(caller, deepgram)) {
             // Deepgram's listing may leave tags out; then the key is read alone.
-            const key = candidate.tags === undefined ? await deepgramStep(() => this.deps.deepgram.getKey(projectId, candidate.apiKeyId)) : candidate;
+            const key = candidate.tags === undefined ? await deepgramStep(() => deepgram.getKey(projectId, candidate.apiKeyId)) : candidate;
             if (!tags.every((tag) => (key.tags ?? []).includes(tag)))
                 continue;
-            if ((await deepgramStep(() => this.deps.deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
+            if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
                 deleted.push(key.apiKeyId);
         }
         audit.deleted = deleted;
         return { status: 200, body: { deleted } };
     }
-    async authenticate(token, audit) {
-        const claims = await this.deps.verify(token);
-        for (const claim of AUDITED_CLAIMS)
-            audit[claim] = claimText(claims, claim);
-        const repository = claimText(claims, 'repository');
-        const repositoryId = claimText(claims, 'repository_id');
-        if (!repository || !repositoryId || !/^\d{1,20}$/.test(repositoryId)) {
-            throw new Refusal(401, 'token_invalid', 'The token is not valid: it has no repository and numeric repository_id claims, as GitHub Actions tokens do.');
+    /** DELETE /v1/keys?invocation=…: every key this broker minted for the caller's repository in that invocation. */
+    async deleteKeysOfInvocation(token, invocation, audit) {
+        audit.invocation = invocation;
+        const deepgram = this.deepgram(this.deps.now());
+        const caller = await this.identifyForCleanUp(token, audit);
+        const { projectId } = this.deps.policy;
+        const deleted = [];
+        for (const { key } of (await this.keysOf(caller, deepgram)).filter(({ marker }) => marker.invocation === invocation)) {
+            if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
+                deleted.push(key.apiKeyId);
         }
-        return { claims, repository, repositoryId };
+        audit.deleted = deleted;
+        return { status: 200, body: { deleted } };
     }
-    isMintedFor(key, caller) {
-        return isBrokerMarkerFor(parseMarker(key.comment), this.deps.markerSecret, caller.repositoryId);
+    /** GET /v1/keys?invocation=… or ?secret=…: the live keys this broker minted for the caller's repository with that marker. */
+    async findKeys(token, filter, audit) {
+        if ('invocation' in filter)
+            audit.invocation = filter.invocation;
+        const deepgram = this.deepgram(this.deps.now());
+        const caller = await this.identifyForCleanUp(token, audit);
+        const now = this.deps.now();
+        const keys = (await this.keysOf(caller, deepgram))
+            .filter(({ marker }) => ('invocation' in filter ? marker.invocation === filter.invocation : marker.secret === filter.secret))
+            .filter(({ key }) => key.expirationDate === undefined || !(Date.parse(key.expirationDate) <= now))
+            .map(({ key }) => ({ key_id: key.apiKeyId, created: key.created ?? null, expires_at: key.expirationDate ?? null }));
+        return { status: 200, body: { keys } };
     }
-}
-function describeCaller(claims) {
-    return ['repository', 'repository_id', 'ref', 'event_name', 'environment']
-        .map((claim) => [claim, claimText(claims, claim)])
-        .filter(([, value]) => value !== undefined)
-        .map(([claim, value]) => `${claim} ${value}`)
-        .join(', ');
-}
-function notFound(keyId) {
-    return new Refusal(404, 'not_found', `Key ${keyId} does not exist or is already deleted.`);
-}
-/** Runs a Deepgram call; its failure becomes 502 with Deepgram's status and request id (404 of a key: 404). */
-async function deepgramStep(call, keyId) {
-    try {
-        return await call();
+    /** A client for the Deepgram work of a request that started at `started`: it ends within DEADLINES.requestMs. */
+    deepgram(started) {
+        return this.deps.deepgramUntil(started + DEADLINES.requestMs);
     }
-    catch (error) {
-        if (error instanceof ServiceError) {
-            if (keyId !== undefined && error.status === 404)
-                throw notFound(keyId);
-            const { status, message, requestId, action } = error.details;
-            throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${status} while ${action}: ${message} (request id ${requestId ?? 'none'}). Try again later; if it persists, check the broker's admin key and project.`, {
-                details: { deepgram_status: status, deepgram_request_id: requestId ?? null },
+    async identify(token, audit) {
+        const caller = await identify(this.deps.verify, this.deps.policy.rules, token, audit);
+        audit.rule = caller.rule.name;
+        return caller;
+    }
+    /** A caller who may list or delete: a rule takes them, and they are within deletes-per-minute. */
+    async identifyForCleanUp(token, audit) {
+        const caller = await this.identify(token, audit);
+        this.take(this.deps.deleteLimiter, caller, `${this.deps.policy.deletesPerMinute} deletions or listings in the last minute (deletes-per-minute)`);
+        return caller;
+    }
+    grant(caller, request) {
+        const holder = { repository: caller.repository, runId: claimText(caller.claims, 'run_id') ?? '?', runAttempt: claimText(caller.claims, 'run_attempt') ?? '?' };
+        return this.withClaims(caller, () => grantFor(caller.rule, request, holder, new Date(this.deps.now())));
+    }
+    /** What the rule lets the caller have; a 403 refusal of it shows the caller's claims. */
+    withClaims(caller, decide) {
+        try {
+            return decide();
+        }
+        catch (error) {
+            if (error instanceof Refusal && error.status === 403)
+                throw ruleRefusal(error.code, error.message, caller.claims);
+            throw error;
+        }
+    }
+    take(limiter, caller, what) {
+        // Keyed by issuer too: repository 1001 of one GitHub instance is not that of another.
+        const verdict = limiter.take(`${caller.owner.issuer} ${caller.owner.repositoryId}`);
+        if (!verdict.allowed) {
+            throw new Refusal(429, 'rate_limited', `Repository ${caller.repository} has had ${what}; try again in ${verdict.retryAfterSeconds} s.`, {
+                headers: { 'retry-after': String(verdict.retryAfterSeconds) },
             });
         }
-        if (error instanceof NetworkError || error instanceof ActionError)
-            throw new Refusal(502, 'deepgram_failed', `${error.message} Try again later.`);
-        throw error;
+    }
+    /** The project's keys this broker minted for the caller, with their markers: one listing. */
+    async keysOf(caller, deepgram) {
+        const listed = await deepgramStep(() => deepgram.listKeys(this.deps.policy.projectId));
+        return listed.flatMap((key) => {
+            const marker = this.deps.ownership.markerOwnedBy(key, caller.owner);
+            return marker ? [{ key, marker }] : [];
+        });
     }
 }
 
@@ -39660,11 +47272,24 @@ function tokens_invalid(why) {
     return new Refusal(401, 'token_invalid', `The token is not valid: ${why}.`);
 }
 function createTokenVerifier(options) {
-    const keySets = new Map(options.issuers.map((issuer) => [
-        issuer,
-        new KeySetCache(async () => createLocalJWKSet((await discoverKeySet(issuer, options.fetchJson))), options.now),
-    ]));
-    return async (token) => {
+    const load = async (issuer) => {
+        try {
+            const keySet = createLocalJWKSet((await discoverKeySet(issuer, options.fetchJson)));
+            options.onKeySetFetch?.(issuer, 'ok');
+            return keySet;
+        }
+        catch (error) {
+            options.onKeySetFetch?.(issuer, 'failed');
+            throw error;
+        }
+    };
+    const keySets = new Map(options.issuers.map((issuer) => [issuer, new KeySetCache(() => load(issuer), options.now)]));
+    // The failures go back to the caller, which decides when to try again.
+    const prefetch = async () => {
+        const fetched = await Promise.allSettled([...keySets.values()].map((keySet) => keySet.current()));
+        return fetched.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
+    };
+    const verify = async (token) => {
         const issuer = claimedIssuer(token);
         const keySet = keySets.get(issuer);
         if (!keySet)
@@ -39681,22 +47306,43 @@ function createTokenVerifier(options) {
                 return refreshed(header, jws);
             }
         };
+        const verifyOptions = {
+            issuer,
+            audience: options.audience,
+            algorithms: ['RS256'],
+            clockTolerance: LEEWAY_SECONDS,
+            maxTokenAge: MAX_TOKEN_AGE,
+            requiredClaims: ['exp', 'iat'],
+            currentDate: new Date(options.now()),
+        };
         try {
-            const { payload } = await jwtVerify(token, getKey, {
-                issuer,
-                audience: options.audience,
-                algorithms: ['RS256'],
-                clockTolerance: LEEWAY_SECONDS,
-                maxTokenAge: MAX_TOKEN_AGE,
-                requiredClaims: ['exp', 'iat'],
-                currentDate: new Date(options.now()),
-            });
-            return payload;
+            return (await jwtVerify(token, getKey, verifyOptions)).payload;
         }
         catch (error) {
-            throw explain(error, options.audience);
+            if (!(error instanceof JWKSMultipleMatchingKeys))
+                throw tokens_explain(error, options.audience);
+            return verifyWithAny(token, error, verifyOptions).catch((inner) => {
+                throw tokens_explain(inner, options.audience);
+            });
         }
     };
+    return Object.assign(verify, { prefetch });
+}
+/**
+ * A key set may publish several keys under one kid (during a rotation, say): jose then hands
+ * over every candidate, and the token is valid if one of them verifies it.
+ */
+async function verifyWithAny(token, candidates, verifyOptions) {
+    for await (const key of candidates) {
+        try {
+            return (await jwtVerify(token, key, verifyOptions)).payload;
+        }
+        catch (error) {
+            if (!(error instanceof JWSSignatureVerificationFailed))
+                throw error;
+        }
+    }
+    throw new JWSSignatureVerificationFailed();
 }
 /** The `iss` a token claims, before anything about it is trusted; refuses what is not a JWT. */
 function claimedIssuer(token) {
@@ -39717,7 +47363,7 @@ function claimedIssuer(token) {
     return iss;
 }
 /** jose's verdict as a reason a person can act on; never the token or its claims' values. */
-function explain(error, audience) {
+function tokens_explain(error, audience) {
     if (error instanceof Refusal)
         return error;
     if (error instanceof IssuerUnavailable)
@@ -39751,9 +47397,17 @@ function explain(error, audience) {
 }
 
 ;// CONCATENATED MODULE: ./src/broker/main.ts
-// `node dist/broker/index.js`: reads the environment and the policy, wires the real network,
-// clock and logs into the broker, and serves until SIGTERM or SIGINT. Any problem with the
+// `node dist/broker/index.js [serve]`: reads the environment and the policy, wires the real
+// network, clock and logs into the broker, and serves until SIGTERM or SIGINT. Any problem with the
 // settings or the policy stops it with exit code 1 before it listens: it fails closed.
+// `check` and `explain` are the policy tools (policy-tools.ts): files in, text out, no network.
+
+
+
+
+
+
+
 
 
 
@@ -39768,14 +47422,20 @@ function explain(error, audience) {
 
 
 const USER_AGENT = 'deepgram-key-broker/0.1';
-/** Deepgram's answer to one request; the caller waits on it. */
+/** Deepgram's answer to one request; the caller waits on it. The retry budget and DEADLINES cut it shorter. */
 const DEEPGRAM_TIMEOUT_MS = 15_000;
 /** A caller waits for the broker, so retries stay short. */
 const DEEPGRAM_RETRY = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2_000, budgetMs: 10_000 };
-/** How long open requests may finish after SIGTERM (Cloud Run gives 10 s). */
-const DRAIN_MS = 8_000;
+/**
+ * How long requests in flight may end after SIGTERM: every request's Deepgram work ends within
+ * DEADLINES.requestMs of its start, and deleting a key whose caller left within discardMs more;
+ * 5 s spare. deploy/kubernetes.yaml's terminationGracePeriodSeconds is above it (docs/broker.md).
+ */
+const DRAIN_MS = DEADLINES.requestMs + DEADLINES.discardMs + 5_000;
+/** Pauses between tries at the issuers' keys while some are missing (the broker is not ready meanwhile). */
+const KEY_SET_RETRY = { firstMs: 1_000, maxMs: 30_000 };
 const clock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
-function start() {
+function main_serve() {
     let config;
     let policy;
     try {
@@ -39788,37 +47448,95 @@ function start() {
         process.stderr.write(`deepgram-key-broker cannot start: ${error.message}\n`);
         process.exit(1);
     }
+    // Metrics cost a little CPU on every request: counted only when someone can read them.
+    const metrics = config.metrics ? createBrokerMetrics() : undefined;
+    const recorder = metrics?.recorder ?? NO_METRICS;
+    const readiness = new Readiness(policy.issuers);
     const agent = new undici/* Agent */.g6({ keepAliveTimeout: 30_000 });
-    const deepgram = new DeepgramClient({ baseUrl: config.deepgramApiUrl, apiKey: config.adminKey, send: undiciSend(agent, { timeoutMs: DEEPGRAM_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES }), clock, policy: DEEPGRAM_RETRY, userAgent: USER_AGENT });
+    const deepgramSend = observed(undiciSend(agent, { timeoutMs: DEEPGRAM_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES }), recorder);
+    const deepgramUntil = (deadline) => new DeepgramClient({ baseUrl: config.deepgramApiUrl, apiKey: config.adminKey, send: deepgramSend, clock, policy: DEEPGRAM_RETRY, userAgent: USER_AGENT, deadline });
     const issuerSend = undiciSend(agent, ISSUER_LIMITS);
     const logError = (message) => void process.stderr.write(`${message}\n`);
+    const onKeySetFetch = (issuer, outcome) => {
+        recorder.keySetFetched(issuer, outcome);
+        if (outcome === 'ok')
+            readiness.keySetFetched(issuer);
+    };
+    const verify = createTokenVerifier({ issuers: policy.issuers, audience: policy.audience, fetchJson: (url) => fetchIssuerJson(issuerSend, url), now: clock.now, onKeySetFetch });
     const broker = new Broker({
         policy,
-        verify: createTokenVerifier({ issuers: policy.issuers, audience: policy.audience, fetchJson: (url) => fetchIssuerJson(issuerSend, url), now: clock.now }),
-        deepgram,
+        verify,
+        deepgramUntil,
         mint: { clock, policy: DEEPGRAM_RETRY, log: logError },
         limiter: new RateLimiter(policy.keysPerMinute, clock.now),
-        markerSecret: markerSecret(config.adminKey),
+        deleteLimiter: new RateLimiter(policy.deletesPerMinute, clock.now),
+        ownership: new Ownership(markerSecret(config.adminKey), policy.issuers),
         newInvocation: () => newInvocationId(),
         now: clock.now,
     });
-    const server = createBrokerServer({ broker, audit: (line) => void process.stdout.write(`${JSON.stringify(line)}\n`), logError, now: clock.now });
-    server.on('error', (error) => {
-        process.stderr.write(`deepgram-key-broker cannot listen on ${config.host}:${config.port}: ${error.message}\n`);
-        process.exit(1);
-    });
-    server.listen(config.port, config.host, () => {
-        const { port } = server.address();
-        const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-        process.stdout.write(`listening on http://${host}:${port}\n`);
-    });
+    const drain = new Drain();
+    const audit = (line) => void process.stdout.write(`${jsonLine(line)}\n`);
+    const server = createBrokerServer({ broker, audit, logError, now: clock.now, drain, maxConnections: config.maxConnections, metrics: recorder, readiness });
+    if (metrics && config.metrics)
+        listen(createOpsServer(metrics.registry, readiness, logError), config.metrics, 'metrics on', '/metrics').unref();
+    void fetchKeySets(verify, readiness, logError);
+    listen(server, config, 'listening on', '');
+    // Stop accepting, cut requests still sending their body, let every other one end (each mint
+    // delivered, or its key deleted, and audited), then exit 0. DRAIN_MS is a backstop that the
+    // deadlines keep from being reached.
     const stop = () => {
-        server.close(() => void agent.close().finally(() => process.exit(0)));
+        readiness.drain();
+        drain.begin();
+        server.close();
         server.closeIdleConnections();
-        setTimeout(() => process.exit(0), DRAIN_MS).unref();
+        setTimeout(() => {
+            logError(`deepgram-key-broker: requests still open ${DRAIN_MS} ms after SIGTERM; exiting anyway.`);
+            process.exit(1);
+        }, DRAIN_MS).unref();
+        void drain
+            .settled()
+            .then(() => agent.close())
+            .finally(() => process.exit(0));
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+}
+/** Listens, then says where (`<what> http://HOST:PORT<path>`); exits 1 if it cannot. */
+function listen(server, at, what, path) {
+    server.on('error', (error) => {
+        process.stderr.write(`deepgram-key-broker cannot listen on ${at.host}:${at.port}: ${error.message}\n`);
+        process.exit(1);
+    });
+    return server.listen(at.port, at.host, () => {
+        const { port } = server.address();
+        const host = at.host.includes(':') ? `[${at.host}]` : at.host;
+        process.stdout.write(`${what} http://${host}:${port}${path}\n`);
+    });
+}
+/** Every answer of Deepgram's (or its absence) counted by status. */
+function observed(send, metrics) {
+    return async (request) => {
+        try {
+            const response = await send(request);
+            metrics.deepgramAnswered(response.status);
+            return response;
+        }
+        catch (error) {
+            metrics.deepgramAnswered(undefined);
+            throw error;
+        }
+    };
+}
+/** The issuers' keys, fetched as the broker starts and again, with growing pauses, until each has come once. */
+async function fetchKeySets(verify, readiness, logError) {
+    for (let pauseMs = KEY_SET_RETRY.firstMs;; pauseMs = Math.min(2 * pauseMs, KEY_SET_RETRY.maxMs)) {
+        const failures = await verify.prefetch();
+        if (readiness.keySetsFetched)
+            return;
+        for (const failure of failures)
+            logError(`not ready: ${failure instanceof Error ? failure.message : String(failure)}; trying again in ${pauseMs / 1000} s`);
+        await (0,promises_namespaceObject.setTimeout)(pauseMs, undefined, { ref: false });
+    }
 }
 function loadPolicy(path) {
     let text;
@@ -39830,5 +47548,12 @@ function loadPolicy(path) {
     }
     return parsePolicy(text, path);
 }
-start();
+const [command = 'serve', ...args] = process.argv.slice(2);
+if (command === 'serve' && args.length === 0) {
+    main_serve();
+}
+else {
+    const write = (stream) => (line) => void stream.write(`${line}\n`);
+    process.exitCode = runPolicyTool(command, args, { readFile: (path) => (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'), out: write(process.stdout), err: write(process.stderr) });
+}
 

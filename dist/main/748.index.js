@@ -34,6 +34,7 @@ var plan = __webpack_require__(4496);
 // happened and what to do. Free of Octokit, so that unit tests (CommonJS) can load it.
 
 
+
 /** Rate-limit answers honoured per request before giving up. */
 const RATE_LIMIT_RETRIES = 3;
 /** GitHub answered with a redirect: a moved or renamed repository. It is never followed. */
@@ -119,6 +120,9 @@ function gitHubError(error, action, permission, refusedWait) {
     }
     if (!isRequestError(error))
         return error instanceof Error ? error : new Error(String(error));
+    const oversized = oversizedAnswerIn(error);
+    if (oversized !== undefined)
+        return (0,http/* oversizedAnswerError */.eD)(oversized, { service: 'GitHub', action, requestId: oversized.headers['x-github-request-id'], urlInput: 'github-api-url' });
     if (error.response === undefined)
         return new errors/* NetworkError */.Dr('GitHub', action, error.message, true);
     const headers = error.response.headers;
@@ -157,6 +161,14 @@ function printable(text) {
     const line = text.replace(/[\u0000-\u001f\u007f]/g, '');
     return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
+/**
+ * The answer too large to read behind an Octokit error: Octokit reports whatever its fetch threw
+ * as a status 500 without a response, with the original as its cause.
+ */
+function oversizedAnswerIn(error) {
+    const cause = error instanceof Error ? error.cause : undefined;
+    return cause instanceof http/* AnswerTooLargeError */.Oc ? cause : undefined;
+}
 function isRequestError(error) {
     return error instanceof Error && typeof error.status === 'number';
 }
@@ -184,7 +196,9 @@ function gitHubOctokit(options) {
                 await options.pacer?.acquire();
         });
         octokit.hook.error('request', (error, request) => {
-            if (options.now() + RETRY_ROOM_MS > options.deadline)
+            // An answer too large to read comes from a wrong URL or a proxy, and would come again.
+            const oversized = oversizedAnswerIn(error);
+            if (options.now() + RETRY_ROOM_MS > options.deadline || (oversized !== undefined && oversized.status < 500))
                 request.request.retries = 0;
             throw error;
         });
@@ -296,6 +310,8 @@ async function loadSeal() {
 }
 
 ;// CONCATENATED MODULE: ./src/github/load.ts
+// Loaded with import() only when a secret is written: Octokit and libsodium stay off the path of
+// every other run (ncc puts this module and what it imports in a separate chunk).
 
 
 

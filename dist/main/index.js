@@ -28370,216 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2750:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  CT: () => (/* binding */ checkCredential),
-  zI: () => (/* binding */ missingApiKeyCause),
-  E1: () => (/* binding */ parseList),
-  iZ: () => (/* binding */ readApiKey),
-  $P: () => (/* binding */ readBaseUrl),
-  xs: () => (/* binding */ readDeepgramApiUrl),
-  DW: () => (/* binding */ readKeyPlan),
-  Em: () => (/* binding */ readMode),
-  G7: () => (/* binding */ readOnMissingCredentials),
-  bS: () => (/* binding */ readProjectId)
-});
-
-// UNUSED EXPORTS: MISSING_API_KEY, defaultComment, readFlag, readRevoke, readScopes
-
-;// CONCATENATED MODULE: ./src/shared/credential.ts
-/**
- * The form API keys and tokens take: printable ASCII without white space. Anything else (a
- * zero-width space pasted with the secret) is a paste mistake, and would break the HTTP header.
- */
-function hasCredentialForm(value) {
-    return /^[\x21-\x7e]+$/.test(value);
-}
-
-;// CONCATENATED MODULE: ./src/shared/loopback.ts
-/** Whether a URL's hostname is this machine: the only place plain http may go. */
-function isLoopbackHost(hostname) {
-    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-
-// EXTERNAL MODULE: ./src/deepgram/ids.ts
-var ids = __nccwpck_require__(9111);
-// EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(8382);
-// EXTERNAL MODULE: ./src/deepgram/expiration.ts
-var deepgram_expiration = __nccwpck_require__(9256);
-// EXTERNAL MODULE: ./src/deepgram/scopes.ts
-var deepgram_scopes = __nccwpck_require__(9744);
-;// CONCATENATED MODULE: ./src/action/inputs.ts
-
-
-
-
-
-
-function readMode(getInput) {
-    const mode = (getInput('mode') || 'create').toLowerCase();
-    if (mode === 'create' || mode === 'revoke')
-        return mode;
-    throw new errors/* InputError */.dz('mode', `'${getInput('mode')}' is not one of create or revoke.`);
-}
-/** What to do when api-key is empty: fail (the default) or skip the step. */
-function readOnMissingCredentials(getInput) {
-    const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
-    if (value === 'fail' || value === 'skip')
-        return value;
-    throw new errors/* InputError */.dz('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
-}
-/** Why api-key is empty, in this run's own terms. */
-function missingApiKeyCause(run) {
-    if (run.forkRepository) {
-        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
-    }
-    if (run.actor === 'dependabot[bot]') {
-        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
-    }
-    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
-}
-const SCOPE = /^[A-Za-z0-9:_.*-]+$/;
-const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
-/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
-function parseList(text) {
-    return text
-        .split(/[,\r\n]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-}
-function readApiKey(getInput, run = {}) {
-    const apiKey = getInput('api-key');
-    if (apiKey === '') {
-        throw new errors/* InputError */.dz('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
-    }
-    checkCredential('api-key', apiKey);
-    return apiKey;
-}
-/**
- * A credential must look like one: printable ASCII without white space. A zero-width space pasted
- * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
- */
-function checkCredential(name, value) {
-    if (!hasCredentialForm(value)) {
-        throw new errors/* InputError */.dz(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
-    }
-}
-function readProjectId(getInput) {
-    const projectId = getInput('project-id');
-    if (projectId === '')
-        return undefined;
-    if (!(0,ids/* isUuid */.O)(projectId)) {
-        throw new errors/* InputError */.dz('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
-    }
-    return projectId.toLowerCase();
-}
-function readDeepgramApiUrl(getInput) {
-    return readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
-}
-/**
- * A service's base URL: https, or plain http to this machine only, since anything else would carry
- * the credentials in clear text across a network.
- */
-function readBaseUrl(getInput, name, fallback) {
-    const text = getInput(name) || fallback;
-    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        throw new errors/* InputError */.dz(name, `'${text}' is not a URL. ${forms}`);
-    }
-    if (url.username || url.password)
-        throw new errors/* InputError */.dz(name, `must not carry credentials. ${forms}`);
-    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-        throw new errors/* InputError */.dz(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new errors/* InputError */.dz(name, `'${text}' is not an http(s) URL. ${forms}`);
-    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-}
-/**
- * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
- * leaked key that can mint keys could mint one that never expires.
- */
-function readScopes(getInput) {
-    const allowKeyManagement = readFlag(getInput, 'allow-key-management');
-    const scopes = parseList(getInput('scopes'));
-    if (scopes.length === 0) {
-        throw new errors/* InputError */.dz('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.');
-    }
-    for (const scope of scopes) {
-        if (!SCOPE.test(scope)) {
-            throw new errors/* InputError */.dz('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`);
-        }
-    }
-    const management = scopes.find(deepgram_scopes/* isManagementScope */.iL);
-    if (management !== undefined && !allowKeyManagement) {
-        throw new errors/* InputError */.dz('scopes', `'${management}' can manage keys or the project (${(0,deepgram_scopes/* whyManagement */.Uq)(management)}), and allow-key-management is false. ` +
-            'A leaked key with it could mint keys that never expire, so short-lived would mean nothing. ' +
-            'For the speech APIs usage:write is enough; set allow-key-management: true only for a job that must manage keys.');
-    }
-    return [...new Set(scopes)];
-}
-/** A true/false input; empty is false. */
-function readFlag(getInput, name) {
-    const value = (getInput(name) || 'false').toLowerCase();
-    if (value === 'true' || value === 'false')
-        return value === 'true';
-    throw new errors/* InputError */.dz(name, `'${getInput(name)}' is not one of true or false.`);
-}
-function readRevoke(getInput) {
-    const revoke = (getInput('revoke') || 'auto').toLowerCase();
-    if (revoke === 'auto' || revoke === 'true' || revoke === 'false')
-        return revoke;
-    throw new errors/* InputError */.dz('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
-}
-/** A comment that names the run; the marker appended at minting makes it unique. */
-function defaultComment(run) {
-    const repository = run.repository ?? 'local run';
-    const parts = [
-        repository,
-        run.workflow ? `workflow ${run.workflow}` : undefined,
-        run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
-        run.job ? `job ${run.job}` : undefined,
-    ];
-    return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
-}
-/** Reads and validates every input of create mode. Throws InputError on the first bad one. */
-function readKeyPlan(getInput, run, now) {
-    const apiKey = readApiKey(getInput, run);
-    if (getInput('key-id') !== '') {
-        throw new errors/* InputError */.dz('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
-    }
-    const projectId = readProjectId(getInput);
-    const scopes = readScopes(getInput);
-    const tags = [...new Set(parseList(getInput('tags')))];
-    const expiration = (0,deepgram_expiration/* parseExpiration */.lG)(getInput('expiration') || '1h', now);
-    const revoke = readRevoke(getInput);
-    const deepgramApiUrl = readDeepgramApiUrl(getInput);
-    const givenComment = getInput('comment');
-    return {
-        apiKey,
-        projectId,
-        scopes,
-        tags,
-        expiration,
-        comment: givenComment || defaultComment(run),
-        revoke,
-        deepgramApiUrl,
-    };
-}
-
-
-/***/ }),
-
-/***/ 8383:
+/***/ 3530:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31581,6 +31372,8 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
 ;// CONCATENATED MODULE: ./src/shared/log-text.ts
 // Text the action did not write itself (inputs, Deepgram's and GitHub's answers, the event
 // payload, the environment) ends up inside log messages and the job summary. The runner reads
@@ -31620,24 +31413,52 @@ function logLine(text) {
 function summaryText(markdown) {
     return markdown.replace(BREAKING, (char) => (char === '\n' ? char : log_text_escape(char)));
 }
-/** A value inside a Markdown table cell or sentence: one line, and no Markdown or HTML of its own. */
+/**
+ * A value inside a Markdown table cell or sentence: one line, and no Markdown or HTML of its own.
+ * Every character that Markdown, GitHub's extensions (tables, strikethrough, math) or HTML give a
+ * meaning is backslash-escaped, the backslash first, so that a pipe always ends up escaped.
+ */
 function markdownValue(text) {
-    return logLine(text).replace(/[\\`*_[\]<>|~&#!]/g, '\\$&');
+    return logLine(text).replace(/[\\`*_[\]<>|~&#!$]/g, '\\$&');
+}
+/**
+ * A value as one JSON document on one line, for line-oriented logs (the broker's audit log).
+ * JSON.stringify escapes C0 controls but leaves DEL, C1 controls (NEL among them), U+2028 and
+ * U+2029 as they are, and some readers end lines at those: they are escaped too (`\u2028`),
+ * which any JSON reader turns back into the same text.
+ */
+function jsonLine(value) {
+    return JSON.stringify(value).replace(BREAKING, log_text_escape);
 }
 
 ;// CONCATENATED MODULE: ./src/action/actions-io.ts
+
 
 /**
  * ActionIO over @actions/core: what the runner reads from stdout and its command files. Every
  * message and the summary pass through log-text.ts here, so text from inputs or answers can never
  * start a line of the log (core.info writes raw; core escapes only CR, LF and % in commands).
+ *
+ * A runner file that cannot be written (a full disk, a read-only work directory) is a
+ * RunnerFileError naming the file and what to do, never a bare ENOSPC: for outputs and state it
+ * is thrown, and the flow fails the step; for the summary it is a warning, since the step's work
+ * is done by then and a missing summary harms nobody. ID tokens come from `idToken`
+ * (github/id-token.ts, with a deadline), not from core.
  */
-function actionsIO(actions) {
+function actionsIO(actions, idToken, env = process.env) {
+    const writing = (file, doing, write) => {
+        try {
+            write();
+        }
+        catch (error) {
+            throw new errors/* RunnerFileError */.TX(file, env[file] ?? '', doing, withCode(error));
+        }
+    };
     return {
         getInput: (name) => actions.getInput(name),
         setSecret: (value) => actions.setSecret(value),
-        setOutput: (name, value) => actions.setOutput(name, value),
-        saveState: (name, value) => actions.saveState(name, value),
+        setOutput: (name, value) => writing('GITHUB_OUTPUT', `write output ${name}`, () => actions.setOutput(name, value)),
+        saveState: (name, value) => writing('GITHUB_STATE', `save ${name} for the post step`, () => actions.saveState(name, value)),
         getState: (name) => actions.getState(name),
         info: (message) => actions.info(logLine(message)),
         notice: (message) => actions.notice(logLine(message)),
@@ -31645,11 +31466,27 @@ function actionsIO(actions) {
         setFailed: (message) => actions.setFailed(logLine(message)),
         appendSummary: async (markdown) => {
             // Outside a runner (local runs) there is no summary file to write to.
-            if (process.env.GITHUB_STEP_SUMMARY)
+            const path = env.GITHUB_STEP_SUMMARY;
+            if (!path)
+                return;
+            try {
                 await actions.summary.addRaw(summaryText(markdown), true).write();
+            }
+            catch (error) {
+                // core keeps what it could not write; a later summary must not carry it again.
+                actions.summary.emptyBuffer();
+                actions.warning(logLine(new errors/* RunnerFileError */.TX('GITHUB_STEP_SUMMARY', path, 'write the job summary', withCode(error)).message));
+            }
         },
-        getIDToken: async (audience) => (process.env.ACTIONS_ID_TOKEN_REQUEST_URL ? actions.getIDToken(audience) : undefined),
+        // Not core's getIDToken: it retries for minutes with no deadline, and cannot be stopped.
+        getIDToken: idToken,
     };
+}
+/** @actions/core reports a missing command file in words; give it the code the system would. */
+function withCode(error) {
+    if (error instanceof Error && !('code' in error) && /^Missing file at path/.test(error.message))
+        return Object.assign(error, { code: 'ENOENT' });
+    return error;
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -31657,7 +31494,7 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/deepgram/marker.ts
 
 const ACTION_MARKER = / \[dgk:([0-9a-f]{16})(?::([0-9a-f]{12}))?\]$/;
-const BROKER_MARKER = / \[dgkb:([0-9a-f]{16}):([0-9]{1,20}):([0-9a-f]{16})\]$/;
+const BROKER_MARKER = / \[dgkb:([0-9a-f]{16})(?::([0-9a-f]{12}))?:([0-9]{1,20}):([0-9a-f]{16})\]$/;
 /** A fresh invocation id: 16 hex digits. */
 function newInvocationId(random = external_node_crypto_.randomBytes) {
     return random(8).toString('hex');
@@ -31671,7 +31508,7 @@ function secretDigest(identity) {
 }
 function formatMarker(marker) {
     if (marker.kind === 'broker')
-        return ` [dgkb:${marker.invocation}:${marker.repositoryId}:${marker.mac}]`;
+        return ` [dgkb:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}:${marker.repositoryId}:${marker.mac}]`;
     return ` [dgk:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}]`;
 }
 /** The marker a comment ends with, or undefined when it ends with none. */
@@ -31681,27 +31518,46 @@ function parseMarker(comment) {
         return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) };
     const broker = BROKER_MARKER.exec(comment);
     if (broker)
-        return { kind: 'broker', invocation: broker[1] ?? '', repositoryId: broker[2] ?? '', mac: broker[3] ?? '' };
+        return { kind: 'broker', invocation: broker[1] ?? '', ...(broker[2] ? { secret: broker[2] } : {}), repositoryId: broker[3] ?? '', mac: broker[4] ?? '' };
     return undefined;
 }
 /** The comment with its marker appended. */
 function withMarker(comment, marker) {
     return `${comment}${formatMarker(marker)}`;
 }
-/** The broker's MAC over an invocation and a repository, keyed by a secret only the broker holds. */
-function brokerMac(secret, invocation, repositoryId) {
-    return createHmac('sha256', secret).update(`${invocation}:${repositoryId}`).digest('hex').slice(0, 16);
+/**
+ * The broker's MAC over the owner (issuer and repository id), the invocation and the secret
+ * digest, keyed by a secret only the broker holds. Fields are joined with NUL, which none holds.
+ */
+function brokerMac(macKey, owner, invocation, secret = '') {
+    return hmac16(macKey, ['dgkb2', owner.issuer, invocation, secret, owner.repositoryId].join('\u0000'));
 }
-function brokerMarker(secret, invocation, repositoryId) {
-    return { kind: 'broker', invocation, repositoryId, mac: brokerMac(secret, invocation, repositoryId) };
+/** The MAC of markers written before it covered the issuer: the invocation and the repository id. */
+function legacyBrokerMac(macKey, invocation, repositoryId) {
+    return hmac16(macKey, `${invocation}:${repositoryId}`);
 }
-/** True when the marker is the broker's own, for this repository. */
-function isBrokerMarkerFor(marker, secret, repositoryId) {
-    if (marker?.kind !== 'broker' || marker.repositoryId !== repositoryId)
+function hmac16(macKey, text) {
+    return createHmac('sha256', macKey).update(text).digest('hex').slice(0, 16);
+}
+function brokerMarker(macKey, owner, invocation, secret) {
+    return { kind: 'broker', invocation, ...(secret ? { secret } : {}), repositoryId: owner.repositoryId, mac: brokerMac(macKey, owner, invocation, secret) };
+}
+/**
+ * True when the marker is the broker's own, for this owner. `acceptLegacy` also accepts the MAC
+ * of markers written before the issuer was covered (no secret digest): right only while the
+ * broker trusts a single issuer, the one every such key was minted for.
+ */
+function isBrokerMarkerFor(marker, macKey, owner, acceptLegacy = false) {
+    if (marker?.kind !== 'broker' || marker.repositoryId !== owner.repositoryId)
         return false;
-    const expected = Buffer.from(brokerMac(secret, marker.invocation, repositoryId));
-    const given = Buffer.from(marker.mac);
-    return expected.length === given.length && timingSafeEqual(expected, given);
+    if (sameMac(marker.mac, brokerMac(macKey, owner, marker.invocation, marker.secret)))
+        return true;
+    return acceptLegacy && marker.secret === undefined && sameMac(marker.mac, legacyBrokerMac(macKey, marker.invocation, owner.repositoryId));
+}
+function sameMac(given, expected) {
+    const a = Buffer.from(given);
+    const b = Buffer.from(expected);
+    return a.length === b.length && timingSafeEqual(a, b);
 }
 
 ;// CONCATENATED MODULE: ./src/action/io.ts
@@ -31713,1489 +31569,18 @@ function maskSecret(io, value) {
     }
 }
 
-// EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(8382);
-// EXTERNAL MODULE: ./src/action/inputs.ts + 2 modules
-var inputs = __nccwpck_require__(2750);
-// EXTERNAL MODULE: ./src/github/plan.ts
-var github_plan = __nccwpck_require__(4496);
-// EXTERNAL MODULE: ./src/deepgram/ids.ts
-var deepgram_ids = __nccwpck_require__(9111);
-;// CONCATENATED MODULE: ./src/action/rotation.ts
-// keep-previous: once every target of a secret holds the new key, the earlier keys this action
-// minted for that same secret are deleted, but for the newest N of them. "The same secret" is the
-// digest in each key's marker (marker.ts, github/plan.ts secretIdentity), so one key listing
-// finds them all; a key whose comment does not end in our marker with that digest is never
-// touched, however similar its comment.
-
-
-
-/** More would be a typo: a secret rotated for years still has far fewer live keys. */
-const MOST_KEPT = 1000;
-/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
-function readKeepPrevious(getInput) {
-    const text = getInput('keep-previous') || 'all';
-    if (text.toLowerCase() === 'all')
-        return 'all';
-    if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT)
-        return Number(text);
-    throw new errors/* InputError */.dz('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
-}
-/**
- * Which listed keys go. Only keys marked by this action for the same secret digest, created before
- * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
- * Deepgram's `created`. Undefined when the new key's creation time is unknown: then which keys are
- * earlier cannot be told, and nothing is deleted.
- */
-function selectPreviousKeys(keys, digest, newKey, keep) {
-    const listed = keys.find((k) => sameId(k.apiKeyId, newKey.apiKeyId));
-    const newCreated = createdMicros(listed?.created ?? newKey.created);
-    if (newCreated === undefined)
-        return undefined;
-    const earlier = keys
-        .flatMap((key) => {
-        const created = createdMicros(key.created);
-        // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
-        if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId))
-            return [];
-        if (!(0,deepgram_ids/* isUuid */.O)(key.apiKeyId) || !isKeyOfSecret(key, digest))
-            return [];
-        return [{ key, created }];
-    })
-        .sort((a, b) => b.created - a.created || b.key.apiKeyId.localeCompare(a.key.apiKeyId))
-        .map(({ key }) => key);
-    return { keep: earlier.slice(0, keep), remove: earlier.slice(keep).reverse() };
-}
-/** Ours, for this secret: the comment ends in an action marker carrying this digest. */
-function isKeyOfSecret(key, digest) {
-    const marker = parseMarker(key.comment);
-    return marker?.kind === 'action' && marker.secret === digest;
-}
-function sameId(a, b) {
-    return a.toLowerCase() === b.toLowerCase();
-}
-const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
-/** Deepgram's timestamps carry microseconds; two keys a millisecond apart still order. */
-function createdMicros(text) {
-    const match = TIMESTAMP.exec(text ?? '');
-    if (match === null)
-        return undefined;
-    const seconds = Date.parse(`${match[1]}${match[3]}`);
-    if (Number.isNaN(seconds))
-        return undefined;
-    return seconds * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
-}
-/**
- * Deletes the earlier keys of the secret. Never throws: the new key is in place whatever happens
- * here, so a key that cannot be listed or deleted is a warning, and it expires on its own.
- */
-async function retirePreviousKeys(request, client, io) {
-    const { secretName, keep, projectId } = request;
-    const report = { secretName, keep, keys: [] };
-    const giveUp = (problem) => {
-        io.warning(`No earlier key of secret ${secretName} was deleted: ${problem} They expire on their own; delete them in the Deepgram console to end them sooner.`);
-        return { ...report, problem };
-    };
-    let keys;
-    try {
-        keys = await client.listKeys(projectId);
-    }
-    catch (error) {
-        return giveUp(`listing the project's keys failed: ${(0,errors/* describeFailure */.Ic)(error)}`);
-    }
-    const selection = selectPreviousKeys(keys, request.digest, request.newKey, keep);
-    if (selection === undefined)
-        return giveUp(`Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`);
-    report.keys.push(...selection.keep.map((key) => ({ key, outcome: 'kept' })));
-    io.info(`Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`);
-    // One at a time, oldest first: when api-key is itself an earlier key of this secret (the admin key
-    // rotating itself with keep-previous: 0), it is the newest of them and goes last.
-    for (const key of selection.remove) {
-        try {
-            const outcome = await client.deleteKey(projectId, key.apiKeyId);
-            io.info(outcome === 'deleted' ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.` : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`);
-            report.keys.push({ key, outcome });
-        }
-        catch (error) {
-            const until = key.expirationDate ? `until ${key.expirationDate}` : 'until it expires';
-            io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${(0,errors/* describeFailure */.Ic)(error)} It stays valid ${until}; delete it in the Deepgram console.`);
-            report.keys.push({ key, outcome: 'failed' });
-        }
-    }
-    return report;
-}
-/** Create mode's revoked-count and revoked-key-ids: the earlier keys deleted (none after a partial write). */
-function publishRotation(io, report) {
-    const deleted = (report?.keys ?? []).filter((k) => k.outcome === 'deleted').map((k) => k.key.apiKeyId);
-    io.setOutput('revoked-count', String(deleted.length));
-    io.setOutput('revoked-key-ids', deleted.join(','));
-}
-
-// EXTERNAL MODULE: ./src/shared/concurrency.ts
-var concurrency = __nccwpck_require__(438);
-// EXTERNAL MODULE: ./src/shared/http.ts
-var http = __nccwpck_require__(6489);
-;// CONCATENATED MODULE: ./src/shared/retry.ts
-/**
- * Main step: a few seconds of patience for a flaky service. The budget covers the attempts of one
- * call, the one in flight included: no attempt's deadline reaches past it.
- */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
-/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
-/** No retry starts with less time than this left in its budget: it could not get an answer. */
-const MIN_ATTEMPT_MS = 1_000;
-/** The policy with its budget cut so that it ends by `deadline` (epoch ms) at the latest. */
-function endingBy(policy, deadline, now) {
-    if (deadline === undefined)
-        return policy;
-    return { ...policy, budgetMs: Math.max(0, Math.min(policy.budgetMs, deadline - now)) };
-}
-/**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Each attempt is
- * told the time left in the budget (`remainingMs`), which its deadline must not pass. Between
- * attempts it waits an exponential, fully jittered delay, or what the service asked (Retry-After)
- * when that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
- */
-async function withRetry(attempt, classify, policy, clock, beforeRetry) {
-    const started = clock.now();
-    const remaining = () => started + policy.budgetMs - clock.now();
-    for (let n = 1;; n++) {
-        try {
-            return await attempt(n, remaining());
-        }
-        catch (error) {
-            const verdict = classify(error);
-            if (!verdict.retry || n >= policy.maxAttempts)
-                throw error;
-            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (remaining() - delay < MIN_ATTEMPT_MS)
-                throw error;
-            if (beforeRetry)
-                await beforeRetry(error);
-            await clock.sleep(delay);
-            if (remaining() < MIN_ATTEMPT_MS)
-                throw error;
-        }
-    }
-}
-/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
-function retryDelay(n, policy, random, retryAfterMs) {
-    if (retryAfterMs !== undefined)
-        return Math.max(0, retryAfterMs);
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-    return Math.round(random() * ceiling);
-}
-/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-;// CONCATENATED MODULE: ./src/deepgram/client.ts
-
-
-
-
-/**
- * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
- * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
- */
-class DeepgramClient {
-    options;
-    constructor(options) {
-        this.options = options;
-    }
-    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
-    get deadline() {
-        return this.options.deadline ?? Infinity;
-    }
-    async listProjects() {
-        const action = 'listing the projects of api-key';
-        return this.retried('GET', '/v1/projects', action, (response, body) => requiredArray(body, 'projects', response, action).map((p) => ({
-            projectId: stringOf(field(p, 'project_id')) ?? '',
-            name: stringOf(field(p, 'name')) ?? '',
-        })));
-    }
-    /**
-     * One create, not retried here (see mint.ts). A 2xx answer that is not a key (not JSON, no
-     * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
-     */
-    async createKeyOnce(projectId, request, attempt = { n: 1, remainingMs: Infinity }) {
-        const action = 'creating the key';
-        const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request));
-        const body = this.expectOk(response, action);
-        const unusable = (problem) => new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, problem, requestIdOf(response, body));
-        if (typeof body !== 'object' || body === null)
-            throw unusable('the answer is not a JSON object');
-        const key = stringOf(field(body, 'key'));
-        const apiKeyId = stringOf(field(body, 'api_key_id'));
-        if (key === undefined)
-            throw unusable('the answer carries no key');
-        if (apiKeyId === undefined)
-            throw unusable('the answer carries no api_key_id');
-        if (!(0,deepgram_ids/* isUuid */.O)(apiKeyId))
-            throw unusable('its api_key_id is not a UUID');
-        return {
-            apiKeyId: apiKeyId.toLowerCase(),
-            key,
-            scopes: stringsOf(field(body, 'scopes')) ?? [],
-            tags: stringsOf(field(body, 'tags')) ?? [],
-            expirationDate: stringOf(field(body, 'expiration_date')),
-            created: stringOf(field(body, 'created')),
-        };
-    }
-    async listKeys(projectId) {
-        const action = 'listing the project keys';
-        return this.retried('GET', keysPath(projectId), action, (response, body) => requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(field(item, 'api_key'))));
-    }
-    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
-    async getKey(projectId, keyId) {
-        return this.retried('GET', keyPath(projectId, keyId), `reading key ${keyId}`, (_, body) => {
-            const nested = field(field(field(body, 'item'), 'member'), 'api_key');
-            return toProjectKey(nested ?? field(body, 'api_key'));
-        });
-    }
-    /**
-     * Deletes a key; 404 means it is gone already, which is what we wanted. A 2xx whose body reports
-     * an error is a failure: only Deepgram's word that it deleted the key counts.
-     */
-    async deleteKey(projectId, keyId) {
-        return this.retried('DELETE', keyPath(projectId, keyId), `deleting key ${keyId}`, (response) => {
-            if (response.status === 404)
-                return 'already-gone';
-            return 'deleted';
-        });
-    }
-    async retried(method, path, action, read) {
-        const { policy, clock, deadline } = this.options;
-        return withRetry(async (n, remainingMs) => {
-            const response = await this.send(method, path, action, { n, remainingMs });
-            if (method === 'DELETE' && response.status === 404)
-                return read(response, undefined);
-            const body = this.expectOk(response, action);
-            if (method === 'DELETE' && reportsError(body))
-                throw deepgramError(response, action, clock.now());
-            return read(response, body);
-        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
-    }
-    async send(method, path, action, attempt, body) {
-        const { baseUrl, apiKey, userAgent, cancelled, deadline, clock } = this.options;
-        if (cancelled?.aborted)
-            throw new errors/* CancelledError */.cc(cancelledMessage(action));
-        const timeoutMs = Math.min(attempt.remainingMs, deadline === undefined ? Infinity : deadline - clock.now());
-        const headers = {
-            authorization: `Token ${apiKey}`,
-            accept: 'application/json',
-            'user-agent': userAgent,
-        };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        const url = `${baseUrl}${path}`;
-        if (timeoutMs <= 0)
-            throw new errors/* NetworkError */.Dr('Deepgram', action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host: new URL(url).host });
-        try {
-            return await this.options.send({ method, url, headers, body, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled });
-        }
-        catch (error) {
-            if (cancelled?.aborted)
-                throw new errors/* CancelledError */.cc(cancelledMessage(action));
-            if (error instanceof http/* TransportError */.wX) {
-                throw new errors/* NetworkError */.Dr('Deepgram', action, error.message, error.sent, { attempts: attempt.n, host: new URL(url).host, proxy: error.proxy });
-            }
-            if (error instanceof http/* AnswerTooLargeError */.Oc)
-                throw tooLarge(error, action, clock.now());
-            throw error;
-        }
-    }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw deepgramError(response, action, this.options.clock.now());
-    }
-}
-function cancelledMessage(action) {
-    return `The job was cancelled while ${action}. The post step deletes any key this run created.`;
-}
-/** A 2xx too large to read may be a key we cannot see; anything else is a refusal we cannot read. */
-function tooLarge(error, action, now) {
-    const response = { status: error.status, headers: error.headers, body: '' };
-    if (error.status >= 200 && error.status < 300)
-        return new errors/* UnusableAnswerError */.qx('Deepgram', action, error.status, error.message, requestIdOf(response, undefined));
-    return deepgramError(response, action, now, error.message);
-}
-/** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
-function reportsError(body) {
-    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined);
-}
-function requiredArray(body, name, response, action) {
-    const value = field(body, name);
-    if (Array.isArray(value))
-        return value;
-    throw new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
-}
-/** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
-function keysPath(projectId) {
-    if (!(0,deepgram_ids/* isUuid */.O)(projectId))
-        throw new errors/* ActionError */.lZ('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
-    return `/v1/projects/${projectId}/keys`;
-}
-function keyPath(projectId, keyId) {
-    if (!(0,deepgram_ids/* isUuid */.O)(keyId))
-        throw new errors/* ActionError */.lZ('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
-    return `${keysPath(projectId)}/${keyId}`;
-}
-/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
-function transientVerdict(error) {
-    if (error instanceof errors/* NetworkError */.Dr)
-        return { retry: true };
-    if (error instanceof errors/* ServiceError */._7 && isTransientStatus(error.status)) {
-        const after = error.details.retryAfterSeconds;
-        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
-    }
-    return { retry: false };
-}
-function isTransientStatus(status) {
-    return status === 408 || status === 429 || status >= 500;
-}
-/**
- * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
- * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
- */
-function deepgramError(response, action, now, fallbackMessage = 'no message') {
-    const body = parseJson(response.body);
-    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
-    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
-    const text = response.body.trim().slice(0, 300);
-    const message = stringOf(field(body, 'err_msg')) ??
-        (modern || undefined) ??
-        stringOf(field(body, 'reason')) ??
-        (typeof body === 'string' ? body : undefined) ??
-        (text || fallbackMessage);
-    const requestId = requestIdOf(response, body);
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new errors/* ServiceError */._7({
-        service: 'Deepgram',
-        action,
-        status: response.status,
-        code,
-        message: message.replace(/\s+/g, ' ').trim(),
-        requestId,
-        hint: deepgramHint(response.status, code),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
-    });
-}
-/** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
-function requestIdOf(response, body) {
-    return stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id'];
-}
-function deepgramHint(status, code) {
-    if (status >= 200 && status < 300)
-        return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.';
-    const upper = (code ?? '').toUpperCase();
-    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
-        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
-    }
-    if (status === 401)
-        return 'Check the api-key input: Deepgram does not accept it.';
-    if (status === 404)
-        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
-    if (status === 429)
-        return 'Deepgram is limiting requests; run the job again later.';
-    if (status >= 500)
-        return 'Deepgram had a problem; run the job again later.';
-    return undefined;
-}
-function parseJson(text) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return text;
-    }
-}
-function field(value, name) {
-    return typeof value === 'object' && value !== null ? value[name] : undefined;
-}
-function stringOf(value) {
-    return typeof value === 'string' && value !== '' ? value : undefined;
-}
-function stringsOf(value) {
-    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
-}
-function toProjectKey(value) {
-    return {
-        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
-        comment: stringOf(field(value, 'comment')) ?? '',
-        scopes: stringsOf(field(value, 'scopes')) ?? [],
-        tags: stringsOf(field(value, 'tags')),
-        expirationDate: stringOf(field(value, 'expiration_date')),
-        created: stringOf(field(value, 'created')),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/action/limits.ts
-// How long each step may take, whatever the network does. The runner gives a cancelled job's
-// steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
-// meant to live minutes must not outlive a step that hangs. docs/time-bounds.md states these
-// bounds for users.
-/** One request, whole: connecting, the headers and every byte of the body. */
-const REQUEST_TIMEOUT_MS = 10_000;
-/**
- * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
- * long after the step starts: with Node's start and exit, main ends within 30 s.
- */
-const MAIN_DEEPGRAM_BUDGET_MS = 25_000;
-/**
- * Create attempts end this long before MAIN_DEEPGRAM_BUDGET_MS runs out, leaving time to list the
- * project's keys and delete one whose answer was lost.
- */
-const CLEAN_UP_RESERVE_MS = 8_000;
-/** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
-const POST_BUDGET_MS = 15_000;
-
-;// CONCATENATED MODULE: ./src/action/main-client.ts
-
-
-
-
-
-// The main step's Deepgram client, with the step's deadline, and the project it works in: both
-// create and revoke mode start here.
-/** Deepgram's client for main: every request ends within the step's Deepgram budget, or on cancel. */
-function mainDeepgramClient(apiKey, baseUrl, deps) {
-    const deadline = deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS;
-    return new DeepgramClient({ baseUrl, apiKey, send: deps.send, clock: deps.clock, policy: MAIN_POLICY, userAgent: deps.userAgent, deadline, cancelled: deps.cancelled });
-}
-/** The single project api-key can see; none or several is a question only the user can answer. */
-async function discoverProject(client) {
-    const projects = await client.listProjects();
-    if (projects.some((p) => !(0,deepgram_ids/* isUuid */.O)(p.projectId))) {
-        throw new errors/* ActionError */.lZ("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.");
-    }
-    const [only] = projects;
-    if (projects.length === 1 && only)
-        return only.projectId;
-    if (projects.length === 0)
-        throw new errors/* ActionError */.lZ('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
-    const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ');
-    throw new errors/* ActionError */.lZ(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
-}
-
-// EXTERNAL MODULE: ./src/github/pacing.ts
-var pacing = __nccwpck_require__(9959);
-;// CONCATENATED MODULE: ./src/action/summary.ts
-
-
-
-function mintSummary(s) {
-    const rows = [
-        ['Key id', code(s.keyId)],
-        ['Project', code(s.projectId)],
-        ['Scopes granted', s.scopes.map(code).join(', ')],
-        ['Expires', s.expiresAt],
-        ['When the job ends', s.revokePolicy],
-    ];
-    if (s.tags.length > 0)
-        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
-    return `### Deepgram key created\n\n${table(rows)}\n`;
-}
-/** One row per target: where the secret was created, updated, or why it failed. */
-function secretsSummary(name, results) {
-    const rows = results.map((r) => [(0,github_plan/* describeTarget */.ff)(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
-    const advice = (0,pacing/* fanOutAdvice */.GX)(results.length);
-    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`;
-}
-/** Revoke mode: what was deleted, and what was gone already. */
-function revokeModeSummary(projectId, what, report) {
-    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
-    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
-    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`;
-}
-function revokedSummary(keyId, outcome) {
-    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
-    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
-}
-function table(rows, header = ['', '']) {
-    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
-    return lines.join('\n');
-}
-/** Inline code on one line that survives backticks and pipes in the value. */
-function code(value) {
-    return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
-}
-/** keep-previous: each earlier key of the secret, and what became of it. */
-function rotationSummary(report) {
-    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
-    const rows = report.keys.map(({ key, outcome }) => [code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`]);
-    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
-    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
-    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
-}
-
-;// CONCATENATED MODULE: ./src/action/revoke-mode.ts
-
-
-
-
-
-
-
-/** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...github_plan/* SECRET_INPUTS */.pH };
-function readRevokePlan(getInput, run = {}) {
-    const apiKey = (0,inputs/* readApiKey */.iZ)(getInput, run);
-    for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
-        const value = getInput(input);
-        if (value !== '' && value !== fallback) {
-            throw new errors/* InputError */.dz(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`);
-        }
-    }
-    const keyIds = [...new Set((0,inputs/* parseList */.E1)(getInput('key-id')).map((id) => id.toLowerCase()))];
-    const tags = [...new Set((0,inputs/* parseList */.E1)(getInput('tags')))];
-    if (keyIds.length === 0 && tags.length === 0) {
-        throw new errors/* InputError */.dz('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.');
-    }
-    if (keyIds.length > 0 && tags.length > 0) {
-        throw new errors/* InputError */.dz('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.');
-    }
-    for (const id of keyIds) {
-        if (!(0,deepgram_ids/* isUuid */.O)(id))
-            throw new errors/* InputError */.dz('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`);
-    }
-    return { apiKey, projectId: (0,inputs/* readProjectId */.bS)(getInput), keyIds, tags, deepgramApiUrl: (0,inputs/* readDeepgramApiUrl */.xs)(getInput) };
-}
-/**
- * Requests in flight at once when reading or deleting many keys: 400 keys at 100 ms each take
- * 2 s instead of 40 s, and a project's worth of keys stays far below Deepgram's rate limits.
- */
-const KEY_CONCURRENCY = 20;
-/** Deletes the keys the plan names; 404 counts as already gone. */
-async function revokeKeys(plan, projectId, client) {
-    const found = plan.keyIds.length > 0 ? { ids: plan.keyIds, keysRead: 0, unreadable: 0 } : await keysTaggedWithAll(plan.tags, projectId, client);
-    const outcomes = await (0,concurrency/* mapBounded */.y)(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id));
-    const report = { revoked: [], alreadyGone: [], keysRead: found.keysRead, unreadable: found.unreadable };
-    found.ids.forEach((id, i) => report[outcomes[i] === 'deleted' ? 'revoked' : 'alreadyGone'].push(id));
-    return report;
-}
-/**
- * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
- * current description has no tags in list items, so a key listed without them is read alone,
- * KEY_CONCURRENCY at a time.
- */
-async function keysTaggedWithAll(tags, projectId, client) {
-    const listed = await client.listKeys(projectId);
-    const usable = listed.filter((key) => (0,deepgram_ids/* isUuid */.O)(key.apiKeyId));
-    const toRead = usable.filter((key) => key.tags === undefined);
-    const read = await (0,concurrency/* mapBounded */.y)(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId));
-    const tagsOf = new Map(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]));
-    const ids = usable
-        .filter((key) => {
-        const keyTags = key.tags ?? tagsOf.get(key.apiKeyId) ?? [];
-        return tags.every((tag) => keyTags.includes(tag));
-    })
-        .map((key) => key.apiKeyId);
-    return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length };
-}
-/** Revoke mode: delete the keys named by id, or every key carrying all the tags. */
-async function revokeMode(plan, deps) {
-    const { io } = deps;
-    const client = mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
-    const projectId = plan.projectId ?? (await discoverProject(client));
-    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`;
-    io.info(`Revoking ${what} in project ${projectId}.`);
-    const report = await revokeKeys(plan, projectId, client);
-    for (const id of report.revoked)
-        io.info(`Revoked key ${id}.`);
-    for (const id of report.alreadyGone)
-        io.info(`Key ${id} was already deleted.`);
-    if (report.keysRead > 0)
-        io.info(`Read ${report.keysRead} keys one by one to learn their tags.`);
-    if (report.unreadable > 0)
-        io.warning(`Left alone ${report.unreadable} listed keys whose ids are not UUIDs.`);
-    if (report.revoked.length + report.alreadyGone.length === 0)
-        io.info(`No key matched ${what}.`);
-    io.setOutput('revoked-count', String(report.revoked.length));
-    io.setOutput('revoked-key-ids', report.revoked.join(','));
-    await io.appendSummary(revokeModeSummary(projectId, what, report));
-}
-
-// EXTERNAL MODULE: ./src/deepgram/expiration.ts
-var deepgram_expiration = __nccwpck_require__(9256);
-;// CONCATENATED MODULE: ./src/deepgram/mint.ts
-
-
-
-
-
-
-/** How far Deepgram's expiry may stray from its own `created` plus the TTL, or the date asked: rounding. */
-const EXPIRY_TOLERANCE_MS = 60_000;
-/** The same, when the answer has no `created` and the runner's clock must stand in for Deepgram's. */
-const RUNNER_CLOCK_TOLERANCE_MS = 5 * 60_000;
-function createKeyBody(request) {
-    const body = { comment: withMarker(request.comment, request.marker), scopes: request.scopes };
-    if (request.tags.length > 0)
-        body.tags = request.tags;
-    if (request.expiration.kind === 'ttl')
-        body.time_to_live_in_seconds = request.expiration.seconds;
-    else
-        body.expiration_date = request.expiration.date.toISOString();
-    return body;
-}
-/**
- * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
- * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
- * failure (5xx, a reset or timeout once the request was out) the keys that carry this
- * invocation's marker are deleted before trying again. A 2xx that is not a key is ambiguous too,
- * but final: the keys with the marker are deleted and the step fails. A cancelled job does no
- * clean-up here: main must end quickly, and post finds the key by the marker.
- */
-async function createKeyWithoutOrphans(request, deps) {
-    const body = createKeyBody(request);
-    const cleanUpIfAmbiguous = async (error) => {
-        if (isAmbiguous(error))
-            await deleteInterruptedKeys(request, deps);
-    };
-    try {
-        return await withRetry((n, remainingMs) => deps.client.createKeyOnce(request.projectId, body, { n, remainingMs }), transientVerdict, endingBy(deps.policy, deps.createBy, deps.clock.now()), deps.clock, cleanUpIfAmbiguous);
-    }
-    catch (error) {
-        // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
-        await cleanUpIfAmbiguous(error);
-        if (error instanceof errors/* UnusableAnswerError */.qx) {
-            throw new errors/* ActionError */.lZ(`${error.message} Any key it made was found by its marker and deleted; run the job again.`);
-        }
-        throw error;
-    }
-}
-/** Did Deepgram perhaps create the key even though we got no success answer? */
-function isAmbiguous(error) {
-    if (error instanceof errors/* NetworkError */.Dr)
-        return error.sent;
-    if (error instanceof errors/* UnusableAnswerError */.qx)
-        return true;
-    return error instanceof errors/* ServiceError */._7 && error.status >= 500;
-}
-/** After this failure, may a key of this invocation still be alive? Then post looks for it by the marker. */
-function mayHaveLeftKey(error) {
-    return error instanceof errors/* CancelledError */.cc || error instanceof CleanUpError || isAmbiguous(error);
-}
-/** The clean-up after an ambiguous create failed: a key with the marker may be alive. */
-class CleanUpError extends errors/* ActionError */.lZ {
-    constructor(message) {
-        super(message);
-        this.name = 'CleanUpError';
-    }
-}
-async function deleteInterruptedKeys(request, deps) {
-    const byHand = `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`;
-    let keys;
-    try {
-        keys = await deps.client.listKeys(request.projectId);
-    }
-    catch (error) {
-        throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`);
-    }
-    for (const key of keys.filter((k) => isFromThisInvocation(k, request.marker))) {
-        if (!(0,deepgram_ids/* isUuid */.O)(key.apiKeyId))
-            throw new CleanUpError(`Deepgram listed a key with this run's marker whose id is not a UUID, so it was not deleted. ${byHand}`);
-        const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error) => {
-            throw new CleanUpError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} ${byHand}`);
-        });
-        deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`);
-    }
-}
-/** Ours only when the comment ends with this invocation's own marker: another run's key never is. */
-function isFromThisInvocation(key, marker) {
-    const found = parseMarker(key.comment);
-    return found !== undefined && found.kind === marker.kind && found.invocation === marker.invocation;
-}
-function describe(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-/**
- * What is wrong with Deepgram's answer, or undefined when it is the key we asked for. A key
- * without the expiry we asked for would live forever (Deepgram ignores fields it does not know).
- * Deepgram's own clock decides: its expiry must match its own `created` plus the TTL, or the date
- * asked. Only an answer without `created` is checked against the runner's clock (`sentAt` and
- * `receivedAt`), with room for the two clocks to disagree.
- */
-function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
-    if (key.expirationDate === undefined)
-        return 'the answer carries no expiration_date: the key would never expire';
-    const actual = Date.parse(key.expirationDate);
-    if (Number.isNaN(actual))
-        return 'its expiration_date is not a date';
-    const created = key.created === undefined ? Number.NaN : Date.parse(key.created);
-    const [earliest, latest, asked] = expiration.kind === 'date' || !Number.isNaN(created)
-        ? around((0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(created)).getTime(), EXPIRY_TOLERANCE_MS)
-        : [
-            (0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).getTime() - RUNNER_CLOCK_TOLERANCE_MS,
-            (0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(receivedAt)).getTime() + RUNNER_CLOCK_TOLERANCE_MS,
-            (0,deepgram_expiration/* expectedExpiry */.Or)(expiration, new Date(sentAt)).getTime(),
-        ];
-    if (actual < earliest || actual > latest) {
-        const basis = expiration.kind === 'ttl' && !Number.isNaN(created) ? ` (created ${new Date(created).toISOString()} plus the time to live)` : '';
-        return `it expires at ${new Date(actual).toISOString()}, not at ${new Date(asked).toISOString()}${basis} as asked`;
-    }
-    return undefined;
-}
-function around(expected, tolerance) {
-    return [expected - tolerance, expected + tolerance, expected];
-}
-
-// EXTERNAL MODULE: ./src/deepgram/scopes.ts
-var scopes = __nccwpck_require__(9744);
-// EXTERNAL MODULE: ./src/github/deliver.ts
-var deliver = __nccwpck_require__(7118);
-;// CONCATENATED MODULE: ./src/action/state.ts
-
-
-function saveCreationIntent(io, intent) {
-    io.saveState('project-id', intent.projectId);
-    io.saveState('invocation', intent.invocation);
-}
-/** Main knows no key of this invocation is alive: post need not look for one. */
-function clearCreationIntent(io) {
-    io.saveState('invocation', '');
-}
-function saveRevocationState(io, state) {
-    io.saveState('project-id', state.projectId);
-    io.saveState('key-id', state.keyId);
-    io.saveState('expires-at', state.expiresAt);
-    io.saveState('revoke', String(state.revoke));
-}
-/** The key main recorded, else the marker of a create whose answer main never saw, else nothing. */
-function loadPostWork(io) {
-    const projectId = io.getState('project-id');
-    const keyId = io.getState('key-id');
-    const invocation = io.getState('invocation');
-    if (keyId === '' && invocation === '')
-        return { kind: 'none' };
-    if (!isUuid(projectId))
-        return { kind: 'malformed', what: 'project id' };
-    if (keyId !== '') {
-        if (!isUuid(keyId))
-            return { kind: 'malformed', what: 'key id' };
-        return { kind: 'key', projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
-    }
-    if (!isInvocationId(invocation))
-        return { kind: 'malformed', what: 'marker' };
-    return { kind: 'marker', projectId, invocation };
-}
-
-;// CONCATENATED MODULE: ./src/action/create-mode.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-// Create mode: mint the key (masked before anything else is written), write it to the secrets,
-// publish outputs and state, retire the secret's earlier keys, and summarise.
-async function createMode(plan, secretPlan, keepPrevious, deps, secrets) {
-    const { io } = deps;
-    const client = mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps);
-    // Every key written to a secret names that secret in its marker, so a later rotation finds it.
-    const digest = secretPlan ? secretDigest((0,github_plan/* secretIdentity */.PU)(secretPlan)) : undefined;
-    // Public keys are fetched while the key is being created: two round trips, not three.
-    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
-    const projectId = plan.projectId ?? (await discoverProject(client));
-    const key = await mint(plan, projectId, digest, client, deps, secrets);
-    // Should this step be killed (a cancelled job) while writing secrets, only the post step could
-    // still delete the key: tell it now. The final decision, saved by publish(), replaces this.
-    const beforeWriting = () => saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt: isoUtc(key.expirationDate), revoke: plan.revoke !== 'false' });
-    // Writing secrets may outlast this client's budget (a fan-out paced to GitHub's limits): what
-    // Deepgram is asked once the writes are done gets a budget of its own, from then.
-    let later;
-    const afterWrites = () => (later ??= secretPlan ? mainDeepgramClient(plan.apiKey, plan.deepgramApiUrl, deps) : client);
-    const results = secretPlan && delivery ? await writeSecrets(secretPlan, delivery, key, afterWrites, projectId, beforeWriting) : [];
-    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
-    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
-    try {
-        publish(io, plan, projectId, key, revoke);
-    }
-    catch (error) {
-        // Outputs or state could not be written. A key no secret holds is of no use to anyone.
-        if (held.length > 0)
-            throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} Secret ${secretPlan?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; delete it by hand once those are replaced.`);
-        throw await deleteAfterFailure(afterWrites(), projectId, key, (0,errors/* describeFailure */.Ic)(error));
-    }
-    // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
-    let rotation;
-    if (secretPlan && digest && keepPrevious !== 'all') {
-        if (failed.length === 0)
-            rotation = await retirePreviousKeys({ secretName: secretPlan.name, digest, keep: keepPrevious, projectId, newKey: key }, afterWrites(), io);
-        publishRotation(io, rotation);
-    }
-    await io.appendSummary(mintSummary({
-        keyId: key.apiKeyId,
-        projectId,
-        scopes: key.scopes,
-        tags: key.tags,
-        expiresAt: isoUtc(key.expirationDate),
-        revokePolicy: revokeSentence(revoke, held.length > 0),
-    }) +
-        (secretPlan ? secretsSummary(secretPlan.name, results) : '') +
-        (rotation ? rotationSummary(rotation) : ''));
-    if (failed.length > 0) {
-        const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
-        const earlier = keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).';
-        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} ` +
-            'Run the job again to write the rest.');
-    }
-}
-/**
- * Starts loading the secret-writing code and readying every target. The promise never rejects:
- * a failure is a value, looked at only once the key exists (and then deletes it).
- */
-function startDelivery(plan, deps) {
-    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
-        .then((module) => module.prepareDelivery(plan, deps))
-        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
-}
-/** Writes the key to every target; when none holds it, the key is deleted and the step fails. */
-async function writeSecrets(plan, delivery, key, afterWrites, projectId, beforeWriting) {
-    const ready = await delivery;
-    if (ready instanceof Error)
-        throw await deleteAfterFailure(afterWrites(), projectId, key, `Deepgram created key ${key.apiKeyId}, but ${ready.message}`);
-    beforeWriting();
-    const results = await ready.write(key.key);
-    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
-    if (held.length === 0) {
-        throw await deleteAfterFailure(afterWrites(), projectId, key, `Deepgram created key ${key.apiKeyId}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
-    }
-    return results;
-}
-/** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
-async function mint(plan, projectId, digest, client, deps, secrets) {
-    const { io, clock } = deps;
-    io.info(`Creating a Deepgram key in project ${projectId} ${(0,deepgram_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
-    const invocation = deps.invocationId();
-    saveCreationIntent(io, { projectId, invocation });
-    const sentAt = clock.now();
-    const key = await createKeyWithoutOrphans({
-        projectId,
-        comment: plan.comment,
-        marker: { kind: 'action', invocation, ...(digest ? { secret: digest } : {}) },
-        scopes: plan.scopes,
-        tags: plan.tags,
-        expiration: plan.expiration,
-    }, { client, clock, policy: MAIN_POLICY, log: (message) => io.info(message), createBy: client.deadline - CLEAN_UP_RESERVE_MS }).catch((error) => {
-        if (!mayHaveLeftKey(error))
-            clearCreationIntent(io);
-        throw error;
-    });
-    if (key.key !== '') {
-        maskSecret(io, key.key);
-        secrets.push(key.key);
-    }
-    const problem = verifyCreatedKey(key, plan.expiration, sentAt, clock.now()) ?? (0,scopes/* grantProblem */.cN)(plan.scopes, key.scopes);
-    if (problem !== undefined) {
-        throw await deleteAfterFailure(client, projectId, key, `Deepgram created key ${key.apiKeyId || '(no id)'}, but ${problem}.`);
-    }
-    return key;
-}
-function publish(io, plan, projectId, key, revoke) {
-    const expiresAt = isoUtc(key.expirationDate);
-    io.setOutput('key', key.key);
-    io.setOutput('key-id', key.apiKeyId);
-    io.setOutput('project-id', projectId);
-    io.setOutput('expires-at', expiresAt);
-    saveRevocationState(io, { projectId, keyId: key.apiKeyId, expiresAt, revoke });
-    const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
-    const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
-    io.info(`Created key ${key.apiKeyId} in project ${projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`);
-}
-function revokeSentence(revoke, heldBySecret) {
-    if (revoke)
-        return 'revoked when the job ends';
-    return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
-}
-/**
- * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
- * error says which key to delete by hand.
- */
-async function deleteAfterFailure(client, projectId, key, why) {
-    if (key.apiKeyId === '')
-        return new errors/* ActionError */.lZ(`${why} Deepgram gave no key id, so check the project's keys in the console.`);
-    try {
-        await client.deleteKey(projectId, key.apiKeyId);
-        return new errors/* ActionError */.lZ(`${why} The key was deleted.`);
-    }
-    catch (error) {
-        return new errors/* ActionError */.lZ(`${why} Deleting key ${key.apiKeyId} failed too: ${(0,errors/* describeFailure */.Ic)(error)} Delete it in the Deepgram console.`);
-    }
-}
-/** Deepgram's microsecond timestamps, as ISO 8601 UTC that every tool reads. */
-function isoUtc(date) {
-    const parsed = date === undefined ? Number.NaN : Date.parse(date);
-    return Number.isNaN(parsed) ? (date ?? '') : new Date(parsed).toISOString();
-}
-
-;// CONCATENATED MODULE: ./src/action/broker-inputs.ts
-
-
-
-/** True when the step asks for broker mode (either broker input set; the other is then checked). */
-function wantsBroker(getInput) {
-    return getInput('broker-url') !== '' || getInput('broker-audience') !== '';
-}
-const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
-/**
- * broker-url and broker-audience, and the direct-mode inputs that have no place next to them:
- * the broker holds the Deepgram key, chooses the project and calls Deepgram itself.
- */
-function readBrokerTarget(getInput) {
-    if (getInput('broker-url') === '') {
-        throw new errors/* InputError */.dz('broker-url', "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.");
-    }
-    const url = (0,inputs/* readBaseUrl */.$P)(getInput, 'broker-url', '');
-    for (const name of ['api-key', 'project-id']) {
-        if (getInput(name) !== '') {
-            throw new errors/* InputError */.dz(name, `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`);
-        }
-    }
-    const deepgramApiUrl = getInput('deepgram-api-url');
-    if (deepgramApiUrl !== '' && deepgramApiUrl.replace(/\/+$/, '') !== (0,inputs/* readDeepgramApiUrl */.xs)(() => '')) {
-        throw new errors/* InputError */.dz('deepgram-api-url', 'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.');
-    }
-    const audience = getInput('broker-audience') || new URL(url).origin;
-    if (!AUDIENCE.test(audience)) {
-        throw new errors/* InputError */.dz('broker-audience', "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.");
-    }
-    return { url, audience };
-}
-/**
- * The direct-mode rules read everything but the credentials, so both modes take the same scopes,
- * expirations, tags and so on; api-key, which must be empty here, gets a stand-in for them.
- */
-function withBrokerCredentials(getInput) {
-    return (name) => (name === 'api-key' ? 'held-by-the-broker' : getInput(name));
-}
-function readBrokerKeyPlan(getInput, run, now) {
-    const broker = readBrokerTarget(getInput);
-    const plan = (0,inputs/* readKeyPlan */.DW)(withBrokerCredentials(getInput), run, now);
-    // Rotation lists the project's keys, which only the broker could do; it offers no such call.
-    if (!['', 'all'].includes(getInput('keep-previous'))) {
-        throw new errors/* InputError */.dz('keep-previous', 'has no effect with broker-url: the broker deletes keys by id or by tags only. Remove it, and delete earlier keys with mode: revoke and their tags.');
-    }
-    const body = { scopes: plan.scopes, expiration: getInput('expiration') || '1h' };
-    if (plan.tags.length > 0)
-        body.tags = plan.tags;
-    // Without a comment of ours the broker writes one naming the repository, run and rule.
-    if (getInput('comment') !== '')
-        body.comment = getInput('comment');
-    return { broker, body, expiration: plan.expiration, revoke: plan.revoke };
-}
-function readBrokerRevokePlan(getInput, run) {
-    const broker = readBrokerTarget(getInput);
-    const { keyIds, tags } = readRevokePlan(withBrokerCredentials(getInput), run);
-    return { broker, keyIds, tags };
-}
-
-;// CONCATENATED MODULE: ./src/action/broker-client.ts
-
-
-
-
-/**
- * The broker's HTTP API (issue 10): create a key, delete one of this repository's keys by id or
- * by tags. Every request carries the job's ID token; errors name the broker's status, code and
- * message, and say what to do, never the token.
- */
-class BrokerClient {
-    options;
-    constructor(options) {
-        this.options = options;
-    }
-    /**
-     * A create is not idempotent: a request the broker processed but whose answer was lost mints a
-     * key we would never learn of, and retrying would mint a second one. So it is retried only when
-     * the broker certainly did not process it: no connection was made, or it answered 429 (its
-     * per-repository limit, checked before minting) or 503 (no instance to take the request).
-     */
-    async createKey(body) {
-        const action = 'creating the key';
-        return withRetry(async () => {
-            const answer = this.expectOk(await this.send('POST', '/v1/keys', action, JSON.stringify(body)), action);
-            return {
-                key: stringOf(field(answer, 'key')) ?? '',
-                keyId: stringOf(field(answer, 'key_id')) ?? '',
-                projectId: stringOf(field(answer, 'project_id')) ?? '',
-                expiresAt: stringOf(field(answer, 'expires_at')),
-                scopes: broker_client_stringsOf(field(answer, 'scopes')),
-                tags: broker_client_stringsOf(field(answer, 'tags')),
-            };
-        }, certainlyNotProcessed, this.options.policy, this.options.clock);
-    }
-    /** Deletes one key this broker minted for this repository; 404 means it is gone already. */
-    async deleteKey(keyId) {
-        const action = `deleting key ${keyId}`;
-        return withRetry(async () => {
-            const response = await this.send('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action);
-            if (response.status === 404)
-                return 'already-gone';
-            this.expectOk(response, action);
-            return 'deleted';
-        }, transientVerdict, this.options.policy, this.options.clock);
-    }
-    /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
-    async deleteTagged(tags) {
-        const action = `deleting the keys tagged ${tags.join(', ')}`;
-        const query = `tags=${tags.map(encodeURIComponent).join(',')}`;
-        return withRetry(async () => broker_client_stringsOf(field(this.expectOk(await this.send('DELETE', `/v1/keys?${query}`, action), action), 'deleted')), transientVerdict, this.options.policy, this.options.clock);
-    }
-    async send(method, path, action, body) {
-        const headers = {
-            authorization: `Bearer ${this.options.idToken}`,
-            accept: 'application/json',
-            'user-agent': this.options.userAgent,
-        };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        const url = `${this.options.baseUrl}${path}`;
-        try {
-            return await this.options.send({ method, url, headers, body });
-        }
-        catch (error) {
-            if (error instanceof http/* TransportError */.wX)
-                throw new errors/* NetworkError */.Dr('The broker', action, error.message, error.sent, { host: new URL(url).host, proxy: error.proxy });
-            throw error;
-        }
-    }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw brokerError(response, action, this.options.clock.now());
-    }
-}
-function certainlyNotProcessed(error) {
-    if (error instanceof errors/* NetworkError */.Dr)
-        return error.sent ? { retry: false } : { retry: true };
-    if (error instanceof errors/* ServiceError */._7 && (error.status === 429 || error.status === 503))
-        return transientVerdict(error);
-    return { retry: false };
-}
-/** A refusal, from the broker's `{error, message}` body (or whatever a proxy in front said). */
-function brokerError(response, action, now) {
-    const body = parseJson(response.body);
-    const code = stringOf(field(body, 'error'));
-    const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
-    const message = stringOf(field(body, 'message')) ?? (text || 'no message');
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new errors/* ServiceError */._7({
-        service: 'The broker',
-        action,
-        status: response.status,
-        code,
-        message: message.replace(/\s+/g, ' ').trim(),
-        requestId: response.headers['x-request-id'],
-        hint: brokerHint(response.status, action),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
-    });
-}
-function brokerHint(status, action) {
-    const deleting = action.startsWith('deleting');
-    switch (status) {
-        case 400:
-            return 'Check scopes, expiration, tags and comment: the broker could not read them.';
-        case 401:
-            return "The broker did not accept this job's ID token: broker-audience must be the audience of the broker's policy, and the broker must trust GitHub's issuer.";
-        case 403:
-            return deleting
-                ? 'The broker deletes only keys it minted for this repository.'
-                : "Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule matching this repository, ref and workflow.";
-        case 413:
-            return 'Shorten comment and tags: the broker reads at most 16 KiB.';
-        case 429:
-            return 'The broker limits keys per repository and minute; run the job again in a minute.';
-        case 502:
-            return 'Deepgram failed behind the broker; run the job again later.';
-        default:
-            return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators.";
-    }
-}
-function broker_client_stringsOf(value) {
-    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
-}
-/**
- * @actions/core retries the runner's token service up to 10 times with no deadline of its own;
- * the service is the runner's own, so an answer that takes longer is not coming.
- */
-const ID_TOKEN_DEADLINE_MS = 10_000;
-/** A fresh ID token for the audience, within a deadline; undefined when the job may have none. */
-async function fetchIdToken(io, audience) {
-    let timer;
-    const deadline = new Promise((_, fail) => {
-        timer = setTimeout(() => fail(new errors/* ActionError */.lZ(`Getting this job's ID token from the runner took over ${ID_TOKEN_DEADLINE_MS / 1000} s. Run the job again.`)), ID_TOKEN_DEADLINE_MS);
-    });
-    try {
-        return await Promise.race([io.getIDToken(audience), deadline]);
-    }
-    catch (error) {
-        if (error instanceof errors/* ActionError */.lZ)
-            throw error;
-        const why = (0,errors/* describeFailure */.Ic)(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.');
-        throw new errors/* ActionError */.lZ(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
-    }
-    finally {
-        clearTimeout(timer);
-    }
-}
-function brokerClient(broker, idToken, deps, policy) {
-    return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent });
-}
-
-;// CONCATENATED MODULE: ./src/action/broker-mode.ts
-// Broker mode (issue 10): the step holds no Deepgram credential. It shows the broker this job's
-// GitHub OIDC token and gets a key the broker's policy allows; revocations go through the broker
-// too, the post step's with a fresh token. Everything else (inputs, outputs, secrets, summary)
-// is what direct mode does.
-
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * The main step in broker mode. Every input is checked before the first request; `secrets`
- * collects what must never be shown (the ID token, the key), for the caller's redaction.
- */
-async function brokerMain(mode, onMissing, deps, secrets) {
-    const { io } = deps;
-    const getInput = (name) => io.getInput(name);
-    // A run without an ID token (forks, Dependabot) has no secrets either: a skipped run checks its
-    // other inputs with a stand-in github-token, and the real one is checked once a token came.
-    const standIn = (name) => (name === 'github-token' && getInput(name) === '' ? 'missing' : getInput(name));
-    const read = (get) => (mode === 'revoke' ? { mode, plan: readBrokerRevokePlan(get, deps.run) } : { mode, ...readCreatePlans(get, deps) });
-    const plans = read(onMissing === 'skip' ? standIn : getInput);
-    const idToken = await fetchIdToken(io, plans.plan.broker.audience);
-    if (idToken === undefined) {
-        if (onMissing === 'fail')
-            throw new errors/* ActionError */.lZ(`${NO_ID_TOKEN} ${missingIdTokenCause(deps.run)} To skip this step when there is none, set on-missing-credentials: skip.`);
-        io.notice(`Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(deps.run)}`);
-        io.setOutput('skipped', 'true');
-        return;
-    }
-    maskSecret(io, idToken);
-    secrets.push(idToken);
-    const checked = onMissing === 'skip' ? read(getInput) : plans;
-    io.setOutput('skipped', 'false');
-    if (checked.mode === 'revoke')
-        await broker_mode_revokeMode(checked.plan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps);
-    else
-        await broker_mode_createMode(checked.plan, checked.secretPlan, brokerClient(checked.plan.broker, idToken, deps, MAIN_POLICY), deps, secrets);
-}
-function readCreatePlans(getInput, deps) {
-    const plan = readBrokerKeyPlan(getInput, deps.run, new Date(deps.clock.now()));
-    const secretPlan = (0,github_plan/* readSecretPlan */.id)(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
-    return { plan, secretPlan };
-}
-const NO_ID_TOKEN = 'This job has no GitHub ID token to show the broker: ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write. Add "permissions: id-token: write" (and contents: read) to the job or the workflow.';
-/** Why there is no ID token, in this run's own terms. */
-function missingIdTokenCause(run) {
-    if (run.forkRepository)
-        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no ID token to workflows run for pull requests from forks.`;
-    if (run.actor === 'dependabot[bot]')
-        return 'This run was started by Dependabot, and GitHub gives Dependabot runs no ID token.';
-    return 'Pull requests from forks and Dependabot runs never get one.';
-}
-async function broker_mode_createMode(plan, secretPlan, client, deps, secrets) {
-    const { io, clock } = deps;
-    // Public keys are fetched while the key is being minted, as in direct mode.
-    const delivery = secretPlan ? startDelivery(secretPlan, deps) : undefined;
-    io.info(`Asking the broker at ${plan.broker.url} for a key ${(0,deepgram_expiration/* describeExpiration */.vN)(plan.expiration)} with scopes ${plan.body.scopes?.join(', ')}.`);
-    const sentAt = clock.now();
-    const key = await client.createKey(plan.body);
-    if (key.key !== '') {
-        maskSecret(io, key.key);
-        secrets.push(key.key);
-    }
-    const problem = verifyCreatedKey({ apiKeyId: key.keyId, key: key.key, scopes: key.scopes, tags: key.tags, expirationDate: key.expiresAt }, plan.expiration, sentAt, clock.now()) ??
-        (0,scopes/* grantProblem */.cN)(plan.body.scopes ?? [], key.scopes) ??
-        (key.projectId === '' ? 'the answer carries no project_id' : undefined);
-    if (problem !== undefined)
-        throw await broker_mode_deleteAfterFailure(client, key, `The broker minted key ${key.keyId || '(no id)'}, but ${problem}.`);
-    const expiresAt = new Date(key.expiresAt ?? '').toISOString();
-    const state = (revoke) => ({ projectId: key.projectId, keyId: key.keyId, expiresAt, revoke });
-    // Post finds the broker here; the ID token is never saved (post asks for a fresh one).
-    io.saveState('broker-url', plan.broker.url);
-    io.saveState('broker-audience', plan.broker.audience);
-    let results = [];
-    if (secretPlan && delivery) {
-        const ready = await delivery;
-        if (ready instanceof Error)
-            throw await broker_mode_deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but ${ready.message}`);
-        // A cancelled job killed while writing secrets still has post revoke the key.
-        saveRevocationState(io, state(plan.revoke !== 'false'));
-        results = await ready.write(key.key);
-    }
-    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
-    if (secretPlan && held.length === 0) {
-        throw await broker_mode_deleteAfterFailure(client, key, `The broker minted key ${key.keyId}, but writing secret ${secretPlan.name} failed everywhere: ${failed.join(' ')}`);
-    }
-    const revoke = plan.revoke === 'auto' ? held.length === 0 : plan.revoke === 'true';
-    const fate = revoke ? 'revoked through the broker when the job ends' : held.length > 0 ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
-    io.setOutput('key', key.key);
-    io.setOutput('key-id', key.keyId);
-    io.setOutput('project-id', key.projectId);
-    io.setOutput('expires-at', expiresAt);
-    saveRevocationState(io, state(revoke));
-    io.info(`Created key ${key.keyId} in project ${key.projectId} through the broker: scopes ${key.scopes.join(', ')}; expires at ${expiresAt}; ${fate}.`);
-    await io.appendSummary(mintSummary({ keyId: key.keyId, projectId: key.projectId, scopes: key.scopes, tags: key.tags, expiresAt, revokePolicy: fate }) +
-        (secretPlan ? secretsSummary(secretPlan.name, results) : ''));
-    if (failed.length > 0) {
-        const then = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
-        throw new errors/* ActionError */.lZ(`Secret ${secretPlan?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${then} Run the job again to write the rest.`);
-    }
-}
-/** Deletes, through the broker, a key we will not hand out; the error says how that went. */
-async function broker_mode_deleteAfterFailure(client, key, why) {
-    if (key.keyId === '')
-        return new errors/* ActionError */.lZ(`${why} The broker gave no key id, so ask its operators to check the project's keys.`);
-    try {
-        await client.deleteKey(key.keyId);
-        return new errors/* ActionError */.lZ(`${why} The key was deleted.`);
-    }
-    catch (error) {
-        return new errors/* ActionError */.lZ(`${why} Deleting key ${key.keyId} failed too: ${(0,errors/* describeFailure */.Ic)(error)} It expires on its own; ask the broker's operators to delete it sooner.`);
-    }
-}
-async function broker_mode_revokeMode(plan, client, deps) {
-    const { io } = deps;
-    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `this repository's keys tagged ${plan.tags.join(', ')}`;
-    io.info(`Revoking ${what} through the broker at ${plan.broker.url}.`);
-    const revoked = [];
-    const alreadyGone = [];
-    if (plan.keyIds.length === 0)
-        revoked.push(...(await client.deleteTagged(plan.tags)));
-    for (const id of plan.keyIds) {
-        const outcome = await client.deleteKey(id);
-        (outcome === 'deleted' ? revoked : alreadyGone).push(id);
-    }
-    for (const id of revoked)
-        io.info(`Revoked key ${id}.`);
-    for (const id of alreadyGone)
-        io.info(`Key ${id} was already deleted.`);
-    if (revoked.length + alreadyGone.length === 0)
-        io.info(`No key matched ${what}.`);
-    io.setOutput('revoked-count', String(revoked.length));
-    io.setOutput('revoked-key-ids', revoked.join(','));
-    const rows = [...revoked.map((id) => [code(id), 'revoked']), ...alreadyGone.map((id) => [code(id), 'already deleted'])];
-    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${what}.`;
-    await io.appendSummary(`### Deepgram keys revoked\n\nThrough the broker at ${code(plan.broker.url)}, ${what}: ${revoked.length} revoked.\n\n${body}\n`);
-}
-
-;// CONCATENATED MODULE: ./src/action/run-main.ts
-
-
-
-
-
-
-
-
-
-/** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
-async function runMain(deps) {
-    const { io } = deps;
-    const secrets = [];
-    try {
-        // Before anything else can be logged: the credentials, even if other inputs turn out bad.
-        for (const name of ['api-key', 'github-token']) {
-            const value = io.getInput(name);
-            if (value !== '') {
-                maskSecret(io, value);
-                secrets.push(value);
-            }
-        }
-        const getInput = (name) => io.getInput(name);
-        const mode = (0,inputs/* readMode */.Em)(getInput);
-        const onMissingCredentials = (0,inputs/* readOnMissingCredentials */.G7)(getInput);
-        if (wantsBroker(getInput))
-            return await brokerMain(mode, onMissingCredentials, deps, secrets);
-        const skip = io.getInput('api-key') === '' && onMissingCredentials === 'skip';
-        // A skipped run still checks every other input, so that a mistake shows on the first run, not
-        // on the first run that has secrets. Missing credentials are what a skipped run is about.
-        const standIn = (credentials) => skip ? (name) => (credentials.includes(name) && getInput(name) === '' ? 'missing' : getInput(name)) : getInput;
-        if (mode === 'revoke') {
-            const plan = readRevokePlan(standIn(['api-key']), deps.run);
-            if (skip)
-                return skipForMissingKey(io, deps.run);
-            io.setOutput('skipped', 'false');
-            await revokeMode(plan, deps);
-            return;
-        }
-        const checked = standIn(['api-key', 'github-token']);
-        const plan = (0,inputs/* readKeyPlan */.DW)(checked, deps.run, new Date(deps.clock.now()));
-        const secretPlan = (0,github_plan/* readSecretPlan */.id)(checked, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
-        const keepPrevious = readKeepPrevious(checked);
-        if (skip)
-            return skipForMissingKey(io, deps.run);
-        io.setOutput('skipped', 'false');
-        await createMode(plan, secretPlan, keepPrevious, deps, secrets);
-    }
-    catch (error) {
-        io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
-    }
-}
-function skipForMissingKey(io, run) {
-    io.notice(`Skipped: api-key is empty and on-missing-credentials is skip. ${(0,inputs/* missingApiKeyCause */.zI)(run)}`);
-    io.setOutput('skipped', 'true');
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/action/wiring.ts
-
-
-
-
-
-const USER_AGENT = 'deepgram-key-action/0.1';
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
-/**
- * The real network. Behind a proxy (self-hosted runners) undici's EnvHttpProxyAgent honours
- * HTTPS_PROXY, HTTP_PROXY and NO_PROXY; it is made only then, because undici 6 prints an
- * "experimental" warning when it is constructed.
- */
-function realHttp(env) {
-    const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
-    const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
-    const send = (0,http/* undiciSend */.Nb)(agent, { timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: http/* MAX_BODY_BYTES */.YK, proxyFor: (url) => (0,http/* proxyFromEnv */.kE)(env, url) });
-    // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
-    // the step is done (nothing waits for it any more), would otherwise hold it.
-    return { send, close: () => agent.destroy() };
-}
-const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
-/** The real clock, whose waits end early when the job is cancelled, so that main stops at once. */
-function cancellableClock(cancelled) {
-    return { ...realClock, sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms, undefined, { signal: cancelled }).catch(() => undefined) };
-}
-/**
- * Aborts `controller` on the runner's first SIGINT or SIGTERM (a cancelled job), so that main
- * stops its requests and ends; a second signal ends the process at once.
- */
-function abortOnSignals(controller) {
-    const handler = (signal) => {
-        if (controller.signal.aborted)
-            process.exit(1);
-        controller.abort(signal);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-    return () => {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
-    };
-}
-function runContextFromEnv(env) {
-    return {
-        apiUrl: env.GITHUB_API_URL,
-        actor: env.GITHUB_ACTOR,
-        forkRepository: forkOf(env.GITHUB_EVENT_PATH),
-        repository: env.GITHUB_REPOSITORY,
-        workflow: env.GITHUB_WORKFLOW,
-        runId: env.GITHUB_RUN_ID,
-        runAttempt: env.GITHUB_RUN_ATTEMPT,
-        job: env.GITHUB_JOB,
-    };
-}
-/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
-function forkOf(eventPath) {
-    if (!eventPath)
-        return undefined;
-    try {
-        const event = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(eventPath, 'utf8'));
-        const head = event.pull_request?.head?.repo;
-        return head?.fork ? head.full_name : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/action/main-step.ts
-
-
-
-
-
-/** The main step with the real runner, network and clock. Shared by dist/ and local-action. */
-async function run() {
-    const http = realHttp(process.env);
-    // A cancelled job: the in-flight request is aborted and main ends, leaving post to delete the
-    // key by id or, when the create's answer never came, by the marker saved before it was sent.
-    const cancel = new AbortController();
-    const stopListening = abortOnSignals(cancel);
-    try {
-        await runMain({
-            io: actionsIO(core_namespaceObject),
-            run: runContextFromEnv(process.env),
-            send: http.send,
-            clock: cancellableClock(cancel.signal),
-            invocationId: () => newInvocationId(),
-            userAgent: USER_AGENT,
-            cancelled: cancel.signal,
-        });
-    }
-    finally {
-        stopListening();
-        await http.close();
-    }
-}
-
-
-/***/ }),
-
-/***/ 6769:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8383);
-// Entry of the main step (action.yml runs.main, bundled into dist/main).
-
-await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 9256:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Or: () => (/* binding */ expectedExpiry),
-/* harmony export */   lG: () => (/* binding */ parseExpiration),
-/* harmony export */   vN: () => (/* binding */ describeExpiration)
-/* harmony export */ });
-/* unused harmony exports DURATION_EXAMPLES, MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS */
-/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
+// EXTERNAL MODULE: ./src/shared/input-forms.ts + 2 modules
+var input_forms = __nccwpck_require__(1977);
+;// CONCATENATED MODULE: ./src/deepgram/ids.ts
+// Deepgram's project and key ids are UUIDs. An id read from state or from an answer goes into a
+// URL path or a log line only once it is one: anything else could be a path, a query or a
+// workflow command in disguise.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function ids_isUuid(value) {
+    return UUID.test(value);
+}
+
+;// CONCATENATED MODULE: ./src/deepgram/expiration.ts
 
 /** The duration forms shown to users: errors here, action.yml's description (a test keeps them equal). */
 const DURATION_EXAMPLES = ['90s', '30m', '2h', '1d', '2w', '1h30m'];
@@ -33212,7 +31597,7 @@ const DURATION_PART = /(\d+)([wdhms])/g;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 function refuse(why) {
-    throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('expiration', `${why}. Give ${FORMS}.`);
+    throw new errors/* InputError */.dz('expiration', `${why}. Give ${FORMS}.`);
 }
 /**
  * Parses the `expiration` input. `now` is when the key is about to be created; a key may live at
@@ -33223,7 +31608,7 @@ function parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
     const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000;
     if (seconds > maxSeconds) {
         const limit = maxSeconds % 86400 === 0 ? `${maxSeconds / 86400} days` : describeSeconds(maxSeconds);
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('expiration', `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${FORMS}.`);
+        throw new errors/* InputError */.dz('expiration', `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${FORMS}.`);
     }
     return expiration;
 }
@@ -33306,35 +31691,9 @@ function describeSeconds(seconds) {
     return parts.join(' ');
 }
 
-
-/***/ }),
-
-/***/ 9111:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   O: () => (/* binding */ isUuid)
-/* harmony export */ });
-// Deepgram's project and key ids are UUIDs. An id read from state or from an answer goes into a
-// URL path or a log line only once it is one: anything else could be a path, a query or a
-// workflow command in disguise.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-function isUuid(value) {
-    return UUID.test(value);
-}
-
-
-/***/ }),
-
-/***/ 9744:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Uq: () => (/* binding */ whyManagement),
-/* harmony export */   cN: () => (/* binding */ grantProblem),
-/* harmony export */   iL: () => (/* binding */ isManagementScope)
-/* harmony export */ });
-/* unused harmony exports ROLE_PERMISSIONS, unrequestedManagementScopes */
+// EXTERNAL MODULE: ./src/github/plan.ts
+var github_plan = __nccwpck_require__(4496);
+;// CONCATENATED MODULE: ./src/deepgram/scopes.ts
 // Which of Deepgram's scopes let a key manage keys or the project, and what a granted list may
 // hold beyond what was asked. Pure rules, shared by the action (inputs, the check after creating)
 // and the broker (its policy). Sources: Deepgram's "Working with roles" page, its role table.
@@ -33443,6 +31802,2105 @@ function grantProblem(requested, granted) {
     return `it was granted ${list}, which ${extra.length === 1 ? 'was' : 'were'} not asked for and can manage keys or the project`;
 }
 
+;// CONCATENATED MODULE: ./src/shared/printable.ts
+// Text that people read in a console (a key's comment) must show what it says. Control
+// characters and line separators break lines or drive terminals; bidirectional-text controls
+// reorder what is shown (a comment could display another repository's name); zero-width
+// characters hide text or make two strings that look equal differ.
+const CLASSES = [
+    [/[\u0000-\u001f\u007f-\u009f]/, 'a control character'],
+    [/[\u2028\u2029]/, 'a line separator'],
+    [/[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/, 'a bidirectional-text control'],
+    [/[\u200b-\u200d\u2060\ufeff]/, 'a zero-width character'],
+];
+const ANY = new RegExp(CLASSES.map(([pattern]) => pattern.source).join('|'));
+/**
+ * The first character of `text` that is not printable, described for a message (such as
+ * `a bidirectional-text control (U+202E) at position 7`), or undefined when all are printable.
+ */
+function unprintableIn(text) {
+    const found = ANY.exec(text);
+    if (!found)
+        return undefined;
+    const char = found[0];
+    const what = CLASSES.find(([pattern]) => pattern.test(char))?.[1] ?? 'an unprintable character';
+    const code = char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return `${what} (U+${code}) at position ${found.index + 1}`;
+}
+
+;// CONCATENATED MODULE: ./src/action/inputs.ts
+
+
+
+
+
+
+
+function readMode(getInput) {
+    const mode = (getInput('mode') || 'create').toLowerCase();
+    if (mode === 'create' || mode === 'revoke')
+        return mode;
+    throw new errors/* InputError */.dz('mode', `'${getInput('mode')}' is not one of create or revoke.`);
+}
+/** What to do when api-key is empty: fail (the default) or skip the step. */
+function readOnMissingCredentials(getInput) {
+    const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
+    if (value === 'fail' || value === 'skip')
+        return value;
+    throw new errors/* InputError */.dz('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
+}
+/** Why api-key is empty, in this run's own terms. */
+function missingApiKeyCause(run) {
+    if (run.forkRepository) {
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
+    }
+    if (run.actor === 'dependabot[bot]') {
+        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
+    }
+    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
+}
+const inputs_SCOPE = /^[A-Za-z0-9:_.*-]+$/;
+const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
+function readApiKey(getInput, run = {}) {
+    const apiKey = getInput('api-key');
+    if (apiKey === '') {
+        throw new errors/* InputError */.dz('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
+    }
+    (0,input_forms/* checkCredential */.CT)('api-key', apiKey);
+    return apiKey;
+}
+function readProjectId(getInput) {
+    const projectId = getInput('project-id');
+    if (projectId === '')
+        return undefined;
+    if (!ids_isUuid(projectId)) {
+        throw new errors/* InputError */.dz('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
+    }
+    return projectId.toLowerCase();
+}
+function inputs_readDeepgramApiUrl(getInput) {
+    return (0,input_forms/* readBaseUrl */.$P)(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
+}
+/**
+ * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
+ * leaked key that can mint keys could mint one that never expires.
+ */
+function readScopes(getInput) {
+    const allowKeyManagement = readFlag(getInput, 'allow-key-management');
+    const scopes = (0,input_forms/* parseList */.E1)(getInput('scopes'));
+    if (scopes.length === 0) {
+        throw new errors/* InputError */.dz('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.');
+    }
+    for (const scope of scopes) {
+        if (!inputs_SCOPE.test(scope)) {
+            throw new errors/* InputError */.dz('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`);
+        }
+    }
+    const management = scopes.find(isManagementScope);
+    if (management !== undefined && !allowKeyManagement) {
+        throw new errors/* InputError */.dz('scopes', `'${management}' can manage keys or the project (${whyManagement(management)}), and allow-key-management is false. ` +
+            'A leaked key with it could mint keys that never expire, so short-lived would mean nothing. ' +
+            'For the speech APIs usage:write is enough; set allow-key-management: true only for a job that must manage keys.');
+    }
+    return [...new Set(scopes)];
+}
+/** A true/false input; empty is false. */
+function readFlag(getInput, name) {
+    const value = (getInput(name) || 'false').toLowerCase();
+    if (value === 'true' || value === 'false')
+        return value === 'true';
+    throw new errors/* InputError */.dz(name, `'${getInput(name)}' is not one of true or false.`);
+}
+function readRevoke(getInput) {
+    const revoke = (getInput('revoke') || 'auto').toLowerCase();
+    if (revoke === 'auto' || revoke === 'true' || revoke === 'false')
+        return revoke;
+    throw new errors/* InputError */.dz('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
+}
+/** A comment that names the run; the marker appended at minting makes it unique. */
+function defaultComment(run) {
+    const repository = run.repository ?? 'local run';
+    const parts = [
+        repository,
+        run.workflow ? `workflow ${run.workflow}` : undefined,
+        run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
+        run.job ? `job ${run.job}` : undefined,
+    ];
+    return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
+}
+/** Reads and validates the key of create mode. Throws InputError on the first bad one. */
+function readKeyPlan(getInput, now) {
+    if (getInput('key-id') !== '') {
+        throw new errors/* InputError */.dz('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
+    }
+    const scopes = readScopes(getInput);
+    const tags = [...new Set((0,input_forms/* parseList */.E1)(getInput('tags')))];
+    const expiration = parseExpiration(getInput('expiration') || '1h', now);
+    const revoke = readRevoke(getInput);
+    const comment = getInput('comment');
+    const unprintable = unprintableIn(comment);
+    if (unprintable)
+        throw new errors/* InputError */.dz('comment', `holds ${unprintable}. Give printable text only: no control, bidirectional-text or zero-width characters.`);
+    return { scopes, tags, expiration, revoke, ...(comment === '' ? {} : { comment }) };
+}
+/** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
+const CREATE_ONLY_INPUTS = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...github_plan/* SECRET_INPUTS */.pH };
+function readRevokePlan(getInput) {
+    for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
+        const value = getInput(input);
+        if (value !== '' && value !== fallback) {
+            throw new errors/* InputError */.dz(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`);
+        }
+    }
+    const keyIds = [...new Set((0,input_forms/* parseList */.E1)(getInput('key-id')).map((id) => id.toLowerCase()))];
+    const tags = [...new Set((0,input_forms/* parseList */.E1)(getInput('tags')))];
+    if (keyIds.length === 0 && tags.length === 0) {
+        throw new errors/* InputError */.dz('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.');
+    }
+    if (keyIds.length > 0 && tags.length > 0) {
+        throw new errors/* InputError */.dz('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.');
+    }
+    for (const id of keyIds) {
+        if (!ids_isUuid(id))
+            throw new errors/* InputError */.dz('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`);
+    }
+    return { keyIds, tags };
+}
+
+;// CONCATENATED MODULE: ./src/action/limits.ts
+// How long each step may take, whatever the network does. The runner gives a cancelled job's
+// steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
+// meant to live minutes must not outlive a step that hangs. docs/time-bounds.md states these
+// bounds for users.
+/** One request, whole: connecting, the headers and every byte of the body. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
+ * long after the step starts: with Node's start and exit, main ends within 30 s.
+ */
+const MAIN_DEEPGRAM_BUDGET_MS = 25_000;
+/**
+ * Create attempts end this long before MAIN_DEEPGRAM_BUDGET_MS runs out, leaving time to list the
+ * project's keys and delete one whose answer was lost.
+ */
+const CLEAN_UP_RESERVE_MS = 8_000;
+/** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
+const POST_BUDGET_MS = 15_000;
+/**
+ * The runner's token service is the runner's own: an ID token that takes longer than this is not
+ * coming, and the step's budget must still hold what follows.
+ */
+const ID_TOKEN_TIMEOUT_MS = 10_000;
+
+;// CONCATENATED MODULE: ./src/action/state.ts
+
+
+
+/**
+ * Saved before the create is sent: if its answer never reaches main (a cancelled job, a lost
+ * answer whose clean-up failed), post asks the same source to delete this invocation's keys.
+ * Throws when the state file cannot be written, and then nothing is created.
+ */
+function saveCreationIntent(io, locator, invocation) {
+    if (locator.kind === 'deepgram') {
+        io.saveState('source', 'deepgram');
+        io.saveState('project-id', locator.projectId);
+    }
+    else {
+        io.saveState('source', 'broker');
+        io.saveState('broker-url', locator.url);
+        io.saveState('broker-audience', locator.audience);
+    }
+    io.saveState('invocation', invocation);
+}
+/** Main knows no key of this invocation is alive: post need not look for one. */
+function clearCreationIntent(io) {
+    io.saveState('invocation', '');
+}
+function saveRevocationState(io, state) {
+    io.saveState('key-id', state.keyId);
+    io.saveState('expires-at', state.expiresAt);
+    io.saveState('revoke', String(state.revoke));
+    io.saveState('kept-because', state.keptBecause ?? '');
+}
+/** The key main recorded, else the invocation of a create whose answer main never saw, else nothing. */
+function loadPostWork(io) {
+    const keyId = io.getState('key-id');
+    const invocation = io.getState('invocation');
+    if (keyId === '' && invocation === '')
+        return { kind: 'none' };
+    const locator = loadLocator(io);
+    if (typeof locator === 'string')
+        return { kind: 'malformed', what: locator };
+    if (keyId !== '') {
+        if (!isUuid(keyId))
+            return { kind: 'malformed', what: 'key id' };
+        const keptBecause = io.getState('kept-because');
+        return { kind: 'key', locator, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true', ...(keptBecause ? { keptBecause } : {}) };
+    }
+    if (!isInvocationId(invocation))
+        return { kind: 'malformed', what: 'marker' };
+    return { kind: 'invocation', locator, invocation };
+}
+/** Where the key came from, or what is wrong with the saved description of it. */
+function loadLocator(io) {
+    if (io.getState('source') === 'broker') {
+        try {
+            const url = readBaseUrl(() => io.getState('broker-url'), 'broker-url', '');
+            return { kind: 'broker', url, audience: io.getState('broker-audience') };
+        }
+        catch {
+            return 'broker URL';
+        }
+    }
+    const projectId = io.getState('project-id');
+    return isUuid(projectId) ? { kind: 'deepgram', projectId } : 'project id';
+}
+
+// EXTERNAL MODULE: ./src/github/pacing.ts
+var pacing = __nccwpck_require__(9959);
+;// CONCATENATED MODULE: ./src/action/summary.ts
+
+
+
+function mintSummary(s) {
+    const rows = [
+        ['Key id', code(s.keyId)],
+        ['Project', code(s.projectId)],
+        ['Scopes granted', s.scopes.map(code).join(', ')],
+        ['Expires', markdownValue(s.expiresAt)],
+        ['When the job ends', markdownValue(s.revokePolicy)],
+    ];
+    if (s.tags.length > 0)
+        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
+    return `### Deepgram key created\n\n${table(rows)}\n`;
+}
+/** One row per target: where the secret was created, updated, or why it failed. */
+function secretsSummary(name, results) {
+    const rows = results.map((r) => [markdownValue((0,github_plan/* describeTarget */.ff)(r.target)), markdownValue('outcome' in r ? r.outcome : `failed: ${r.error}`)]);
+    const advice = (0,pacing/* fanOutAdvice */.GX)(results.length);
+    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${markdownValue(advice)}\n`}`;
+}
+/** Revoke mode: what was deleted, and which ids the source did not know. */
+function revokeModeSummary(where, what, report) {
+    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.notFound.map((id) => [code(id), 'not found (deleted already, or another project\'s)'])];
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
+    return `### Deepgram keys revoked\n\nRevoking ${markdownValue(what)} ${markdownValue(where)}: ${report.revoked.length} revoked.\n\n${body}\n`;
+}
+function revokedSummary(keyId, outcome) {
+    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
+    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
+}
+/** A two-column table of cells that are Markdown already: each value in them went through code() or markdownValue(). */
+function table(rows, header = ['', '']) {
+    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+    return lines.join('\n');
+}
+/**
+ * A value as inline code, on one line. A table splits its cells before anything else, code spans
+ * included: there a pipe ends the cell and a backslash escapes the character after it. A value
+ * with a pipe, a backslash or a backtick is therefore shown as escaped text instead, exactly.
+ */
+function code(value) {
+    const line = logLine(value);
+    return /[|\\`]/.test(line) ? markdownValue(value) : `\`${line}\``;
+}
+/** keep-previous: each earlier key of the secret, and what became of it. */
+function rotationSummary(report) {
+    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
+    const rows = report.keys.map(({ key, outcome }) => [code(key.apiKeyId), markdownValue(`${results[outcome]}; created ${key.created ?? 'at an unknown time'}`)]);
+    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
+    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
+    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/action/flow/rotation.ts
+// keep-previous: once every target of a secret holds the new key, the earlier keys this action
+// minted for that same secret are deleted, but for the newest N of them. "The same secret" is the
+// digest in each key's marker (marker.ts, github/plan.ts secretIdentity): the source lists the
+// keys of that digest (Deepgram by the marker in its listing, the broker by its own), so a key
+// made by hand, or minted for another repository or secret, is never touched.
+
+
+/** More would be a typo: a secret rotated for years still has far fewer live keys. */
+const MOST_KEPT = 1000;
+/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
+function readKeepPrevious(getInput) {
+    const text = getInput('keep-previous') || 'all';
+    if (text.toLowerCase() === 'all')
+        return 'all';
+    if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT)
+        return Number(text);
+    throw new errors/* InputError */.dz('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
+}
+/**
+ * Which listed keys go. Only keys marked by this action for the same secret digest, created before
+ * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
+ * Deepgram's `created`. Undefined when the new key's creation time is unknown: then which keys are
+ * earlier cannot be told, and nothing is deleted.
+ */
+function selectPreviousKeys(keys, newKey, keep) {
+    const listed = keys.find((k) => sameId(k.apiKeyId, newKey.apiKeyId));
+    const newCreated = createdMicros(listed?.created ?? newKey.created);
+    if (newCreated === undefined)
+        return undefined;
+    const earlier = keys
+        .flatMap((key) => {
+        const created = createdMicros(key.created);
+        // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
+        if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId))
+            return [];
+        if (!ids_isUuid(key.apiKeyId))
+            return [];
+        return [{ key, created }];
+    })
+        .sort((a, b) => b.created - a.created || b.key.apiKeyId.localeCompare(a.key.apiKeyId))
+        .map(({ key }) => key);
+    return { keep: earlier.slice(0, keep), remove: earlier.slice(keep).reverse() };
+}
+function sameId(a, b) {
+    return a.toLowerCase() === b.toLowerCase();
+}
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
+/** Deepgram's timestamps carry microseconds; two keys a millisecond apart still order. */
+function createdMicros(text) {
+    const match = TIMESTAMP.exec(text ?? '');
+    if (match === null)
+        return undefined;
+    const seconds = Date.parse(`${match[1]}${match[3]}`);
+    if (Number.isNaN(seconds))
+        return undefined;
+    return seconds * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
+}
+/**
+ * Deletes the earlier keys of the secret. Never throws: the new key is in place whatever happens
+ * here, so a key that cannot be listed or deleted is a warning, and it expires on its own.
+ */
+async function retirePreviousKeys(request, source, io) {
+    const { secretName, keep } = request;
+    const report = { secretName, keep, keys: [] };
+    const giveUp = (problem) => {
+        io.warning(`No earlier key of secret ${secretName} was deleted: ${problem} They expire on their own.`);
+        return { ...report, problem };
+    };
+    let keys;
+    try {
+        keys = await source.keysOfSecret(request.digest);
+    }
+    catch (error) {
+        return giveUp(`listing the secret's keys failed: ${(0,errors/* describeFailure */.Ic)(error)}`);
+    }
+    const selection = selectPreviousKeys(keys, request.newKey, keep);
+    if (selection === undefined)
+        return giveUp(`Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`);
+    report.keys.push(...selection.keep.map((key) => ({ key, outcome: 'kept' })));
+    io.info(`Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`);
+    // One at a time, oldest first: when api-key is itself an earlier key of this secret (the admin key
+    // rotating itself with keep-previous: 0), it is the newest of them and goes last.
+    for (const key of selection.remove) {
+        try {
+            const outcome = await source.deleteKey(key.apiKeyId);
+            io.info(outcome === 'deleted' ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.` : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`);
+            report.keys.push({ key, outcome });
+        }
+        catch (error) {
+            const until = key.expirationDate ? `until ${key.expirationDate}` : 'until it expires';
+            io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${(0,errors/* describeFailure */.Ic)(error)} It stays valid ${until}. ${source.byHand}`);
+            report.keys.push({ key, outcome: 'failed' });
+        }
+    }
+    return report;
+}
+/** Create mode's revoked-count and revoked-key-ids: the earlier keys deleted (none after a partial write). */
+function publishRotation(io, report) {
+    const deleted = (report?.keys ?? []).filter((k) => k.outcome === 'deleted').map((k) => k.key.apiKeyId);
+    io.setOutput('revoked-count', String(deleted.length));
+    io.setOutput('revoked-key-ids', deleted.join(','));
+}
+
+// EXTERNAL MODULE: ./src/shared/http.ts
+var http = __nccwpck_require__(6489);
+;// CONCATENATED MODULE: ./src/shared/attempt.ts
+// One attempt of a request to a service, inside its step's budget: it is never sent once the job
+// is cancelled or the budget is spent, its deadline is what is left, and every way it can fail
+// without a usable answer becomes one of errors.ts's values, naming the service. Deepgram's client
+// and the broker's share it, so both keep the same promises.
+
+
+async function sendAttempt(link, request, action, attempt) {
+    const { service, cancelled } = link;
+    if (cancelled?.aborted)
+        throw new errors/* CancelledError */.cc(link.cancelledMessage(action));
+    const timeoutMs = Math.min(attempt.remainingMs, (link.deadline ?? Infinity) - link.now());
+    const host = new URL(request.url).host;
+    if (timeoutMs <= 0)
+        throw new errors/* NetworkError */.Dr(service, action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host });
+    try {
+        return await link.send({ ...request, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled });
+    }
+    catch (error) {
+        if (cancelled?.aborted)
+            throw new errors/* CancelledError */.cc(link.cancelledMessage(action));
+        if (error instanceof http/* TransportError */.wX)
+            throw new errors/* NetworkError */.Dr(service, action, error.message, error.sent, { attempts: attempt.n, host, proxy: error.proxy });
+        if (error instanceof http/* AnswerTooLargeError */.Oc)
+            throw tooLarge(link, error, action);
+        throw error;
+    }
+}
+/** A service's own answers are small: one too large to read came from something else. */
+function tooLarge(link, error, action) {
+    return (0,http/* oversizedAnswerError */.eD)(error, { service: link.service, action, requestId: link.requestIdOf(error.headers), urlInput: link.urlInput });
+}
+
+;// CONCATENATED MODULE: ./src/shared/retry.ts
+/**
+ * Main step: a few seconds of patience for a flaky service. The budget covers the attempts of one
+ * call, the one in flight included: no attempt's deadline reaches past it.
+ */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
+/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
+const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/** No retry starts with less time than this left in its budget: it could not get an answer. */
+const MIN_ATTEMPT_MS = 1_000;
+/** The policy with its budget cut so that it ends by `deadline` (epoch ms) at the latest. */
+function endingBy(policy, deadline, now) {
+    if (deadline === undefined)
+        return policy;
+    return { ...policy, budgetMs: Math.max(0, Math.min(policy.budgetMs, deadline - now)) };
+}
+/**
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Each attempt is
+ * told the time left in the budget (`remainingMs`), which its deadline must not pass. Between
+ * attempts it waits an exponential, fully jittered delay, or what the service asked (Retry-After)
+ * when that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ */
+async function withRetry(attempt, classify, policy, clock, beforeRetry) {
+    const started = clock.now();
+    const remaining = () => started + policy.budgetMs - clock.now();
+    for (let n = 1;; n++) {
+        try {
+            return await attempt(n, remaining());
+        }
+        catch (error) {
+            const verdict = classify(error);
+            if (!verdict.retry || n >= policy.maxAttempts)
+                throw error;
+            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
+            if (remaining() - delay < MIN_ATTEMPT_MS)
+                throw error;
+            if (beforeRetry)
+                await beforeRetry(error);
+            await clock.sleep(delay);
+            if (remaining() < MIN_ATTEMPT_MS)
+                throw error;
+        }
+    }
+}
+/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
+function retryDelay(n, policy, random, retryAfterMs) {
+    if (retryAfterMs !== undefined)
+        return Math.max(0, retryAfterMs);
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(random() * ceiling);
+}
+/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+;// CONCATENATED MODULE: ./src/deepgram/client.ts
+
+
+
+
+/**
+ * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
+ * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
+ */
+class DeepgramClient {
+    options;
+    constructor(options) {
+        this.options = options;
+    }
+    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
+    get deadline() {
+        return this.options.deadline ?? Infinity;
+    }
+    async listProjects() {
+        const action = 'listing the projects of api-key';
+        return this.retried('GET', '/v1/projects', action, (response, body) => requiredArray(body, 'projects', response, action).map((p) => ({
+            projectId: stringOf(field(p, 'project_id')) ?? '',
+            name: stringOf(field(p, 'name')) ?? '',
+        })));
+    }
+    /**
+     * One create, not retried here (see mint.ts). A 2xx answer that is not a key (not JSON, no
+     * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
+     */
+    async createKeyOnce(projectId, request, attempt = { n: 1, remainingMs: Infinity }) {
+        const action = 'creating the key';
+        const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request));
+        const body = this.expectOk(response, action);
+        const unusable = (problem) => new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, problem, requestIdOf(response, body));
+        if (typeof body !== 'object' || body === null)
+            throw unusable('the answer is not a JSON object');
+        const key = stringOf(field(body, 'key'));
+        const apiKeyId = stringOf(field(body, 'api_key_id'));
+        if (key === undefined)
+            throw unusable('the answer carries no key');
+        if (apiKeyId === undefined)
+            throw unusable('the answer carries no api_key_id');
+        if (!ids_isUuid(apiKeyId))
+            throw unusable('its api_key_id is not a UUID');
+        return {
+            apiKeyId: apiKeyId.toLowerCase(),
+            key,
+            scopes: stringsOf(field(body, 'scopes')) ?? [],
+            tags: stringsOf(field(body, 'tags')) ?? [],
+            expirationDate: stringOf(field(body, 'expiration_date')),
+            created: stringOf(field(body, 'created')),
+        };
+    }
+    async listKeys(projectId) {
+        const action = 'listing the project keys';
+        return this.retried('GET', keysPath(projectId), action, (response, body) => requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(field(item, 'api_key'))));
+    }
+    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
+    async getKey(projectId, keyId) {
+        return this.retried('GET', keyPath(projectId, keyId), `reading key ${keyId}`, (_, body) => {
+            const nested = field(field(field(body, 'item'), 'member'), 'api_key');
+            return toProjectKey(nested ?? field(body, 'api_key'));
+        });
+    }
+    /**
+     * Deletes a key; 404 means it is gone already, which is what we wanted. A 2xx whose body reports
+     * an error is a failure: only Deepgram's word that it deleted the key counts.
+     */
+    async deleteKey(projectId, keyId) {
+        return this.retried('DELETE', keyPath(projectId, keyId), `deleting key ${keyId}`, (response) => {
+            if (response.status === 404)
+                return 'already-gone';
+            return 'deleted';
+        });
+    }
+    /**
+     * POST /v1/auth/grant: a temporary token. Nothing is created, so a failed or unanswered grant is
+     * retried like a read. The answer is returned as sent, with when its attempt was sent: grant.ts
+     * checks it.
+     */
+    async grantToken(ttlSeconds) {
+        const action = 'granting a temporary token';
+        const { policy, clock, deadline } = this.options;
+        return withRetry(async (n, remainingMs) => {
+            const sentAt = clock.now();
+            const response = await this.send('POST', '/v1/auth/grant', action, { n, remainingMs }, JSON.stringify({ ttl_seconds: ttlSeconds }));
+            const body = this.expectOk(response, action);
+            return { body, sentAt, status: response.status, requestId: requestIdOf(response, body) };
+        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
+    }
+    async retried(method, path, action, read) {
+        const { policy, clock, deadline } = this.options;
+        return withRetry(async (n, remainingMs) => {
+            const response = await this.send(method, path, action, { n, remainingMs });
+            if (method === 'DELETE' && response.status === 404)
+                return read(response, undefined);
+            const body = this.expectOk(response, action);
+            if (method === 'DELETE' && reportsError(body))
+                throw deepgramError(response, action, clock.now());
+            return read(response, body);
+        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
+    }
+    async send(method, path, action, attempt, body) {
+        const { baseUrl, apiKey, userAgent, cancelled, deadline, clock, send } = this.options;
+        const headers = { authorization: `Token ${apiKey}`, accept: 'application/json', 'user-agent': userAgent };
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        const link = { service: 'Deepgram', urlInput: 'deepgram-api-url', send, now: clock.now, deadline, cancelled, cancelledMessage, requestIdOf: (h) => requestIdOf({ status: 0, headers: h, body: '' }, undefined) };
+        return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
+    }
+    expectOk(response, action) {
+        if (response.status >= 200 && response.status < 300)
+            return parseJson(response.body);
+        throw deepgramError(response, action, this.options.clock.now());
+    }
+}
+function cancelledMessage(action) {
+    return `The job was cancelled while ${action}. The post step deletes any key this run created.`;
+}
+/** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
+function reportsError(body) {
+    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined);
+}
+function requiredArray(body, name, response, action) {
+    const value = field(body, name);
+    if (Array.isArray(value))
+        return value;
+    throw new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
+}
+/** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
+function keysPath(projectId) {
+    if (!ids_isUuid(projectId))
+        throw new errors/* ActionError */.lZ('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
+    return `/v1/projects/${projectId}/keys`;
+}
+function keyPath(projectId, keyId) {
+    if (!ids_isUuid(keyId))
+        throw new errors/* ActionError */.lZ('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
+    return `${keysPath(projectId)}/${keyId}`;
+}
+/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
+function transientVerdict(error) {
+    if (error instanceof errors/* NetworkError */.Dr)
+        return { retry: true };
+    if (error instanceof errors/* ServiceError */._7 && isTransientStatus(error.status)) {
+        const after = error.details.retryAfterSeconds;
+        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
+    }
+    return { retry: false };
+}
+function isTransientStatus(status) {
+    return status === 408 || status === 429 || status >= 500;
+}
+/**
+ * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
+ * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
+ */
+function deepgramError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
+    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
+    const text = response.body.trim().slice(0, 300);
+    const message = stringOf(field(body, 'err_msg')) ??
+        (modern || undefined) ??
+        stringOf(field(body, 'reason')) ??
+        (typeof body === 'string' ? body : undefined) ??
+        (text || 'no message');
+    const requestId = requestIdOf(response, body);
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
+    return new errors/* ServiceError */._7({
+        service: 'Deepgram',
+        action,
+        status: response.status,
+        code,
+        message: message.replace(/\s+/g, ' ').trim(),
+        requestId,
+        hint: deepgramHint(response.status, code),
+        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    });
+}
+/** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
+function requestIdOf(response, body) {
+    return stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id'];
+}
+function deepgramHint(status, code) {
+    if (status >= 200 && status < 300)
+        return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.';
+    const upper = (code ?? '').toUpperCase();
+    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
+        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
+    }
+    if (status === 401)
+        return 'Check the api-key input: Deepgram does not accept it.';
+    if (status === 404)
+        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
+    if (status === 429)
+        return 'Deepgram is limiting requests; run the job again later.';
+    if (status >= 500)
+        return 'Deepgram had a problem; run the job again later.';
+    return undefined;
+}
+function parseJson(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return text;
+    }
+}
+function field(value, name) {
+    return typeof value === 'object' && value !== null ? value[name] : undefined;
+}
+function stringOf(value) {
+    return typeof value === 'string' && value !== '' ? value : undefined;
+}
+function stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
+}
+function toProjectKey(value) {
+    return {
+        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
+        comment: stringOf(field(value, 'comment')) ?? '',
+        scopes: stringsOf(field(value, 'scopes')) ?? [],
+        tags: stringsOf(field(value, 'tags')),
+        expirationDate: stringOf(field(value, 'expiration_date')),
+        created: stringOf(field(value, 'created')),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/deepgram/mint.ts
+
+
+
+
+
+
+/** How far Deepgram's expiry may stray from its own `created` plus the TTL, or the date asked: rounding. */
+const EXPIRY_TOLERANCE_MS = 60_000;
+/** The same, when the answer has no `created` and the runner's clock must stand in for Deepgram's. */
+const RUNNER_CLOCK_TOLERANCE_MS = 5 * 60_000;
+function createKeyBody(request) {
+    const body = { comment: withMarker(request.comment, request.marker), scopes: request.scopes };
+    if (request.tags.length > 0)
+        body.tags = request.tags;
+    if (request.expiration.kind === 'ttl')
+        body.time_to_live_in_seconds = request.expiration.seconds;
+    else
+        body.expiration_date = request.expiration.date.toISOString();
+    return body;
+}
+/**
+ * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
+ * only when it certainly was not processed (429, no connection). After an ambiguous failure (5xx,
+ * a reset or timeout once the request was out) the keys that carry this invocation's marker are
+ * deleted before trying again. A 2xx that is not a key is ambiguous too, but final: the keys with
+ * the marker are deleted and the step fails. A cancelled job does no clean-up here: main must end
+ * quickly, and post finds the key by the marker.
+ */
+async function mintWithoutOrphans(minter, options) {
+    const cleanUpIfAmbiguous = async (error) => {
+        if (!isAmbiguous(error))
+            return;
+        let deleted;
+        try {
+            deleted = await minter.deleteInvocationKeys();
+        }
+        catch (cleanUp) {
+            if (cleanUp instanceof CleanUpError)
+                throw cleanUp;
+            throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and deleting what it may have created failed too: ${describe(cleanUp)} ${minter.byHand}`);
+        }
+        for (const id of deleted)
+            options.log(`Deleted key ${id}, created by an attempt whose answer was lost.`);
+    };
+    try {
+        return await withRetry((n, remainingMs) => minter.createOnce({ n, remainingMs }), transientVerdict, endingBy(options.policy, options.createBy, options.clock.now()), options.clock, cleanUpIfAmbiguous);
+    }
+    catch (error) {
+        // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
+        await cleanUpIfAmbiguous(error);
+        if (error instanceof errors/* UnusableAnswerError */.qx) {
+            throw new errors/* ActionError */.lZ(`${error.message} Any key it made was found by its marker and deleted; run the job again.`);
+        }
+        throw error;
+    }
+}
+/** mintWithoutOrphans with Deepgram as the minter: the marker finds the keys of an interrupted create. */
+async function createKeyWithoutOrphans(request, deps) {
+    const body = createKeyBody(request);
+    return mintWithoutOrphans({
+        createOnce: (attempt) => deps.client.createKeyOnce(request.projectId, body, attempt),
+        deleteInvocationKeys: () => deleteKeysOfInvocation(deps.client, request.projectId, request.marker),
+        byHand: byHandFor(request.marker),
+    }, deps);
+}
+/** Did the service perhaps create the key even though we got no success answer? */
+function isAmbiguous(error) {
+    if (error instanceof errors/* NetworkError */.Dr)
+        return error.sent;
+    if (error instanceof errors/* UnusableAnswerError */.qx)
+        return true;
+    return error instanceof errors/* ServiceError */._7 && error.status >= 500;
+}
+/** After this failure, may a key of this invocation still be alive? Then post looks for it by the marker. */
+function mayHaveLeftKey(error) {
+    return error instanceof errors/* CancelledError */.cc || error instanceof CleanUpError || isAmbiguous(error);
+}
+/** The clean-up after an ambiguous create failed: a key with the marker may be alive. */
+class CleanUpError extends errors/* ActionError */.lZ {
+    constructor(message) {
+        super(message);
+        this.name = 'CleanUpError';
+    }
+}
+function byHandFor(marker) {
+    return `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(marker).trim()}" in the Deepgram console.`;
+}
+/**
+ * Lists the project's keys and deletes those carrying this invocation's marker: the ids deleted.
+ * A listed key with the marker but an id that is not a UUID is never sent anywhere.
+ */
+async function deleteKeysOfInvocation(client, projectId, marker) {
+    const byHand = byHandFor(marker);
+    let keys;
+    try {
+        keys = await client.listKeys(projectId);
+    }
+    catch (error) {
+        throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`);
+    }
+    const deleted = [];
+    for (const key of keys.filter((k) => isFromThisInvocation(k, marker))) {
+        if (!ids_isUuid(key.apiKeyId))
+            throw new CleanUpError(`Deepgram listed a key with this run's marker whose id is not a UUID, so it was not deleted. ${byHand}`);
+        const outcome = await client.deleteKey(projectId, key.apiKeyId).catch((error) => {
+            throw new CleanUpError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} ${byHand}`);
+        });
+        if (outcome === 'deleted')
+            deleted.push(key.apiKeyId);
+    }
+    return deleted;
+}
+/** Ours only when the comment ends with this invocation's own marker: another run's key never is. */
+function isFromThisInvocation(key, marker) {
+    const found = parseMarker(key.comment);
+    // A broker invocation is chosen by its caller, so only the whole marker (whose MAC covers the
+    // repository and its issuer) proves a key is this request's, not another repository's.
+    if (found?.kind === 'broker')
+        return formatMarker(found) === formatMarker(marker);
+    return found !== undefined && found.kind === marker.kind && found.invocation === marker.invocation;
+}
+function describe(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+/**
+ * What is wrong with Deepgram's answer, or undefined when it is the key we asked for. A key
+ * without the expiry we asked for would live forever (Deepgram ignores fields it does not know).
+ * Deepgram's own clock decides: its expiry must match its own `created` plus the TTL, or the date
+ * asked. Only an answer without `created` is checked against the runner's clock (`sentAt` and
+ * `receivedAt`), with room for the two clocks to disagree.
+ */
+function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
+    if (key.expirationDate === undefined)
+        return 'the answer carries no expiration_date: the key would never expire';
+    const actual = Date.parse(key.expirationDate);
+    if (Number.isNaN(actual))
+        return 'its expiration_date is not a date';
+    const created = key.created === undefined ? Number.NaN : Date.parse(key.created);
+    const [earliest, latest, asked] = expiration.kind === 'date' || !Number.isNaN(created)
+        ? around(expectedExpiry(expiration, new Date(created)).getTime(), EXPIRY_TOLERANCE_MS)
+        : [
+            expectedExpiry(expiration, new Date(sentAt)).getTime() - RUNNER_CLOCK_TOLERANCE_MS,
+            expectedExpiry(expiration, new Date(receivedAt)).getTime() + RUNNER_CLOCK_TOLERANCE_MS,
+            expectedExpiry(expiration, new Date(sentAt)).getTime(),
+        ];
+    if (actual < earliest || actual > latest) {
+        const basis = expiration.kind === 'ttl' && !Number.isNaN(created) ? ` (created ${new Date(created).toISOString()} plus the time to live)` : '';
+        return `it expires at ${new Date(actual).toISOString()}, not at ${new Date(asked).toISOString()}${basis} as asked`;
+    }
+    return undefined;
+}
+function around(expected, tolerance) {
+    return [expected - tolerance, expected + tolerance, expected];
+}
+
+// EXTERNAL MODULE: ./src/github/deliver.ts
+var deliver = __nccwpck_require__(7118);
+;// CONCATENATED MODULE: ./src/action/flow/create.ts
+// Create mode, written once for every source of keys: mint the key (its invocation saved before
+// the create is sent, the key masked before anything else is written), check it is the key asked
+// for, write it to the secrets, publish outputs and state, retire the secret's earlier keys, and
+// summarise. Whether Deepgram or the broker answers is the KeySource's business.
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Creates the key from `openSource`'s source. `secrets` collects what must never be shown (the
+ * new key), for the caller's redaction of the final error.
+ */
+async function createKey(plan, openSource, deps, secrets) {
+    const { io } = deps;
+    // Every key written to a secret names that secret in its marker, so a later rotation finds it.
+    const digest = plan.secret ? secretDigest((0,github_plan/* secretIdentity */.PU)(plan.secret)) : undefined;
+    // Public keys are fetched while the key is being created: two round trips, not three.
+    const delivery = plan.secret ? startDelivery(plan.secret, deps) : undefined;
+    const source = await openSource();
+    const key = await mint(plan.key, digest, source, deps, secrets);
+    // Writing secrets may outlast the source's budget (a fan-out paced to GitHub's limits): what the
+    // source is asked once the writes are done gets a budget of its own, from then.
+    let later;
+    const afterWrites = () => (later ??= plan.secret ? source.renewed() : source);
+    const results = plan.secret && delivery ? await writeSecrets(plan.secret, plan.key, delivery, key, afterWrites, io) : [];
+    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
+    const revoke = plan.key.revoke === 'auto' ? held.length === 0 : plan.key.revoke === 'true';
+    try {
+        publish(io, plan.key, key, revoke, held.length > 0 ? `secret ${plan.secret?.name} holds it` : undefined);
+    }
+    catch (error) {
+        // Outputs or state could not be written. A key no secret holds is of no use to anyone.
+        if (held.length > 0)
+            throw new errors/* ActionError */.lZ(`${(0,errors/* describeFailure */.Ic)(error)} Secret ${plan.secret?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; it was kept, and expires on its own.`);
+        throw await deleteAfterFailure(afterWrites(), key, (0,errors/* describeFailure */.Ic)(error));
+    }
+    // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
+    let rotation;
+    if (plan.secret && digest && plan.keepPrevious !== 'all') {
+        if (failed.length === 0)
+            rotation = await retirePreviousKeys({ secretName: plan.secret.name, digest, keep: plan.keepPrevious, newKey: key }, afterWrites(), io);
+        publishRotation(io, rotation);
+    }
+    await io.appendSummary(mintSummary({
+        keyId: key.apiKeyId,
+        projectId: key.projectId,
+        scopes: key.scopes,
+        tags: key.tags,
+        expiresAt: isoUtc(key.expirationDate),
+        revokePolicy: revokeSentence(revoke, held.length > 0),
+    }) +
+        (plan.secret ? secretsSummary(plan.secret.name, results) : '') +
+        (rotation ? rotationSummary(rotation) : ''));
+    if (failed.length > 0) {
+        const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
+        const earlier = plan.keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).';
+        throw new errors/* ActionError */.lZ(`Secret ${plan.secret?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} Run the job again to write the rest.`);
+    }
+}
+/**
+ * Starts loading the secret-writing code and readying every target. The promise never rejects:
+ * a failure is a value, looked at only once the key exists (and then deletes it).
+ */
+function startDelivery(plan, deps) {
+    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
+        .then((module) => module.prepareDelivery(plan, deps))
+        .catch((error) => (error instanceof Error ? error : new Error(String(error))));
+}
+/**
+ * Writes the key to every target; when none holds it, the key is deleted and the step fails.
+ * From the first write on, a secret may hold the key: should the job be cancelled while writing,
+ * post keeps it (revoke: auto) rather than break a secret that already holds it.
+ */
+async function writeSecrets(plan, keyPlan, delivery, key, afterWrites, io) {
+    const ready = await delivery;
+    if (ready instanceof Error)
+        throw await deleteAfterFailure(afterWrites(), key, `${createdBy(afterWrites(), key)}, but ${ready.message}`);
+    const expiresAt = isoUtc(key.expirationDate);
+    const mayHold = `the job ended while writing secret ${plan.name}, so some of its targets may hold it`;
+    saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke: keyPlan.revoke === 'true', ...(keyPlan.revoke === 'true' ? {} : { keptBecause: mayHold }) });
+    const results = await ready.write(key.key);
+    const { held, failed } = (0,deliver/* splitResults */.tD)(results);
+    if (held.length === 0) {
+        // No secret holds it: should the deletion below fail, post tries again.
+        saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke: true });
+        throw await deleteAfterFailure(afterWrites(), key, `${createdBy(afterWrites(), key)}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
+    }
+    return results;
+}
+/** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
+async function mint(plan, digest, source, deps, secrets) {
+    const { io, clock } = deps;
+    io.info(`Creating a Deepgram key ${source.where} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
+    const invocation = deps.invocationId();
+    saveCreationIntent(io, source.locator, invocation);
+    const request = { comment: plan.comment, scopes: plan.scopes, tags: plan.tags, expiration: plan.expiration, invocation, ...(digest ? { secret: digest } : {}) };
+    const sentAt = clock.now();
+    const minted = await mintWithoutOrphans({
+        createOnce: (attempt) => source.createOnce(request, attempt),
+        deleteInvocationKeys: () => source.deleteInvocationKeys(invocation),
+        byHand: `The post step will look for it again; if that fails too, ${source.orphanAdvice(invocation)}`,
+    }, { clock, policy: MAIN_POLICY, log: (message) => io.info(message), createBy: source.deadline - CLEAN_UP_RESERVE_MS }).catch((error) => {
+        if (!mayHaveLeftKey(error))
+            clearCreationIntent(io);
+        throw error;
+    });
+    if (minted.key !== '') {
+        maskSecret(io, minted.key);
+        secrets.push(minted.key);
+    }
+    const problem = verifyCreatedKey(minted, plan.expiration, sentAt, clock.now()) ?? grantProblem(plan.scopes, minted.scopes);
+    if (problem !== undefined)
+        throw await deleteAfterFailure(source, minted, `${createdBy(source, minted)}, but ${problem}.`);
+    return minted;
+}
+function publish(io, plan, key, revoke, keptBecause) {
+    const expiresAt = isoUtc(key.expirationDate);
+    io.setOutput('key', key.key);
+    io.setOutput('key-id', key.apiKeyId);
+    io.setOutput('project-id', key.projectId);
+    io.setOutput('expires-at', expiresAt);
+    saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke, ...(keptBecause ? { keptBecause } : {}) });
+    const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
+    const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
+    io.info(`Created key ${key.apiKeyId} in project ${key.projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`);
+}
+function revokeSentence(revoke, heldBySecret) {
+    if (revoke)
+        return 'revoked when the job ends';
+    return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)';
+}
+function createdBy(source, key) {
+    return `${source.service} created key ${key.apiKeyId}`;
+}
+/**
+ * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
+ * error says what to do about the key.
+ */
+async function deleteAfterFailure(source, key, why) {
+    try {
+        await source.deleteKey(key.apiKeyId);
+        return new errors/* ActionError */.lZ(`${why} The key was deleted.`);
+    }
+    catch (error) {
+        return new errors/* ActionError */.lZ(`${why} Deleting key ${key.apiKeyId} failed too: ${(0,errors/* describeFailure */.Ic)(error)} ${source.byHand}`);
+    }
+}
+/** Deepgram's microsecond timestamps, as ISO 8601 UTC that every tool reads. */
+function isoUtc(date) {
+    const parsed = date === undefined ? Number.NaN : Date.parse(date);
+    return Number.isNaN(parsed) ? (date ?? '') : new Date(parsed).toISOString();
+}
+
+// EXTERNAL MODULE: ./src/shared/concurrency.ts
+var concurrency = __nccwpck_require__(438);
+;// CONCATENATED MODULE: ./src/action/flow/revoke.ts
+
+
+/** Deletes by id this many at a time: far below either service's rate limits. */
+const DELETE_CONCURRENCY = 20;
+async function revokeKeys(plan, source, io) {
+    const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`;
+    io.info(`Revoking ${what} ${source.where}.`);
+    const report = { revoked: [], notFound: [] };
+    if (plan.keyIds.length > 0) {
+        const outcomes = await (0,concurrency/* mapBounded */.y)(plan.keyIds, DELETE_CONCURRENCY, (id) => source.deleteKey(id));
+        plan.keyIds.forEach((id, i) => report[outcomes[i] === 'deleted' ? 'revoked' : 'notFound'].push(id));
+    }
+    else {
+        const tagged = await source.deleteTagged(plan.tags);
+        report.revoked.push(...tagged.revoked);
+        for (const note of tagged.notes)
+            io.info(note);
+        for (const warning of tagged.warnings)
+            io.warning(warning);
+    }
+    for (const id of report.revoked)
+        io.info(`Revoked key ${id}.`);
+    for (const id of report.notFound) {
+        io.warning(`Key ${id} was not found ${source.where}: it was deleted already, or it belongs to another project. Nothing was deleted; check the id.`);
+    }
+    if (report.revoked.length + report.notFound.length === 0)
+        io.info(`No key matched ${what}.`);
+    io.setOutput('revoked-count', String(report.revoked.length));
+    io.setOutput('revoked-key-ids', report.revoked.join(','));
+    await io.appendSummary(revokeModeSummary(source.where, what, report));
+}
+
+;// CONCATENATED MODULE: ./src/deepgram/grant.ts
+// Temporary tokens (POST /v1/auth/grant): the request, the errors in a token's own terms, and the
+// check of an answer, which applies to Deepgram's and to the broker's alike.
+
+/** Deepgram grants tokens for 1 to 3600 seconds (GrantV1Request.ttl_seconds). */
+const MAX_TOKEN_SECONDS = 3600;
+/** A JWT: three base64url parts. Deepgram's are a few hundred characters. */
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const MAX_TOKEN_LENGTH = 16 * 1024;
+/**
+ * Checks a grant's answer against the lifetime asked. A token that lives longer than asked cannot
+ * be revoked, so it is refused; one that lives shorter (older deployments ignored ttl_seconds and
+ * gave 30 s) is usable, and a warning names both lifetimes. Problems describe shapes only: the
+ * answer may hold the token.
+ */
+function checkToken(answer, askedSeconds, sentAt) {
+    const { accessToken, expiresIn } = answer;
+    if (typeof accessToken !== 'string' || accessToken === '')
+        return { ok: false, problem: 'the answer carries no access_token' };
+    if (accessToken.length > MAX_TOKEN_LENGTH || !JWT.test(accessToken))
+        return { ok: false, problem: 'its access_token is not a JWT (three base64url parts separated by dots)' };
+    if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+        const shown = typeof expiresIn === 'number' ? ` (${expiresIn})` : expiresIn === undefined ? ' (absent)' : ` (a ${typeof expiresIn})`;
+        return { ok: false, problem: `its expires_in${shown} is not a positive number of seconds, so when the token expires is unknown` };
+    }
+    const expiresAt = new Date(Math.floor((sentAt + expiresIn * 1000) / 1000) * 1000);
+    if (expiresIn > askedSeconds) {
+        return { ok: false, problem: `the token lives ${expiresIn} s, longer than the ${askedSeconds} s asked; a token cannot be revoked, so it stays valid until ${expiresAt.toISOString()}` };
+    }
+    const token = { accessToken, expiresInSeconds: expiresIn, expiresAt };
+    if (expiresIn < askedSeconds) {
+        token.warning =
+            `The token lives ${expiresIn} s, shorter than the ${askedSeconds} s asked (deployments that ignore ttl_seconds give 30 s): it expires at ${expiresAt.toISOString()}. ` +
+                'Requests made after that fail with 401, though a WebSocket opened before stays open; for longer work use credential: key.';
+    }
+    return { ok: true, token };
+}
+/**
+ * The whole seconds a token may live to honour `expiration`: its seconds, or those left until its
+ * date (rounded down, so that the token never outlives the date).
+ */
+function tokenSeconds(expiration, now) {
+    return expiration.kind === 'ttl' ? expiration.seconds : Math.floor((expiration.date.getTime() - now) / 1000);
+}
+/** What a job cancelled during a grant is told, whoever grants. */
+const GRANT_CANCELLED = 'The job was cancelled while granting a temporary token. A token leaves nothing behind to clean up.';
+/** Grants a token; Deepgram's refusals say what a grant needs. */
+async function grantToken(client, ttlSeconds) {
+    try {
+        return await client.grantToken(ttlSeconds);
+    }
+    catch (error) {
+        if (error instanceof errors/* ServiceError */._7)
+            throw new errors/* ServiceError */._7({ ...error.details, hint: grantHint(error.status) ?? error.details.hint });
+        if (error instanceof errors/* CancelledError */.cc)
+            throw new errors/* CancelledError */.cc(GRANT_CANCELLED);
+        throw error;
+    }
+}
+function grantHint(status) {
+    if (status === 403)
+        return 'Grants need an api-key of the Member role or higher (member, admin or owner): give the step such a key, or use credential: key with a key that has keys:write.';
+    if (status === 404)
+        return 'This Deepgram API has no /v1/auth/grant: check deepgram-api-url, or use credential: key.';
+    if (status === 400)
+        return 'Deepgram refused the lifetime: give expiration between 1 s and 1 h.';
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/action/sources/broker-client.ts
+
+
+
+
+
+
+/**
+ * The broker's HTTP API (docs/broker.md): create a key, list or delete this repository's keys by
+ * invocation, by secret, by id or by tags. Every request carries the job's ID token; errors name
+ * the broker's status, code, message and the claims it matched, and say what to do, never the token.
+ */
+class BrokerClient {
+    options;
+    constructor(options) {
+        this.options = options;
+    }
+    /**
+     * One create, not retried here: a create is not idempotent (mintWithoutOrphans retries it, and
+     * deletes this invocation's keys after an answer that may hide one). A 2xx answer that is not a
+     * key (not JSON, no key, ids that are not UUIDs, too large) is an UnusableAnswerError.
+     */
+    async createOnce(body, attempt) {
+        const action = 'creating the key';
+        const response = await this.send('POST', '/v1/keys', action, attempt, JSON.stringify(body));
+        const answer = this.expectOk(response, action);
+        const unusable = (problem) => new errors/* UnusableAnswerError */.qx('The broker', action, response.status, problem, response.headers['x-request-id']);
+        if (typeof answer !== 'object' || answer === null)
+            throw unusable('the answer is not a JSON object');
+        const key = stringOf(field(answer, 'key'));
+        const keyId = stringOf(field(answer, 'key_id'));
+        const projectId = stringOf(field(answer, 'project_id'));
+        if (key === undefined)
+            throw unusable('the answer carries no key');
+        if (keyId === undefined || !ids_isUuid(keyId))
+            throw unusable('its key_id is not a UUID');
+        if (projectId === undefined || !ids_isUuid(projectId))
+            throw unusable('its project_id is not a UUID');
+        return {
+            key,
+            apiKeyId: keyId.toLowerCase(),
+            projectId: projectId.toLowerCase(),
+            expirationDate: stringOf(field(answer, 'expires_at')),
+            created: stringOf(field(answer, 'created')),
+            scopes: broker_client_stringsOf(field(answer, 'scopes')),
+            tags: broker_client_stringsOf(field(answer, 'tags')),
+        };
+    }
+    /**
+     * A temporary token (POST /v1/tokens). A grant leaves nothing behind, so it is retried like a
+     * read. The answer is returned unchecked (checkToken), with when its attempt was sent.
+     */
+    async grantToken(expiration) {
+        const { policy, clock, deadline } = this.options;
+        return withRetry(async (n, remainingMs) => {
+            const sentAt = clock.now();
+            const response = await this.send('POST', '/v1/tokens', GRANTING, { n, remainingMs }, JSON.stringify({ expiration }));
+            return { body: this.expectOk(response, GRANTING), sentAt, status: response.status, requestId: response.headers['x-request-id'] };
+        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
+    }
+    /** Deletes every key the broker minted for this repository with this invocation: their ids. */
+    async deleteInvocation(invocation) {
+        const action = "deleting this run's keys";
+        return this.retried('DELETE', `/v1/keys?invocation=${invocation}`, action, (body) => idsOf(field(body, 'deleted')));
+    }
+    /** The live keys the broker minted for this repository and this secret. */
+    async keysOfSecret(digest) {
+        const action = "listing the secret's earlier keys";
+        return this.retried('GET', `/v1/keys?secret=${digest}`, action, (body, response) => {
+            const keys = field(body, 'keys');
+            if (!Array.isArray(keys))
+                throw new errors/* UnusableAnswerError */.qx('The broker', action, response.status, 'the answer has no keys list', response.headers['x-request-id']);
+            return keys.flatMap((item) => {
+                const id = stringOf(field(item, 'key_id'));
+                // An id that is not a UUID is never sent back: the key is left to expire.
+                if (id === undefined || !ids_isUuid(id))
+                    return [];
+                return [{ apiKeyId: id.toLowerCase(), created: stringOf(field(item, 'created')), expirationDate: stringOf(field(item, 'expires_at')) }];
+            });
+        });
+    }
+    /** Deletes one key this broker minted for this repository; 404 means the broker does not know it (any more). */
+    async deleteKey(keyId) {
+        const action = `deleting key ${keyId}`;
+        return this.retried('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action, (body, response) => {
+            // Only the broker's word that it deleted this key counts.
+            if (idsOf(field(body, 'deleted')).includes(keyId.toLowerCase()))
+                return 'deleted';
+            throw new errors/* UnusableAnswerError */.qx('The broker', action, response.status, 'the answer does not say the key was deleted, so it may still exist', response.headers['x-request-id']);
+        }, 'already-gone');
+    }
+    /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
+    async deleteTagged(tags) {
+        const action = `deleting the keys tagged ${tags.join(', ')}`;
+        return this.retried('DELETE', `/v1/keys?tags=${tags.map(encodeURIComponent).join(',')}`, action, (body) => idsOf(field(body, 'deleted')));
+    }
+    /** A request that is safe to repeat, retried on transient failures within the step's deadline. */
+    async retried(method, path, action, read, on404) {
+        const { policy, clock, deadline } = this.options;
+        return withRetry(async (n, remainingMs) => {
+            const response = await this.send(method, path, action, { n, remainingMs });
+            if (response.status === 404 && on404 !== undefined)
+                return on404;
+            return read(this.expectOk(response, action), response);
+        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
+    }
+    async send(method, path, action, attempt, body) {
+        const { baseUrl, idToken, userAgent, cancelled, deadline, clock, send } = this.options;
+        const headers = { authorization: `Bearer ${idToken}`, accept: 'application/json', 'user-agent': userAgent };
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        const link = { service: 'The broker', urlInput: 'broker-url', send, now: clock.now, deadline, cancelled, cancelledMessage: broker_client_cancelledMessage, requestIdOf: (h) => h['x-request-id'] };
+        return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
+    }
+    expectOk(response, action) {
+        if (response.status >= 200 && response.status < 300)
+            return parseJson(response.body);
+        throw brokerError(response, action, this.options.clock.now());
+    }
+}
+const GRANTING = 'granting a temporary token';
+function broker_client_cancelledMessage(action) {
+    if (action === GRANTING)
+        return GRANT_CANCELLED;
+    return `The job was cancelled while ${action}. The post step asks the broker to delete any key this run created.`;
+}
+/** The claims the broker matched against its rules, as it reported them in a refusal. */
+const REPORTED_CLAIMS = ['repository', 'repository_id', 'ref', 'environment', 'event_name', 'workflow_ref', 'job_workflow_ref'];
+/** A refusal, from the broker's `{error, message, claims}` body (or whatever a proxy in front said). */
+function brokerError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'error'));
+    const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
+    const message = (stringOf(field(body, 'message')) ?? (text || 'no message')).replace(/\s+/g, ' ').trim();
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
+    return new errors/* ServiceError */._7({
+        service: 'The broker',
+        action,
+        status: response.status,
+        code,
+        message: withClaims(message, field(body, 'claims')),
+        requestId: response.headers['x-request-id'],
+        hint: brokerHint(response.status, action, code),
+        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    });
+}
+/** The message, and the claims the broker matched when its message does not name them already. */
+function withClaims(message, claims) {
+    const shown = REPORTED_CLAIMS.flatMap((name) => {
+        const value = stringOf(field(claims, name));
+        return value === undefined ? [] : [`${name} ${value.slice(0, 200)}`];
+    });
+    // The broker names them in its message too; a proxy or an older broker may not.
+    if (shown.length === 0 || message.includes("token's claims"))
+        return message;
+    return `${message.replace(/[\s.]*$/, '')}. Claims matched: ${shown.join(', ')}`;
+}
+function brokerHint(status, action, code) {
+    if (action === GRANTING)
+        return broker_client_grantHint(status, code);
+    const deleting = action.startsWith('deleting') || action.startsWith('listing');
+    switch (status) {
+        case 400:
+            return 'Check scopes, expiration, tags and comment: the broker could not read them.';
+        case 401:
+            return "The broker did not accept this job's ID token: broker-audience must be the audience of the broker's policy, and the broker must trust GitHub's issuer.";
+        case 403:
+            return deleting
+                ? "The broker deletes only keys it minted for this repository, for a token one of its rules matches: compare the claims above with the broker's policy."
+                : "Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule matching the claims above.";
+        case 413:
+            return 'Shorten comment and tags: the broker reads at most 16 KiB.';
+        case 429:
+            return 'The broker limits requests per repository and minute; run the job again in a minute.';
+        case 502:
+            return 'Deepgram failed behind the broker; run the job again later.';
+        default:
+            return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators.";
+    }
+}
+/** What to do about a refused grant: the rule's scopes and lifetime decide, as for keys. */
+function broker_client_grantHint(status, code) {
+    if (code === 'scope_not_allowed')
+        return "The rule matching this job does not grant usage:write, so it allows no tokens: ask the broker's operators for one that does, or use credential: key.";
+    if (code === 'lifetime_not_allowed')
+        return "Give a shorter expiration: at most the matching rule's max-expiration.";
+    if (status === 400)
+        return 'Check expiration: a token lives 1 s to 1 h.';
+    if (status === 404 || status === 405)
+        return 'This broker grants no tokens (it has no POST /v1/tokens): ask its operators to update it, or use credential: key.';
+    if (status === 429)
+        return 'The broker limits keys and tokens per repository and minute; run the job again in a minute.';
+    return brokerHint(status, 'granting', code);
+}
+function broker_client_stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
+}
+/** Key ids the broker reported; one that is not a UUID is left out (nothing is sent with it). */
+function idsOf(value) {
+    return broker_client_stringsOf(value).filter(ids_isUuid).map((id) => id.toLowerCase());
+}
+
+;// CONCATENATED MODULE: ./src/action/sources/broker-inputs.ts
+
+
+
+/** True when the step asks for broker mode (either broker input set; the other is then checked). */
+function wantsBroker(getInput) {
+    return getInput('broker-url') !== '' || getInput('broker-audience') !== '';
+}
+const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
+/**
+ * broker-url and broker-audience, and the direct-mode inputs that have no place next to them:
+ * the broker holds the Deepgram key, chooses the project and calls Deepgram itself.
+ */
+function readBrokerTarget(getInput) {
+    if (getInput('broker-url') === '') {
+        throw new errors/* InputError */.dz('broker-url', "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.");
+    }
+    const url = (0,input_forms/* readBaseUrl */.$P)(getInput, 'broker-url', '');
+    for (const name of ['api-key', 'project-id']) {
+        if (getInput(name) !== '') {
+            throw new errors/* InputError */.dz(name, `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`);
+        }
+    }
+    const deepgramApiUrl = getInput('deepgram-api-url');
+    if (deepgramApiUrl !== '' && deepgramApiUrl.replace(/\/+$/, '') !== inputs_readDeepgramApiUrl(() => '')) {
+        throw new errors/* InputError */.dz('deepgram-api-url', 'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.');
+    }
+    const audience = getInput('broker-audience') || new URL(url).origin;
+    if (!AUDIENCE.test(audience)) {
+        throw new errors/* InputError */.dz('broker-audience', "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.");
+    }
+    return { url, audience };
+}
+
+;// CONCATENATED MODULE: ./src/action/sources/broker.ts
+
+
+function brokerSource(client, target) {
+    return {
+        service: 'The broker',
+        locator: { kind: 'broker', url: target.url, audience: target.audience },
+        where: `through the broker at ${target.url}`,
+        byHand: "It expires on its own; ask the broker's operators to delete it sooner.",
+        orphanAdvice: () => "it expires on its own, at the latest when its rule's max-expiration ends; ask the broker's operators to delete it sooner.",
+        createOnce: (request, attempt) => client.createOnce(createBody(request), attempt),
+        deleteInvocationKeys: (invocation) => client.deleteInvocation(invocation),
+        deleteKey: (keyId) => client.deleteKey(keyId),
+        keysOfSecret: (digest) => client.keysOfSecret(digest),
+        deleteTagged: async (tags) => ({ revoked: await client.deleteTagged(tags), notes: [], warnings: [] }),
+    };
+}
+/** The request in the broker's terms. Without a comment of ours the broker writes one naming the run and rule. */
+function createBody(request) {
+    const { expiration } = request;
+    const body = {
+        scopes: request.scopes,
+        expiration: expiration.kind === 'ttl' ? expiration.seconds : expiration.date.toISOString(),
+        invocation: request.invocation,
+    };
+    if (request.tags.length > 0)
+        body.tags = request.tags;
+    if (request.comment !== undefined)
+        body.comment = request.comment;
+    if (request.secret !== undefined)
+        body.secret = request.secret;
+    return body;
+}
+/**
+ * A fresh ID token for the audience, by `deadline` (epoch ms) at the latest; undefined when the job
+ * may have none. The request behind io.getIDToken has the same bound (main-step.ts), so nothing is
+ * left open when this gives up.
+ */
+async function fetchIdToken(io, audience, deadline, now) {
+    const waitMs = Math.max(0, Math.min(ID_TOKEN_TIMEOUT_MS, deadline - now()));
+    let timer;
+    const late = new Promise((_, fail) => {
+        timer = setTimeout(() => fail(new errors/* ActionError */.lZ(`Getting this job's ID token from the runner took over ${Math.round(waitMs / 1000)} s. Run the job again.`)), waitMs);
+    });
+    try {
+        return await Promise.race([io.getIDToken(audience, waitMs), late]);
+    }
+    catch (error) {
+        if (error instanceof errors/* ActionError */.lZ)
+            throw error;
+        const why = (0,errors/* describeFailure */.Ic)(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.');
+        throw new errors/* ActionError */.lZ(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/sources/deepgram.ts
+// Keys straight from Deepgram, with the admin key (api-key): the source of direct mode. Deepgram
+// shows every key of the project, so this source knows its own by the marker at the end of each
+// comment (deepgram/marker.ts).
+
+
+
+
+
+
+/** Deepgram's client for one step: every request ends by `deadline` (epoch ms), or on cancel. */
+function deepgramClient(apiKey, baseUrl, reach, policy, deadline) {
+    return new DeepgramClient({ baseUrl, apiKey, send: reach.send, clock: reach.clock, policy, userAgent: reach.userAgent, deadline, cancelled: reach.cancelled });
+}
+/** The single project api-key can see; none or several is a question only the user can answer. */
+async function discoverProject(client) {
+    const projects = await client.listProjects();
+    if (projects.some((p) => !ids_isUuid(p.projectId))) {
+        throw new errors/* ActionError */.lZ("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.");
+    }
+    const [only] = projects;
+    if (projects.length === 1 && only)
+        return only.projectId;
+    if (projects.length === 0)
+        throw new errors/* ActionError */.lZ('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
+    const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ');
+    throw new errors/* ActionError */.lZ(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
+}
+/**
+ * Requests in flight at once when reading or deleting many keys: 400 keys at 100 ms each take
+ * 2 s instead of 40 s, and a project's worth of keys stays far below Deepgram's rate limits.
+ */
+const KEY_CONCURRENCY = 20;
+/**
+ * Deepgram as a KeySource, in one project. `defaultComment` names the run when the step gives no
+ * comment; the marker that follows it is how this source finds its own keys again.
+ */
+function deepgramSource(client, projectId, defaultComment) {
+    return {
+        service: 'Deepgram',
+        locator: { kind: 'deepgram', projectId },
+        where: `in project ${projectId}`,
+        byHand: 'Delete it in the Deepgram console.',
+        orphanAdvice: (invocation) => `delete any key whose name ends with "${formatMarker({ kind: 'action', invocation }).trim()}" in the Deepgram console.`,
+        async createOnce(request, attempt) {
+            const body = createKeyBody({
+                projectId,
+                comment: request.comment ?? defaultComment,
+                marker: { kind: 'action', invocation: request.invocation, ...(request.secret ? { secret: request.secret } : {}) },
+                scopes: request.scopes,
+                tags: request.tags,
+                expiration: request.expiration,
+            });
+            return { ...(await client.createKeyOnce(projectId, body, attempt)), projectId };
+        },
+        deleteInvocationKeys: (invocation) => deleteKeysOfInvocation(client, projectId, { kind: 'action', invocation }),
+        deleteKey: (keyId) => client.deleteKey(projectId, keyId),
+        async keysOfSecret(digest) {
+            const listed = await client.listKeys(projectId);
+            return listed.filter((key) => ids_isUuid(key.apiKeyId) && isKeyOfSecret(key, digest)).map(known);
+        },
+        async deleteTagged(tags) {
+            const found = await keysTaggedWithAll(tags, projectId, client);
+            const outcomes = await (0,concurrency/* mapBounded */.y)(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id));
+            const report = { revoked: found.ids.filter((_, i) => outcomes[i] === 'deleted'), notes: [], warnings: [] };
+            if (found.keysRead > 0)
+                report.notes.push(`Read ${found.keysRead} keys one by one to learn their tags.`);
+            if (found.unreadable > 0)
+                report.warnings.push(`Left alone ${found.unreadable} listed keys whose ids are not UUIDs.`);
+            return report;
+        },
+    };
+}
+/** Ours, for this secret: the comment ends in an action marker carrying this digest. */
+function isKeyOfSecret(key, digest) {
+    const marker = parseMarker(key.comment);
+    return marker?.kind === 'action' && marker.secret === digest;
+}
+function known(key) {
+    return { apiKeyId: key.apiKeyId, created: key.created, expirationDate: key.expirationDate };
+}
+/**
+ * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
+ * current description has no tags in list items, so a key listed without them is read alone,
+ * KEY_CONCURRENCY at a time.
+ */
+async function keysTaggedWithAll(tags, projectId, client) {
+    const listed = await client.listKeys(projectId);
+    const usable = listed.filter((key) => ids_isUuid(key.apiKeyId));
+    const toRead = usable.filter((key) => key.tags === undefined);
+    const read = await (0,concurrency/* mapBounded */.y)(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId));
+    const tagsOf = new Map(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]));
+    const ids = usable
+        .filter((key) => {
+        const keyTags = key.tags ?? tagsOf.get(key.apiKeyId) ?? [];
+        return tags.every((tag) => keyTags.includes(tag));
+    })
+        .map((key) => key.apiKeyId);
+    return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length };
+}
+
+;// CONCATENATED MODULE: ./src/action/sources/choose.ts
+
+
+
+
+
+
+
+/** Reads the inputs of the source the step asks for; the other mode's inputs must be empty. */
+function readSourceSpec(getInput, run) {
+    if (wantsBroker(getInput))
+        return { kind: 'broker', target: readBrokerTarget(getInput) };
+    return { kind: 'deepgram', apiKey: readApiKey(getInput, run), projectId: readProjectId(getInput), apiUrl: inputs_readDeepgramApiUrl(getInput), defaultComment: defaultComment(run) };
+}
+/**
+ * The credential of the source: api-key as given, or a fresh ID token from the runner (masked at
+ * once, and never saved). Undefined when the job has none (forks, Dependabot, no id-token: write).
+ */
+async function acquireCredential(spec, deps) {
+    if (spec.kind === 'deepgram')
+        return { spec, credential: spec.apiKey };
+    const token = await fetchIdToken(deps.io, spec.target.audience, deps.deadline, deps.clock.now);
+    if (token === undefined)
+        return undefined;
+    maskSecret(deps.io, token);
+    return { spec, credential: token };
+}
+/** Opens the source: Deepgram's project is found when the step gives none. */
+async function openSource({ spec, credential }, deps) {
+    if (spec.kind === 'broker')
+        return brokerKeys(spec.target, credential, deps);
+    const client = deepgramClient(credential, spec.apiUrl, deps, deps.policy, deps.deadline);
+    const projectId = spec.projectId ?? (await discoverProject(client));
+    return deepgramKeys(spec, credential, projectId, deps);
+}
+/**
+ * The source the post step finds from what main saved: api-key is read again, the ID token asked
+ * anew (and returned, to be kept out of messages). Undefined when api-key is empty in post.
+ */
+async function reopenSource(locator, getInput, deps) {
+    if (locator.kind === 'broker') {
+        const target = { url: locator.url, audience: locator.audience };
+        const found = await acquireCredential({ kind: 'broker', target }, deps);
+        if (found === undefined)
+            throw new ActionError('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).');
+        return { source: brokerKeys(target, found.credential, deps), credential: found.credential };
+    }
+    const apiKey = getInput('api-key');
+    if (apiKey === '')
+        return undefined;
+    return { source: deepgramKeys({ kind: 'deepgram', apiKey, apiUrl: readDeepgramApiUrl(getInput), defaultComment: '' }, apiKey, locator.projectId, deps), credential: apiKey };
+}
+function deepgramKeys(spec, apiKey, projectId, deps) {
+    const client = deepgramClient(apiKey, spec.apiUrl, deps, deps.policy, deps.deadline);
+    return {
+        ...deepgramSource(client, projectId, spec.defaultComment),
+        deadline: deps.deadline,
+        renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps)),
+    };
+}
+function brokerKeys(target, idToken, deps) {
+    const client = new BrokerClient({ baseUrl: target.url, idToken, send: deps.send, clock: deps.clock, policy: deps.policy, userAgent: deps.userAgent, deadline: deps.deadline, cancelled: deps.cancelled });
+    return {
+        ...brokerSource(client, target),
+        deadline: deps.deadline,
+        renewed: () => brokerKeys(target, idToken, renewedBudget(deps)),
+    };
+}
+function renewedBudget(deps) {
+    return { ...deps, deadline: deps.clock.now() + deps.budgetMs };
+}
+/** The step has no credential: the failure (on-missing-credentials: fail), in this run's own terms. */
+function missingCredential(spec, run) {
+    if (spec.kind === 'deepgram')
+        return `Input api-key: is empty. ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`;
+    return `${NO_ID_TOKEN} ${missingIdTokenCause(run)} To skip this step when there is none, set on-missing-credentials: skip.`;
+}
+/** The step has no credential: the notice of a skipped step (on-missing-credentials: skip). */
+function skippedForMissingCredential(spec, run) {
+    if (spec.kind === 'deepgram')
+        return `Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`;
+    return `Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(run)}`;
+}
+const NO_ID_TOKEN = 'This job has no GitHub ID token to show the broker: ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write. Add "permissions: id-token: write" (and contents: read) to the job or the workflow.';
+/** Why there is no ID token, in this run's own terms. */
+function missingIdTokenCause(run) {
+    if (run.forkRepository)
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no ID token to workflows run for pull requests from forks.`;
+    if (run.actor === 'dependabot[bot]')
+        return 'This run was started by Dependabot, and GitHub gives Dependabot runs no ID token.';
+    return 'Pull requests from forks and Dependabot runs never get one.';
+}
+
+;// CONCATENATED MODULE: ./src/action/token/inputs.ts
+// The inputs of `credential: token` (issue 16): which credential, the token's lifetime, and every
+// input that cannot apply to a token, refused before any request.
+
+
+
+
+
+
+function readCredential(getInput) {
+    const credential = (getInput('credential') || 'key').toLowerCase();
+    if (credential === 'key' || credential === 'token')
+        return credential;
+    throw new errors/* InputError */.dz('credential', `'${getInput('credential')}' is not one of key or token.`);
+}
+const USE_A_KEY = 'use credential: key';
+/**
+ * Refuses every input that means something for a key but not for a token. A token carries
+ * usage::write only, has no name or tags in the console, cannot be revoked and lives an hour at most.
+ */
+function readTokenPlan(getInput, now) {
+    if (readMode(getInput) === 'revoke') {
+        throw new errors/* InputError */.dz('mode', `revoke deletes keys, and credential is token: a token cannot be revoked, and expires on its own. Remove credential: token to revoke keys.`);
+    }
+    const scopes = (0,input_forms/* parseList */.E1)(getInput('scopes'));
+    if (scopes.some((scope) => scope !== 'usage:write')) {
+        throw new errors/* InputError */.dz('scopes', `'${getInput('scopes')}' cannot apply to a token: a temporary token always carries usage:write (the speech APIs) and nothing else. Give usage:write or leave scopes out, or ${USE_A_KEY} for other scopes.`);
+    }
+    if (readFlag(getInput, 'allow-key-management')) {
+        throw new errors/* InputError */.dz('allow-key-management', `cannot apply to a token: a token can never manage keys or the project. Remove it, or ${USE_A_KEY}.`);
+    }
+    for (const name of ['tags', 'comment']) {
+        if (getInput(name) !== '')
+            throw new errors/* InputError */.dz(name, `cannot apply to a token: a token is not a key, and has no ${name === 'tags' ? 'tags' : 'name'} in the Deepgram console. Remove ${name}, or ${USE_A_KEY}.`);
+    }
+    if (getInput('secret-name') !== '') {
+        throw new errors/* InputError */.dz('secret-name', `cannot apply to a token: a secret outlives the token's hour at most. Remove secret-name, or ${USE_A_KEY} to seed secrets.`);
+    }
+    if (!['', 'all'].includes(getInput('keep-previous'))) {
+        throw new errors/* InputError */.dz('keep-previous', `cannot apply to a token: it deletes earlier keys of a secret, and a token writes no secret. Remove keep-previous (or give all).`);
+    }
+    if (readRevoke(getInput) === 'true') {
+        throw new errors/* InputError */.dz('revoke', 'true cannot apply to a token: a token cannot be revoked, and expires on its own. Remove revoke (or give auto or false).');
+    }
+    if (getInput('key-id') !== '') {
+        throw new errors/* InputError */.dz('key-id', `applies to mode: revoke only, and credential is token. Remove key-id.`);
+    }
+    const expirationText = getInput('expiration') || '1h';
+    const expiration = parseExpiration(expirationText, now);
+    const seconds = tokenSeconds(expiration, now.getTime());
+    if (seconds > MAX_TOKEN_SECONDS) {
+        throw new errors/* InputError */.dz('expiration', `'${expirationText}' is longer than a token's limit of one hour (3600 s). Give at most 1h (or a date-time at most an hour ahead), or ${USE_A_KEY} for longer.`);
+    }
+    if (seconds < 1)
+        throw new errors/* InputError */.dz('expiration', `'${expirationText}' is less than a second from now: give a token 1 s to 1 h.`);
+    return { expiration, expirationText, seconds };
+}
+/** Direct mode: the token plan, api-key (Member role or higher) and where Deepgram is. */
+function readDirectTokenPlan(getInput, run, now) {
+    const apiKey = readApiKey(getInput, run);
+    // A grant belongs to no project; a project-id given anyway is still checked for its form.
+    readProjectId(getInput);
+    const plan = readTokenPlan(getInput, now);
+    return { ...plan, apiKey, deepgramApiUrl: inputs_readDeepgramApiUrl(getInput) };
+}
+/** Broker mode: the token plan and the broker, whose own rules still apply (broker-inputs.ts). */
+function readBrokerTokenPlan(getInput, now) {
+    const broker = readBrokerTarget(getInput);
+    return { ...readTokenPlan(getInput, now), broker };
+}
+
+;// CONCATENATED MODULE: ./src/action/token/sources.ts
+// Who grants the token: Deepgram itself with the step's api-key (POST /v1/auth/grant), or the
+// broker with the job's OIDC token (POST /v1/tokens). Both answers are checked the same way
+// (checkToken). A grant leaves nothing behind, so both are retried like reads, within main's budget.
+
+
+
+
+function sources_deepgramSource(plan, deps) {
+    const client = new DeepgramClient({ baseUrl: plan.deepgramApiUrl, apiKey: plan.apiKey, policy: MAIN_POLICY, ...deps });
+    return {
+        service: 'Deepgram',
+        url: plan.deepgramApiUrl,
+        grant: async (seconds) => tokenAnswer(await grantToken(client, seconds)),
+    };
+}
+/** The broker's POST /v1/tokens, with the job's ID token, which never reaches a log or an error. */
+function sources_brokerSource(broker, expirationText, idToken, deps) {
+    const client = new BrokerClient({ baseUrl: broker.url, idToken, policy: MAIN_POLICY, ...deps });
+    return {
+        service: 'The broker',
+        url: broker.url,
+        grant: async () => tokenAnswer(await client.grantToken(expirationText)),
+    };
+}
+/** Either service's answer, its two fields as they came, for checkToken. */
+function tokenAnswer(answer) {
+    return { accessToken: field(answer.body, 'access_token'), expiresIn: field(answer.body, 'expires_in'), sentAt: answer.sentAt, status: answer.status, requestId: answer.requestId };
+}
+
+;// CONCATENATED MODULE: ./src/action/token/flow.ts
+// The main step with `credential: token` (issue 16): check every input, grant a temporary token
+// (from Deepgram, or from the broker), check the answer, mask the token before anything else is
+// logged, then the outputs and the summary. Nothing is created, so nothing is saved for post.
+
+
+
+
+
+
+
+
+
+
+/**
+ * The main step for a token. `secrets` collects what must never be shown (the ID token, the
+ * token) for the caller's redaction; the caller has masked api-key and github-token already.
+ */
+async function tokenMain(deps, secrets) {
+    const { io, clock } = deps;
+    const getInput = (name) => io.getInput(name);
+    const onMissing = readOnMissingCredentials(getInput);
+    const sourceDeps = { send: deps.send, clock, userAgent: deps.userAgent, cancelled: deps.cancelled, deadline: clock.now() + MAIN_DEEPGRAM_BUDGET_MS };
+    const now = new Date(clock.now());
+    let plan;
+    let source;
+    if (wantsBroker(getInput)) {
+        const brokerPlan = readBrokerTokenPlan(getInput, now);
+        const idToken = await deps.idToken(brokerPlan.broker.audience, sourceDeps.deadline);
+        if (idToken === undefined)
+            return skipOrFail(io, onMissing, flow_NO_ID_TOKEN);
+        maskSecret(io, idToken);
+        secrets.push(idToken);
+        plan = brokerPlan;
+        source = sources_brokerSource(brokerPlan.broker, brokerPlan.expirationText, idToken, sourceDeps);
+    }
+    else {
+        const missing = getInput('api-key') === '';
+        // A skipped run still checks every other input, so that a mistake shows on the first run.
+        const checked = missing && onMissing === 'skip' ? (name) => (name === 'api-key' ? 'missing' : getInput(name)) : getInput;
+        const directPlan = readDirectTokenPlan(checked, deps.run, now);
+        if (missing)
+            return skipOrFail(io, onMissing, `api-key is empty. ${missingApiKeyCause(deps.run)}`);
+        plan = directPlan;
+        source = sources_deepgramSource(directPlan, sourceDeps);
+    }
+    io.setOutput('skipped', 'false');
+    const token = await grant(source, plan, deps, secrets);
+    const expiresAt = token.expiresAt.toISOString();
+    io.setOutput('access-token', token.accessToken);
+    io.setOutput('expires-at', expiresAt);
+    if (token.warning !== undefined)
+        io.warning(token.warning);
+    io.info(`Granted a temporary token (usage:write) by ${flow_describe(source)}: it expires at ${expiresAt}, in ${token.expiresInSeconds} s. A token cannot be revoked and leaves nothing to clean up.`);
+    await io.appendSummary(tokenSummary(token, source));
+}
+/** One grant, its answer masked first and then checked. */
+async function grant(source, plan, deps, secrets) {
+    const { io } = deps;
+    io.info(`Asking ${flow_describe(source)} for a temporary token ${describeExpiration(plan.expiration)} (${plan.seconds} s).`);
+    const answer = await source.grant(plan.seconds);
+    if (typeof answer.accessToken === 'string' && answer.accessToken !== '') {
+        maskSecret(io, answer.accessToken);
+        secrets.push(answer.accessToken);
+    }
+    const verdict = checkToken(answer, plan.seconds, answer.sentAt);
+    if (verdict.ok)
+        return verdict.token;
+    const request = answer.requestId === undefined ? 'no request id' : `request id ${answer.requestId}`;
+    throw new errors/* ActionError */.lZ(`${source.service} answered HTTP ${answer.status} while granting a temporary token (${request}), but ${verdict.problem}. ` +
+        'The token was not handed to the job. Run the job again; if it happens again, report it with the request id.');
+}
+function flow_describe(source) {
+    return `${source.service === 'Deepgram' ? 'Deepgram' : 'the broker'} at ${source.url}`;
+}
+const flow_NO_ID_TOKEN = 'this job has no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set): the job needs "permissions: id-token: write". Pull requests from forks and Dependabot runs never get one.';
+function skipOrFail(io, onMissing, why) {
+    if (onMissing === 'fail')
+        throw new errors/* ActionError */.lZ(`No token was granted: ${why} To skip this step then, set on-missing-credentials: skip.`);
+    io.notice(`Skipped: ${why} on-missing-credentials is skip.`);
+    io.setOutput('skipped', 'true');
+}
+/** The summary: a token was granted, until when, and that nothing needs cleaning up. Never the token. */
+function tokenSummary(token, source) {
+    const rows = [
+        ['Credential', 'temporary token (usage:write: the speech APIs only)'],
+        ['Granted by', `${source.service === 'Deepgram' ? 'Deepgram' : 'the broker'} at ${code(source.url)}`],
+        ['Expires', `${token.expiresAt.toISOString()} (${token.expiresInSeconds} s)`],
+        ['When the job ends', 'nothing to clean up: a token cannot be revoked, and expires on its own'],
+    ];
+    return `### Deepgram temporary token granted\n\n${table(rows)}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/action/run-main.ts
+// The main step: read every input into a plan, choose the source of keys, and run the mode's flow
+// over it. Nothing here knows how a source mints or deletes.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
+async function runMain(deps) {
+    const { io } = deps;
+    const secrets = [];
+    try {
+        // Before anything else can be logged: the credentials, even if other inputs turn out bad.
+        for (const name of ['api-key', 'github-token']) {
+            const value = io.getInput(name);
+            if (value !== '') {
+                maskSecret(io, value);
+                secrets.push(value);
+            }
+        }
+        const getInput = (name) => io.getInput(name);
+        if (readCredential(getInput) === 'token')
+            return await tokenMain({ ...deps, idToken: (audience, deadline) => fetchIdToken(io, audience, deadline, deps.clock.now) }, secrets);
+        const mode = readMode(getInput);
+        const onMissing = readOnMissingCredentials(getInput);
+        // A run without its credential (forks, Dependabot) has no secrets either. A skipped run still
+        // checks every other input, with stand-ins for those, so that a mistake shows on the first run,
+        // not on the first run that has secrets; the real values are read once the credential came.
+        const lacking = [...(wantsBroker(getInput) ? [] : ['api-key']), ...(mode === 'create' ? ['github-token'] : [])];
+        const standIns = (name) => (lacking.includes(name) && getInput(name) === '' ? 'missing' : getInput(name));
+        const checked = readStepPlan(mode, onMissing === 'skip' ? standIns : getInput, deps);
+        const sourceDeps = { ...deps, policy: MAIN_POLICY, deadline: deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS, budgetMs: MAIN_DEEPGRAM_BUDGET_MS };
+        const noApiKey = checked.source.kind === 'deepgram' && getInput('api-key') === '';
+        const credentialed = noApiKey ? undefined : await acquireCredential(checked.source, sourceDeps);
+        if (credentialed === undefined) {
+            if (onMissing === 'fail')
+                throw new errors/* ActionError */.lZ(missingCredential(checked.source, deps.run));
+            io.notice(skippedForMissingCredential(checked.source, deps.run));
+            io.setOutput('skipped', 'true');
+            return;
+        }
+        secrets.push(credentialed.credential);
+        const plan = onMissing === 'skip' ? readStepPlan(mode, getInput, deps) : checked;
+        io.setOutput('skipped', 'false');
+        const open = () => openSource({ spec: plan.source, credential: credentialed.credential }, sourceDeps);
+        if (plan.mode === 'revoke')
+            await revokeKeys(plan.revoke, await open(), io);
+        else
+            await createKey(plan.create, open, deps, secrets);
+    }
+    catch (error) {
+        io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
+    }
+}
+function readStepPlan(mode, getInput, deps) {
+    const source = readSourceSpec(getInput, deps.run);
+    if (mode === 'revoke')
+        return { mode, source, revoke: readRevokePlan(getInput) };
+    const key = readKeyPlan(getInput, new Date(deps.clock.now()));
+    const secret = (0,github_plan/* readSecretPlan */.id)(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
+    return { mode, source, create: { key, keepPrevious: readKeepPrevious(getInput), ...(secret ? { secret } : {}) } };
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/github/id-token.ts
+// The job's GitHub OIDC token, from the runner's token service. @actions/core's getIDToken retries
+// up to ten times with no deadline and cannot be aborted, so a token service that stops answering
+// kept the step alive until the job's timeout. This asks with a deadline, and gives up at it.
+
+/** The token service answered, but with no token. */
+class IdTokenError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'IdTokenError';
+    }
+}
+/**
+ * Asks the runner for an ID token for `audience`, within `timeoutMs` for the whole exchange.
+ * Undefined when the job may not have one (no ACTIONS_ID_TOKEN_REQUEST_URL).
+ */
+async function requestIdToken(send, service, audience, timeoutMs, userAgent) {
+    const base = service.ACTIONS_ID_TOKEN_REQUEST_URL ?? '';
+    if (base === '')
+        return undefined;
+    const url = `${base}${base.includes('?') ? '&' : '?'}audience=${encodeURIComponent(audience)}`;
+    let response;
+    try {
+        response = await send({
+            method: 'GET',
+            url,
+            headers: { authorization: `Bearer ${service.ACTIONS_ID_TOKEN_REQUEST_TOKEN ?? ''}`, accept: 'application/json', 'user-agent': userAgent },
+            timeoutMs,
+        });
+    }
+    catch (error) {
+        if (error instanceof http/* TransportError */.wX)
+            throw new IdTokenError(`the runner's token service did not answer: ${error.message}`);
+        throw error;
+    }
+    if (response.status !== 200)
+        throw new IdTokenError(`the runner's token service answered HTTP ${response.status}`);
+    let value;
+    try {
+        value = JSON.parse(response.body).value;
+    }
+    catch {
+        value = undefined;
+    }
+    if (typeof value !== 'string' || value === '')
+        throw new IdTokenError("the runner's token service answered without a token");
+    return value;
+}
+
+;// CONCATENATED MODULE: ./src/action/wiring.ts
+
+
+
+
+
+
+const USER_AGENT = 'deepgram-key-action/0.1';
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+/**
+ * The real network. Behind a proxy (self-hosted runners) undici's EnvHttpProxyAgent honours
+ * HTTPS_PROXY, HTTP_PROXY and NO_PROXY; it is made only then, because undici 6 prints an
+ * "experimental" warning when it is constructed.
+ */
+function realHttp(env) {
+    const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
+    const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
+    const send = (0,http/* undiciSend */.Nb)(agent, { timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: http/* MAX_BODY_BYTES */.YK, proxyFor: (url) => (0,http/* proxyFromEnv */.kE)(env, url) });
+    // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
+    // the step is done (nothing waits for it any more), would otherwise hold it.
+    return { send, close: () => agent.destroy() };
+}
+/**
+ * The job's ID tokens, asked of the runner's token service through our own HTTP client: with a
+ * deadline, and abandoned at it (@actions/core's request has neither).
+ */
+function runnerIdToken(send, env) {
+    return (audience, timeoutMs = ID_TOKEN_TIMEOUT_MS) => requestIdToken(send, env, audience, Math.min(timeoutMs, ID_TOKEN_TIMEOUT_MS), USER_AGENT);
+}
+const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
+/** The real clock, whose waits end early when the job is cancelled, so that main stops at once. */
+function cancellableClock(cancelled) {
+    return { ...realClock, sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms, undefined, { signal: cancelled }).catch(() => undefined) };
+}
+/**
+ * Aborts `controller` on the runner's first SIGINT or SIGTERM (a cancelled job), so that main
+ * stops its requests and ends; a second signal ends the process at once.
+ */
+function abortOnSignals(controller) {
+    const handler = (signal) => {
+        if (controller.signal.aborted)
+            process.exit(1);
+        controller.abort(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+    };
+}
+function runContextFromEnv(env) {
+    return {
+        apiUrl: env.GITHUB_API_URL,
+        actor: env.GITHUB_ACTOR,
+        forkRepository: forkOf(env.GITHUB_EVENT_PATH),
+        repository: env.GITHUB_REPOSITORY,
+        workflow: env.GITHUB_WORKFLOW,
+        runId: env.GITHUB_RUN_ID,
+        runAttempt: env.GITHUB_RUN_ATTEMPT,
+        job: env.GITHUB_JOB,
+    };
+}
+/** The head repository of a pull request from a fork, read from the event payload; else undefined. */
+function forkOf(eventPath) {
+    if (!eventPath)
+        return undefined;
+    try {
+        const event = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(eventPath, 'utf8'));
+        const head = event.pull_request?.head?.repo;
+        return head?.fork ? head.full_name : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/main-step.ts
+
+
+
+
+
+/** The main step with the real runner, network and clock. Shared by dist/ and local-action. */
+async function run() {
+    const http = realHttp(process.env);
+    // A cancelled job: the in-flight request is aborted and main ends, leaving post to delete the
+    // key by id or, when the create's answer never came, by the marker saved before it was sent.
+    const cancel = new AbortController();
+    const stopListening = abortOnSignals(cancel);
+    try {
+        await runMain({
+            io: actionsIO(core_namespaceObject, runnerIdToken(http.send, process.env)),
+            run: runContextFromEnv(process.env),
+            send: http.send,
+            clock: cancellableClock(cancel.signal),
+            invocationId: () => newInvocationId(),
+            userAgent: USER_AGENT,
+            cancelled: cancel.signal,
+        });
+    }
+    finally {
+        stopListening();
+        await http.close();
+    }
+}
+
+
+/***/ }),
+
+/***/ 6769:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3530);
+// Entry of the main step (action.yml runs.main, bundled into dist/main).
+
+await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+// The step is done: whatever is still open (a request nobody waits for any more) must not keep it
+// running. process.exitCode is the step's result (core.setFailed sets it).
+process.exit();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
@@ -33624,7 +34082,7 @@ function fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
 /* harmony export */   pH: () => (/* binding */ SECRET_INPUTS)
 /* harmony export */ });
 /* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
-/* harmony import */ var _action_inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2750);
+/* harmony import */ var _shared_input_forms_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1977);
 
 
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -33678,14 +34136,14 @@ function readSecretPlan(getInput, env) {
     if (token === '') {
         throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
     }
-    (0,_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .checkCredential */ .CT)('github-token', token);
+    (0,_shared_input_forms_js__WEBPACK_IMPORTED_MODULE_1__/* .checkCredential */ .CT)('github-token', token);
     const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
     const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
     const organization = getInput('secret-organization');
     const environment = getInput('secret-environment');
-    const repositories = (0,_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-repositories'));
-    const selected = (0,_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-selected-repositories'));
-    const apiUrl = (0,_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .readBaseUrl */ .$P)(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
+    const repositories = (0,_shared_input_forms_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-repositories'));
+    const selected = (0,_shared_input_forms_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-selected-repositories'));
+    const apiUrl = (0,_shared_input_forms_js__WEBPACK_IMPORTED_MODULE_1__/* .readBaseUrl */ .$P)(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
     if (organization !== '') {
         if (!ORGANIZATION.test(organization))
             throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-organization', `'${organization}' is not an organization name.`);
@@ -33799,6 +34257,7 @@ async function mapBounded(items, limit, fn) {
 /* harmony export */   Dr: () => (/* binding */ NetworkError),
 /* harmony export */   E$: () => (/* binding */ redact),
 /* harmony export */   Ic: () => (/* binding */ describeFailure),
+/* harmony export */   TX: () => (/* binding */ RunnerFileError),
 /* harmony export */   _7: () => (/* binding */ ServiceError),
 /* harmony export */   cc: () => (/* binding */ CancelledError),
 /* harmony export */   dz: () => (/* binding */ InputError),
@@ -33861,8 +34320,9 @@ class CancelledError extends Error {
 class UnusableAnswerError extends Error {
     status;
     requestId;
-    constructor(service, action, status, problem, requestId) {
-        super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.`);
+    /** @param hint what the user can do about it, when there is something. */
+    constructor(service, action, status, problem, requestId, hint) {
+        super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.${hint ? ` ${hint}` : ''}`);
         this.name = 'UnusableAnswerError';
         this.status = status;
         this.requestId = requestId;
@@ -33874,6 +34334,54 @@ class ActionError extends Error {
         super(message);
         this.name = 'ActionError';
     }
+}
+const FREE_SPACE = 'Free disk space on the runner (the volume of its work directory is full)';
+const PERMISSIONS = "Check that the runner's user may write to its work directory (its owner, permissions and mount)";
+const CHECK_DISK = "Check the runner's disk and its work directory";
+/** What a system error code means, and what a person can do about it. */
+const FILE_FAILURES = {
+    ENOSPC: { reason: 'no space left on the device', todo: FREE_SPACE },
+    EDQUOT: { reason: 'disk quota exceeded', todo: FREE_SPACE },
+    EFBIG: { reason: 'the file is too large', todo: FREE_SPACE },
+    EACCES: { reason: 'permission denied', todo: PERMISSIONS },
+    EPERM: { reason: 'operation not permitted', todo: PERMISSIONS },
+    EROFS: { reason: 'read-only file system', todo: PERMISSIONS },
+    ENOENT: { reason: 'the file does not exist', todo: "Check that no earlier step deletes files in the runner's temporary directory (RUNNER_TEMP)" },
+    EISDIR: { reason: 'it is a directory', todo: "Check that no earlier step changes the runner's file variables" },
+    EIO: { reason: 'input/output error', todo: CHECK_DISK },
+};
+/**
+ * A file the runner reads once the step ends could not be written. Names the file (its variable
+ * and path), the system's reason and what to do; never the value that was being written.
+ */
+class RunnerFileError extends Error {
+    file;
+    path;
+    /** The system's error code (ENOSPC, EACCES...), when it gave one. */
+    code;
+    /**
+     * @param doing what was being written, as a phrase after "Could not": "write output key-id".
+     * @param cause what @actions/core threw.
+     */
+    constructor(file, path, doing, cause) {
+        const code = systemCode(cause);
+        const known = code === undefined ? undefined : FILE_FAILURES[code];
+        const reason = code === undefined ? causeMessage(cause) : `${code} (${known?.reason ?? causeMessage(cause)})`;
+        const todo = known?.todo ?? CHECK_DISK;
+        const then = file === 'GITHUB_STEP_SUMMARY' ? `Only the summary is missing: the step's work is not affected. ${todo}.` : `${todo}, then run the job again.`;
+        super(`Could not ${doing}: writing the runner's file ${file} (${path || 'not set'}) failed with ${reason}. ${then}`);
+        this.name = 'RunnerFileError';
+        this.file = file;
+        this.path = path;
+        this.code = code;
+    }
+}
+function systemCode(error) {
+    const code = error instanceof Error ? error.code : undefined;
+    return typeof code === 'string' ? code : undefined;
+}
+function causeMessage(error) {
+    return error instanceof Error ? error.message : String(error);
 }
 function formatServiceError(d) {
     const code = d.code ? ` ${d.code}` : '';
@@ -33913,11 +34421,14 @@ function redact(text, secrets) {
 /* harmony export */   Nb: () => (/* binding */ undiciSend),
 /* harmony export */   Oc: () => (/* binding */ AnswerTooLargeError),
 /* harmony export */   YK: () => (/* binding */ MAX_BODY_BYTES),
+/* harmony export */   eD: () => (/* binding */ oversizedAnswerError),
 /* harmony export */   hQ: () => (/* binding */ fetchOver),
 /* harmony export */   kE: () => (/* binding */ proxyFromEnv),
 /* harmony export */   wX: () => (/* binding */ TransportError)
 /* harmony export */ });
 /* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6752);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8382);
+
 
 /** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
 class TransportError extends Error {
@@ -33944,6 +34455,22 @@ class AnswerTooLargeError extends Error {
         this.limitBytes = limitBytes;
     }
 }
+const API_OF = { Deepgram: "Deepgram's API", GitHub: "GitHub's API", 'The broker': 'the broker' };
+/**
+ * An answer too large to read, as every client reports it: the service, the status, what was
+ * being done, and what to do. The services' answers are far smaller, so something else most
+ * likely answered: a wrong URL or a proxy. A 2xx is an UnusableAnswerError, since the service may
+ * have done what it was asked (a create that may have made a key is cleaned up as after any
+ * unusable answer); any other status is a ServiceError, retried or not as its status says.
+ */
+function oversizedAnswerError(error, context) {
+    const { service, action, requestId, urlInput } = context;
+    const problem = `the answer is over ${formatBytes(error.limitBytes)}, the most this action reads, and was not read`;
+    const hint = `Check that ${urlInput} points at ${API_OF[service]}, and that no proxy answers in its place.`;
+    if (error.status >= 200 && error.status < 300)
+        return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UnusableAnswerError */ .qx(service, action, error.status, problem, requestId, hint);
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ServiceError */ ._7({ service, action, status: error.status, message: problem, requestId, hint });
+}
 // Failures to open a connection: the server never saw the request, so even a create is safe to retry.
 const NOT_SENT_CODES = new Set([
     'ECONNREFUSED',
@@ -33967,8 +34494,11 @@ const MAX_BODY_BYTES = 1024 * 1024;
 function undiciSend(dispatcher, options) {
     return async ({ method, url, headers, body, timeoutMs, signal }) => {
         const deadline = Math.max(0, Math.min(options.timeoutMs, timeoutMs ?? options.timeoutMs));
-        const signals = [AbortSignal.timeout(deadline), ...(signal ? [signal] : [])];
-        const abort = AbortSignal.any(signals);
+        // A timer cleared when the request ends: AbortSignal.timeout's would fire (and build an
+        // AbortError) for every request, long after its answer, which a busy broker pays for.
+        const timeout = new AbortController();
+        const timer = setTimeout(() => timeout.abort(), deadline).unref();
+        const abort = signal ? AbortSignal.any([timeout.signal, signal]) : timeout.signal;
         const proxy = options.proxyFor?.(url);
         try {
             const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, { method, headers, body, dispatcher, signal: abort });
@@ -33984,6 +34514,9 @@ function undiciSend(dispatcher, options) {
             if (abort.aborted)
                 throw new TransportError(`no complete answer within ${deadline} ms`, true, proxy);
             throw toTransportError(error, proxy);
+        }
+        finally {
+            clearTimeout(timer);
         }
     };
 }
@@ -34083,6 +34616,83 @@ function fetchOver(send) {
         const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
         return new Response(content, { status: response.status, headers: responseHeaders });
     };
+}
+
+
+/***/ }),
+
+/***/ 1977:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  CT: () => (/* binding */ checkCredential),
+  E1: () => (/* binding */ parseList),
+  $P: () => (/* binding */ readBaseUrl)
+});
+
+;// CONCATENATED MODULE: ./src/shared/credential.ts
+/**
+ * The form API keys and tokens take: printable ASCII without white space. Anything else (a
+ * zero-width space pasted with the secret) is a paste mistake, and would break the HTTP header.
+ */
+function hasCredentialForm(value) {
+    return /^[\x21-\x7e]+$/.test(value);
+}
+
+// EXTERNAL MODULE: ./src/shared/errors.ts
+var errors = __nccwpck_require__(8382);
+;// CONCATENATED MODULE: ./src/shared/loopback.ts
+/** Whether a URL's hostname is this machine: the only place plain http may go. */
+function isLoopbackHost(hostname) {
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+;// CONCATENATED MODULE: ./src/shared/input-forms.ts
+// Forms every reader of inputs or settings shares: lists, credentials and base URLs. They take the
+// input by name through GetInput, so the action and the secret plan read inputs the same way.
+
+
+
+/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
+function parseList(text) {
+    return text
+        .split(/[,\r\n]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+/**
+ * A credential must look like one: printable ASCII without white space. A zero-width space pasted
+ * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
+ */
+function checkCredential(name, value) {
+    if (!hasCredentialForm(value)) {
+        throw new errors/* InputError */.dz(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
+    }
+}
+/**
+ * A service's base URL: https, or plain http to this machine only, since anything else would carry
+ * the credentials in clear text across a network.
+ */
+function readBaseUrl(getInput, name, fallback) {
+    const text = getInput(name) || fallback;
+    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        throw new errors/* InputError */.dz(name, `'${text}' is not a URL. ${forms}`);
+    }
+    if (url.username || url.password)
+        throw new errors/* InputError */.dz(name, `must not carry credentials. ${forms}`);
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+        throw new errors/* InputError */.dz(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        throw new errors/* InputError */.dz(name, `'${text}' is not an http(s) URL. ${forms}`);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 

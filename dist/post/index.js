@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8157:
+/***/ 613:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31372,86 +31372,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./src/shared/log-text.ts
-// Text the action did not write itself (inputs, Deepgram's and GitHub's answers, the event
-// payload, the environment) ends up inside log messages and the job summary. The runner reads
-// stdout line by line and obeys workflow commands in it: `::command::` at the start of a line
-// (after leading white space) and the legacy `##[command]` anywhere in a line. A value that could
-// start a line, or carries `##[`, could plant `::add-mask::`, `::stop-commands::` or a step
-// output. Every message passes through here on its way out (actions-io.ts), so no call site can
-// forget.
-/**
- * Characters that end a line somewhere (CR, LF, VT, FF, NEL, U+2028, U+2029) or that a terminal
- * or the log viewer acts on: every C0 and C1 control character and DEL.
- */
-const BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-const NAMED = { '\r': '\\r', '\n': '\\n', '\t': '\\t' };
-/** A control character as an escape anyone can read: \r, \n, \t, else \u0085 and the like. */
-function log_text_escape(char) {
-    return NAMED[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
-}
-/** `##[` that the runner would take as a legacy command: a space keeps the text and defuses it. */
-function defuseLegacyCommands(text) {
-    return text.replace(/##\[/g, '## [');
-}
-/**
- * One line of log that cannot become a workflow command: every line separator and control
- * character is shown as an escape, `##[` is broken up, and a message that would start with `::`
- * (after white space, which the runner skips) starts with a space before them instead.
- */
-function logLine(text) {
-    const flat = defuseLegacyCommands(text.replace(BREAKING, log_text_escape));
-    return /^\s*::/.test(flat) ? flat.replace(/::/, ': :') : flat;
-}
-/**
- * Markdown we wrote (line structure ours, values already made safe by the summary's own
- * formatting), with every line separator but LF and every other control character escaped, so a
- * value that slipped through still cannot split a line or hide text.
- */
-function summaryText(markdown) {
-    return markdown.replace(BREAKING, (char) => (char === '\n' ? char : log_text_escape(char)));
-}
-/** A value inside a Markdown table cell or sentence: one line, and no Markdown or HTML of its own. */
-function log_text_markdownValue(text) {
-    return logLine(text).replace(/[\\`*_[\]<>|~&#!]/g, '\\$&');
-}
-
-;// CONCATENATED MODULE: ./src/action/actions-io.ts
-
-/**
- * ActionIO over @actions/core: what the runner reads from stdout and its command files. Every
- * message and the summary pass through log-text.ts here, so text from inputs or answers can never
- * start a line of the log (core.info writes raw; core escapes only CR, LF and % in commands).
- */
-function actionsIO(actions) {
-    return {
-        getInput: (name) => actions.getInput(name),
-        setSecret: (value) => actions.setSecret(value),
-        setOutput: (name, value) => actions.setOutput(name, value),
-        saveState: (name, value) => actions.saveState(name, value),
-        getState: (name) => actions.getState(name),
-        info: (message) => actions.info(logLine(message)),
-        notice: (message) => actions.notice(logLine(message)),
-        warning: (message) => actions.warning(logLine(message)),
-        setFailed: (message) => actions.setFailed(logLine(message)),
-        appendSummary: async (markdown) => {
-            // Outside a runner (local runs) there is no summary file to write to.
-            if (process.env.GITHUB_STEP_SUMMARY)
-                await actions.summary.addRaw(summaryText(markdown), true).write();
-        },
-        getIDToken: async (audience) => (process.env.ACTIONS_ID_TOKEN_REQUEST_URL ? actions.getIDToken(audience) : undefined),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/action/io.ts
-/** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
-function maskSecret(io, value) {
-    for (const line of value.split(/\r\n|\r|\n/)) {
-        if (line.trim() !== '')
-            io.setSecret(line);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/shared/errors.ts
 // Every failure the action reports is one of these values. They carry what a person needs to act
 // (which input, which service answered what, its request id, what to do) and are turned into a
@@ -31509,8 +31429,9 @@ class errors_CancelledError extends Error {
 class errors_UnusableAnswerError extends Error {
     status;
     requestId;
-    constructor(service, action, status, problem, requestId) {
-        super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.`);
+    /** @param hint what the user can do about it, when there is something. */
+    constructor(service, action, status, problem, requestId, hint) {
+        super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.${hint ? ` ${hint}` : ''}`);
         this.name = 'UnusableAnswerError';
         this.status = status;
         this.requestId = requestId;
@@ -31522,6 +31443,54 @@ class errors_ActionError extends Error {
         super(message);
         this.name = 'ActionError';
     }
+}
+const FREE_SPACE = 'Free disk space on the runner (the volume of its work directory is full)';
+const PERMISSIONS = "Check that the runner's user may write to its work directory (its owner, permissions and mount)";
+const CHECK_DISK = "Check the runner's disk and its work directory";
+/** What a system error code means, and what a person can do about it. */
+const FILE_FAILURES = {
+    ENOSPC: { reason: 'no space left on the device', todo: FREE_SPACE },
+    EDQUOT: { reason: 'disk quota exceeded', todo: FREE_SPACE },
+    EFBIG: { reason: 'the file is too large', todo: FREE_SPACE },
+    EACCES: { reason: 'permission denied', todo: PERMISSIONS },
+    EPERM: { reason: 'operation not permitted', todo: PERMISSIONS },
+    EROFS: { reason: 'read-only file system', todo: PERMISSIONS },
+    ENOENT: { reason: 'the file does not exist', todo: "Check that no earlier step deletes files in the runner's temporary directory (RUNNER_TEMP)" },
+    EISDIR: { reason: 'it is a directory', todo: "Check that no earlier step changes the runner's file variables" },
+    EIO: { reason: 'input/output error', todo: CHECK_DISK },
+};
+/**
+ * A file the runner reads once the step ends could not be written. Names the file (its variable
+ * and path), the system's reason and what to do; never the value that was being written.
+ */
+class RunnerFileError extends Error {
+    file;
+    path;
+    /** The system's error code (ENOSPC, EACCES...), when it gave one. */
+    code;
+    /**
+     * @param doing what was being written, as a phrase after "Could not": "write output key-id".
+     * @param cause what @actions/core threw.
+     */
+    constructor(file, path, doing, cause) {
+        const code = systemCode(cause);
+        const known = code === undefined ? undefined : FILE_FAILURES[code];
+        const reason = code === undefined ? causeMessage(cause) : `${code} (${known?.reason ?? causeMessage(cause)})`;
+        const todo = known?.todo ?? CHECK_DISK;
+        const then = file === 'GITHUB_STEP_SUMMARY' ? `Only the summary is missing: the step's work is not affected. ${todo}.` : `${todo}, then run the job again.`;
+        super(`Could not ${doing}: writing the runner's file ${file} (${path || 'not set'}) failed with ${reason}. ${then}`);
+        this.name = 'RunnerFileError';
+        this.file = file;
+        this.path = path;
+        this.code = code;
+    }
+}
+function systemCode(error) {
+    const code = error instanceof Error ? error.code : undefined;
+    return typeof code === 'string' ? code : undefined;
+}
+function causeMessage(error) {
+    return error instanceof Error ? error.message : String(error);
 }
 function formatServiceError(d) {
     const code = d.code ? ` ${d.code}` : '';
@@ -31551,235 +31520,154 @@ function redact(text, secrets) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/shared/http.ts
-
-/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
-class TransportError extends Error {
-    sent;
-    /** The proxy the request went through, without credentials; undefined when it went direct. */
-    proxy;
-    constructor(message, sent, proxy) {
-        super(message);
-        this.name = 'TransportError';
-        this.sent = sent;
-        this.proxy = proxy;
-    }
-}
-/** An answer came, but it was longer than the sender reads. Its status says what kind it was. */
-class AnswerTooLargeError extends Error {
-    status;
-    headers;
-    limitBytes;
-    constructor(status, headers, limitBytes) {
-        super(`the answer (HTTP ${status}) is longer than the ${formatBytes(limitBytes)} read at most`);
-        this.name = 'AnswerTooLargeError';
-        this.status = status;
-        this.headers = headers;
-        this.limitBytes = limitBytes;
-    }
-}
-// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
-const NOT_SENT_CODES = new Set([
-    'ECONNREFUSED',
-    'ENOTFOUND',
-    'EAI_AGAIN',
-    'EHOSTUNREACH',
-    'ENETUNREACH',
-    'UND_ERR_CONNECT_TIMEOUT',
-    'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
-]);
+;// CONCATENATED MODULE: ./src/shared/log-text.ts
+// Text the action did not write itself (inputs, Deepgram's and GitHub's answers, the event
+// payload, the environment) ends up inside log messages and the job summary. The runner reads
+// stdout line by line and obeys workflow commands in it: `::command::` at the start of a line
+// (after leading white space) and the legacy `##[command]` anywhere in a line. A value that could
+// start a line, or carries `##[`, could plant `::add-mask::`, `::stop-commands::` or a step
+// output. Every message passes through here on its way out (actions-io.ts), so no call site can
+// forget.
 /**
- * The largest answer read. Deepgram's and GitHub's answers are a few kilobytes; a project's key
- * listing of a thousand keys is about 300 KB.
+ * Characters that end a line somewhere (CR, LF, VT, FF, NEL, U+2028, U+2029) or that a terminal
+ * or the log viewer acts on: every C0 and C1 control character and DEL.
  */
-const MAX_BODY_BYTES = 1024 * 1024;
-/**
- * An HttpSend over undici with the given dispatcher (the proxy-aware agent in production).
- * Redirects are never followed (undici.request does not), so credentials reach only the host
- * they were configured for.
- */
-function undiciSend(dispatcher, options) {
-    return async ({ method, url, headers, body, timeoutMs, signal }) => {
-        const deadline = Math.max(0, Math.min(options.timeoutMs, timeoutMs ?? options.timeoutMs));
-        const signals = [AbortSignal.timeout(deadline), ...(signal ? [signal] : [])];
-        const abort = AbortSignal.any(signals);
-        const proxy = options.proxyFor?.(url);
-        try {
-            const response = await (0,undici/* request */.Em)(url, { method, headers, body, dispatcher, signal: abort });
-            const responseHeaders = flattenHeaders(response.headers);
-            const text = await readCapped(response.body, options.maxBodyBytes, response.statusCode, responseHeaders);
-            return { status: response.statusCode, headers: responseHeaders, body: text };
-        }
-        catch (error) {
-            if (error instanceof AnswerTooLargeError)
-                throw error;
-            if (signal?.aborted)
-                throw new TransportError(`cancelled: ${String(signal.reason)}`, true, proxy);
-            if (abort.aborted)
-                throw new TransportError(`no complete answer within ${deadline} ms`, true, proxy);
-            throw toTransportError(error, proxy);
-        }
-    };
+const BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED = { '\r': '\\r', '\n': '\\n', '\t': '\\t' };
+/** A control character as an escape anyone can read: \r, \n, \t, else \u0085 and the like. */
+function log_text_escape(char) {
+    return NAMED[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
-/** The body as text, or AnswerTooLargeError as soon as it passes `limit` bytes (the rest is not read). */
-async function readCapped(body, limit, status, headers) {
-    const chunks = [];
-    let length = 0;
-    for await (const chunk of body) {
-        length += chunk.length;
-        if (length > limit) {
-            body.destroy();
-            throw new AnswerTooLargeError(status, headers, limit);
-        }
-        chunks.push(chunk);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-}
-function formatBytes(bytes) {
-    return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
-}
-function flattenHeaders(headers) {
-    const flat = {};
-    for (const [name, value] of Object.entries(headers)) {
-        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    return flat;
-}
-function toTransportError(error, proxy) {
-    const codes = errorCodes(error);
-    const message = error instanceof Error ? error.message : String(error);
-    // A proxy that cannot open the tunnel answers before our request is written.
-    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
-    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
-    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent, proxy);
-}
-/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
-function errorCodes(error) {
-    const codes = [];
-    for (let e = error; e instanceof Error; e = e.cause) {
-        const code = e.code;
-        if (typeof code === 'string')
-            codes.push(code);
-    }
-    return codes;
+/** `##[` that the runner would take as a legacy command: a space keeps the text and defuses it. */
+function defuseLegacyCommands(text) {
+    return text.replace(/##\[/g, '## [');
 }
 /**
- * The proxy undici's EnvHttpProxyAgent uses for `url`, without its credentials, or undefined
- * when the request goes direct (no proxy set, or the host is in NO_PROXY).
+ * One line of log that cannot become a workflow command: every line separator and control
+ * character is shown as an escape, `##[` is broken up, and a message that would start with `::`
+ * (after white space, which the runner skips) starts with a space before them instead.
  */
-function proxyFromEnv(env, url) {
-    const target = new URL(url);
-    const http = env.HTTP_PROXY || env.http_proxy;
-    const chosen = target.protocol === 'https:' ? env.HTTPS_PROXY || env.https_proxy || http : http;
-    if (!chosen || bypassesProxy(env.NO_PROXY || env.no_proxy || '', target))
-        return undefined;
-    try {
-        const proxy = new URL(chosen);
-        return `${proxy.protocol}//${proxy.host}`;
-    }
-    catch {
-        return 'the proxy set in the environment (not a URL)';
-    }
-}
-/** NO_PROXY as undici reads it: `*`, or hosts (with an optional port) matching exactly or as a suffix. */
-function bypassesProxy(noProxy, target) {
-    const port = target.port || (target.protocol === 'https:' ? '443' : '80');
-    return noProxy
-        .split(/[,\s]+/)
-        .filter(Boolean)
-        .some((entry) => {
-        if (entry === '*')
-            return true;
-        const [host = '', entryPort] = entry.replace(/^\*?\./, '.').split(':');
-        if (entryPort !== undefined && entryPort !== port)
-            return false;
-        const name = target.hostname;
-        return host.startsWith('.') ? name.endsWith(host) || name === host.slice(1) : name === host || name.endsWith(`.${host}`);
-    });
+function logLine(text) {
+    const flat = defuseLegacyCommands(text.replace(BREAKING, log_text_escape));
+    return /^\s*::/.test(flat) ? flat.replace(/::/, ': :') : flat;
 }
 /**
- * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
- * support and timeouts. Bodies are strings; that is all JSON APIs need.
+ * Markdown we wrote (line structure ours, values already made safe by the summary's own
+ * formatting), with every line separator but LF and every other control character escaped, so a
+ * value that slipped through still cannot split a line or hide text.
  */
-function fetchOver(send) {
-    return async (input, init) => {
-        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-        const headers = {};
-        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
-        const method = (init?.method ?? 'GET').toUpperCase();
-        const body = typeof init?.body === 'string' ? init.body : undefined;
-        const response = await send({ method, url, headers, body, signal: init?.signal ?? undefined });
-        const responseHeaders = new Headers();
-        for (const [name, value] of Object.entries(response.headers))
-            if (value !== undefined)
-                responseHeaders.set(name, value);
-        // Statuses without content may not carry a body, not even an empty one.
-        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
-        return new Response(content, { status: response.status, headers: responseHeaders });
-    };
+function summaryText(markdown) {
+    return markdown.replace(BREAKING, (char) => (char === '\n' ? char : log_text_escape(char)));
+}
+/**
+ * A value inside a Markdown table cell or sentence: one line, and no Markdown or HTML of its own.
+ * Every character that Markdown, GitHub's extensions (tables, strikethrough, math) or HTML give a
+ * meaning is backslash-escaped, the backslash first, so that a pipe always ends up escaped.
+ */
+function log_text_markdownValue(text) {
+    return logLine(text).replace(/[\\`*_[\]<>|~&#!$]/g, '\\$&');
+}
+/**
+ * A value as one JSON document on one line, for line-oriented logs (the broker's audit log).
+ * JSON.stringify escapes C0 controls but leaves DEL, C1 controls (NEL among them), U+2028 and
+ * U+2029 as they are, and some readers end lines at those: they are escaped too (`\u2028`),
+ * which any JSON reader turns back into the same text.
+ */
+function jsonLine(value) {
+    return JSON.stringify(value).replace(BREAKING, log_text_escape);
 }
 
-;// CONCATENATED MODULE: ./src/shared/retry.ts
+;// CONCATENATED MODULE: ./src/action/actions-io.ts
+
+
 /**
- * Main step: a few seconds of patience for a flaky service. The budget covers the attempts of one
- * call, the one in flight included: no attempt's deadline reaches past it.
+ * ActionIO over @actions/core: what the runner reads from stdout and its command files. Every
+ * message and the summary pass through log-text.ts here, so text from inputs or answers can never
+ * start a line of the log (core.info writes raw; core escapes only CR, LF and % in commands).
+ *
+ * A runner file that cannot be written (a full disk, a read-only work directory) is a
+ * RunnerFileError naming the file and what to do, never a bare ENOSPC: for outputs and state it
+ * is thrown, and the flow fails the step; for the summary it is a warning, since the step's work
+ * is done by then and a missing summary harms nobody. ID tokens come from `idToken`
+ * (github/id-token.ts, with a deadline), not from core.
  */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
-/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
-/** No retry starts with less time than this left in its budget: it could not get an answer. */
-const MIN_ATTEMPT_MS = 1_000;
-/** The policy with its budget cut so that it ends by `deadline` (epoch ms) at the latest. */
-function retry_endingBy(policy, deadline, now) {
-    if (deadline === undefined)
-        return policy;
-    return { ...policy, budgetMs: Math.max(0, Math.min(policy.budgetMs, deadline - now)) };
-}
-/**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Each attempt is
- * told the time left in the budget (`remainingMs`), which its deadline must not pass. Between
- * attempts it waits an exponential, fully jittered delay, or what the service asked (Retry-After)
- * when that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
- */
-async function retry_withRetry(attempt, classify, policy, clock, beforeRetry) {
-    const started = clock.now();
-    const remaining = () => started + policy.budgetMs - clock.now();
-    for (let n = 1;; n++) {
+function actionsIO(actions, idToken, env = process.env) {
+    const writing = (file, doing, write) => {
         try {
-            return await attempt(n, remaining());
+            write();
         }
         catch (error) {
-            const verdict = classify(error);
-            if (!verdict.retry || n >= policy.maxAttempts)
-                throw error;
-            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (remaining() - delay < MIN_ATTEMPT_MS)
-                throw error;
-            if (beforeRetry)
-                await beforeRetry(error);
-            await clock.sleep(delay);
-            if (remaining() < MIN_ATTEMPT_MS)
-                throw error;
+            throw new RunnerFileError(file, env[file] ?? '', doing, withCode(error));
         }
+    };
+    return {
+        getInput: (name) => actions.getInput(name),
+        setSecret: (value) => actions.setSecret(value),
+        setOutput: (name, value) => writing('GITHUB_OUTPUT', `write output ${name}`, () => actions.setOutput(name, value)),
+        saveState: (name, value) => writing('GITHUB_STATE', `save ${name} for the post step`, () => actions.saveState(name, value)),
+        getState: (name) => actions.getState(name),
+        info: (message) => actions.info(logLine(message)),
+        notice: (message) => actions.notice(logLine(message)),
+        warning: (message) => actions.warning(logLine(message)),
+        setFailed: (message) => actions.setFailed(logLine(message)),
+        appendSummary: async (markdown) => {
+            // Outside a runner (local runs) there is no summary file to write to.
+            const path = env.GITHUB_STEP_SUMMARY;
+            if (!path)
+                return;
+            try {
+                await actions.summary.addRaw(summaryText(markdown), true).write();
+            }
+            catch (error) {
+                // core keeps what it could not write; a later summary must not carry it again.
+                actions.summary.emptyBuffer();
+                actions.warning(logLine(new RunnerFileError('GITHUB_STEP_SUMMARY', path, 'write the job summary', withCode(error)).message));
+            }
+        },
+        // Not core's getIDToken: it retries for minutes with no deadline, and cannot be stopped.
+        getIDToken: idToken,
+    };
+}
+/** @actions/core reports a missing command file in words; give it the code the system would. */
+function withCode(error) {
+    if (error instanceof Error && !('code' in error) && /^Missing file at path/.test(error.message))
+        return Object.assign(error, { code: 'ENOENT' });
+    return error;
+}
+
+;// CONCATENATED MODULE: ./src/action/io.ts
+/** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
+function maskSecret(io, value) {
+    for (const line of value.split(/\r\n|\r|\n/)) {
+        if (line.trim() !== '')
+            io.setSecret(line);
     }
 }
-/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
-function retryDelay(n, policy, random, retryAfterMs) {
-    if (retryAfterMs !== undefined)
-        return Math.max(0, retryAfterMs);
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-    return Math.round(random() * ceiling);
-}
-/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
+
+;// CONCATENATED MODULE: ./src/action/limits.ts
+// How long each step may take, whatever the network does. The runner gives a cancelled job's
+// steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
+// meant to live minutes must not outlive a step that hangs. docs/time-bounds.md states these
+// bounds for users.
+/** One request, whole: connecting, the headers and every byte of the body. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
+ * long after the step starts: with Node's start and exit, main ends within 30 s.
+ */
+const MAIN_DEEPGRAM_BUDGET_MS = 25_000;
+/**
+ * Create attempts end this long before MAIN_DEEPGRAM_BUDGET_MS runs out, leaving time to list the
+ * project's keys and delete one whose answer was lost.
+ */
+const CLEAN_UP_RESERVE_MS = 8_000;
+/** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
+const POST_BUDGET_MS = 15_000;
+/**
+ * The runner's token service is the runner's own: an ID token that takes longer than this is not
+ * coming, and the step's budget must still hold what follows.
+ */
+const ID_TOKEN_TIMEOUT_MS = 10_000;
 
 ;// CONCATENATED MODULE: ./src/deepgram/ids.ts
 // Deepgram's project and key ids are UUIDs. An id read from state or from an answer goes into a
@@ -31790,252 +31678,442 @@ function ids_isUuid(value) {
     return UUID.test(value);
 }
 
-;// CONCATENATED MODULE: ./src/deepgram/client.ts
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/deepgram/marker.ts
 
-
-
-
-/**
- * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
- * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
- */
-class DeepgramClient {
-    options;
-    constructor(options) {
-        this.options = options;
-    }
-    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
-    get deadline() {
-        return this.options.deadline ?? Infinity;
-    }
-    async listProjects() {
-        const action = 'listing the projects of api-key';
-        return this.retried('GET', '/v1/projects', action, (response, body) => requiredArray(body, 'projects', response, action).map((p) => ({
-            projectId: stringOf(field(p, 'project_id')) ?? '',
-            name: stringOf(field(p, 'name')) ?? '',
-        })));
-    }
-    /**
-     * One create, not retried here (see mint.ts). A 2xx answer that is not a key (not JSON, no
-     * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
-     */
-    async createKeyOnce(projectId, request, attempt = { n: 1, remainingMs: Infinity }) {
-        const action = 'creating the key';
-        const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request));
-        const body = this.expectOk(response, action);
-        const unusable = (problem) => new errors_UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body));
-        if (typeof body !== 'object' || body === null)
-            throw unusable('the answer is not a JSON object');
-        const key = stringOf(field(body, 'key'));
-        const apiKeyId = stringOf(field(body, 'api_key_id'));
-        if (key === undefined)
-            throw unusable('the answer carries no key');
-        if (apiKeyId === undefined)
-            throw unusable('the answer carries no api_key_id');
-        if (!ids_isUuid(apiKeyId))
-            throw unusable('its api_key_id is not a UUID');
-        return {
-            apiKeyId: apiKeyId.toLowerCase(),
-            key,
-            scopes: stringsOf(field(body, 'scopes')) ?? [],
-            tags: stringsOf(field(body, 'tags')) ?? [],
-            expirationDate: stringOf(field(body, 'expiration_date')),
-            created: stringOf(field(body, 'created')),
-        };
-    }
-    async listKeys(projectId) {
-        const action = 'listing the project keys';
-        return this.retried('GET', keysPath(projectId), action, (response, body) => requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(field(item, 'api_key'))));
-    }
-    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
-    async getKey(projectId, keyId) {
-        return this.retried('GET', keyPath(projectId, keyId), `reading key ${keyId}`, (_, body) => {
-            const nested = field(field(field(body, 'item'), 'member'), 'api_key');
-            return toProjectKey(nested ?? field(body, 'api_key'));
-        });
-    }
-    /**
-     * Deletes a key; 404 means it is gone already, which is what we wanted. A 2xx whose body reports
-     * an error is a failure: only Deepgram's word that it deleted the key counts.
-     */
-    async deleteKey(projectId, keyId) {
-        return this.retried('DELETE', keyPath(projectId, keyId), `deleting key ${keyId}`, (response) => {
-            if (response.status === 404)
-                return 'already-gone';
-            return 'deleted';
-        });
-    }
-    async retried(method, path, action, read) {
-        const { policy, clock, deadline } = this.options;
-        return retry_withRetry(async (n, remainingMs) => {
-            const response = await this.send(method, path, action, { n, remainingMs });
-            if (method === 'DELETE' && response.status === 404)
-                return read(response, undefined);
-            const body = this.expectOk(response, action);
-            if (method === 'DELETE' && reportsError(body))
-                throw deepgramError(response, action, clock.now());
-            return read(response, body);
-        }, client_transientVerdict, retry_endingBy(policy, deadline, clock.now()), clock);
-    }
-    async send(method, path, action, attempt, body) {
-        const { baseUrl, apiKey, userAgent, cancelled, deadline, clock } = this.options;
-        if (cancelled?.aborted)
-            throw new errors_CancelledError(cancelledMessage(action));
-        const timeoutMs = Math.min(attempt.remainingMs, deadline === undefined ? Infinity : deadline - clock.now());
-        const headers = {
-            authorization: `Token ${apiKey}`,
-            accept: 'application/json',
-            'user-agent': userAgent,
-        };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        const url = `${baseUrl}${path}`;
-        if (timeoutMs <= 0)
-            throw new errors_NetworkError('Deepgram', action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host: new URL(url).host });
-        try {
-            return await this.options.send({ method, url, headers, body, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled });
-        }
-        catch (error) {
-            if (cancelled?.aborted)
-                throw new errors_CancelledError(cancelledMessage(action));
-            if (error instanceof TransportError) {
-                throw new errors_NetworkError('Deepgram', action, error.message, error.sent, { attempts: attempt.n, host: new URL(url).host, proxy: error.proxy });
-            }
-            if (error instanceof AnswerTooLargeError)
-                throw tooLarge(error, action, clock.now());
-            throw error;
-        }
-    }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw deepgramError(response, action, this.options.clock.now());
-    }
+const ACTION_MARKER = / \[dgk:([0-9a-f]{16})(?::([0-9a-f]{12}))?\]$/;
+const BROKER_MARKER = / \[dgkb:([0-9a-f]{16})(?::([0-9a-f]{12}))?:([0-9]{1,20}):([0-9a-f]{16})\]$/;
+/** A fresh invocation id: 16 hex digits. */
+function newInvocationId(random = randomBytes) {
+    return random(8).toString('hex');
 }
-function cancelledMessage(action) {
-    return `The job was cancelled while ${action}. The post step deletes any key this run created.`;
+function isInvocationId(value) {
+    return /^[0-9a-f]{16}$/.test(value);
 }
-/** A 2xx too large to read may be a key we cannot see; anything else is a refusal we cannot read. */
-function tooLarge(error, action, now) {
-    const response = { status: error.status, headers: error.headers, body: '' };
-    if (error.status >= 200 && error.status < 300)
-        return new errors_UnusableAnswerError('Deepgram', action, error.status, error.message, requestIdOf(response, undefined));
-    return deepgramError(response, action, now, error.message);
+/** 12 hex digits naming a secret and its targets; `identity` must be canonical (sorted, lower-cased). */
+function secretDigest(identity) {
+    return createHash('sha256').update(identity).digest('hex').slice(0, 12);
 }
-/** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
-function reportsError(body) {
-    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined);
+function formatMarker(marker) {
+    if (marker.kind === 'broker')
+        return ` [dgkb:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}:${marker.repositoryId}:${marker.mac}]`;
+    return ` [dgk:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}]`;
 }
-function requiredArray(body, name, response, action) {
-    const value = field(body, name);
-    if (Array.isArray(value))
-        return value;
-    throw new errors_UnusableAnswerError('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
-}
-/** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
-function keysPath(projectId) {
-    if (!ids_isUuid(projectId))
-        throw new errors_ActionError('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
-    return `/v1/projects/${projectId}/keys`;
-}
-function keyPath(projectId, keyId) {
-    if (!ids_isUuid(keyId))
-        throw new errors_ActionError('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
-    return `${keysPath(projectId)}/${keyId}`;
-}
-/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
-function client_transientVerdict(error) {
-    if (error instanceof errors_NetworkError)
-        return { retry: true };
-    if (error instanceof errors_ServiceError && isTransientStatus(error.status)) {
-        const after = error.details.retryAfterSeconds;
-        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
-    }
-    return { retry: false };
-}
-function isTransientStatus(status) {
-    return status === 408 || status === 429 || status >= 500;
-}
-/**
- * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
- * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
- */
-function deepgramError(response, action, now, fallbackMessage = 'no message') {
-    const body = parseJson(response.body);
-    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
-    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
-    const text = response.body.trim().slice(0, 300);
-    const message = stringOf(field(body, 'err_msg')) ??
-        (modern || undefined) ??
-        stringOf(field(body, 'reason')) ??
-        (typeof body === 'string' ? body : undefined) ??
-        (text || fallbackMessage);
-    const requestId = requestIdOf(response, body);
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new errors_ServiceError({
-        service: 'Deepgram',
-        action,
-        status: response.status,
-        code,
-        message: message.replace(/\s+/g, ' ').trim(),
-        requestId,
-        hint: deepgramHint(response.status, code),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
-    });
-}
-/** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
-function requestIdOf(response, body) {
-    return stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id'];
-}
-function deepgramHint(status, code) {
-    if (status >= 200 && status < 300)
-        return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.';
-    const upper = (code ?? '').toUpperCase();
-    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
-        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
-    }
-    if (status === 401)
-        return 'Check the api-key input: Deepgram does not accept it.';
-    if (status === 404)
-        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
-    if (status === 429)
-        return 'Deepgram is limiting requests; run the job again later.';
-    if (status >= 500)
-        return 'Deepgram had a problem; run the job again later.';
+/** The marker a comment ends with, or undefined when it ends with none. */
+function parseMarker(comment) {
+    const action = ACTION_MARKER.exec(comment);
+    if (action)
+        return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) };
+    const broker = BROKER_MARKER.exec(comment);
+    if (broker)
+        return { kind: 'broker', invocation: broker[1] ?? '', ...(broker[2] ? { secret: broker[2] } : {}), repositoryId: broker[3] ?? '', mac: broker[4] ?? '' };
     return undefined;
 }
-function parseJson(text) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return text;
-    }
+/** The comment with its marker appended. */
+function withMarker(comment, marker) {
+    return `${comment}${formatMarker(marker)}`;
 }
-function field(value, name) {
-    return typeof value === 'object' && value !== null ? value[name] : undefined;
+/**
+ * The broker's MAC over the owner (issuer and repository id), the invocation and the secret
+ * digest, keyed by a secret only the broker holds. Fields are joined with NUL, which none holds.
+ */
+function brokerMac(macKey, owner, invocation, secret = '') {
+    return hmac16(macKey, ['dgkb2', owner.issuer, invocation, secret, owner.repositoryId].join('\u0000'));
 }
-function stringOf(value) {
-    return typeof value === 'string' && value !== '' ? value : undefined;
+/** The MAC of markers written before it covered the issuer: the invocation and the repository id. */
+function legacyBrokerMac(macKey, invocation, repositoryId) {
+    return hmac16(macKey, `${invocation}:${repositoryId}`);
 }
-function stringsOf(value) {
-    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
+function hmac16(macKey, text) {
+    return createHmac('sha256', macKey).update(text).digest('hex').slice(0, 16);
 }
-function toProjectKey(value) {
-    return {
-        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
-        comment: stringOf(field(value, 'comment')) ?? '',
-        scopes: stringsOf(field(value, 'scopes')) ?? [],
-        tags: stringsOf(field(value, 'tags')),
-        expirationDate: stringOf(field(value, 'expiration_date')),
-        created: stringOf(field(value, 'created')),
-    };
+function brokerMarker(macKey, owner, invocation, secret) {
+    return { kind: 'broker', invocation, ...(secret ? { secret } : {}), repositoryId: owner.repositoryId, mac: brokerMac(macKey, owner, invocation, secret) };
+}
+/**
+ * True when the marker is the broker's own, for this owner. `acceptLegacy` also accepts the MAC
+ * of markers written before the issuer was covered (no secret digest): right only while the
+ * broker trusts a single issuer, the one every such key was minted for.
+ */
+function isBrokerMarkerFor(marker, macKey, owner, acceptLegacy = false) {
+    if (marker?.kind !== 'broker' || marker.repositoryId !== owner.repositoryId)
+        return false;
+    if (sameMac(marker.mac, brokerMac(macKey, owner, marker.invocation, marker.secret)))
+        return true;
+    return acceptLegacy && marker.secret === undefined && sameMac(marker.mac, legacyBrokerMac(macKey, marker.invocation, owner.repositoryId));
+}
+function sameMac(given, expected) {
+    const a = Buffer.from(given);
+    const b = Buffer.from(expected);
+    return a.length === b.length && timingSafeEqual(a, b);
 }
 
 ;// CONCATENATED MODULE: ./src/shared/loopback.ts
 /** Whether a URL's hostname is this machine: the only place plain http may go. */
 function isLoopbackHost(hostname) {
     return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+;// CONCATENATED MODULE: ./src/shared/input-forms.ts
+// Forms every reader of inputs or settings shares: lists, credentials and base URLs. They take the
+// input by name through GetInput, so the action and the secret plan read inputs the same way.
+
+
+
+/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
+function input_forms_parseList(text) {
+    return text
+        .split(/[,\r\n]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+/**
+ * A credential must look like one: printable ASCII without white space. A zero-width space pasted
+ * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
+ */
+function input_forms_checkCredential(name, value) {
+    if (!hasCredentialForm(value)) {
+        throw new InputError(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
+    }
+}
+/**
+ * A service's base URL: https, or plain http to this machine only, since anything else would carry
+ * the credentials in clear text across a network.
+ */
+function input_forms_readBaseUrl(getInput, name, fallback) {
+    const text = getInput(name) || fallback;
+    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        throw new errors_InputError(name, `'${text}' is not a URL. ${forms}`);
+    }
+    if (url.username || url.password)
+        throw new errors_InputError(name, `must not carry credentials. ${forms}`);
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+        throw new errors_InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        throw new errors_InputError(name, `'${text}' is not an http(s) URL. ${forms}`);
+    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+;// CONCATENATED MODULE: ./src/action/state.ts
+
+
+
+/**
+ * Saved before the create is sent: if its answer never reaches main (a cancelled job, a lost
+ * answer whose clean-up failed), post asks the same source to delete this invocation's keys.
+ * Throws when the state file cannot be written, and then nothing is created.
+ */
+function saveCreationIntent(io, locator, invocation) {
+    if (locator.kind === 'deepgram') {
+        io.saveState('source', 'deepgram');
+        io.saveState('project-id', locator.projectId);
+    }
+    else {
+        io.saveState('source', 'broker');
+        io.saveState('broker-url', locator.url);
+        io.saveState('broker-audience', locator.audience);
+    }
+    io.saveState('invocation', invocation);
+}
+/** Main knows no key of this invocation is alive: post need not look for one. */
+function clearCreationIntent(io) {
+    io.saveState('invocation', '');
+}
+function saveRevocationState(io, state) {
+    io.saveState('key-id', state.keyId);
+    io.saveState('expires-at', state.expiresAt);
+    io.saveState('revoke', String(state.revoke));
+    io.saveState('kept-because', state.keptBecause ?? '');
+}
+/** The key main recorded, else the invocation of a create whose answer main never saw, else nothing. */
+function loadPostWork(io) {
+    const keyId = io.getState('key-id');
+    const invocation = io.getState('invocation');
+    if (keyId === '' && invocation === '')
+        return { kind: 'none' };
+    const locator = loadLocator(io);
+    if (typeof locator === 'string')
+        return { kind: 'malformed', what: locator };
+    if (keyId !== '') {
+        if (!ids_isUuid(keyId))
+            return { kind: 'malformed', what: 'key id' };
+        const keptBecause = io.getState('kept-because');
+        return { kind: 'key', locator, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true', ...(keptBecause ? { keptBecause } : {}) };
+    }
+    if (!isInvocationId(invocation))
+        return { kind: 'malformed', what: 'marker' };
+    return { kind: 'invocation', locator, invocation };
+}
+/** Where the key came from, or what is wrong with the saved description of it. */
+function loadLocator(io) {
+    if (io.getState('source') === 'broker') {
+        try {
+            const url = input_forms_readBaseUrl(() => io.getState('broker-url'), 'broker-url', '');
+            return { kind: 'broker', url, audience: io.getState('broker-audience') };
+        }
+        catch {
+            return 'broker URL';
+        }
+    }
+    const projectId = io.getState('project-id');
+    return ids_isUuid(projectId) ? { kind: 'deepgram', projectId } : 'project id';
+}
+
+;// CONCATENATED MODULE: ./src/github/pacing.ts
+/** docs.github.com, "Rate limits for the REST API": 80 content-creating requests a minute, 500 an hour. */
+const GITHUB_WRITE_LIMITS = { perMinute: 80, perHour: 500 };
+/** GitHub's windows run on its clock, after transit: a second to spare on each. */
+const MARGIN_MS = 1_000;
+const MINUTE_MS = 60_000 + MARGIN_MS;
+const HOUR_MS = 3_600_000 + MARGIN_MS;
+/** A write that could not start before the fan-out's time is up. Same text for every such target. */
+class PacingError extends Error {
+    constructor(waitMs, limits) {
+        const why = waitMs > 0
+            ? `GitHub allows ${limits.perMinute} content-creating requests a minute and ${limits.perHour} an hour, so the next write could start only in ${Math.ceil(waitMs / 1000)} s, after the step's time for secrets is up`
+            : "the step's time for secrets was up before this write could start";
+        super(`not written: ${why}. Write to at most ${limits.perHour} targets per job, or use one organization secret with secret-visibility: selected (a single write).`);
+        this.name = 'PacingError';
+    }
+}
+function writePacer(clock, deadline, limits = GITHUB_WRITE_LIMITS) {
+    // Start times handed out so far, in order: each slot is no earlier than the one before.
+    const starts = [];
+    return {
+        async acquire() {
+            const now = clock.now();
+            const minuteSlot = starts.length >= limits.perMinute ? (starts[starts.length - limits.perMinute] ?? 0) + MINUTE_MS : now;
+            const hourSlot = starts.length >= limits.perHour ? (starts[starts.length - limits.perHour] ?? 0) + HOUR_MS : now;
+            const start = Math.max(now, minuteSlot, hourSlot);
+            if (start > deadline)
+                throw new PacingError(start - now, limits);
+            // Taken before waiting, so that writes asking at the same moment get successive slots.
+            starts.push(start);
+            if (start > now)
+                await clock.sleep(start - now);
+        },
+    };
+}
+/**
+ * How much longer than usual a fan-out to `targets` needs, to wait out the minute limit: nothing
+ * within a minute's writes, a minute for each further minute's worth, and never more than an
+ * hour's writes (beyond those a write would wait an hour: it fails instead).
+ */
+function pacingAllowanceMs(targets, limits = GITHUB_WRITE_LIMITS) {
+    const paced = Math.min(targets, limits.perHour);
+    return Math.max(0, Math.ceil(paced / limits.perMinute) - 1) * MINUTE_MS;
+}
+/** What the job summary says when the targets are more than a minute's writes. */
+function pacing_fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
+    if (targets <= limits.perMinute)
+        return undefined;
+    return (`${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so the writes beyond each minute's ${limits.perMinute} waited for the next minute` +
+        (targets > limits.perHour ? `, and those beyond ${limits.perHour} an hour were not written. ` : '. ') +
+        'One organization secret with secret-visibility: selected and secret-selected-repositories is a single write, however many repositories read it.');
+}
+
+;// CONCATENATED MODULE: ./src/github/plan.ts
+
+
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORGANIZATION = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+/** The inputs that only make sense with secret-name, and their defaults. */
+const SECRET_INPUTS = {
+    'secret-repositories': '',
+    'secret-environment': '',
+    'secret-organization': '',
+    'secret-visibility': 'private',
+    'secret-selected-repositories': '',
+    'secret-type': 'actions',
+    'github-token': '',
+    'github-api-url': '',
+    'keep-previous': 'all',
+};
+/** A human name for a target, used in logs, errors and the summary. */
+function plan_describeTarget(target) {
+    const type = target.type === 'dependabot' ? 'Dependabot ' : '';
+    if (target.scope === 'organization')
+        return `${type}organization ${target.org}`;
+    if (target.scope === 'environment')
+        return `${target.owner}/${target.repo} environment ${target.environment}`;
+    return `${type}repository ${target.owner}/${target.repo}`;
+}
+/**
+ * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
+ * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
+ * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
+ */
+function readSecretPlan(getInput, env) {
+    const name = getInput('secret-name');
+    if (name === '') {
+        for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
+            const value = getInput(input);
+            // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
+            if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
+                throw new InputError(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
+            }
+        }
+        return undefined;
+    }
+    if (!SECRET_NAME.test(name)) {
+        throw new InputError('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
+    }
+    if (/^GITHUB_/i.test(name))
+        throw new InputError('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
+    const token = getInput('github-token');
+    if (token === '') {
+        throw new InputError('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
+    }
+    checkCredential('github-token', token);
+    const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
+    const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
+    const organization = getInput('secret-organization');
+    const environment = getInput('secret-environment');
+    const repositories = parseList(getInput('secret-repositories'));
+    const selected = parseList(getInput('secret-selected-repositories'));
+    const apiUrl = readBaseUrl(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
+    if (organization !== '') {
+        if (!ORGANIZATION.test(organization))
+            throw new InputError('secret-organization', `'${organization}' is not an organization name.`);
+        if (environment !== '')
+            throw new InputError('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
+        if (repositories.length > 0) {
+            throw new InputError('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
+        }
+        if (visibility === 'selected' && selected.length === 0) {
+            throw new InputError('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
+        }
+        if (visibility !== 'selected' && selected.length > 0) {
+            throw new InputError('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
+        }
+        for (const repo of selected) {
+            if (!REPOSITORY_NAME.test(repo))
+                throw new InputError('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
+        }
+        return { name, token, apiUrl, targets: [{ scope: 'organization', type, org: organization, visibility, selectedRepositories: uniqueIgnoringCase(selected) }] };
+    }
+    if (getInput('secret-visibility') !== '' && visibility !== 'private') {
+        throw new InputError('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
+    }
+    if (selected.length > 0)
+        throw new InputError('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
+    if (environment !== '' && type === 'dependabot') {
+        throw new InputError('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
+    }
+    const repos = repositories.length > 0 ? repositories : env.GITHUB_REPOSITORY ? [env.GITHUB_REPOSITORY] : [];
+    if (repos.length === 0)
+        throw new InputError('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
+    const targets = [];
+    for (const repository of uniqueIgnoringCase(repos)) {
+        if (!REPOSITORY.test(repository)) {
+            throw new InputError('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
+        }
+        const [owner = '', repo = ''] = repository.split('/');
+        targets.push(environment !== '' ? { scope: 'environment', type: 'actions', owner, repo, environment } : { scope: 'repository', type, owner, repo });
+    }
+    return { name, token, apiUrl, targets };
+}
+function readChoice(getInput, input, choices, fallback) {
+    const value = (getInput(input) || fallback).toLowerCase();
+    const choice = choices.find((c) => c === value);
+    if (choice === undefined)
+        throw new InputError(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
+    return choice;
+}
+/** GitHub names are case-insensitive: Octo/App and octo/app are one target. */
+function uniqueIgnoringCase(names) {
+    const seen = new Set();
+    return names.filter((name) => {
+        const key = name.toLowerCase();
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+/**
+ * What makes two secret plans "the same secret", as one canonical string: the name as GitHub
+ * stores it (upper-cased), the type, the scope, and where it lives (repositories sorted and
+ * lower-cased, the environment lower-cased, the organization lower-cased), since GitHub's names
+ * are case-insensitive. The token is not part of it, and neither is an organization secret's
+ * visibility: visibility says who may read the secret, not which secret it is, so a run that
+ * changes it overwrites the same secret and the keys it replaced are just as replaced.
+ */
+function secretIdentity(plan) {
+    const [first] = plan.targets;
+    const repositories = plan.targets.flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()])).sort();
+    return JSON.stringify({
+        name: plan.name.toUpperCase(),
+        type: first?.type ?? 'actions',
+        scope: first?.scope ?? 'repository',
+        repositories,
+        environment: first?.scope === 'environment' ? first.environment.toLowerCase() : '',
+        organization: first?.scope === 'organization' ? first.org.toLowerCase() : '',
+    });
+}
+
+;// CONCATENATED MODULE: ./src/action/summary.ts
+
+
+
+function mintSummary(s) {
+    const rows = [
+        ['Key id', code(s.keyId)],
+        ['Project', code(s.projectId)],
+        ['Scopes granted', s.scopes.map(code).join(', ')],
+        ['Expires', markdownValue(s.expiresAt)],
+        ['When the job ends', markdownValue(s.revokePolicy)],
+    ];
+    if (s.tags.length > 0)
+        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
+    return `### Deepgram key created\n\n${table(rows)}\n`;
+}
+/** One row per target: where the secret was created, updated, or why it failed. */
+function secretsSummary(name, results) {
+    const rows = results.map((r) => [markdownValue(describeTarget(r.target)), markdownValue('outcome' in r ? r.outcome : `failed: ${r.error}`)]);
+    const advice = fanOutAdvice(results.length);
+    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${markdownValue(advice)}\n`}`;
+}
+/** Revoke mode: what was deleted, and which ids the source did not know. */
+function revokeModeSummary(where, what, report) {
+    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.notFound.map((id) => [code(id), 'not found (deleted already, or another project\'s)'])];
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
+    return `### Deepgram keys revoked\n\nRevoking ${markdownValue(what)} ${markdownValue(where)}: ${report.revoked.length} revoked.\n\n${body}\n`;
+}
+function revokedSummary(keyId, outcome) {
+    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
+    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
+}
+/** A two-column table of cells that are Markdown already: each value in them went through code() or markdownValue(). */
+function table(rows, header = ['', '']) {
+    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+    return lines.join('\n');
+}
+/**
+ * A value as inline code, on one line. A table splits its cells before anything else, code spans
+ * included: there a pipe ends the cell and a backslash escapes the character after it. A value
+ * with a pipe, a backslash or a backtick is therefore shown as escaped text instead, exactly.
+ */
+function code(value) {
+    const line = logLine(value);
+    return /[|\\`]/.test(line) ? log_text_markdownValue(value) : `\`${line}\``;
+}
+/** keep-previous: each earlier key of the secret, and what became of it. */
+function rotationSummary(report) {
+    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
+    const rows = report.keys.map(({ key, outcome }) => [code(key.apiKeyId), markdownValue(`${results[outcome]}; created ${key.created ?? 'at an unknown time'}`)]);
+    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
+    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
+    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/deepgram/expiration.ts
@@ -32258,7 +32336,34 @@ function grantProblem(requested, granted) {
     return `it was granted ${list}, which ${extra.length === 1 ? 'was' : 'were'} not asked for and can manage keys or the project`;
 }
 
+;// CONCATENATED MODULE: ./src/shared/printable.ts
+// Text that people read in a console (a key's comment) must show what it says. Control
+// characters and line separators break lines or drive terminals; bidirectional-text controls
+// reorder what is shown (a comment could display another repository's name); zero-width
+// characters hide text or make two strings that look equal differ.
+const CLASSES = [
+    [/[\u0000-\u001f\u007f-\u009f]/, 'a control character'],
+    [/[\u2028\u2029]/, 'a line separator'],
+    [/[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/, 'a bidirectional-text control'],
+    [/[\u200b-\u200d\u2060\ufeff]/, 'a zero-width character'],
+];
+const ANY = new RegExp(CLASSES.map(([pattern]) => pattern.source).join('|'));
+/**
+ * The first character of `text` that is not printable, described for a message (such as
+ * `a bidirectional-text control (U+202E) at position 7`), or undefined when all are printable.
+ */
+function printable_unprintableIn(text) {
+    const found = ANY.exec(text);
+    if (!found)
+        return undefined;
+    const char = found[0];
+    const what = CLASSES.find(([pattern]) => pattern.test(char))?.[1] ?? 'an unprintable character';
+    const code = char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return `${what} (U+${code}) at position ${found.index + 1}`;
+}
+
 ;// CONCATENATED MODULE: ./src/action/inputs.ts
+
 
 
 
@@ -32279,7 +32384,7 @@ function readOnMissingCredentials(getInput) {
     throw new InputError('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
 }
 /** Why api-key is empty, in this run's own terms. */
-function missingApiKeyCause(run) {
+function inputs_missingApiKeyCause(run) {
     if (run.forkRepository) {
         return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
     }
@@ -32290,31 +32395,15 @@ function missingApiKeyCause(run) {
 }
 const inputs_SCOPE = /^[A-Za-z0-9:_.*-]+$/;
 const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
-/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
-function inputs_parseList(text) {
-    return text
-        .split(/[,\r\n]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-}
-function readApiKey(getInput, run = {}) {
+function inputs_readApiKey(getInput, run = {}) {
     const apiKey = getInput('api-key');
     if (apiKey === '') {
-        throw new InputError('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
+        throw new InputError('api-key', `${MISSING_API_KEY} ${inputs_missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
     }
-    inputs_checkCredential('api-key', apiKey);
+    checkCredential('api-key', apiKey);
     return apiKey;
 }
-/**
- * A credential must look like one: printable ASCII without white space. A zero-width space pasted
- * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
- */
-function inputs_checkCredential(name, value) {
-    if (!hasCredentialForm(value)) {
-        throw new InputError(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
-    }
-}
-function readProjectId(getInput) {
+function inputs_readProjectId(getInput) {
     const projectId = getInput('project-id');
     if (projectId === '')
         return undefined;
@@ -32323,31 +32412,8 @@ function readProjectId(getInput) {
     }
     return projectId.toLowerCase();
 }
-function readDeepgramApiUrl(getInput) {
-    return inputs_readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
-}
-/**
- * A service's base URL: https, or plain http to this machine only, since anything else would carry
- * the credentials in clear text across a network.
- */
-function inputs_readBaseUrl(getInput, name, fallback) {
-    const text = getInput(name) || fallback;
-    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        throw new errors_InputError(name, `'${text}' is not a URL. ${forms}`);
-    }
-    if (url.username || url.password)
-        throw new errors_InputError(name, `must not carry credentials. ${forms}`);
-    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-        throw new errors_InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new errors_InputError(name, `'${text}' is not an http(s) URL. ${forms}`);
-    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+function inputs_readDeepgramApiUrl(getInput) {
+    return input_forms_readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
 }
 /**
  * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
@@ -32355,7 +32421,7 @@ function inputs_readBaseUrl(getInput, name, fallback) {
  */
 function readScopes(getInput) {
     const allowKeyManagement = readFlag(getInput, 'allow-key-management');
-    const scopes = inputs_parseList(getInput('scopes'));
+    const scopes = parseList(getInput('scopes'));
     if (scopes.length === 0) {
         throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.');
     }
@@ -32386,7 +32452,7 @@ function readRevoke(getInput) {
     throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
 }
 /** A comment that names the run; the marker appended at minting makes it unique. */
-function defaultComment(run) {
+function inputs_defaultComment(run) {
     const repository = run.repository ?? 'local run';
     const parts = [
         repository,
@@ -32396,361 +32462,921 @@ function defaultComment(run) {
     ];
     return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
 }
-/** Reads and validates every input of create mode. Throws InputError on the first bad one. */
-function readKeyPlan(getInput, run, now) {
-    const apiKey = readApiKey(getInput, run);
+/** Reads and validates the key of create mode. Throws InputError on the first bad one. */
+function readKeyPlan(getInput, now) {
     if (getInput('key-id') !== '') {
         throw new InputError('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
     }
-    const projectId = readProjectId(getInput);
     const scopes = readScopes(getInput);
-    const tags = [...new Set(inputs_parseList(getInput('tags')))];
+    const tags = [...new Set(parseList(getInput('tags')))];
     const expiration = parseExpiration(getInput('expiration') || '1h', now);
     const revoke = readRevoke(getInput);
-    const deepgramApiUrl = readDeepgramApiUrl(getInput);
-    const givenComment = getInput('comment');
-    return {
-        apiKey,
-        projectId,
-        scopes,
-        tags,
-        expiration,
-        comment: givenComment || defaultComment(run),
-        revoke,
-        deepgramApiUrl,
+    const comment = getInput('comment');
+    const unprintable = unprintableIn(comment);
+    if (unprintable)
+        throw new InputError('comment', `holds ${unprintable}. Give printable text only: no control, bidirectional-text or zero-width characters.`);
+    return { scopes, tags, expiration, revoke, ...(comment === '' ? {} : { comment }) };
+}
+/** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
+const CREATE_ONLY_INPUTS = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...SECRET_INPUTS };
+function readRevokePlan(getInput) {
+    for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
+        const value = getInput(input);
+        if (value !== '' && value !== fallback) {
+            throw new InputError(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`);
+        }
+    }
+    const keyIds = [...new Set(parseList(getInput('key-id')).map((id) => id.toLowerCase()))];
+    const tags = [...new Set(parseList(getInput('tags')))];
+    if (keyIds.length === 0 && tags.length === 0) {
+        throw new InputError('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.');
+    }
+    if (keyIds.length > 0 && tags.length > 0) {
+        throw new InputError('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.');
+    }
+    for (const id of keyIds) {
+        if (!isUuid(id))
+            throw new InputError('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`);
+    }
+    return { keyIds, tags };
+}
+
+;// CONCATENATED MODULE: ./src/shared/http.ts
+
+
+/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
+class TransportError extends Error {
+    sent;
+    /** The proxy the request went through, without credentials; undefined when it went direct. */
+    proxy;
+    constructor(message, sent, proxy) {
+        super(message);
+        this.name = 'TransportError';
+        this.sent = sent;
+        this.proxy = proxy;
+    }
+}
+/** An answer came, but it was longer than the sender reads. Its status says what kind it was. */
+class AnswerTooLargeError extends Error {
+    status;
+    headers;
+    limitBytes;
+    constructor(status, headers, limitBytes) {
+        super(`the answer (HTTP ${status}) is longer than the ${formatBytes(limitBytes)} read at most`);
+        this.name = 'AnswerTooLargeError';
+        this.status = status;
+        this.headers = headers;
+        this.limitBytes = limitBytes;
+    }
+}
+const API_OF = { Deepgram: "Deepgram's API", GitHub: "GitHub's API", 'The broker': 'the broker' };
+/**
+ * An answer too large to read, as every client reports it: the service, the status, what was
+ * being done, and what to do. The services' answers are far smaller, so something else most
+ * likely answered: a wrong URL or a proxy. A 2xx is an UnusableAnswerError, since the service may
+ * have done what it was asked (a create that may have made a key is cleaned up as after any
+ * unusable answer); any other status is a ServiceError, retried or not as its status says.
+ */
+function oversizedAnswerError(error, context) {
+    const { service, action, requestId, urlInput } = context;
+    const problem = `the answer is over ${formatBytes(error.limitBytes)}, the most this action reads, and was not read`;
+    const hint = `Check that ${urlInput} points at ${API_OF[service]}, and that no proxy answers in its place.`;
+    if (error.status >= 200 && error.status < 300)
+        return new errors_UnusableAnswerError(service, action, error.status, problem, requestId, hint);
+    return new errors_ServiceError({ service, action, status: error.status, message: problem, requestId, hint });
+}
+// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
+const NOT_SENT_CODES = new Set([
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'UND_ERR_CONNECT_TIMEOUT',
+    'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
+]);
+/**
+ * The largest answer read. Deepgram's and GitHub's answers are a few kilobytes; a project's key
+ * listing of a thousand keys is about 300 KB.
+ */
+const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * An HttpSend over undici with the given dispatcher (the proxy-aware agent in production).
+ * Redirects are never followed (undici.request does not), so credentials reach only the host
+ * they were configured for.
+ */
+function undiciSend(dispatcher, options) {
+    return async ({ method, url, headers, body, timeoutMs, signal }) => {
+        const deadline = Math.max(0, Math.min(options.timeoutMs, timeoutMs ?? options.timeoutMs));
+        // A timer cleared when the request ends: AbortSignal.timeout's would fire (and build an
+        // AbortError) for every request, long after its answer, which a busy broker pays for.
+        const timeout = new AbortController();
+        const timer = setTimeout(() => timeout.abort(), deadline).unref();
+        const abort = signal ? AbortSignal.any([timeout.signal, signal]) : timeout.signal;
+        const proxy = options.proxyFor?.(url);
+        try {
+            const response = await (0,undici/* request */.Em)(url, { method, headers, body, dispatcher, signal: abort });
+            const responseHeaders = flattenHeaders(response.headers);
+            const text = await readCapped(response.body, options.maxBodyBytes, response.statusCode, responseHeaders);
+            return { status: response.statusCode, headers: responseHeaders, body: text };
+        }
+        catch (error) {
+            if (error instanceof AnswerTooLargeError)
+                throw error;
+            if (signal?.aborted)
+                throw new TransportError(`cancelled: ${String(signal.reason)}`, true, proxy);
+            if (abort.aborted)
+                throw new TransportError(`no complete answer within ${deadline} ms`, true, proxy);
+            throw toTransportError(error, proxy);
+        }
+        finally {
+            clearTimeout(timer);
+        }
+    };
+}
+/** The body as text, or AnswerTooLargeError as soon as it passes `limit` bytes (the rest is not read). */
+async function readCapped(body, limit, status, headers) {
+    const chunks = [];
+    let length = 0;
+    for await (const chunk of body) {
+        length += chunk.length;
+        if (length > limit) {
+            body.destroy();
+            throw new AnswerTooLargeError(status, headers, limit);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+function formatBytes(bytes) {
+    return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
+function flattenHeaders(headers) {
+    const flat = {};
+    for (const [name, value] of Object.entries(headers)) {
+        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    return flat;
+}
+function toTransportError(error, proxy) {
+    const codes = errorCodes(error);
+    const message = error instanceof Error ? error.message : String(error);
+    // A proxy that cannot open the tunnel answers before our request is written.
+    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
+    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
+    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent, proxy);
+}
+/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
+function errorCodes(error) {
+    const codes = [];
+    for (let e = error; e instanceof Error; e = e.cause) {
+        const code = e.code;
+        if (typeof code === 'string')
+            codes.push(code);
+    }
+    return codes;
+}
+/**
+ * The proxy undici's EnvHttpProxyAgent uses for `url`, without its credentials, or undefined
+ * when the request goes direct (no proxy set, or the host is in NO_PROXY).
+ */
+function proxyFromEnv(env, url) {
+    const target = new URL(url);
+    const http = env.HTTP_PROXY || env.http_proxy;
+    const chosen = target.protocol === 'https:' ? env.HTTPS_PROXY || env.https_proxy || http : http;
+    if (!chosen || bypassesProxy(env.NO_PROXY || env.no_proxy || '', target))
+        return undefined;
+    try {
+        const proxy = new URL(chosen);
+        return `${proxy.protocol}//${proxy.host}`;
+    }
+    catch {
+        return 'the proxy set in the environment (not a URL)';
+    }
+}
+/** NO_PROXY as undici reads it: `*`, or hosts (with an optional port) matching exactly or as a suffix. */
+function bypassesProxy(noProxy, target) {
+    const port = target.port || (target.protocol === 'https:' ? '443' : '80');
+    return noProxy
+        .split(/[,\s]+/)
+        .filter(Boolean)
+        .some((entry) => {
+        if (entry === '*')
+            return true;
+        const [host = '', entryPort] = entry.replace(/^\*?\./, '.').split(':');
+        if (entryPort !== undefined && entryPort !== port)
+            return false;
+        const name = target.hostname;
+        return host.startsWith('.') ? name.endsWith(host) || name === host.slice(1) : name === host || name.endsWith(`.${host}`);
+    });
+}
+/**
+ * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
+ * support and timeouts. Bodies are strings; that is all JSON APIs need.
+ */
+function fetchOver(send) {
+    return async (input, init) => {
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        const headers = {};
+        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+        const method = (init?.method ?? 'GET').toUpperCase();
+        const body = typeof init?.body === 'string' ? init.body : undefined;
+        const response = await send({ method, url, headers, body, signal: init?.signal ?? undefined });
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers))
+            if (value !== undefined)
+                responseHeaders.set(name, value);
+        // Statuses without content may not carry a body, not even an empty one.
+        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
+        return new Response(content, { status: response.status, headers: responseHeaders });
     };
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/deepgram/marker.ts
+;// CONCATENATED MODULE: ./src/shared/attempt.ts
+// One attempt of a request to a service, inside its step's budget: it is never sent once the job
+// is cancelled or the budget is spent, its deadline is what is left, and every way it can fail
+// without a usable answer becomes one of errors.ts's values, naming the service. Deepgram's client
+// and the broker's share it, so both keep the same promises.
 
-const ACTION_MARKER = / \[dgk:([0-9a-f]{16})(?::([0-9a-f]{12}))?\]$/;
-const BROKER_MARKER = / \[dgkb:([0-9a-f]{16}):([0-9]{1,20}):([0-9a-f]{16})\]$/;
-/** A fresh invocation id: 16 hex digits. */
-function newInvocationId(random = randomBytes) {
-    return random(8).toString('hex');
+
+async function sendAttempt(link, request, action, attempt) {
+    const { service, cancelled } = link;
+    if (cancelled?.aborted)
+        throw new errors_CancelledError(link.cancelledMessage(action));
+    const timeoutMs = Math.min(attempt.remainingMs, (link.deadline ?? Infinity) - link.now());
+    const host = new URL(request.url).host;
+    if (timeoutMs <= 0)
+        throw new errors_NetworkError(service, action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host });
+    try {
+        return await link.send({ ...request, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled });
+    }
+    catch (error) {
+        if (cancelled?.aborted)
+            throw new errors_CancelledError(link.cancelledMessage(action));
+        if (error instanceof TransportError)
+            throw new errors_NetworkError(service, action, error.message, error.sent, { attempts: attempt.n, host, proxy: error.proxy });
+        if (error instanceof AnswerTooLargeError)
+            throw tooLarge(link, error, action);
+        throw error;
+    }
 }
-function isInvocationId(value) {
-    return /^[0-9a-f]{16}$/.test(value);
+/** A service's own answers are small: one too large to read came from something else. */
+function tooLarge(link, error, action) {
+    return oversizedAnswerError(error, { service: link.service, action, requestId: link.requestIdOf(error.headers), urlInput: link.urlInput });
 }
-/** 12 hex digits naming a secret and its targets; `identity` must be canonical (sorted, lower-cased). */
-function secretDigest(identity) {
-    return createHash('sha256').update(identity).digest('hex').slice(0, 12);
+
+;// CONCATENATED MODULE: ./src/shared/retry.ts
+/**
+ * Main step: a few seconds of patience for a flaky service. The budget covers the attempts of one
+ * call, the one in flight included: no attempt's deadline reaches past it.
+ */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
+/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
+const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/** No retry starts with less time than this left in its budget: it could not get an answer. */
+const MIN_ATTEMPT_MS = 1_000;
+/** The policy with its budget cut so that it ends by `deadline` (epoch ms) at the latest. */
+function retry_endingBy(policy, deadline, now) {
+    if (deadline === undefined)
+        return policy;
+    return { ...policy, budgetMs: Math.max(0, Math.min(policy.budgetMs, deadline - now)) };
 }
-function marker_formatMarker(marker) {
-    if (marker.kind === 'broker')
-        return ` [dgkb:${marker.invocation}:${marker.repositoryId}:${marker.mac}]`;
-    return ` [dgk:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}]`;
+/**
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Each attempt is
+ * told the time left in the budget (`remainingMs`), which its deadline must not pass. Between
+ * attempts it waits an exponential, fully jittered delay, or what the service asked (Retry-After)
+ * when that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ */
+async function retry_withRetry(attempt, classify, policy, clock, beforeRetry) {
+    const started = clock.now();
+    const remaining = () => started + policy.budgetMs - clock.now();
+    for (let n = 1;; n++) {
+        try {
+            return await attempt(n, remaining());
+        }
+        catch (error) {
+            const verdict = classify(error);
+            if (!verdict.retry || n >= policy.maxAttempts)
+                throw error;
+            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
+            if (remaining() - delay < MIN_ATTEMPT_MS)
+                throw error;
+            if (beforeRetry)
+                await beforeRetry(error);
+            await clock.sleep(delay);
+            if (remaining() < MIN_ATTEMPT_MS)
+                throw error;
+        }
+    }
 }
-/** The marker a comment ends with, or undefined when it ends with none. */
-function parseMarker(comment) {
-    const action = ACTION_MARKER.exec(comment);
-    if (action)
-        return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) };
-    const broker = BROKER_MARKER.exec(comment);
-    if (broker)
-        return { kind: 'broker', invocation: broker[1] ?? '', repositoryId: broker[2] ?? '', mac: broker[3] ?? '' };
+/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
+function retryDelay(n, policy, random, retryAfterMs) {
+    if (retryAfterMs !== undefined)
+        return Math.max(0, retryAfterMs);
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(random() * ceiling);
+}
+/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+;// CONCATENATED MODULE: ./src/deepgram/client.ts
+
+
+
+
+/**
+ * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
+ * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
+ */
+class DeepgramClient {
+    options;
+    constructor(options) {
+        this.options = options;
+    }
+    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
+    get deadline() {
+        return this.options.deadline ?? Infinity;
+    }
+    async listProjects() {
+        const action = 'listing the projects of api-key';
+        return this.retried('GET', '/v1/projects', action, (response, body) => requiredArray(body, 'projects', response, action).map((p) => ({
+            projectId: stringOf(field(p, 'project_id')) ?? '',
+            name: stringOf(field(p, 'name')) ?? '',
+        })));
+    }
+    /**
+     * One create, not retried here (see mint.ts). A 2xx answer that is not a key (not JSON, no
+     * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
+     */
+    async createKeyOnce(projectId, request, attempt = { n: 1, remainingMs: Infinity }) {
+        const action = 'creating the key';
+        const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request));
+        const body = this.expectOk(response, action);
+        const unusable = (problem) => new errors_UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body));
+        if (typeof body !== 'object' || body === null)
+            throw unusable('the answer is not a JSON object');
+        const key = stringOf(field(body, 'key'));
+        const apiKeyId = stringOf(field(body, 'api_key_id'));
+        if (key === undefined)
+            throw unusable('the answer carries no key');
+        if (apiKeyId === undefined)
+            throw unusable('the answer carries no api_key_id');
+        if (!ids_isUuid(apiKeyId))
+            throw unusable('its api_key_id is not a UUID');
+        return {
+            apiKeyId: apiKeyId.toLowerCase(),
+            key,
+            scopes: stringsOf(field(body, 'scopes')) ?? [],
+            tags: stringsOf(field(body, 'tags')) ?? [],
+            expirationDate: stringOf(field(body, 'expiration_date')),
+            created: stringOf(field(body, 'created')),
+        };
+    }
+    async listKeys(projectId) {
+        const action = 'listing the project keys';
+        return this.retried('GET', keysPath(projectId), action, (response, body) => requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(field(item, 'api_key'))));
+    }
+    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
+    async getKey(projectId, keyId) {
+        return this.retried('GET', keyPath(projectId, keyId), `reading key ${keyId}`, (_, body) => {
+            const nested = field(field(field(body, 'item'), 'member'), 'api_key');
+            return toProjectKey(nested ?? field(body, 'api_key'));
+        });
+    }
+    /**
+     * Deletes a key; 404 means it is gone already, which is what we wanted. A 2xx whose body reports
+     * an error is a failure: only Deepgram's word that it deleted the key counts.
+     */
+    async deleteKey(projectId, keyId) {
+        return this.retried('DELETE', keyPath(projectId, keyId), `deleting key ${keyId}`, (response) => {
+            if (response.status === 404)
+                return 'already-gone';
+            return 'deleted';
+        });
+    }
+    /**
+     * POST /v1/auth/grant: a temporary token. Nothing is created, so a failed or unanswered grant is
+     * retried like a read. The answer is returned as sent, with when its attempt was sent: grant.ts
+     * checks it.
+     */
+    async grantToken(ttlSeconds) {
+        const action = 'granting a temporary token';
+        const { policy, clock, deadline } = this.options;
+        return retry_withRetry(async (n, remainingMs) => {
+            const sentAt = clock.now();
+            const response = await this.send('POST', '/v1/auth/grant', action, { n, remainingMs }, JSON.stringify({ ttl_seconds: ttlSeconds }));
+            const body = this.expectOk(response, action);
+            return { body, sentAt, status: response.status, requestId: requestIdOf(response, body) };
+        }, client_transientVerdict, retry_endingBy(policy, deadline, clock.now()), clock);
+    }
+    async retried(method, path, action, read) {
+        const { policy, clock, deadline } = this.options;
+        return retry_withRetry(async (n, remainingMs) => {
+            const response = await this.send(method, path, action, { n, remainingMs });
+            if (method === 'DELETE' && response.status === 404)
+                return read(response, undefined);
+            const body = this.expectOk(response, action);
+            if (method === 'DELETE' && reportsError(body))
+                throw deepgramError(response, action, clock.now());
+            return read(response, body);
+        }, client_transientVerdict, retry_endingBy(policy, deadline, clock.now()), clock);
+    }
+    async send(method, path, action, attempt, body) {
+        const { baseUrl, apiKey, userAgent, cancelled, deadline, clock, send } = this.options;
+        const headers = { authorization: `Token ${apiKey}`, accept: 'application/json', 'user-agent': userAgent };
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        const link = { service: 'Deepgram', urlInput: 'deepgram-api-url', send, now: clock.now, deadline, cancelled, cancelledMessage, requestIdOf: (h) => requestIdOf({ status: 0, headers: h, body: '' }, undefined) };
+        return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
+    }
+    expectOk(response, action) {
+        if (response.status >= 200 && response.status < 300)
+            return parseJson(response.body);
+        throw deepgramError(response, action, this.options.clock.now());
+    }
+}
+function cancelledMessage(action) {
+    return `The job was cancelled while ${action}. The post step deletes any key this run created.`;
+}
+/** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
+function reportsError(body) {
+    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined);
+}
+function requiredArray(body, name, response, action) {
+    const value = field(body, name);
+    if (Array.isArray(value))
+        return value;
+    throw new errors_UnusableAnswerError('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
+}
+/** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
+function keysPath(projectId) {
+    if (!ids_isUuid(projectId))
+        throw new errors_ActionError('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
+    return `/v1/projects/${projectId}/keys`;
+}
+function keyPath(projectId, keyId) {
+    if (!ids_isUuid(keyId))
+        throw new errors_ActionError('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
+    return `${keysPath(projectId)}/${keyId}`;
+}
+/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
+function client_transientVerdict(error) {
+    if (error instanceof errors_NetworkError)
+        return { retry: true };
+    if (error instanceof errors_ServiceError && isTransientStatus(error.status)) {
+        const after = error.details.retryAfterSeconds;
+        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
+    }
+    return { retry: false };
+}
+function isTransientStatus(status) {
+    return status === 408 || status === 429 || status >= 500;
+}
+/**
+ * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
+ * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
+ */
+function deepgramError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
+    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
+    const text = response.body.trim().slice(0, 300);
+    const message = stringOf(field(body, 'err_msg')) ??
+        (modern || undefined) ??
+        stringOf(field(body, 'reason')) ??
+        (typeof body === 'string' ? body : undefined) ??
+        (text || 'no message');
+    const requestId = requestIdOf(response, body);
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
+    return new errors_ServiceError({
+        service: 'Deepgram',
+        action,
+        status: response.status,
+        code,
+        message: message.replace(/\s+/g, ' ').trim(),
+        requestId,
+        hint: deepgramHint(response.status, code),
+        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    });
+}
+/** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
+function requestIdOf(response, body) {
+    return stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id'];
+}
+function deepgramHint(status, code) {
+    if (status >= 200 && status < 300)
+        return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.';
+    const upper = (code ?? '').toUpperCase();
+    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
+        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
+    }
+    if (status === 401)
+        return 'Check the api-key input: Deepgram does not accept it.';
+    if (status === 404)
+        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
+    if (status === 429)
+        return 'Deepgram is limiting requests; run the job again later.';
+    if (status >= 500)
+        return 'Deepgram had a problem; run the job again later.';
     return undefined;
 }
-/** The comment with its marker appended. */
-function marker_withMarker(comment, marker) {
-    return `${comment}${marker_formatMarker(marker)}`;
-}
-/** The broker's MAC over an invocation and a repository, keyed by a secret only the broker holds. */
-function brokerMac(secret, invocation, repositoryId) {
-    return createHmac('sha256', secret).update(`${invocation}:${repositoryId}`).digest('hex').slice(0, 16);
-}
-function brokerMarker(secret, invocation, repositoryId) {
-    return { kind: 'broker', invocation, repositoryId, mac: brokerMac(secret, invocation, repositoryId) };
-}
-/** True when the marker is the broker's own, for this repository. */
-function isBrokerMarkerFor(marker, secret, repositoryId) {
-    if (marker?.kind !== 'broker' || marker.repositoryId !== repositoryId)
-        return false;
-    const expected = Buffer.from(brokerMac(secret, marker.invocation, repositoryId));
-    const given = Buffer.from(marker.mac);
-    return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
-;// CONCATENATED MODULE: ./src/action/state.ts
-
-
-function saveCreationIntent(io, intent) {
-    io.saveState('project-id', intent.projectId);
-    io.saveState('invocation', intent.invocation);
-}
-/** Main knows no key of this invocation is alive: post need not look for one. */
-function clearCreationIntent(io) {
-    io.saveState('invocation', '');
-}
-function saveRevocationState(io, state) {
-    io.saveState('project-id', state.projectId);
-    io.saveState('key-id', state.keyId);
-    io.saveState('expires-at', state.expiresAt);
-    io.saveState('revoke', String(state.revoke));
-}
-/** The key main recorded, else the marker of a create whose answer main never saw, else nothing. */
-function loadPostWork(io) {
-    const projectId = io.getState('project-id');
-    const keyId = io.getState('key-id');
-    const invocation = io.getState('invocation');
-    if (keyId === '' && invocation === '')
-        return { kind: 'none' };
-    if (!ids_isUuid(projectId))
-        return { kind: 'malformed', what: 'project id' };
-    if (keyId !== '') {
-        if (!ids_isUuid(keyId))
-            return { kind: 'malformed', what: 'key id' };
-        return { kind: 'key', projectId, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true' };
+function parseJson(text) {
+    try {
+        return JSON.parse(text);
     }
-    if (!isInvocationId(invocation))
-        return { kind: 'malformed', what: 'marker' };
-    return { kind: 'marker', projectId, invocation };
-}
-
-;// CONCATENATED MODULE: ./src/github/pacing.ts
-/** docs.github.com, "Rate limits for the REST API": 80 content-creating requests a minute, 500 an hour. */
-const GITHUB_WRITE_LIMITS = { perMinute: 80, perHour: 500 };
-/** GitHub's windows run on its clock, after transit: a second to spare on each. */
-const MARGIN_MS = 1_000;
-const MINUTE_MS = 60_000 + MARGIN_MS;
-const HOUR_MS = 3_600_000 + MARGIN_MS;
-/** A write that could not start before the fan-out's time is up. Same text for every such target. */
-class PacingError extends Error {
-    constructor(waitMs, limits) {
-        const why = waitMs > 0
-            ? `GitHub allows ${limits.perMinute} content-creating requests a minute and ${limits.perHour} an hour, so the next write could start only in ${Math.ceil(waitMs / 1000)} s, after the step's time for secrets is up`
-            : "the step's time for secrets was up before this write could start";
-        super(`not written: ${why}. Write to at most ${limits.perHour} targets per job, or use one organization secret with secret-visibility: selected (a single write).`);
-        this.name = 'PacingError';
+    catch {
+        return text;
     }
 }
-function writePacer(clock, deadline, limits = GITHUB_WRITE_LIMITS) {
-    // Start times handed out so far, in order: each slot is no earlier than the one before.
-    const starts = [];
+function field(value, name) {
+    return typeof value === 'object' && value !== null ? value[name] : undefined;
+}
+function stringOf(value) {
+    return typeof value === 'string' && value !== '' ? value : undefined;
+}
+function stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
+}
+function toProjectKey(value) {
     return {
-        async acquire() {
-            const now = clock.now();
-            const minuteSlot = starts.length >= limits.perMinute ? (starts[starts.length - limits.perMinute] ?? 0) + MINUTE_MS : now;
-            const hourSlot = starts.length >= limits.perHour ? (starts[starts.length - limits.perHour] ?? 0) + HOUR_MS : now;
-            const start = Math.max(now, minuteSlot, hourSlot);
-            if (start > deadline)
-                throw new PacingError(start - now, limits);
-            // Taken before waiting, so that writes asking at the same moment get successive slots.
-            starts.push(start);
-            if (start > now)
-                await clock.sleep(start - now);
-        },
+        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
+        comment: stringOf(field(value, 'comment')) ?? '',
+        scopes: stringsOf(field(value, 'scopes')) ?? [],
+        tags: stringsOf(field(value, 'tags')),
+        expirationDate: stringOf(field(value, 'expiration_date')),
+        created: stringOf(field(value, 'created')),
     };
 }
+
+;// CONCATENATED MODULE: ./src/deepgram/grant.ts
+// Temporary tokens (POST /v1/auth/grant): the request, the errors in a token's own terms, and the
+// check of an answer, which applies to Deepgram's and to the broker's alike.
+
+/** Deepgram grants tokens for 1 to 3600 seconds (GrantV1Request.ttl_seconds). */
+const MAX_TOKEN_SECONDS = 3600;
+/** A JWT: three base64url parts. Deepgram's are a few hundred characters. */
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const MAX_TOKEN_LENGTH = (/* unused pure expression or super */ null && (16 * 1024));
 /**
- * How much longer than usual a fan-out to `targets` needs, to wait out the minute limit: nothing
- * within a minute's writes, a minute for each further minute's worth, and never more than an
- * hour's writes (beyond those a write would wait an hour: it fails instead).
+ * Checks a grant's answer against the lifetime asked. A token that lives longer than asked cannot
+ * be revoked, so it is refused; one that lives shorter (older deployments ignored ttl_seconds and
+ * gave 30 s) is usable, and a warning names both lifetimes. Problems describe shapes only: the
+ * answer may hold the token.
  */
-function pacingAllowanceMs(targets, limits = GITHUB_WRITE_LIMITS) {
-    const paced = Math.min(targets, limits.perHour);
-    return Math.max(0, Math.ceil(paced / limits.perMinute) - 1) * MINUTE_MS;
-}
-/** What the job summary says when the targets are more than a minute's writes. */
-function pacing_fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
-    if (targets <= limits.perMinute)
-        return undefined;
-    return (`${targets} targets are more than GitHub's ${limits.perMinute} content-creating requests a minute, so the writes beyond each minute's ${limits.perMinute} waited for the next minute` +
-        (targets > limits.perHour ? `, and those beyond ${limits.perHour} an hour were not written. ` : '. ') +
-        'One organization secret with secret-visibility: selected and secret-selected-repositories is a single write, however many repositories read it.');
-}
-
-;// CONCATENATED MODULE: ./src/github/plan.ts
-
-
-const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
-const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const ORGANIZATION = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
-/** The inputs that only make sense with secret-name, and their defaults. */
-const SECRET_INPUTS = {
-    'secret-repositories': '',
-    'secret-environment': '',
-    'secret-organization': '',
-    'secret-visibility': 'private',
-    'secret-selected-repositories': '',
-    'secret-type': 'actions',
-    'github-token': '',
-    'github-api-url': '',
-    'keep-previous': 'all',
-};
-/** A human name for a target, used in logs, errors and the summary. */
-function plan_describeTarget(target) {
-    const type = target.type === 'dependabot' ? 'Dependabot ' : '';
-    if (target.scope === 'organization')
-        return `${type}organization ${target.org}`;
-    if (target.scope === 'environment')
-        return `${target.owner}/${target.repo} environment ${target.environment}`;
-    return `${type}repository ${target.owner}/${target.repo}`;
+function checkToken(answer, askedSeconds, sentAt) {
+    const { accessToken, expiresIn } = answer;
+    if (typeof accessToken !== 'string' || accessToken === '')
+        return { ok: false, problem: 'the answer carries no access_token' };
+    if (accessToken.length > MAX_TOKEN_LENGTH || !JWT.test(accessToken))
+        return { ok: false, problem: 'its access_token is not a JWT (three base64url parts separated by dots)' };
+    if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+        const shown = typeof expiresIn === 'number' ? ` (${expiresIn})` : expiresIn === undefined ? ' (absent)' : ` (a ${typeof expiresIn})`;
+        return { ok: false, problem: `its expires_in${shown} is not a positive number of seconds, so when the token expires is unknown` };
+    }
+    const expiresAt = new Date(Math.floor((sentAt + expiresIn * 1000) / 1000) * 1000);
+    if (expiresIn > askedSeconds) {
+        return { ok: false, problem: `the token lives ${expiresIn} s, longer than the ${askedSeconds} s asked; a token cannot be revoked, so it stays valid until ${expiresAt.toISOString()}` };
+    }
+    const token = { accessToken, expiresInSeconds: expiresIn, expiresAt };
+    if (expiresIn < askedSeconds) {
+        token.warning =
+            `The token lives ${expiresIn} s, shorter than the ${askedSeconds} s asked (deployments that ignore ttl_seconds give 30 s): it expires at ${expiresAt.toISOString()}. ` +
+                'Requests made after that fail with 401, though a WebSocket opened before stays open; for longer work use credential: key.';
+    }
+    return { ok: true, token };
 }
 /**
- * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
- * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
- * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
+ * The whole seconds a token may live to honour `expiration`: its seconds, or those left until its
+ * date (rounded down, so that the token never outlives the date).
  */
-function readSecretPlan(getInput, env) {
-    const name = getInput('secret-name');
-    if (name === '') {
-        for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
-            const value = getInput(input);
-            // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
-            if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
-                throw new InputError(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
-            }
-        }
-        return undefined;
-    }
-    if (!SECRET_NAME.test(name)) {
-        throw new InputError('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
-    }
-    if (/^GITHUB_/i.test(name))
-        throw new InputError('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
-    const token = getInput('github-token');
-    if (token === '') {
-        throw new InputError('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
-    }
-    checkCredential('github-token', token);
-    const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
-    const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
-    const organization = getInput('secret-organization');
-    const environment = getInput('secret-environment');
-    const repositories = parseList(getInput('secret-repositories'));
-    const selected = parseList(getInput('secret-selected-repositories'));
-    const apiUrl = readBaseUrl(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
-    if (organization !== '') {
-        if (!ORGANIZATION.test(organization))
-            throw new InputError('secret-organization', `'${organization}' is not an organization name.`);
-        if (environment !== '')
-            throw new InputError('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
-        if (repositories.length > 0) {
-            throw new InputError('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
-        }
-        if (visibility === 'selected' && selected.length === 0) {
-            throw new InputError('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
-        }
-        if (visibility !== 'selected' && selected.length > 0) {
-            throw new InputError('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
-        }
-        for (const repo of selected) {
-            if (!REPOSITORY_NAME.test(repo))
-                throw new InputError('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
-        }
-        return { name, token, apiUrl, targets: [{ scope: 'organization', type, org: organization, visibility, selectedRepositories: uniqueIgnoringCase(selected) }] };
-    }
-    if (getInput('secret-visibility') !== '' && visibility !== 'private') {
-        throw new InputError('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
-    }
-    if (selected.length > 0)
-        throw new InputError('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
-    if (environment !== '' && type === 'dependabot') {
-        throw new InputError('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
-    }
-    const repos = repositories.length > 0 ? repositories : env.GITHUB_REPOSITORY ? [env.GITHUB_REPOSITORY] : [];
-    if (repos.length === 0)
-        throw new InputError('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
-    const targets = [];
-    for (const repository of uniqueIgnoringCase(repos)) {
-        if (!REPOSITORY.test(repository)) {
-            throw new InputError('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
-        }
-        const [owner = '', repo = ''] = repository.split('/');
-        targets.push(environment !== '' ? { scope: 'environment', type: 'actions', owner, repo, environment } : { scope: 'repository', type, owner, repo });
-    }
-    return { name, token, apiUrl, targets };
+function tokenSeconds(expiration, now) {
+    return expiration.kind === 'ttl' ? expiration.seconds : Math.floor((expiration.date.getTime() - now) / 1000);
 }
-function readChoice(getInput, input, choices, fallback) {
-    const value = (getInput(input) || fallback).toLowerCase();
-    const choice = choices.find((c) => c === value);
-    if (choice === undefined)
-        throw new InputError(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
-    return choice;
+/** What a job cancelled during a grant is told, whoever grants. */
+const GRANT_CANCELLED = 'The job was cancelled while granting a temporary token. A token leaves nothing behind to clean up.';
+/** Grants a token; Deepgram's refusals say what a grant needs. */
+async function grantToken(client, ttlSeconds) {
+    try {
+        return await client.grantToken(ttlSeconds);
+    }
+    catch (error) {
+        if (error instanceof ServiceError)
+            throw new ServiceError({ ...error.details, hint: grantHint(error.status) ?? error.details.hint });
+        if (error instanceof CancelledError)
+            throw new CancelledError(GRANT_CANCELLED);
+        throw error;
+    }
 }
-/** GitHub names are case-insensitive: Octo/App and octo/app are one target. */
-function uniqueIgnoringCase(names) {
-    const seen = new Set();
-    return names.filter((name) => {
-        const key = name.toLowerCase();
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
+function grantHint(status) {
+    if (status === 403)
+        return 'Grants need an api-key of the Member role or higher (member, admin or owner): give the step such a key, or use credential: key with a key that has keys:write.';
+    if (status === 404)
+        return 'This Deepgram API has no /v1/auth/grant: check deepgram-api-url, or use credential: key.';
+    if (status === 400)
+        return 'Deepgram refused the lifetime: give expiration between 1 s and 1 h.';
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/action/sources/broker-client.ts
+
+
+
+
+
+
+/**
+ * The broker's HTTP API (docs/broker.md): create a key, list or delete this repository's keys by
+ * invocation, by secret, by id or by tags. Every request carries the job's ID token; errors name
+ * the broker's status, code, message and the claims it matched, and say what to do, never the token.
+ */
+class BrokerClient {
+    options;
+    constructor(options) {
+        this.options = options;
+    }
+    /**
+     * One create, not retried here: a create is not idempotent (mintWithoutOrphans retries it, and
+     * deletes this invocation's keys after an answer that may hide one). A 2xx answer that is not a
+     * key (not JSON, no key, ids that are not UUIDs, too large) is an UnusableAnswerError.
+     */
+    async createOnce(body, attempt) {
+        const action = 'creating the key';
+        const response = await this.send('POST', '/v1/keys', action, attempt, JSON.stringify(body));
+        const answer = this.expectOk(response, action);
+        const unusable = (problem) => new errors_UnusableAnswerError('The broker', action, response.status, problem, response.headers['x-request-id']);
+        if (typeof answer !== 'object' || answer === null)
+            throw unusable('the answer is not a JSON object');
+        const key = stringOf(field(answer, 'key'));
+        const keyId = stringOf(field(answer, 'key_id'));
+        const projectId = stringOf(field(answer, 'project_id'));
+        if (key === undefined)
+            throw unusable('the answer carries no key');
+        if (keyId === undefined || !ids_isUuid(keyId))
+            throw unusable('its key_id is not a UUID');
+        if (projectId === undefined || !ids_isUuid(projectId))
+            throw unusable('its project_id is not a UUID');
+        return {
+            key,
+            apiKeyId: keyId.toLowerCase(),
+            projectId: projectId.toLowerCase(),
+            expirationDate: stringOf(field(answer, 'expires_at')),
+            created: stringOf(field(answer, 'created')),
+            scopes: broker_client_stringsOf(field(answer, 'scopes')),
+            tags: broker_client_stringsOf(field(answer, 'tags')),
+        };
+    }
+    /**
+     * A temporary token (POST /v1/tokens). A grant leaves nothing behind, so it is retried like a
+     * read. The answer is returned unchecked (checkToken), with when its attempt was sent.
+     */
+    async grantToken(expiration) {
+        const { policy, clock, deadline } = this.options;
+        return retry_withRetry(async (n, remainingMs) => {
+            const sentAt = clock.now();
+            const response = await this.send('POST', '/v1/tokens', GRANTING, { n, remainingMs }, JSON.stringify({ expiration }));
+            return { body: this.expectOk(response, GRANTING), sentAt, status: response.status, requestId: response.headers['x-request-id'] };
+        }, client_transientVerdict, retry_endingBy(policy, deadline, clock.now()), clock);
+    }
+    /** Deletes every key the broker minted for this repository with this invocation: their ids. */
+    async deleteInvocation(invocation) {
+        const action = "deleting this run's keys";
+        return this.retried('DELETE', `/v1/keys?invocation=${invocation}`, action, (body) => idsOf(field(body, 'deleted')));
+    }
+    /** The live keys the broker minted for this repository and this secret. */
+    async keysOfSecret(digest) {
+        const action = "listing the secret's earlier keys";
+        return this.retried('GET', `/v1/keys?secret=${digest}`, action, (body, response) => {
+            const keys = field(body, 'keys');
+            if (!Array.isArray(keys))
+                throw new errors_UnusableAnswerError('The broker', action, response.status, 'the answer has no keys list', response.headers['x-request-id']);
+            return keys.flatMap((item) => {
+                const id = stringOf(field(item, 'key_id'));
+                // An id that is not a UUID is never sent back: the key is left to expire.
+                if (id === undefined || !ids_isUuid(id))
+                    return [];
+                return [{ apiKeyId: id.toLowerCase(), created: stringOf(field(item, 'created')), expirationDate: stringOf(field(item, 'expires_at')) }];
+            });
+        });
+    }
+    /** Deletes one key this broker minted for this repository; 404 means the broker does not know it (any more). */
+    async deleteKey(keyId) {
+        const action = `deleting key ${keyId}`;
+        return this.retried('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action, (body, response) => {
+            // Only the broker's word that it deleted this key counts.
+            if (idsOf(field(body, 'deleted')).includes(keyId.toLowerCase()))
+                return 'deleted';
+            throw new errors_UnusableAnswerError('The broker', action, response.status, 'the answer does not say the key was deleted, so it may still exist', response.headers['x-request-id']);
+        }, 'already-gone');
+    }
+    /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
+    async deleteTagged(tags) {
+        const action = `deleting the keys tagged ${tags.join(', ')}`;
+        return this.retried('DELETE', `/v1/keys?tags=${tags.map(encodeURIComponent).join(',')}`, action, (body) => idsOf(field(body, 'deleted')));
+    }
+    /** A request that is safe to repeat, retried on transient failures within the step's deadline. */
+    async retried(method, path, action, read, on404) {
+        const { policy, clock, deadline } = this.options;
+        return retry_withRetry(async (n, remainingMs) => {
+            const response = await this.send(method, path, action, { n, remainingMs });
+            if (response.status === 404 && on404 !== undefined)
+                return on404;
+            return read(this.expectOk(response, action), response);
+        }, client_transientVerdict, retry_endingBy(policy, deadline, clock.now()), clock);
+    }
+    async send(method, path, action, attempt, body) {
+        const { baseUrl, idToken, userAgent, cancelled, deadline, clock, send } = this.options;
+        const headers = { authorization: `Bearer ${idToken}`, accept: 'application/json', 'user-agent': userAgent };
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        const link = { service: 'The broker', urlInput: 'broker-url', send, now: clock.now, deadline, cancelled, cancelledMessage: broker_client_cancelledMessage, requestIdOf: (h) => h['x-request-id'] };
+        return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
+    }
+    expectOk(response, action) {
+        if (response.status >= 200 && response.status < 300)
+            return parseJson(response.body);
+        throw brokerError(response, action, this.options.clock.now());
+    }
+}
+const GRANTING = 'granting a temporary token';
+function broker_client_cancelledMessage(action) {
+    if (action === GRANTING)
+        return GRANT_CANCELLED;
+    return `The job was cancelled while ${action}. The post step asks the broker to delete any key this run created.`;
+}
+/** The claims the broker matched against its rules, as it reported them in a refusal. */
+const REPORTED_CLAIMS = ['repository', 'repository_id', 'ref', 'environment', 'event_name', 'workflow_ref', 'job_workflow_ref'];
+/** A refusal, from the broker's `{error, message, claims}` body (or whatever a proxy in front said). */
+function brokerError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'error'));
+    const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
+    const message = (stringOf(field(body, 'message')) ?? (text || 'no message')).replace(/\s+/g, ' ').trim();
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
+    return new errors_ServiceError({
+        service: 'The broker',
+        action,
+        status: response.status,
+        code,
+        message: withClaims(message, field(body, 'claims')),
+        requestId: response.headers['x-request-id'],
+        hint: brokerHint(response.status, action, code),
+        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
     });
 }
-/**
- * What makes two secret plans "the same secret", as one canonical string: the name as GitHub
- * stores it (upper-cased), the type, the scope, and where it lives (repositories sorted and
- * lower-cased, the environment lower-cased, the organization lower-cased), since GitHub's names
- * are case-insensitive. The token is not part of it, and neither is an organization secret's
- * visibility: visibility says who may read the secret, not which secret it is, so a run that
- * changes it overwrites the same secret and the keys it replaced are just as replaced.
- */
-function secretIdentity(plan) {
-    const [first] = plan.targets;
-    const repositories = plan.targets.flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()])).sort();
-    return JSON.stringify({
-        name: plan.name.toUpperCase(),
-        type: first?.type ?? 'actions',
-        scope: first?.scope ?? 'repository',
-        repositories,
-        environment: first?.scope === 'environment' ? first.environment.toLowerCase() : '',
-        organization: first?.scope === 'organization' ? first.org.toLowerCase() : '',
+/** The message, and the claims the broker matched when its message does not name them already. */
+function withClaims(message, claims) {
+    const shown = REPORTED_CLAIMS.flatMap((name) => {
+        const value = stringOf(field(claims, name));
+        return value === undefined ? [] : [`${name} ${value.slice(0, 200)}`];
     });
+    // The broker names them in its message too; a proxy or an older broker may not.
+    if (shown.length === 0 || message.includes("token's claims"))
+        return message;
+    return `${message.replace(/[\s.]*$/, '')}. Claims matched: ${shown.join(', ')}`;
+}
+function brokerHint(status, action, code) {
+    if (action === GRANTING)
+        return broker_client_grantHint(status, code);
+    const deleting = action.startsWith('deleting') || action.startsWith('listing');
+    switch (status) {
+        case 400:
+            return 'Check scopes, expiration, tags and comment: the broker could not read them.';
+        case 401:
+            return "The broker did not accept this job's ID token: broker-audience must be the audience of the broker's policy, and the broker must trust GitHub's issuer.";
+        case 403:
+            return deleting
+                ? "The broker deletes only keys it minted for this repository, for a token one of its rules matches: compare the claims above with the broker's policy."
+                : "Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule matching the claims above.";
+        case 413:
+            return 'Shorten comment and tags: the broker reads at most 16 KiB.';
+        case 429:
+            return 'The broker limits requests per repository and minute; run the job again in a minute.';
+        case 502:
+            return 'Deepgram failed behind the broker; run the job again later.';
+        default:
+            return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators.";
+    }
+}
+/** What to do about a refused grant: the rule's scopes and lifetime decide, as for keys. */
+function broker_client_grantHint(status, code) {
+    if (code === 'scope_not_allowed')
+        return "The rule matching this job does not grant usage:write, so it allows no tokens: ask the broker's operators for one that does, or use credential: key.";
+    if (code === 'lifetime_not_allowed')
+        return "Give a shorter expiration: at most the matching rule's max-expiration.";
+    if (status === 400)
+        return 'Check expiration: a token lives 1 s to 1 h.';
+    if (status === 404 || status === 405)
+        return 'This broker grants no tokens (it has no POST /v1/tokens): ask its operators to update it, or use credential: key.';
+    if (status === 429)
+        return 'The broker limits keys and tokens per repository and minute; run the job again in a minute.';
+    return brokerHint(status, 'granting', code);
+}
+function broker_client_stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
+}
+/** Key ids the broker reported; one that is not a UUID is left out (nothing is sent with it). */
+function idsOf(value) {
+    return broker_client_stringsOf(value).filter(ids_isUuid).map((id) => id.toLowerCase());
 }
 
-;// CONCATENATED MODULE: ./src/action/summary.ts
+;// CONCATENATED MODULE: ./src/action/sources/broker-inputs.ts
 
 
 
-function mintSummary(s) {
-    const rows = [
-        ['Key id', code(s.keyId)],
-        ['Project', code(s.projectId)],
-        ['Scopes granted', s.scopes.map(code).join(', ')],
-        ['Expires', s.expiresAt],
-        ['When the job ends', s.revokePolicy],
-    ];
-    if (s.tags.length > 0)
-        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
-    return `### Deepgram key created\n\n${table(rows)}\n`;
+/** True when the step asks for broker mode (either broker input set; the other is then checked). */
+function broker_inputs_wantsBroker(getInput) {
+    return getInput('broker-url') !== '' || getInput('broker-audience') !== '';
 }
-/** One row per target: where the secret was created, updated, or why it failed. */
-function secretsSummary(name, results) {
-    const rows = results.map((r) => [describeTarget(r.target), 'outcome' in r ? r.outcome : `failed: ${markdownValue(r.error)}`]);
-    const advice = fanOutAdvice(results.length);
-    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${advice}\n`}`;
+const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
+/**
+ * broker-url and broker-audience, and the direct-mode inputs that have no place next to them:
+ * the broker holds the Deepgram key, chooses the project and calls Deepgram itself.
+ */
+function broker_inputs_readBrokerTarget(getInput) {
+    if (getInput('broker-url') === '') {
+        throw new InputError('broker-url', "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.");
+    }
+    const url = readBaseUrl(getInput, 'broker-url', '');
+    for (const name of ['api-key', 'project-id']) {
+        if (getInput(name) !== '') {
+            throw new InputError(name, `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`);
+        }
+    }
+    const deepgramApiUrl = getInput('deepgram-api-url');
+    if (deepgramApiUrl !== '' && deepgramApiUrl.replace(/\/+$/, '') !== readDeepgramApiUrl(() => '')) {
+        throw new InputError('deepgram-api-url', 'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.');
+    }
+    const audience = getInput('broker-audience') || new URL(url).origin;
+    if (!AUDIENCE.test(audience)) {
+        throw new InputError('broker-audience', "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.");
+    }
+    return { url, audience };
 }
-/** Revoke mode: what was deleted, and what was gone already. */
-function revokeModeSummary(projectId, what, report) {
-    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.alreadyGone.map((id) => [code(id), 'already deleted'])];
-    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
-    return `### Deepgram keys revoked\n\nProject ${code(projectId)}, ${markdownValue(what)}: ${report.revoked.length} revoked.\n\n${body}\n`;
+
+;// CONCATENATED MODULE: ./src/action/sources/broker.ts
+
+
+function brokerSource(client, target) {
+    return {
+        service: 'The broker',
+        locator: { kind: 'broker', url: target.url, audience: target.audience },
+        where: `through the broker at ${target.url}`,
+        byHand: "It expires on its own; ask the broker's operators to delete it sooner.",
+        orphanAdvice: () => "it expires on its own, at the latest when its rule's max-expiration ends; ask the broker's operators to delete it sooner.",
+        createOnce: (request, attempt) => client.createOnce(createBody(request), attempt),
+        deleteInvocationKeys: (invocation) => client.deleteInvocation(invocation),
+        deleteKey: (keyId) => client.deleteKey(keyId),
+        keysOfSecret: (digest) => client.keysOfSecret(digest),
+        deleteTagged: async (tags) => ({ revoked: await client.deleteTagged(tags), notes: [], warnings: [] }),
+    };
 }
-function revokedSummary(keyId, outcome) {
-    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
-    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
+/** The request in the broker's terms. Without a comment of ours the broker writes one naming the run and rule. */
+function createBody(request) {
+    const { expiration } = request;
+    const body = {
+        scopes: request.scopes,
+        expiration: expiration.kind === 'ttl' ? expiration.seconds : expiration.date.toISOString(),
+        invocation: request.invocation,
+    };
+    if (request.tags.length > 0)
+        body.tags = request.tags;
+    if (request.comment !== undefined)
+        body.comment = request.comment;
+    if (request.secret !== undefined)
+        body.secret = request.secret;
+    return body;
 }
-function table(rows, header = ['', '']) {
-    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
-    return lines.join('\n');
-}
-/** Inline code on one line that survives backticks and pipes in the value. */
-function code(value) {
-    return `\`${logLine(value).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
-}
-/** keep-previous: each earlier key of the secret, and what became of it. */
-function rotationSummary(report) {
-    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
-    const rows = report.keys.map(({ key, outcome }) => [code(key.apiKeyId), `${results[outcome]}; created ${key.created ?? 'at an unknown time'}`]);
-    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
-    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
-    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
+/**
+ * A fresh ID token for the audience, by `deadline` (epoch ms) at the latest; undefined when the job
+ * may have none. The request behind io.getIDToken has the same bound (main-step.ts), so nothing is
+ * left open when this gives up.
+ */
+async function fetchIdToken(io, audience, deadline, now) {
+    const waitMs = Math.max(0, Math.min(ID_TOKEN_TIMEOUT_MS, deadline - now()));
+    let timer;
+    const late = new Promise((_, fail) => {
+        timer = setTimeout(() => fail(new errors_ActionError(`Getting this job's ID token from the runner took over ${Math.round(waitMs / 1000)} s. Run the job again.`)), waitMs);
+    });
+    try {
+        return await Promise.race([io.getIDToken(audience, waitMs), late]);
+    }
+    catch (error) {
+        if (error instanceof errors_ActionError)
+            throw error;
+        const why = describeFailure(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.');
+        throw new errors_ActionError(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
+    }
+    finally {
+        clearTimeout(timer);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/deepgram/mint.ts
@@ -32776,20 +33402,30 @@ function createKeyBody(request) {
 }
 /**
  * Creates the key, retrying without ever leaving a duplicate behind. A create is retried at once
- * only when Deepgram certainly did not process it (429, no connection). After an ambiguous
- * failure (5xx, a reset or timeout once the request was out) the keys that carry this
- * invocation's marker are deleted before trying again. A 2xx that is not a key is ambiguous too,
- * but final: the keys with the marker are deleted and the step fails. A cancelled job does no
- * clean-up here: main must end quickly, and post finds the key by the marker.
+ * only when it certainly was not processed (429, no connection). After an ambiguous failure (5xx,
+ * a reset or timeout once the request was out) the keys that carry this invocation's marker are
+ * deleted before trying again. A 2xx that is not a key is ambiguous too, but final: the keys with
+ * the marker are deleted and the step fails. A cancelled job does no clean-up here: main must end
+ * quickly, and post finds the key by the marker.
  */
-async function createKeyWithoutOrphans(request, deps) {
-    const body = createKeyBody(request);
+async function mintWithoutOrphans(minter, options) {
     const cleanUpIfAmbiguous = async (error) => {
-        if (isAmbiguous(error))
-            await deleteInterruptedKeys(request, deps);
+        if (!isAmbiguous(error))
+            return;
+        let deleted;
+        try {
+            deleted = await minter.deleteInvocationKeys();
+        }
+        catch (cleanUp) {
+            if (cleanUp instanceof CleanUpError)
+                throw cleanUp;
+            throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and deleting what it may have created failed too: ${describe(cleanUp)} ${minter.byHand}`);
+        }
+        for (const id of deleted)
+            options.log(`Deleted key ${id}, created by an attempt whose answer was lost.`);
     };
     try {
-        return await withRetry((n, remainingMs) => deps.client.createKeyOnce(request.projectId, body, { n, remainingMs }), transientVerdict, endingBy(deps.policy, deps.createBy, deps.clock.now()), deps.clock, cleanUpIfAmbiguous);
+        return await withRetry((n, remainingMs) => minter.createOnce({ n, remainingMs }), transientVerdict, endingBy(options.policy, options.createBy, options.clock.now()), options.clock, cleanUpIfAmbiguous);
     }
     catch (error) {
         // The last attempt may have created a key too; nobody will retry it, so nobody may keep it.
@@ -32800,7 +33436,16 @@ async function createKeyWithoutOrphans(request, deps) {
         throw error;
     }
 }
-/** Did Deepgram perhaps create the key even though we got no success answer? */
+/** mintWithoutOrphans with Deepgram as the minter: the marker finds the keys of an interrupted create. */
+async function createKeyWithoutOrphans(request, deps) {
+    const body = createKeyBody(request);
+    return mintWithoutOrphans({
+        createOnce: (attempt) => deps.client.createKeyOnce(request.projectId, body, attempt),
+        deleteInvocationKeys: () => deleteKeysOfInvocation(deps.client, request.projectId, request.marker),
+        byHand: byHandFor(request.marker),
+    }, deps);
+}
+/** Did the service perhaps create the key even though we got no success answer? */
 function isAmbiguous(error) {
     if (error instanceof NetworkError)
         return error.sent;
@@ -32819,27 +33464,41 @@ class CleanUpError extends errors_ActionError {
         this.name = 'CleanUpError';
     }
 }
-async function deleteInterruptedKeys(request, deps) {
-    const byHand = `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(request.marker).trim()}" in the Deepgram console.`;
+function byHandFor(marker) {
+    return `The post step will look for it again; if that fails too, delete any key whose name ends with "${formatMarker(marker).trim()}" in the Deepgram console.`;
+}
+/**
+ * Lists the project's keys and deletes those carrying this invocation's marker: the ids deleted.
+ * A listed key with the marker but an id that is not a UUID is never sent anywhere.
+ */
+async function deleteKeysOfInvocation(client, projectId, marker) {
+    const byHand = byHandFor(marker);
     let keys;
     try {
-        keys = await deps.client.listKeys(request.projectId);
+        keys = await client.listKeys(projectId);
     }
     catch (error) {
         throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`);
     }
-    for (const key of keys.filter((k) => isFromThisInvocation(k, request.marker))) {
-        if (!isUuid(key.apiKeyId))
+    const deleted = [];
+    for (const key of keys.filter((k) => isFromThisInvocation(k, marker))) {
+        if (!ids_isUuid(key.apiKeyId))
             throw new CleanUpError(`Deepgram listed a key with this run's marker whose id is not a UUID, so it was not deleted. ${byHand}`);
-        const outcome = await deps.client.deleteKey(request.projectId, key.apiKeyId).catch((error) => {
+        const outcome = await client.deleteKey(projectId, key.apiKeyId).catch((error) => {
             throw new CleanUpError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} ${byHand}`);
         });
-        deps.log(`Deleted key ${key.apiKeyId}, created by an attempt whose answer was lost (${outcome}).`);
+        if (outcome === 'deleted')
+            deleted.push(key.apiKeyId);
     }
+    return deleted;
 }
 /** Ours only when the comment ends with this invocation's own marker: another run's key never is. */
 function isFromThisInvocation(key, marker) {
     const found = parseMarker(key.comment);
+    // A broker invocation is chosen by its caller, so only the whole marker (whose MAC covers the
+    // repository and its issuer) proves a key is this request's, not another repository's.
+    if (found?.kind === 'broker')
+        return formatMarker(found) === formatMarker(marker);
     return found !== undefined && found.kind === marker.kind && found.invocation === marker.invocation;
 }
 function describe(error) {
@@ -32876,215 +33535,219 @@ function around(expected, tolerance) {
     return [expected - tolerance, expected + tolerance, expected];
 }
 
-;// CONCATENATED MODULE: ./src/action/limits.ts
-// How long each step may take, whatever the network does. The runner gives a cancelled job's
-// steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
-// meant to live minutes must not outlive a step that hangs. docs/time-bounds.md states these
-// bounds for users.
-/** One request, whole: connecting, the headers and every byte of the body. */
-const REQUEST_TIMEOUT_MS = 10_000;
-/**
- * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
- * long after the step starts: with Node's start and exit, main ends within 30 s.
- */
-const MAIN_DEEPGRAM_BUDGET_MS = 25_000;
-/**
- * Create attempts end this long before MAIN_DEEPGRAM_BUDGET_MS runs out, leaving time to list the
- * project's keys and delete one whose answer was lost.
- */
-const CLEAN_UP_RESERVE_MS = 8_000;
-/** Post's work (finding the key by its marker, deleting it) ends this long after it starts: post ends within 20 s. */
-const POST_BUDGET_MS = 15_000;
-
-;// CONCATENATED MODULE: ./src/action/broker-client.ts
-
-
-
-
-/**
- * The broker's HTTP API (issue 10): create a key, delete one of this repository's keys by id or
- * by tags. Every request carries the job's ID token; errors name the broker's status, code and
- * message, and say what to do, never the token.
- */
-class BrokerClient {
-    options;
-    constructor(options) {
-        this.options = options;
-    }
-    /**
-     * A create is not idempotent: a request the broker processed but whose answer was lost mints a
-     * key we would never learn of, and retrying would mint a second one. So it is retried only when
-     * the broker certainly did not process it: no connection was made, or it answered 429 (its
-     * per-repository limit, checked before minting) or 503 (no instance to take the request).
-     */
-    async createKey(body) {
-        const action = 'creating the key';
-        return retry_withRetry(async () => {
-            const answer = this.expectOk(await this.send('POST', '/v1/keys', action, JSON.stringify(body)), action);
-            return {
-                key: stringOf(field(answer, 'key')) ?? '',
-                keyId: stringOf(field(answer, 'key_id')) ?? '',
-                projectId: stringOf(field(answer, 'project_id')) ?? '',
-                expiresAt: stringOf(field(answer, 'expires_at')),
-                scopes: broker_client_stringsOf(field(answer, 'scopes')),
-                tags: broker_client_stringsOf(field(answer, 'tags')),
-            };
-        }, certainlyNotProcessed, this.options.policy, this.options.clock);
-    }
-    /** Deletes one key this broker minted for this repository; 404 means it is gone already. */
-    async deleteKey(keyId) {
-        const action = `deleting key ${keyId}`;
-        return retry_withRetry(async () => {
-            const response = await this.send('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action);
-            if (response.status === 404)
-                return 'already-gone';
-            this.expectOk(response, action);
-            return 'deleted';
-        }, client_transientVerdict, this.options.policy, this.options.clock);
-    }
-    /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
-    async deleteTagged(tags) {
-        const action = `deleting the keys tagged ${tags.join(', ')}`;
-        const query = `tags=${tags.map(encodeURIComponent).join(',')}`;
-        return retry_withRetry(async () => broker_client_stringsOf(field(this.expectOk(await this.send('DELETE', `/v1/keys?${query}`, action), action), 'deleted')), client_transientVerdict, this.options.policy, this.options.clock);
-    }
-    async send(method, path, action, body) {
-        const headers = {
-            authorization: `Bearer ${this.options.idToken}`,
-            accept: 'application/json',
-            'user-agent': this.options.userAgent,
-        };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        const url = `${this.options.baseUrl}${path}`;
-        try {
-            return await this.options.send({ method, url, headers, body });
+;// CONCATENATED MODULE: ./src/shared/concurrency.ts
+/** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
+async function mapBounded(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await fn(items[index]);
         }
-        catch (error) {
-            if (error instanceof TransportError)
-                throw new errors_NetworkError('The broker', action, error.message, error.sent, { host: new URL(url).host, proxy: error.proxy });
-            throw error;
-        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/action/sources/deepgram.ts
+// Keys straight from Deepgram, with the admin key (api-key): the source of direct mode. Deepgram
+// shows every key of the project, so this source knows its own by the marker at the end of each
+// comment (deepgram/marker.ts).
+
+
+
+
+
+
+/** Deepgram's client for one step: every request ends by `deadline` (epoch ms), or on cancel. */
+function deepgram_deepgramClient(apiKey, baseUrl, reach, policy, deadline) {
+    return new DeepgramClient({ baseUrl, apiKey, send: reach.send, clock: reach.clock, policy, userAgent: reach.userAgent, deadline, cancelled: reach.cancelled });
+}
+/** The single project api-key can see; none or several is a question only the user can answer. */
+async function deepgram_discoverProject(client) {
+    const projects = await client.listProjects();
+    if (projects.some((p) => !isUuid(p.projectId))) {
+        throw new ActionError("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.");
     }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw brokerError(response, action, this.options.clock.now());
-    }
-}
-function certainlyNotProcessed(error) {
-    if (error instanceof errors_NetworkError)
-        return error.sent ? { retry: false } : { retry: true };
-    if (error instanceof errors_ServiceError && (error.status === 429 || error.status === 503))
-        return client_transientVerdict(error);
-    return { retry: false };
-}
-/** A refusal, from the broker's `{error, message}` body (or whatever a proxy in front said). */
-function brokerError(response, action, now) {
-    const body = parseJson(response.body);
-    const code = stringOf(field(body, 'error'));
-    const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
-    const message = stringOf(field(body, 'message')) ?? (text || 'no message');
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new errors_ServiceError({
-        service: 'The broker',
-        action,
-        status: response.status,
-        code,
-        message: message.replace(/\s+/g, ' ').trim(),
-        requestId: response.headers['x-request-id'],
-        hint: brokerHint(response.status, action),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
-    });
-}
-function brokerHint(status, action) {
-    const deleting = action.startsWith('deleting');
-    switch (status) {
-        case 400:
-            return 'Check scopes, expiration, tags and comment: the broker could not read them.';
-        case 401:
-            return "The broker did not accept this job's ID token: broker-audience must be the audience of the broker's policy, and the broker must trust GitHub's issuer.";
-        case 403:
-            return deleting
-                ? 'The broker deletes only keys it minted for this repository.'
-                : "Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule matching this repository, ref and workflow.";
-        case 413:
-            return 'Shorten comment and tags: the broker reads at most 16 KiB.';
-        case 429:
-            return 'The broker limits keys per repository and minute; run the job again in a minute.';
-        case 502:
-            return 'Deepgram failed behind the broker; run the job again later.';
-        default:
-            return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators.";
-    }
-}
-function broker_client_stringsOf(value) {
-    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
+    const [only] = projects;
+    if (projects.length === 1 && only)
+        return only.projectId;
+    if (projects.length === 0)
+        throw new ActionError('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
+    const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ');
+    throw new ActionError(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
 }
 /**
- * @actions/core retries the runner's token service up to 10 times with no deadline of its own;
- * the service is the runner's own, so an answer that takes longer is not coming.
+ * Requests in flight at once when reading or deleting many keys: 400 keys at 100 ms each take
+ * 2 s instead of 40 s, and a project's worth of keys stays far below Deepgram's rate limits.
  */
-const ID_TOKEN_DEADLINE_MS = 10_000;
-/** A fresh ID token for the audience, within a deadline; undefined when the job may have none. */
-async function fetchIdToken(io, audience) {
-    let timer;
-    const deadline = new Promise((_, fail) => {
-        timer = setTimeout(() => fail(new errors_ActionError(`Getting this job's ID token from the runner took over ${ID_TOKEN_DEADLINE_MS / 1000} s. Run the job again.`)), ID_TOKEN_DEADLINE_MS);
-    });
-    try {
-        return await Promise.race([io.getIDToken(audience), deadline]);
-    }
-    catch (error) {
-        if (error instanceof errors_ActionError)
-            throw error;
-        const why = describeFailure(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.');
-        throw new errors_ActionError(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
-    }
-    finally {
-        clearTimeout(timer);
-    }
+const KEY_CONCURRENCY = 20;
+/**
+ * Deepgram as a KeySource, in one project. `defaultComment` names the run when the step gives no
+ * comment; the marker that follows it is how this source finds its own keys again.
+ */
+function deepgramSource(client, projectId, defaultComment) {
+    return {
+        service: 'Deepgram',
+        locator: { kind: 'deepgram', projectId },
+        where: `in project ${projectId}`,
+        byHand: 'Delete it in the Deepgram console.',
+        orphanAdvice: (invocation) => `delete any key whose name ends with "${formatMarker({ kind: 'action', invocation }).trim()}" in the Deepgram console.`,
+        async createOnce(request, attempt) {
+            const body = createKeyBody({
+                projectId,
+                comment: request.comment ?? defaultComment,
+                marker: { kind: 'action', invocation: request.invocation, ...(request.secret ? { secret: request.secret } : {}) },
+                scopes: request.scopes,
+                tags: request.tags,
+                expiration: request.expiration,
+            });
+            return { ...(await client.createKeyOnce(projectId, body, attempt)), projectId };
+        },
+        deleteInvocationKeys: (invocation) => deleteKeysOfInvocation(client, projectId, { kind: 'action', invocation }),
+        deleteKey: (keyId) => client.deleteKey(projectId, keyId),
+        async keysOfSecret(digest) {
+            const listed = await client.listKeys(projectId);
+            return listed.filter((key) => ids_isUuid(key.apiKeyId) && isKeyOfSecret(key, digest)).map(known);
+        },
+        async deleteTagged(tags) {
+            const found = await keysTaggedWithAll(tags, projectId, client);
+            const outcomes = await mapBounded(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id));
+            const report = { revoked: found.ids.filter((_, i) => outcomes[i] === 'deleted'), notes: [], warnings: [] };
+            if (found.keysRead > 0)
+                report.notes.push(`Read ${found.keysRead} keys one by one to learn their tags.`);
+            if (found.unreadable > 0)
+                report.warnings.push(`Left alone ${found.unreadable} listed keys whose ids are not UUIDs.`);
+            return report;
+        },
+    };
 }
-function brokerClient(broker, idToken, deps, policy) {
-    return new BrokerClient({ baseUrl: broker.url, idToken, send: deps.send, clock: deps.clock, policy, userAgent: deps.userAgent });
+/** Ours, for this secret: the comment ends in an action marker carrying this digest. */
+function isKeyOfSecret(key, digest) {
+    const marker = parseMarker(key.comment);
+    return marker?.kind === 'action' && marker.secret === digest;
 }
-
-;// CONCATENATED MODULE: ./src/action/broker-post.ts
-
-
-
-
-
-// The post step in broker mode: what main left, and the revocation through the broker. Kept apart
-// from broker-mode.ts so that post loads none of main's code (secret delivery above all).
-/** The broker main saved, or undefined when main ran in direct mode. */
-function brokerOfState(io) {
-    const url = io.getState('broker-url');
-    return url === '' ? undefined : { url, audience: io.getState('broker-audience') };
+function known(key) {
+    return { apiKeyId: key.apiKeyId, created: key.created, expirationDate: key.expirationDate };
 }
 /**
- * The post step's revocation through the broker, with a fresh ID token (main's may have expired).
- * Never fails the job: the key expires on its own, so a failed revocation is a warning.
+ * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
+ * current description has no tags in list items, so a key listed without them is read alone,
+ * KEY_CONCURRENCY at a time.
  */
-async function revokeThroughBroker(broker, state, deps) {
-    const { io } = deps;
-    const secrets = [];
-    try {
-        const idToken = await fetchIdToken(io, broker.audience);
-        if (idToken === undefined)
+async function keysTaggedWithAll(tags, projectId, client) {
+    const listed = await client.listKeys(projectId);
+    const usable = listed.filter((key) => ids_isUuid(key.apiKeyId));
+    const toRead = usable.filter((key) => key.tags === undefined);
+    const read = await mapBounded(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId));
+    const tagsOf = new Map(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]));
+    const ids = usable
+        .filter((key) => {
+        const keyTags = key.tags ?? tagsOf.get(key.apiKeyId) ?? [];
+        return tags.every((tag) => keyTags.includes(tag));
+    })
+        .map((key) => key.apiKeyId);
+    return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length };
+}
+
+;// CONCATENATED MODULE: ./src/action/sources/choose.ts
+
+
+
+
+
+
+
+/** Reads the inputs of the source the step asks for; the other mode's inputs must be empty. */
+function readSourceSpec(getInput, run) {
+    if (wantsBroker(getInput))
+        return { kind: 'broker', target: readBrokerTarget(getInput) };
+    return { kind: 'deepgram', apiKey: readApiKey(getInput, run), projectId: readProjectId(getInput), apiUrl: readDeepgramApiUrl(getInput), defaultComment: defaultComment(run) };
+}
+/**
+ * The credential of the source: api-key as given, or a fresh ID token from the runner (masked at
+ * once, and never saved). Undefined when the job has none (forks, Dependabot, no id-token: write).
+ */
+async function acquireCredential(spec, deps) {
+    if (spec.kind === 'deepgram')
+        return { spec, credential: spec.apiKey };
+    const token = await fetchIdToken(deps.io, spec.target.audience, deps.deadline, deps.clock.now);
+    if (token === undefined)
+        return undefined;
+    maskSecret(deps.io, token);
+    return { spec, credential: token };
+}
+/** Opens the source: Deepgram's project is found when the step gives none. */
+async function openSource({ spec, credential }, deps) {
+    if (spec.kind === 'broker')
+        return brokerKeys(spec.target, credential, deps);
+    const client = deepgramClient(credential, spec.apiUrl, deps, deps.policy, deps.deadline);
+    const projectId = spec.projectId ?? (await discoverProject(client));
+    return deepgramKeys(spec, credential, projectId, deps);
+}
+/**
+ * The source the post step finds from what main saved: api-key is read again, the ID token asked
+ * anew (and returned, to be kept out of messages). Undefined when api-key is empty in post.
+ */
+async function reopenSource(locator, getInput, deps) {
+    if (locator.kind === 'broker') {
+        const target = { url: locator.url, audience: locator.audience };
+        const found = await acquireCredential({ kind: 'broker', target }, deps);
+        if (found === undefined)
             throw new errors_ActionError('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).');
-        maskSecret(io, idToken);
-        secrets.push(idToken);
-        const outcome = await brokerClient(broker, idToken, deps, POST_POLICY).deleteKey(state.keyId);
-        io.info(outcome === 'deleted' ? `Revoked key ${state.keyId} through the broker.` : `Key ${state.keyId} was already deleted.`);
-        await io.appendSummary(revokedSummary(state.keyId, outcome));
+        return { source: brokerKeys(target, found.credential, deps), credential: found.credential };
     }
-    catch (error) {
-        io.warning(`Could not revoke key ${state.keyId}: ${redact(describeFailure(error), secrets)} It expires on its own at ${state.expiresAt}.`);
-    }
+    const apiKey = getInput('api-key');
+    if (apiKey === '')
+        return undefined;
+    return { source: deepgramKeys({ kind: 'deepgram', apiKey, apiUrl: inputs_readDeepgramApiUrl(getInput), defaultComment: '' }, apiKey, locator.projectId, deps), credential: apiKey };
+}
+function deepgramKeys(spec, apiKey, projectId, deps) {
+    const client = deepgram_deepgramClient(apiKey, spec.apiUrl, deps, deps.policy, deps.deadline);
+    return {
+        ...deepgramSource(client, projectId, spec.defaultComment),
+        deadline: deps.deadline,
+        renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps)),
+    };
+}
+function brokerKeys(target, idToken, deps) {
+    const client = new BrokerClient({ baseUrl: target.url, idToken, send: deps.send, clock: deps.clock, policy: deps.policy, userAgent: deps.userAgent, deadline: deps.deadline, cancelled: deps.cancelled });
+    return {
+        ...brokerSource(client, target),
+        deadline: deps.deadline,
+        renewed: () => brokerKeys(target, idToken, renewedBudget(deps)),
+    };
+}
+function renewedBudget(deps) {
+    return { ...deps, deadline: deps.clock.now() + deps.budgetMs };
+}
+/** The step has no credential: the failure (on-missing-credentials: fail), in this run's own terms. */
+function missingCredential(spec, run) {
+    if (spec.kind === 'deepgram')
+        return `Input api-key: is empty. ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`;
+    return `${NO_ID_TOKEN} ${missingIdTokenCause(run)} To skip this step when there is none, set on-missing-credentials: skip.`;
+}
+/** The step has no credential: the notice of a skipped step (on-missing-credentials: skip). */
+function skippedForMissingCredential(spec, run) {
+    if (spec.kind === 'deepgram')
+        return `Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`;
+    return `Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(run)}`;
+}
+const NO_ID_TOKEN = 'This job has no GitHub ID token to show the broker: ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write. Add "permissions: id-token: write" (and contents: read) to the job or the workflow.';
+/** Why there is no ID token, in this run's own terms. */
+function missingIdTokenCause(run) {
+    if (run.forkRepository)
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no ID token to workflows run for pull requests from forks.`;
+    if (run.actor === 'dependabot[bot]')
+        return 'This run was started by Dependabot, and GitHub gives Dependabot runs no ID token.';
+    return 'Pull requests from forks and Dependabot runs never get one.';
 }
 
 ;// CONCATENATED MODULE: ./src/action/run-post.ts
+// The post step: delete the key main created, if there is one to delete, through the source main
+// used. It never fails the job: the key expires on its own, so a failed revocation is a warning.
+// It does not trust the runner's clock to say the key has expired: only the source's word counts.
 
 
 
@@ -33092,77 +33755,55 @@ async function revokeThroughBroker(broker, state, deps) {
 
 
 
-
-
-
-
-
-/**
- * The post step: revoke the key main created, if there is one to revoke. It never fails the job:
- * the key expires on its own, so a failed revocation is a warning. It does not trust the runner's
- * clock to say the key has expired: only Deepgram's answer (404) says it is gone.
- */
 async function runPost(deps) {
     const { io } = deps;
+    const secrets = [];
     const apiKey = io.getInput('api-key');
-    if (apiKey !== '')
+    if (apiKey !== '') {
         maskSecret(io, apiKey);
+        secrets.push(apiKey);
+    }
     const work = loadPostWork(io);
     if (work.kind === 'none') {
-        io.info('The main step created no key: nothing to revoke.');
+        io.info(io.getInput('credential').toLowerCase() === 'token' ? 'A temporary token cannot be revoked and leaves nothing behind: nothing to do.' : 'The main step created no key: nothing to revoke.');
         return;
     }
     if (work.kind === 'malformed') {
-        io.warning(`The main step's saved ${work.what} is not one Deepgram issues, so no request was made. Check the project's keys in the Deepgram console.`);
+        io.warning(`The main step's saved ${work.what} is not one this action saves, so no request was made. Check the project's keys in the Deepgram console.`);
         return;
     }
     if (work.kind === 'key' && !work.revoke) {
-        io.info(`Key ${work.keyId} is kept until it expires at ${work.expiresAt}.`);
+        io.info(`Key ${work.keyId} is kept until it expires at ${work.expiresAt}${work.keptBecause ? `: ${work.keptBecause}` : ''}.`);
         return;
     }
-    // Broker mode: main recorded the key's id and the broker; the broker deletes it for us.
-    const broker = brokerOfState(io);
-    if (broker !== undefined && work.kind === 'key')
-        return revokeThroughBroker(broker, work, deps);
-    const client = new DeepgramClient({
-        baseUrl: readDeepgramApiUrl((name) => io.getInput(name)),
-        apiKey,
-        send: deps.send,
-        clock: deps.clock,
-        policy: POST_POLICY,
-        userAgent: deps.userAgent,
-        deadline: deps.clock.now() + POST_BUDGET_MS,
-    });
-    const why = (error) => redact(describeFailure(error), apiKey === '' ? [] : [apiKey]);
-    if (work.kind === 'marker') {
-        const ours = { kind: 'action', invocation: work.invocation };
-        const marker = marker_formatMarker(ours).trim();
-        try {
-            const keys = (await client.listKeys(work.projectId)).filter((key) => isFromThisInvocation(key, ours));
-            if (keys.length === 0)
-                io.info(`No key carries this run's marker ${marker}: nothing to revoke.`);
-            for (const key of keys) {
-                if (!ids_isUuid(key.apiKeyId)) {
-                    io.warning(`Deepgram listed a key with this run's marker ${marker} whose id is not a UUID; it was not deleted. Delete it in the Deepgram console.`);
-                    continue;
-                }
-                const outcome = await client.deleteKey(work.projectId, key.apiKeyId);
-                io.info(outcome === 'deleted' ? `Revoked key ${key.apiKeyId}, found by this run's marker ${marker}.` : `Key ${key.apiKeyId} was already deleted.`);
-                await io.appendSummary(revokedSummary(key.apiKeyId, outcome));
-            }
-        }
-        catch (error) {
-            io.warning(`Could not look for or revoke the key this run may have created: ${why(error)} Delete any key whose name ends with "${marker}" in the Deepgram console.`);
-        }
-        return;
-    }
+    const what = work.kind === 'key' ? `key ${work.keyId}` : 'the key this run may have created';
+    const sourceDeps = { ...deps, policy: POST_POLICY, deadline: deps.clock.now() + POST_BUDGET_MS, budgetMs: POST_BUDGET_MS };
     try {
-        const outcome = await client.deleteKey(work.projectId, work.keyId);
-        io.info(outcome === 'deleted' ? `Revoked key ${work.keyId}.` : `Key ${work.keyId} was already deleted.`);
-        await io.appendSummary(revokedSummary(work.keyId, outcome));
+        const getInput = (name) => io.getInput(name);
+        const reopened = await reopenSource(work.locator, getInput, sourceDeps);
+        if (reopened === undefined) {
+            io.warning(`Could not revoke ${what}: api-key is empty in the post step. ${work.kind === 'key' ? `It expires on its own at ${work.expiresAt}.` : 'Check the project\'s keys in the Deepgram console.'}`);
+            return;
+        }
+        const { source, credential } = reopened;
+        secrets.push(credential);
+        if (work.kind === 'key') {
+            const outcome = await source.deleteKey(work.keyId);
+            io.info(outcome === 'deleted' ? `Revoked key ${work.keyId}.` : `Key ${work.keyId} was already deleted.`);
+            await io.appendSummary(revokedSummary(work.keyId, outcome));
+            return;
+        }
+        const deleted = await source.deleteInvocationKeys(work.invocation);
+        if (deleted.length === 0)
+            io.info("No key of this run's invocation was found: nothing to revoke.");
+        for (const id of deleted) {
+            io.info(`Revoked key ${id}, created by this run although main never saw the answer.`);
+            await io.appendSummary(revokedSummary(id, 'deleted'));
+        }
     }
     catch (error) {
-        io.warning(`Could not revoke key ${work.keyId}: ${why(error)} It expires on its own at ${work.expiresAt}.`);
+        const later = work.kind === 'key' ? `It expires on its own at ${work.expiresAt}.` : 'It expires on its own.';
+        io.warning(`Could not revoke ${what}: ${redact(describeFailure(error), secrets)} ${later}`);
     }
 }
 
@@ -33170,7 +33811,57 @@ async function runPost(deps) {
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/github/id-token.ts
+// The job's GitHub OIDC token, from the runner's token service. @actions/core's getIDToken retries
+// up to ten times with no deadline and cannot be aborted, so a token service that stops answering
+// kept the step alive until the job's timeout. This asks with a deadline, and gives up at it.
+
+/** The token service answered, but with no token. */
+class IdTokenError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'IdTokenError';
+    }
+}
+/**
+ * Asks the runner for an ID token for `audience`, within `timeoutMs` for the whole exchange.
+ * Undefined when the job may not have one (no ACTIONS_ID_TOKEN_REQUEST_URL).
+ */
+async function requestIdToken(send, service, audience, timeoutMs, userAgent) {
+    const base = service.ACTIONS_ID_TOKEN_REQUEST_URL ?? '';
+    if (base === '')
+        return undefined;
+    const url = `${base}${base.includes('?') ? '&' : '?'}audience=${encodeURIComponent(audience)}`;
+    let response;
+    try {
+        response = await send({
+            method: 'GET',
+            url,
+            headers: { authorization: `Bearer ${service.ACTIONS_ID_TOKEN_REQUEST_TOKEN ?? ''}`, accept: 'application/json', 'user-agent': userAgent },
+            timeoutMs,
+        });
+    }
+    catch (error) {
+        if (error instanceof TransportError)
+            throw new IdTokenError(`the runner's token service did not answer: ${error.message}`);
+        throw error;
+    }
+    if (response.status !== 200)
+        throw new IdTokenError(`the runner's token service answered HTTP ${response.status}`);
+    let value;
+    try {
+        value = JSON.parse(response.body).value;
+    }
+    catch {
+        value = undefined;
+    }
+    if (typeof value !== 'string' || value === '')
+        throw new IdTokenError("the runner's token service answered without a token");
+    return value;
+}
+
 ;// CONCATENATED MODULE: ./src/action/wiring.ts
+
 
 
 
@@ -33190,6 +33881,13 @@ function realHttp(env) {
     // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
     // the step is done (nothing waits for it any more), would otherwise hold it.
     return { send, close: () => agent.destroy() };
+}
+/**
+ * The job's ID tokens, asked of the runner's token service through our own HTTP client: with a
+ * deadline, and abandoned at it (@actions/core's request has neither).
+ */
+function runnerIdToken(send, env) {
+    return (audience, timeoutMs = ID_TOKEN_TIMEOUT_MS) => requestIdToken(send, env, audience, Math.min(timeoutMs, ID_TOKEN_TIMEOUT_MS), USER_AGENT);
 }
 const realClock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
 /** The real clock, whose waits end early when the job is cancelled, so that main stops at once. */
@@ -33248,7 +33946,7 @@ function forkOf(eventPath) {
 async function run() {
     const http = realHttp(process.env);
     try {
-        await runPost({ io: actionsIO(core_namespaceObject), send: http.send, clock: realClock, userAgent: USER_AGENT });
+        await runPost({ io: actionsIO(core_namespaceObject, runnerIdToken(http.send, process.env)), send: http.send, clock: realClock, userAgent: USER_AGENT });
     }
     finally {
         await http.close();
@@ -33262,10 +33960,13 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8157);
+/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(613);
 // Entry of the post step (action.yml runs.post, bundled into dist/post).
 
 await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+// The step is done: whatever is still open (a request nobody waits for any more) must not keep it
+// running. process.exitCode is the step's result (core.setFailed sets it).
+process.exit();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
