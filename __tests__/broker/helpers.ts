@@ -104,9 +104,9 @@ export function expectNoLeaks(output: string, secrets: string[]): void {
 }
 
 /** The first audit line that `matches`, waiting up to 5 s for it: each line is written just after its answer. */
-export async function auditLineWhere(broker: RunningBroker, matches: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown> | undefined> {
+export async function auditLineWhere(broker: RunningBroker, matches: (line: Record<string, unknown>) => boolean, since = 0): Promise<Record<string, unknown> | undefined> {
   for (let waited = 0; waited < 5000; waited += 10) {
-    const line = broker.auditLines().find(matches)
+    const line = broker.auditLines().slice(since).find(matches)
     if (line) return line
     await new Promise((done) => setTimeout(done, 10))
   }
