@@ -31685,8 +31685,21 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 const ACTION_MARKER = / \[dgk:([0-9a-f]{16})(?::([0-9a-f]{12}))?\]$/;
 const BROKER_MARKER = / \[dgkb:([0-9a-f]{16})(?::([0-9a-f]{12}))?:([0-9]{1,20}):([0-9a-f]{16})\]$/;
 /** A fresh invocation id: 16 hex digits. */
-function newInvocationId(random = randomBytes) {
+function newInvocationId(random = pooledRandomBytes) {
     return random(8).toString('hex');
+}
+/** Random bytes drawn this many at a time: one system call serves 512 invocation ids of the broker's. */
+const RANDOM_POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let taken = 0;
+/** randomBytes, from a pool that is never handed out twice. */
+function pooledRandomBytes(bytes) {
+    if (taken + bytes > pool.length) {
+        pool = randomBytes(Math.max(RANDOM_POOL_BYTES, bytes));
+        taken = 0;
+    }
+    taken += bytes;
+    return pool.subarray(taken - bytes, taken);
 }
 function isInvocationId(value) {
     return /^[0-9a-f]{16}$/.test(value);

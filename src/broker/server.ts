@@ -174,7 +174,10 @@ function readBody(req: IncomingMessage, drain: Drain): Promise<string> {
       req.pause()
       reject(refusal)
     }
-    const broken = (): void => fail(parserFailure(req.socket) ?? abortedRequest())
+    // 'close' comes after every request, read or not: only one cut short is worth a refusal.
+    const broken = (): void => {
+      if (!settled) fail(parserFailure(req.socket) ?? abortedRequest())
+    }
     const done = drain.reading(() => fail(new Refusal(503, 'shutting_down', 'The broker is shutting down; send the request again.')))
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
