@@ -1,6 +1,7 @@
+import { Refusal } from '../../src/broker/refusal.ts'
 import { grantFor, nestingDepth, parseKeyRequest } from '../../src/broker/key-request.ts'
 import type { Rule } from '../../src/broker/policy.ts'
-import { refusalOf } from './refusal-of.ts'
+import { thrownBy } from '../helpers/thrown.ts'
 
 describe('parseKeyRequest', () => {
   test('an empty body asks for the defaults', () => {
@@ -54,7 +55,7 @@ describe('parseKeyRequest', () => {
     ['a body nested thousands deep', `{"tags": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, /nests deeper than 8 levels/],
     ['a long comment', JSON.stringify({ comment: 'x'.repeat(201) }), /at most 200/],
   ])('refuses %s with 400', (_what, body, message) => {
-    const refusal = refusalOf(() => parseKeyRequest(body))
+    const refusal = thrownBy(Refusal, () => parseKeyRequest(body))
     expect(refusal.status).toBe(400)
     expect(refusal.code).toBe('bad_request')
     expect(refusal.message).toMatch(message)
@@ -87,19 +88,19 @@ describe('grantFor', () => {
   })
 
   test('refuses a scope the rule does not grant with 403, naming it', () => {
-    const refusal = refusalOf(() => grantFor(rule, { scopes: ['usage:write', 'keys:write'] }, holder, now))
+    const refusal = thrownBy(Refusal, () => grantFor(rule, { scopes: ['usage:write', 'keys:write'] }, holder, now))
     expect(refusal).toMatchObject({ status: 403, code: 'scope_not_allowed' })
     expect(refusal.message).toMatch(/does not grant keys:write; it grants at most usage:write, usage:read/)
   })
 
   test.each([['3h'], [7201], ['2026-12-01T14:00:01Z'], ['100d']])('refuses a lifetime over max-expiration (%s) with 403', (expiration) => {
-    const refusal = refusalOf(() => grantFor(rule, { expiration }, holder, now))
+    const refusal = thrownBy(Refusal, () => grantFor(rule, { expiration }, holder, now))
     expect(refusal).toMatchObject({ status: 403, code: 'lifetime_not_allowed' })
     expect(refusal.message).toMatch(/rule app-tests allows at most 7200 s/)
   })
 
   test.each([['forever'], ['soon'], ['2026-11-30T12:00:00Z'], ['2026-12-24']])('refuses an expiration it cannot read (%s) with 400', (expiration) => {
-    const refusal = refusalOf(() => grantFor(rule, { expiration }, holder, now))
+    const refusal = thrownBy(Refusal, () => grantFor(rule, { expiration }, holder, now))
     expect(refusal).toMatchObject({ status: 400, code: 'bad_request' })
     expect(refusal.message).toMatch(/^expiration /)
   })

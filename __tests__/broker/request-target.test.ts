@@ -1,5 +1,6 @@
+import { Refusal } from '../../src/broker/refusal.ts'
 import { canonicalPath, requestLine, routeOf } from '../../src/broker/request-target.ts'
-import { refusalOf } from './refusal-of.ts'
+import { thrownBy } from '../helpers/thrown.ts'
 
 describe('canonicalPath', () => {
   test.each(['/v1/keys', '/v1/keys?tags=a,b', '/v1/keys/3f2504e0-4f89-11d3-9a0c-0305e82c3301', '/healthz'])('keeps %s', (target) => {
@@ -52,7 +53,7 @@ describe('routeOf', () => {
     ['GET', '/v1/keys?invocation=0123456789abcdef&invocation=0123456789abcdef', 400],
     ['GET', '/v1/keys?secret=abcdef01234', 400],
   ])('%s %s: %d', (method, target, status) => {
-    expect(refusalOf(() => routeOf(method, target)).status).toBe(status)
+    expect(thrownBy(Refusal, () => routeOf(method, target)).status).toBe(status)
   })
 })
 

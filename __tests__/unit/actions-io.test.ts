@@ -1,5 +1,6 @@
 import { actionsIO, type RunnerCore } from '../../src/action/actions-io.ts'
 import { RunnerFileError } from '../../src/shared/errors.ts'
+import { thrownBy } from '../helpers/thrown.ts'
 
 /** A stand-in for @actions/core that records each call as `method(args)`. */
 function recordingCore(): RunnerCore & { calls: string[] } {
@@ -76,15 +77,7 @@ describe('actionsIO', () => {
       }
       return { ...core, setOutput: fail, saveState: fail, summary: { addRaw: () => ({ write: () => Promise.reject(error) }), emptyBuffer: core.summary.emptyBuffer } }
     }
-    const thrown = (run: () => void): RunnerFileError => {
-      try {
-        run()
-      } catch (error) {
-        if (error instanceof RunnerFileError) return error
-        throw error
-      }
-      throw new Error('nothing was thrown')
-    }
+    const thrown = (run: () => void): RunnerFileError => thrownBy(RunnerFileError, run)
 
     const SPACE = 'Free disk space on the runner (the volume of its work directory is full)'
     const PERMISSIONS = "Check that the runner's user may write to its work directory (its owner, permissions and mount)"

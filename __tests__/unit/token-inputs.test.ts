@@ -1,4 +1,5 @@
 // The inputs of credential: token: what a token asks for, and every input that cannot apply to it.
+import { thrownBy } from '../helpers/thrown.ts'
 import { InputError } from '../../src/shared/errors.ts'
 import { readBrokerTokenPlan, readCredential, readDirectTokenPlan } from '../../src/action/token/inputs.ts'
 
@@ -26,13 +27,7 @@ function getter(overrides: Record<string, string>): (name: string) => string {
 }
 
 function refusal(read: () => unknown): InputError {
-  try {
-    read()
-  } catch (error) {
-    if (error instanceof InputError) return error
-    throw error
-  }
-  throw new Error('no InputError')
+  return thrownBy(InputError, read)
 }
 
 describe('readCredential', () => {
