@@ -128,7 +128,7 @@ describe('credential: token through the broker', () => {
   test('without an ID token the step fails naming id-token: write, or is skipped with on-missing-credentials: skip', async () => {
     const failed = await runStep('main', step({}, {}))
     expect(failed.exitCode).toBe(1)
-    expect(theError(failed)).toMatch(/^No token was granted: this job has no GitHub ID token .*"permissions: id-token: write"/)
+    expect(theError(failed)).toMatch(/^This job has no GitHub ID token to show the broker: .*"permissions: id-token: write"/)
     const skipped = await runStep('main', step({ 'on-missing-credentials': 'skip' }, {}))
     expect(skipped.exitCode).toBe(0)
     expect(skipped.outputs).toEqual({ skipped: 'true' })

@@ -111,7 +111,7 @@ describe('credential: token', () => {
     const skipped = await runStep('main', { inputs: tokenInputs({ 'api-key': '', 'on-missing-credentials': 'skip' }) })
     expect(skipped.exitCode).toBe(0)
     expect(skipped.outputs).toEqual({ skipped: 'true' })
-    expect(skipped.stdout).toMatch(/^::notice::Skipped: api-key is empty\. .*on-missing-credentials is skip\.$/m)
+    expect(skipped.stdout).toMatch(/^::notice::Skipped: api-key is empty and on-missing-credentials is skip\. /m)
     const checked = await runStep('main', { inputs: tokenInputs({ 'api-key': '', 'on-missing-credentials': 'skip', tags: 'ci' }) })
     expect(checked.exitCode).toBe(1)
     expect(theError(checked)).toMatch(/^Input tags: /)

@@ -33449,14 +33449,14 @@ function renewedBudget(deps) {
     return { ...deps, deadline: deps.clock.now() + deps.budgetMs };
 }
 /** The step has no credential: the failure (on-missing-credentials: fail), in this run's own terms. */
-function missingCredential(spec, run) {
-    if (spec.kind === 'deepgram')
+function missingCredential(kind, run) {
+    if (kind === 'deepgram')
         return `Input api-key: is empty. ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`;
     return `${NO_ID_TOKEN} ${missingIdTokenCause(run)} To skip this step when there is none, set on-missing-credentials: skip.`;
 }
 /** The step has no credential: the notice of a skipped step (on-missing-credentials: skip). */
-function skippedForMissingCredential(spec, run) {
-    if (spec.kind === 'deepgram')
+function skippedForMissingCredential(kind, run) {
+    if (kind === 'deepgram')
         return `Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`;
     return `Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(run)}`;
 }
@@ -33585,6 +33585,7 @@ function tokenAnswer(answer) {
 
 
 
+
 /**
  * The main step for a token. `secrets` collects what must never be shown (the ID token, the
  * token) for the caller's redaction; the caller has masked api-key and github-token already.
@@ -33601,7 +33602,7 @@ async function tokenMain(deps, secrets) {
         const brokerPlan = readBrokerTokenPlan(getInput, now);
         const idToken = await deps.idToken(brokerPlan.broker.audience, sourceDeps.deadline);
         if (idToken === undefined)
-            return skipOrFail(io, onMissing, flow_NO_ID_TOKEN);
+            return skipOrFail(io, onMissing, 'broker', deps.run);
         maskSecret(io, idToken);
         secrets.push(idToken);
         plan = brokerPlan;
@@ -33613,7 +33614,7 @@ async function tokenMain(deps, secrets) {
         const checked = missing && onMissing === 'skip' ? (name) => (name === 'api-key' ? 'missing' : getInput(name)) : getInput;
         const directPlan = readDirectTokenPlan(checked, deps.run, now);
         if (missing)
-            return skipOrFail(io, onMissing, `api-key is empty. ${missingApiKeyCause(deps.run)}`);
+            return skipOrFail(io, onMissing, 'deepgram', deps.run);
         plan = directPlan;
         source = sources_deepgramSource(directPlan, sourceDeps);
     }
@@ -33646,11 +33647,11 @@ async function grant(source, plan, deps, secrets) {
 function flow_describe(source) {
     return `${source.service === 'Deepgram' ? 'Deepgram' : 'the broker'} at ${source.url}`;
 }
-const flow_NO_ID_TOKEN = 'this job has no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set): the job needs "permissions: id-token: write". Pull requests from forks and Dependabot runs never get one.';
-function skipOrFail(io, onMissing, why) {
+/** The same words as for a key: a run without its credential (forks, Dependabot) fails or is skipped. */
+function skipOrFail(io, onMissing, kind, run) {
     if (onMissing === 'fail')
-        throw new errors/* ActionError */.lZ(`No token was granted: ${why} To skip this step then, set on-missing-credentials: skip.`);
-    io.notice(`Skipped: ${why} on-missing-credentials is skip.`);
+        throw new errors/* ActionError */.lZ(missingCredential(kind, run));
+    io.notice(skippedForMissingCredential(kind, run));
     io.setOutput('skipped', 'true');
 }
 /** The summary: a token was granted, until when, and that nothing needs cleaning up. Never the token. */
@@ -33710,8 +33711,8 @@ async function runMain(deps) {
         const credentialed = noApiKey ? undefined : await acquireCredential(checked.source, sourceDeps);
         if (credentialed === undefined) {
             if (onMissing === 'fail')
-                throw new errors/* ActionError */.lZ(missingCredential(checked.source, deps.run));
-            io.notice(skippedForMissingCredential(checked.source, deps.run));
+                throw new errors/* ActionError */.lZ(missingCredential(checked.source.kind, deps.run));
+            io.notice(skippedForMissingCredential(checked.source.kind, deps.run));
             io.setOutput('skipped', 'true');
             return;
         }

@@ -33736,14 +33736,14 @@ function renewedBudget(deps) {
     return { ...deps, deadline: deps.clock.now() + deps.budgetMs };
 }
 /** The step has no credential: the failure (on-missing-credentials: fail), in this run's own terms. */
-function missingCredential(spec, run) {
-    if (spec.kind === 'deepgram')
+function missingCredential(kind, run) {
+    if (kind === 'deepgram')
         return `Input api-key: is empty. ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`;
     return `${NO_ID_TOKEN} ${missingIdTokenCause(run)} To skip this step when there is none, set on-missing-credentials: skip.`;
 }
 /** The step has no credential: the notice of a skipped step (on-missing-credentials: skip). */
-function skippedForMissingCredential(spec, run) {
-    if (spec.kind === 'deepgram')
+function skippedForMissingCredential(kind, run) {
+    if (kind === 'deepgram')
         return `Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`;
     return `Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(run)}`;
 }

@@ -59,8 +59,8 @@ export async function runMain(deps: MainDeps): Promise<void> {
     const noApiKey = checked.source.kind === 'deepgram' && getInput('api-key') === ''
     const credentialed = noApiKey ? undefined : await acquireCredential(checked.source, sourceDeps)
     if (credentialed === undefined) {
-      if (onMissing === 'fail') throw new ActionError(missingCredential(checked.source, deps.run))
-      io.notice(skippedForMissingCredential(checked.source, deps.run))
+      if (onMissing === 'fail') throw new ActionError(missingCredential(checked.source.kind, deps.run))
+      io.notice(skippedForMissingCredential(checked.source.kind, deps.run))
       io.setOutput('skipped', 'true')
       return
     }

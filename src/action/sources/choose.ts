@@ -104,14 +104,14 @@ function renewedBudget(deps: SourceDeps): SourceDeps {
 }
 
 /** The step has no credential: the failure (on-missing-credentials: fail), in this run's own terms. */
-export function missingCredential(spec: SourceSpec, run: RunContext): string {
-  if (spec.kind === 'deepgram') return `Input api-key: is empty. ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`
+export function missingCredential(kind: SourceSpec['kind'], run: RunContext): string {
+  if (kind === 'deepgram') return `Input api-key: is empty. ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`
   return `${NO_ID_TOKEN} ${missingIdTokenCause(run)} To skip this step when there is none, set on-missing-credentials: skip.`
 }
 
 /** The step has no credential: the notice of a skipped step (on-missing-credentials: skip). */
-export function skippedForMissingCredential(spec: SourceSpec, run: RunContext): string {
-  if (spec.kind === 'deepgram') return `Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`
+export function skippedForMissingCredential(kind: SourceSpec['kind'], run: RunContext): string {
+  if (kind === 'deepgram') return `Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`
   return `Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(run)}`
 }
 

@@ -2,7 +2,8 @@
 // (from Deepgram, or from the broker), check the answer, mask the token before anything else is
 // logged, then the outputs and the summary. Nothing is created, so nothing is saved for post.
 import { maskSecret, type ActionIO } from '../io.ts'
-import { missingApiKeyCause, readOnMissingCredentials, type RunContext } from '../inputs.ts'
+import { readOnMissingCredentials, type RunContext } from '../inputs.ts'
+import { missingCredential, skippedForMissingCredential } from '../sources/choose.ts'
 import { wantsBroker } from '../sources/broker-inputs.ts'
 import { MAIN_DEEPGRAM_BUDGET_MS } from '../limits.ts'
 import { code, table } from '../summary.ts'
@@ -43,7 +44,7 @@ export async function tokenMain(deps: TokenDeps, secrets: string[]): Promise<voi
   if (wantsBroker(getInput)) {
     const brokerPlan = readBrokerTokenPlan(getInput, now)
     const idToken = await deps.idToken(brokerPlan.broker.audience, sourceDeps.deadline)
-    if (idToken === undefined) return skipOrFail(io, onMissing, NO_ID_TOKEN)
+    if (idToken === undefined) return skipOrFail(io, onMissing, 'broker', deps.run)
     maskSecret(io, idToken)
     secrets.push(idToken)
     plan = brokerPlan
@@ -53,7 +54,7 @@ export async function tokenMain(deps: TokenDeps, secrets: string[]): Promise<voi
     // A skipped run still checks every other input, so that a mistake shows on the first run.
     const checked: GetInput = missing && onMissing === 'skip' ? (name) => (name === 'api-key' ? 'missing' : getInput(name)) : getInput
     const directPlan = readDirectTokenPlan(checked, deps.run, now)
-    if (missing) return skipOrFail(io, onMissing, `api-key is empty. ${missingApiKeyCause(deps.run)}`)
+    if (missing) return skipOrFail(io, onMissing, 'deepgram', deps.run)
     plan = directPlan
     source = deepgramSource(directPlan, sourceDeps)
   }
@@ -89,12 +90,10 @@ function describe(source: Pick<TokenSource, 'service' | 'url'>): string {
   return `${source.service === 'Deepgram' ? 'Deepgram' : 'the broker'} at ${source.url}`
 }
 
-const NO_ID_TOKEN =
-  'this job has no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set): the job needs "permissions: id-token: write". Pull requests from forks and Dependabot runs never get one.'
-
-function skipOrFail(io: ActionIO, onMissing: 'fail' | 'skip', why: string): void {
-  if (onMissing === 'fail') throw new ActionError(`No token was granted: ${why} To skip this step then, set on-missing-credentials: skip.`)
-  io.notice(`Skipped: ${why} on-missing-credentials is skip.`)
+/** The same words as for a key: a run without its credential (forks, Dependabot) fails or is skipped. */
+function skipOrFail(io: ActionIO, onMissing: 'fail' | 'skip', kind: 'deepgram' | 'broker', run: RunContext): void {
+  if (onMissing === 'fail') throw new ActionError(missingCredential(kind, run))
+  io.notice(skippedForMissingCredential(kind, run))
   io.setOutput('skipped', 'true')
 }
 
