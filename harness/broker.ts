@@ -83,7 +83,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       }
     }
     child.stdout.on('data', look)
-    void exited.then((exit) => fail(new Error(`the broker exited with ${exit.code} before listening:\n${exit.stdout}${exit.stderr}`)))
+    void exited.then((exit) =>
+      fail(new Error(`the broker exited with ${exit.code} before listening:\n${exit.stdout}${exit.stderr}`)),
+    )
   })
   const auditLines = (): Record<string, unknown>[] =>
     output.stdout
@@ -98,7 +100,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     stderr: () => output.stderr,
     auditLines,
     waitForAuditLines: async (count) => {
-      for (let waited = 0; auditLines().length < count && waited < 5000; waited += 10) await new Promise((done) => setTimeout(done, 10))
+      for (let waited = 0; auditLines().length < count && waited < 5000; waited += 10)
+        await new Promise((done) => setTimeout(done, 10))
       return auditLines()
     },
     stop: () => {

@@ -164,7 +164,11 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions): P
   const state: State = {
     // Copies, so that a test mutating the defaults cannot leak into the next emulator.
     projects: (options.projects ?? [DEFAULT_PROJECT]).map((p) => ({ ...p })),
-    accounts: (options.accounts ?? [DEFAULT_ACCOUNT]).map((a) => ({ ...a, projectIds: [...a.projectIds], scopes: [...a.scopes] })),
+    accounts: (options.accounts ?? [DEFAULT_ACCOUNT]).map((a) => ({
+      ...a,
+      projectIds: [...a.projectIds],
+      scopes: [...a.scopes],
+    })),
     keys: [],
     faults: [],
     afterCommit: [],
@@ -193,11 +197,14 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions): P
     tokens: state.tokens,
     liveKeys: () => state.keys.filter((k) => !k.deleted && !isExpired(k, emulatorNow(state))),
     fail: (fault) => state.faults.push(...repeat(fault, fault.times ?? 1)),
-    commitThenFail: (status, times = 1) => state.afterCommit.push(...repeat<AfterCommit>({ kind: 'fail', status }, times)),
+    commitThenFail: (status, times = 1) =>
+      state.afterCommit.push(...repeat<AfterCommit>({ kind: 'fail', status }, times)),
     commitThenReset: (times = 1) => state.afterCommit.push(...repeat<AfterCommit>({ kind: 'reset' }, times)),
     commitThenHang: (times = 1) => state.afterCommit.push(...repeat<AfterCommit>({ kind: 'hang' }, times)),
-    commitThenTrickle: (intervalMs, times = 1) => state.afterCommit.push(...repeat<AfterCommit>({ kind: 'trickle', intervalMs }, times)),
-    commitThenAnswer: (status, body, times = 1) => state.afterCommit.push(...repeat<AfterCommit>({ kind: 'answer', status, body }, times)),
+    commitThenTrickle: (intervalMs, times = 1) =>
+      state.afterCommit.push(...repeat<AfterCommit>({ kind: 'trickle', intervalMs }, times)),
+    commitThenAnswer: (status, body, times = 1) =>
+      state.afterCommit.push(...repeat<AfterCommit>({ kind: 'answer', status, body }, times)),
     neverAnswer: (route, times = 1) => state.hangs.push(...repeat(route, times)),
     setClockSkew: (ms) => {
       state.clockSkewMs = ms
@@ -275,7 +282,12 @@ type Reply =
   | { kind: 'hang' }
   | { kind: 'trickle'; status: number; body: unknown; intervalMs: number }
 
-async function serve(state: State, requests: RecordedRequest[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  state: State,
+  requests: RecordedRequest[],
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const incoming = await readIncoming(req)
   const reply = route(state, incoming)
   requests.push({
@@ -344,7 +356,11 @@ function deliver(res: ServerResponse, reply: Reply, requestId: string): void {
 
 /** Writes the answer one byte at a time; stops when the client goes away. */
 function trickle(res: ServerResponse, status: number, payload: string, intervalMs: number, requestId: string): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), 'dg-request-id': requestId })
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(payload)),
+    'dg-request-id': requestId,
+  })
   let sent = 0
   const timer = setInterval(() => {
     if (res.destroyed || sent >= payload.length) {
@@ -445,7 +461,13 @@ function decodeSegments(path: string): string[] | undefined {
 }
 
 function noSuchRoute(req: Incoming): Reply {
-  return modernError(404, 'NOT_FOUND', 'The requested resource could not be found.', `No route for ${req.method} ${req.path}.`, req.requestId)
+  return modernError(
+    404,
+    'NOT_FOUND',
+    'The requested resource could not be found.',
+    `No route for ${req.method} ${req.path}.`,
+    req.requestId,
+  )
 }
 
 function takeFault(state: State, routeName: FaultRoute): Fault | undefined {
@@ -455,7 +477,8 @@ function takeFault(state: State, routeName: FaultRoute): Fault | undefined {
 
 function faultReply(fault: Fault, requestId: string): Reply {
   const headers = fault.headers ?? {}
-  if (fault.body === undefined) return { kind: 'json', status: fault.status, body: defaultErrorBody(fault.status, requestId), headers }
+  if (fault.body === undefined)
+    return { kind: 'json', status: fault.status, body: defaultErrorBody(fault.status, requestId), headers }
   if (typeof fault.body === 'string') return { kind: 'text', status: fault.status, body: fault.body, headers }
   return { kind: 'json', status: fault.status, body: fault.body, headers }
 }
@@ -507,7 +530,9 @@ function resolveProject(account: EmulatorAccount, rawId: string, requestId: stri
 
 function can(account: EmulatorAccount, permission: 'keys:read' | 'keys:write'): boolean {
   // Every role holds both key permissions, and a key that may write may also read.
-  return account.scopes.some((s) => ROLES.has(s) || s === permission || (permission === 'keys:read' && s === 'keys:write'))
+  return account.scopes.some(
+    (s) => ROLES.has(s) || s === permission || (permission === 'keys:read' && s === 'keys:write'),
+  )
 }
 
 function requirePermission(ctx: ProjectContext, permission: 'keys:read' | 'keys:write'): Reply | undefined {
@@ -519,7 +544,9 @@ function requirePermission(ctx: ProjectContext, permission: 'keys:read' | 'keys:
 function visibleKeys(ctx: ProjectContext): EmulatedKey[] {
   const memberId = memberIdOf(ctx.account)
   const seesAll = ctx.account.scopes.includes('owner')
-  return ctx.state.keys.filter((k) => !k.deleted && sameUuid(k.projectId, ctx.projectId) && (seesAll || k.memberId === memberId))
+  return ctx.state.keys.filter(
+    (k) => !k.deleted && sameUuid(k.projectId, ctx.projectId) && (seesAll || k.memberId === memberId),
+  )
 }
 
 function memberIdOf(account: EmulatorAccount): string {
@@ -555,7 +582,8 @@ function createKey(ctx: ProjectContext): Reply {
   const sabotage = ctx.state.afterCommit.shift()
   if (sabotage?.kind === 'reset' || sabotage?.kind === 'hang') return { kind: sabotage.kind }
   if (sabotage?.kind === 'fail') return json(sabotage.status, defaultErrorBody(sabotage.status, ctx.req.requestId))
-  if (sabotage?.kind === 'trickle') return { kind: 'trickle', status: 200, body: answer, intervalMs: sabotage.intervalMs }
+  if (sabotage?.kind === 'trickle')
+    return { kind: 'trickle', status: 200, body: answer, intervalMs: sabotage.intervalMs }
   if (sabotage?.kind === 'answer') {
     const body = sabotage.body(answer)
     return typeof body === 'string' ? textReply(sabotage.status, body) : json(sabotage.status, body)
@@ -602,7 +630,10 @@ function listKeys(ctx: ProjectContext): Reply {
   if (denied !== undefined) return denied
   const status = ctx.req.query['status']
   if (status !== undefined && status !== 'active' && status !== 'expired') {
-    return textReply(400, `Failed to deserialize query string: unknown variant \`${status}\`, expected \`active\` or \`expired\``)
+    return textReply(
+      400,
+      `Failed to deserialize query string: unknown variant \`${status}\`, expected \`active\` or \`expired\``,
+    )
   }
   const now = emulatorNow(ctx.state)
   const keys = visibleKeys(ctx).filter((k) => status === undefined || isExpired(k, now) === (status === 'expired'))
@@ -683,11 +714,13 @@ export const DEFAULT_TOKEN_SECONDS = 30
  * a key of the Member role or higher. The body is optional, as Deepgram's description says.
  */
 function grantToken(state: State, req: Incoming, account: EmulatorAccount): Reply {
-  if (!account.scopes.some((scope) => ROLES.has(scope))) return legacyError(403, 'FORBIDDEN', 'Insufficient permissions.', req.requestId)
+  if (!account.scopes.some((scope) => ROLES.has(scope)))
+    return legacyError(403, 'FORBIDDEN', 'Insufficient permissions.', req.requestId)
   let asked: number | undefined
   if (req.rawBody.trim() !== '') {
     const body = recordedBody(req.rawBody)
-    if (!isRecord(body)) return legacyError(400, 'Bad Request', 'The request body must be a JSON object.', req.requestId)
+    if (!isRecord(body))
+      return legacyError(400, 'Bad Request', 'The request body must be a JSON object.', req.requestId)
     const ttl = body.ttl_seconds
     if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 1 || ttl > 3600)) {
       return legacyError(400, 'Bad Request', 'ttl_seconds must be a number between 1 and 3600.', req.requestId)
@@ -697,7 +730,13 @@ function grantToken(state: State, req: Incoming, account: EmulatorAccount): Repl
   const longer = state.longerTokens.shift() ?? 0
   const expiresIn = (state.ignoreTokenTtl ? DEFAULT_TOKEN_SECONDS : (asked ?? DEFAULT_TOKEN_SECONDS)) + longer
   const now = Math.floor(emulatorNow(state) / 1000)
-  const accessToken = signedJwt(state.tokenSecret, { sub: memberIdOf(account), scopes: ['usage::write'], iat: now, exp: now + expiresIn, jti: randomUUID() })
+  const accessToken = signedJwt(state.tokenSecret, {
+    sub: memberIdOf(account),
+    scopes: ['usage::write'],
+    iat: now,
+    exp: now + expiresIn,
+    jti: randomUUID(),
+  })
   state.tokens.push({ accessToken, expiresIn, asked, apiKey: account.apiKey })
   return json(200, { access_token: accessToken, expires_in: expiresIn })
 }
@@ -727,7 +766,8 @@ const FIELD_CHECKS: Record<string, FieldCheck> = {
   comment: (v) => (typeof v === 'string' ? undefined : invalidType(v, 'a string')),
   scopes: (v) => stringListProblem(v),
   tags: (v) => (v === null ? undefined : stringListProblem(v)),
-  expiration_date: (v) => (v === null ? undefined : typeof v === 'string' ? dateTimeProblem(v) : invalidType(v, 'a string')),
+  expiration_date: (v) =>
+    v === null ? undefined : typeof v === 'string' ? dateTimeProblem(v) : invalidType(v, 'a string'),
   time_to_live_in_seconds: (v) => (v === null ? undefined : ttlProblem(v)),
 }
 
@@ -737,7 +777,15 @@ function parseCreateRequest(req: Incoming): Outcome<KeyRequest> {
   const { rawBody: raw, requestId } = req
   const refuse = (reply: Reply): Outcome<KeyRequest> => ({ ok: false, reply })
   const deserializeError = (problem: string, index: number): Outcome<KeyRequest> =>
-    refuse(modernError(400, 'INVALID_JSON', 'Invalid JSON submitted.', `Json deserialize error: ${problem} at ${lineColumn(raw, index)}`, requestId))
+    refuse(
+      modernError(
+        400,
+        'INVALID_JSON',
+        'Invalid JSON submitted.',
+        `Json deserialize error: ${problem} at ${lineColumn(raw, index)}`,
+        requestId,
+      ),
+    )
 
   if (!isJsonContentType(req.headers['content-type'])) {
     return refuse(legacyError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-type must be application/json.', requestId))
@@ -747,7 +795,12 @@ function parseCreateRequest(req: Incoming): Outcome<KeyRequest> {
     body = JSON.parse(raw)
   } catch {
     return refuse(
-      legacyError(400, 'Bad Request', 'Content-type was application/json, but we could not process the JSON payload.', requestId),
+      legacyError(
+        400,
+        'Bad Request',
+        'Content-type was application/json, but we could not process the JSON payload.',
+        requestId,
+      ),
     )
   }
   const end = raw.trimEnd().length - 1
@@ -779,7 +832,15 @@ function parseCreateRequest(req: Incoming): Outcome<KeyRequest> {
     )
   }
   if (ttl === 0) {
-    return refuse(modernError(400, 'BAD_REQUEST', 'Invalid time_to_live_in_seconds.', 'time_to_live_in_seconds must be greater than zero.', requestId))
+    return refuse(
+      modernError(
+        400,
+        'BAD_REQUEST',
+        'Invalid time_to_live_in_seconds.',
+        'time_to_live_in_seconds must be greater than zero.',
+        requestId,
+      ),
+    )
   }
   return {
     ok: true,
@@ -932,7 +993,8 @@ const LEGACY_ERRORS: Record<number, { code: string; message: string }> = {
 /** The body Deepgram would send with `status` when nothing more specific applies. */
 function defaultErrorBody(status: number, requestId: string): unknown {
   // Deepgram's own 503 body says error_code, not err_code.
-  if (status === 503) return { error_code: 'Service Unavailable', err_msg: 'Please try again later', request_id: requestId }
+  if (status === 503)
+    return { error_code: 'Service Unavailable', err_msg: 'Please try again later', request_id: requestId }
   if (status === 500 || status === 502) {
     return {
       category: 'INTERNAL_SERVER_ERROR',
@@ -968,17 +1030,25 @@ function parseUuid(text: string): UuidParse {
   const fail = (reason: string): UuidParse => ({ ok: false, message: `UUID parsing failed: ${reason}` })
   const bad = /[^0-9a-fA-F-]/.exec(text)
   if (bad !== null) {
-    return fail(`invalid character: expected an optional prefix of \`urn:uuid:\` followed by [0-9a-zA-Z], found \`${bad[0]}\` at ${bad.index + 1}`)
+    return fail(
+      `invalid character: expected an optional prefix of \`urn:uuid:\` followed by [0-9a-zA-Z], found \`${bad[0]}\` at ${bad.index + 1}`,
+    )
   }
   const lower = text.toLowerCase()
   const groups = lower.split('-')
   if (groups.length === 1) {
     if (lower.length !== 32) return fail(`invalid length: expected length 32 for simple format, found ${lower.length}`)
-    return { ok: true, uuid: [0, 8, 12, 16, 20].map((start, i) => lower.slice(start, start + (UUID_GROUP_LENGTHS[i] ?? 0))).join('-') }
+    return {
+      ok: true,
+      uuid: [0, 8, 12, 16, 20].map((start, i) => lower.slice(start, start + (UUID_GROUP_LENGTHS[i] ?? 0))).join('-'),
+    }
   }
   if (groups.length !== 5) return fail(`invalid group count: expected 5, found ${groups.length}`)
   const wrong = groups.findIndex((g, i) => g.length !== UUID_GROUP_LENGTHS[i])
-  if (wrong >= 0) return fail(`invalid group length in group ${wrong}: expected ${UUID_GROUP_LENGTHS[wrong]}, found ${groups[wrong]?.length}`)
+  if (wrong >= 0)
+    return fail(
+      `invalid group length in group ${wrong}: expected ${UUID_GROUP_LENGTHS[wrong]}, found ${groups[wrong]?.length}`,
+    )
   return { ok: true, uuid: lower }
 }
 

@@ -7,7 +7,14 @@
 // successful open here proves the payload is readable by an independent implementation.
 import { createServer, STATUS_CODES } from 'node:http'
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http'
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, randomInt } from 'node:crypto'
+import {
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomBytes,
+  randomInt,
+} from 'node:crypto'
 import nacl from 'tweetnacl'
 import { blake2b } from 'blakejs'
 
@@ -142,7 +149,10 @@ export function openSealedBox(sealed: Uint8Array, recipient: BoxKeyPair): Uint8A
 // tweetnacl's pure-JS curve arithmetic takes ~100 ms a call inside Jest, too slow for 100 targets.
 function sharedKey(recipient: BoxKeyPair, ephemeralPk: Uint8Array): Uint8Array {
   const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url')
-  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(recipient.secretKey), x: b64url(recipient.publicKey) }, format: 'jwk' })
+  const privateKey = createPrivateKey({
+    key: { kty: 'OKP', crv: 'X25519', d: b64url(recipient.secretKey), x: b64url(recipient.publicKey) },
+    format: 'jwk',
+  })
   const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(ephemeralPk) }, format: 'jwk' })
   const secret = new Uint8Array(diffieHellman({ privateKey, publicKey }))
   const key = new Uint8Array(32)
@@ -152,12 +162,21 @@ function sharedKey(recipient: BoxKeyPair, ephemeralPk: Uint8Array): Uint8Array {
 
 const SIGMA = new Uint8Array(Buffer.from('expand 32-byte k', 'latin1'))
 // tweetnacl exports its primitives as `lowlevel` at run time; its type declarations omit them.
-const hsalsa20 = (nacl as unknown as { lowlevel: { crypto_core_hsalsa20: (out: Uint8Array, input: Uint8Array, key: Uint8Array, constant: Uint8Array) => number } }).lowlevel.crypto_core_hsalsa20
+const hsalsa20 = (
+  nacl as unknown as {
+    lowlevel: {
+      crypto_core_hsalsa20: (out: Uint8Array, input: Uint8Array, key: Uint8Array, constant: Uint8Array) => number
+    }
+  }
+).lowlevel.crypto_core_hsalsa20
 
 // A Curve25519 key pair from Node (see sharedKey), as raw 32-byte keys.
 function boxKeyPair(): BoxKeyPair {
   const jwk = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' })
-  return { publicKey: new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url')), secretKey: new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')) }
+  return {
+    publicKey: new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url')),
+    secretKey: new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')),
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -279,7 +298,12 @@ interface Reply {
 
 type Result<T> = { ok: true; value: T } | { ok: false; reply: Reply }
 
-function errorReply(status: number, message: string, documentationUrl: string, headers?: Record<string, string>): Reply {
+function errorReply(
+  status: number,
+  message: string,
+  documentationUrl: string,
+  headers?: Record<string, string>,
+): Reply {
   const reply: Reply = { status, body: { message, documentation_url: documentationUrl, status: String(status) } }
   if (headers !== undefined) reply.headers = headers
   return reply
@@ -320,7 +344,8 @@ function validateName(raw: string, docs: string): Result<string> {
 
 function requireBodyObject(body: ParsedBody, docs: string): Result<Record<string, unknown>> {
   if (body.kind === 'malformed') return { ok: false, reply: errorReply(400, 'Problems parsing JSON', docs) }
-  if (body.kind === 'empty' || !isRecord(body.value)) return invalid('Invalid request.\n\nInvalid input: object is expected.', docs)
+  if (body.kind === 'empty' || !isRecord(body.value))
+    return invalid('Invalid request.\n\nInvalid input: object is expected.', docs)
   return { ok: true, value: body.value }
 }
 
@@ -331,9 +356,13 @@ function decryptValue(fields: Record<string, unknown>, entry: KeyEntry, docs: st
   if (encrypted === undefined) return invalid('Invalid request.\n\n"encrypted_value" wasn\'t supplied.', docs)
   if (keyId === undefined) return invalid('Invalid request.\n\n"key_id" wasn\'t supplied.', docs)
   if (typeof encrypted !== 'string' || !BASE64.test(encrypted)) {
-    return invalid('Invalid request.\n\nFor \'properties/encrypted_value\', the value does not match the base64 pattern.', docs)
+    return invalid(
+      "Invalid request.\n\nFor 'properties/encrypted_value', the value does not match the base64 pattern.",
+      docs,
+    )
   }
-  if (typeof keyId !== 'string') return invalid('Invalid request.\n\nFor \'properties/key_id\', the value is not a string.', docs)
+  if (typeof keyId !== 'string')
+    return invalid("Invalid request.\n\nFor 'properties/key_id', the value is not a string.", docs)
   if (keyId !== entry.keyId) return invalid('Bad request - key_id is not valid', docs)
   const opened = openSealedBox(Buffer.from(encrypted, 'base64'), entry.keyPair)
   if (opened === null) return invalid('Bad request - encrypted_value is not valid', docs)
@@ -351,14 +380,19 @@ function validateOrgScope(
   const visibility = fields['visibility']
   if (visibility === undefined) return invalid('Invalid request.\n\n"visibility" wasn\'t supplied.', docs)
   if (typeof visibility !== 'string' || !VISIBILITIES.includes(visibility)) {
-    return invalid(`Invalid request.\n\nFor 'properties/visibility', ${JSON.stringify(visibility)} is not one of ["all", "private", "selected"].`, docs)
+    return invalid(
+      `Invalid request.\n\nFor 'properties/visibility', ${JSON.stringify(visibility)} is not one of ["all", "private", "selected"].`,
+      docs,
+    )
   }
   const rawIds = fields['selected_repository_ids']
-  if (rawIds === undefined) return { ok: true, value: visibility === 'selected' ? { visibility, selectedRepositoryIds: [] } : { visibility } }
+  if (rawIds === undefined)
+    return { ok: true, value: visibility === 'selected' ? { visibility, selectedRepositoryIds: [] } : { visibility } }
   if (visibility !== 'selected') {
     return invalid('selected_repository_ids can only be provided when visibility is "selected".', docs)
   }
-  if (!Array.isArray(rawIds)) return invalid('Invalid request.\n\nFor \'properties/selected_repository_ids\', the value is not an array.', docs)
+  if (!Array.isArray(rawIds))
+    return invalid("Invalid request.\n\nFor 'properties/selected_repository_ids', the value is not an array.", docs)
   const ids: number[] = []
   for (const raw of rawIds) {
     const id = repositoryId(raw, target.ref.kind)
@@ -379,7 +413,13 @@ function repositoryId(raw: unknown, kind: SecretKind): number | undefined {
   return undefined
 }
 
-function validateWrite(rawName: string, body: ParsedBody, target: ResolvedTarget, entry: KeyEntry, docs: string): Result<SecretWrite> {
+function validateWrite(
+  rawName: string,
+  body: ParsedBody,
+  target: ResolvedTarget,
+  entry: KeyEntry,
+  docs: string,
+): Result<SecretWrite> {
   const fields = requireBodyObject(body, docs)
   if (!fields.ok) return fields
   const name = validateName(rawName, docs)
@@ -408,7 +448,13 @@ function storeSecret(state: State, target: ResolvedTarget, write: SecretWrite): 
     else delete existing.selectedRepositoryIds
     return false
   }
-  const stored: StoredSecret = { target: { ...target.ref }, name: write.name, value: write.value, keyId: write.keyId, writes: 1 }
+  const stored: StoredSecret = {
+    target: { ...target.ref },
+    name: write.name,
+    value: write.value,
+    keyId: write.keyId,
+    writes: 1,
+  }
   if (write.visibility !== undefined) stored.visibility = write.visibility
   if (write.selectedRepositoryIds !== undefined) stored.selectedRepositoryIds = write.selectedRepositoryIds
   state.secrets.push(stored)
@@ -493,9 +539,21 @@ function secretRoutes(base: string, kind: SecretKind, scope: TargetScope, docsPa
 }
 
 const ROUTES: Route[] = [
-  { method: 'GET', pattern: ['repos', ':owner', ':repo'], docs: `${DOCS}/repos/repos#get-a-repository`, secrets: false, handle: getRepository },
+  {
+    method: 'GET',
+    pattern: ['repos', ':owner', ':repo'],
+    docs: `${DOCS}/repos/repos#get-a-repository`,
+    secrets: false,
+    handle: getRepository,
+  },
   ...secretRoutes('repos/:owner/:repo/actions', 'actions', 'repo', 'actions/secrets', 'a-repository'),
-  ...secretRoutes('repos/:owner/:repo/environments/:environment_name', 'actions', 'env', 'actions/secrets', 'an-environment'),
+  ...secretRoutes(
+    'repos/:owner/:repo/environments/:environment_name',
+    'actions',
+    'env',
+    'actions/secrets',
+    'an-environment',
+  ),
   ...secretRoutes('orgs/:org/actions', 'actions', 'org', 'actions/secrets', 'an-organization'),
   ...secretRoutes('repos/:owner/:repo/dependabot', 'dependabot', 'repo', 'dependabot/secrets', 'a-repository'),
   ...secretRoutes('orgs/:org/dependabot', 'dependabot', 'org', 'dependabot/secrets', 'an-organization'),
@@ -524,7 +582,11 @@ function routeSegments(rawUrl: string, prefix: string): string[] | undefined {
   const pathname = rawUrl.split('?')[0] ?? ''
   if (!pathname.startsWith(`${prefix}/`)) return undefined
   try {
-    return pathname.slice(prefix.length + 1).replace(/\/$/, '').split('/').map((s) => decodeURIComponent(s))
+    return pathname
+      .slice(prefix.length + 1)
+      .replace(/\/$/, '')
+      .split('/')
+      .map((s) => decodeURIComponent(s))
   } catch {
     return undefined
   }
@@ -558,7 +620,10 @@ function takeFault(state: State, method: string, path: string): Reply | undefine
   if (armed.remaining <= 0) state.faults.splice(index, 1)
   const { status, message, resetInSeconds } = armed.fault
   const docs = status === 403 && message === undefined ? SECONDARY_RATE_LIMIT_DOCS : DOCS
-  const reset: Record<string, string> = resetInSeconds === undefined ? {} : { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + resetInSeconds) }
+  const reset: Record<string, string> =
+    resetInSeconds === undefined
+      ? {}
+      : { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + resetInSeconds) }
   return errorReply(status, message ?? defaultFaultMessage(status), docs, { ...reset, ...armed.fault.headers })
 }
 
@@ -572,7 +637,15 @@ function renamedReply(state: State, prefix: string, path: string): Reply | undef
   const target = findRepo(state, owner, name)
   if (target === undefined) throw new Error(`GitHub emulator: renamed to unknown repository ${renamed.to}`)
   const location = `${state.url}/repositories/${target.id}/${segments.slice(3).map(encodeURIComponent).join('/')}`
-  return { status: 301, body: { message: 'Moved Permanently', url: location, documentation_url: `${DOCS}/guides/best-practices-for-using-the-rest-api#follow-redirects` }, headers: { location } }
+  return {
+    status: 301,
+    body: {
+      message: 'Moved Permanently',
+      url: location,
+      documentation_url: `${DOCS}/guides/best-practices-for-using-the-rest-api#follow-redirects`,
+    },
+    headers: { location },
+  }
 }
 
 function isAuthenticated(state: State, authorization: string | undefined): boolean {

@@ -10,7 +10,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK } from 'jose'
-import { DEFAULT_AUDIENCE, DEFAULT_CLAIMS, type Claims, type Forgery, type IssuerRequest, type Misbehaviour } from './oidc-issuer.ts'
+import {
+  DEFAULT_AUDIENCE,
+  DEFAULT_CLAIMS,
+  type Claims,
+  type Forgery,
+  type IssuerRequest,
+  type Misbehaviour,
+} from './oidc-issuer.ts'
 
 interface SigningKey {
   kid: string
@@ -22,7 +29,12 @@ interface SigningKey {
 async function newKey(): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true })
   const kid = randomUUID()
-  return { kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }, publicPem: await exportSPKI(publicKey) }
+  return {
+    kid,
+    privateKey,
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' },
+    publicPem: await exportSPKI(publicKey),
+  }
 }
 
 const host = process.argv[2] ?? '127.0.0.1'
@@ -47,7 +59,25 @@ function discovery(): Record<string, unknown> {
     subject_types_supported: ['public', 'pairwise'],
     response_types_supported: ['id_token'],
     id_token_signing_alg_values_supported: ['RS256'],
-    claims_supported: ['sub', 'aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'ref', 'repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'run_id', 'run_attempt', 'workflow_ref', 'event_name', 'environment'],
+    claims_supported: [
+      'sub',
+      'aud',
+      'exp',
+      'iat',
+      'iss',
+      'jti',
+      'nbf',
+      'ref',
+      'repository',
+      'repository_id',
+      'repository_owner',
+      'repository_owner_id',
+      'run_id',
+      'run_attempt',
+      'workflow_ref',
+      'event_name',
+      'environment',
+    ],
     scopes_supported: ['openid'],
     ...misbehaviour.discovery,
   }
@@ -97,11 +127,17 @@ async function sign(claims: Claims, forgery?: Forgery): Promise<string> {
       return new UnsecuredJWT(payload).encode()
     case 'hs256-public-key':
       // The classic confusion: the issuer's public key, which anyone can fetch, as an HMAC secret.
-      return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: key.kid }).sign(new TextEncoder().encode(key.publicPem))
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: key.kid })
+        .sign(new TextEncoder().encode(key.publicPem))
     case 'bad-signature':
-      return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid }).sign(stranger.privateKey)
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid })
+        .sign(stranger.privateKey)
     case 'unknown-kid':
-      return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: stranger.kid }).sign(stranger.privateKey)
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: stranger.kid })
+        .sign(stranger.privateKey)
     default:
       return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid }).sign(key.privateKey)
   }
@@ -114,14 +150,20 @@ async function route(req: IncomingMessage, url: URL, body: string): Promise<{ st
     const doc = discovery()
     return { status: 200, body: misbehaviour.padBytes ? { ...doc, padding: 'x'.repeat(misbehaviour.padBytes) } : doc }
   }
-  if (req.method === 'GET' && path === '/.well-known/jwks') return { status: 200, body: { keys: published.map((k) => k.publicJwk) } }
+  if (req.method === 'GET' && path === '/.well-known/jwks')
+    return { status: 200, body: { keys: published.map((k) => k.publicJwk) } }
   if (req.method === 'GET' && path === '/_apis/id-token') {
-    if (req.headers.authorization !== `Bearer ${runnerRequestToken}`) return { status: 401, body: { message: 'bad request token' } }
+    if (req.headers.authorization !== `Bearer ${runnerRequestToken}`)
+      return { status: 401, body: { message: 'bad request token' } }
     const audience = url.searchParams.get('audience')
     return { status: 200, body: { value: await sign({ ...runnerClaims, ...(audience ? { aud: audience } : {}) }) } }
   }
   const command = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>)
-  if (req.method === 'POST' && path === '/_harness/sign') return { status: 200, body: { token: await sign((command.claims ?? {}) as Claims, command.forgery as Forgery | undefined) } }
+  if (req.method === 'POST' && path === '/_harness/sign')
+    return {
+      status: 200,
+      body: { token: await sign((command.claims ?? {}) as Claims, command.forgery as Forgery | undefined) },
+    }
   if (req.method === 'POST' && path === '/_harness/rotate') {
     published.push(await newKey())
     return { status: 200, body: { kid: current().kid } }
@@ -129,7 +171,11 @@ async function route(req: IncomingMessage, url: URL, body: string): Promise<{ st
   if (req.method === 'POST' && path === '/_harness/duplicate-kid') {
     // Another key under the signing key's kid, listed first: a verifier must try both.
     const twin = await newKey()
-    published.splice(published.length - 1, 0, { ...twin, kid: current().kid, publicJwk: { ...twin.publicJwk, kid: current().kid } })
+    published.splice(published.length - 1, 0, {
+      ...twin,
+      kid: current().kid,
+      publicJwk: { ...twin.publicJwk, kid: current().kid },
+    })
     return { status: 200, body: {} }
   }
   if (req.method === 'POST' && path === '/_harness/runner-claims') {
@@ -140,7 +186,8 @@ async function route(req: IncomingMessage, url: URL, body: string): Promise<{ st
     misbehaviour = command as Misbehaviour
     return { status: 200, body: {} }
   }
-  if (req.method === 'GET' && path === '/_harness/requests') return { status: 200, body: requests.filter((r) => !r.path.startsWith('/_harness/')) }
+  if (req.method === 'GET' && path === '/_harness/requests')
+    return { status: 200, body: requests.filter((r) => !r.path.startsWith('/_harness/')) }
   return { status: 404, body: { message: `no route ${req.method} ${path}` } }
 }
 
@@ -152,11 +199,14 @@ const server = createServer((req, res: ServerResponse) => {
     requests.push({ method: req.method ?? 'GET', path: url.pathname })
     const answer = async (): Promise<void> => {
       const { status, body } = await route(req, url, Buffer.concat(chunks).toString('utf8'))
-      if (misbehaviour.delayMs && !url.pathname.startsWith('/_harness/')) await new Promise((done) => setTimeout(done, misbehaviour.delayMs))
+      if (misbehaviour.delayMs && !url.pathname.startsWith('/_harness/'))
+        await new Promise((done) => setTimeout(done, misbehaviour.delayMs))
       if (res.destroyed) return
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
     }
-    answer().catch((error: unknown) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: String(error) })))
+    answer().catch((error: unknown) =>
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: String(error) })),
+    )
   })
 })
 server.listen(0, host, () => {

@@ -19,7 +19,15 @@ export type Claims = Record<string, unknown>
  * (2 minutes ago), not valid before 2 minutes from now, issued 2 minutes in the future, or for
  * another audience. Every other claim is as a valid token's.
  */
-export type Forgery = 'bad-signature' | 'alg-none' | 'hs256-public-key' | 'unknown-kid' | 'expired' | 'not-yet-valid' | 'issued-in-future' | 'wrong-audience'
+export type Forgery =
+  | 'bad-signature'
+  | 'alg-none'
+  | 'hs256-public-key'
+  | 'unknown-kid'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'issued-in-future'
+  | 'wrong-audience'
 
 export interface IssuerRequest {
   method: string
@@ -78,7 +86,9 @@ export interface OidcIssuer {
 
 /** Starts an issuer on `host` (127.0.0.1, or 127.0.0.2 for a second host) on an ephemeral port. */
 export async function startOidcIssuer(host = '127.0.0.1'): Promise<OidcIssuer> {
-  const child = spawn(process.execPath, [resolve('harness/oidc-issuer-server.ts'), host], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [resolve('harness/oidc-issuer-server.ts'), host], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const ready = await new Promise<{ url: string; runnerRequestToken: string }>((done, fail) => {
@@ -90,8 +100,13 @@ export async function startOidcIssuer(host = '127.0.0.1'): Promise<OidcIssuer> {
   const { url } = ready
 
   const call = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
-    if (!response.ok) throw new Error(`the OIDC issuer answered ${response.status} to ${method} ${path}: ${await response.text()}`)
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    if (!response.ok)
+      throw new Error(`the OIDC issuer answered ${response.status} to ${method} ${path}: ${await response.text()}`)
     return (await response.json()) as T
   }
 
@@ -99,7 +114,8 @@ export async function startOidcIssuer(host = '127.0.0.1'): Promise<OidcIssuer> {
     url,
     idTokenRequest: { url: `${url}/_apis/id-token?api-version=2.0`, token: ready.runnerRequestToken },
     sign: async (claims = {}) => (await call<{ token: string }>('POST', '/_harness/sign', { claims })).token,
-    forge: async (forgery, claims = {}) => (await call<{ token: string }>('POST', '/_harness/sign', { claims, forgery })).token,
+    forge: async (forgery, claims = {}) =>
+      (await call<{ token: string }>('POST', '/_harness/sign', { claims, forgery })).token,
     rotate: async () => (await call<{ kid: string }>('POST', '/_harness/rotate')).kid,
     duplicateKid: async () => {
       await call('POST', '/_harness/duplicate-kid')

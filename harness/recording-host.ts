@@ -35,7 +35,8 @@ export async function startRecordingHost(): Promise<RecordingHost> {
     readBody(req)
       .then((body) => {
         const headers: Record<string, string> = {}
-        for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
+        for (const [name, value] of Object.entries(req.headers))
+          if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
         requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body })
         if (req.method === 'GET') res.writeHead(200, { 'content-type': 'application/json' }).end(publicKey)
         else res.writeHead(201, { 'content-type': 'application/json' }).end('{}')

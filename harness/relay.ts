@@ -45,14 +45,24 @@ export async function startRelay(target: string): Promise<Relay> {
       const index = pending.findIndex((p) => p.match.test(route))
       const spoil = index < 0 ? undefined : pending.splice(index, 1)[0]?.spoil
       if (spoil?.kind === 'refuse') {
-        res.writeHead(spoil.status, { 'content-type': 'application/json', 'x-request-id': 'relay' }).end(JSON.stringify({ error: 'relay_refused', message: 'Refused by the relay.' }))
+        res
+          .writeHead(spoil.status, { 'content-type': 'application/json', 'x-request-id': 'relay' })
+          .end(JSON.stringify({ error: 'relay_refused', message: 'Refused by the relay.' }))
         return
       }
-      const upstream = httpRequest(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host } })
+      const upstream = httpRequest(`${target}${req.url}`, {
+        method: req.method,
+        headers: { ...req.headers, host: new URL(target).host },
+      })
       upstream.end(body)
-      const answer = await new Promise<IncomingMessage>((resolve, reject) => upstream.on('response', resolve).on('error', reject))
+      const answer = await new Promise<IncomingMessage>((resolve, reject) =>
+        upstream.on('response', resolve).on('error', reject),
+      )
       const text = (await readAll(answer)).toString('utf8')
-      const headers = { 'content-type': 'application/json', 'x-request-id': String(answer.headers['x-request-id'] ?? 'relay') }
+      const headers = {
+        'content-type': 'application/json',
+        'x-request-id': String(answer.headers['x-request-id'] ?? 'relay'),
+      }
       switch (spoil?.kind) {
         case 'lose':
           req.socket.destroy()
@@ -63,10 +73,14 @@ export async function startRelay(target: string): Promise<Relay> {
           res.writeHead(200, { ...headers, 'content-type': 'text/html' }).end('<html>upstream answered</html>')
           return
         case 'oversized':
-          res.writeHead(answer.statusCode ?? 500, headers).end(`${text.slice(0, -1)},"padding":"${'x'.repeat(1100 * 1024)}"}`)
+          res
+            .writeHead(answer.statusCode ?? 500, headers)
+            .end(`${text.slice(0, -1)},"padding":"${'x'.repeat(1100 * 1024)}"}`)
           return
         case 'rewrite':
-          res.writeHead(answer.statusCode ?? 500, headers).end(JSON.stringify(spoil.edit(JSON.parse(text) as Record<string, unknown>)))
+          res
+            .writeHead(answer.statusCode ?? 500, headers)
+            .end(JSON.stringify(spoil.edit(JSON.parse(text) as Record<string, unknown>)))
           return
         default:
           res.writeHead(answer.statusCode ?? 500, headers).end(text)
@@ -77,7 +91,8 @@ export async function startRelay(target: string): Promise<Relay> {
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
-    spoilNext: (match, spoil, times = 1) => void pending.push(...Array.from({ length: times }, () => ({ match, spoil }))),
+    spoilNext: (match, spoil, times = 1) =>
+      void pending.push(...Array.from({ length: times }, () => ({ match, spoil }))),
     forget: () => void pending.splice(0),
     close: () =>
       new Promise((resolve) => {

@@ -111,8 +111,17 @@ export async function runStep(step: 'main' | 'post', options: StepOptions = {}):
  * The environment of a step as the runner makes it, with its empty command files in `dir`:
  * RUN_ENV, INPUT_* with defaults, GITHUB_OUTPUT/STATE/STEP_SUMMARY/ENV, STATE_* for post.
  */
-export function stepEnvironment(dir: string, manifest: ActionManifest, options: StepOptions): { env: Record<string, string>; files: Record<'output' | 'state' | 'summary' | 'env', string> } {
-  const files = { output: join(dir, 'output'), state: join(dir, 'state'), summary: join(dir, 'summary'), env: join(dir, 'env') }
+export function stepEnvironment(
+  dir: string,
+  manifest: ActionManifest,
+  options: StepOptions,
+): { env: Record<string, string>; files: Record<'output' | 'state' | 'summary' | 'env', string> } {
+  const files = {
+    output: join(dir, 'output'),
+    state: join(dir, 'state'),
+    summary: join(dir, 'summary'),
+    env: join(dir, 'env'),
+  }
   for (const file of Object.values(files)) writeFileSync(file, '')
   const stateEnv: Record<string, string> = {}
   for (const [name, value] of Object.entries(options.state ?? {})) stateEnv[`STATE_${name}`] = value
@@ -133,7 +142,10 @@ export function stepEnvironment(dir: string, manifest: ActionManifest, options: 
 }
 
 /** runStep, plus the wall time of the step's node process alone (spawn to exit), for benchmarks. */
-export async function runTimedStep(step: 'main' | 'post', options: StepOptions = {}): Promise<{ run: StepRun; wallMs: number }> {
+export async function runTimedStep(
+  step: 'main' | 'post',
+  options: StepOptions = {},
+): Promise<{ run: StepRun; wallMs: number }> {
   const actionDir = resolve(options.actionDir ?? process.cwd())
   const manifest = readManifest(actionDir)
   const entry = step === 'main' ? manifest.runs.main : manifest.runs.post
@@ -142,7 +154,10 @@ export async function runTimedStep(step: 'main' | 'post', options: StepOptions =
   const { env, files } = stepEnvironment(dir, manifest, options)
   try {
     const started = performance.now()
-    const cancel = options.cancelAfterMs === undefined ? undefined : { afterMs: options.cancelAfterMs, signal: options.cancelSignal ?? 'SIGINT' }
+    const cancel =
+      options.cancelAfterMs === undefined
+        ? undefined
+        : { afterMs: options.cancelAfterMs, signal: options.cancelSignal ?? 'SIGINT' }
     const { exitCode, stdout, stderr } = await spawnNode(join(actionDir, entry), env, actionDir, cancel)
     const wallMs = performance.now() - started
     const contents = {
@@ -207,7 +222,13 @@ function spawnNode(
 export function findLeaks(run: StepRun, secrets: string[], allowedOutputs: string[] = []): string[] {
   const leaks: string[] = []
   const places: [string, string][] = [
-    ['stdout', run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n')],
+    [
+      'stdout',
+      run.stdout
+        .split('\n')
+        .filter((line) => !line.startsWith('::add-mask::'))
+        .join('\n'),
+    ],
     ['stderr', run.stderr],
     ['state', run.files.state],
     ['summary', run.files.summary],

@@ -48,8 +48,19 @@ export async function measureBroker(): Promise<BrokerBenchRow[]> {
     'keys-per-minute': 100_000,
     rules: [{ name: 'bench', match: { repository_id: '1001' }, scopes: ['usage:write'], 'max-expiration': '1h' }],
   }
-  const broker = await startBroker({ policy, adminKey: DEFAULT_ACCOUNT.apiKey, deepgramApiUrl: deepgram.url, env: { METRICS_PORT: '0' } })
-  const floor = await startFloor({ FLOOR_ISSUER: issuer.url, FLOOR_AUDIENCE: DEFAULT_AUDIENCE, FLOOR_PROJECT_ID: DEFAULT_PROJECT.projectId, DEEPGRAM_API_URL: deepgram.url, DEEPGRAM_ADMIN_KEY: DEFAULT_ACCOUNT.apiKey })
+  const broker = await startBroker({
+    policy,
+    adminKey: DEFAULT_ACCOUNT.apiKey,
+    deepgramApiUrl: deepgram.url,
+    env: { METRICS_PORT: '0' },
+  })
+  const floor = await startFloor({
+    FLOOR_ISSUER: issuer.url,
+    FLOOR_AUDIENCE: DEFAULT_AUDIENCE,
+    FLOOR_PROJECT_ID: DEFAULT_PROJECT.projectId,
+    DEEPGRAM_API_URL: deepgram.url,
+    DEEPGRAM_ADMIN_KEY: DEFAULT_ACCOUNT.apiKey,
+  })
   const agent = new Agent({ connections: 64 })
   try {
     const tokens = await Promise.all(Array.from({ length: TOKENS }, () => issuer.sign()))
@@ -65,9 +76,11 @@ export async function measureBroker(): Promise<BrokerBenchRow[]> {
     }
     const closedLoop = async (target: Target, count: number): Promise<void> => {
       let next = 0
-      await Promise.all(Array.from({ length: CPU_CLIENTS }, async () => {
-        while (next < count) await post(target, next++)
-      }))
+      await Promise.all(
+        Array.from({ length: CPU_CLIENTS }, async () => {
+          while (next < count) await post(target, next++)
+        }),
+      )
     }
     const cpuPerKeyMs = async (target: Target): Promise<number> => {
       const before = cpuSeconds(target.pid)
@@ -87,20 +100,30 @@ export async function measureBroker(): Promise<BrokerBenchRow[]> {
 
     const audited = broker.auditLines().length
     const brokerLatency = await openLoop((i) => post(servers.broker, i))
-    const brokerOwn = (await broker.waitForAuditLines(audited + OPEN_LOOP_KEYS)).slice(audited).map((line) => Number(line.duration_ms))
+    const brokerOwn = (await broker.waitForAuditLines(audited + OPEN_LOOP_KEYS))
+      .slice(audited)
+      .map((line) => Number(line.duration_ms))
     const floorLatency = await openLoop((i) => post(servers.floor, i))
     const p99 = percentile(brokerLatency, 99)
-    const cpu = (values: number[]): string => `${ms(median(values), 3)} (median of ${CPU_ROUNDS} rounds of ${CPU_KEYS} keys, ${CPU_CLIENTS} clients; ${values.map((v) => v.toFixed(3)).join(', ')})`
+    const cpu = (values: number[]): string =>
+      `${ms(median(values), 3)} (median of ${CPU_ROUNDS} rounds of ${CPU_KEYS} keys, ${CPU_CLIENTS} clients; ${values.map((v) => v.toFixed(3)).join(', ')})`
     return [
       { label: 'broker CPU per key', value: cpu(brokerCpu) },
       { label: 'floor CPU per key', value: cpu(floorCpu) },
-      { label: 'ratio broker / floor', value: ratio.toFixed(2), target: { text: `≤ ${RATIO_TARGET}`, met: ratio <= RATIO_TARGET } },
+      {
+        label: 'ratio broker / floor',
+        value: ratio.toFixed(2),
+        target: { text: `≤ ${RATIO_TARGET}`, met: ratio <= RATIO_TARGET },
+      },
       {
         label: `broker at ${RATE} keys/s`,
         value: `p50 ${ms(percentile(brokerLatency, 50))}, p99 ${ms(p99)}, max ${ms(Math.max(...brokerLatency))} (${OPEN_LOOP_KEYS} keys, open loop; broker's own p99 ${ms(percentile(brokerOwn, 99))})`,
         target: { text: `p99 < ${P99_TARGET_MS} ms`, met: p99 < P99_TARGET_MS },
       },
-      { label: `floor at ${RATE} keys/s`, value: `p50 ${ms(percentile(floorLatency, 50))}, p99 ${ms(percentile(floorLatency, 99))}, max ${ms(Math.max(...floorLatency))}` },
+      {
+        label: `floor at ${RATE} keys/s`,
+        value: `p50 ${ms(percentile(floorLatency, 50))}, p99 ${ms(percentile(floorLatency, 99))}, max ${ms(Math.max(...floorLatency))}`,
+      },
     ]
   } finally {
     await agent.close()
@@ -125,7 +148,10 @@ async function openLoop(send: (i: number) => Promise<void>): Promise<number[]> {
 
 /** Starts the floor server and waits until it listens. */
 async function startFloor(env: Record<string, string>): Promise<{ url: string; pid: number; process: ChildProcess }> {
-  const child = spawn(process.execPath, [resolve('scripts/bench-floor-server.ts')], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [resolve('scripts/bench-floor-server.ts')], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   const url = await new Promise<string>((done, fail) => {
     const look = (chunk: Buffer): void => {

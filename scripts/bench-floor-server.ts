@@ -25,7 +25,8 @@ const keysUrl = `${setting('DEEPGRAM_API_URL')}/v1/projects/${setting('FLOOR_PRO
 const adminKey = setting('DEEPGRAM_ADMIN_KEY')
 
 const agent = new Agent({ keepAliveTimeout: 30_000 })
-const getJson = async (url: string): Promise<Record<string, unknown>> => (await (await request(url, { dispatcher: agent })).body.json()) as Record<string, unknown>
+const getJson = async (url: string): Promise<Record<string, unknown>> =>
+  (await (await request(url, { dispatcher: agent })).body.json()) as Record<string, unknown>
 const discovery = await getJson(`${issuer}/.well-known/openid-configuration`)
 const keys = createLocalJWKSet((await getJson(String(discovery.jwks_uri))) as unknown as JSONWebKeySet)
 
@@ -33,7 +34,8 @@ const server = createServer((req, res) => {
   const chunks: Buffer[] = []
   req.on('data', (chunk: Buffer) => chunks.push(chunk))
   req.on('end', () => {
-    const answer = (status: number, body: string): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(body)
+    const answer = (status: number, body: string): void =>
+      void res.writeHead(status, { 'content-type': 'application/json' }).end(body)
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? ''
     jwtVerify(token, keys, { issuer, audience, algorithms: ['RS256'] }).then(
       async () => {
@@ -49,5 +51,7 @@ const server = createServer((req, res) => {
     )
   })
 })
-server.listen(0, '127.0.0.1', () => process.stdout.write(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port}\n`))
+server.listen(0, '127.0.0.1', () =>
+  process.stdout.write(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port}\n`),
+)
 process.once('SIGTERM', () => server.close(() => process.exit(0)))

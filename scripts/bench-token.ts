@@ -9,14 +9,22 @@ const PAIRS = 9
 const LATENCY_MS = 100
 const TARGET = 1.2
 
-export async function measureTokenRoundTrips(): Promise<{ label: string; value: string; target: { text: string; met: boolean } }[]> {
+export async function measureTokenRoundTrips(): Promise<
+  { label: string; value: string; target: { text: string; met: boolean } }[]
+> {
   const deepgram = await startDeepgramEmulator({})
   try {
-    const inputs = { 'api-key': DEFAULT_ACCOUNT.apiKey, 'deepgram-api-url': deepgram.url, credential: 'token', expiration: '1h' }
+    const inputs = {
+      'api-key': DEFAULT_ACCOUNT.apiKey,
+      'deepgram-api-url': deepgram.url,
+      credential: 'token',
+      expiration: '1h',
+    }
     const timedRun = async (latencyMs: number): Promise<number> => {
       deepgram.setLatency(latencyMs)
       const { run, wallMs } = await runTimedStep('main', { inputs })
-      if (run.exitCode !== 0) throw new Error(`the main step failed (exit ${run.exitCode}):\n${run.stdout}${run.stderr}`)
+      if (run.exitCode !== 0)
+        throw new Error(`the main step failed (exit ${run.exitCode}):\n${run.stdout}${run.stderr}`)
       return wallMs
     }
     await timedRun(0)

@@ -29,11 +29,23 @@ interface Measurement {
 const MEASUREMENTS: Measurement[] = [
   { title: 'Startup: a full main run of dist/ vs bare `node -e 0`', measure: measureStartup },
   { title: 'Size of dist/', measure: measureDistSize },
-  { title: 'Round trips on the critical path when writing secrets (100 ms latency per request)', measure: measureSecretRoundTrips },
-  { title: 'Round trips on the critical path of a temporary token (100 ms latency per request)', measure: async () => (await import('./bench-token.ts')).measureTokenRoundTrips() },
-  { title: 'Fan-out to 100 repository secrets (100 ms latency per request)', measure: async () => (await import('./bench-fanout.ts')).measureFanOut() },
+  {
+    title: 'Round trips on the critical path when writing secrets (100 ms latency per request)',
+    measure: measureSecretRoundTrips,
+  },
+  {
+    title: 'Round trips on the critical path of a temporary token (100 ms latency per request)',
+    measure: async () => (await import('./bench-token.ts')).measureTokenRoundTrips(),
+  },
+  {
+    title: 'Fan-out to 100 repository secrets (100 ms latency per request)',
+    measure: async () => (await import('./bench-fanout.ts')).measureFanOut(),
+  },
   { title: 'Revoke by tags among 400 keys (100 ms latency per request)', measure: measureRevokeByTags },
-  { title: 'Broker: POST /v1/keys, CPU per key against a minimal floor server, and p99 at 100 keys/s (open loop)', measure: async () => (await import('./bench-broker.ts')).measureBroker() },
+  {
+    title: 'Broker: POST /v1/keys, CPU per key against a minimal floor server, and p99 at 100 keys/s (open loop)',
+    measure: async () => (await import('./bench-broker.ts')).measureBroker(),
+  },
 ]
 
 /** Runs of each kind, alternating (bare, action, bare, action...) after one warm-up of each. */
@@ -45,10 +57,17 @@ const STARTUP_TARGET = 2.0
 async function measureStartup(): Promise<Row[]> {
   const emulator = await startDeepgramEmulator({ latencyMs: 0 })
   try {
-    const inputs = { 'api-key': DEFAULT_ACCOUNT.apiKey, 'project-id': DEFAULT_PROJECT.projectId, 'deepgram-api-url': emulator.url, scopes: 'usage:write', expiration: '1h' }
+    const inputs = {
+      'api-key': DEFAULT_ACCOUNT.apiKey,
+      'project-id': DEFAULT_PROJECT.projectId,
+      'deepgram-api-url': emulator.url,
+      scopes: 'usage:write',
+      expiration: '1h',
+    }
     const action = async (): Promise<number> => {
       const { run, wallMs } = await runTimedStep('main', { inputs })
-      if (run.exitCode !== 0) throw new Error(`the main step failed (exit ${run.exitCode}):\n${run.stdout}${run.stderr}`)
+      if (run.exitCode !== 0)
+        throw new Error(`the main step failed (exit ${run.exitCode}):\n${run.stdout}${run.stderr}`)
       return wallMs
     }
     const bareTimes: number[] = []
@@ -63,9 +82,19 @@ async function measureStartup(): Promise<Row[]> {
     const main = median(actionTimes)
     const ratio = main / bare
     return [
-      { label: `bare node -e 0 (${STARTUP_RUNS} runs)`, value: `median ${ms(bare)}  (min ${ms(Math.min(...bareTimes))}, max ${ms(Math.max(...bareTimes))})` },
-      { label: `main step (${STARTUP_RUNS} runs)`, value: `median ${ms(main)}  (min ${ms(Math.min(...actionTimes))}, max ${ms(Math.max(...actionTimes))})` },
-      { label: 'ratio main / bare', value: ratio.toFixed(2), target: { text: `≤ ${STARTUP_TARGET.toFixed(1)}`, met: ratio <= STARTUP_TARGET } },
+      {
+        label: `bare node -e 0 (${STARTUP_RUNS} runs)`,
+        value: `median ${ms(bare)}  (min ${ms(Math.min(...bareTimes))}, max ${ms(Math.max(...bareTimes))})`,
+      },
+      {
+        label: `main step (${STARTUP_RUNS} runs)`,
+        value: `median ${ms(main)}  (min ${ms(Math.min(...actionTimes))}, max ${ms(Math.max(...actionTimes))})`,
+      },
+      {
+        label: 'ratio main / bare',
+        value: ratio.toFixed(2),
+        target: { text: `≤ ${STARTUP_TARGET.toFixed(1)}`, met: ratio <= STARTUP_TARGET },
+      },
     ]
   } finally {
     await emulator.close()
@@ -91,14 +120,21 @@ async function measureSecretRoundTrips(): Promise<Row[]> {
   for (const { repositories, target } of ROUND_TRIP_TARGETS) {
     const names = Array.from({ length: repositories }, (_, i) => `repo-${i + 1}`)
     const deepgram = await startDeepgramEmulator({})
-    const github = await startGitHubEmulator({ repos: names.map((name, i) => ({ owner: 'octo-org', name, id: 2000 + i })) })
+    const github = await startGitHubEmulator({
+      repos: names.map((name, i) => ({ owner: 'octo-org', name, id: 2000 + i })),
+    })
     try {
-      const inputs = secretWriteInputs(deepgram.url, github.url, names.map((name) => `octo-org/${name}`))
+      const inputs = secretWriteInputs(
+        deepgram.url,
+        github.url,
+        names.map((name) => `octo-org/${name}`),
+      )
       const timedRun = async (latencyMs: number): Promise<number> => {
         deepgram.setLatency(latencyMs)
         github.setLatency(latencyMs)
         const { run, wallMs } = await runTimedStep('main', { inputs })
-        if (run.exitCode !== 0) throw new Error(`the main step failed (exit ${run.exitCode}):\n${run.stdout}${run.stderr}`)
+        if (run.exitCode !== 0)
+          throw new Error(`the main step failed (exit ${run.exitCode}):\n${run.stdout}${run.stderr}`)
         return wallMs
       }
       await timedRun(0)
@@ -130,14 +166,18 @@ function bareNode(): Promise<number> {
     child.stdout.resume()
     child.stderr.resume()
     child.on('error', fail)
-    child.on('close', (code) => (code === 0 ? done(performance.now() - started) : fail(new Error(`node -e 0 exited with ${code}`))))
+    child.on('close', (code) =>
+      code === 0 ? done(performance.now() - started) : fail(new Error(`node -e 0 exited with ${code}`)),
+    )
   })
 }
 
 async function measureDistSize(): Promise<Row[]> {
   const manifest = readManifest()
   const entries = [manifest.runs.main, manifest.runs.post].filter((entry): entry is string => entry !== undefined)
-  const rows: Row[] = [{ label: 'dist/ (every file)', value: bytes(filesUnder('dist').reduce((sum, f) => sum + f.size, 0)) }]
+  const rows: Row[] = [
+    { label: 'dist/ (every file)', value: bytes(filesUnder('dist').reduce((sum, f) => sum + f.size, 0)) },
+  ]
   for (const entry of entries) {
     // The entry's folder holds what ncc emitted for it: index.js, chunk files, licenses.
     const files = filesUnder(dirname(entry))
@@ -167,16 +207,22 @@ function median(values: number[]): number {
 const ms = (value: number): string => `${value.toFixed(1)} ms`
 const bytes = (value: number): string => `${value.toLocaleString('en-US')} B`
 
-console.log(`deepgram-key-action bench: node ${process.version} (${process.execPath}), ${process.platform} ${process.arch}, ${cpus().length} CPUs`)
+console.log(
+  `deepgram-key-action bench: node ${process.version} (${process.execPath}), ${process.platform} ${process.arch}, ${cpus().length} CPUs`,
+)
 const verdicts: string[] = []
 let broken = false
 for (const { title, measure } of MEASUREMENTS) {
   console.log(`\n== ${title}`)
   try {
     for (const row of await measure()) {
-      const marker = row.target === undefined ? '' : `   target ${row.target.text}   ${row.target.met ? 'PASS' : 'MISS'}`
+      const marker =
+        row.target === undefined ? '' : `   target ${row.target.text}   ${row.target.met ? 'PASS' : 'MISS'}`
       console.log(`  ${row.label.padEnd(28)} ${row.value}${marker}`)
-      if (row.target !== undefined) verdicts.push(`${row.target.met ? 'PASS' : 'MISS'}  ${title}: ${row.label} = ${row.value} (target ${row.target.text})`)
+      if (row.target !== undefined)
+        verdicts.push(
+          `${row.target.met ? 'PASS' : 'MISS'}  ${title}: ${row.label} = ${row.value} (target ${row.target.text})`,
+        )
     }
   } catch (error) {
     broken = true

@@ -22,15 +22,30 @@ let broker: RunningBroker | undefined
 try {
   issuer = await startOidcIssuer()
   const policy = parse(readFileSync('examples/broker/policy.yml', 'utf8')) as { audience: string; issuers: string[] }
-  broker = await startBroker({ adminKey: DEFAULT_ACCOUNT.apiKey, policy: stringify({ ...policy, issuers: [issuer.url] }), deepgramApiUrl: emulator.url })
+  broker = await startBroker({
+    adminKey: DEFAULT_ACCOUNT.apiKey,
+    policy: stringify({ ...policy, issuers: [issuer.url] }),
+    deepgramApiUrl: emulator.url,
+  })
   console.log(`Deepgram emulator  ${emulator.url}  (the broker alone holds its admin key)`)
   console.log(`OIDC issuer        ${issuer.url}  (stands in for ${policy.issuers.join(', ')})`)
   console.log(`broker             ${broker.url}  (examples/broker/policy.yml, audience ${policy.audience})`)
 
   // The job: repository octo-org/app, ref refs/heads/main, the issuer's default claims.
-  const env = { ACTIONS_ID_TOKEN_REQUEST_URL: issuer.idTokenRequest.url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.idTokenRequest.token }
-  const inputs = { 'broker-url': broker.url, 'broker-audience': policy.audience, scopes: 'usage:write', expiration: '30m', tags: 'demo' }
-  console.log(`inputs: broker-url ${broker.url}, broker-audience ${policy.audience}, scopes usage:write, expiration 30m, tags demo; no api-key`)
+  const env = {
+    ACTIONS_ID_TOKEN_REQUEST_URL: issuer.idTokenRequest.url,
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.idTokenRequest.token,
+  }
+  const inputs = {
+    'broker-url': broker.url,
+    'broker-audience': policy.audience,
+    scopes: 'usage:write',
+    expiration: '30m',
+    tags: 'demo',
+  }
+  console.log(
+    `inputs: broker-url ${broker.url}, broker-audience ${policy.audience}, scopes usage:write, expiration 30m, tags demo; no api-key`,
+  )
 
   const main = await runStep('main', { inputs, env })
   const masks = masksOf(main)
@@ -39,7 +54,8 @@ try {
   section('main step: the log as GitHub renders it')
   console.log(rendered(main, masks))
   section('outputs and state')
-  for (const [name, value] of Object.entries(main.outputs)) console.log(`  output ${name.padEnd(11)} ${name === 'key' ? `*** (${value.length} characters)` : value}`)
+  for (const [name, value] of Object.entries(main.outputs))
+    console.log(`  output ${name.padEnd(11)} ${name === 'key' ? `*** (${value.length} characters)` : value}`)
   for (const [name, value] of Object.entries(main.state)) console.log(`  state  ${name.padEnd(15)} ${value}`)
 
   const keyId = main.outputs['key-id'] ?? ''
@@ -47,7 +63,12 @@ try {
   const minted = emulator.keys.find((k) => k.apiKeyId === keyId)
   section("the emulator's view of the key")
   if (minted === undefined) console.log(`  no key with id ${keyId || '(none)'}`)
-  else console.log(indent(`id       ${minted.apiKeyId}\ncomment  ${minted.comment}\nscopes   ${minted.scopes.join(', ')}\ntags     ${minted.tags.join(', ')}\nexpires  ${minted.expirationDate}\nlive     ${emulator.liveKeys().includes(minted)}`))
+  else
+    console.log(
+      indent(
+        `id       ${minted.apiKeyId}\ncomment  ${minted.comment}\nscopes   ${minted.scopes.join(', ')}\ntags     ${minted.tags.join(', ')}\nexpires  ${minted.expirationDate}\nlive     ${emulator.liveKeys().includes(minted)}`,
+      ),
+    )
   check(main.exitCode === 0, `main exited with ${main.exitCode}`)
   check(minted !== undefined && minted.key === key, 'the emulator holds no key matching the outputs')
   check(minted !== undefined && emulator.liveKeys().includes(minted), 'the key was not live after main')
@@ -58,7 +79,9 @@ try {
   section('post step: the log as GitHub renders it')
   console.log(rendered(post, [...masks, ...masksOf(post)]))
   section('the emulator after post')
-  console.log(`  ${minted === undefined ? 'no key was created' : `key ${keyId}: ${minted.deleted ? 'deleted' : 'NOT deleted'}`}; live keys left: ${emulator.liveKeys().length}`)
+  console.log(
+    `  ${minted === undefined ? 'no key was created' : `key ${keyId}: ${minted.deleted ? 'deleted' : 'NOT deleted'}`}; live keys left: ${emulator.liveKeys().length}`,
+  )
   check(post.exitCode === 0, `post exited with ${post.exitCode}`)
   check(emulator.liveKeys().length === 0, 'a key is still live after post')
 
@@ -71,17 +94,26 @@ try {
   const tokenOf = (masked: string[]): string[] => [...new Set(masked.filter((value) => value.startsWith('eyJ')))]
   const [mainToken, ...others] = tokenOf(masks)
   const [postToken] = tokenOf(masksOf(post))
-  check(mainToken !== undefined && others.length === 0 && postToken !== undefined && postToken !== mainToken, 'main and post did not each get one ID token of their own')
+  check(
+    mainToken !== undefined && others.length === 0 && postToken !== undefined && postToken !== mainToken,
+    'main and post did not each get one ID token of their own',
+  )
   const idTokens = [mainToken ?? '', postToken ?? '']
   const secrets = [DEFAULT_ACCOUNT.apiKey, key, issuer.idTokenRequest.token, ...idTokens]
-  for (const leak of [...findLeaks(main, secrets, ['key']), ...findLeaks(post, secrets)]) problems.push(`a step leaked a secret: ${leak}`)
-  for (const secret of secrets) check(!`${output.stdout}${output.stderr}`.includes(secret), `the broker logged a secret (${secret.slice(0, 4)}…)`)
+  for (const leak of [...findLeaks(main, secrets, ['key']), ...findLeaks(post, secrets)])
+    problems.push(`a step leaked a secret: ${leak}`)
+  for (const secret of secrets)
+    check(!`${output.stdout}${output.stderr}`.includes(secret), `the broker logged a secret (${secret.slice(0, 4)}…)`)
 } catch (error) {
   problems.push(`the demo crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
 } finally {
   await Promise.all([broker?.stop(), issuer?.close(), emulator.close()])
 }
 
-section(problems.length === 0 ? 'OK: no Deepgram key in the job; minted through the broker, masked, and revoked with a fresh token' : 'FAILED')
+section(
+  problems.length === 0
+    ? 'OK: no Deepgram key in the job; minted through the broker, masked, and revoked with a fresh token'
+    : 'FAILED',
+)
 for (const problem of problems) console.error(`  - ${problem}`)
 if (problems.length > 0) process.exitCode = 1

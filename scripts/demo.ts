@@ -9,12 +9,20 @@ const { problems, check } = checklist()
 const emulator = await startDeepgramEmulator({})
 let crash: unknown
 try {
-  const inputs = { 'api-key': DEFAULT_ACCOUNT.apiKey, 'deepgram-api-url': emulator.url, scopes: 'usage:write', expiration: '1h', tags: 'demo' }
+  const inputs = {
+    'api-key': DEFAULT_ACCOUNT.apiKey,
+    'deepgram-api-url': emulator.url,
+    scopes: 'usage:write',
+    expiration: '1h',
+    tags: 'demo',
+  }
   console.log(`Deepgram emulator at ${emulator.url}; inputs: scopes usage:write, expiration 1h, tags demo`)
 
   const { main, masks } = await showMain({ inputs })
   const key = main.outputs['key'] ?? ''
-  console.log(`  (the runner consumes the ${masks.length} ::add-mask:: lines, and shows each of those values as *** from then on)`)
+  console.log(
+    `  (the runner consumes the ${masks.length} ::add-mask:: lines, and shows each of those values as *** from then on)`,
+  )
   console.log(`  a later step's  echo "key=\${{ steps.dg.outputs.key }}"  shows:  ${masked(`key=${key}`, masks)}`)
 
   const keyId = main.outputs['key-id'] ?? ''
@@ -29,14 +37,23 @@ try {
   const liveAfterMain = minted !== undefined && emulator.liveKeys().includes(minted)
   section("the emulator's view of the key")
   if (minted === undefined) console.log(`  no key with id ${keyId || '(none)'}`)
-  else console.log(indent(`id       ${minted.apiKeyId}\nscopes   ${minted.scopes.join(', ')}\ntags     ${minted.tags.join(', ')}\nexpires  ${minted.expirationDate}\nlive     ${liveAfterMain}`))
+  else
+    console.log(
+      indent(
+        `id       ${minted.apiKeyId}\nscopes   ${minted.scopes.join(', ')}\ntags     ${minted.tags.join(', ')}\nexpires  ${minted.expirationDate}\nlive     ${liveAfterMain}`,
+      ),
+    )
 
   check(main.exitCode === 0, `main exited with ${main.exitCode}`)
   check(key !== '' && keyId !== '', 'main set no key or key-id output')
   check(minted !== undefined && minted.key === key, 'the emulator holds no key matching the outputs')
   check(liveAfterMain, 'the key was not live after main')
-  check(key === '' || (masks.includes(key) && masks.includes(DEFAULT_ACCOUNT.apiKey)), 'main did not mask both the key and api-key')
-  for (const leak of findLeaks(main, [key, DEFAULT_ACCOUNT.apiKey], ['key'])) problems.push(`main leaked a secret: ${leak}`)
+  check(
+    key === '' || (masks.includes(key) && masks.includes(DEFAULT_ACCOUNT.apiKey)),
+    'main did not mask both the key and api-key',
+  )
+  for (const leak of findLeaks(main, [key, DEFAULT_ACCOUNT.apiKey], ['key']))
+    problems.push(`main leaked a secret: ${leak}`)
 
   const post = await runStep('post', { inputs, state: main.state })
   section(`post step: raw stdout/stderr (exit code ${post.exitCode})`)
@@ -46,7 +63,8 @@ try {
 
   const liveAfterPost = minted !== undefined && emulator.liveKeys().includes(minted)
   section('the emulator after post')
-  const fate = minted === undefined ? 'no key was created' : `key ${keyId}: ${minted.deleted ? 'deleted' : 'NOT deleted'}`
+  const fate =
+    minted === undefined ? 'no key was created' : `key ${keyId}: ${minted.deleted ? 'deleted' : 'NOT deleted'}`
   console.log(`  ${fate}; live keys left: ${emulator.liveKeys().length}`)
   check(post.exitCode === 0, `post exited with ${post.exitCode}`)
   check(minted === undefined || (minted.deleted && !liveAfterPost), 'the key is still live after post')

@@ -2,7 +2,8 @@
 // consumed, masked values as ***), and the values it masked.
 import { runStep, type StepOptions, type StepRun } from '../harness/runner.ts'
 
-export const section = (title: string): void => console.log(`\n== ${title} ${'='.repeat(Math.max(0, 76 - title.length))}`)
+export const section = (title: string): void =>
+  console.log(`\n== ${title} ${'='.repeat(Math.max(0, 76 - title.length))}`)
 export const indent = (text: string): string => text.trimEnd().replace(/^/gm, '  ')
 
 /** The values a step registered with `::add-mask::`, unescaped as the runner does. */
@@ -43,7 +44,8 @@ export function checklist(): { problems: string[]; check: (ok: boolean, problem:
 
 /** A demo's last words: OK with what it showed, or FAILED with each problem; the exit code says which. */
 export function verdict(problems: string[], ok: string, error?: unknown): void {
-  if (error !== undefined) problems.push(`the demo crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+  if (error !== undefined)
+    problems.push(`the demo crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
   section(problems.length === 0 ? `OK: ${ok}` : 'FAILED')
   for (const problem of problems) console.error(`  - ${problem}`)
   if (problems.length > 0) process.exitCode = 1

@@ -9,11 +9,20 @@ const BASE = { DEEPGRAM_ADMIN_KEY: 'dg_admin_key', BROKER_POLICY: '/etc/broker/p
 
 describe('readConfig', () => {
   test('defaults: port 8080 on every interface, Deepgram itself', () => {
-    expect(readConfig(BASE)).toEqual({ adminKey: 'dg_admin_key', policyPath: '/etc/broker/policy.yml', port: 8080, host: '0.0.0.0', deepgramApiUrl: 'https://api.deepgram.com', maxConnections: 512 })
+    expect(readConfig(BASE)).toEqual({
+      adminKey: 'dg_admin_key',
+      policyPath: '/etc/broker/policy.yml',
+      port: 8080,
+      host: '0.0.0.0',
+      deepgramApiUrl: 'https://api.deepgram.com',
+      maxConnections: 512,
+    })
   })
 
   test('reads PORT, HOST and DEEPGRAM_API_URL', () => {
-    expect(readConfig({ ...BASE, PORT: '0', HOST: '127.0.0.1', DEEPGRAM_API_URL: 'http://127.0.0.1:9000/' })).toMatchObject({ port: 0, host: '127.0.0.1', deepgramApiUrl: 'http://127.0.0.1:9000' })
+    expect(
+      readConfig({ ...BASE, PORT: '0', HOST: '127.0.0.1', DEEPGRAM_API_URL: 'http://127.0.0.1:9000/' }),
+    ).toMatchObject({ port: 0, host: '127.0.0.1', deepgramApiUrl: 'http://127.0.0.1:9000' })
   })
 
   test.each<[string, Record<string, string>, RegExp]>([
@@ -23,23 +32,36 @@ describe('readConfig', () => {
     ['a port that is not a number', { ...BASE, PORT: 'http' }, /PORT 'http' is not a port/],
     ['a port too high', { ...BASE, PORT: '65536' }, /is not a port/],
     ['a host with a slash', { ...BASE, HOST: 'http://x' }, /HOST 'http:\/\/x' is not an address/],
-    ['plain http to Deepgram off this machine', { ...BASE, DEEPGRAM_API_URL: 'http://api.deepgram.com' }, /plain http to a host that is not this machine/],
+    [
+      'plain http to Deepgram off this machine',
+      { ...BASE, DEEPGRAM_API_URL: 'http://api.deepgram.com' },
+      /plain http to a host that is not this machine/,
+    ],
     ['a Deepgram URL that is not one', { ...BASE, DEEPGRAM_API_URL: 'api.deepgram.com' }, /is not a URL/],
-    ['a Deepgram URL with credentials', { ...BASE, DEEPGRAM_API_URL: 'https://u:p@api.deepgram.com' }, /without credentials/],
+    [
+      'a Deepgram URL with credentials',
+      { ...BASE, DEEPGRAM_API_URL: 'https://u:p@api.deepgram.com' },
+      /without credentials/,
+    ],
   ])('refuses %s', (_what, env, message) => {
     expect(() => readConfig(env)).toThrow(ConfigError)
     expect(() => readConfig(env)).toThrow(message)
   })
 
   test('never repeats the admin key in a refusal', () => {
-    expect(() => readConfig({ ...BASE, DEEPGRAM_ADMIN_KEY: 'dg secret' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('dg secret') }))
+    expect(() => readConfig({ ...BASE, DEEPGRAM_ADMIN_KEY: 'dg secret' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('dg secret') }),
+    )
   })
 })
 
 describe('discoverKeySet', () => {
   const issuer = 'https://token.example.com'
   const jwks = { keys: [{ kty: 'RSA', kid: 'k1', n: 'x', e: 'AQAB' }] }
-  function fetchFrom(answers: Record<string, unknown>): { fetchJson: (url: string) => Promise<unknown>; fetched: string[] } {
+  function fetchFrom(answers: Record<string, unknown>): {
+    fetchJson: (url: string) => Promise<unknown>
+    fetched: string[]
+  } {
     const fetched: string[] = []
     return {
       fetched,
@@ -52,17 +74,28 @@ describe('discoverKeySet', () => {
   }
 
   test("follows the discovery document to the issuer's keys", async () => {
-    const { fetchJson, fetched } = fetchFrom({ [`${issuer}/.well-known/openid-configuration`]: { issuer, jwks_uri: `${issuer}/.well-known/jwks` }, [`${issuer}/.well-known/jwks`]: jwks })
+    const { fetchJson, fetched } = fetchFrom({
+      [`${issuer}/.well-known/openid-configuration`]: { issuer, jwks_uri: `${issuer}/.well-known/jwks` },
+      [`${issuer}/.well-known/jwks`]: jwks,
+    })
     expect(await discoverKeySet(issuer, fetchJson)).toEqual(jwks)
     expect(fetched).toEqual([`${issuer}/.well-known/openid-configuration`, `${issuer}/.well-known/jwks`])
   })
 
   test.each<[string, unknown, RegExp]>([
-    ['another issuer', { issuer: 'https://evil.example.com', jwks_uri: `${issuer}/.well-known/jwks` }, /names another issuer/],
+    [
+      'another issuer',
+      { issuer: 'https://evil.example.com', jwks_uri: `${issuer}/.well-known/jwks` },
+      /names another issuer/,
+    ],
     ['no jwks_uri', { issuer }, /has no jwks_uri/],
     ['keys on another host', { issuer, jwks_uri: 'https://evil.example.com/jwks' }, /on another host/],
     ['keys over plain http', { issuer, jwks_uri: 'http://token.example.com/.well-known/jwks' }, /on another host/],
-    ['keys on another port', { issuer, jwks_uri: 'https://token.example.com:8443/.well-known/jwks' }, /on another host/],
+    [
+      'keys on another port',
+      { issuer, jwks_uri: 'https://token.example.com:8443/.well-known/jwks' },
+      /on another host/,
+    ],
     ['a list', [issuer], /names another issuer/],
   ])('refuses a discovery document that names %s, fetching nothing more', async (_what, document, message) => {
     const { fetchJson, fetched } = fetchFrom({ [`${issuer}/.well-known/openid-configuration`]: document })
@@ -71,7 +104,10 @@ describe('discoverKeySet', () => {
   })
 
   test('refuses keys that are not a key set', async () => {
-    const { fetchJson } = fetchFrom({ [`${issuer}/.well-known/openid-configuration`]: { issuer, jwks_uri: `${issuer}/k` }, [`${issuer}/k`]: { key: [] } })
+    const { fetchJson } = fetchFrom({
+      [`${issuer}/.well-known/openid-configuration`]: { issuer, jwks_uri: `${issuer}/k` },
+      [`${issuer}/k`]: { key: [] },
+    })
     await expect(discoverKeySet(issuer, fetchJson)).rejects.toThrow(/is not a JSON Web Key Set/)
   })
 })

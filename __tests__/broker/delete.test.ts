@@ -23,7 +23,8 @@ describe('DELETE /v1/keys/{key_id}', () => {
   })
   afterAll(() => world.close())
 
-  const remove = async (keyId: string, claims: Record<string, unknown> = APP) => world.call('DELETE', `/v1/keys/${keyId}`, { token: await world.sign(claims) })
+  const remove = async (keyId: string, claims: Record<string, unknown> = APP) =>
+    world.call('DELETE', `/v1/keys/${keyId}`, { token: await world.sign(claims) })
 
   test("deletes a key the broker minted for the caller's repository, with a fresh token; then 404", async () => {
     const keyId = await mintFor(world, APP)
@@ -35,7 +36,10 @@ describe('DELETE /v1/keys/{key_id}', () => {
   test('a token of the same repository that no rule matches may not delete, and Deepgram is not asked', async () => {
     const keyId = await mintFor(world, APP)
     const requests = world.dg.requests.length
-    expect(await remove(keyId, { ref: 'refs/pull/7/merge' })).toMatchObject({ status: 403, body: { error: 'no_rule', claims: { repository: 'octo-org/app', ref: 'refs/pull/7/merge' } } })
+    expect(await remove(keyId, { ref: 'refs/pull/7/merge' })).toMatchObject({
+      status: 403,
+      body: { error: 'no_rule', claims: { repository: 'octo-org/app', ref: 'refs/pull/7/merge' } },
+    })
     expect(world.dg.requests.length).toBe(requests)
     expect(isLive(world, keyId)).toBe(true)
   })
@@ -43,13 +47,22 @@ describe('DELETE /v1/keys/{key_id}', () => {
   test("another repository's key: 403, and it stays", async () => {
     const keyId = await mintFor(world, OTHER)
     const answer = await remove(keyId)
-    expect(answer).toMatchObject({ status: 403, body: { error: 'not_yours', message: `Key ${keyId} was not minted by this broker for repository octo-org/app of issuer ${world.issuer.url}.` } })
+    expect(answer).toMatchObject({
+      status: 403,
+      body: {
+        error: 'not_yours',
+        message: `Key ${keyId} was not minted by this broker for repository octo-org/app of issuer ${world.issuer.url}.`,
+      },
+    })
     expect(isLive(world, keyId)).toBe(true)
   })
 
   test('a key the broker did not mint, or whose marker it did not sign: 403', async () => {
     const manual = world.dg.addKey({ projectId: world.dg.keys[0]?.projectId ?? '', comment: 'made by hand' })
-    const forged = world.dg.addKey({ projectId: manual.projectId, comment: 'x [dgkb:0123456789abcdef:1001:0123456789abcdef]' })
+    const forged = world.dg.addKey({
+      projectId: manual.projectId,
+      comment: 'x [dgkb:0123456789abcdef:1001:0123456789abcdef]',
+    })
     expect((await remove(manual.apiKeyId)).status).toBe(403)
     expect((await remove(forged.apiKeyId)).status).toBe(403)
     expect(isLive(world, manual.apiKeyId) && isLive(world, forged.apiKeyId)).toBe(true)
@@ -88,13 +101,19 @@ describe.each([
     const pr7extra = await mintFor(world, APP, ['pr-7', 'extra'])
     const pr8 = await mintFor(world, APP, ['pr-8'])
     const otherPr7 = await mintFor(world, OTHER, ['pr-7'])
-    const manual = world.dg.addKey({ projectId: world.dg.keys[0]?.projectId ?? '', comment: 'by hand', tags: ['ci', 'pr-7'] })
+    const manual = world.dg.addKey({
+      projectId: world.dg.keys[0]?.projectId ?? '',
+      comment: 'by hand',
+      tags: ['ci', 'pr-7'],
+    })
     const both = await world.call('DELETE', '/v1/keys?tags=pr-7,extra', { token: await world.sign(APP) })
     expect(both).toMatchObject({ status: 200, body: { deleted: [pr7extra] } })
     const all = await world.call('DELETE', '/v1/keys?tags=pr-7', { token: await world.sign(APP) })
     expect(all).toMatchObject({ status: 200, body: { deleted: [pr7] } })
     expect([pr8, otherPr7, manual.apiKeyId].every((id) => isLive(world, id))).toBe(true)
-    expect((await world.call('DELETE', '/v1/keys?tags=pr-7', { token: await world.sign(APP) })).body).toEqual({ deleted: [] })
+    expect((await world.call('DELETE', '/v1/keys?tags=pr-7', { token: await world.sign(APP) })).body).toEqual({
+      deleted: [],
+    })
   })
 
   test('no tags, or bad ones: 400', async () => {
@@ -118,13 +137,21 @@ describe('keys-per-minute', () => {
     const keysBefore = world.dg.keys.length
     const limited = await world.call('POST', '/v1/keys', { token: await world.sign(APP) })
     expect(limited.status).toBe(429)
-    expect(limited.body).toEqual({ error: 'rate_limited', message: expect.stringMatching(/^Repository octo-org\/app has had 3 keys in the last minute \(keys-per-minute\); try again in \d+ s\.$/) })
+    expect(limited.body).toEqual({
+      error: 'rate_limited',
+      message: expect.stringMatching(
+        /^Repository octo-org\/app has had 3 keys in the last minute \(keys-per-minute\); try again in \d+ s\.$/,
+      ),
+    })
     const retryAfter = Number(limited.headers.get('retry-after'))
     expect(retryAfter).toBeGreaterThanOrEqual(1)
     expect(retryAfter).toBeLessThanOrEqual(60)
     expect(world.dg.keys.length).toBe(keysBefore)
     expect((await world.call('POST', '/v1/keys', { token: await world.sign(OTHER) })).status).toBe(200)
-    for (const id of ids) expect((await world.call('DELETE', `/v1/keys/${id}`, { token: await world.sign(APP) })).status).toBe(200)
-    expect(world.broker.auditLines().filter((line) => line.status === 429)).toEqual([expect.objectContaining({ outcome: 'refused', error: 'rate_limited', repository: 'octo-org/app' })])
+    for (const id of ids)
+      expect((await world.call('DELETE', `/v1/keys/${id}`, { token: await world.sign(APP) })).status).toBe(200)
+    expect(world.broker.auditLines().filter((line) => line.status === 429)).toEqual([
+      expect.objectContaining({ outcome: 'refused', error: 'rate_limited', repository: 'octo-org/app' }),
+    ])
   })
 })

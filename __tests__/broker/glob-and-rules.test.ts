@@ -34,7 +34,11 @@ describe('globMatches', () => {
 
   test.each([
     ['octo-org/app/.github/workflows/*@refs/heads/main', 'octo-org/app/.github/workflows/ci.yml@refs/heads/main', true],
-    ['octo-org/app/.github/workflows/*@refs/heads/main', 'octo-org/app/.github/workflows/ci.yml@refs/heads/x@refs/heads/main', false],
+    [
+      'octo-org/app/.github/workflows/*@refs/heads/main',
+      'octo-org/app/.github/workflows/ci.yml@refs/heads/x@refs/heads/main',
+      false,
+    ],
     ['octo-org/app/.github/workflows/*@refs/heads/*', 'octo-org/app/.github/workflows/ci.yml@refs/heads/x@y', false],
     ['octo-org/app/.github/workflows/*@*', 'octo-org/app/.github/workflows/ci.yml@refs/tags/v1', true],
     ['octo-org/app/.github/workflows/*', 'octo-org/app/.github/workflows/ci.yml@refs/heads/main', false],
@@ -50,7 +54,15 @@ describe('globMatches', () => {
 })
 
 function rule(name: string, match: Record<string, string>): Rule {
-  return { name, issuers: ['https://token.actions.githubusercontent.com'], match: Object.entries(match).map(([claim, pattern]) => ({ claim, pattern })), scopes: ['usage:write'], maxExpirationSeconds: 3600, tags: [], allowKeyManagement: false }
+  return {
+    name,
+    issuers: ['https://token.actions.githubusercontent.com'],
+    match: Object.entries(match).map(([claim, pattern]) => ({ claim, pattern })),
+    scopes: ['usage:write'],
+    maxExpirationSeconds: 3600,
+    tags: [],
+    allowKeyManagement: false,
+  }
 }
 
 describe('selectRule', () => {
@@ -59,7 +71,13 @@ describe('selectRule', () => {
     rule('prod', { repository_owner_id: '4321', environment: 'production' }),
     rule('branches', { repository: 'octo-org/app', ref: 'refs/heads/*' }),
   ]
-  const claims = { iss: 'https://token.actions.githubusercontent.com', repository: 'octo-org/app', repository_id: '1001', repository_owner_id: '4321', ref: 'refs/heads/main' }
+  const claims = {
+    iss: 'https://token.actions.githubusercontent.com',
+    repository: 'octo-org/app',
+    repository_id: '1001',
+    repository_owner_id: '4321',
+    ref: 'refs/heads/main',
+  }
 
   test('the first rule whose every claim matches wins', () => {
     expect(selectRule(rules, claims)?.name).toBe('main-only')
@@ -74,12 +92,21 @@ describe('selectRule', () => {
   })
 
   test('numbers and booleans match as written', () => {
-    expect(selectRule([rule('num', { repository_id: '1001', ref_protected: 'true' })], { iss: 'https://token.actions.githubusercontent.com', repository_id: 1001, ref_protected: true })?.name).toBe('num')
+    expect(
+      selectRule([rule('num', { repository_id: '1001', ref_protected: 'true' })], {
+        iss: 'https://token.actions.githubusercontent.com',
+        repository_id: 1001,
+        ref_protected: true,
+      })?.name,
+    ).toBe('num')
   })
 
   test('a rule matches only tokens of the issuers it trusts', () => {
     const enterprise = 'https://ghes.example.com/_services/token'
-    const both = [{ ...rule('ghes', { repository_id: '1001' }), issuers: [enterprise] }, rule('dotcom', { repository_id: '1001' })]
+    const both = [
+      { ...rule('ghes', { repository_id: '1001' }), issuers: [enterprise] },
+      rule('dotcom', { repository_id: '1001' }),
+    ]
     expect(selectRule(both, claims)?.name).toBe('dotcom')
     expect(selectRule(both, { ...claims, iss: enterprise })?.name).toBe('ghes')
     expect(selectRule(both, { ...claims, iss: 'https://elsewhere.example.com' })).toBeUndefined()
@@ -87,16 +114,41 @@ describe('selectRule', () => {
   })
 
   test('* in workflow_ref and job_workflow_ref never crosses @, so a branch name cannot fake the ref', () => {
-    const pinned = [rule('main-workflows', { repository_id: '1001', workflow_ref: 'octo-org/app/.github/workflows/*@refs/heads/main', job_workflow_ref: 'octo-org/shared/.github/workflows/*@refs/heads/main' })]
-    const honest = { ...claims, workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/main', job_workflow_ref: 'octo-org/shared/.github/workflows/deploy.yml@refs/heads/main' }
+    const pinned = [
+      rule('main-workflows', {
+        repository_id: '1001',
+        workflow_ref: 'octo-org/app/.github/workflows/*@refs/heads/main',
+        job_workflow_ref: 'octo-org/shared/.github/workflows/*@refs/heads/main',
+      }),
+    ]
+    const honest = {
+      ...claims,
+      workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/main',
+      job_workflow_ref: 'octo-org/shared/.github/workflows/deploy.yml@refs/heads/main',
+    }
     expect(selectRule(pinned, honest)?.name).toBe('main-workflows')
-    expect(selectRule(pinned, { ...honest, workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/x@refs/heads/main' })).toBeUndefined()
-    expect(selectRule(pinned, { ...honest, job_workflow_ref: 'octo-org/shared/.github/workflows/deploy.yml@refs/heads/x@refs/heads/main' })).toBeUndefined()
+    expect(
+      selectRule(pinned, {
+        ...honest,
+        workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/x@refs/heads/main',
+      }),
+    ).toBeUndefined()
+    expect(
+      selectRule(pinned, {
+        ...honest,
+        job_workflow_ref: 'octo-org/shared/.github/workflows/deploy.yml@refs/heads/x@refs/heads/main',
+      }),
+    ).toBeUndefined()
   })
 
   test('* never matches an empty claim', () => {
-    expect(selectRule([rule('env', { repository_id: '1001', environment: '*' })], { ...claims, environment: '' })).toBeUndefined()
-    expect(selectRule([rule('env', { repository_id: '1001', environment: '*' })], { ...claims, environment: 'production' })?.name).toBe('env')
+    expect(
+      selectRule([rule('env', { repository_id: '1001', environment: '*' })], { ...claims, environment: '' }),
+    ).toBeUndefined()
+    expect(
+      selectRule([rule('env', { repository_id: '1001', environment: '*' })], { ...claims, environment: 'production' })
+        ?.name,
+    ).toBe('env')
   })
 
   test('no rule matches an empty claim set', () => {
@@ -106,16 +158,42 @@ describe('selectRule', () => {
 
 describe('firstMismatch, which selectRule and `explain` share', () => {
   const ISSUER = 'https://token.actions.githubusercontent.com'
-  const rule: Rule = { name: 'r', issuers: [ISSUER], match: [{ claim: 'repository_id', pattern: '1001' }, { claim: 'ref', pattern: 'refs/heads/*' }], scopes: ['usage:write'], maxExpirationSeconds: 3600, tags: [], allowKeyManagement: false }
+  const rule: Rule = {
+    name: 'r',
+    issuers: [ISSUER],
+    match: [
+      { claim: 'repository_id', pattern: '1001' },
+      { claim: 'ref', pattern: 'refs/heads/*' },
+    ],
+    scopes: ['usage:write'],
+    maxExpirationSeconds: 3600,
+    tags: [],
+    allowKeyManagement: false,
+  }
 
   test('is the first listed claim that differs or is missing, in the order of the rule', () => {
-    expect(firstMismatch(rule, { iss: ISSUER, repository_id: '2002', ref: 'refs/tags/v1' })).toEqual({ claim: 'repository_id', pattern: '1001' })
-    expect(firstMismatch(rule, { iss: ISSUER, repository_id: '1001', ref: 'refs/tags/v1' })).toEqual({ claim: 'ref', pattern: 'refs/heads/*' })
-    expect(firstMismatch(rule, { iss: ISSUER, repository_id: '1001', ref: ['refs/heads/main'] })).toEqual({ claim: 'ref', pattern: 'refs/heads/*' })
+    expect(firstMismatch(rule, { iss: ISSUER, repository_id: '2002', ref: 'refs/tags/v1' })).toEqual({
+      claim: 'repository_id',
+      pattern: '1001',
+    })
+    expect(firstMismatch(rule, { iss: ISSUER, repository_id: '1001', ref: 'refs/tags/v1' })).toEqual({
+      claim: 'ref',
+      pattern: 'refs/heads/*',
+    })
+    expect(firstMismatch(rule, { iss: ISSUER, repository_id: '1001', ref: ['refs/heads/main'] })).toEqual({
+      claim: 'ref',
+      pattern: 'refs/heads/*',
+    })
   })
 
-  test('is the issuer first, when the rule does not trust the token\'s', () => {
-    expect(firstMismatch(rule, { iss: 'https://ghes.example.com/_services/token', repository_id: '1001', ref: 'refs/heads/main' })).toEqual({ claim: 'iss', pattern: ISSUER })
+  test("is the issuer first, when the rule does not trust the token's", () => {
+    expect(
+      firstMismatch(rule, {
+        iss: 'https://ghes.example.com/_services/token',
+        repository_id: '1001',
+        ref: 'refs/heads/main',
+      }),
+    ).toEqual({ claim: 'iss', pattern: ISSUER })
   })
 
   test('is undefined exactly when selectRule picks the rule', () => {

@@ -1,6 +1,12 @@
 // What the broker's end-to-end tests share: the emulator, the issuer and the bundled broker with
 // a policy, a client for its API, and the leak scan over its whole output.
-import { DEFAULT_ACCOUNT, DEFAULT_PROJECT, startDeepgramEmulator, type DeepgramEmulator, type DeepgramEmulatorOptions } from '../../harness/deepgram-emulator.ts'
+import {
+  DEFAULT_ACCOUNT,
+  DEFAULT_PROJECT,
+  startDeepgramEmulator,
+  type DeepgramEmulator,
+  type DeepgramEmulatorOptions,
+} from '../../harness/deepgram-emulator.ts'
 import { DEFAULT_AUDIENCE, startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
 import { startBroker, type RunningBroker } from '../../harness/broker.ts'
 
@@ -16,7 +22,13 @@ export interface BrokerAnswer {
 /** A policy with one rule for octo-org/app (repository id 1001) and `rules` before it, for `issuer`. */
 export function examplePolicy(
   issuer: OidcIssuer,
-  extra: { rules?: Record<string, unknown>[]; 'keys-per-minute'?: number; 'deletes-per-minute'?: number; issuers?: string[]; ruleIssuers?: string[] } = {},
+  extra: {
+    rules?: Record<string, unknown>[]
+    'keys-per-minute'?: number
+    'deletes-per-minute'?: number
+    issuers?: string[]
+    ruleIssuers?: string[]
+  } = {},
 ): Record<string, unknown> {
   return {
     'project-id': PROJECT_ID,
@@ -45,7 +57,11 @@ export interface World {
   /** Every token signed so far, for the leak scan. */
   tokens: string[]
   sign(claims?: Record<string, unknown>): Promise<string>
-  call(method: 'GET' | 'POST' | 'DELETE' | 'PUT', path: string, options?: { token?: string; body?: string | Record<string, unknown>; headers?: Record<string, string> }): Promise<BrokerAnswer>
+  call(
+    method: 'GET' | 'POST' | 'DELETE' | 'PUT',
+    path: string,
+    options?: { token?: string; body?: string | Record<string, unknown>; headers?: Record<string, string> },
+  ): Promise<BrokerAnswer>
   /** Stops everything; the broker's whole output is then scanned for every secret seen. */
   close(): Promise<void>
 }
@@ -63,7 +79,12 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const dg = await startDeepgramEmulator(options.emulator ?? {})
   const issuer = await startOidcIssuer()
   await options.beforeBroker?.(issuer)
-  const broker = await startBroker({ policy: (policy ?? examplePolicy)(issuer), adminKey: ADMIN_KEY, deepgramApiUrl: dg.url, env: options.env })
+  const broker = await startBroker({
+    policy: (policy ?? examplePolicy)(issuer),
+    adminKey: ADMIN_KEY,
+    deepgramApiUrl: dg.url,
+    env: options.env,
+  })
   const tokens: string[] = []
   return {
     dg,
@@ -78,7 +99,12 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     call: async (method, path, options = {}) => {
       const headers: Record<string, string> = { ...options.headers }
       if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
-      const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
+      const body =
+        options.body === undefined
+          ? undefined
+          : typeof options.body === 'string'
+            ? options.body
+            : JSON.stringify(options.body)
       if (body !== undefined) headers['content-type'] = 'application/json'
       const response = await fetch(`${broker.url}${path}`, { method, headers, body })
       const text = await response.text()
@@ -104,7 +130,11 @@ export function expectNoLeaks(output: string, secrets: string[]): void {
 }
 
 /** The first audit line that `matches`, waiting up to 5 s for it: each line is written just after its answer. */
-export async function auditLineWhere(broker: RunningBroker, matches: (line: Record<string, unknown>) => boolean, since = 0): Promise<Record<string, unknown> | undefined> {
+export async function auditLineWhere(
+  broker: RunningBroker,
+  matches: (line: Record<string, unknown>) => boolean,
+  since = 0,
+): Promise<Record<string, unknown> | undefined> {
   for (let waited = 0; waited < 5000; waited += 10) {
     const line = broker.auditLines().slice(since).find(matches)
     if (line) return line

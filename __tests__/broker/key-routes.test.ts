@@ -11,7 +11,11 @@ const OTHER = { repository: 'octo-org/other', repository_id: '2002' }
 const INVOCATION = '0123456789abcdef'
 const SECRET = 'abcdef012345'
 
-async function mint(world: World, body: Record<string, unknown>, claims: Record<string, unknown> = APP): Promise<Record<string, unknown>> {
+async function mint(
+  world: World,
+  body: Record<string, unknown>,
+  claims: Record<string, unknown> = APP,
+): Promise<Record<string, unknown>> {
   const answer = await world.call('POST', '/v1/keys', { token: await world.sign(claims), body })
   expect(answer.status).toBe(200)
   return answer.body
@@ -20,13 +24,23 @@ async function mint(world: World, body: Record<string, unknown>, claims: Record<
 describe('keys found and deleted by invocation and by secret', () => {
   let world: World
   beforeAll(async () => {
-    world = await startWorld({ policy: (issuer) => examplePolicy(issuer, { rules: [{ name: 'other', match: { repository_id: '2002' }, scopes: ['usage:write'] }] }) })
+    world = await startWorld({
+      policy: (issuer) =>
+        examplePolicy(issuer, {
+          rules: [{ name: 'other', match: { repository_id: '2002' }, scopes: ['usage:write'] }],
+        }),
+    })
   })
   afterAll(() => world.close())
 
   test('a mint that names its invocation and secret: both in the marker, the invocation and created in the answer', async () => {
     const body = await mint(world, { invocation: '1111111111111111', secret: SECRET })
-    expect(body).toMatchObject({ invocation: '1111111111111111', created: expect.stringMatching(/^\d{4}-/), key_id: expect.stringMatching(/^[0-9a-f-]{36}$/), project_id: PROJECT_ID })
+    expect(body).toMatchObject({
+      invocation: '1111111111111111',
+      created: expect.stringMatching(/^\d{4}-/),
+      key_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      project_id: PROJECT_ID,
+    })
     const key = world.dg.keys.find((k) => k.apiKeyId === body.key_id)
     expect(key?.comment).toMatch(/ \[dgkb:1111111111111111:abcdef012345:1001:[0-9a-f]{16}\]$/)
   })
@@ -37,12 +51,22 @@ describe('keys found and deleted by invocation and by secret', () => {
     await mint(world, { invocation: INVOCATION, secret: SECRET }, OTHER)
     const byInvocation = await world.call('GET', `/v1/keys?invocation=${INVOCATION}`, { token: await world.sign(APP) })
     expect(byInvocation.status).toBe(200)
-    expect(new Set((byInvocation.body.keys as { key_id: string }[]).map((k) => k.key_id))).toEqual(new Set([first.key_id, second.key_id]))
-    expect(byInvocation.body.keys).toContainEqual({ key_id: first.key_id, created: expect.any(String), expires_at: first.expires_at })
+    expect(new Set((byInvocation.body.keys as { key_id: string }[]).map((k) => k.key_id))).toEqual(
+      new Set([first.key_id, second.key_id]),
+    )
+    expect(byInvocation.body.keys).toContainEqual({
+      key_id: first.key_id,
+      created: expect.any(String),
+      expires_at: first.expires_at,
+    })
     const bySecret = await world.call('GET', `/v1/keys?secret=${SECRET}`, { token: await world.sign(APP) })
-    expect((bySecret.body.keys as { key_id: string }[]).map((k) => k.key_id)).toEqual(expect.arrayContaining([first.key_id]))
+    expect((bySecret.body.keys as { key_id: string }[]).map((k) => k.key_id)).toEqual(
+      expect.arrayContaining([first.key_id]),
+    )
     expect((bySecret.body.keys as { key_id: string }[]).map((k) => k.key_id)).not.toContain(second.key_id)
-    expect(await auditLineWhere(world.broker, (line) => line.request === `GET /v1/keys?secret=${SECRET}`)).toMatchObject({ outcome: 'listed', status: 200, rule: 'app-tests' })
+    expect(
+      await auditLineWhere(world.broker, (line) => line.request === `GET /v1/keys?secret=${SECRET}`),
+    ).toMatchObject({ outcome: 'listed', status: 200, rule: 'app-tests' })
   })
 
   test("DELETE ?invocation deletes the caller's keys of that invocation only; another repository's stay", async () => {
@@ -52,7 +76,9 @@ describe('keys found and deleted by invocation and by secret', () => {
     const answer = await world.call('DELETE', `/v1/keys?invocation=${invocation}`, { token: await world.sign(APP) })
     expect(answer).toMatchObject({ status: 200, body: { deleted: [mine.key_id] } })
     expect(world.dg.liveKeys().map((k) => k.apiKeyId)).toContain(theirs.key_id)
-    expect(await world.call('DELETE', `/v1/keys?invocation=${invocation}`, { token: await world.sign(APP) })).toMatchObject({ status: 200, body: { deleted: [] } })
+    expect(
+      await world.call('DELETE', `/v1/keys?invocation=${invocation}`, { token: await world.sign(APP) }),
+    ).toMatchObject({ status: 200, body: { deleted: [] } })
   })
 
   test.each([
@@ -67,7 +93,10 @@ describe('keys found and deleted by invocation and by secret', () => {
   ] as const)('%s: 400 before any Deepgram request', async (_what, method, path, message) => {
     const requests = world.dg.requests.length
     const answer = await world.call(method, path, { token: await world.sign(APP) })
-    expect(answer).toMatchObject({ status: 400, body: { error: 'bad_request', message: expect.stringMatching(message) } })
+    expect(answer).toMatchObject({
+      status: 400,
+      body: { error: 'bad_request', message: expect.stringMatching(message) },
+    })
     expect(world.dg.requests.length).toBe(requests)
   })
 
@@ -85,16 +114,37 @@ describe('keys found and deleted by invocation and by secret', () => {
       const answer = await world.call(method, path, { token: await world.sign(stranger) })
       expect(answer).toMatchObject({
         status: 403,
-        body: { error: 'no_rule', message: expect.stringContaining('repository evil/app, repository_id 6666, ref refs/heads/main, environment prod'), claims: { repository: 'evil/app', repository_id: '6666', ref: 'refs/heads/main', environment: 'prod', event_name: 'push' } },
+        body: {
+          error: 'no_rule',
+          message: expect.stringContaining(
+            'repository evil/app, repository_id 6666, ref refs/heads/main, environment prod',
+          ),
+          claims: {
+            repository: 'evil/app',
+            repository_id: '6666',
+            ref: 'refs/heads/main',
+            environment: 'prod',
+            event_name: 'push',
+          },
+        },
       })
     }
     expect(world.dg.requests.length).toBe(requests)
   })
 
   test('a key minted before markers covered the issuer can still be deleted while the policy has one issuer', async () => {
-    const oldMac = createHmac('sha256', markerSecret(ADMIN_KEY)).update(`3333333333333333:1001`).digest('hex').slice(0, 16)
-    const old = world.dg.addKey({ projectId: PROJECT_ID, comment: `octo-org/app run 1.1, rule app-tests [dgkb:3333333333333333:1001:${oldMac}]` })
-    expect(await world.call('DELETE', `/v1/keys/${old.apiKeyId}`, { token: await world.sign(APP) })).toMatchObject({ status: 200, body: { deleted: [old.apiKeyId] } })
+    const oldMac = createHmac('sha256', markerSecret(ADMIN_KEY))
+      .update(`3333333333333333:1001`)
+      .digest('hex')
+      .slice(0, 16)
+    const old = world.dg.addKey({
+      projectId: PROJECT_ID,
+      comment: `octo-org/app run 1.1, rule app-tests [dgkb:3333333333333333:1001:${oldMac}]`,
+    })
+    expect(await world.call('DELETE', `/v1/keys/${old.apiKeyId}`, { token: await world.sign(APP) })).toMatchObject({
+      status: 200,
+      body: { deleted: [old.apiKeyId] },
+    })
   })
 })
 
@@ -107,7 +157,10 @@ describe('deletions and listings have their own per-repository budget', () => {
       expect((await world.call('GET', `/v1/keys?invocation=${INVOCATION}`, { token })).status).toBe(200)
       const requests = world.dg.requests.length
       const refused = await world.call('DELETE', `/v1/keys?invocation=${INVOCATION}`, { token })
-      expect(refused).toMatchObject({ status: 429, body: { error: 'rate_limited', message: expect.stringContaining('deletes-per-minute') } })
+      expect(refused).toMatchObject({
+        status: 429,
+        body: { error: 'rate_limited', message: expect.stringContaining('deletes-per-minute') },
+      })
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
       expect(world.dg.requests.length).toBe(requests)
       expect((await world.call('POST', '/v1/keys', { token })).status).toBe(200)
@@ -148,23 +201,42 @@ describe('two issuers: repositories of one GitHub instance never reach another i
     const ghes = await world.call('POST', '/v1/keys', { token: await enterpriseToken() })
     expect(dotcom.body.scopes).toEqual(['usage:write'])
     expect(ghes.body.scopes).toEqual(['usage:read'])
-    expect(await auditLineWhere(world.broker, (line) => line.key_id === dotcom.body.key_id)).toMatchObject({ rule: 'dotcom-app', issuer: world.issuer.url })
-    expect(await auditLineWhere(world.broker, (line) => line.key_id === ghes.body.key_id)).toMatchObject({ rule: 'ghes-app', issuer: enterprise.url })
+    expect(await auditLineWhere(world.broker, (line) => line.key_id === dotcom.body.key_id)).toMatchObject({
+      rule: 'dotcom-app',
+      issuer: world.issuer.url,
+    })
+    expect(await auditLineWhere(world.broker, (line) => line.key_id === ghes.body.key_id)).toMatchObject({
+      rule: 'ghes-app',
+      issuer: enterprise.url,
+    })
   })
 
   test('the same repository id on the other instance can neither see nor delete the key', async () => {
     const invocation = '4444444444444444'
     const minted = await world.call('POST', '/v1/keys', { token: await world.sign(), body: { invocation } })
     const keyId = String(minted.body.key_id)
-    expect(await world.call('DELETE', `/v1/keys/${keyId}`, { token: await enterpriseToken() })).toMatchObject({ status: 403, body: { error: 'not_yours' } })
-    expect(await world.call('GET', `/v1/keys?invocation=${invocation}`, { token: await enterpriseToken() })).toMatchObject({ status: 200, body: { keys: [] } })
-    expect(await world.call('DELETE', `/v1/keys?invocation=${invocation}`, { token: await enterpriseToken() })).toMatchObject({ status: 200, body: { deleted: [] } })
+    expect(await world.call('DELETE', `/v1/keys/${keyId}`, { token: await enterpriseToken() })).toMatchObject({
+      status: 403,
+      body: { error: 'not_yours' },
+    })
+    expect(
+      await world.call('GET', `/v1/keys?invocation=${invocation}`, { token: await enterpriseToken() }),
+    ).toMatchObject({ status: 200, body: { keys: [] } })
+    expect(
+      await world.call('DELETE', `/v1/keys?invocation=${invocation}`, { token: await enterpriseToken() }),
+    ).toMatchObject({ status: 200, body: { deleted: [] } })
     expect(world.dg.liveKeys().map((k) => k.apiKeyId)).toContain(keyId)
   })
 
   test('with several issuers, a key of the old marker form belongs to nobody', async () => {
-    const oldMac = createHmac('sha256', markerSecret(ADMIN_KEY)).update(`5555555555555555:1001`).digest('hex').slice(0, 16)
+    const oldMac = createHmac('sha256', markerSecret(ADMIN_KEY))
+      .update(`5555555555555555:1001`)
+      .digest('hex')
+      .slice(0, 16)
     const old = world.dg.addKey({ projectId: PROJECT_ID, comment: `c [dgkb:5555555555555555:1001:${oldMac}]` })
-    expect(await world.call('DELETE', `/v1/keys/${old.apiKeyId}`, { token: await world.sign() })).toMatchObject({ status: 403, body: { error: 'not_yours' } })
+    expect(await world.call('DELETE', `/v1/keys/${old.apiKeyId}`, { token: await world.sign() })).toMatchObject({
+      status: 403,
+      body: { error: 'not_yours' },
+    })
   })
 })

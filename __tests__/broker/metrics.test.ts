@@ -11,7 +11,13 @@ describe('createBrokerMetrics', () => {
     const first = createBrokerMetrics()
     const second = createBrokerMetrics()
     first.recorder.requestStarted()
-    first.recorder.requestEnded({ route: 'POST /v1/keys', outcome: 'granted', status: 200, error: undefined, seconds: 0.02 })
+    first.recorder.requestEnded({
+      route: 'POST /v1/keys',
+      outcome: 'granted',
+      status: 200,
+      error: undefined,
+      seconds: 0.02,
+    })
     second.recorder.deepgramAnswered(undefined)
     const one = parseExposition(await first.registry.metrics())
     const two = parseExposition(await second.registry.metrics())
@@ -26,7 +32,13 @@ describe('createBrokerMetrics', () => {
     const { registry, recorder } = createBrokerMetrics()
     for (const error of ['rate_limited', 'no_rule', undefined]) {
       recorder.requestStarted()
-      recorder.requestEnded({ route: 'DELETE /v1/keys?tags', outcome: 'refused', status: error === 'rate_limited' ? 429 : 403, error, seconds: 0.001 })
+      recorder.requestEnded({
+        route: 'DELETE /v1/keys?tags',
+        outcome: 'refused',
+        status: error === 'rate_limited' ? 429 : 403,
+        error,
+        seconds: 0.001,
+      })
     }
     const samples = parseExposition(await registry.metrics())
     expect(valueOf(samples, 'broker_rate_limited_total', { route: 'DELETE /v1/keys?tags' })).toBe(1)
@@ -52,13 +64,21 @@ describe('probeAnswer', () => {
   test('healthz is 200 whatever the readiness; readyz waits for every issuer, then fails again once draining', () => {
     const readiness = new Readiness(['https://a.example', 'https://b.example'])
     expect(probeAnswer('/healthz', readiness)).toEqual({ status: 200, body: { status: 'ok' } })
-    expect(probeAnswer('/readyz', readiness)).toEqual({ status: 503, body: { error: 'not_ready', message: expect.stringContaining('The keys of 2 issuers') } })
+    expect(probeAnswer('/readyz', readiness)).toEqual({
+      status: 503,
+      body: { error: 'not_ready', message: expect.stringContaining('The keys of 2 issuers') },
+    })
     readiness.keySetFetched('https://a.example')
-    expect(probeAnswer('/readyz', readiness)?.body).toMatchObject({ message: expect.stringContaining('The keys of 1 issuer of') })
+    expect(probeAnswer('/readyz', readiness)?.body).toMatchObject({
+      message: expect.stringContaining('The keys of 1 issuer of'),
+    })
     readiness.keySetFetched('https://b.example')
     expect(probeAnswer('/readyz', readiness)).toEqual({ status: 200, body: { status: 'ready' } })
     readiness.drain()
-    expect(probeAnswer('/readyz', readiness)).toEqual({ status: 503, body: { error: 'not_ready', message: expect.stringContaining('shutting down') } })
+    expect(probeAnswer('/readyz', readiness)).toEqual({
+      status: 503,
+      body: { error: 'not_ready', message: expect.stringContaining('shutting down') },
+    })
     expect(probeAnswer('/metrics', readiness)).toBeUndefined()
   })
 })
@@ -69,12 +89,18 @@ describe('METRICS_PORT and METRICS_HOST', () => {
   test('serve no metrics unless METRICS_PORT is set, and then on loopback unless METRICS_HOST says otherwise', () => {
     expect(readConfig(BASE).metrics).toBeUndefined()
     expect(readConfig({ ...BASE, METRICS_PORT: '9090' }).metrics).toEqual({ port: 9090, host: '127.0.0.1' })
-    expect(readConfig({ ...BASE, METRICS_PORT: '9090', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({ port: 9090, host: '0.0.0.0' })
+    expect(readConfig({ ...BASE, METRICS_PORT: '9090', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({
+      port: 9090,
+      host: '0.0.0.0',
+    })
   })
 
   test.each([
     [{ METRICS_PORT: 'ninety' }, /METRICS_PORT 'ninety' is not a port\. .*unset, there are no metrics/],
-    [{ METRICS_PORT: '9090', METRICS_HOST: 'http://x' }, /METRICS_HOST 'http:\/\/x' is not an address\. .*the default is 127\.0\.0\.1/],
+    [
+      { METRICS_PORT: '9090', METRICS_HOST: 'http://x' },
+      /METRICS_HOST 'http:\/\/x' is not an address\. .*the default is 127\.0\.0\.1/,
+    ],
   ])('refuse %j, naming the variable and its forms', (env, message) => {
     expect(() => readConfig({ ...BASE, ...env })).toThrow(ConfigError)
     expect(() => readConfig({ ...BASE, ...env })).toThrow(message)

@@ -10,9 +10,25 @@ beforeAll(async () => {
     policy: (issuer) =>
       examplePolicy(issuer, {
         rules: [
-          { name: 'main-only', match: { repository_id: '1001', ref: 'refs/heads/main' }, scopes: ['usage:read'], tags: ['main'] },
-          { name: 'prod-deploy', match: { repository_owner_id: '4321', environment: 'production', ref: 'refs/tags/v*' }, scopes: ['usage:write'], 'max-expiration': '10m', tags: ['deploy'] },
-          { name: 'services', match: { repository: 'octo-org/*-service', event_name: 'push' }, scopes: ['usage:read'], tags: ['svc'] },
+          {
+            name: 'main-only',
+            match: { repository_id: '1001', ref: 'refs/heads/main' },
+            scopes: ['usage:read'],
+            tags: ['main'],
+          },
+          {
+            name: 'prod-deploy',
+            match: { repository_owner_id: '4321', environment: 'production', ref: 'refs/tags/v*' },
+            scopes: ['usage:write'],
+            'max-expiration': '10m',
+            tags: ['deploy'],
+          },
+          {
+            name: 'services',
+            match: { repository: 'octo-org/*-service', event_name: 'push' },
+            scopes: ['usage:read'],
+            tags: ['svc'],
+          },
           { name: 'keys-admin', match: { repository_id: 2002 }, scopes: ['keys:write'], 'allow-key-management': true },
         ],
       }),
@@ -20,8 +36,14 @@ beforeAll(async () => {
 })
 afterAll(() => world.close())
 
-async function mint(claims: Record<string, unknown> = {}, body?: Record<string, unknown> | string): Promise<BrokerAnswer> {
-  const answer = await world.call('POST', '/v1/keys', { token: await world.sign(claims), ...(body === undefined ? {} : { body }) })
+async function mint(
+  claims: Record<string, unknown> = {},
+  body?: Record<string, unknown> | string,
+): Promise<BrokerAnswer> {
+  const answer = await world.call('POST', '/v1/keys', {
+    token: await world.sign(claims),
+    ...(body === undefined ? {} : { body }),
+  })
   answers.push(answer)
   return answer
 }
@@ -29,7 +51,7 @@ async function mint(claims: Record<string, unknown> = {}, body?: Record<string, 
 const FEATURE = { ref: 'refs/heads/feature/x' }
 
 describe('claims and rules', () => {
-  test("a matching rule mints a key with its scopes, tags and a comment naming repository, run and rule", async () => {
+  test('a matching rule mints a key with its scopes, tags and a comment naming repository, run and rule', async () => {
     const { status, body } = await mint(FEATURE)
     expect(status).toBe(200)
     expect(body).toEqual({
@@ -64,12 +86,19 @@ describe('claims and rules', () => {
   test('values never match as substrings', async () => {
     const answer = await mint({ ...FEATURE, repository: 'octo-org/app-fork' })
     expect(answer.status).toBe(403)
-    expect(answer.body).toEqual({ error: 'no_rule', message: expect.stringContaining('repository octo-org/app-fork'), claims: expect.objectContaining({ repository: 'octo-org/app-fork' }) })
+    expect(answer.body).toEqual({
+      error: 'no_rule',
+      message: expect.stringContaining('repository octo-org/app-fork'),
+      claims: expect.objectContaining({ repository: 'octo-org/app-fork' }),
+    })
   })
 
   test('a rule on a claim only some tokens carry: environment', async () => {
     const tag = { ref: 'refs/tags/v1.2.3' }
-    expect((await mint({ ...tag, environment: 'production' })).body).toMatchObject({ scopes: ['usage:write'], tags: ['deploy'] })
+    expect((await mint({ ...tag, environment: 'production' })).body).toMatchObject({
+      scopes: ['usage:write'],
+      tags: ['deploy'],
+    })
     expect((await mint(tag)).body).toMatchObject({ error: 'no_rule' })
     expect((await mint({ ...tag, environment: 'staging' })).body).toMatchObject({ error: 'no_rule' })
   })
@@ -94,11 +123,18 @@ describe('claims and rules', () => {
 
 describe('what a request may ask for', () => {
   test('fewer scopes, a shorter life, more tags and a comment', async () => {
-    const { status, body } = await mint(FEATURE, { scopes: ['usage:read'], expiration: '30m', tags: ['pr-42'], comment: 'nightly run' })
+    const { status, body } = await mint(FEATURE, {
+      scopes: ['usage:read'],
+      expiration: '30m',
+      tags: ['pr-42'],
+      comment: 'nightly run',
+    })
     expect(status).toBe(200)
     expect(body).toMatchObject({ scopes: ['usage:read'], tags: ['ci', 'pr-42'] })
     expect(Math.abs(Date.parse(String(body.expires_at)) - Date.now() - 1800_000)).toBeLessThan(60_000)
-    expect(world.dg.keys.find((k) => k.apiKeyId === body.key_id)?.comment).toMatch(/^nightly run \(octo-org\/app run 4242\.1, rule app-tests\) \[dgkb:/)
+    expect(world.dg.keys.find((k) => k.apiKeyId === body.key_id)?.comment).toMatch(
+      /^nightly run \(octo-org\/app run 4242\.1, rule app-tests\) \[dgkb:/,
+    )
   })
 
   test('an expiration in seconds, and a date-time', async () => {
@@ -116,8 +152,16 @@ describe('what a request may ask for', () => {
     expect(answer.status).toBe(403)
     expect(answer.body).toEqual({
       error: 'scope_not_allowed',
-      message: expect.stringMatching(/^Rule app-tests does not grant keys:write; it grants at most usage:write, usage:read\. The token's claims: repository octo-org\/app, repository_id 1001, ref refs\/heads\/feature\/x, /),
-      claims: { repository: 'octo-org/app', repository_id: '1001', ref: 'refs/heads/feature/x', event_name: 'push', workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/main' },
+      message: expect.stringMatching(
+        /^Rule app-tests does not grant keys:write; it grants at most usage:write, usage:read\. The token's claims: repository octo-org\/app, repository_id 1001, ref refs\/heads\/feature\/x, /,
+      ),
+      claims: {
+        repository: 'octo-org/app',
+        repository_id: '1001',
+        ref: 'refs/heads/feature/x',
+        event_name: 'push',
+        workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/main',
+      },
     })
     expect(world.dg.keys.length).toBe(before)
   })
@@ -125,8 +169,13 @@ describe('what a request may ask for', () => {
   test('a lifetime over the rule: 403 naming the limit', async () => {
     const answer = await mint(FEATURE, { expiration: '3h' })
     expect(answer.status).toBe(403)
-    expect(answer.body).toMatchObject({ error: 'lifetime_not_allowed', message: expect.stringContaining('rule app-tests allows at most 7200 s') })
-    expect((await mint({ ref: 'refs/tags/v1', environment: 'production' }, { expiration: '11m' })).body).toMatchObject({ error: 'lifetime_not_allowed' })
+    expect(answer.body).toMatchObject({
+      error: 'lifetime_not_allowed',
+      message: expect.stringContaining('rule app-tests allows at most 7200 s'),
+    })
+    expect((await mint({ ref: 'refs/tags/v1', environment: 'production' }, { expiration: '11m' })).body).toMatchObject({
+      error: 'lifetime_not_allowed',
+    })
   })
 
   test.each<[string, string | Record<string, unknown>, RegExp]>([
@@ -135,7 +184,11 @@ describe('what a request may ask for', () => {
     ['an expiration it cannot read', { expiration: 'forever' }, /^expiration 'forever' is refused/],
     ['a tag with a comma', { tags: ['a,b'] }, /"a,b" is not one of tags/],
     ['a comment with a line break', { comment: 'a\nb' }, /comment holds a control character \(U\+000A\)/],
-    ['a comment with a right-to-left override', { comment: 'held by \u202eppa/gro-otco' }, /comment holds a bidirectional-text control \(U\+202E\) at position 9/],
+    [
+      'a comment with a right-to-left override',
+      { comment: 'held by \u202eppa/gro-otco' },
+      /comment holds a bidirectional-text control \(U\+202E\) at position 9/,
+    ],
   ])('%s: 400', async (_what, body, message) => {
     const answer = await mint(FEATURE, body)
     expect(answer.status).toBe(400)
@@ -158,7 +211,10 @@ describe('the token', () => {
     const answer = await world.call('POST', '/v1/keys', { headers })
     answers.push(answer)
     expect(answer.status).toBe(401)
-    expect(answer.body).toEqual({ error: 'token_missing', message: expect.stringContaining('Authorization: Bearer <token>') })
+    expect(answer.body).toEqual({
+      error: 'token_missing',
+      message: expect.stringContaining('Authorization: Bearer <token>'),
+    })
   })
 
   test('a token without repository_id: 401', async () => {
@@ -174,7 +230,14 @@ describe('Deepgram failing', () => {
     world.dg.fail({ route: 'create', status: 403 })
     const answer = await mint(FEATURE)
     expect(answer.status).toBe(502)
-    expect(answer.body).toMatchObject({ error: 'deepgram_failed', deepgram_status: 403, deepgram_request_id: expect.any(String), message: expect.stringMatching(/^Deepgram answered HTTP 403 while creating the key: .+ \(request id [0-9a-f-]+\)/) })
+    expect(answer.body).toMatchObject({
+      error: 'deepgram_failed',
+      deepgram_status: 403,
+      deepgram_request_id: expect.any(String),
+      message: expect.stringMatching(
+        /^Deepgram answered HTTP 403 while creating the key: .+ \(request id [0-9a-f-]+\)/,
+      ),
+    })
     expect(answer.body.message).toContain(String(answer.body.deepgram_request_id))
     expect(world.dg.liveKeys().length).toBe(live)
   })
@@ -194,7 +257,9 @@ describe('Deepgram failing', () => {
     const answer = await mint(FEATURE)
     world.dg.ignoreExpiry(false)
     expect(answer.status).toBe(502)
-    expect(answer.body.message).toMatch(/but the answer carries no expiration_date: the key would never expire; it was deleted/)
+    expect(answer.body.message).toMatch(
+      /but the answer carries no expiration_date: the key would never expire; it was deleted/,
+    )
     expect(world.dg.keys.filter((k) => !k.deleted).length).toBe(live)
   })
 })
@@ -251,7 +316,13 @@ describe('the HTTP surface', () => {
       expires_at: expect.any(String),
     })
     const refused = lines.find((line) => line.error === 'scope_not_allowed')
-    expect(refused).toMatchObject({ outcome: 'refused', status: 403, rule: 'app-tests', repository: 'octo-org/app', reason: expect.stringContaining('keys:write') })
+    expect(refused).toMatchObject({
+      outcome: 'refused',
+      status: 403,
+      rule: 'app-tests',
+      repository: 'octo-org/app',
+      reason: expect.stringContaining('keys:write'),
+    })
     expect(lines.find((line) => line.error === 'token_missing')).toMatchObject({ outcome: 'refused', status: 401 })
     expect(lines.find((line) => line.status === 502)).toMatchObject({ outcome: 'failed', error: 'deepgram_failed' })
   })

@@ -59,15 +59,29 @@ describe('GET /metrics', () => {
   test('is Prometheus text: every line a HELP or TYPE comment or a sample of a typed metric', () => {
     const samples = parseExposition(metrics)
     expect(samples.length).toBeGreaterThan(20)
-    expect(samples.map((sample) => sample.name)).toEqual(expect.arrayContaining(['process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']))
+    expect(samples.map((sample) => sample.name)).toEqual(
+      expect.arrayContaining(['process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']),
+    )
   })
 
   test('counts requests by route template, outcome and status, and mints in a histogram', () => {
     const samples = parseExposition(metrics)
-    expect(valueOf(samples, 'broker_requests_total', { route: 'POST /v1/keys', outcome: 'granted', status: '200' })).toBe(2)
-    expect(valueOf(samples, 'broker_requests_total', { route: 'POST /v1/keys', outcome: 'refused', status: '401' })).toBe(1)
-    expect(valueOf(samples, 'broker_requests_total', { route: 'POST /v1/keys', outcome: 'refused', status: '429' })).toBe(1)
-    expect(valueOf(samples, 'broker_requests_total', { route: 'DELETE /v1/keys/{key_id}', outcome: 'deleted', status: '200' })).toBe(1)
+    expect(
+      valueOf(samples, 'broker_requests_total', { route: 'POST /v1/keys', outcome: 'granted', status: '200' }),
+    ).toBe(2)
+    expect(
+      valueOf(samples, 'broker_requests_total', { route: 'POST /v1/keys', outcome: 'refused', status: '401' }),
+    ).toBe(1)
+    expect(
+      valueOf(samples, 'broker_requests_total', { route: 'POST /v1/keys', outcome: 'refused', status: '429' }),
+    ).toBe(1)
+    expect(
+      valueOf(samples, 'broker_requests_total', {
+        route: 'DELETE /v1/keys/{key_id}',
+        outcome: 'deleted',
+        status: '200',
+      }),
+    ).toBe(1)
     expect(valueOf(samples, 'broker_mint_duration_seconds_count', { outcome: 'granted' })).toBe(2)
     expect(valueOf(samples, 'broker_mint_duration_seconds_bucket', { outcome: 'granted', le: '+Inf' })).toBe(2)
     expect(valueOf(samples, 'broker_mint_duration_seconds_sum', { outcome: 'granted' })).toBeGreaterThan(0)
@@ -105,12 +119,20 @@ describe('GET /healthz and GET /readyz', () => {
     const dg = await startDeepgramEmulator({})
     const issuer = await startOidcIssuer()
     await issuer.misbehave({ discoveryStatus: 503 })
-    const broker = await startBroker({ policy: examplePolicy(issuer), adminKey: ADMIN_KEY, deepgramApiUrl: dg.url, env: METRICS })
+    const broker = await startBroker({
+      policy: examplePolicy(issuer),
+      adminKey: ADMIN_KEY,
+      deepgramApiUrl: dg.url,
+      env: METRICS,
+    })
     try {
       expect((await get(`${broker.url}/healthz`)).status).toBe(200)
       const waiting = await get(`${broker.url}/readyz`)
       expect(waiting.status).toBe(503)
-      expect(JSON.parse(waiting.text)).toEqual({ error: 'not_ready', message: expect.stringContaining('The keys of 1 issuer of the policy have not been fetched yet') })
+      expect(JSON.parse(waiting.text)).toEqual({
+        error: 'not_ready',
+        message: expect.stringContaining('The keys of 1 issuer of the policy have not been fetched yet'),
+      })
       await issuer.misbehave({})
       const ready = await readyzUntil(broker.url, 200)
       expect(ready.status).toBe(200)
@@ -118,9 +140,13 @@ describe('GET /healthz and GET /readyz', () => {
       // The probes are not audited, and the failed fetches are counted and logged.
       expect(broker.auditLines()).toEqual([])
       const samples = parseExposition((await get(broker.metricsUrl ?? '')).text)
-      expect(valueOf(samples, 'broker_issuer_key_set_fetches_total', { issuer: issuer.url, outcome: 'failed' })).toBeGreaterThanOrEqual(1)
+      expect(
+        valueOf(samples, 'broker_issuer_key_set_fetches_total', { issuer: issuer.url, outcome: 'failed' }),
+      ).toBeGreaterThanOrEqual(1)
       expect(valueOf(samples, 'broker_issuer_key_set_fetches_total', { issuer: issuer.url, outcome: 'ok' })).toBe(1)
-      expect(broker.stderr()).toContain(`not ready: ${issuer.url}/.well-known/openid-configuration answered HTTP 503; trying again in 1 s`)
+      expect(broker.stderr()).toContain(
+        `not ready: ${issuer.url}/.well-known/openid-configuration answered HTTP 503; trying again in 1 s`,
+      )
     } finally {
       expect((await broker.stop()).code).toBe(0)
       await Promise.all([dg.close(), issuer.close()])
@@ -131,7 +157,8 @@ describe('GET /healthz and GET /readyz', () => {
     const world = await startWorld({ env: METRICS, emulator: { latencyMs: 1500 } })
     expect((await readyzUntil(opsBase(world), 200)).status).toBe(200)
     const minting = world.call('POST', '/v1/keys', { token: await world.sign() })
-    for (let waited = 0; world.dg.requests.length === 0 && waited < 5000; waited += 20) await new Promise((done) => setTimeout(done, 20))
+    for (let waited = 0; world.dg.requests.length === 0 && waited < 5000; waited += 20)
+      await new Promise((done) => setTimeout(done, 20))
     const exited = world.broker.stop()
     const draining = await readyzUntil(opsBase(world), 503, 1000)
     expect(draining.status).toBe(503)
@@ -147,13 +174,24 @@ describe('GET /healthz and GET /readyz', () => {
 interface ManifestObject {
   kind: string
   spec: {
-    template?: { spec: { containers: { image: string; env: { name: string; value?: string }[]; readinessProbe: { httpGet: unknown }; livenessProbe: { httpGet: unknown } }[] } }
+    template?: {
+      spec: {
+        containers: {
+          image: string
+          env: { name: string; value?: string }[]
+          readinessProbe: { httpGet: unknown }
+          livenessProbe: { httpGet: unknown }
+        }[]
+      }
+    }
     ports?: { targetPort: string }[]
   }
 }
 
 describe('deploy/kubernetes.yaml', () => {
-  const documents = parseAllDocuments(readFileSync('deploy/kubernetes.yaml', 'utf8')).map((document) => document.toJS() as ManifestObject)
+  const documents = parseAllDocuments(readFileSync('deploy/kubernetes.yaml', 'utf8')).map(
+    (document) => document.toJS() as ManifestObject,
+  )
   const container = documents.find((d) => d.kind === 'Deployment')?.spec.template?.spec.containers[0]
   const service = documents.find((d) => d.kind === 'Service')
 

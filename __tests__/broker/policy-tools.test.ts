@@ -38,21 +38,38 @@ const policy = (): Record<string, unknown> => ({
   audience: 'https://deepgram-broker.example.com',
   issuers: [issuer],
   rules: [
-    { name: 'main-only', match: { repository_id: '1001', ref: 'refs/heads/main' }, scopes: ['usage:read'], tags: ['main'] },
-    { name: 'app-tests', match: { repository: 'octo-org/app', repository_owner_id: '4321', ref: 'refs/heads/*' }, scopes: ['usage:write'], 'max-expiration': '90m' },
+    {
+      name: 'main-only',
+      match: { repository_id: '1001', ref: 'refs/heads/main' },
+      scopes: ['usage:read'],
+      tags: ['main'],
+    },
+    {
+      name: 'app-tests',
+      match: { repository: 'octo-org/app', repository_owner_id: '4321', ref: 'refs/heads/*' },
+      scopes: ['usage:write'],
+      'max-expiration': '90m',
+    },
     { name: 'any-branch', match: { repository_owner_id: '4321' }, scopes: ['usage:write'] },
   ],
 })
 
 function file(name: string, content: string | Record<string, unknown>): string {
   const path = join(dir, name)
-  writeFileSync(path, typeof content === 'string' ? content : name.endsWith('.json') ? JSON.stringify(content) : stringify(content))
+  writeFileSync(
+    path,
+    typeof content === 'string' ? content : name.endsWith('.json') ? JSON.stringify(content) : stringify(content),
+  )
   return path
 }
 
 /** The bundled broker with these arguments, with no admin key, no policy variable and no proxy. */
 function broker(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const child = spawnSync(process.execPath, [resolve('dist/broker/index.js'), ...args], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8', timeout: 10_000 })
+  const child = spawnSync(process.execPath, [resolve('dist/broker/index.js'), ...args], {
+    env: { PATH: process.env.PATH ?? '' },
+    encoding: 'utf8',
+    timeout: 10_000,
+  })
   return { code: child.status, stdout: child.stdout, stderr: child.stderr }
 }
 
@@ -64,7 +81,13 @@ describe('check POLICY', () => {
     expect(stdout).toMatch(new RegExp(`^# ${path} is valid: the broker starts with it\\.`))
     const inEffect = parse(stdout) as Record<string, unknown>
     expect(inEffect).toMatchObject({ 'keys-per-minute': 30, issuers: [issuer] })
-    expect((inEffect.rules as Record<string, unknown>[]).map((rule) => [rule.name, rule['max-expiration'], rule['allow-key-management']])).toEqual([
+    expect(
+      (inEffect.rules as Record<string, unknown>[]).map((rule) => [
+        rule.name,
+        rule['max-expiration'],
+        rule['allow-key-management'],
+      ]),
+    ).toEqual([
       ['main-only', '1h', false],
       ['app-tests', '1h30m', false],
       ['any-branch', '1h', false],
@@ -73,7 +96,11 @@ describe('check POLICY', () => {
   })
 
   test('refuses a bad policy with exit 1 and the very messages start-up gives', async () => {
-    const bad = { ...policy(), audience: '', rules: [{ name: 'loose', match: { ref: 'refs/heads/*' }, scopes: ['keys:write'], 'max-expiration': '100d' }] }
+    const bad = {
+      ...policy(),
+      audience: '',
+      rules: [{ name: 'loose', match: { ref: 'refs/heads/*' }, scopes: ['keys:write'], 'max-expiration': '100d' }],
+    }
     const path = file('bad.yml', bad)
     const checked = broker('check', path)
     expect(checked.code).toBe(1)
@@ -88,7 +115,11 @@ describe('check POLICY', () => {
 
   test.each([
     ['that is not YAML', 'rules: [', /is not valid YAML/],
-    ['with an unknown claim', { ...policy(), rules: [{ name: 'x', match: { repository_id: '1', colour: 'blue' }, scopes: ['usage:write'] }] }, /match has an unknown claim "colour"/],
+    [
+      'with an unknown claim',
+      { ...policy(), rules: [{ name: 'x', match: { repository_id: '1', colour: 'blue' }, scopes: ['usage:write'] }] },
+      /match has an unknown claim "colour"/,
+    ],
   ])('refuses a policy %s', (_what, content, message) => {
     const { code, stderr } = broker('check', file(`case-${_what.replaceAll(' ', '-')}.yml`, content))
     expect(code).toBe(1)
@@ -97,13 +128,22 @@ describe('check POLICY', () => {
   })
 
   test('names a policy file it cannot read', () => {
-    expect(broker('check', join(dir, 'missing.yml'))).toEqual({ code: 1, stdout: '', stderr: `deepgram-key-broker: cannot read ${join(dir, 'missing.yml')} (ENOENT). Give the path of the policy file.\n` })
+    expect(broker('check', join(dir, 'missing.yml'))).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `deepgram-key-broker: cannot read ${join(dir, 'missing.yml')} (ENOENT). Give the path of the policy file.\n`,
+    })
   })
 })
 
 describe('explain POLICY --claims CLAIMS.json', () => {
   test('names the rule that matches and, for each rule that does not, the first claim that differs', () => {
-    const claims = file('feature.json', { repository: 'octo-org/app', repository_id: '1001', repository_owner_id: '4321', ref: 'refs/heads/feature/x' })
+    const claims = file('feature.json', {
+      repository: 'octo-org/app',
+      repository_id: '1001',
+      repository_owner_id: '4321',
+      ref: 'refs/heads/feature/x',
+    })
     const { code, stdout, stderr } = broker('explain', file('explain.yml', policy()), '--claims', claims)
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
     expect(stdout.split('\n')).toEqual([
@@ -116,7 +156,12 @@ describe('explain POLICY --claims CLAIMS.json', () => {
   })
 
   test('exits 1 when no rule matches, and tells a missing claim from a different one', () => {
-    const claims = file('fork.json', { repository: 'octo-org/app-fork', repository_id: '2002', ref: 'refs/heads/main', run_id: 7 })
+    const claims = file('fork.json', {
+      repository: 'octo-org/app-fork',
+      repository_id: '2002',
+      ref: 'refs/heads/main',
+      run_id: 7,
+    })
     const { code, stdout } = broker('explain', '--claims', claims, file('explain.yml', policy()))
     expect(code).toBe(1)
     expect(stdout.split('\n')).toEqual([
@@ -131,7 +176,9 @@ describe('explain POLICY --claims CLAIMS.json', () => {
   test('shows a claim that would break the line or pass for a workflow command as escaped text, on one line', () => {
     const claims = file('hostile.json', { repository_id: '1001', ref: 'refs/heads/x\n::error::owned\u2028' })
     const { stdout } = broker('explain', file('explain.yml', policy()), '--claims', claims)
-    expect(stdout.split('\n')[1]).toBe('  main-only   does not match: ref is "refs/heads/x\\n::error::owned\\u2028", the rule wants "refs/heads/main"')
+    expect(stdout.split('\n')[1]).toBe(
+      '  main-only   does not match: ref is "refs/heads/x\\n::error::owned\\u2028", the rule wants "refs/heads/main"',
+    )
     expect(stdout).not.toMatch(/^::/m)
   })
 
@@ -142,11 +189,19 @@ describe('explain POLICY --claims CLAIMS.json', () => {
     const claims = file(`claims-${_what.replaceAll(' ', '-')}.json`, content)
     const { code, stderr } = broker('explain', file('explain.yml', policy()), '--claims', claims)
     expect(code).toBe(1)
-    expect(stderr).toBe(`deepgram-key-broker: ${claims} ${message}. Give a JSON object of claims, such as a token's payload.\n`)
+    expect(stderr).toBe(
+      `deepgram-key-broker: ${claims} ${message}. Give a JSON object of claims, such as a token's payload.\n`,
+    )
   })
 })
 
-test.each([[['check']], [['explain', 'policy.yml']], [['check', 'a.yml', 'b.yml']], [['serve', 'now']], [['lint', 'policy.yml']]])('%j is a misuse: exit 2 and the usage', (args) => {
+test.each([
+  [['check']],
+  [['explain', 'policy.yml']],
+  [['check', 'a.yml', 'b.yml']],
+  [['serve', 'now']],
+  [['lint', 'policy.yml']],
+])('%j is a misuse: exit 2 and the usage', (args) => {
   const { code, stdout, stderr } = broker(...args)
   expect(code).toBe(2)
   expect(stdout).toBe('')

@@ -1,9 +1,21 @@
 import { readFileSync } from 'node:fs'
 import { parseAllDocuments, stringify } from 'yaml'
-import { DEFAULT_DELETES_PER_MINUTE, DEFAULT_KEYS_PER_MINUTE, GITHUB_ISSUER, parsePolicy, PolicyError } from '../../src/broker/policy.ts'
+import {
+  DEFAULT_DELETES_PER_MINUTE,
+  DEFAULT_KEYS_PER_MINUTE,
+  GITHUB_ISSUER,
+  parsePolicy,
+  PolicyError,
+} from '../../src/broker/policy.ts'
 
 const PROJECT = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
-const RULE = { name: 'app-tests', match: { repository: 'octo-org/app', repository_owner_id: '4321', ref: 'refs/heads/*' }, scopes: ['usage:write'], 'max-expiration': '1h', tags: ['ci'] }
+const RULE = {
+  name: 'app-tests',
+  match: { repository: 'octo-org/app', repository_owner_id: '4321', ref: 'refs/heads/*' },
+  scopes: ['usage:write'],
+  'max-expiration': '1h',
+  tags: ['ci'],
+}
 const POLICY = { 'project-id': PROJECT, audience: 'https://deepgram-broker.example.com', rules: [RULE] }
 
 function problemsOf(policy: unknown): string[] {
@@ -48,9 +60,13 @@ describe('parsePolicy', () => {
   })
 
   test("passes the policy of deploy/kubernetes.yaml's ConfigMap", () => {
-    const documents = parseAllDocuments(readFileSync('deploy/kubernetes.yaml', 'utf8')).map((d) => d.toJS() as { kind: string; data?: Record<string, string> })
+    const documents = parseAllDocuments(readFileSync('deploy/kubernetes.yaml', 'utf8')).map(
+      (d) => d.toJS() as { kind: string; data?: Record<string, string> },
+    )
     const configMap = documents.find((d) => d.kind === 'ConfigMap')
-    expect(parsePolicy(configMap?.data?.['policy.yml'] ?? '', 'deploy/kubernetes.yaml').rules.map((r) => r.name)).toEqual(['app-tests'])
+    expect(
+      parsePolicy(configMap?.data?.['policy.yml'] ?? '', 'deploy/kubernetes.yaml').rules.map((r) => r.name),
+    ).toEqual(['app-tests'])
   })
 
   test('reads GHES and loopback issuers, numbers as claim values, management with allow-key-management', () => {
@@ -60,7 +76,16 @@ describe('parsePolicy', () => {
         issuers: ['https://ghes.example.com/_services/token', 'http://127.0.0.1:8000'],
         'keys-per-minute': 5,
         'deletes-per-minute': 7,
-        rules: [{ name: 'admin', issuers: ['http://127.0.0.1:8000'], match: { repository_id: 1001 }, scopes: ['keys:write'], 'allow-key-management': true, 'max-expiration': '90d' }],
+        rules: [
+          {
+            name: 'admin',
+            issuers: ['http://127.0.0.1:8000'],
+            match: { repository_id: 1001 },
+            scopes: ['keys:write'],
+            'allow-key-management': true,
+            'max-expiration': '90d',
+          },
+        ],
       }),
       'policy.yml',
     )
@@ -68,7 +93,13 @@ describe('parsePolicy', () => {
     expect(policy.keysPerMinute).toBe(5)
     expect(policy.deletesPerMinute).toBe(7)
     expect(policy.rules[0]?.issuers).toEqual(['http://127.0.0.1:8000'])
-    expect(policy.rules[0]).toMatchObject({ match: [{ claim: 'repository_id', pattern: '1001' }], scopes: ['keys:write'], allowKeyManagement: true, maxExpirationSeconds: 90 * 86400, tags: [] })
+    expect(policy.rules[0]).toMatchObject({
+      match: [{ claim: 'repository_id', pattern: '1001' }],
+      scopes: ['keys:write'],
+      allowKeyManagement: true,
+      maxExpirationSeconds: 90 * 86400,
+      tags: [],
+    })
   })
 
   test.each<[string, unknown, RegExp]>([
@@ -77,16 +108,40 @@ describe('parsePolicy', () => {
     ['not a mapping', '- a\n- b\n', /is not a mapping/],
     ['an unknown top-level field', { ...POLICY, audiences: ['x'] }, /unknown field "audiences"/],
     ['no project-id', { ...POLICY, 'project-id': undefined }, /project-id must be the project's UUID/],
-    ['a project-id that is not a UUID', { ...POLICY, 'project-id': 'my-project' }, /project-id must be the project's UUID/],
+    [
+      'a project-id that is not a UUID',
+      { ...POLICY, 'project-id': 'my-project' },
+      /project-id must be the project's UUID/,
+    ],
     ['no audience', { ...POLICY, audience: undefined }, /audience must be set/],
     ["GitHub's default audience", { ...POLICY, audience: 'https://github.com/octo-org' }, /GitHub's default audience/],
     ['an empty issuer list', { ...POLICY, issuers: [] }, /issuers must be a list/],
-    ['a plain-http issuer off this machine', { ...POLICY, issuers: ['http://token.example.com'] }, /plain http to a host that is not this machine/],
-    ['several issuers and a rule that names none', { ...POLICY, issuers: [GITHUB_ISSUER, 'https://ghes.example.com/_services/token'] }, /rule app-tests: issuers must be set when the policy has several issuers/],
-    ['a rule issuer the policy does not list', withRule({ issuers: ['https://ghes.example.com/_services/token'] }), /rule app-tests: issuers "https:\/\/ghes.example.com\/_services\/token" is not among the policy's issuers/],
+    [
+      'a plain-http issuer off this machine',
+      { ...POLICY, issuers: ['http://token.example.com'] },
+      /plain http to a host that is not this machine/,
+    ],
+    [
+      'several issuers and a rule that names none',
+      { ...POLICY, issuers: [GITHUB_ISSUER, 'https://ghes.example.com/_services/token'] },
+      /rule app-tests: issuers must be set when the policy has several issuers/,
+    ],
+    [
+      'a rule issuer the policy does not list',
+      withRule({ issuers: ['https://ghes.example.com/_services/token'] }),
+      /rule app-tests: issuers "https:\/\/ghes.example.com\/_services\/token" is not among the policy's issuers/,
+    ],
     ['an empty rule issuer list', withRule({ issuers: [] }), /rule app-tests: issuers must be a list of one or more/],
-    ['a * in event_name', withRule({ match: { repository_id: '1001', event_name: 'pull_request*' } }), /match event_name "pull_request\*" has a \*.*pull_request_target/],
-    ['a deletes-per-minute of zero', { ...POLICY, 'deletes-per-minute': 0 }, /deletes-per-minute must be a whole number/],
+    [
+      'a * in event_name',
+      withRule({ match: { repository_id: '1001', event_name: 'pull_request*' } }),
+      /match event_name "pull_request\*" has a \*.*pull_request_target/,
+    ],
+    [
+      'a deletes-per-minute of zero',
+      { ...POLICY, 'deletes-per-minute': 0 },
+      /deletes-per-minute must be a whole number/,
+    ],
     ['an issuer with a trailing slash', { ...POLICY, issuers: [`${GITHUB_ISSUER}/`] }, /ends with \//],
     ['an issuer with a query', { ...POLICY, issuers: [`${GITHUB_ISSUER}?x=1`] }, /query or a fragment/],
     ['an issuer that is not a URL', { ...POLICY, issuers: ['token.actions'] }, /is not a URL/],
@@ -106,13 +161,25 @@ describe('parsePolicy', () => {
     ['a rule without match', withRule({ match: undefined }), /match must map claims to values/],
     ['an unknown claim', withRule({ match: { ...RULE.match, repositry: 'x' } }), /unknown claim "repositry"/],
     ['an empty claim value', withRule({ match: { ...RULE.match, ref: '' } }), /match ref must be a non-empty string/],
-    ['a claim value that is a list', withRule({ match: { ...RULE.match, ref: ['a'] } }), /match ref must be a non-empty string/],
+    [
+      'a claim value that is a list',
+      withRule({ match: { ...RULE.match, ref: ['a'] } }),
+      /match ref must be a non-empty string/,
+    ],
     ['no scopes', withRule({ scopes: undefined }), /scopes must be a list/],
     ['an empty scope list', withRule({ scopes: [] }), /scopes must list at least one scope/],
     ['a malformed scope', withRule({ scopes: ['usage write'] }), /"usage write" is not scopes/],
-    ['a management scope without allow-key-management', withRule({ scopes: ['keys:write'] }), /scope keys:write can manage keys or the project .*allow-key-management: true/],
+    [
+      'a management scope without allow-key-management',
+      withRule({ scopes: ['keys:write'] }),
+      /scope keys:write can manage keys or the project .*allow-key-management: true/,
+    ],
     ['a role without allow-key-management', withRule({ scopes: ['member'] }), /scope member can manage keys/],
-    ['allow-key-management as text', withRule({ 'allow-key-management': 'yes' }), /allow-key-management must be true or false/],
+    [
+      'allow-key-management as text',
+      withRule({ 'allow-key-management': 'yes' }),
+      /allow-key-management must be true or false/,
+    ],
     ['a max-expiration over 90 days', withRule({ 'max-expiration': '91d' }), /max-expiration 91d is over 90 days/],
     ['a max-expiration that is a date', withRule({ 'max-expiration': '2030-01-01T00:00:00Z' }), /is not a duration/],
     ['a max-expiration that is not one', withRule({ 'max-expiration': 'forever' }), /is not a duration/],
@@ -124,11 +191,17 @@ describe('parsePolicy', () => {
   })
 
   test('lists every problem at once', () => {
-    const problems = problemsOf({ ...POLICY, audience: undefined, rules: [{ ...RULE, scopes: ['keys:write'], 'max-expiration': '100d' }] })
+    const problems = problemsOf({
+      ...POLICY,
+      audience: undefined,
+      rules: [{ ...RULE, scopes: ['keys:write'], 'max-expiration': '100d' }],
+    })
     expect(problems).toHaveLength(3)
   })
 
   test('the error message names the file and each problem', () => {
-    expect(() => parsePolicy(stringify({ ...POLICY, audience: '' }), '/etc/broker/policy.yml')).toThrow(/^The policy is refused:\n {2}- \/etc\/broker\/policy.yml: audience must be set/)
+    expect(() => parsePolicy(stringify({ ...POLICY, audience: '' }), '/etc/broker/policy.yml')).toThrow(
+      /^The policy is refused:\n {2}- \/etc\/broker\/policy.yml: audience must be set/,
+    )
   })
 })

@@ -9,7 +9,11 @@ describe('RateLimiter', () => {
 
   test('allows keys-per-minute keys per repository, then says when to come back', () => {
     const limiter = new RateLimiter(3, clock)
-    expect([limiter.take('1001'), limiter.take('1001'), limiter.take('1001')]).toEqual([{ allowed: true }, { allowed: true }, { allowed: true }])
+    expect([limiter.take('1001'), limiter.take('1001'), limiter.take('1001')]).toEqual([
+      { allowed: true },
+      { allowed: true },
+      { allowed: true },
+    ])
     now += 20_000
     expect(limiter.take('1001')).toEqual({ allowed: false, retryAfterSeconds: 40 })
   })

@@ -3,9 +3,12 @@ import { canonicalPath, requestLine, routeOf } from '../../src/broker/request-ta
 import { thrownBy } from '../helpers/thrown.ts'
 
 describe('canonicalPath', () => {
-  test.each(['/v1/keys', '/v1/keys?tags=a,b', '/v1/keys/3f2504e0-4f89-11d3-9a0c-0305e82c3301', '/healthz'])('keeps %s', (target) => {
-    expect(canonicalPath(target)).toBe(target.split('?')[0])
-  })
+  test.each(['/v1/keys', '/v1/keys?tags=a,b', '/v1/keys/3f2504e0-4f89-11d3-9a0c-0305e82c3301', '/healthz'])(
+    'keeps %s',
+    (target) => {
+      expect(canonicalPath(target)).toBe(target.split('?')[0])
+    },
+  )
 
   test.each([
     '//evil.example/v1/keys',
@@ -34,7 +37,11 @@ describe('routeOf', () => {
     ['GET', '/v1/keys?secret=abcdef012345', { kind: 'find', filter: { secret: 'abcdef012345' } }],
     ['DELETE', '/v1/keys?tags=ci,pr-1', { kind: 'delete-tagged', tags: 'ci,pr-1' }],
     ['DELETE', '/v1/keys?invocation=0123456789abcdef', { kind: 'delete-invocation', invocation: '0123456789abcdef' }],
-    ['DELETE', '/v1/keys/3f2504e0-4f89-11d3-9a0c-0305e82c3301', { kind: 'delete-key', keyId: '3f2504e0-4f89-11d3-9a0c-0305e82c3301' }],
+    [
+      'DELETE',
+      '/v1/keys/3f2504e0-4f89-11d3-9a0c-0305e82c3301',
+      { kind: 'delete-key', keyId: '3f2504e0-4f89-11d3-9a0c-0305e82c3301' },
+    ],
     ['GET', '/healthz', { kind: 'probe', path: '/healthz' }],
     ['HEAD', '/healthz', { kind: 'probe', path: '/healthz' }],
     ['GET', '/readyz', { kind: 'probe', path: '/readyz' }],

@@ -4,9 +4,18 @@ import { stringify } from 'yaml'
 import { runBrokerToExit, startBroker, type BrokerOptions } from '../../harness/broker.ts'
 import { ADMIN_KEY, PROJECT_ID, expectNoLeaks } from './helpers.ts'
 
-const RULE = { name: 'app-tests', match: { repository: 'octo-org/app', repository_owner_id: '4321' }, scopes: ['usage:write'] }
+const RULE = {
+  name: 'app-tests',
+  match: { repository: 'octo-org/app', repository_owner_id: '4321' },
+  scopes: ['usage:write'],
+}
 // An issuer on a closed local port: the broker fetches its issuers' keys as it starts, and a test goes nowhere else.
-const POLICY = { 'project-id': PROJECT_ID, audience: 'https://deepgram-broker.example.com', issuers: ['http://127.0.0.1:9'], rules: [RULE] }
+const POLICY = {
+  'project-id': PROJECT_ID,
+  audience: 'https://deepgram-broker.example.com',
+  issuers: ['http://127.0.0.1:9'],
+  rules: [RULE],
+}
 const withRule = (rule: Record<string, unknown>) => ({ ...POLICY, rules: [{ ...RULE, ...rule }] })
 const BASE: BrokerOptions = { policy: POLICY, adminKey: ADMIN_KEY, deepgramApiUrl: 'http://127.0.0.1:9' }
 
@@ -25,21 +34,62 @@ test('starts with a good policy, logs where it listens, and stops on SIGTERM', a
 test.concurrent.each<[string, Partial<BrokerOptions>, RegExp]>([
   ['no admin key', { env: { DEEPGRAM_ADMIN_KEY: '' } }, /DEEPGRAM_ADMIN_KEY is not set/],
   ['no policy path', { env: { BROKER_POLICY: '' } }, /BROKER_POLICY is not set/],
-  ['a policy file that does not exist', { env: { BROKER_POLICY: '/nonexistent/policy.yml' } }, /BROKER_POLICY \/nonexistent\/policy.yml cannot be read \(ENOENT\)/],
+  [
+    'a policy file that does not exist',
+    { env: { BROKER_POLICY: '/nonexistent/policy.yml' } },
+    /BROKER_POLICY \/nonexistent\/policy.yml cannot be read \(ENOENT\)/,
+  ],
   ['a port that is not one', { env: { PORT: 'eighty' } }, /PORT 'eighty' is not a port/],
-  ['plain http to a Deepgram off this machine', { deepgramApiUrl: 'http://api.deepgram.com' }, /DEEPGRAM_API_URL 'http:\/\/api.deepgram.com' is plain http/],
+  [
+    'plain http to a Deepgram off this machine',
+    { deepgramApiUrl: 'http://api.deepgram.com' },
+    /DEEPGRAM_API_URL 'http:\/\/api.deepgram.com' is plain http/,
+  ],
   ['a policy that is not YAML', { policy: 'rules: [' }, /is not valid YAML/],
   ['an unknown field', { policy: { ...POLICY, audiences: ['x'] } }, /unknown field "audiences"/],
   ['an unknown rule field', { policy: withRule({ scope: ['usage:write'] }) }, /rule app-tests: unknown field "scope"/],
-  ['a rule that pins no repository', { policy: withRule({ match: { ref: 'refs/heads/main' } }) }, /rule app-tests: match pins no repository/],
-  ['a rule whose owner is a glob', { policy: withRule({ match: { repository: '*/app' } }) }, /match pins no repository/],
-  ['a management scope without allow-key-management', { policy: withRule({ scopes: ['usage:write', 'keys:write'] }) }, /scope keys:write can manage keys or the project/],
-  ['a max-expiration over 90 days', { policy: withRule({ 'max-expiration': '91d' }) }, /max-expiration 91d is over 90 days/],
-  ['a plain-http issuer off this machine', { policy: { ...POLICY, issuers: ['http://ghes.example.com/_services/token'] } }, /plain http to a host that is not this machine/],
+  [
+    'a rule that pins no repository',
+    { policy: withRule({ match: { ref: 'refs/heads/main' } }) },
+    /rule app-tests: match pins no repository/,
+  ],
+  [
+    'a rule whose owner is a glob',
+    { policy: withRule({ match: { repository: '*/app' } }) },
+    /match pins no repository/,
+  ],
+  [
+    'a management scope without allow-key-management',
+    { policy: withRule({ scopes: ['usage:write', 'keys:write'] }) },
+    /scope keys:write can manage keys or the project/,
+  ],
+  [
+    'a max-expiration over 90 days',
+    { policy: withRule({ 'max-expiration': '91d' }) },
+    /max-expiration 91d is over 90 days/,
+  ],
+  [
+    'a plain-http issuer off this machine',
+    { policy: { ...POLICY, issuers: ['http://ghes.example.com/_services/token'] } },
+    /plain http to a host that is not this machine/,
+  ],
   ['no audience', { policy: { ...POLICY, audience: undefined } }, /audience must be set/],
   ['no rules', { policy: { ...POLICY, rules: [] } }, /rules must be a list of one or more rules/],
-  ['several issuers and a rule that names none', { policy: { ...POLICY, issuers: ['https://token.actions.githubusercontent.com', 'https://ghes.example.com/_services/token'] } }, /rule app-tests: issuers must be set when the policy has several issuers/],
-  ['a * in event_name', { policy: withRule({ match: { repository_owner_id: '4321', event_name: 'pull_request*' } }) }, /match event_name "pull_request\*" has a \*/],
+  [
+    'several issuers and a rule that names none',
+    {
+      policy: {
+        ...POLICY,
+        issuers: ['https://token.actions.githubusercontent.com', 'https://ghes.example.com/_services/token'],
+      },
+    },
+    /rule app-tests: issuers must be set when the policy has several issuers/,
+  ],
+  [
+    'a * in event_name',
+    { policy: withRule({ match: { repository_owner_id: '4321', event_name: 'pull_request*' } }) },
+    /match event_name "pull_request\*" has a \*/,
+  ],
   ['a connection cap that is not a count', { env: { MAX_CONNECTIONS: '0' } }, /MAX_CONNECTIONS '0' is not a count/],
 ])('refuses %s: exit 1, one clear message, no stack trace', async (_what, options, message) => {
   const exit = await runBrokerToExit({ ...BASE, ...options, env: { ...options.env } })
@@ -51,7 +101,10 @@ test.concurrent.each<[string, Partial<BrokerOptions>, RegExp]>([
 })
 
 test('names the policy file and lists every problem in it', async () => {
-  const exit = await runBrokerToExit({ ...BASE, policy: stringify({ ...POLICY, audience: '', rules: [{ ...RULE, 'max-expiration': '100d', scopes: ['owner'] }] }) })
+  const exit = await runBrokerToExit({
+    ...BASE,
+    policy: stringify({ ...POLICY, audience: '', rules: [{ ...RULE, 'max-expiration': '100d', scopes: ['owner'] }] }),
+  })
   expect(exit.code).toBe(1)
   const problems = exit.stderr.split('\n').filter((line) => line.startsWith('  - '))
   expect(problems).toHaveLength(3)

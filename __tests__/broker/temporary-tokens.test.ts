@@ -11,7 +11,12 @@ beforeAll(async () => {
       examplePolicy(issuer, {
         rules: [
           { name: 'read-only', match: { repository_id: '1001', ref: 'refs/heads/read-only' }, scopes: ['usage:read'] },
-          { name: 'short', match: { repository_id: '1001', ref: 'refs/heads/short' }, scopes: ['usage:write'], 'max-expiration': '10m' },
+          {
+            name: 'short',
+            match: { repository_id: '1001', ref: 'refs/heads/short' },
+            scopes: ['usage:write'],
+            'max-expiration': '10m',
+          },
         ],
       }),
   })
@@ -23,7 +28,11 @@ afterAll(async () => {
   await world.close()
 })
 
-async function grant(claims: Record<string, unknown> = FEATURE, body?: Record<string, unknown> | string, on: World = world): Promise<BrokerAnswer> {
+async function grant(
+  claims: Record<string, unknown> = FEATURE,
+  body?: Record<string, unknown> | string,
+  on: World = world,
+): Promise<BrokerAnswer> {
   return on.call('POST', '/v1/tokens', { token: await on.sign(claims), ...(body === undefined ? {} : { body }) })
 }
 
@@ -33,7 +42,11 @@ describe('POST /v1/tokens', () => {
     const answer = await grant(FEATURE, { expiration: '15m' })
     expect(answer.status).toBe(200)
     expect(answer.headers.get('cache-control')).toBe('no-store')
-    expect(answer.body).toEqual({ access_token: world.dg.tokens.at(-1)?.accessToken, expires_at: expect.any(String), expires_in: 900 })
+    expect(answer.body).toEqual({
+      access_token: world.dg.tokens.at(-1)?.accessToken,
+      expires_at: expect.any(String),
+      expires_in: 900,
+    })
     const expiresAt = Date.parse(String(answer.body.expires_at))
     expect(expiresAt - before).toBeGreaterThan(899_000 - 1000)
     expect(expiresAt - Date.now()).toBeLessThanOrEqual(900_000)
@@ -49,20 +62,42 @@ describe('POST /v1/tokens', () => {
   test('refuses a rule without usage:write (403 scope_not_allowed) and a lifetime over the rule (403 lifetime_not_allowed)', async () => {
     const scope = await grant({ ref: 'refs/heads/read-only' }, { expiration: '5m' })
     expect(scope.status).toBe(403)
-    expect(scope.body).toEqual({ error: 'scope_not_allowed', message: expect.stringMatching(/^Rule read-only does not grant usage:write, which a token carries; it grants at most usage:read\. The token's claims: repository octo-org\/app, /), claims: expect.objectContaining({ repository: 'octo-org/app', ref: 'refs/heads/read-only' }) })
+    expect(scope.body).toEqual({
+      error: 'scope_not_allowed',
+      message: expect.stringMatching(
+        /^Rule read-only does not grant usage:write, which a token carries; it grants at most usage:read\. The token's claims: repository octo-org\/app, /,
+      ),
+      claims: expect.objectContaining({ repository: 'octo-org/app', ref: 'refs/heads/read-only' }),
+    })
     const lifetime = await grant({ ref: 'refs/heads/short' }, { expiration: '20m' })
     expect(lifetime.status).toBe(403)
-    expect(lifetime.body).toEqual({ error: 'lifetime_not_allowed', message: expect.stringMatching(/^The token would live 1200 s; rule short allows at most 600 s \(max-expiration\)\. The token's claims: /), claims: expect.objectContaining({ ref: 'refs/heads/short' }) })
+    expect(lifetime.body).toEqual({
+      error: 'lifetime_not_allowed',
+      message: expect.stringMatching(
+        /^The token would live 1200 s; rule short allows at most 600 s \(max-expiration\)\. The token's claims: /,
+      ),
+      claims: expect.objectContaining({ ref: 'refs/heads/short' }),
+    })
   })
 
   test('refuses over one hour, bad bodies and unknown fields with 400, before asking Deepgram', async () => {
     const asked = world.dg.tokens.length
-    const cases: (Record<string, unknown> | string)[] = [{ expiration: '2h' }, { expiration: 7200 }, { expiration: 'soon' }, { expiration: -1 }, { scopes: ['usage:write'] }, 'not json', '[]']
+    const cases: (Record<string, unknown> | string)[] = [
+      { expiration: '2h' },
+      { expiration: 7200 },
+      { expiration: 'soon' },
+      { expiration: -1 },
+      { scopes: ['usage:write'] },
+      'not json',
+      '[]',
+    ]
     for (const body of cases) {
       const answer = await grant(FEATURE, body)
       expect([answer.status, answer.body.error]).toEqual([400, 'bad_request'])
     }
-    expect((await grant(FEATURE, { expiration: '2h' })).body.message).toBe('A token lives at most one hour (3600 s); 7200 s were asked. Ask a key (POST /v1/keys) for longer.')
+    expect((await grant(FEATURE, { expiration: '2h' })).body.message).toBe(
+      'A token lives at most one hour (3600 s); 7200 s were asked. Ask a key (POST /v1/keys) for longer.',
+    )
     expect(world.dg.tokens.length).toBe(asked)
   })
 
@@ -73,27 +108,48 @@ describe('POST /v1/tokens', () => {
   })
 
   test("passes Deepgram's refusal on as 502 with its status and request id", async () => {
-    world.dg.fail({ route: 'grant', status: 403, body: { err_code: 'FORBIDDEN', err_msg: 'Insufficient permissions.', request_id: 'req-403' }, times: 1 })
+    world.dg.fail({
+      route: 'grant',
+      status: 403,
+      body: { err_code: 'FORBIDDEN', err_msg: 'Insufficient permissions.', request_id: 'req-403' },
+      times: 1,
+    })
     const answer = await grant(FEATURE, { expiration: '5m' })
     expect(answer.status).toBe(502)
-    expect(answer.body).toMatchObject({ error: 'deepgram_failed', deepgram_status: 403, deepgram_request_id: 'req-403' })
+    expect(answer.body).toMatchObject({
+      error: 'deepgram_failed',
+      deepgram_status: 403,
+      deepgram_request_id: 'req-403',
+    })
   })
 
   test('refuses a token Deepgram made longer than asked (502), naming when it expires, without the token', async () => {
     world.dg.grantLongerTokens(60)
     const answer = await grant(FEATURE, { expiration: '5m' })
     expect(answer.status).toBe(502)
-    expect(answer.body.message).toMatch(/^Deepgram answered HTTP 200 while granting a temporary token \(request id [0-9a-f-]{36}\), but the token lives 360 s, longer than the 300 s asked; a token cannot be revoked, so it stays valid until \d{4}-\d\d-\d\dT[\d:.]+Z\.$/)
+    expect(answer.body.message).toMatch(
+      /^Deepgram answered HTTP 200 while granting a temporary token \(request id [0-9a-f-]{36}\), but the token lives 360 s, longer than the 300 s asked; a token cannot be revoked, so it stays valid until \d{4}-\d\d-\d\dT[\d:.]+Z\.$/,
+    )
     expect(JSON.stringify(answer.body)).not.toContain(world.dg.tokens.at(-1)?.accessToken ?? 'none')
   })
 
   test('audits each grant with credential token, its rule and expiry, never the token', async () => {
     const answer = await grant(FEATURE, { expiration: '5m' })
     // Each line is written just after its answer: wait for this one.
-    const ours = (l: Record<string, unknown>): boolean => l.request === 'POST /v1/tokens' && l.expires_at === answer.body.expires_at && l.rule === 'app-tests'
-    for (let waited = 0; !world.broker.auditLines().some(ours) && waited < 5000; waited += 20) await new Promise((done) => setTimeout(done, 20))
+    const ours = (l: Record<string, unknown>): boolean =>
+      l.request === 'POST /v1/tokens' && l.expires_at === answer.body.expires_at && l.rule === 'app-tests'
+    for (let waited = 0; !world.broker.auditLines().some(ours) && waited < 5000; waited += 20)
+      await new Promise((done) => setTimeout(done, 20))
     const lines = world.broker.auditLines()
-    expect(lines.filter(ours)).toEqual([expect.objectContaining({ credential: 'token', outcome: 'granted', scopes: ['usage:write'], status: 200, repository: 'octo-org/app' })])
+    expect(lines.filter(ours)).toEqual([
+      expect.objectContaining({
+        credential: 'token',
+        outcome: 'granted',
+        scopes: ['usage:write'],
+        status: 200,
+        repository: 'octo-org/app',
+      }),
+    ])
     expect(JSON.stringify(lines)).not.toContain(String(answer.body.access_token))
   })
 })
@@ -111,7 +167,9 @@ describe('POST /v1/tokens and POST /v1/keys', () => {
     expect((await grant(FEATURE, { expiration: '1m' }, limited)).status).toBe(200)
     const answer = await grant(FEATURE, { expiration: '1m' }, limited)
     expect(answer.status).toBe(429)
-    expect(answer.body.message).toMatch(/^Repository octo-org\/app has had 3 keys and tokens in the last minute \(keys-per-minute\); try again in \d+ s\.$/)
+    expect(answer.body.message).toMatch(
+      /^Repository octo-org\/app has had 3 keys and tokens in the last minute \(keys-per-minute\); try again in \d+ s\.$/,
+    )
     expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     expect((await limited.call('POST', '/v1/keys', { token: await limited.sign(FEATURE) })).status).toBe(429)
     expect(limited.dg.tokens.length).toBe(2)

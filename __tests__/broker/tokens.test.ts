@@ -46,7 +46,10 @@ describe('forged tokens', () => {
 
   test("another issuer's valid token: 401, and that issuer is never contacted", async () => {
     const answer = await refusalOf(await stranger.sign(FEATURE))
-    expect(answer.body).toEqual({ error: 'token_invalid', message: "The token is not valid: its issuer (iss) is not one of the policy's issuers." })
+    expect(answer.body).toEqual({
+      error: 'token_invalid',
+      message: "The token is not valid: its issuer (iss) is not one of the policy's issuers.",
+    })
     expect(await stranger.requests()).toEqual([])
   })
 
@@ -62,10 +65,16 @@ describe('forged tokens', () => {
 
   test('clock leeway of 60 s, no more', async () => {
     const now = Math.floor(Date.now() / 1000)
-    expect((await world.call('POST', '/v1/keys', { token: await world.sign({ ...FEATURE, exp: now - 30 }) })).status).toBe(200)
-    expect((await world.call('POST', '/v1/keys', { token: await world.sign({ ...FEATURE, nbf: now + 30 }) })).status).toBe(200)
+    expect(
+      (await world.call('POST', '/v1/keys', { token: await world.sign({ ...FEATURE, exp: now - 30 }) })).status,
+    ).toBe(200)
+    expect(
+      (await world.call('POST', '/v1/keys', { token: await world.sign({ ...FEATURE, nbf: now + 30 }) })).status,
+    ).toBe(200)
     expect((await refusalOf(await world.sign({ ...FEATURE, exp: now - 90 }))).status).toBe(401)
-    expect((await refusalOf(await world.sign({ ...FEATURE, iat: now - 7200 }))).body.message).toMatch(/issued more than 1h ago/)
+    expect((await refusalOf(await world.sign({ ...FEATURE, iat: now - 7200 }))).body.message).toMatch(
+      /issued more than 1h ago/,
+    )
   })
 
   test('a token without exp: 401', async () => {
@@ -85,9 +94,24 @@ describe('forged tokens', () => {
 
 describe("the issuer's answers", () => {
   test.each<[string, (issuer: OidcIssuer) => Promise<void>, RegExp]>([
-    ['a discovery document naming another issuer', (issuer) => issuer.misbehave({ discovery: { issuer: 'https://token.actions.githubusercontent.com' } }), /names another issuer/],
-    ['keys on another host', (issuer) => issuer.misbehave({ discovery: { jwks_uri: `${issuer.url.replace('127.0.0.1', '127.0.0.2')}/.well-known/jwks` } }), /on another host/],
-    ['a discovery document over 100 KiB', (issuer) => issuer.misbehave({ padBytes: 200 * 1024 }), /longer than the 102400 bytes read at most/],
+    [
+      'a discovery document naming another issuer',
+      (issuer) => issuer.misbehave({ discovery: { issuer: 'https://token.actions.githubusercontent.com' } }),
+      /names another issuer/,
+    ],
+    [
+      'keys on another host',
+      (issuer) =>
+        issuer.misbehave({
+          discovery: { jwks_uri: `${issuer.url.replace('127.0.0.1', '127.0.0.2')}/.well-known/jwks` },
+        }),
+      /on another host/,
+    ],
+    [
+      'a discovery document over 100 KiB',
+      (issuer) => issuer.misbehave({ padBytes: 200 * 1024 }),
+      /longer than the 102400 bytes read at most/,
+    ],
     ['a failing discovery', (issuer) => issuer.misbehave({ discoveryStatus: 500 }), /answered HTTP 500/],
   ])('%s: 503, then keys again once the issuer is right', async (_what, misbehave, message) => {
     const world = await startWorld({ beforeBroker: misbehave })
@@ -104,7 +128,10 @@ describe("the issuer's answers", () => {
 
   test('two issuers in the policy: each token is checked against its own', async () => {
     const other = await startOidcIssuer('127.0.0.2')
-    const world = await startWorld({ policy: (issuer) => examplePolicy(issuer, { issuers: [issuer.url, other.url], ruleIssuers: [issuer.url, other.url] }) })
+    const world = await startWorld({
+      policy: (issuer) =>
+        examplePolicy(issuer, { issuers: [issuer.url, other.url], ruleIssuers: [issuer.url, other.url] }),
+    })
     try {
       const token = await other.sign(FEATURE)
       world.tokens.push(token)

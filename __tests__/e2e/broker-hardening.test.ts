@@ -33,7 +33,11 @@ function received(socket: Socket): Promise<string> {
 function parse(raw: string): RawAnswer {
   const split = raw.indexOf('\r\n\r\n')
   const head = raw.slice(0, split)
-  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), headers: head.toLowerCase(), body: JSON.parse(raw.slice(split + 4)) as Record<string, unknown> }
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0),
+    headers: head.toLowerCase(),
+    body: JSON.parse(raw.slice(split + 4)) as Record<string, unknown>,
+  }
 }
 
 /** Sends `text` as is on a fresh connection and reads the one answer. */
@@ -68,20 +72,31 @@ describe('request targets, broken requests and parser refusals', () => {
     '/v1//keys',
     '/v1/keys/',
     'http://broker/v1/keys',
-  ])('%s is not served: 404 or 400 as JSON, no Deepgram request, and the audit line shows it as received', async (target) => {
-    const requests = world.dg.requests.length
-    const answer = await exchange(world.broker.url, post(target, await world.sign(APP)))
-    expect([400, 404]).toContain(answer.status)
-    expect(answer.headers).toContain('content-type: application/json')
-    expect(answer.body).toMatchObject({ error: expect.any(String), message: expect.any(String) })
-    expect(world.dg.requests.length).toBe(requests)
-    if (answer.status === 404) expect(await auditLineWhere(world.broker, (line) => line.request === `POST ${target}`)).toMatchObject({ outcome: 'refused', status: 404, error: 'not_found' })
-  })
+  ])(
+    '%s is not served: 404 or 400 as JSON, no Deepgram request, and the audit line shows it as received',
+    async (target) => {
+      const requests = world.dg.requests.length
+      const answer = await exchange(world.broker.url, post(target, await world.sign(APP)))
+      expect([400, 404]).toContain(answer.status)
+      expect(answer.headers).toContain('content-type: application/json')
+      expect(answer.body).toMatchObject({ error: expect.any(String), message: expect.any(String) })
+      expect(world.dg.requests.length).toBe(requests)
+      if (answer.status === 404)
+        expect(await auditLineWhere(world.broker, (line) => line.request === `POST ${target}`)).toMatchObject({
+          outcome: 'refused',
+          status: 404,
+          error: 'not_found',
+        })
+    },
+  )
 
   test('a body nested thousands deep is a 400, never a 500', async () => {
     const body = `{"tags": ${'['.repeat(7_000)}${']'.repeat(7_000)}}`
     const answer = await world.call('POST', '/v1/keys', { token: await world.sign(APP), body })
-    expect(answer).toMatchObject({ status: 400, body: { error: 'bad_request', message: expect.stringContaining('nests deeper') } })
+    expect(answer).toMatchObject({
+      status: 400,
+      body: { error: 'bad_request', message: expect.stringContaining('nests deeper') },
+    })
     expect(world.broker.stderr()).toBe('')
   })
 
@@ -90,7 +105,9 @@ describe('request targets, broken requests and parser refusals', () => {
     const closed = received(socket)
     const keys = world.dg.keys.length
     const before = world.broker.auditLines().length
-    socket.write(`POST /v1/keys HTTP/1.1\r\nhost: broker\r\nauthorization: Bearer ${await world.sign(APP)}\r\ncontent-length: 100\r\n\r\n{"scopes":`)
+    socket.write(
+      `POST /v1/keys HTTP/1.1\r\nhost: broker\r\nauthorization: Bearer ${await world.sign(APP)}\r\ncontent-length: 100\r\n\r\n{"scopes":`,
+    )
     await sleep(200)
     socket.destroy()
     await closed
@@ -102,15 +119,27 @@ describe('request targets, broken requests and parser refusals', () => {
 
   test('bad chunked framing: a 400 JSON answer and a refused line', async () => {
     const before = world.broker.auditLines().length
-    const answer = await exchange(world.broker.url, `POST /v1/keys HTTP/1.1\r\nhost: broker\r\nauthorization: Bearer ${await world.sign(APP)}\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`)
+    const answer = await exchange(
+      world.broker.url,
+      `POST /v1/keys HTTP/1.1\r\nhost: broker\r\nauthorization: Bearer ${await world.sign(APP)}\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+    )
     expect(answer).toMatchObject({ status: 400, body: { error: 'bad_request' } })
-    const line = await auditLineWhere(world.broker, (l) => String(l.reason).includes('not well-formed HTTP/1.1'), before)
+    const line = await auditLineWhere(
+      world.broker,
+      (l) => String(l.reason).includes('not well-formed HTTP/1.1'),
+      before,
+    )
     expect(line).toMatchObject({ outcome: 'refused', status: 400, error: 'bad_request' })
   })
 
   test.each([
     ['a request line that is not HTTP', 'HELLO THERE\r\n\r\n', 400, 'bad_request'],
-    ['headers over 16 KiB', `GET /healthz HTTP/1.1\r\nhost: broker\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+    [
+      'headers over 16 KiB',
+      `GET /healthz HTTP/1.1\r\nhost: broker\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+      'headers_too_large',
+    ],
   ])("the parser's refusal of %s is JSON too", async (_what, text, status, error) => {
     const answer = await exchange(world.broker.url, text)
     expect(answer.status).toBe(status)
@@ -129,14 +158,33 @@ describe('request targets, broken requests and parser refusals', () => {
     expect(world.broker.stdout()).toContain('refs/heads/a\\u2028b\\u2029c\\u0085d')
   })
 
-  test("a branch named x@refs/heads/main does not pass for main in workflow_ref", async () => {
+  test('a branch named x@refs/heads/main does not pass for main in workflow_ref', async () => {
     const pinned = await startWorld({
-      policy: (issuer) => ({ ...examplePolicy(issuer), rules: [{ name: 'main-ci', match: { repository_id: '1001', workflow_ref: 'octo-org/app/.github/workflows/*@refs/heads/main' }, scopes: ['usage:write'] }] }),
+      policy: (issuer) => ({
+        ...examplePolicy(issuer),
+        rules: [
+          {
+            name: 'main-ci',
+            match: { repository_id: '1001', workflow_ref: 'octo-org/app/.github/workflows/*@refs/heads/main' },
+            scopes: ['usage:write'],
+          },
+        ],
+      }),
     })
     try {
       expect((await pinned.call('POST', '/v1/keys', { token: await pinned.sign() })).status).toBe(200)
-      const faked = await pinned.call('POST', '/v1/keys', { token: await pinned.sign({ workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/x@refs/heads/main' }) })
-      expect(faked).toMatchObject({ status: 403, body: { error: 'no_rule', claims: { workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/x@refs/heads/main' } } })
+      const faked = await pinned.call('POST', '/v1/keys', {
+        token: await pinned.sign({
+          workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/x@refs/heads/main',
+        }),
+      })
+      expect(faked).toMatchObject({
+        status: 403,
+        body: {
+          error: 'no_rule',
+          claims: { workflow_ref: 'octo-org/app/.github/workflows/ci.yml@refs/heads/x@refs/heads/main' },
+        },
+      })
     } finally {
       await pinned.close()
     }
@@ -152,7 +200,10 @@ describe('an issuer key set with two keys under one kid', () => {
       expect(answer.status).toBe(200)
       const forged = await world.issuer.forge('bad-signature', APP)
       world.tokens.push(forged)
-      expect(await world.call('POST', '/v1/keys', { token: forged })).toMatchObject({ status: 401, body: { error: 'token_invalid', message: expect.stringContaining('signature does not verify') } })
+      expect(await world.call('POST', '/v1/keys', { token: forged })).toMatchObject({
+        status: 401,
+        body: { error: 'token_invalid', message: expect.stringContaining('signature does not verify') },
+      })
     } finally {
       await world.close()
     }
@@ -172,7 +223,12 @@ describe('no key is delivered to nobody', () => {
       await closed
       const line = await auditLineWhere(world.broker, (l) => l.outcome !== undefined && l.request === 'POST /v1/keys')
       const settled = line?.outcome === 'undelivered' ? line : await waitForOutcome(world, 'undelivered')
-      expect(settled).toMatchObject({ outcome: 'undelivered', status: 499, error: 'caller_gone', deleted: [expect.any(String)] })
+      expect(settled).toMatchObject({
+        outcome: 'undelivered',
+        status: 499,
+        error: 'caller_gone',
+        deleted: [expect.any(String)],
+      })
       expect(settled?.deleted).toEqual([settled?.key_id])
       expect(world.dg.keys.length).toBe(1)
       expect(world.dg.liveKeys()).toEqual([])
@@ -193,7 +249,10 @@ describe('no key is delivered to nobody', () => {
     expect(answer.status).toBe(200)
     const exit = await stopped
     expect(exit.code).toBe(0)
-    const lines = exit.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+    const lines = exit.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(lines).toEqual([expect.objectContaining({ outcome: 'granted', status: 200, key_id: answer.body.key_id })])
     await world.close()
   })
@@ -208,7 +267,10 @@ describe('no key is delivered to nobody', () => {
     expect(await minting).toMatchObject({ status: 502, body: { error: 'deepgram_failed' } })
     expect(world.dg.keys.length).toBe(1)
     expect(world.dg.liveKeys()).toEqual([])
-    const lines = exit.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+    const lines = exit.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(lines).toEqual([expect.objectContaining({ outcome: 'failed', status: 502, error: 'deepgram_failed' })])
     await world.close()
   }, 40_000)
@@ -217,7 +279,9 @@ describe('no key is delivered to nobody', () => {
     const world = await startWorld()
     const socket = await open(world.broker.url)
     const answer = received(socket)
-    socket.write(`POST /v1/keys HTTP/1.1\r\nhost: broker\r\nauthorization: Bearer ${await world.sign(APP)}\r\ncontent-length: 100\r\n\r\n{`)
+    socket.write(
+      `POST /v1/keys HTTP/1.1\r\nhost: broker\r\nauthorization: Bearer ${await world.sign(APP)}\r\ncontent-length: 100\r\n\r\n{`,
+    )
     await sleep(200)
     const exit = await world.broker.stop()
     expect(parse(await answer)).toMatchObject({ status: 503, body: { error: 'shutting_down' } })
@@ -254,13 +318,19 @@ describe('slow clients and the connection cap', () => {
     const socket = await open(world.broker.url)
     const answer = received(socket)
     const started = Date.now()
-    socket.write(`POST /v1/keys HTTP/1.1\r\nhost: broker\r\nauthorization: Bearer ${await world.sign(APP)}\r\ncontent-length: 1000\r\n\r\n`)
+    socket.write(
+      `POST /v1/keys HTTP/1.1\r\nhost: broker\r\nauthorization: Bearer ${await world.sign(APP)}\r\ncontent-length: 1000\r\n\r\n`,
+    )
     const trickle = setInterval(() => socket.writable && socket.write(' '), 1_000)
     const raw = await answer
     clearInterval(trickle)
     expect(Date.now() - started).toBeLessThan(33_000)
     expect(parse(raw)).toMatchObject({ status: 408, body: { error: 'request_timeout' } })
-    expect(await auditLineWhere(world.broker, (line) => line.status === 408)).toMatchObject({ outcome: 'refused', error: 'request_timeout', request: 'POST /v1/keys' })
+    expect(await auditLineWhere(world.broker, (line) => line.status === 408)).toMatchObject({
+      outcome: 'refused',
+      error: 'request_timeout',
+      request: 'POST /v1/keys',
+    })
   }, 45_000)
 
   test('past MAX_CONNECTIONS a new connection is refused at once while the open ones are served', async () => {

@@ -38,18 +38,32 @@ afterEach(async () => {
 
 /** What the runner gives a job with permissions: id-token: write. */
 function idTokenEnv(): Record<string, string> {
-  return { ACTIONS_ID_TOKEN_REQUEST_URL: issuer.idTokenRequest.url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.idTokenRequest.token }
+  return {
+    ACTIONS_ID_TOKEN_REQUEST_URL: issuer.idTokenRequest.url,
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.idTokenRequest.token,
+  }
 }
 
 function step(inputs: Record<string, string> = {}, env: Record<string, string> = idTokenEnv()): StepOptions {
-  return { inputs: { 'broker-url': broker.url, 'broker-audience': DEFAULT_AUDIENCE, scopes: 'usage:write', expiration: '30m', ...inputs }, env }
+  return {
+    inputs: {
+      'broker-url': broker.url,
+      'broker-audience': DEFAULT_AUDIENCE,
+      scopes: 'usage:write',
+      expiration: '30m',
+      ...inputs,
+    },
+    env,
+  }
 }
 
 const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/g
 
 /** The ID tokens a step registered with ::add-mask:: (the runner's answers to its requests). */
 function idTokensOf(run: StepRun): string[] {
-  return run.stdout.split('\n').flatMap((line) => (line.startsWith('::add-mask::eyJ') ? [line.slice('::add-mask::'.length)] : []))
+  return run.stdout
+    .split('\n')
+    .flatMap((line) => (line.startsWith('::add-mask::eyJ') ? [line.slice('::add-mask::'.length)] : []))
 }
 
 /**
@@ -62,7 +76,16 @@ function expectNothingLeaked(runs: StepRun[]): void {
   const secrets = [...allKeys(dg), issuer.idTokenRequest.token, DEFAULT_GITHUB_TOKEN, ...tokens]
   expectNoLeaks(runs, secrets)
   for (const run of runs) {
-    const shown = [run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n'), run.stderr, run.files.state, run.files.summary, run.files.env]
+    const shown = [
+      run.stdout
+        .split('\n')
+        .filter((line) => !line.startsWith('::add-mask::'))
+        .join('\n'),
+      run.stderr,
+      run.files.state,
+      run.files.summary,
+      run.files.env,
+    ]
     expect(shown.join('\n').match(JWT)).toBeNull()
   }
   const [stdout, stderr] = [broker.stdout(), broker.stderr()]
@@ -97,7 +120,16 @@ describe('the action in broker mode', () => {
     expect(key.tags).toEqual(expect.arrayContaining(['ci', 'pr-7']))
     expect(Date.parse(key.expirationDate ?? '') - Date.now()).toBeLessThanOrEqual(30 * 60_000)
     // Post finds the broker in the state, never a token.
-    expect(main.state).toEqual({ source: 'broker', 'broker-url': broker.url, 'broker-audience': DEFAULT_AUDIENCE, invocation: expect.stringMatching(/^[0-9a-f]{16}$/), 'key-id': key.apiKeyId, 'expires-at': main.outputs['expires-at'], revoke: 'true', 'kept-because': '' })
+    expect(main.state).toEqual({
+      source: 'broker',
+      'broker-url': broker.url,
+      'broker-audience': DEFAULT_AUDIENCE,
+      invocation: expect.stringMatching(/^[0-9a-f]{16}$/),
+      'key-id': key.apiKeyId,
+      'expires-at': main.outputs['expires-at'],
+      revoke: 'true',
+      'kept-because': '',
+    })
     expect(main.stdout).toContain(`Created key ${key.apiKeyId} in project ${key.projectId}: scopes usage:write`)
 
     expect(post.exitCode).toBe(0)
@@ -123,13 +155,18 @@ describe('the action in broker mode', () => {
     expectNothingLeaked([main, revoke])
   })
 
-  test("revoke mode by tags deletes every key of this repository with all the tags, and no other", async () => {
-    const tagged = [await runStep('main', step({ revoke: 'false', tags: 'pr-7' })), await runStep('main', step({ revoke: 'false', tags: 'pr-7, e2e' }))]
+  test('revoke mode by tags deletes every key of this repository with all the tags, and no other', async () => {
+    const tagged = [
+      await runStep('main', step({ revoke: 'false', tags: 'pr-7' })),
+      await runStep('main', step({ revoke: 'false', tags: 'pr-7, e2e' })),
+    ]
     const other = await runStep('main', step({ revoke: 'false', tags: 'pr-8' }))
     const revoke = await runStep('main', step({ mode: 'revoke', tags: 'pr-7', scopes: '', expiration: '' }))
     expect(revoke.exitCode).toBe(0)
     expect(revoke.outputs['revoked-count']).toBe('2')
-    expect((revoke.outputs['revoked-key-ids'] ?? '').split(',').sort()).toEqual(tagged.map((run) => run.outputs['key-id']).sort())
+    expect((revoke.outputs['revoked-key-ids'] ?? '').split(',').sort()).toEqual(
+      tagged.map((run) => run.outputs['key-id']).sort(),
+    )
     expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([other.outputs['key-id']])
     expectNothingLeaked([...tagged, other, revoke])
   })
@@ -138,16 +175,23 @@ describe('the action in broker mode', () => {
     await issuer.setRunnerClaims({ repository: 'octo-org/stranger', repository_id: '9999' })
     const refused = await runStep('main', step())
     expect(refused.exitCode).toBe(1)
-    expect(theError(refused)).toMatch(/^The broker answered HTTP 403 \S+ while creating the key: .+\. Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule/)
+    expect(theError(refused)).toMatch(
+      /^The broker answered HTTP 403 \S+ while creating the key: .+\. Ask fewer scopes or a shorter expiration than the matching rule allows, or ask the broker's operators for a rule/,
+    )
     expect(dg.keys).toEqual([])
 
     await issuer.setRunnerClaims({ repository: 'octo-org/eval', repository_id: '1005', environment: 'eval' })
     const evalKey = await runStep('main', step({ revoke: 'false' }))
     expect(evalKey.exitCode).toBe(0)
     await issuer.setRunnerClaims({})
-    const foreign = await runStep('main', step({ mode: 'revoke', 'key-id': evalKey.outputs['key-id'] ?? '', scopes: '', expiration: '' }))
+    const foreign = await runStep(
+      'main',
+      step({ mode: 'revoke', 'key-id': evalKey.outputs['key-id'] ?? '', scopes: '', expiration: '' }),
+    )
     expect(foreign.exitCode).toBe(1)
-    expect(theError(foreign)).toMatch(/^The broker answered HTTP 403 \S+ while deleting key [0-9a-f-]{36}: .+The broker deletes only keys it minted for this repository, for a token one of its rules matches/)
+    expect(theError(foreign)).toMatch(
+      /^The broker answered HTTP 403 \S+ while deleting key [0-9a-f-]{36}: .+The broker deletes only keys it minted for this repository, for a token one of its rules matches/,
+    )
     expect(dg.liveKeys()).toHaveLength(1)
     expectNothingLeaked([refused, evalKey, foreign])
   })
@@ -162,7 +206,9 @@ describe('the action in broker mode', () => {
   test('without ACTIONS_ID_TOKEN_REQUEST_URL the one error names id-token: write, and nothing is sent', async () => {
     const { main, post } = await runJob(step({}, {}))
     expect(main.exitCode).toBe(1)
-    expect(theError(main)).toContain('ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write.')
+    expect(theError(main)).toContain(
+      'ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write.',
+    )
     expect(post.exitCode).toBe(0)
     expect(post.stdout).toContain('nothing to revoke')
     expect(await idTokenRequests()).toBe(0)
@@ -179,7 +225,10 @@ describe('the action in broker mode', () => {
   })
 
   test("a wrong request token is refused by the runner's endpoint: one ::error::, nothing minted", async () => {
-    const main = await runStep('main', step({}, { ...idTokenEnv(), ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'not-the-runner-token' }))
+    const main = await runStep(
+      'main',
+      step({}, { ...idTokenEnv(), ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'not-the-runner-token' }),
+    )
     expect(main.exitCode).toBe(1)
     expect(theError(main)).toMatch(/^Getting this job's ID token from the runner failed: .*401/)
     expect(dg.requests).toEqual([])
@@ -196,7 +245,9 @@ describe('the action in broker mode', () => {
 
   test('the key from the broker is written as a secret; auto then keeps it', async () => {
     gh = await startGitHubEmulator({})
-    const { main, post } = await runJob(step({ 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': DEFAULT_GITHUB_TOKEN, 'github-api-url': gh.url }))
+    const { main, post } = await runJob(
+      step({ 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': DEFAULT_GITHUB_TOKEN, 'github-api-url': gh.url }),
+    )
     expect(main.exitCode).toBe(0)
     const [key] = dg.keys
     expect(gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app' }, 'DEEPGRAM_API_KEY')?.value).toBe(key?.key)

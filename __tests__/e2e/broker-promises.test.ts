@@ -28,7 +28,11 @@ beforeEach(async () => {
   await issuer.misbehave({})
   dg = await startDeepgramEmulator({})
   const policy = parse(readFileSync('examples/broker/policy.yml', 'utf8')) as Record<string, unknown>
-  broker = await startBroker({ adminKey: ADMIN_KEY, policy: stringify({ ...policy, issuers: [issuer.url] }), deepgramApiUrl: dg.url })
+  broker = await startBroker({
+    adminKey: ADMIN_KEY,
+    policy: stringify({ ...policy, issuers: [issuer.url] }),
+    deepgramApiUrl: dg.url,
+  })
   relay = await startRelay(broker.url)
 })
 afterEach(async () => {
@@ -38,22 +42,36 @@ afterEach(async () => {
 
 function step(inputs: Record<string, string> = {}, extra: Partial<StepOptions> = {}): StepOptions {
   return {
-    inputs: { 'broker-url': relay.url, 'broker-audience': DEFAULT_AUDIENCE, scopes: 'usage:write', expiration: '30m', ...inputs },
-    env: { ACTIONS_ID_TOKEN_REQUEST_URL: issuer.idTokenRequest.url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.idTokenRequest.token },
+    inputs: {
+      'broker-url': relay.url,
+      'broker-audience': DEFAULT_AUDIENCE,
+      scopes: 'usage:write',
+      expiration: '30m',
+      ...inputs,
+    },
+    env: {
+      ACTIONS_ID_TOKEN_REQUEST_URL: issuer.idTokenRequest.url,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: issuer.idTokenRequest.token,
+    },
     ...extra,
   }
 }
 
 /** Every secret of the run, nowhere but in ::add-mask:: lines and the key output; nor in the broker's logs. */
 function expectNothingLeaked(runs: StepRun[]): void {
-  const idTokens = runs.flatMap((run) => run.stdout.split('\n').flatMap((line) => (line.startsWith('::add-mask::eyJ') ? [line.slice('::add-mask::'.length)] : [])))
+  const idTokens = runs.flatMap((run) =>
+    run.stdout
+      .split('\n')
+      .flatMap((line) => (line.startsWith('::add-mask::eyJ') ? [line.slice('::add-mask::'.length)] : [])),
+  )
   const secrets = [...allKeys(dg), issuer.idTokenRequest.token, DEFAULT_GITHUB_TOKEN, ...idTokens]
   expectNoLeaks(runs, secrets)
   const logs = `${broker.stdout()}\n${broker.stderr()}`
   for (const secret of secrets) expect(logs).not.toContain(secret)
 }
 
-const post = (main: StepRun, inputs: Record<string, string> = {}) => runStep('post', { ...step(inputs), state: main.state })
+const post = (main: StepRun, inputs: Record<string, string> = {}) =>
+  runStep('post', { ...step(inputs), state: main.state })
 
 describe('no orphan key after a broken answer of the broker', () => {
   test('a lost answer: the key it hid is deleted through the broker by invocation, and the retry gives the one key', async () => {
@@ -71,9 +89,21 @@ describe('no orphan key after a broken answer of the broker', () => {
 
   test.each<[string, Parameters<Relay['spoilNext']>[1], RegExp]>([
     ['not JSON', { kind: 'not-json' }, /the answer is not a JSON object/],
-    ['over 1 MiB', { kind: 'oversized' }, /the answer is over 1 MiB, the most this action reads, and was not read .*Check that broker-url points at/],
-    ['a project_id that is not a UUID', { kind: 'rewrite', edit: (body) => ({ ...body, project_id: '../../projects' }) }, /its project_id is not a UUID/],
-    ['a key_id that is not a UUID', { kind: 'rewrite', edit: (body) => ({ ...body, key_id: 'k-1' }) }, /its key_id is not a UUID/],
+    [
+      'over 1 MiB',
+      { kind: 'oversized' },
+      /the answer is over 1 MiB, the most this action reads, and was not read .*Check that broker-url points at/,
+    ],
+    [
+      'a project_id that is not a UUID',
+      { kind: 'rewrite', edit: (body) => ({ ...body, project_id: '../../projects' }) },
+      /its project_id is not a UUID/,
+    ],
+    [
+      'a key_id that is not a UUID',
+      { kind: 'rewrite', edit: (body) => ({ ...body, key_id: 'k-1' }) },
+      /its key_id is not a UUID/,
+    ],
   ])('%s: one clear error, and the key is deleted through the broker before main ends', async (_, spoil, problem) => {
     relay.spoilNext(/^POST \/v1\/keys$/, spoil)
     const main = await runStep('main', step())
@@ -94,7 +124,9 @@ describe('no orphan key after a broken answer of the broker', () => {
     relay.spoilNext(/^DELETE \/v1\/keys\?invocation=/, { kind: 'refuse', status: 503 }, 10)
     const main = await runStep('main', step())
     expect(main.exitCode).toBe(1)
-    expect(theError(main)).toMatch(/^Creating the key failed in a way that may have created it anyway, and deleting what it may have created failed too: .* The post step will look for it again/)
+    expect(theError(main)).toMatch(
+      /^Creating the key failed in a way that may have created it anyway, and deleting what it may have created failed too: .* The post step will look for it again/,
+    )
     expect(dg.liveKeys()).toHaveLength(1)
     expect(main.state.invocation).toMatch(/^[0-9a-f]{16}$/)
     relay.forget()
@@ -112,8 +144,15 @@ describe('a job cancelled while the broker mints', () => {
     const { run: main, wallMs } = await runTimedStep('main', step({}, { cancelAfterMs: 2_000 }))
     expect(wallMs).toBeLessThan(6_000)
     expect(main.exitCode).not.toBe(0)
-    expect(main.state).toEqual({ source: 'broker', 'broker-url': relay.url, 'broker-audience': DEFAULT_AUDIENCE, invocation: expect.stringMatching(/^[0-9a-f]{16}$/) })
-    expect(theError(main)).toBe('The job was cancelled while creating the key. The post step asks the broker to delete any key this run created.')
+    expect(main.state).toEqual({
+      source: 'broker',
+      'broker-url': relay.url,
+      'broker-audience': DEFAULT_AUDIENCE,
+      invocation: expect.stringMatching(/^[0-9a-f]{16}$/),
+    })
+    expect(theError(main)).toBe(
+      'The job was cancelled while creating the key. The post step asks the broker to delete any key this run created.',
+    )
     const after = await post(main)
     expect(after.exitCode).toBe(0)
     expect(dg.keys).toHaveLength(1)
@@ -123,13 +162,18 @@ describe('a job cancelled while the broker mints', () => {
 })
 
 describe('bounded steps in broker mode', () => {
-  test("a runner token service that never answers: main fails at its deadline and exits; post warns and exits", async () => {
+  test('a runner token service that never answers: main fails at its deadline and exits; post warns and exits', async () => {
     await issuer.misbehave({ delayMs: 120_000 })
     const { run: main, wallMs: mainMs } = await runTimedStep('main', step())
     expect(main.exitCode).toBe(1)
     expect(theError(main)).toBe("Getting this job's ID token from the runner took over 10 s. Run the job again.")
     expect(mainMs).toBeLessThan(20_000)
-    const state = { source: 'broker', 'broker-url': relay.url, 'broker-audience': DEFAULT_AUDIENCE, invocation: '0123456789abcdef' }
+    const state = {
+      source: 'broker',
+      'broker-url': relay.url,
+      'broker-audience': DEFAULT_AUDIENCE,
+      invocation: '0123456789abcdef',
+    }
     const { run: after, wallMs: postMs } = await runTimedStep('post', { ...step(), state })
     expect(after.exitCode).toBe(0)
     expect(warningLines(after).join('\n')).toContain("Getting this job's ID token from the runner took over 10 s.")
@@ -140,10 +184,17 @@ describe('bounded steps in broker mode', () => {
 
 describe('refusals name the claims the broker matched', () => {
   test('no rule: the error shows repository, ref and event, so the policy can be fixed', async () => {
-    await issuer.setRunnerClaims({ repository: 'octo-org/stranger', repository_id: '9999', ref: 'refs/heads/feature', event_name: 'push' })
+    await issuer.setRunnerClaims({
+      repository: 'octo-org/stranger',
+      repository_id: '9999',
+      ref: 'refs/heads/feature',
+      event_name: 'push',
+    })
     const main = await runStep('main', step())
     expect(main.exitCode).toBe(1)
-    expect(theError(main)).toMatch(/^The broker answered HTTP 403 no_rule while creating the key: .*repository octo-org\/stranger.*ref refs\/heads\/feature.*event_name push/)
+    expect(theError(main)).toMatch(
+      /^The broker answered HTTP 403 no_rule while creating the key: .*repository octo-org\/stranger.*ref refs\/heads\/feature.*event_name push/,
+    )
     expect(dg.keys).toEqual([])
   })
 })
@@ -160,7 +211,11 @@ describe('keep-previous through the broker', () => {
 
   test("three rotations leave the newest two of this repository's keys; another repository's and a hand-made key stay", async () => {
     gh = await startGitHubEmulator({ repos: [{ owner: 'octo-org', name: 'app', id: 1001 }] })
-    const byHand = dg.addKey({ projectId: dg.keys[0]?.projectId ?? '3f2504e0-4f89-11d3-9a0c-0305e82c3301', comment: 'DEEPGRAM_API_KEY by hand', tags: [] })
+    const byHand = dg.addKey({
+      projectId: dg.keys[0]?.projectId ?? '3f2504e0-4f89-11d3-9a0c-0305e82c3301',
+      comment: 'DEEPGRAM_API_KEY by hand',
+      tags: [],
+    })
     await issuer.setRunnerClaims({ repository: 'octo-org/eval', repository_id: '1005', environment: 'eval' })
     const elsewhere = await runStep('main', step(secretInputs({ 'keep-previous': 'all' })))
     expect(elsewhere.exitCode).toBe(0)
@@ -174,9 +229,14 @@ describe('keep-previous through the broker', () => {
     const [first, second, third] = runs.map((run) => run.outputs['key-id'])
     expect(runs[2]?.outputs['revoked-key-ids']).toBe(first)
     expect(runs[2]?.summary).toContain('Earlier keys of secret')
-    const live = dg.liveKeys().map((k) => k.apiKeyId).sort()
+    const live = dg
+      .liveKeys()
+      .map((k) => k.apiKeyId)
+      .sort()
     expect(live).toEqual([byHand.apiKeyId, elsewhere.outputs['key-id'], second, third].sort())
-    expect(gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app' }, 'DEEPGRAM_API_KEY')?.value).toBe(dg.keys.find((k) => k.apiKeyId === third)?.key)
+    expect(gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app' }, 'DEEPGRAM_API_KEY')?.value).toBe(
+      dg.keys.find((k) => k.apiKeyId === third)?.key,
+    )
     expectNothingLeaked([elsewhere, ...runs])
   }, 60_000)
 
@@ -186,8 +246,15 @@ describe('keep-previous through the broker', () => {
     relay.spoilNext(/^DELETE \/v1\/keys\/[0-9a-f-]{36}$/, { kind: 'refuse', status: 500 }, 10)
     const second = await runStep('main', step(secretInputs({ 'keep-previous': '0' })))
     expect(second.exitCode).toBe(0)
-    expect(warningLines(second).join('\n')).toContain(`Could not delete key ${first.outputs['key-id']}, an earlier key of secret DEEPGRAM_API_KEY`)
-    expect(dg.liveKeys().map((k) => k.apiKeyId).sort()).toEqual([first.outputs['key-id'], second.outputs['key-id']].sort())
+    expect(warningLines(second).join('\n')).toContain(
+      `Could not delete key ${first.outputs['key-id']}, an earlier key of secret DEEPGRAM_API_KEY`,
+    )
+    expect(
+      dg
+        .liveKeys()
+        .map((k) => k.apiKeyId)
+        .sort(),
+    ).toEqual([first.outputs['key-id'], second.outputs['key-id']].sort())
     expectNothingLeaked([first, second])
   }, 60_000)
 })

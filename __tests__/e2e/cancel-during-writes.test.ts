@@ -18,7 +18,12 @@ afterEach(async () => {
 })
 
 function inputs(extra: Record<string, string> = {}): Record<string, string> {
-  return deepgramInputs(dg, { 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': DEFAULT_GITHUB_TOKEN, 'github-api-url': gh.url, ...extra })
+  return deepgramInputs(dg, {
+    'secret-name': 'DEEPGRAM_API_KEY',
+    'github-token': DEFAULT_GITHUB_TOKEN,
+    'github-api-url': gh.url,
+    ...extra,
+  })
 }
 
 async function cancelledWhileWriting(extra: Record<string, string> = {}) {
@@ -37,7 +42,9 @@ describe('a job cancelled while writing secrets', () => {
     expect(main.state).toMatchObject({ 'key-id': key?.apiKeyId, revoke: 'false' })
     expect(post.exitCode).toBe(0)
     expect(post.stdout).toContain(`Key ${key?.apiKeyId} is kept until it expires at`)
-    expect(post.stdout).toContain('the job ended while writing secret DEEPGRAM_API_KEY, so some of its targets may hold it.')
+    expect(post.stdout).toContain(
+      'the job ended while writing secret DEEPGRAM_API_KEY, so some of its targets may hold it.',
+    )
     expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([key?.apiKeyId])
     expect(dg.requests.filter((r) => r.method === 'DELETE')).toEqual([])
     expectNoLeaks([main, post], [...allKeys(dg), DEFAULT_GITHUB_TOKEN])

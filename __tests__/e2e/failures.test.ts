@@ -12,7 +12,11 @@ beforeEach(async () => {
     accounts: [
       { apiKey: ADMIN_KEY, projectIds: [PROJECT_ID], scopes: ['member'] },
       { apiKey: 'dg_reader_key_0000000000000000000000', projectIds: [PROJECT_ID], scopes: ['keys:read'] },
-      { apiKey: 'dg_two_projects_key_00000000000000000', projectIds: [PROJECT_ID, 'b9a6e3d2-1c4f-4e5a-9b8c-7d6e5f4a3b2c'], scopes: ['member'] },
+      {
+        apiKey: 'dg_two_projects_key_00000000000000000',
+        projectIds: [PROJECT_ID, 'b9a6e3d2-1c4f-4e5a-9b8c-7d6e5f4a3b2c'],
+        scopes: ['member'],
+      },
     ],
   })
 })
@@ -49,26 +53,40 @@ describe('bad input fails with one clear error before any request', () => {
 
 describe('Deepgram refusals name the status, the message, the request id and what to do', () => {
   test('an unknown api-key', async () => {
-    const main = await runStep('main', { inputs: deepgramInputs(dg, { 'api-key': 'dg_wrong_key_11111111111111111111' }) })
+    const main = await runStep('main', {
+      inputs: deepgramInputs(dg, { 'api-key': 'dg_wrong_key_11111111111111111111' }),
+    })
     expect(main.exitCode).toBe(1)
-    expect(theError(main)).toMatch(/^Deepgram answered HTTP 401 INVALID_AUTH while creating the key: Invalid credentials\./)
+    expect(theError(main)).toMatch(
+      /^Deepgram answered HTTP 401 INVALID_AUTH while creating the key: Invalid credentials\./,
+    )
     expect(theError(main)).toMatch(/\(request id [0-9a-f-]{36}\)/)
     expect(theError(main)).toContain('Check the api-key input')
     expectNoLeaks([main], ['dg_wrong_key_11111111111111111111'])
   })
 
   test('an api-key without keys:write', async () => {
-    const main = await runStep('main', { inputs: deepgramInputs(dg, { 'api-key': 'dg_reader_key_0000000000000000000000' }) })
-    expect(theError(main)).toMatch(/HTTP 403 INSUFFICIENT_PERMISSIONS .*User does not have sufficient permissions\..*needs keys:write in this project/)
+    const main = await runStep('main', {
+      inputs: deepgramInputs(dg, { 'api-key': 'dg_reader_key_0000000000000000000000' }),
+    })
+    expect(theError(main)).toMatch(
+      /HTTP 403 INSUFFICIENT_PERMISSIONS .*User does not have sufficient permissions\..*needs keys:write in this project/,
+    )
   })
 
   test('a project api-key does not belong to', async () => {
-    const main = await runStep('main', { inputs: deepgramInputs(dg, { 'project-id': 'b9a6e3d2-1c4f-4e5a-9b8c-7d6e5f4a3b2c' }) })
-    expect(theError(main)).toMatch(/HTTP 404 NOT_FOUND .*A project with the submitted ID cannot be found\..*Check the project-id input/)
+    const main = await runStep('main', {
+      inputs: deepgramInputs(dg, { 'project-id': 'b9a6e3d2-1c4f-4e5a-9b8c-7d6e5f4a3b2c' }),
+    })
+    expect(theError(main)).toMatch(
+      /HTTP 404 NOT_FOUND .*A project with the submitted ID cannot be found\..*Check the project-id input/,
+    )
   })
 
   test('several projects and no project-id: the error lists them', async () => {
-    const main = await runStep('main', { inputs: deepgramInputs(dg, { 'api-key': 'dg_two_projects_key_00000000000000000', 'project-id': '' }) })
+    const main = await runStep('main', {
+      inputs: deepgramInputs(dg, { 'api-key': 'dg_two_projects_key_00000000000000000', 'project-id': '' }),
+    })
     expect(theError(main)).toBe(
       `Input project-id: is empty, and api-key sees 2 projects: Demo project (${PROJECT_ID}), Staging (b9a6e3d2-1c4f-4e5a-9b8c-7d6e5f4a3b2c). Set project-id to one of them.`,
     )
@@ -76,9 +94,15 @@ describe('Deepgram refusals name the status, the message, the request id and wha
   })
 
   test('a 400 is final: no retry', async () => {
-    dg.fail({ route: 'create', status: 400, body: { category: 'INVALID_JSON', message: 'Invalid JSON submitted.', details: 'bad', request_id: 'req-400' } })
+    dg.fail({
+      route: 'create',
+      status: 400,
+      body: { category: 'INVALID_JSON', message: 'Invalid JSON submitted.', details: 'bad', request_id: 'req-400' },
+    })
     const main = await runStep('main', { inputs: deepgramInputs(dg) })
-    expect(theError(main)).toBe('Deepgram answered HTTP 400 INVALID_JSON while creating the key: Invalid JSON submitted. bad (request id req-400).')
+    expect(theError(main)).toBe(
+      'Deepgram answered HTTP 400 INVALID_JSON while creating the key: Invalid JSON submitted. bad (request id req-400).',
+    )
     expect(dg.requests).toHaveLength(1)
   })
 })
@@ -103,7 +127,13 @@ describe('transient failures are retried, and leave no orphan key', () => {
     expect(dg.keys[0]?.deleted).toBe(true)
     expect(main.outputs['key-id']).toBe(dg.keys[1]?.apiKeyId)
     expect(main.stdout).toContain(`Deleted key ${dg.keys[0]?.apiKeyId}, created by an attempt whose answer was lost`)
-    expect(dg.requests.map((r) => `${r.method} ${r.status}`)).toEqual(['POST 503', 'GET 200', 'DELETE 200', 'POST 200', 'DELETE 200'])
+    expect(dg.requests.map((r) => `${r.method} ${r.status}`)).toEqual([
+      'POST 503',
+      'GET 200',
+      'DELETE 200',
+      'POST 200',
+      'DELETE 200',
+    ])
     expectNoLeaks([main, post], allKeys(dg))
   })
 
@@ -130,11 +160,17 @@ describe('transient failures are retried, and leave no orphan key', () => {
     const { main, post } = await runJob({ inputs: deepgramInputs(dg) })
     expect(main.exitCode).toBe(1)
     const key = dg.keys[0]
-    expect(theError(main)).toBe(`Deepgram created key ${key?.apiKeyId}, but the answer carries no expiration_date: the key would never expire. The key was deleted.`)
+    expect(theError(main)).toBe(
+      `Deepgram created key ${key?.apiKeyId}, but the answer carries no expiration_date: the key would never expire. The key was deleted.`,
+    )
     expect(dg.liveKeys()).toEqual([])
     expect(main.outputs).toEqual({ skipped: 'false' })
     // Main saved the marker before the create; post checks by it that nothing is left.
-    expect(main.state).toEqual({ source: 'deepgram', 'project-id': PROJECT_ID, invocation: expect.stringMatching(/^[0-9a-f]{16}$/) })
+    expect(main.state).toEqual({
+      source: 'deepgram',
+      'project-id': PROJECT_ID,
+      invocation: expect.stringMatching(/^[0-9a-f]{16}$/),
+    })
     expect(post.stdout).toContain('nothing to revoke')
     expectNoLeaks([main, post], allKeys(dg))
   })
@@ -144,7 +180,9 @@ describe('transient failures are retried, and leave no orphan key', () => {
     await dg.close()
     const main = await runStep('main', { inputs: { ...deepgramInputs(dg), 'deepgram-api-url': url } })
     expect(main.exitCode).toBe(1)
-    expect(theError(main)).toMatch(/^Deepgram could not be reached while creating the key after 4 attempts: .*ECONNREFUSED.*Check that the runner can reach 127\.0\.0\.1:\d+/)
+    expect(theError(main)).toMatch(
+      /^Deepgram could not be reached while creating the key after 4 attempts: .*ECONNREFUSED.*Check that the runner can reach 127\.0\.0\.1:\d+/,
+    )
     dg = await startDeepgramEmulator({})
   })
 })

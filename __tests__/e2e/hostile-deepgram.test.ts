@@ -27,7 +27,9 @@ describe('bounded time', () => {
     const { run: main, ms } = await timed(runStep('main', { inputs: deepgramInputs(dg) }))
     expect(ms).toBeLessThan(35_000)
     expect(main.exitCode).toBe(1)
-    expect(theError(main)).toMatch(/^Deepgram could not be reached while creating the key after \d attempts: no complete answer within \d+ ms\. Check that the runner can reach 127\.0\.0\.1:\d+/)
+    expect(theError(main)).toMatch(
+      /^Deepgram could not be reached while creating the key after \d attempts: no complete answer within \d+ ms\. Check that the runner can reach 127\.0\.0\.1:\d+/,
+    )
     const after = await post(main)
     expect(after.exitCode).toBe(0)
     expect(dg.keys).toEqual([])
@@ -37,29 +39,38 @@ describe('bounded time', () => {
   test.each([
     ['never answers', () => dg.commitThenHang()],
     ['trickles its answer a byte at a time', () => dg.commitThenTrickle(500)],
-  ])('a create that commits the key and then %s: the lost key is deleted by its marker, the retry succeeds', async (_, fault) => {
-    fault()
-    const { run: main, ms } = await timed(runStep('main', { inputs: deepgramInputs(dg) }))
-    expect(ms).toBeLessThan(35_000)
-    expect(main.exitCode).toBe(0)
-    expect(dg.keys).toHaveLength(2)
-    expect(dg.keys[0]?.deleted).toBe(true)
-    expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([main.outputs['key-id']])
-    const after = await post(main)
-    expect(dg.liveKeys()).toEqual([])
-    expectNoLeaks([main, after], allKeys(dg))
-  }, 60_000)
+  ])(
+    'a create that commits the key and then %s: the lost key is deleted by its marker, the retry succeeds',
+    async (_, fault) => {
+      fault()
+      const { run: main, ms } = await timed(runStep('main', { inputs: deepgramInputs(dg) }))
+      expect(ms).toBeLessThan(35_000)
+      expect(main.exitCode).toBe(0)
+      expect(dg.keys).toHaveLength(2)
+      expect(dg.keys[0]?.deleted).toBe(true)
+      expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([main.outputs['key-id']])
+      const after = await post(main)
+      expect(dg.liveKeys()).toEqual([])
+      expectNoLeaks([main, after], allKeys(dg))
+    },
+    60_000,
+  )
 })
 
 describe('ownership', () => {
-  test('another run\'s live key with the same comment, and a key made by hand, are never touched', async () => {
+  test("another run's live key with the same comment, and a key made by hand, are never touched", async () => {
     const otherRun = dg.addKey({ projectId: PROJECT_ID, comment: 'shared [dgk:fedcba9876543210]' })
     const byHand = dg.addKey({ projectId: PROJECT_ID, comment: 'shared' })
     dg.commitThenFail(503)
     const { main, post: after } = await runJob({ inputs: deepgramInputs(dg, { comment: 'shared' }) })
     expect(main.exitCode).toBe(0)
     expect(requests()).toEqual(['POST 503', 'GET 200', 'DELETE 200', 'POST 200', 'DELETE 200'])
-    expect(dg.liveKeys().map((k) => k.apiKeyId).sort()).toEqual([otherRun.apiKeyId, byHand.apiKeyId].sort())
+    expect(
+      dg
+        .liveKeys()
+        .map((k) => k.apiKeyId)
+        .sort(),
+    ).toEqual([otherRun.apiKeyId, byHand.apiKeyId].sort())
     expectNoLeaks([main, after], allKeys(dg))
   })
 })
@@ -69,22 +80,37 @@ describe('cancellation while the create is in flight', () => {
     ['SIGINT', 1],
     ['SIGTERM', 1],
     ['SIGKILL', 0],
-  ])('%s: main ends at once, and post deletes the key by the marker it saved first', async (signal, errors) => {
-    dg.commitThenHang()
-    const { run: main, ms } = await timed(runStep('main', { inputs: deepgramInputs(dg), cancelAfterMs: 2_000, cancelSignal: signal }))
-    expect(ms).toBeLessThan(6_000)
-    expect(dg.keys).toHaveLength(1)
-    expect(dg.liveKeys()).toHaveLength(1)
-    expect(main.exitCode).not.toBe(0)
-    expect(main.state).toEqual({ source: 'deepgram', 'project-id': PROJECT_ID, invocation: expect.stringMatching(/^[0-9a-f]{16}$/) })
-    if (errors === 1) expect(theError(main)).toBe('The job was cancelled while creating the key. The post step deletes any key this run created.')
-    else expect(main.stdout).not.toContain('::error::')
-    const after = await post(main)
-    expect(after.exitCode).toBe(0)
-    expect(after.stdout).toContain(`Revoked key ${dg.keys[0]?.apiKeyId}, created by this run although main never saw the answer.`)
-    expect(dg.liveKeys()).toEqual([])
-    expectNoLeaks([main, after], allKeys(dg))
-  }, 30_000)
+  ])(
+    '%s: main ends at once, and post deletes the key by the marker it saved first',
+    async (signal, errors) => {
+      dg.commitThenHang()
+      const { run: main, ms } = await timed(
+        runStep('main', { inputs: deepgramInputs(dg), cancelAfterMs: 2_000, cancelSignal: signal }),
+      )
+      expect(ms).toBeLessThan(6_000)
+      expect(dg.keys).toHaveLength(1)
+      expect(dg.liveKeys()).toHaveLength(1)
+      expect(main.exitCode).not.toBe(0)
+      expect(main.state).toEqual({
+        source: 'deepgram',
+        'project-id': PROJECT_ID,
+        invocation: expect.stringMatching(/^[0-9a-f]{16}$/),
+      })
+      if (errors === 1)
+        expect(theError(main)).toBe(
+          'The job was cancelled while creating the key. The post step deletes any key this run created.',
+        )
+      else expect(main.stdout).not.toContain('::error::')
+      const after = await post(main)
+      expect(after.exitCode).toBe(0)
+      expect(after.stdout).toContain(
+        `Revoked key ${dg.keys[0]?.apiKeyId}, created by this run although main never saw the answer.`,
+      )
+      expect(dg.liveKeys()).toEqual([])
+      expectNoLeaks([main, after], allKeys(dg))
+    },
+    30_000,
+  )
 })
 
 describe('2xx create answers that are not keys', () => {
@@ -97,7 +123,9 @@ describe('2xx create answers that are not keys', () => {
     const { main, post: after } = await runJob({ inputs: deepgramInputs(dg) })
     expect(main.exitCode).toBe(1)
     expect(theError(main)).toMatch(
-      new RegExp(`^Deepgram answered HTTP 200 while creating the key, but ${problem.replace(/[()]/g, '\\$&')} \\(request id [0-9a-f-]{36}\\)\\. Any key it made was found by its marker and deleted; run the job again\\.$`),
+      new RegExp(
+        `^Deepgram answered HTTP 200 while creating the key, but ${problem.replace(/[()]/g, '\\$&')} \\(request id [0-9a-f-]{36}\\)\\. Any key it made was found by its marker and deleted; run the job again\\.$`,
+      ),
     )
     expect(requests().slice(0, 3)).toEqual(['POST 200', 'GET 200', 'DELETE 200'])
     expect(dg.keys).toHaveLength(1)
@@ -114,27 +142,36 @@ describe("Deepgram's clock decides expiry, not the runner's", () => {
     ['ahead', '5m', 10],
     ['behind', '1h', -10],
     ['behind', '5m', -10],
-  ])('a Deepgram clock 10 min %s, a %s key: main keeps the key, post revokes it', async (_, expiration, skewMinutes) => {
-    dg.setClockSkew(skewMinutes * 60_000)
-    const main = await runStep('main', { inputs: deepgramInputs(dg, { expiration }) })
-    expect(main.exitCode).toBe(0)
-    expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([main.outputs['key-id']])
-    expect(main.outputs['expires-at']).toBe(new Date(Date.parse(dg.keys[0]?.expirationDate ?? '')).toISOString())
-    const after = await post(main)
-    expect(after.stdout).toContain(`Revoked key ${main.outputs['key-id']}.`)
-    expect(dg.liveKeys()).toEqual([])
-    expectNoLeaks([main, after], allKeys(dg))
-  })
+  ])(
+    'a Deepgram clock 10 min %s, a %s key: main keeps the key, post revokes it',
+    async (_, expiration, skewMinutes) => {
+      dg.setClockSkew(skewMinutes * 60_000)
+      const main = await runStep('main', { inputs: deepgramInputs(dg, { expiration }) })
+      expect(main.exitCode).toBe(0)
+      expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([main.outputs['key-id']])
+      expect(main.outputs['expires-at']).toBe(new Date(Date.parse(dg.keys[0]?.expirationDate ?? '')).toISOString())
+      const after = await post(main)
+      expect(after.stdout).toContain(`Revoked key ${main.outputs['key-id']}.`)
+      expect(dg.liveKeys()).toEqual([])
+      expectNoLeaks([main, after], allKeys(dg))
+    },
+  )
 })
 
 describe('a DELETE is done only when Deepgram says so', () => {
   test('a 200 with an error body is a failed revocation: post warns, and the key is not reported revoked', async () => {
     const main = await runStep('main', { inputs: deepgramInputs(dg) })
-    dg.fail({ route: 'delete', status: 200, body: { err_code: 'INTERNAL_SERVER_ERROR', err_msg: 'The key could not be deleted.', request_id: 'req-del' } })
+    dg.fail({
+      route: 'delete',
+      status: 200,
+      body: { err_code: 'INTERNAL_SERVER_ERROR', err_msg: 'The key could not be deleted.', request_id: 'req-del' },
+    })
     const after = await post(main)
     expect(after.exitCode).toBe(0)
     expect(warningLines(after)).toHaveLength(1)
-    expect(warningLines(after)[0]).toContain(`Could not revoke key ${main.outputs['key-id']}: Deepgram answered HTTP 200 INTERNAL_SERVER_ERROR while deleting key`)
+    expect(warningLines(after)[0]).toContain(
+      `Could not revoke key ${main.outputs['key-id']}: Deepgram answered HTTP 200 INTERNAL_SERVER_ERROR while deleting key`,
+    )
     expect(after.stdout).not.toContain('Revoked key')
     expect(dg.liveKeys()).toHaveLength(1)
     expectNoLeaks([main, after], allKeys(dg))
@@ -145,8 +182,11 @@ describe('scale', () => {
   test('revoke by tags among 400 keys at 100 ms per request: every key read once, 20 at a time', async () => {
     await dg.close()
     dg = await startDeepgramEmulator({ listOmitsTags: true, latencyMs: 100 })
-    for (let i = 0; i < 400; i++) dg.addKey({ projectId: PROJECT_ID, comment: `key ${i}`, tags: i % 2 === 0 ? ['ci'] : ['other'] })
-    const { run: main, ms } = await timed(runStep('main', { inputs: deepgramInputs(dg, { mode: 'revoke', tags: 'ci' }) }))
+    for (let i = 0; i < 400; i++)
+      dg.addKey({ projectId: PROJECT_ID, comment: `key ${i}`, tags: i % 2 === 0 ? ['ci'] : ['other'] })
+    const { run: main, ms } = await timed(
+      runStep('main', { inputs: deepgramInputs(dg, { mode: 'revoke', tags: 'ci' }) }),
+    )
     expect(main.exitCode).toBe(0)
     expect(main.outputs['revoked-count']).toBe('200')
     expect(main.stdout).toContain('Read 400 keys one by one to learn their tags.')

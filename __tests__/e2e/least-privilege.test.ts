@@ -1,4 +1,9 @@
-import { DEFAULT_PROJECT, startDeepgramEmulator, type DeepgramEmulator, type DeepgramEmulatorOptions } from '../../harness/deepgram-emulator.ts'
+import {
+  DEFAULT_PROJECT,
+  startDeepgramEmulator,
+  type DeepgramEmulator,
+  type DeepgramEmulatorOptions,
+} from '../../harness/deepgram-emulator.ts'
 import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator, type GitHubEmulator } from '../../harness/github-emulator.ts'
 import { runJob, runStep, type StepRun } from '../../harness/runner.ts'
 import { ADMIN_KEY, allKeys, deepgramInputs, expectNoLeaks, PROJECT_ID, theError } from '../helpers/action.ts'
@@ -72,8 +77,12 @@ describe('least privilege by default', () => {
       const main = await runStep('main', { inputs: deepgramInputs(dg, { scopes }) })
       expect(main.exitCode).toBe(1)
       const error = theError(main)
-      expect(error).toMatch(/^Input scopes: '[a-z:]+' can manage keys or the project \(.+\), and allow-key-management is false\./)
-      expect(error).toContain('usage:write is enough; set allow-key-management: true only for a job that must manage keys')
+      expect(error).toMatch(
+        /^Input scopes: '[a-z:]+' can manage keys or the project \(.+\), and allow-key-management is false\./,
+      )
+      expect(error).toContain(
+        'usage:write is enough; set allow-key-management: true only for a job that must manage keys',
+      )
       expect(dg.requests).toEqual([])
       expect(main.state).toEqual({})
     },
@@ -81,7 +90,9 @@ describe('least privilege by default', () => {
 
   test('mints a key that can manage keys with allow-key-management: true', async () => {
     await deepgram()
-    const main = await runStep('main', { inputs: deepgramInputs(dg, { scopes: 'member', 'allow-key-management': 'true' }) })
+    const main = await runStep('main', {
+      inputs: deepgramInputs(dg, { scopes: 'member', 'allow-key-management': 'true' }),
+    })
     expect(main.exitCode).toBe(0)
     expect(dg.liveKeys().map((k) => k.scopes)).toEqual([['member']])
     expectNoLeaks([main], allKeys(dg))
@@ -102,17 +113,27 @@ describe('the 90-day ceiling', () => {
     const byDuration = await runStep('main', { inputs: deepgramInputs(dg, { expiration: '90d' }) })
     const byDate = await runStep('main', { inputs: deepgramInputs(dg, { expiration: inNinetyDays }) })
     expect([byDuration.exitCode, byDate.exitCode]).toEqual([0, 0])
-    expect(creates().map((r) => r.body)).toMatchObject([{ time_to_live_in_seconds: 7_776_000 }, { expiration_date: inNinetyDays }])
+    expect(creates().map((r) => r.body)).toMatchObject([
+      { time_to_live_in_seconds: 7_776_000 },
+      { expiration_date: inNinetyDays },
+    ])
     expect(byDate.outputs['expires-at']).toBe(inNinetyDays)
   })
 
-  test.each([['91d'], ['2161h'], ['1000000d'], ['4764-01-01T00:00:00Z']])('refuses %p, naming the limit, before any request', async (expiration) => {
-    await deepgram()
-    const main = await runStep('main', { inputs: deepgramInputs(dg, { expiration }) })
-    expect(main.exitCode).toBe(1)
-    expect(theError(main)).toMatch(new RegExp(`^Input expiration: '${expiration}' is longer than the limit of 90 days\\. Give at most 90 days from now`))
-    expect(dg.requests).toEqual([])
-  })
+  test.each([['91d'], ['2161h'], ['1000000d'], ['4764-01-01T00:00:00Z']])(
+    'refuses %p, naming the limit, before any request',
+    async (expiration) => {
+      await deepgram()
+      const main = await runStep('main', { inputs: deepgramInputs(dg, { expiration }) })
+      expect(main.exitCode).toBe(1)
+      expect(theError(main)).toMatch(
+        new RegExp(
+          `^Input expiration: '${expiration}' is longer than the limit of 90 days\\. Give at most 90 days from now`,
+        ),
+      )
+      expect(dg.requests).toEqual([])
+    },
+  )
 })
 
 describe("Deepgram's grant is checked against the request", () => {
@@ -121,29 +142,42 @@ describe("Deepgram's grant is checked against the request", () => {
     ['usage:write', {}, 'keys:write'],
     ['keys:write', { 'allow-key-management': 'true' }, 'project:write'],
     ['member', { 'allow-key-management': 'true' }, 'owner'],
-  ])('asked for %p, granted %p more as well: the key is deleted and the step fails naming it', async (scopes, extra, more) => {
-    await deepgram()
-    dg.grantMore({ scopes: [more] })
-    const { main, post } = await runJob({ inputs: deepgramInputs(dg, { scopes, ...extra }) })
-    expect(main.exitCode).toBe(1)
-    const [key] = dg.keys
-    expect(key?.scopes).toContain(more)
-    expect(theError(main)).toBe(`Deepgram created key ${key?.apiKeyId}, but it was granted '${more}', which was not asked for and can manage keys or the project. The key was deleted.`)
-    expect(deletes().map((r) => r.path)).toEqual([`/v1/projects/${PROJECT_ID}/keys/${key?.apiKeyId}`])
-    expect(dg.liveKeys()).toEqual([])
-    expect(main.outputs).toEqual({ skipped: 'false' })
-    // Only what post needs to look once more by the marker: the key itself is gone already.
-    expect(main.state).toEqual({ source: 'deepgram', 'project-id': PROJECT_ID, invocation: expect.stringMatching(/^[0-9a-f]{16}$/) })
-    expect(post.stdout).toContain('nothing to revoke')
-    expectNoLeaks([main, post], allKeys(dg))
-  })
+  ])(
+    'asked for %p, granted %p more as well: the key is deleted and the step fails naming it',
+    async (scopes, extra, more) => {
+      await deepgram()
+      dg.grantMore({ scopes: [more] })
+      const { main, post } = await runJob({ inputs: deepgramInputs(dg, { scopes, ...extra }) })
+      expect(main.exitCode).toBe(1)
+      const [key] = dg.keys
+      expect(key?.scopes).toContain(more)
+      expect(theError(main)).toBe(
+        `Deepgram created key ${key?.apiKeyId}, but it was granted '${more}', which was not asked for and can manage keys or the project. The key was deleted.`,
+      )
+      expect(deletes().map((r) => r.path)).toEqual([`/v1/projects/${PROJECT_ID}/keys/${key?.apiKeyId}`])
+      expect(dg.liveKeys()).toEqual([])
+      expect(main.outputs).toEqual({ skipped: 'false' })
+      // Only what post needs to look once more by the marker: the key itself is gone already.
+      expect(main.state).toEqual({
+        source: 'deepgram',
+        'project-id': PROJECT_ID,
+        invocation: expect.stringMatching(/^[0-9a-f]{16}$/),
+      })
+      expect(post.stdout).toContain('nothing to revoke')
+      expectNoLeaks([main, post], allKeys(dg))
+    },
+  )
 
   test('scopes that manage nothing, and what Deepgram documents as implied, are reported, not refused', async () => {
     await deepgram()
     dg.grantMore({ scopes: ['usage:read'] })
-    const main = await runStep('main', { inputs: deepgramInputs(dg, { scopes: 'usage:write, keys:write', 'allow-key-management': 'true' }) })
+    const main = await runStep('main', {
+      inputs: deepgramInputs(dg, { scopes: 'usage:write, keys:write', 'allow-key-management': 'true' }),
+    })
     expect(main.exitCode).toBe(0)
-    expect(main.stdout).toContain('scopes usage:write, keys:write, keys:read, usage:read (Deepgram added keys:read, usage:read)')
+    expect(main.stdout).toContain(
+      'scopes usage:write, keys:write, keys:read, usage:read (Deepgram added keys:read, usage:read)',
+    )
     expect(dg.liveKeys()).toHaveLength(1)
   })
 })
@@ -160,7 +194,9 @@ describe('untrusted text never becomes a workflow command', () => {
 
     test.each([['tags'], ['key-id']])('in the revoke-mode input %s', async (input) => {
       await deepgram()
-      const main = await runStep('main', { inputs: deepgramInputs(dg, { mode: 'revoke', [input]: payload(separator) }) })
+      const main = await runStep('main', {
+        inputs: deepgramInputs(dg, { mode: 'revoke', [input]: payload(separator) }),
+      })
       expectNoPlantedCommands(main, allKeys(dg))
     })
 
@@ -171,13 +207,19 @@ describe('untrusted text never becomes a workflow command', () => {
       expectNoPlantedCommands(main, allKeys(dg))
       // A granted entry that is not a scope cannot be told harmless: the key does not stay.
       expect(main.exitCode).toBe(1)
-      expect(theError(main)).toMatch(/^Deepgram created key [0-9a-f-]{36}, but it was granted 'usage:read\\(r|n|u2028|u0085)::add-mask::Revoked'/)
+      expect(theError(main)).toMatch(
+        /^Deepgram created key [0-9a-f-]{36}, but it was granted 'usage:read\\(r|n|u2028|u0085)::add-mask::Revoked'/,
+      )
       expect(dg.liveKeys()).toEqual([])
     })
 
     test("in the message of Deepgram's refusal", async () => {
       await deepgram()
-      dg.fail({ route: 'create', status: 400, body: { err_code: 'BAD_REQUEST', err_msg: payload(separator), request_id: 'r-1' } })
+      dg.fail({
+        route: 'create',
+        status: 400,
+        body: { err_code: 'BAD_REQUEST', err_msg: payload(separator), request_id: 'r-1' },
+      })
       const main = await runStep('main', { inputs: deepgramInputs(dg) })
       expectNoPlantedCommands(main, allKeys(dg))
       expect(theError(main)).toContain('Deepgram answered HTTP 400 BAD_REQUEST while creating the key: x')
@@ -186,20 +228,32 @@ describe('untrusted text never becomes a workflow command', () => {
     test("in the names and ids of Deepgram's project listing", async () => {
       const other = 'b9a6e3d2-1c4f-4e5a-9b8c-7d6e5f4a3b2c'
       await deepgram({
-        projects: [{ ...DEFAULT_PROJECT, name: payload(separator) }, { projectId: other, name: `two${separator}${PLANTED}` }],
+        projects: [
+          { ...DEFAULT_PROJECT, name: payload(separator) },
+          { projectId: other, name: `two${separator}${PLANTED}` },
+        ],
         accounts: [{ apiKey: ADMIN_KEY, projectIds: [PROJECT_ID, other], scopes: ['member'] }],
       })
       const several = await runStep('main', { inputs: deepgramInputs(dg, { 'project-id': '' }) })
       expectNoPlantedCommands(several, allKeys(dg))
-      expect(theError(several)).toMatch(/api-key sees 2 projects: x.+ \(3f2504e0-4f89-11d3-9a0c-0305e82c3301\), two.+ \(b9a6e3d2-/)
+      expect(theError(several)).toMatch(
+        /api-key sees 2 projects: x.+ \(3f2504e0-4f89-11d3-9a0c-0305e82c3301\), two.+ \(b9a6e3d2-/,
+      )
 
       const forged = `${PROJECT_ID}${separator}${PLANTED}`
       await dg.close()
-      await deepgram({ projects: [{ projectId: forged, name: 'p' }], accounts: [{ apiKey: ADMIN_KEY, projectIds: [forged], scopes: ['member'] }] })
+      await deepgram({
+        projects: [{ projectId: forged, name: 'p' }],
+        accounts: [{ apiKey: ADMIN_KEY, projectIds: [forged], scopes: ['member'] }],
+      })
       for (const mode of ['create', 'revoke']) {
-        const run = await runStep('main', { inputs: deepgramInputs(dg, { 'project-id': '', mode, ...(mode === 'revoke' ? { tags: 'ci' } : {}) }) })
+        const run = await runStep('main', {
+          inputs: deepgramInputs(dg, { 'project-id': '', mode, ...(mode === 'revoke' ? { tags: 'ci' } : {}) }),
+        })
         expectNoPlantedCommands(run, allKeys(dg))
-        expect(theError(run)).toBe("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.")
+        expect(theError(run)).toBe(
+          "Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.",
+        )
       }
       // The id is never used: nothing but the listing was asked for.
       expect(dg.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/projects', 'GET /v1/projects'])
@@ -209,7 +263,11 @@ describe('untrusted text never becomes a workflow command', () => {
       await deepgram()
       gh = await startGitHubEmulator({})
       gh.fail({ match: /^PUT /, status: 422, message: payload(separator) })
-      const inputs = deepgramInputs(dg, { 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': DEFAULT_GITHUB_TOKEN, 'github-api-url': gh.url })
+      const inputs = deepgramInputs(dg, {
+        'secret-name': 'DEEPGRAM_API_KEY',
+        'github-token': DEFAULT_GITHUB_TOKEN,
+        'github-api-url': gh.url,
+      })
       const main = await runStep('main', { inputs })
       expectNoPlantedCommands(main, [...allKeys(dg), DEFAULT_GITHUB_TOKEN])
       expect(main.exitCode).toBe(1)
@@ -230,7 +288,9 @@ describe('credentials with invisible characters', () => {
     await deepgram()
     const apiKey = `${ADMIN_KEY.slice(0, 20)}${invisible}${ADMIN_KEY.slice(20)}`
     for (const mode of ['create', 'revoke']) {
-      const main = await runStep('main', { inputs: deepgramInputs(dg, { 'api-key': apiKey, mode, ...(mode === 'revoke' ? { tags: 'ci' } : {}) }) })
+      const main = await runStep('main', {
+        inputs: deepgramInputs(dg, { 'api-key': apiKey, mode, ...(mode === 'revoke' ? { tags: 'ci' } : {}) }),
+      })
       expect(main.exitCode).toBe(1)
       expect(theError(main)).toMatch(/^Input api-key: holds white space or characters that are not printable ASCII/)
       expectNoLeaks([main], [apiKey, ADMIN_KEY.slice(0, 20), ADMIN_KEY.slice(20)])
@@ -243,7 +303,11 @@ describe('credentials with invisible characters', () => {
     await deepgram()
     gh = await startGitHubEmulator({})
     const token = `${DEFAULT_GITHUB_TOKEN}\u200b`
-    const inputs = deepgramInputs(dg, { 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': token, 'github-api-url': gh.url })
+    const inputs = deepgramInputs(dg, {
+      'secret-name': 'DEEPGRAM_API_KEY',
+      'github-token': token,
+      'github-api-url': gh.url,
+    })
     const main = await runStep('main', { inputs })
     expect(theError(main)).toMatch(/^Input github-token: holds white space or characters that are not printable ASCII/)
     expectNoLeaks([main], [token, DEFAULT_GITHUB_TOKEN, ADMIN_KEY])

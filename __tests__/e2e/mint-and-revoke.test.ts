@@ -16,7 +16,9 @@ const creates = () => dg.requests.filter((r) => r.method === 'POST')
 
 describe('a job that mints a key and revokes it when it ends', () => {
   test('masks, outputs and revokes the key, and never shows it', async () => {
-    const { main, post } = await runJob({ inputs: deepgramInputs(dg, { scopes: 'usage:write, keys:write', 'allow-key-management': 'true', tags: 'ci' }) })
+    const { main, post } = await runJob({
+      inputs: deepgramInputs(dg, { scopes: 'usage:write, keys:write', 'allow-key-management': 'true', tags: 'ci' }),
+    })
     expect(main.exitCode).toBe(0)
     const [key] = dg.keys
     if (!key) throw new Error('no key was created')
@@ -26,7 +28,9 @@ describe('a job that mints a key and revokes it when it ends', () => {
     expect(lines[0]).toBe(`::add-mask::${ADMIN_KEY}`)
     const keyMask = lines.indexOf(`::add-mask::${key.key}`)
     expect(keyMask).toBeGreaterThan(0)
-    expect(lines.slice(1, keyMask).every((line) => !line.startsWith('::') || line.startsWith('::add-mask::'))).toBe(true)
+    expect(lines.slice(1, keyMask).every((line) => !line.startsWith('::') || line.startsWith('::add-mask::'))).toBe(
+      true,
+    )
 
     expect(main.outputs).toEqual({
       key: key.key,
@@ -35,8 +39,18 @@ describe('a job that mints a key and revokes it when it ends', () => {
       'expires-at': new Date(Date.parse(key.expirationDate ?? '')).toISOString(),
       skipped: 'false',
     })
-    expect(main.state).toEqual({ source: 'deepgram', 'project-id': PROJECT_ID, invocation: expect.stringMatching(/^[0-9a-f]{16}$/), 'key-id': key.apiKeyId, 'expires-at': main.outputs['expires-at'], revoke: 'true', 'kept-because': '' })
-    expect(main.stdout).toContain(`Created key ${key.apiKeyId} in project ${PROJECT_ID}: scopes usage:write, keys:write, keys:read (Deepgram added keys:read)`)
+    expect(main.state).toEqual({
+      source: 'deepgram',
+      'project-id': PROJECT_ID,
+      invocation: expect.stringMatching(/^[0-9a-f]{16}$/),
+      'key-id': key.apiKeyId,
+      'expires-at': main.outputs['expires-at'],
+      revoke: 'true',
+      'kept-because': '',
+    })
+    expect(main.stdout).toContain(
+      `Created key ${key.apiKeyId} in project ${PROJECT_ID}: scopes usage:write, keys:write, keys:read (Deepgram added keys:read)`,
+    )
     expect(main.summary).toContain(key.apiKeyId)
     expect(main.summary).toContain('`keys:read`')
     expect(main.summary).toContain('revoked when the job ends')
@@ -44,8 +58,14 @@ describe('a job that mints a key and revokes it when it ends', () => {
     const [create] = creates()
     expect(create?.headers.authorization).toBe(`Token ${ADMIN_KEY}`)
     expect(schemaErrors(create?.body, createSchema)).toEqual([])
-    expect(create?.body).toMatchObject({ scopes: ['usage:write', 'keys:write'], tags: ['ci'], time_to_live_in_seconds: 3600 })
-    expect((create?.body as { comment: string }).comment).toMatch(/^GitHub Actions: octo-org\/app \/ workflow CI \/ run 4242\.1 \/ job test \[dgk:[0-9a-f]{16}\]$/)
+    expect(create?.body).toMatchObject({
+      scopes: ['usage:write', 'keys:write'],
+      tags: ['ci'],
+      time_to_live_in_seconds: 3600,
+    })
+    expect((create?.body as { comment: string }).comment).toMatch(
+      /^GitHub Actions: octo-org\/app \/ workflow CI \/ run 4242\.1 \/ job test \[dgk:[0-9a-f]{16}\]$/,
+    )
 
     expect(post.exitCode).toBe(0)
     expect(post.stdout).toContain(`Revoked key ${key.apiKeyId}.`)
@@ -63,18 +83,27 @@ describe('a job that mints a key and revokes it when it ends', () => {
 
   test('sends an expiration date, and omits tags when there are none', async () => {
     const when = new Date(Date.now() + 2 * 3600_000)
-    const main = await runStep('main', { inputs: deepgramInputs(dg, { expiration: when.toISOString(), comment: 'nightly' }) })
+    const main = await runStep('main', {
+      inputs: deepgramInputs(dg, { expiration: when.toISOString(), comment: 'nightly' }),
+    })
     expect(main.exitCode).toBe(0)
     const body = creates()[0]?.body
     expect(schemaErrors(body, createSchema)).toEqual([])
-    expect(body).toEqual({ comment: expect.stringMatching(/^nightly \[dgk:[0-9a-f]{16}\]$/), scopes: ['usage:write'], expiration_date: when.toISOString() })
+    expect(body).toEqual({
+      comment: expect.stringMatching(/^nightly \[dgk:[0-9a-f]{16}\]$/),
+      scopes: ['usage:write'],
+      expiration_date: when.toISOString(),
+    })
     expect(main.outputs['expires-at']).toBe(when.toISOString())
   })
 
   test('uses the only project api-key can see when project-id is empty', async () => {
     const main = await runStep('main', { inputs: deepgramInputs(dg, { 'project-id': '' }) })
     expect(main.exitCode).toBe(0)
-    expect(dg.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/projects', `POST /v1/projects/${PROJECT_ID}/keys`])
+    expect(dg.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /v1/projects',
+      `POST /v1/projects/${PROJECT_ID}/keys`,
+    ])
     expect(main.outputs['project-id']).toBe(PROJECT_ID)
   })
 
@@ -96,7 +125,12 @@ describe('a job that mints a key and revokes it when it ends', () => {
   })
 
   test("post asks Deepgram even when the runner's clock says the key has expired", async () => {
-    const state = { 'project-id': PROJECT_ID, 'key-id': 'b5b3e4a0-0000-4000-8000-000000000001', 'expires-at': '2026-01-01T00:00:00.000Z', revoke: 'true' }
+    const state = {
+      'project-id': PROJECT_ID,
+      'key-id': 'b5b3e4a0-0000-4000-8000-000000000001',
+      'expires-at': '2026-01-01T00:00:00.000Z',
+      revoke: 'true',
+    }
     const post = await runStep('post', { inputs: deepgramInputs(dg), state })
     expect(post.exitCode).toBe(0)
     expect(post.stdout).toContain('Key b5b3e4a0-0000-4000-8000-000000000001 was already deleted.')
@@ -106,7 +140,10 @@ describe('a job that mints a key and revokes it when it ends', () => {
   test('post takes a key deleted elsewhere as already gone', async () => {
     const main = await runStep('main', { inputs: deepgramInputs(dg) })
     const keyId = main.outputs['key-id'] ?? ''
-    await fetch(`${dg.url}/v1/projects/${PROJECT_ID}/keys/${keyId}`, { method: 'DELETE', headers: { authorization: `Token ${ADMIN_KEY}` } })
+    await fetch(`${dg.url}/v1/projects/${PROJECT_ID}/keys/${keyId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Token ${ADMIN_KEY}` },
+    })
     const post = await runStep('post', { inputs: deepgramInputs(dg), state: main.state })
     expect(post.exitCode).toBe(0)
     expect(post.stdout).toContain(`Key ${keyId} was already deleted.`)
@@ -128,7 +165,9 @@ describe('a job that mints a key and revokes it when it ends', () => {
     const post = await runStep('post', { inputs: deepgramInputs(dg), state: main.state })
     expect(post.exitCode).toBe(0)
     const [warning] = warningLines(post)
-    expect(warning).toMatch(/Could not revoke key [0-9a-f-]+: Deepgram answered HTTP 500 INTERNAL_SERVER_ERROR while deleting key/)
+    expect(warning).toMatch(
+      /Could not revoke key [0-9a-f-]+: Deepgram answered HTTP 500 INTERNAL_SERVER_ERROR while deleting key/,
+    )
     expect(warning).toMatch(/\(request id [0-9a-f-]{36}\)/)
     expect(warning).toContain('It expires on its own at')
     expectNoLeaks([main, post], allKeys(dg))

@@ -1,10 +1,23 @@
 import { writeFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DEFAULT_ACCOUNT, DEFAULT_PROJECT, startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
+import {
+  DEFAULT_ACCOUNT,
+  DEFAULT_PROJECT,
+  startDeepgramEmulator,
+  type DeepgramEmulator,
+} from '../../harness/deepgram-emulator.ts'
 import { DEFAULT_GITHUB_TOKEN } from '../../harness/github-emulator.ts'
 import { runStep } from '../../harness/runner.ts'
-import { allKeys, decodeCommand, deepgramInputs, expectNoLeaks, PROJECT_ID, theError, warningLines } from '../helpers/action.ts'
+import {
+  allKeys,
+  decodeCommand,
+  deepgramInputs,
+  expectNoLeaks,
+  PROJECT_ID,
+  theError,
+  warningLines,
+} from '../helpers/action.ts'
 
 let dg: DeepgramEmulator
 afterEach(async () => {
@@ -22,8 +35,13 @@ async function emulatorWithKeys(options: { listOmitsTags?: boolean; getShape?: '
   }
 }
 
-const live = () => dg.liveKeys().map((k) => k.apiKeyId).sort()
-const revoke = (extra: Record<string, string>) => runStep('main', { inputs: deepgramInputs(dg, { mode: 'revoke', ...extra }) })
+const live = () =>
+  dg
+    .liveKeys()
+    .map((k) => k.apiKeyId)
+    .sort()
+const revoke = (extra: Record<string, string>) =>
+  runStep('main', { inputs: deepgramInputs(dg, { mode: 'revoke', ...extra }) })
 
 describe('revoke mode', () => {
   test('deletes keys by id; an id the project does not know is a warning, never counted as deleted', async () => {
@@ -44,12 +62,17 @@ describe('revoke mode', () => {
 
   test("the id of another project's live key: a warning naming the project, and the key lives on", async () => {
     const other = { projectId: '9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d', name: 'Other' }
-    dg = await startDeepgramEmulator({ projects: [DEFAULT_PROJECT, other], accounts: [{ ...DEFAULT_ACCOUNT, projectIds: [DEFAULT_PROJECT.projectId, other.projectId] }] })
+    dg = await startDeepgramEmulator({
+      projects: [DEFAULT_PROJECT, other],
+      accounts: [{ ...DEFAULT_ACCOUNT, projectIds: [DEFAULT_PROJECT.projectId, other.projectId] }],
+    })
     const elsewhere = dg.addKey({ projectId: other.projectId, comment: 'their key', tags: [] }).apiKeyId
     const main = await revoke({ 'key-id': elsewhere })
     expect(main.exitCode).toBe(0)
     expect(main.outputs).toEqual({ 'revoked-count': '0', 'revoked-key-ids': '', skipped: 'false' })
-    expect(warningLines(main).join('\n')).toContain(`Key ${elsewhere} was not found in project ${PROJECT_ID}: it was deleted already, or it belongs to another project.`)
+    expect(warningLines(main).join('\n')).toContain(
+      `Key ${elsewhere} was not found in project ${PROJECT_ID}: it was deleted already, or it belongs to another project.`,
+    )
     expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([elsewhere])
   })
 
@@ -109,7 +132,10 @@ describe('revoke mode', () => {
   test('post has nothing to do after revoke mode', async () => {
     const keys = await emulatorWithKeys()
     const main = await revoke({ 'key-id': keys.untagged })
-    const post = await runStep('post', { inputs: deepgramInputs(dg, { mode: 'revoke', 'key-id': keys.untagged }), state: main.state })
+    const post = await runStep('post', {
+      inputs: deepgramInputs(dg, { mode: 'revoke', 'key-id': keys.untagged }),
+      state: main.state,
+    })
     expect(post.exitCode).toBe(0)
     expect(post.stdout).toContain('nothing to revoke')
     expect(dg.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1)
@@ -119,32 +145,52 @@ describe('revoke mode', () => {
 describe('runs without credentials (forks, Dependabot)', () => {
   function forkEvent(): string {
     const path = join(mkdtempSync(join(tmpdir(), 'dg-event-')), 'event.json')
-    writeFileSync(path, JSON.stringify({ pull_request: { number: 7, head: { repo: { fork: true, full_name: 'stranger/app' } }, base: { repo: { full_name: 'octo-org/app' } } } }))
+    writeFileSync(
+      path,
+      JSON.stringify({
+        pull_request: {
+          number: 7,
+          head: { repo: { fork: true, full_name: 'stranger/app' } },
+          base: { repo: { full_name: 'octo-org/app' } },
+        },
+      }),
+    )
     return path
   }
 
   test('skip: exits 0 with a notice and skipped=true, sending nothing', async () => {
     dg = await startDeepgramEmulator({})
     const main = await runStep('main', {
-      inputs: deepgramInputs(dg, { 'api-key': '', 'on-missing-credentials': 'skip', 'secret-name': 'KEY', 'secret-environment': 'pr-7' }),
+      inputs: deepgramInputs(dg, {
+        'api-key': '',
+        'on-missing-credentials': 'skip',
+        'secret-name': 'KEY',
+        'secret-environment': 'pr-7',
+      }),
       env: { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: forkEvent() },
     })
     expect(main.exitCode).toBe(0)
     expect(main.outputs).toEqual({ skipped: 'true' })
-    expect(main.stdout).toMatch(/^::notice::Skipped: api-key is empty and on-missing-credentials is skip\. This run is for a pull request from the fork stranger\/app/m)
+    expect(main.stdout).toMatch(
+      /^::notice::Skipped: api-key is empty and on-missing-credentials is skip\. This run is for a pull request from the fork stranger\/app/m,
+    )
     expect(dg.requests).toEqual([])
   })
 
   test('skip still refuses a bad input, so mistakes show in fork runs too', async () => {
     dg = await startDeepgramEmulator({})
-    const main = await runStep('main', { inputs: deepgramInputs(dg, { 'api-key': '', 'on-missing-credentials': 'skip', expiration: 'never' }) })
+    const main = await runStep('main', {
+      inputs: deepgramInputs(dg, { 'api-key': '', 'on-missing-credentials': 'skip', expiration: 'never' }),
+    })
     expect(main.exitCode).toBe(1)
     expect(theError(main)).toMatch(/^Input expiration: /)
   })
 
   test('skip works in revoke mode too', async () => {
     dg = await startDeepgramEmulator({})
-    const main = await runStep('main', { inputs: deepgramInputs(dg, { 'api-key': '', 'on-missing-credentials': 'skip', mode: 'revoke', tags: 'pr-7' }) })
+    const main = await runStep('main', {
+      inputs: deepgramInputs(dg, { 'api-key': '', 'on-missing-credentials': 'skip', mode: 'revoke', tags: 'pr-7' }),
+    })
     expect(main.exitCode).toBe(0)
     expect(main.outputs).toEqual({ skipped: 'true' })
   })
@@ -156,13 +202,18 @@ describe('runs without credentials (forks, Dependabot)', () => {
       env: { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: forkEvent() },
     })
     expect(main.exitCode).toBe(1)
-    expect(theError(main)).toMatch(/^Input api-key: is empty\. .*This run is for a pull request from the fork stranger\/app, and GitHub gives no secrets to workflows run for pull requests from forks\. .*on-missing-credentials: skip/)
+    expect(theError(main)).toMatch(
+      /^Input api-key: is empty\. .*This run is for a pull request from the fork stranger\/app, and GitHub gives no secrets to workflows run for pull requests from forks\. .*on-missing-credentials: skip/,
+    )
     expect(dg.requests).toEqual([])
   })
 
   test('fail: a Dependabot run is told about Dependabot secrets', async () => {
     dg = await startDeepgramEmulator({})
-    const main = await runStep('main', { inputs: deepgramInputs(dg, { 'api-key': '' }), env: { GITHUB_ACTOR: 'dependabot[bot]' } })
+    const main = await runStep('main', {
+      inputs: deepgramInputs(dg, { 'api-key': '' }),
+      env: { GITHUB_ACTOR: 'dependabot[bot]' },
+    })
     expect(theError(main)).toContain('Dependabot runs receive only Dependabot secrets')
   })
 

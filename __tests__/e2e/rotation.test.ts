@@ -1,9 +1,22 @@
 // keep-previous: several jobs in a row against the same emulators, as a scheduled rotation runs.
 import { parseMarker } from '../../src/deepgram/marker.ts'
 import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
-import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator, type GitHubEmulator, type TargetRef } from '../../harness/github-emulator.ts'
+import {
+  DEFAULT_GITHUB_TOKEN,
+  startGitHubEmulator,
+  type GitHubEmulator,
+  type TargetRef,
+} from '../../harness/github-emulator.ts'
 import { runJob, runStep, type StepRun } from '../../harness/runner.ts'
-import { ADMIN_KEY, allKeys, decodeCommand, deepgramInputs, expectNoLeaks, theError, warningLines } from '../helpers/action.ts'
+import {
+  ADMIN_KEY,
+  allKeys,
+  decodeCommand,
+  deepgramInputs,
+  expectNoLeaks,
+  theError,
+  warningLines,
+} from '../helpers/action.ts'
 
 let dg: DeepgramEmulator
 let gh: GitHubEmulator
@@ -58,7 +71,11 @@ describe('keep-previous', () => {
     // The three keys carry one secret digest, each its own invocation.
     const markers = dg.keys.map((k) => parseMarker(k.comment))
     expect(new Set(markers.map((m) => (m?.kind === 'action' ? m.secret : undefined))).size).toBe(1)
-    expect(markers[0]).toEqual({ kind: 'action', invocation: expect.stringMatching(/^[0-9a-f]{16}$/), secret: expect.stringMatching(/^[0-9a-f]{12}$/) })
+    expect(markers[0]).toEqual({
+      kind: 'action',
+      invocation: expect.stringMatching(/^[0-9a-f]{16}$/),
+      secret: expect.stringMatching(/^[0-9a-f]{12}$/),
+    })
     expect(new Set(markers.map((m) => m?.invocation)).size).toBe(3)
   })
 
@@ -91,9 +108,21 @@ describe('keep-previous', () => {
     const marker = / \[dgk:[0-9a-f]{16}:[0-9a-f]{12}\]$/.exec(dg.keys[0]?.comment ?? '')?.[0] ?? ''
     expect(marker).not.toBe('')
     const handMade = [
-      dg.addKey({ projectId: dg.keys[0]?.projectId ?? '', comment: `copied${marker} by hand`, created: '2020-01-01T00:00:00.000000Z' }),
-      dg.addKey({ projectId: dg.keys[0]?.projectId ?? '', comment: `${marker.replace(/:[0-9a-f]{12}\]$/, ']')}`, created: '2020-01-01T00:00:00.000000Z' }),
-      dg.addKey({ projectId: dg.keys[0]?.projectId ?? '', comment: `GitHub Actions: octo-org/app${marker.toUpperCase()}`, created: '2020-01-01T00:00:00.000000Z' }),
+      dg.addKey({
+        projectId: dg.keys[0]?.projectId ?? '',
+        comment: `copied${marker} by hand`,
+        created: '2020-01-01T00:00:00.000000Z',
+      }),
+      dg.addKey({
+        projectId: dg.keys[0]?.projectId ?? '',
+        comment: `${marker.replace(/:[0-9a-f]{12}\]$/, ']')}`,
+        created: '2020-01-01T00:00:00.000000Z',
+      }),
+      dg.addKey({
+        projectId: dg.keys[0]?.projectId ?? '',
+        comment: `GitHub Actions: octo-org/app${marker.toUpperCase()}`,
+        created: '2020-01-01T00:00:00.000000Z',
+      }),
     ].map((k) => k.apiKeyId)
     const after = await rotate({ 'keep-previous': '0' })
     expect(after.exitCode).toBe(0)
@@ -109,8 +138,12 @@ describe('keep-previous', () => {
     const second = await rotate(inputs)
     expect(second.exitCode).toBe(1)
     const error = theError(second)
-    expect(error).toMatch(/^Secret DEEPGRAM_API_KEY now holds the new key in repository octo-org\/app, repository octo-org\/api, but writing it failed in repository octo-org\/web: GitHub answered HTTP 500/)
-    expect(error).toContain('No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).')
+    expect(error).toMatch(
+      /^Secret DEEPGRAM_API_KEY now holds the new key in repository octo-org\/app, repository octo-org\/api, but writing it failed in repository octo-org\/web: GitHub answered HTTP 500/,
+    )
+    expect(error).toContain(
+      'No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).',
+    )
     expect(second.outputs['revoked-count']).toBe('0')
     expect(liveIds()).toEqual([idOf(first), idOf(second)])
     expect(deletes()).toEqual([])
@@ -133,7 +166,9 @@ describe('keep-previous', () => {
     const warnings = warningLines(second).map((line) => decodeCommand(line.slice('::warning::'.length)))
     expect(warnings).toEqual([
       expect.stringMatching(
-        new RegExp(`^Could not delete key ${idOf(first)}, an earlier key of secret DEEPGRAM_API_KEY: Deepgram answered HTTP 403 INSUFFICIENT_PERMISSIONS while deleting key ${idOf(first)}: User does not have sufficient permissions\\. \\(request id [0-9a-f-]{36}\\)\\..* It stays valid until .*\\. Delete it in the Deepgram console\\.$`),
+        new RegExp(
+          `^Could not delete key ${idOf(first)}, an earlier key of secret DEEPGRAM_API_KEY: Deepgram answered HTTP 403 INSUFFICIENT_PERMISSIONS while deleting key ${idOf(first)}: User does not have sufficient permissions\\. \\(request id [0-9a-f-]{36}\\)\\..* It stays valid until .*\\. Delete it in the Deepgram console\\.$`,
+        ),
       ),
     ])
     expect(second.outputs['revoked-count']).toBe('0')
@@ -144,7 +179,18 @@ describe('keep-previous', () => {
   test.each([
     [{ 'keep-previous': 'one' }, /^Input keep-previous: 'one' is not a number of earlier keys to keep/],
     [{ 'keep-previous': '1', 'secret-name': '' }, /^Input keep-previous: is set but secret-name is empty/],
-    [{ 'keep-previous': '0', mode: 'revoke', tags: 'ci', expiration: '1h', 'secret-name': '', 'github-token': '', 'github-api-url': '' }, /^Input keep-previous: applies to mode: create only/],
+    [
+      {
+        'keep-previous': '0',
+        mode: 'revoke',
+        tags: 'ci',
+        expiration: '1h',
+        'secret-name': '',
+        'github-token': '',
+        'github-api-url': '',
+      },
+      /^Input keep-previous: applies to mode: create only/,
+    ],
   ])('%p fails before any request', async (extra, why) => {
     const main = await runStep('main', { inputs: rotationInputs(extra) })
     expect(main.exitCode).toBe(1)
@@ -185,7 +231,13 @@ describe('the admin key rotates itself', () => {
     expect(liveIds()).toEqual([second, third])
     expect(dg.keys.map((k) => k.scopes)).toEqual([['member'], ['member'], ['member']])
     // The newest key still manages keys: a fourth run would work.
-    const fourth = await rotate({ 'api-key': apiKey, scopes: 'member', 'secret-name': 'DEEPGRAM_ADMIN_KEY', 'keep-previous': '1', 'allow-key-management': 'true' })
+    const fourth = await rotate({
+      'api-key': apiKey,
+      scopes: 'member',
+      'secret-name': 'DEEPGRAM_ADMIN_KEY',
+      'keep-previous': '1',
+      'allow-key-management': 'true',
+    })
     expect(fourth.outputs['revoked-key-ids']).toBe(second)
   })
 })

@@ -96,7 +96,11 @@ describe('an answer over 1 MiB names the service, the status and what to do', ()
     const gh = await startGitHubEmulator({})
     try {
       gh.fail({ match: /public-key$/, status: 200, message: OVER_1_MIB, times: Infinity })
-      const inputs = deepgramInputs(dg, { 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': DEFAULT_GITHUB_TOKEN, 'github-api-url': gh.url })
+      const inputs = deepgramInputs(dg, {
+        'secret-name': 'DEEPGRAM_API_KEY',
+        'github-token': DEFAULT_GITHUB_TOKEN,
+        'github-api-url': gh.url,
+      })
       const main = await runStep('main', { inputs })
       expect(main.exitCode).toBe(1)
       expect(theError(main)).toMatch(
@@ -122,12 +126,22 @@ describe('the job summary shows hostile names as text', () => {
   const ENVIRONMENT = 'a|b<img src=x onerror=alert(1)>'
 
   test('an environment secret whose environment name has a pipe and HTML: one row of two cells, the name escaped', async () => {
-    const gh = await startGitHubEmulator({ repos: [{ owner: 'octo-org', name: 'app', id: 1001, environments: [ENVIRONMENT] }] })
+    const gh = await startGitHubEmulator({
+      repos: [{ owner: 'octo-org', name: 'app', id: 1001, environments: [ENVIRONMENT] }],
+    })
     try {
-      const inputs = deepgramInputs(dg, { 'secret-name': 'DEEPGRAM_API_KEY', 'secret-environment': ENVIRONMENT, 'github-token': DEFAULT_GITHUB_TOKEN, 'github-api-url': gh.url })
+      const inputs = deepgramInputs(dg, {
+        'secret-name': 'DEEPGRAM_API_KEY',
+        'secret-environment': ENVIRONMENT,
+        'github-token': DEFAULT_GITHUB_TOKEN,
+        'github-api-url': gh.url,
+      })
       const main = await runStep('main', { inputs })
       expect(main.exitCode).toBe(0)
-      expect(gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app', environment: ENVIRONMENT }, 'DEEPGRAM_API_KEY')?.value).toBe(dg.keys[0]?.key)
+      expect(
+        gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app', environment: ENVIRONMENT }, 'DEEPGRAM_API_KEY')
+          ?.value,
+      ).toBe(dg.keys[0]?.key)
       const rows = main.summary.split('\n').filter((line) => line.includes('environment'))
       expect(rows).toEqual(['| octo-org/app environment a\\|b\\<img src=x onerror=alert(1)\\> | created |'])
       expect(main.summary).not.toMatch(/(^|[^\\])</m) // every < escaped: no HTML

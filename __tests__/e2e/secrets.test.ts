@@ -1,5 +1,10 @@
 import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
-import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator, type GitHubEmulator, type GitHubEmulatorOptions } from '../../harness/github-emulator.ts'
+import {
+  DEFAULT_GITHUB_TOKEN,
+  startGitHubEmulator,
+  type GitHubEmulator,
+  type GitHubEmulatorOptions,
+} from '../../harness/github-emulator.ts'
 import { runJob, runStep } from '../../harness/runner.ts'
 import { requestSchema, schemaErrors } from '../helpers/schema.ts'
 import { allKeys, deepgramInputs, expectNoLeaks, theError } from '../helpers/action.ts'
@@ -19,7 +24,12 @@ async function github(options: GitHubEmulatorOptions = {}): Promise<GitHubEmulat
 }
 
 function secretInputs(extra: Record<string, string>): Record<string, string> {
-  return deepgramInputs(dg, { 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': DEFAULT_GITHUB_TOKEN, 'github-api-url': gh.url, ...extra })
+  return deepgramInputs(dg, {
+    'secret-name': 'DEEPGRAM_API_KEY',
+    'github-token': DEFAULT_GITHUB_TOKEN,
+    'github-api-url': gh.url,
+    ...extra,
+  })
 }
 
 /** Every PUT matches GitHub's own description of its body. */
@@ -27,7 +37,10 @@ function expectBodiesMatchGitHub(): void {
   for (const request of gh.requests.filter((r) => r.method === 'PUT')) {
     const operation = request.path
       .replace(/^\/api\/v3/, '')
-      .replace(/^\/repos\/[^/]+\/[^/]+\/environments\/[^/]+\//, '/repos/{owner}/{repo}/environments/{environment_name}/')
+      .replace(
+        /^\/repos\/[^/]+\/[^/]+\/environments\/[^/]+\//,
+        '/repos/{owner}/{repo}/environments/{environment_name}/',
+      )
       .replace(/^\/repos\/[^/]+\/[^/]+\//, '/repos/{owner}/{repo}/')
       .replace(/^\/orgs\/[^/]+\//, '/orgs/{org}/')
       .replace(/\/secrets\/[^/]+$/, '/secrets/{secret_name}')
@@ -68,7 +81,9 @@ describe('writing the key as a secret', () => {
     const second = await runStep('main', { inputs: secretInputs({}) })
     expect(second.exitCode).toBe(0)
     expect(second.summary).toMatch(/\| repository octo-org\/app \| updated \|/)
-    expect(gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app' }, 'DEEPGRAM_API_KEY')?.value).toBe(dg.keys[1]?.key)
+    expect(gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app' }, 'DEEPGRAM_API_KEY')?.value).toBe(
+      dg.keys[1]?.key,
+    )
   })
 
   test('an environment secret, sealed with that environment’s own key', async () => {
@@ -91,19 +106,27 @@ describe('writing the key as a secret', () => {
       'GET /repos/octo-org/app/environments/team%2Fpreview/secrets/public-key',
       'PUT /repos/octo-org/app/environments/team%2Fpreview/secrets/DEEPGRAM_API_KEY',
     ])
-    expect(gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app', environment: 'team/preview' }, 'DEEPGRAM_API_KEY')?.value).toBe(dg.keys[0]?.key)
+    expect(
+      gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app', environment: 'team/preview' }, 'DEEPGRAM_API_KEY')
+        ?.value,
+    ).toBe(dg.keys[0]?.key)
   })
 
   test('three repositories at once, each with its own public key', async () => {
     await github()
-    const main = await runStep('main', { inputs: secretInputs({ 'secret-repositories': 'octo-org/app, octo-org/api\nocto-org/web' }) })
+    const main = await runStep('main', {
+      inputs: secretInputs({ 'secret-repositories': 'octo-org/app, octo-org/api\nocto-org/web' }),
+    })
     expect(main.exitCode).toBe(0)
     for (const repo of ['app', 'api', 'web']) {
       const target = { kind: 'actions' as const, owner: 'octo-org', repo }
       expect(gh.secret(target, 'DEEPGRAM_API_KEY')?.value).toBe(dg.keys[0]?.key)
       expect(gh.secret(target, 'DEEPGRAM_API_KEY')?.keyId).toBe(gh.publicKeyFor(target).keyId)
     }
-    expect(new Set(['app', 'api', 'web'].map((repo) => gh.publicKeyFor({ kind: 'actions', owner: 'octo-org', repo }).key)).size).toBe(3)
+    expect(
+      new Set(['app', 'api', 'web'].map((repo) => gh.publicKeyFor({ kind: 'actions', owner: 'octo-org', repo }).key))
+        .size,
+    ).toBe(3)
     expect(gh.requests.filter((r) => r.method === 'GET')).toHaveLength(3)
     expectBodiesMatchGitHub()
   })
@@ -111,7 +134,11 @@ describe('writing the key as a secret', () => {
   test('an organization secret readable by repositories chosen by name', async () => {
     await github()
     const main = await runStep('main', {
-      inputs: secretInputs({ 'secret-organization': 'octo-org', 'secret-visibility': 'selected', 'secret-selected-repositories': 'api, web' }),
+      inputs: secretInputs({
+        'secret-organization': 'octo-org',
+        'secret-visibility': 'selected',
+        'secret-selected-repositories': 'api, web',
+      }),
     })
     expect(main.exitCode).toBe(0)
     const secret = gh.secret({ kind: 'actions', org: 'octo-org' }, 'DEEPGRAM_API_KEY')
@@ -138,7 +165,9 @@ describe('writing the key as a secret', () => {
     const main = await runStep('main', { inputs: secretInputs({}) })
     expect(main.exitCode).toBe(0)
     expect(gh.requests.every((r) => r.path.startsWith('/api/v3/repos/octo-org/app/actions/secrets/'))).toBe(true)
-    expect(gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app' }, 'DEEPGRAM_API_KEY')?.value).toBe(dg.keys[0]?.key)
+    expect(gh.secret({ kind: 'actions', owner: 'octo-org', repo: 'app' }, 'DEEPGRAM_API_KEY')?.value).toBe(
+      dg.keys[0]?.key,
+    )
     expectBodiesMatchGitHub()
   })
 
@@ -157,7 +186,9 @@ describe('when secrets cannot be written', () => {
     const { main, post } = await runJob({ inputs: secretInputs({}) })
     expect(main.exitCode).toBe(1)
     const error = theError(main)
-    expect(error).toMatch(/^Deepgram created key [0-9a-f-]+, but nothing was written to secret DEEPGRAM_API_KEY: GitHub answered HTTP 403 while reading the public key of repository octo-org\/app: Resource not accessible by integration \(request id [^)]+\)\./)
+    expect(error).toMatch(
+      /^Deepgram created key [0-9a-f-]+, but nothing was written to secret DEEPGRAM_API_KEY: GitHub answered HTTP 403 while reading the public key of repository octo-org\/app: Resource not accessible by integration \(request id [^)]+\)\./,
+    )
     expect(error).toContain('Repository permission "Secrets: write"')
     expect(error).toContain("workflow's own GITHUB_TOKEN cannot write secrets")
     expect(error).toContain('actions/create-github-app-token')
@@ -173,10 +204,26 @@ describe('when secrets cannot be written', () => {
     [{ 'secret-name': '1KEY' }, 'secret-name', /not starting with a digit/],
     [{ 'secret-name': 'MY-KEY' }, 'secret-name', /letters, digits and _/],
     [{ 'secret-repositories': 'just-a-name' }, 'secret-repositories', /owner\/name/],
-    [{ 'secret-organization': 'octo-org', 'secret-environment': 'preview' }, 'secret-environment', /cannot go with secret-organization/],
-    [{ 'secret-type': 'dependabot', 'secret-environment': 'preview' }, 'secret-environment', /Dependabot has no environment secrets/],
-    [{ 'secret-organization': 'octo-org', 'secret-visibility': 'selected' }, 'secret-selected-repositories', /name the repositories/],
-    [{ 'secret-organization': 'octo-org', 'secret-selected-repositories': 'api' }, 'secret-selected-repositories', /set secret-visibility: selected/],
+    [
+      { 'secret-organization': 'octo-org', 'secret-environment': 'preview' },
+      'secret-environment',
+      /cannot go with secret-organization/,
+    ],
+    [
+      { 'secret-type': 'dependabot', 'secret-environment': 'preview' },
+      'secret-environment',
+      /Dependabot has no environment secrets/,
+    ],
+    [
+      { 'secret-organization': 'octo-org', 'secret-visibility': 'selected' },
+      'secret-selected-repositories',
+      /name the repositories/,
+    ],
+    [
+      { 'secret-organization': 'octo-org', 'secret-selected-repositories': 'api' },
+      'secret-selected-repositories',
+      /set secret-visibility: selected/,
+    ],
     [{ 'secret-type': 'codespaces' }, 'secret-type', /actions, dependabot/],
   ])('%p fails before any request', async (extra, input, why) => {
     await github()
@@ -200,10 +247,14 @@ describe('when secrets cannot be written', () => {
   test('a partial failure keeps the key, fails, and says which targets hold it', async () => {
     await github()
     gh.fail({ match: /^PUT \/repos\/octo-org\/web\//, status: 500, times: Infinity })
-    const { main, post } = await runJob({ inputs: secretInputs({ 'secret-repositories': 'octo-org/app, octo-org/api, octo-org/web' }) })
+    const { main, post } = await runJob({
+      inputs: secretInputs({ 'secret-repositories': 'octo-org/app, octo-org/api, octo-org/web' }),
+    })
     expect(main.exitCode).toBe(1)
     const error = theError(main)
-    expect(error).toMatch(/^Secret DEEPGRAM_API_KEY now holds the new key in repository octo-org\/app, repository octo-org\/api, but writing it failed in repository octo-org\/web: GitHub answered HTTP 500 while writing secret DEEPGRAM_API_KEY to repository octo-org\/web: Server Error \(request id [^)]+\)\./)
+    expect(error).toMatch(
+      /^Secret DEEPGRAM_API_KEY now holds the new key in repository octo-org\/app, repository octo-org\/api, but writing it failed in repository octo-org\/web: GitHub answered HTTP 500 while writing secret DEEPGRAM_API_KEY to repository octo-org\/web: Server Error \(request id [^)]+\)\./,
+    )
     expect(error).toContain('The key was kept')
     expect(main.outputs['key-id']).toBe(dg.keys[0]?.apiKeyId)
     expect(main.state.revoke).toBe('false')
@@ -234,7 +285,9 @@ describe('when secrets cannot be written', () => {
     gh.fail({ match: /^PUT /, status: 422, times: Infinity, message: 'Validation Failed' })
     const main = await runStep('main', { inputs: secretInputs({}) })
     expect(main.exitCode).toBe(1)
-    expect(theError(main)).toMatch(/writing secret DEEPGRAM_API_KEY failed everywhere: repository octo-org\/app: GitHub answered HTTP 422 .*Validation Failed.*The key was deleted\.$/)
+    expect(theError(main)).toMatch(
+      /writing secret DEEPGRAM_API_KEY failed everywhere: repository octo-org\/app: GitHub answered HTTP 422 .*Validation Failed.*The key was deleted\.$/,
+    )
     expect(liveKeyIds()).toEqual([])
   })
 })

@@ -28,7 +28,16 @@ function expectNothingLeaked(runs: StepRun[]): void {
   const secrets = [ADMIN_KEY, ...dg.tokens.map((t) => t.accessToken)]
   for (const run of runs) {
     expect(findLeaks(run, secrets, ['access-token'])).toEqual([])
-    const shown = [run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n'), run.stderr, run.files.state, run.files.summary, run.files.env]
+    const shown = [
+      run.stdout
+        .split('\n')
+        .filter((line) => !line.startsWith('::add-mask::'))
+        .join('\n'),
+      run.stderr,
+      run.files.state,
+      run.files.summary,
+      run.files.env,
+    ]
     expect(shown.join('\n')).not.toMatch(JWT)
     expect(run.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/)
   }
@@ -48,14 +57,22 @@ describe('credential: token', () => {
     expect(lines[0]).toBe(`::add-mask::${ADMIN_KEY}`)
     const tokenMask = lines.indexOf(`::add-mask::${token.accessToken}`)
     expect(tokenMask).toBeGreaterThan(0)
-    expect(lines.slice(1, tokenMask).every((line) => !line.startsWith('::') || line.startsWith('::add-mask::'))).toBe(true)
+    expect(lines.slice(1, tokenMask).every((line) => !line.startsWith('::') || line.startsWith('::add-mask::'))).toBe(
+      true,
+    )
 
-    expect(main.outputs).toEqual({ skipped: 'false', 'access-token': token.accessToken, 'expires-at': expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/) })
+    expect(main.outputs).toEqual({
+      skipped: 'false',
+      'access-token': token.accessToken,
+      'expires-at': expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/),
+    })
     const expiresAt = Date.parse(main.outputs['expires-at'] ?? '')
     expect(expiresAt).toBeGreaterThanOrEqual(Math.floor(started / 1000) * 1000 + 1_200_000)
     expect(expiresAt).toBeLessThanOrEqual(Date.now() + 1_200_000)
     expect(main.state).toEqual({})
-    expect(main.stdout).toContain(`it expires at ${main.outputs['expires-at']}, in 1200 s. A token cannot be revoked and leaves nothing to clean up.`)
+    expect(main.stdout).toContain(
+      `it expires at ${main.outputs['expires-at']}, in 1200 s. A token cannot be revoked and leaves nothing to clean up.`,
+    )
     expect(main.summary).toContain('### Deepgram temporary token granted')
     expect(main.summary).toContain(main.outputs['expires-at'])
     expect(main.summary).toContain('nothing to clean up')
@@ -87,7 +104,11 @@ describe('credential: token', () => {
   test.each<[string, Record<string, string>, string]>([
     ['credential other than key or token', { credential: 'jwt' }, 'credential'],
     ['an expiration over one hour', { expiration: '2h' }, 'expiration'],
-    ['a date-time more than an hour ahead', { expiration: new Date(Date.now() + 2 * 3600_000).toISOString() }, 'expiration'],
+    [
+      'a date-time more than an hour ahead',
+      { expiration: new Date(Date.now() + 2 * 3600_000).toISOString() },
+      'expiration',
+    ],
     ['scopes other than usage:write', { scopes: 'usage:write,usage:read' }, 'scopes'],
     ['tags', { tags: 'ci' }, 'tags'],
     ['comment', { comment: 'nightly' }, 'comment'],
@@ -112,7 +133,9 @@ describe('credential: token', () => {
     expect(skipped.exitCode).toBe(0)
     expect(skipped.outputs).toEqual({ skipped: 'true' })
     expect(skipped.stdout).toMatch(/^::notice::Skipped: api-key is empty and on-missing-credentials is skip\. /m)
-    const checked = await runStep('main', { inputs: tokenInputs({ 'api-key': '', 'on-missing-credentials': 'skip', tags: 'ci' }) })
+    const checked = await runStep('main', {
+      inputs: tokenInputs({ 'api-key': '', 'on-missing-credentials': 'skip', tags: 'ci' }),
+    })
     expect(checked.exitCode).toBe(1)
     expect(theError(checked)).toMatch(/^Input tags: /)
     const failed = await runStep('main', { inputs: tokenInputs({ 'api-key': '' }) })
@@ -127,7 +150,11 @@ describe("Deepgram's answers to a grant", () => {
     dg.ignoreTokenTtl()
     const main = await runStep('main', { inputs: tokenInputs({ expiration: '45m' }) })
     expect(main.exitCode).toBe(0)
-    expect(warningLines(main)).toEqual([expect.stringMatching(/^::warning::The token lives 30 s, shorter than the 2700 s asked .*: it expires at \S+Z\. /)])
+    expect(warningLines(main)).toEqual([
+      expect.stringMatching(
+        /^::warning::The token lives 30 s, shorter than the 2700 s asked .*: it expires at \S+Z\. /,
+      ),
+    ])
     expect(Date.parse(main.outputs['expires-at'] ?? '') - Date.now()).toBeLessThanOrEqual(30_000)
     expect(main.outputs['access-token']).toBe(dg.tokens[0]?.accessToken)
     expectNothingLeaked([main])
@@ -146,8 +173,16 @@ describe("Deepgram's answers to a grant", () => {
   })
 
   test.each<[string, unknown, RegExp]>([
-    ['an access_token that is not a JWT', { access_token: 'not-a-jwt', expires_in: 60 }, /its access_token is not a JWT/],
-    ['no expires_in', { access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln' }, /its expires_in \(absent\) is not a positive number/],
+    [
+      'an access_token that is not a JWT',
+      { access_token: 'not-a-jwt', expires_in: 60 },
+      /its access_token is not a JWT/,
+    ],
+    [
+      'no expires_in',
+      { access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln' },
+      /its expires_in \(absent\) is not a positive number/,
+    ],
     ['no JSON at all', 'ok', /the answer carries no access_token/],
   ])('%s: the step fails naming what is wrong, and not the answer', async (_, body, problem) => {
     dg.fail({ route: 'grant', status: 200, body })
@@ -160,10 +195,16 @@ describe("Deepgram's answers to a grant", () => {
   })
 
   test('403 for a key below the Member role: the error names the status, message, request id and the role needed', async () => {
-    const minted = dg.addKey({ projectId: '3f2504e0-4f89-11d3-9a0c-0305e82c3301', comment: 'usage only', scopes: ['usage:write'] })
+    const minted = dg.addKey({
+      projectId: '3f2504e0-4f89-11d3-9a0c-0305e82c3301',
+      comment: 'usage only',
+      scopes: ['usage:write'],
+    })
     const main = await runStep('main', { inputs: tokenInputs({ 'api-key': minted.key }) })
     expect(main.exitCode).toBe(1)
-    expect(theError(main)).toMatch(/^Deepgram answered HTTP 403 FORBIDDEN while granting a temporary token: Insufficient permissions\. \(request id [0-9a-f-]{36}\)\. Grants need an api-key of the Member role or higher/)
+    expect(theError(main)).toMatch(
+      /^Deepgram answered HTTP 403 FORBIDDEN while granting a temporary token: Insufficient permissions\. \(request id [0-9a-f-]{36}\)\. Grants need an api-key of the Member role or higher/,
+    )
     expect(grants()).toHaveLength(1)
     expect(findLeaks(main, [minted.key])).toEqual([])
   })
@@ -182,12 +223,14 @@ describe("Deepgram's answers to a grant", () => {
     dg.fail({ route: 'grant', status: 500, times: 10 })
     const main = await runStep('main', { inputs: tokenInputs({ expiration: '5m' }) })
     expect(main.exitCode).toBe(1)
-    expect(theError(main)).toMatch(/^Deepgram answered HTTP 500 INTERNAL_SERVER_ERROR while granting a temporary token: .*\(request id [0-9a-f-]{36}\)\. Deepgram had a problem; run the job again later\.$/)
+    expect(theError(main)).toMatch(
+      /^Deepgram answered HTTP 500 INTERNAL_SERVER_ERROR while granting a temporary token: .*\(request id [0-9a-f-]{36}\)\. Deepgram had a problem; run the job again later\.$/,
+    )
     expect(grants().length).toBeGreaterThan(1)
     expect(dg.tokens).toEqual([])
   })
 
-  test('a grant that never answers is retried, and a grant that never answers at all fails within main\'s bound', async () => {
+  test("a grant that never answers is retried, and a grant that never answers at all fails within main's bound", async () => {
     dg.neverAnswer('grant')
     const once = await runStep('main', { inputs: tokenInputs({ expiration: '5m' }) })
     expect(once.exitCode).toBe(0)
@@ -197,7 +240,9 @@ describe("Deepgram's answers to a grant", () => {
     const never = await runStep('main', { inputs: tokenInputs({ expiration: '5m' }) })
     expect(Date.now() - started).toBeLessThan(30_000)
     expect(never.exitCode).toBe(1)
-    expect(theError(never)).toMatch(/^Deepgram could not be reached while granting a temporary token after \d attempts?: /)
+    expect(theError(never)).toMatch(
+      /^Deepgram could not be reached while granting a temporary token after \d attempts?: /,
+    )
     expectNothingLeaked([once, never])
   }, 60_000)
 })

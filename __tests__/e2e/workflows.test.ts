@@ -53,7 +53,9 @@ const readmeFragments: Workflow[] = readmeYaml
   .filter((block) => FRAGMENT_MARK.test(block.text))
   .map((block) => ({ path: `README.md:${block.line}`, text: block.text }))
 
-const allWorkflows: Workflow[] = [...examples, ...ownWorkflows].map((path) => ({ path, text: readFileSync(path, 'utf8') })).concat(readmeWorkflows)
+const allWorkflows: Workflow[] = [...examples, ...ownWorkflows]
+  .map((path) => ({ path, text: readFileSync(path, 'utf8') }))
+  .concat(readmeWorkflows)
 const byPath = new Map(allWorkflows.map((workflow) => [workflow.path, workflow]))
 const workflowPaths = allWorkflows.map((workflow) => workflow.path)
 
@@ -104,7 +106,9 @@ function actionlint(workflows: { path: string; text: string }[]): Map<string, Pr
   const marker = 'ACTIONLINT-RESULTS '
   const line = child.stdout.split('\n').find((text) => text.startsWith(marker))
   if (child.status !== 0 || line === undefined) {
-    throw new Error(`actionlint did not run (exit ${child.status}, ${child.signal ?? 'no signal'}):\n${child.stdout}\n${child.stderr}`)
+    throw new Error(
+      `actionlint did not run (exit ${child.status}, ${child.signal ?? 'no signal'}):\n${child.stdout}\n${child.stderr}`,
+    )
   }
   const parsed: unknown = JSON.parse(line.slice(marker.length))
   if (!isMapping(parsed)) throw new Error(`actionlint gave no results: ${line}`)
@@ -117,7 +121,8 @@ function actionlint(workflows: { path: string; text: string }[]): Map<string, Pr
 }
 
 function toProblem(value: unknown): Problem {
-  if (!isMapping(value) || typeof value.message !== 'string') throw new Error(`not an actionlint problem: ${JSON.stringify(value)}`)
+  if (!isMapping(value) || typeof value.message !== 'string')
+    throw new Error(`not an actionlint problem: ${JSON.stringify(value)}`)
   return {
     line: typeof value.line === 'number' ? value.line : 0,
     column: typeof value.column === 'number' ? value.column : 0,
@@ -143,7 +148,9 @@ function jobsOf(workflow: Mapping): [string, Mapping][] {
 function actionStepsOf(job: string, node: Mapping): ActionStep[] {
   const steps = Array.isArray(node.steps) ? node.steps : []
   return steps
-    .filter((step): step is Mapping => isMapping(step) && typeof step.uses === 'string' && ACTION_REFERENCES.has(step.uses))
+    .filter(
+      (step): step is Mapping => isMapping(step) && typeof step.uses === 'string' && ACTION_REFERENCES.has(step.uses),
+    )
     .map((step, index) => ({
       job,
       id: typeof step.id === 'string' ? step.id : undefined,
@@ -164,7 +171,8 @@ function stringsIn(node: unknown): string[] {
   return []
 }
 
-const OUTPUT_REFERENCE = /steps\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs(?:\.([A-Za-z_][A-Za-z0-9_-]*)|\[\s*'([^']+)'\s*\]|\[\s*"([^"]+)"\s*\])/g
+const OUTPUT_REFERENCE =
+  /steps\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs(?:\.([A-Za-z_][A-Za-z0-9_-]*)|\[\s*'([^']+)'\s*\]|\[\s*"([^"]+)"\s*\])/g
 
 /** `steps.<id>.outputs.<name>` read anywhere in a job whose step <id> is this action. */
 function outputsRead(file: string): { job: string; step: string; output: string }[] {
@@ -187,7 +195,13 @@ describe('example and repository workflows', () => {
   test('the README links every example, and nothing lints an empty list', () => {
     expect(examples.length).toBeGreaterThanOrEqual(5)
     expect(examples.filter((path) => !readme.includes(`](${path})`))).toEqual([])
-    expect(ownWorkflows).toEqual(expect.arrayContaining(['.github/workflows/ci.yml', '.github/workflows/live.yml', '.github/workflows/release.yml']))
+    expect(ownWorkflows).toEqual(
+      expect.arrayContaining([
+        '.github/workflows/ci.yml',
+        '.github/workflows/live.yml',
+        '.github/workflows/release.yml',
+      ]),
+    )
     expect(readmeWorkflows.length).toBeGreaterThan(0)
   })
 
@@ -219,17 +233,20 @@ describe('example and repository workflows', () => {
     expect(allActionSteps(file).length).toBeGreaterThan(0)
   })
 
-  test.each(workflowPaths)('%s gives the action only inputs that action.yml declares, and every required one', (file) => {
-    const mistakes = allActionSteps(file).flatMap((step) => [
-      ...Object.keys(step.with)
-        .filter((input) => !(input in inputs))
-        .map((input) => `job ${step.job}, ${step.name}: input ${input} is not in action.yml`),
-      ...requiredInputs
-        .filter((input) => !(input in step.with))
-        .map((input) => `job ${step.job}, ${step.name}: required input ${input} is missing`),
-    ])
-    expect(mistakes).toEqual([])
-  })
+  test.each(workflowPaths)(
+    '%s gives the action only inputs that action.yml declares, and every required one',
+    (file) => {
+      const mistakes = allActionSteps(file).flatMap((step) => [
+        ...Object.keys(step.with)
+          .filter((input) => !(input in inputs))
+          .map((input) => `job ${step.job}, ${step.name}: input ${input} is not in action.yml`),
+        ...requiredInputs
+          .filter((input) => !(input in step.with))
+          .map((input) => `job ${step.job}, ${step.name}: required input ${input} is missing`),
+      ])
+      expect(mistakes).toEqual([])
+    },
+  )
 
   test.each(workflowPaths)('%s reads only outputs that action.yml declares', (file) => {
     const unknown = outputsRead(file)
@@ -259,14 +276,19 @@ const VERSION_COMMENT = /^v\d+\.\d+\.\d+$/
 const everyText: Workflow[] = [...allWorkflows, ...readmeFragments]
 
 describe('supply chain', () => {
-  test.each(everyText.map((workflow) => workflow.path))('%s pins every other action by full commit SHA, with its version in a comment', (path) => {
-    const text = everyText.find((workflow) => workflow.path === path)?.text ?? ''
-    const loose = usesLines(text)
-      .filter((use) => !ACTION_REFERENCES.has(use.reference) && !use.reference.startsWith('octo-org/deepgram-key-action@'))
-      .filter((use) => !PINNED.test(use.reference) || !VERSION_COMMENT.test(use.comment))
-      .map((use) => `${path}:${use.line}: uses: ${use.reference}${use.comment ? ` # ${use.comment}` : ''}`)
-    expect(loose).toEqual([])
-  })
+  test.each(everyText.map((workflow) => workflow.path))(
+    '%s pins every other action by full commit SHA, with its version in a comment',
+    (path) => {
+      const text = everyText.find((workflow) => workflow.path === path)?.text ?? ''
+      const loose = usesLines(text)
+        .filter(
+          (use) => !ACTION_REFERENCES.has(use.reference) && !use.reference.startsWith('octo-org/deepgram-key-action@'),
+        )
+        .filter((use) => !PINNED.test(use.reference) || !VERSION_COMMENT.test(use.comment))
+        .map((use) => `${path}:${use.line}: uses: ${use.reference}${use.comment ? ` # ${use.comment}` : ''}`)
+      expect(loose).toEqual([])
+    },
+  )
 
   test('pins each action and version to one commit everywhere', () => {
     const commits = new Map<string, Set<string>>()
@@ -281,7 +303,11 @@ describe('supply chain', () => {
   })
 
   test('the pin check refuses a tag, a short SHA and a SHA without its version', () => {
-    const text = ['- uses: actions/checkout@v5', '- uses: actions/checkout@3d3c42e', `- uses: actions/checkout@${'a'.repeat(40)}`].join('\n')
+    const text = [
+      '- uses: actions/checkout@v5',
+      '- uses: actions/checkout@3d3c42e',
+      `- uses: actions/checkout@${'a'.repeat(40)}`,
+    ].join('\n')
     const refused = usesLines(text).filter((use) => !PINNED.test(use.reference) || !VERSION_COMMENT.test(use.comment))
     expect(refused).toHaveLength(3)
   })
@@ -301,29 +327,50 @@ describe('supply chain', () => {
         .filter(([, job]) => isMapping(job.permissions) && Object.values(job.permissions).includes('write'))
         .map(([name, job]) => ({ where: `${path} ${name}`, job })),
     )
-    expect(writers.map((writer) => writer.where)).toEqual(['.github/workflows/release.yml image', '.github/workflows/release.yml release'])
-    for (const { job } of writers) expect(stringsIn(job.steps).join('\n')).not.toMatch(/npm (ci|install|test|run)|\.ci\/run/)
+    expect(writers.map((writer) => writer.where)).toEqual([
+      '.github/workflows/release.yml image',
+      '.github/workflows/release.yml release',
+    ])
+    for (const { job } of writers)
+      expect(stringsIn(job.steps).join('\n')).not.toMatch(/npm (ci|install|test|run)|\.ci\/run/)
     // The image job builds the Dockerfile, which must only copy files: no RUN, nothing of the repository's executed.
     expect(readFileSync('Dockerfile', 'utf8')).not.toMatch(/^\s*RUN\b/im)
   })
 
   test('the image job writes packages only, for the image it builds for amd64 and arm64 and attests in the registry', () => {
     const image = jobsOf(readYaml('.github/workflows/release.yml')).find(([name]) => name === 'image')?.[1] ?? {}
-    expect(image.permissions).toEqual({ contents: 'read', packages: 'write', 'id-token': 'write', attestations: 'write' })
+    expect(image.permissions).toEqual({
+      contents: 'read',
+      packages: 'write',
+      'id-token': 'write',
+      attestations: 'write',
+    })
     const steps = (Array.isArray(image.steps) ? image.steps : []).filter(isMapping)
     const withOf = (action: string): Mapping => {
       const step = steps.find((candidate) => String(candidate.uses).startsWith(`${action}@`))
       return isMapping(step?.with) ? step.with : {}
     }
-    expect(withOf('docker/build-push-action')).toMatchObject({ context: '.', file: 'Dockerfile', platforms: 'linux/amd64,linux/arm64', push: true })
-    expect(withOf('actions/attest-build-provenance')).toMatchObject({ 'subject-digest': '${{ steps.build.outputs.digest }}', 'push-to-registry': true })
+    expect(withOf('docker/build-push-action')).toMatchObject({
+      context: '.',
+      file: 'Dockerfile',
+      platforms: 'linux/amd64,linux/arm64',
+      push: true,
+    })
+    expect(withOf('actions/attest-build-provenance')).toMatchObject({
+      'subject-digest': '${{ steps.build.outputs.digest }}',
+      'push-to-registry': true,
+    })
     expect(stringsIn(image.steps).join('\n')).toContain('ghcr.io/${GITHUB_REPOSITORY_OWNER,,}/deepgram-key-broker')
   })
 })
 
 describe('the release notes', () => {
-  const steps = jobsOf(readYaml('.github/workflows/release.yml')).flatMap(([, job]) => (Array.isArray(job.steps) ? job.steps : []))
-  const notesStep = steps.find((step): step is Mapping => isMapping(step) && step.name === 'Take the release notes from CHANGELOG.md')
+  const steps = jobsOf(readYaml('.github/workflows/release.yml')).flatMap(([, job]) =>
+    Array.isArray(job.steps) ? job.steps : [],
+  )
+  const notesStep = steps.find(
+    (step): step is Mapping => isMapping(step) && step.name === 'Take the release notes from CHANGELOG.md',
+  )
   const script = typeof notesStep?.run === 'string' ? notesStep.run : ''
 
   /** Runs the release workflow's own notes step in a scratch directory holding `changelog`. */
@@ -331,15 +378,38 @@ describe('the release notes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'release-notes-'))
     try {
       writeFileSync(join(dir, 'CHANGELOG.md'), changelog)
-      const child = spawnSync('bash', ['-e', '-c', script], { cwd: dir, env: { PATH: process.env.PATH, TAG: tag, RUNNER_TEMP: dir }, encoding: 'utf8' })
+      const child = spawnSync('bash', ['-e', '-c', script], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, TAG: tag, RUNNER_TEMP: dir },
+        encoding: 'utf8',
+      })
       const notesFile = join(dir, 'notes.md')
-      return { status: child.status, notes: existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : '', stdout: child.stdout }
+      return {
+        status: child.status,
+        notes: existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : '',
+        stdout: child.stdout,
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
   }
 
-  const changelog = ['# Changelog', '', '## [Unreleased]', '', '## [1.1.0] - 2027-01-05', '', '### Fixed', '', '- one', '', '## [1.0.0] - 2026-12-20', '', '- first', ''].join('\n')
+  const changelog = [
+    '# Changelog',
+    '',
+    '## [Unreleased]',
+    '',
+    '## [1.1.0] - 2027-01-05',
+    '',
+    '### Fixed',
+    '',
+    '- one',
+    '',
+    '## [1.0.0] - 2026-12-20',
+    '',
+    '- first',
+    '',
+  ].join('\n')
 
   test('are the section of CHANGELOG.md for the tag, and nothing of the others', () => {
     expect(script).not.toBe('')

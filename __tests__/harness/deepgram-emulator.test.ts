@@ -88,7 +88,12 @@ describe('the Deepgram emulator', () => {
 
   test('creates a key with expanded scopes, tags, and an expiry in microseconds', async () => {
     const before = Date.now()
-    const answer = await create({ comment: 'ci run 42', scopes: ['usage:write', 'keys:write'], tags: ['ci'], time_to_live_in_seconds: 3600 })
+    const answer = await create({
+      comment: 'ci run 42',
+      scopes: ['usage:write', 'keys:write'],
+      tags: ['ci'],
+      time_to_live_in_seconds: 3600,
+    })
 
     expect(answer.status).toBe(200)
     expect(answer.body).toEqual({
@@ -104,7 +109,11 @@ describe('the Deepgram emulator', () => {
     expect(expiresAt).toBeGreaterThanOrEqual(before + 3600_000)
     expect(expiresAt).toBeLessThanOrEqual(Date.now() + 3600_000)
     expect(emulator.liveKeys()).toEqual([
-      expect.objectContaining({ projectId: DEFAULT_PROJECT.projectId, apiKeyId: field(answer.body, 'api_key_id'), key: field(answer.body, 'key') }),
+      expect.objectContaining({
+        projectId: DEFAULT_PROJECT.projectId,
+        apiKeyId: field(answer.body, 'api_key_id'),
+        key: field(answer.body, 'key'),
+      }),
     ])
   })
 
@@ -117,7 +126,11 @@ describe('the Deepgram emulator', () => {
   })
 
   test('echoes an explicit expiration_date in UTC with microseconds', async () => {
-    const answer = await create({ comment: 'dated', scopes: ['usage:write'], expiration_date: '2099-01-01T02:00:00+02:00' })
+    const answer = await create({
+      comment: 'dated',
+      scopes: ['usage:write'],
+      expiration_date: '2099-01-01T02:00:00+02:00',
+    })
 
     expect(answer.status).toBe(200)
     expect(field(answer.body, 'expiration_date')).toBe('2099-01-01T00:00:00.000000Z')
@@ -159,17 +172,28 @@ describe('the Deepgram emulator', () => {
     const scopes = await create({ comment: 'x', scopes: 'member' })
     const ttl = await create({ comment: 'x', scopes: ['member'], time_to_live_in_seconds: 1.5 })
 
-    expect(field(scopes.body, 'details')).toBe('Json deserialize error: invalid type: string "member", expected a sequence at line 1 column 32')
-    expect(field(ttl.body, 'details')).toBe('Json deserialize error: invalid type: floating point `1.5`, expected u64 at line 1 column 64')
+    expect(field(scopes.body, 'details')).toBe(
+      'Json deserialize error: invalid type: string "member", expected a sequence at line 1 column 32',
+    )
+    expect(field(ttl.body, 'details')).toBe(
+      'Json deserialize error: invalid type: floating point `1.5`, expected u64 at line 1 column 64',
+    )
   })
 
   test('rejects an empty scope list and a request with both expiry fields', async () => {
     const empty = await create({ comment: 'x', scopes: [] })
-    const both = await create({ comment: 'x', scopes: ['member'], expiration_date: '2099-01-01T00:00:00Z', time_to_live_in_seconds: 60 })
+    const both = await create({
+      comment: 'x',
+      scopes: ['member'],
+      expiration_date: '2099-01-01T00:00:00Z',
+      time_to_live_in_seconds: 60,
+    })
 
     expect(empty.status).toBe(400)
     expect(both.status).toBe(400)
-    expect(both.body).toEqual(expect.objectContaining({ category: 'BAD_REQUEST', message: expect.stringMatching(/only one/i) }))
+    expect(both.body).toEqual(
+      expect.objectContaining({ category: 'BAD_REQUEST', message: expect.stringMatching(/only one/i) }),
+    )
     expect(emulator.keys).toHaveLength(0)
   })
 
@@ -185,7 +209,10 @@ describe('the Deepgram emulator', () => {
   })
 
   test('refuses a body that is not declared as JSON', async () => {
-    const answer = await call('POST', KEYS_PATH, { rawBody: '{"comment":"x","scopes":["member"]}', contentType: 'text/plain' })
+    const answer = await call('POST', KEYS_PATH, {
+      rawBody: '{"comment":"x","scopes":["member"]}',
+      contentType: 'text/plain',
+    })
 
     expect(answer.status).toBe(415)
     expect(emulator.keys).toHaveLength(0)
@@ -237,7 +264,11 @@ describe('the Deepgram emulator', () => {
 
   test('lists the keys of the project and filters them by status', async () => {
     const live = await create({ comment: 'live', scopes: ['usage:write'], tags: ['ci'], time_to_live_in_seconds: 600 })
-    emulator.addKey({ projectId: DEFAULT_PROJECT.projectId, comment: 'old', expirationDate: '2020-01-01T00:00:00.000000Z' })
+    emulator.addKey({
+      projectId: DEFAULT_PROJECT.projectId,
+      comment: 'old',
+      expirationDate: '2020-01-01T00:00:00.000000Z',
+    })
 
     const all = await call('GET', KEYS_PATH)
     const active = await call('GET', `${KEYS_PATH}?status=active`)
@@ -294,14 +325,20 @@ describe('the Deepgram emulator', () => {
   test('a minted key authenticates with its own scopes, as the member who created it, until deleted or expired', async () => {
     const manager = await create({ comment: 'manager', scopes: ['member'] })
     const narrow = await create({ comment: 'narrow', scopes: ['usage:write'] })
-    const lapsed = await create({ comment: 'lapsed', scopes: ['member'], expiration_date: new Date(Date.now() - 1000).toISOString() })
+    const lapsed = await create({
+      comment: 'lapsed',
+      scopes: ['member'],
+      expiration_date: new Date(Date.now() - 1000).toISOString(),
+    })
     const managerKey = String(field(manager.body, 'key'))
 
     const projects = await call('GET', '/v1/projects', { apiKey: managerKey })
     const listed = await call('GET', KEYS_PATH, { apiKey: managerKey })
     const successor = await create({ comment: 'successor', scopes: ['member'] }, managerKey)
     const deniedList = await call('GET', KEYS_PATH, { apiKey: String(field(narrow.body, 'key')) })
-    const deletedPredecessor = await call('DELETE', `${KEYS_PATH}/${String(field(manager.body, 'api_key_id'))}`, { apiKey: String(field(successor.body, 'key')) })
+    const deletedPredecessor = await call('DELETE', `${KEYS_PATH}/${String(field(manager.body, 'api_key_id'))}`, {
+      apiKey: String(field(successor.body, 'key')),
+    })
     const afterDeletion = await call('GET', KEYS_PATH, { apiKey: managerKey })
     const expired = await call('GET', KEYS_PATH, { apiKey: String(field(lapsed.body, 'key')) })
 
@@ -336,7 +373,18 @@ describe('the Deepgram emulator', () => {
     expect(flat.status).toBe(200)
     expect(flat.body).toEqual({ member, api_key: apiKey })
     expect(item.body).toEqual({
-      item: { member: { ...member, api_key: { api_key_id: seeded.apiKeyId, comment: 'seeded', scopes: ['member'], tags: ['ci'], created: seeded.created } } },
+      item: {
+        member: {
+          ...member,
+          api_key: {
+            api_key_id: seeded.apiKeyId,
+            comment: 'seeded',
+            scopes: ['member'],
+            tags: ['ci'],
+            created: seeded.created,
+          },
+        },
+      },
     })
   })
 
@@ -351,7 +399,13 @@ describe('the Deepgram emulator', () => {
     expect(first.status).toBe(200)
     expect(first.body).toEqual({ message: 'Successfully deleted the API key!' })
     expect(second.status).toBe(404)
-    expect(second.body).toEqual(expect.objectContaining({ category: 'NOT_FOUND', message: 'API key not found.', request_id: second.headers.get('dg-request-id') }))
+    expect(second.body).toEqual(
+      expect.objectContaining({
+        category: 'NOT_FOUND',
+        message: 'API key not found.',
+        request_id: second.headers.get('dg-request-id'),
+      }),
+    )
     expect(read.status).toBe(404)
     expect(emulator.keys[0]?.deleted).toBe(true)
     expect(emulator.liveKeys()).toEqual([])
@@ -361,7 +415,9 @@ describe('the Deepgram emulator', () => {
     const answer = await call('GET', '/v1/nothing-here')
 
     expect(answer.status).toBe(404)
-    expect(answer.body).toEqual(expect.objectContaining({ category: 'NOT_FOUND', request_id: answer.headers.get('dg-request-id') }))
+    expect(answer.body).toEqual(
+      expect.objectContaining({ category: 'NOT_FOUND', request_id: answer.headers.get('dg-request-id') }),
+    )
   })
 
   test('fails the next requests of a route before authenticating, without creating anything', async () => {
@@ -394,9 +450,15 @@ describe('the Deepgram emulator', () => {
     const internal = await call('GET', '/v1/projects')
     const custom = await call('DELETE', `${KEYS_PATH}/${DEFAULT_PROJECT.projectId}`)
 
-    expect(unavailable.body).toEqual({ error_code: 'Service Unavailable', err_msg: 'Please try again later', request_id: unavailable.headers.get('dg-request-id') })
+    expect(unavailable.body).toEqual({
+      error_code: 'Service Unavailable',
+      err_msg: 'Please try again later',
+      request_id: unavailable.headers.get('dg-request-id'),
+    })
     expect(internal.status).toBe(500)
-    expect(internal.body).toEqual(expect.objectContaining({ category: 'INTERNAL_SERVER_ERROR', request_id: internal.headers.get('dg-request-id') }))
+    expect(internal.body).toEqual(
+      expect.objectContaining({ category: 'INTERNAL_SERVER_ERROR', request_id: internal.headers.get('dg-request-id') }),
+    )
     expect(custom.status).toBe(502)
     expect(custom.text).toBe('upstream went away')
   })
@@ -448,12 +510,21 @@ describe('the Deepgram emulator', () => {
     await call('POST', KEYS_PATH, { rawBody: 'not json' })
 
     expect(emulator.requests).toEqual([
-      expect.objectContaining({ method: 'GET', path: KEYS_PATH, query: { status: 'active' }, body: undefined, status: 200 }),
+      expect.objectContaining({
+        method: 'GET',
+        path: KEYS_PATH,
+        query: { status: 'active' },
+        body: undefined,
+        status: 200,
+      }),
       expect.objectContaining({
         method: 'POST',
         path: KEYS_PATH,
         query: {},
-        headers: expect.objectContaining({ authorization: `Token ${DEFAULT_ACCOUNT.apiKey}`, 'content-type': 'application/json' }),
+        headers: expect.objectContaining({
+          authorization: `Token ${DEFAULT_ACCOUNT.apiKey}`,
+          'content-type': 'application/json',
+        }),
         body: { comment: 'recorded', scopes: ['usage:write'] },
         status: 200,
       }),
@@ -490,7 +561,9 @@ describe('the Deepgram emulator, temporary tokens', () => {
     const exp = Number(payloadOf(body.access_token).exp)
     expect(exp - before).toBeGreaterThanOrEqual(600)
     expect(exp - before).toBeLessThanOrEqual(601)
-    expect(emulator.tokens).toEqual([{ accessToken: body.access_token, expiresIn: 600, asked: 600, apiKey: DEFAULT_ACCOUNT.apiKey }])
+    expect(emulator.tokens).toEqual([
+      { accessToken: body.access_token, expiresIn: 600, asked: 600, apiKey: DEFAULT_ACCOUNT.apiKey },
+    ])
     expect(emulator.keys).toEqual([])
   })
 
@@ -498,7 +571,10 @@ describe('the Deepgram emulator, temporary tokens', () => {
     const empty = await call('POST', GRANT, { json: {} })
     const none = await call('POST', GRANT)
     expect([empty.status, none.status]).toEqual([200, 200])
-    expect([(empty.body as { expires_in: number }).expires_in, (none.body as { expires_in: number }).expires_in]).toEqual([30, 30])
+    expect([
+      (empty.body as { expires_in: number }).expires_in,
+      (none.body as { expires_in: number }).expires_in,
+    ]).toEqual([30, 30])
   })
 
   test('answers 400 for a TTL outside 1 to 3600 seconds', async () => {
@@ -533,7 +609,11 @@ describe('the Deepgram emulator, temporary tokens', () => {
     expect(failed.status).toBe(503)
     expect((await call('POST', GRANT, { json: { ttl_seconds: 60 } })).status).toBe(200)
     emulator.neverAnswer('grant')
-    const hung = await fetch(`${emulator.url}${GRANT}`, { method: 'POST', headers: { authorization: `Token ${DEFAULT_ACCOUNT.apiKey}` }, signal: AbortSignal.timeout(300) }).catch((error: unknown) => error)
+    const hung = await fetch(`${emulator.url}${GRANT}`, {
+      method: 'POST',
+      headers: { authorization: `Token ${DEFAULT_ACCOUNT.apiKey}` },
+      signal: AbortSignal.timeout(300),
+    }).catch((error: unknown) => error)
     expect(hung).toMatchObject({ name: 'TimeoutError' })
     expect(emulator.requests.map((r) => r.status)).toEqual([503, 200, 0])
   })

@@ -53,7 +53,12 @@ async function call(
   }
   const res = await fetch(`${base}${path}`, init)
   const text = await res.text()
-  return { status: res.status, headers: res.headers, text, json: text === '' ? undefined : (JSON.parse(text) as unknown) }
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    json: text === '' ? undefined : (JSON.parse(text) as unknown),
+  }
 }
 
 function seal(plaintext: string | Uint8Array, keyBase64: string): string {
@@ -68,9 +73,18 @@ async function publicKey(base: string): Promise<PublicKey> {
 }
 
 // Does what the action does: fetch the target's key, seal with libsodium, PUT.
-async function writeSecret(base: string, name: string, plaintext: string, extra: Record<string, unknown> = {}): Promise<Answer> {
+async function writeSecret(
+  base: string,
+  name: string,
+  plaintext: string,
+  extra: Record<string, unknown> = {},
+): Promise<Answer> {
   const key = await publicKey(base)
-  return call('PUT', `${base}/secrets/${name}`, { encrypted_value: seal(plaintext, key.key), key_id: key.key_id, ...extra })
+  return call('PUT', `${base}/secrets/${name}`, {
+    encrypted_value: seal(plaintext, key.key),
+    key_id: key.key_id,
+    ...extra,
+  })
 }
 
 const REPO: TargetRef = { kind: 'actions', owner: 'octo-org', repo: 'app' }
@@ -82,7 +96,9 @@ describe('server basics', () => {
     const res = await call('GET', '/repos/octo-org/app')
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
-    expect(res.headers.get('x-github-request-id')).toMatch(/^[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{8}$/)
+    expect(res.headers.get('x-github-request-id')).toMatch(
+      /^[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{4}:[0-9A-F]{8}$/,
+    )
   })
 
   it('records method, raw path, lower-cased headers, parsed body and status', async () => {
@@ -100,7 +116,11 @@ describe('server basics', () => {
   it('answers unknown routes with a GitHub-shaped 404', async () => {
     const res = await call('GET', '/repos/octo-org/app/codespaces/secrets/public-key')
     expect(res.status).toBe(404)
-    expect(res.json).toEqual({ message: 'Not Found', documentation_url: expect.stringMatching(/^https:\/\/docs\.github\.com\/rest/), status: '404' })
+    expect(res.json).toEqual({
+      message: 'Not Found',
+      documentation_url: expect.stringMatching(/^https:\/\/docs\.github\.com\/rest/),
+      status: '404',
+    })
   })
 })
 
@@ -120,8 +140,12 @@ describe('authentication', () => {
   })
 
   it('accepts both "Bearer" and "token" schemes', async () => {
-    const bearer = await call('GET', `${REPO_BASE}/secrets/public-key`, undefined, { authorization: `Bearer ${DEFAULT_GITHUB_TOKEN}` })
-    const token = await call('GET', `${REPO_BASE}/secrets/public-key`, undefined, { authorization: `token ${DEFAULT_GITHUB_TOKEN}` })
+    const bearer = await call('GET', `${REPO_BASE}/secrets/public-key`, undefined, {
+      authorization: `Bearer ${DEFAULT_GITHUB_TOKEN}`,
+    })
+    const token = await call('GET', `${REPO_BASE}/secrets/public-key`, undefined, {
+      authorization: `token ${DEFAULT_GITHUB_TOKEN}`,
+    })
     expect([bearer.status, token.status]).toEqual([200, 200])
   })
 
@@ -140,8 +164,14 @@ describe('authentication', () => {
 describe('public keys', () => {
   const TARGETS: [string, TargetRef][] = [
     ['/repos/octo-org/app/actions', { kind: 'actions', owner: 'octo-org', repo: 'app' }],
-    ['/repos/octo-org/app/environments/preview', { kind: 'actions', owner: 'octo-org', repo: 'app', environment: 'preview' }],
-    ['/repos/octo-org/app/environments/pr-42', { kind: 'actions', owner: 'octo-org', repo: 'app', environment: 'pr-42' }],
+    [
+      '/repos/octo-org/app/environments/preview',
+      { kind: 'actions', owner: 'octo-org', repo: 'app', environment: 'preview' },
+    ],
+    [
+      '/repos/octo-org/app/environments/pr-42',
+      { kind: 'actions', owner: 'octo-org', repo: 'app', environment: 'pr-42' },
+    ],
     ['/orgs/octo-org/actions', { kind: 'actions', org: 'octo-org' }],
     ['/repos/octo-org/app/dependabot', { kind: 'dependabot', owner: 'octo-org', repo: 'app' }],
     ['/orgs/octo-org/dependabot', { kind: 'dependabot', org: 'octo-org' }],
@@ -166,17 +196,35 @@ describe('public keys', () => {
     const lower = await publicKey('/repos/octo-org/app/environments/preview')
     const upper = await publicKey('/repos/Octo-Org/APP/environments/PREVIEW')
     expect(upper).toEqual(lower)
-    expect(emu.publicKeyFor({ kind: 'actions', org: 'OCTO-ORG' })).toEqual(emu.publicKeyFor({ kind: 'actions', org: 'octo-org' }))
+    expect(emu.publicKeyFor({ kind: 'actions', org: 'OCTO-ORG' })).toEqual(
+      emu.publicKeyFor({ kind: 'actions', org: 'octo-org' }),
+    )
   })
 
   it('decodes URL-encoded environment names', async () => {
-    const custom = await startGitHubEmulator({ repos: [{ owner: 'o', name: 'r', id: 7, environments: ['feature/x y'] }] })
+    const custom = await startGitHubEmulator({
+      repos: [{ owner: 'o', name: 'r', id: 7, environments: ['feature/x y'] }],
+    })
     try {
-      const res = await call('GET', '/repos/o/r/environments/feature%2Fx%20y/secrets/public-key', undefined, AUTH, custom.url)
+      const res = await call(
+        'GET',
+        '/repos/o/r/environments/feature%2Fx%20y/secrets/public-key',
+        undefined,
+        AUTH,
+        custom.url,
+      )
       expect(res.status).toBe(200)
-      expect((res.json as PublicKey).key_id).toBe(custom.publicKeyFor({ kind: 'actions', owner: 'o', repo: 'r', environment: 'feature/x y' }).keyId)
+      expect((res.json as PublicKey).key_id).toBe(
+        custom.publicKeyFor({ kind: 'actions', owner: 'o', repo: 'r', environment: 'feature/x y' }).keyId,
+      )
       expect(custom.requests[0]?.path).toBe('/repos/o/r/environments/feature%2Fx%20y/secrets/public-key')
-      const unencoded = await call('GET', '/repos/o/r/environments/feature/x y/secrets/public-key', undefined, AUTH, custom.url)
+      const unencoded = await call(
+        'GET',
+        '/repos/o/r/environments/feature/x y/secrets/public-key',
+        undefined,
+        AUTH,
+        custom.url,
+      )
       expect(unencoded.status).toBe(404)
     } finally {
       await custom.close()
@@ -199,7 +247,9 @@ describe('public keys', () => {
 
   it('publicKeyFor throws for targets GitHub would 404', () => {
     expect(() => emu.publicKeyFor({ kind: 'actions', owner: 'octo-org', repo: 'nope' })).toThrow(/unknown target/)
-    expect(() => emu.publicKeyFor({ kind: 'dependabot', owner: 'octo-org', repo: 'app', environment: 'preview' })).toThrow(/unknown target/)
+    expect(() =>
+      emu.publicKeyFor({ kind: 'dependabot', owner: 'octo-org', repo: 'app', environment: 'preview' }),
+    ).toThrow(/unknown target/)
   })
 })
 
@@ -272,18 +322,25 @@ describe('writing secrets', () => {
     expect((await writeSecret('/repos/octo-org/app/environments/pr-42', 'K', 'env')).status).toBe(201)
     expect((await writeSecret('/repos/octo-org/app/dependabot', 'K', 'dependabot')).status).toBe(201)
     expect((await writeSecret('/orgs/octo-org/actions', 'K', 'org', { visibility: 'all' })).status).toBe(201)
-    expect((await writeSecret('/orgs/octo-org/dependabot', 'K', 'dependabot-org', { visibility: 'private' })).status).toBe(201)
+    expect(
+      (await writeSecret('/orgs/octo-org/dependabot', 'K', 'dependabot-org', { visibility: 'private' })).status,
+    ).toBe(201)
     expect(emu.secret(REPO, 'K')?.value).toBe('repo')
     expect(emu.secret({ ...REPO, environment: 'pr-42' }, 'K')?.value).toBe('env')
     expect(emu.secret({ ...REPO, environment: 'preview' }, 'K')).toBeUndefined()
     expect(emu.secret({ kind: 'dependabot', owner: 'octo-org', repo: 'app' }, 'K')?.value).toBe('dependabot')
     expect(emu.secret({ kind: 'actions', org: 'octo-org' }, 'K')).toMatchObject({ value: 'org', visibility: 'all' })
-    expect(emu.secret({ kind: 'dependabot', org: 'octo-org' }, 'K')).toMatchObject({ value: 'dependabot-org', visibility: 'private' })
+    expect(emu.secret({ kind: 'dependabot', org: 'octo-org' }, 'K')).toMatchObject({
+      value: 'dependabot-org',
+      visibility: 'private',
+    })
     expect(emu.secrets).toHaveLength(5)
   })
 
   it('writes environment secrets whose name is URL-encoded in the path', async () => {
-    const custom = await startGitHubEmulator({ repos: [{ owner: 'o', name: 'r', id: 7, environments: ['review/pr-1'] }] })
+    const custom = await startGitHubEmulator({
+      repos: [{ owner: 'o', name: 'r', id: 7, environments: ['review/pr-1'] }],
+    })
     try {
       const target: TargetRef = { kind: 'actions', owner: 'o', repo: 'r', environment: 'review/pr-1' }
       const key = custom.publicKeyFor(target)
@@ -303,7 +360,10 @@ describe('writing secrets', () => {
 
   it('answers 404 when writing to an unknown target', async () => {
     const key = emu.publicKeyFor(REPO)
-    const res = await call('PUT', '/repos/octo-org/nope/actions/secrets/K', { encrypted_value: seal('v', key.key), key_id: key.keyId })
+    const res = await call('PUT', '/repos/octo-org/nope/actions/secrets/K', {
+      encrypted_value: seal('v', key.key),
+      key_id: key.keyId,
+    })
     expect(res.status).toBe(404)
     expect(emu.secrets).toEqual([])
   })
@@ -327,13 +387,21 @@ describe('write validation', () => {
   it('rejects a value sealed for another target (each target has its own key)', async () => {
     const envKey = emu.publicKeyFor({ ...REPO, environment: 'preview' })
     const repoKey = emu.publicKeyFor(REPO)
-    await expect422(`${REPO_BASE}/secrets/K`, { encrypted_value: seal('v', envKey.key), key_id: repoKey.keyId }, /encrypted_value is not valid/)
+    await expect422(
+      `${REPO_BASE}/secrets/K`,
+      { encrypted_value: seal('v', envKey.key), key_id: repoKey.keyId },
+      /encrypted_value is not valid/,
+    )
   })
 
   it('rejects a key_id that is not the target key id', async () => {
     const repoKey = emu.publicKeyFor(REPO)
     const envKey = emu.publicKeyFor({ ...REPO, environment: 'preview' })
-    await expect422(`${REPO_BASE}/secrets/K`, { encrypted_value: seal('v', repoKey.key), key_id: envKey.keyId }, /key_id/)
+    await expect422(
+      `${REPO_BASE}/secrets/K`,
+      { encrypted_value: seal('v', repoKey.key), key_id: envKey.keyId },
+      /key_id/,
+    )
   })
 
   it.each([
@@ -343,7 +411,11 @@ describe('write validation', () => {
     ['base64 that is not a sealed box', Buffer.alloc(80, 7).toString('base64')],
     ['a number', 42],
   ])('rejects an encrypted_value that is %s', async (_label, encrypted) => {
-    await expect422(`${REPO_BASE}/secrets/K`, { encrypted_value: encrypted, key_id: emu.publicKeyFor(REPO).keyId }, /encrypted_value/)
+    await expect422(
+      `${REPO_BASE}/secrets/K`,
+      { encrypted_value: encrypted, key_id: emu.publicKeyFor(REPO).keyId },
+      /encrypted_value/,
+    )
   })
 
   it('rejects a value sealed with URL-safe base64 even though the box itself is fine', async () => {
@@ -371,10 +443,17 @@ describe('write validation', () => {
     expect(emu.requests[0]?.body).toBe('{"encrypted_value":')
   })
 
-  it.each(['1KEY', 'DEEPGRAM-KEY', 'HAS SPACE', 'GITHUB_TOKEN', 'github_deepgram', 'Github_X'])('rejects the secret name %j', async (name) => {
-    const key = emu.publicKeyFor(REPO)
-    await expect422(`${REPO_BASE}/secrets/${encodeURIComponent(name)}`, { encrypted_value: seal('v', key.key), key_id: key.keyId }, /Secret names/)
-  })
+  it.each(['1KEY', 'DEEPGRAM-KEY', 'HAS SPACE', 'GITHUB_TOKEN', 'github_deepgram', 'Github_X'])(
+    'rejects the secret name %j',
+    async (name) => {
+      const key = emu.publicKeyFor(REPO)
+      await expect422(
+        `${REPO_BASE}/secrets/${encodeURIComponent(name)}`,
+        { encrypted_value: seal('v', key.key), key_id: key.keyId },
+        /Secret names/,
+      )
+    },
+  )
 })
 
 describe('secret names that are valid', () => {
@@ -442,8 +521,20 @@ describe('organization secrets', () => {
     try {
       const key = custom.publicKeyFor({ kind: 'actions', org: 'octo-org' })
       const body = { encrypted_value: seal('v', key.key), key_id: key.keyId, visibility: 'selected' }
-      const outside = await call('PUT', `${ORG_BASE}/secrets/K`, { ...body, selected_repository_ids: [2] }, AUTH, custom.url)
-      const inside = await call('PUT', `${ORG_BASE}/secrets/K`, { ...body, selected_repository_ids: [1] }, AUTH, custom.url)
+      const outside = await call(
+        'PUT',
+        `${ORG_BASE}/secrets/K`,
+        { ...body, selected_repository_ids: [2] },
+        AUTH,
+        custom.url,
+      )
+      const inside = await call(
+        'PUT',
+        `${ORG_BASE}/secrets/K`,
+        { ...body, selected_repository_ids: [1] },
+        AUTH,
+        custom.url,
+      )
       expect([outside.status, inside.status]).toEqual([422, 201])
     } finally {
       await custom.close()
@@ -451,7 +542,10 @@ describe('organization secrets', () => {
   })
 
   it('accepts integer and numeric-string ids for Dependabot org secrets, storing numbers', async () => {
-    const res = await writeSecret(DEPENDABOT_ORG_BASE, 'K', 'v', { visibility: 'selected', selected_repository_ids: [1001, '1002'] })
+    const res = await writeSecret(DEPENDABOT_ORG_BASE, 'K', 'v', {
+      visibility: 'selected',
+      selected_repository_ids: [1001, '1002'],
+    })
     expect(res.status).toBe(201)
     expect(emu.secret({ kind: 'dependabot', org: 'octo-org' }, 'K')?.selectedRepositoryIds).toEqual([1001, 1002])
   })
@@ -571,11 +665,20 @@ describe('faults', () => {
     emu.fail({ match: /./, status })
     const res = await call('GET', '/repos/octo-org/app')
     expect(res.status).toBe(status)
-    expect(res.json).toEqual({ message, documentation_url: expect.stringMatching(/^https:\/\/docs\.github\.com\//), status: String(status) })
+    expect(res.json).toEqual({
+      message,
+      documentation_url: expect.stringMatching(/^https:\/\/docs\.github\.com\//),
+      status: String(status),
+    })
   })
 
   it('sends a custom message and headers such as retry-after', async () => {
-    emu.fail({ match: /./, status: 403, message: 'slow down', headers: { 'retry-after': '3', 'x-ratelimit-remaining': '0' } })
+    emu.fail({
+      match: /./,
+      status: 403,
+      message: 'slow down',
+      headers: { 'retry-after': '3', 'x-ratelimit-remaining': '0' },
+    })
     const res = await call('GET', '/repos/octo-org/app')
     expect(res.status).toBe(403)
     expect((res.json as ErrorBody).message).toBe('slow down')
@@ -626,7 +729,12 @@ describe('latency', () => {
     const key = emu.publicKeyFor(REPO)
     const body = JSON.stringify({ encrypted_value: seal('v', key.key), key_id: key.keyId })
     await expect(
-      fetch(`${emu.url}${REPO_BASE}/secrets/K`, { method: 'PUT', headers: AUTH, body, signal: AbortSignal.timeout(50) }),
+      fetch(`${emu.url}${REPO_BASE}/secrets/K`, {
+        method: 'PUT',
+        headers: AUTH,
+        body,
+        signal: AbortSignal.timeout(50),
+      }),
     ).rejects.toThrow()
     // The request is processed on arrival; wait for the body to be read.
     for (let i = 0; i < 20 && emu.secrets.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
@@ -641,10 +749,16 @@ describe('GitHub Enterprise Server prefix', () => {
     const ghes = await startGitHubEmulator(options)
     try {
       expect(ghes.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v3$/)
-      const created = await call('PUT', `${REPO_BASE}/secrets/K`, (() => {
-        const key = ghes.publicKeyFor(REPO)
-        return { encrypted_value: seal('v', key.key), key_id: key.keyId }
-      })(), AUTH, ghes.url)
+      const created = await call(
+        'PUT',
+        `${REPO_BASE}/secrets/K`,
+        (() => {
+          const key = ghes.publicKeyFor(REPO)
+          return { encrypted_value: seal('v', key.key), key_id: key.keyId }
+        })(),
+        AUTH,
+        ghes.url,
+      )
       expect(created.status).toBe(201)
       expect(ghes.secret(REPO, 'K')?.value).toBe('v')
       expect(ghes.requests[0]?.path).toBe('/api/v3/repos/octo-org/app/actions/secrets/K')

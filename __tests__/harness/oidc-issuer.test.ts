@@ -10,8 +10,14 @@ interface Decoded {
 
 function decode(token: string): Decoded {
   const [header = '', payload = '', signature = ''] = token.split('.')
-  const json = (part: string): Record<string, unknown> => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>
-  return { header: json(header), payload: json(payload), signingInput: `${header}.${payload}`, signature: Buffer.from(signature, 'base64url') }
+  const json = (part: string): Record<string, unknown> =>
+    JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>
+  return {
+    header: json(header),
+    payload: json(payload),
+    signingInput: `${header}.${payload}`,
+    signature: Buffer.from(signature, 'base64url'),
+  }
 }
 
 async function getJson(url: string): Promise<Record<string, unknown>> {
@@ -50,7 +56,13 @@ test('signs RS256 tokens with GitHub-like claims, overridable and removable', as
   const token = await issuer.sign({ ref: 'refs/heads/dev', environment: 'production', nbf: null })
   const { header, payload } = decode(token)
   expect(header).toMatchObject({ alg: 'RS256', typ: 'JWT' })
-  expect(payload).toMatchObject({ ...DEFAULT_CLAIMS, iss: issuer.url, aud: DEFAULT_AUDIENCE, ref: 'refs/heads/dev', environment: 'production' })
+  expect(payload).toMatchObject({
+    ...DEFAULT_CLAIMS,
+    iss: issuer.url,
+    aud: DEFAULT_AUDIENCE,
+    ref: 'refs/heads/dev',
+    environment: 'production',
+  })
   expect(payload).not.toHaveProperty('nbf')
   expect(Number(payload.exp) - Number(payload.iat)).toBe(300)
   expect(await verifiesAgainstJwks(issuer, token)).toBe(true)

@@ -21,7 +21,8 @@ export function warningLines(run: StepRun): string[] {
 /** The one `::error::` a failed step must end with, decoded from the workflow-command escaping. */
 export function theError(run: StepRun): string {
   const errors = errorLines(run)
-  if (errors.length !== 1) throw new Error(`expected exactly one ::error::, got ${errors.length}:\n${run.stdout}\n${run.stderr}`)
+  if (errors.length !== 1)
+    throw new Error(`expected exactly one ::error::, got ${errors.length}:\n${run.stdout}\n${run.stderr}`)
   return decodeCommand((errors[0] ?? '').slice('::error::'.length))
 }
 

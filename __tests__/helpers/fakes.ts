@@ -75,7 +75,10 @@ export class RecordingIO implements ActionIO {
 }
 
 /** A network that gives the answers in order (an Error is thrown instead of answered), and records what was sent. */
-export function scriptedNetwork(answers: (HttpResponse | Error)[]): { sent: HttpRequest[]; send: (request: HttpRequest) => Promise<HttpResponse> } {
+export function scriptedNetwork(answers: (HttpResponse | Error)[]): {
+  sent: HttpRequest[]
+  send: (request: HttpRequest) => Promise<HttpResponse>
+} {
   const sent: HttpRequest[] = []
   const send = async (request: HttpRequest): Promise<HttpResponse> => {
     sent.push(request)

@@ -31,7 +31,12 @@ export function parseExposition(text: string): Sample[] {
     const name = sample[1] ?? ''
     const family = typed.has(name) ? name : name.replace(/_(bucket|sum|count|total|created)$/, '')
     if (!typed.has(family)) throw new Error(`line ${index + 1}: ${name} has no # TYPE`)
-    const labels = Object.fromEntries([...(sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], (m[2] ?? '').replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c))]))
+    const labels = Object.fromEntries(
+      [...(sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [
+        m[1],
+        (m[2] ?? '').replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)),
+      ]),
+    )
     samples.push({ name, labels, value: Number(sample[3]) })
   })
   return samples
@@ -39,7 +44,9 @@ export function parseExposition(text: string): Sample[] {
 
 /** The value of the one sample named `name` whose labels include `labels`; 0 when none is. */
 export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([label, value]) => s.labels[label] === value))
+  const found = samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([label, value]) => s.labels[label] === value),
+  )
   if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`)
   return found[0]?.value ?? 0
 }

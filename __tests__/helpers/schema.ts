@@ -21,7 +21,9 @@ interface Fixtures {
   github: Record<string, Schema>
 }
 
-const fixtures = JSON.parse(readFileSync(join(process.cwd(), '__tests__/fixtures/request-schemas.json'), 'utf8')) as Fixtures
+const fixtures = JSON.parse(
+  readFileSync(join(process.cwd(), '__tests__/fixtures/request-schemas.json'), 'utf8'),
+) as Fixtures
 
 export function requestSchema(service: 'deepgram' | 'github', operation: string): Schema {
   const schema = fixtures[service][operation]
@@ -34,8 +36,13 @@ export function schemaErrors(value: unknown, schema: Schema, path = 'body'): str
   const errors: string[] = []
   if (schema.type && !hasType(value, schema.type)) return [`${path} is not of type ${schema.type}`]
   if (schema.enum && !schema.enum.includes(value)) errors.push(`${path} is not one of ${schema.enum.join(', ')}`)
-  if (schema.pattern && typeof value === 'string' && !new RegExp(schema.pattern).test(value)) errors.push(`${path} does not match ${schema.pattern}`)
-  if (schema.format === 'date-time' && typeof value === 'string' && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+  if (schema.pattern && typeof value === 'string' && !new RegExp(schema.pattern).test(value))
+    errors.push(`${path} does not match ${schema.pattern}`)
+  if (
+    schema.format === 'date-time' &&
+    typeof value === 'string' &&
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)
+  ) {
     errors.push(`${path} is not an RFC 3339 date-time`)
   }
   const record = isRecord(value) ? value : undefined
@@ -47,13 +54,15 @@ export function schemaErrors(value: unknown, schema: Schema, path = 'body'): str
     const items = schema.items
     value.forEach((item, i) => {
       const alternatives = 'oneOf' in items && items.oneOf ? items.oneOf : [items as Schema]
-      if (!alternatives.some((alt) => schemaErrors(item, alt).length === 0)) errors.push(`${path}[${i}] matches no item schema`)
+      if (!alternatives.some((alt) => schemaErrors(item, alt).length === 0))
+        errors.push(`${path}[${i}] matches no item schema`)
     })
   }
   if (schema.oneOf && schema.oneOf.filter((alt) => schemaErrors(value, alt, path).length === 0).length !== 1) {
     errors.push(`${path} does not match exactly one of its alternatives`)
   }
-  if (schema.anyOf && !schema.anyOf.some((alt) => schemaErrors(value, alt, path).length === 0)) errors.push(`${path} matches none of anyOf`)
+  if (schema.anyOf && !schema.anyOf.some((alt) => schemaErrors(value, alt, path).length === 0))
+    errors.push(`${path} matches none of anyOf`)
   if (schema.not && schemaErrors(value, schema.not, path).length === 0) errors.push(`${path} matches what it must not`)
   return errors
 }

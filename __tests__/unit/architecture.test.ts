@@ -20,7 +20,10 @@ function importGraph(): Map<string, string[]> {
   for (const file of sourceFiles(ROOT)) {
     const text = readFileSync(file, 'utf8')
     const specs = [...text.matchAll(/(?:from\s+|import\(\s*)['"](\.[^'"]+)['"]/g)].map((m) => m[1] ?? '')
-    graph.set(relative(ROOT, file), specs.map((spec) => relative(ROOT, resolve(dirname(file), spec))))
+    graph.set(
+      relative(ROOT, file),
+      specs.map((spec) => relative(ROOT, resolve(dirname(file), spec))),
+    )
   }
   return graph
 }
@@ -60,7 +63,11 @@ describe('the import structure of src/', () => {
     ['broker/', ['action/']],
   ])('nothing under src/%s imports from %p', (from, forbidden) => {
     const crossings = [...graph].flatMap(([file, targets]) =>
-      file.startsWith(from) ? targets.filter((target) => forbidden.some((prefix) => target.startsWith(prefix))).map((target) => `${file} -> ${target}`) : [],
+      file.startsWith(from)
+        ? targets
+            .filter((target) => forbidden.some((prefix) => target.startsWith(prefix)))
+            .map((target) => `${file} -> ${target}`)
+        : [],
     )
     expect(crossings).toEqual([])
   })

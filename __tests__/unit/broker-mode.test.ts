@@ -29,17 +29,31 @@ function refusal(read: () => unknown): string {
 
 describe('broker-mode inputs', () => {
   test('the audience defaults to the origin of broker-url; a path is kept in the URL', () => {
-    expect(readBrokerTarget(inputsOf({ 'broker-url': `${BROKER}/dg/` }))).toEqual({ url: `${BROKER}/dg`, audience: BROKER })
-    expect(readBrokerTarget(inputsOf({ 'broker-url': 'http://127.0.0.1:8080', 'broker-audience': 'deepgram-broker' }))).toEqual({ url: 'http://127.0.0.1:8080', audience: 'deepgram-broker' })
+    expect(readBrokerTarget(inputsOf({ 'broker-url': `${BROKER}/dg/` }))).toEqual({
+      url: `${BROKER}/dg`,
+      audience: BROKER,
+    })
+    expect(
+      readBrokerTarget(inputsOf({ 'broker-url': 'http://127.0.0.1:8080', 'broker-audience': 'deepgram-broker' })),
+    ).toEqual({ url: 'http://127.0.0.1:8080', audience: 'deepgram-broker' })
   })
 
   test.each([
-    [{ 'broker-url': 'http://broker.example.com' }, 'Input broker-url: \'http://broker.example.com\' is plain http to a host that is not this machine'],
+    [
+      { 'broker-url': 'http://broker.example.com' },
+      "Input broker-url: 'http://broker.example.com' is plain http to a host that is not this machine",
+    ],
     [{ 'broker-url': 'not a url' }, "Input broker-url: 'not a url' is not a URL."],
     [{ 'broker-audience': BROKER }, 'Input broker-url: is empty, and broker-audience needs it.'],
-    [{ 'broker-url': BROKER, 'api-key': 'dg_secret_admin_key' }, 'Input api-key: must be empty with broker-url: the broker holds the Deepgram key'],
+    [
+      { 'broker-url': BROKER, 'api-key': 'dg_secret_admin_key' },
+      'Input api-key: must be empty with broker-url: the broker holds the Deepgram key',
+    ],
     [{ 'broker-url': BROKER, 'project-id': PROJECT }, 'Input project-id: must be empty with broker-url'],
-    [{ 'broker-url': BROKER, 'deepgram-api-url': 'http://127.0.0.1:9999' }, 'Input deepgram-api-url: has no effect with broker-url'],
+    [
+      { 'broker-url': BROKER, 'deepgram-api-url': 'http://127.0.0.1:9999' },
+      'Input deepgram-api-url: has no effect with broker-url',
+    ],
     [{ 'broker-url': BROKER, 'broker-audience': 'two words' }, 'Input broker-audience: is not an audience.'],
   ])('refuses %j', (inputs, message) => {
     const text = refusal(() => readBrokerTarget(inputsOf(inputs)))
@@ -48,7 +62,9 @@ describe('broker-mode inputs', () => {
   })
 
   test("deepgram-api-url at its default is no mistake: the runner passes action.yml's default", () => {
-    expect(readBrokerTarget(inputsOf({ 'broker-url': BROKER, 'deepgram-api-url': 'https://api.deepgram.com/' })).url).toBe(BROKER)
+    expect(
+      readBrokerTarget(inputsOf({ 'broker-url': BROKER, 'deepgram-api-url': 'https://api.deepgram.com/' })).url,
+    ).toBe(BROKER)
   })
 })
 
@@ -70,18 +86,44 @@ function scriptedBroker(script: Record<string, HttpResponse[]>) {
 
 function minted(clock: { now: () => number }, extra: Record<string, unknown> = {}): HttpResponse {
   const expiresAt = new Date(clock.now() + 3600_000).toISOString()
-  return json(200, { key: NEW_KEY, key_id: KEY_ID, project_id: PROJECT, expires_at: expiresAt, scopes: ['usage:write'], tags: ['ci'], ...extra })
+  return json(200, {
+    key: NEW_KEY,
+    key_id: KEY_ID,
+    project_id: PROJECT,
+    expires_at: expiresAt,
+    scopes: ['usage:write'],
+    tags: ['ci'],
+    ...extra,
+  })
 }
 
-const brokerInputs = { 'broker-url': BROKER, scopes: 'usage:write', expiration: '1h', revoke: 'auto', 'deepgram-api-url': 'https://api.deepgram.com', 'on-missing-credentials': 'fail' }
+const brokerInputs = {
+  'broker-url': BROKER,
+  scopes: 'usage:write',
+  expiration: '1h',
+  revoke: 'auto',
+  'deepgram-api-url': 'https://api.deepgram.com',
+  'on-missing-credentials': 'fail',
+}
 
 /** `idToken` null: a job without id-token: write. */
-function main(inputs: Record<string, string>, script: Record<string, HttpResponse[]>, idToken: string | null = ID_TOKEN) {
+function main(
+  inputs: Record<string, string>,
+  script: Record<string, HttpResponse[]>,
+  idToken: string | null = ID_TOKEN,
+) {
   const clock = fakeClock()
   const io = new RecordingIO(inputs)
   io.idTokenFor = () => idToken ?? undefined
   const broker = scriptedBroker(script)
-  const done = runMain({ io, run: { repository: 'octo-org/app' }, send: broker.send, clock, invocationId: () => '0123456789abcdef', userAgent: 'test' })
+  const done = runMain({
+    io,
+    run: { repository: 'octo-org/app' },
+    send: broker.send,
+    clock,
+    invocationId: () => '0123456789abcdef',
+    userAgent: 'test',
+  })
   return { io, broker, clock, done }
 }
 
@@ -92,7 +134,10 @@ describe('runMain in broker mode', () => {
     [{ 'key-id': KEY_ID }, 'Input key-id: applies to mode: revoke only'],
     [{ revoke: 'maybe' }, 'Input revoke:'],
     [{ 'keep-previous': 'one' }, 'Input keep-previous:'],
-    [{ mode: 'revoke', scopes: '', expiration: '', revoke: '', tags: 'pr-7', 'secret-name': 'X' }, 'Input secret-name: applies to mode: create only'],
+    [
+      { mode: 'revoke', scopes: '', expiration: '', revoke: '', tags: 'pr-7', 'secret-name': 'X' },
+      'Input secret-name: applies to mode: create only',
+    ],
     [{ mode: 'revoke', scopes: '', expiration: '', revoke: '' }, 'Input key-id: and tags are both empty'],
   ])('the direct-mode rules hold for %j, before any request', async (inputs, message) => {
     const { io, broker, done } = main({ ...brokerInputs, ...inputs }, {})
@@ -106,18 +151,44 @@ describe('runMain in broker mode', () => {
     const io = new RecordingIO(brokerInputs)
     io.idTokenFor = () => ID_TOKEN
     const broker = scriptedBroker({ 'POST /v1/keys': [minted(clock)] })
-    await runMain({ io, run: { repository: 'octo-org/app' }, send: broker.send, clock, invocationId: () => '0123456789abcdef', userAgent: 'test' })
+    await runMain({
+      io,
+      run: { repository: 'octo-org/app' },
+      send: broker.send,
+      clock,
+      invocationId: () => '0123456789abcdef',
+      userAgent: 'test',
+    })
 
     expect(io.failed).toBeUndefined()
     expect(io.log[0]).toBe(`id-token ${BROKER}`)
     expect(io.masked).toEqual([ID_TOKEN, NEW_KEY])
     expect(io.log.indexOf('output key')).toBeGreaterThan(io.log.lastIndexOf('mask'))
     expect(broker.sent[0]?.headers.authorization).toBe(`Bearer ${ID_TOKEN}`)
-    expect(JSON.parse(broker.sent[0]?.body ?? '')).toEqual({ scopes: ['usage:write'], expiration: 3600, invocation: '0123456789abcdef' })
-    expect(io.outputs).toEqual({ skipped: 'false', key: NEW_KEY, 'key-id': KEY_ID, 'project-id': PROJECT, 'expires-at': '2026-11-28T13:00:00.000Z' })
+    expect(JSON.parse(broker.sent[0]?.body ?? '')).toEqual({
+      scopes: ['usage:write'],
+      expiration: 3600,
+      invocation: '0123456789abcdef',
+    })
+    expect(io.outputs).toEqual({
+      skipped: 'false',
+      key: NEW_KEY,
+      'key-id': KEY_ID,
+      'project-id': PROJECT,
+      'expires-at': '2026-11-28T13:00:00.000Z',
+    })
     // The invocation, and where to ask about it, are saved before the create is sent.
     expect(io.log.indexOf('state invocation')).toBeLessThan(io.log.lastIndexOf('mask'))
-    expect(io.saved).toEqual({ source: 'broker', 'broker-url': BROKER, 'broker-audience': BROKER, invocation: '0123456789abcdef', 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true', 'kept-because': '' })
+    expect(io.saved).toEqual({
+      source: 'broker',
+      'broker-url': BROKER,
+      'broker-audience': BROKER,
+      invocation: '0123456789abcdef',
+      'key-id': KEY_ID,
+      'expires-at': '2026-11-28T13:00:00.000Z',
+      revoke: 'true',
+      'kept-because': '',
+    })
     expect(io.summary).toContain('revoked when the job ends')
     expect(JSON.stringify([io.log, io.saved, io.summary])).not.toContain(ID_TOKEN)
     expect(JSON.stringify([io.log, io.saved, io.summary])).not.toContain(NEW_KEY)
@@ -126,13 +197,19 @@ describe('runMain in broker mode', () => {
   test('without an ID token it fails before any request, naming the permission', async () => {
     const { io, broker, done } = main(brokerInputs, {}, null)
     await done
-    expect(io.failed).toContain('ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write.')
+    expect(io.failed).toContain(
+      'ACTIONS_ID_TOKEN_REQUEST_URL is not set, because the job lacks the permission id-token: write.',
+    )
     expect(io.failed).toContain('set on-missing-credentials: skip')
     expect(broker.sent).toEqual([])
   })
 
   test('without an ID token and with on-missing-credentials: skip, it is skipped, secret inputs and all', async () => {
-    const { io, broker, done } = main({ ...brokerInputs, 'on-missing-credentials': 'skip', 'secret-name': 'DEEPGRAM_API_KEY' }, {}, null)
+    const { io, broker, done } = main(
+      { ...brokerInputs, 'on-missing-credentials': 'skip', 'secret-name': 'DEEPGRAM_API_KEY' },
+      {},
+      null,
+    )
     await done
     expect(io.failed).toBeUndefined()
     expect(io.outputs).toEqual({ skipped: 'true' })
@@ -147,16 +224,23 @@ describe('runMain in broker mode', () => {
   })
 
   test('with skip but a token, an empty github-token for secret-name is refused before any broker request', async () => {
-    const { io, broker, done } = main({ ...brokerInputs, 'on-missing-credentials': 'skip', 'secret-name': 'DEEPGRAM_API_KEY' }, {})
+    const { io, broker, done } = main(
+      { ...brokerInputs, 'on-missing-credentials': 'skip', 'secret-name': 'DEEPGRAM_API_KEY' },
+      {},
+    )
     await done
     expect(io.failed).toContain('Input github-token: is empty')
     expect(broker.sent).toEqual([])
   })
 
   test('a refusal is one failure with its status and message, the token redacted if the broker echoes it', async () => {
-    const { io, done } = main(brokerInputs, { 'POST /v1/keys': [json(403, { error: 'no_rule', message: `no rule matches the token ${ID_TOKEN}` })] })
+    const { io, done } = main(brokerInputs, {
+      'POST /v1/keys': [json(403, { error: 'no_rule', message: `no rule matches the token ${ID_TOKEN}` })],
+    })
     await done
-    expect(io.failed).toMatch(/^The broker answered HTTP 403 no_rule while creating the key: no rule matches the token \*\*\* \(no request id\)\. /)
+    expect(io.failed).toMatch(
+      /^The broker answered HTTP 403 no_rule while creating the key: no rule matches the token \*\*\* \(no request id\)\. /,
+    )
     expect(io.log.filter((line) => line.startsWith('error '))).toHaveLength(1)
   })
 
@@ -164,25 +248,38 @@ describe('runMain in broker mode', () => {
     const clock = fakeClock()
     const io = new RecordingIO(brokerInputs)
     io.idTokenFor = () => ID_TOKEN
-    const broker = scriptedBroker({ 'POST /v1/keys': [minted(clock, { expires_at: '2027-01-01T00:00:00.000Z' })], [`DELETE /v1/keys/${KEY_ID}`]: [json(200, { deleted: [KEY_ID] })] })
+    const broker = scriptedBroker({
+      'POST /v1/keys': [minted(clock, { expires_at: '2027-01-01T00:00:00.000Z' })],
+      [`DELETE /v1/keys/${KEY_ID}`]: [json(200, { deleted: [KEY_ID] })],
+    })
     await runMain({ io, run: {}, send: broker.send, clock, invocationId: () => '0123456789abcdef', userAgent: 'test' })
-    expect(io.failed).toBe(`The broker created key ${KEY_ID}, but it expires at 2027-01-01T00:00:00.000Z, not at 2026-11-28T13:00:00.000Z as asked. The key was deleted.`)
+    expect(io.failed).toBe(
+      `The broker created key ${KEY_ID}, but it expires at 2027-01-01T00:00:00.000Z, not at 2026-11-28T13:00:00.000Z as asked. The key was deleted.`,
+    )
     expect(io.outputs.key).toBeUndefined()
     expect(io.saved['key-id']).toBeUndefined()
   })
 
   test('revoke mode by key ids and by tags', async () => {
     const other = 'b5b3e4a0-0000-4000-8000-000000000001'
-    const byId = main({ ...brokerInputs, mode: 'revoke', scopes: '', expiration: '', revoke: '', 'key-id': `${KEY_ID}, ${other}` }, {
-      [`DELETE /v1/keys/${KEY_ID}`]: [json(200, { deleted: [KEY_ID] })],
-      [`DELETE /v1/keys/${other}`]: [json(404, { error: 'not_found', message: 'gone' })],
-    })
+    const byId = main(
+      { ...brokerInputs, mode: 'revoke', scopes: '', expiration: '', revoke: '', 'key-id': `${KEY_ID}, ${other}` },
+      {
+        [`DELETE /v1/keys/${KEY_ID}`]: [json(200, { deleted: [KEY_ID] })],
+        [`DELETE /v1/keys/${other}`]: [json(404, { error: 'not_found', message: 'gone' })],
+      },
+    )
     await byId.done
     expect(byId.io.failed).toBeUndefined()
     expect(byId.io.outputs).toEqual({ skipped: 'false', 'revoked-count': '1', 'revoked-key-ids': KEY_ID })
-    expect(byId.io.log).toContain(`warning Key ${other} was not found through the broker at ${BROKER}: it was deleted already, or it belongs to another project. Nothing was deleted; check the id.`)
+    expect(byId.io.log).toContain(
+      `warning Key ${other} was not found through the broker at ${BROKER}: it was deleted already, or it belongs to another project. Nothing was deleted; check the id.`,
+    )
 
-    const byTags = main({ ...brokerInputs, mode: 'revoke', scopes: '', expiration: '', revoke: '', tags: 'pr-7,ci' }, { 'DELETE /v1/keys?tags=pr-7,ci': [json(200, { deleted: [KEY_ID, other] })] })
+    const byTags = main(
+      { ...brokerInputs, mode: 'revoke', scopes: '', expiration: '', revoke: '', tags: 'pr-7,ci' },
+      { 'DELETE /v1/keys?tags=pr-7,ci': [json(200, { deleted: [KEY_ID, other] })] },
+    )
     await byTags.done
     expect(byTags.io.outputs['revoked-key-ids']).toBe(`${KEY_ID},${other}`)
     expect(byTags.io.summary).toContain(`Revoking keys tagged pr-7, ci through the broker at ${BROKER}: 2 revoked`)
@@ -190,7 +287,14 @@ describe('runMain in broker mode', () => {
 })
 
 describe('runPost in broker mode', () => {
-  const state = { source: 'broker', 'broker-url': BROKER, 'broker-audience': 'aud-x', 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true' }
+  const state = {
+    source: 'broker',
+    'broker-url': BROKER,
+    'broker-audience': 'aud-x',
+    'key-id': KEY_ID,
+    'expires-at': '2026-11-28T13:00:00.000Z',
+    revoke: 'true',
+  }
 
   function post(states: Record<string, string>, answers: HttpResponse[], idToken: string | null = POST_TOKEN) {
     const io = new RecordingIO({}, states)
@@ -226,7 +330,10 @@ describe('runPost in broker mode', () => {
   })
 
   test("after a cancel during the create, deletes this invocation's keys through the broker", async () => {
-    const io = new RecordingIO({}, { source: 'broker', 'broker-url': BROKER, 'broker-audience': 'aud-x', invocation: '0123456789abcdef' })
+    const io = new RecordingIO(
+      {},
+      { source: 'broker', 'broker-url': BROKER, 'broker-audience': 'aud-x', invocation: '0123456789abcdef' },
+    )
     io.idTokenFor = () => POST_TOKEN
     const broker = scriptedBroker({ 'DELETE /v1/keys?invocation=0123456789abcdef': [json(200, { deleted: [KEY_ID] })] })
     await runPost({ io, send: broker.send, clock: fakeClock(), userAgent: 'test' })

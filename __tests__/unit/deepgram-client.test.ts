@@ -1,6 +1,18 @@
 import { DeepgramClient } from '../../src/deepgram/client.ts'
-import { ActionError, CancelledError, NetworkError, ServiceError, UnusableAnswerError } from '../../src/shared/errors.ts'
-import { AnswerTooLargeError, TransportError, type HttpRequest, type HttpResponse, type HttpSend } from '../../src/shared/http.ts'
+import {
+  ActionError,
+  CancelledError,
+  NetworkError,
+  ServiceError,
+  UnusableAnswerError,
+} from '../../src/shared/errors.ts'
+import {
+  AnswerTooLargeError,
+  TransportError,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpSend,
+} from '../../src/shared/http.ts'
 import { MAIN_POLICY } from '../../src/shared/retry.ts'
 import { fakeClock } from '../helpers/fakes.ts'
 
@@ -16,22 +28,44 @@ function client(send: HttpSend, extra: { deadline?: number; cancelled?: AbortSig
     sent.push(request)
     return send(request)
   }
-  return { sent, clock, client: new DeepgramClient({ baseUrl: 'https://api.deepgram.com', apiKey: 'admin', send: recording, clock, policy: MAIN_POLICY, userAgent: 't', ...extra }) }
+  return {
+    sent,
+    clock,
+    client: new DeepgramClient({
+      baseUrl: 'https://api.deepgram.com',
+      apiKey: 'admin',
+      send: recording,
+      clock,
+      policy: MAIN_POLICY,
+      userAgent: 't',
+      ...extra,
+    }),
+  }
 }
 
-const answer = (status: number, text: string, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, body: text })
+const answer = (status: number, text: string, headers: Record<string, string> = {}): HttpResponse => ({
+  status,
+  headers,
+  body: text,
+})
 
 describe('createKeyOnce: a 2xx that is not a key is an UnusableAnswerError that never quotes the body', () => {
   test.each([
     ['not JSON', `<html>${SECRET}</html>`, 'the answer is not a JSON object'],
     ['no key', JSON.stringify({ api_key_id: KEY_ID }), 'the answer carries no key'],
     ['no api_key_id', JSON.stringify({ key: SECRET }), 'the answer carries no api_key_id'],
-    ['an api_key_id that is no UUID', JSON.stringify({ key: SECRET, api_key_id: '../../x' }), 'its api_key_id is not a UUID'],
+    [
+      'an api_key_id that is no UUID',
+      JSON.stringify({ key: SECRET, api_key_id: '../../x' }),
+      'its api_key_id is not a UUID',
+    ],
   ])('%s', async (_, text, problem) => {
     const { client: dg } = client(async () => answer(200, text, { 'x-request-id': 'req-x' }))
     const failure = dg.createKeyOnce(PROJECT, body)
     await expect(failure).rejects.toThrow(UnusableAnswerError)
-    await expect(failure).rejects.toThrow(`Deepgram answered HTTP 200 while creating the key, but ${problem} (request id req-x).`)
+    await expect(failure).rejects.toThrow(
+      `Deepgram answered HTTP 200 while creating the key, but ${problem} (request id req-x).`,
+    )
     await failure.catch((error: Error) => expect(error.message).not.toContain(SECRET))
   })
 
@@ -54,16 +88,22 @@ describe('createKeyOnce: a 2xx that is not a key is an UnusableAnswerError that 
     })
     const failure = dg.createKeyOnce(PROJECT, body)
     await expect(failure).rejects.toThrow(ServiceError)
-    await expect(failure).rejects.toThrow('Deepgram answered HTTP 502 while creating the key: the answer is over 1 MiB, the most this action reads, and was not read (no request id).')
+    await expect(failure).rejects.toThrow(
+      'Deepgram answered HTTP 502 while creating the key: the answer is over 1 MiB, the most this action reads, and was not read (no request id).',
+    )
     const listing = dg.listKeys(PROJECT)
-    await expect(listing).rejects.toThrow(/^Deepgram answered HTTP 413 while listing the project keys: the answer is over 1 MiB.* Check that deepgram-api-url points at Deepgram's API/)
+    await expect(listing).rejects.toThrow(
+      /^Deepgram answered HTTP 413 while listing the project keys: the answer is over 1 MiB.* Check that deepgram-api-url points at Deepgram's API/,
+    )
     expect(sent).toHaveLength(2)
   })
 })
 
 describe('deleteKey', () => {
   test('is done only when Deepgram says so: a 200 with an error body is a refusal, not retried', async () => {
-    const { client: dg, sent } = client(async () => answer(200, JSON.stringify({ err_code: 'INTERNAL', err_msg: 'Could not delete.' })))
+    const { client: dg, sent } = client(async () =>
+      answer(200, JSON.stringify({ err_code: 'INTERNAL', err_msg: 'Could not delete.' })),
+    )
     await expect(dg.deleteKey(PROJECT, KEY_ID)).rejects.toThrow(ServiceError)
     expect(sent).toHaveLength(1)
   })
@@ -102,7 +142,15 @@ describe('listKeys', () => {
 describe('time and cancellation', () => {
   test('each attempt is given no more than what is left before the deadline', async () => {
     const { client: dg, sent, clock } = client(async () => answer(200, '{"api_keys":[]}'))
-    const fresh = new DeepgramClient({ baseUrl: 'https://api.deepgram.com', apiKey: 'a', send: async (r) => (sent.push(r), answer(200, '{"api_keys":[]}')), clock, policy: MAIN_POLICY, userAgent: 't', deadline: clock.now() + 4_000 })
+    const fresh = new DeepgramClient({
+      baseUrl: 'https://api.deepgram.com',
+      apiKey: 'a',
+      send: async (r) => (sent.push(r), answer(200, '{"api_keys":[]}')),
+      clock,
+      policy: MAIN_POLICY,
+      userAgent: 't',
+      deadline: clock.now() + 4_000,
+    })
     await dg.listKeys(PROJECT)
     await fresh.listKeys(PROJECT)
     expect(sent.map((r) => r.timeoutMs)).toEqual([MAIN_POLICY.budgetMs, 4_000])
@@ -146,7 +194,9 @@ describe('messages (issue 11)', () => {
     const { client: dg } = client(async () => {
       throw new TransportError('getaddrinfo ENOTFOUND api.deepgram.com (ENOTFOUND)', false)
     })
-    await expect(dg.listKeys(PROJECT)).rejects.toThrow(/after 4 attempts: .*Check that the runner can reach api\.deepgram\.com \(DNS, firewall\), then run the job again\.$/)
+    await expect(dg.listKeys(PROJECT)).rejects.toThrow(
+      /after 4 attempts: .*Check that the runner can reach api\.deepgram\.com \(DNS, firewall\), then run the job again\.$/,
+    )
   })
 
   test.each([

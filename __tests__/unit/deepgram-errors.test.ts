@@ -10,7 +10,11 @@ const response = (status: number, body: unknown, headers: Record<string, string>
 
 describe('deepgramError', () => {
   test('reads the legacy style and says what to do about a bad key', () => {
-    const error = deepgramError(response(401, { err_code: 'INVALID_AUTH', err_msg: 'Invalid credentials.', request_id: 'req-1' }), 'creating the key', now)
+    const error = deepgramError(
+      response(401, { err_code: 'INVALID_AUTH', err_msg: 'Invalid credentials.', request_id: 'req-1' }),
+      'creating the key',
+      now,
+    )
     expect(error.message).toBe(
       'Deepgram answered HTTP 401 INVALID_AUTH while creating the key: Invalid credentials. (request id req-1). Check the api-key input: Deepgram does not accept it.',
     )
@@ -25,13 +29,19 @@ describe('deepgramError', () => {
     }
     const error = deepgramError(response(404, body), 'creating the key', now)
     expect(error.details.code).toBe('NOT_FOUND')
-    expect(error.message).toContain('A project with the submitted ID cannot be found. Check that you have submitted the intended project ID.')
+    expect(error.message).toContain(
+      'A project with the submitted ID cannot be found. Check that you have submitted the intended project ID.',
+    )
     expect(error.message).toContain('(request id req-2)')
     expect(error.message).toContain('Check the project-id input')
   })
 
   test('reads a plain-text body and takes the request id from the header', () => {
-    const error = deepgramError(response(404, 'UUID parsing failed: invalid character', { 'dg-request-id': 'req-3' }), 'listing', now)
+    const error = deepgramError(
+      response(404, 'UUID parsing failed: invalid character', { 'dg-request-id': 'req-3' }),
+      'listing',
+      now,
+    )
     expect(error.details.message).toBe('UUID parsing failed: invalid character')
     expect(error.details.requestId).toBe('req-3')
   })
@@ -40,11 +50,17 @@ describe('deepgramError', () => {
     [401, { err_code: 'INSUFFICIENT_PERMISSIONS', err_msg: 'User does not have sufficient permissions.' }],
     [403, { category: 'UNAUTHORIZED', message: 'Authentication failed.' }],
   ])('explains that a %p permission refusal needs keys:write', (status, body) => {
-    expect(deepgramError(response(status, body), 'creating the key', now).message).toContain('needs keys:write in this project')
+    expect(deepgramError(response(status, body), 'creating the key', now).message).toContain(
+      'needs keys:write in this project',
+    )
   })
 
   test('reads the 503 quirk error_code and Retry-After', () => {
-    const error = deepgramError(response(503, { error_code: 'Service Unavailable', err_msg: 'Please try again later' }, { 'retry-after': '2' }), 'creating the key', now)
+    const error = deepgramError(
+      response(503, { error_code: 'Service Unavailable', err_msg: 'Please try again later' }, { 'retry-after': '2' }),
+      'creating the key',
+      now,
+    )
     expect(error.details.code).toBe('Service Unavailable')
     expect(error.details.retryAfterSeconds).toBe(2)
     expect(error.message).toContain('no request id')
@@ -62,6 +78,9 @@ describe('transientVerdict', () => {
     expect(transientVerdict(new NetworkError('Deepgram', 'x', 'reset', true)).retry).toBe(true)
   })
   test('waits what Retry-After says', () => {
-    expect(transientVerdict(deepgramError(response(429, {}, { 'retry-after': '3' }), 'x', now))).toEqual({ retry: true, retryAfterMs: 3000 })
+    expect(transientVerdict(deepgramError(response(429, {}, { 'retry-after': '3' }), 'x', now))).toEqual({
+      retry: true,
+      retryAfterMs: 3000,
+    })
   })
 })

@@ -4,7 +4,12 @@ import { prepareTargets, splitResults, withPublicKeyCache, writeToTargets } from
 import type { SecretPlan, SecretTarget } from '../../src/github/plan.ts'
 
 const repo = (name: string): SecretTarget => ({ scope: 'repository', type: 'actions', owner: 'octo-org', repo: name })
-const plan = (targets: SecretTarget[]): SecretPlan => ({ name: 'KEY', token: 't', apiUrl: 'https://api.github.com', targets })
+const plan = (targets: SecretTarget[]): SecretPlan => ({
+  name: 'KEY',
+  token: 't',
+  apiUrl: 'https://api.github.com',
+  targets,
+})
 
 function fakeApi(failing: Record<string, number> = {}) {
   const writes: SecretWrite[] = []
@@ -15,7 +20,13 @@ function fakeApi(failing: Record<string, number> = {}) {
     async getPublicKey(target) {
       const name = target.scope === 'organization' ? target.org : target.repo
       calls.push(`key ${name}`)
-      if (failing[`key ${name}`]) throw new ServiceError({ service: 'GitHub', action: `reading the public key of ${name}`, status: failing[`key ${name}`] ?? 0, message: 'Not Found' })
+      if (failing[`key ${name}`])
+        throw new ServiceError({
+          service: 'GitHub',
+          action: `reading the public key of ${name}`,
+          status: failing[`key ${name}`] ?? 0,
+          message: 'Not Found',
+        })
       return { keyId: `id-${name}`, key: `pk-${name}` }
     },
     async putSecret(write) {
@@ -24,7 +35,13 @@ function fakeApi(failing: Record<string, number> = {}) {
       maxInFlight = Math.max(maxInFlight, inFlight)
       await new Promise((resolve) => setImmediate(resolve))
       inFlight--
-      if (failing[`put ${name}`]) throw new ServiceError({ service: 'GitHub', action: `writing to ${name}`, status: failing[`put ${name}`] ?? 0, message: 'Server Error' })
+      if (failing[`put ${name}`])
+        throw new ServiceError({
+          service: 'GitHub',
+          action: `writing to ${name}`,
+          status: failing[`put ${name}`] ?? 0,
+          message: 'Server Error',
+        })
       writes.push(write)
       return 'created'
     },
@@ -51,7 +68,13 @@ describe('secret delivery', () => {
 
   test('resolves selected repository names to ids for an organization secret', async () => {
     const fake = fakeApi()
-    const org: SecretTarget = { scope: 'organization', type: 'actions', org: 'octo-org', visibility: 'selected', selectedRepositories: ['api', 'web'] }
+    const org: SecretTarget = {
+      scope: 'organization',
+      type: 'actions',
+      org: 'octo-org',
+      visibility: 'selected',
+      selectedRepositories: ['api', 'web'],
+    }
     const prepared = await prepareTargets(plan([org]), fake.api)
     await writeToTargets('v', 'KEY', prepared, fake.api, seal)
     expect(fake.writes[0]?.selectedRepositoryIds).toEqual([1002, 1003])
@@ -69,7 +92,9 @@ describe('secret delivery', () => {
     const prepared = await prepareTargets(plan([repo('app'), repo('web'), repo('api')]), fake.api)
     const { held, failed } = splitResults(await writeToTargets('v', 'KEY', prepared, fake.api, seal))
     expect(held).toEqual(['repository octo-org/app', 'repository octo-org/api'])
-    expect(failed).toEqual(['repository octo-org/web: GitHub answered HTTP 500 while writing to web: Server Error (no request id).'])
+    expect(failed).toEqual([
+      'repository octo-org/web: GitHub answered HTTP 500 while writing to web: Server Error (no request id).',
+    ])
   })
 
   test('writes at most ten at a time', async () => {
@@ -83,7 +108,11 @@ describe('secret delivery', () => {
   test('fetches a public key once per target', async () => {
     const fake = fakeApi()
     const cached = withPublicKeyCache(fake.api)
-    await Promise.all([cached.getPublicKey(repo('app')), cached.getPublicKey({ scope: 'repository', type: 'actions', owner: 'Octo-Org', repo: 'APP' }), cached.getPublicKey(repo('api'))])
+    await Promise.all([
+      cached.getPublicKey(repo('app')),
+      cached.getPublicKey({ scope: 'repository', type: 'actions', owner: 'Octo-Org', repo: 'APP' }),
+      cached.getPublicKey(repo('api')),
+    ])
     expect(fake.calls).toEqual(['key app', 'key api'])
   })
 })

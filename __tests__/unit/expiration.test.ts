@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
-import { describeExpiration, DURATION_EXAMPLES, expectedExpiry, MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS, parseExpiration } from '../../src/deepgram/expiration.ts'
+import {
+  describeExpiration,
+  DURATION_EXAMPLES,
+  expectedExpiry,
+  MAX_EXPIRATION_DAYS,
+  MAX_EXPIRATION_SECONDS,
+  parseExpiration,
+} from '../../src/deepgram/expiration.ts'
 import { InputError } from '../../src/shared/errors.ts'
 
 const now = new Date('2026-11-28T12:00:00Z')
@@ -91,7 +98,9 @@ describe('the 90-day ceiling', () => {
     ['2027-02-26T12:00:00-00:01', '2027-02-26T12:00:00-00:01'],
     ['4764-01-01T00:00:00Z', '4764-01-01T00:00:00Z'],
   ])('refuses %p, naming the limit', (text, shown) => {
-    expect(() => parseExpiration(text, now)).toThrow(`Input expiration: '${shown}' is longer than the limit of 90 days. Give at most 90 days from now, as a duration`)
+    expect(() => parseExpiration(text, now)).toThrow(
+      `Input expiration: '${shown}' is longer than the limit of 90 days. Give at most 90 days from now, as a duration`,
+    )
   })
 
   test('takes a stricter limit when a policy gives one', () => {
@@ -116,7 +125,9 @@ describe('describeExpiration', () => {
     expect(describeExpiration({ kind: 'ttl', seconds: 90061 })).toBe('for 1d 1h 1m 1s')
   })
   test('speaks of a date as UTC', () => {
-    expect(describeExpiration({ kind: 'date', date: new Date('2026-12-01T01:00:00+01:00') })).toBe('until 2026-12-01T00:00:00.000Z')
+    expect(describeExpiration({ kind: 'date', date: new Date('2026-12-01T01:00:00+01:00') })).toBe(
+      'until 2026-12-01T00:00:00.000Z',
+    )
   })
 })
 

@@ -15,7 +15,12 @@ describe('undiciSend', () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/projects`
       const send = undiciSend(agent, { timeoutMs: 5_000, maxBodyBytes: 1 << 20 })
-      const failure = await send({ method: 'POST', url, headers: { authorization: 'Token dg\u200bkey' }, body: '{}' }).catch((error: unknown) => error)
+      const failure = await send({
+        method: 'POST',
+        url,
+        headers: { authorization: 'Token dg\u200bkey' },
+        body: '{}',
+      }).catch((error: unknown) => error)
       expect(failure).toBeInstanceOf(TransportError)
       expect(failure).toMatchObject({ sent: false })
       expect((failure as TransportError).message).not.toContain('dg\u200bkey')

@@ -2,7 +2,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { Agent } from 'undici'
 import { ServiceError, UnusableAnswerError } from '../../src/shared/errors.ts'
-import { AnswerTooLargeError, fetchOver, oversizedAnswerError, proxyFromEnv, TransportError, undiciSend, type HttpRequest, type SendOptions } from '../../src/shared/http.ts'
+import {
+  AnswerTooLargeError,
+  fetchOver,
+  oversizedAnswerError,
+  proxyFromEnv,
+  TransportError,
+  undiciSend,
+  type HttpRequest,
+  type SendOptions,
+} from '../../src/shared/http.ts'
 
 describe('fetchOver', () => {
   test('passes method, headers and body through, and hands back status, headers and body', async () => {
@@ -11,8 +20,14 @@ describe('fetchOver', () => {
       sent.push(request)
       return { status: 201, headers: { 'content-type': 'application/json', 'x-github-request-id': 'abc' }, body: '{}' }
     })
-    const response = await fetch('https://api.github.com/x', { method: 'put', headers: { Authorization: 'token t' }, body: '{"a":1}' })
-    expect(sent).toEqual([{ method: 'PUT', url: 'https://api.github.com/x', headers: { authorization: 'token t' }, body: '{"a":1}' }])
+    const response = await fetch('https://api.github.com/x', {
+      method: 'put',
+      headers: { Authorization: 'token t' },
+      body: '{"a":1}',
+    })
+    expect(sent).toEqual([
+      { method: 'PUT', url: 'https://api.github.com/x', headers: { authorization: 'token t' }, body: '{"a":1}' },
+    ])
     expect(response.status).toBe(201)
     expect(response.headers.get('x-github-request-id')).toBe('abc')
     expect(await response.json()).toEqual({})
@@ -42,11 +57,16 @@ describe('undiciSend', () => {
   })
   afterAll(() => agent.close())
 
-  const send = (options: Partial<SendOptions> = {}) => undiciSend(agent, { timeoutMs: 2_000, maxBodyBytes: 1024, ...options })
+  const send = (options: Partial<SendOptions> = {}) =>
+    undiciSend(agent, { timeoutMs: 2_000, maxBodyBytes: 1024, ...options })
 
   test('reads a whole answer', async () => {
     handle = (_, res) => res.writeHead(200, { 'x-request-id': 'r1' }).end('{"ok":true}')
-    expect(await send()({ method: 'GET', url, headers: {} })).toEqual({ status: 200, headers: expect.objectContaining({ 'x-request-id': 'r1' }), body: '{"ok":true}' })
+    expect(await send()({ method: 'GET', url, headers: {} })).toEqual({
+      status: 200,
+      headers: expect.objectContaining({ 'x-request-id': 'r1' }),
+      body: '{"ok":true}',
+    })
   })
 
   test('gives up on an answer whose headers never come, at the deadline', async () => {
@@ -63,12 +83,16 @@ describe('undiciSend', () => {
       const timer = setInterval(() => res.write('x'), 20)
       res.on('close', () => clearInterval(timer))
     }
-    await expect(send({ timeoutMs: 300 })({ method: 'GET', url, headers: {} })).rejects.toThrow('no complete answer within 300 ms')
+    await expect(send({ timeoutMs: 300 })({ method: 'GET', url, headers: {} })).rejects.toThrow(
+      'no complete answer within 300 ms',
+    )
   })
 
   test('takes the shorter of its own deadline and the one the request asks', async () => {
     handle = () => undefined
-    await expect(send({ timeoutMs: 5_000 })({ method: 'GET', url, headers: {}, timeoutMs: 200 })).rejects.toThrow('no complete answer within 200 ms')
+    await expect(send({ timeoutMs: 5_000 })({ method: 'GET', url, headers: {}, timeoutMs: 200 })).rejects.toThrow(
+      'no complete answer within 200 ms',
+    )
   })
 
   test('stops reading past the byte cap, and says what the status was', async () => {
@@ -82,7 +106,9 @@ describe('undiciSend', () => {
     handle = () => undefined
     const cancel = new AbortController()
     setTimeout(() => cancel.abort('SIGINT'), 100)
-    await expect(send()({ method: 'POST', url, headers: {}, signal: cancel.signal })).rejects.toThrow('cancelled: SIGINT')
+    await expect(send()({ method: 'POST', url, headers: {}, signal: cancel.signal })).rejects.toThrow(
+      'cancelled: SIGINT',
+    )
   })
 
   test('never follows a redirect: the credentials stay on the configured host', async () => {
@@ -113,7 +139,11 @@ describe('proxyFromEnv', () => {
     [{ HTTP_PROXY: 'http://proxy.corp:8080', NO_PROXY: 'deepgram.com' }, 'https://api.deepgram.com/v1', undefined],
     [{ HTTP_PROXY: 'http://proxy.corp:8080', NO_PROXY: '.deepgram.com' }, 'https://api.deepgram.com/v1', undefined],
     [{ HTTP_PROXY: 'http://proxy.corp:8080', NO_PROXY: '*' }, 'https://api.deepgram.com/v1', undefined],
-    [{ HTTP_PROXY: 'http://proxy.corp:8080', NO_PROXY: 'github.com' }, 'https://api.deepgram.com/v1', 'http://proxy.corp:8080'],
+    [
+      { HTTP_PROXY: 'http://proxy.corp:8080', NO_PROXY: 'github.com' },
+      'https://api.deepgram.com/v1',
+      'http://proxy.corp:8080',
+    ],
     [{}, 'https://api.deepgram.com/v1', undefined],
   ])('%p for %s: %p, never its credentials', (env, target, proxy) => {
     expect(proxyFromEnv(env, target)).toBe(proxy)
@@ -127,17 +157,30 @@ describe('oversizedAnswerError: one description of an answer too large to read, 
     ['Deepgram', 'creating the key', 'deepgram-api-url', "Deepgram's API"],
     ['GitHub', 'reading the public key of repository o/a', 'github-api-url', "GitHub's API"],
     ['The broker', 'minting a key', 'broker-url', 'the broker'],
-  ] as const)('a 2xx from %s is an unusable answer (what was asked may be done), naming the service, the status, the action and what to do', (service, action, urlInput, api) => {
-    const error = oversizedAnswerError(new AnswerTooLargeError(201, {}, MiB), { service, action, requestId: 'req-1', urlInput })
-    expect(error).toBeInstanceOf(UnusableAnswerError)
-    expect(error.message).toBe(
-      `${service} answered HTTP 201 while ${action}, but the answer is over 1 MiB, the most this action reads, and was not read (request id req-1). ` +
-        `Check that ${urlInput} points at ${api}, and that no proxy answers in its place.`,
-    )
-  })
+  ] as const)(
+    'a 2xx from %s is an unusable answer (what was asked may be done), naming the service, the status, the action and what to do',
+    (service, action, urlInput, api) => {
+      const error = oversizedAnswerError(new AnswerTooLargeError(201, {}, MiB), {
+        service,
+        action,
+        requestId: 'req-1',
+        urlInput,
+      })
+      expect(error).toBeInstanceOf(UnusableAnswerError)
+      expect(error.message).toBe(
+        `${service} answered HTTP 201 while ${action}, but the answer is over 1 MiB, the most this action reads, and was not read (request id req-1). ` +
+          `Check that ${urlInput} points at ${api}, and that no proxy answers in its place.`,
+      )
+    },
+  )
 
   test('any other status is a refusal of that status, so that retries treat it as its status says', () => {
-    const error = oversizedAnswerError(new AnswerTooLargeError(503, {}, 2048), { service: 'GitHub', action: 'writing secret KEY', requestId: undefined, urlInput: 'github-api-url' })
+    const error = oversizedAnswerError(new AnswerTooLargeError(503, {}, 2048), {
+      service: 'GitHub',
+      action: 'writing secret KEY',
+      requestId: undefined,
+      urlInput: 'github-api-url',
+    })
     expect(error).toBeInstanceOf(ServiceError)
     expect((error as ServiceError).status).toBe(503)
     expect(error.message).toBe(

@@ -6,7 +6,13 @@ import { readSecretPlan } from '../../src/github/plan.ts'
 
 const now = new Date('2026-11-28T12:00:00Z')
 const run = { repository: 'octo-org/app', workflow: 'CI', runId: '4242', runAttempt: '2', job: 'test' }
-const good: Record<string, string> = { 'api-key': 'dg_admin_key', scopes: 'usage:write', expiration: '1h', revoke: 'auto', 'deepgram-api-url': 'https://api.deepgram.com' }
+const good: Record<string, string> = {
+  'api-key': 'dg_admin_key',
+  scopes: 'usage:write',
+  expiration: '1h',
+  revoke: 'auto',
+  'deepgram-api-url': 'https://api.deepgram.com',
+}
 
 function plan(overrides: Record<string, string>) {
   const inputs = { ...good, ...overrides }
@@ -60,7 +66,12 @@ describe('readKeyPlan', () => {
   )
 
   test('takes the default usage:write and read-only scopes without the opt-in', () => {
-    expect(plan({ scopes: 'usage:write, usage:read, keys:read, project:read' }).scopes).toEqual(['usage:write', 'usage:read', 'keys:read', 'project:read'])
+    expect(plan({ scopes: 'usage:write, usage:read, keys:read, project:read' }).scopes).toEqual([
+      'usage:write',
+      'usage:read',
+      'keys:read',
+      'project:read',
+    ])
   })
 
   test.each([
@@ -93,7 +104,11 @@ describe('readKeyPlan', () => {
     [{ 'api-key': 'dg_admin\tkey' }, 'api-key', /white space/],
     [{ 'api-key': 'dg_admin_k\u00e9y' }, 'api-key', /printable ASCII/],
     [{ scopes: 'member' }, 'scopes', /allow-key-management is false/],
-    [{ scopes: 'usage:write\nkeys:write' }, 'scopes', /'keys:write' can manage keys or the project \(it can create and delete keys\)/],
+    [
+      { scopes: 'usage:write\nkeys:write' },
+      'scopes',
+      /'keys:write' can manage keys or the project \(it can create and delete keys\)/,
+    ],
     [{ scopes: 'admin', 'allow-key-management': 'false' }, 'scopes', /the admin role carries keys:write/],
     [{ scopes: 'account:read' }, 'scopes', /account scopes act on the whole account/],
     [{ 'allow-key-management': 'yes' }, 'allow-key-management', /true or false/],
@@ -129,9 +144,12 @@ describe('readBaseUrl', () => {
   ])('accepts %p', (value, expected) => {
     expect(read(value)).toBe(expected)
   })
-  test.each([['http://10.0.0.1'], ['http://127.example.com'], ['https://user:pass@api.deepgram.com']])('refuses %p', (value) => {
-    expect(() => read(value)).toThrow(InputError)
-  })
+  test.each([['http://10.0.0.1'], ['http://127.example.com'], ['https://user:pass@api.deepgram.com']])(
+    'refuses %p',
+    (value) => {
+      expect(() => read(value)).toThrow(InputError)
+    },
+  )
 })
 
 describe('parseList', () => {

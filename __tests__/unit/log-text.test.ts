@@ -12,7 +12,10 @@ describe('logLine', () => {
     ['a\u000bb\u000cc', 'a\\u000bb\\u000cc'],
     ['a\u0085b', 'a\\u0085b'],
     ['a\u2028b\u2029c', 'a\\u2028b\\u2029c'],
-    ['bell\u0007 escape\u001b[2K nul\u0000 del\u007f csi\u009b', 'bell\\u0007 escape\\u001b[2K nul\\u0000 del\\u007f csi\\u009b'],
+    [
+      'bell\u0007 escape\u001b[2K nul\u0000 del\u007f csi\u009b',
+      'bell\\u0007 escape\\u001b[2K nul\\u0000 del\\u007f csi\\u009b',
+    ],
     ['tab\there', 'tab\\there'],
     ['tags x##[add-mask]Revoked', 'tags x## [add-mask]Revoked'],
     ['###[x] ##[##[', '### [x] ## [## ['],

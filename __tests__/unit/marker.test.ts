@@ -1,12 +1,39 @@
 import { createHmac } from 'node:crypto'
-import { brokerMarker, formatMarker, isBrokerMarkerFor, newInvocationId, parseMarker, secretDigest, withMarker, type Marker } from '../../src/deepgram/marker.ts'
+import {
+  brokerMarker,
+  formatMarker,
+  isBrokerMarkerFor,
+  newInvocationId,
+  parseMarker,
+  secretDigest,
+  withMarker,
+  type Marker,
+} from '../../src/deepgram/marker.ts'
 
 describe('markers', () => {
   test.each<[string, Marker]>([
     ['an invocation', { kind: 'action', invocation: '0123456789abcdef' }],
-    ['an invocation and a secret', { kind: 'action', invocation: '0123456789abcdef', secret: secretDigest('deepgram_api_key|actions|octo-org/app') }],
-    ['a broker key', brokerMarker('broker-secret', { issuer: 'https://token.actions.githubusercontent.com', repositoryId: '123456' }, 'fedcba9876543210')],
-    ['a broker key for a secret', brokerMarker('broker-secret', { issuer: 'https://token.actions.githubusercontent.com', repositoryId: '123456789012' }, 'fedcba9876543210', 'abcdef012345')],
+    [
+      'an invocation and a secret',
+      { kind: 'action', invocation: '0123456789abcdef', secret: secretDigest('deepgram_api_key|actions|octo-org/app') },
+    ],
+    [
+      'a broker key',
+      brokerMarker(
+        'broker-secret',
+        { issuer: 'https://token.actions.githubusercontent.com', repositoryId: '123456' },
+        'fedcba9876543210',
+      ),
+    ],
+    [
+      'a broker key for a secret',
+      brokerMarker(
+        'broker-secret',
+        { issuer: 'https://token.actions.githubusercontent.com', repositoryId: '123456789012' },
+        'fedcba9876543210',
+        'abcdef012345',
+      ),
+    ],
   ])('round-trips %s through a comment', (_, marker) => {
     expect(parseMarker(withMarker('GitHub Actions: octo-org/app', marker))).toEqual(marker)
     expect(parseMarker(withMarker('', marker))).toEqual(marker)
@@ -14,7 +41,9 @@ describe('markers', () => {
 
   test('formats short, documented markers', () => {
     expect(formatMarker({ kind: 'action', invocation: '0123456789abcdef' })).toBe(' [dgk:0123456789abcdef]')
-    expect(formatMarker({ kind: 'action', invocation: '0123456789abcdef', secret: 'aaaaaaaaaaaa' })).toBe(' [dgk:0123456789abcdef:aaaaaaaaaaaa]')
+    expect(formatMarker({ kind: 'action', invocation: '0123456789abcdef', secret: 'aaaaaaaaaaaa' })).toBe(
+      ' [dgk:0123456789abcdef:aaaaaaaaaaaa]',
+    )
   })
 
   test('makes a fresh 16-hex-digit invocation id each time', () => {
@@ -39,8 +68,12 @@ describe('markers', () => {
 
   test('formats broker markers with the secret digest only when given', () => {
     const owner = { issuer: 'https://token.actions.githubusercontent.com', repositoryId: '123456' }
-    expect(formatMarker(brokerMarker('k', owner, 'fedcba9876543210'))).toMatch(/^ \[dgkb:fedcba9876543210:123456:[0-9a-f]{16}\]$/)
-    expect(formatMarker(brokerMarker('k', owner, 'fedcba9876543210', 'abcdef012345'))).toMatch(/^ \[dgkb:fedcba9876543210:abcdef012345:123456:[0-9a-f]{16}\]$/)
+    expect(formatMarker(brokerMarker('k', owner, 'fedcba9876543210'))).toMatch(
+      /^ \[dgkb:fedcba9876543210:123456:[0-9a-f]{16}\]$/,
+    )
+    expect(formatMarker(brokerMarker('k', owner, 'fedcba9876543210', 'abcdef012345'))).toMatch(
+      /^ \[dgkb:fedcba9876543210:abcdef012345:123456:[0-9a-f]{16}\]$/,
+    )
   })
 
   test('the broker knows its own markers by their MAC, for the right repository of the right issuer only', () => {
@@ -48,7 +81,9 @@ describe('markers', () => {
     const marker = brokerMarker('broker-secret', owner, 'fedcba9876543210', 'abcdef012345')
     expect(isBrokerMarkerFor(marker, 'broker-secret', owner)).toBe(true)
     expect(isBrokerMarkerFor(marker, 'broker-secret', { ...owner, repositoryId: '654321' })).toBe(false)
-    expect(isBrokerMarkerFor(marker, 'broker-secret', { ...owner, issuer: 'https://ghes.example.com/_services/token' })).toBe(false)
+    expect(
+      isBrokerMarkerFor(marker, 'broker-secret', { ...owner, issuer: 'https://ghes.example.com/_services/token' }),
+    ).toBe(false)
     expect(isBrokerMarkerFor(marker, 'another-secret', owner)).toBe(false)
     expect(isBrokerMarkerFor({ ...marker, mac: '0000000000000000' }, 'broker-secret', owner)).toBe(false)
     expect(isBrokerMarkerFor({ ...marker, secret: '000000000000' }, 'broker-secret', owner)).toBe(false)

@@ -1,6 +1,19 @@
 import type { CreateKeyBody, CreatedKey, ProjectKey } from '../../src/deepgram/client.ts'
-import { ActionError, CancelledError, NetworkError, ServiceError, UnusableAnswerError } from '../../src/shared/errors.ts'
-import { CleanUpError, createKeyBody, createKeyWithoutOrphans, mayHaveLeftKey, verifyCreatedKey, type MintRequest } from '../../src/deepgram/mint.ts'
+import {
+  ActionError,
+  CancelledError,
+  NetworkError,
+  ServiceError,
+  UnusableAnswerError,
+} from '../../src/shared/errors.ts'
+import {
+  CleanUpError,
+  createKeyBody,
+  createKeyWithoutOrphans,
+  mayHaveLeftKey,
+  verifyCreatedKey,
+  type MintRequest,
+} from '../../src/deepgram/mint.ts'
 import { MAIN_POLICY } from '../../src/shared/retry.ts'
 import { fakeClock } from '../helpers/fakes.ts'
 
@@ -26,9 +39,20 @@ function scriptedApi(script: (Error | 'ok' | 'commit-then-503')[]) {
   let n = 0
   const commit = (body: CreateKeyBody): CreatedKey => {
     n++
-    const key = { apiKeyId: keyId(n), comment: body.comment, scopes: body.scopes, created: new Date(Date.parse('2026-11-28T12:00:01Z')).toISOString() }
+    const key = {
+      apiKeyId: keyId(n),
+      comment: body.comment,
+      scopes: body.scopes,
+      created: new Date(Date.parse('2026-11-28T12:00:01Z')).toISOString(),
+    }
     serverKeys.push(key)
-    return { apiKeyId: key.apiKeyId, key: `secret-${n}`, scopes: body.scopes, tags: [], expirationDate: '2026-11-28T13:00:00Z' }
+    return {
+      apiKeyId: key.apiKeyId,
+      key: `secret-${n}`,
+      scopes: body.scopes,
+      tags: [],
+      expirationDate: '2026-11-28T13:00:00Z',
+    }
   }
   return {
     serverKeys,
@@ -61,7 +85,12 @@ function scriptedApi(script: (Error | 'ok' | 'commit-then-503')[]) {
 
 async function mint(api: ReturnType<typeof scriptedApi>['api'], req: MintRequest = request) {
   const log: string[] = []
-  const key = await createKeyWithoutOrphans(req, { client: api, clock: fakeClock(), policy: MAIN_POLICY, log: (m) => log.push(m) })
+  const key = await createKeyWithoutOrphans(req, {
+    client: api,
+    clock: fakeClock(),
+    policy: MAIN_POLICY,
+    log: (m) => log.push(m),
+  })
   return { key, log }
 }
 
@@ -109,7 +138,12 @@ describe('createKeyWithoutOrphans', () => {
 
   test('leaves alone keys of other runs that share the comment, even created a moment ago', async () => {
     const s = scriptedApi(['commit-then-503', 'ok'])
-    s.serverKeys.push({ apiKeyId: 'other-run', comment: 'shared [dgk:fedcba9876543210]', scopes: [], created: '2026-11-28T12:00:01Z' })
+    s.serverKeys.push({
+      apiKeyId: 'other-run',
+      comment: 'shared [dgk:fedcba9876543210]',
+      scopes: [],
+      created: '2026-11-28T12:00:01Z',
+    })
     s.serverKeys.push({ apiKeyId: 'by-hand', comment: 'shared', scopes: [], created: '2026-11-28T12:00:01Z' })
     await mint(s.api, { ...request, comment: 'shared' })
     expect(s.live().sort()).toEqual([keyId(2), 'by-hand', 'other-run'])
@@ -122,7 +156,9 @@ describe('createKeyWithoutOrphans', () => {
     }
     const failure = mint(s.api)
     await expect(failure).rejects.toThrow(ActionError)
-    await expect(failure).rejects.toThrow('delete any key whose name ends with "[dgk:0123456789abcdef]" in the Deepgram console.')
+    await expect(failure).rejects.toThrow(
+      'delete any key whose name ends with "[dgk:0123456789abcdef]" in the Deepgram console.',
+    )
   })
 })
 
@@ -159,17 +195,36 @@ describe('mayHaveLeftKey', () => {
 
 describe('createKeyBody', () => {
   test('sends a time to live and omits empty tags', () => {
-    expect(createKeyBody(request)).toEqual({ comment: 'GitHub Actions: octo-org/app [dgk:0123456789abcdef]', scopes: ['member'], time_to_live_in_seconds: 3600 })
+    expect(createKeyBody(request)).toEqual({
+      comment: 'GitHub Actions: octo-org/app [dgk:0123456789abcdef]',
+      scopes: ['member'],
+      time_to_live_in_seconds: 3600,
+    })
   })
   test('sends an expiration date in UTC, and tags when there are some', () => {
-    const body = createKeyBody({ ...request, tags: ['pr-42'], expiration: { kind: 'date', date: new Date('2026-12-01T14:00:00+02:00') } })
-    expect(body).toEqual({ comment: 'GitHub Actions: octo-org/app [dgk:0123456789abcdef]', scopes: ['member'], tags: ['pr-42'], expiration_date: '2026-12-01T12:00:00.000Z' })
+    const body = createKeyBody({
+      ...request,
+      tags: ['pr-42'],
+      expiration: { kind: 'date', date: new Date('2026-12-01T14:00:00+02:00') },
+    })
+    expect(body).toEqual({
+      comment: 'GitHub Actions: octo-org/app [dgk:0123456789abcdef]',
+      scopes: ['member'],
+      tags: ['pr-42'],
+      expiration_date: '2026-12-01T12:00:00.000Z',
+    })
   })
 })
 
 describe('verifyCreatedKey', () => {
   const sentAt = Date.parse('2026-11-28T12:00:00Z')
-  const key: CreatedKey = { apiKeyId: 'id', key: 'k', scopes: [], tags: [], expirationDate: '2026-11-28T13:00:00.123456Z' }
+  const key: CreatedKey = {
+    apiKeyId: 'id',
+    key: 'k',
+    scopes: [],
+    tags: [],
+    expirationDate: '2026-11-28T13:00:00.123456Z',
+  }
   const ttl = { kind: 'ttl' as const, seconds: 3600 }
   const minutes = (n: number) => n * 60_000
   /** Deepgram's answer for a key it created at `created` (its clock) with the TTL asked. */
@@ -187,22 +242,57 @@ describe('verifyCreatedKey', () => {
     ['behind', 1, -10],
     ['ahead', 1 / 12, 10],
     ['behind', 1 / 12, -10],
-  ])('trusts Deepgram\'s own created: its clock %s of the runner\'s, a %p h key', (_, hours, skewMinutes) => {
+  ])("trusts Deepgram's own created: its clock %s of the runner's, a %p h key", (_, hours, skewMinutes) => {
     const seconds = hours * 3600
-    expect(verifyCreatedKey(fromDeepgram(sentAt + minutes(skewMinutes), seconds), { kind: 'ttl', seconds }, sentAt, sentAt + 300)).toBeUndefined()
+    expect(
+      verifyCreatedKey(
+        fromDeepgram(sentAt + minutes(skewMinutes), seconds),
+        { kind: 'ttl', seconds },
+        sentAt,
+        sentAt + 300,
+      ),
+    ).toBeUndefined()
   })
-  test('refuses an expiry that does not match Deepgram\'s own created plus the TTL, whatever the runner\'s clock says', () => {
-    const wrong = { ...fromDeepgram(sentAt, 3600), expirationDate: new Date(sentAt + 3600_000 + minutes(3)).toISOString() }
-    expect(verifyCreatedKey(wrong, ttl, sentAt, sentAt + 300)).toMatch(/not at 2026-11-28T13:00:00.000Z \(created 2026-11-28T12:00:00.000Z plus the time to live\)/)
+  test("refuses an expiry that does not match Deepgram's own created plus the TTL, whatever the runner's clock says", () => {
+    const wrong = {
+      ...fromDeepgram(sentAt, 3600),
+      expirationDate: new Date(sentAt + 3600_000 + minutes(3)).toISOString(),
+    }
+    expect(verifyCreatedKey(wrong, ttl, sentAt, sentAt + 300)).toMatch(
+      /not at 2026-11-28T13:00:00.000Z \(created 2026-11-28T12:00:00.000Z plus the time to live\)/,
+    )
   })
   test('checks a date asked against the date itself, not against any clock', () => {
     const date = { kind: 'date' as const, date: new Date('2026-12-01T12:00:00Z') }
-    expect(verifyCreatedKey({ ...key, created: '2026-11-28T12:20:00Z', expirationDate: '2026-12-01T12:00:00.000000Z' }, date, sentAt, sentAt)).toBeUndefined()
-    expect(verifyCreatedKey({ ...key, expirationDate: '2026-12-01T13:00:00Z' }, date, sentAt, sentAt)).toMatch(/not at 2026-12-01T12:00:00.000Z as asked/)
+    expect(
+      verifyCreatedKey(
+        { ...key, created: '2026-11-28T12:20:00Z', expirationDate: '2026-12-01T12:00:00.000000Z' },
+        date,
+        sentAt,
+        sentAt,
+      ),
+    ).toBeUndefined()
+    expect(verifyCreatedKey({ ...key, expirationDate: '2026-12-01T13:00:00Z' }, date, sentAt, sentAt)).toMatch(
+      /not at 2026-12-01T12:00:00.000Z as asked/,
+    )
   })
-  test('falls back to the runner\'s clock, with room for skew, only when created is absent', () => {
-    expect(verifyCreatedKey({ ...key, expirationDate: new Date(sentAt + 3600_000 + minutes(4)).toISOString() }, ttl, sentAt, sentAt)).toBeUndefined()
-    expect(verifyCreatedKey({ ...key, expirationDate: new Date(sentAt + 3600_000 + minutes(6)).toISOString() }, ttl, sentAt, sentAt)).toMatch(/not at/)
+  test("falls back to the runner's clock, with room for skew, only when created is absent", () => {
+    expect(
+      verifyCreatedKey(
+        { ...key, expirationDate: new Date(sentAt + 3600_000 + minutes(4)).toISOString() },
+        ttl,
+        sentAt,
+        sentAt,
+      ),
+    ).toBeUndefined()
+    expect(
+      verifyCreatedKey(
+        { ...key, expirationDate: new Date(sentAt + 3600_000 + minutes(6)).toISOString() },
+        ttl,
+        sentAt,
+        sentAt,
+      ),
+    ).toMatch(/not at/)
   })
   test.each([
     [{ expirationDate: undefined }, /never expire/],

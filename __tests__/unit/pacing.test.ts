@@ -60,7 +60,9 @@ describe('pacing writes to GitHub’s limits on content creation', () => {
     for (let i = 0; i < 80; i++) await pacer.acquire()
     const refused = pacer.acquire()
     await expect(refused).rejects.toBeInstanceOf(PacingError)
-    await expect(refused).rejects.toThrow(/80 content-creating requests a minute and 500 an hour, so the next write could start only in 61 s/)
+    await expect(refused).rejects.toThrow(
+      /80 content-creating requests a minute and 500 an hour, so the next write could start only in 61 s/,
+    )
     await expect(refused).rejects.toThrow(/one organization secret with secret-visibility: selected \(a single write\)/)
     expect(clock.sleeps).toEqual([])
   })
@@ -69,7 +71,9 @@ describe('pacing writes to GitHub’s limits on content creation', () => {
     const clock = fakeClock()
     const pacer = writePacer(clock, clock.now() + 1_000)
     clock.advance(2_000)
-    await expect(pacer.acquire()).rejects.toThrow("not written: the step's time for secrets was up before this write could start.")
+    await expect(pacer.acquire()).rejects.toThrow(
+      "not written: the step's time for secrets was up before this write could start.",
+    )
   })
 
   test.each([
@@ -80,14 +84,21 @@ describe('pacing writes to GitHub’s limits on content creation', () => {
     [161, 122_000],
     [500, 366_000],
     [5000, 366_000],
-  ])('%p targets need %p ms more to keep to the minute limit (a second to spare on each), never more than an hour of writes allows', (targets, ms) => {
-    expect(pacingAllowanceMs(targets)).toBe(ms)
-  })
+  ])(
+    '%p targets need %p ms more to keep to the minute limit (a second to spare on each), never more than an hour of writes allows',
+    (targets, ms) => {
+      expect(pacingAllowanceMs(targets)).toBe(ms)
+    },
+  )
 
   test('the summary advises one organization secret only beyond a minute of writes', () => {
     expect(fanOutAdvice(80)).toBeUndefined()
-    expect(fanOutAdvice(100)).toMatch(/^100 targets are more than GitHub's 80 content-creating requests a minute, so the writes beyond each minute's 80 waited for the next minute\. /)
+    expect(fanOutAdvice(100)).toMatch(
+      /^100 targets are more than GitHub's 80 content-creating requests a minute, so the writes beyond each minute's 80 waited for the next minute\. /,
+    )
     expect(fanOutAdvice(600)).toContain('and those beyond 500 an hour were not written.')
-    expect(fanOutAdvice(100)).toContain('One organization secret with secret-visibility: selected and secret-selected-repositories is a single write')
+    expect(fanOutAdvice(100)).toContain(
+      'One organization secret with secret-visibility: selected and secret-selected-repositories is a single write',
+    )
   })
 })

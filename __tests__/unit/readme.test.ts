@@ -131,7 +131,11 @@ describe('README.md as a whole', () => {
   })
 
   test('fences every code block with a language', () => {
-    expect(codeBlocks(readme).filter((block) => block.language === '').map((block) => block.line)).toEqual([])
+    expect(
+      codeBlocks(readme)
+        .filter((block) => block.language === '')
+        .map((block) => block.line),
+    ).toEqual([])
   })
 })
 

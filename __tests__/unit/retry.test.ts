@@ -31,14 +31,23 @@ describe('withRetry', () => {
   test('gives up after maxAttempts with the last error', async () => {
     const clock = fakeClock()
     let calls = 0
-    await expect(withRetry(async () => Promise.reject(new Error(`failure ${++calls}`)), always, policy, clock)).rejects.toThrow('failure 4')
+    await expect(
+      withRetry(async () => Promise.reject(new Error(`failure ${++calls}`)), always, policy, clock),
+    ).rejects.toThrow('failure 4')
     expect(calls).toBe(4)
   })
 
   test('does not retry what classify refuses', async () => {
     const clock = fakeClock()
     let calls = 0
-    await expect(withRetry(async () => Promise.reject(new Error(`no ${++calls}`)), () => ({ retry: false }), policy, clock)).rejects.toThrow('no 1')
+    await expect(
+      withRetry(
+        async () => Promise.reject(new Error(`no ${++calls}`)),
+        () => ({ retry: false }),
+        policy,
+        clock,
+      ),
+    ).rejects.toThrow('no 1')
     expect(clock.waits).toEqual([])
   })
 
@@ -61,7 +70,12 @@ describe('withRetry', () => {
     const clock = fakeClock()
     let calls = 0
     await expect(
-      withRetry(async () => Promise.reject(new Error(`limited ${++calls}`)), () => ({ retry: true, retryAfterMs: 60000 }), policy, clock),
+      withRetry(
+        async () => Promise.reject(new Error(`limited ${++calls}`)),
+        () => ({ retry: true, retryAfterMs: 60000 }),
+        policy,
+        clock,
+      ),
     ).rejects.toThrow('limited 1')
     expect(clock.waits).toEqual([])
   })
@@ -70,9 +84,15 @@ describe('withRetry', () => {
     const clock = fakeClock()
     const cleanups: string[] = []
     await expect(
-      withRetry(async (n) => Promise.reject(new Error(`attempt ${n}`)), always, { ...policy, maxAttempts: 3 }, clock, async (e) => {
-        cleanups.push((e as Error).message)
-      }),
+      withRetry(
+        async (n) => Promise.reject(new Error(`attempt ${n}`)),
+        always,
+        { ...policy, maxAttempts: 3 },
+        clock,
+        async (e) => {
+          cleanups.push((e as Error).message)
+        },
+      ),
     ).rejects.toThrow('attempt 3')
     expect(cleanups).toEqual(['attempt 1', 'attempt 2'])
   })

@@ -27,25 +27,47 @@ function fakeKeys(listed: ProjectKey[], full: Record<string, string[]> = {}) {
   }
 }
 
-const key = (n: number, tags?: string[]): ProjectKey => ({ apiKeyId: id(n), comment: `key ${n}`, scopes: ['member'], tags })
+const key = (n: number, tags?: string[]): ProjectKey => ({
+  apiKeyId: id(n),
+  comment: `key ${n}`,
+  scopes: ['member'],
+  tags,
+})
 
 describe('keysTaggedWithAll', () => {
   test('never selects a key that carries only some of the tags', async () => {
-    const fake = fakeKeys([key(1, ['pr-42', 'preview']), key(2, ['pr-42']), key(3, ['preview', 'pr-42', 'x']), key(4, ['pr-420'])])
-    expect(await keysTaggedWithAll(['pr-42', 'preview'], projectId, fake.api)).toEqual({ ids: [id(1), id(3)], keysRead: 0, unreadable: 0 })
+    const fake = fakeKeys([
+      key(1, ['pr-42', 'preview']),
+      key(2, ['pr-42']),
+      key(3, ['preview', 'pr-42', 'x']),
+      key(4, ['pr-420']),
+    ])
+    expect(await keysTaggedWithAll(['pr-42', 'preview'], projectId, fake.api)).toEqual({
+      ids: [id(1), id(3)],
+      keysRead: 0,
+      unreadable: 0,
+    })
     expect(fake.reads).toEqual([])
   })
 
   test('reads a key alone when the listing does not show its tags', async () => {
     const fake = fakeKeys([key(1), key(2, ['pr-42'])], { [id(1)]: ['pr-42'] })
-    expect(await keysTaggedWithAll(['pr-42'], projectId, fake.api)).toEqual({ ids: [id(1), id(2)], keysRead: 1, unreadable: 0 })
+    expect(await keysTaggedWithAll(['pr-42'], projectId, fake.api)).toEqual({
+      ids: [id(1), id(2)],
+      keysRead: 1,
+      unreadable: 0,
+    })
     expect(fake.reads).toEqual([id(1)])
   })
 })
 
 describe('reading and deleting many keys', () => {
   test('never has more than KEY_CONCURRENCY requests in flight, and keeps every result', async () => {
-    const listed = Array.from({ length: 100 }, (_, i) => ({ apiKeyId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, comment: '', scopes: [] }))
+    const listed = Array.from({ length: 100 }, (_, i) => ({
+      apiKeyId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      comment: '',
+      scopes: [],
+    }))
     let inFlight = 0
     let most = 0
     const track = async <T>(value: T): Promise<T> => {
@@ -57,7 +79,8 @@ describe('reading and deleting many keys', () => {
     const api = {
       createKeyOnce: () => Promise.reject(new Error('no create in revoke mode')),
       listKeys: async () => listed,
-      getKey: (_p: string, keyId: string) => track<ProjectKey>({ apiKeyId: keyId, comment: '', scopes: [], tags: ['ci'] }),
+      getKey: (_p: string, keyId: string) =>
+        track<ProjectKey>({ apiKeyId: keyId, comment: '', scopes: [], tags: ['ci'] }),
       deleteKey: () => track('deleted' as const),
     }
     const report = await deepgramSource(api, projectId, '').deleteTagged(['ci'])
@@ -75,11 +98,23 @@ describe('reading and deleting many keys', () => {
 
 describe('readRevokePlan', () => {
   const inputs = (extra: Record<string, string>) => {
-    const all: Record<string, string> = { 'api-key': 'k', scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', revoke: 'auto', 'secret-visibility': 'private', 'secret-type': 'actions', ...extra }
+    const all: Record<string, string> = {
+      'api-key': 'k',
+      scopes: 'usage:write',
+      'allow-key-management': 'false',
+      expiration: '1h',
+      revoke: 'auto',
+      'secret-visibility': 'private',
+      'secret-type': 'actions',
+      ...extra,
+    }
     return (name: string) => all[name] ?? ''
   }
   test('reads key ids, lower-cased and once each', () => {
-    expect(readRevokePlan(inputs({ 'key-id': `${id(1).toUpperCase()}, ${id(1)}\n${id(2)}` })).keyIds).toEqual([id(1), id(2)])
+    expect(readRevokePlan(inputs({ 'key-id': `${id(1).toUpperCase()}, ${id(1)}\n${id(2)}` })).keyIds).toEqual([
+      id(1),
+      id(2),
+    ])
   })
   test.each([
     [{}, 'key-id'],

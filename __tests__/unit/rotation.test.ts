@@ -1,7 +1,13 @@
 import type { DeleteOutcome, ProjectKey } from '../../src/deepgram/client.ts'
 import { formatMarker, secretDigest } from '../../src/deepgram/marker.ts'
 import { readSecretPlan, secretIdentity } from '../../src/github/plan.ts'
-import { createdMicros, readKeepPrevious, retirePreviousKeys, selectPreviousKeys, type NewKey } from '../../src/action/flow/rotation.ts'
+import {
+  createdMicros,
+  readKeepPrevious,
+  retirePreviousKeys,
+  selectPreviousKeys,
+  type NewKey,
+} from '../../src/action/flow/rotation.ts'
 import { readRevokePlan } from '../../src/action/inputs.ts'
 import { isKeyOfSecret } from '../../src/action/sources/deepgram.ts'
 import { InputError, ServiceError } from '../../src/shared/errors.ts'
@@ -21,11 +27,20 @@ function key(minute: number, tail: string, id?: string): ProjectKey {
     created: `2026-11-28T12:${String(minute).padStart(2, '0')}:00.000000Z`,
   }
 }
-const ours = (minute: number, digest = DIGEST) => key(minute, formatMarker({ kind: 'action', invocation: `${'0'.repeat(14)}${String(minute).padStart(2, '0')}`, secret: digest }))
+const ours = (minute: number, digest = DIGEST) =>
+  key(
+    minute,
+    formatMarker({ kind: 'action', invocation: `${'0'.repeat(14)}${String(minute).padStart(2, '0')}`, secret: digest }),
+  )
 const ids = (keys: { apiKeyId: string }[] | undefined) => (keys ?? []).map((k) => k.apiKeyId)
 
 /** What direct mode's source lists for the secret (its marker's digest), then the selection. */
-const select = (keys: ProjectKey[], newKey: NewKey, keep: number) => selectPreviousKeys(keys.filter((k) => isKeyOfSecret(k, DIGEST)), newKey, keep)
+const select = (keys: ProjectKey[], newKey: NewKey, keep: number) =>
+  selectPreviousKeys(
+    keys.filter((k) => isKeyOfSecret(k, DIGEST)),
+    newKey,
+    keep,
+  )
 
 describe('selectPreviousKeys', () => {
   const k1 = ours(1)
@@ -120,15 +135,24 @@ describe('readKeepPrevious', () => {
     expect(read(text)).toBe(expected)
   })
 
-  test.each(['-1', '1.5', 'one', 'none', '1e3', '5000', '0x1', ' 1 2'])('%p is refused, naming the forms it accepts', (text) => {
-    expect(() => read(text)).toThrow(InputError)
-    expect(() => read(text)).toThrow(/^Input keep-previous: '.*' is not a number of earlier keys to keep\. Give 0 .*, 1 .*, or all/)
-  })
+  test.each(['-1', '1.5', 'one', 'none', '1e3', '5000', '0x1', ' 1 2'])(
+    '%p is refused, naming the forms it accepts',
+    (text) => {
+      expect(() => read(text)).toThrow(InputError)
+      expect(() => read(text)).toThrow(
+        /^Input keep-previous: '.*' is not a number of earlier keys to keep\. Give 0 .*, 1 .*, or all/,
+      )
+    },
+  )
 
   test('is refused without secret-name, and in revoke mode', () => {
     const inputs: Record<string, string> = { 'api-key': 'dg_admin', 'keep-previous': '1', tags: 't' }
-    expect(() => readSecretPlan((name) => inputs[name] ?? '', {})).toThrow(/^Input keep-previous: is set but secret-name is empty/)
-    expect(() => readRevokePlan((name) => inputs[name] ?? '')).toThrow(/^Input keep-previous: applies to mode: create only/)
+    expect(() => readSecretPlan((name) => inputs[name] ?? '', {})).toThrow(
+      /^Input keep-previous: is set but secret-name is empty/,
+    )
+    expect(() => readRevokePlan((name) => inputs[name] ?? '')).toThrow(
+      /^Input keep-previous: applies to mode: create only/,
+    )
     expect(readRevokePlan((name) => ({ ...inputs, 'keep-previous': 'all' })[name] ?? '').tags).toEqual(['t'])
   })
 })
@@ -154,8 +178,20 @@ describe('secretIdentity', () => {
   })
 
   test('does not change with order, case, the token or an organization secret’s visibility', () => {
-    expect(identity({ 'secret-repositories': 'octo-org/web, octo-org/api' })).toBe(identity({ 'secret-repositories': 'OCTO-ORG/API\nocto-org/WEB', 'github-token': 'ghs_two', 'secret-name': 'DEEPGRAM_API_KEY' }))
-    expect(identity({ 'secret-organization': 'octo-org' })).toBe(identity({ 'secret-organization': 'Octo-Org', 'secret-visibility': 'selected', 'secret-selected-repositories': 'app' }))
+    expect(identity({ 'secret-repositories': 'octo-org/web, octo-org/api' })).toBe(
+      identity({
+        'secret-repositories': 'OCTO-ORG/API\nocto-org/WEB',
+        'github-token': 'ghs_two',
+        'secret-name': 'DEEPGRAM_API_KEY',
+      }),
+    )
+    expect(identity({ 'secret-organization': 'octo-org' })).toBe(
+      identity({
+        'secret-organization': 'Octo-Org',
+        'secret-visibility': 'selected',
+        'secret-selected-repositories': 'app',
+      }),
+    )
     expect(identity({ 'secret-environment': 'PR-42' })).toBe(identity({ 'secret-environment': 'pr-42' }))
   })
 
@@ -171,7 +207,6 @@ describe('secretIdentity', () => {
   ])('differs from the repository secret of octo-org/app with %p', (inputs) => {
     expect(identity(inputs)).not.toBe(identity({}))
   })
-
 })
 
 describe('retirePreviousKeys', () => {
@@ -192,13 +227,23 @@ describe('retirePreviousKeys', () => {
       },
     }
   }
-  const refusal = new ServiceError({ service: 'Deepgram', action: 'deleting key x', status: 500, message: 'An internal server error occurred.', requestId: 'req-123' })
+  const refusal = new ServiceError({
+    service: 'Deepgram',
+    action: 'deleting key x',
+    status: 500,
+    message: 'An internal server error occurred.',
+    requestId: 'req-123',
+  })
 
   test('deletes oldest first and reports each key', async () => {
     const [a, b, c, fresh] = [ours(1), ours(2), ours(3), ours(4)]
     const client = scriptedClient([fresh, c, b, a], { [b.apiKeyId]: 'already-gone' })
     const io = new RecordingIO()
-    const report = await retirePreviousKeys({ secretName: 'DEEPGRAM_API_KEY', digest: DIGEST, keep: 1, newKey: fresh }, client, io)
+    const report = await retirePreviousKeys(
+      { secretName: 'DEEPGRAM_API_KEY', digest: DIGEST, keep: 1, newKey: fresh },
+      client,
+      io,
+    )
     expect(client.deleted).toEqual([a.apiKeyId, b.apiKeyId])
     expect(report.keys.map((k) => [k.key.apiKeyId, k.outcome])).toEqual([
       [c.apiKeyId, 'kept'],
@@ -212,21 +257,33 @@ describe('retirePreviousKeys', () => {
     const [a, b, fresh] = [ours(1), ours(2), ours(4)]
     const client = scriptedClient([a, b, fresh], { [a.apiKeyId]: refusal })
     const io = new RecordingIO()
-    const report = await retirePreviousKeys({ secretName: 'DEEPGRAM_API_KEY', digest: DIGEST, keep: 0, newKey: fresh }, client, io)
+    const report = await retirePreviousKeys(
+      { secretName: 'DEEPGRAM_API_KEY', digest: DIGEST, keep: 0, newKey: fresh },
+      client,
+      io,
+    )
     expect(client.deleted).toEqual([a.apiKeyId, b.apiKeyId])
     expect(report.keys.map((k) => k.outcome)).toEqual(['failed', 'deleted'])
     const warnings = io.log.filter((line) => line.startsWith('warning'))
     expect(warnings).toHaveLength(1)
-    expect(warnings[0]).toContain(`Could not delete key ${a.apiKeyId}, an earlier key of secret DEEPGRAM_API_KEY: Deepgram answered HTTP 500`)
+    expect(warnings[0]).toContain(
+      `Could not delete key ${a.apiKeyId}, an earlier key of secret DEEPGRAM_API_KEY: Deepgram answered HTTP 500`,
+    )
     expect(warnings[0]).toContain('An internal server error occurred. (request id req-123)')
   })
 
   test('a listing that fails is a warning, and nothing is deleted', async () => {
     const client = scriptedClient([], {}, refusal)
     const io = new RecordingIO()
-    const report = await retirePreviousKeys({ secretName: 'DEEPGRAM_API_KEY', digest: DIGEST, keep: 0, newKey: ours(4) }, client, io)
+    const report = await retirePreviousKeys(
+      { secretName: 'DEEPGRAM_API_KEY', digest: DIGEST, keep: 0, newKey: ours(4) },
+      client,
+      io,
+    )
     expect(client.deleted).toEqual([])
     expect(report.problem).toMatch(/^listing the secret's keys failed: Deepgram answered HTTP 500/)
-    expect(io.log.filter((line) => line.startsWith('warning'))).toEqual([expect.stringMatching(/^warning No earlier key of secret DEEPGRAM_API_KEY was deleted: listing/)])
+    expect(io.log.filter((line) => line.startsWith('warning'))).toEqual([
+      expect.stringMatching(/^warning No earlier key of secret DEEPGRAM_API_KEY was deleted: listing/),
+    ])
   })
 })

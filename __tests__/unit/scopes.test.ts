@@ -1,4 +1,9 @@
-import { grantProblem, isManagementScope, ROLE_PERMISSIONS, unrequestedManagementScopes } from '../../src/deepgram/scopes.ts'
+import {
+  grantProblem,
+  isManagementScope,
+  ROLE_PERMISSIONS,
+  unrequestedManagementScopes,
+} from '../../src/deepgram/scopes.ts'
 
 describe('isManagementScope', () => {
   test.each([
@@ -92,6 +97,8 @@ describe('grantProblem', () => {
     expect(grantProblem(['usage:write'], ['usage:write', 'admin', 'keys:write'])).toBe(
       "it was granted 'admin', 'keys:write', which were not asked for and can manage keys or the project",
     )
-    expect(grantProblem(['usage:write'], ['usage:write', 'member'])).toBe("it was granted 'member', which was not asked for and can manage keys or the project")
+    expect(grantProblem(['usage:write'], ['usage:write', 'member'])).toBe(
+      "it was granted 'member', which was not asked for and can manage keys or the project",
+    )
   })
 })

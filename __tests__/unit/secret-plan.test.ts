@@ -5,7 +5,12 @@ const env = { GITHUB_REPOSITORY: 'octo-org/app', GITHUB_API_URL: 'https://api.gi
 const defaults: Record<string, string> = { 'secret-visibility': 'private', 'secret-type': 'actions' }
 
 function plan(inputs: Record<string, string>) {
-  const all: Record<string, string> = { ...defaults, 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': 'ghs_token', ...inputs }
+  const all: Record<string, string> = {
+    ...defaults,
+    'secret-name': 'DEEPGRAM_API_KEY',
+    'github-token': 'ghs_token',
+    ...inputs,
+  }
   return readSecretPlan((name) => all[name] ?? '', env)
 }
 
@@ -44,13 +49,27 @@ describe('readSecretPlan', () => {
   })
 
   test('makes one organization secret with its visibility and selected names', () => {
-    expect(plan({ 'secret-organization': 'octo-org', 'secret-visibility': 'selected', 'secret-selected-repositories': 'api,web' })?.targets).toEqual([
-      { scope: 'organization', type: 'actions', org: 'octo-org', visibility: 'selected', selectedRepositories: ['api', 'web'] },
+    expect(
+      plan({
+        'secret-organization': 'octo-org',
+        'secret-visibility': 'selected',
+        'secret-selected-repositories': 'api,web',
+      })?.targets,
+    ).toEqual([
+      {
+        scope: 'organization',
+        type: 'actions',
+        org: 'octo-org',
+        visibility: 'selected',
+        selectedRepositories: ['api', 'web'],
+      },
     ])
   })
 
   test('reads a GitHub Enterprise Server URL', () => {
-    expect(plan({ 'github-api-url': 'https://ghes.example.com/api/v3/' })?.apiUrl).toBe('https://ghes.example.com/api/v3')
+    expect(plan({ 'github-api-url': 'https://ghes.example.com/api/v3/' })?.apiUrl).toBe(
+      'https://ghes.example.com/api/v3',
+    )
   })
 
   test.each([
@@ -63,7 +82,14 @@ describe('readSecretPlan', () => {
     [{ 'secret-organization': 'octo-org', 'secret-repositories': 'octo-org/app' }, 'secret-repositories'],
     [{ 'secret-organization': 'octo-org', 'secret-environment': 'x' }, 'secret-environment'],
     [{ 'secret-organization': 'octo-org', 'secret-visibility': 'selected' }, 'secret-selected-repositories'],
-    [{ 'secret-organization': 'octo-org', 'secret-visibility': 'selected', 'secret-selected-repositories': 'octo-org/api' }, 'secret-selected-repositories'],
+    [
+      {
+        'secret-organization': 'octo-org',
+        'secret-visibility': 'selected',
+        'secret-selected-repositories': 'octo-org/api',
+      },
+      'secret-selected-repositories',
+    ],
     [{ 'secret-organization': 'octo-org', 'secret-selected-repositories': 'api' }, 'secret-selected-repositories'],
     [{ 'secret-visibility': 'all' }, 'secret-visibility'],
     [{ 'secret-visibility': 'public' }, 'secret-visibility'],
@@ -76,6 +102,8 @@ describe('readSecretPlan', () => {
 
   test('refuses secret inputs given without secret-name', () => {
     const inputs: Record<string, string> = { ...defaults, 'secret-repositories': 'octo-org/api' }
-    expect(() => readSecretPlan((name) => inputs[name] ?? '', env)).toThrow('Input secret-repositories: is set but secret-name is empty')
+    expect(() => readSecretPlan((name) => inputs[name] ?? '', env)).toThrow(
+      'Input secret-repositories: is set but secret-name is empty',
+    )
   })
 })

@@ -21,21 +21,46 @@ function scriptedDeepgram(script: Record<string, HttpResponse[]>) {
   return { sent, send }
 }
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, body: JSON.stringify(body) })
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({
+  status,
+  headers,
+  body: JSON.stringify(body),
+})
 
 function created(clock: { now: () => number }): HttpResponse {
   const expiration = new Date(clock.now() + 3600_000).toISOString()
-  return json(200, { api_key_id: KEY_ID, key: NEW_KEY, comment: 'c', scopes: ['usage:write'], expiration_date: expiration, created: new Date(clock.now()).toISOString() })
+  return json(200, {
+    api_key_id: KEY_ID,
+    key: NEW_KEY,
+    comment: 'c',
+    scopes: ['usage:write'],
+    expiration_date: expiration,
+    created: new Date(clock.now()).toISOString(),
+  })
 }
 
-const inputs = { 'api-key': ADMIN_KEY, 'project-id': PROJECT, scopes: 'usage:write', expiration: '1h', revoke: 'auto', 'deepgram-api-url': 'https://api.deepgram.com' }
+const inputs = {
+  'api-key': ADMIN_KEY,
+  'project-id': PROJECT,
+  scopes: 'usage:write',
+  expiration: '1h',
+  revoke: 'auto',
+  'deepgram-api-url': 'https://api.deepgram.com',
+}
 
 describe('runMain', () => {
   test('masks the admin key first and the new key before any output, then outputs, then state', async () => {
     const clock = fakeClock()
     const io = new RecordingIO(inputs)
     const deepgram = scriptedDeepgram({ [`POST /v1/projects/${PROJECT}/keys`]: [created(clock)] })
-    await runMain({ io, run: { repository: 'o/r' }, send: deepgram.send, clock, invocationId: () => '0123456789abcdef', userAgent: 'test' })
+    await runMain({
+      io,
+      run: { repository: 'o/r' },
+      send: deepgram.send,
+      clock,
+      invocationId: () => '0123456789abcdef',
+      userAgent: 'test',
+    })
 
     expect(io.failed).toBeUndefined()
     expect(io.masked).toEqual([ADMIN_KEY, NEW_KEY])
@@ -45,7 +70,15 @@ describe('runMain', () => {
     // What post needs to find the key if the answer never comes is saved before the create is sent.
     expect(io.log.indexOf('state invocation')).toBeLessThan(io.log.indexOf('mask', 1))
     expect(io.log.indexOf('state key-id')).toBeGreaterThan(io.log.indexOf('output expires-at'))
-    expect(io.saved).toEqual({ source: 'deepgram', 'project-id': PROJECT, invocation: '0123456789abcdef', 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true', 'kept-because': '' })
+    expect(io.saved).toEqual({
+      source: 'deepgram',
+      'project-id': PROJECT,
+      invocation: '0123456789abcdef',
+      'key-id': KEY_ID,
+      'expires-at': '2026-11-28T13:00:00.000Z',
+      revoke: 'true',
+      'kept-because': '',
+    })
     expect(JSON.stringify([io.log, io.saved, io.summary])).not.toContain(NEW_KEY)
     expect(deepgram.sent[0]?.headers.authorization).toBe(`Token ${ADMIN_KEY}`)
   })
@@ -53,15 +86,33 @@ describe('runMain', () => {
   test('redacts the admin key from a failure message that quotes it', async () => {
     const clock = fakeClock()
     const io = new RecordingIO(inputs)
-    const deepgram = scriptedDeepgram({ [`POST /v1/projects/${PROJECT}/keys`]: [json(400, { err_code: 'Bad Request', err_msg: `bad key ${ADMIN_KEY}` })] })
-    await runMain({ io, run: {}, send: deepgram.send, clock, invocationId: () => '0123456789abcdef', userAgent: 'test' })
-    expect(io.failed).toBe('Deepgram answered HTTP 400 Bad Request while creating the key: bad key *** (no request id).')
+    const deepgram = scriptedDeepgram({
+      [`POST /v1/projects/${PROJECT}/keys`]: [json(400, { err_code: 'Bad Request', err_msg: `bad key ${ADMIN_KEY}` })],
+    })
+    await runMain({
+      io,
+      run: {},
+      send: deepgram.send,
+      clock,
+      invocationId: () => '0123456789abcdef',
+      userAgent: 'test',
+    })
+    expect(io.failed).toBe(
+      'Deepgram answered HTTP 400 Bad Request while creating the key: bad key *** (no request id).',
+    )
   })
 
   test('sends nothing and fails on the first bad input', async () => {
     const io = new RecordingIO({ ...inputs, revoke: 'sometimes' })
     const deepgram = scriptedDeepgram({})
-    await runMain({ io, run: {}, send: deepgram.send, clock: fakeClock(), invocationId: () => '0123456789abcdef', userAgent: 'test' })
+    await runMain({
+      io,
+      run: {},
+      send: deepgram.send,
+      clock: fakeClock(),
+      invocationId: () => '0123456789abcdef',
+      userAgent: 'test',
+    })
     expect(io.failed).toBe("Input revoke: 'sometimes' is not one of auto, true or false.")
     expect(deepgram.sent).toEqual([])
   })
@@ -97,14 +148,18 @@ describe('runPost', () => {
     ])
   })
 
-  test('revokes a key the runner\'s clock says has expired: only Deepgram knows', async () => {
+  test("revokes a key the runner's clock says has expired: only Deepgram knows", async () => {
     const io = new RecordingIO(inputs, { ...state, 'expires-at': '2026-11-28T11:59:59.000Z' })
-    const sent = await post(io, { [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [json(404, { category: 'NOT_FOUND', message: 'API key not found.' })] })
+    const sent = await post(io, {
+      [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [
+        json(404, { category: 'NOT_FOUND', message: 'API key not found.' }),
+      ],
+    })
     expect(sent).toHaveLength(1)
     expect(io.log).toContain(`info Key ${KEY_ID} was already deleted.`)
   })
 
-  test('finds the key by this run\'s marker when main never saw the create\'s answer, and leaves look-alikes', async () => {
+  test("finds the key by this run's marker when main never saw the create's answer, and leaves look-alikes", async () => {
     const io = new RecordingIO(inputs, { 'project-id': PROJECT, invocation: '0123456789abcdef' })
     const other = 'be0c3c1f-1a5e-4f8b-9d3c-2e7a6b5c4d3e'
     const listing = json(200, {
@@ -118,7 +173,10 @@ describe('runPost', () => {
       [`GET /v1/projects/${PROJECT}/keys`]: [listing],
       [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [json(200, { message: 'Successfully deleted the API key!' })],
     })
-    expect(sent.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual([`GET /v1/projects/${PROJECT}/keys`, `DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`])
+    expect(sent.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual([
+      `GET /v1/projects/${PROJECT}/keys`,
+      `DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`,
+    ])
     expect(io.log).toContain(`info Revoked key ${KEY_ID}, created by this run although main never saw the answer.`)
   })
 
@@ -133,14 +191,20 @@ describe('runPost', () => {
 
   test('deletes the key with the api-key it reads again', async () => {
     const io = new RecordingIO(inputs, state)
-    const sent = await post(io, { [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [json(200, { message: 'Successfully deleted the API key!' })] })
+    const sent = await post(io, {
+      [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [json(200, { message: 'Successfully deleted the API key!' })],
+    })
     expect(sent.map((r) => r.headers.authorization)).toEqual([`Token ${ADMIN_KEY}`])
     expect(io.log).toContain(`info Revoked key ${KEY_ID}.`)
   })
 
   test('turns a revocation that keeps failing into a warning with status, message and request id', async () => {
     const io = new RecordingIO(inputs, state)
-    const failure = json(503, { error_code: 'Service Unavailable', err_msg: 'Please try again later', request_id: 'req-9' })
+    const failure = json(503, {
+      error_code: 'Service Unavailable',
+      err_msg: 'Please try again later',
+      request_id: 'req-9',
+    })
     await post(io, { [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [failure, failure, failure] })
     expect(io.failed).toBeUndefined()
     expect(io.log.filter((entry) => entry.startsWith('warning'))).toEqual([

@@ -1,4 +1,11 @@
-import { code, mintSummary, revokedSummary, revokeModeSummary, rotationSummary, secretsSummary } from '../../src/action/summary.ts'
+import {
+  code,
+  mintSummary,
+  revokedSummary,
+  revokeModeSummary,
+  rotationSummary,
+  secretsSummary,
+} from '../../src/action/summary.ts'
 import type { TargetResult } from '../../src/github/deliver.ts'
 
 describe('job summary', () => {
@@ -32,14 +39,19 @@ describe('job summary', () => {
   test('lists each secret target and its result, escaping pipes in errors', () => {
     const table = secretsSummary('KEY', [
       { target: { scope: 'repository', type: 'actions', owner: 'o', repo: 'a' }, outcome: 'created' },
-      { target: { scope: 'organization', type: 'actions', org: 'o', visibility: 'all', selectedRepositories: [] }, error: 'HTTP 500 | oops' },
+      {
+        target: { scope: 'organization', type: 'actions', org: 'o', visibility: 'all', selectedRepositories: [] },
+        error: 'HTTP 500 | oops',
+      },
     ])
     expect(table).toContain('| repository o/a | created |')
     expect(table).toContain('| organization o | failed: HTTP 500 \\| oops |')
   })
 
   test('reports revoke mode, including when nothing matched', () => {
-    expect(revokeModeSummary('project p', 'keys tagged x', { revoked: [], notFound: [] })).toContain('No key matched keys tagged x.')
+    expect(revokeModeSummary('project p', 'keys tagged x', { revoked: [], notFound: [] })).toContain(
+      'No key matched keys tagged x.',
+    )
     const both = revokeModeSummary('project p', 'keys k1, k2', { revoked: ['k1'], notFound: ['k2'] })
     expect(both).toContain('| `k1` | revoked |')
     expect(both).toContain("| `k2` | not found (deleted already, or another project's) |")
@@ -102,36 +114,76 @@ describe('every value in the job summary is escaped, from inputs and from answer
   ]
 
   test.each(HOSTILE)('a created key whose every field is %p', (value) => {
-    const summary = (v: string, time: string) => mintSummary({ keyId: v, projectId: v, scopes: [v, v], tags: [v], expiresAt: time, revokePolicy: `kept (${v})` })
+    const summary = (v: string, time: string) =>
+      mintSummary({ keyId: v, projectId: v, scopes: [v, v], tags: [v], expiresAt: time, revokePolicy: `kept (${v})` })
     expectContained(summary(value, value), summary('id', '2026-11-28T13:00:00.000Z'))
   })
 
   test.each(HOSTILE)('secret targets and errors made of %p', (value) => {
     const results = (v: string): TargetResult[] => [
       { target: { scope: 'environment', type: 'actions', owner: v, repo: v, environment: v }, outcome: 'created' },
-      { target: { scope: 'repository', type: 'dependabot', owner: v, repo: v }, error: `GitHub answered HTTP 422: ${v}` },
-      { target: { scope: 'organization', type: 'actions', org: v, visibility: 'selected', selectedRepositories: [v] }, error: v },
+      {
+        target: { scope: 'repository', type: 'dependabot', owner: v, repo: v },
+        error: `GitHub answered HTTP 422: ${v}`,
+      },
+      {
+        target: { scope: 'organization', type: 'actions', org: v, visibility: 'selected', selectedRepositories: [v] },
+        error: v,
+      },
     ]
     expectContained(secretsSummary(value, results(value)), secretsSummary('KEY', results('o')))
   })
 
-  test.each(HOSTILE)('keys revoked in revoke mode, in a project or through the broker, with ids, tags and URL made of %p', (value) => {
-    const report = (v: string) => ({ revoked: [v], notFound: [v, v] })
-    expectContained(revokeModeSummary(`in project ${value}`, `keys tagged ${value}`, report(value)), revokeModeSummary('in project p', 'keys tagged t', report('k')))
-    expectContained(revokeModeSummary(`through the broker at ${value}`, value, report(value)), revokeModeSummary('through the broker at https://broker', 'w', report('k')))
-    expectContained(revokeModeSummary(value, value, { revoked: [], notFound: [] }), revokeModeSummary('p', 'w', { revoked: [], notFound: [] }))
-    expectContained(revokedSummary(value, 'deleted'), revokedSummary('k', 'deleted'))
-  })
+  test.each(HOSTILE)(
+    'keys revoked in revoke mode, in a project or through the broker, with ids, tags and URL made of %p',
+    (value) => {
+      const report = (v: string) => ({ revoked: [v], notFound: [v, v] })
+      expectContained(
+        revokeModeSummary(`in project ${value}`, `keys tagged ${value}`, report(value)),
+        revokeModeSummary('in project p', 'keys tagged t', report('k')),
+      )
+      expectContained(
+        revokeModeSummary(`through the broker at ${value}`, value, report(value)),
+        revokeModeSummary('through the broker at https://broker', 'w', report('k')),
+      )
+      expectContained(
+        revokeModeSummary(value, value, { revoked: [], notFound: [] }),
+        revokeModeSummary('p', 'w', { revoked: [], notFound: [] }),
+      )
+      expectContained(revokedSummary(value, 'deleted'), revokedSummary('k', 'deleted'))
+    },
+  )
 
   test.each(HOSTILE)('earlier keys of a secret, their times and the problem made of %p', (value) => {
     const key = (v: string) => ({ apiKeyId: v, comment: v, scopes: [v], created: v })
-    const report = (v: string) => ({ secretName: v, keep: 1, keys: [{ key: key(v), outcome: 'deleted' as const }, { key: key(v), outcome: 'kept' as const }] })
+    const report = (v: string) => ({
+      secretName: v,
+      keep: 1,
+      keys: [
+        { key: key(v), outcome: 'deleted' as const },
+        { key: key(v), outcome: 'kept' as const },
+      ],
+    })
     expectContained(rotationSummary(report(value)), rotationSummary(report('k')))
-    expectContained(rotationSummary({ ...report(value), problem: value }), rotationSummary({ ...report('k'), problem: 'p' }))
+    expectContained(
+      rotationSummary({ ...report(value), problem: value }),
+      rotationSummary({ ...report('k'), problem: 'p' }),
+    )
   })
 
   test('shows a hostile environment name exactly, as text: pipe and HTML escaped, not dropped', () => {
-    const summary = secretsSummary('KEY', [{ target: { scope: 'environment', type: 'actions', owner: 'o', repo: 'a', environment: 'a|b<img src=x onerror=alert(1)>' }, outcome: 'created' }])
+    const summary = secretsSummary('KEY', [
+      {
+        target: {
+          scope: 'environment',
+          type: 'actions',
+          owner: 'o',
+          repo: 'a',
+          environment: 'a|b<img src=x onerror=alert(1)>',
+        },
+        outcome: 'created',
+      },
+    ])
     expect(summary).toContain('| o/a environment a\\|b\\<img src=x onerror=alert(1)\\> | created |')
   })
 

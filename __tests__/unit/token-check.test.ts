@@ -19,7 +19,12 @@ describe('checkToken', () => {
     ['expires_in 0', JWT, 0, /expires_in \(0\) is not a positive number/],
     ['a negative expires_in', JWT, -30, /expires_in \(-30\)/],
     ['an infinite expires_in', JWT, Infinity, /not a positive number/],
-    ['a longer life than asked', JWT, 61, /^the token lives 61 s, longer than the 60 s asked; a token cannot be revoked, so it stays valid until 2026-11-28T12:01:01\.000Z$/],
+    [
+      'a longer life than asked',
+      JWT,
+      61,
+      /^the token lives 61 s, longer than the 60 s asked; a token cannot be revoked, so it stays valid until 2026-11-28T12:01:01\.000Z$/,
+    ],
   ])('refuses %s', (_, accessToken, expiresIn, problem) => {
     const verdict = checkToken({ accessToken, expiresIn }, 60, sentAt)
     expect(verdict.ok).toBe(false)
@@ -38,8 +43,14 @@ describe('checkToken', () => {
 
   test('accepts a shorter life than asked with a warning naming both lifetimes and the expiry', () => {
     const verdict = checkToken({ accessToken: JWT, expiresIn: 30 }, 3600, sentAt)
-    expect(verdict).toMatchObject({ ok: true, token: { expiresInSeconds: 30, expiresAt: new Date('2026-11-28T12:00:30.000Z') } })
-    if (verdict.ok) expect(verdict.token.warning).toMatch(/^The token lives 30 s, shorter than the 3600 s asked \(.*\): it expires at 2026-11-28T12:00:30\.000Z\. .*credential: key\.$/)
+    expect(verdict).toMatchObject({
+      ok: true,
+      token: { expiresInSeconds: 30, expiresAt: new Date('2026-11-28T12:00:30.000Z') },
+    })
+    if (verdict.ok)
+      expect(verdict.token.warning).toMatch(
+        /^The token lives 30 s, shorter than the 3600 s asked \(.*\): it expires at 2026-11-28T12:00:30\.000Z\. .*credential: key\.$/,
+      )
   })
 })
 

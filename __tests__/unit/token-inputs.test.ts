@@ -63,18 +63,31 @@ describe('readDirectTokenPlan', () => {
     expect(readDirectTokenPlan(getter({ expiration: '30m' }), run, now).seconds).toBe(1800)
     expect(readDirectTokenPlan(getter({ expiration: '3600' }), run, now).seconds).toBe(3600)
     expect(readDirectTokenPlan(getter({ expiration: '2026-11-28T12:59:59.500Z' }), run, now).seconds).toBe(3599)
-    expect(readDirectTokenPlan(getter({ expiration: '2026-11-28T13:00:00Z' }), run, now)).toMatchObject({ seconds: 3600, expirationText: '2026-11-28T13:00:00Z' })
+    expect(readDirectTokenPlan(getter({ expiration: '2026-11-28T13:00:00Z' }), run, now)).toMatchObject({
+      seconds: 3600,
+      expirationText: '2026-11-28T13:00:00Z',
+    })
   })
 
   test('keeps usage:write, an empty scopes, revoke false and a well-formed project-id, which a token ignores', () => {
-    const kept: Record<string, string>[] = [{ scopes: '' }, { scopes: 'usage:write,\nusage:write' }, { revoke: 'false' }, { 'project-id': '3f2504e0-4f89-11d3-9a0c-0305e82c3301' }]
+    const kept: Record<string, string>[] = [
+      { scopes: '' },
+      { scopes: 'usage:write,\nusage:write' },
+      { revoke: 'false' },
+      { 'project-id': '3f2504e0-4f89-11d3-9a0c-0305e82c3301' },
+    ]
     for (const overrides of kept) {
       expect(readDirectTokenPlan(getter(overrides), run, now).seconds).toBe(3600)
     }
   })
 
   test.each<[string, Record<string, string>, string, RegExp]>([
-    ['an expiration over one hour', { expiration: '61m' }, 'expiration', /longer than a token's limit of one hour \(3600 s\)/],
+    [
+      'an expiration over one hour',
+      { expiration: '61m' },
+      'expiration',
+      /longer than a token's limit of one hour \(3600 s\)/,
+    ],
     ['a duration of a day', { expiration: '1d' }, 'expiration', /one hour/],
     ['a date more than an hour ahead', { expiration: '2026-11-28T13:00:01Z' }, 'expiration', /one hour/],
     ['a date less than a second ahead', { expiration: '2026-11-28T12:00:00.500Z' }, 'expiration', /less than a second/],
@@ -84,7 +97,12 @@ describe('readDirectTokenPlan', () => {
     ['tags', { tags: 'ci' }, 'tags', /has no tags/],
     ['comment', { comment: 'mine' }, 'comment', /has no name/],
     ['allow-key-management: true', { 'allow-key-management': 'true' }, 'allow-key-management', /can never manage keys/],
-    ['secret-name', { 'secret-name': 'DEEPGRAM_KEY' }, 'secret-name', /a secret outlives the token's hour.*credential: key to seed secrets/],
+    [
+      'secret-name',
+      { 'secret-name': 'DEEPGRAM_KEY' },
+      'secret-name',
+      /a secret outlives the token's hour.*credential: key to seed secrets/,
+    ],
     ['keep-previous other than all', { 'keep-previous': '2' }, 'keep-previous', /writes no secret/],
     ['keep-previous 0', { 'keep-previous': '0' }, 'keep-previous', /writes no secret/],
     ['mode: revoke', { mode: 'revoke' }, 'mode', /cannot be revoked/],
@@ -100,7 +118,11 @@ describe('readDirectTokenPlan', () => {
 })
 
 describe('readBrokerTokenPlan', () => {
-  const broker = { 'api-key': '', 'broker-url': 'https://broker.example.com', 'broker-audience': 'https://broker.example.com' }
+  const broker = {
+    'api-key': '',
+    'broker-url': 'https://broker.example.com',
+    'broker-audience': 'https://broker.example.com',
+  }
 
   test('reads the broker and the expiration as written', () => {
     expect(readBrokerTokenPlan(getter({ ...broker, expiration: '45m' }), now)).toEqual({

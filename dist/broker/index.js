@@ -43377,8 +43377,12 @@ class NetworkError extends Error {
 function formatNetworkError(service, action, cause, context) {
     const attempts = context.attempts === undefined ? '' : ` after ${context.attempts} attempt${context.attempts === 1 ? '' : 's'}`;
     const host = context.host ?? `${service}'s API`;
-    const route = context.proxy === undefined ? '' : ` through the proxy ${context.proxy} (HTTPS_PROXY/HTTP_PROXY; NO_PROXY lists hosts that go direct)`;
-    const check = context.proxy === undefined ? `the runner can reach ${host} (DNS, firewall)` : `the proxy is up and lets the runner reach ${host}`;
+    const route = context.proxy === undefined
+        ? ''
+        : ` through the proxy ${context.proxy} (HTTPS_PROXY/HTTP_PROXY; NO_PROXY lists hosts that go direct)`;
+    const check = context.proxy === undefined
+        ? `the runner can reach ${host} (DNS, firewall)`
+        : `the proxy is up and lets the runner reach ${host}`;
     return `${service} could not be reached while ${action}${attempts}${route}: ${cause}. Check that ${check}, then run the job again.`;
 }
 /** The job was cancelled (SIGINT or SIGTERM from the runner) while the step was working. */
@@ -43421,7 +43425,10 @@ const FILE_FAILURES = {
     EACCES: { reason: 'permission denied', todo: PERMISSIONS },
     EPERM: { reason: 'operation not permitted', todo: PERMISSIONS },
     EROFS: { reason: 'read-only file system', todo: PERMISSIONS },
-    ENOENT: { reason: 'the file does not exist', todo: "Check that no earlier step deletes files in the runner's temporary directory (RUNNER_TEMP)" },
+    ENOENT: {
+        reason: 'the file does not exist',
+        todo: "Check that no earlier step deletes files in the runner's temporary directory (RUNNER_TEMP)",
+    },
     EISDIR: { reason: 'it is a directory', todo: "Check that no earlier step changes the runner's file variables" },
     EIO: { reason: 'input/output error', todo: CHECK_DISK },
 };
@@ -43443,7 +43450,9 @@ class RunnerFileError extends Error {
         const known = code === undefined ? undefined : FILE_FAILURES[code];
         const reason = code === undefined ? causeMessage(cause) : `${code} (${known?.reason ?? causeMessage(cause)})`;
         const todo = known?.todo ?? CHECK_DISK;
-        const then = file === 'GITHUB_STEP_SUMMARY' ? `Only the summary is missing: the step's work is not affected. ${todo}.` : `${todo}, then run the job again.`;
+        const then = file === 'GITHUB_STEP_SUMMARY'
+            ? `Only the summary is missing: the step's work is not affected. ${todo}.`
+            : `${todo}, then run the job again.`;
         super(`Could not ${doing}: writing the runner's file ${file} (${path || 'not set'}) failed with ${reason}. ${then}`);
         this.name = 'RunnerFileError';
         this.file = file;
@@ -43514,7 +43523,11 @@ class AnswerTooLargeError extends Error {
         this.limitBytes = limitBytes;
     }
 }
-const API_OF = { Deepgram: "Deepgram's API", GitHub: "GitHub's API", 'The broker': 'the broker' };
+const API_OF = {
+    Deepgram: "Deepgram's API",
+    GitHub: "GitHub's API",
+    'The broker': 'the broker',
+};
 /**
  * An answer too large to read, as every client reports it: the service, the status, what was
  * being done, and what to do. The services' answers are far smaller, so something else most
@@ -43652,7 +43665,9 @@ function bypassesProxy(noProxy, target) {
         if (entryPort !== undefined && entryPort !== port)
             return false;
         const name = target.hostname;
-        return host.startsWith('.') ? name.endsWith(host) || name === host.slice(1) : name === host || name.endsWith(`.${host}`);
+        return host.startsWith('.')
+            ? name.endsWith(host) || name === host.slice(1)
+            : name === host || name.endsWith(`.${host}`);
     });
 }
 /**
@@ -43691,15 +43706,26 @@ async function sendAttempt(link, request, action, attempt) {
     const timeoutMs = Math.min(attempt.remainingMs, (link.deadline ?? Infinity) - link.now());
     const host = new URL(request.url).host;
     if (timeoutMs <= 0)
-        throw new NetworkError(service, action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host });
+        throw new NetworkError(service, action, "no time was left in the step's budget", false, {
+            attempts: attempt.n - 1,
+            host,
+        });
     try {
-        return await link.send({ ...request, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled });
+        return await link.send({
+            ...request,
+            timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined,
+            signal: cancelled,
+        });
     }
     catch (error) {
         if (cancelled?.aborted)
             throw new errors_CancelledError(link.cancelledMessage(action));
         if (error instanceof TransportError)
-            throw new NetworkError(service, action, error.message, error.sent, { attempts: attempt.n, host, proxy: error.proxy });
+            throw new NetworkError(service, action, error.message, error.sent, {
+                attempts: attempt.n,
+                host,
+                proxy: error.proxy,
+            });
         if (error instanceof AnswerTooLargeError)
             throw tooLarge(link, error, action);
         throw error;
@@ -43707,7 +43733,12 @@ async function sendAttempt(link, request, action, attempt) {
 }
 /** A service's own answers are small: one too large to read came from something else. */
 function tooLarge(link, error, action) {
-    return oversizedAnswerError(error, { service: link.service, action, requestId: link.requestIdOf(error.headers), urlInput: link.urlInput });
+    return oversizedAnswerError(error, {
+        service: link.service,
+        action,
+        requestId: link.requestIdOf(error.headers),
+        urlInput: link.urlInput,
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/shared/retry.ts
@@ -43885,10 +43916,23 @@ class DeepgramClient {
     }
     async send(method, path, action, attempt, body) {
         const { baseUrl, apiKey, userAgent, cancelled, deadline, clock, send } = this.options;
-        const headers = { authorization: `Token ${apiKey}`, accept: 'application/json', 'user-agent': userAgent };
+        const headers = {
+            authorization: `Token ${apiKey}`,
+            accept: 'application/json',
+            'user-agent': userAgent,
+        };
         if (body !== undefined)
             headers['content-type'] = 'application/json';
-        const link = { service: 'Deepgram', urlInput: 'deepgram-api-url', send, now: clock.now, deadline, cancelled, cancelledMessage, requestIdOf: (h) => requestIdOf({ status: 0, headers: h, body: '' }, undefined) };
+        const link = {
+            service: 'Deepgram',
+            urlInput: 'deepgram-api-url',
+            send,
+            now: clock.now,
+            deadline,
+            cancelled,
+            cancelledMessage,
+            requestIdOf: (h) => requestIdOf({ status: 0, headers: h, body: '' }, undefined),
+        };
         return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
     }
     expectOk(response, action) {
@@ -44052,7 +44096,13 @@ function parseMarker(comment) {
         return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) };
     const broker = BROKER_MARKER.exec(comment);
     if (broker)
-        return { kind: 'broker', invocation: broker[1] ?? '', ...(broker[2] ? { secret: broker[2] } : {}), repositoryId: broker[3] ?? '', mac: broker[4] ?? '' };
+        return {
+            kind: 'broker',
+            invocation: broker[1] ?? '',
+            ...(broker[2] ? { secret: broker[2] } : {}),
+            repositoryId: broker[3] ?? '',
+            mac: broker[4] ?? '',
+        };
     return undefined;
 }
 /** The comment with its marker appended. */
@@ -44074,7 +44124,13 @@ function hmac16(macKey, text) {
     return (0,external_node_crypto_.createHmac)('sha256', macKey).update(text).digest('hex').slice(0, 16);
 }
 function brokerMarker(macKey, owner, invocation, secret) {
-    return { kind: 'broker', invocation, ...(secret ? { secret } : {}), repositoryId: owner.repositoryId, mac: brokerMac(macKey, owner, invocation, secret) };
+    return {
+        kind: 'broker',
+        invocation,
+        ...(secret ? { secret } : {}),
+        repositoryId: owner.repositoryId,
+        mac: brokerMac(macKey, owner, invocation, secret),
+    };
 }
 /**
  * True when the marker is the broker's own, for this owner. `acceptLegacy` also accepts the MAC
@@ -44086,7 +44142,9 @@ function isBrokerMarkerFor(marker, macKey, owner, acceptLegacy = false) {
         return false;
     if (sameMac(marker.mac, brokerMac(macKey, owner, marker.invocation, marker.secret)))
         return true;
-    return acceptLegacy && marker.secret === undefined && sameMac(marker.mac, legacyBrokerMac(macKey, marker.invocation, owner.repositoryId));
+    return (acceptLegacy &&
+        marker.secret === undefined &&
+        sameMac(marker.mac, legacyBrokerMac(macKey, marker.invocation, owner.repositoryId)));
 }
 function sameMac(given, expected) {
     const a = Buffer.from(given);
@@ -44180,7 +44238,7 @@ class ConfigError extends Error {
 function readConfig(env) {
     const adminKey = env.DEEPGRAM_ADMIN_KEY ?? '';
     if (adminKey === '')
-        throw new ConfigError('DEEPGRAM_ADMIN_KEY is not set. Give a Deepgram API key with keys:write in the project (from the platform\'s secret store).');
+        throw new ConfigError("DEEPGRAM_ADMIN_KEY is not set. Give a Deepgram API key with keys:write in the project (from the platform's secret store).");
     if (!hasCredentialForm(adminKey))
         throw new ConfigError('DEEPGRAM_ADMIN_KEY holds spaces or characters that are not printable ASCII. Give the key alone, as Deepgram shows it.');
     const policyPath = env.BROKER_POLICY ?? '';
@@ -44200,7 +44258,10 @@ function readConfig(env) {
 function readMetrics(env) {
     if (env.METRICS_PORT === undefined || env.METRICS_PORT === '')
         return undefined;
-    return { port: readPort(env.METRICS_PORT, 'METRICS_PORT', 'unset, there are no metrics'), host: readHost(env.METRICS_HOST, 'METRICS_HOST', '127.0.0.1') };
+    return {
+        port: readPort(env.METRICS_PORT, 'METRICS_PORT', 'unset, there are no metrics'),
+        host: readHost(env.METRICS_HOST, 'METRICS_HOST', '127.0.0.1'),
+    };
 }
 function readPort(text, name = 'PORT', whenUnset = 'the default is 8080') {
     if (text === undefined || text === '')
@@ -44261,7 +44322,11 @@ const ISSUER_LIMITS = { maxBodyBytes: 100 * 1024, timeoutMs: 5_000 };
 async function fetchIssuerJson(send, url) {
     let response;
     try {
-        response = await send({ method: 'GET', url, headers: { accept: 'application/json', 'user-agent': 'deepgram-key-broker/0.1' } });
+        response = await send({
+            method: 'GET',
+            url,
+            headers: { accept: 'application/json', 'user-agent': 'deepgram-key-broker/0.1' },
+        });
     }
     catch (error) {
         if (error instanceof TransportError || error instanceof AnswerTooLargeError)
@@ -44357,12 +44422,38 @@ function createBrokerMetrics() {
     const registry = new prom_client.Registry();
     (0,prom_client.collectDefaultMetrics)({ register: registry });
     const registers = [registry];
-    const requests = new prom_client.Counter({ name: 'broker_requests_total', help: 'Requests answered, by route template, outcome and HTTP status.', labelNames: ['route', 'outcome', 'status'], registers });
+    const requests = new prom_client.Counter({
+        name: 'broker_requests_total',
+        help: 'Requests answered, by route template, outcome and HTTP status.',
+        labelNames: ['route', 'outcome', 'status'],
+        registers,
+    });
     const inFlight = new prom_client.Gauge({ name: 'broker_requests_in_flight', help: 'Requests being answered now.', registers });
-    const mints = new prom_client.Histogram({ name: 'broker_mint_duration_seconds', help: 'POST /v1/keys from arrival to answer, by outcome.', labelNames: ['outcome'], buckets: MINT_BUCKETS, registers });
-    const rateLimited = new prom_client.Counter({ name: 'broker_rate_limited_total', help: 'Requests refused by the per-repository rate limit (429), by route template.', labelNames: ['route'], registers });
-    const deepgram = new prom_client.Counter({ name: 'broker_deepgram_responses_total', help: "Deepgram's answers by HTTP status; none: no answer (network, deadline).", labelNames: ['status'], registers });
-    const keySets = new prom_client.Counter({ name: 'broker_issuer_key_set_fetches_total', help: "Fetches of an issuer's key set (discovery, then JWKS), by issuer and outcome.", labelNames: ['issuer', 'outcome'], registers });
+    const mints = new prom_client.Histogram({
+        name: 'broker_mint_duration_seconds',
+        help: 'POST /v1/keys from arrival to answer, by outcome.',
+        labelNames: ['outcome'],
+        buckets: MINT_BUCKETS,
+        registers,
+    });
+    const rateLimited = new prom_client.Counter({
+        name: 'broker_rate_limited_total',
+        help: 'Requests refused by the per-repository rate limit (429), by route template.',
+        labelNames: ['route'],
+        registers,
+    });
+    const deepgram = new prom_client.Counter({
+        name: 'broker_deepgram_responses_total',
+        help: "Deepgram's answers by HTTP status; none: no answer (network, deadline).",
+        labelNames: ['status'],
+        registers,
+    });
+    const keySets = new prom_client.Counter({
+        name: 'broker_issuer_key_set_fetches_total',
+        help: "Fetches of an issuer's key set (discovery, then JWKS), by issuer and outcome.",
+        labelNames: ['issuer', 'outcome'],
+        registers,
+    });
     const recorder = {
         requestStarted: () => inFlight.inc(),
         requestEnded: ({ route, outcome, status, error, seconds }) => {
@@ -44411,7 +44502,9 @@ function probe(path, readiness) {
     if (path === '/healthz')
         return { status: 200, body: { status: 'ok' } };
     const why = readiness?.notReadyBecause();
-    return why === undefined ? { status: 200, body: { status: 'ready' } } : { status: 503, body: { error: 'not_ready', message: why } };
+    return why === undefined
+        ? { status: 200, body: { status: 'ready' } }
+        : { status: 503, body: { error: 'not_ready', message: why } };
 }
 /** The probe's answer for a path, or undefined for any other path. */
 function probeAnswer(path, readiness) {
@@ -44533,18 +44626,24 @@ function routeOf(method, target) {
             return findRoute(query);
         if (method === 'DELETE')
             return deleteRoute(query);
-        throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys.`, { headers: { allow: 'POST, GET, DELETE' } });
+        throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys.`, {
+            headers: { allow: 'POST, GET, DELETE' },
+        });
     }
     if (path === '/v1/tokens') {
         if (method === 'POST')
             return noQuery(query, { kind: 'grant' });
-        throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/tokens.`, { headers: { allow: 'POST' } });
+        throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/tokens.`, {
+            headers: { allow: 'POST' },
+        });
     }
     const keyPath = /^\/v1\/keys\/([^/]+)$/.exec(path);
     if (keyPath) {
         if (method === 'DELETE')
             return noQuery(query, { kind: 'delete-key', keyId: keyPath[1] ?? '' });
-        throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys/{key_id}.`, { headers: { allow: 'DELETE' } });
+        throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys/{key_id}.`, {
+            headers: { allow: 'DELETE' },
+        });
     }
     throw new Refusal(404, 'not_found', `There is no ${path}; the broker serves ${ROUTES}.`);
 }
@@ -44558,7 +44657,9 @@ function findRoute(query) {
 }
 function deleteRoute(query) {
     const [name, value] = single(query, ['tags', 'invocation'], 'DELETE /v1/keys needs exactly one of ?tags=a,b (the keys that carry all of them) or ?invocation=<16 hex digits>; or use DELETE /v1/keys/{key_id}.');
-    return name === 'tags' ? { kind: 'delete-tagged', tags: value } : { kind: 'delete-invocation', invocation: invocationOf(value) };
+    return name === 'tags'
+        ? { kind: 'delete-tagged', tags: value }
+        : { kind: 'delete-invocation', invocation: invocationOf(value) };
 }
 function invocationOf(value) {
     if (!isInvocationId(value))
@@ -44648,12 +44749,20 @@ async function handle(deps, req, res) {
         metrics.requestStarted();
         const body = await readBody(req, deps.drain);
         const answer = await serve(deps.broker, route, bearerToken(req), body, audit);
-        verdict = route.kind === 'mint' ? await deliverKey(deps, res, answer, audit, () => callerGone) : answered(res, deps, route, answer);
+        verdict =
+            route.kind === 'mint'
+                ? await deliverKey(deps, res, answer, audit, () => callerGone)
+                : answered(res, deps, route, answer);
     }
     catch (error) {
         if (!(error instanceof Refusal))
             throw error;
-        verdict = { outcome: error.status >= 500 ? 'failed' : 'refused', status: error.status, error: error.code, reason: error.message };
+        verdict = {
+            outcome: error.status >= 500 ? 'failed' : 'refused',
+            status: error.status,
+            error: error.code,
+            reason: error.message,
+        };
         // The body was left unread: the connection cannot carry another request.
         const closing = [408, 413, 503].includes(error.status) ? { connection: 'close' } : {};
         send(res, deps, error.status, { error: error.code, message: error.message, ...error.details }, { ...error.headers, ...closing });
@@ -44665,8 +44774,22 @@ async function handle(deps, req, res) {
             // A request refused before it had a route is counted too, as `other`; it was never in flight.
             if (route === undefined)
                 metrics.requestStarted();
-            metrics.requestEnded({ route: route === undefined ? 'other' : routeTemplate(route), outcome, status, error, seconds: durationMs / 1000 });
-            deps.audit({ time: new Date(deps.now()).toISOString(), outcome, status, request: requestLine(req.method, req.url), duration_ms: durationMs, ...audit, ...(error ? { error, reason } : {}) });
+            metrics.requestEnded({
+                route: route === undefined ? 'other' : routeTemplate(route),
+                outcome,
+                status,
+                error,
+                seconds: durationMs / 1000,
+            });
+            deps.audit({
+                time: new Date(deps.now()).toISOString(),
+                outcome,
+                status,
+                request: requestLine(req.method, req.url),
+                duration_ms: durationMs,
+                ...audit,
+                ...(error ? { error, reason } : {}),
+            });
         }
     }
 }
@@ -44688,7 +44811,10 @@ function serve(broker, route, token, body, audit) {
 }
 function answered(res, deps, route, answer) {
     send(res, deps, answer.status, answer.body);
-    return { outcome: route.kind === 'find' ? 'listed' : route.kind === 'grant' ? 'granted' : 'deleted', status: answer.status };
+    return {
+        outcome: route.kind === 'find' ? 'listed' : route.kind === 'grant' ? 'granted' : 'deleted',
+        status: answer.status,
+    };
 }
 /**
  * Hands the key to its caller. A caller who left while the key was being made, or before the
@@ -44699,7 +44825,9 @@ async function deliverKey(deps, res, answer, audit, gone) {
         return { outcome: 'granted', status: answer.status };
     const keyId = audit.key_id ?? '';
     const deleted = await deps.broker.discardUndelivered(keyId, audit);
-    const reason = deleted ? `The caller left before the answer was written; key ${keyId} was deleted.` : `The caller left before the answer was written, and deleting key ${keyId} failed: delete it in the Deepgram console.`;
+    const reason = deleted
+        ? `The caller left before the answer was written; key ${keyId} was deleted.`
+        : `The caller left before the answer was written, and deleting key ${keyId} failed: delete it in the Deepgram console.`;
     return { outcome: deleted ? 'undelivered' : 'failed', status: 499, error: 'caller_gone', reason };
 }
 /** Sends the answer; true once it was handed to the connection whole, false if the connection closed first. */
@@ -44848,7 +44976,9 @@ class Ownership {
     /** The key's marker when this broker minted it for `owner`, else undefined. */
     markerOwnedBy(key, owner) {
         const marker = parseMarker(key.comment);
-        return marker?.kind === 'broker' && isBrokerMarkerFor(marker, this.macKey, owner, this.acceptLegacy) ? marker : undefined;
+        return marker?.kind === 'broker' && isBrokerMarkerFor(marker, this.macKey, owner, this.acceptLegacy)
+            ? marker
+            : undefined;
     }
 }
 
@@ -44929,7 +45059,9 @@ function parseDateTime(text) {
     const date = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}${fraction}${offset}`);
     // Date rolls 2026-02-30 over into March; a date that does not survive the trip is not real.
     const wallClock = new Date(date.getTime() + zoneOffsetMinutes(offset) * 60_000);
-    if (Number.isNaN(date.getTime()) || wallClock.getUTCDate() !== Number(day) || wallClock.getUTCMonth() + 1 !== Number(month)) {
+    if (Number.isNaN(date.getTime()) ||
+        wallClock.getUTCDate() !== Number(day) ||
+        wallClock.getUTCMonth() + 1 !== Number(month)) {
         refuse(`'${text}' is not a valid date-time`);
     }
     return date;
@@ -44972,18 +45104,63 @@ function describeSeconds(seconds) {
 /** The project permissions each role carries, as Deepgram's role table lists them. */
 const ROLE_PERMISSIONS = {
     owner: [
-        'project:read', 'project:write', 'project:write:settings', 'project:write:destroy', 'keys:read', 'keys:write',
-        'members:read', 'members:read:invites', 'members:read:scopes', 'members:write', 'members:write:invites', 'members:write:scopes', 'members:write:kick',
-        'admins:read', 'admins:read:invites', 'admins:read:scopes', 'admins:write', 'admins:write:invites', 'admins:write:scopes', 'admins:write:kick',
-        'owners:read', 'owners:read:invites', 'owners:read:scopes', 'owners:write', 'owners:write:invites', 'owners:write:scopes', 'owners:write:kick',
-        'usage:read', 'usage:write', 'billing:read', 'billing:write',
+        'project:read',
+        'project:write',
+        'project:write:settings',
+        'project:write:destroy',
+        'keys:read',
+        'keys:write',
+        'members:read',
+        'members:read:invites',
+        'members:read:scopes',
+        'members:write',
+        'members:write:invites',
+        'members:write:scopes',
+        'members:write:kick',
+        'admins:read',
+        'admins:read:invites',
+        'admins:read:scopes',
+        'admins:write',
+        'admins:write:invites',
+        'admins:write:scopes',
+        'admins:write:kick',
+        'owners:read',
+        'owners:read:invites',
+        'owners:read:scopes',
+        'owners:write',
+        'owners:write:invites',
+        'owners:write:scopes',
+        'owners:write:kick',
+        'usage:read',
+        'usage:write',
+        'billing:read',
+        'billing:write',
     ],
     admin: [
-        'project:read', 'project:write', 'keys:read', 'keys:write',
-        'members:read', 'members:read:invites', 'members:read:scopes', 'members:write', 'members:write:invites', 'members:write:scopes', 'members:write:kick',
-        'admins:read', 'admins:read:invites', 'admins:read:scopes', 'admins:write', 'admins:write:invites', 'admins:write:scopes', 'admins:write:kick',
-        'owners:read', 'owners:read:invites', 'owners:read:scopes',
-        'usage:read', 'usage:write', 'billing:read',
+        'project:read',
+        'project:write',
+        'keys:read',
+        'keys:write',
+        'members:read',
+        'members:read:invites',
+        'members:read:scopes',
+        'members:write',
+        'members:write:invites',
+        'members:write:scopes',
+        'members:write:kick',
+        'admins:read',
+        'admins:read:invites',
+        'admins:read:scopes',
+        'admins:write',
+        'admins:write:invites',
+        'admins:write:scopes',
+        'admins:write:kick',
+        'owners:read',
+        'owners:read:invites',
+        'owners:read:scopes',
+        'usage:read',
+        'usage:write',
+        'billing:read',
     ],
     member: ['project:read', 'project:write', 'keys:read', 'keys:write', 'usage:read', 'usage:write'],
 };
@@ -45097,10 +45274,34 @@ const DEFAULT_DELETES_PER_MINUTE = 60;
 const DEFAULT_MAX_EXPIRATION_SECONDS = 3600;
 /** The claims a rule may match: GitHub's (its discovery document's claims_supported). */
 const MATCHABLE_CLAIMS = new Set([
-    'iss', 'sub', 'repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'repository_visibility',
-    'ref', 'ref_type', 'ref_protected', 'sha', 'workflow', 'workflow_ref', 'workflow_sha', 'job_workflow_ref',
-    'job_workflow_sha', 'event_name', 'environment', 'run_id', 'run_number', 'run_attempt', 'actor', 'actor_id',
-    'head_ref', 'base_ref', 'runner_environment', 'enterprise', 'enterprise_id',
+    'iss',
+    'sub',
+    'repository',
+    'repository_id',
+    'repository_owner',
+    'repository_owner_id',
+    'repository_visibility',
+    'ref',
+    'ref_type',
+    'ref_protected',
+    'sha',
+    'workflow',
+    'workflow_ref',
+    'workflow_sha',
+    'job_workflow_ref',
+    'job_workflow_sha',
+    'event_name',
+    'environment',
+    'run_id',
+    'run_number',
+    'run_attempt',
+    'actor',
+    'actor_id',
+    'head_ref',
+    'base_ref',
+    'runner_environment',
+    'enterprise',
+    'enterprise_id',
 ]);
 /** Claims that tie a rule to repositories: every repository on GitHub shares one issuer. */
 const PINNING_CLAIMS = ['repository', 'repository_id', 'repository_owner', 'repository_owner_id'];
@@ -45247,7 +45448,9 @@ function readRule(item, index, issuers, problems) {
         match: readMatch(rule.match, at, problems),
         scopes,
         maxExpirationSeconds: readMaxExpiration(rule['max-expiration'], at, problems),
-        tags: rule.tags === undefined ? [] : readStrings(rule.tags, `${at}: tags`, TAG, 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters', problems),
+        tags: rule.tags === undefined
+            ? []
+            : readStrings(rule.tags, `${at}: tags`, TAG, 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters', problems),
         allowKeyManagement: allowKeyManagement === true,
     };
 }
@@ -45269,7 +45472,9 @@ function readRuleIssuers(value, issuers, at, problems) {
     const unknown = value.filter((issuer) => typeof issuer !== 'string' || !issuers.includes(issuer));
     if (unknown.length > 0)
         problems.push(`${at}: issuers ${unknown.map((i) => JSON.stringify(i)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the policy's issuers (${issuers.join(', ')})`);
-    return [...new Set(value.filter((issuer) => typeof issuer === 'string' && issuers.includes(issuer)))];
+    return [
+        ...new Set(value.filter((issuer) => typeof issuer === 'string' && issuers.includes(issuer))),
+    ];
 }
 function readMatch(value, at, problems) {
     const match = asMapping(value);
@@ -45285,7 +45490,8 @@ function readMatch(value, at, problems) {
         else if (NO_STAR_CLAIMS.includes(claim) && typeof pattern === 'string' && pattern.includes('*')) {
             problems.push(`${at}: match ${claim} ${JSON.stringify(pattern)} has a *: ${claim} is one word of a fixed set, and a * would take in more than it says (pull_request* is also pull_request_target); list one value per rule`);
         }
-        else if ((typeof pattern === 'string' && pattern !== '') || (typeof pattern === 'number' && Number.isSafeInteger(pattern))) {
+        else if ((typeof pattern === 'string' && pattern !== '') ||
+            (typeof pattern === 'number' && Number.isSafeInteger(pattern))) {
             matches.push({ claim, pattern: String(pattern) });
         }
         else {
@@ -45348,7 +45554,9 @@ function unknownFields(mapping, known, at, problems) {
     }
 }
 function asMapping(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? value
+        : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/broker/glob.ts
@@ -45414,7 +45622,15 @@ function piecesMatch(pattern, value) {
 /** Claims whose `*` never crosses `@`: what follows it is the ref, which a branch name can fake. */
 const BARRIERS = { workflow_ref: '@', job_workflow_ref: '@' };
 /** The claims a refusal about rules shows, so that a user can fix the policy without guessing. */
-const SHOWN_CLAIMS = ['repository', 'repository_id', 'ref', 'environment', 'event_name', 'workflow_ref', 'job_workflow_ref'];
+const SHOWN_CLAIMS = [
+    'repository',
+    'repository_id',
+    'ref',
+    'environment',
+    'event_name',
+    'workflow_ref',
+    'job_workflow_ref',
+];
 /**
  * A claim as text for matching. GitHub's custom claims are strings; a number or boolean is taken
  * as written, anything else (absent, a list, an object) matches no pattern.
@@ -45502,7 +45718,9 @@ function explain(policyPath, claimsPath, io) {
         return 1;
     // Claims copied from a workflow often leave out iss: with one issuer, it can only be that one.
     const [onlyIssuer] = policy.issuers;
-    const claims = read.iss === undefined && policy.issuers.length === 1 && onlyIssuer !== undefined ? { ...read, iss: onlyIssuer } : read;
+    const claims = read.iss === undefined && policy.issuers.length === 1 && onlyIssuer !== undefined
+        ? { ...read, iss: onlyIssuer }
+        : read;
     const verdicts = policy.rules.map((rule) => ({ rule, mismatch: firstMismatch(rule, claims) }));
     const chosen = verdicts.find((verdict) => verdict.mismatch === undefined)?.rule;
     io.out(logLine(chosen
@@ -45555,7 +45773,9 @@ function readClaims(path, io) {
     catch {
         return refuse('is not JSON');
     }
-    return typeof claims === 'object' && claims !== null && !Array.isArray(claims) ? claims : refuse('is not a JSON object');
+    return typeof claims === 'object' && claims !== null && !Array.isArray(claims)
+        ? claims
+        : refuse('is not a JSON object');
 }
 /** A claim's value as explain shows it: quoted, or why there is none to match. */
 function shown(value) {
@@ -45657,12 +45877,22 @@ function checkToken(answer, askedSeconds, sentAt) {
     if (accessToken.length > MAX_TOKEN_LENGTH || !JWT.test(accessToken))
         return { ok: false, problem: 'its access_token is not a JWT (three base64url parts separated by dots)' };
     if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-        const shown = typeof expiresIn === 'number' ? ` (${expiresIn})` : expiresIn === undefined ? ' (absent)' : ` (a ${typeof expiresIn})`;
-        return { ok: false, problem: `its expires_in${shown} is not a positive number of seconds, so when the token expires is unknown` };
+        const shown = typeof expiresIn === 'number'
+            ? ` (${expiresIn})`
+            : expiresIn === undefined
+                ? ' (absent)'
+                : ` (a ${typeof expiresIn})`;
+        return {
+            ok: false,
+            problem: `its expires_in${shown} is not a positive number of seconds, so when the token expires is unknown`,
+        };
     }
     const expiresAt = new Date(Math.floor((sentAt + expiresIn * 1000) / 1000) * 1000);
     if (expiresIn > askedSeconds) {
-        return { ok: false, problem: `the token lives ${expiresIn} s, longer than the ${askedSeconds} s asked; a token cannot be revoked, so it stays valid until ${expiresAt.toISOString()}` };
+        return {
+            ok: false,
+            problem: `the token lives ${expiresIn} s, longer than the ${askedSeconds} s asked; a token cannot be revoked, so it stays valid until ${expiresAt.toISOString()}`,
+        };
     }
     const token = { accessToken, expiresInSeconds: expiresIn, expiresAt };
     if (expiresIn < askedSeconds) {
@@ -45851,7 +46081,9 @@ function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
             expectedExpiry(expiration, new Date(sentAt)).getTime(),
         ];
     if (actual < earliest || actual > latest) {
-        const basis = expiration.kind === 'ttl' && !Number.isNaN(created) ? ` (created ${new Date(created).toISOString()} plus the time to live)` : '';
+        const basis = expiration.kind === 'ttl' && !Number.isNaN(created)
+            ? ` (created ${new Date(created).toISOString()} plus the time to live)`
+            : '';
         return `it expires at ${new Date(actual).toISOString()}, not at ${new Date(asked).toISOString()}${basis} as asked`;
     }
     return undefined;
@@ -45864,7 +46096,16 @@ function around(expected, tolerance) {
 
 
 /** The claims an audit line records (besides the rule and what was done). */
-const AUDITED_CLAIMS = ['repository', 'repository_id', 'run_id', 'run_attempt', 'workflow_ref', 'event_name', 'ref', 'jti'];
+const AUDITED_CLAIMS = [
+    'repository',
+    'repository_id',
+    'run_id',
+    'run_attempt',
+    'workflow_ref',
+    'event_name',
+    'ref',
+    'jti',
+];
 /** Verifies the token and finds its rule: 401 for a bad token, 403 `no_rule` (with the claims) when no rule takes it. */
 async function identify(verify, rules, token, audit) {
     const claims = await verify(token);
@@ -45983,7 +46224,8 @@ function parseKeyRequest(body) {
         request.tags = readList(fields.tags, 'tags', TAG, 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters', 0, MAX_TAGS);
     if (fields.expiration !== undefined) {
         const expiration = fields.expiration;
-        if (typeof expiration !== 'string' && !(typeof expiration === 'number' && Number.isSafeInteger(expiration) && expiration > 0)) {
+        if (typeof expiration !== 'string' &&
+            !(typeof expiration === 'number' && Number.isSafeInteger(expiration) && expiration > 0)) {
             throw badRequest('expiration must be a duration such as "30m" or "2h", an ISO 8601 date-time with a zone, or a whole number of seconds.');
         }
         request.expiration = expiration;
@@ -45993,7 +46235,7 @@ function parseKeyRequest(body) {
     if (fields.invocation !== undefined)
         request.invocation = readHex(fields.invocation, 'invocation', 16, 'the invocation id the caller saved before sending');
     if (fields.secret !== undefined)
-        request.secret = readHex(fields.secret, 'secret', 12, "the digest of the secret the key is written to (secretDigest of its name, type and targets)");
+        request.secret = readHex(fields.secret, 'secret', 12, 'the digest of the secret the key is written to (secretDigest of its name, type and targets)');
     return request;
 }
 function readComment(comment) {
@@ -46100,7 +46342,9 @@ function tokenSecondsFor(rule, body, now) {
     if (!rule.scopes.includes(TOKEN_SCOPE)) {
         throw forbidden('scope_not_allowed', `Rule ${rule.name} does not grant ${TOKEN_SCOPE}, which a token carries; it grants at most ${rule.scopes.join(', ')}.`);
     }
-    const seconds = expiration === undefined ? Math.min(MAX_TOKEN_SECONDS, rule.maxExpirationSeconds) : requestedSeconds(expiration, now);
+    const seconds = expiration === undefined
+        ? Math.min(MAX_TOKEN_SECONDS, rule.maxExpirationSeconds)
+        : requestedSeconds(expiration, now);
     if (seconds > MAX_TOKEN_SECONDS)
         throw badRequest(`A token lives at most one hour (3600 s); ${seconds} s were asked. Ask a key (POST /v1/keys) for longer.`);
     if (seconds < 1)
@@ -46129,7 +46373,8 @@ function parseTokenRequest(body) {
     const { expiration } = value;
     if (expiration === undefined)
         return undefined;
-    if (typeof expiration === 'string' || (typeof expiration === 'number' && Number.isSafeInteger(expiration) && expiration > 0))
+    if (typeof expiration === 'string' ||
+        (typeof expiration === 'number' && Number.isSafeInteger(expiration) && expiration > 0))
         return expiration;
     throw badRequest('expiration must be a duration such as "30m", an ISO 8601 date-time with a zone, or a whole number of seconds.');
 }
@@ -46190,7 +46435,14 @@ class Broker {
         const marker = this.deps.ownership.markerFor(caller.owner, invocation, request.secret);
         const sentAt = now();
         const mint = { ...this.deps.mint, client: deepgram, createBy: started + DEADLINES.createMs };
-        const created = await deepgramStep(() => createKeyWithoutOrphans({ projectId: policy.projectId, comment: grant.comment, marker, scopes: grant.scopes, tags: grant.tags, expiration: grant.expiration }, mint));
+        const created = await deepgramStep(() => createKeyWithoutOrphans({
+            projectId: policy.projectId,
+            comment: grant.comment,
+            marker,
+            scopes: grant.scopes,
+            tags: grant.tags,
+            expiration: grant.expiration,
+        }, mint));
         audit.key_id = created.apiKeyId;
         const problem = verifyCreatedKey(created, grant.expiration, sentAt, now()) ?? grantProblem(grant.scopes, created.scopes);
         if (problem) {
@@ -46201,7 +46453,16 @@ class Broker {
         audit.expires_at = expiresAt;
         return {
             status: 200,
-            body: { key: created.key, key_id: created.apiKeyId, project_id: policy.projectId, created: created.created ?? null, expires_at: expiresAt, scopes: created.scopes, tags: created.tags, invocation },
+            body: {
+                key: created.key,
+                key_id: created.apiKeyId,
+                project_id: policy.projectId,
+                created: created.created ?? null,
+                expires_at: expiresAt,
+                scopes: created.scopes,
+                tags: created.tags,
+                invocation,
+            },
         };
     }
     /**
@@ -46222,7 +46483,14 @@ class Broker {
             throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${answer.status} while granting a temporary token (request id ${answer.requestId ?? 'none'}), but ${verdict.problem}.`);
         const expiresAt = verdict.token.expiresAt.toISOString();
         audit.expires_at = expiresAt;
-        return { status: 200, body: { access_token: verdict.token.accessToken, expires_at: expiresAt, expires_in: verdict.token.expiresInSeconds } };
+        return {
+            status: 200,
+            body: {
+                access_token: verdict.token.accessToken,
+                expires_at: expiresAt,
+                expires_in: verdict.token.expiresInSeconds,
+            },
+        };
     }
     /**
      * A key minted for a caller who left before the answer was written: nobody holds it, so it
@@ -46256,7 +46524,12 @@ class Broker {
     async deleteKeysTagged(token, tagList, audit) {
         const deepgram = this.deepgram(this.deps.now());
         const caller = await this.identifyForCleanUp(token, audit);
-        const tags = [...new Set(tagList.split(',').map((tag) => tag.trim()).filter((tag) => tag !== ''))];
+        const tags = [
+            ...new Set(tagList
+                .split(',')
+                .map((tag) => tag.trim())
+                .filter((tag) => tag !== '')),
+        ];
         if (tags.length === 0 || tags.length > 20 || !tags.every((tag) => TAG.test(tag))) {
             throw badRequest('tags must be 1 to 20 tags separated by commas, each of letters, digits and _.:/@+=-, such as ?tags=ci,pr-42.');
         }
@@ -46264,7 +46537,9 @@ class Broker {
         const deleted = [];
         for (const { key: candidate } of await this.keysOf(caller, deepgram)) {
             // Deepgram's listing may leave tags out; then the key is read alone.
-            const key = candidate.tags === undefined ? await deepgramStep(() => deepgram.getKey(projectId, candidate.apiKeyId)) : candidate;
+            const key = candidate.tags === undefined
+                ? await deepgramStep(() => deepgram.getKey(projectId, candidate.apiKeyId))
+                : candidate;
             if (!tags.every((tag) => (key.tags ?? []).includes(tag)))
                 continue;
             if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
@@ -46295,9 +46570,13 @@ class Broker {
         const caller = await this.identifyForCleanUp(token, audit);
         const now = this.deps.now();
         const keys = (await this.keysOf(caller, deepgram))
-            .filter(({ marker }) => ('invocation' in filter ? marker.invocation === filter.invocation : marker.secret === filter.secret))
+            .filter(({ marker }) => 'invocation' in filter ? marker.invocation === filter.invocation : marker.secret === filter.secret)
             .filter(({ key }) => key.expirationDate === undefined || !(Date.parse(key.expirationDate) <= now))
-            .map(({ key }) => ({ key_id: key.apiKeyId, created: key.created ?? null, expires_at: key.expirationDate ?? null }));
+            .map(({ key }) => ({
+            key_id: key.apiKeyId,
+            created: key.created ?? null,
+            expires_at: key.expirationDate ?? null,
+        }));
         return { status: 200, body: { keys } };
     }
     /** A client for the Deepgram work of a request that started at `started`: it ends within DEADLINES.requestMs. */
@@ -46316,7 +46595,11 @@ class Broker {
         return caller;
     }
     grant(caller, request) {
-        const holder = { repository: caller.repository, runId: claimText(caller.claims, 'run_id') ?? '?', runAttempt: claimText(caller.claims, 'run_attempt') ?? '?' };
+        const holder = {
+            repository: caller.repository,
+            runId: claimText(caller.claims, 'run_id') ?? '?',
+            runAttempt: claimText(caller.claims, 'run_attempt') ?? '?',
+        };
         return this.withClaims(caller, () => grantFor(caller.rule, request, holder, new Date(this.deps.now())));
     }
     /** What the rule lets the caller have; a 403 refusal of it shows the caller's claims. */
@@ -47237,7 +47520,8 @@ class KeySetCache {
     /** The key set to verify with. */
     async current() {
         const now = this.now();
-        if (this.held !== undefined && (now - this.fetchedAt < this.timing.maxAgeMs || now - this.attemptedAt < this.timing.cooldownMs))
+        if (this.held !== undefined &&
+            (now - this.fetchedAt < this.timing.maxAgeMs || now - this.attemptedAt < this.timing.cooldownMs))
             return this.held;
         try {
             return await this.fetch();
@@ -47471,7 +47755,15 @@ function main_serve() {
     const readiness = new Readiness(policy.issuers);
     const agent = new undici/* Agent */.g6({ keepAliveTimeout: 30_000 });
     const deepgramSend = observed(undiciSend(agent, { timeoutMs: DEEPGRAM_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES }), recorder);
-    const deepgramUntil = (deadline) => new DeepgramClient({ baseUrl: config.deepgramApiUrl, apiKey: config.adminKey, send: deepgramSend, clock, policy: DEEPGRAM_RETRY, userAgent: USER_AGENT, deadline });
+    const deepgramUntil = (deadline) => new DeepgramClient({
+        baseUrl: config.deepgramApiUrl,
+        apiKey: config.adminKey,
+        send: deepgramSend,
+        clock,
+        policy: DEEPGRAM_RETRY,
+        userAgent: USER_AGENT,
+        deadline,
+    });
     const issuerSend = undiciSend(agent, ISSUER_LIMITS);
     const logError = (message) => void process.stderr.write(`${message}\n`);
     const onKeySetFetch = (issuer, outcome) => {
@@ -47479,7 +47771,13 @@ function main_serve() {
         if (outcome === 'ok')
             readiness.keySetFetched(issuer);
     };
-    const verify = createTokenVerifier({ issuers: policy.issuers, audience: policy.audience, fetchJson: (url) => fetchIssuerJson(issuerSend, url), now: clock.now, onKeySetFetch });
+    const verify = createTokenVerifier({
+        issuers: policy.issuers,
+        audience: policy.audience,
+        fetchJson: (url) => fetchIssuerJson(issuerSend, url),
+        now: clock.now,
+        onKeySetFetch,
+    });
     const broker = new Broker({
         policy,
         verify,
@@ -47493,7 +47791,16 @@ function main_serve() {
     });
     const drain = new Drain();
     const audit = (line) => void process.stdout.write(`${jsonLine(line)}\n`);
-    const server = createBrokerServer({ broker, audit, logError, now: clock.now, drain, maxConnections: config.maxConnections, metrics: recorder, readiness });
+    const server = createBrokerServer({
+        broker,
+        audit,
+        logError,
+        now: clock.now,
+        drain,
+        maxConnections: config.maxConnections,
+        metrics: recorder,
+        readiness,
+    });
     if (metrics && config.metrics)
         listen(createOpsServer(metrics.registry, readiness, logError), config.metrics, 'metrics on', '/metrics').unref();
     void fetchKeySets(verify, readiness, logError);
@@ -47571,6 +47878,10 @@ if (command === 'serve' && args.length === 0) {
 }
 else {
     const write = (stream) => (line) => void stream.write(`${line}\n`);
-    process.exitCode = runPolicyTool(command, args, { readFile: (path) => (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'), out: write(process.stdout), err: write(process.stderr) });
+    process.exitCode = runPolicyTool(command, args, {
+        readFile: (path) => (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'),
+        out: write(process.stdout),
+        err: write(process.stderr),
+    });
 }
 

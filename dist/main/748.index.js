@@ -122,12 +122,19 @@ function gitHubError(error, action, permission, refusedWait) {
         return error instanceof Error ? error : new Error(String(error));
     const oversized = oversizedAnswerIn(error);
     if (oversized !== undefined)
-        return (0,http/* oversizedAnswerError */.eD)(oversized, { service: 'GitHub', action, requestId: oversized.headers['x-github-request-id'], urlInput: 'github-api-url' });
+        return (0,http/* oversizedAnswerError */.eD)(oversized, {
+            service: 'GitHub',
+            action,
+            requestId: oversized.headers['x-github-request-id'],
+            urlInput: 'github-api-url',
+        });
     if (error.response === undefined)
         return new errors/* NetworkError */.Dr('GitHub', action, error.message, true);
     const headers = error.response.headers;
     const data = error.response.data;
-    const message = typeof data === 'object' && data !== null && 'message' in data ? String(data.message) : error.message;
+    const message = typeof data === 'object' && data !== null && 'message' in data
+        ? String(data.message)
+        : error.message;
     const wait = refusedWait(requestKey(error.request?.method, error.request?.url));
     const rateLimited = wait !== undefined || isRateLimit(error.status, message, headers);
     return new errors/* ServiceError */._7({
@@ -140,7 +147,9 @@ function gitHubError(error, action, permission, refusedWait) {
     });
 }
 function rateLimitHint(refusedWait) {
-    const wait = refusedWait === undefined ? 'GitHub is limiting requests' : `GitHub asked to wait ${refusedWait} s, longer than the step's time for secrets allows`;
+    const wait = refusedWait === undefined
+        ? 'GitHub is limiting requests'
+        : `GitHub asked to wait ${refusedWait} s, longer than the step's time for secrets allows`;
     return `${wait}. Run the job again later; to write to many repositories, use one organization secret with secret-visibility: selected (a single write).`;
 }
 function gitHubHint(status, permission) {
@@ -267,22 +276,39 @@ const UNPACED = {
 };
 function publicKeyRequest(octokit, target) {
     if (target.scope === 'environment') {
-        return octokit.rest.actions.getEnvironmentPublicKey({ owner: target.owner, repo: target.repo, environment_name: target.environment });
+        return octokit.rest.actions.getEnvironmentPublicKey({
+            owner: target.owner,
+            repo: target.repo,
+            environment_name: target.environment,
+        });
     }
     if (target.scope === 'organization') {
-        return target.type === 'dependabot' ? octokit.rest.dependabot.getOrgPublicKey({ org: target.org }) : octokit.rest.actions.getOrgPublicKey({ org: target.org });
+        return target.type === 'dependabot'
+            ? octokit.rest.dependabot.getOrgPublicKey({ org: target.org })
+            : octokit.rest.actions.getOrgPublicKey({ org: target.org });
     }
     const repo = { owner: target.owner, repo: target.repo };
-    return target.type === 'dependabot' ? octokit.rest.dependabot.getRepoPublicKey(repo) : octokit.rest.actions.getRepoPublicKey(repo);
+    return target.type === 'dependabot'
+        ? octokit.rest.dependabot.getRepoPublicKey(repo)
+        : octokit.rest.actions.getRepoPublicKey(repo);
 }
 function putRequest(octokit, write) {
     const { target, name: secret_name, encryptedValue: encrypted_value, keyId: key_id } = write;
     const value = { secret_name, encrypted_value, key_id };
     if (target.scope === 'environment') {
-        return octokit.rest.actions.createOrUpdateEnvironmentSecret({ owner: target.owner, repo: target.repo, environment_name: target.environment, ...value });
+        return octokit.rest.actions.createOrUpdateEnvironmentSecret({
+            owner: target.owner,
+            repo: target.repo,
+            environment_name: target.environment,
+            ...value,
+        });
     }
     if (target.scope === 'organization') {
-        const access = { org: target.org, visibility: target.visibility, ...(write.selectedRepositoryIds ? { selected_repository_ids: write.selectedRepositoryIds } : {}) };
+        const access = {
+            org: target.org,
+            visibility: target.visibility,
+            ...(write.selectedRepositoryIds ? { selected_repository_ids: write.selectedRepositoryIds } : {}),
+        };
         return target.type === 'dependabot'
             ? octokit.rest.dependabot.createOrUpdateOrgSecret({ ...access, ...value })
             : octokit.rest.actions.createOrUpdateOrgSecret({ ...access, ...value });
@@ -334,7 +360,15 @@ async function prepareDelivery(plan, deps) {
     }
     const deadline = deps.clock.now() + DELIVERY_BUDGET_MS + allowance;
     const pacer = (0,pacing/* writePacer */.vE)(deps.clock, deadline);
-    const github = octokitSecretsApi({ token: plan.token, apiUrl: plan.apiUrl, fetch: (0,http/* fetchOver */.hQ)(deps.send), now: deps.clock.now, deadline, userAgent: deps.userAgent, pacer });
+    const github = octokitSecretsApi({
+        token: plan.token,
+        apiUrl: plan.apiUrl,
+        fetch: (0,http/* fetchOver */.hQ)(deps.send),
+        now: deps.clock.now,
+        deadline,
+        userAgent: deps.userAgent,
+        pacer,
+    });
     const api = (0,deliver/* withPublicKeyCache */.Hg)(github);
     const [seal, prepared] = await Promise.all([loadSeal(), (0,deliver/* prepareTargets */.g4)(plan, api)]);
     const progress = (done, total) => {

@@ -31531,7 +31531,13 @@ function parseMarker(comment) {
         return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) };
     const broker = BROKER_MARKER.exec(comment);
     if (broker)
-        return { kind: 'broker', invocation: broker[1] ?? '', ...(broker[2] ? { secret: broker[2] } : {}), repositoryId: broker[3] ?? '', mac: broker[4] ?? '' };
+        return {
+            kind: 'broker',
+            invocation: broker[1] ?? '',
+            ...(broker[2] ? { secret: broker[2] } : {}),
+            repositoryId: broker[3] ?? '',
+            mac: broker[4] ?? '',
+        };
     return undefined;
 }
 /** The comment with its marker appended. */
@@ -31553,7 +31559,13 @@ function hmac16(macKey, text) {
     return createHmac('sha256', macKey).update(text).digest('hex').slice(0, 16);
 }
 function brokerMarker(macKey, owner, invocation, secret) {
-    return { kind: 'broker', invocation, ...(secret ? { secret } : {}), repositoryId: owner.repositoryId, mac: brokerMac(macKey, owner, invocation, secret) };
+    return {
+        kind: 'broker',
+        invocation,
+        ...(secret ? { secret } : {}),
+        repositoryId: owner.repositoryId,
+        mac: brokerMac(macKey, owner, invocation, secret),
+    };
 }
 /**
  * True when the marker is the broker's own, for this owner. `acceptLegacy` also accepts the MAC
@@ -31565,7 +31577,9 @@ function isBrokerMarkerFor(marker, macKey, owner, acceptLegacy = false) {
         return false;
     if (sameMac(marker.mac, brokerMac(macKey, owner, marker.invocation, marker.secret)))
         return true;
-    return acceptLegacy && marker.secret === undefined && sameMac(marker.mac, legacyBrokerMac(macKey, marker.invocation, owner.repositoryId));
+    return (acceptLegacy &&
+        marker.secret === undefined &&
+        sameMac(marker.mac, legacyBrokerMac(macKey, marker.invocation, owner.repositoryId)));
 }
 function sameMac(given, expected) {
     const a = Buffer.from(given);
@@ -31668,7 +31682,9 @@ function parseDateTime(text) {
     const date = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}${fraction}${offset}`);
     // Date rolls 2026-02-30 over into March; a date that does not survive the trip is not real.
     const wallClock = new Date(date.getTime() + zoneOffsetMinutes(offset) * 60_000);
-    if (Number.isNaN(date.getTime()) || wallClock.getUTCDate() !== Number(day) || wallClock.getUTCMonth() + 1 !== Number(month)) {
+    if (Number.isNaN(date.getTime()) ||
+        wallClock.getUTCDate() !== Number(day) ||
+        wallClock.getUTCMonth() + 1 !== Number(month)) {
         refuse(`'${text}' is not a valid date-time`);
     }
     return date;
@@ -31713,18 +31729,63 @@ var github_plan = __nccwpck_require__(4496);
 /** The project permissions each role carries, as Deepgram's role table lists them. */
 const ROLE_PERMISSIONS = {
     owner: [
-        'project:read', 'project:write', 'project:write:settings', 'project:write:destroy', 'keys:read', 'keys:write',
-        'members:read', 'members:read:invites', 'members:read:scopes', 'members:write', 'members:write:invites', 'members:write:scopes', 'members:write:kick',
-        'admins:read', 'admins:read:invites', 'admins:read:scopes', 'admins:write', 'admins:write:invites', 'admins:write:scopes', 'admins:write:kick',
-        'owners:read', 'owners:read:invites', 'owners:read:scopes', 'owners:write', 'owners:write:invites', 'owners:write:scopes', 'owners:write:kick',
-        'usage:read', 'usage:write', 'billing:read', 'billing:write',
+        'project:read',
+        'project:write',
+        'project:write:settings',
+        'project:write:destroy',
+        'keys:read',
+        'keys:write',
+        'members:read',
+        'members:read:invites',
+        'members:read:scopes',
+        'members:write',
+        'members:write:invites',
+        'members:write:scopes',
+        'members:write:kick',
+        'admins:read',
+        'admins:read:invites',
+        'admins:read:scopes',
+        'admins:write',
+        'admins:write:invites',
+        'admins:write:scopes',
+        'admins:write:kick',
+        'owners:read',
+        'owners:read:invites',
+        'owners:read:scopes',
+        'owners:write',
+        'owners:write:invites',
+        'owners:write:scopes',
+        'owners:write:kick',
+        'usage:read',
+        'usage:write',
+        'billing:read',
+        'billing:write',
     ],
     admin: [
-        'project:read', 'project:write', 'keys:read', 'keys:write',
-        'members:read', 'members:read:invites', 'members:read:scopes', 'members:write', 'members:write:invites', 'members:write:scopes', 'members:write:kick',
-        'admins:read', 'admins:read:invites', 'admins:read:scopes', 'admins:write', 'admins:write:invites', 'admins:write:scopes', 'admins:write:kick',
-        'owners:read', 'owners:read:invites', 'owners:read:scopes',
-        'usage:read', 'usage:write', 'billing:read',
+        'project:read',
+        'project:write',
+        'keys:read',
+        'keys:write',
+        'members:read',
+        'members:read:invites',
+        'members:read:scopes',
+        'members:write',
+        'members:write:invites',
+        'members:write:scopes',
+        'members:write:kick',
+        'admins:read',
+        'admins:read:invites',
+        'admins:read:scopes',
+        'admins:write',
+        'admins:write:invites',
+        'admins:write:scopes',
+        'admins:write:kick',
+        'owners:read',
+        'owners:read:invites',
+        'owners:read:scopes',
+        'usage:read',
+        'usage:write',
+        'billing:read',
     ],
     member: ['project:read', 'project:write', 'keys:read', 'keys:write', 'usage:read', 'usage:write'],
 };
@@ -31957,7 +32018,15 @@ function readKeyPlan(getInput, now) {
     return { scopes, tags, expiration, revoke, ...(comment === '' ? {} : { comment }) };
 }
 /** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...github_plan/* SECRET_INPUTS */.pH };
+const CREATE_ONLY_INPUTS = {
+    scopes: 'usage:write',
+    'allow-key-management': 'false',
+    expiration: '1h',
+    comment: '',
+    revoke: 'auto',
+    'secret-name': '',
+    ...github_plan/* SECRET_INPUTS */.pH,
+};
 function readRevokePlan(getInput) {
     for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
         const value = getInput(input);
@@ -32049,7 +32118,14 @@ function loadPostWork(io) {
         if (!isUuid(keyId))
             return { kind: 'malformed', what: 'key id' };
         const keptBecause = io.getState('kept-because');
-        return { kind: 'key', locator, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true', ...(keptBecause ? { keptBecause } : {}) };
+        return {
+            kind: 'key',
+            locator,
+            keyId,
+            expiresAt: io.getState('expires-at'),
+            revoke: io.getState('revoke') === 'true',
+            ...(keptBecause ? { keptBecause } : {}),
+        };
     }
     if (!isInvocationId(invocation))
         return { kind: 'malformed', what: 'marker' };
@@ -32090,13 +32166,19 @@ function mintSummary(s) {
 }
 /** One row per target: where the secret was created, updated, or why it failed. */
 function secretsSummary(name, results) {
-    const rows = results.map((r) => [markdownValue((0,github_plan/* describeTarget */.ff)(r.target)), markdownValue('outcome' in r ? r.outcome : `failed: ${r.error}`)]);
+    const rows = results.map((r) => [
+        markdownValue((0,github_plan/* describeTarget */.ff)(r.target)),
+        markdownValue('outcome' in r ? r.outcome : `failed: ${r.error}`),
+    ]);
     const advice = (0,pacing/* fanOutAdvice */.GX)(results.length);
     return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${markdownValue(advice)}\n`}`;
 }
 /** Revoke mode: what was deleted, and which ids the source did not know. */
 function revokeModeSummary(where, what, report) {
-    const rows = [...report.revoked.map((id) => [code(id), 'revoked']), ...report.notFound.map((id) => [code(id), 'not found (deleted already, or another project\'s)'])];
+    const rows = [
+        ...report.revoked.map((id) => [code(id), 'revoked']),
+        ...report.notFound.map((id) => [code(id), "not found (deleted already, or another project's)"]),
+    ];
     const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
     return `### Deepgram keys revoked\n\nRevoking ${markdownValue(what)} ${markdownValue(where)}: ${report.revoked.length} revoked.\n\n${body}\n`;
 }
@@ -32120,10 +32202,22 @@ function code(value) {
 }
 /** keep-previous: each earlier key of the secret, and what became of it. */
 function rotationSummary(report) {
-    const results = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' };
-    const rows = report.keys.map(({ key, outcome }) => [code(key.apiKeyId), markdownValue(`${results[outcome]}; created ${key.created ?? 'at an unknown time'}`)]);
+    const results = {
+        deleted: 'deleted',
+        'already-gone': 'already deleted',
+        kept: `kept (keep-previous: ${report.keep})`,
+        failed: 'not deleted (see the warning)',
+    };
+    const rows = report.keys.map(({ key, outcome }) => [
+        code(key.apiKeyId),
+        markdownValue(`${results[outcome]}; created ${key.created ?? 'at an unknown time'}`),
+    ]);
     const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
-    const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.';
+    const body = report.problem !== undefined
+        ? `Nothing was deleted: ${markdownValue(report.problem)}`
+        : rows.length > 0
+            ? table(rows, ['Key id', 'Result'])
+            : 'This action had minted no earlier key for it.';
     return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
 }
 
@@ -32213,7 +32307,9 @@ async function retirePreviousKeys(request, source, io) {
     for (const key of selection.remove) {
         try {
             const outcome = await source.deleteKey(key.apiKeyId);
-            io.info(outcome === 'deleted' ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.` : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`);
+            io.info(outcome === 'deleted'
+                ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.`
+                : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`);
             report.keys.push({ key, outcome });
         }
         catch (error) {
@@ -32247,15 +32343,26 @@ async function sendAttempt(link, request, action, attempt) {
     const timeoutMs = Math.min(attempt.remainingMs, (link.deadline ?? Infinity) - link.now());
     const host = new URL(request.url).host;
     if (timeoutMs <= 0)
-        throw new errors/* NetworkError */.Dr(service, action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host });
+        throw new errors/* NetworkError */.Dr(service, action, "no time was left in the step's budget", false, {
+            attempts: attempt.n - 1,
+            host,
+        });
     try {
-        return await link.send({ ...request, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled });
+        return await link.send({
+            ...request,
+            timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined,
+            signal: cancelled,
+        });
     }
     catch (error) {
         if (cancelled?.aborted)
             throw new errors/* CancelledError */.cc(link.cancelledMessage(action));
         if (error instanceof http/* TransportError */.wX)
-            throw new errors/* NetworkError */.Dr(service, action, error.message, error.sent, { attempts: attempt.n, host, proxy: error.proxy });
+            throw new errors/* NetworkError */.Dr(service, action, error.message, error.sent, {
+                attempts: attempt.n,
+                host,
+                proxy: error.proxy,
+            });
         if (error instanceof http/* AnswerTooLargeError */.Oc)
             throw tooLarge(link, error, action);
         throw error;
@@ -32263,7 +32370,12 @@ async function sendAttempt(link, request, action, attempt) {
 }
 /** A service's own answers are small: one too large to read came from something else. */
 function tooLarge(link, error, action) {
-    return (0,http/* oversizedAnswerError */.eD)(error, { service: link.service, action, requestId: link.requestIdOf(error.headers), urlInput: link.urlInput });
+    return (0,http/* oversizedAnswerError */.eD)(error, {
+        service: link.service,
+        action,
+        requestId: link.requestIdOf(error.headers),
+        urlInput: link.urlInput,
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/shared/retry.ts
@@ -32432,10 +32544,23 @@ class DeepgramClient {
     }
     async send(method, path, action, attempt, body) {
         const { baseUrl, apiKey, userAgent, cancelled, deadline, clock, send } = this.options;
-        const headers = { authorization: `Token ${apiKey}`, accept: 'application/json', 'user-agent': userAgent };
+        const headers = {
+            authorization: `Token ${apiKey}`,
+            accept: 'application/json',
+            'user-agent': userAgent,
+        };
         if (body !== undefined)
             headers['content-type'] = 'application/json';
-        const link = { service: 'Deepgram', urlInput: 'deepgram-api-url', send, now: clock.now, deadline, cancelled, cancelledMessage, requestIdOf: (h) => requestIdOf({ status: 0, headers: h, body: '' }, undefined) };
+        const link = {
+            service: 'Deepgram',
+            urlInput: 'deepgram-api-url',
+            send,
+            now: clock.now,
+            deadline,
+            cancelled,
+            cancelledMessage,
+            requestIdOf: (h) => requestIdOf({ status: 0, headers: h, body: '' }, undefined),
+        };
         return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
     }
     expectOk(response, action) {
@@ -32704,7 +32829,9 @@ function verifyCreatedKey(key, expiration, sentAt, receivedAt) {
             expectedExpiry(expiration, new Date(sentAt)).getTime(),
         ];
     if (actual < earliest || actual > latest) {
-        const basis = expiration.kind === 'ttl' && !Number.isNaN(created) ? ` (created ${new Date(created).toISOString()} plus the time to live)` : '';
+        const basis = expiration.kind === 'ttl' && !Number.isNaN(created)
+            ? ` (created ${new Date(created).toISOString()} plus the time to live)`
+            : '';
         return `it expires at ${new Date(actual).toISOString()}, not at ${new Date(asked).toISOString()}${basis} as asked`;
     }
     return undefined;
@@ -32779,8 +32906,12 @@ async function createKey(plan, openSource, deps, secrets) {
         (plan.secret ? secretsSummary(plan.secret.name, results) : '') +
         (rotation ? rotationSummary(rotation) : ''));
     if (failed.length > 0) {
-        const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.';
-        const earlier = plan.keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).';
+        const fate = revoke
+            ? 'It will be revoked when the job ends (revoke: true).'
+            : 'The key was kept, since those secrets hold it.';
+        const earlier = plan.keepPrevious === 'all'
+            ? ''
+            : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).';
         throw new errors/* ActionError */.lZ(`Secret ${plan.secret?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} Run the job again to write the rest.`);
     }
 }
@@ -32804,7 +32935,12 @@ async function writeSecrets(plan, keyPlan, delivery, key, afterWrites, io) {
         throw await deleteAfterFailure(afterWrites(), key, `${createdBy(afterWrites(), key)}, but ${ready.message}`);
     const expiresAt = isoUtc(key.expirationDate);
     const mayHold = `the job ended while writing secret ${plan.name}, so some of its targets may hold it`;
-    saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke: keyPlan.revoke === 'true', ...(keyPlan.revoke === 'true' ? {} : { keptBecause: mayHold }) });
+    saveRevocationState(io, {
+        keyId: key.apiKeyId,
+        expiresAt,
+        revoke: keyPlan.revoke === 'true',
+        ...(keyPlan.revoke === 'true' ? {} : { keptBecause: mayHold }),
+    });
     const results = await ready.write(key.key);
     const { held, failed } = (0,deliver/* splitResults */.tD)(results);
     if (held.length === 0) {
@@ -32820,7 +32956,14 @@ async function mint(plan, digest, source, deps, secrets) {
     io.info(`Creating a Deepgram key ${source.where} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
     const invocation = deps.invocationId();
     saveCreationIntent(io, source.locator, invocation);
-    const request = { comment: plan.comment, scopes: plan.scopes, tags: plan.tags, expiration: plan.expiration, invocation, ...(digest ? { secret: digest } : {}) };
+    const request = {
+        comment: plan.comment,
+        scopes: plan.scopes,
+        tags: plan.tags,
+        expiration: plan.expiration,
+        invocation,
+        ...(digest ? { secret: digest } : {}),
+    };
     const sentAt = clock.now();
     const minted = await mintWithoutOrphans({
         createOnce: (attempt) => source.createOnce(request, attempt),
@@ -32935,12 +33078,22 @@ function checkToken(answer, askedSeconds, sentAt) {
     if (accessToken.length > MAX_TOKEN_LENGTH || !JWT.test(accessToken))
         return { ok: false, problem: 'its access_token is not a JWT (three base64url parts separated by dots)' };
     if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-        const shown = typeof expiresIn === 'number' ? ` (${expiresIn})` : expiresIn === undefined ? ' (absent)' : ` (a ${typeof expiresIn})`;
-        return { ok: false, problem: `its expires_in${shown} is not a positive number of seconds, so when the token expires is unknown` };
+        const shown = typeof expiresIn === 'number'
+            ? ` (${expiresIn})`
+            : expiresIn === undefined
+                ? ' (absent)'
+                : ` (a ${typeof expiresIn})`;
+        return {
+            ok: false,
+            problem: `its expires_in${shown} is not a positive number of seconds, so when the token expires is unknown`,
+        };
     }
     const expiresAt = new Date(Math.floor((sentAt + expiresIn * 1000) / 1000) * 1000);
     if (expiresIn > askedSeconds) {
-        return { ok: false, problem: `the token lives ${expiresIn} s, longer than the ${askedSeconds} s asked; a token cannot be revoked, so it stays valid until ${expiresAt.toISOString()}` };
+        return {
+            ok: false,
+            problem: `the token lives ${expiresIn} s, longer than the ${askedSeconds} s asked; a token cannot be revoked, so it stays valid until ${expiresAt.toISOString()}`,
+        };
     }
     const token = { accessToken, expiresInSeconds: expiresIn, expiresAt };
     if (expiresIn < askedSeconds) {
@@ -33039,7 +33192,12 @@ class BrokerClient {
         return withRetry(async (n, remainingMs) => {
             const sentAt = clock.now();
             const response = await this.send('POST', '/v1/tokens', GRANTING, { n, remainingMs }, JSON.stringify({ expiration }));
-            return { body: this.expectOk(response, GRANTING), sentAt, status: response.status, requestId: response.headers['x-request-id'] };
+            return {
+                body: this.expectOk(response, GRANTING),
+                sentAt,
+                status: response.status,
+                requestId: response.headers['x-request-id'],
+            };
         }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
     }
     /** Deletes every key the broker minted for this repository with this invocation: their ids. */
@@ -33059,7 +33217,13 @@ class BrokerClient {
                 // An id that is not a UUID is never sent back: the key is left to expire.
                 if (id === undefined || !ids_isUuid(id))
                     return [];
-                return [{ apiKeyId: id.toLowerCase(), created: stringOf(field(item, 'created')), expirationDate: stringOf(field(item, 'expires_at')) }];
+                return [
+                    {
+                        apiKeyId: id.toLowerCase(),
+                        created: stringOf(field(item, 'created')),
+                        expirationDate: stringOf(field(item, 'expires_at')),
+                    },
+                ];
             });
         });
     }
@@ -33090,10 +33254,23 @@ class BrokerClient {
     }
     async send(method, path, action, attempt, body) {
         const { baseUrl, idToken, userAgent, cancelled, deadline, clock, send } = this.options;
-        const headers = { authorization: `Bearer ${idToken}`, accept: 'application/json', 'user-agent': userAgent };
+        const headers = {
+            authorization: `Bearer ${idToken}`,
+            accept: 'application/json',
+            'user-agent': userAgent,
+        };
         if (body !== undefined)
             headers['content-type'] = 'application/json';
-        const link = { service: 'The broker', urlInput: 'broker-url', send, now: clock.now, deadline, cancelled, cancelledMessage: broker_client_cancelledMessage, requestIdOf: (h) => h['x-request-id'] };
+        const link = {
+            service: 'The broker',
+            urlInput: 'broker-url',
+            send,
+            now: clock.now,
+            deadline,
+            cancelled,
+            cancelledMessage: broker_client_cancelledMessage,
+            requestIdOf: (h) => h['x-request-id'],
+        };
         return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
     }
     expectOk(response, action) {
@@ -33109,7 +33286,15 @@ function broker_client_cancelledMessage(action) {
     return `The job was cancelled while ${action}. The post step asks the broker to delete any key this run created.`;
 }
 /** The claims the broker matched against its rules, as it reported them in a refusal. */
-const REPORTED_CLAIMS = ['repository', 'repository_id', 'ref', 'environment', 'event_name', 'workflow_ref', 'job_workflow_ref'];
+const REPORTED_CLAIMS = [
+    'repository',
+    'repository_id',
+    'ref',
+    'environment',
+    'event_name',
+    'workflow_ref',
+    'job_workflow_ref',
+];
 /** A refusal, from the broker's `{error, message, claims}` body (or whatever a proxy in front said). */
 function brokerError(response, action, now) {
     const body = parseJson(response.body);
@@ -33159,7 +33344,9 @@ function brokerHint(status, action, code) {
         case 502:
             return 'Deepgram failed behind the broker; run the job again later.';
         default:
-            return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators.";
+            return status >= 500
+                ? "The broker had a problem; run the job again later, or tell the broker's operators."
+                : "Tell the broker's operators.";
     }
 }
 /** What to do about a refused grant: the rule's scopes and lifetime decide, as for keys. */
@@ -33181,7 +33368,9 @@ function broker_client_stringsOf(value) {
 }
 /** Key ids the broker reported; one that is not a UUID is left out (nothing is sent with it). */
 function idsOf(value) {
-    return broker_client_stringsOf(value).filter(ids_isUuid).map((id) => id.toLowerCase());
+    return broker_client_stringsOf(value)
+        .filter(ids_isUuid)
+        .map((id) => id.toLowerCase());
 }
 
 ;// CONCATENATED MODULE: ./src/action/sources/broker-inputs.ts
@@ -33268,7 +33457,9 @@ async function fetchIdToken(io, audience, deadline, now) {
     catch (error) {
         if (error instanceof errors/* ActionError */.lZ)
             throw error;
-        const why = (0,errors/* describeFailure */.Ic)(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.');
+        const why = (0,errors/* describeFailure */.Ic)(error)
+            .replace(/\s+/g, ' ')
+            .replace(/[\s.]*$/, '.');
         throw new errors/* ActionError */.lZ(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
     }
     finally {
@@ -33288,7 +33479,16 @@ async function fetchIdToken(io, audience, deadline, now) {
 
 /** Deepgram's client for one step: every request ends by `deadline` (epoch ms), or on cancel. */
 function deepgramClient(apiKey, baseUrl, reach, policy, deadline) {
-    return new DeepgramClient({ baseUrl, apiKey, send: reach.send, clock: reach.clock, policy, userAgent: reach.userAgent, deadline, cancelled: reach.cancelled });
+    return new DeepgramClient({
+        baseUrl,
+        apiKey,
+        send: reach.send,
+        clock: reach.clock,
+        policy,
+        userAgent: reach.userAgent,
+        deadline,
+        cancelled: reach.cancelled,
+    });
 }
 /** The single project api-key can see; none or several is a question only the user can answer. */
 async function discoverProject(client) {
@@ -33324,7 +33524,11 @@ function deepgramSource(client, projectId, defaultComment) {
             const body = createKeyBody({
                 projectId,
                 comment: request.comment ?? defaultComment,
-                marker: { kind: 'action', invocation: request.invocation, ...(request.secret ? { secret: request.secret } : {}) },
+                marker: {
+                    kind: 'action',
+                    invocation: request.invocation,
+                    ...(request.secret ? { secret: request.secret } : {}),
+                },
                 scopes: request.scopes,
                 tags: request.tags,
                 expiration: request.expiration,
@@ -33340,7 +33544,11 @@ function deepgramSource(client, projectId, defaultComment) {
         async deleteTagged(tags) {
             const found = await keysTaggedWithAll(tags, projectId, client);
             const outcomes = await (0,concurrency/* mapBounded */.y)(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id));
-            const report = { revoked: found.ids.filter((_, i) => outcomes[i] === 'deleted'), notes: [], warnings: [] };
+            const report = {
+                revoked: found.ids.filter((_, i) => outcomes[i] === 'deleted'),
+                notes: [],
+                warnings: [],
+            };
             if (found.keysRead > 0)
                 report.notes.push(`Read ${found.keysRead} keys one by one to learn their tags.`);
             if (found.unreadable > 0)
@@ -33389,7 +33597,13 @@ async function keysTaggedWithAll(tags, projectId, client) {
 function readSourceSpec(getInput, run) {
     if (wantsBroker(getInput))
         return { kind: 'broker', target: readBrokerTarget(getInput) };
-    return { kind: 'deepgram', apiKey: readApiKey(getInput, run), projectId: readProjectId(getInput), apiUrl: inputs_readDeepgramApiUrl(getInput), defaultComment: defaultComment(run) };
+    return {
+        kind: 'deepgram',
+        apiKey: readApiKey(getInput, run),
+        projectId: readProjectId(getInput),
+        apiUrl: inputs_readDeepgramApiUrl(getInput),
+        defaultComment: defaultComment(run),
+    };
 }
 /**
  * The credential of the source: api-key as given, or a fresh ID token from the runner (masked at
@@ -33427,7 +33641,10 @@ async function reopenSource(locator, getInput, deps) {
     const apiKey = getInput('api-key');
     if (apiKey === '')
         return undefined;
-    return { source: deepgramKeys({ kind: 'deepgram', apiKey, apiUrl: readDeepgramApiUrl(getInput), defaultComment: '' }, apiKey, locator.projectId, deps), credential: apiKey };
+    return {
+        source: deepgramKeys({ kind: 'deepgram', apiKey, apiUrl: readDeepgramApiUrl(getInput), defaultComment: '' }, apiKey, locator.projectId, deps),
+        credential: apiKey,
+    };
 }
 function deepgramKeys(spec, apiKey, projectId, deps) {
     const client = deepgramClient(apiKey, spec.apiUrl, deps, deps.policy, deps.deadline);
@@ -33438,7 +33655,16 @@ function deepgramKeys(spec, apiKey, projectId, deps) {
     };
 }
 function brokerKeys(target, idToken, deps) {
-    const client = new BrokerClient({ baseUrl: target.url, idToken, send: deps.send, clock: deps.clock, policy: deps.policy, userAgent: deps.userAgent, deadline: deps.deadline, cancelled: deps.cancelled });
+    const client = new BrokerClient({
+        baseUrl: target.url,
+        idToken,
+        send: deps.send,
+        clock: deps.clock,
+        policy: deps.policy,
+        userAgent: deps.userAgent,
+        deadline: deps.deadline,
+        cancelled: deps.cancelled,
+    });
     return {
         ...brokerSource(client, target),
         deadline: deps.deadline,
@@ -33568,7 +33794,13 @@ function sources_brokerSource(broker, expirationText, idToken, deps) {
 }
 /** Either service's answer, its two fields as they came, for checkToken. */
 function tokenAnswer(answer) {
-    return { accessToken: field(answer.body, 'access_token'), expiresIn: field(answer.body, 'expires_in'), sentAt: answer.sentAt, status: answer.status, requestId: answer.requestId };
+    return {
+        accessToken: field(answer.body, 'access_token'),
+        expiresIn: field(answer.body, 'expires_in'),
+        sentAt: answer.sentAt,
+        status: answer.status,
+        requestId: answer.requestId,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/action/token/flow.ts
@@ -33594,7 +33826,13 @@ async function tokenMain(deps, secrets) {
     const { io, clock } = deps;
     const getInput = (name) => io.getInput(name);
     const onMissing = readOnMissingCredentials(getInput);
-    const sourceDeps = { send: deps.send, clock, userAgent: deps.userAgent, cancelled: deps.cancelled, deadline: clock.now() + MAIN_DEEPGRAM_BUDGET_MS };
+    const sourceDeps = {
+        send: deps.send,
+        clock,
+        userAgent: deps.userAgent,
+        cancelled: deps.cancelled,
+        deadline: clock.now() + MAIN_DEEPGRAM_BUDGET_MS,
+    };
     const now = new Date(clock.now());
     let plan;
     let source;
@@ -33706,7 +33944,12 @@ async function runMain(deps) {
         const lacking = [...(wantsBroker(getInput) ? [] : ['api-key']), ...(mode === 'create' ? ['github-token'] : [])];
         const standIns = (name) => (lacking.includes(name) && getInput(name) === '' ? 'missing' : getInput(name));
         const checked = readStepPlan(mode, onMissing === 'skip' ? standIns : getInput, deps);
-        const sourceDeps = { ...deps, policy: MAIN_POLICY, deadline: deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS, budgetMs: MAIN_DEEPGRAM_BUDGET_MS };
+        const sourceDeps = {
+            ...deps,
+            policy: MAIN_POLICY,
+            deadline: deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS,
+            budgetMs: MAIN_DEEPGRAM_BUDGET_MS,
+        };
         const noApiKey = checked.source.kind === 'deepgram' && getInput('api-key') === '';
         const credentialed = noApiKey ? undefined : await acquireCredential(checked.source, sourceDeps);
         if (credentialed === undefined) {
@@ -33768,7 +34011,11 @@ async function requestIdToken(send, service, audience, timeoutMs, userAgent) {
         response = await send({
             method: 'GET',
             url,
-            headers: { authorization: `Bearer ${service.ACTIONS_ID_TOKEN_REQUEST_TOKEN ?? ''}`, accept: 'application/json', 'user-agent': userAgent },
+            headers: {
+                authorization: `Bearer ${service.ACTIONS_ID_TOKEN_REQUEST_TOKEN ?? ''}`,
+                accept: 'application/json',
+                'user-agent': userAgent,
+            },
             timeoutMs,
         });
     }
@@ -33808,7 +34055,11 @@ const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy
 function realHttp(env) {
     const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
     const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
-    const send = (0,http/* undiciSend */.Nb)(agent, { timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: http/* MAX_BODY_BYTES */.YK, proxyFor: (url) => (0,http/* proxyFromEnv */.kE)(env, url) });
+    const send = (0,http/* undiciSend */.Nb)(agent, {
+        timeoutMs: REQUEST_TIMEOUT_MS,
+        maxBodyBytes: http/* MAX_BODY_BYTES */.YK,
+        proxyFor: (url) => (0,http/* proxyFromEnv */.kE)(env, url),
+    });
     // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
     // the step is done (nothing waits for it any more), would otherwise hold it.
     return { send, close: () => agent.destroy() };
@@ -33973,7 +34224,10 @@ async function writeToTargets(value, name, prepared, api, seal, progress = () =>
         let result;
         try {
             const encryptedValue = seal(value, publicKey.key);
-            result = { target, outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }) };
+            result = {
+                target,
+                outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }),
+            };
         }
         catch (error) {
             result = { target, error: (0,_shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .describeFailure */ .Ic)(error) };
@@ -34001,7 +34255,11 @@ function withPublicKeyCache(api) {
     };
 }
 function targetKey(target) {
-    const place = target.scope === 'organization' ? [target.org] : target.scope === 'environment' ? [target.owner, target.repo, target.environment] : [target.owner, target.repo];
+    const place = target.scope === 'organization'
+        ? [target.org]
+        : target.scope === 'environment'
+            ? [target.owner, target.repo, target.environment]
+            : [target.owner, target.repo];
     return [target.type, target.scope, ...place].join('/').toLowerCase();
 }
 /**
@@ -34148,7 +34406,7 @@ function readSecretPlan(getInput, env) {
         throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
     const token = getInput('github-token');
     if (token === '') {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('github-token', 'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.');
+        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('github-token', "is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow's own GITHUB_TOKEN cannot write secrets.");
     }
     (0,_shared_input_forms_js__WEBPACK_IMPORTED_MODULE_1__/* .checkCredential */ .CT)('github-token', token);
     const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
@@ -34176,7 +34434,20 @@ function readSecretPlan(getInput, env) {
             if (!REPOSITORY_NAME.test(repo))
                 throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
         }
-        return { name, token, apiUrl, targets: [{ scope: 'organization', type, org: organization, visibility, selectedRepositories: uniqueIgnoringCase(selected) }] };
+        return {
+            name,
+            token,
+            apiUrl,
+            targets: [
+                {
+                    scope: 'organization',
+                    type,
+                    org: organization,
+                    visibility,
+                    selectedRepositories: uniqueIgnoringCase(selected),
+                },
+            ],
+        };
     }
     if (getInput('secret-visibility') !== '' && visibility !== 'private') {
         throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
@@ -34195,7 +34466,9 @@ function readSecretPlan(getInput, env) {
             throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
         }
         const [owner = '', repo = ''] = repository.split('/');
-        targets.push(environment !== '' ? { scope: 'environment', type: 'actions', owner, repo, environment } : { scope: 'repository', type, owner, repo });
+        targets.push(environment !== ''
+            ? { scope: 'environment', type: 'actions', owner, repo, environment }
+            : { scope: 'repository', type, owner, repo });
     }
     return { name, token, apiUrl, targets };
 }
@@ -34227,7 +34500,9 @@ function uniqueIgnoringCase(names) {
  */
 function secretIdentity(plan) {
     const [first] = plan.targets;
-    const repositories = plan.targets.flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()])).sort();
+    const repositories = plan.targets
+        .flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()]))
+        .sort();
     return JSON.stringify({
         name: plan.name.toUpperCase(),
         type: first?.type ?? 'actions',
@@ -34316,8 +34591,12 @@ class NetworkError extends Error {
 function formatNetworkError(service, action, cause, context) {
     const attempts = context.attempts === undefined ? '' : ` after ${context.attempts} attempt${context.attempts === 1 ? '' : 's'}`;
     const host = context.host ?? `${service}'s API`;
-    const route = context.proxy === undefined ? '' : ` through the proxy ${context.proxy} (HTTPS_PROXY/HTTP_PROXY; NO_PROXY lists hosts that go direct)`;
-    const check = context.proxy === undefined ? `the runner can reach ${host} (DNS, firewall)` : `the proxy is up and lets the runner reach ${host}`;
+    const route = context.proxy === undefined
+        ? ''
+        : ` through the proxy ${context.proxy} (HTTPS_PROXY/HTTP_PROXY; NO_PROXY lists hosts that go direct)`;
+    const check = context.proxy === undefined
+        ? `the runner can reach ${host} (DNS, firewall)`
+        : `the proxy is up and lets the runner reach ${host}`;
     return `${service} could not be reached while ${action}${attempts}${route}: ${cause}. Check that ${check}, then run the job again.`;
 }
 /** The job was cancelled (SIGINT or SIGTERM from the runner) while the step was working. */
@@ -34360,7 +34639,10 @@ const FILE_FAILURES = {
     EACCES: { reason: 'permission denied', todo: PERMISSIONS },
     EPERM: { reason: 'operation not permitted', todo: PERMISSIONS },
     EROFS: { reason: 'read-only file system', todo: PERMISSIONS },
-    ENOENT: { reason: 'the file does not exist', todo: "Check that no earlier step deletes files in the runner's temporary directory (RUNNER_TEMP)" },
+    ENOENT: {
+        reason: 'the file does not exist',
+        todo: "Check that no earlier step deletes files in the runner's temporary directory (RUNNER_TEMP)",
+    },
     EISDIR: { reason: 'it is a directory', todo: "Check that no earlier step changes the runner's file variables" },
     EIO: { reason: 'input/output error', todo: CHECK_DISK },
 };
@@ -34382,7 +34664,9 @@ class RunnerFileError extends Error {
         const known = code === undefined ? undefined : FILE_FAILURES[code];
         const reason = code === undefined ? causeMessage(cause) : `${code} (${known?.reason ?? causeMessage(cause)})`;
         const todo = known?.todo ?? CHECK_DISK;
-        const then = file === 'GITHUB_STEP_SUMMARY' ? `Only the summary is missing: the step's work is not affected. ${todo}.` : `${todo}, then run the job again.`;
+        const then = file === 'GITHUB_STEP_SUMMARY'
+            ? `Only the summary is missing: the step's work is not affected. ${todo}.`
+            : `${todo}, then run the job again.`;
         super(`Could not ${doing}: writing the runner's file ${file} (${path || 'not set'}) failed with ${reason}. ${then}`);
         this.name = 'RunnerFileError';
         this.file = file;
@@ -34469,7 +34753,11 @@ class AnswerTooLargeError extends Error {
         this.limitBytes = limitBytes;
     }
 }
-const API_OF = { Deepgram: "Deepgram's API", GitHub: "GitHub's API", 'The broker': 'the broker' };
+const API_OF = {
+    Deepgram: "Deepgram's API",
+    GitHub: "GitHub's API",
+    'The broker': 'the broker',
+};
 /**
  * An answer too large to read, as every client reports it: the service, the status, what was
  * being done, and what to do. The services' answers are far smaller, so something else most
@@ -34607,7 +34895,9 @@ function bypassesProxy(noProxy, target) {
         if (entryPort !== undefined && entryPort !== port)
             return false;
         const name = target.hostname;
-        return host.startsWith('.') ? name.endsWith(host) || name === host.slice(1) : name === host || name.endsWith(`.${host}`);
+        return host.startsWith('.')
+            ? name.endsWith(host) || name === host.slice(1)
+            : name === host || name.endsWith(`.${host}`);
     });
 }
 /**

@@ -42,7 +42,12 @@ for (let i = 0; i < args.length; i++) {
     const eq = arg.indexOf('=')
     if (eq < 1) throw new Error(`not NAME=SPEC: ${arg}`)
     const spec = arg.slice(eq + 1)
-    const argv = spec.startsWith('@@') ? ['-e', spec.slice(2)] : spec.split(' ').filter(Boolean).map((p) => (/\.[mc]?js$/.test(p) ? resolve(p) : p))
+    const argv = spec.startsWith('@@')
+      ? ['-e', spec.slice(2)]
+      : spec
+          .split(' ')
+          .filter(Boolean)
+          .map((p) => (/\.[mc]?js$/.test(p) ? resolve(p) : p))
     variants.push({ name: arg.slice(0, eq), argv, wall: [], cpu: [], marks: [] })
   }
 }
@@ -62,7 +67,9 @@ const inputs = {
 async function run(variant: Variant, record: boolean): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'perf-step-'))
   // Passed through for bundles instrumented by scripts/perf/module-times.ts.
-  const perfEnv: Record<string, string> = process.env.PERF_MODULE_TIMES_DIR ? { PERF_MODULE_TIMES_DIR: process.env.PERF_MODULE_TIMES_DIR } : {}
+  const perfEnv: Record<string, string> = process.env.PERF_MODULE_TIMES_DIR
+    ? { PERF_MODULE_TIMES_DIR: process.env.PERF_MODULE_TIMES_DIR }
+    : {}
   const { env } = stepEnvironment(dir, manifest, { inputs, env: perfEnv })
   const perfOut = join(dir, 'perf-stat')
   const [command, argv] = usePerf
@@ -84,7 +91,9 @@ async function run(variant: Variant, record: boolean): Promise<void> {
     if (!record) return
     variant.wall.push(wall)
     if (usePerf) {
-      const line = readFileSync(perfOut, 'utf8').split('\n').find((l) => l.includes('task-clock'))
+      const line = readFileSync(perfOut, 'utf8')
+        .split('\n')
+        .find((l) => l.includes('task-clock'))
       variant.cpu.push(Number(line?.split(',')[0]))
     }
     const marks = /^MARKS (.*)$/m.exec(output)

@@ -26,7 +26,9 @@ else throw new Error('usage: module-times.ts instrument BUNDLE_DIR STATS.json OU
 
 function instrument([bundleDir, statsPath, outDir]: string[]): void {
   if (!bundleDir || !statsPath || !outDir) throw new Error('instrument BUNDLE_DIR STATS.json OUT_DIR')
-  const stats = JSON.parse(readFileSync(statsPath, 'utf8')) as { modules: { id: number | string | null; name: string }[] }
+  const stats = JSON.parse(readFileSync(statsPath, 'utf8')) as {
+    modules: { id: number | string | null; name: string }[]
+  }
   const names: Record<string, string> = {}
   for (const m of stats.modules) if (m.id !== null) names[String(m.id)] = m.name
   cpSync(bundleDir, outDir, { recursive: true })
@@ -47,7 +49,10 @@ function instrument([bundleDir, statsPath, outDir]: string[]): void {
   source = source.slice(0, firstNewline + 1) + prelude + '\n' + source.slice(firstNewline + 1)
   const call = '__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);'
   if (!source.includes(call)) throw new Error('no webpack module call found: not an ncc bundle?')
-  source = source.replace(call, `globalThis.__perfTime(globalThis.__perf.names[moduleId] ?? ('#' + moduleId), () => ${call.slice(0, -1)});`)
+  source = source.replace(
+    call,
+    `globalThis.__perfTime(globalThis.__perf.names[moduleId] ?? ('#' + moduleId), () => ${call.slice(0, -1)});`,
+  )
   source = source.replace(
     /__WEBPACK_EXTERNAL_createRequire\(import\.meta\.url\)\("([^"]+)"\)/g,
     (whole, name: string) => `globalThis.__perfTime(${JSON.stringify(`builtin ${name}`)}, () => ${whole})`,
@@ -62,11 +67,14 @@ function report([dir, top = '40']: string[]): void {
     .filter((f) => f.endsWith('.json'))
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, number>)
   const names = new Set(runs.flatMap((r) => Object.keys(r)))
-  const rows = [...names].map((name) => [name, median(runs.map((r) => r[name] ?? 0))] as const).sort((a, b) => b[1] - a[1])
+  const rows = [...names]
+    .map((name) => [name, median(runs.map((r) => r[name] ?? 0))] as const)
+    .sort((a, b) => b[1] - a[1])
   const groups = new Map<string, number>()
   for (const [name, ms] of rows) groups.set(groupOf(name), (groups.get(groupOf(name)) ?? 0) + ms)
   console.log(`${runs.length} runs; median exclusive ms per module, summed by group`)
-  for (const [group, ms] of [...groups].sort((a, b) => b[1] - a[1]).filter(([, ms]) => ms >= 0.05)) console.log(`${ms.toFixed(1).padStart(7)}  ${group}`)
+  for (const [group, ms] of [...groups].sort((a, b) => b[1] - a[1]).filter(([, ms]) => ms >= 0.05))
+    console.log(`${ms.toFixed(1).padStart(7)}  ${group}`)
   console.log('\nmodules')
   for (const [name, ms] of rows.slice(0, Number(top))) console.log(`${ms.toFixed(2).padStart(7)}  ${name}`)
 }

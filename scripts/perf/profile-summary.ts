@@ -32,7 +32,8 @@ const profile = JSON.parse(readFileSync(profilePath, 'utf8')) as Profile
 const moduleOfLine: string[] = []
 if (bundlePath && statsPath) {
   const names = new Map<string, string>()
-  for (const m of (JSON.parse(readFileSync(statsPath, 'utf8')) as { modules: { id: unknown; name: string }[] }).modules) {
+  for (const m of (JSON.parse(readFileSync(statsPath, 'utf8')) as { modules: { id: unknown; name: string }[] })
+    .modules) {
     if (m.id !== null) names.set(String(m.id), m.name)
   }
   let current = '(webpack runtime)'
@@ -55,7 +56,8 @@ for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.se
 
 function where(node: ProfileNode): string {
   const { url, functionName, lineNumber } = node.callFrame
-  if (bundleName && url.endsWith(`/${bundleName}`) && moduleOfLine.length > 0) return `bundle: ${moduleOfLine[lineNumber] ?? '?'}`
+  if (bundleName && url.endsWith(`/${bundleName}`) && moduleOfLine.length > 0)
+    return `bundle: ${moduleOfLine[lineNumber] ?? '?'}`
   if (url === '') return functionName.startsWith('(') ? functionName : '(native)'
   return url.replace(/^file:\/\/.*\//, 'file: ')
 }
@@ -69,7 +71,11 @@ profile.samples.forEach((id, i) => {
   const node = byId.get(id)
   if (!node) return
   add(selfByWhere, where(node), ms)
-  add(selfByFunction, `${node.callFrame.functionName || '(anonymous)'}  ${where(node)}:${node.callFrame.lineNumber + 1}`, ms)
+  add(
+    selfByFunction,
+    `${node.callFrame.functionName || '(anonymous)'}  ${where(node)}:${node.callFrame.lineNumber + 1}`,
+    ms,
+  )
   const seen = new Set<string>()
   for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
     const frame = byId.get(at)
@@ -88,5 +94,6 @@ if (inclusiveByModule.size > 0) show('inclusive time by bundled module', inclusi
 
 function show(title: string, map: Map<string, number>): void {
   console.log(`\n== ${title}`)
-  for (const [key, ms] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${ms.toFixed(1).padStart(7)} ms  ${key}`)
+  for (const [key, ms] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`${ms.toFixed(1).padStart(7)} ms  ${key}`)
 }

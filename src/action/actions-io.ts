@@ -27,7 +27,11 @@ export interface RunnerCore {
  * is done by then and a missing summary harms nobody. ID tokens come from `idToken`
  * (github/id-token.ts, with a deadline), not from core.
  */
-export function actionsIO(actions: RunnerCore, idToken: ActionIO['getIDToken'], env: NodeJS.ProcessEnv = process.env): ActionIO {
+export function actionsIO(
+  actions: RunnerCore,
+  idToken: ActionIO['getIDToken'],
+  env: NodeJS.ProcessEnv = process.env,
+): ActionIO {
   const writing = (file: RunnerFile, doing: string, write: () => void): void => {
     try {
       write()
@@ -39,7 +43,8 @@ export function actionsIO(actions: RunnerCore, idToken: ActionIO['getIDToken'], 
     getInput: (name) => actions.getInput(name),
     setSecret: (value) => actions.setSecret(value),
     setOutput: (name, value) => writing('GITHUB_OUTPUT', `write output ${name}`, () => actions.setOutput(name, value)),
-    saveState: (name, value) => writing('GITHUB_STATE', `save ${name} for the post step`, () => actions.saveState(name, value)),
+    saveState: (name, value) =>
+      writing('GITHUB_STATE', `save ${name} for the post step`, () => actions.saveState(name, value)),
     getState: (name) => actions.getState(name),
     info: (message) => actions.info(logLine(message)),
     notice: (message) => actions.notice(logLine(message)),
@@ -54,7 +59,9 @@ export function actionsIO(actions: RunnerCore, idToken: ActionIO['getIDToken'], 
       } catch (error) {
         // core keeps what it could not write; a later summary must not carry it again.
         actions.summary.emptyBuffer()
-        actions.warning(logLine(new RunnerFileError('GITHUB_STEP_SUMMARY', path, 'write the job summary', withCode(error)).message))
+        actions.warning(
+          logLine(new RunnerFileError('GITHUB_STEP_SUMMARY', path, 'write the job summary', withCode(error)).message),
+        )
       }
     },
     // Not core's getIDToken: it retries for minutes with no deadline, and cannot be stopped.
@@ -64,6 +71,7 @@ export function actionsIO(actions: RunnerCore, idToken: ActionIO['getIDToken'], 
 
 /** @actions/core reports a missing command file in words; give it the code the system would. */
 function withCode(error: unknown): unknown {
-  if (error instanceof Error && !('code' in error) && /^Missing file at path/.test(error.message)) return Object.assign(error, { code: 'ENOENT' })
+  if (error instanceof Error && !('code' in error) && /^Missing file at path/.test(error.message))
+    return Object.assign(error, { code: 'ENOENT' })
   return error
 }

@@ -67,12 +67,16 @@ export function missingApiKeyCause(run: RunContext): string {
 
 const SCOPE = /^[A-Za-z0-9:_.*-]+$/
 
-export const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).'
+export const MISSING_API_KEY =
+  'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).'
 
 export function readApiKey(getInput: GetInput, run: RunContext = {}): string {
   const apiKey = getInput('api-key')
   if (apiKey === '') {
-    throw new InputError('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`)
+    throw new InputError(
+      'api-key',
+      `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`,
+    )
   }
   checkCredential('api-key', apiKey)
   return apiKey
@@ -82,7 +86,10 @@ export function readProjectId(getInput: GetInput): string | undefined {
   const projectId = getInput('project-id')
   if (projectId === '') return undefined
   if (!isUuid(projectId)) {
-    throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`)
+    throw new InputError(
+      'project-id',
+      `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`,
+    )
   }
   return projectId.toLowerCase()
 }
@@ -99,11 +106,17 @@ export function readScopes(getInput: GetInput): string[] {
   const allowKeyManagement = readFlag(getInput, 'allow-key-management')
   const scopes = parseList(getInput('scopes'))
   if (scopes.length === 0) {
-    throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.')
+    throw new InputError(
+      'scopes',
+      'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.',
+    )
   }
   for (const scope of scopes) {
     if (!SCOPE.test(scope)) {
-      throw new InputError('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`)
+      throw new InputError(
+        'scopes',
+        `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`,
+      )
     }
   }
   const management = scopes.find(isManagementScope)
@@ -146,7 +159,10 @@ export function defaultComment(run: RunContext): string {
 /** Reads and validates the key of create mode. Throws InputError on the first bad one. */
 export function readKeyPlan(getInput: GetInput, now: Date): KeyPlan {
   if (getInput('key-id') !== '') {
-    throw new InputError('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.')
+    throw new InputError(
+      'key-id',
+      'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.',
+    )
   }
   const scopes = readScopes(getInput)
   const tags = [...new Set(parseList(getInput('tags')))]
@@ -154,12 +170,24 @@ export function readKeyPlan(getInput: GetInput, now: Date): KeyPlan {
   const revoke = readRevoke(getInput)
   const comment = getInput('comment')
   const unprintable = unprintableIn(comment)
-  if (unprintable) throw new InputError('comment', `holds ${unprintable}. Give printable text only: no control, bidirectional-text or zero-width characters.`)
+  if (unprintable)
+    throw new InputError(
+      'comment',
+      `holds ${unprintable}. Give printable text only: no control, bidirectional-text or zero-width characters.`,
+    )
   return { scopes, tags, expiration, revoke, ...(comment === '' ? {} : { comment }) }
 }
 
 /** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS: Record<string, string> = { scopes: 'usage:write', 'allow-key-management': 'false', expiration: '1h', comment: '', revoke: 'auto', 'secret-name': '', ...SECRET_INPUTS }
+const CREATE_ONLY_INPUTS: Record<string, string> = {
+  scopes: 'usage:write',
+  'allow-key-management': 'false',
+  expiration: '1h',
+  comment: '',
+  revoke: 'auto',
+  'secret-name': '',
+  ...SECRET_INPUTS,
+}
 
 export function readRevokePlan(getInput: GetInput): RevokePlan {
   for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
@@ -171,13 +199,23 @@ export function readRevokePlan(getInput: GetInput): RevokePlan {
   const keyIds = [...new Set(parseList(getInput('key-id')).map((id) => id.toLowerCase()))]
   const tags = [...new Set(parseList(getInput('tags')))]
   if (keyIds.length === 0 && tags.length === 0) {
-    throw new InputError('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.')
+    throw new InputError(
+      'key-id',
+      'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.',
+    )
   }
   if (keyIds.length > 0 && tags.length > 0) {
-    throw new InputError('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.')
+    throw new InputError(
+      'key-id',
+      'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.',
+    )
   }
   for (const id of keyIds) {
-    if (!isUuid(id)) throw new InputError('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`)
+    if (!isUuid(id))
+      throw new InputError(
+        'key-id',
+        `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`,
+      )
   }
   return { keyIds, tags }
 }

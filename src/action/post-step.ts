@@ -7,7 +7,12 @@ import { realClock, realHttp, runnerIdToken, USER_AGENT } from './wiring.ts'
 export async function run(): Promise<void> {
   const http = realHttp(process.env)
   try {
-    await runPost({ io: actionsIO(core, runnerIdToken(http.send, process.env)), send: http.send, clock: realClock, userAgent: USER_AGENT })
+    await runPost({
+      io: actionsIO(core, runnerIdToken(http.send, process.env)),
+      send: http.send,
+      clock: realClock,
+      userAgent: USER_AGENT,
+    })
   } finally {
     await http.close()
   }

@@ -1,12 +1,28 @@
 // The main step: read every input into a plan, choose the source of keys, and run the mode's flow
 // over it. Nothing here knows how a source mints or deletes.
 import { maskSecret, type ActionIO } from './io.ts'
-import { readKeyPlan, readMode, readOnMissingCredentials, readRevokePlan, type Mode, type RevokePlan, type RunContext } from './inputs.ts'
+import {
+  readKeyPlan,
+  readMode,
+  readOnMissingCredentials,
+  readRevokePlan,
+  type Mode,
+  type RevokePlan,
+  type RunContext,
+} from './inputs.ts'
 import { MAIN_DEEPGRAM_BUDGET_MS } from './limits.ts'
 import { createKey, type CreatePlan } from './flow/create.ts'
 import { revokeKeys } from './flow/revoke.ts'
 import { readKeepPrevious } from './flow/rotation.ts'
-import { acquireCredential, missingCredential, skippedForMissingCredential, openSource, readSourceSpec, type SourceDeps, type SourceSpec } from './sources/choose.ts'
+import {
+  acquireCredential,
+  missingCredential,
+  skippedForMissingCredential,
+  openSource,
+  readSourceSpec,
+  type SourceDeps,
+  type SourceSpec,
+} from './sources/choose.ts'
 import { wantsBroker } from './sources/broker-inputs.ts'
 import { fetchIdToken } from './sources/broker.ts'
 import { readCredential } from './token/inputs.ts'
@@ -30,7 +46,9 @@ export interface MainDeps {
 }
 
 /** What the step was asked, validated before any request. */
-type StepPlan = { mode: 'revoke'; source: SourceSpec; revoke: RevokePlan } | { mode: 'create'; source: SourceSpec; create: CreatePlan }
+type StepPlan =
+  | { mode: 'revoke'; source: SourceSpec; revoke: RevokePlan }
+  | { mode: 'create'; source: SourceSpec; create: CreatePlan }
 
 /** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
 export async function runMain(deps: MainDeps): Promise<void> {
@@ -46,7 +64,11 @@ export async function runMain(deps: MainDeps): Promise<void> {
       }
     }
     const getInput: GetInput = (name) => io.getInput(name)
-    if (readCredential(getInput) === 'token') return await tokenMain({ ...deps, idToken: (audience, deadline) => fetchIdToken(io, audience, deadline, deps.clock.now) }, secrets)
+    if (readCredential(getInput) === 'token')
+      return await tokenMain(
+        { ...deps, idToken: (audience, deadline) => fetchIdToken(io, audience, deadline, deps.clock.now) },
+        secrets,
+      )
     const mode = readMode(getInput)
     const onMissing = readOnMissingCredentials(getInput)
     // A run without its credential (forks, Dependabot) has no secrets either. A skipped run still
@@ -55,7 +77,12 @@ export async function runMain(deps: MainDeps): Promise<void> {
     const lacking = [...(wantsBroker(getInput) ? [] : ['api-key']), ...(mode === 'create' ? ['github-token'] : [])]
     const standIns: GetInput = (name) => (lacking.includes(name) && getInput(name) === '' ? 'missing' : getInput(name))
     const checked = readStepPlan(mode, onMissing === 'skip' ? standIns : getInput, deps)
-    const sourceDeps: SourceDeps = { ...deps, policy: MAIN_POLICY, deadline: deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS, budgetMs: MAIN_DEEPGRAM_BUDGET_MS }
+    const sourceDeps: SourceDeps = {
+      ...deps,
+      policy: MAIN_POLICY,
+      deadline: deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS,
+      budgetMs: MAIN_DEEPGRAM_BUDGET_MS,
+    }
     const noApiKey = checked.source.kind === 'deepgram' && getInput('api-key') === ''
     const credentialed = noApiKey ? undefined : await acquireCredential(checked.source, sourceDeps)
     if (credentialed === undefined) {

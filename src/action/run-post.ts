@@ -27,24 +27,39 @@ export async function runPost(deps: PostDeps): Promise<void> {
   }
   const work = loadPostWork(io)
   if (work.kind === 'none') {
-    io.info(io.getInput('credential').toLowerCase() === 'token' ? 'A temporary token cannot be revoked and leaves nothing behind: nothing to do.' : 'The main step created no key: nothing to revoke.')
+    io.info(
+      io.getInput('credential').toLowerCase() === 'token'
+        ? 'A temporary token cannot be revoked and leaves nothing behind: nothing to do.'
+        : 'The main step created no key: nothing to revoke.',
+    )
     return
   }
   if (work.kind === 'malformed') {
-    io.warning(`The main step's saved ${work.what} is not one this action saves, so no request was made. Check the project's keys in the Deepgram console.`)
+    io.warning(
+      `The main step's saved ${work.what} is not one this action saves, so no request was made. Check the project's keys in the Deepgram console.`,
+    )
     return
   }
   if (work.kind === 'key' && !work.revoke) {
-    io.info(`Key ${work.keyId} is kept until it expires at ${work.expiresAt}${work.keptBecause ? `: ${work.keptBecause}` : ''}.`)
+    io.info(
+      `Key ${work.keyId} is kept until it expires at ${work.expiresAt}${work.keptBecause ? `: ${work.keptBecause}` : ''}.`,
+    )
     return
   }
   const what = work.kind === 'key' ? `key ${work.keyId}` : 'the key this run may have created'
-  const sourceDeps: SourceDeps = { ...deps, policy: POST_POLICY, deadline: deps.clock.now() + POST_BUDGET_MS, budgetMs: POST_BUDGET_MS }
+  const sourceDeps: SourceDeps = {
+    ...deps,
+    policy: POST_POLICY,
+    deadline: deps.clock.now() + POST_BUDGET_MS,
+    budgetMs: POST_BUDGET_MS,
+  }
   try {
     const getInput = (name: string) => io.getInput(name)
     const reopened = await reopenSource(work.locator, getInput, sourceDeps)
     if (reopened === undefined) {
-      io.warning(`Could not revoke ${what}: api-key is empty in the post step. ${work.kind === 'key' ? `It expires on its own at ${work.expiresAt}.` : 'Check the project\'s keys in the Deepgram console.'}`)
+      io.warning(
+        `Could not revoke ${what}: api-key is empty in the post step. ${work.kind === 'key' ? `It expires on its own at ${work.expiresAt}.` : "Check the project's keys in the Deepgram console."}`,
+      )
       return
     }
     const { source, credential } = reopened

@@ -65,7 +65,14 @@ export function loadPostWork(io: ActionIO): PostWork {
   if (keyId !== '') {
     if (!isUuid(keyId)) return { kind: 'malformed', what: 'key id' }
     const keptBecause = io.getState('kept-because')
-    return { kind: 'key', locator, keyId, expiresAt: io.getState('expires-at'), revoke: io.getState('revoke') === 'true', ...(keptBecause ? { keptBecause } : {}) }
+    return {
+      kind: 'key',
+      locator,
+      keyId,
+      expiresAt: io.getState('expires-at'),
+      revoke: io.getState('revoke') === 'true',
+      ...(keptBecause ? { keptBecause } : {}),
+    }
   }
   if (!isInvocationId(invocation)) return { kind: 'malformed', what: 'marker' }
   return { kind: 'invocation', locator, invocation }

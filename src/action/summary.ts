@@ -33,14 +33,24 @@ export function mintSummary(s: MintSummary): string {
 
 /** One row per target: where the secret was created, updated, or why it failed. */
 export function secretsSummary(name: string, results: TargetResult[]): string {
-  const rows = results.map((r): [string, string] => [markdownValue(describeTarget(r.target)), markdownValue('outcome' in r ? r.outcome : `failed: ${r.error}`)])
+  const rows = results.map((r): [string, string] => [
+    markdownValue(describeTarget(r.target)),
+    markdownValue('outcome' in r ? r.outcome : `failed: ${r.error}`),
+  ])
   const advice = fanOutAdvice(results.length)
   return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${markdownValue(advice)}\n`}`
 }
 
 /** Revoke mode: what was deleted, and which ids the source did not know. */
-export function revokeModeSummary(where: string, what: string, report: { revoked: string[]; notFound: string[] }): string {
-  const rows = [...report.revoked.map((id): [string, string] => [code(id), 'revoked']), ...report.notFound.map((id): [string, string] => [code(id), 'not found (deleted already, or another project\'s)'])]
+export function revokeModeSummary(
+  where: string,
+  what: string,
+  report: { revoked: string[]; notFound: string[] },
+): string {
+  const rows = [
+    ...report.revoked.map((id): [string, string] => [code(id), 'revoked']),
+    ...report.notFound.map((id): [string, string] => [code(id), "not found (deleted already, or another project's)"]),
+  ]
   const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`
   return `### Deepgram keys revoked\n\nRevoking ${markdownValue(what)} ${markdownValue(where)}: ${report.revoked.length} revoked.\n\n${body}\n`
 }
@@ -68,9 +78,22 @@ export function code(value: string): string {
 
 /** keep-previous: each earlier key of the secret, and what became of it. */
 export function rotationSummary(report: RotationReport): string {
-  const results: Record<RetiredKey['outcome'], string> = { deleted: 'deleted', 'already-gone': 'already deleted', kept: `kept (keep-previous: ${report.keep})`, failed: 'not deleted (see the warning)' }
-  const rows = report.keys.map(({ key, outcome }): [string, string] => [code(key.apiKeyId), markdownValue(`${results[outcome]}; created ${key.created ?? 'at an unknown time'}`)])
+  const results: Record<RetiredKey['outcome'], string> = {
+    deleted: 'deleted',
+    'already-gone': 'already deleted',
+    kept: `kept (keep-previous: ${report.keep})`,
+    failed: 'not deleted (see the warning)',
+  }
+  const rows = report.keys.map(({ key, outcome }): [string, string] => [
+    code(key.apiKeyId),
+    markdownValue(`${results[outcome]}; created ${key.created ?? 'at an unknown time'}`),
+  ])
   const deleted = report.keys.filter((k) => k.outcome === 'deleted').length
-  const body = report.problem !== undefined ? `Nothing was deleted: ${markdownValue(report.problem)}` : rows.length > 0 ? table(rows, ['Key id', 'Result']) : 'This action had minted no earlier key for it.'
+  const body =
+    report.problem !== undefined
+      ? `Nothing was deleted: ${markdownValue(report.problem)}`
+      : rows.length > 0
+        ? table(rows, ['Key id', 'Result'])
+        : 'This action had minted no earlier key for it.'
   return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`
 }

@@ -20,7 +20,11 @@ const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy
 export function realHttp(env: NodeJS.ProcessEnv): { send: HttpSend; close: () => Promise<void> } {
   const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '')
   const agent: Dispatcher = behindProxy ? new EnvHttpProxyAgent() : new Agent()
-  const send = undiciSend(agent, { timeoutMs: REQUEST_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES, proxyFor: (url) => proxyFromEnv(env, url) })
+  const send = undiciSend(agent, {
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    maxBodyBytes: MAX_BODY_BYTES,
+    proxyFor: (url) => proxyFromEnv(env, url),
+  })
   // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
   // the step is done (nothing waits for it any more), would otherwise hold it.
   return { send, close: () => agent.destroy() }
@@ -31,7 +35,8 @@ export function realHttp(env: NodeJS.ProcessEnv): { send: HttpSend; close: () =>
  * deadline, and abandoned at it (@actions/core's request has neither).
  */
 export function runnerIdToken(send: HttpSend, env: NodeJS.ProcessEnv): ActionIO['getIDToken'] {
-  return (audience, timeoutMs = ID_TOKEN_TIMEOUT_MS) => requestIdToken(send, env, audience, Math.min(timeoutMs, ID_TOKEN_TIMEOUT_MS), USER_AGENT)
+  return (audience, timeoutMs = ID_TOKEN_TIMEOUT_MS) =>
+    requestIdToken(send, env, audience, Math.min(timeoutMs, ID_TOKEN_TIMEOUT_MS), USER_AGENT)
 }
 
 export const realClock: RetryClock = { now: () => Date.now(), sleep: (ms) => sleep(ms), random: () => Math.random() }
@@ -75,7 +80,9 @@ export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext & { apiUrl
 function forkOf(eventPath: string | undefined): string | undefined {
   if (!eventPath) return undefined
   try {
-    const event = JSON.parse(readFileSync(eventPath, 'utf8')) as { pull_request?: { head?: { repo?: { fork?: boolean; full_name?: string } } } }
+    const event = JSON.parse(readFileSync(eventPath, 'utf8')) as {
+      pull_request?: { head?: { repo?: { fork?: boolean; full_name?: string } } }
+    }
     const head = event.pull_request?.head?.repo
     return head?.fork ? head.full_name : undefined
   } catch {

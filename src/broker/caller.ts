@@ -7,7 +7,16 @@ import { claimText, selectRule, shownClaims, type Claims } from './rules.ts'
 import type { VerifyToken } from './tokens.ts'
 
 /** The claims an audit line records (besides the rule and what was done). */
-const AUDITED_CLAIMS = ['repository', 'repository_id', 'run_id', 'run_attempt', 'workflow_ref', 'event_name', 'ref', 'jti'] as const
+const AUDITED_CLAIMS = [
+  'repository',
+  'repository_id',
+  'run_id',
+  'run_attempt',
+  'workflow_ref',
+  'event_name',
+  'ref',
+  'jti',
+] as const
 
 export type AuditedClaims = { [claim in (typeof AUDITED_CLAIMS)[number]]?: string } & { issuer?: string }
 
@@ -19,7 +28,12 @@ export interface Caller {
 }
 
 /** Verifies the token and finds its rule: 401 for a bad token, 403 `no_rule` (with the claims) when no rule takes it. */
-export async function identify(verify: VerifyToken, rules: readonly Rule[], token: string, audit: AuditedClaims): Promise<Caller> {
+export async function identify(
+  verify: VerifyToken,
+  rules: readonly Rule[],
+  token: string,
+  audit: AuditedClaims,
+): Promise<Caller> {
   const claims = await verify(token)
   for (const claim of AUDITED_CLAIMS) audit[claim] = claimText(claims, claim)
   const issuer = claimText(claims, 'iss') ?? ''
@@ -27,7 +41,11 @@ export async function identify(verify: VerifyToken, rules: readonly Rule[], toke
   const repository = claimText(claims, 'repository')
   const repositoryId = claimText(claims, 'repository_id')
   if (!repository || !repositoryId || !/^\d{1,20}$/.test(repositoryId)) {
-    throw new Refusal(401, 'token_invalid', 'The token is not valid: it has no repository and numeric repository_id claims, as GitHub Actions tokens do.')
+    throw new Refusal(
+      401,
+      'token_invalid',
+      'The token is not valid: it has no repository and numeric repository_id claims, as GitHub Actions tokens do.',
+    )
   }
   const rule = selectRule(rules, claims)
   if (!rule) throw ruleRefusal('no_rule', `No rule of the policy matches this token of issuer ${issuer}.`, claims)

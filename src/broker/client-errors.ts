@@ -44,9 +44,14 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
 
 function refusalFor(error: Error & { code?: string }): Refusal {
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return new Refusal(408, 'request_timeout', `The request did not arrive in time: the headers must arrive within ${HEADERS_TIMEOUT_MS / 1000} s and the whole request within ${REQUEST_TIMEOUT_MS / 1000} s.`)
+    return new Refusal(
+      408,
+      'request_timeout',
+      `The request did not arrive in time: the headers must arrive within ${HEADERS_TIMEOUT_MS / 1000} s and the whole request within ${REQUEST_TIMEOUT_MS / 1000} s.`,
+    )
   }
   if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE') return abortedRequest()
-  if (error.code === 'HPE_HEADER_OVERFLOW') return new Refusal(431, 'headers_too_large', 'The request headers are over 16 KiB.')
+  if (error.code === 'HPE_HEADER_OVERFLOW')
+    return new Refusal(431, 'headers_too_large', 'The request headers are over 16 KiB.')
   return new Refusal(400, 'bad_request', `The request is not well-formed HTTP/1.1 (${error.code ?? 'parse error'}).`)
 }

@@ -24,11 +24,16 @@ export class ConfigError extends Error {
   }
 }
 
-
 export function readConfig(env: NodeJS.ProcessEnv): BrokerConfig {
   const adminKey = env.DEEPGRAM_ADMIN_KEY ?? ''
-  if (adminKey === '') throw new ConfigError('DEEPGRAM_ADMIN_KEY is not set. Give a Deepgram API key with keys:write in the project (from the platform\'s secret store).')
-  if (!hasCredentialForm(adminKey)) throw new ConfigError('DEEPGRAM_ADMIN_KEY holds spaces or characters that are not printable ASCII. Give the key alone, as Deepgram shows it.')
+  if (adminKey === '')
+    throw new ConfigError(
+      "DEEPGRAM_ADMIN_KEY is not set. Give a Deepgram API key with keys:write in the project (from the platform's secret store).",
+    )
+  if (!hasCredentialForm(adminKey))
+    throw new ConfigError(
+      'DEEPGRAM_ADMIN_KEY holds spaces or characters that are not printable ASCII. Give the key alone, as Deepgram shows it.',
+    )
   const policyPath = env.BROKER_POLICY ?? ''
   if (policyPath === '') throw new ConfigError('BROKER_POLICY is not set. Give the path of the policy file (YAML).')
   return {
@@ -45,13 +50,19 @@ export function readConfig(env: NodeJS.ProcessEnv): BrokerConfig {
 /** The metrics are private by default: served only when METRICS_PORT is set, on loopback unless METRICS_HOST says otherwise. */
 function readMetrics(env: NodeJS.ProcessEnv): BrokerConfig['metrics'] {
   if (env.METRICS_PORT === undefined || env.METRICS_PORT === '') return undefined
-  return { port: readPort(env.METRICS_PORT, 'METRICS_PORT', 'unset, there are no metrics'), host: readHost(env.METRICS_HOST, 'METRICS_HOST', '127.0.0.1') }
+  return {
+    port: readPort(env.METRICS_PORT, 'METRICS_PORT', 'unset, there are no metrics'),
+    host: readHost(env.METRICS_HOST, 'METRICS_HOST', '127.0.0.1'),
+  }
 }
 
 function readPort(text: string | undefined, name = 'PORT', whenUnset = 'the default is 8080'): number {
   if (text === undefined || text === '') return 8080
   const port = Number(text)
-  if (!/^\d+$/.test(text) || port > 65535) throw new ConfigError(`${name} '${text}' is not a port. Give a number from 0 to 65535 (0: any free port); ${whenUnset}.`)
+  if (!/^\d+$/.test(text) || port > 65535)
+    throw new ConfigError(
+      `${name} '${text}' is not a port. Give a number from 0 to 65535 (0: any free port); ${whenUnset}.`,
+    )
   return port
 }
 
@@ -59,30 +70,40 @@ function readMaxConnections(text: string | undefined): number {
   if (text === undefined || text === '') return DEFAULT_MAX_CONNECTIONS
   const count = Number(text)
   if (!/^\d+$/.test(text) || count < 1 || count > 1_000_000) {
-    throw new ConfigError(`MAX_CONNECTIONS '${text}' is not a count. Give a whole number from 1 to 1000000: the connections open at once, past which new ones are refused; the default is ${DEFAULT_MAX_CONNECTIONS}.`)
+    throw new ConfigError(
+      `MAX_CONNECTIONS '${text}' is not a count. Give a whole number from 1 to 1000000: the connections open at once, past which new ones are refused; the default is ${DEFAULT_MAX_CONNECTIONS}.`,
+    )
   }
   return count
 }
 
 function readHost(text: string | undefined, name = 'HOST', fallback = '0.0.0.0'): string {
   if (text === undefined || text === '') return fallback
-  if (!/^[0-9A-Za-z.:-]+$/.test(text)) throw new ConfigError(`${name} '${text}' is not an address. Give an IP address or a host name, such as 0.0.0.0 or 127.0.0.1; the default is ${fallback}.`)
+  if (!/^[0-9A-Za-z.:-]+$/.test(text))
+    throw new ConfigError(
+      `${name} '${text}' is not an address. Give an IP address or a host name, such as 0.0.0.0 or 127.0.0.1; the default is ${fallback}.`,
+    )
   return text
 }
 
 function readDeepgramApiUrl(text: string | undefined): string {
   const value = text === undefined || text === '' ? 'https://api.deepgram.com' : text
-  const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]); the default is https://api.deepgram.com.'
+  const forms =
+    'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]); the default is https://api.deepgram.com.'
   let url: URL
   try {
     url = new URL(value)
   } catch {
     throw new ConfigError(`DEEPGRAM_API_URL '${value}' is not a URL. ${forms}`)
   }
-  if (url.username || url.password || url.search || url.hash) throw new ConfigError(`DEEPGRAM_API_URL must be a bare base URL, without credentials, query or fragment. ${forms}`)
+  if (url.username || url.password || url.search || url.hash)
+    throw new ConfigError(`DEEPGRAM_API_URL must be a bare base URL, without credentials, query or fragment. ${forms}`)
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    throw new ConfigError(`DEEPGRAM_API_URL '${value}' is plain http to a host that is not this machine: the admin key would cross the network in clear text. ${forms}`)
+    throw new ConfigError(
+      `DEEPGRAM_API_URL '${value}' is plain http to a host that is not this machine: the admin key would cross the network in clear text. ${forms}`,
+    )
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`DEEPGRAM_API_URL '${value}' is not an http(s) URL. ${forms}`)
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError(`DEEPGRAM_API_URL '${value}' is not an http(s) URL. ${forms}`)
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
 }

@@ -14,11 +14,17 @@ export async function deepgramStep<T>(call: () => Promise<T>, keyId?: string): P
     if (error instanceof ServiceError) {
       if (keyId !== undefined && error.status === 404) throw notFound(keyId)
       const { status, message, requestId, action } = error.details
-      throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${status} while ${action}: ${message} (request id ${requestId ?? 'none'}). Try again later; if it persists, check the broker's admin key and project.`, {
-        details: { deepgram_status: status, deepgram_request_id: requestId ?? null },
-      })
+      throw new Refusal(
+        502,
+        'deepgram_failed',
+        `Deepgram answered HTTP ${status} while ${action}: ${message} (request id ${requestId ?? 'none'}). Try again later; if it persists, check the broker's admin key and project.`,
+        {
+          details: { deepgram_status: status, deepgram_request_id: requestId ?? null },
+        },
+      )
     }
-    if (error instanceof NetworkError || error instanceof ActionError) throw new Refusal(502, 'deepgram_failed', `${error.message} Try again later.`)
+    if (error instanceof NetworkError || error instanceof ActionError)
+      throw new Refusal(502, 'deepgram_failed', `${error.message} Try again later.`)
     throw error
   }
 }

@@ -19,9 +19,14 @@ export const ISSUER_LIMITS = { maxBodyBytes: 100 * 1024, timeoutMs: 5_000 }
 export async function fetchIssuerJson(send: HttpSend, url: string): Promise<unknown> {
   let response
   try {
-    response = await send({ method: 'GET', url, headers: { accept: 'application/json', 'user-agent': 'deepgram-key-broker/0.1' } })
+    response = await send({
+      method: 'GET',
+      url,
+      headers: { accept: 'application/json', 'user-agent': 'deepgram-key-broker/0.1' },
+    })
   } catch (error) {
-    if (error instanceof TransportError || error instanceof AnswerTooLargeError) throw new IssuerUnavailable(`${url} could not be read: ${error.message}`)
+    if (error instanceof TransportError || error instanceof AnswerTooLargeError)
+      throw new IssuerUnavailable(`${url} could not be read: ${error.message}`)
     throw error
   }
   if (response.status !== 200) throw new IssuerUnavailable(`${url} answered HTTP ${response.status}`)
@@ -39,8 +44,10 @@ export async function discoverKeySet(issuer: string, fetchJson: (url: string) =>
   const fields = typeof document === 'object' && document !== null ? (document as Record<string, unknown>) : {}
   if (fields.issuer !== issuer) throw new IssuerUnavailable(`${discoveryUrl} names another issuer than ${issuer}`)
   const jwksUri = fields.jwks_uri
-  if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri)) throw new IssuerUnavailable(`${discoveryUrl} has no jwks_uri URL`)
-  if (new URL(jwksUri).origin !== new URL(issuer).origin) throw new IssuerUnavailable(`${discoveryUrl} puts its keys on another host than ${issuer}`)
+  if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri))
+    throw new IssuerUnavailable(`${discoveryUrl} has no jwks_uri URL`)
+  if (new URL(jwksUri).origin !== new URL(issuer).origin)
+    throw new IssuerUnavailable(`${discoveryUrl} puts its keys on another host than ${issuer}`)
   const keySet = await fetchJson(jwksUri)
   const keys = typeof keySet === 'object' && keySet !== null ? (keySet as Record<string, unknown>).keys : undefined
   if (!Array.isArray(keys)) throw new IssuerUnavailable(`${jwksUri} is not a JSON Web Key Set`)

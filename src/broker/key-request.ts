@@ -36,42 +36,78 @@ export const MAX_DEPTH = 8
 /** Parses and checks the body; an empty body asks for the rule's defaults. */
 export function parseKeyRequest(body: string): KeyRequest {
   if (body.trim() === '') return {}
-  if (nestingDepth(body) > MAX_DEPTH) throw badRequest(`The body nests deeper than ${MAX_DEPTH} levels; a key request is an object of strings and lists.`)
+  if (nestingDepth(body) > MAX_DEPTH)
+    throw badRequest(`The body nests deeper than ${MAX_DEPTH} levels; a key request is an object of strings and lists.`)
   let value: unknown
   try {
     value = JSON.parse(body)
   } catch {
     throw badRequest(`The body is not JSON. Send an object with any of ${FIELD_LIST}, or no body for the defaults.`)
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest(`The body must be a JSON object with any of ${FIELD_LIST}.`)
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw badRequest(`The body must be a JSON object with any of ${FIELD_LIST}.`)
   const fields = value as Record<string, unknown>
   const unknown = Object.keys(fields).filter((name) => !FIELDS.has(name))
-  if (unknown.length > 0) throw badRequest(`The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; the fields are ${FIELD_LIST}.`)
+  if (unknown.length > 0)
+    throw badRequest(
+      `The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; the fields are ${FIELD_LIST}.`,
+    )
   const request: KeyRequest = {}
-  if (fields.scopes !== undefined) request.scopes = readList(fields.scopes, 'scopes', SCOPE, 'scopes such as usage:write', 1, 50)
-  if (fields.tags !== undefined) request.tags = readList(fields.tags, 'tags', TAG, 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters', 0, MAX_TAGS)
+  if (fields.scopes !== undefined)
+    request.scopes = readList(fields.scopes, 'scopes', SCOPE, 'scopes such as usage:write', 1, 50)
+  if (fields.tags !== undefined)
+    request.tags = readList(
+      fields.tags,
+      'tags',
+      TAG,
+      'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters',
+      0,
+      MAX_TAGS,
+    )
   if (fields.expiration !== undefined) {
     const expiration = fields.expiration
-    if (typeof expiration !== 'string' && !(typeof expiration === 'number' && Number.isSafeInteger(expiration) && expiration > 0)) {
-      throw badRequest('expiration must be a duration such as "30m" or "2h", an ISO 8601 date-time with a zone, or a whole number of seconds.')
+    if (
+      typeof expiration !== 'string' &&
+      !(typeof expiration === 'number' && Number.isSafeInteger(expiration) && expiration > 0)
+    ) {
+      throw badRequest(
+        'expiration must be a duration such as "30m" or "2h", an ISO 8601 date-time with a zone, or a whole number of seconds.',
+      )
     }
     request.expiration = expiration
   }
   if (fields.comment !== undefined) request.comment = readComment(fields.comment)
-  if (fields.invocation !== undefined) request.invocation = readHex(fields.invocation, 'invocation', 16, 'the invocation id the caller saved before sending')
-  if (fields.secret !== undefined) request.secret = readHex(fields.secret, 'secret', 12, "the digest of the secret the key is written to (secretDigest of its name, type and targets)")
+  if (fields.invocation !== undefined)
+    request.invocation = readHex(
+      fields.invocation,
+      'invocation',
+      16,
+      'the invocation id the caller saved before sending',
+    )
+  if (fields.secret !== undefined)
+    request.secret = readHex(
+      fields.secret,
+      'secret',
+      12,
+      'the digest of the secret the key is written to (secretDigest of its name, type and targets)',
+    )
   return request
 }
 
 function readComment(comment: unknown): string {
-  if (typeof comment !== 'string' || comment.length > MAX_COMMENT) throw badRequest(`comment must be a string of at most ${MAX_COMMENT} characters of printable text.`)
+  if (typeof comment !== 'string' || comment.length > MAX_COMMENT)
+    throw badRequest(`comment must be a string of at most ${MAX_COMMENT} characters of printable text.`)
   const unprintable = unprintableIn(comment)
-  if (unprintable) throw badRequest(`comment holds ${unprintable}; give printable text only: no control, line-separator, bidirectional-text or zero-width characters.`)
+  if (unprintable)
+    throw badRequest(
+      `comment holds ${unprintable}; give printable text only: no control, line-separator, bidirectional-text or zero-width characters.`,
+    )
   return comment.trim()
 }
 
 function readHex(value: unknown, name: string, digits: number, what: string): string {
-  if (typeof value !== 'string' || !new RegExp(`^[0-9a-f]{${digits}}$`).test(value)) throw badRequest(`${name} must be exactly ${digits} lower-case hex digits: ${what}.`)
+  if (typeof value !== 'string' || !new RegExp(`^[0-9a-f]{${digits}}$`).test(value))
+    throw badRequest(`${name} must be exactly ${digits} lower-case hex digits: ${what}.`)
   return value
 }
 
@@ -97,7 +133,8 @@ export function nestingDepth(text: string): number {
 }
 
 function readList(value: unknown, name: string, form: RegExp, forms: string, min: number, max: number): string[] {
-  if (!Array.isArray(value) || value.length < min || value.length > max) throw badRequest(`${name} must be a list of ${min === 0 ? 'at most' : `${min} to`} ${max} ${forms}.`)
+  if (!Array.isArray(value) || value.length < min || value.length > max)
+    throw badRequest(`${name} must be a list of ${min === 0 ? 'at most' : `${min} to`} ${max} ${forms}.`)
   const bad = value.find((item) => typeof item !== 'string' || !form.test(item))
   if (bad !== undefined) throw badRequest(`${name}: ${JSON.stringify(bad)} is not one of ${forms}.`)
   return [...new Set(value as string[])]
@@ -119,12 +156,18 @@ export function grantFor(rule: Rule, request: KeyRequest, holder: Holder, now: D
   const scopes = request.scopes ?? rule.scopes
   const extra = scopes.filter((scope) => !rule.scopes.includes(scope))
   if (extra.length > 0) {
-    throw forbidden('scope_not_allowed', `Rule ${rule.name} does not grant ${extra.join(', ')}; it grants at most ${rule.scopes.join(', ')}.`)
+    throw forbidden(
+      'scope_not_allowed',
+      `Rule ${rule.name} does not grant ${extra.join(', ')}; it grants at most ${rule.scopes.join(', ')}.`,
+    )
   }
   const expiration = requestedExpiration(request.expiration, rule, now)
   const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000
   if (seconds > rule.maxExpirationSeconds) {
-    throw forbidden('lifetime_not_allowed', `The key would live ${Math.ceil(seconds)} s; rule ${rule.name} allows at most ${rule.maxExpirationSeconds} s (max-expiration).`)
+    throw forbidden(
+      'lifetime_not_allowed',
+      `The key would live ${Math.ceil(seconds)} s; rule ${rule.name} allows at most ${rule.maxExpirationSeconds} s (max-expiration).`,
+    )
   }
   const about = `${holder.repository} run ${holder.runId}.${holder.runAttempt}, rule ${rule.name}`
   return {

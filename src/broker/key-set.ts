@@ -32,7 +32,11 @@ export class KeySetCache<T> {
   /** The key set to verify with. */
   async current(): Promise<T> {
     const now = this.now()
-    if (this.held !== undefined && (now - this.fetchedAt < this.timing.maxAgeMs || now - this.attemptedAt < this.timing.cooldownMs)) return this.held
+    if (
+      this.held !== undefined &&
+      (now - this.fetchedAt < this.timing.maxAgeMs || now - this.attemptedAt < this.timing.cooldownMs)
+    )
+      return this.held
     try {
       return await this.fetch()
     } catch (error) {

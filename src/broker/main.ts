@@ -58,16 +58,33 @@ function serve(): void {
   const recorder = metrics?.recorder ?? NO_METRICS
   const readiness = new Readiness(policy.issuers)
   const agent = new Agent({ keepAliveTimeout: 30_000 })
-  const deepgramSend = observed(undiciSend(agent, { timeoutMs: DEEPGRAM_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES }), recorder)
+  const deepgramSend = observed(
+    undiciSend(agent, { timeoutMs: DEEPGRAM_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES }),
+    recorder,
+  )
   const deepgramUntil = (deadline: number): DeepgramClient =>
-    new DeepgramClient({ baseUrl: config.deepgramApiUrl, apiKey: config.adminKey, send: deepgramSend, clock, policy: DEEPGRAM_RETRY, userAgent: USER_AGENT, deadline })
+    new DeepgramClient({
+      baseUrl: config.deepgramApiUrl,
+      apiKey: config.adminKey,
+      send: deepgramSend,
+      clock,
+      policy: DEEPGRAM_RETRY,
+      userAgent: USER_AGENT,
+      deadline,
+    })
   const issuerSend = undiciSend(agent, ISSUER_LIMITS)
   const logError = (message: string): void => void process.stderr.write(`${message}\n`)
   const onKeySetFetch = (issuer: string, outcome: 'ok' | 'failed'): void => {
     recorder.keySetFetched(issuer, outcome)
     if (outcome === 'ok') readiness.keySetFetched(issuer)
   }
-  const verify = createTokenVerifier({ issuers: policy.issuers, audience: policy.audience, fetchJson: (url) => fetchIssuerJson(issuerSend, url), now: clock.now, onKeySetFetch })
+  const verify = createTokenVerifier({
+    issuers: policy.issuers,
+    audience: policy.audience,
+    fetchJson: (url) => fetchIssuerJson(issuerSend, url),
+    now: clock.now,
+    onKeySetFetch,
+  })
   const broker = new Broker({
     policy,
     verify,
@@ -81,8 +98,18 @@ function serve(): void {
   })
   const drain = new Drain()
   const audit = (line: object): void => void process.stdout.write(`${jsonLine(line)}\n`)
-  const server = createBrokerServer({ broker, audit, logError, now: clock.now, drain, maxConnections: config.maxConnections, metrics: recorder, readiness })
-  if (metrics && config.metrics) listen(createOpsServer(metrics.registry, readiness, logError), config.metrics, 'metrics on', '/metrics').unref()
+  const server = createBrokerServer({
+    broker,
+    audit,
+    logError,
+    now: clock.now,
+    drain,
+    maxConnections: config.maxConnections,
+    metrics: recorder,
+    readiness,
+  })
+  if (metrics && config.metrics)
+    listen(createOpsServer(metrics.registry, readiness, logError), config.metrics, 'metrics on', '/metrics').unref()
   void fetchKeySets(verify, readiness, logError)
   listen(server, config, 'listening on', '')
   // Stop accepting, cut requests still sending their body, let every other one end (each mint
@@ -134,11 +161,18 @@ function observed(send: HttpSend, metrics: MetricsRecorder): HttpSend {
 }
 
 /** The issuers' keys, fetched as the broker starts and again, with growing pauses, until each has come once. */
-async function fetchKeySets(verify: TokenVerifier, readiness: Readiness, logError: (message: string) => void): Promise<void> {
+async function fetchKeySets(
+  verify: TokenVerifier,
+  readiness: Readiness,
+  logError: (message: string) => void,
+): Promise<void> {
   for (let pauseMs = KEY_SET_RETRY.firstMs; ; pauseMs = Math.min(2 * pauseMs, KEY_SET_RETRY.maxMs)) {
     const failures = await verify.prefetch()
     if (readiness.keySetsFetched) return
-    for (const failure of failures) logError(`not ready: ${failure instanceof Error ? failure.message : String(failure)}; trying again in ${pauseMs / 1000} s`)
+    for (const failure of failures)
+      logError(
+        `not ready: ${failure instanceof Error ? failure.message : String(failure)}; trying again in ${pauseMs / 1000} s`,
+      )
     await sleep(pauseMs, undefined, { ref: false })
   }
 }
@@ -148,7 +182,9 @@ function loadPolicy(path: string): Policy {
   try {
     text = readFileSync(path, 'utf8')
   } catch (error) {
-    throw new ConfigError(`BROKER_POLICY ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}). Give the path of the policy file.`)
+    throw new ConfigError(
+      `BROKER_POLICY ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}). Give the path of the policy file.`,
+    )
   }
   return parsePolicy(text, path)
 }
@@ -158,5 +194,9 @@ if (command === 'serve' && args.length === 0) {
   serve()
 } else {
   const write = (stream: NodeJS.WriteStream) => (line: string) => void stream.write(`${line}\n`)
-  process.exitCode = runPolicyTool(command, args, { readFile: (path) => readFileSync(path, 'utf8'), out: write(process.stdout), err: write(process.stderr) })
+  process.exitCode = runPolicyTool(command, args, {
+    readFile: (path) => readFileSync(path, 'utf8'),
+    out: write(process.stdout),
+    err: write(process.stderr),
+  })
 }

@@ -39,12 +39,38 @@ export function createBrokerMetrics(): { registry: Registry; recorder: MetricsRe
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const registers = [registry]
-  const requests = new Counter({ name: 'broker_requests_total', help: 'Requests answered, by route template, outcome and HTTP status.', labelNames: ['route', 'outcome', 'status'], registers })
+  const requests = new Counter({
+    name: 'broker_requests_total',
+    help: 'Requests answered, by route template, outcome and HTTP status.',
+    labelNames: ['route', 'outcome', 'status'],
+    registers,
+  })
   const inFlight = new Gauge({ name: 'broker_requests_in_flight', help: 'Requests being answered now.', registers })
-  const mints = new Histogram({ name: 'broker_mint_duration_seconds', help: 'POST /v1/keys from arrival to answer, by outcome.', labelNames: ['outcome'], buckets: MINT_BUCKETS, registers })
-  const rateLimited = new Counter({ name: 'broker_rate_limited_total', help: 'Requests refused by the per-repository rate limit (429), by route template.', labelNames: ['route'], registers })
-  const deepgram = new Counter({ name: 'broker_deepgram_responses_total', help: "Deepgram's answers by HTTP status; none: no answer (network, deadline).", labelNames: ['status'], registers })
-  const keySets = new Counter({ name: 'broker_issuer_key_set_fetches_total', help: "Fetches of an issuer's key set (discovery, then JWKS), by issuer and outcome.", labelNames: ['issuer', 'outcome'], registers })
+  const mints = new Histogram({
+    name: 'broker_mint_duration_seconds',
+    help: 'POST /v1/keys from arrival to answer, by outcome.',
+    labelNames: ['outcome'],
+    buckets: MINT_BUCKETS,
+    registers,
+  })
+  const rateLimited = new Counter({
+    name: 'broker_rate_limited_total',
+    help: 'Requests refused by the per-repository rate limit (429), by route template.',
+    labelNames: ['route'],
+    registers,
+  })
+  const deepgram = new Counter({
+    name: 'broker_deepgram_responses_total',
+    help: "Deepgram's answers by HTTP status; none: no answer (network, deadline).",
+    labelNames: ['status'],
+    registers,
+  })
+  const keySets = new Counter({
+    name: 'broker_issuer_key_set_fetches_total',
+    help: "Fetches of an issuer's key set (discovery, then JWKS), by issuer and outcome.",
+    labelNames: ['issuer', 'outcome'],
+    registers,
+  })
   const recorder: MetricsRecorder = {
     requestStarted: () => inFlight.inc(),
     requestEnded: ({ route, outcome, status, error, seconds }) => {

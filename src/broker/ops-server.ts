@@ -11,7 +11,12 @@ export function createOpsServer(registry: Registry, readiness: Readiness, logErr
     req.resume()
     const path = new URL(req.url ?? '/', 'http://ops.invalid').pathname
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(res, 405, { error: 'method_not_allowed', message: `${req.method} is not allowed here.` }, { allow: 'GET, HEAD' })
+      send(
+        res,
+        405,
+        { error: 'method_not_allowed', message: `${req.method} is not allowed here.` },
+        { allow: 'GET, HEAD' },
+      )
       return
     }
     const probe = probeAnswer(path, readiness)

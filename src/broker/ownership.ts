@@ -2,7 +2,13 @@
 // (see src/deepgram/marker.ts), and its MAC, which only the broker can compute, proves it.
 import { createHmac } from 'node:crypto'
 import type { ProjectKey } from '../deepgram/client.ts'
-import { brokerMarker, isBrokerMarkerFor, parseMarker, type BrokerMarker, type BrokerOwner } from '../deepgram/marker.ts'
+import {
+  brokerMarker,
+  isBrokerMarkerFor,
+  parseMarker,
+  type BrokerMarker,
+  type BrokerOwner,
+} from '../deepgram/marker.ts'
 
 /**
  * The secret behind the markers' MACs, derived from the admin key so that every copy of the
@@ -31,6 +37,8 @@ export class Ownership {
   /** The key's marker when this broker minted it for `owner`, else undefined. */
   markerOwnedBy(key: ProjectKey, owner: BrokerOwner): BrokerMarker | undefined {
     const marker = parseMarker(key.comment)
-    return marker?.kind === 'broker' && isBrokerMarkerFor(marker, this.macKey, owner, this.acceptLegacy) ? marker : undefined
+    return marker?.kind === 'broker' && isBrokerMarkerFor(marker, this.macKey, owner, this.acceptLegacy)
+      ? marker
+      : undefined
   }
 }

@@ -31,7 +31,9 @@ export function runPolicyTool(command: string, args: readonly string[], io: Tool
     const policyPath = args.find((_, i) => i !== at && i !== at + 1)
     if (at >= 0 && claimsPath !== undefined && policyPath !== undefined) return explain(policyPath, claimsPath, io)
   }
-  io.err(`deepgram-key-broker: '${logLine([command, ...args].join(' '))}' is not a command line it understands.\n${USAGE}`)
+  io.err(
+    `deepgram-key-broker: '${logLine([command, ...args].join(' '))}' is not a command line it understands.\n${USAGE}`,
+  )
   return 2
 }
 
@@ -50,7 +52,10 @@ function explain(policyPath: string, claimsPath: string, io: ToolIO): number {
   if (!policy || !read) return 1
   // Claims copied from a workflow often leave out iss: with one issuer, it can only be that one.
   const [onlyIssuer] = policy.issuers
-  const claims = read.iss === undefined && policy.issuers.length === 1 && onlyIssuer !== undefined ? { ...read, iss: onlyIssuer } : read
+  const claims =
+    read.iss === undefined && policy.issuers.length === 1 && onlyIssuer !== undefined
+      ? { ...read, iss: onlyIssuer }
+      : read
   const verdicts = policy.rules.map((rule) => ({ rule, mismatch: firstMismatch(rule, claims) }))
   const chosen = verdicts.find((verdict) => verdict.mismatch === undefined)?.rule
   io.out(
@@ -78,7 +83,9 @@ function loadOrReport(path: string, io: ToolIO): Policy | undefined {
   try {
     text = io.readFile(path)
   } catch (error) {
-    io.err(`deepgram-key-broker: cannot read ${logLine(path)} (${(error as NodeJS.ErrnoException).code ?? 'error'}). Give the path of the policy file.`)
+    io.err(
+      `deepgram-key-broker: cannot read ${logLine(path)} (${(error as NodeJS.ErrnoException).code ?? 'error'}). Give the path of the policy file.`,
+    )
     return undefined
   }
   try {
@@ -91,7 +98,10 @@ function loadOrReport(path: string, io: ToolIO): Policy | undefined {
 }
 
 function readClaims(path: string, io: ToolIO): Claims | undefined {
-  const refuse = (why: string): undefined => void io.err(`deepgram-key-broker: ${logLine(path)} ${why}. Give a JSON object of claims, such as a token's payload.`)
+  const refuse = (why: string): undefined =>
+    void io.err(
+      `deepgram-key-broker: ${logLine(path)} ${why}. Give a JSON object of claims, such as a token's payload.`,
+    )
   let text: string
   try {
     text = io.readFile(path)
@@ -104,7 +114,9 @@ function readClaims(path: string, io: ToolIO): Claims | undefined {
   } catch {
     return refuse('is not JSON')
   }
-  return typeof claims === 'object' && claims !== null && !Array.isArray(claims) ? (claims as Claims) : refuse('is not a JSON object')
+  return typeof claims === 'object' && claims !== null && !Array.isArray(claims)
+    ? (claims as Claims)
+    : refuse('is not a JSON object')
 }
 
 /** A claim's value as explain shows it: quoted, or why there is none to match. */

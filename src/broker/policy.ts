@@ -53,10 +53,34 @@ export const DEFAULT_MAX_EXPIRATION_SECONDS = 3600
 
 /** The claims a rule may match: GitHub's (its discovery document's claims_supported). */
 export const MATCHABLE_CLAIMS = new Set([
-  'iss', 'sub', 'repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'repository_visibility',
-  'ref', 'ref_type', 'ref_protected', 'sha', 'workflow', 'workflow_ref', 'workflow_sha', 'job_workflow_ref',
-  'job_workflow_sha', 'event_name', 'environment', 'run_id', 'run_number', 'run_attempt', 'actor', 'actor_id',
-  'head_ref', 'base_ref', 'runner_environment', 'enterprise', 'enterprise_id',
+  'iss',
+  'sub',
+  'repository',
+  'repository_id',
+  'repository_owner',
+  'repository_owner_id',
+  'repository_visibility',
+  'ref',
+  'ref_type',
+  'ref_protected',
+  'sha',
+  'workflow',
+  'workflow_ref',
+  'workflow_sha',
+  'job_workflow_ref',
+  'job_workflow_sha',
+  'event_name',
+  'environment',
+  'run_id',
+  'run_number',
+  'run_attempt',
+  'actor',
+  'actor_id',
+  'head_ref',
+  'base_ref',
+  'runner_environment',
+  'enterprise',
+  'enterprise_id',
 ])
 
 /** Claims that tie a rule to repositories: every repository on GitHub shares one issuer. */
@@ -98,12 +122,15 @@ function readPolicy(document: unknown, problems: string[]): Policy {
   }
   unknownFields(top, TOP_FIELDS, '', problems)
   const projectId = top['project-id']
-  if (typeof projectId !== 'string' || !UUID.test(projectId)) problems.push("project-id must be the project's UUID, as in the Deepgram console")
+  if (typeof projectId !== 'string' || !UUID.test(projectId))
+    problems.push("project-id must be the project's UUID, as in the Deepgram console")
   const audience = top.audience
   if (typeof audience !== 'string' || audience.trim() === '') {
     problems.push('audience must be set: the aud every token must carry, such as the URL of this broker')
   } else if (/^https:\/\/github\.com(\/|$)/i.test(audience)) {
-    problems.push(`audience '${audience}' is GitHub's default audience, which tokens get when they were not asked for this broker: give this broker's own, such as its URL`)
+    problems.push(
+      `audience '${audience}' is GitHub's default audience, which tokens get when they were not asked for this broker: give this broker's own, such as its URL`,
+    )
   }
   const issuers = readIssuers(top.issuers, problems)
   return {
@@ -111,7 +138,12 @@ function readPolicy(document: unknown, problems: string[]): Policy {
     audience: typeof audience === 'string' ? audience : '',
     issuers,
     keysPerMinute: readPerMinute(top['keys-per-minute'], 'keys-per-minute', DEFAULT_KEYS_PER_MINUTE, problems),
-    deletesPerMinute: readPerMinute(top['deletes-per-minute'], 'deletes-per-minute', DEFAULT_DELETES_PER_MINUTE, problems),
+    deletesPerMinute: readPerMinute(
+      top['deletes-per-minute'],
+      'deletes-per-minute',
+      DEFAULT_DELETES_PER_MINUTE,
+      problems,
+    ),
     rules: readRules(top.rules, issuers, problems),
   }
 }
@@ -142,9 +174,11 @@ function issuerProblem(issuer: unknown): string | undefined {
   } catch {
     return `is not a URL. ${forms}`
   }
-  if (url.username || url.password || url.search || url.hash || issuer.includes('?') || issuer.includes('#')) return `must not carry credentials, a query or a fragment. ${forms}`
+  if (url.username || url.password || url.search || url.hash || issuer.includes('?') || issuer.includes('#'))
+    return `must not carry credentials, a query or a fragment. ${forms}`
   if (issuer.endsWith('/')) return `ends with /, which tokens' iss never does. ${forms}`
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) return `is plain http to a host that is not this machine: anyone on the way could hand out keys. ${forms}`
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname))
+    return `is plain http to a host that is not this machine: anyone on the way could hand out keys. ${forms}`
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return `is not an https URL. ${forms}`
   return undefined
 }
@@ -152,7 +186,9 @@ function issuerProblem(issuer: unknown): string | undefined {
 function readPerMinute(value: unknown, field: string, byDefault: number, problems: string[]): number {
   if (value === undefined) return byDefault
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100_000) {
-    problems.push(`${field} must be a whole number from 1 to 100000 (per repository, per broker instance); the default is ${byDefault}`)
+    problems.push(
+      `${field} must be a whole number from 1 to 100000 (per repository, per broker instance); the default is ${byDefault}`,
+    )
     return 0
   }
   return value
@@ -166,7 +202,10 @@ function readRules(value: unknown, issuers: string[], problems: string[]): Rule[
   const rules = value.map((item, index) => readRule(item, index, issuers, problems))
   const seen = new Set<string>()
   for (const rule of rules) {
-    if (rule.name !== '' && seen.has(rule.name)) problems.push(`rule ${rule.name}: the name is used by an earlier rule; names must be unique (the audit log names the rule)`)
+    if (rule.name !== '' && seen.has(rule.name))
+      problems.push(
+        `rule ${rule.name}: the name is used by an earlier rule; names must be unique (the audit log names the rule)`,
+      )
     seen.add(rule.name)
   }
   return rules
@@ -185,10 +224,13 @@ function readRule(item: unknown, index: number, issuers: string[], problems: str
   const allowKeyManagement = rule['allow-key-management'] ?? false
   if (typeof allowKeyManagement !== 'boolean') problems.push(`${at}: allow-key-management must be true or false`)
   const scopes = readStrings(rule.scopes, `${at}: scopes`, SCOPE, 'scopes such as usage:write', problems)
-  if (scopes.length === 0 && Array.isArray(rule.scopes)) problems.push(`${at}: scopes must list at least one scope, such as usage:write`)
+  if (scopes.length === 0 && Array.isArray(rule.scopes))
+    problems.push(`${at}: scopes must list at least one scope, such as usage:write`)
   for (const scope of scopes) {
     if (isManagementScope(scope) && allowKeyManagement !== true) {
-      problems.push(`${at}: scope ${scope} can manage keys or the project (${whyManagement(scope)}); a rule grants it only with allow-key-management: true`)
+      problems.push(
+        `${at}: scope ${scope} can manage keys or the project (${whyManagement(scope)}); a rule grants it only with allow-key-management: true`,
+      )
     }
   }
   return {
@@ -197,7 +239,16 @@ function readRule(item: unknown, index: number, issuers: string[], problems: str
     match: readMatch(rule.match, at, problems),
     scopes,
     maxExpirationSeconds: readMaxExpiration(rule['max-expiration'], at, problems),
-    tags: rule.tags === undefined ? [] : readStrings(rule.tags, `${at}: tags`, TAG, 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters', problems),
+    tags:
+      rule.tags === undefined
+        ? []
+        : readStrings(
+            rule.tags,
+            `${at}: tags`,
+            TAG,
+            'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters',
+            problems,
+          ),
     allowKeyManagement: allowKeyManagement === true,
   }
 }
@@ -209,7 +260,10 @@ function readRule(item: unknown, index: number, issuers: string[], problems: str
  */
 function readRuleIssuers(value: unknown, issuers: string[], at: string, problems: string[]): string[] {
   if (value === undefined) {
-    if (issuers.length > 1) problems.push(`${at}: issuers must be set when the policy has several issuers: list the ones whose repositories this rule trusts (of ${issuers.join(', ')})`)
+    if (issuers.length > 1)
+      problems.push(
+        `${at}: issuers must be set when the policy has several issuers: list the ones whose repositories this rule trusts (of ${issuers.join(', ')})`,
+      )
     return issuers.length === 1 ? issuers : []
   }
   if (!Array.isArray(value) || value.length === 0) {
@@ -217,8 +271,13 @@ function readRuleIssuers(value: unknown, issuers: string[], at: string, problems
     return []
   }
   const unknown = value.filter((issuer) => typeof issuer !== 'string' || !issuers.includes(issuer))
-  if (unknown.length > 0) problems.push(`${at}: issuers ${unknown.map((i) => JSON.stringify(i)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the policy's issuers (${issuers.join(', ')})`)
-  return [...new Set(value.filter((issuer): issuer is string => typeof issuer === 'string' && issuers.includes(issuer)))]
+  if (unknown.length > 0)
+    problems.push(
+      `${at}: issuers ${unknown.map((i) => JSON.stringify(i)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the policy's issuers (${issuers.join(', ')})`,
+    )
+  return [
+    ...new Set(value.filter((issuer): issuer is string => typeof issuer === 'string' && issuers.includes(issuer))),
+  ]
 }
 
 function readMatch(value: unknown, at: string, problems: string[]): ClaimMatch[] {
@@ -230,10 +289,17 @@ function readMatch(value: unknown, at: string, problems: string[]): ClaimMatch[]
   const matches: ClaimMatch[] = []
   for (const [claim, pattern] of Object.entries(match)) {
     if (!MATCHABLE_CLAIMS.has(claim)) {
-      problems.push(`${at}: match has an unknown claim ${JSON.stringify(claim)}; rules match GitHub's claims (${[...MATCHABLE_CLAIMS].join(', ')})`)
+      problems.push(
+        `${at}: match has an unknown claim ${JSON.stringify(claim)}; rules match GitHub's claims (${[...MATCHABLE_CLAIMS].join(', ')})`,
+      )
     } else if (NO_STAR_CLAIMS.includes(claim) && typeof pattern === 'string' && pattern.includes('*')) {
-      problems.push(`${at}: match ${claim} ${JSON.stringify(pattern)} has a *: ${claim} is one word of a fixed set, and a * would take in more than it says (pull_request* is also pull_request_target); list one value per rule`)
-    } else if ((typeof pattern === 'string' && pattern !== '') || (typeof pattern === 'number' && Number.isSafeInteger(pattern))) {
+      problems.push(
+        `${at}: match ${claim} ${JSON.stringify(pattern)} has a *: ${claim} is one word of a fixed set, and a * would take in more than it says (pull_request* is also pull_request_target); list one value per rule`,
+      )
+    } else if (
+      (typeof pattern === 'string' && pattern !== '') ||
+      (typeof pattern === 'number' && Number.isSafeInteger(pattern))
+    ) {
       matches.push({ claim, pattern: String(pattern) })
     } else {
       problems.push(`${at}: match ${claim} must be a non-empty string (quote numbers: repository_id: "1001")`)
@@ -283,16 +349,22 @@ function readStrings(value: unknown, what: string, form: RegExp, forms: string, 
     return []
   }
   const bad = value.filter((v) => typeof v !== 'string' || !form.test(v))
-  if (bad.length > 0) problems.push(`${what}: ${bad.map((v) => JSON.stringify(v)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not ${forms}`)
+  if (bad.length > 0)
+    problems.push(
+      `${what}: ${bad.map((v) => JSON.stringify(v)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not ${forms}`,
+    )
   return [...new Set(value.filter((v): v is string => typeof v === 'string' && form.test(v)))]
 }
 
 function unknownFields(mapping: Record<string, unknown>, known: Set<string>, at: string, problems: string[]): void {
   for (const field of Object.keys(mapping)) {
-    if (!known.has(field)) problems.push(`${at}unknown field ${JSON.stringify(field)} (known: ${[...known].join(', ')})`)
+    if (!known.has(field))
+      problems.push(`${at}unknown field ${JSON.stringify(field)} (known: ${[...known].join(', ')})`)
   }
 }
 
 function asMapping(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined
 }

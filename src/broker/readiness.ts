@@ -25,8 +25,10 @@ export class Readiness {
 
   /** Why the broker should get no new requests, or undefined when it should. */
   notReadyBecause(): string | undefined {
-    if (this.draining) return 'The broker is shutting down (SIGTERM): it finishes the requests it has and takes no more.'
-    if (this.waiting.size > 0) return `The keys of ${this.waiting.size} issuer${this.waiting.size === 1 ? '' : 's'} of the policy have not been fetched yet; the broker keeps trying.`
+    if (this.draining)
+      return 'The broker is shutting down (SIGTERM): it finishes the requests it has and takes no more.'
+    if (this.waiting.size > 0)
+      return `The keys of ${this.waiting.size} issuer${this.waiting.size === 1 ? '' : 's'} of the policy have not been fetched yet; the broker keeps trying.`
     return undefined
   }
 }
@@ -35,7 +37,9 @@ export class Readiness {
 export function probe(path: '/healthz' | '/readyz', readiness: Readiness | undefined): Answer {
   if (path === '/healthz') return { status: 200, body: { status: 'ok' } }
   const why = readiness?.notReadyBecause()
-  return why === undefined ? { status: 200, body: { status: 'ready' } } : { status: 503, body: { error: 'not_ready', message: why } }
+  return why === undefined
+    ? { status: 200, body: { status: 'ready' } }
+    : { status: 503, body: { error: 'not_ready', message: why } }
 }
 
 /** The probe's answer for a path, or undefined for any other path. */

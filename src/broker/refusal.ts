@@ -6,7 +6,12 @@ export class Refusal extends Error {
   /** Extra fields of the JSON answer, such as Deepgram's status and request id. */
   readonly details: Record<string, unknown>
 
-  constructor(status: number, code: string, message: string, extra: { headers?: Record<string, string>; details?: Record<string, unknown> } = {}) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    extra: { headers?: Record<string, string>; details?: Record<string, unknown> } = {},
+  ) {
     super(message)
     this.name = 'Refusal'
     this.status = status

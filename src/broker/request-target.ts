@@ -17,7 +17,8 @@ export type Route =
 /** How much of a request target an audit line keeps. */
 const AUDITED_TARGET_CHARS = 512
 const SECRET_DIGEST = /^[0-9a-f]{12}$/
-const ROUTES = 'POST /v1/keys, POST /v1/tokens, GET /v1/keys?invocation=… or ?secret=…, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… or ?invocation=…, and GET /healthz, GET /readyz'
+const ROUTES =
+  'POST /v1/keys, POST /v1/tokens, GET /v1/keys?invocation=… or ?secret=…, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… or ?invocation=…, and GET /healthz, GET /readyz'
 
 /** The request as an audit line shows it: the method and the target exactly as received (cut when long). */
 export function requestLine(method: string | undefined, target: string | undefined): string {
@@ -39,41 +40,65 @@ export function canonicalPath(target: string): string | undefined {
 /** What the request asks for; a Refusal (404, 405, 400) for anything the broker does not serve. */
 export function routeOf(method: string, target: string): Route {
   const path = canonicalPath(target)
-  if (path === undefined) throw new Refusal(404, 'not_found', `The request target is not in canonical form; the broker serves ${ROUTES}.`)
+  if (path === undefined)
+    throw new Refusal(404, 'not_found', `The request target is not in canonical form; the broker serves ${ROUTES}.`)
   const query = new URLSearchParams(target.slice(path.length + 1))
-  if ((path === '/healthz' || path === '/readyz') && (method === 'GET' || method === 'HEAD')) return { kind: 'probe', path }
+  if ((path === '/healthz' || path === '/readyz') && (method === 'GET' || method === 'HEAD'))
+    return { kind: 'probe', path }
   if (path === '/v1/keys') {
     if (method === 'POST') return noQuery(query, { kind: 'mint' })
     if (method === 'GET') return findRoute(query)
     if (method === 'DELETE') return deleteRoute(query)
-    throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys.`, { headers: { allow: 'POST, GET, DELETE' } })
+    throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys.`, {
+      headers: { allow: 'POST, GET, DELETE' },
+    })
   }
   if (path === '/v1/tokens') {
     if (method === 'POST') return noQuery(query, { kind: 'grant' })
-    throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/tokens.`, { headers: { allow: 'POST' } })
+    throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/tokens.`, {
+      headers: { allow: 'POST' },
+    })
   }
   const keyPath = /^\/v1\/keys\/([^/]+)$/.exec(path)
   if (keyPath) {
     if (method === 'DELETE') return noQuery(query, { kind: 'delete-key', keyId: keyPath[1] ?? '' })
-    throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys/{key_id}.`, { headers: { allow: 'DELETE' } })
+    throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys/{key_id}.`, {
+      headers: { allow: 'DELETE' },
+    })
   }
   throw new Refusal(404, 'not_found', `There is no ${path}; the broker serves ${ROUTES}.`)
 }
 
 function findRoute(query: URLSearchParams): Route {
-  const [name, value] = single(query, ['invocation', 'secret'], 'GET /v1/keys needs exactly one of ?invocation=<16 hex digits> or ?secret=<12 hex digits>.')
+  const [name, value] = single(
+    query,
+    ['invocation', 'secret'],
+    'GET /v1/keys needs exactly one of ?invocation=<16 hex digits> or ?secret=<12 hex digits>.',
+  )
   if (name === 'invocation') return { kind: 'find', filter: { invocation: invocationOf(value) } }
-  if (!SECRET_DIGEST.test(value)) throw badRequest('secret must be exactly 12 lower-case hex digits: the digest of the secret the keys were written to.')
+  if (!SECRET_DIGEST.test(value))
+    throw badRequest(
+      'secret must be exactly 12 lower-case hex digits: the digest of the secret the keys were written to.',
+    )
   return { kind: 'find', filter: { secret: value } }
 }
 
 function deleteRoute(query: URLSearchParams): Route {
-  const [name, value] = single(query, ['tags', 'invocation'], 'DELETE /v1/keys needs exactly one of ?tags=a,b (the keys that carry all of them) or ?invocation=<16 hex digits>; or use DELETE /v1/keys/{key_id}.')
-  return name === 'tags' ? { kind: 'delete-tagged', tags: value } : { kind: 'delete-invocation', invocation: invocationOf(value) }
+  const [name, value] = single(
+    query,
+    ['tags', 'invocation'],
+    'DELETE /v1/keys needs exactly one of ?tags=a,b (the keys that carry all of them) or ?invocation=<16 hex digits>; or use DELETE /v1/keys/{key_id}.',
+  )
+  return name === 'tags'
+    ? { kind: 'delete-tagged', tags: value }
+    : { kind: 'delete-invocation', invocation: invocationOf(value) }
 }
 
 function invocationOf(value: string): string {
-  if (!isInvocationId(value)) throw badRequest('invocation must be exactly 16 lower-case hex digits: the invocation id sent when the key was minted.')
+  if (!isInvocationId(value))
+    throw badRequest(
+      'invocation must be exactly 16 lower-case hex digits: the invocation id sent when the key was minted.',
+    )
   return value
 }
 
@@ -87,7 +112,10 @@ function single(query: URLSearchParams, names: string[], usage: string): [string
 
 function noQuery(query: URLSearchParams, route: Route): Route {
   const given = [...query.keys()]
-  if (given.length > 0) throw badRequest(`This route takes no query parameter; it was given ${given.map((name) => JSON.stringify(name.slice(0, 32))).join(', ')}.`)
+  if (given.length > 0)
+    throw badRequest(
+      `This route takes no query parameter; it was given ${given.map((name) => JSON.stringify(name.slice(0, 32))).join(', ')}.`,
+    )
   return route
 }
 

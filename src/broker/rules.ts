@@ -8,7 +8,15 @@ export type Claims = Record<string, unknown>
 const BARRIERS: Record<string, string> = { workflow_ref: '@', job_workflow_ref: '@' }
 
 /** The claims a refusal about rules shows, so that a user can fix the policy without guessing. */
-export const SHOWN_CLAIMS = ['repository', 'repository_id', 'ref', 'environment', 'event_name', 'workflow_ref', 'job_workflow_ref'] as const
+export const SHOWN_CLAIMS = [
+  'repository',
+  'repository_id',
+  'ref',
+  'environment',
+  'event_name',
+  'workflow_ref',
+  'job_workflow_ref',
+] as const
 
 /**
  * A claim as text for matching. GitHub's custom claims are strings; a number or boolean is taken
@@ -33,7 +41,8 @@ export function claimMatches(claims: Claims, claim: string, pattern: string): bo
  */
 export function firstMismatch(rule: Rule, claims: Claims): ClaimMatch | { claim: 'iss'; pattern: string } | undefined {
   const issuer = claimText(claims, 'iss')
-  if (issuer === undefined || !rule.issuers.includes(issuer)) return { claim: 'iss', pattern: rule.issuers.join(' or ') }
+  if (issuer === undefined || !rule.issuers.includes(issuer))
+    return { claim: 'iss', pattern: rule.issuers.join(' or ') }
   return rule.match.find(({ claim, pattern }) => !claimMatches(claims, claim, pattern))
 }
 

@@ -1,7 +1,13 @@
 // The broker's HTTP face: routes, time and size limits, JSON answers with Cache-Control:
 // no-store, and one audit line per request. What each route does is service.ts's business.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { abortedRequest, answerClientError, HEADERS_TIMEOUT_MS, parserFailure, REQUEST_TIMEOUT_MS } from './client-errors.ts'
+import {
+  abortedRequest,
+  answerClientError,
+  HEADERS_TIMEOUT_MS,
+  parserFailure,
+  REQUEST_TIMEOUT_MS,
+} from './client-errors.ts'
 import { logLine } from '../shared/log-text.ts'
 import type { Drain } from './drain.ts'
 import { NO_METRICS, type MetricsRecorder } from './metrics.ts'
@@ -56,7 +62,11 @@ export function createBrokerServer(deps: ServerDeps): Server {
     (req, res) => {
       deps.drain.track(
         handle(deps, req, res).catch((error: unknown) => {
-          deps.logError(logLine(`answering ${requestLine(req.method, req.url)} failed: ${error instanceof Error ? error.message : String(error)}`))
+          deps.logError(
+            logLine(
+              `answering ${requestLine(req.method, req.url)} failed: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+          )
           send(res, deps, 500, { error: 'internal', message: 'The broker failed; see its log.' })
         }),
       )
@@ -86,26 +96,60 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     metrics.requestStarted()
     const body = await readBody(req, deps.drain)
     const answer = await serve(deps.broker, route, bearerToken(req), body, audit)
-    verdict = route.kind === 'mint' ? await deliverKey(deps, res, answer, audit, () => callerGone) : answered(res, deps, route, answer)
+    verdict =
+      route.kind === 'mint'
+        ? await deliverKey(deps, res, answer, audit, () => callerGone)
+        : answered(res, deps, route, answer)
   } catch (error) {
     if (!(error instanceof Refusal)) throw error
-    verdict = { outcome: error.status >= 500 ? 'failed' : 'refused', status: error.status, error: error.code, reason: error.message }
+    verdict = {
+      outcome: error.status >= 500 ? 'failed' : 'refused',
+      status: error.status,
+      error: error.code,
+      reason: error.message,
+    }
     // The body was left unread: the connection cannot carry another request.
     const closing: Record<string, string> = [408, 413, 503].includes(error.status) ? { connection: 'close' } : {}
-    send(res, deps, error.status, { error: error.code, message: error.message, ...error.details }, { ...error.headers, ...closing })
+    send(
+      res,
+      deps,
+      error.status,
+      { error: error.code, message: error.message, ...error.details },
+      { ...error.headers, ...closing },
+    )
   } finally {
     if (route?.kind !== 'probe') {
       const { outcome, status, error, reason } = verdict
       const durationMs = Math.round((performance.now() - started) * 100) / 100
       // A request refused before it had a route is counted too, as `other`; it was never in flight.
       if (route === undefined) metrics.requestStarted()
-      metrics.requestEnded({ route: route === undefined ? 'other' : routeTemplate(route), outcome, status, error, seconds: durationMs / 1000 })
-      deps.audit({ time: new Date(deps.now()).toISOString(), outcome, status, request: requestLine(req.method, req.url), duration_ms: durationMs, ...audit, ...(error ? { error, reason } : {}) })
+      metrics.requestEnded({
+        route: route === undefined ? 'other' : routeTemplate(route),
+        outcome,
+        status,
+        error,
+        seconds: durationMs / 1000,
+      })
+      deps.audit({
+        time: new Date(deps.now()).toISOString(),
+        outcome,
+        status,
+        request: requestLine(req.method, req.url),
+        duration_ms: durationMs,
+        ...audit,
+        ...(error ? { error, reason } : {}),
+      })
     }
   }
 }
 
-function serve(broker: Broker, route: Exclude<Route, { kind: 'probe' }>, token: string, body: string, audit: AuditRecord): Promise<Answer> {
+function serve(
+  broker: Broker,
+  route: Exclude<Route, { kind: 'probe' }>,
+  token: string,
+  body: string,
+  audit: AuditRecord,
+): Promise<Answer> {
   switch (route.kind) {
     case 'mint':
       return broker.createKey(token, body, audit)
@@ -124,18 +168,29 @@ function serve(broker: Broker, route: Exclude<Route, { kind: 'probe' }>, token: 
 
 function answered(res: ServerResponse, deps: ServerDeps, route: Route, answer: Answer): Verdict {
   send(res, deps, answer.status, answer.body)
-  return { outcome: route.kind === 'find' ? 'listed' : route.kind === 'grant' ? 'granted' : 'deleted', status: answer.status }
+  return {
+    outcome: route.kind === 'find' ? 'listed' : route.kind === 'grant' ? 'granted' : 'deleted',
+    status: answer.status,
+  }
 }
 
 /**
  * Hands the key to its caller. A caller who left while the key was being made, or before the
  * answer was written out, never gets it: nobody may hold it, so it is deleted.
  */
-async function deliverKey(deps: ServerDeps, res: ServerResponse, answer: Answer, audit: AuditRecord, gone: () => boolean): Promise<Verdict> {
+async function deliverKey(
+  deps: ServerDeps,
+  res: ServerResponse,
+  answer: Answer,
+  audit: AuditRecord,
+  gone: () => boolean,
+): Promise<Verdict> {
   if (!gone() && (await written(res, deps, answer))) return { outcome: 'granted', status: answer.status }
   const keyId = audit.key_id ?? ''
   const deleted = await deps.broker.discardUndelivered(keyId, audit)
-  const reason = deleted ? `The caller left before the answer was written; key ${keyId} was deleted.` : `The caller left before the answer was written, and deleting key ${keyId} failed: delete it in the Deepgram console.`
+  const reason = deleted
+    ? `The caller left before the answer was written; key ${keyId} was deleted.`
+    : `The caller left before the answer was written, and deleting key ${keyId} failed: delete it in the Deepgram console.`
   return { outcome: deleted ? 'undelivered' : 'failed', status: 499, error: 'caller_gone', reason }
 }
 
@@ -150,7 +205,12 @@ function written(res: ServerResponse, deps: ServerDeps, answer: Answer): Promise
 
 function bearerToken(req: IncomingMessage): string {
   const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(req.headers.authorization ?? '')
-  if (!match?.[1]) throw new Refusal(401, 'token_missing', "Send the job's GitHub OIDC token as Authorization: Bearer <token> (the job needs permissions: id-token: write).")
+  if (!match?.[1])
+    throw new Refusal(
+      401,
+      'token_missing',
+      "Send the job's GitHub OIDC token as Authorization: Bearer <token> (the job needs permissions: id-token: write).",
+    )
   return match[1]
 }
 
@@ -160,7 +220,12 @@ function bearerToken(req: IncomingMessage): string {
  * 400; when the broker starts draining, 503.
  */
 function readBody(req: IncomingMessage, drain: Drain): Promise<string> {
-  const tooLarge = (): Refusal => new Refusal(413, 'body_too_large', `The body is over ${MAX_BODY_BYTES} bytes; a key request is a small JSON object.`)
+  const tooLarge = (): Refusal =>
+    new Refusal(
+      413,
+      'body_too_large',
+      `The body is over ${MAX_BODY_BYTES} bytes; a key request is a small JSON object.`,
+    )
   if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return Promise.reject(tooLarge())
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
@@ -178,7 +243,9 @@ function readBody(req: IncomingMessage, drain: Drain): Promise<string> {
     const broken = (): void => {
       if (!settled) fail(parserFailure(req.socket) ?? abortedRequest())
     }
-    const done = drain.reading(() => fail(new Refusal(503, 'shutting_down', 'The broker is shutting down; send the request again.')))
+    const done = drain.reading(() =>
+      fail(new Refusal(503, 'shutting_down', 'The broker is shutting down; send the request again.')),
+    )
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
       if (size > MAX_BODY_BYTES) fail(tooLarge())
@@ -196,12 +263,23 @@ function readBody(req: IncomingMessage, drain: Drain): Promise<string> {
 }
 
 /** Writes a JSON answer if the connection can still take one; false when it cannot. */
-function send(res: ServerResponse, deps: ServerDeps, status: number, body: unknown, headers: Record<string, string> = {}): boolean {
+function send(
+  res: ServerResponse,
+  deps: ServerDeps,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): boolean {
   return sendJson(res, status, body, { ...(deps.drain.draining ? { connection: 'close' } : {}), ...headers })
 }
 
 /** A JSON answer that no cache keeps, if the connection can still take one; false when it cannot. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): boolean {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): boolean {
   if (res.headersSent || !res.socket || res.socket.destroyed) return false
   const text = JSON.stringify(body)
   res.writeHead(status, {

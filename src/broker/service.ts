@@ -87,9 +87,22 @@ export class Broker {
     const marker = this.deps.ownership.markerFor(caller.owner, invocation, request.secret)
     const sentAt = now()
     const mint = { ...this.deps.mint, client: deepgram, createBy: started + DEADLINES.createMs }
-    const created = await deepgramStep(() => createKeyWithoutOrphans({ projectId: policy.projectId, comment: grant.comment, marker, scopes: grant.scopes, tags: grant.tags, expiration: grant.expiration }, mint))
+    const created = await deepgramStep(() =>
+      createKeyWithoutOrphans(
+        {
+          projectId: policy.projectId,
+          comment: grant.comment,
+          marker,
+          scopes: grant.scopes,
+          tags: grant.tags,
+          expiration: grant.expiration,
+        },
+        mint,
+      ),
+    )
     audit.key_id = created.apiKeyId
-    const problem = verifyCreatedKey(created, grant.expiration, sentAt, now()) ?? grantProblem(grant.scopes, created.scopes)
+    const problem =
+      verifyCreatedKey(created, grant.expiration, sentAt, now()) ?? grantProblem(grant.scopes, created.scopes)
     if (problem) {
       const gone = await deepgram.deleteKey(policy.projectId, created.apiKeyId).then(
         () => 'it was deleted',
@@ -101,7 +114,16 @@ export class Broker {
     audit.expires_at = expiresAt
     return {
       status: 200,
-      body: { key: created.key, key_id: created.apiKeyId, project_id: policy.projectId, created: created.created ?? null, expires_at: expiresAt, scopes: created.scopes, tags: created.tags, invocation },
+      body: {
+        key: created.key,
+        key_id: created.apiKeyId,
+        project_id: policy.projectId,
+        created: created.created ?? null,
+        expires_at: expiresAt,
+        scopes: created.scopes,
+        tags: created.tags,
+        invocation,
+      },
     }
   }
 
@@ -118,11 +140,27 @@ export class Broker {
     audit.scopes = [TOKEN_SCOPE]
     this.take(this.deps.limiter, caller, `${policy.keysPerMinute} keys and tokens in the last minute (keys-per-minute)`)
     const answer = await deepgramStep(() => deepgram.grantToken(seconds))
-    const verdict = checkToken({ accessToken: field(answer.body, 'access_token'), expiresIn: field(answer.body, 'expires_in') }, seconds, answer.sentAt)
-    if (!verdict.ok) throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${answer.status} while granting a temporary token (request id ${answer.requestId ?? 'none'}), but ${verdict.problem}.`)
+    const verdict = checkToken(
+      { accessToken: field(answer.body, 'access_token'), expiresIn: field(answer.body, 'expires_in') },
+      seconds,
+      answer.sentAt,
+    )
+    if (!verdict.ok)
+      throw new Refusal(
+        502,
+        'deepgram_failed',
+        `Deepgram answered HTTP ${answer.status} while granting a temporary token (request id ${answer.requestId ?? 'none'}), but ${verdict.problem}.`,
+      )
     const expiresAt = verdict.token.expiresAt.toISOString()
     audit.expires_at = expiresAt
-    return { status: 200, body: { access_token: verdict.token.accessToken, expires_at: expiresAt, expires_in: verdict.token.expiresInSeconds } }
+    return {
+      status: 200,
+      body: {
+        access_token: verdict.token.accessToken,
+        expires_at: expiresAt,
+        expires_in: verdict.token.expiresInSeconds,
+      },
+    }
   }
 
   /**
@@ -144,10 +182,17 @@ export class Broker {
     const deepgram = this.deepgram(this.deps.now())
     const caller = await this.identifyForCleanUp(token, audit)
     audit.key_id = keyId
-    if (!KEY_ID.test(keyId)) throw badRequest(`'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`)
+    if (!KEY_ID.test(keyId))
+      throw badRequest(
+        `'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`,
+      )
     const { projectId } = this.deps.policy
     const key = await deepgramStep(() => deepgram.getKey(projectId, keyId), keyId)
-    if (!this.deps.ownership.markerOwnedBy(key, caller.owner)) throw forbidden('not_yours', `Key ${keyId} was not minted by this broker for repository ${caller.repository} of issuer ${caller.owner.issuer}.`)
+    if (!this.deps.ownership.markerOwnedBy(key, caller.owner))
+      throw forbidden(
+        'not_yours',
+        `Key ${keyId} was not minted by this broker for repository ${caller.repository} of issuer ${caller.owner.issuer}.`,
+      )
     const outcome = await deepgramStep(() => deepgram.deleteKey(projectId, keyId), keyId)
     if (outcome === 'already-gone') throw notFound(keyId)
     audit.deleted = [keyId]
@@ -158,17 +203,30 @@ export class Broker {
   async deleteKeysTagged(token: string, tagList: string, audit: AuditRecord): Promise<Answer> {
     const deepgram = this.deepgram(this.deps.now())
     const caller = await this.identifyForCleanUp(token, audit)
-    const tags = [...new Set(tagList.split(',').map((tag) => tag.trim()).filter((tag) => tag !== ''))]
+    const tags = [
+      ...new Set(
+        tagList
+          .split(',')
+          .map((tag) => tag.trim())
+          .filter((tag) => tag !== ''),
+      ),
+    ]
     if (tags.length === 0 || tags.length > 20 || !tags.every((tag) => TAG.test(tag))) {
-      throw badRequest('tags must be 1 to 20 tags separated by commas, each of letters, digits and _.:/@+=-, such as ?tags=ci,pr-42.')
+      throw badRequest(
+        'tags must be 1 to 20 tags separated by commas, each of letters, digits and _.:/@+=-, such as ?tags=ci,pr-42.',
+      )
     }
     const { projectId } = this.deps.policy
     const deleted: string[] = []
     for (const { key: candidate } of await this.keysOf(caller, deepgram)) {
       // Deepgram's listing may leave tags out; then the key is read alone.
-      const key = candidate.tags === undefined ? await deepgramStep(() => deepgram.getKey(projectId, candidate.apiKeyId)) : candidate
+      const key =
+        candidate.tags === undefined
+          ? await deepgramStep(() => deepgram.getKey(projectId, candidate.apiKeyId))
+          : candidate
       if (!tags.every((tag) => (key.tags ?? []).includes(tag))) continue
-      if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted') deleted.push(key.apiKeyId)
+      if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
+        deleted.push(key.apiKeyId)
     }
     audit.deleted = deleted
     return { status: 200, body: { deleted } }
@@ -181,8 +239,11 @@ export class Broker {
     const caller = await this.identifyForCleanUp(token, audit)
     const { projectId } = this.deps.policy
     const deleted: string[] = []
-    for (const { key } of (await this.keysOf(caller, deepgram)).filter(({ marker }) => marker.invocation === invocation)) {
-      if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted') deleted.push(key.apiKeyId)
+    for (const { key } of (await this.keysOf(caller, deepgram)).filter(
+      ({ marker }) => marker.invocation === invocation,
+    )) {
+      if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
+        deleted.push(key.apiKeyId)
     }
     audit.deleted = deleted
     return { status: 200, body: { deleted } }
@@ -195,9 +256,15 @@ export class Broker {
     const caller = await this.identifyForCleanUp(token, audit)
     const now = this.deps.now()
     const keys = (await this.keysOf(caller, deepgram))
-      .filter(({ marker }) => ('invocation' in filter ? marker.invocation === filter.invocation : marker.secret === filter.secret))
+      .filter(({ marker }) =>
+        'invocation' in filter ? marker.invocation === filter.invocation : marker.secret === filter.secret,
+      )
       .filter(({ key }) => key.expirationDate === undefined || !(Date.parse(key.expirationDate) <= now))
-      .map(({ key }) => ({ key_id: key.apiKeyId, created: key.created ?? null, expires_at: key.expirationDate ?? null }))
+      .map(({ key }) => ({
+        key_id: key.apiKeyId,
+        created: key.created ?? null,
+        expires_at: key.expirationDate ?? null,
+      }))
     return { status: 200, body: { keys } }
   }
 
@@ -215,12 +282,20 @@ export class Broker {
   /** A caller who may list or delete: a rule takes them, and they are within deletes-per-minute. */
   private async identifyForCleanUp(token: string, audit: AuditRecord): Promise<Caller> {
     const caller = await this.identify(token, audit)
-    this.take(this.deps.deleteLimiter, caller, `${this.deps.policy.deletesPerMinute} deletions or listings in the last minute (deletes-per-minute)`)
+    this.take(
+      this.deps.deleteLimiter,
+      caller,
+      `${this.deps.policy.deletesPerMinute} deletions or listings in the last minute (deletes-per-minute)`,
+    )
     return caller
   }
 
   private grant(caller: Caller, request: ReturnType<typeof parseKeyRequest>): Grant {
-    const holder = { repository: caller.repository, runId: claimText(caller.claims, 'run_id') ?? '?', runAttempt: claimText(caller.claims, 'run_attempt') ?? '?' }
+    const holder = {
+      repository: caller.repository,
+      runId: claimText(caller.claims, 'run_id') ?? '?',
+      runAttempt: claimText(caller.claims, 'run_attempt') ?? '?',
+    }
     return this.withClaims(caller, () => grantFor(caller.rule, request, holder, new Date(this.deps.now())))
   }
 
@@ -238,9 +313,14 @@ export class Broker {
     // Keyed by issuer too: repository 1001 of one GitHub instance is not that of another.
     const verdict = limiter.take(`${caller.owner.issuer} ${caller.owner.repositoryId}`)
     if (!verdict.allowed) {
-      throw new Refusal(429, 'rate_limited', `Repository ${caller.repository} has had ${what}; try again in ${verdict.retryAfterSeconds} s.`, {
-        headers: { 'retry-after': String(verdict.retryAfterSeconds) },
-      })
+      throw new Refusal(
+        429,
+        'rate_limited',
+        `Repository ${caller.repository} has had ${what}; try again in ${verdict.retryAfterSeconds} s.`,
+        {
+          headers: { 'retry-after': String(verdict.retryAfterSeconds) },
+        },
+      )
     }
   }
 

@@ -16,13 +16,25 @@ export const TOKEN_SCOPE = 'usage:write'
 export function tokenSecondsFor(rule: Rule, body: string, now: Date): number {
   const expiration = parseTokenRequest(body)
   if (!rule.scopes.includes(TOKEN_SCOPE)) {
-    throw forbidden('scope_not_allowed', `Rule ${rule.name} does not grant ${TOKEN_SCOPE}, which a token carries; it grants at most ${rule.scopes.join(', ')}.`)
+    throw forbidden(
+      'scope_not_allowed',
+      `Rule ${rule.name} does not grant ${TOKEN_SCOPE}, which a token carries; it grants at most ${rule.scopes.join(', ')}.`,
+    )
   }
-  const seconds = expiration === undefined ? Math.min(MAX_TOKEN_SECONDS, rule.maxExpirationSeconds) : requestedSeconds(expiration, now)
-  if (seconds > MAX_TOKEN_SECONDS) throw badRequest(`A token lives at most one hour (3600 s); ${seconds} s were asked. Ask a key (POST /v1/keys) for longer.`)
+  const seconds =
+    expiration === undefined
+      ? Math.min(MAX_TOKEN_SECONDS, rule.maxExpirationSeconds)
+      : requestedSeconds(expiration, now)
+  if (seconds > MAX_TOKEN_SECONDS)
+    throw badRequest(
+      `A token lives at most one hour (3600 s); ${seconds} s were asked. Ask a key (POST /v1/keys) for longer.`,
+    )
   if (seconds < 1) throw badRequest('expiration is less than a second from now; a token lives 1 s to 1 h.')
   if (seconds > rule.maxExpirationSeconds) {
-    throw forbidden('lifetime_not_allowed', `The token would live ${seconds} s; rule ${rule.name} allows at most ${rule.maxExpirationSeconds} s (max-expiration).`)
+    throw forbidden(
+      'lifetime_not_allowed',
+      `The token would live ${seconds} s; rule ${rule.name} allows at most ${rule.maxExpirationSeconds} s (max-expiration).`,
+    )
   }
   return seconds
 }
@@ -34,15 +46,27 @@ function parseTokenRequest(body: string): string | number | undefined {
   try {
     value = JSON.parse(body)
   } catch {
-    throw badRequest('The body is not JSON. Send {"expiration": "30m"}, or no body for an hour (or the rule\'s max-expiration if shorter).')
+    throw badRequest(
+      'The body is not JSON. Send {"expiration": "30m"}, or no body for an hour (or the rule\'s max-expiration if shorter).',
+    )
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('The body must be a JSON object with at most expiration.')
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw badRequest('The body must be a JSON object with at most expiration.')
   const unknown = Object.keys(value).filter((name) => name !== 'expiration')
-  if (unknown.length > 0) throw badRequest(`The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; a token request has only expiration.`)
+  if (unknown.length > 0)
+    throw badRequest(
+      `The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; a token request has only expiration.`,
+    )
   const { expiration } = value as { expiration?: unknown }
   if (expiration === undefined) return undefined
-  if (typeof expiration === 'string' || (typeof expiration === 'number' && Number.isSafeInteger(expiration) && expiration > 0)) return expiration
-  throw badRequest('expiration must be a duration such as "30m", an ISO 8601 date-time with a zone, or a whole number of seconds.')
+  if (
+    typeof expiration === 'string' ||
+    (typeof expiration === 'number' && Number.isSafeInteger(expiration) && expiration > 0)
+  )
+    return expiration
+  throw badRequest(
+    'expiration must be a duration such as "30m", an ISO 8601 date-time with a zone, or a whole number of seconds.',
+  )
 }
 
 function requestedSeconds(expiration: string | number, now: Date): number {

@@ -2,7 +2,17 @@
 // names, with the policy's audience and at most 60 s of clock leeway. The token is read before
 // verification only to learn which of the policy's issuers it claims; nothing is fetched from a
 // URL a token names.
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose'
 import { discoverKeySet, IssuerUnavailable } from './discovery.ts'
 import { KeySetCache } from './key-set.ts'
 import { Refusal } from './refusal.ts'
@@ -86,7 +96,11 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
  * A key set may publish several keys under one kid (during a rotation, say): jose then hands
  * over every candidate, and the token is valid if one of them verifies it.
  */
-async function verifyWithAny(token: string, candidates: errors.JWKSMultipleMatchingKeys, verifyOptions: JWTVerifyOptions): Promise<JWTPayload> {
+async function verifyWithAny(
+  token: string,
+  candidates: errors.JWKSMultipleMatchingKeys,
+  verifyOptions: JWTVerifyOptions,
+): Promise<JWTPayload> {
   for await (const key of candidates) {
     try {
       return (await jwtVerify(token, key, verifyOptions)).payload
@@ -108,7 +122,10 @@ function claimedIssuer(token: string): string {
     throw invalid('it is not a JWT')
   }
   // Refused before any key is looked at: `none` and HMAC ones (HS256 with the public key) above all.
-  if (alg !== 'RS256') throw invalid(`it is signed with ${typeof alg === 'string' ? JSON.stringify(alg.slice(0, 16)) : 'no algorithm'}, and only RS256 is accepted`)
+  if (alg !== 'RS256')
+    throw invalid(
+      `it is signed with ${typeof alg === 'string' ? JSON.stringify(alg.slice(0, 16)) : 'no algorithm'}, and only RS256 is accepted`,
+    )
   if (typeof iss !== 'string') throw invalid('it has no issuer (iss)')
   return iss
 }
@@ -116,11 +133,20 @@ function claimedIssuer(token: string): string {
 /** jose's verdict as a reason a person can act on; never the token or its claims' values. */
 function explain(error: unknown, audience: string): unknown {
   if (error instanceof Refusal) return error
-  if (error instanceof IssuerUnavailable) return new Refusal(503, 'issuer_unavailable', `The broker cannot verify tokens now: ${error.message}. Try again later.`)
-  if (error instanceof errors.JWSSignatureVerificationFailed) return invalid("its signature does not verify with the issuer's keys")
+  if (error instanceof IssuerUnavailable)
+    return new Refusal(
+      503,
+      'issuer_unavailable',
+      `The broker cannot verify tokens now: ${error.message}. Try again later.`,
+    )
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return invalid("its signature does not verify with the issuer's keys")
   if (error instanceof errors.JWKSNoMatchingKey) return invalid("its key id (kid) is not among the issuer's keys")
   if (error instanceof errors.JOSEAlgNotAllowed) return invalid('only RS256 is accepted')
-  if (error instanceof errors.JWTExpired) return invalid(error.claim === 'iat' ? `it was issued more than ${MAX_TOKEN_AGE} ago (iat)` : 'it has expired (exp)')
+  if (error instanceof errors.JWTExpired)
+    return invalid(
+      error.claim === 'iat' ? `it was issued more than ${MAX_TOKEN_AGE} ago (iat)` : 'it has expired (exp)',
+    )
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.reason === 'missing') return invalid(`it has no ${error.claim} claim`)
     if (error.claim === 'nbf') return invalid('it is not valid yet (nbf)')
@@ -129,7 +155,8 @@ function explain(error: unknown, audience: string): unknown {
     if (error.claim === 'iss') return invalid('its issuer (iss) is not the one whose keys signed it')
     return invalid(`its ${error.claim} claim is not acceptable`)
   }
-  if (error instanceof errors.JWKSInvalid || error instanceof errors.JWKInvalid) return new Refusal(503, 'issuer_unavailable', "The issuer's key set could not be used; try again later.")
+  if (error instanceof errors.JWKSInvalid || error instanceof errors.JWKInvalid)
+    return new Refusal(503, 'issuer_unavailable', "The issuer's key set could not be used; try again later.")
   if (error instanceof errors.JOSEError) return invalid('it is not a well-formed signed JWT')
   return error
 }

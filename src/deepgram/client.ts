@@ -1,7 +1,14 @@
 import { ActionError, NetworkError, ServiceError, UnusableAnswerError } from '../shared/errors.ts'
 import type { HttpResponse, HttpSend } from '../shared/http.ts'
 import { sendAttempt, type Attempt } from '../shared/attempt.ts'
-import { endingBy, parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from '../shared/retry.ts'
+import {
+  endingBy,
+  parseRetryAfter,
+  withRetry,
+  type RetryClock,
+  type RetryPolicy,
+  type RetryVerdict,
+} from '../shared/retry.ts'
 import { isUuid } from './ids.ts'
 
 /** The body of POST /v1/projects/{id}/keys, as Deepgram's description names its fields. */
@@ -61,7 +68,6 @@ export interface DeepgramClientOptions {
   cancelled?: AbortSignal
 }
 
-
 /**
  * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
  * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
@@ -92,11 +98,16 @@ export class DeepgramClient {
    * One create, not retried here (see mint.ts). A 2xx answer that is not a key (not JSON, no
    * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
    */
-  async createKeyOnce(projectId: string, request: CreateKeyBody, attempt: Attempt = { n: 1, remainingMs: Infinity }): Promise<CreatedKey> {
+  async createKeyOnce(
+    projectId: string,
+    request: CreateKeyBody,
+    attempt: Attempt = { n: 1, remainingMs: Infinity },
+  ): Promise<CreatedKey> {
     const action = 'creating the key'
     const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request))
     const body = this.expectOk(response, action)
-    const unusable = (problem: string) => new UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body))
+    const unusable = (problem: string) =>
+      new UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body))
     if (typeof body !== 'object' || body === null) throw unusable('the answer is not a JSON object')
     const key = stringOf(field(body, 'key'))
     const apiKeyId = stringOf(field(body, 'api_key_id'))
@@ -150,7 +161,13 @@ export class DeepgramClient {
     return withRetry(
       async (n, remainingMs) => {
         const sentAt = clock.now()
-        const response = await this.send('POST', '/v1/auth/grant', action, { n, remainingMs }, JSON.stringify({ ttl_seconds: ttlSeconds }))
+        const response = await this.send(
+          'POST',
+          '/v1/auth/grant',
+          action,
+          { n, remainingMs },
+          JSON.stringify({ ttl_seconds: ttlSeconds }),
+        )
         const body = this.expectOk(response, action)
         return { body, sentAt, status: response.status, requestId: requestIdOf(response, body) }
       },
@@ -181,11 +198,31 @@ export class DeepgramClient {
     )
   }
 
-  private async send(method: 'GET' | 'POST' | 'DELETE', path: string, action: string, attempt: Attempt, body?: string): Promise<HttpResponse> {
+  private async send(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    action: string,
+    attempt: Attempt,
+    body?: string,
+  ): Promise<HttpResponse> {
     const { baseUrl, apiKey, userAgent, cancelled, deadline, clock, send } = this.options
-    const headers: Record<string, string> = { authorization: `Token ${apiKey}`, accept: 'application/json', 'user-agent': userAgent }
+    const headers: Record<string, string> = {
+      authorization: `Token ${apiKey}`,
+      accept: 'application/json',
+      'user-agent': userAgent,
+    }
     if (body !== undefined) headers['content-type'] = 'application/json'
-    const link = { service: 'Deepgram' as const, urlInput: 'deepgram-api-url', send, now: clock.now, deadline, cancelled, cancelledMessage, requestIdOf: (h: Record<string, string | undefined>) => requestIdOf({ status: 0, headers: h, body: '' }, undefined) }
+    const link = {
+      service: 'Deepgram' as const,
+      urlInput: 'deepgram-api-url',
+      send,
+      now: clock.now,
+      deadline,
+      cancelled,
+      cancelledMessage,
+      requestIdOf: (h: Record<string, string | undefined>) =>
+        requestIdOf({ status: 0, headers: h, body: '' }, undefined),
+    }
     return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt)
   }
 
@@ -207,17 +244,25 @@ function reportsError(body: unknown): boolean {
 function requiredArray(body: unknown, name: string, response: HttpResponse, action: string): unknown[] {
   const value = field(body, name)
   if (Array.isArray(value)) return value
-  throw new UnusableAnswerError('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body))
+  throw new UnusableAnswerError(
+    'Deepgram',
+    action,
+    response.status,
+    `the answer has no ${name} list`,
+    requestIdOf(response, body),
+  )
 }
 
 /** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
 function keysPath(projectId: string): string {
-  if (!isUuid(projectId)) throw new ActionError('A project id that is not a UUID was about to be sent to Deepgram; no request was made.')
+  if (!isUuid(projectId))
+    throw new ActionError('A project id that is not a UUID was about to be sent to Deepgram; no request was made.')
   return `/v1/projects/${projectId}/keys`
 }
 
 function keyPath(projectId: string, keyId: string): string {
-  if (!isUuid(keyId)) throw new ActionError('A key id that is not a UUID was about to be sent to Deepgram; no request was made.')
+  if (!isUuid(keyId))
+    throw new ActionError('A key id that is not a UUID was about to be sent to Deepgram; no request was made.')
   return `${keysPath(projectId)}/${keyId}`
 }
 
@@ -241,7 +286,8 @@ export function isTransientStatus(status: number): boolean {
  */
 export function deepgramError(response: HttpResponse, action: string, now: number): ServiceError {
   const body = parseJson(response.body)
-  const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'))
+  const code =
+    stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'))
   const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ')
   const text = response.body.trim().slice(0, 300)
   const message =
@@ -270,7 +316,8 @@ function requestIdOf(response: HttpResponse, body: unknown): string | undefined 
 }
 
 function deepgramHint(status: number, code: string | undefined): string | undefined {
-  if (status >= 200 && status < 300) return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.'
+  if (status >= 200 && status < 300)
+    return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.'
   const upper = (code ?? '').toUpperCase()
   if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
     return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).'

@@ -34,7 +34,10 @@ export function parseExpiration(text: string, now: Date, maxSeconds = MAX_EXPIRA
   const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000
   if (seconds > maxSeconds) {
     const limit = maxSeconds % 86400 === 0 ? `${maxSeconds / 86400} days` : describeSeconds(maxSeconds)
-    throw new InputError('expiration', `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${FORMS}.`)
+    throw new InputError(
+      'expiration',
+      `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${FORMS}.`,
+    )
   }
   return expiration
 }
@@ -75,7 +78,11 @@ function parseDateTime(text: string): Date {
   const date = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}${fraction}${offset}`)
   // Date rolls 2026-02-30 over into March; a date that does not survive the trip is not real.
   const wallClock = new Date(date.getTime() + zoneOffsetMinutes(offset) * 60_000)
-  if (Number.isNaN(date.getTime()) || wallClock.getUTCDate() !== Number(day) || wallClock.getUTCMonth() + 1 !== Number(month)) {
+  if (
+    Number.isNaN(date.getTime()) ||
+    wallClock.getUTCDate() !== Number(day) ||
+    wallClock.getUTCMonth() + 1 !== Number(month)
+  ) {
     refuse(`'${text}' is not a valid date-time`)
   }
   return date

@@ -28,17 +28,34 @@ export type TokenVerdict = { ok: true; token: CheckedToken } | { ok: false; prob
  * gave 30 s) is usable, and a warning names both lifetimes. Problems describe shapes only: the
  * answer may hold the token.
  */
-export function checkToken(answer: { accessToken: unknown; expiresIn: unknown }, askedSeconds: number, sentAt: number): TokenVerdict {
+export function checkToken(
+  answer: { accessToken: unknown; expiresIn: unknown },
+  askedSeconds: number,
+  sentAt: number,
+): TokenVerdict {
   const { accessToken, expiresIn } = answer
-  if (typeof accessToken !== 'string' || accessToken === '') return { ok: false, problem: 'the answer carries no access_token' }
-  if (accessToken.length > MAX_TOKEN_LENGTH || !JWT.test(accessToken)) return { ok: false, problem: 'its access_token is not a JWT (three base64url parts separated by dots)' }
+  if (typeof accessToken !== 'string' || accessToken === '')
+    return { ok: false, problem: 'the answer carries no access_token' }
+  if (accessToken.length > MAX_TOKEN_LENGTH || !JWT.test(accessToken))
+    return { ok: false, problem: 'its access_token is not a JWT (three base64url parts separated by dots)' }
   if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-    const shown = typeof expiresIn === 'number' ? ` (${expiresIn})` : expiresIn === undefined ? ' (absent)' : ` (a ${typeof expiresIn})`
-    return { ok: false, problem: `its expires_in${shown} is not a positive number of seconds, so when the token expires is unknown` }
+    const shown =
+      typeof expiresIn === 'number'
+        ? ` (${expiresIn})`
+        : expiresIn === undefined
+          ? ' (absent)'
+          : ` (a ${typeof expiresIn})`
+    return {
+      ok: false,
+      problem: `its expires_in${shown} is not a positive number of seconds, so when the token expires is unknown`,
+    }
   }
   const expiresAt = new Date(Math.floor((sentAt + expiresIn * 1000) / 1000) * 1000)
   if (expiresIn > askedSeconds) {
-    return { ok: false, problem: `the token lives ${expiresIn} s, longer than the ${askedSeconds} s asked; a token cannot be revoked, so it stays valid until ${expiresAt.toISOString()}` }
+    return {
+      ok: false,
+      problem: `the token lives ${expiresIn} s, longer than the ${askedSeconds} s asked; a token cannot be revoked, so it stays valid until ${expiresAt.toISOString()}`,
+    }
   }
   const token: CheckedToken = { accessToken, expiresInSeconds: expiresIn, expiresAt }
   if (expiresIn < askedSeconds) {
@@ -58,21 +75,24 @@ export function tokenSeconds(expiration: Expiration, now: number): number {
 }
 
 /** What a job cancelled during a grant is told, whoever grants. */
-export const GRANT_CANCELLED = 'The job was cancelled while granting a temporary token. A token leaves nothing behind to clean up.'
+export const GRANT_CANCELLED =
+  'The job was cancelled while granting a temporary token. A token leaves nothing behind to clean up.'
 
 /** Grants a token; Deepgram's refusals say what a grant needs. */
 export async function grantToken(client: Pick<DeepgramClient, 'grantToken'>, ttlSeconds: number): Promise<GrantAnswer> {
   try {
     return await client.grantToken(ttlSeconds)
   } catch (error) {
-    if (error instanceof ServiceError) throw new ServiceError({ ...error.details, hint: grantHint(error.status) ?? error.details.hint })
+    if (error instanceof ServiceError)
+      throw new ServiceError({ ...error.details, hint: grantHint(error.status) ?? error.details.hint })
     if (error instanceof CancelledError) throw new CancelledError(GRANT_CANCELLED)
     throw error
   }
 }
 
 function grantHint(status: number): string | undefined {
-  if (status === 403) return 'Grants need an api-key of the Member role or higher (member, admin or owner): give the step such a key, or use credential: key with a key that has keys:write.'
+  if (status === 403)
+    return 'Grants need an api-key of the Member role or higher (member, admin or owner): give the step such a key, or use credential: key with a key that has keys:write.'
   if (status === 404) return 'This Deepgram API has no /v1/auth/grant: check deepgram-api-url, or use credential: key.'
   if (status === 400) return 'Deepgram refused the lifetime: give expiration between 1 s and 1 h.'
   return undefined

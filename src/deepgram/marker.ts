@@ -73,7 +73,8 @@ export function secretDigest(identity: string): string {
 }
 
 export function formatMarker(marker: Marker): string {
-  if (marker.kind === 'broker') return ` [dgkb:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}:${marker.repositoryId}:${marker.mac}]`
+  if (marker.kind === 'broker')
+    return ` [dgkb:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}:${marker.repositoryId}:${marker.mac}]`
   return ` [dgk:${marker.invocation}${marker.secret ? `:${marker.secret}` : ''}]`
 }
 
@@ -82,7 +83,14 @@ export function parseMarker(comment: string): Marker | undefined {
   const action = ACTION_MARKER.exec(comment)
   if (action) return { kind: 'action', invocation: action[1] ?? '', ...(action[2] ? { secret: action[2] } : {}) }
   const broker = BROKER_MARKER.exec(comment)
-  if (broker) return { kind: 'broker', invocation: broker[1] ?? '', ...(broker[2] ? { secret: broker[2] } : {}), repositoryId: broker[3] ?? '', mac: broker[4] ?? '' }
+  if (broker)
+    return {
+      kind: 'broker',
+      invocation: broker[1] ?? '',
+      ...(broker[2] ? { secret: broker[2] } : {}),
+      repositoryId: broker[3] ?? '',
+      mac: broker[4] ?? '',
+    }
   return undefined
 }
 
@@ -109,7 +117,13 @@ function hmac16(macKey: string, text: string): string {
 }
 
 export function brokerMarker(macKey: string, owner: BrokerOwner, invocation: string, secret?: string): BrokerMarker {
-  return { kind: 'broker', invocation, ...(secret ? { secret } : {}), repositoryId: owner.repositoryId, mac: brokerMac(macKey, owner, invocation, secret) }
+  return {
+    kind: 'broker',
+    invocation,
+    ...(secret ? { secret } : {}),
+    repositoryId: owner.repositoryId,
+    mac: brokerMac(macKey, owner, invocation, secret),
+  }
 }
 
 /**
@@ -117,10 +131,19 @@ export function brokerMarker(macKey: string, owner: BrokerOwner, invocation: str
  * of markers written before the issuer was covered (no secret digest): right only while the
  * broker trusts a single issuer, the one every such key was minted for.
  */
-export function isBrokerMarkerFor(marker: Marker | undefined, macKey: string, owner: BrokerOwner, acceptLegacy = false): boolean {
+export function isBrokerMarkerFor(
+  marker: Marker | undefined,
+  macKey: string,
+  owner: BrokerOwner,
+  acceptLegacy = false,
+): boolean {
   if (marker?.kind !== 'broker' || marker.repositoryId !== owner.repositoryId) return false
   if (sameMac(marker.mac, brokerMac(macKey, owner, marker.invocation, marker.secret))) return true
-  return acceptLegacy && marker.secret === undefined && sameMac(marker.mac, legacyBrokerMac(macKey, marker.invocation, owner.repositoryId))
+  return (
+    acceptLegacy &&
+    marker.secret === undefined &&
+    sameMac(marker.mac, legacyBrokerMac(macKey, marker.invocation, owner.repositoryId))
+  )
 }
 
 function sameMac(given: string, expected: string): boolean {

@@ -73,7 +73,9 @@ export async function mintWithoutOrphans<K extends CreatedKey>(minter: Minter<K>
       deleted = await minter.deleteInvocationKeys()
     } catch (cleanUp) {
       if (cleanUp instanceof CleanUpError) throw cleanUp
-      throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and deleting what it may have created failed too: ${describe(cleanUp)} ${minter.byHand}`)
+      throw new CleanUpError(
+        `Creating the key failed in a way that may have created it anyway, and deleting what it may have created failed too: ${describe(cleanUp)} ${minter.byHand}`,
+      )
     }
     for (const id of deleted) options.log(`Deleted key ${id}, created by an attempt whose answer was lost.`)
   }
@@ -136,19 +138,30 @@ function byHandFor(marker: Marker): string {
  * Lists the project's keys and deletes those carrying this invocation's marker: the ids deleted.
  * A listed key with the marker but an id that is not a UUID is never sent anywhere.
  */
-export async function deleteKeysOfInvocation(client: Pick<DeepgramClient, 'listKeys' | 'deleteKey'>, projectId: string, marker: Marker): Promise<string[]> {
+export async function deleteKeysOfInvocation(
+  client: Pick<DeepgramClient, 'listKeys' | 'deleteKey'>,
+  projectId: string,
+  marker: Marker,
+): Promise<string[]> {
   const byHand = byHandFor(marker)
   let keys: ProjectKey[]
   try {
     keys = await client.listKeys(projectId)
   } catch (error) {
-    throw new CleanUpError(`Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`)
+    throw new CleanUpError(
+      `Creating the key failed in a way that may have created it anyway, and listing the project's keys to check failed too: ${describe(error)} ${byHand}`,
+    )
   }
   const deleted: string[] = []
   for (const key of keys.filter((k) => isFromThisInvocation(k, marker))) {
-    if (!isUuid(key.apiKeyId)) throw new CleanUpError(`Deepgram listed a key with this run's marker whose id is not a UUID, so it was not deleted. ${byHand}`)
+    if (!isUuid(key.apiKeyId))
+      throw new CleanUpError(
+        `Deepgram listed a key with this run's marker whose id is not a UUID, so it was not deleted. ${byHand}`,
+      )
     const outcome = await client.deleteKey(projectId, key.apiKeyId).catch((error: unknown) => {
-      throw new CleanUpError(`An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} ${byHand}`)
+      throw new CleanUpError(
+        `An interrupted attempt created key ${key.apiKeyId}, and deleting it failed: ${describe(error)} ${byHand}`,
+      )
     })
     if (outcome === 'deleted') deleted.push(key.apiKeyId)
   }
@@ -175,7 +188,12 @@ function describe(error: unknown): string {
  * asked. Only an answer without `created` is checked against the runner's clock (`sentAt` and
  * `receivedAt`), with room for the two clocks to disagree.
  */
-export function verifyCreatedKey(key: CreatedKey, expiration: Expiration, sentAt: number, receivedAt: number): string | undefined {
+export function verifyCreatedKey(
+  key: CreatedKey,
+  expiration: Expiration,
+  sentAt: number,
+  receivedAt: number,
+): string | undefined {
   if (key.expirationDate === undefined) return 'the answer carries no expiration_date: the key would never expire'
   const actual = Date.parse(key.expirationDate)
   if (Number.isNaN(actual)) return 'its expiration_date is not a date'
@@ -189,7 +207,10 @@ export function verifyCreatedKey(key: CreatedKey, expiration: Expiration, sentAt
           expectedExpiry(expiration, new Date(sentAt)).getTime(),
         ]
   if (actual < earliest || actual > latest) {
-    const basis = expiration.kind === 'ttl' && !Number.isNaN(created) ? ` (created ${new Date(created).toISOString()} plus the time to live)` : ''
+    const basis =
+      expiration.kind === 'ttl' && !Number.isNaN(created)
+        ? ` (created ${new Date(created).toISOString()} plus the time to live)`
+        : ''
     return `it expires at ${new Date(actual).toISOString()}, not at ${new Date(asked).toISOString()}${basis} as asked`
   }
   return undefined

@@ -32,12 +32,22 @@ export class RedirectError extends Error {
 }
 
 /** The redirect in an answer Octokit took for a success (it does not follow them, and neither do we). */
-export function redirectIn(response: { status: number; headers: Record<string, string | number | undefined>; data: unknown }): RedirectError | undefined {
+export function redirectIn(response: {
+  status: number
+  headers: Record<string, string | number | undefined>
+  data: unknown
+}): RedirectError | undefined {
   if (response.status < 300 || response.status >= 400) return undefined
   const { data, headers } = response
-  const message = typeof data === 'object' && data !== null && 'message' in data ? String(data.message) : `HTTP ${response.status}`
+  const message =
+    typeof data === 'object' && data !== null && 'message' in data ? String(data.message) : `HTTP ${response.status}`
   const requestId = headers['x-github-request-id']
-  return new RedirectError(response.status, String(headers.location ?? ''), message, requestId === undefined ? undefined : String(requestId))
+  return new RedirectError(
+    response.status,
+    String(headers.location ?? ''),
+    message,
+    requestId === undefined ? undefined : String(requestId),
+  )
 }
 
 /**
@@ -68,7 +78,10 @@ export function confinedTo(apiUrl: string, send: typeof fetch): typeof fetch {
   const origin = new URL(apiUrl).origin
   return (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-    if (new URL(url).origin !== origin) return Promise.reject(new Error(`refused to send github-token to ${new URL(url).origin}, which is not github-api-url`))
+    if (new URL(url).origin !== origin)
+      return Promise.reject(
+        new Error(`refused to send github-token to ${new URL(url).origin}, which is not github-api-url`),
+      )
     return send(input, init)
   }
 }
@@ -91,7 +104,12 @@ export function permissionHint(target: SecretTarget): string {
   )
 }
 
-export function gitHubError(error: unknown, action: string, permission: string, refusedWait: (request: string) => number | undefined): Error {
+export function gitHubError(
+  error: unknown,
+  action: string,
+  permission: string,
+  refusedWait: (request: string) => number | undefined,
+): Error {
   if (error instanceof RedirectError) {
     return new ServiceError({
       service: 'GitHub',
@@ -104,11 +122,20 @@ export function gitHubError(error: unknown, action: string, permission: string, 
   }
   if (!isRequestError(error)) return error instanceof Error ? error : new Error(String(error))
   const oversized = oversizedAnswerIn(error)
-  if (oversized !== undefined) return oversizedAnswerError(oversized, { service: 'GitHub', action, requestId: oversized.headers['x-github-request-id'], urlInput: 'github-api-url' })
+  if (oversized !== undefined)
+    return oversizedAnswerError(oversized, {
+      service: 'GitHub',
+      action,
+      requestId: oversized.headers['x-github-request-id'],
+      urlInput: 'github-api-url',
+    })
   if (error.response === undefined) return new NetworkError('GitHub', action, error.message, true)
   const headers = error.response.headers
   const data = error.response.data
-  const message = typeof data === 'object' && data !== null && 'message' in data ? String((data as { message: unknown }).message) : error.message
+  const message =
+    typeof data === 'object' && data !== null && 'message' in data
+      ? String((data as { message: unknown }).message)
+      : error.message
   const wait = refusedWait(requestKey(error.request?.method, error.request?.url))
   const rateLimited = wait !== undefined || isRateLimit(error.status, message, headers)
   return new ServiceError({
@@ -122,7 +149,10 @@ export function gitHubError(error: unknown, action: string, permission: string, 
 }
 
 function rateLimitHint(refusedWait: number | undefined): string {
-  const wait = refusedWait === undefined ? 'GitHub is limiting requests' : `GitHub asked to wait ${refusedWait} s, longer than the step's time for secrets allows`
+  const wait =
+    refusedWait === undefined
+      ? 'GitHub is limiting requests'
+      : `GitHub asked to wait ${refusedWait} s, longer than the step's time for secrets allows`
   return `${wait}. Run the job again later; to write to many repositories, use one organization secret with secret-visibility: selected (a single write).`
 }
 

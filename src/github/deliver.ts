@@ -55,17 +55,24 @@ export async function writeToTargets(
   progress: (done: number, total: number) => void = () => {},
 ): Promise<TargetResult[]> {
   let done = 0
-  return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }): Promise<TargetResult> => {
-    let result: TargetResult
-    try {
-      const encryptedValue = seal(value, publicKey.key)
-      result = { target, outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }) }
-    } catch (error) {
-      result = { target, error: describeFailure(error) }
-    }
-    progress(++done, prepared.length)
-    return result
-  })
+  return mapBounded(
+    prepared,
+    CONCURRENCY,
+    async ({ target, publicKey, selectedRepositoryIds }): Promise<TargetResult> => {
+      let result: TargetResult
+      try {
+        const encryptedValue = seal(value, publicKey.key)
+        result = {
+          target,
+          outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }),
+        }
+      } catch (error) {
+        result = { target, error: describeFailure(error) }
+      }
+      progress(++done, prepared.length)
+      return result
+    },
+  )
 }
 
 /** Public keys fetched once per target (type, owner, repository, environment or organization). */
@@ -88,7 +95,12 @@ export function withPublicKeyCache(api: SecretsApi): SecretsApi {
 }
 
 function targetKey(target: SecretTarget): string {
-  const place = target.scope === 'organization' ? [target.org] : target.scope === 'environment' ? [target.owner, target.repo, target.environment] : [target.owner, target.repo]
+  const place =
+    target.scope === 'organization'
+      ? [target.org]
+      : target.scope === 'environment'
+        ? [target.owner, target.repo, target.environment]
+        : [target.owner, target.repo]
   return [target.type, target.scope, ...place].join('/').toLowerCase()
 }
 
@@ -99,7 +111,8 @@ function targetKey(target: SecretTarget): string {
 export function splitResults(results: TargetResult[]): { held: string[]; failed: string[] } {
   const held = results.flatMap((r) => ('outcome' in r ? [describeTarget(r.target)] : []))
   const byReason = new Map<string, string[]>()
-  for (const r of results) if ('error' in r) byReason.set(r.error, [...(byReason.get(r.error) ?? []), describeTarget(r.target)])
+  for (const r of results)
+    if ('error' in r) byReason.set(r.error, [...(byReason.get(r.error) ?? []), describeTarget(r.target)])
   const failed = [...byReason].map(([error, targets]) => `${targets.join(', ')}: ${error}`)
   return { held, failed }
 }

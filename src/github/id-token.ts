@@ -21,7 +21,13 @@ export class IdTokenError extends Error {
  * Asks the runner for an ID token for `audience`, within `timeoutMs` for the whole exchange.
  * Undefined when the job may not have one (no ACTIONS_ID_TOKEN_REQUEST_URL).
  */
-export async function requestIdToken(send: HttpSend, service: RunnerTokenService, audience: string, timeoutMs: number, userAgent: string): Promise<string | undefined> {
+export async function requestIdToken(
+  send: HttpSend,
+  service: RunnerTokenService,
+  audience: string,
+  timeoutMs: number,
+  userAgent: string,
+): Promise<string | undefined> {
   const base = service.ACTIONS_ID_TOKEN_REQUEST_URL ?? ''
   if (base === '') return undefined
   const url = `${base}${base.includes('?') ? '&' : '?'}audience=${encodeURIComponent(audience)}`
@@ -30,11 +36,16 @@ export async function requestIdToken(send: HttpSend, service: RunnerTokenService
     response = await send({
       method: 'GET',
       url,
-      headers: { authorization: `Bearer ${service.ACTIONS_ID_TOKEN_REQUEST_TOKEN ?? ''}`, accept: 'application/json', 'user-agent': userAgent },
+      headers: {
+        authorization: `Bearer ${service.ACTIONS_ID_TOKEN_REQUEST_TOKEN ?? ''}`,
+        accept: 'application/json',
+        'user-agent': userAgent,
+      },
       timeoutMs,
     })
   } catch (error) {
-    if (error instanceof TransportError) throw new IdTokenError(`the runner's token service did not answer: ${error.message}`)
+    if (error instanceof TransportError)
+      throw new IdTokenError(`the runner's token service did not answer: ${error.message}`)
     throw error
   }
   if (response.status !== 200) throw new IdTokenError(`the runner's token service answered HTTP ${response.status}`)
@@ -44,6 +55,7 @@ export async function requestIdToken(send: HttpSend, service: RunnerTokenService
   } catch {
     value = undefined
   }
-  if (typeof value !== 'string' || value === '') throw new IdTokenError("the runner's token service answered without a token")
+  if (typeof value !== 'string' || value === '')
+    throw new IdTokenError("the runner's token service answered without a token")
   return value
 }

@@ -41,11 +41,20 @@ export async function prepareDelivery(plan: SecretPlan, deps: DeliveryDeps): Pro
   }
   const deadline = deps.clock.now() + DELIVERY_BUDGET_MS + allowance
   const pacer = writePacer(deps.clock, deadline)
-  const github = octokitSecretsApi({ token: plan.token, apiUrl: plan.apiUrl, fetch: fetchOver(deps.send), now: deps.clock.now, deadline, userAgent: deps.userAgent, pacer })
+  const github = octokitSecretsApi({
+    token: plan.token,
+    apiUrl: plan.apiUrl,
+    fetch: fetchOver(deps.send),
+    now: deps.clock.now,
+    deadline,
+    userAgent: deps.userAgent,
+    pacer,
+  })
   const api = withPublicKeyCache(github)
   const [seal, prepared] = await Promise.all([loadSeal(), prepareTargets(plan, api)])
   const progress = (done: number, total: number) => {
-    if (total > PROGRESS_EVERY && (done % PROGRESS_EVERY === 0 || done === total)) deps.io.info(`Secret ${plan.name}: ${done} of ${total} targets done.`)
+    if (total > PROGRESS_EVERY && (done % PROGRESS_EVERY === 0 || done === total))
+      deps.io.info(`Secret ${plan.name}: ${done} of ${total} targets done.`)
   }
   return { write: (value) => writeToTargets(value, plan.name, prepared, api, seal, progress) }
 }

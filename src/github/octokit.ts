@@ -4,7 +4,15 @@ import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling'
 import type { Now } from '../shared/retry.ts'
 import type { PublicKey, SecretsApi, SecretWrite } from './api.ts'
 import type { WritePacer } from './pacing.ts'
-import { confinedTo, gitHubError, oversizedAnswerIn, permissionHint, rateLimitDecisions, redirectIn, requestKey } from './answers.ts'
+import {
+  confinedTo,
+  gitHubError,
+  oversizedAnswerIn,
+  permissionHint,
+  rateLimitDecisions,
+  redirectIn,
+  requestKey,
+} from './answers.ts'
 import { describeTarget, type SecretTarget } from './plan.ts'
 
 /** Pinned: the secrets endpoints are checked under this version, and GHES knows it. */
@@ -44,7 +52,8 @@ function gitHubOctokit(options: GitHubOptions) {
     octokit.hook.error('request', (error, request) => {
       // An answer too large to read comes from a wrong URL or a proxy, and would come again.
       const oversized = oversizedAnswerIn(error)
-      if (options.now() + RETRY_ROOM_MS > options.deadline || (oversized !== undefined && oversized.status < 500)) (request.request as RetryFields).retries = 0
+      if (options.now() + RETRY_ROOM_MS > options.deadline || (oversized !== undefined && oversized.status < 500))
+        (request.request as RetryFields).retries = 0
       throw error
     })
   }
@@ -88,7 +97,9 @@ export function octokitSecretsApi(options: GitHubOptions): SecretsApi {
   return {
     getPublicKey(target) {
       const action = `reading the public key of ${describeTarget(target)}`
-      return call(action, permissionHint(target), async () => toPublicKey((await publicKeyRequest(octokit, target)).data))
+      return call(action, permissionHint(target), async () =>
+        toPublicKey((await publicKeyRequest(octokit, target)).data),
+      )
     },
     async putSecret(write) {
       const action = `writing secret ${write.name} to ${describeTarget(write.target)}`
@@ -97,8 +108,10 @@ export function octokitSecretsApi(options: GitHubOptions): SecretsApi {
     },
     async repositoryId(owner, repo) {
       const action = `looking up repository ${owner}/${repo}`
-      const response = await call(action, 'Check secret-selected-repositories: each name must be a repository of the organization that github-token can see.', () =>
-        octokit.rest.repos.get({ owner, repo }),
+      const response = await call(
+        action,
+        'Check secret-selected-repositories: each name must be a repository of the organization that github-token can see.',
+        () => octokit.rest.repos.get({ owner, repo }),
       )
       return response.data.id
     },
@@ -116,23 +129,40 @@ const UNPACED = {
 
 function publicKeyRequest(octokit: Octokit, target: SecretTarget) {
   if (target.scope === 'environment') {
-    return octokit.rest.actions.getEnvironmentPublicKey({ owner: target.owner, repo: target.repo, environment_name: target.environment })
+    return octokit.rest.actions.getEnvironmentPublicKey({
+      owner: target.owner,
+      repo: target.repo,
+      environment_name: target.environment,
+    })
   }
   if (target.scope === 'organization') {
-    return target.type === 'dependabot' ? octokit.rest.dependabot.getOrgPublicKey({ org: target.org }) : octokit.rest.actions.getOrgPublicKey({ org: target.org })
+    return target.type === 'dependabot'
+      ? octokit.rest.dependabot.getOrgPublicKey({ org: target.org })
+      : octokit.rest.actions.getOrgPublicKey({ org: target.org })
   }
   const repo = { owner: target.owner, repo: target.repo }
-  return target.type === 'dependabot' ? octokit.rest.dependabot.getRepoPublicKey(repo) : octokit.rest.actions.getRepoPublicKey(repo)
+  return target.type === 'dependabot'
+    ? octokit.rest.dependabot.getRepoPublicKey(repo)
+    : octokit.rest.actions.getRepoPublicKey(repo)
 }
 
 function putRequest(octokit: Octokit, write: SecretWrite): Promise<{ status: number }> {
   const { target, name: secret_name, encryptedValue: encrypted_value, keyId: key_id } = write
   const value = { secret_name, encrypted_value, key_id }
   if (target.scope === 'environment') {
-    return octokit.rest.actions.createOrUpdateEnvironmentSecret({ owner: target.owner, repo: target.repo, environment_name: target.environment, ...value })
+    return octokit.rest.actions.createOrUpdateEnvironmentSecret({
+      owner: target.owner,
+      repo: target.repo,
+      environment_name: target.environment,
+      ...value,
+    })
   }
   if (target.scope === 'organization') {
-    const access = { org: target.org, visibility: target.visibility, ...(write.selectedRepositoryIds ? { selected_repository_ids: write.selectedRepositoryIds } : {}) }
+    const access = {
+      org: target.org,
+      visibility: target.visibility,
+      ...(write.selectedRepositoryIds ? { selected_repository_ids: write.selectedRepositoryIds } : {}),
+    }
     return target.type === 'dependabot'
       ? octokit.rest.dependabot.createOrUpdateOrgSecret({ ...access, ...value })
       : octokit.rest.actions.createOrUpdateOrgSecret({ ...access, ...value })
@@ -146,4 +176,3 @@ function putRequest(octokit: Octokit, write: SecretWrite): Promise<{ status: num
 function toPublicKey(data: { key_id: string; key: string }): PublicKey {
   return { keyId: data.key_id, key: data.key }
 }
-

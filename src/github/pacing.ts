@@ -23,7 +23,9 @@ export class PacingError extends Error {
       waitMs > 0
         ? `GitHub allows ${limits.perMinute} content-creating requests a minute and ${limits.perHour} an hour, so the next write could start only in ${Math.ceil(waitMs / 1000)} s, after the step's time for secrets is up`
         : "the step's time for secrets was up before this write could start"
-    super(`not written: ${why}. Write to at most ${limits.perHour} targets per job, or use one organization secret with secret-visibility: selected (a single write).`)
+    super(
+      `not written: ${why}. Write to at most ${limits.perHour} targets per job, or use one organization secret with secret-visibility: selected (a single write).`,
+    )
     this.name = 'PacingError'
   }
 }
@@ -34,13 +36,18 @@ export interface WritePacer {
   acquire(): Promise<void>
 }
 
-export function writePacer(clock: { now: Now; sleep: Sleep }, deadline: number, limits: WriteLimits = GITHUB_WRITE_LIMITS): WritePacer {
+export function writePacer(
+  clock: { now: Now; sleep: Sleep },
+  deadline: number,
+  limits: WriteLimits = GITHUB_WRITE_LIMITS,
+): WritePacer {
   // Start times handed out so far, in order: each slot is no earlier than the one before.
   const starts: number[] = []
   return {
     async acquire() {
       const now = clock.now()
-      const minuteSlot = starts.length >= limits.perMinute ? (starts[starts.length - limits.perMinute] ?? 0) + MINUTE_MS : now
+      const minuteSlot =
+        starts.length >= limits.perMinute ? (starts[starts.length - limits.perMinute] ?? 0) + MINUTE_MS : now
       const hourSlot = starts.length >= limits.perHour ? (starts[starts.length - limits.perHour] ?? 0) + HOUR_MS : now
       const start = Math.max(now, minuteSlot, hourSlot)
       if (start > deadline) throw new PacingError(start - now, limits)

@@ -49,27 +49,40 @@ export function describeTarget(target: SecretTarget): string {
  * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
  * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
  */
-export function readSecretPlan(getInput: GetInput, env: { GITHUB_REPOSITORY?: string; GITHUB_API_URL?: string }): SecretPlan | undefined {
+export function readSecretPlan(
+  getInput: GetInput,
+  env: { GITHUB_REPOSITORY?: string; GITHUB_API_URL?: string },
+): SecretPlan | undefined {
   const name = getInput('secret-name')
   if (name === '') {
     for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
       const value = getInput(input)
       // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
       if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
-        throw new InputError(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.')
+        throw new InputError(
+          input,
+          'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.',
+        )
       }
     }
     return undefined
   }
   if (!SECRET_NAME.test(name)) {
-    throw new InputError('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`)
+    throw new InputError(
+      'secret-name',
+      `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`,
+    )
   }
-  if (/^GITHUB_/i.test(name)) throw new InputError('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`)
+  if (/^GITHUB_/i.test(name))
+    throw new InputError(
+      'secret-name',
+      `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`,
+    )
   const token = getInput('github-token')
   if (token === '') {
     throw new InputError(
       'github-token',
-      'is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow\'s own GITHUB_TOKEN cannot write secrets.',
+      "is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow's own GITHUB_TOKEN cannot write secrets.",
     )
   }
   checkCredential('github-token', token)
@@ -82,39 +95,88 @@ export function readSecretPlan(getInput: GetInput, env: { GITHUB_REPOSITORY?: st
   const apiUrl = readBaseUrl(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com')
 
   if (organization !== '') {
-    if (!ORGANIZATION.test(organization)) throw new InputError('secret-organization', `'${organization}' is not an organization name.`)
-    if (environment !== '') throw new InputError('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.')
+    if (!ORGANIZATION.test(organization))
+      throw new InputError('secret-organization', `'${organization}' is not an organization name.`)
+    if (environment !== '')
+      throw new InputError(
+        'secret-environment',
+        'cannot go with secret-organization: environments belong to repositories. Remove one of them.',
+      )
     if (repositories.length > 0) {
-      throw new InputError('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.')
+      throw new InputError(
+        'secret-repositories',
+        'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.',
+      )
     }
     if (visibility === 'selected' && selected.length === 0) {
-      throw new InputError('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.')
+      throw new InputError(
+        'secret-selected-repositories',
+        'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.',
+      )
     }
     if (visibility !== 'selected' && selected.length > 0) {
-      throw new InputError('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`)
+      throw new InputError(
+        'secret-selected-repositories',
+        `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`,
+      )
     }
     for (const repo of selected) {
-      if (!REPOSITORY_NAME.test(repo)) throw new InputError('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`)
+      if (!REPOSITORY_NAME.test(repo))
+        throw new InputError(
+          'secret-selected-repositories',
+          `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`,
+        )
     }
-    return { name, token, apiUrl, targets: [{ scope: 'organization', type, org: organization, visibility, selectedRepositories: uniqueIgnoringCase(selected) }] }
+    return {
+      name,
+      token,
+      apiUrl,
+      targets: [
+        {
+          scope: 'organization',
+          type,
+          org: organization,
+          visibility,
+          selectedRepositories: uniqueIgnoringCase(selected),
+        },
+      ],
+    }
   }
 
   if (getInput('secret-visibility') !== '' && visibility !== 'private') {
-    throw new InputError('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.')
+    throw new InputError(
+      'secret-visibility',
+      'applies to organization secrets only: set secret-organization, or remove it.',
+    )
   }
-  if (selected.length > 0) throw new InputError('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.')
+  if (selected.length > 0)
+    throw new InputError(
+      'secret-selected-repositories',
+      'applies to organization secrets only: set secret-organization, or remove it.',
+    )
   if (environment !== '' && type === 'dependabot') {
-    throw new InputError('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.')
+    throw new InputError(
+      'secret-environment',
+      'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.',
+    )
   }
   const repos = repositories.length > 0 ? repositories : env.GITHUB_REPOSITORY ? [env.GITHUB_REPOSITORY] : []
-  if (repos.length === 0) throw new InputError('secret-repositories', 'is empty and this is not a workflow run: give owner/name.')
+  if (repos.length === 0)
+    throw new InputError('secret-repositories', 'is empty and this is not a workflow run: give owner/name.')
   const targets: SecretTarget[] = []
   for (const repository of uniqueIgnoringCase(repos)) {
     if (!REPOSITORY.test(repository)) {
-      throw new InputError('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`)
+      throw new InputError(
+        'secret-repositories',
+        `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`,
+      )
     }
     const [owner = '', repo = ''] = repository.split('/')
-    targets.push(environment !== '' ? { scope: 'environment', type: 'actions', owner, repo, environment } : { scope: 'repository', type, owner, repo })
+    targets.push(
+      environment !== ''
+        ? { scope: 'environment', type: 'actions', owner, repo, environment }
+        : { scope: 'repository', type, owner, repo },
+    )
   }
   return { name, token, apiUrl, targets }
 }
@@ -147,7 +209,9 @@ function uniqueIgnoringCase(names: string[]): string[] {
  */
 export function secretIdentity(plan: SecretPlan): string {
   const [first] = plan.targets
-  const repositories = plan.targets.flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()])).sort()
+  const repositories = plan.targets
+    .flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()]))
+    .sort()
   return JSON.stringify({
     name: plan.name.toUpperCase(),
     type: first?.type ?? 'actions',

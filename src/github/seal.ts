@@ -7,5 +7,6 @@ export type Seal = (value: string, publicKey: string) => string
 export async function loadSeal(): Promise<Seal> {
   await sodium.ready
   const base64 = sodium.base64_variants.ORIGINAL
-  return (value, publicKey) => sodium.to_base64(sodium.crypto_box_seal(sodium.from_string(value), sodium.from_base64(publicKey, base64)), base64)
+  return (value, publicKey) =>
+    sodium.to_base64(sodium.crypto_box_seal(sodium.from_string(value), sodium.from_base64(publicKey, base64)), base64)
 }

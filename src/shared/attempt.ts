@@ -2,8 +2,21 @@
 // is cancelled or the budget is spent, its deadline is what is left, and every way it can fail
 // without a usable answer becomes one of errors.ts's values, naming the service. Deepgram's client
 // and the broker's share it, so both keep the same promises.
-import { CancelledError, NetworkError, type ServiceError, type ServiceName, type UnusableAnswerError } from './errors.ts'
-import { AnswerTooLargeError, oversizedAnswerError, TransportError, type HttpRequest, type HttpResponse, type HttpSend } from './http.ts'
+import {
+  CancelledError,
+  NetworkError,
+  type ServiceError,
+  type ServiceName,
+  type UnusableAnswerError,
+} from './errors.ts'
+import {
+  AnswerTooLargeError,
+  oversizedAnswerError,
+  TransportError,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpSend,
+} from './http.ts'
 
 /** Where one request stands in its retries: which attempt, and how long it may take. */
 export interface Attempt {
@@ -27,17 +40,35 @@ export interface ServiceLink {
   requestIdOf: (headers: Record<string, string | undefined>) => string | undefined
 }
 
-export async function sendAttempt(link: ServiceLink, request: Omit<HttpRequest, 'timeoutMs' | 'signal'>, action: string, attempt: Attempt): Promise<HttpResponse> {
+export async function sendAttempt(
+  link: ServiceLink,
+  request: Omit<HttpRequest, 'timeoutMs' | 'signal'>,
+  action: string,
+  attempt: Attempt,
+): Promise<HttpResponse> {
   const { service, cancelled } = link
   if (cancelled?.aborted) throw new CancelledError(link.cancelledMessage(action))
   const timeoutMs = Math.min(attempt.remainingMs, (link.deadline ?? Infinity) - link.now())
   const host = new URL(request.url).host
-  if (timeoutMs <= 0) throw new NetworkError(service, action, "no time was left in the step's budget", false, { attempts: attempt.n - 1, host })
+  if (timeoutMs <= 0)
+    throw new NetworkError(service, action, "no time was left in the step's budget", false, {
+      attempts: attempt.n - 1,
+      host,
+    })
   try {
-    return await link.send({ ...request, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined, signal: cancelled })
+    return await link.send({
+      ...request,
+      timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined,
+      signal: cancelled,
+    })
   } catch (error) {
     if (cancelled?.aborted) throw new CancelledError(link.cancelledMessage(action))
-    if (error instanceof TransportError) throw new NetworkError(service, action, error.message, error.sent, { attempts: attempt.n, host, proxy: error.proxy })
+    if (error instanceof TransportError)
+      throw new NetworkError(service, action, error.message, error.sent, {
+        attempts: attempt.n,
+        host,
+        proxy: error.proxy,
+      })
     if (error instanceof AnswerTooLargeError) throw tooLarge(link, error, action)
     throw error
   }
@@ -45,5 +76,10 @@ export async function sendAttempt(link: ServiceLink, request: Omit<HttpRequest, 
 
 /** A service's own answers are small: one too large to read came from something else. */
 function tooLarge(link: ServiceLink, error: AnswerTooLargeError, action: string): ServiceError | UnusableAnswerError {
-  return oversizedAnswerError(error, { service: link.service, action, requestId: link.requestIdOf(error.headers), urlInput: link.urlInput })
+  return oversizedAnswerError(error, {
+    service: link.service,
+    action,
+    requestId: link.requestIdOf(error.headers),
+    urlInput: link.urlInput,
+  })
 }

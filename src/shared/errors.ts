@@ -66,10 +66,17 @@ export class NetworkError extends Error {
 }
 
 function formatNetworkError(service: ServiceName, action: string, cause: string, context: NetworkContext): string {
-  const attempts = context.attempts === undefined ? '' : ` after ${context.attempts} attempt${context.attempts === 1 ? '' : 's'}`
+  const attempts =
+    context.attempts === undefined ? '' : ` after ${context.attempts} attempt${context.attempts === 1 ? '' : 's'}`
   const host = context.host ?? `${service}'s API`
-  const route = context.proxy === undefined ? '' : ` through the proxy ${context.proxy} (HTTPS_PROXY/HTTP_PROXY; NO_PROXY lists hosts that go direct)`
-  const check = context.proxy === undefined ? `the runner can reach ${host} (DNS, firewall)` : `the proxy is up and lets the runner reach ${host}`
+  const route =
+    context.proxy === undefined
+      ? ''
+      : ` through the proxy ${context.proxy} (HTTPS_PROXY/HTTP_PROXY; NO_PROXY lists hosts that go direct)`
+  const check =
+    context.proxy === undefined
+      ? `the runner can reach ${host} (DNS, firewall)`
+      : `the proxy is up and lets the runner reach ${host}`
   return `${service} could not be reached while ${action}${attempts}${route}: ${cause}. Check that ${check}, then run the job again.`
 }
 
@@ -89,8 +96,17 @@ export class UnusableAnswerError extends Error {
   readonly status: number
   readonly requestId: string | undefined
   /** @param hint what the user can do about it, when there is something. */
-  constructor(service: ServiceName, action: string, status: number, problem: string, requestId: string | undefined, hint?: string) {
-    super(`${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.${hint ? ` ${hint}` : ''}`)
+  constructor(
+    service: ServiceName,
+    action: string,
+    status: number,
+    problem: string,
+    requestId: string | undefined,
+    hint?: string,
+  ) {
+    super(
+      `${service} answered HTTP ${status} while ${action}, but ${problem}${requestId ? ` (request id ${requestId})` : ' (no request id)'}.${hint ? ` ${hint}` : ''}`,
+    )
     this.name = 'UnusableAnswerError'
     this.status = status
     this.requestId = requestId
@@ -120,7 +136,10 @@ const FILE_FAILURES: Record<string, { reason: string; todo: string }> = {
   EACCES: { reason: 'permission denied', todo: PERMISSIONS },
   EPERM: { reason: 'operation not permitted', todo: PERMISSIONS },
   EROFS: { reason: 'read-only file system', todo: PERMISSIONS },
-  ENOENT: { reason: 'the file does not exist', todo: "Check that no earlier step deletes files in the runner's temporary directory (RUNNER_TEMP)" },
+  ENOENT: {
+    reason: 'the file does not exist',
+    todo: "Check that no earlier step deletes files in the runner's temporary directory (RUNNER_TEMP)",
+  },
   EISDIR: { reason: 'it is a directory', todo: "Check that no earlier step changes the runner's file variables" },
   EIO: { reason: 'input/output error', todo: CHECK_DISK },
 }
@@ -143,7 +162,10 @@ export class RunnerFileError extends Error {
     const known = code === undefined ? undefined : FILE_FAILURES[code]
     const reason = code === undefined ? causeMessage(cause) : `${code} (${known?.reason ?? causeMessage(cause)})`
     const todo = known?.todo ?? CHECK_DISK
-    const then = file === 'GITHUB_STEP_SUMMARY' ? `Only the summary is missing: the step's work is not affected. ${todo}.` : `${todo}, then run the job again.`
+    const then =
+      file === 'GITHUB_STEP_SUMMARY'
+        ? `Only the summary is missing: the step's work is not affected. ${todo}.`
+        : `${todo}, then run the job again.`
     super(`Could not ${doing}: writing the runner's file ${file} (${path || 'not set'}) failed with ${reason}. ${then}`)
     this.name = 'RunnerFileError'
     this.file = file

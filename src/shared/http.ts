@@ -59,7 +59,11 @@ export interface OversizedContext {
   urlInput: string
 }
 
-const API_OF: Record<ServiceName, string> = { Deepgram: "Deepgram's API", GitHub: "GitHub's API", 'The broker': 'the broker' }
+const API_OF: Record<ServiceName, string> = {
+  Deepgram: "Deepgram's API",
+  GitHub: "GitHub's API",
+  'The broker': 'the broker',
+}
 
 /**
  * An answer too large to read, as every client reports it: the service, the status, what was
@@ -68,11 +72,15 @@ const API_OF: Record<ServiceName, string> = { Deepgram: "Deepgram's API", GitHub
  * have done what it was asked (a create that may have made a key is cleaned up as after any
  * unusable answer); any other status is a ServiceError, retried or not as its status says.
  */
-export function oversizedAnswerError(error: AnswerTooLargeError, context: OversizedContext): ServiceError | UnusableAnswerError {
+export function oversizedAnswerError(
+  error: AnswerTooLargeError,
+  context: OversizedContext,
+): ServiceError | UnusableAnswerError {
   const { service, action, requestId, urlInput } = context
   const problem = `the answer is over ${formatBytes(error.limitBytes)}, the most this action reads, and was not read`
   const hint = `Check that ${urlInput} points at ${API_OF[service]}, and that no proxy answers in its place.`
-  if (error.status >= 200 && error.status < 300) return new UnusableAnswerError(service, action, error.status, problem, requestId, hint)
+  if (error.status >= 200 && error.status < 300)
+    return new UnusableAnswerError(service, action, error.status, problem, requestId, hint)
   return new ServiceError({ service, action, status: error.status, message: problem, requestId, hint })
 }
 
@@ -211,7 +219,9 @@ function bypassesProxy(noProxy: string, target: URL): boolean {
       const [host = '', entryPort] = entry.replace(/^\*?\./, '.').split(':')
       if (entryPort !== undefined && entryPort !== port) return false
       const name = target.hostname
-      return host.startsWith('.') ? name.endsWith(host) || name === host.slice(1) : name === host || name.endsWith(`.${host}`)
+      return host.startsWith('.')
+        ? name.endsWith(host) || name === host.slice(1)
+        : name === host || name.endsWith(`.${host}`)
     })
 }
 
@@ -228,7 +238,8 @@ export function fetchOver(send: HttpSend): typeof fetch {
     const body = typeof init?.body === 'string' ? init.body : undefined
     const response = await send({ method, url, headers, body, signal: init?.signal ?? undefined })
     const responseHeaders = new Headers()
-    for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) responseHeaders.set(name, value)
+    for (const [name, value] of Object.entries(response.headers))
+      if (value !== undefined) responseHeaders.set(name, value)
     // Statuses without content may not carry a body, not even an empty one.
     const content = [101, 204, 205, 304].includes(response.status) ? null : response.body
     return new Response(content, { status: response.status, headers: responseHeaders })

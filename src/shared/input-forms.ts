@@ -21,7 +21,10 @@ export function parseList(text: string): string[] {
  */
 export function checkCredential(name: string, value: string): void {
   if (!hasCredentialForm(value)) {
-    throw new InputError(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.')
+    throw new InputError(
+      name,
+      'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.',
+    )
   }
 }
 
@@ -40,8 +43,12 @@ export function readBaseUrl(getInput: GetInput, name: string, fallback: string):
   }
   if (url.username || url.password) throw new InputError(name, `must not carry credentials. ${forms}`)
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    throw new InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`)
+    throw new InputError(
+      name,
+      `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`,
+    )
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InputError(name, `'${text}' is not an http(s) URL. ${forms}`)
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new InputError(name, `'${text}' is not an http(s) URL. ${forms}`)
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
 }

@@ -40,7 +40,12 @@ export interface CreateDeps {
  * Creates the key from `openSource`'s source. `secrets` collects what must never be shown (the
  * new key), for the caller's redaction of the final error.
  */
-export async function createKey(plan: CreatePlan, openSource: () => Promise<KeySource>, deps: CreateDeps, secrets: string[]): Promise<void> {
+export async function createKey(
+  plan: CreatePlan,
+  openSource: () => Promise<KeySource>,
+  deps: CreateDeps,
+  secrets: string[],
+): Promise<void> {
   const { io } = deps
   // Every key written to a secret names that secret in its marker, so a later rotation finds it.
   const digest = plan.secret ? secretDigest(secretIdentity(plan.secret)) : undefined
@@ -52,20 +57,29 @@ export async function createKey(plan: CreatePlan, openSource: () => Promise<KeyS
   // source is asked once the writes are done gets a budget of its own, from then.
   let later: KeySource | undefined
   const afterWrites = (): KeySource => (later ??= plan.secret ? source.renewed() : source)
-  const results = plan.secret && delivery ? await writeSecrets(plan.secret, plan.key, delivery, key, afterWrites, io) : []
+  const results =
+    plan.secret && delivery ? await writeSecrets(plan.secret, plan.key, delivery, key, afterWrites, io) : []
   const { held, failed } = splitResults(results)
   const revoke = plan.key.revoke === 'auto' ? held.length === 0 : plan.key.revoke === 'true'
   try {
     publish(io, plan.key, key, revoke, held.length > 0 ? `secret ${plan.secret?.name} holds it` : undefined)
   } catch (error) {
     // Outputs or state could not be written. A key no secret holds is of no use to anyone.
-    if (held.length > 0) throw new ActionError(`${describeFailure(error)} Secret ${plan.secret?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; it was kept, and expires on its own.`)
+    if (held.length > 0)
+      throw new ActionError(
+        `${describeFailure(error)} Secret ${plan.secret?.name} holds key ${key.apiKeyId} in ${held.join(', ')}; it was kept, and expires on its own.`,
+      )
     throw await deleteAfterFailure(afterWrites(), key, describeFailure(error))
   }
   // Earlier keys go only once every target holds the new one: a target still on an old key needs it.
   let rotation: RotationReport | undefined
   if (plan.secret && digest && plan.keepPrevious !== 'all') {
-    if (failed.length === 0) rotation = await retirePreviousKeys({ secretName: plan.secret.name, digest, keep: plan.keepPrevious, newKey: key }, afterWrites(), io)
+    if (failed.length === 0)
+      rotation = await retirePreviousKeys(
+        { secretName: plan.secret.name, digest, keep: plan.keepPrevious, newKey: key },
+        afterWrites(),
+        io,
+      )
     publishRotation(io, rotation)
   }
   await io.appendSummary(
@@ -81,9 +95,16 @@ export async function createKey(plan: CreatePlan, openSource: () => Promise<KeyS
       (rotation ? rotationSummary(rotation) : ''),
   )
   if (failed.length > 0) {
-    const fate = revoke ? 'It will be revoked when the job ends (revoke: true).' : 'The key was kept, since those secrets hold it.'
-    const earlier = plan.keepPrevious === 'all' ? '' : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).'
-    throw new ActionError(`Secret ${plan.secret?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} Run the job again to write the rest.`)
+    const fate = revoke
+      ? 'It will be revoked when the job ends (revoke: true).'
+      : 'The key was kept, since those secrets hold it.'
+    const earlier =
+      plan.keepPrevious === 'all'
+        ? ''
+        : ' No earlier key of the secret was deleted (keep-previous waits until every target holds the new key).'
+    throw new ActionError(
+      `Secret ${plan.secret?.name} now holds the new key in ${held.join(', ')}, but writing it failed in ${failed.join(' ')} ${fate}${earlier} Run the job again to write the rest.`,
+    )
   }
 }
 
@@ -111,27 +132,52 @@ async function writeSecrets(
   io: ActionIO,
 ): Promise<TargetResult[]> {
   const ready = await delivery
-  if (ready instanceof Error) throw await deleteAfterFailure(afterWrites(), key, `${createdBy(afterWrites(), key)}, but ${ready.message}`)
+  if (ready instanceof Error)
+    throw await deleteAfterFailure(afterWrites(), key, `${createdBy(afterWrites(), key)}, but ${ready.message}`)
   const expiresAt = isoUtc(key.expirationDate)
   const mayHold = `the job ended while writing secret ${plan.name}, so some of its targets may hold it`
-  saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke: keyPlan.revoke === 'true', ...(keyPlan.revoke === 'true' ? {} : { keptBecause: mayHold }) })
+  saveRevocationState(io, {
+    keyId: key.apiKeyId,
+    expiresAt,
+    revoke: keyPlan.revoke === 'true',
+    ...(keyPlan.revoke === 'true' ? {} : { keptBecause: mayHold }),
+  })
   const results = await ready.write(key.key)
   const { held, failed } = splitResults(results)
   if (held.length === 0) {
     // No secret holds it: should the deletion below fail, post tries again.
     saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke: true })
-    throw await deleteAfterFailure(afterWrites(), key, `${createdBy(afterWrites(), key)}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`)
+    throw await deleteAfterFailure(
+      afterWrites(),
+      key,
+      `${createdBy(afterWrites(), key)}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`,
+    )
   }
   return results
 }
 
 /** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
-async function mint(plan: KeyPlan, digest: string | undefined, source: KeySource, deps: CreateDeps, secrets: string[]): Promise<MintedKey> {
+async function mint(
+  plan: KeyPlan,
+  digest: string | undefined,
+  source: KeySource,
+  deps: CreateDeps,
+  secrets: string[],
+): Promise<MintedKey> {
   const { io, clock } = deps
-  io.info(`Creating a Deepgram key ${source.where} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`)
+  io.info(
+    `Creating a Deepgram key ${source.where} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`,
+  )
   const invocation = deps.invocationId()
   saveCreationIntent(io, source.locator, invocation)
-  const request = { comment: plan.comment, scopes: plan.scopes, tags: plan.tags, expiration: plan.expiration, invocation, ...(digest ? { secret: digest } : {}) }
+  const request = {
+    comment: plan.comment,
+    scopes: plan.scopes,
+    tags: plan.tags,
+    expiration: plan.expiration,
+    invocation,
+    ...(digest ? { secret: digest } : {}),
+  }
   const sentAt = clock.now()
   const minted = await mintWithoutOrphans(
     {
@@ -148,8 +194,10 @@ async function mint(plan: KeyPlan, digest: string | undefined, source: KeySource
     maskSecret(io, minted.key)
     secrets.push(minted.key)
   }
-  const problem = verifyCreatedKey(minted, plan.expiration, sentAt, clock.now()) ?? grantProblem(plan.scopes, minted.scopes)
-  if (problem !== undefined) throw await deleteAfterFailure(source, minted, `${createdBy(source, minted)}, but ${problem}.`)
+  const problem =
+    verifyCreatedKey(minted, plan.expiration, sentAt, clock.now()) ?? grantProblem(plan.scopes, minted.scopes)
+  if (problem !== undefined)
+    throw await deleteAfterFailure(source, minted, `${createdBy(source, minted)}, but ${problem}.`)
   return minted
 }
 
@@ -162,7 +210,9 @@ function publish(io: ActionIO, plan: KeyPlan, key: MintedKey, revoke: boolean, k
   saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke, ...(keptBecause ? { keptBecause } : {}) })
   const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope))
   const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`
-  io.info(`Created key ${key.apiKeyId} in project ${key.projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`)
+  io.info(
+    `Created key ${key.apiKeyId} in project ${key.projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`,
+  )
 }
 
 function revokeSentence(revoke: boolean, heldBySecret: boolean): string {

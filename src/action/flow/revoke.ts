@@ -31,7 +31,9 @@ export async function revokeKeys(plan: RevokePlan, source: KeySource, io: Action
   }
   for (const id of report.revoked) io.info(`Revoked key ${id}.`)
   for (const id of report.notFound) {
-    io.warning(`Key ${id} was not found ${source.where}: it was deleted already, or it belongs to another project. Nothing was deleted; check the id.`)
+    io.warning(
+      `Key ${id} was not found ${source.where}: it was deleted already, or it belongs to another project. Nothing was deleted; check the id.`,
+    )
   }
   if (report.revoked.length + report.notFound.length === 0) io.info(`No key matched ${what}.`)
   io.setOutput('revoked-count', String(report.revoked.length))

@@ -39,7 +39,6 @@ export interface Selection {
   keep: KnownKey[]
 }
 
-
 /**
  * Which listed keys go. Only keys marked by this action for the same secret digest, created before
  * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
@@ -120,19 +119,30 @@ export async function retirePreviousKeys(
     return giveUp(`listing the secret's keys failed: ${describeFailure(error)}`)
   }
   const selection = selectPreviousKeys(keys, request.newKey, keep)
-  if (selection === undefined) return giveUp(`Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`)
+  if (selection === undefined)
+    return giveUp(
+      `Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`,
+    )
   report.keys.push(...selection.keep.map((key): RetiredKey => ({ key, outcome: 'kept' })))
-  io.info(`Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`)
+  io.info(
+    `Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`,
+  )
   // One at a time, oldest first: when api-key is itself an earlier key of this secret (the admin key
   // rotating itself with keep-previous: 0), it is the newest of them and goes last.
   for (const key of selection.remove) {
     try {
       const outcome = await source.deleteKey(key.apiKeyId)
-      io.info(outcome === 'deleted' ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.` : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`)
+      io.info(
+        outcome === 'deleted'
+          ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.`
+          : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`,
+      )
       report.keys.push({ key, outcome })
     } catch (error) {
       const until = key.expirationDate ? `until ${key.expirationDate}` : 'until it expires'
-      io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${describeFailure(error)} It stays valid ${until}. ${source.byHand}`)
+      io.warning(
+        `Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${describeFailure(error)} It stays valid ${until}. ${source.byHand}`,
+      )
       report.keys.push({ key, outcome: 'failed' })
     }
   }

@@ -1,4 +1,12 @@
-import { field, parseJson, stringOf, transientVerdict, type CreatedKey, type DeleteOutcome, type GrantAnswer } from '../../deepgram/client.ts'
+import {
+  field,
+  parseJson,
+  stringOf,
+  transientVerdict,
+  type CreatedKey,
+  type DeleteOutcome,
+  type GrantAnswer,
+} from '../../deepgram/client.ts'
 import { GRANT_CANCELLED } from '../../deepgram/grant.ts'
 import { isUuid } from '../../deepgram/ids.ts'
 import { ServiceError, UnusableAnswerError } from '../../shared/errors.ts'
@@ -69,7 +77,8 @@ export class BrokerClient {
     const action = 'creating the key'
     const response = await this.send('POST', '/v1/keys', action, attempt, JSON.stringify(body))
     const answer = this.expectOk(response, action)
-    const unusable = (problem: string) => new UnusableAnswerError('The broker', action, response.status, problem, response.headers['x-request-id'])
+    const unusable = (problem: string) =>
+      new UnusableAnswerError('The broker', action, response.status, problem, response.headers['x-request-id'])
     if (typeof answer !== 'object' || answer === null) throw unusable('the answer is not a JSON object')
     const key = stringOf(field(answer, 'key'))
     const keyId = stringOf(field(answer, 'key_id'))
@@ -97,8 +106,19 @@ export class BrokerClient {
     return withRetry(
       async (n, remainingMs) => {
         const sentAt = clock.now()
-        const response = await this.send('POST', '/v1/tokens', GRANTING, { n, remainingMs }, JSON.stringify({ expiration }))
-        return { body: this.expectOk(response, GRANTING), sentAt, status: response.status, requestId: response.headers['x-request-id'] }
+        const response = await this.send(
+          'POST',
+          '/v1/tokens',
+          GRANTING,
+          { n, remainingMs },
+          JSON.stringify({ expiration }),
+        )
+        return {
+          body: this.expectOk(response, GRANTING),
+          sentAt,
+          status: response.status,
+          requestId: response.headers['x-request-id'],
+        }
       },
       transientVerdict,
       endingBy(policy, deadline, clock.now()),
@@ -117,12 +137,25 @@ export class BrokerClient {
     const action = "listing the secret's earlier keys"
     return this.retried('GET', `/v1/keys?secret=${digest}`, action, (body, response) => {
       const keys = field(body, 'keys')
-      if (!Array.isArray(keys)) throw new UnusableAnswerError('The broker', action, response.status, 'the answer has no keys list', response.headers['x-request-id'])
+      if (!Array.isArray(keys))
+        throw new UnusableAnswerError(
+          'The broker',
+          action,
+          response.status,
+          'the answer has no keys list',
+          response.headers['x-request-id'],
+        )
       return keys.flatMap((item): BrokerListedKey[] => {
         const id = stringOf(field(item, 'key_id'))
         // An id that is not a UUID is never sent back: the key is left to expire.
         if (id === undefined || !isUuid(id)) return []
-        return [{ apiKeyId: id.toLowerCase(), created: stringOf(field(item, 'created')), expirationDate: stringOf(field(item, 'expires_at')) }]
+        return [
+          {
+            apiKeyId: id.toLowerCase(),
+            created: stringOf(field(item, 'created')),
+            expirationDate: stringOf(field(item, 'expires_at')),
+          },
+        ]
       })
     })
   }
@@ -137,7 +170,13 @@ export class BrokerClient {
       (body, response) => {
         // Only the broker's word that it deleted this key counts.
         if (idsOf(field(body, 'deleted')).includes(keyId.toLowerCase())) return 'deleted' as const
-        throw new UnusableAnswerError('The broker', action, response.status, 'the answer does not say the key was deleted, so it may still exist', response.headers['x-request-id'])
+        throw new UnusableAnswerError(
+          'The broker',
+          action,
+          response.status,
+          'the answer does not say the key was deleted, so it may still exist',
+          response.headers['x-request-id'],
+        )
       },
       'already-gone',
     )
@@ -146,11 +185,19 @@ export class BrokerClient {
   /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
   async deleteTagged(tags: string[]): Promise<string[]> {
     const action = `deleting the keys tagged ${tags.join(', ')}`
-    return this.retried('DELETE', `/v1/keys?tags=${tags.map(encodeURIComponent).join(',')}`, action, (body) => idsOf(field(body, 'deleted')))
+    return this.retried('DELETE', `/v1/keys?tags=${tags.map(encodeURIComponent).join(',')}`, action, (body) =>
+      idsOf(field(body, 'deleted')),
+    )
   }
 
   /** A request that is safe to repeat, retried on transient failures within the step's deadline. */
-  private async retried<T>(method: Method, path: string, action: string, read: (body: unknown, response: HttpResponse) => T, on404?: T): Promise<T> {
+  private async retried<T>(
+    method: Method,
+    path: string,
+    action: string,
+    read: (body: unknown, response: HttpResponse) => T,
+    on404?: T,
+  ): Promise<T> {
     const { policy, clock, deadline } = this.options
     return withRetry(
       async (n, remainingMs) => {
@@ -164,11 +211,30 @@ export class BrokerClient {
     )
   }
 
-  private async send(method: Method, path: string, action: string, attempt: Attempt, body?: string): Promise<HttpResponse> {
+  private async send(
+    method: Method,
+    path: string,
+    action: string,
+    attempt: Attempt,
+    body?: string,
+  ): Promise<HttpResponse> {
     const { baseUrl, idToken, userAgent, cancelled, deadline, clock, send } = this.options
-    const headers: Record<string, string> = { authorization: `Bearer ${idToken}`, accept: 'application/json', 'user-agent': userAgent }
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${idToken}`,
+      accept: 'application/json',
+      'user-agent': userAgent,
+    }
     if (body !== undefined) headers['content-type'] = 'application/json'
-    const link = { service: 'The broker' as const, urlInput: 'broker-url', send, now: clock.now, deadline, cancelled, cancelledMessage, requestIdOf: (h: Record<string, string | undefined>) => h['x-request-id'] }
+    const link = {
+      service: 'The broker' as const,
+      urlInput: 'broker-url',
+      send,
+      now: clock.now,
+      deadline,
+      cancelled,
+      cancelledMessage,
+      requestIdOf: (h: Record<string, string | undefined>) => h['x-request-id'],
+    }
     return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt)
   }
 
@@ -186,7 +252,15 @@ function cancelledMessage(action: string): string {
 }
 
 /** The claims the broker matched against its rules, as it reported them in a refusal. */
-const REPORTED_CLAIMS = ['repository', 'repository_id', 'ref', 'environment', 'event_name', 'workflow_ref', 'job_workflow_ref']
+const REPORTED_CLAIMS = [
+  'repository',
+  'repository_id',
+  'ref',
+  'environment',
+  'event_name',
+  'workflow_ref',
+  'job_workflow_ref',
+]
 
 /** A refusal, from the broker's `{error, message, claims}` body (or whatever a proxy in front said). */
 export function brokerError(response: HttpResponse, action: string, now: number): ServiceError {
@@ -237,17 +311,22 @@ function brokerHint(status: number, action: string, code: string | undefined): s
     case 502:
       return 'Deepgram failed behind the broker; run the job again later.'
     default:
-      return status >= 500 ? "The broker had a problem; run the job again later, or tell the broker's operators." : "Tell the broker's operators."
+      return status >= 500
+        ? "The broker had a problem; run the job again later, or tell the broker's operators."
+        : "Tell the broker's operators."
   }
 }
 
 /** What to do about a refused grant: the rule's scopes and lifetime decide, as for keys. */
 function grantHint(status: number, code: string | undefined): string {
-  if (code === 'scope_not_allowed') return "The rule matching this job does not grant usage:write, so it allows no tokens: ask the broker's operators for one that does, or use credential: key."
+  if (code === 'scope_not_allowed')
+    return "The rule matching this job does not grant usage:write, so it allows no tokens: ask the broker's operators for one that does, or use credential: key."
   if (code === 'lifetime_not_allowed') return "Give a shorter expiration: at most the matching rule's max-expiration."
   if (status === 400) return 'Check expiration: a token lives 1 s to 1 h.'
-  if (status === 404 || status === 405) return 'This broker grants no tokens (it has no POST /v1/tokens): ask its operators to update it, or use credential: key.'
-  if (status === 429) return 'The broker limits keys and tokens per repository and minute; run the job again in a minute.'
+  if (status === 404 || status === 405)
+    return 'This broker grants no tokens (it has no POST /v1/tokens): ask its operators to update it, or use credential: key.'
+  if (status === 429)
+    return 'The broker limits keys and tokens per repository and minute; run the job again in a minute.'
   return brokerHint(status, 'granting', code)
 }
 
@@ -257,5 +336,7 @@ function stringsOf(value: unknown): string[] {
 
 /** Key ids the broker reported; one that is not a UUID is left out (nothing is sent with it). */
 function idsOf(value: unknown): string[] {
-  return stringsOf(value).filter(isUuid).map((id) => id.toLowerCase())
+  return stringsOf(value)
+    .filter(isUuid)
+    .map((id) => id.toLowerCase())
 }

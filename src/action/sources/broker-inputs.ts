@@ -21,21 +21,33 @@ const AUDIENCE = /^[\x21-\x7e]{1,256}$/
  */
 export function readBrokerTarget(getInput: GetInput): BrokerTarget {
   if (getInput('broker-url') === '') {
-    throw new InputError('broker-url', "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.")
+    throw new InputError(
+      'broker-url',
+      "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.",
+    )
   }
   const url = readBaseUrl(getInput, 'broker-url', '')
   for (const name of ['api-key', 'project-id']) {
     if (getInput(name) !== '') {
-      throw new InputError(name, `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`)
+      throw new InputError(
+        name,
+        `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`,
+      )
     }
   }
   const deepgramApiUrl = getInput('deepgram-api-url')
   if (deepgramApiUrl !== '' && deepgramApiUrl.replace(/\/+$/, '') !== readDeepgramApiUrl(() => '')) {
-    throw new InputError('deepgram-api-url', 'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.')
+    throw new InputError(
+      'deepgram-api-url',
+      'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.',
+    )
   }
   const audience = getInput('broker-audience') || new URL(url).origin
   if (!AUDIENCE.test(audience)) {
-    throw new InputError('broker-audience', "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.")
+    throw new InputError(
+      'broker-audience',
+      "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.",
+    )
   }
   return { url, audience }
 }

@@ -13,7 +13,8 @@ export function brokerSource(client: BrokerClient, target: BrokerTarget): KeyAda
     locator: { kind: 'broker', url: target.url, audience: target.audience },
     where: `through the broker at ${target.url}`,
     byHand: "It expires on its own; ask the broker's operators to delete it sooner.",
-    orphanAdvice: () => "it expires on its own, at the latest when its rule's max-expiration ends; ask the broker's operators to delete it sooner.",
+    orphanAdvice: () =>
+      "it expires on its own, at the latest when its rule's max-expiration ends; ask the broker's operators to delete it sooner.",
     createOnce: (request, attempt) => client.createOnce(createBody(request), attempt),
     deleteInvocationKeys: (invocation) => client.deleteInvocation(invocation),
     deleteKey: (keyId) => client.deleteKey(keyId),
@@ -41,17 +42,32 @@ export function createBody(request: KeyRequest): BrokerCreateBody {
  * may have none. The request behind io.getIDToken has the same bound (main-step.ts), so nothing is
  * left open when this gives up.
  */
-export async function fetchIdToken(io: Pick<ActionIO, 'getIDToken'>, audience: string, deadline: number, now: () => number): Promise<string | undefined> {
+export async function fetchIdToken(
+  io: Pick<ActionIO, 'getIDToken'>,
+  audience: string,
+  deadline: number,
+  now: () => number,
+): Promise<string | undefined> {
   const waitMs = Math.max(0, Math.min(ID_TOKEN_TIMEOUT_MS, deadline - now()))
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new ActionError(`Getting this job's ID token from the runner took over ${Math.round(waitMs / 1000)} s. Run the job again.`)), waitMs)
+    timer = setTimeout(
+      () =>
+        fail(
+          new ActionError(
+            `Getting this job's ID token from the runner took over ${Math.round(waitMs / 1000)} s. Run the job again.`,
+          ),
+        ),
+      waitMs,
+    )
   })
   try {
     return await Promise.race([io.getIDToken(audience, waitMs), late])
   } catch (error) {
     if (error instanceof ActionError) throw error
-    const why = describeFailure(error).replace(/\s+/g, ' ').replace(/[\s.]*$/, '.')
+    const why = describeFailure(error)
+      .replace(/\s+/g, ' ')
+      .replace(/[\s.]*$/, '.')
     throw new ActionError(`Getting this job's ID token from the runner failed: ${why} Run the job again.`)
   } finally {
     clearTimeout(timer)

@@ -4,7 +4,14 @@
 import type { ActionIO } from '../io.ts'
 import { maskSecret } from '../io.ts'
 import type { KeySource, SourceLocator } from '../flow/key-source.ts'
-import { defaultComment, missingApiKeyCause, readApiKey, readDeepgramApiUrl, readProjectId, type RunContext } from '../inputs.ts'
+import {
+  defaultComment,
+  missingApiKeyCause,
+  readApiKey,
+  readDeepgramApiUrl,
+  readProjectId,
+  type RunContext,
+} from '../inputs.ts'
 import { ActionError } from '../../shared/errors.ts'
 import type { GetInput } from '../../shared/input-forms.ts'
 import type { HttpSend } from '../../shared/http.ts'
@@ -21,9 +28,14 @@ export type SourceSpec =
 /** Reads the inputs of the source the step asks for; the other mode's inputs must be empty. */
 export function readSourceSpec(getInput: GetInput, run: RunContext): SourceSpec {
   if (wantsBroker(getInput)) return { kind: 'broker', target: readBrokerTarget(getInput) }
-  return { kind: 'deepgram', apiKey: readApiKey(getInput, run), projectId: readProjectId(getInput), apiUrl: readDeepgramApiUrl(getInput), defaultComment: defaultComment(run) }
+  return {
+    kind: 'deepgram',
+    apiKey: readApiKey(getInput, run),
+    projectId: readProjectId(getInput),
+    apiUrl: readDeepgramApiUrl(getInput),
+    defaultComment: defaultComment(run),
+  }
 }
-
 
 export interface SourceDeps {
   io: ActionIO
@@ -69,19 +81,39 @@ export async function openSource({ spec, credential }: Credentialed, deps: Sourc
  * The source the post step finds from what main saved: api-key is read again, the ID token asked
  * anew (and returned, to be kept out of messages). Undefined when api-key is empty in post.
  */
-export async function reopenSource(locator: SourceLocator, getInput: GetInput, deps: SourceDeps): Promise<{ source: KeySource; credential: string } | undefined> {
+export async function reopenSource(
+  locator: SourceLocator,
+  getInput: GetInput,
+  deps: SourceDeps,
+): Promise<{ source: KeySource; credential: string } | undefined> {
   if (locator.kind === 'broker') {
     const target = { url: locator.url, audience: locator.audience }
     const found = await acquireCredential({ kind: 'broker', target }, deps)
-    if (found === undefined) throw new ActionError('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).')
+    if (found === undefined)
+      throw new ActionError(
+        'the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).',
+      )
     return { source: brokerKeys(target, found.credential, deps), credential: found.credential }
   }
   const apiKey = getInput('api-key')
   if (apiKey === '') return undefined
-  return { source: deepgramKeys({ kind: 'deepgram', apiKey, apiUrl: readDeepgramApiUrl(getInput), defaultComment: '' }, apiKey, locator.projectId, deps), credential: apiKey }
+  return {
+    source: deepgramKeys(
+      { kind: 'deepgram', apiKey, apiUrl: readDeepgramApiUrl(getInput), defaultComment: '' },
+      apiKey,
+      locator.projectId,
+      deps,
+    ),
+    credential: apiKey,
+  }
 }
 
-function deepgramKeys(spec: Extract<SourceSpec, { kind: 'deepgram' }>, apiKey: string, projectId: string, deps: SourceDeps): KeySource {
+function deepgramKeys(
+  spec: Extract<SourceSpec, { kind: 'deepgram' }>,
+  apiKey: string,
+  projectId: string,
+  deps: SourceDeps,
+): KeySource {
   const client = deepgramClient(apiKey, spec.apiUrl, deps, deps.policy, deps.deadline)
   return {
     ...deepgramSource(client, projectId, spec.defaultComment),
@@ -91,7 +123,16 @@ function deepgramKeys(spec: Extract<SourceSpec, { kind: 'deepgram' }>, apiKey: s
 }
 
 function brokerKeys(target: BrokerTarget, idToken: string, deps: SourceDeps): KeySource {
-  const client = new BrokerClient({ baseUrl: target.url, idToken, send: deps.send, clock: deps.clock, policy: deps.policy, userAgent: deps.userAgent, deadline: deps.deadline, cancelled: deps.cancelled })
+  const client = new BrokerClient({
+    baseUrl: target.url,
+    idToken,
+    send: deps.send,
+    clock: deps.clock,
+    policy: deps.policy,
+    userAgent: deps.userAgent,
+    deadline: deps.deadline,
+    cancelled: deps.cancelled,
+  })
   return {
     ...brokerSource(client, target),
     deadline: deps.deadline,
@@ -105,13 +146,15 @@ function renewedBudget(deps: SourceDeps): SourceDeps {
 
 /** The step has no credential: the failure (on-missing-credentials: fail), in this run's own terms. */
 export function missingCredential(kind: SourceSpec['kind'], run: RunContext): string {
-  if (kind === 'deepgram') return `Input api-key: is empty. ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`
+  if (kind === 'deepgram')
+    return `Input api-key: is empty. ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`
   return `${NO_ID_TOKEN} ${missingIdTokenCause(run)} To skip this step when there is none, set on-missing-credentials: skip.`
 }
 
 /** The step has no credential: the notice of a skipped step (on-missing-credentials: skip). */
 export function skippedForMissingCredential(kind: SourceSpec['kind'], run: RunContext): string {
-  if (kind === 'deepgram') return `Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`
+  if (kind === 'deepgram')
+    return `Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`
   return `Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(run)}`
 }
 
@@ -120,7 +163,9 @@ const NO_ID_TOKEN =
 
 /** Why there is no ID token, in this run's own terms. */
 export function missingIdTokenCause(run: RunContext): string {
-  if (run.forkRepository) return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no ID token to workflows run for pull requests from forks.`
-  if (run.actor === 'dependabot[bot]') return 'This run was started by Dependabot, and GitHub gives Dependabot runs no ID token.'
+  if (run.forkRepository)
+    return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no ID token to workflows run for pull requests from forks.`
+  if (run.actor === 'dependabot[bot]')
+    return 'This run was started by Dependabot, and GitHub gives Dependabot runs no ID token.'
   return 'Pull requests from forks and Dependabot runs never get one.'
 }

@@ -20,21 +20,41 @@ export interface DeepgramReach {
 }
 
 /** Deepgram's client for one step: every request ends by `deadline` (epoch ms), or on cancel. */
-export function deepgramClient(apiKey: string, baseUrl: string, reach: DeepgramReach, policy: RetryPolicy, deadline: number): DeepgramClient {
-  return new DeepgramClient({ baseUrl, apiKey, send: reach.send, clock: reach.clock, policy, userAgent: reach.userAgent, deadline, cancelled: reach.cancelled })
+export function deepgramClient(
+  apiKey: string,
+  baseUrl: string,
+  reach: DeepgramReach,
+  policy: RetryPolicy,
+  deadline: number,
+): DeepgramClient {
+  return new DeepgramClient({
+    baseUrl,
+    apiKey,
+    send: reach.send,
+    clock: reach.clock,
+    policy,
+    userAgent: reach.userAgent,
+    deadline,
+    cancelled: reach.cancelled,
+  })
 }
 
 /** The single project api-key can see; none or several is a question only the user can answer. */
 export async function discoverProject(client: Pick<DeepgramClient, 'listProjects'>): Promise<string> {
   const projects = await client.listProjects()
   if (projects.some((p) => !isUuid(p.projectId))) {
-    throw new ActionError("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.")
+    throw new ActionError(
+      "Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.",
+    )
   }
   const [only] = projects
   if (projects.length === 1 && only) return only.projectId
-  if (projects.length === 0) throw new ActionError('Input project-id: is empty, and api-key belongs to no project. Give the project id.')
+  if (projects.length === 0)
+    throw new ActionError('Input project-id: is empty, and api-key belongs to no project. Give the project id.')
   const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ')
-  throw new ActionError(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`)
+  throw new ActionError(
+    `Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`,
+  )
 }
 
 /**
@@ -55,12 +75,17 @@ export function deepgramSource(client: KeysApi, projectId: string, defaultCommen
     locator: { kind: 'deepgram', projectId },
     where: `in project ${projectId}`,
     byHand: 'Delete it in the Deepgram console.',
-    orphanAdvice: (invocation) => `delete any key whose name ends with "${formatMarker({ kind: 'action', invocation }).trim()}" in the Deepgram console.`,
+    orphanAdvice: (invocation) =>
+      `delete any key whose name ends with "${formatMarker({ kind: 'action', invocation }).trim()}" in the Deepgram console.`,
     async createOnce(request, attempt) {
       const body = createKeyBody({
         projectId,
         comment: request.comment ?? defaultComment,
-        marker: { kind: 'action', invocation: request.invocation, ...(request.secret ? { secret: request.secret } : {}) },
+        marker: {
+          kind: 'action',
+          invocation: request.invocation,
+          ...(request.secret ? { secret: request.secret } : {}),
+        },
         scopes: request.scopes,
         tags: request.tags,
         expiration: request.expiration,
@@ -76,9 +101,14 @@ export function deepgramSource(client: KeysApi, projectId: string, defaultCommen
     async deleteTagged(tags) {
       const found = await keysTaggedWithAll(tags, projectId, client)
       const outcomes = await mapBounded(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id))
-      const report: TaggedRevocation = { revoked: found.ids.filter((_, i) => outcomes[i] === 'deleted'), notes: [], warnings: [] }
+      const report: TaggedRevocation = {
+        revoked: found.ids.filter((_, i) => outcomes[i] === 'deleted'),
+        notes: [],
+        warnings: [],
+      }
       if (found.keysRead > 0) report.notes.push(`Read ${found.keysRead} keys one by one to learn their tags.`)
-      if (found.unreadable > 0) report.warnings.push(`Left alone ${found.unreadable} listed keys whose ids are not UUIDs.`)
+      if (found.unreadable > 0)
+        report.warnings.push(`Left alone ${found.unreadable} listed keys whose ids are not UUIDs.`)
       return report
     },
   }

@@ -37,7 +37,13 @@ export async function tokenMain(deps: TokenDeps, secrets: string[]): Promise<voi
   const { io, clock } = deps
   const getInput: GetInput = (name) => io.getInput(name)
   const onMissing = readOnMissingCredentials(getInput)
-  const sourceDeps: SourceDeps = { send: deps.send, clock, userAgent: deps.userAgent, cancelled: deps.cancelled, deadline: clock.now() + MAIN_DEEPGRAM_BUDGET_MS }
+  const sourceDeps: SourceDeps = {
+    send: deps.send,
+    clock,
+    userAgent: deps.userAgent,
+    cancelled: deps.cancelled,
+    deadline: clock.now() + MAIN_DEEPGRAM_BUDGET_MS,
+  }
   const now = new Date(clock.now())
   let plan: TokenPlan
   let source: TokenSource
@@ -52,7 +58,8 @@ export async function tokenMain(deps: TokenDeps, secrets: string[]): Promise<voi
   } else {
     const missing = getInput('api-key') === ''
     // A skipped run still checks every other input, so that a mistake shows on the first run.
-    const checked: GetInput = missing && onMissing === 'skip' ? (name) => (name === 'api-key' ? 'missing' : getInput(name)) : getInput
+    const checked: GetInput =
+      missing && onMissing === 'skip' ? (name) => (name === 'api-key' ? 'missing' : getInput(name)) : getInput
     const directPlan = readDirectTokenPlan(checked, deps.run, now)
     if (missing) return skipOrFail(io, onMissing, 'deepgram', deps.run)
     plan = directPlan
@@ -64,14 +71,18 @@ export async function tokenMain(deps: TokenDeps, secrets: string[]): Promise<voi
   io.setOutput('access-token', token.accessToken)
   io.setOutput('expires-at', expiresAt)
   if (token.warning !== undefined) io.warning(token.warning)
-  io.info(`Granted a temporary token (usage:write) by ${describe(source)}: it expires at ${expiresAt}, in ${token.expiresInSeconds} s. A token cannot be revoked and leaves nothing to clean up.`)
+  io.info(
+    `Granted a temporary token (usage:write) by ${describe(source)}: it expires at ${expiresAt}, in ${token.expiresInSeconds} s. A token cannot be revoked and leaves nothing to clean up.`,
+  )
   await io.appendSummary(tokenSummary(token, source))
 }
 
 /** One grant, its answer masked first and then checked. */
 async function grant(source: TokenSource, plan: TokenPlan, deps: TokenDeps, secrets: string[]): Promise<CheckedToken> {
   const { io } = deps
-  io.info(`Asking ${describe(source)} for a temporary token ${describeExpiration(plan.expiration)} (${plan.seconds} s).`)
+  io.info(
+    `Asking ${describe(source)} for a temporary token ${describeExpiration(plan.expiration)} (${plan.seconds} s).`,
+  )
   const answer = await source.grant(plan.seconds)
   if (typeof answer.accessToken === 'string' && answer.accessToken !== '') {
     maskSecret(io, answer.accessToken)

@@ -4,7 +4,15 @@ import { InputError } from '../../shared/errors.ts'
 import { parseExpiration, type Expiration } from '../../deepgram/expiration.ts'
 import { MAX_TOKEN_SECONDS, tokenSeconds } from '../../deepgram/grant.ts'
 import { readBrokerTarget, type BrokerTarget } from '../sources/broker-inputs.ts'
-import { readApiKey, readDeepgramApiUrl, readFlag, readMode, readProjectId, readRevoke, type RunContext } from '../inputs.ts'
+import {
+  readApiKey,
+  readDeepgramApiUrl,
+  readFlag,
+  readMode,
+  readProjectId,
+  readRevoke,
+  type RunContext,
+} from '../inputs.ts'
 import { parseList, type GetInput } from '../../shared/input-forms.ts'
 
 export type Credential = 'key' | 'token'
@@ -41,26 +49,48 @@ const USE_A_KEY = 'use credential: key'
  */
 export function readTokenPlan(getInput: GetInput, now: Date): TokenPlan {
   if (readMode(getInput) === 'revoke') {
-    throw new InputError('mode', `revoke deletes keys, and credential is token: a token cannot be revoked, and expires on its own. Remove credential: token to revoke keys.`)
+    throw new InputError(
+      'mode',
+      `revoke deletes keys, and credential is token: a token cannot be revoked, and expires on its own. Remove credential: token to revoke keys.`,
+    )
   }
   const scopes = parseList(getInput('scopes'))
   if (scopes.some((scope) => scope !== 'usage:write')) {
-    throw new InputError('scopes', `'${getInput('scopes')}' cannot apply to a token: a temporary token always carries usage:write (the speech APIs) and nothing else. Give usage:write or leave scopes out, or ${USE_A_KEY} for other scopes.`)
+    throw new InputError(
+      'scopes',
+      `'${getInput('scopes')}' cannot apply to a token: a temporary token always carries usage:write (the speech APIs) and nothing else. Give usage:write or leave scopes out, or ${USE_A_KEY} for other scopes.`,
+    )
   }
   if (readFlag(getInput, 'allow-key-management')) {
-    throw new InputError('allow-key-management', `cannot apply to a token: a token can never manage keys or the project. Remove it, or ${USE_A_KEY}.`)
+    throw new InputError(
+      'allow-key-management',
+      `cannot apply to a token: a token can never manage keys or the project. Remove it, or ${USE_A_KEY}.`,
+    )
   }
   for (const name of ['tags', 'comment']) {
-    if (getInput(name) !== '') throw new InputError(name, `cannot apply to a token: a token is not a key, and has no ${name === 'tags' ? 'tags' : 'name'} in the Deepgram console. Remove ${name}, or ${USE_A_KEY}.`)
+    if (getInput(name) !== '')
+      throw new InputError(
+        name,
+        `cannot apply to a token: a token is not a key, and has no ${name === 'tags' ? 'tags' : 'name'} in the Deepgram console. Remove ${name}, or ${USE_A_KEY}.`,
+      )
   }
   if (getInput('secret-name') !== '') {
-    throw new InputError('secret-name', `cannot apply to a token: a secret outlives the token's hour at most. Remove secret-name, or ${USE_A_KEY} to seed secrets.`)
+    throw new InputError(
+      'secret-name',
+      `cannot apply to a token: a secret outlives the token's hour at most. Remove secret-name, or ${USE_A_KEY} to seed secrets.`,
+    )
   }
   if (!['', 'all'].includes(getInput('keep-previous'))) {
-    throw new InputError('keep-previous', `cannot apply to a token: it deletes earlier keys of a secret, and a token writes no secret. Remove keep-previous (or give all).`)
+    throw new InputError(
+      'keep-previous',
+      `cannot apply to a token: it deletes earlier keys of a secret, and a token writes no secret. Remove keep-previous (or give all).`,
+    )
   }
   if (readRevoke(getInput) === 'true') {
-    throw new InputError('revoke', 'true cannot apply to a token: a token cannot be revoked, and expires on its own. Remove revoke (or give auto or false).')
+    throw new InputError(
+      'revoke',
+      'true cannot apply to a token: a token cannot be revoked, and expires on its own. Remove revoke (or give auto or false).',
+    )
   }
   if (getInput('key-id') !== '') {
     throw new InputError('key-id', `applies to mode: revoke only, and credential is token. Remove key-id.`)
@@ -69,9 +99,13 @@ export function readTokenPlan(getInput: GetInput, now: Date): TokenPlan {
   const expiration = parseExpiration(expirationText, now)
   const seconds = tokenSeconds(expiration, now.getTime())
   if (seconds > MAX_TOKEN_SECONDS) {
-    throw new InputError('expiration', `'${expirationText}' is longer than a token's limit of one hour (3600 s). Give at most 1h (or a date-time at most an hour ahead), or ${USE_A_KEY} for longer.`)
+    throw new InputError(
+      'expiration',
+      `'${expirationText}' is longer than a token's limit of one hour (3600 s). Give at most 1h (or a date-time at most an hour ahead), or ${USE_A_KEY} for longer.`,
+    )
   }
-  if (seconds < 1) throw new InputError('expiration', `'${expirationText}' is less than a second from now: give a token 1 s to 1 h.`)
+  if (seconds < 1)
+    throw new InputError('expiration', `'${expirationText}' is less than a second from now: give a token 1 s to 1 h.`)
   return { expiration, expirationText, seconds }
 }
 

@@ -47,7 +47,12 @@ export function deepgramSource(plan: DirectTokenPlan, deps: SourceDeps): TokenSo
 }
 
 /** The broker's POST /v1/tokens, with the job's ID token, which never reaches a log or an error. */
-export function brokerSource(broker: BrokerTarget, expirationText: string, idToken: string, deps: SourceDeps): TokenSource {
+export function brokerSource(
+  broker: BrokerTarget,
+  expirationText: string,
+  idToken: string,
+  deps: SourceDeps,
+): TokenSource {
   const client = new BrokerClient({ baseUrl: broker.url, idToken, policy: MAIN_POLICY, ...deps })
   return {
     service: 'The broker',
@@ -58,5 +63,11 @@ export function brokerSource(broker: BrokerTarget, expirationText: string, idTok
 
 /** Either service's answer, its two fields as they came, for checkToken. */
 function tokenAnswer(answer: GrantAnswer): TokenAnswer {
-  return { accessToken: field(answer.body, 'access_token'), expiresIn: field(answer.body, 'expires_in'), sentAt: answer.sentAt, status: answer.status, requestId: answer.requestId }
+  return {
+    accessToken: field(answer.body, 'access_token'),
+    expiresIn: field(answer.body, 'expires_in'),
+    sentAt: answer.sentAt,
+    status: answer.status,
+    requestId: answer.requestId,
+  }
 }
