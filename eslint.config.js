@@ -10,6 +10,48 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
+    rules: {
+      // Finding control characters is the point of the escaping and printable checks.
+      'no-control-regex': 'off',
+      // `({ dropped: _, ...rest }) => rest` is how a field is left out.
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_' }],
+    },
   },
+  {
+    // Jest's asymmetric matchers (expect.any, objectContaining) are typed `any`, and fakes implement
+    // async interfaces without awaiting anything.
+    files: ['__tests__/**'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  // The layering, as in __tests__/unit/architecture.test.ts: imports flow one way, from the action
+  // and the broker down to the plumbing (github/, deepgram/, shared/), never back up.
+  ...layer('src/github', ['action', 'broker']),
+  ...layer('src/deepgram', ['action', 'broker']),
+  ...layer('src/shared', ['action', 'broker', 'github', 'deepgram']),
+  ...layer('src/broker', ['action']),
   { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
 )
+
+/** Files under `folder` may not import from the sibling folders of src/ named in `above`. */
+function layer(folder, above) {
+  return [
+    {
+      files: [`${folder}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: above.map((name) => ({
+              regex: `^(\\.\\./)+${name}/`,
+              message: `${folder}/ is below src/${name}/: take what you need as a parameter instead of importing it.`,
+            })),
+          },
+        ],
+      },
+    },
+  ]
+}

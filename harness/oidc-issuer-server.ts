@@ -183,7 +183,7 @@ async function route(req: IncomingMessage, url: URL, body: string): Promise<{ st
     return { status: 200, body: {} }
   }
   if (req.method === 'POST' && path === '/_harness/misbehave') {
-    misbehaviour = command as Misbehaviour
+    misbehaviour = command
     return { status: 200, body: {} }
   }
   if (req.method === 'GET' && path === '/_harness/requests')

@@ -23,7 +23,7 @@ interface Row {
 
 interface Measurement {
   title: string
-  measure: () => Promise<Row[]>
+  measure: () => Row[] | Promise<Row[]>
 }
 
 const MEASUREMENTS: Measurement[] = [
@@ -172,7 +172,7 @@ function bareNode(): Promise<number> {
   })
 }
 
-async function measureDistSize(): Promise<Row[]> {
+function measureDistSize(): Row[] {
   const manifest = readManifest()
   const entries = [manifest.runs.main, manifest.runs.post].filter((entry): entry is string => entry !== undefined)
   const rows: Row[] = [

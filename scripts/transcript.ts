@@ -45,7 +45,9 @@ export function checklist(): { problems: string[]; check: (ok: boolean, problem:
 /** A demo's last words: OK with what it showed, or FAILED with each problem; the exit code says which. */
 export function verdict(problems: string[], ok: string, error?: unknown): void {
   if (error !== undefined)
-    problems.push(`the demo crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+    problems.push(
+      `the demo crashed: ${error instanceof Error ? (error.stack ?? error.message) : JSON.stringify(error)}`,
+    )
   section(problems.length === 0 ? `OK: ${ok}` : 'FAILED')
   for (const problem of problems) console.error(`  - ${problem}`)
   if (problems.length > 0) process.exitCode = 1

@@ -257,24 +257,6 @@ describe('no key is delivered to nobody', () => {
     await world.close()
   })
 
-  test('SIGTERM while Deepgram makes a key and never answers: the mint ends at its deadline, the key is deleted, exit 0', async () => {
-    const world = await startWorld()
-    world.dg.commitThenHang()
-    const minting = world.call('POST', '/v1/keys', { token: await world.sign(APP) })
-    await sleep(300)
-    const exit = await world.broker.stop()
-    expect(exit.code).toBe(0)
-    expect(await minting).toMatchObject({ status: 502, body: { error: 'deepgram_failed' } })
-    expect(world.dg.keys.length).toBe(1)
-    expect(world.dg.liveKeys()).toEqual([])
-    const lines = exit.stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-    expect(lines).toEqual([expect.objectContaining({ outcome: 'failed', status: 502, error: 'deepgram_failed' })])
-    await world.close()
-  }, 40_000)
-
   test('SIGTERM while a client is still sending its body: 503 shutting_down at once, exit 0', async () => {
     const world = await startWorld()
     const socket = await open(world.broker.url)
@@ -302,44 +284,13 @@ describe('slow clients and the connection cap', () => {
   })
   afterAll(() => world.close())
 
-  test('headers trickled in are cut at the 10 s limit with a JSON 408', async () => {
-    const socket = await open(world.broker.url)
-    const answer = received(socket)
-    const started = Date.now()
-    socket.write('POST /v1/keys HTTP/1.1\r\nhost: broker\r\n')
-    const trickle = setInterval(() => socket.writable && socket.write('x-slow: 1\r\n'), 500)
-    const raw = await answer
-    clearInterval(trickle)
-    expect(Date.now() - started).toBeLessThan(13_000)
-    expect(parse(raw)).toMatchObject({ status: 408, body: { error: 'request_timeout' } })
-  }, 20_000)
-
-  test('a body trickled in is cut at the 30 s limit with a JSON 408, and audited as refused', async () => {
-    const socket = await open(world.broker.url)
-    const answer = received(socket)
-    const started = Date.now()
-    socket.write(
-      `POST /v1/keys HTTP/1.1\r\nhost: broker\r\nauthorization: Bearer ${await world.sign(APP)}\r\ncontent-length: 1000\r\n\r\n`,
-    )
-    const trickle = setInterval(() => socket.writable && socket.write(' '), 1_000)
-    const raw = await answer
-    clearInterval(trickle)
-    expect(Date.now() - started).toBeLessThan(33_000)
-    expect(parse(raw)).toMatchObject({ status: 408, body: { error: 'request_timeout' } })
-    expect(await auditLineWhere(world.broker, (line) => line.status === 408)).toMatchObject({
-      outcome: 'refused',
-      error: 'request_timeout',
-      request: 'POST /v1/keys',
-    })
-  }, 45_000)
-
   test('past MAX_CONNECTIONS a new connection is refused at once while the open ones are served', async () => {
     const sockets = await Promise.all([open(world.broker.url), open(world.broker.url), open(world.broker.url)])
     await sleep(200)
     const extra = await open(world.broker.url)
     const refused = await Promise.race([received(extra).then(() => 'closed'), sleep(2_000).then(() => 'open')])
     expect(refused).toBe('closed')
-    const first = sockets[0] as Socket
+    const first = sockets[0]
     const answer = received(first)
     first.write('GET /healthz HTTP/1.1\r\nhost: broker\r\nconnection: close\r\n\r\n')
     expect(parse(await answer)).toMatchObject({ status: 200, body: { status: 'ok' } })

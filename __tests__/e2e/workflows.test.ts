@@ -366,7 +366,7 @@ describe('supply chain', () => {
 
 describe('the release notes', () => {
   const steps = jobsOf(readYaml('.github/workflows/release.yml')).flatMap(([, job]) =>
-    Array.isArray(job.steps) ? job.steps : [],
+    Array.isArray(job.steps) ? (job.steps as unknown[]) : [],
   )
   const notesStep = steps.find(
     (step): step is Mapping => isMapping(step) && step.name === 'Take the release notes from CHANGELOG.md',

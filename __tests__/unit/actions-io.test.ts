@@ -97,7 +97,10 @@ describe('actionsIO', () => {
         ...core,
         setOutput: fail,
         saveState: fail,
-        summary: { addRaw: () => ({ write: () => Promise.reject(error) }), emptyBuffer: core.summary.emptyBuffer },
+        summary: {
+          addRaw: () => ({ write: () => Promise.reject(error) }),
+          emptyBuffer: () => core.summary.emptyBuffer(),
+        },
       }
     }
     const thrown = (run: () => void): RunnerFileError => thrownBy(RunnerFileError, run)

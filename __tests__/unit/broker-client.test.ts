@@ -322,7 +322,7 @@ describe('BrokerClient deletions and listings', () => {
 
   test('no request outlives the deadline: an attempt gets only the time left', async () => {
     const { broker, clock, brokerClient } = client([json(200, { deleted: [] })])
-    clock.sleep(24_000)
+    await clock.sleep(24_000)
     await brokerClient.deleteInvocation(INVOCATION)
     expect(broker.sent[0]?.timeoutMs).toBe(1_000)
   })

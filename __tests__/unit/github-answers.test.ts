@@ -138,7 +138,7 @@ describe('reading GitHub’s answers', () => {
   test('nothing, and so no token, is sent outside the origin of github-api-url', async () => {
     const sent: string[] = []
     const fetch = confinedTo('https://ghe.example.com/api/v3', async (input) => {
-      sent.push(String(input))
+      sent.push(input instanceof Request ? input.url : input.toString())
       return new Response(null, { status: 204 })
     })
     await fetch('https://ghe.example.com/api/v3/repos/o/r/actions/secrets/KEY', {

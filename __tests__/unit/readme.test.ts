@@ -60,7 +60,7 @@ function unquote(cell: string): string {
 /** What the README's default cell should say for an input of action.yml. */
 function expectedDefault(spec: InputSpec): string {
   if (spec.default === undefined) return spec.required === true ? 'required' : "`''`"
-  const value = String(spec.default)
+  const value = typeof spec.default === 'string' ? spec.default : JSON.stringify(spec.default)
   return value === '' ? "`''`" : `\`${value}\``
 }
 

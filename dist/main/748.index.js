@@ -132,9 +132,7 @@ function gitHubError(error, action, permission, refusedWait) {
         return new errors/* NetworkError */.Dr('GitHub', action, error.message, true);
     const headers = error.response.headers;
     const data = error.response.data;
-    const message = typeof data === 'object' && data !== null && 'message' in data
-        ? String(data.message)
-        : error.message;
+    const message = typeof data === 'object' && data !== null && 'message' in data ? String(data.message) : error.message;
     const wait = refusedWait(requestKey(error.request?.method, error.request?.url));
     const rateLimited = wait !== undefined || isRateLimit(error.status, message, headers);
     return new errors/* ServiceError */._7({

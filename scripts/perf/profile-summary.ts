@@ -32,8 +32,9 @@ const profile = JSON.parse(readFileSync(profilePath, 'utf8')) as Profile
 const moduleOfLine: string[] = []
 if (bundlePath && statsPath) {
   const names = new Map<string, string>()
-  for (const m of (JSON.parse(readFileSync(statsPath, 'utf8')) as { modules: { id: unknown; name: string }[] })
-    .modules) {
+  for (const m of (
+    JSON.parse(readFileSync(statsPath, 'utf8')) as { modules: { id: string | number | null; name: string }[] }
+  ).modules) {
     if (m.id !== null) names.set(String(m.id), m.name)
   }
   let current = '(webpack runtime)'

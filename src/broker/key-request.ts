@@ -135,7 +135,7 @@ export function nestingDepth(text: string): number {
 function readList(value: unknown, name: string, form: RegExp, forms: string, min: number, max: number): string[] {
   if (!Array.isArray(value) || value.length < min || value.length > max)
     throw badRequest(`${name} must be a list of ${min === 0 ? 'at most' : `${min} to`} ${max} ${forms}.`)
-  const bad = value.find((item) => typeof item !== 'string' || !form.test(item))
+  const bad = (value as unknown[]).find((item) => typeof item !== 'string' || !form.test(item))
   if (bad !== undefined) throw badRequest(`${name}: ${JSON.stringify(bad)} is not one of ${forms}.`)
   return [...new Set(value as string[])]
 }

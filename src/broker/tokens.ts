@@ -55,7 +55,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   // The failures go back to the caller, which decides when to try again.
   const prefetch = async (): Promise<unknown[]> => {
     const fetched = await Promise.allSettled([...keySets.values()].map((keySet) => keySet.current()))
-    return fetched.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
+    return fetched.flatMap((result): unknown[] => (result.status === 'rejected' ? [result.reason as unknown] : []))
   }
   const verify: VerifyToken = async (token) => {
     const issuer = claimedIssuer(token)
