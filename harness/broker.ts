@@ -31,7 +31,7 @@ export interface RunningBroker {
   stderr(): string
   /** One parsed object per JSON line of stdout: the audit log. */
   auditLines(): Record<string, unknown>[]
-  /** Waits (up to 5 s) until the audit log has `count` lines: each is written just after its answer. */
+  /** Waits (up to 15 s, for a busy machine) until the audit log has `count` lines: each is written just after its answer. */
   waitForAuditLines(count: number): Promise<Record<string, unknown>[]>
   /** SIGTERM, then what it wrote in all. */
   stop(): Promise<BrokerExit>
@@ -100,7 +100,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     stderr: () => output.stderr,
     auditLines,
     waitForAuditLines: async (count) => {
-      for (let waited = 0; auditLines().length < count && waited < 5000; waited += 10)
+      for (let waited = 0; auditLines().length < count && waited < 15_000; waited += 10)
         await new Promise((done) => setTimeout(done, 10))
       return auditLines()
     },

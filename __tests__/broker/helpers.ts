@@ -9,6 +9,7 @@ import {
 } from '../../harness/deepgram-emulator.ts'
 import { DEFAULT_AUDIENCE, startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
 import { startBroker, type RunningBroker } from '../../harness/broker.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 export const ADMIN_KEY = DEFAULT_ACCOUNT.apiKey
 export const PROJECT_ID = DEFAULT_PROJECT.projectId
@@ -129,16 +130,16 @@ export function expectNoLeaks(output: string, secrets: string[]): void {
   expect(output).not.toMatch(/\n\s+at .+:\d+:\d+/)
 }
 
-/** The first audit line that `matches`, waiting up to 5 s for it: each line is written just after its answer. */
-export async function auditLineWhere(
+/** The first audit line that `matches`, waiting for it: each line is written just after its answer. */
+export function auditLineWhere(
   broker: RunningBroker,
   matches: (line: Record<string, unknown>) => boolean,
   since = 0,
-): Promise<Record<string, unknown> | undefined> {
-  for (let waited = 0; waited < 5000; waited += 10) {
-    const line = broker.auditLines().slice(since).find(matches)
-    if (line) return line
-    await new Promise((done) => setTimeout(done, 10))
-  }
-  return undefined
+): Promise<Record<string, unknown>> {
+  return waitFor(() => broker.auditLines().slice(since).find(matches), 'an audit line that matches')
+}
+
+/** Whether a mint (a POST creating a key) has reached the world's Deepgram emulator. */
+export function mintReached(world: World): boolean {
+  return world.dg.requests.some((request) => request.method === 'POST' && request.path.endsWith('/keys'))
 }

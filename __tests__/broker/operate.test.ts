@@ -6,6 +6,7 @@ import { startDeepgramEmulator } from '../../harness/deepgram-emulator.ts'
 import { startBroker } from '../../harness/broker.ts'
 import { startOidcIssuer } from '../../harness/oidc-issuer.ts'
 import { parseExposition, valueOf } from '../helpers/prometheus.ts'
+import { waitFor } from '../helpers/wait.ts'
 import { ADMIN_KEY, examplePolicy, expectNoLeaks, startWorld, type World } from './helpers.ts'
 
 const METRICS = { METRICS_PORT: '0' }
@@ -157,8 +158,7 @@ describe('GET /healthz and GET /readyz', () => {
     const world = await startWorld({ env: METRICS, emulator: { latencyMs: 1500 } })
     expect((await readyzUntil(opsBase(world), 200)).status).toBe(200)
     const minting = world.call('POST', '/v1/keys', { token: await world.sign() })
-    for (let waited = 0; world.dg.requests.length === 0 && waited < 5000; waited += 20)
-      await new Promise((done) => setTimeout(done, 20))
+    await waitFor(() => world.dg.requests.length > 0, 'the mint to reach Deepgram')
     const exited = world.broker.stop()
     const draining = await readyzUntil(opsBase(world), 503, 1000)
     expect(draining.status).toBe(503)

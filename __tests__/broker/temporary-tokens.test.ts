@@ -1,5 +1,6 @@
 // POST /v1/tokens end to end (issue 16): the bundled broker grants temporary tokens under the same
 // authentication, rules and rate limit as keys, and never shows a token in its output.
+import { waitFor } from '../helpers/wait.ts'
 import { examplePolicy, startWorld, type BrokerAnswer, type World } from './helpers.ts'
 
 let world: World
@@ -138,8 +139,7 @@ describe('POST /v1/tokens', () => {
     // Each line is written just after its answer: wait for this one.
     const ours = (l: Record<string, unknown>): boolean =>
       l.request === 'POST /v1/tokens' && l.expires_at === answer.body.expires_at && l.rule === 'app-tests'
-    for (let waited = 0; !world.broker.auditLines().some(ours) && waited < 5000; waited += 20)
-      await new Promise((done) => setTimeout(done, 20))
+    await waitFor(() => world.broker.auditLines().some(ours), "the grant's audit line")
     const lines = world.broker.auditLines()
     expect(lines.filter(ours)).toEqual([
       expect.objectContaining({

@@ -1,7 +1,8 @@
 // The broker's own limits, each waited out for real: a body or headers trickled in, and Deepgram
 // never answering a mint during a drain. In the slow project: npm test and CI run them, npx jest does not.
 import { connect, type Socket } from 'node:net'
-import { auditLineWhere, startWorld, type World } from '../broker/helpers.ts'
+import { auditLineWhere, mintReached, startWorld, type World } from '../broker/helpers.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 const APP = { ref: 'refs/heads/feature/x' }
 
@@ -39,14 +40,12 @@ function parse(raw: string): RawAnswer {
   }
 }
 
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
-
 describe('no key is delivered to nobody', () => {
   test('SIGTERM while Deepgram makes a key and never answers: the mint ends at its deadline, the key is deleted, exit 0', async () => {
     const world = await startWorld()
     world.dg.commitThenHang()
     const minting = world.call('POST', '/v1/keys', { token: await world.sign(APP) })
-    await sleep(300)
+    await waitFor(() => mintReached(world), 'the mint to reach Deepgram')
     const exit = await world.broker.stop()
     expect(exit.code).toBe(0)
     expect(await minting).toMatchObject({ status: 502, body: { error: 'deepgram_failed' } })

@@ -2,7 +2,8 @@
 // the bundled dist/broker: odd request targets, broken and slow clients, callers who leave,
 // SIGTERM during a mint, a key set with two keys under one kid, and line separators in claims.
 import { connect, type Socket } from 'node:net'
-import { auditLineWhere, examplePolicy, startWorld, type World } from '../broker/helpers.ts'
+import { auditLineWhere, examplePolicy, mintReached, startWorld, type World } from '../broker/helpers.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 const APP = { ref: 'refs/heads/feature/x' }
 
@@ -218,7 +219,7 @@ describe('no key is delivered to nobody', () => {
       const socket = await open(world.broker.url)
       const closed = received(socket)
       socket.write(post('/v1/keys', await world.sign(APP)))
-      await sleep(300)
+      await waitFor(() => mintReached(world), 'the mint to reach Deepgram')
       socket.destroy()
       await closed
       const line = await auditLineWhere(world.broker, (l) => l.outcome !== undefined && l.request === 'POST /v1/keys')
@@ -241,10 +242,17 @@ describe('no key is delivered to nobody', () => {
     const world = await startWorld()
     world.dg.setLatency(1_500)
     const minting = world.call('POST', '/v1/keys', { token: await world.sign(APP) })
-    await sleep(300)
+    await waitFor(() => mintReached(world), 'the mint to reach Deepgram')
     const stopped = world.broker.stop()
-    await sleep(100)
-    await expect(fetch(`${world.broker.url}/healthz`)).rejects.toThrow()
+    const refused = await waitFor(
+      () =>
+        fetch(`${world.broker.url}/healthz`).then(
+          () => false,
+          () => true,
+        ),
+      'the broker to stop taking connections',
+    )
+    expect(refused).toBe(true)
     const answer = await minting
     expect(answer.status).toBe(200)
     const exit = await stopped
