@@ -6,6 +6,7 @@ import { maskSecret, type ActionIO } from '../io.ts'
 import type { KeyPlan } from '../inputs.ts'
 import { CLEAN_UP_RESERVE_MS } from '../limits.ts'
 import { clearCreationIntent, saveCreationIntent, saveRevocationState } from '../state.ts'
+import { saveWritePlan, writePlanOf, writeRecorder } from '../secret-writes.ts'
 import { mintSummary, rotationSummary, secretsSummary } from '../summary.ts'
 import type { KeySource, MintedKey } from './key-source.ts'
 import { publishRotation, retirePreviousKeys, type KeepPrevious, type RotationReport } from './rotation.ts'
@@ -58,7 +59,7 @@ export async function createKey(
   let later: KeySource | undefined
   const afterWrites = (): KeySource => (later ??= plan.secret ? source.renewed() : source)
   const results =
-    plan.secret && delivery ? await writeSecrets(plan.secret, plan.key, delivery, key, afterWrites, io) : []
+    plan.secret && delivery ? await writeSecrets(plan.secret, plan.key, delivery, key, afterWrites, deps) : []
   const { held, failed } = splitResults(results)
   const revoke = plan.key.revoke === 'auto' ? held.length === 0 : plan.key.revoke === 'true'
   try {
@@ -129,20 +130,25 @@ async function writeSecrets(
   delivery: Promise<SecretDelivery | Error>,
   key: MintedKey,
   afterWrites: () => KeySource,
-  io: ActionIO,
+  { io, clock }: Pick<CreateDeps, 'io' | 'clock'>,
 ): Promise<TargetResult[]> {
   const ready = await delivery
   if (ready instanceof Error)
     throw await deleteAfterFailure(afterWrites(), key, `${createdBy(afterWrites(), key)}, but ${ready.message}`)
   const expiresAt = isoUtc(key.expirationDate)
   const mayHold = `the job ended while writing secret ${plan.name}, so some of its targets may hold it`
+  // With revoke: auto, post asks GitHub which targets hold the key should main end before every
+  // write is confirmed: main records when each write started, and which GitHub confirmed.
+  const askGitHub = keyPlan.revoke === 'auto'
+  if (askGitHub) saveWritePlan(io, writePlanOf(plan, ready.serverOffsetFloorMs()))
   saveRevocationState(io, {
     keyId: key.apiKeyId,
     expiresAt,
     revoke: keyPlan.revoke === 'true',
     ...(keyPlan.revoke === 'true' ? {} : { keptBecause: mayHold }),
+    ...(askGitHub ? { askGitHub } : {}),
   })
-  const results = await ready.write(key.key)
+  const results = await ready.write(key.key, askGitHub ? writeRecorder(io, plan.targets, clock.now) : undefined)
   const { held, failed } = splitResults(results)
   if (held.length === 0) {
     // No secret holds it: should the deletion below fail, post tries again.
