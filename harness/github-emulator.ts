@@ -111,9 +111,9 @@ export interface GitHubEmulator {
   // Moves the emulator's clock (Date headers, created_at, updated_at) by `ms`: a runner clock off
   // by -ms, as the action sees it.
   setClockSkew(ms: number): void
-  // The first request (already recorded or still to come) whose `${method} ${path}` matches, once it
-  // has arrived: tests wait for the event, not a fixed time.
-  waitForRequest(match: RegExp): Promise<RecordedRequest>
+  // The next request from this call on whose `${method} ${path}` matches, once it has arrived (and
+  // been processed): tests wait for the event, not a fixed time.
+  nextRequest(match: RegExp): Promise<RecordedRequest>
   close(): Promise<void>
 }
 
@@ -920,13 +920,10 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
     setClockSkew(ms) {
       state.clockSkewMs = ms
     },
-    waitForRequest(match) {
-      const matches = (r: RecordedRequest) => match.test(`${r.method} ${r.path}`)
-      const seen = state.requests.find(matches)
-      if (seen !== undefined) return Promise.resolve(seen)
+    nextRequest(match) {
       return new Promise((resolve) => {
         const watcher = (record: RecordedRequest): void => {
-          if (!matches(record)) return
+          if (!match.test(`${record.method} ${record.path}`)) return
           watchers.delete(watcher)
           resolve(record)
         }
