@@ -152,6 +152,16 @@ describe('direct mode', () => {
     60_000,
   )
 
+  test('revoke: false: post keeps the key without asking GitHub, as the step asked', async () => {
+    gh.fail({ match: PUT, drop: 'hang' })
+    const { main, post } = await cancelledJob(step({ revoke: 'false' }), [PUT])
+    expect(main.exitCode).not.toBe(0)
+    const [key] = dg.keys
+    expect(post.stdout).toContain(`Key ${key?.apiKeyId} is kept until it expires at ${main.state['expires-at']}`)
+    expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([key?.apiKeyId])
+    expect(secretQuestions()).toEqual([])
+  }, 60_000)
+
   test('keep-previous: 0, the new write hangs: post deletes the new key, and the earlier key the secret still holds stays', async () => {
     const first = await runStep('main', step({ 'keep-previous': '0' }))
     expect(first.exitCode).toBe(0)
