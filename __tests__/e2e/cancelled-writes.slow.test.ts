@@ -166,6 +166,8 @@ describe('direct mode', () => {
   test('keep-previous: 0, the new write hangs: post deletes the new key, and the earlier key the secret still holds stays', async () => {
     const first = await runStep('main', step({ 'keep-previous': '0' }))
     expect(first.exitCode).toBe(0)
+    // Every write ended: main's decision is final, and post would ask GitHub nothing.
+    expect(first.state['ask-github']).toBe('')
     const earlier = first.outputs['key-id']
     // A rotation a week later, on GitHub's clock: the earlier write is not this run's. (Seconds
     // apart, GitHub's whole-second times could not tell the two writes apart, and post would keep

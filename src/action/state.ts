@@ -58,7 +58,8 @@ export function saveRevocationState(io: ActionIO, state: RevocationState): void 
   io.saveState('expires-at', state.expiresAt)
   io.saveState('revoke', String(state.revoke))
   io.saveState('kept-because', state.keptBecause ?? '')
-  io.saveState('ask-github', state.askGitHub ? 'true' : '')
+  // Written only by the runs that write secrets: true before the writes, false once they are done.
+  if (state.askGitHub !== undefined) io.saveState('ask-github', state.askGitHub ? 'true' : '')
 }
 
 /** The key main recorded, else the invocation of a create whose answer main never saw, else nothing. */
