@@ -33,7 +33,11 @@ export default tseslint.config(
   ...layer('src/deepgram', ['action', 'broker']),
   ...layer('src/shared', ['action', 'broker', 'github', 'deepgram']),
   ...layer('src/broker', ['action']),
-  { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
+  {
+    files: ['**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { process: 'readonly' } },
+  },
 )
 
 /** Files under `folder` may not import from the sibling folders of src/ named in `above`. */

@@ -38,6 +38,9 @@ export interface StoredSecret {
   visibility?: string
   selectedRepositoryIds?: number[]
   writes: number
+  /** When a write the emulator processed created it, and last changed it (epoch ms, the emulator's clock). */
+  createdAt: number
+  updatedAt: number
 }
 
 export interface RecordedRequest {
@@ -55,7 +58,9 @@ export interface RecordedRequest {
   at: number
 }
 
-export interface GitHubFault {
+export type GitHubFault = StatusFault | DroppedAnswer
+
+export interface StatusFault {
   // Tested against `${method} ${path}` where path is RecordedRequest.path.
   match: RegExp
   status: number
@@ -66,6 +71,15 @@ export interface GitHubFault {
   // A rate limit exhausted for this long: x-ratelimit-remaining 0 and x-ratelimit-reset that
   // many seconds after the answer (computed when it is sent).
   resetInSeconds?: number
+}
+
+// No answer at all: 'hang' reads the request and never processes or answers it (GitHub unreachable
+// half-way); 'lose' processes it as usual (a write is stored) and then never answers (the answer
+// lost on the way back). The connection stays open until the client gives up or close().
+export interface DroppedAnswer {
+  match: RegExp
+  drop: 'hang' | 'lose'
+  times?: number
 }
 
 export interface GitHubEmulatorOptions {
@@ -94,6 +108,12 @@ export interface GitHubEmulator {
   publicKeyFor(target: TargetRef): { keyId: string; key: string }
   fail(f: GitHubFault): void
   setLatency(ms: number): void
+  // Moves the emulator's clock (Date headers, created_at, updated_at) by `ms`: a runner clock off
+  // by -ms, as the action sees it.
+  setClockSkew(ms: number): void
+  // The next request from this call on whose `${method} ${path}` matches, once it has arrived (and
+  // been processed): tests wait for the event, not a fixed time.
+  nextRequest(match: RegExp): Promise<RecordedRequest>
   close(): Promise<void>
 }
 
@@ -213,6 +233,7 @@ interface State {
   tokenPermissions: 'all' | 'none'
   latencyMs: number
   writeLatencyMs: number
+  clockSkewMs: number
   keys: Map<string, KeyEntry>
   usedKeyIds: Set<string>
   faults: { fault: GitHubFault; remaining: number }[]
@@ -221,6 +242,9 @@ interface State {
 }
 
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase()
+
+// The emulator's clock: the machine's, moved by the skew a test asked for.
+const emulatorNow = (state: State): number => Date.now() + state.clockSkewMs
 
 function findRepo(state: State, owner: string, repo: string): RepoConfig | undefined {
   return state.repos.find((r) => same(r.owner, owner) && same(r.name, repo))
@@ -439,10 +463,12 @@ function validateWrite(
 // Returns true when the secret was created, false when an existing one was updated.
 function storeSecret(state: State, target: ResolvedTarget, write: SecretWrite): boolean {
   const existing = findSecret(state, target, write.name)
+  const now = emulatorNow(state)
   if (existing !== undefined) {
     existing.value = write.value
     existing.keyId = write.keyId
     existing.writes += 1
+    existing.updatedAt = now
     if (write.visibility !== undefined) existing.visibility = write.visibility
     if (write.selectedRepositoryIds !== undefined) existing.selectedRepositoryIds = write.selectedRepositoryIds
     else delete existing.selectedRepositoryIds
@@ -454,6 +480,8 @@ function storeSecret(state: State, target: ResolvedTarget, write: SecretWrite): 
     value: write.value,
     keyId: write.keyId,
     writes: 1,
+    createdAt: now,
+    updatedAt: now,
   }
   if (write.visibility !== undefined) stored.visibility = write.visibility
   if (write.selectedRepositoryIds !== undefined) stored.selectedRepositoryIds = write.selectedRepositoryIds
@@ -508,6 +536,33 @@ function putSecret(kind: SecretKind, scope: TargetScope) {
   }
 }
 
+// GitHub's timestamps: UTC, whole seconds.
+function gitHubTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+}
+
+// A secret's metadata, never its value: created_at and updated_at move only with a write processed here.
+function getSecret(kind: SecretKind, scope: TargetScope) {
+  return ({ state, params }: RouteContext, docs: string): Reply => {
+    const target = resolveTarget(state, targetFromParams(kind, scope, params))
+    if (target === undefined) return notFound(docs)
+    const secret = findSecret(state, target, params['secret_name'] ?? '')
+    if (secret === undefined) return notFound(docs)
+    const body: Record<string, unknown> = {
+      name: secret.name,
+      created_at: gitHubTime(secret.createdAt),
+      updated_at: gitHubTime(secret.updatedAt),
+    }
+    if (scope === 'org') {
+      body['visibility'] = secret.visibility
+      if (secret.visibility === 'selected')
+        body['selected_repositories_url'] =
+          `${state.url}/orgs/${target.ref.org ?? ''}/${kind}/secrets/${secret.name}/repositories`
+    }
+    return { status: 200, body }
+  }
+}
+
 function getRepository({ state, params }: RouteContext, docs: string): Reply {
   const repo = findRepo(state, params['owner'] ?? '', params['repo'] ?? '')
   if (repo === undefined) return notFound(docs)
@@ -517,7 +572,8 @@ function getRepository({ state, params }: RouteContext, docs: string): Reply {
   }
 }
 
-// GET public-key + PUT secret for one kind of target.
+// GET public-key, GET secret (metadata) and PUT secret for one kind of target. The public key
+// comes first: 'public-key' is not a secret name (GitHub's names have no '-').
 function secretRoutes(base: string, kind: SecretKind, scope: TargetScope, docsPage: string, docsNoun: string): Route[] {
   const segments = base.split('/')
   return [
@@ -527,6 +583,13 @@ function secretRoutes(base: string, kind: SecretKind, scope: TargetScope, docsPa
       docs: `${DOCS}/${docsPage}#get-${docsNoun}-public-key`,
       secrets: true,
       handle: getPublicKey(kind, scope),
+    },
+    {
+      method: 'GET',
+      pattern: [...segments, 'secrets', ':secret_name'],
+      docs: `${DOCS}/${docsPage}#get-${docsNoun}-secret`,
+      secrets: true,
+      handle: getSecret(kind, scope),
     },
     {
       method: 'PUT',
@@ -611,19 +674,23 @@ function defaultFaultMessage(status: number): string {
   }
 }
 
-// Consumes one use of the first matching fault, if any.
-function takeFault(state: State, method: string, path: string): Reply | undefined {
+// Consumes one use of the first matching fault, if any: a reply, or no answer at all.
+function takeFault(state: State, method: string, path: string): Reply | DroppedAnswer['drop'] | undefined {
   const index = state.faults.findIndex((f) => f.fault.match.test(`${method} ${path}`))
   const armed = state.faults[index]
   if (armed === undefined) return undefined
   armed.remaining -= 1
   if (armed.remaining <= 0) state.faults.splice(index, 1)
+  if ('drop' in armed.fault) return armed.fault.drop
   const { status, message, resetInSeconds } = armed.fault
   const docs = status === 403 && message === undefined ? SECONDARY_RATE_LIMIT_DOCS : DOCS
   const reset: Record<string, string> =
     resetInSeconds === undefined
       ? {}
-      : { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + resetInSeconds) }
+      : {
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(Math.ceil(emulatorNow(state) / 1000) + resetInSeconds),
+        }
   return errorReply(status, message ?? defaultFaultMessage(status), docs, { ...reset, ...armed.fault.headers })
 }
 
@@ -653,12 +720,27 @@ function isAuthenticated(state: State, authorization: string | undefined): boole
   return match?.[1] === state.token
 }
 
-function dispatch(state: State, prefix: string, req: IncomingMessage, body: ParsedBody): Reply {
+// What the server does with a request: answer it, or (a dropped answer) leave it unanswered.
+type Outcome = { reply: Reply } | { drop: DroppedAnswer['drop'] }
+
+function dispatch(state: State, prefix: string, req: IncomingMessage, body: ParsedBody): Outcome {
   const method = req.method ?? 'GET'
   const path = req.url ?? '/'
   // Faults stand in for failures in front of the API, so they pre-empt everything else.
   const fault = takeFault(state, method, path)
-  if (fault !== undefined) return fault
+  if (fault === 'hang') return { drop: fault }
+  if (fault === 'lose') {
+    // Processed as usual; only the answer is lost.
+    route(state, prefix, req, body)
+    return { drop: fault }
+  }
+  if (fault !== undefined) return { reply: fault }
+  return { reply: route(state, prefix, req, body) }
+}
+
+function route(state: State, prefix: string, req: IncomingMessage, body: ParsedBody): Reply {
+  const method = req.method ?? 'GET'
+  const path = req.url ?? '/'
   if (!isAuthenticated(state, req.headers.authorization)) return errorReply(401, 'Bad credentials', DOCS)
   const moved = renamedReply(state, prefix, path)
   if (moved !== undefined) return moved
@@ -706,8 +788,13 @@ function requestId(): string {
   return `${hex(2)}:${hex(2)}:${hex(2)}:${hex(2)}:${hex(4)}`
 }
 
-function send(res: ServerResponse, reply: Reply): void {
-  const headers: Record<string, string> = { 'x-github-request-id': requestId(), ...reply.headers }
+function send(state: State, res: ServerResponse, reply: Reply): void {
+  const headers: Record<string, string> = {
+    'x-github-request-id': requestId(),
+    // Like every answer of GitHub's: its clock, in whole seconds (HTTP dates have no fraction).
+    date: new Date(emulatorNow(state)).toUTCString(),
+    ...reply.headers,
+  }
   if (reply.body === undefined || reply.status === 204 || reply.status === 304) {
     res.writeHead(reply.status, headers).end()
     return
@@ -746,6 +833,7 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
     tokenPermissions: options.tokenPermissions ?? 'all',
     latencyMs: options.latencyMs ?? 0,
     writeLatencyMs: options.writeLatencyMs ?? 0,
+    clockSkewMs: 0,
     keys: new Map(),
     usedKeyIds: new Set(),
     faults: [],
@@ -756,6 +844,8 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
   // Tracked so close() can cancel delayed responses instead of leaving timers behind.
   const timers = new Set<NodeJS.Timeout>()
   let closed = false
+  // Tests waiting for a request: each hears of every request recorded from now on.
+  const watchers = new Set<(record: RecordedRequest) => void>()
 
   const delay = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -778,18 +868,23 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
       at: Date.now(),
     }
     state.requests.push(record)
-    let reply: Reply
+    let outcome: Outcome
     try {
-      reply = dispatch(state, prefix, req, body)
+      outcome = dispatch(state, prefix, req, body)
     } catch (error) {
-      reply = errorReply(500, `Emulator error: ${error instanceof Error ? error.message : String(error)}`, DOCS)
+      outcome = {
+        reply: errorReply(500, `Emulator error: ${error instanceof Error ? error.message : String(error)}`, DOCS),
+      }
     }
+    for (const watcher of watchers) watcher(record)
+    // Left open, unanswered: close() ends the connection.
+    if ('drop' in outcome) return
     // The request is processed before the delay, like a slow network on the way back: a
     // client that gives up waiting may still have written the secret.
     await delay(state.latencyMs + (record.method === 'PUT' ? state.writeLatencyMs : 0))
     if (closed) return
-    record.status = reply.status
-    send(res, reply)
+    record.status = outcome.reply.status
+    send(state, res, outcome.reply)
   }
 
   const server = createServer((req, res) => {
@@ -821,6 +916,19 @@ export async function startGitHubEmulator(options: GitHubEmulatorOptions): Promi
     },
     setLatency(ms) {
       state.latencyMs = ms
+    },
+    setClockSkew(ms) {
+      state.clockSkewMs = ms
+    },
+    nextRequest(match) {
+      return new Promise((resolve) => {
+        const watcher = (record: RecordedRequest): void => {
+          if (!match.test(`${record.method} ${record.path}`)) return
+          watchers.delete(watcher)
+          resolve(record)
+        }
+        watchers.add(watcher)
+      })
     },
     close() {
       if (closed) return Promise.resolve()

@@ -36,6 +36,12 @@ export interface StepOptions {
   cancelAfterMs?: number
   /** The signal the cancellation starts with: SIGINT (the runner's), or SIGTERM or SIGKILL to skip ahead. */
   cancelSignal?: CancelSignal
+  /**
+   * Cancels the step (the same sequence) when this settles, e.g. once an emulator has seen a request:
+   * the cancel then comes at a known point of the step's work, whatever the machine's speed. With
+   * cancelAfterMs too, the cancel comes that long after it settles.
+   */
+  cancelWhen?: Promise<unknown>
 }
 
 export type CancelSignal = 'SIGINT' | 'SIGTERM' | 'SIGKILL'
@@ -155,9 +161,9 @@ export async function runTimedStep(
   try {
     const started = performance.now()
     const cancel =
-      options.cancelAfterMs === undefined
+      options.cancelAfterMs === undefined && options.cancelWhen === undefined
         ? undefined
-        : { afterMs: options.cancelAfterMs, signal: options.cancelSignal ?? 'SIGINT' }
+        : { afterMs: options.cancelAfterMs ?? 0, signal: options.cancelSignal ?? 'SIGINT', when: options.cancelWhen }
     const { exitCode, stdout, stderr } = await spawnNode(join(actionDir, entry), env, actionDir, cancel)
     const wallMs = performance.now() - started
     const contents = {
@@ -192,20 +198,31 @@ function spawnNode(
   script: string,
   env: Record<string, string>,
   cwd: string,
-  cancel?: { afterMs: number; signal: CancelSignal },
+  cancel?: { afterMs: number; signal: CancelSignal; when?: Promise<unknown> },
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [script], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let timer: NodeJS.Timeout | undefined
+    let exited = false
     const send = (signal: CancelSignal, afterMs: number): void => {
+      if (exited) return
       timer = setTimeout(() => {
         child.kill(signal)
         const next = ESCALATION[signal]
         if (next) send(next.next, next.afterMs)
       }, afterMs)
     }
-    if (cancel) send(cancel.signal, cancel.afterMs)
-    child.on('exit', () => clearTimeout(timer))
+    if (cancel?.when) {
+      const { signal, afterMs } = cancel
+      cancel.when.then(
+        () => send(signal, afterMs),
+        () => send(signal, afterMs),
+      )
+    } else if (cancel) send(cancel.signal, cancel.afterMs)
+    child.on('exit', () => {
+      exited = true
+      clearTimeout(timer)
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))

@@ -1,6 +1,7 @@
 // A job cancelled while the action writes the new key to its secrets, the runner's way (SIGINT,
 // SIGTERM 7.5 s later, then a kill), after a target already holds the key: post must not delete a
-// key that a secret holds (revoke: auto), and must still delete it when the step said revoke: true.
+// key that a secret holds (revoke: auto: GitHub says the secret was written), and must still delete
+// it when the step said revoke: true. More cases in cancelled-writes.slow.test.ts.
 import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
 import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator, type GitHubEmulator } from '../../harness/github-emulator.ts'
 import { runStep } from '../../harness/runner.ts'
@@ -27,11 +28,17 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 async function cancelledWhileWriting(extra: Record<string, string> = {}) {
-  const main = await runStep('main', { inputs: inputs(extra), cancelAfterMs: 2_000 })
+  // Cancelled once GitHub has the write (stored at once, answered 20 s later).
+  const put = gh.nextRequest(/^PUT /)
+  const main = await runStep('main', { inputs: inputs(extra), cancelWhen: put })
   const written = gh.secrets.find((s) => s.name === 'DEEPGRAM_API_KEY')
   const post = await runStep('post', { inputs: inputs(extra), state: main.state })
   return { main, post, written }
 }
+
+/** Post's questions to GitHub: GET of the secret's metadata. */
+const secretQuestions = () =>
+  gh.requests.filter((r) => r.method === 'GET' && /\/secrets\/DEEPGRAM_API_KEY$/.test(r.path))
 
 describe('a job cancelled while writing secrets', () => {
   test('revoke: auto: the key a secret already holds is kept, and post says why', async () => {
@@ -39,11 +46,10 @@ describe('a job cancelled while writing secrets', () => {
     expect(main.exitCode).not.toBe(0)
     const [key] = dg.keys
     expect(written?.value).toBe(key?.key)
-    expect(main.state).toMatchObject({ 'key-id': key?.apiKeyId, revoke: 'false' })
+    expect(main.state).toMatchObject({ 'key-id': key?.apiKeyId, revoke: 'false', 'ask-github': 'true' })
     expect(post.exitCode).toBe(0)
-    expect(post.stdout).toContain(`Key ${key?.apiKeyId} is kept until it expires at`)
     expect(post.stdout).toContain(
-      'the job ended while writing secret DEEPGRAM_API_KEY, so some of its targets may hold it.',
+      `Key ${key?.apiKeyId} is kept until it expires at ${main.state['expires-at']}: secret DEEPGRAM_API_KEY holds it in repository octo-org/app.`,
     )
     expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([key?.apiKeyId])
     expect(dg.requests.filter((r) => r.method === 'DELETE')).toEqual([])
@@ -56,6 +62,7 @@ describe('a job cancelled while writing secrets', () => {
     expect(post.exitCode).toBe(0)
     expect(post.stdout).toContain(`Revoked key ${dg.keys[0]?.apiKeyId}.`)
     expect(dg.liveKeys()).toEqual([])
+    expect(secretQuestions()).toEqual([])
     expectNoLeaks([main, post], [...allKeys(dg), DEFAULT_GITHUB_TOKEN])
   }, 40_000)
 })

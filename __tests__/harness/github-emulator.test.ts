@@ -3,7 +3,7 @@
 import { createConnection } from 'node:net'
 import sodium from 'libsodium-wrappers'
 import { DEFAULT_GITHUB_TOKEN, openSealedBox, startGitHubEmulator } from '../../harness/github-emulator.ts'
-import type { GitHubEmulator, GitHubEmulatorOptions, TargetRef } from '../../harness/github-emulator.ts'
+import type { GitHubEmulator, GitHubEmulatorOptions, StoredSecret, TargetRef } from '../../harness/github-emulator.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const AUTH = { authorization: `Bearer ${DEFAULT_GITHUB_TOKEN}`, 'x-github-api-version': '2022-11-28' }
@@ -86,6 +86,14 @@ async function writeSecret(
     key_id: key.key_id,
     ...extra,
   })
+}
+
+/** A stored secret but for its times (tested on their own): what a write put there. */
+function withoutTimes(secret: StoredSecret | undefined): Omit<StoredSecret, 'createdAt' | 'updatedAt'> | undefined {
+  if (secret === undefined) return undefined
+  const { createdAt, updatedAt, ...rest } = secret
+  expect(updatedAt).toBeGreaterThanOrEqual(createdAt)
+  return rest
 }
 
 const REPO: TargetRef = { kind: 'actions', owner: 'octo-org', repo: 'app' }
@@ -293,7 +301,7 @@ describe('writing secrets', () => {
     expect(updated.headers.get('x-github-request-id')).not.toBeNull()
 
     expect(emu.secrets).toHaveLength(1)
-    expect(emu.secret(REPO, 'DEEPGRAM_API_KEY')).toEqual({
+    expect(withoutTimes(emu.secret(REPO, 'DEEPGRAM_API_KEY'))).toEqual({
       target: REPO,
       name: 'DEEPGRAM_API_KEY',
       value: 'second',
@@ -480,7 +488,7 @@ describe('organization secrets', () => {
   it('stores visibility and the selected repository ids', async () => {
     const res = await writeSecret(ORG_BASE, 'K', 'v', { visibility: 'selected', selected_repository_ids: [1001, 1003] })
     expect(res.status).toBe(201)
-    expect(emu.secret({ kind: 'actions', org: 'octo-org' }, 'K')).toEqual({
+    expect(withoutTimes(emu.secret({ kind: 'actions', org: 'octo-org' }, 'K'))).toEqual({
       target: { kind: 'actions', org: 'octo-org' },
       name: 'K',
       value: 'v',
@@ -772,6 +780,139 @@ describe('GitHub Enterprise Server prefix', () => {
     } finally {
       await ghes.close()
     }
+  })
+})
+
+describe("a secret's metadata (GET …/secrets/{name})", () => {
+  const ROUTES: [string, string, TargetRef, Record<string, unknown>][] = [
+    ['repository', REPO_BASE, REPO, {}],
+    [
+      'environment',
+      '/repos/octo-org/app/environments/pr-42',
+      { kind: 'actions', owner: 'octo-org', repo: 'app', environment: 'pr-42' },
+      {},
+    ],
+    ['organization', '/orgs/octo-org/actions', { kind: 'actions', org: 'octo-org' }, { visibility: 'private' }],
+    ['Dependabot repository', '/repos/octo-org/app/dependabot', { ...REPO, kind: 'dependabot' }, {}],
+    [
+      'Dependabot organization',
+      '/orgs/octo-org/dependabot',
+      { kind: 'dependabot', org: 'octo-org' },
+      { visibility: 'private' },
+    ],
+  ]
+  const WHOLE_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
+
+  it.each(ROUTES)(
+    '%s: 404 before any write, then the name and times, never the value',
+    async (_, base, target, extra) => {
+      const before = Math.floor(Date.now() / 1000) * 1000
+      expect((await call('GET', `${base}/secrets/deepgram_api_key`)).status).toBe(404)
+      expect((await writeSecret(base, 'deepgram_api_key', 'the value', extra)).status).toBe(201)
+      const res = await call('GET', `${base}/secrets/Deepgram_Api_Key`)
+      expect(res.status).toBe(200)
+      const body = res.json as Record<string, string>
+      expect(body).toMatchObject({ name: 'DEEPGRAM_API_KEY', created_at: body['updated_at'] })
+      expect(body['updated_at']).toMatch(WHOLE_SECONDS)
+      expect(Date.parse(body['updated_at'] ?? '')).toBeGreaterThanOrEqual(before)
+      expect(Date.parse(body['updated_at'] ?? '')).toBe(
+        Math.floor((emu.secret(target, 'DEEPGRAM_API_KEY')?.updatedAt ?? 0) / 1000) * 1000,
+      )
+      expect(res.text).not.toContain('the value')
+      if ('visibility' in extra) expect(body['visibility']).toBe('private')
+    },
+  )
+
+  it('gives selected_repositories_url for an organization secret with selected visibility', async () => {
+    await writeSecret('/orgs/octo-org/actions', 'K', 'v', { visibility: 'selected', selected_repository_ids: [1001] })
+    const res = await call('GET', '/orgs/octo-org/actions/secrets/K')
+    expect(res.json).toMatchObject({
+      visibility: 'selected',
+      selected_repositories_url: `${emu.url}/orgs/octo-org/actions/secrets/K/repositories`,
+    })
+  })
+
+  it('moves updated_at only with a write it processed, on its own clock (setClockSkew)', async () => {
+    await writeSecret(REPO_BASE, 'K', 'v1')
+    const first = (await call('GET', `${REPO_BASE}/secrets/K`)).json as Record<string, string>
+    emu.setClockSkew(3_600_000)
+    // Failed, hung and unanswered-but-processed writes: only the last moves updated_at.
+    emu.fail({ match: /^PUT /, status: 500 })
+    expect((await writeSecret(REPO_BASE, 'K', 'v2')).status).toBe(500)
+    expect((await call('GET', `${REPO_BASE}/secrets/K`)).json).toEqual(first)
+    emu.fail({ match: /^PUT /, drop: 'hang' })
+    const arrived = emu.nextRequest(/^PUT /)
+    const hanging = writeSecret(REPO_BASE, 'K', 'v3').catch(() => 'no answer')
+    await arrived
+    expect((await call('GET', `${REPO_BASE}/secrets/K`)).json).toEqual(first)
+    expect(emu.secret(REPO, 'K')?.value).toBe('v1')
+    emu.fail({ match: /^PUT /, drop: 'lose' })
+    const lost = emu.nextRequest(/^PUT /)
+    const losing = writeSecret(REPO_BASE, 'K', 'v4').catch(() => 'no answer')
+    await lost
+    const after = (await call('GET', `${REPO_BASE}/secrets/K`)).json as Record<string, string>
+    expect(emu.secret(REPO, 'K')?.value).toBe('v4')
+    expect(after['created_at']).toBe(first['created_at'])
+    expect(Date.parse(after['updated_at'] ?? '') - Date.parse(first['updated_at'] ?? '')).toBeGreaterThanOrEqual(
+      3_599_000,
+    )
+    await emu.close()
+    expect(await hanging).toBe('no answer')
+    expect(await losing).toBe('no answer')
+  })
+
+  it("stamps every answer with GitHub's Date header, on its clock", async () => {
+    emu.setClockSkew(-600_000)
+    const before = Date.now()
+    const res = await call('GET', '/repos/octo-org/app')
+    const date = Date.parse(res.headers.get('date') ?? '')
+    expect(date).toBeGreaterThanOrEqual(Math.floor((before - 600_000) / 1000) * 1000)
+    expect(date).toBeLessThanOrEqual(Date.now() - 600_000)
+    expect((await call('GET', `${REPO_BASE}/secrets/K`)).headers.get('date')).not.toBeNull()
+  })
+
+  it.each([
+    [500, 'Server Error'],
+    [403, 'Resource not accessible by integration'],
+  ])('fails on demand with %i', async (status, message) => {
+    await writeSecret(REPO_BASE, 'K', 'v')
+    emu.fail({ match: /^GET .*\/secrets\/K$/, status, message })
+    const res = await call('GET', `${REPO_BASE}/secrets/K`)
+    expect(res.status).toBe(status)
+    expect((res.json as ErrorBody).message).toBe(message)
+    expect((await call('GET', `${REPO_BASE}/secrets/K`)).status).toBe(200)
+  })
+
+  it('is refused (403) to a token without secrets permissions', async () => {
+    const limited = await startGitHubEmulator({ tokenPermissions: 'none' })
+    try {
+      expect((await call('GET', `${REPO_BASE}/secrets/K`, undefined, AUTH, limited.url)).status).toBe(403)
+    } finally {
+      await limited.close()
+    }
+  })
+
+  it('hangs on demand: the request is recorded, never answered, until close', async () => {
+    emu.fail({ match: /^GET .*\/secrets\/K$/, drop: 'hang' })
+    const arrived = emu.nextRequest(/secrets\/K$/)
+    const pending = call('GET', `${REPO_BASE}/secrets/K`)
+    expect((await arrived).path).toBe(`${REPO_BASE}/secrets/K`)
+    expect(emu.requests.at(-1)?.status).toBe(0)
+    await emu.close()
+    await expect(pending).rejects.toThrow()
+  })
+})
+
+describe('nextRequest', () => {
+  it('resolves with the next matching request from the call on, not an earlier one', async () => {
+    await call('GET', '/repos/octo-org/app')
+    const next = emu.nextRequest(/^GET \/repos\/octo-org\/(app|api)$/)
+    let resolved = false
+    void next.then(() => (resolved = true))
+    await call('GET', '/repos/octo-org/web')
+    expect(resolved).toBe(false)
+    await call('GET', '/repos/octo-org/api')
+    expect((await next).path).toBe('/repos/octo-org/api')
   })
 })
 

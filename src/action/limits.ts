@@ -26,3 +26,10 @@ export const POST_BUDGET_MS = 15_000
  * coming, and the step's budget must still hold what follows.
  */
 export const ID_TOKEN_TIMEOUT_MS = 10_000
+
+/**
+ * After a main cut short while writing secrets, post's questions to GitHub (which targets hold the
+ * key) end this long after post starts, answered or not: the deletion that may follow has the rest
+ * of POST_BUDGET_MS, a fresh ID token first in broker mode.
+ */
+export const POST_GITHUB_QUESTIONS_MS = 7_000

@@ -2,10 +2,11 @@
 // used. It never fails the job: the key expires on its own, so a failed revocation is a warning.
 // It does not trust the runner's clock to say the key has expired: only the source's word counts.
 import { maskSecret, type ActionIO } from './io.ts'
-import { POST_BUDGET_MS } from './limits.ts'
+import { POST_BUDGET_MS, POST_GITHUB_QUESTIONS_MS } from './limits.ts'
 import { loadPostWork } from './state.ts'
 import { revokedSummary } from './summary.ts'
 import { reopenSource, type SourceDeps } from './sources/choose.ts'
+import { settleUnconfirmedWrites } from './flow/unconfirmed-secrets.ts'
 import { describeFailure, redact } from '../shared/errors.ts'
 import type { HttpSend } from '../shared/http.ts'
 import { POST_POLICY, type RetryClock } from '../shared/retry.ts'
@@ -19,13 +20,15 @@ export interface PostDeps {
 
 export async function runPost(deps: PostDeps): Promise<void> {
   const { io } = deps
+  // One bound for all of post's work, GitHub's questions included.
+  const deadline = deps.clock.now() + POST_BUDGET_MS
   const secrets: string[] = []
   const apiKey = io.getInput('api-key')
   if (apiKey !== '') {
     maskSecret(io, apiKey)
     secrets.push(apiKey)
   }
-  const work = loadPostWork(io)
+  let work = loadPostWork(io)
   if (work.kind === 'none') {
     io.info(
       io.getInput('credential').toLowerCase() === 'token'
@@ -40,6 +43,11 @@ export async function runPost(deps: PostDeps): Promise<void> {
     )
     return
   }
+  if (work.kind === 'key' && work.askGitHub) {
+    const questions = { ...deps, deadline: Math.min(deadline, deps.clock.now() + POST_GITHUB_QUESTIONS_MS) }
+    if ((await settleUnconfirmedWrites(work, questions, secrets)) === 'keep') return
+    work = { ...work, revoke: true }
+  }
   if (work.kind === 'key' && !work.revoke) {
     io.info(
       `Key ${work.keyId} is kept until it expires at ${work.expiresAt}${work.keptBecause ? `: ${work.keptBecause}` : ''}.`,
@@ -50,7 +58,7 @@ export async function runPost(deps: PostDeps): Promise<void> {
   const sourceDeps: SourceDeps = {
     ...deps,
     policy: POST_POLICY,
-    deadline: deps.clock.now() + POST_BUDGET_MS,
+    deadline,
     budgetMs: POST_BUDGET_MS,
   }
   try {

@@ -15,6 +15,11 @@ export interface RevocationState {
   revoke: boolean
   /** Why the key is kept, when it is: a secret holds it, or may (a cancel while writing one). */
   keptBecause?: string
+  /**
+   * Kept only because main ended before GitHub confirmed every write (revoke: auto): post asks
+   * GitHub which targets hold the key (flow/unconfirmed-secrets.ts), from what secret-writes.ts recorded.
+   */
+  askGitHub?: boolean
 }
 
 /** What post has to do, as main left it. */
@@ -53,6 +58,8 @@ export function saveRevocationState(io: ActionIO, state: RevocationState): void 
   io.saveState('expires-at', state.expiresAt)
   io.saveState('revoke', String(state.revoke))
   io.saveState('kept-because', state.keptBecause ?? '')
+  // Written only by the runs that write secrets: true before the writes, false once they are done.
+  if (state.askGitHub !== undefined) io.saveState('ask-github', state.askGitHub ? 'true' : '')
 }
 
 /** The key main recorded, else the invocation of a create whose answer main never saw, else nothing. */
@@ -72,6 +79,7 @@ export function loadPostWork(io: ActionIO): PostWork {
       expiresAt: io.getState('expires-at'),
       revoke: io.getState('revoke') === 'true',
       ...(keptBecause ? { keptBecause } : {}),
+      ...(io.getState('ask-github') === 'true' ? { askGitHub: true } : {}),
     }
   }
   if (!isInvocationId(invocation)) return { kind: 'malformed', what: 'marker' }

@@ -3,7 +3,7 @@
 import { NetworkError, ServiceError } from '../shared/errors.ts'
 import { AnswerTooLargeError, oversizedAnswerError } from '../shared/http.ts'
 import type { Now } from '../shared/retry.ts'
-import { describeTarget, type SecretTarget } from './plan.ts'
+import { describeTarget, type SecretPlace } from './plan.ts'
 
 /** Rate-limit answers honoured per request before giving up. */
 export const RATE_LIMIT_RETRIES = 3
@@ -87,7 +87,7 @@ export function confinedTo(apiUrl: string, send: typeof fetch): typeof fetch {
 }
 
 /** Which permission a token lacks when GitHub refuses it on this target. */
-export function permissionHint(target: SecretTarget): string {
+export function permissionHint(target: SecretPlace): string {
   const permission =
     target.scope === 'organization'
       ? target.type === 'dependabot'

@@ -1,5 +1,8 @@
 import type { SecretTarget } from './plan.ts'
 
+/** Pinned: the secrets endpoints are checked under this version, and GHES knows it. */
+export const GITHUB_API_VERSION = '2022-11-28'
+
 export interface PublicKey {
   keyId: string
   /** Base64 Curve25519 public key. */

@@ -20,6 +20,15 @@ export interface PreparedTarget {
 export type TargetResult = { target: SecretTarget; outcome: WriteOutcome } | { target: SecretTarget; error: string }
 
 /**
+ * Hears of each write as it starts and as it ends, so that a step cut short (a cancelled job) has
+ * recorded which writes were sent and which were confirmed.
+ */
+export interface WriteWatch {
+  started(target: SecretTarget): void
+  ended(result: TargetResult): void
+}
+
+/**
  * Fetches what every target needs before the key exists. One target that cannot be prepared
  * means nothing is written: the error lists every such target.
  */
@@ -53,6 +62,7 @@ export async function writeToTargets(
   api: SecretsApi,
   seal: Seal,
   progress: (done: number, total: number) => void = () => {},
+  watch?: WriteWatch,
 ): Promise<TargetResult[]> {
   let done = 0
   return mapBounded(
@@ -62,6 +72,9 @@ export async function writeToTargets(
       let result: TargetResult
       try {
         const encryptedValue = seal(value, publicKey.key)
+        // Before the write waits for its slot (pacing.ts): an earlier start only widens what later
+        // counts as this write's doing.
+        watch?.started(target)
         result = {
           target,
           outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }),
@@ -69,6 +82,7 @@ export async function writeToTargets(
       } catch (error) {
         result = { target, error: describeFailure(error) }
       }
+      watch?.ended(result)
       progress(++done, prepared.length)
       return result
     },

@@ -2,11 +2,12 @@
 // every other run (ncc puts this module and what it imports in a separate chunk).
 import { fetchOver, type HttpSend } from '../shared/http.ts'
 import type { RetryClock } from '../shared/retry.ts'
-import { prepareTargets, withPublicKeyCache, writeToTargets, type TargetResult } from './deliver.ts'
+import { prepareTargets, withPublicKeyCache, writeToTargets, type TargetResult, type WriteWatch } from './deliver.ts'
 import { octokitSecretsApi } from './octokit.ts'
 import { GITHUB_WRITE_LIMITS, pacingAllowanceMs, writePacer } from './pacing.ts'
 import type { SecretPlan } from './plan.ts'
 import { loadSeal } from './seal.ts'
+import { watchServerClock } from './server-clock.ts'
 
 /**
  * From the start of delivery (while the key is being created) to the last write starting, waits
@@ -19,8 +20,10 @@ export const DELIVERY_BUDGET_MS = 20_000
 export const PROGRESS_EVERY = 20
 
 export interface SecretDelivery {
-  /** Writes the value to every target; the results say which hold it now. */
-  write(value: string): Promise<TargetResult[]>
+  /** Writes the value to every target; the results say which hold it now. `watch` hears each start and end. */
+  write(value: string, watch?: WriteWatch): Promise<TargetResult[]>
+  /** The least GitHub's clock is ahead of the runner's, from the answers so far (server-clock.ts). */
+  serverOffsetFloorMs(): number | undefined
 }
 
 export interface DeliveryDeps {
@@ -41,10 +44,11 @@ export async function prepareDelivery(plan: SecretPlan, deps: DeliveryDeps): Pro
   }
   const deadline = deps.clock.now() + DELIVERY_BUDGET_MS + allowance
   const pacer = writePacer(deps.clock, deadline)
+  const serverClock = watchServerClock(deps.send, deps.clock.now)
   const github = octokitSecretsApi({
     token: plan.token,
     apiUrl: plan.apiUrl,
-    fetch: fetchOver(deps.send),
+    fetch: fetchOver(serverClock.send),
     now: deps.clock.now,
     deadline,
     userAgent: deps.userAgent,
@@ -56,5 +60,8 @@ export async function prepareDelivery(plan: SecretPlan, deps: DeliveryDeps): Pro
     if (total > PROGRESS_EVERY && (done % PROGRESS_EVERY === 0 || done === total))
       deps.io.info(`Secret ${plan.name}: ${done} of ${total} targets done.`)
   }
-  return { write: (value) => writeToTargets(value, plan.name, prepared, api, seal, progress) }
+  return {
+    write: (value, watch) => writeToTargets(value, plan.name, prepared, api, seal, progress, watch),
+    serverOffsetFloorMs: () => serverClock.offsetFloorMs(),
+  }
 }

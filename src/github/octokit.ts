@@ -2,7 +2,7 @@ import { Octokit } from '@octokit/rest'
 import { retry } from '@octokit/plugin-retry'
 import { throttling, type ThrottlingOptions } from '@octokit/plugin-throttling'
 import type { Now } from '../shared/retry.ts'
-import type { PublicKey, SecretsApi, SecretWrite } from './api.ts'
+import { GITHUB_API_VERSION, type PublicKey, type SecretsApi, type SecretWrite } from './api.ts'
 import type { WritePacer } from './pacing.ts'
 import {
   confinedTo,
@@ -14,9 +14,6 @@ import {
   requestKey,
 } from './answers.ts'
 import { describeTarget, type SecretTarget } from './plan.ts'
-
-/** Pinned: the secrets endpoints are checked under this version, and GHES knows it. */
-export const GITHUB_API_VERSION = '2022-11-28'
 
 export interface GitHubOptions {
   token: string

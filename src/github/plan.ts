@@ -4,11 +4,16 @@ import { checkCredential, parseList, readBaseUrl, type GetInput } from '../share
 export type SecretType = 'actions' | 'dependabot'
 export type Visibility = 'all' | 'private' | 'selected'
 
-/** One place a secret is written to. Each has its own public key. */
-export type SecretTarget =
+/** Where a secret lives: enough to name it and to read its metadata, nothing about who may read it. */
+export type SecretPlace =
   | { scope: 'repository'; type: SecretType; owner: string; repo: string }
   | { scope: 'environment'; type: 'actions'; owner: string; repo: string; environment: string }
-  | { scope: 'organization'; type: SecretType; org: string; visibility: Visibility; selectedRepositories: string[] }
+  | { scope: 'organization'; type: SecretType; org: string }
+
+/** One place a secret is written to. Each has its own public key. */
+export type SecretTarget =
+  | Exclude<SecretPlace, { scope: 'organization' }>
+  | (Extract<SecretPlace, { scope: 'organization' }> & { visibility: Visibility; selectedRepositories: string[] })
 
 /** Where and how the new key is written as a secret; validated, nothing sent yet. */
 export interface SecretPlan {
@@ -37,7 +42,7 @@ export const SECRET_INPUTS: Record<string, string> = {
 }
 
 /** A human name for a target, used in logs, errors and the summary. */
-export function describeTarget(target: SecretTarget): string {
+export function describeTarget(target: SecretPlace): string {
   const type = target.type === 'dependabot' ? 'Dependabot ' : ''
   if (target.scope === 'organization') return `${type}organization ${target.org}`
   if (target.scope === 'environment') return `${target.owner}/${target.repo} environment ${target.environment}`
@@ -179,6 +184,20 @@ export function readSecretPlan(
     )
   }
   return { name, token, apiUrl, targets }
+}
+
+/** Where a target lives, without what its write sends (visibility, selected repositories). */
+export function placeOf(target: SecretTarget): SecretPlace {
+  if (target.scope === 'organization') return { scope: target.scope, type: target.type, org: target.org }
+  if (target.scope === 'environment')
+    return {
+      scope: target.scope,
+      type: target.type,
+      owner: target.owner,
+      repo: target.repo,
+      environment: target.environment,
+    }
+  return { scope: target.scope, type: target.type, owner: target.owner, repo: target.repo }
 }
 
 function readChoice<T extends string>(getInput: GetInput, input: string, choices: readonly T[], fallback: T): T {

@@ -5,7 +5,8 @@
 import { maskSecret, type ActionIO } from '../io.ts'
 import type { KeyPlan } from '../inputs.ts'
 import { CLEAN_UP_RESERVE_MS } from '../limits.ts'
-import { clearCreationIntent, saveCreationIntent, saveRevocationState } from '../state.ts'
+import { clearCreationIntent, saveCreationIntent, saveRevocationState, type RevocationState } from '../state.ts'
+import { saveWritePlan, writePlanOf, writeRecorder } from '../secret-writes.ts'
 import { mintSummary, rotationSummary, secretsSummary } from '../summary.ts'
 import type { KeySource, MintedKey } from './key-source.ts'
 import { publishRotation, retirePreviousKeys, type KeepPrevious, type RotationReport } from './rotation.ts'
@@ -58,11 +59,14 @@ export async function createKey(
   let later: KeySource | undefined
   const afterWrites = (): KeySource => (later ??= plan.secret ? source.renewed() : source)
   const results =
-    plan.secret && delivery ? await writeSecrets(plan.secret, plan.key, delivery, key, afterWrites, io) : []
+    plan.secret && delivery ? await writeSecrets(plan.secret, plan.key, delivery, key, afterWrites, deps) : []
   const { held, failed } = splitResults(results)
   const revoke = plan.key.revoke === 'auto' ? held.length === 0 : plan.key.revoke === 'true'
   try {
-    publish(io, plan.key, key, revoke, held.length > 0 ? `secret ${plan.secret?.name} holds it` : undefined)
+    publish(io, plan.key, key, revoke, held.length > 0 ? `secret ${plan.secret?.name} holds it` : undefined, {
+      // Every write has ended: the decision above is final, and post need not ask GitHub.
+      ...(plan.secret && plan.key.revoke === 'auto' ? { askGitHub: false } : {}),
+    })
   } catch (error) {
     // Outputs or state could not be written. A key no secret holds is of no use to anyone.
     if (held.length > 0)
@@ -129,24 +133,34 @@ async function writeSecrets(
   delivery: Promise<SecretDelivery | Error>,
   key: MintedKey,
   afterWrites: () => KeySource,
-  io: ActionIO,
+  { io, clock }: Pick<CreateDeps, 'io' | 'clock'>,
 ): Promise<TargetResult[]> {
   const ready = await delivery
   if (ready instanceof Error)
     throw await deleteAfterFailure(afterWrites(), key, `${createdBy(afterWrites(), key)}, but ${ready.message}`)
   const expiresAt = isoUtc(key.expirationDate)
   const mayHold = `the job ended while writing secret ${plan.name}, so some of its targets may hold it`
+  // With revoke: auto, post asks GitHub which targets hold the key should main end before every
+  // write is confirmed: main records when each write started, and which GitHub confirmed.
+  const askGitHub = keyPlan.revoke === 'auto'
+  if (askGitHub) saveWritePlan(io, writePlanOf(plan, ready.serverOffsetFloorMs()))
   saveRevocationState(io, {
     keyId: key.apiKeyId,
     expiresAt,
     revoke: keyPlan.revoke === 'true',
     ...(keyPlan.revoke === 'true' ? {} : { keptBecause: mayHold }),
+    ...(askGitHub ? { askGitHub } : {}),
   })
-  const results = await ready.write(key.key)
+  const results = await ready.write(key.key, askGitHub ? writeRecorder(io, plan.targets, clock.now) : undefined)
   const { held, failed } = splitResults(results)
   if (held.length === 0) {
     // No secret holds it: should the deletion below fail, post tries again.
-    saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke: true })
+    saveRevocationState(io, {
+      keyId: key.apiKeyId,
+      expiresAt,
+      revoke: true,
+      ...(askGitHub ? { askGitHub: false } : {}),
+    })
     throw await deleteAfterFailure(
       afterWrites(),
       key,
@@ -201,13 +215,26 @@ async function mint(
   return minted
 }
 
-function publish(io: ActionIO, plan: KeyPlan, key: MintedKey, revoke: boolean, keptBecause: string | undefined): void {
+function publish(
+  io: ActionIO,
+  plan: KeyPlan,
+  key: MintedKey,
+  revoke: boolean,
+  keptBecause: string | undefined,
+  askGitHub: Pick<RevocationState, 'askGitHub'>,
+): void {
   const expiresAt = isoUtc(key.expirationDate)
   io.setOutput('key', key.key)
   io.setOutput('key-id', key.apiKeyId)
   io.setOutput('project-id', key.projectId)
   io.setOutput('expires-at', expiresAt)
-  saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke, ...(keptBecause ? { keptBecause } : {}) })
+  saveRevocationState(io, {
+    keyId: key.apiKeyId,
+    expiresAt,
+    revoke,
+    ...(keptBecause ? { keptBecause } : {}),
+    ...askGitHub,
+  })
   const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope))
   const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`
   io.info(
