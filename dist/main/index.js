@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3530:
+/***/ 9265:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32073,6 +32073,12 @@ const POST_BUDGET_MS = 15_000;
  * coming, and the step's budget must still hold what follows.
  */
 const ID_TOKEN_TIMEOUT_MS = 10_000;
+/**
+ * After a main cut short while writing secrets, post's questions to GitHub (which targets hold the
+ * key) end this long after post starts, answered or not: the deletion that may follow has the rest
+ * of POST_BUDGET_MS, a fresh ID token first in broker mode.
+ */
+const POST_GITHUB_QUESTIONS_MS = 7_000;
 
 ;// CONCATENATED MODULE: ./src/action/state.ts
 
@@ -32104,6 +32110,9 @@ function saveRevocationState(io, state) {
     io.saveState('expires-at', state.expiresAt);
     io.saveState('revoke', String(state.revoke));
     io.saveState('kept-because', state.keptBecause ?? '');
+    // Written only by the runs that write secrets: true before the writes, false once they are done.
+    if (state.askGitHub !== undefined)
+        io.saveState('ask-github', state.askGitHub ? 'true' : '');
 }
 /** The key main recorded, else the invocation of a create whose answer main never saw, else nothing. */
 function loadPostWork(io) {
@@ -32125,6 +32134,7 @@ function loadPostWork(io) {
             expiresAt: io.getState('expires-at'),
             revoke: io.getState('revoke') === 'true',
             ...(keptBecause ? { keptBecause } : {}),
+            ...(io.getState('ask-github') === 'true' ? { askGitHub: true } : {}),
         };
     }
     if (!isInvocationId(invocation))
@@ -32144,6 +32154,107 @@ function loadLocator(io) {
     }
     const projectId = io.getState('project-id');
     return isUuid(projectId) ? { kind: 'deepgram', projectId } : 'project id';
+}
+
+;// CONCATENATED MODULE: ./src/action/secret-writes.ts
+
+
+const PLAN = 'secret-writes';
+const targetState = (index) => `secret-write-${index}`;
+function writePlanOf(plan, serverOffsetFloorMs) {
+    return {
+        name: plan.name,
+        apiUrl: plan.apiUrl,
+        ...(serverOffsetFloorMs === undefined ? {} : { serverOffsetFloorMs }),
+        places: plan.targets.map(github_plan/* placeOf */.$t),
+    };
+}
+/** Records each write's start and GitHub's confirmation, by the target's place in `targets`. */
+function writeRecorder(io, targets, now) {
+    const startedAt = new Map();
+    return {
+        // Throws when the state cannot be written, and then the write is not sent: post must know of
+        // every write that may have reached GitHub.
+        started(target) {
+            const at = now();
+            startedAt.set(target, at);
+            saveWriteStarted(io, targets.indexOf(target), at);
+        },
+        ended(result) {
+            const at = startedAt.get(result.target);
+            // A write that failed stays "started": GitHub may have processed it all the same, and post asks.
+            if (!('outcome' in result) || at === undefined)
+                return;
+            try {
+                saveWriteConfirmed(io, targets.indexOf(result.target), at);
+            }
+            catch {
+                // Unrecorded, the write counts as unconfirmed: post asks GitHub about it, which is safe.
+            }
+        },
+    };
+}
+/** Saved once, before the first write. Throws when the state file cannot be written. */
+function saveWritePlan(io, plan) {
+    io.saveState(PLAN, JSON.stringify(plan));
+}
+/** One short line per event, so that a fan-out of hundreds of targets appends little to the state file. */
+function saveWriteStarted(io, index, at) {
+    io.saveState(targetState(index), `started ${at}`);
+}
+function saveWriteConfirmed(io, index, startedAt) {
+    io.saveState(targetState(index), `confirmed ${startedAt}`);
+}
+/** What main recorded, or a description of what is wrong with it. */
+function loadRecordedWrites(io) {
+    let plan;
+    try {
+        plan = JSON.parse(io.getState(PLAN));
+    }
+    catch {
+        return 'record of the secret writes is missing or not JSON';
+    }
+    if (!isWritePlan(plan))
+        return 'record of the secret writes is not one this action saves';
+    let apiUrl;
+    try {
+        // The token goes there: only a URL that github-api-url accepts.
+        apiUrl = readBaseUrl(() => plan.apiUrl, 'github-api-url', '');
+    }
+    catch {
+        return 'GitHub API URL is not one this action accepts';
+    }
+    const writes = plan.places.map((place, index) => {
+        const match = /^(started|confirmed) (\d{1,16})$/.exec(io.getState(targetState(index)));
+        if (match === null)
+            return { place, confirmed: false };
+        return { place, startedAt: Number(match[2]), confirmed: match[1] === 'confirmed' };
+    });
+    const offset = plan.serverOffsetFloorMs;
+    return { name: plan.name, apiUrl, ...(offset === undefined ? {} : { serverOffsetFloorMs: offset }), writes };
+}
+function isWritePlan(value) {
+    if (typeof value !== 'object' || value === null)
+        return false;
+    const plan = value;
+    return (typeof plan.name === 'string' &&
+        /^[A-Za-z_][A-Za-z0-9_]*$/.test(plan.name) &&
+        typeof plan.apiUrl === 'string' &&
+        (plan.serverOffsetFloorMs === undefined || Number.isSafeInteger(plan.serverOffsetFloorMs)) &&
+        Array.isArray(plan.places) &&
+        plan.places.every(isPlace));
+}
+function isPlace(value) {
+    if (typeof value !== 'object' || value === null)
+        return false;
+    const place = value;
+    const text = (key) => typeof place[key] === 'string' && place[key] !== '';
+    const type = place['type'] === 'actions' || place['type'] === 'dependabot';
+    if (place['scope'] === 'organization')
+        return type && text('org');
+    if (place['scope'] === 'environment')
+        return place['type'] === 'actions' && text('owner') && text('repo') && text('environment');
+    return place['scope'] === 'repository' && type && text('owner') && text('repo');
 }
 
 // EXTERNAL MODULE: ./src/github/pacing.ts
@@ -32860,6 +32971,7 @@ var deliver = __nccwpck_require__(7118);
 
 
 
+
 /**
  * Creates the key from `openSource`'s source. `secrets` collects what must never be shown (the
  * new key), for the caller's redaction of the final error.
@@ -32876,11 +32988,14 @@ async function createKey(plan, openSource, deps, secrets) {
     // source is asked once the writes are done gets a budget of its own, from then.
     let later;
     const afterWrites = () => (later ??= plan.secret ? source.renewed() : source);
-    const results = plan.secret && delivery ? await writeSecrets(plan.secret, plan.key, delivery, key, afterWrites, io) : [];
+    const results = plan.secret && delivery ? await writeSecrets(plan.secret, plan.key, delivery, key, afterWrites, deps) : [];
     const { held, failed } = (0,deliver/* splitResults */.tD)(results);
     const revoke = plan.key.revoke === 'auto' ? held.length === 0 : plan.key.revoke === 'true';
     try {
-        publish(io, plan.key, key, revoke, held.length > 0 ? `secret ${plan.secret?.name} holds it` : undefined);
+        publish(io, plan.key, key, revoke, held.length > 0 ? `secret ${plan.secret?.name} holds it` : undefined, {
+            // Every write has ended: the decision above is final, and post need not ask GitHub.
+            ...(plan.secret && plan.key.revoke === 'auto' ? { askGitHub: false } : {}),
+        });
     }
     catch (error) {
         // Outputs or state could not be written. A key no secret holds is of no use to anyone.
@@ -32920,7 +33035,7 @@ async function createKey(plan, openSource, deps, secrets) {
  * a failure is a value, looked at only once the key exists (and then deletes it).
  */
 function startDelivery(plan, deps) {
-    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(748)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4748))
+    return Promise.all(/* import() */[__nccwpck_require__.e(602), __nccwpck_require__.e(17)]).then(__nccwpck_require__.bind(__nccwpck_require__, 5017))
         .then((module) => module.prepareDelivery(plan, deps))
         .catch((error) => (error instanceof Error ? error : new Error(String(error))));
 }
@@ -32929,23 +33044,34 @@ function startDelivery(plan, deps) {
  * From the first write on, a secret may hold the key: should the job be cancelled while writing,
  * post keeps it (revoke: auto) rather than break a secret that already holds it.
  */
-async function writeSecrets(plan, keyPlan, delivery, key, afterWrites, io) {
+async function writeSecrets(plan, keyPlan, delivery, key, afterWrites, { io, clock }) {
     const ready = await delivery;
     if (ready instanceof Error)
         throw await deleteAfterFailure(afterWrites(), key, `${createdBy(afterWrites(), key)}, but ${ready.message}`);
     const expiresAt = isoUtc(key.expirationDate);
     const mayHold = `the job ended while writing secret ${plan.name}, so some of its targets may hold it`;
+    // With revoke: auto, post asks GitHub which targets hold the key should main end before every
+    // write is confirmed: main records when each write started, and which GitHub confirmed.
+    const askGitHub = keyPlan.revoke === 'auto';
+    if (askGitHub)
+        saveWritePlan(io, writePlanOf(plan, ready.serverOffsetFloorMs()));
     saveRevocationState(io, {
         keyId: key.apiKeyId,
         expiresAt,
         revoke: keyPlan.revoke === 'true',
         ...(keyPlan.revoke === 'true' ? {} : { keptBecause: mayHold }),
+        ...(askGitHub ? { askGitHub } : {}),
     });
-    const results = await ready.write(key.key);
+    const results = await ready.write(key.key, askGitHub ? writeRecorder(io, plan.targets, clock.now) : undefined);
     const { held, failed } = (0,deliver/* splitResults */.tD)(results);
     if (held.length === 0) {
         // No secret holds it: should the deletion below fail, post tries again.
-        saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke: true });
+        saveRevocationState(io, {
+            keyId: key.apiKeyId,
+            expiresAt,
+            revoke: true,
+            ...(askGitHub ? { askGitHub: false } : {}),
+        });
         throw await deleteAfterFailure(afterWrites(), key, `${createdBy(afterWrites(), key)}, but writing secret ${plan.name} failed everywhere: ${failed.join(' ')}`);
     }
     return results;
@@ -32983,13 +33109,19 @@ async function mint(plan, digest, source, deps, secrets) {
         throw await deleteAfterFailure(source, minted, `${createdBy(source, minted)}, but ${problem}.`);
     return minted;
 }
-function publish(io, plan, key, revoke, keptBecause) {
+function publish(io, plan, key, revoke, keptBecause, askGitHub) {
     const expiresAt = isoUtc(key.expirationDate);
     io.setOutput('key', key.key);
     io.setOutput('key-id', key.apiKeyId);
     io.setOutput('project-id', key.projectId);
     io.setOutput('expires-at', expiresAt);
-    saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke, ...(keptBecause ? { keptBecause } : {}) });
+    saveRevocationState(io, {
+        keyId: key.apiKeyId,
+        expiresAt,
+        revoke,
+        ...(keptBecause ? { keptBecause } : {}),
+        ...askGitHub,
+    });
     const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
     const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
     io.info(`Created key ${key.apiKeyId} in project ${key.projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`);
@@ -34156,7 +34288,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3530);
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9265);
 // Entry of the main step (action.yml runs.main, bundled into dist/main).
 
 await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -34218,12 +34350,15 @@ async function selectedIds(target, api) {
  * Seals the value for each target's own key and writes it; never throws, reports per target.
  * `progress` hears how many targets are done (written or failed) after each one.
  */
-async function writeToTargets(value, name, prepared, api, seal, progress = () => { }) {
+async function writeToTargets(value, name, prepared, api, seal, progress = () => { }, watch) {
     let done = 0;
     return (0,_shared_concurrency_js__WEBPACK_IMPORTED_MODULE_2__/* .mapBounded */ .y)(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
         let result;
         try {
             const encryptedValue = seal(value, publicKey.key);
+            // Before the write waits for its slot (pacing.ts): an earlier start only widens what later
+            // counts as this write's doing.
+            watch?.started(target);
             result = {
                 target,
                 outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }),
@@ -34232,6 +34367,7 @@ async function writeToTargets(value, name, prepared, api, seal, progress = () =>
         catch (error) {
             result = { target, error: (0,_shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .describeFailure */ .Ic)(error) };
         }
+        watch?.ended(result);
         progress(++done, prepared.length);
         return result;
     });
@@ -34348,6 +34484,7 @@ function fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $t: () => (/* binding */ placeOf),
 /* harmony export */   PU: () => (/* binding */ secretIdentity),
 /* harmony export */   ff: () => (/* binding */ describeTarget),
 /* harmony export */   id: () => (/* binding */ readSecretPlan),
@@ -34471,6 +34608,20 @@ function readSecretPlan(getInput, env) {
             : { scope: 'repository', type, owner, repo });
     }
     return { name, token, apiUrl, targets };
+}
+/** Where a target lives, without what its write sends (visibility, selected repositories). */
+function placeOf(target) {
+    if (target.scope === 'organization')
+        return { scope: target.scope, type: target.type, org: target.org };
+    if (target.scope === 'environment')
+        return {
+            scope: target.scope,
+            type: target.type,
+            owner: target.owner,
+            repo: target.repo,
+            environment: target.environment,
+        };
+    return { scope: target.scope, type: target.type, owner: target.owner, repo: target.repo };
 }
 function readChoice(getInput, input, choices, fallback) {
     const value = (getInput(input) || fallback).toLowerCase();

@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 613:
+/***/ 1085:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31511,7 +31511,7 @@ function formatServiceError(d) {
  * The one message a failure ends with. Known errors speak for themselves; anything else is a bug
  * of ours, reported by message only (a stack trace helps nobody reading a workflow log).
  */
-function describeFailure(error) {
+function errors_describeFailure(error) {
     if (error instanceof Error)
         return error.message;
     return `Unexpected failure: ${String(error)}`;
@@ -31677,6 +31677,12 @@ const POST_BUDGET_MS = 15_000;
  * coming, and the step's budget must still hold what follows.
  */
 const ID_TOKEN_TIMEOUT_MS = 10_000;
+/**
+ * After a main cut short while writing secrets, post's questions to GitHub (which targets hold the
+ * key) end this long after post starts, answered or not: the deletion that may follow has the rest
+ * of POST_BUDGET_MS, a fresh ID token first in broker mode.
+ */
+const POST_GITHUB_QUESTIONS_MS = 7_000;
 
 ;// CONCATENATED MODULE: ./src/deepgram/ids.ts
 // Deepgram's project and key ids are UUIDs. An id read from state or from an answer goes into a
@@ -31867,6 +31873,9 @@ function saveRevocationState(io, state) {
     io.saveState('expires-at', state.expiresAt);
     io.saveState('revoke', String(state.revoke));
     io.saveState('kept-because', state.keptBecause ?? '');
+    // Written only by the runs that write secrets: true before the writes, false once they are done.
+    if (state.askGitHub !== undefined)
+        io.saveState('ask-github', state.askGitHub ? 'true' : '');
 }
 /** The key main recorded, else the invocation of a create whose answer main never saw, else nothing. */
 function loadPostWork(io) {
@@ -31888,6 +31897,7 @@ function loadPostWork(io) {
             expiresAt: io.getState('expires-at'),
             revoke: io.getState('revoke') === 'true',
             ...(keptBecause ? { keptBecause } : {}),
+            ...(io.getState('ask-github') === 'true' ? { askGitHub: true } : {}),
         };
     }
     if (!isInvocationId(invocation))
@@ -32079,6 +32089,20 @@ function readSecretPlan(getInput, env) {
             : { scope: 'repository', type, owner, repo });
     }
     return { name, token, apiUrl, targets };
+}
+/** Where a target lives, without what its write sends (visibility, selected repositories). */
+function plan_placeOf(target) {
+    if (target.scope === 'organization')
+        return { scope: target.scope, type: target.type, org: target.org };
+    if (target.scope === 'environment')
+        return {
+            scope: target.scope,
+            type: target.type,
+            owner: target.owner,
+            repo: target.repo,
+            environment: target.environment,
+        };
+    return { scope: target.scope, type: target.type, owner: target.owner, repo: target.repo };
 }
 function readChoice(getInput, input, choices, fallback) {
     const value = (getInput(input) || fallback).toLowerCase();
@@ -32650,7 +32674,7 @@ class TransportError extends Error {
     }
 }
 /** An answer came, but it was longer than the sender reads. Its status says what kind it was. */
-class AnswerTooLargeError extends Error {
+class http_AnswerTooLargeError extends Error {
     status;
     headers;
     limitBytes;
@@ -32674,7 +32698,7 @@ const API_OF = {
  * have done what it was asked (a create that may have made a key is cleaned up as after any
  * unusable answer); any other status is a ServiceError, retried or not as its status says.
  */
-function oversizedAnswerError(error, context) {
+function http_oversizedAnswerError(error, context) {
     const { service, action, requestId, urlInput } = context;
     const problem = `the answer is over ${formatBytes(error.limitBytes)}, the most this action reads, and was not read`;
     const hint = `Check that ${urlInput} points at ${API_OF[service]}, and that no proxy answers in its place.`;
@@ -32718,7 +32742,7 @@ function undiciSend(dispatcher, options) {
             return { status: response.statusCode, headers: responseHeaders, body: text };
         }
         catch (error) {
-            if (error instanceof AnswerTooLargeError)
+            if (error instanceof http_AnswerTooLargeError)
                 throw error;
             if (signal?.aborted)
                 throw new TransportError(`cancelled: ${String(signal.reason)}`, true, proxy);
@@ -32739,7 +32763,7 @@ async function readCapped(body, limit, status, headers) {
         length += chunk.length;
         if (length > limit) {
             body.destroy();
-            throw new AnswerTooLargeError(status, headers, limit);
+            throw new http_AnswerTooLargeError(status, headers, limit);
         }
         chunks.push(chunk);
     }
@@ -32865,14 +32889,14 @@ async function sendAttempt(link, request, action, attempt) {
                 host,
                 proxy: error.proxy,
             });
-        if (error instanceof AnswerTooLargeError)
+        if (error instanceof http_AnswerTooLargeError)
             throw tooLarge(link, error, action);
         throw error;
     }
 }
 /** A service's own answers are small: one too large to read came from something else. */
 function tooLarge(link, error, action) {
-    return oversizedAnswerError(error, {
+    return http_oversizedAnswerError(error, {
         service: link.service,
         action,
         requestId: link.requestIdOf(error.headers),
@@ -33585,7 +33609,7 @@ async function fetchIdToken(io, audience, deadline, now) {
     catch (error) {
         if (error instanceof errors_ActionError)
             throw error;
-        const why = describeFailure(error)
+        const why = errors_describeFailure(error)
             .replace(/\s+/g, ' ')
             .replace(/[\s.]*$/, '.');
         throw new errors_ActionError(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
@@ -33755,7 +33779,7 @@ function around(expected, tolerance) {
 
 ;// CONCATENATED MODULE: ./src/shared/concurrency.ts
 /** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
-async function mapBounded(items, limit, fn) {
+async function concurrency_mapBounded(items, limit, fn) {
     const results = new Array(items.length);
     let next = 0;
     const worker = async () => {
@@ -33844,7 +33868,7 @@ function deepgramSource(client, projectId, defaultComment) {
         },
         async deleteTagged(tags) {
             const found = await keysTaggedWithAll(tags, projectId, client);
-            const outcomes = await mapBounded(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id));
+            const outcomes = await concurrency_mapBounded(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id));
             const report = {
                 revoked: found.ids.filter((_, i) => outcomes[i] === 'deleted'),
                 notes: [],
@@ -33875,7 +33899,7 @@ async function keysTaggedWithAll(tags, projectId, client) {
     const listed = await client.listKeys(projectId);
     const usable = listed.filter((key) => ids_isUuid(key.apiKeyId));
     const toRead = usable.filter((key) => key.tags === undefined);
-    const read = await mapBounded(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId));
+    const read = await concurrency_mapBounded(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId));
     const tagsOf = new Map(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]));
     const ids = usable
         .filter((key) => {
@@ -33997,6 +34021,560 @@ function missingIdTokenCause(run) {
     return 'Pull requests from forks and Dependabot runs never get one.';
 }
 
+;// CONCATENATED MODULE: ./src/action/secret-writes.ts
+
+
+const PLAN = 'secret-writes';
+const targetState = (index) => `secret-write-${index}`;
+function writePlanOf(plan, serverOffsetFloorMs) {
+    return {
+        name: plan.name,
+        apiUrl: plan.apiUrl,
+        ...(serverOffsetFloorMs === undefined ? {} : { serverOffsetFloorMs }),
+        places: plan.targets.map(placeOf),
+    };
+}
+/** Records each write's start and GitHub's confirmation, by the target's place in `targets`. */
+function writeRecorder(io, targets, now) {
+    const startedAt = new Map();
+    return {
+        // Throws when the state cannot be written, and then the write is not sent: post must know of
+        // every write that may have reached GitHub.
+        started(target) {
+            const at = now();
+            startedAt.set(target, at);
+            saveWriteStarted(io, targets.indexOf(target), at);
+        },
+        ended(result) {
+            const at = startedAt.get(result.target);
+            // A write that failed stays "started": GitHub may have processed it all the same, and post asks.
+            if (!('outcome' in result) || at === undefined)
+                return;
+            try {
+                saveWriteConfirmed(io, targets.indexOf(result.target), at);
+            }
+            catch {
+                // Unrecorded, the write counts as unconfirmed: post asks GitHub about it, which is safe.
+            }
+        },
+    };
+}
+/** Saved once, before the first write. Throws when the state file cannot be written. */
+function saveWritePlan(io, plan) {
+    io.saveState(PLAN, JSON.stringify(plan));
+}
+/** One short line per event, so that a fan-out of hundreds of targets appends little to the state file. */
+function saveWriteStarted(io, index, at) {
+    io.saveState(targetState(index), `started ${at}`);
+}
+function saveWriteConfirmed(io, index, startedAt) {
+    io.saveState(targetState(index), `confirmed ${startedAt}`);
+}
+/** What main recorded, or a description of what is wrong with it. */
+function loadRecordedWrites(io) {
+    let plan;
+    try {
+        plan = JSON.parse(io.getState(PLAN));
+    }
+    catch {
+        return 'record of the secret writes is missing or not JSON';
+    }
+    if (!isWritePlan(plan))
+        return 'record of the secret writes is not one this action saves';
+    let apiUrl;
+    try {
+        // The token goes there: only a URL that github-api-url accepts.
+        apiUrl = input_forms_readBaseUrl(() => plan.apiUrl, 'github-api-url', '');
+    }
+    catch {
+        return 'GitHub API URL is not one this action accepts';
+    }
+    const writes = plan.places.map((place, index) => {
+        const match = /^(started|confirmed) (\d{1,16})$/.exec(io.getState(targetState(index)));
+        if (match === null)
+            return { place, confirmed: false };
+        return { place, startedAt: Number(match[2]), confirmed: match[1] === 'confirmed' };
+    });
+    const offset = plan.serverOffsetFloorMs;
+    return { name: plan.name, apiUrl, ...(offset === undefined ? {} : { serverOffsetFloorMs: offset }), writes };
+}
+function isWritePlan(value) {
+    if (typeof value !== 'object' || value === null)
+        return false;
+    const plan = value;
+    return (typeof plan.name === 'string' &&
+        /^[A-Za-z_][A-Za-z0-9_]*$/.test(plan.name) &&
+        typeof plan.apiUrl === 'string' &&
+        (plan.serverOffsetFloorMs === undefined || Number.isSafeInteger(plan.serverOffsetFloorMs)) &&
+        Array.isArray(plan.places) &&
+        plan.places.every(isPlace));
+}
+function isPlace(value) {
+    if (typeof value !== 'object' || value === null)
+        return false;
+    const place = value;
+    const text = (key) => typeof place[key] === 'string' && place[key] !== '';
+    const type = place['type'] === 'actions' || place['type'] === 'dependabot';
+    if (place['scope'] === 'organization')
+        return type && text('org');
+    if (place['scope'] === 'environment')
+        return place['type'] === 'actions' && text('owner') && text('repo') && text('environment');
+    return place['scope'] === 'repository' && type && text('owner') && text('repo');
+}
+
+;// CONCATENATED MODULE: ./src/github/deliver.ts
+
+
+
+/**
+ * Requests in flight at once. GitHub allows 100 and asks integrators not to burst; ten at a time
+ * keeps 20 repositories at two rounds.
+ */
+const CONCURRENCY = 10;
+/**
+ * Fetches what every target needs before the key exists. One target that cannot be prepared
+ * means nothing is written: the error lists every such target.
+ */
+async function prepareTargets(plan, api) {
+    const settled = await mapBounded(plan.targets, CONCURRENCY, async (target) => {
+        try {
+            const [publicKey, selectedRepositoryIds] = await Promise.all([api.getPublicKey(target), selectedIds(target, api)]);
+            return { target, publicKey, selectedRepositoryIds };
+        }
+        catch (error) {
+            return { target, error };
+        }
+    });
+    const failures = settled.flatMap((s) => ('error' in s ? [describeFailure(s.error)] : []));
+    if (failures.length > 0)
+        throw new ActionError(`nothing was written to secret ${plan.name}: ${failures.join(' ')}`);
+    return settled.filter((s) => !('error' in s));
+}
+async function selectedIds(target, api) {
+    if (target.scope !== 'organization' || target.visibility !== 'selected')
+        return undefined;
+    return Promise.all(target.selectedRepositories.map((repo) => api.repositoryId(target.org, repo)));
+}
+/**
+ * Seals the value for each target's own key and writes it; never throws, reports per target.
+ * `progress` hears how many targets are done (written or failed) after each one.
+ */
+async function writeToTargets(value, name, prepared, api, seal, progress = () => { }, watch) {
+    let done = 0;
+    return mapBounded(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
+        let result;
+        try {
+            const encryptedValue = seal(value, publicKey.key);
+            // Before the write waits for its slot (pacing.ts): an earlier start only widens what later
+            // counts as this write's doing.
+            watch?.started(target);
+            result = {
+                target,
+                outcome: await api.putSecret({ target, name, encryptedValue, keyId: publicKey.keyId, selectedRepositoryIds }),
+            };
+        }
+        catch (error) {
+            result = { target, error: describeFailure(error) };
+        }
+        watch?.ended(result);
+        progress(++done, prepared.length);
+        return result;
+    });
+}
+/** Public keys fetched once per target (type, owner, repository, environment or organization). */
+function withPublicKeyCache(api) {
+    const cache = new Map();
+    return {
+        ...api,
+        getPublicKey(target) {
+            const key = targetKey(target);
+            let publicKey = cache.get(key);
+            if (publicKey === undefined) {
+                publicKey = api.getPublicKey(target);
+                cache.set(key, publicKey);
+                // A failed fetch is not worth remembering: a later call may succeed.
+                publicKey.catch(() => cache.delete(key));
+            }
+            return publicKey;
+        },
+    };
+}
+function targetKey(target) {
+    const place = target.scope === 'organization'
+        ? [target.org]
+        : target.scope === 'environment'
+            ? [target.owner, target.repo, target.environment]
+            : [target.owner, target.repo];
+    return [target.type, target.scope, ...place].join('/').toLowerCase();
+}
+/**
+ * Splits results into the targets that now hold the key and those that failed. Targets that
+ * failed for the same reason (such as GitHub's limits) share one entry.
+ */
+function splitResults(results) {
+    const held = results.flatMap((r) => ('outcome' in r ? [describeTarget(r.target)] : []));
+    const byReason = new Map();
+    for (const r of results)
+        if ('error' in r)
+            byReason.set(r.error, [...(byReason.get(r.error) ?? []), describeTarget(r.target)]);
+    const failed = [...byReason].map(([error, targets]) => `${targets.join(', ')}: ${error}`);
+    return { held, failed };
+}
+
+;// CONCATENATED MODULE: ./src/github/answers.ts
+// How GitHub's answers are read: redirects, rate limits and refusals become errors that say what
+// happened and what to do. Free of Octokit, so that unit tests (CommonJS) can load it.
+
+
+
+/** Rate-limit answers honoured per request before giving up. */
+const RATE_LIMIT_RETRIES = 3;
+/** GitHub answered with a redirect: a moved or renamed repository. It is never followed. */
+class RedirectError extends Error {
+    status;
+    location;
+    serviceMessage;
+    requestId;
+    constructor(status, location, serviceMessage, requestId) {
+        super(`redirect ${status} to ${location}`);
+        this.name = 'RedirectError';
+        this.status = status;
+        this.location = location;
+        this.serviceMessage = serviceMessage;
+        this.requestId = requestId;
+    }
+}
+/** The redirect in an answer Octokit took for a success (it does not follow them, and neither do we). */
+function redirectIn(response) {
+    if (response.status < 300 || response.status >= 400)
+        return undefined;
+    const { data, headers } = response;
+    const message = typeof data === 'object' && data !== null && 'message' in data ? String(data.message) : `HTTP ${response.status}`;
+    const requestId = headers['x-github-request-id'];
+    return new RedirectError(response.status, String(headers.location ?? ''), message, requestId === undefined ? undefined : String(requestId));
+}
+/**
+ * Whether to wait as a rate-limit answer asks (the throttling plugin's onRateLimit and
+ * onSecondaryRateLimit): only while the wait ends before the deadline, a few times per request.
+ * A refused wait is remembered by request ("PUT https://…": each target has its own), for the
+ * error message: Octokit's error carries a copy of the request, not the options the plugin saw.
+ */
+function rateLimitDecisions(now, deadline) {
+    const refused = new Map();
+    return {
+        wait(retryAfterSeconds, request, retryCount) {
+            const fits = retryCount < RATE_LIMIT_RETRIES && now() + retryAfterSeconds * 1000 <= deadline;
+            if (!fits)
+                refused.set(request, retryAfterSeconds);
+            return fits;
+        },
+        refusedWait: (request) => refused.get(request),
+    };
+}
+/** How rateLimitDecisions knows a request again. */
+function requestKey(method, url) {
+    return `${method ?? ''} ${url ?? ''}`;
+}
+/** A fetch that sends nothing (and so no token) anywhere but the configured API's origin. */
+function confinedTo(apiUrl, send) {
+    const origin = new URL(apiUrl).origin;
+    return (input, init) => {
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        if (new URL(url).origin !== origin)
+            return Promise.reject(new Error(`refused to send github-token to ${new URL(url).origin}, which is not github-api-url`));
+        return send(input, init);
+    };
+}
+/** Which permission a token lacks when GitHub refuses it on this target. */
+function permissionHint(target) {
+    const permission = target.scope === 'organization'
+        ? target.type === 'dependabot'
+            ? 'Organization permission "Dependabot secrets: write"'
+            : 'Organization permission "Secrets: write" (organization_secrets)'
+        : target.scope === 'environment'
+            ? 'Repository permissions "Environments: write" and "Secrets: write"'
+            : target.type === 'dependabot'
+                ? 'Repository permission "Dependabot secrets: write"'
+                : 'Repository permission "Secrets: write"';
+    return (`github-token needs ${permission} on ${plan_describeTarget(target)}. The workflow's own GITHUB_TOKEN cannot write secrets: ` +
+        'use a GitHub App token (actions/create-github-app-token) or a fine-grained personal access token.');
+}
+function gitHubError(error, action, permission, refusedWait) {
+    if (error instanceof RedirectError) {
+        return new ServiceError({
+            service: 'GitHub',
+            action,
+            status: error.status,
+            message: `${error.serviceMessage}, to ${printable(error.location) || 'no location'}`,
+            requestId: error.requestId,
+            hint: 'The repository was renamed or moved, or github-api-url is not the API: nothing was sent to the new location. Give its current name (or the right github-api-url).',
+        });
+    }
+    if (!isRequestError(error))
+        return error instanceof Error ? error : new Error(String(error));
+    const oversized = oversizedAnswerIn(error);
+    if (oversized !== undefined)
+        return oversizedAnswerError(oversized, {
+            service: 'GitHub',
+            action,
+            requestId: oversized.headers['x-github-request-id'],
+            urlInput: 'github-api-url',
+        });
+    if (error.response === undefined)
+        return new NetworkError('GitHub', action, error.message, true);
+    const headers = error.response.headers;
+    const data = error.response.data;
+    const message = typeof data === 'object' && data !== null && 'message' in data ? String(data.message) : error.message;
+    const wait = refusedWait(requestKey(error.request?.method, error.request?.url));
+    const rateLimited = wait !== undefined || isRateLimit(error.status, message, headers);
+    return new ServiceError({
+        service: 'GitHub',
+        action,
+        status: error.status,
+        message,
+        requestId: headers['x-github-request-id'],
+        hint: rateLimited ? rateLimitHint(wait) : gitHubHint(error.status, permission),
+    });
+}
+function rateLimitHint(refusedWait) {
+    const wait = refusedWait === undefined
+        ? 'GitHub is limiting requests'
+        : `GitHub asked to wait ${refusedWait} s, longer than the step's time for secrets allows`;
+    return `${wait}. Run the job again later; to write to many repositories, use one organization secret with secret-visibility: selected (a single write).`;
+}
+function gitHubHint(status, permission) {
+    if (status === 401)
+        return `github-token was refused (expired or revoked?). ${permission}`;
+    if (status === 403)
+        return permission;
+    if (status === 404)
+        return `The target does not exist, or github-token cannot see it. ${permission}`;
+    return undefined;
+}
+/** For the message only: whether to retry is the throttling plugin's decision. */
+function isRateLimit(status, message, headers) {
+    return status === 429 || (status === 403 && (/rate limit/i.test(message) || headers['x-ratelimit-remaining'] === '0'));
+}
+/** A header from the answer, as one short line: it goes into the error. */
+function printable(text) {
+    const line = text.replace(/[\u0000-\u001f\u007f]/g, '');
+    return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+/**
+ * The answer too large to read behind an Octokit error: Octokit reports whatever its fetch threw
+ * as a status 500 without a response, with the original as its cause.
+ */
+function oversizedAnswerIn(error) {
+    const cause = error instanceof Error ? error.cause : undefined;
+    return cause instanceof AnswerTooLargeError ? cause : undefined;
+}
+function isRequestError(error) {
+    return error instanceof Error && typeof error.status === 'number';
+}
+
+;// CONCATENATED MODULE: ./src/github/api.ts
+/** Pinned: the secrets endpoints are checked under this version, and GHES knows it. */
+const GITHUB_API_VERSION = '2022-11-28';
+
+;// CONCATENATED MODULE: ./src/github/secret-metadata.ts
+// Whether a secret exists and when it was last written: GitHub's `GET …/secrets/{name}` on the five
+// kinds of target. GitHub never returns a value, only `created_at` and `updated_at` (its clock,
+// whole seconds), which a write GitHub processed moves whether or not its answer reached us. One
+// request, no retry: the post step asks once per target, within its own time.
+
+
+
+
+
+/** The route of a secret's metadata: the write's route, read with GET (environment names URL-encoded). */
+function secretPath(place, name) {
+    const segment = encodeURIComponent;
+    const secret = `secrets/${segment(name)}`;
+    if (place.scope === 'organization')
+        return `/orgs/${segment(place.org)}/${place.type}/${secret}`;
+    const repo = `/repos/${segment(place.owner)}/${segment(place.repo)}`;
+    if (place.scope === 'environment')
+        return `${repo}/environments/${segment(place.environment)}/${secret}`;
+    return `${repo}/${place.type}/${secret}`;
+}
+/**
+ * Reads one secret's metadata. A 404 is an absent secret: the token read this target's public key
+ * in main, which takes the same read permission, and a token that can write a secret can read it,
+ * so a 404 here is not one of access. Anything but a 200 with a readable `updated_at` or a 404 throws.
+ */
+async function readSecretMetadata(link, place, name) {
+    const action = `reading secret ${name} of ${plan_describeTarget(place)}`;
+    const response = await sendAttempt({
+        service: 'GitHub',
+        urlInput: 'github-api-url',
+        send: link.send,
+        now: link.now,
+        deadline: link.deadline,
+        cancelledMessage: (doing) => `The post step was cancelled while ${doing}.`,
+        requestIdOf: (headers) => headers['x-github-request-id'],
+    }, {
+        method: 'GET',
+        url: `${link.apiUrl}${secretPath(place, name)}`,
+        headers: {
+            accept: 'application/vnd.github+json',
+            authorization: `Bearer ${link.token}`,
+            'user-agent': link.userAgent,
+            'x-github-api-version': GITHUB_API_VERSION,
+        },
+    }, action, { n: 1, remainingMs: link.timeoutMs });
+    const requestId = response.headers['x-github-request-id'];
+    if (response.status === 404)
+        return { exists: false };
+    const body = secret_metadata_parseJson(response.body);
+    if (response.status !== 200) {
+        const message = typeof body === 'object' && body !== null && 'message' in body ? String(body.message) : `HTTP ${response.status}`;
+        const hint = response.status === 401 || response.status === 403 ? permissionHint(place) : undefined;
+        throw new errors_ServiceError({ service: 'GitHub', action, status: response.status, message, requestId, hint });
+    }
+    const updated = typeof body === 'object' && body !== null && 'updated_at' in body && typeof body.updated_at === 'string'
+        ? Date.parse(body.updated_at)
+        : Number.NaN;
+    if (Number.isNaN(updated))
+        throw new errors_UnusableAnswerError('GitHub', action, response.status, 'it has no updated_at time', requestId);
+    return { exists: true, updatedAt: updated };
+}
+function secret_metadata_parseJson(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/flow/unconfirmed-secrets.ts
+
+
+
+
+
+
+
+
+
+/**
+ * How much earlier than the write's start (moved to GitHub's clock) `updated_at` may read and still
+ * count as this write's: 1 s because GitHub's times are truncated to whole seconds, and 2 s more
+ * for GitHub's own clocks (the one that stamps `Date` and the one that stamps the secret).
+ */
+const KNOWN_CLOCK_MARGIN_MS = 3_000;
+/**
+ * The same when no answer of GitHub's gave its clock (no `Date` header): the runner's clock may be
+ * off, and 5 minutes is what the action allows it elsewhere. Too wide a margin can only keep a key
+ * (a write of minutes before counts as this one), never delete one a secret holds.
+ */
+const UNKNOWN_CLOCK_MARGIN_MS = 5 * 60_000;
+/**
+ * Whether a secret last written at `updatedAt` (GitHub's clock) holds what a write started at
+ * `startedAt` (the runner's clock) sent. The offset is a floor of GitHub's lead over the runner
+ * (server-clock.ts), so the start moved to GitHub's clock is never later than it was.
+ */
+function writtenSince(updatedAt, startedAt, serverOffsetFloorMs) {
+    const earliest = serverOffsetFloorMs === undefined
+        ? startedAt - UNKNOWN_CLOCK_MARGIN_MS
+        : startedAt + serverOffsetFloorMs - KNOWN_CLOCK_MARGIN_MS;
+    return updatedAt >= earliest;
+}
+/** One target's answer from what main recorded and what GitHub said (undefined: not asked). */
+function answerFor(write, asked, serverOffsetFloorMs) {
+    if (write.confirmed)
+        return { holds: true };
+    // Never sent: the secret holds what it held before.
+    if (write.startedAt === undefined)
+        return { holds: false };
+    if (asked === undefined)
+        return { holds: 'unknown', why: 'GitHub was not asked' };
+    if (asked instanceof Error)
+        return { holds: 'unknown', why: asked.message };
+    return { holds: asked.exists && writtenSince(asked.updatedAt, write.startedAt, serverOffsetFloorMs) };
+}
+/** Some target holds the key: keep it. None does, and GitHub said so for each: delete it. Else keep it. */
+function fateOf(answers) {
+    return answers.every((answer) => answer.holds === false) ? 'revoke' : 'keep';
+}
+/**
+ * Asks GitHub which targets hold the key, says what it found, and returns the key's fate. Never
+ * throws: whatever goes wrong leaves the key kept. `secrets` collects github-token, for redaction.
+ */
+async function settleUnconfirmedWrites(key, deps, secrets) {
+    const { io } = deps;
+    const kept = `Key ${key.keyId} is kept until it expires at ${key.expiresAt}`;
+    const recorded = loadRecordedWrites(io);
+    if (typeof recorded === 'string') {
+        io.warning(`${kept}: the job ended while writing it to a secret, and the main step's ${recorded}, so GitHub was not asked which secrets hold it.`);
+        return 'keep';
+    }
+    const token = io.getInput('github-token');
+    if (token !== '') {
+        maskSecret(io, token);
+        secrets.push(token);
+    }
+    const asked = await askGitHub(recorded, token, deps);
+    const answers = recorded.writes.map((write, i) => answerFor(write, asked[i], recorded.serverOffsetFloorMs));
+    const report = describeAnswers(recorded, answers, secrets);
+    const fate = fateOf(answers);
+    if (fate === 'revoke')
+        io.info(`The job ended while writing secret ${recorded.name}, and GitHub shows that no target holds key ${key.keyId} (not written: ${report.lacking}): deleting it (revoke: auto).`);
+    else if (report.holding === '')
+        io.warning(`${kept}: the job ended while writing secret ${recorded.name}, and GitHub could not say which targets hold it: ${report.unknown}${report.lacking ? ` Not written: ${report.lacking}.` : ''}`);
+    else if (report.lacking === '' && report.unknown === '')
+        io.info(`${kept}: secret ${recorded.name} holds it in ${report.holding}.`);
+    else
+        io.warning(`${kept}: secret ${recorded.name} holds it in ${report.holding}, but the job ended before writing it to every target.${report.lacking ? ` Not written: ${report.lacking}.` : ''}${report.unknown ? ` GitHub could not say for ${report.unknown}` : ''} Run the job again to write them.`);
+    return fate;
+}
+/**
+ * One question per write that was started and not confirmed, paced like the writes (at most
+ * CONCURRENCY at a time, within GitHub's limits): the metadata, or why there is none.
+ */
+async function askGitHub(recorded, token, deps) {
+    const unasked = (write) => write.confirmed || write.startedAt === undefined;
+    if (token === '')
+        return recorded.writes.map((write) => unasked(write) ? undefined : new Error('github-token is empty in the post step.'));
+    const pacer = writePacer(deps.clock, deps.deadline);
+    const link = {
+        apiUrl: recorded.apiUrl,
+        token,
+        send: deps.send,
+        now: deps.clock.now,
+        userAgent: deps.userAgent,
+        deadline: deps.deadline,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+    };
+    return concurrency_mapBounded(recorded.writes, CONCURRENCY, async (write) => {
+        if (unasked(write))
+            return undefined;
+        try {
+            await pacer.acquire();
+            return await readSecretMetadata(link, write.place, recorded.name);
+        }
+        catch (error) {
+            if (error instanceof PacingError)
+                return new Error("post's time for GitHub ran out before it could be asked.");
+            return error instanceof Error ? error : new Error(errors_describeFailure(error));
+        }
+    });
+}
+/** The targets by answer, as phrases; targets that GitHub could not answer for the same reason share one. */
+function describeAnswers(recorded, answers, secrets) {
+    const places = (holds) => recorded.writes.flatMap((write, i) => (answers[i]?.holds === holds ? [plan_describeTarget(write.place)] : []));
+    const byWhy = new Map();
+    recorded.writes.forEach((write, i) => {
+        const answer = answers[i];
+        if (answer?.holds === 'unknown')
+            byWhy.set(answer.why, [...(byWhy.get(answer.why) ?? []), write.place]);
+    });
+    const unknown = [...byWhy]
+        .map(([why, targets]) => `${targets.map(plan_describeTarget).join(', ')}: ${redact(why, secrets)}`)
+        .join(' ');
+    return { holding: places(true).join(', '), lacking: places(false).join(', '), unknown };
+}
+
 ;// CONCATENATED MODULE: ./src/action/run-post.ts
 // The post step: delete the key main created, if there is one to delete, through the source main
 // used. It never fails the job: the key expires on its own, so a failed revocation is a warning.
@@ -34008,15 +34586,18 @@ function missingIdTokenCause(run) {
 
 
 
+
 async function runPost(deps) {
     const { io } = deps;
+    // One bound for all of post's work, GitHub's questions included.
+    const deadline = deps.clock.now() + POST_BUDGET_MS;
     const secrets = [];
     const apiKey = io.getInput('api-key');
     if (apiKey !== '') {
         maskSecret(io, apiKey);
         secrets.push(apiKey);
     }
-    const work = loadPostWork(io);
+    let work = loadPostWork(io);
     if (work.kind === 'none') {
         io.info(io.getInput('credential').toLowerCase() === 'token'
             ? 'A temporary token cannot be revoked and leaves nothing behind: nothing to do.'
@@ -34027,6 +34608,12 @@ async function runPost(deps) {
         io.warning(`The main step's saved ${work.what} is not one this action saves, so no request was made. Check the project's keys in the Deepgram console.`);
         return;
     }
+    if (work.kind === 'key' && work.askGitHub) {
+        const questions = { ...deps, deadline: Math.min(deadline, deps.clock.now() + POST_GITHUB_QUESTIONS_MS) };
+        if ((await settleUnconfirmedWrites(work, questions, secrets)) === 'keep')
+            return;
+        work = { ...work, revoke: true };
+    }
     if (work.kind === 'key' && !work.revoke) {
         io.info(`Key ${work.keyId} is kept until it expires at ${work.expiresAt}${work.keptBecause ? `: ${work.keptBecause}` : ''}.`);
         return;
@@ -34035,7 +34622,7 @@ async function runPost(deps) {
     const sourceDeps = {
         ...deps,
         policy: POST_POLICY,
-        deadline: deps.clock.now() + POST_BUDGET_MS,
+        deadline,
         budgetMs: POST_BUDGET_MS,
     };
     try {
@@ -34063,7 +34650,7 @@ async function runPost(deps) {
     }
     catch (error) {
         const later = work.kind === 'key' ? `It expires on its own at ${work.expiresAt}.` : 'It expires on its own.';
-        io.warning(`Could not revoke ${what}: ${redact(describeFailure(error), secrets)} ${later}`);
+        io.warning(`Could not revoke ${what}: ${redact(errors_describeFailure(error), secrets)} ${later}`);
     }
 }
 
@@ -34233,7 +34820,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(613);
+/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1085);
 // Entry of the post step (action.yml runs.post, bundled into dist/post).
 
 await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();

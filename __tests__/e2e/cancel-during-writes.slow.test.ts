@@ -2,6 +2,7 @@
 // SIGTERM 7.5 s later, then a kill), after a target already holds the key: post must not delete a
 // key that a secret holds (revoke: auto: GitHub says the secret was written), and must still delete
 // it when the step said revoke: true. More cases in cancelled-writes.slow.test.ts.
+// In the slow project: each case waits out the runner's 7.5 s between SIGINT and SIGTERM.
 import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
 import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator, type GitHubEmulator } from '../../harness/github-emulator.ts'
 import { runStep } from '../../harness/runner.ts'

@@ -1,8 +1,8 @@
-export const id = 748;
-export const ids = [748];
+export const id = 17;
+export const ids = [17];
 export const modules = {
 
-/***/ 4748:
+/***/ 5017:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -25,6 +25,10 @@ var dist_src = __webpack_require__(9988);
 var dist_bundle = __webpack_require__(9735);
 // EXTERNAL MODULE: ./node_modules/@octokit/plugin-throttling/dist-bundle/index.js
 var plugin_throttling_dist_bundle = __webpack_require__(6856);
+;// CONCATENATED MODULE: ./src/github/api.ts
+/** Pinned: the secrets endpoints are checked under this version, and GHES knows it. */
+const GITHUB_API_VERSION = '2022-11-28';
+
 // EXTERNAL MODULE: ./src/shared/errors.ts
 var errors = __webpack_require__(8382);
 // EXTERNAL MODULE: ./src/github/plan.ts
@@ -186,8 +190,7 @@ function isRequestError(error) {
 
 
 
-/** Pinned: the secrets endpoints are checked under this version, and GHES knows it. */
-const GITHUB_API_VERSION = '2022-11-28';
+
 /** plugin-retry: 5xx and no answer, twice, after 1 s and 4 s. Rate limits are the throttling plugin's. */
 const RETRIES = 2;
 const NOT_RETRIED = [400, 401, 403, 404, 410, 422, 429, 451];
@@ -333,9 +336,36 @@ async function loadSeal() {
     return (value, publicKey) => libsodium_wrappers/* default.to_base64 */.Ay.to_base64(libsodium_wrappers/* default */.Ay.crypto_box_seal(libsodium_wrappers/* default.from_string */.Ay.from_string(value), libsodium_wrappers/* default.from_base64 */.Ay.from_base64(publicKey, base64)), base64);
 }
 
+;// CONCATENATED MODULE: ./src/github/server-clock.ts
+/**
+ * The least GitHub's clock can be ahead of ours, from one answer. `Date` has whole seconds, so when
+ * GitHub sent it, its clock read at least that; we received it afterwards, so ours read at most
+ * `receivedAt` then. Undefined without a readable `Date`.
+ */
+function offsetFloor(dateHeader, receivedAt) {
+    if (dateHeader === undefined)
+        return undefined;
+    const serverTime = Date.parse(dateHeader);
+    return Number.isNaN(serverTime) ? undefined : serverTime - receivedAt;
+}
+function watchServerClock(send, now) {
+    let floor;
+    return {
+        async send(request) {
+            const response = await send(request);
+            const seen = offsetFloor(response.headers['date'], now());
+            if (seen !== undefined)
+                floor = floor === undefined ? seen : Math.max(floor, seen);
+            return response;
+        },
+        offsetFloorMs: () => floor,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/github/load.ts
 // Loaded with import() only when a secret is written: Octokit and libsodium stay off the path of
 // every other run (ncc puts this module and what it imports in a separate chunk).
+
 
 
 
@@ -358,10 +388,11 @@ async function prepareDelivery(plan, deps) {
     }
     const deadline = deps.clock.now() + DELIVERY_BUDGET_MS + allowance;
     const pacer = (0,pacing/* writePacer */.vE)(deps.clock, deadline);
+    const serverClock = watchServerClock(deps.send, deps.clock.now);
     const github = octokitSecretsApi({
         token: plan.token,
         apiUrl: plan.apiUrl,
-        fetch: (0,http/* fetchOver */.hQ)(deps.send),
+        fetch: (0,http/* fetchOver */.hQ)(serverClock.send),
         now: deps.clock.now,
         deadline,
         userAgent: deps.userAgent,
@@ -373,7 +404,10 @@ async function prepareDelivery(plan, deps) {
         if (total > PROGRESS_EVERY && (done % PROGRESS_EVERY === 0 || done === total))
             deps.io.info(`Secret ${plan.name}: ${done} of ${total} targets done.`);
     };
-    return { write: (value) => (0,deliver/* writeToTargets */.t)(value, plan.name, prepared, api, seal, progress) };
+    return {
+        write: (value, watch) => (0,deliver/* writeToTargets */.t)(value, plan.name, prepared, api, seal, progress, watch),
+        serverOffsetFloorMs: () => serverClock.offsetFloorMs(),
+    };
 }
 
 
