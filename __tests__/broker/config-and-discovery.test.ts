@@ -10,8 +10,9 @@ const BASE = { DEEPGRAM_ADMIN_KEY: 'dg_admin_key', BROKER_POLICY: '/etc/broker/p
 describe('readConfig', () => {
   test('defaults: port 8080 on every interface, Deepgram itself', () => {
     expect(readConfig(BASE)).toEqual({
-      adminKey: 'dg_admin_key',
+      adminKey: { key: 'dg_admin_key' },
       policyPath: '/etc/broker/policy.yml',
+      reloadSeconds: 10,
       port: 8080,
       host: '0.0.0.0',
       deepgramApiUrl: 'https://api.deepgram.com',
@@ -25,8 +26,26 @@ describe('readConfig', () => {
     ).toMatchObject({ port: 0, host: '127.0.0.1', deepgramApiUrl: 'http://127.0.0.1:9000' })
   })
 
+  test('reads the admin key from DEEPGRAM_ADMIN_KEY_FILE, and POLICY_RELOAD_SECONDS (0: only on SIGHUP)', () => {
+    const env = { BROKER_POLICY: BASE.BROKER_POLICY, DEEPGRAM_ADMIN_KEY_FILE: '/run/secrets/deepgram/admin-key' }
+    expect(readConfig(env)).toMatchObject({ adminKey: { file: '/run/secrets/deepgram/admin-key' }, reloadSeconds: 10 })
+    expect(readConfig({ ...BASE, POLICY_RELOAD_SECONDS: '0' }).reloadSeconds).toBe(0)
+    expect(readConfig({ ...BASE, POLICY_RELOAD_SECONDS: '300' }).reloadSeconds).toBe(300)
+  })
+
   test.each<[string, Record<string, string>, RegExp]>([
-    ['no admin key', { ...BASE, DEEPGRAM_ADMIN_KEY: '' }, /DEEPGRAM_ADMIN_KEY is not set/],
+    ['no admin key', { ...BASE, DEEPGRAM_ADMIN_KEY: '' }, /DEEPGRAM_ADMIN_KEY is not set.*DEEPGRAM_ADMIN_KEY_FILE/],
+    [
+      'both the admin key and its file',
+      { ...BASE, DEEPGRAM_ADMIN_KEY_FILE: '/run/secrets/admin-key' },
+      /DEEPGRAM_ADMIN_KEY and DEEPGRAM_ADMIN_KEY_FILE are both set\. Give one/,
+    ],
+    [
+      'a reload interval in minutes',
+      { ...BASE, POLICY_RELOAD_SECONDS: '5m' },
+      /POLICY_RELOAD_SECONDS '5m' is not a number of seconds\. Give a whole number from 0 to 86400.*0: only on SIGHUP/,
+    ],
+    ['a reload interval over a day', { ...BASE, POLICY_RELOAD_SECONDS: '86401' }, /POLICY_RELOAD_SECONDS '86401'/],
     ['an admin key with a space', { ...BASE, DEEPGRAM_ADMIN_KEY: 'dg key' }, /DEEPGRAM_ADMIN_KEY holds spaces/],
     ['no policy', { DEEPGRAM_ADMIN_KEY: 'k' }, /BROKER_POLICY is not set/],
     ['a port that is not a number', { ...BASE, PORT: 'http' }, /PORT 'http' is not a port/],
