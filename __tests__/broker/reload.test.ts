@@ -53,9 +53,10 @@ describe('the policy, reloaded when its mounted ConfigMap changes', () => {
   beforeAll(async () => {
     volume = mountedVolume({ 'policy.yml': '' })
     world = await startWorld({
-      beforeBroker: async (started) => {
+      beforeBroker: (started) => {
         issuer = started
         swap(examplePolicy(started))
+        return Promise.resolve()
       },
       env: { BROKER_POLICY: volume.path('policy.yml'), POLICY_RELOAD_SECONDS: '1', METRICS_PORT: '0' },
     })
@@ -71,7 +72,7 @@ describe('the policy, reloaded when its mounted ConfigMap changes', () => {
     const text = swap(examplePolicy(issuer, { rules: [OTHER_RULE] }))
     const line = await lineWhere(world.broker, reloadLine('loaded'), since)
     expect(line).toEqual({
-      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
       event: 'policy_reload',
       trigger: 'poll',
       file: volume.path('policy.yml'),
@@ -198,9 +199,10 @@ describe('POLICY_RELOAD_SECONDS=0', () => {
     const volume = mountedVolume({ 'policy.yml': '' })
     let issuer: OidcIssuer | undefined
     const world = await startWorld({
-      beforeBroker: async (started) => {
+      beforeBroker: (started) => {
         issuer = started
         volume.update({ 'policy.yml': stringify(examplePolicy(started)) })
+        return Promise.resolve()
       },
       env: { BROKER_POLICY: volume.path('policy.yml'), POLICY_RELOAD_SECONDS: '0' },
     })
