@@ -2,7 +2,8 @@
 // kubelet updates a mounted ConfigMap (harness/mounted-volume.ts), refused when it does not load,
 // at once on SIGHUP, with requests judged by the policy in force when they arrived.
 import { createHash } from 'node:crypto'
-import { stringify } from 'yaml'
+import { readFileSync } from 'node:fs'
+import { parseAllDocuments, stringify } from 'yaml'
 import { mountedVolume, type MountedVolume } from '../../harness/mounted-volume.ts'
 import { startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
 import type { RunningBroker } from '../../harness/broker.ts'
@@ -217,5 +218,37 @@ describe('POLICY_RELOAD_SECONDS=0', () => {
       await world.close()
       volume.remove()
     }
+  })
+})
+
+describe('deploy/kubernetes.yaml', () => {
+  interface Pod {
+    metadata: { annotations?: Record<string, string> }
+    spec: {
+      volumes: { name: string; configMap?: unknown; secret?: { secretName: string } }[]
+      containers: {
+        env: { name: string; value?: string }[]
+        volumeMounts: { name: string; mountPath: string; subPath?: string }[]
+      }[]
+    }
+  }
+  const deployment = parseAllDocuments(readFileSync('deploy/kubernetes.yaml', 'utf8'))
+    .map((document) => document.toJS() as { kind: string; spec: { template: Pod } })
+    .find((document) => document.kind === 'Deployment')
+  const pod = deployment?.spec.template
+  const container = pod?.spec.containers[0]
+
+  test('mounts the policy and the admin key as whole directories the kubelet updates, and rolls no pod for a change', () => {
+    const mountOf = (volume: string) => container?.volumeMounts.find((mount) => mount.name === volume)
+    const env = Object.fromEntries((container?.env ?? []).map((variable) => [variable.name, variable.value]))
+    expect(container?.volumeMounts.filter((mount) => mount.subPath !== undefined)).toEqual([])
+    expect(pod?.spec.volumes.find((volume) => volume.name === 'policy')?.configMap).toBeDefined()
+    expect(pod?.spec.volumes.find((volume) => volume.name === 'admin-key')?.secret).toBeDefined()
+    expect(env.BROKER_POLICY).toBe(`${mountOf('policy')?.mountPath}/policy.yml`)
+    expect(env.DEEPGRAM_ADMIN_KEY_FILE).toBe(`${mountOf('admin-key')?.mountPath}/admin-key`)
+    expect(container?.env.map((variable) => variable.name)).not.toContain('DEEPGRAM_ADMIN_KEY')
+    expect(Object.keys(pod?.metadata.annotations ?? {}).filter((name) => !name.startsWith('prometheus.io/'))).toEqual(
+      [],
+    )
   })
 })
