@@ -1,6 +1,7 @@
 // `node dist/broker/index.js [serve]`: reads the environment and the policy, wires the real
 // network, clock and logs into the broker, and serves until SIGTERM or SIGINT. Any problem with the
-// settings or the policy stops it with exit code 1 before it listens: it fails closed.
+// settings or the policy stops it with exit code 1 before it listens: it fails closed. The policy
+// and the admin key file are read again when they change, and on SIGHUP (reload/).
 // `check` and `explain` are the policy tools (policy-tools.ts): files in, text out, no network.
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
