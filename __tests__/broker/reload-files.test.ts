@@ -1,7 +1,7 @@
 // The reload machinery with its file reads, clock and timers passed in: change detection by
 // content, what is logged and counted, the admin key file's form, and what stays in force.
 import { brokerMarker } from '../../src/deepgram/marker.ts'
-import { markerSecret, Ownership } from '../../src/broker/ownership.ts'
+import { adminKeyMarkerSecret, Ownership } from '../../src/broker/ownership.ts'
 import { parsePolicy, type Policy } from '../../src/broker/policy.ts'
 import { Readiness } from '../../src/broker/readiness.ts'
 import { keyFingerprint, loadAdminKey } from '../../src/broker/reload/admin-key.ts'
@@ -313,7 +313,7 @@ describe('what is in force', () => {
 
   test('is built again for each new policy or admin key; the same key again changes nothing', () => {
     const built: string[] = []
-    const inForce = new InForce(policy, 'dg_key_1', (p, keyring) => {
+    const inForce = new InForce(policy, { adminKey: 'dg_key_1' }, (p, keyring) => {
       built.push(`${p.rules.length} ${keyring.adminKey} ${keyring.macKeys.length}`)
       return built.length
     })
@@ -329,10 +329,10 @@ describe('what is in force', () => {
     let ownership: Ownership | undefined
     const inForce = new InForce(
       policy,
-      'dg_key_1',
+      { adminKey: 'dg_key_1' },
       (p, keyring) => (ownership = new Ownership(keyring.macKeys, p.issuers)),
     )
-    const before = brokerMarker(markerSecret('dg_key_1'), owner, '1111111111111111')
+    const before = brokerMarker(adminKeyMarkerSecret('dg_key_1'), owner, '1111111111111111')
     inForce.useAdminKey('dg_key_2')
     const comment = (marker: typeof before): string =>
       `k [dgkb:${marker.invocation}:${marker.repositoryId}:${marker.mac}]`
@@ -340,21 +340,21 @@ describe('what is in force', () => {
     expect(ownership?.markerOwnedBy(key(before), owner)).toBeDefined()
     expect(ownership?.markerOwnedBy(key(before), { ...owner, repositoryId: '2002' })).toBeUndefined()
     expect(ownership?.markerFor(owner, '2222222222222222')).toEqual(
-      brokerMarker(markerSecret('dg_key_2'), owner, '2222222222222222'),
+      brokerMarker(adminKeyMarkerSecret('dg_key_2'), owner, '2222222222222222'),
     )
-    const forged = brokerMarker(markerSecret('someone else'), owner, '1111111111111111')
+    const forged = brokerMarker(adminKeyMarkerSecret('someone else'), owner, '1111111111111111')
     expect(ownership?.markerOwnedBy(key(forged), owner)).toBeUndefined()
   })
 
   test('keeps the secrets of the last 16 admin keys, newest first', () => {
     let macKeys: readonly string[] = []
-    const inForce = new InForce(policy, 'dg_key_0', (_p, keyring) => (macKeys = keyring.macKeys))
+    const inForce = new InForce(policy, { adminKey: 'dg_key_0' }, (_p, keyring) => (macKeys = keyring.macKeys))
     for (let n = 1; n <= 20; n++) inForce.useAdminKey(`dg_key_${n}`)
     expect(macKeys).toHaveLength(16)
-    expect(macKeys[0]).toBe(markerSecret('dg_key_20'))
-    expect(macKeys[15]).toBe(markerSecret('dg_key_5'))
+    expect(macKeys[0]).toBe(adminKeyMarkerSecret('dg_key_20'))
+    expect(macKeys[15]).toBe(adminKeyMarkerSecret('dg_key_5'))
     inForce.useAdminKey('dg_key_10')
-    expect(macKeys[0]).toBe(markerSecret('dg_key_10'))
+    expect(macKeys[0]).toBe(adminKeyMarkerSecret('dg_key_10'))
     expect(new Set(macKeys).size).toBe(16)
   })
 

@@ -1,12 +1,18 @@
 import { isLoopbackHost } from '../shared/loopback.ts'
 import { adminKeyProblem } from './reload/admin-key.ts'
+import { markerSecretProblem } from './reload/marker-secret.ts'
 
 /** The broker's settings, all from environment variables, checked before anything starts. */
 export interface BrokerConfig {
   /** DEEPGRAM_ADMIN_KEY, or the file DEEPGRAM_ADMIN_KEY_FILE names (read, and read again, by main.ts). */
   adminKey: { key: string } | { file: string }
+  /**
+   * BROKER_MARKER_SECRET, or the file BROKER_MARKER_SECRET_FILE names (read again like the admin
+   * key's); unset: the markers' secret is derived from the admin key.
+   */
+  markerSecret: { secret: string } | { file: string } | undefined
   policyPath: string
-  /** How often the policy and the admin key file are read again (POLICY_RELOAD_SECONDS); 0: only on SIGHUP. */
+  /** How often the policy and the key files are read again (POLICY_RELOAD_SECONDS); 0: only on SIGHUP. */
   reloadSeconds: number
   port: number
   host: string
@@ -34,6 +40,7 @@ export function readConfig(env: NodeJS.ProcessEnv): BrokerConfig {
   if (policyPath === '') throw new ConfigError('BROKER_POLICY is not set. Give the path of the policy file (YAML).')
   return {
     adminKey,
+    markerSecret: readMarkerSecret(env),
     policyPath,
     reloadSeconds: readReloadSeconds(env.POLICY_RELOAD_SECONDS),
     port: readPort(env.PORT),
@@ -61,12 +68,26 @@ function readAdminKey(env: NodeJS.ProcessEnv): BrokerConfig['adminKey'] {
   return { key }
 }
 
+function readMarkerSecret(env: NodeJS.ProcessEnv): BrokerConfig['markerSecret'] {
+  const secret = env.BROKER_MARKER_SECRET ?? ''
+  const file = env.BROKER_MARKER_SECRET_FILE ?? ''
+  if (secret !== '' && file !== '')
+    throw new ConfigError(
+      'BROKER_MARKER_SECRET and BROKER_MARKER_SECRET_FILE are both set. Give one: the secret, or the path of a file holding it (a mounted secret, read again when it changes).',
+    )
+  if (file !== '') return { file }
+  if (secret === '') return undefined
+  const problem = markerSecretProblem(secret, 'BROKER_MARKER_SECRET')
+  if (problem) throw new ConfigError(problem)
+  return { secret }
+}
+
 function readReloadSeconds(text: string | undefined): number {
   if (text === undefined || text === '') return DEFAULT_RELOAD_SECONDS
   const seconds = Number(text)
   if (!/^\d+$/.test(text) || seconds > 86_400)
     throw new ConfigError(
-      `POLICY_RELOAD_SECONDS '${text}' is not a number of seconds. Give a whole number from 0 to 86400: how often the policy and DEEPGRAM_ADMIN_KEY_FILE are read again (0: only on SIGHUP); the default is ${DEFAULT_RELOAD_SECONDS}.`,
+      `POLICY_RELOAD_SECONDS '${text}' is not a number of seconds. Give a whole number from 0 to 86400: how often the policy, DEEPGRAM_ADMIN_KEY_FILE and BROKER_MARKER_SECRET_FILE are read again (0: only on SIGHUP); the default is ${DEFAULT_RELOAD_SECONDS}.`,
     )
   return seconds
 }

@@ -1,7 +1,7 @@
 // `node dist/broker/index.js [serve]`: reads the environment and the policy, wires the real
 // network, clock and logs into the broker, and serves until SIGTERM or SIGINT. Any problem with the
 // settings or the policy stops it with exit code 1 before it listens: it fails closed. The policy
-// and the admin key file are read again when they change, and on SIGHUP (reload/).
+// and the admin key and marker secret files are read again when they change, and on SIGHUP (reload/).
 // `check` and `explain` are the policy tools (policy-tools.ts): files in, text out, no network.
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
@@ -24,7 +24,7 @@ import { runPolicyTool } from './policy-tools.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { Readiness } from './readiness.ts'
 import { keyFingerprint } from './reload/admin-key.ts'
-import { adminKeyFile, firstLook, policyFile } from './reload/files.ts'
+import { adminKeyFile, firstLook, markerSecretFile, policyFile } from './reload/files.ts'
 import { InForce, latest } from './reload/in-force.ts'
 import { issuerKeyFetches } from './reload/issuer-keys.ts'
 import { createReloadMetrics, NO_RELOAD_METRICS } from './reload/metrics.ts'
@@ -54,6 +54,8 @@ function serve(): void {
   let policy: Policy
   let adminKeyWatch: WatchedFile<string> | undefined
   let adminKey: string
+  let markerSecretWatch: WatchedFile<string> | undefined
+  let markerSecret: string | undefined
   try {
     config = readConfig(process.env)
     policyWatch = policyFile(config.policyPath, readFileSync)
@@ -64,6 +66,13 @@ function serve(): void {
       adminKey = firstLook(adminKeyWatch, 'DEEPGRAM_ADMIN_KEY_FILE')
     } else {
       adminKey = source.key
+    }
+    const marker = config.markerSecret
+    if (marker && 'file' in marker) {
+      markerSecretWatch = markerSecretFile(marker.file, readFileSync)
+      markerSecret = firstLook(markerSecretWatch, 'BROKER_MARKER_SECRET_FILE')
+    } else {
+      markerSecret = marker?.secret
     }
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error
@@ -90,7 +99,7 @@ function serve(): void {
   const limiter = latest((perMinute: number) => new RateLimiter(perMinute, clock.now))
   const deleteLimiter = latest((perMinute: number) => new RateLimiter(perMinute, clock.now))
   // Built again at every reload; each request keeps the one in force when it arrived.
-  const inForce = new InForce(policy, adminKey, (policy, keyring) => {
+  const inForce = new InForce(policy, { adminKey, markerSecret }, (policy, keyring) => {
     const verify = createTokenVerifier({
       issuers: policy.issuers,
       audience: policy.audience,
@@ -157,6 +166,7 @@ function serve(): void {
         use: (key) => inForce.useAdminKey(key),
         inUse: () => inForce.adminKey,
       },
+      markerSecret: markerSecretWatch && { file: markerSecretWatch, use: (secret) => inForce.useMarkerSecret(secret) },
       audit,
       metrics: reloadRecorder,
       now: clock.now,

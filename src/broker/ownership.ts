@@ -11,12 +11,14 @@ import {
 } from '../deepgram/marker.ts'
 
 /**
- * The secret behind the markers' MACs, derived from the admin key so that every copy of the
- * broker agrees without more configuration. Rotating the admin key changes it, so the broker
- * keeps the secrets of the admin keys it used before (reload/in-force.ts): keys minted under
- * them stay deletable through it.
+ * The secret behind the markers' MACs when no marker secret is set (reload/marker-secret.ts),
+ * derived from the admin key so that every copy of the broker agrees without more configuration.
+ * Rotating the admin key changes it, so the broker keeps the secrets of the admin keys it used
+ * before (reload/in-force.ts): keys minted under them stay deletable through it, though not
+ * through a broker started after the rotation. Markers signed with it stay accepted once a
+ * marker secret is set.
  */
-export function markerSecret(adminKey: string): string {
+export function adminKeyMarkerSecret(adminKey: string): string {
   return createHmac('sha256', adminKey).update('deepgram-key-broker marker v1').digest('hex')
 }
 
@@ -30,7 +32,7 @@ export class Ownership {
 
   /**
    * `macKeys`: the first signs new markers, and a marker signed with any of them is the broker's
-   * (the secrets of earlier admin keys). `issuers`: the policy's. The old marker form is honoured
+   * (earlier marker secrets, and the secrets of admin keys). `issuers`: the policy's. The old marker form is honoured
    * only while there is exactly one.
    */
   constructor(macKeys: MacKeys, issuers: readonly string[]) {

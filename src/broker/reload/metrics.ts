@@ -1,9 +1,9 @@
 // What the reloads count, in the broker's registry (metrics.ts): whether the files in force are
 // the ones on disk, and which admin key is in use. Labels are fixed words and the key's
-// fingerprint (admin-key.ts), never the key.
+// fingerprint (admin-key.ts), never the key; nothing about the marker secret but its reloads.
 import { Counter, Gauge, type Registry } from 'prom-client'
 
-export type ReloadedFile = 'policy' | 'admin_key'
+export type ReloadedFile = 'policy' | 'admin_key' | 'marker_secret'
 export type ReloadOutcome = 'loaded' | 'refused'
 
 export interface ReloadRecorder {
@@ -28,6 +28,12 @@ export function createReloadMetrics(registry: Registry): ReloadRecorder {
       labelNames: ['outcome'],
       registers,
     }),
+    marker_secret: new Counter({
+      name: 'broker_marker_secret_reloads_total',
+      help: 'Reloads of BROKER_MARKER_SECRET_FILE after its content changed or on SIGHUP, by outcome (refused: the old secret stays).',
+      labelNames: ['outcome'],
+      registers,
+    }),
   }
   const lastSuccessful = {
     policy: new Gauge({
@@ -40,6 +46,11 @@ export function createReloadMetrics(registry: Registry): ReloadRecorder {
       help: '1 when the admin key in use is what DEEPGRAM_ADMIN_KEY_FILE holds, 0 when its last change was refused.',
       registers,
     }),
+    marker_secret: new Gauge({
+      name: 'broker_marker_secret_last_reload_successful',
+      help: '1 when the marker secret in use is what BROKER_MARKER_SECRET_FILE holds, 0 when its last change was refused.',
+      registers,
+    }),
   }
   const keyInfo = new Gauge({
     name: 'broker_admin_key_info',
@@ -47,7 +58,7 @@ export function createReloadMetrics(registry: Registry): ReloadRecorder {
     labelNames: ['fingerprint'],
     registers,
   })
-  for (const file of ['policy', 'admin_key'] as const) {
+  for (const file of ['policy', 'admin_key', 'marker_secret'] as const) {
     for (const outcome of ['loaded', 'refused']) reloads[file].inc({ outcome }, 0)
     lastSuccessful[file].set(1)
   }

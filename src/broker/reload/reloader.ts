@@ -1,4 +1,4 @@
-// Looks at the policy file and the admin key file every POLICY_RELOAD_SECONDS and at once on
+// Looks at the policy file, the admin key file and the marker secret file every POLICY_RELOAD_SECONDS and at once on
 // SIGHUP, and puts what changed in force. A change that cannot be used leaves the old one in
 // force; either way one JSON line in the audit log says what happened, and the metrics count it.
 import type { Policy } from '../policy.ts'
@@ -12,6 +12,8 @@ export interface ReloaderDeps {
   policy: { file: WatchedFile<Policy>; use: (policy: Policy) => void }
   /** Only when the key comes from DEEPGRAM_ADMIN_KEY_FILE. */
   adminKey?: { file: WatchedFile<string>; use: (key: string) => void; inUse: () => string }
+  /** Only when the marker secret comes from BROKER_MARKER_SECRET_FILE. */
+  markerSecret?: { file: WatchedFile<string>; use: (secret: string) => void }
   /** One JSON line of the audit log. */
   audit: (line: object) => void
   metrics: ReloadRecorder
@@ -45,8 +47,16 @@ export function checkFiles(deps: ReloaderDeps, trigger: Trigger): void {
   } else if (trigger === 'SIGHUP') {
     deps.audit({ time: time(), ...policyLine, outcome: 'unchanged', sha256: policy.sha256 ?? null })
   }
-  if (!deps.adminKey) return
-  const { file, use, inUse } = deps.adminKey
+  if (deps.adminKey) checkAdminKey(deps, deps.adminKey, trigger, time)
+  if (deps.markerSecret) checkMarkerSecret(deps, deps.markerSecret, trigger, time)
+}
+
+function checkAdminKey(
+  deps: ReloaderDeps,
+  { file, use, inUse }: NonNullable<ReloaderDeps['adminKey']>,
+  trigger: Trigger,
+  time: () => string,
+): void {
   const key = file.look()
   // The key's file is never described by its digest, which is the key's with a line break.
   const keyLine = { event: 'admin_key_reload', trigger, file: file.path }
@@ -66,6 +76,27 @@ export function checkFiles(deps: ReloaderDeps, trigger: Trigger): void {
     })
   } else if (trigger === 'SIGHUP') {
     deps.audit({ time: time(), ...keyLine, outcome: 'unchanged', fingerprint: keyFingerprint(inUse()) })
+  }
+}
+
+/** Like the admin key's, without even a fingerprint: nothing says which secret is in use. */
+function checkMarkerSecret(
+  deps: ReloaderDeps,
+  { file, use }: NonNullable<ReloaderDeps['markerSecret']>,
+  trigger: Trigger,
+  time: () => string,
+): void {
+  const secret = file.look()
+  const line = { event: 'marker_secret_reload', trigger, file: file.path }
+  if (secret.kind === 'loaded') {
+    use(secret.value)
+    deps.metrics.reloaded('marker_secret', 'loaded')
+    deps.audit({ time: time(), ...line, outcome: 'loaded' })
+  } else if (secret.kind === 'refused') {
+    deps.metrics.reloaded('marker_secret', 'refused')
+    deps.audit({ time: time(), ...line, outcome: 'refused', problems: secret.problems })
+  } else if (trigger === 'SIGHUP') {
+    deps.audit({ time: time(), ...line, outcome: 'unchanged' })
   }
 }
 
