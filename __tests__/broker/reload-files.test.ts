@@ -5,7 +5,8 @@ import { adminKeyMarkerSecret, Ownership } from '../../src/broker/ownership.ts'
 import { parsePolicy, type Policy } from '../../src/broker/policy.ts'
 import { Readiness } from '../../src/broker/readiness.ts'
 import { keyFingerprint, loadAdminKey } from '../../src/broker/reload/admin-key.ts'
-import { adminKeyFile, firstLook, policyFile } from '../../src/broker/reload/files.ts'
+import { adminKeyFile, firstLook, markerSecretFile, policyFile } from '../../src/broker/reload/files.ts'
+import { loadMarkerSecret } from '../../src/broker/reload/marker-secret.ts'
 import { InForce, latest } from '../../src/broker/reload/in-force.ts'
 import type { ReloadRecorder } from '../../src/broker/reload/metrics.ts'
 import { checkFiles, startReloading, type ReloaderDeps } from '../../src/broker/reload/reloader.ts'
@@ -135,6 +136,83 @@ describe('the admin key file', () => {
     expect(() => firstLook(adminKeyFile('/run/secrets/k', disk.read), 'DEEPGRAM_ADMIN_KEY_FILE')).toThrow(
       'DEEPGRAM_ADMIN_KEY_FILE /run/secrets/k cannot be read (ENOENT). Give the path of the file holding the admin key.',
     )
+  })
+})
+
+describe('the marker secret file', () => {
+  const SECRET = '0123456789abcdef'.repeat(4)
+
+  test('holds the secret alone: a trailing line break is dropped', () => {
+    expect(loadMarkerSecret(`${SECRET}\n`, '/m')).toEqual({ value: SECRET })
+    expect(loadMarkerSecret(`${SECRET}\r\n`, '/m')).toEqual({ value: SECRET })
+  })
+
+  test.each([
+    ['empty', '\n', /^BROKER_MARKER_SECRET_FILE \/m holds 0 characters, fewer than 32\. .*openssl rand -hex 32/],
+    ['short', 'abcdef0123456789\n', /holds 16 characters, fewer than 32/],
+    ['two secrets', `${SECRET}\n${SECRET}\n`, /holds spaces or characters that are not printable ASCII/],
+  ])('refuses a file %s, without quoting it', (_what, text, message) => {
+    const loaded = loadMarkerSecret(text, '/m')
+    expect(loaded).toEqual({ problems: [expect.stringMatching(message)] })
+    if (text.trim() !== '') expect(JSON.stringify(loaded)).not.toContain(text.trim().slice(0, 8))
+  })
+
+  test('as the broker starts: unreadable stops it with one message naming the setting', () => {
+    const disk = fakeFile('')
+    disk.set(errno('ENOENT'))
+    expect(() => firstLook(markerSecretFile('/run/secrets/m', disk.read), 'BROKER_MARKER_SECRET_FILE')).toThrow(
+      'BROKER_MARKER_SECRET_FILE /run/secrets/m cannot be read (ENOENT). Give the path of the file holding the marker secret.',
+    )
+  })
+
+  test('a new secret is put in use; a bad one keeps the old; neither is written out, nor a digest of it', () => {
+    const disk = fakeFile(`${SECRET}\n`)
+    const file = markerSecretFile('/run/secrets/m', disk.read)
+    let inUse = firstLook(file, 'BROKER_MARKER_SECRET_FILE')
+    const lines: Record<string, unknown>[] = []
+    const counted: string[] = []
+    const deps: ReloaderDeps = {
+      policy: { file: policyFile('/p', fakeFile(ONE_RULE).read), use: () => undefined },
+      markerSecret: { file, use: (secret) => (inUse = secret) },
+      audit: (line) => lines.push(line as Record<string, unknown>),
+      metrics: { reloaded: (f, outcome) => counted.push(`${f} ${outcome}`), adminKeyInUse: () => undefined },
+      now: () => 0,
+    }
+    checkFiles(deps, 'poll')
+    const next = 'fedcba9876543210'.repeat(4)
+    disk.set(`${next}\n`)
+    checkFiles(deps, 'poll')
+    expect(inUse).toBe(next)
+    disk.set('too short\n')
+    checkFiles(deps, 'poll')
+    checkFiles(deps, 'SIGHUP')
+    expect(inUse).toBe(next)
+    const markerLines = lines.filter((line) => line.event === 'marker_secret_reload')
+    expect(markerLines).toEqual([
+      {
+        time: expect.any(String) as unknown,
+        event: 'marker_secret_reload',
+        trigger: 'poll',
+        file: '/run/secrets/m',
+        outcome: 'loaded',
+      },
+      expect.objectContaining({
+        trigger: 'poll',
+        outcome: 'refused',
+        problems: [expect.stringMatching(/holds spaces/)],
+      }),
+      expect.objectContaining({ trigger: 'SIGHUP', outcome: 'unchanged' }),
+    ])
+    expect(counted.filter((c) => c.startsWith('marker_secret'))).toEqual([
+      'marker_secret loaded',
+      'marker_secret refused',
+    ])
+    const written = JSON.stringify(lines)
+    for (const secret of [SECRET, next]) {
+      expect(written).not.toContain(secret.slice(0, 16))
+      expect(written).not.toContain(sha256(secret).slice(0, 16))
+      expect(written).not.toContain(sha256(`${secret}\n`).slice(0, 16))
+    }
   })
 })
 
@@ -356,6 +434,72 @@ describe('what is in force', () => {
     inForce.useAdminKey('dg_key_10')
     expect(macKeys[0]).toBe(adminKeyMarkerSecret('dg_key_10'))
     expect(new Set(macKeys).size).toBe(16)
+  })
+
+  describe('with a marker secret', () => {
+    const SECRET = 'b7'.repeat(32)
+    const comment = (marker: { invocation: string; repositoryId: string; mac: string }): string =>
+      `k [dgkb:${marker.invocation}:${marker.repositoryId}:${marker.mac}]`
+    const key = (marker: Parameters<typeof comment>[0]) => ({ apiKeyId: 'id', comment: comment(marker), scopes: [] })
+    const started = (keys: { adminKey: string; markerSecret?: string }) => {
+      const holder: { ownership?: Ownership; macKeys?: readonly string[] } = {}
+      const inForce = new InForce(policy, keys, (p, keyring) => {
+        holder.macKeys = keyring.macKeys
+        holder.ownership = new Ownership(keyring.macKeys, p.issuers)
+      })
+      return { inForce, ownership: () => holder.ownership as Ownership, macKeys: () => holder.macKeys ?? [] }
+    }
+
+    test('signs with it, whatever the admin key, and still owns the markers of the admin key in use', () => {
+      const broker = started({ adminKey: 'dg_key_1', markerSecret: SECRET })
+      expect(broker.ownership().markerFor(owner, '1111111111111111')).toEqual(
+        brokerMarker(SECRET, owner, '1111111111111111'),
+      )
+      // Minted by this broker before the marker secret was set, or by a replica still without it.
+      const unsetBefore = brokerMarker(adminKeyMarkerSecret('dg_key_1'), owner, '2222222222222222')
+      expect(broker.ownership().markerOwnedBy(key(unsetBefore), owner)).toBeDefined()
+      broker.inForce.useAdminKey('dg_key_2')
+      expect(broker.ownership().markerFor(owner, '3333333333333333').mac).toBe(
+        brokerMarker(SECRET, owner, '3333333333333333').mac,
+      )
+      expect(broker.macKeys()).toEqual([SECRET, adminKeyMarkerSecret('dg_key_2'), adminKeyMarkerSecret('dg_key_1')])
+    })
+
+    test('a broker started after an admin key rotation owns the keys minted before it, with the same secret only', () => {
+      const before = started({ adminKey: 'dg_key_1', markerSecret: SECRET })
+      const minted = before.ownership().markerFor(owner, '4444444444444444')
+      const withoutSecret = started({ adminKey: 'dg_key_1' }).ownership().markerFor(owner, '5555555555555555')
+
+      const after = started({ adminKey: 'dg_key_2', markerSecret: SECRET }).ownership()
+      expect(after.markerOwnedBy(key(minted), owner)).toEqual(minted)
+      expect(after.markerOwnedBy(key(minted), { ...owner, repositoryId: '2002' })).toBeUndefined()
+      expect(
+        after.markerOwnedBy(key(minted), { ...owner, issuer: 'https://ghes.example.com/_services/token' }),
+      ).toBeUndefined()
+      // The documented limit: keys minted without the marker secret under an admin key this broker never used.
+      expect(after.markerOwnedBy(key(withoutSecret), owner)).toBeUndefined()
+      // Another secret owns nothing of this one's.
+      expect(
+        started({ adminKey: 'dg_key_1', markerSecret: 'c9'.repeat(32) })
+          .ownership()
+          .markerOwnedBy(key(minted), owner),
+      ).toBeUndefined()
+    })
+
+    test('a new marker secret signs from then on; the earlier ones stay accepted, 16 secrets at most', () => {
+      const broker = started({ adminKey: 'dg_key_1', markerSecret: SECRET })
+      const minted = broker.ownership().markerFor(owner, '6666666666666666')
+      const next = 'd4'.repeat(32)
+      broker.inForce.useMarkerSecret(next)
+      expect(broker.ownership().markerFor(owner, '7777777777777777')).toEqual(
+        brokerMarker(next, owner, '7777777777777777'),
+      )
+      expect(broker.ownership().markerOwnedBy(key(minted), owner)).toEqual(minted)
+      for (let n = 0; n < 20; n++) broker.inForce.useMarkerSecret(`${n}`.padStart(32, 'e'))
+      expect(broker.macKeys()).toHaveLength(16)
+      expect(broker.macKeys()[0]).toBe('19'.padStart(32, 'e'))
+      expect(broker.macKeys()[1]).toBe(adminKeyMarkerSecret('dg_key_1'))
+    })
   })
 
   test('latest: one rate limiter while keys-per-minute stays the same, a new one when it changes', () => {
