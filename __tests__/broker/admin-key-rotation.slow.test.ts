@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto'
 import { mountedVolume, type MountedVolume } from '../../harness/mounted-volume.ts'
 import { DEFAULT_ACCOUNT, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
-import type { RunningBroker } from '../../harness/broker.ts'
+import { startBroker, type RunningBroker } from '../../harness/broker.ts'
 import { parseExposition, valueOf } from '../helpers/prometheus.ts'
-import { examplePolicy, PROJECT_ID, startWorld, type BrokerAnswer, type World } from './helpers.ts'
+import { examplePolicy, expectNoLeaks, PROJECT_ID, startWorld, type BrokerAnswer, type World } from './helpers.ts'
 
 const fingerprint = (key: string): string => createHash('sha256').update(key).digest('hex').slice(0, 16)
 
@@ -247,5 +247,122 @@ describe('rotating the admin key', () => {
     expect(valueOf(samples, 'broker_admin_key_last_reload_successful')).toBe(0)
     expect((await world.call('POST', '/v1/keys', { token: await world.sign() })).status).toBe(200)
     expect(world.broker.stdout() + world.broker.stderr()).not.toContain('two words')
+  })
+})
+
+describe('a broker started after a rotation', () => {
+  const MARKER_SECRET = 'e1b2'.repeat(16)
+
+  /** A broker, its admin key from a mounted file: A, minted with the account's key, and B, minted with A. */
+  async function rotatingWorld(markerSecret: boolean) {
+    const volume = mountedVolume({ 'admin-key': '', 'marker-secret': '' })
+    const keys: { a?: AdminKey; b?: AdminKey } = {}
+    const files = (adminKey: AdminKey): Record<string, string> => ({
+      'admin-key': `${adminKey.key}\n`,
+      'marker-secret': `${MARKER_SECRET}\n`,
+    })
+    const world = await startWorld({
+      env: {
+        DEEPGRAM_ADMIN_KEY: '',
+        DEEPGRAM_ADMIN_KEY_FILE: volume.path('admin-key'),
+        BROKER_MARKER_SECRET_FILE: markerSecret ? volume.path('marker-secret') : '',
+        POLICY_RELOAD_SECONDS: '0',
+      },
+      beforeBroker: async (_issuer, dg) => {
+        keys.a = await mintAdminKey(dg, DEFAULT_ACCOUNT.apiKey, 'broker admin key A')
+        keys.b = await mintAdminKey(dg, keys.a.key, 'broker admin key B')
+        volume.update(files(keys.a))
+      },
+    })
+    const [a, b] = [keys.a as AdminKey, keys.b as AdminKey]
+    return {
+      world,
+      a,
+      b,
+      /** The Secret updated to B, the broker told at once (SIGHUP), then A deleted at Deepgram. */
+      rotate: async (): Promise<void> => {
+        const since = world.broker.auditLines().length
+        volume.update(files(b))
+        process.kill(world.broker.pid, 'SIGHUP')
+        await until('the reload', () =>
+          world.broker
+            .auditLines()
+            .slice(since)
+            .find((line) => line.event === 'admin_key_reload' && line.fingerprint === fingerprint(b.key)),
+        )
+        expect(await deepgramStatus(world.dg, b.key, 'DELETE', `/v1/projects/${PROJECT_ID}/keys/${a.id}`)).toBe(200)
+      },
+      /** A new broker process, as a replica started or rolled after the rotation: only B. */
+      startReplica: () =>
+        startBroker({
+          policy: examplePolicy(world.issuer),
+          adminKey: b.key,
+          deepgramApiUrl: world.dg.url,
+          env: { BROKER_MARKER_SECRET_FILE: markerSecret ? volume.path('marker-secret') : '' },
+        }),
+      close: async (): Promise<void> => {
+        const output = world.broker.stdout() + world.broker.stderr()
+        await world.close()
+        volume.remove()
+        expectNoLeaks(output, [a.key, b.key, MARKER_SECRET])
+      },
+    }
+  }
+
+  async function callAt(broker: RunningBroker, method: string, path: string, token: string): Promise<BrokerAnswer> {
+    const response = await fetch(`${broker.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } })
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as Record<string, unknown>,
+    }
+  }
+
+  test('with the marker secret, deletes the keys minted before, by id and by invocation, with the new admin key', async () => {
+    const { world, a, b, rotate, startReplica, close } = await rotatingWorld(true)
+    try {
+      const minted = await world.call('POST', '/v1/keys', { token: await world.sign() })
+      const ofInvocation = await world.call('POST', '/v1/keys', {
+        token: await world.sign(),
+        body: { invocation: '7777777777777777' },
+      })
+      expect([minted.status, ofInvocation.status]).toEqual([200, 200])
+      expect(world.dg.requests.filter((r) => r.method === 'POST').at(-1)?.headers.authorization).toBe(`Token ${a.key}`)
+      await rotate()
+
+      const replica = await startReplica()
+      const byId = await callAt(replica, 'DELETE', `/v1/keys/${String(minted.body.key_id)}`, await world.sign())
+      const byInvocation = await callAt(replica, 'DELETE', '/v1/keys?invocation=7777777777777777', await world.sign())
+      const exit = await replica.stop()
+
+      expect(byId).toMatchObject({ status: 200, body: { deleted: [minted.body.key_id] } })
+      expect(byInvocation).toMatchObject({ status: 200, body: { deleted: [ofInvocation.body.key_id] } })
+      const gone = [minted.body.key_id, ofInvocation.body.key_id]
+      expect(world.dg.liveKeys().filter((key) => gone.includes(key.apiKeyId))).toEqual([])
+      const deletions = world.dg.requests.filter((r) => r.method === 'DELETE' && r.status === 200)
+      expect(deletions.slice(-2).map((r) => r.headers.authorization)).toEqual([`Token ${b.key}`, `Token ${b.key}`])
+      expectNoLeaks(exit.stdout + exit.stderr, [a.key, b.key, MARKER_SECRET, ...world.tokens])
+    } finally {
+      await close()
+    }
+  })
+
+  test('without it, refuses them as not_yours (the documented limit), and the first broker still deletes them', async () => {
+    const { world, rotate, startReplica, close } = await rotatingWorld(false)
+    try {
+      const minted = await world.call('POST', '/v1/keys', { token: await world.sign() })
+      await rotate()
+      const replica = await startReplica()
+      const refused = await callAt(replica, 'DELETE', `/v1/keys/${String(minted.body.key_id)}`, await world.sign())
+      await replica.stop()
+      expect(refused).toMatchObject({ status: 403, body: { error: 'not_yours' } })
+      expect(world.dg.liveKeys().map((key) => key.apiKeyId)).toContain(minted.body.key_id)
+      // The broker that minted it remembers the earlier admin key's secret.
+      expect(
+        await world.call('DELETE', `/v1/keys/${String(minted.body.key_id)}`, { token: await world.sign() }),
+      ).toMatchObject({ status: 200, body: { deleted: [minted.body.key_id] } })
+    } finally {
+      await close()
+    }
   })
 })

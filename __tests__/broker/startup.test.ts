@@ -24,6 +24,10 @@ const withRule = (rule: Record<string, unknown>) => ({ ...POLICY, rules: [{ ...R
 const KEY_DIR = mkdtempSync(join(tmpdir(), 'dg-startup-'))
 const BAD_KEY_FILE = join(KEY_DIR, 'admin-key')
 writeFileSync(BAD_KEY_FILE, `${ADMIN_KEY} extra\n`)
+// A marker secret file holding a secret too short to be one.
+const SHORT_MARKER_SECRET = 'short-marker-secret'
+const SHORT_SECRET_FILE = join(KEY_DIR, 'marker-secret')
+writeFileSync(SHORT_SECRET_FILE, `${SHORT_MARKER_SECRET}\n`)
 afterAll(() => rmSync(KEY_DIR, { recursive: true, force: true }))
 const BASE: BrokerOptions = { policy: POLICY, adminKey: ADMIN_KEY, deepgramApiUrl: 'http://127.0.0.1:9' }
 
@@ -56,6 +60,21 @@ test.concurrent.each<[string, Partial<BrokerOptions>, RegExp]>([
     'an admin key file that holds more than a key',
     { env: { DEEPGRAM_ADMIN_KEY: '', DEEPGRAM_ADMIN_KEY_FILE: BAD_KEY_FILE } },
     /DEEPGRAM_ADMIN_KEY_FILE \S+ holds spaces or characters that are not printable ASCII/,
+  ],
+  [
+    'both the marker secret and its file',
+    { env: { BROKER_MARKER_SECRET: 'a'.repeat(64), BROKER_MARKER_SECRET_FILE: SHORT_SECRET_FILE } },
+    /BROKER_MARKER_SECRET and BROKER_MARKER_SECRET_FILE are both set\. Give one/,
+  ],
+  [
+    'a marker secret file that does not exist',
+    { env: { BROKER_MARKER_SECRET_FILE: '/nonexistent/marker-secret' } },
+    /BROKER_MARKER_SECRET_FILE \/nonexistent\/marker-secret cannot be read \(ENOENT\)\. Give the path of the file holding the marker secret\./,
+  ],
+  [
+    'a marker secret file that holds too short a secret',
+    { env: { BROKER_MARKER_SECRET_FILE: SHORT_SECRET_FILE } },
+    /BROKER_MARKER_SECRET_FILE \S+ holds 19 characters, fewer than 32\. Give at least 32 random printable characters.*openssl rand -hex 32/,
   ],
   [
     'a reload interval that is not one',
@@ -125,7 +144,7 @@ test.concurrent.each<[string, Partial<BrokerOptions>, RegExp]>([
   expect(exit.stdout).toBe('')
   expect(exit.stderr).toMatch(/^deepgram-key-broker cannot start: /)
   expect(exit.stderr).toMatch(message)
-  expectNoLeaks(exit.stderr, [ADMIN_KEY])
+  expectNoLeaks(exit.stderr, [ADMIN_KEY, SHORT_MARKER_SECRET])
 })
 
 test('names the policy file and lists every problem in it', async () => {
