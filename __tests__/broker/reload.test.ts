@@ -246,6 +246,9 @@ describe('deploy/kubernetes.yaml', () => {
     expect(pod?.spec.volumes.find((volume) => volume.name === 'admin-key')?.secret).toBeDefined()
     expect(env.BROKER_POLICY).toBe(`${mountOf('policy')?.mountPath}/policy.yml`)
     expect(env.DEEPGRAM_ADMIN_KEY_FILE).toBe(`${mountOf('admin-key')?.mountPath}/admin-key`)
+    // The marker secret: a second item of the same Secret, so that pods started after a rotation own earlier keys.
+    expect(env.BROKER_MARKER_SECRET_FILE).toBe(`${mountOf('admin-key')?.mountPath}/marker-secret`)
+    expect(container?.env.map((variable) => variable.name)).not.toContain('BROKER_MARKER_SECRET')
     expect(container?.env.map((variable) => variable.name)).not.toContain('DEEPGRAM_ADMIN_KEY')
     expect(Object.keys(pod?.metadata.annotations ?? {}).filter((name) => !name.startsWith('prometheus.io/'))).toEqual(
       [],
