@@ -5,13 +5,15 @@ import { ConfigError, readConfig } from '../../src/broker/config.ts'
 import { discoverKeySet, fetchIssuerJson, IssuerUnavailable } from '../../src/broker/discovery.ts'
 import { undiciSend } from '../../src/shared/http.ts'
 
+const MARKER_SECRET = 'a3f1'.repeat(16)
 const BASE = { DEEPGRAM_ADMIN_KEY: 'dg_admin_key', BROKER_POLICY: '/etc/broker/policy.yml' }
 
 describe('readConfig', () => {
   test('defaults: port 8080 on every interface, Deepgram itself', () => {
     expect(readConfig(BASE)).toEqual({
-      adminKey: 'dg_admin_key',
+      adminKey: { key: 'dg_admin_key' },
       policyPath: '/etc/broker/policy.yml',
+      reloadSeconds: 10,
       port: 8080,
       host: '0.0.0.0',
       deepgramApiUrl: 'https://api.deepgram.com',
@@ -25,8 +27,49 @@ describe('readConfig', () => {
     ).toMatchObject({ port: 0, host: '127.0.0.1', deepgramApiUrl: 'http://127.0.0.1:9000' })
   })
 
+  test('reads the admin key from DEEPGRAM_ADMIN_KEY_FILE, and POLICY_RELOAD_SECONDS (0: only on SIGHUP)', () => {
+    const env = { BROKER_POLICY: BASE.BROKER_POLICY, DEEPGRAM_ADMIN_KEY_FILE: '/run/secrets/deepgram/admin-key' }
+    expect(readConfig(env)).toMatchObject({ adminKey: { file: '/run/secrets/deepgram/admin-key' }, reloadSeconds: 10 })
+    expect(readConfig({ ...BASE, POLICY_RELOAD_SECONDS: '0' }).reloadSeconds).toBe(0)
+    expect(readConfig({ ...BASE, POLICY_RELOAD_SECONDS: '300' }).reloadSeconds).toBe(300)
+  })
+
+  test('reads the marker secret from BROKER_MARKER_SECRET or BROKER_MARKER_SECRET_FILE; unset, there is none', () => {
+    expect(readConfig(BASE).markerSecret).toBeUndefined()
+    expect(readConfig({ ...BASE, BROKER_MARKER_SECRET: MARKER_SECRET }).markerSecret).toEqual({ secret: MARKER_SECRET })
+    expect(readConfig({ ...BASE, BROKER_MARKER_SECRET_FILE: '/run/secrets/m' }).markerSecret).toEqual({
+      file: '/run/secrets/m',
+    })
+  })
+
   test.each<[string, Record<string, string>, RegExp]>([
-    ['no admin key', { ...BASE, DEEPGRAM_ADMIN_KEY: '' }, /DEEPGRAM_ADMIN_KEY is not set/],
+    [
+      'both the marker secret and its file',
+      { ...BASE, BROKER_MARKER_SECRET: MARKER_SECRET, BROKER_MARKER_SECRET_FILE: '/run/secrets/m' },
+      /^BROKER_MARKER_SECRET and BROKER_MARKER_SECRET_FILE are both set\. Give one/,
+    ],
+    [
+      'a marker secret too short',
+      { ...BASE, BROKER_MARKER_SECRET: 'x'.repeat(31) },
+      /^BROKER_MARKER_SECRET holds 31 characters, fewer than 32\. Give at least 32 random printable characters .*openssl rand -hex 32/,
+    ],
+    [
+      'a marker secret with a space',
+      { ...BASE, BROKER_MARKER_SECRET: `${MARKER_SECRET} x` },
+      /^BROKER_MARKER_SECRET holds spaces or characters that are not printable ASCII\. Give at least 32/,
+    ],
+    ['no admin key', { ...BASE, DEEPGRAM_ADMIN_KEY: '' }, /DEEPGRAM_ADMIN_KEY is not set.*DEEPGRAM_ADMIN_KEY_FILE/],
+    [
+      'both the admin key and its file',
+      { ...BASE, DEEPGRAM_ADMIN_KEY_FILE: '/run/secrets/admin-key' },
+      /DEEPGRAM_ADMIN_KEY and DEEPGRAM_ADMIN_KEY_FILE are both set\. Give one/,
+    ],
+    [
+      'a reload interval in minutes',
+      { ...BASE, POLICY_RELOAD_SECONDS: '5m' },
+      /POLICY_RELOAD_SECONDS '5m' is not a number of seconds\. Give a whole number from 0 to 86400.*0: only on SIGHUP/,
+    ],
+    ['a reload interval over a day', { ...BASE, POLICY_RELOAD_SECONDS: '86401' }, /POLICY_RELOAD_SECONDS '86401'/],
     ['an admin key with a space', { ...BASE, DEEPGRAM_ADMIN_KEY: 'dg key' }, /DEEPGRAM_ADMIN_KEY holds spaces/],
     ['no policy', { DEEPGRAM_ADMIN_KEY: 'k' }, /BROKER_POLICY is not set/],
     ['a port that is not a number', { ...BASE, PORT: 'http' }, /PORT 'http' is not a port/],
@@ -48,10 +91,22 @@ describe('readConfig', () => {
     expect(() => readConfig(env)).toThrow(message)
   })
 
-  test('never repeats the admin key in a refusal', () => {
+  test('never repeats the admin key or the marker secret in a refusal', () => {
     expect(() => readConfig({ ...BASE, DEEPGRAM_ADMIN_KEY: 'dg secret' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('dg secret') }),
     )
+    for (const secret of ['short-secret', `${MARKER_SECRET} x`]) {
+      const refusal = (): string => {
+        try {
+          readConfig({ ...BASE, BROKER_MARKER_SECRET: secret })
+        } catch (error) {
+          return (error as Error).message
+        }
+        return 'accepted'
+      }
+      expect(refusal()).toMatch(/^BROKER_MARKER_SECRET holds/)
+      expect(refusal()).not.toContain(secret.slice(0, 10))
+    }
   })
 })
 

@@ -72,14 +72,14 @@ export interface WorldOptions {
   emulator?: DeepgramEmulatorOptions
   env?: Record<string, string>
   /** Runs before the broker starts, which fetches the issuer's keys at once (a misbehaviour, say). */
-  beforeBroker?: (issuer: OidcIssuer) => Promise<void>
+  beforeBroker?: (issuer: OidcIssuer, dg: DeepgramEmulator) => Promise<void>
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const policy = options.policy
   const dg = await startDeepgramEmulator(options.emulator ?? {})
   const issuer = await startOidcIssuer()
-  await options.beforeBroker?.(issuer)
+  await options.beforeBroker?.(issuer, dg)
   const broker = await startBroker({
     policy: (policy ?? examplePolicy)(issuer),
     adminKey: ADMIN_KEY,

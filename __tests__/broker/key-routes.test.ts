@@ -2,7 +2,7 @@
 // invocation and its secret, and finding or deleting keys by them, for the caller's repository
 // of the caller's issuer only.
 import { createHmac } from 'node:crypto'
-import { markerSecret } from '../../src/broker/ownership.ts'
+import { adminKeyMarkerSecret } from '../../src/broker/ownership.ts'
 import { startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
 import { ADMIN_KEY, auditLineWhere, examplePolicy, PROJECT_ID, startWorld, type World } from './helpers.ts'
 
@@ -133,7 +133,7 @@ describe('keys found and deleted by invocation and by secret', () => {
   })
 
   test('a key minted before markers covered the issuer can still be deleted while the policy has one issuer', async () => {
-    const oldMac = createHmac('sha256', markerSecret(ADMIN_KEY))
+    const oldMac = createHmac('sha256', adminKeyMarkerSecret(ADMIN_KEY))
       .update(`3333333333333333:1001`)
       .digest('hex')
       .slice(0, 16)
@@ -229,7 +229,7 @@ describe('two issuers: repositories of one GitHub instance never reach another i
   })
 
   test('with several issuers, a key of the old marker form belongs to nobody', async () => {
-    const oldMac = createHmac('sha256', markerSecret(ADMIN_KEY))
+    const oldMac = createHmac('sha256', adminKeyMarkerSecret(ADMIN_KEY))
       .update(`5555555555555555:1001`)
       .digest('hex')
       .slice(0, 16)

@@ -1,5 +1,8 @@
 // The bundled broker refuses to start, with exit code 1 and one clear message, on any setting or
 // policy that does not pass its checks: it fails closed.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { runBrokerToExit, startBroker, type BrokerOptions } from '../../harness/broker.ts'
 import { ADMIN_KEY, PROJECT_ID, expectNoLeaks } from './helpers.ts'
@@ -17,6 +20,15 @@ const POLICY = {
   rules: [RULE],
 }
 const withRule = (rule: Record<string, unknown>) => ({ ...POLICY, rules: [{ ...RULE, ...rule }] })
+// A key file holding a key and a second word: refused, and neither word is repeated.
+const KEY_DIR = mkdtempSync(join(tmpdir(), 'dg-startup-'))
+const BAD_KEY_FILE = join(KEY_DIR, 'admin-key')
+writeFileSync(BAD_KEY_FILE, `${ADMIN_KEY} extra\n`)
+// A marker secret file holding a secret too short to be one.
+const SHORT_MARKER_SECRET = 'short-marker-secret'
+const SHORT_SECRET_FILE = join(KEY_DIR, 'marker-secret')
+writeFileSync(SHORT_SECRET_FILE, `${SHORT_MARKER_SECRET}\n`)
+afterAll(() => rmSync(KEY_DIR, { recursive: true, force: true }))
 const BASE: BrokerOptions = { policy: POLICY, adminKey: ADMIN_KEY, deepgramApiUrl: 'http://127.0.0.1:9' }
 
 test('starts with a good policy, logs where it listens, and stops on SIGTERM', async () => {
@@ -34,6 +46,41 @@ test('starts with a good policy, logs where it listens, and stops on SIGTERM', a
 test.concurrent.each<[string, Partial<BrokerOptions>, RegExp]>([
   ['no admin key', { env: { DEEPGRAM_ADMIN_KEY: '' } }, /DEEPGRAM_ADMIN_KEY is not set/],
   ['no policy path', { env: { BROKER_POLICY: '' } }, /BROKER_POLICY is not set/],
+  [
+    'both the admin key and its file',
+    { env: { DEEPGRAM_ADMIN_KEY_FILE: '/nonexistent/admin-key' } },
+    /DEEPGRAM_ADMIN_KEY and DEEPGRAM_ADMIN_KEY_FILE are both set\. Give one/,
+  ],
+  [
+    'an admin key file that does not exist',
+    { env: { DEEPGRAM_ADMIN_KEY: '', DEEPGRAM_ADMIN_KEY_FILE: '/nonexistent/admin-key' } },
+    /DEEPGRAM_ADMIN_KEY_FILE \/nonexistent\/admin-key cannot be read \(ENOENT\)\. Give the path of the file holding the admin key\./,
+  ],
+  [
+    'an admin key file that holds more than a key',
+    { env: { DEEPGRAM_ADMIN_KEY: '', DEEPGRAM_ADMIN_KEY_FILE: BAD_KEY_FILE } },
+    /DEEPGRAM_ADMIN_KEY_FILE \S+ holds spaces or characters that are not printable ASCII/,
+  ],
+  [
+    'both the marker secret and its file',
+    { env: { BROKER_MARKER_SECRET: 'a'.repeat(64), BROKER_MARKER_SECRET_FILE: SHORT_SECRET_FILE } },
+    /BROKER_MARKER_SECRET and BROKER_MARKER_SECRET_FILE are both set\. Give one/,
+  ],
+  [
+    'a marker secret file that does not exist',
+    { env: { BROKER_MARKER_SECRET_FILE: '/nonexistent/marker-secret' } },
+    /BROKER_MARKER_SECRET_FILE \/nonexistent\/marker-secret cannot be read \(ENOENT\)\. Give the path of the file holding the marker secret\./,
+  ],
+  [
+    'a marker secret file that holds too short a secret',
+    { env: { BROKER_MARKER_SECRET_FILE: SHORT_SECRET_FILE } },
+    /BROKER_MARKER_SECRET_FILE \S+ holds 19 characters, fewer than 32\. Give at least 32 random printable characters.*openssl rand -hex 32/,
+  ],
+  [
+    'a reload interval that is not one',
+    { env: { POLICY_RELOAD_SECONDS: '-1' } },
+    /POLICY_RELOAD_SECONDS '-1' is not a number of seconds/,
+  ],
   [
     'a policy file that does not exist',
     { env: { BROKER_POLICY: '/nonexistent/policy.yml' } },
@@ -97,7 +144,7 @@ test.concurrent.each<[string, Partial<BrokerOptions>, RegExp]>([
   expect(exit.stdout).toBe('')
   expect(exit.stderr).toMatch(/^deepgram-key-broker cannot start: /)
   expect(exit.stderr).toMatch(message)
-  expectNoLeaks(exit.stderr, [ADMIN_KEY])
+  expectNoLeaks(exit.stderr, [ADMIN_KEY, SHORT_MARKER_SECRET])
 })
 
 test('names the policy file and lists every problem in it', async () => {

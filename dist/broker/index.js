@@ -44209,6 +44209,12 @@ function jsonLine(value) {
     return JSON.stringify(value).replace(BREAKING, log_text_escape);
 }
 
+;// CONCATENATED MODULE: ./src/shared/loopback.ts
+/** Whether a URL's hostname is this machine: the only place plain http may go. */
+function isLoopbackHost(hostname) {
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
 ;// CONCATENATED MODULE: ./src/shared/credential.ts
 /**
  * The form API keys and tokens take: printable ASCII without white space. Anything else (a
@@ -44218,16 +44224,85 @@ function hasCredentialForm(value) {
     return /^[\x21-\x7e]+$/.test(value);
 }
 
-;// CONCATENATED MODULE: ./src/shared/loopback.ts
-/** Whether a URL's hostname is this machine: the only place plain http may go. */
-function isLoopbackHost(hostname) {
-    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+;// CONCATENATED MODULE: ./src/broker/reload/watched-file.ts
+// A file the broker reads again while it runs (the policy, the admin key). Kubernetes updates a
+// mounted ConfigMap or Secret by pointing a `..data` symlink at a new directory: the path the
+// broker was given is a symlink to `..data/<name>`, whose own mtime never changes, and inotify
+// on it sees nothing. So each look reads the whole file through the links and compares its
+// SHA-256 with that of the last look: a change is a change of content, whatever way it came.
+
+function sha256(content) {
+    return (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex');
+}
+class WatchedFile {
+    path;
+    read;
+    load;
+    /** The content's digest at the last look, or `unreadable <code>`; undefined before the first. */
+    seen;
+    /** `read`: the file's bytes, following symlinks (readFileSync); `load`: checks and parses the text. */
+    constructor(path, read, load) {
+        this.path = path;
+        this.read = read;
+        this.load = load;
+    }
+    /** Reads the file, and loads it if its content changed since the last look. */
+    look() {
+        let content;
+        try {
+            content = this.read(this.path);
+        }
+        catch (error) {
+            const code = error.code ?? 'error';
+            if (this.seen === `unreadable ${code}`)
+                return { kind: 'unchanged', sha256: undefined };
+            this.seen = `unreadable ${code}`;
+            return { kind: 'refused', problems: [`${this.path} cannot be read (${code})`], sha256: undefined };
+        }
+        const digest = sha256(content);
+        if (digest === this.seen)
+            return { kind: 'unchanged', sha256: digest };
+        this.seen = digest;
+        const loaded = this.load(content.toString('utf8'));
+        return 'value' in loaded
+            ? { kind: 'loaded', value: loaded.value, sha256: digest }
+            : { kind: 'refused', problems: loaded.problems, sha256: digest };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/broker/reload/admin-key.ts
+// The admin key as the broker holds it: from DEEPGRAM_ADMIN_KEY, or from the file
+// DEEPGRAM_ADMIN_KEY_FILE names (a mounted Kubernetes Secret), read again when it changes.
+
+
+/** What is wrong with an admin key, if anything; `source` names where it came from. Never quotes the key. */
+function adminKeyProblem(key, source) {
+    if (key === '')
+        return `${source} is empty. Give a Deepgram API key with keys:write in the project.`;
+    if (!hasCredentialForm(key))
+        return `${source} holds spaces or characters that are not printable ASCII. Give the key alone, as Deepgram shows it.`;
+    return undefined;
+}
+/** The key a key file holds: its text without the line break that editors and `echo` put at the end. */
+function loadAdminKey(text, path) {
+    const key = text.replace(/(\r?\n)+$/, '');
+    const problem = adminKeyProblem(key, `DEEPGRAM_ADMIN_KEY_FILE ${path}`);
+    return problem === undefined ? { value: key } : { problems: [problem] };
+}
+/**
+ * Which key is in use, without revealing it: the first 16 hex digits of its SHA-256. A Deepgram
+ * key carries 160 random bits, so 64 bits of its digest help nobody guess it, and an operator
+ * computes the same with `printf %s "$KEY" | sha256sum | cut -c1-16`.
+ */
+function keyFingerprint(key) {
+    return sha256(key).slice(0, 16);
 }
 
 ;// CONCATENATED MODULE: ./src/broker/config.ts
 
 
 const DEFAULT_MAX_CONNECTIONS = 512;
+const DEFAULT_RELOAD_SECONDS = 10;
 /** A setting is missing or wrong; the message names it and the forms it accepts. */
 class ConfigError extends Error {
     constructor(message) {
@@ -44236,23 +44311,42 @@ class ConfigError extends Error {
     }
 }
 function readConfig(env) {
-    const adminKey = env.DEEPGRAM_ADMIN_KEY ?? '';
-    if (adminKey === '')
-        throw new ConfigError("DEEPGRAM_ADMIN_KEY is not set. Give a Deepgram API key with keys:write in the project (from the platform's secret store).");
-    if (!hasCredentialForm(adminKey))
-        throw new ConfigError('DEEPGRAM_ADMIN_KEY holds spaces or characters that are not printable ASCII. Give the key alone, as Deepgram shows it.');
+    const adminKey = readAdminKey(env);
     const policyPath = env.BROKER_POLICY ?? '';
     if (policyPath === '')
         throw new ConfigError('BROKER_POLICY is not set. Give the path of the policy file (YAML).');
     return {
         adminKey,
         policyPath,
+        reloadSeconds: readReloadSeconds(env.POLICY_RELOAD_SECONDS),
         port: readPort(env.PORT),
         host: readHost(env.HOST),
         deepgramApiUrl: readDeepgramApiUrl(env.DEEPGRAM_API_URL),
         maxConnections: readMaxConnections(env.MAX_CONNECTIONS),
         metrics: readMetrics(env),
     };
+}
+function readAdminKey(env) {
+    const key = env.DEEPGRAM_ADMIN_KEY ?? '';
+    const file = env.DEEPGRAM_ADMIN_KEY_FILE ?? '';
+    if (key !== '' && file !== '')
+        throw new ConfigError('DEEPGRAM_ADMIN_KEY and DEEPGRAM_ADMIN_KEY_FILE are both set. Give one: the key, or the path of a file holding it (a mounted secret, read again when it changes).');
+    if (file !== '')
+        return { file };
+    if (key === '')
+        throw new ConfigError("DEEPGRAM_ADMIN_KEY is not set. Give a Deepgram API key with keys:write in the project (from the platform's secret store), or in DEEPGRAM_ADMIN_KEY_FILE the path of a file holding it.");
+    const problem = adminKeyProblem(key, 'DEEPGRAM_ADMIN_KEY');
+    if (problem)
+        throw new ConfigError(problem);
+    return { key };
+}
+function readReloadSeconds(text) {
+    if (text === undefined || text === '')
+        return DEFAULT_RELOAD_SECONDS;
+    const seconds = Number(text);
+    if (!/^\d+$/.test(text) || seconds > 86_400)
+        throw new ConfigError(`POLICY_RELOAD_SECONDS '${text}' is not a number of seconds. Give a whole number from 0 to 86400: how often the policy and DEEPGRAM_ADMIN_KEY_FILE are read again (0: only on SIGHUP); the default is ${DEFAULT_RELOAD_SECONDS}.`);
+    return seconds;
 }
 /** The metrics are private by default: served only when METRICS_PORT is set, on loopback unless METRICS_HOST says otherwise. */
 function readMetrics(env) {
@@ -44475,12 +44569,25 @@ var external_node_http_ = __nccwpck_require__(7067);
 ;// CONCATENATED MODULE: ./src/broker/readiness.ts
 class Readiness {
     waiting;
+    fetched = new Set();
     draining = false;
     constructor(issuers) {
         this.waiting = new Set(issuers);
     }
     keySetFetched(issuer) {
+        this.fetched.add(issuer);
         this.waiting.delete(issuer);
+    }
+    /**
+     * A reloaded policy names these issuers. Until the broker is first ready, it waits for the keys
+     * of every issuer of the policy in force. Once ready, a reload never takes it out of service:
+     * every replica reloads the same file, and tokens of a new issuer whose keys have not come yet
+     * are answered 503 issuer_unavailable while the rest are served.
+     */
+    issuersChanged(issuers) {
+        if (this.waiting.size === 0)
+            return;
+        this.waiting = new Set(issuers.filter((issuer) => !this.fetched.has(issuer)));
     }
     get keySetsFetched() {
         return this.waiting.size === 0;
@@ -44747,11 +44854,13 @@ async function handle(deps, req, res) {
             return;
         }
         metrics.requestStarted();
+        // Judged to the end by the policy and the admin key in force when it arrived.
+        const broker = typeof deps.broker === 'function' ? deps.broker() : deps.broker;
         const body = await readBody(req, deps.drain);
-        const answer = await serve(deps.broker, route, bearerToken(req), body, audit);
+        const answer = await serve(broker, route, bearerToken(req), body, audit);
         verdict =
             route.kind === 'mint'
-                ? await deliverKey(deps, res, answer, audit, () => callerGone)
+                ? await deliverKey(broker, res, deps, answer, audit, () => callerGone)
                 : answered(res, deps, route, answer);
     }
     catch (error) {
@@ -44820,11 +44929,11 @@ function answered(res, deps, route, answer) {
  * Hands the key to its caller. A caller who left while the key was being made, or before the
  * answer was written out, never gets it: nobody may hold it, so it is deleted.
  */
-async function deliverKey(deps, res, answer, audit, gone) {
+async function deliverKey(broker, res, deps, answer, audit, gone) {
     if (!gone() && (await written(res, deps, answer)))
         return { outcome: 'granted', status: answer.status };
     const keyId = audit.key_id ?? '';
-    const deleted = await deps.broker.discardUndelivered(keyId, audit);
+    const deleted = await broker.discardUndelivered(keyId, audit);
     const reason = deleted
         ? `The caller left before the answer was written; key ${keyId} was deleted.`
         : `The caller left before the answer was written, and deleting key ${keyId} failed: delete it in the Deepgram console.`;
@@ -44955,28 +45064,35 @@ function createOpsServer(registry, readiness, logError) {
 
 /**
  * The secret behind the markers' MACs, derived from the admin key so that every copy of the
- * broker agrees without more configuration. Rotating the admin key changes it: keys minted
- * before can then no longer be deleted through the broker (they still expire).
+ * broker agrees without more configuration. Rotating the admin key changes it, so the broker
+ * keeps the secrets of the admin keys it used before (reload/in-force.ts): keys minted under
+ * them stay deletable through it.
  */
 function markerSecret(adminKey) {
     return (0,external_node_crypto_.createHmac)('sha256', adminKey).update('deepgram-key-broker marker v1').digest('hex');
 }
 class Ownership {
-    macKey;
+    macKeys;
     /** Markers from before the MAC covered the issuer: all minted for the one issuer then trusted. */
     acceptLegacy;
-    /** `issuers`: the policy's. The old marker form is honoured only while there is exactly one. */
-    constructor(macKey, issuers) {
-        this.macKey = macKey;
+    /**
+     * `macKeys`: the first signs new markers, and a marker signed with any of them is the broker's
+     * (the secrets of earlier admin keys). `issuers`: the policy's. The old marker form is honoured
+     * only while there is exactly one.
+     */
+    constructor(macKeys, issuers) {
+        this.macKeys = macKeys;
         this.acceptLegacy = issuers.length === 1;
     }
     markerFor(owner, invocation, secret) {
-        return brokerMarker(this.macKey, owner, invocation, secret);
+        return brokerMarker(this.macKeys[0], owner, invocation, secret);
     }
     /** The key's marker when this broker minted it for `owner`, else undefined. */
     markerOwnedBy(key, owner) {
         const marker = parseMarker(key.comment);
-        return marker?.kind === 'broker' && isBrokerMarkerFor(marker, this.macKey, owner, this.acceptLegacy)
+        if (marker?.kind !== 'broker' || marker.repositoryId !== owner.repositoryId)
+            return undefined;
+        return this.macKeys.some((macKey) => isBrokerMarkerFor(marker, macKey, owner, this.acceptLegacy))
             ? marker
             : undefined;
     }
@@ -45853,6 +45969,238 @@ class RateLimiter {
                 this.recent.delete(repository);
         }
     }
+}
+
+;// CONCATENATED MODULE: ./src/broker/reload/files.ts
+// The two files the broker reloads, opened as it starts: anything wrong with them then stops it,
+// as any other setting does.
+
+
+
+
+function policyFile(path, read) {
+    return new WatchedFile(path, read, (text) => {
+        try {
+            return { value: parsePolicy(text, path) };
+        }
+        catch (error) {
+            if (error instanceof PolicyError)
+                return { problems: error.problems };
+            throw error;
+        }
+    });
+}
+function adminKeyFile(path, read) {
+    return new WatchedFile(path, read, (text) => loadAdminKey(text, path));
+}
+/** What the file holds as the broker starts; throws a ConfigError or PolicyError (`setting` names the file's variable). */
+function firstLook(file, setting) {
+    const look = file.look();
+    if (look.kind === 'loaded')
+        return look.value;
+    if (look.kind === 'refused' && look.sha256 !== undefined)
+        throw setting === 'BROKER_POLICY' ? new PolicyError(look.problems) : new ConfigError(look.problems.join(' '));
+    // Unreadable: `<path> cannot be read (<code>)`.
+    const why = look.kind === 'refused' ? look.problems.join(' ') : `${file.path} cannot be read`;
+    throw new ConfigError(`${setting} ${why}. Give the path of the ${setting === 'BROKER_POLICY' ? 'policy file' : 'file holding the admin key'}.`);
+}
+
+;// CONCATENATED MODULE: ./src/broker/reload/in-force.ts
+// What the broker serves with, rebuilt whenever the policy or the admin key is reloaded. Each
+// request takes the one in force when it arrives and keeps it to the end: a reload never changes
+// the rules, the limits or the admin key of a request already under way.
+
+/** Enough for a weekly rotation to outlast the longest key (90 days), and a bound on the checks per key. */
+const MAC_KEYS_KEPT = 16;
+class InForce {
+    build;
+    policyInForce;
+    keyring;
+    built;
+    constructor(policy, adminKey, build) {
+        this.build = build;
+        this.policyInForce = policy;
+        this.keyring = { adminKey, macKeys: [markerSecret(adminKey)] };
+        this.built = build(policy, this.keyring);
+    }
+    get value() {
+        return this.built;
+    }
+    get policy() {
+        return this.policyInForce;
+    }
+    get adminKey() {
+        return this.keyring.adminKey;
+    }
+    usePolicy(policy) {
+        this.policyInForce = policy;
+        this.built = this.build(policy, this.keyring);
+    }
+    useAdminKey(adminKey) {
+        if (adminKey === this.keyring.adminKey)
+            return;
+        const macKey = markerSecret(adminKey);
+        this.keyring = {
+            adminKey,
+            macKeys: [macKey, ...this.keyring.macKeys.filter((known) => known !== macKey).slice(0, MAC_KEYS_KEPT - 1)],
+        };
+        this.built = this.build(this.policyInForce, this.keyring);
+    }
+}
+/** `make`'s result for the latest argument, made again only when it changes: a reload that keeps keys-per-minute keeps the counts. */
+function latest(make) {
+    let last;
+    return (argument) => {
+        if (last?.argument !== argument)
+            last = { argument, made: make(argument) };
+        return last.made;
+    };
+}
+
+;// CONCATENATED MODULE: ./src/broker/reload/issuer-keys.ts
+// Fetching the issuers' keys ahead of the first token: as the broker starts, and again when a
+// reload brings a new verifier (a new issuer's keys). Failures are tried again with growing
+// pauses until every issuer's keys have come once; a newer round supersedes an older one.
+
+/** Pauses between tries at the issuers' keys while some are missing. */
+const KEY_SET_RETRY = { firstMs: 1_000, maxMs: 30_000 };
+/** Returns `start`: begins a round of fetches, ending any round under way at its next pause. */
+function issuerKeyFetches(deps) {
+    let round = 0;
+    const fetchAll = async (mine) => {
+        for (let pauseMs = KEY_SET_RETRY.firstMs;; pauseMs = Math.min(2 * pauseMs, KEY_SET_RETRY.maxMs)) {
+            const failures = await deps.prefetch();
+            if (failures.length === 0 || round !== mine)
+                return;
+            const state = deps.ready() ? 'issuer keys missing' : 'not ready';
+            for (const failure of failures)
+                deps.logError(`${state}: ${failure instanceof Error ? failure.message : String(failure)}; trying again in ${pauseMs / 1000} s`);
+            await (0,promises_namespaceObject.setTimeout)(pauseMs, undefined, { ref: false });
+            if (round !== mine)
+                return;
+        }
+    };
+    return () => void fetchAll(++round);
+}
+
+;// CONCATENATED MODULE: ./src/broker/reload/metrics.ts
+// What the reloads count, in the broker's registry (metrics.ts): whether the files in force are
+// the ones on disk, and which admin key is in use. Labels are fixed words and the key's
+// fingerprint (admin-key.ts), never the key.
+
+const NO_RELOAD_METRICS = { reloaded: () => undefined, adminKeyInUse: () => undefined };
+function createReloadMetrics(registry) {
+    const registers = [registry];
+    const reloads = {
+        policy: new prom_client.Counter({
+            name: 'broker_policy_reloads_total',
+            help: 'Reloads of BROKER_POLICY after its content changed or on SIGHUP, by outcome (refused: the old policy stays).',
+            labelNames: ['outcome'],
+            registers,
+        }),
+        admin_key: new prom_client.Counter({
+            name: 'broker_admin_key_reloads_total',
+            help: 'Reloads of DEEPGRAM_ADMIN_KEY_FILE after its content changed or on SIGHUP, by outcome (refused: the old key stays).',
+            labelNames: ['outcome'],
+            registers,
+        }),
+    };
+    const lastSuccessful = {
+        policy: new prom_client.Gauge({
+            name: 'broker_policy_last_reload_successful',
+            help: '1 when the policy in force is what BROKER_POLICY holds, 0 when its last change was refused.',
+            registers,
+        }),
+        admin_key: new prom_client.Gauge({
+            name: 'broker_admin_key_last_reload_successful',
+            help: '1 when the admin key in use is what DEEPGRAM_ADMIN_KEY_FILE holds, 0 when its last change was refused.',
+            registers,
+        }),
+    };
+    const keyInfo = new prom_client.Gauge({
+        name: 'broker_admin_key_info',
+        help: 'Always 1, labelled with the fingerprint of the admin key in use: the first 16 hex digits of its SHA-256.',
+        labelNames: ['fingerprint'],
+        registers,
+    });
+    for (const file of ['policy', 'admin_key']) {
+        for (const outcome of ['loaded', 'refused'])
+            reloads[file].inc({ outcome }, 0);
+        lastSuccessful[file].set(1);
+    }
+    return {
+        reloaded: (file, outcome) => {
+            reloads[file].inc({ outcome });
+            lastSuccessful[file].set(outcome === 'loaded' ? 1 : 0);
+        },
+        adminKeyInUse: (fingerprint) => {
+            keyInfo.reset();
+            keyInfo.set({ fingerprint }, 1);
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/broker/reload/reloader.ts
+
+/** Looks at each file once. A SIGHUP that finds nothing new says so, so that the operator knows it was heard. */
+function checkFiles(deps, trigger) {
+    const time = () => new Date(deps.now()).toISOString();
+    const policy = deps.policy.file.look();
+    const policyLine = { event: 'policy_reload', trigger, file: deps.policy.file.path };
+    if (policy.kind === 'loaded') {
+        deps.policy.use(policy.value);
+        deps.metrics.reloaded('policy', 'loaded');
+        deps.audit({
+            time: time(),
+            ...policyLine,
+            outcome: 'loaded',
+            sha256: policy.sha256,
+            rules: policy.value.rules.length,
+        });
+    }
+    else if (policy.kind === 'refused') {
+        deps.metrics.reloaded('policy', 'refused');
+        deps.audit({
+            time: time(),
+            ...policyLine,
+            outcome: 'refused',
+            sha256: policy.sha256 ?? null,
+            problems: policy.problems,
+        });
+    }
+    else if (trigger === 'SIGHUP') {
+        deps.audit({ time: time(), ...policyLine, outcome: 'unchanged', sha256: policy.sha256 ?? null });
+    }
+    if (!deps.adminKey)
+        return;
+    const { file, use, inUse } = deps.adminKey;
+    const key = file.look();
+    // The key's file is never described by its digest, which is the key's with a line break.
+    const keyLine = { event: 'admin_key_reload', trigger, file: file.path };
+    if (key.kind === 'loaded') {
+        use(key.value);
+        deps.metrics.reloaded('admin_key', 'loaded');
+        deps.metrics.adminKeyInUse(keyFingerprint(key.value));
+        deps.audit({ time: time(), ...keyLine, outcome: 'loaded', fingerprint: keyFingerprint(key.value) });
+    }
+    else if (key.kind === 'refused') {
+        deps.metrics.reloaded('admin_key', 'refused');
+        deps.audit({
+            time: time(),
+            ...keyLine,
+            outcome: 'refused',
+            fingerprint: keyFingerprint(inUse()),
+            problems: key.problems,
+        });
+    }
+    else if (trigger === 'SIGHUP') {
+        deps.audit({ time: time(), ...keyLine, outcome: 'unchanged', fingerprint: keyFingerprint(inUse()) });
+    }
+}
+function startReloading(deps, schedule) {
+    if (schedule.intervalMs > 0)
+        schedule.every(schedule.intervalMs, () => checkFiles(deps, 'poll'));
+    schedule.onSighup(() => checkFiles(deps, 'SIGHUP'));
 }
 
 ;// CONCATENATED MODULE: ./src/deepgram/grant.ts
@@ -47584,7 +47932,13 @@ function createTokenVerifier(options) {
             throw error;
         }
     };
-    const keySets = new Map(options.issuers.map((issuer) => [issuer, new KeySetCache(() => load(issuer), options.now)]));
+    const shared = options.keySets ?? new Map();
+    for (const issuer of shared.keys())
+        if (!options.issuers.includes(issuer))
+            shared.delete(issuer);
+    const keySets = new Map(options.issuers.map((issuer) => [issuer, shared.get(issuer) ?? new KeySetCache(() => load(issuer), options.now)]));
+    for (const [issuer, keySet] of keySets)
+        shared.set(issuer, keySet);
     // The failures go back to the caller, which decides when to try again.
     const prefetch = async () => {
         const fetched = await Promise.allSettled([...keySets.values()].map((keySet) => keySet.current()));
@@ -47722,6 +48076,12 @@ function tokens_explain(error, audience) {
 
 
 
+
+
+
+
+
+
 const USER_AGENT = 'deepgram-key-broker/0.1';
 /** Deepgram's answer to one request; the caller waits on it. The retry budget and DEADLINES cut it shorter. */
 const DEEPGRAM_TIMEOUT_MS = 15_000;
@@ -47733,15 +48093,25 @@ const DEEPGRAM_RETRY = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2_000, bu
  * 5 s spare. deploy/kubernetes.yaml's terminationGracePeriodSeconds is above it (docs/broker.md).
  */
 const DRAIN_MS = DEADLINES.requestMs + DEADLINES.discardMs + 5_000;
-/** Pauses between tries at the issuers' keys while some are missing (the broker is not ready meanwhile). */
-const KEY_SET_RETRY = { firstMs: 1_000, maxMs: 30_000 };
 const clock = { now: () => Date.now(), sleep: (ms) => (0,promises_namespaceObject.setTimeout)(ms), random: () => Math.random() };
 function main_serve() {
     let config;
+    let policyWatch;
     let policy;
+    let adminKeyWatch;
+    let adminKey;
     try {
         config = readConfig(process.env);
-        policy = loadPolicy(config.policyPath);
+        policyWatch = policyFile(config.policyPath, external_node_fs_namespaceObject.readFileSync);
+        policy = firstLook(policyWatch, 'BROKER_POLICY');
+        const source = config.adminKey;
+        if ('file' in source) {
+            adminKeyWatch = adminKeyFile(source.file, external_node_fs_namespaceObject.readFileSync);
+            adminKey = firstLook(adminKeyWatch, 'DEEPGRAM_ADMIN_KEY_FILE');
+        }
+        else {
+            adminKey = source.key;
+        }
     }
     catch (error) {
         if (!(error instanceof ConfigError || error instanceof PolicyError))
@@ -47752,18 +48122,10 @@ function main_serve() {
     // Metrics cost a little CPU on every request: counted only when someone can read them.
     const metrics = config.metrics ? createBrokerMetrics() : undefined;
     const recorder = metrics?.recorder ?? NO_METRICS;
+    const reloadRecorder = metrics ? createReloadMetrics(metrics.registry) : NO_RELOAD_METRICS;
     const readiness = new Readiness(policy.issuers);
     const agent = new undici/* Agent */.g6({ keepAliveTimeout: 30_000 });
     const deepgramSend = observed(undiciSend(agent, { timeoutMs: DEEPGRAM_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES }), recorder);
-    const deepgramUntil = (deadline) => new DeepgramClient({
-        baseUrl: config.deepgramApiUrl,
-        apiKey: config.adminKey,
-        send: deepgramSend,
-        clock,
-        policy: DEEPGRAM_RETRY,
-        userAgent: USER_AGENT,
-        deadline,
-    });
     const issuerSend = undiciSend(agent, ISSUER_LIMITS);
     const logError = (message) => void process.stderr.write(`${message}\n`);
     const onKeySetFetch = (issuer, outcome) => {
@@ -47771,28 +48133,45 @@ function main_serve() {
         if (outcome === 'ok')
             readiness.keySetFetched(issuer);
     };
-    const verify = createTokenVerifier({
-        issuers: policy.issuers,
-        audience: policy.audience,
-        fetchJson: (url) => fetchIssuerJson(issuerSend, url),
-        now: clock.now,
-        onKeySetFetch,
+    const keySets = new Map();
+    const limiter = latest((perMinute) => new RateLimiter(perMinute, clock.now));
+    const deleteLimiter = latest((perMinute) => new RateLimiter(perMinute, clock.now));
+    // Built again at every reload; each request keeps the one in force when it arrived.
+    const inForce = new InForce(policy, adminKey, (policy, keyring) => {
+        const verify = createTokenVerifier({
+            issuers: policy.issuers,
+            audience: policy.audience,
+            fetchJson: (url) => fetchIssuerJson(issuerSend, url),
+            now: clock.now,
+            onKeySetFetch,
+            keySets,
+        });
+        const broker = new Broker({
+            policy,
+            verify,
+            deepgramUntil: (deadline) => new DeepgramClient({
+                baseUrl: config.deepgramApiUrl,
+                apiKey: keyring.adminKey,
+                send: deepgramSend,
+                clock,
+                policy: DEEPGRAM_RETRY,
+                userAgent: USER_AGENT,
+                deadline,
+            }),
+            mint: { clock, policy: DEEPGRAM_RETRY, log: logError },
+            limiter: limiter(policy.keysPerMinute),
+            deleteLimiter: deleteLimiter(policy.deletesPerMinute),
+            ownership: new Ownership(keyring.macKeys, policy.issuers),
+            newInvocation: () => newInvocationId(),
+            now: clock.now,
+        });
+        return { broker, verify };
     });
-    const broker = new Broker({
-        policy,
-        verify,
-        deepgramUntil,
-        mint: { clock, policy: DEEPGRAM_RETRY, log: logError },
-        limiter: new RateLimiter(policy.keysPerMinute, clock.now),
-        deleteLimiter: new RateLimiter(policy.deletesPerMinute, clock.now),
-        ownership: new Ownership(markerSecret(config.adminKey), policy.issuers),
-        newInvocation: () => newInvocationId(),
-        now: clock.now,
-    });
+    reloadRecorder.adminKeyInUse(keyFingerprint(adminKey));
     const drain = new Drain();
     const audit = (line) => void process.stdout.write(`${jsonLine(line)}\n`);
     const server = createBrokerServer({
-        broker,
+        broker: () => inForce.value.broker,
         audit,
         logError,
         now: clock.now,
@@ -47803,7 +48182,34 @@ function main_serve() {
     });
     if (metrics && config.metrics)
         listen(createOpsServer(metrics.registry, readiness, logError), config.metrics, 'metrics on', '/metrics').unref();
-    void fetchKeySets(verify, readiness, logError);
+    const fetchKeySets = issuerKeyFetches({
+        prefetch: () => inForce.value.verify.prefetch(),
+        ready: () => readiness.keySetsFetched,
+        logError,
+    });
+    fetchKeySets();
+    startReloading({
+        policy: {
+            file: policyWatch,
+            use: (policy) => {
+                inForce.usePolicy(policy);
+                readiness.issuersChanged(policy.issuers);
+                fetchKeySets();
+            },
+        },
+        adminKey: adminKeyWatch && {
+            file: adminKeyWatch,
+            use: (key) => inForce.useAdminKey(key),
+            inUse: () => inForce.adminKey,
+        },
+        audit,
+        metrics: reloadRecorder,
+        now: clock.now,
+    }, {
+        intervalMs: config.reloadSeconds * 1000,
+        every: (ms, check) => setInterval(check, ms).unref(),
+        onSighup: (check) => process.on('SIGHUP', check),
+    });
     listen(server, config, 'listening on', '');
     // Stop accepting, cut requests still sending their body, let every other one end (each mint
     // delivered, or its key deleted, and audited), then exit 0. DRAIN_MS is a backstop that the
@@ -47850,27 +48256,6 @@ function observed(send, metrics) {
             throw error;
         }
     };
-}
-/** The issuers' keys, fetched as the broker starts and again, with growing pauses, until each has come once. */
-async function fetchKeySets(verify, readiness, logError) {
-    for (let pauseMs = KEY_SET_RETRY.firstMs;; pauseMs = Math.min(2 * pauseMs, KEY_SET_RETRY.maxMs)) {
-        const failures = await verify.prefetch();
-        if (readiness.keySetsFetched)
-            return;
-        for (const failure of failures)
-            logError(`not ready: ${failure instanceof Error ? failure.message : String(failure)}; trying again in ${pauseMs / 1000} s`);
-        await (0,promises_namespaceObject.setTimeout)(pauseMs, undefined, { ref: false });
-    }
-}
-function loadPolicy(path) {
-    let text;
-    try {
-        text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
-    }
-    catch (error) {
-        throw new ConfigError(`BROKER_POLICY ${path} cannot be read (${error.code ?? 'error'}). Give the path of the policy file.`);
-    }
-    return parsePolicy(text, path);
 }
 const [command = 'serve', ...args] = process.argv.slice(2);
 if (command === 'serve' && args.length === 0) {

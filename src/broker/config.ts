@@ -1,10 +1,19 @@
-import { hasCredentialForm } from '../shared/credential.ts'
 import { isLoopbackHost } from '../shared/loopback.ts'
+import { adminKeyProblem } from './reload/admin-key.ts'
+import { markerSecretProblem } from './reload/marker-secret.ts'
 
 /** The broker's settings, all from environment variables, checked before anything starts. */
 export interface BrokerConfig {
-  adminKey: string
+  /** DEEPGRAM_ADMIN_KEY, or the file DEEPGRAM_ADMIN_KEY_FILE names (read, and read again, by main.ts). */
+  adminKey: { key: string } | { file: string }
+  /**
+   * BROKER_MARKER_SECRET, or the file BROKER_MARKER_SECRET_FILE names (read again like the admin
+   * key's); unset: the markers' secret is derived from the admin key.
+   */
+  markerSecret: { secret: string } | { file: string } | undefined
   policyPath: string
+  /** How often the policy and the key files are read again (POLICY_RELOAD_SECONDS); 0: only on SIGHUP. */
+  reloadSeconds: number
   port: number
   host: string
   deepgramApiUrl: string
@@ -15,6 +24,7 @@ export interface BrokerConfig {
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 512
+export const DEFAULT_RELOAD_SECONDS = 10
 
 /** A setting is missing or wrong; the message names it and the forms it accepts. */
 export class ConfigError extends Error {
@@ -25,26 +35,61 @@ export class ConfigError extends Error {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): BrokerConfig {
-  const adminKey = env.DEEPGRAM_ADMIN_KEY ?? ''
-  if (adminKey === '')
-    throw new ConfigError(
-      "DEEPGRAM_ADMIN_KEY is not set. Give a Deepgram API key with keys:write in the project (from the platform's secret store).",
-    )
-  if (!hasCredentialForm(adminKey))
-    throw new ConfigError(
-      'DEEPGRAM_ADMIN_KEY holds spaces or characters that are not printable ASCII. Give the key alone, as Deepgram shows it.',
-    )
+  const adminKey = readAdminKey(env)
   const policyPath = env.BROKER_POLICY ?? ''
   if (policyPath === '') throw new ConfigError('BROKER_POLICY is not set. Give the path of the policy file (YAML).')
   return {
     adminKey,
+    markerSecret: readMarkerSecret(env),
     policyPath,
+    reloadSeconds: readReloadSeconds(env.POLICY_RELOAD_SECONDS),
     port: readPort(env.PORT),
     host: readHost(env.HOST),
     deepgramApiUrl: readDeepgramApiUrl(env.DEEPGRAM_API_URL),
     maxConnections: readMaxConnections(env.MAX_CONNECTIONS),
     metrics: readMetrics(env),
   }
+}
+
+function readAdminKey(env: NodeJS.ProcessEnv): BrokerConfig['adminKey'] {
+  const key = env.DEEPGRAM_ADMIN_KEY ?? ''
+  const file = env.DEEPGRAM_ADMIN_KEY_FILE ?? ''
+  if (key !== '' && file !== '')
+    throw new ConfigError(
+      'DEEPGRAM_ADMIN_KEY and DEEPGRAM_ADMIN_KEY_FILE are both set. Give one: the key, or the path of a file holding it (a mounted secret, read again when it changes).',
+    )
+  if (file !== '') return { file }
+  if (key === '')
+    throw new ConfigError(
+      "DEEPGRAM_ADMIN_KEY is not set. Give a Deepgram API key with keys:write in the project (from the platform's secret store), or in DEEPGRAM_ADMIN_KEY_FILE the path of a file holding it.",
+    )
+  const problem = adminKeyProblem(key, 'DEEPGRAM_ADMIN_KEY')
+  if (problem) throw new ConfigError(problem)
+  return { key }
+}
+
+function readMarkerSecret(env: NodeJS.ProcessEnv): BrokerConfig['markerSecret'] {
+  const secret = env.BROKER_MARKER_SECRET ?? ''
+  const file = env.BROKER_MARKER_SECRET_FILE ?? ''
+  if (secret !== '' && file !== '')
+    throw new ConfigError(
+      'BROKER_MARKER_SECRET and BROKER_MARKER_SECRET_FILE are both set. Give one: the secret, or the path of a file holding it (a mounted secret, read again when it changes).',
+    )
+  if (file !== '') return { file }
+  if (secret === '') return undefined
+  const problem = markerSecretProblem(secret, 'BROKER_MARKER_SECRET')
+  if (problem) throw new ConfigError(problem)
+  return { secret }
+}
+
+function readReloadSeconds(text: string | undefined): number {
+  if (text === undefined || text === '') return DEFAULT_RELOAD_SECONDS
+  const seconds = Number(text)
+  if (!/^\d+$/.test(text) || seconds > 86_400)
+    throw new ConfigError(
+      `POLICY_RELOAD_SECONDS '${text}' is not a number of seconds. Give a whole number from 0 to 86400: how often the policy, DEEPGRAM_ADMIN_KEY_FILE and BROKER_MARKER_SECRET_FILE are read again (0: only on SIGHUP); the default is ${DEFAULT_RELOAD_SECONDS}.`,
+    )
+  return seconds
 }
 
 /** The metrics are private by default: served only when METRICS_PORT is set, on loopback unless METRICS_HOST says otherwise. */

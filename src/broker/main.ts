@@ -1,6 +1,7 @@
 // `node dist/broker/index.js [serve]`: reads the environment and the policy, wires the real
 // network, clock and logs into the broker, and serves until SIGTERM or SIGINT. Any problem with the
-// settings or the policy stops it with exit code 1 before it listens: it fails closed.
+// settings or the policy stops it with exit code 1 before it listens: it fails closed. The policy
+// and the admin key and marker secret files are read again when they change, and on SIGHUP (reload/).
 // `check` and `explain` are the policy tools (policy-tools.ts): files in, text out, no network.
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
@@ -17,14 +18,21 @@ import { fetchIssuerJson, ISSUER_LIMITS } from './discovery.ts'
 import { Drain } from './drain.ts'
 import { createBrokerMetrics, NO_METRICS, type MetricsRecorder } from './metrics.ts'
 import { createOpsServer } from './ops-server.ts'
-import { markerSecret, Ownership } from './ownership.ts'
-import { parsePolicy, PolicyError, type Policy } from './policy.ts'
+import { Ownership } from './ownership.ts'
+import { PolicyError, type Policy } from './policy.ts'
 import { runPolicyTool } from './policy-tools.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { Readiness } from './readiness.ts'
+import { keyFingerprint } from './reload/admin-key.ts'
+import { adminKeyFile, firstLook, markerSecretFile, policyFile } from './reload/files.ts'
+import { InForce, latest } from './reload/in-force.ts'
+import { issuerKeyFetches } from './reload/issuer-keys.ts'
+import { createReloadMetrics, NO_RELOAD_METRICS } from './reload/metrics.ts'
+import { startReloading } from './reload/reloader.ts'
+import type { WatchedFile } from './reload/watched-file.ts'
 import { createBrokerServer } from './server.ts'
 import { Broker, DEADLINES } from './service.ts'
-import { createTokenVerifier, type TokenVerifier } from './tokens.ts'
+import { createTokenVerifier, type IssuerKeySets } from './tokens.ts'
 
 const USER_AGENT = 'deepgram-key-broker/0.1'
 /** Deepgram's answer to one request; the caller waits on it. The retry budget and DEADLINES cut it shorter. */
@@ -37,17 +45,35 @@ const DEEPGRAM_RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelay
  * 5 s spare. deploy/kubernetes.yaml's terminationGracePeriodSeconds is above it (docs/broker.md).
  */
 const DRAIN_MS = DEADLINES.requestMs + DEADLINES.discardMs + 5_000
-/** Pauses between tries at the issuers' keys while some are missing (the broker is not ready meanwhile). */
-const KEY_SET_RETRY = { firstMs: 1_000, maxMs: 30_000 }
 
 const clock: RetryClock = { now: () => Date.now(), sleep: (ms) => sleep(ms), random: () => Math.random() }
 
 function serve(): void {
   let config: BrokerConfig
+  let policyWatch: WatchedFile<Policy>
   let policy: Policy
+  let adminKeyWatch: WatchedFile<string> | undefined
+  let adminKey: string
+  let markerSecretWatch: WatchedFile<string> | undefined
+  let markerSecret: string | undefined
   try {
     config = readConfig(process.env)
-    policy = loadPolicy(config.policyPath)
+    policyWatch = policyFile(config.policyPath, readFileSync)
+    policy = firstLook(policyWatch, 'BROKER_POLICY')
+    const source = config.adminKey
+    if ('file' in source) {
+      adminKeyWatch = adminKeyFile(source.file, readFileSync)
+      adminKey = firstLook(adminKeyWatch, 'DEEPGRAM_ADMIN_KEY_FILE')
+    } else {
+      adminKey = source.key
+    }
+    const marker = config.markerSecret
+    if (marker && 'file' in marker) {
+      markerSecretWatch = markerSecretFile(marker.file, readFileSync)
+      markerSecret = firstLook(markerSecretWatch, 'BROKER_MARKER_SECRET_FILE')
+    } else {
+      markerSecret = marker?.secret
+    }
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error
     process.stderr.write(`deepgram-key-broker cannot start: ${error.message}\n`)
@@ -56,50 +82,59 @@ function serve(): void {
   // Metrics cost a little CPU on every request: counted only when someone can read them.
   const metrics = config.metrics ? createBrokerMetrics() : undefined
   const recorder = metrics?.recorder ?? NO_METRICS
+  const reloadRecorder = metrics ? createReloadMetrics(metrics.registry) : NO_RELOAD_METRICS
   const readiness = new Readiness(policy.issuers)
   const agent = new Agent({ keepAliveTimeout: 30_000 })
   const deepgramSend = observed(
     undiciSend(agent, { timeoutMs: DEEPGRAM_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES }),
     recorder,
   )
-  const deepgramUntil = (deadline: number): DeepgramClient =>
-    new DeepgramClient({
-      baseUrl: config.deepgramApiUrl,
-      apiKey: config.adminKey,
-      send: deepgramSend,
-      clock,
-      policy: DEEPGRAM_RETRY,
-      userAgent: USER_AGENT,
-      deadline,
-    })
   const issuerSend = undiciSend(agent, ISSUER_LIMITS)
   const logError = (message: string): void => void process.stderr.write(`${message}\n`)
   const onKeySetFetch = (issuer: string, outcome: 'ok' | 'failed'): void => {
     recorder.keySetFetched(issuer, outcome)
     if (outcome === 'ok') readiness.keySetFetched(issuer)
   }
-  const verify = createTokenVerifier({
-    issuers: policy.issuers,
-    audience: policy.audience,
-    fetchJson: (url) => fetchIssuerJson(issuerSend, url),
-    now: clock.now,
-    onKeySetFetch,
+  const keySets: IssuerKeySets = new Map()
+  const limiter = latest((perMinute: number) => new RateLimiter(perMinute, clock.now))
+  const deleteLimiter = latest((perMinute: number) => new RateLimiter(perMinute, clock.now))
+  // Built again at every reload; each request keeps the one in force when it arrived.
+  const inForce = new InForce(policy, { adminKey, markerSecret }, (policy, keyring) => {
+    const verify = createTokenVerifier({
+      issuers: policy.issuers,
+      audience: policy.audience,
+      fetchJson: (url) => fetchIssuerJson(issuerSend, url),
+      now: clock.now,
+      onKeySetFetch,
+      keySets,
+    })
+    const broker = new Broker({
+      policy,
+      verify,
+      deepgramUntil: (deadline) =>
+        new DeepgramClient({
+          baseUrl: config.deepgramApiUrl,
+          apiKey: keyring.adminKey,
+          send: deepgramSend,
+          clock,
+          policy: DEEPGRAM_RETRY,
+          userAgent: USER_AGENT,
+          deadline,
+        }),
+      mint: { clock, policy: DEEPGRAM_RETRY, log: logError },
+      limiter: limiter(policy.keysPerMinute),
+      deleteLimiter: deleteLimiter(policy.deletesPerMinute),
+      ownership: new Ownership(keyring.macKeys, policy.issuers),
+      newInvocation: () => newInvocationId(),
+      now: clock.now,
+    })
+    return { broker, verify }
   })
-  const broker = new Broker({
-    policy,
-    verify,
-    deepgramUntil,
-    mint: { clock, policy: DEEPGRAM_RETRY, log: logError },
-    limiter: new RateLimiter(policy.keysPerMinute, clock.now),
-    deleteLimiter: new RateLimiter(policy.deletesPerMinute, clock.now),
-    ownership: new Ownership(markerSecret(config.adminKey), policy.issuers),
-    newInvocation: () => newInvocationId(),
-    now: clock.now,
-  })
+  reloadRecorder.adminKeyInUse(keyFingerprint(adminKey))
   const drain = new Drain()
   const audit = (line: object): void => void process.stdout.write(`${jsonLine(line)}\n`)
   const server = createBrokerServer({
-    broker,
+    broker: () => inForce.value.broker,
     audit,
     logError,
     now: clock.now,
@@ -110,7 +145,38 @@ function serve(): void {
   })
   if (metrics && config.metrics)
     listen(createOpsServer(metrics.registry, readiness, logError), config.metrics, 'metrics on', '/metrics').unref()
-  void fetchKeySets(verify, readiness, logError)
+  const fetchKeySets = issuerKeyFetches({
+    prefetch: () => inForce.value.verify.prefetch(),
+    ready: () => readiness.keySetsFetched,
+    logError,
+  })
+  fetchKeySets()
+  startReloading(
+    {
+      policy: {
+        file: policyWatch,
+        use: (policy) => {
+          inForce.usePolicy(policy)
+          readiness.issuersChanged(policy.issuers)
+          fetchKeySets()
+        },
+      },
+      adminKey: adminKeyWatch && {
+        file: adminKeyWatch,
+        use: (key) => inForce.useAdminKey(key),
+        inUse: () => inForce.adminKey,
+      },
+      markerSecret: markerSecretWatch && { file: markerSecretWatch, use: (secret) => inForce.useMarkerSecret(secret) },
+      audit,
+      metrics: reloadRecorder,
+      now: clock.now,
+    },
+    {
+      intervalMs: config.reloadSeconds * 1000,
+      every: (ms, check) => setInterval(check, ms).unref(),
+      onSighup: (check) => process.on('SIGHUP', check),
+    },
+  )
   listen(server, config, 'listening on', '')
   // Stop accepting, cut requests still sending their body, let every other one end (each mint
   // delivered, or its key deleted, and audited), then exit 0. DRAIN_MS is a backstop that the
@@ -158,35 +224,6 @@ function observed(send: HttpSend, metrics: MetricsRecorder): HttpSend {
       throw error
     }
   }
-}
-
-/** The issuers' keys, fetched as the broker starts and again, with growing pauses, until each has come once. */
-async function fetchKeySets(
-  verify: TokenVerifier,
-  readiness: Readiness,
-  logError: (message: string) => void,
-): Promise<void> {
-  for (let pauseMs = KEY_SET_RETRY.firstMs; ; pauseMs = Math.min(2 * pauseMs, KEY_SET_RETRY.maxMs)) {
-    const failures = await verify.prefetch()
-    if (readiness.keySetsFetched) return
-    for (const failure of failures)
-      logError(
-        `not ready: ${failure instanceof Error ? failure.message : String(failure)}; trying again in ${pauseMs / 1000} s`,
-      )
-    await sleep(pauseMs, undefined, { ref: false })
-  }
-}
-
-function loadPolicy(path: string): Policy {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    throw new ConfigError(
-      `BROKER_POLICY ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}). Give the path of the policy file.`,
-    )
-  }
-  return parsePolicy(text, path)
 }
 
 const [command = 'serve', ...args] = process.argv.slice(2)

@@ -4,7 +4,8 @@
 import type { Answer } from './service.ts'
 
 export class Readiness {
-  private readonly waiting: Set<string>
+  private waiting: Set<string>
+  private readonly fetched = new Set<string>()
   private draining = false
 
   constructor(issuers: readonly string[]) {
@@ -12,7 +13,19 @@ export class Readiness {
   }
 
   keySetFetched(issuer: string): void {
+    this.fetched.add(issuer)
     this.waiting.delete(issuer)
+  }
+
+  /**
+   * A reloaded policy names these issuers. Until the broker is first ready, it waits for the keys
+   * of every issuer of the policy in force. Once ready, a reload never takes it out of service:
+   * every replica reloads the same file, and tokens of a new issuer whose keys have not come yet
+   * are answered 503 issuer_unavailable while the rest are served.
+   */
+  issuersChanged(issuers: readonly string[]): void {
+    if (this.waiting.size === 0) return
+    this.waiting = new Set(issuers.filter((issuer) => !this.fetched.has(issuer)))
   }
 
   get keySetsFetched(): boolean {

@@ -33,7 +33,8 @@ export interface AuditLine extends AuditRecord {
 }
 
 export interface ServerDeps {
-  broker: Broker
+  /** The broker, or the one in force when each request arrives (reloads of the policy and the admin key). */
+  broker: Broker | (() => Broker)
   audit: (line: AuditLine) => void
   /** For what goes wrong inside the broker itself (never a token or key). */
   logError: (message: string) => void
@@ -94,11 +95,13 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
       return
     }
     metrics.requestStarted()
+    // Judged to the end by the policy and the admin key in force when it arrived.
+    const broker = typeof deps.broker === 'function' ? deps.broker() : deps.broker
     const body = await readBody(req, deps.drain)
-    const answer = await serve(deps.broker, route, bearerToken(req), body, audit)
+    const answer = await serve(broker, route, bearerToken(req), body, audit)
     verdict =
       route.kind === 'mint'
-        ? await deliverKey(deps, res, answer, audit, () => callerGone)
+        ? await deliverKey(broker, res, deps, answer, audit, () => callerGone)
         : answered(res, deps, route, answer)
   } catch (error) {
     if (!(error instanceof Refusal)) throw error
@@ -179,15 +182,16 @@ function answered(res: ServerResponse, deps: ServerDeps, route: Route, answer: A
  * answer was written out, never gets it: nobody may hold it, so it is deleted.
  */
 async function deliverKey(
-  deps: ServerDeps,
+  broker: Broker,
   res: ServerResponse,
+  deps: ServerDeps,
   answer: Answer,
   audit: AuditRecord,
   gone: () => boolean,
 ): Promise<Verdict> {
   if (!gone() && (await written(res, deps, answer))) return { outcome: 'granted', status: answer.status }
   const keyId = audit.key_id ?? ''
-  const deleted = await deps.broker.discardUndelivered(keyId, audit)
+  const deleted = await broker.discardUndelivered(keyId, audit)
   const reason = deleted
     ? `The caller left before the answer was written; key ${keyId} was deleted.`
     : `The caller left before the answer was written, and deleting key ${keyId} failed: delete it in the Deepgram console.`

@@ -25,7 +25,15 @@ export interface VerifierOptions {
   now: () => number
   /** Told of each fetch of an issuer's key set (metrics, readiness). */
   onKeySetFetch?: (issuer: string, outcome: 'ok' | 'failed') => void
+  /**
+   * Issuers' key sets shared with earlier verifiers: a reloaded policy keeps the keys of the
+   * issuers it still names, and fetches only those of new ones. Those it no longer names are dropped.
+   */
+  keySets?: IssuerKeySets
 }
+
+/** Each issuer's key set, as jose uses it, by issuer URL. */
+export type IssuerKeySets = Map<string, KeySetCache<ReturnType<typeof createLocalJWKSet>>>
 
 export type VerifyToken = (token: string) => Promise<Claims>
 
@@ -51,7 +59,12 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       throw error
     }
   }
-  const keySets = new Map(options.issuers.map((issuer) => [issuer, new KeySetCache(() => load(issuer), options.now)]))
+  const shared: IssuerKeySets = options.keySets ?? new Map<string, never>()
+  for (const issuer of shared.keys()) if (!options.issuers.includes(issuer)) shared.delete(issuer)
+  const keySets: IssuerKeySets = new Map(
+    options.issuers.map((issuer) => [issuer, shared.get(issuer) ?? new KeySetCache(() => load(issuer), options.now)]),
+  )
+  for (const [issuer, keySet] of keySets) shared.set(issuer, keySet)
   // The failures go back to the caller, which decides when to try again.
   const prefetch = async (): Promise<unknown[]> => {
     const fetched = await Promise.allSettled([...keySets.values()].map((keySet) => keySet.current()))
