@@ -44298,7 +44298,31 @@ function keyFingerprint(key) {
     return sha256(key).slice(0, 16);
 }
 
+;// CONCATENATED MODULE: ./src/broker/reload/marker-secret.ts
+// The secret that signs the broker's ownership markers when BROKER_MARKER_SECRET or the file
+// BROKER_MARKER_SECRET_FILE gives one: the same in every replica and independent of the admin
+// key, so that a broker started after an admin key rotation still owns the keys minted before.
+
+/** 32 characters: as many random bytes, or 128 bits as hex; `openssl rand -hex 32` gives 64. */
+const MARKER_SECRET_MIN_LENGTH = 32;
+const FORMS = `Give at least ${MARKER_SECRET_MIN_LENGTH} random printable characters without spaces, the same in every replica, such as \`openssl rand -hex 32\` prints.`;
+/** What is wrong with a marker secret, if anything; `source` names where it came from. Never quotes the secret. */
+function markerSecretProblem(secret, source) {
+    if (!hasCredentialForm(secret) && secret !== '')
+        return `${source} holds spaces or characters that are not printable ASCII. ${FORMS}`;
+    if (secret.length < MARKER_SECRET_MIN_LENGTH)
+        return `${source} holds ${secret.length} characters, fewer than ${MARKER_SECRET_MIN_LENGTH}. ${FORMS}`;
+    return undefined;
+}
+/** The secret a file holds: its text without the line break that editors and `echo` put at the end. */
+function loadMarkerSecret(text, path) {
+    const secret = text.replace(/(\r?\n)+$/, '');
+    const problem = markerSecretProblem(secret, `BROKER_MARKER_SECRET_FILE ${path}`);
+    return problem === undefined ? { value: secret } : { problems: [problem] };
+}
+
 ;// CONCATENATED MODULE: ./src/broker/config.ts
+
 
 
 const DEFAULT_MAX_CONNECTIONS = 512;
@@ -44317,6 +44341,7 @@ function readConfig(env) {
         throw new ConfigError('BROKER_POLICY is not set. Give the path of the policy file (YAML).');
     return {
         adminKey,
+        markerSecret: readMarkerSecret(env),
         policyPath,
         reloadSeconds: readReloadSeconds(env.POLICY_RELOAD_SECONDS),
         port: readPort(env.PORT),
@@ -44340,12 +44365,26 @@ function readAdminKey(env) {
         throw new ConfigError(problem);
     return { key };
 }
+function readMarkerSecret(env) {
+    const secret = env.BROKER_MARKER_SECRET ?? '';
+    const file = env.BROKER_MARKER_SECRET_FILE ?? '';
+    if (secret !== '' && file !== '')
+        throw new ConfigError('BROKER_MARKER_SECRET and BROKER_MARKER_SECRET_FILE are both set. Give one: the secret, or the path of a file holding it (a mounted secret, read again when it changes).');
+    if (file !== '')
+        return { file };
+    if (secret === '')
+        return undefined;
+    const problem = markerSecretProblem(secret, 'BROKER_MARKER_SECRET');
+    if (problem)
+        throw new ConfigError(problem);
+    return { secret };
+}
 function readReloadSeconds(text) {
     if (text === undefined || text === '')
         return DEFAULT_RELOAD_SECONDS;
     const seconds = Number(text);
     if (!/^\d+$/.test(text) || seconds > 86_400)
-        throw new ConfigError(`POLICY_RELOAD_SECONDS '${text}' is not a number of seconds. Give a whole number from 0 to 86400: how often the policy and DEEPGRAM_ADMIN_KEY_FILE are read again (0: only on SIGHUP); the default is ${DEFAULT_RELOAD_SECONDS}.`);
+        throw new ConfigError(`POLICY_RELOAD_SECONDS '${text}' is not a number of seconds. Give a whole number from 0 to 86400: how often the policy, DEEPGRAM_ADMIN_KEY_FILE and BROKER_MARKER_SECRET_FILE are read again (0: only on SIGHUP); the default is ${DEFAULT_RELOAD_SECONDS}.`);
     return seconds;
 }
 /** The metrics are private by default: served only when METRICS_PORT is set, on loopback unless METRICS_HOST says otherwise. */
@@ -45063,12 +45102,14 @@ function createOpsServer(registry, readiness, logError) {
 
 
 /**
- * The secret behind the markers' MACs, derived from the admin key so that every copy of the
- * broker agrees without more configuration. Rotating the admin key changes it, so the broker
- * keeps the secrets of the admin keys it used before (reload/in-force.ts): keys minted under
- * them stay deletable through it.
+ * The secret behind the markers' MACs when no marker secret is set (reload/marker-secret.ts),
+ * derived from the admin key so that every copy of the broker agrees without more configuration.
+ * Rotating the admin key changes it, so the broker keeps the secrets of the admin keys it used
+ * before (reload/in-force.ts): keys minted under them stay deletable through it, though not
+ * through a broker started after the rotation. Markers signed with it stay accepted once a
+ * marker secret is set.
  */
-function markerSecret(adminKey) {
+function adminKeyMarkerSecret(adminKey) {
     return (0,external_node_crypto_.createHmac)('sha256', adminKey).update('deepgram-key-broker marker v1').digest('hex');
 }
 class Ownership {
@@ -45077,7 +45118,7 @@ class Ownership {
     acceptLegacy;
     /**
      * `macKeys`: the first signs new markers, and a marker signed with any of them is the broker's
-     * (the secrets of earlier admin keys). `issuers`: the policy's. The old marker form is honoured
+     * (earlier marker secrets, and the secrets of admin keys). `issuers`: the policy's. The old marker form is honoured
      * only while there is exactly one.
      */
     constructor(macKeys, issuers) {
@@ -45104,7 +45145,7 @@ var dist = __nccwpck_require__(8815);
 
 /** The duration forms shown to users: errors here, action.yml's description (a test keeps them equal). */
 const DURATION_EXAMPLES = ['90s', '30m', '2h', '1d', '2w', '1h30m'];
-const FORMS = `a duration (${DURATION_EXAMPLES.join(', ')}, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)`;
+const expiration_FORMS = `a duration (${DURATION_EXAMPLES.join(', ')}, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)`;
 /**
  * The longest life a key may be given: 90 days. A scheduled rotation of 30-day keys is well
  * inside it; a "short-lived" key that outlives a quarter is not short-lived.
@@ -45117,7 +45158,7 @@ const DURATION_PART = /(\d+)([wdhms])/g;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 function refuse(why) {
-    throw new InputError('expiration', `${why}. Give ${FORMS}.`);
+    throw new InputError('expiration', `${why}. Give ${expiration_FORMS}.`);
 }
 /**
  * Parses the `expiration` input. `now` is when the key is about to be created; a key may live at
@@ -45128,7 +45169,7 @@ function parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
     const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000;
     if (seconds > maxSeconds) {
         const limit = maxSeconds % 86400 === 0 ? `${maxSeconds / 86400} days` : describeSeconds(maxSeconds);
-        throw new InputError('expiration', `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${FORMS}.`);
+        throw new InputError('expiration', `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${expiration_FORMS}.`);
     }
     return expiration;
 }
@@ -45972,8 +46013,9 @@ class RateLimiter {
 }
 
 ;// CONCATENATED MODULE: ./src/broker/reload/files.ts
-// The two files the broker reloads, opened as it starts: anything wrong with them then stops it,
+// The files the broker reloads, opened as it starts: anything wrong with them then stops it,
 // as any other setting does.
+
 
 
 
@@ -45993,6 +46035,14 @@ function policyFile(path, read) {
 function adminKeyFile(path, read) {
     return new WatchedFile(path, read, (text) => loadAdminKey(text, path));
 }
+function markerSecretFile(path, read) {
+    return new WatchedFile(path, read, (text) => loadMarkerSecret(text, path));
+}
+const WHAT_IT_HOLDS = {
+    BROKER_POLICY: 'policy file',
+    DEEPGRAM_ADMIN_KEY_FILE: 'file holding the admin key',
+    BROKER_MARKER_SECRET_FILE: 'file holding the marker secret',
+};
 /** What the file holds as the broker starts; throws a ConfigError or PolicyError (`setting` names the file's variable). */
 function firstLook(file, setting) {
     const look = file.look();
@@ -46002,25 +46052,28 @@ function firstLook(file, setting) {
         throw setting === 'BROKER_POLICY' ? new PolicyError(look.problems) : new ConfigError(look.problems.join(' '));
     // Unreadable: `<path> cannot be read (<code>)`.
     const why = look.kind === 'refused' ? look.problems.join(' ') : `${file.path} cannot be read`;
-    throw new ConfigError(`${setting} ${why}. Give the path of the ${setting === 'BROKER_POLICY' ? 'policy file' : 'file holding the admin key'}.`);
+    throw new ConfigError(`${setting} ${why}. Give the path of the ${WHAT_IT_HOLDS[setting]}.`);
 }
 
 ;// CONCATENATED MODULE: ./src/broker/reload/in-force.ts
-// What the broker serves with, rebuilt whenever the policy or the admin key is reloaded. Each
-// request takes the one in force when it arrives and keeps it to the end: a reload never changes
-// the rules, the limits or the admin key of a request already under way.
+// What the broker serves with, rebuilt whenever the policy, the admin key or the marker secret is
+// reloaded. Each request takes the one in force when it arrives and keeps it to the end: a reload
+// never changes the rules, the limits or the admin key of a request already under way.
 
 /** Enough for a weekly rotation to outlast the longest key (90 days), and a bound on the checks per key. */
 const MAC_KEYS_KEPT = 16;
 class InForce {
     build;
     policyInForce;
+    markerSecret;
     keyring;
     built;
-    constructor(policy, adminKey, build) {
+    /** `markerSecret`: BROKER_MARKER_SECRET(_FILE), when set; else markers are signed with the admin key's secret. */
+    constructor(policy, { adminKey, markerSecret }, build) {
         this.build = build;
         this.policyInForce = policy;
-        this.keyring = { adminKey, macKeys: [markerSecret(adminKey)] };
+        this.markerSecret = markerSecret;
+        this.keyring = keyring(adminKey, markerSecret, []);
         this.built = build(policy, this.keyring);
     }
     get value() {
@@ -46039,13 +46092,28 @@ class InForce {
     useAdminKey(adminKey) {
         if (adminKey === this.keyring.adminKey)
             return;
-        const macKey = markerSecret(adminKey);
-        this.keyring = {
-            adminKey,
-            macKeys: [macKey, ...this.keyring.macKeys.filter((known) => known !== macKey).slice(0, MAC_KEYS_KEPT - 1)],
-        };
+        this.rekey(keyring(adminKey, this.markerSecret, this.keyring.macKeys));
+    }
+    /** Only when a marker secret was set as the broker started: its absence is not a change. */
+    useMarkerSecret(markerSecret) {
+        if (markerSecret === this.markerSecret)
+            return;
+        this.markerSecret = markerSecret;
+        this.rekey(keyring(this.keyring.adminKey, markerSecret, this.keyring.macKeys));
+    }
+    rekey(next) {
+        this.keyring = next;
         this.built = this.build(this.policyInForce, this.keyring);
     }
+}
+/**
+ * The signing secret first, then the admin key's own (markers other replicas sign while they run
+ * without a marker secret), then the earlier ones, each once, at most MAC_KEYS_KEPT.
+ */
+function keyring(adminKey, markerSecret, earlier) {
+    const own = adminKeyMarkerSecret(adminKey);
+    const [first, ...rest] = [...new Set([markerSecret ?? own, own, ...earlier])].slice(0, MAC_KEYS_KEPT);
+    return { adminKey, macKeys: [first ?? own, ...rest] };
 }
 /** `make`'s result for the latest argument, made again only when it changes: a reload that keeps keys-per-minute keeps the counts. */
 function latest(make) {
@@ -46086,7 +46154,7 @@ function issuerKeyFetches(deps) {
 ;// CONCATENATED MODULE: ./src/broker/reload/metrics.ts
 // What the reloads count, in the broker's registry (metrics.ts): whether the files in force are
 // the ones on disk, and which admin key is in use. Labels are fixed words and the key's
-// fingerprint (admin-key.ts), never the key.
+// fingerprint (admin-key.ts), never the key; nothing about the marker secret but its reloads.
 
 const NO_RELOAD_METRICS = { reloaded: () => undefined, adminKeyInUse: () => undefined };
 function createReloadMetrics(registry) {
@@ -46104,6 +46172,12 @@ function createReloadMetrics(registry) {
             labelNames: ['outcome'],
             registers,
         }),
+        marker_secret: new prom_client.Counter({
+            name: 'broker_marker_secret_reloads_total',
+            help: 'Reloads of BROKER_MARKER_SECRET_FILE after its content changed or on SIGHUP, by outcome (refused: the old secret stays).',
+            labelNames: ['outcome'],
+            registers,
+        }),
     };
     const lastSuccessful = {
         policy: new prom_client.Gauge({
@@ -46116,6 +46190,11 @@ function createReloadMetrics(registry) {
             help: '1 when the admin key in use is what DEEPGRAM_ADMIN_KEY_FILE holds, 0 when its last change was refused.',
             registers,
         }),
+        marker_secret: new prom_client.Gauge({
+            name: 'broker_marker_secret_last_reload_successful',
+            help: '1 when the marker secret in use is what BROKER_MARKER_SECRET_FILE holds, 0 when its last change was refused.',
+            registers,
+        }),
     };
     const keyInfo = new prom_client.Gauge({
         name: 'broker_admin_key_info',
@@ -46123,7 +46202,7 @@ function createReloadMetrics(registry) {
         labelNames: ['fingerprint'],
         registers,
     });
-    for (const file of ['policy', 'admin_key']) {
+    for (const file of ['policy', 'admin_key', 'marker_secret']) {
         for (const outcome of ['loaded', 'refused'])
             reloads[file].inc({ outcome }, 0);
         lastSuccessful[file].set(1);
@@ -46171,9 +46250,12 @@ function checkFiles(deps, trigger) {
     else if (trigger === 'SIGHUP') {
         deps.audit({ time: time(), ...policyLine, outcome: 'unchanged', sha256: policy.sha256 ?? null });
     }
-    if (!deps.adminKey)
-        return;
-    const { file, use, inUse } = deps.adminKey;
+    if (deps.adminKey)
+        checkAdminKey(deps, deps.adminKey, trigger, time);
+    if (deps.markerSecret)
+        checkMarkerSecret(deps, deps.markerSecret, trigger, time);
+}
+function checkAdminKey(deps, { file, use, inUse }, trigger, time) {
     const key = file.look();
     // The key's file is never described by its digest, which is the key's with a line break.
     const keyLine = { event: 'admin_key_reload', trigger, file: file.path };
@@ -46195,6 +46277,23 @@ function checkFiles(deps, trigger) {
     }
     else if (trigger === 'SIGHUP') {
         deps.audit({ time: time(), ...keyLine, outcome: 'unchanged', fingerprint: keyFingerprint(inUse()) });
+    }
+}
+/** Like the admin key's, without even a fingerprint: nothing says which secret is in use. */
+function checkMarkerSecret(deps, { file, use }, trigger, time) {
+    const secret = file.look();
+    const line = { event: 'marker_secret_reload', trigger, file: file.path };
+    if (secret.kind === 'loaded') {
+        use(secret.value);
+        deps.metrics.reloaded('marker_secret', 'loaded');
+        deps.audit({ time: time(), ...line, outcome: 'loaded' });
+    }
+    else if (secret.kind === 'refused') {
+        deps.metrics.reloaded('marker_secret', 'refused');
+        deps.audit({ time: time(), ...line, outcome: 'refused', problems: secret.problems });
+    }
+    else if (trigger === 'SIGHUP') {
+        deps.audit({ time: time(), ...line, outcome: 'unchanged' });
     }
 }
 function startReloading(deps, schedule) {
@@ -48054,7 +48153,8 @@ function tokens_explain(error, audience) {
 ;// CONCATENATED MODULE: ./src/broker/main.ts
 // `node dist/broker/index.js [serve]`: reads the environment and the policy, wires the real
 // network, clock and logs into the broker, and serves until SIGTERM or SIGINT. Any problem with the
-// settings or the policy stops it with exit code 1 before it listens: it fails closed.
+// settings or the policy stops it with exit code 1 before it listens: it fails closed. The policy
+// and the admin key and marker secret files are read again when they change, and on SIGHUP (reload/).
 // `check` and `explain` are the policy tools (policy-tools.ts): files in, text out, no network.
 
 
@@ -48100,6 +48200,8 @@ function main_serve() {
     let policy;
     let adminKeyWatch;
     let adminKey;
+    let markerSecretWatch;
+    let markerSecret;
     try {
         config = readConfig(process.env);
         policyWatch = policyFile(config.policyPath, external_node_fs_namespaceObject.readFileSync);
@@ -48111,6 +48213,14 @@ function main_serve() {
         }
         else {
             adminKey = source.key;
+        }
+        const marker = config.markerSecret;
+        if (marker && 'file' in marker) {
+            markerSecretWatch = markerSecretFile(marker.file, external_node_fs_namespaceObject.readFileSync);
+            markerSecret = firstLook(markerSecretWatch, 'BROKER_MARKER_SECRET_FILE');
+        }
+        else {
+            markerSecret = marker?.secret;
         }
     }
     catch (error) {
@@ -48137,7 +48247,7 @@ function main_serve() {
     const limiter = latest((perMinute) => new RateLimiter(perMinute, clock.now));
     const deleteLimiter = latest((perMinute) => new RateLimiter(perMinute, clock.now));
     // Built again at every reload; each request keeps the one in force when it arrived.
-    const inForce = new InForce(policy, adminKey, (policy, keyring) => {
+    const inForce = new InForce(policy, { adminKey, markerSecret }, (policy, keyring) => {
         const verify = createTokenVerifier({
             issuers: policy.issuers,
             audience: policy.audience,
@@ -48202,6 +48312,7 @@ function main_serve() {
             use: (key) => inForce.useAdminKey(key),
             inUse: () => inForce.adminKey,
         },
+        markerSecret: markerSecretWatch && { file: markerSecretWatch, use: (secret) => inForce.useMarkerSecret(secret) },
         audit,
         metrics: reloadRecorder,
         now: clock.now,
