@@ -18,6 +18,7 @@ function recordingCore(): RunnerCore & { calls: string[] } {
     setOutput: record('setOutput'),
     saveState: record('saveState'),
     info: record('info'),
+    debug: record('debug'),
     notice: record('notice'),
     warning: record('warning'),
     setFailed: record('setFailed'),

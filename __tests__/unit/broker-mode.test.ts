@@ -131,7 +131,7 @@ describe('runMain in broker mode', () => {
   test.each([
     [{ scopes: 'member' }, 'Input scopes:'],
     [{ expiration: '91d' }, 'Input expiration:'],
-    [{ 'key-id': KEY_ID }, 'Input key-id: applies to mode: revoke only'],
+    [{ 'key-id': KEY_ID }, 'Input key-id: applies to mode: revoke and mode: report only'],
     [{ revoke: 'maybe' }, 'Input revoke:'],
     [{ 'keep-previous': 'one' }, 'Input keep-previous:'],
     [

@@ -10,6 +10,7 @@ export interface RunnerCore {
   saveState(name: string, value: string): void
   getState(name: string): string
   info(message: string): void
+  debug(message: string): void
   notice(message: string): void
   warning(message: string): void
   setFailed(message: string): void
@@ -47,6 +48,7 @@ export function actionsIO(
       writing('GITHUB_STATE', `save ${name} for the post step`, () => actions.saveState(name, value)),
     getState: (name) => actions.getState(name),
     info: (message) => actions.info(logLine(message)),
+    debug: (message) => actions.debug(logLine(message)),
     notice: (message) => actions.notice(logLine(message)),
     warning: (message) => actions.warning(logLine(message)),
     setFailed: (message) => actions.setFailed(logLine(message)),

@@ -26,3 +26,12 @@ export const POST_BUDGET_MS = 15_000
  * coming, and the step's budget must still hold what follows.
  */
 export const ID_TOKEN_TIMEOUT_MS = 10_000
+
+/**
+ * A usage report's own budget, within its step's: the post step reads the key's usage before it
+ * deletes the key, and a usage endpoint that hangs must leave the delete most of POST_BUDGET_MS.
+ */
+export const USAGE_BUDGET_MS = 4_000
+
+/** mode: report does nothing else, so it may take most of main's budget. */
+export const REPORT_BUDGET_MS = 20_000

@@ -6,6 +6,7 @@ import { maskSecret, type ActionIO } from '../io.ts'
 import type { KeyPlan } from '../inputs.ts'
 import { CLEAN_UP_RESERVE_MS } from '../limits.ts'
 import { clearCreationIntent, saveCreationIntent, saveRevocationState } from '../state.ts'
+import { saveUsageFacts } from '../usage/post.ts'
 import { mintSummary, rotationSummary, secretsSummary } from '../summary.ts'
 import type { KeySource, MintedKey } from './key-source.ts'
 import { publishRotation, retirePreviousKeys, type KeepPrevious, type RotationReport } from './rotation.ts'
@@ -208,6 +209,7 @@ function publish(io: ActionIO, plan: KeyPlan, key: MintedKey, revoke: boolean, k
   io.setOutput('project-id', key.projectId)
   io.setOutput('expires-at', expiresAt)
   saveRevocationState(io, { keyId: key.apiKeyId, expiresAt, revoke, ...(keptBecause ? { keptBecause } : {}) })
+  saveUsageFacts(io, key)
   const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope))
   const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`
   io.info(

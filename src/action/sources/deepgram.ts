@@ -6,10 +6,11 @@ import { DeepgramClient, type ProjectKey } from '../../deepgram/client.ts'
 import { formatMarker, parseMarker } from '../../deepgram/marker.ts'
 import { createKeyBody, deleteKeysOfInvocation } from '../../deepgram/mint.ts'
 import { mapBounded } from '../../shared/concurrency.ts'
-import { ActionError } from '../../shared/errors.ts'
+import { ActionError, ServiceError } from '../../shared/errors.ts'
 import type { HttpSend } from '../../shared/http.ts'
 import type { RetryClock, RetryPolicy } from '../../shared/retry.ts'
-import type { KeyAdapter, KnownKey, TaggedRevocation } from '../flow/key-source.ts'
+import { readKeyUsage, type UsageApi } from '../../deepgram/usage.ts'
+import type { KeyAdapter, KnownKey, TaggedRevocation, UsageAdapter, UsageAsk } from '../flow/key-source.ts'
 
 /** What reaching Deepgram takes, besides the admin key and its URL. */
 export interface DeepgramReach {
@@ -133,7 +134,7 @@ export async function keysTaggedWithAll(
   tags: string[],
   projectId: string,
   client: Pick<KeysApi, 'listKeys' | 'getKey'>,
-): Promise<{ ids: string[]; keysRead: number; unreadable: number }> {
+): Promise<{ ids: string[]; keysRead: number; unreadable: number; created: Map<string, string | undefined> }> {
   const listed = await client.listKeys(projectId)
   const usable = listed.filter((key) => isUuid(key.apiKeyId))
   const toRead = usable.filter((key) => key.tags === undefined)
@@ -145,5 +146,59 @@ export async function keysTaggedWithAll(
       return tags.every((tag) => keyTags.includes(tag))
     })
     .map((key) => key.apiKeyId)
-  return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length }
+  const created = new Map(usable.map((key) => [key.apiKeyId, key.created]))
+  return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length, created }
+}
+
+/** How far back a usage report reaches for a key whose creation is unknown (a deleted key, say). */
+export const USAGE_DAYS_WHEN_UNKNOWN = 7
+
+/**
+ * Keys read at once for a usage report: each read is three requests (usage, cost, log), so about
+ * KEY_CONCURRENCY requests are in flight.
+ */
+const USAGE_CONCURRENCY = 7
+
+/**
+ * Usage straight from Deepgram: any key id of the project, a deleted one too (Deepgram keeps usage
+ * after the key is gone). A key asked without `since` is read from its creation, which costs one
+ * more request; a key Deepgram no longer knows is read from 7 days back.
+ */
+export function deepgramUsage(
+  client: UsageApi & Pick<KeysApi, 'listKeys' | 'getKey'>,
+  projectId: string,
+  now: () => number,
+): UsageAdapter {
+  const sinceOf = async (ask: UsageAsk): Promise<Date> => {
+    if (ask.since !== undefined) return ask.since
+    const created = await client.getKey(projectId, ask.keyId).then(
+      (key) => key.created,
+      (error: unknown) => {
+        if (error instanceof ServiceError && error.status === 404) return undefined
+        throw error
+      },
+    )
+    return createdOrDefault(created, now())
+  }
+  const read = async (asks: UsageAsk[]) => {
+    const keys = await mapBounded(asks, USAGE_CONCURRENCY, async (ask) =>
+      readKeyUsage(client, projectId, ask.keyId, { since: await sinceOf(ask), until: new Date(now()) }),
+    )
+    return { keys, unknown: [] }
+  }
+  return {
+    usageOf: read,
+    async usageTagged(tags, since) {
+      const found = await keysTaggedWithAll(tags, projectId, client)
+      return read(
+        found.ids.map((keyId) => ({ keyId, since: since ?? createdOrDefault(found.created.get(keyId), now()) })),
+      )
+    },
+  }
+}
+
+/** A key's creation as a date; 7 days back from `now` when it is unknown or unreadable. */
+export function createdOrDefault(created: string | undefined, now: number): Date {
+  const at = created === undefined ? NaN : Date.parse(created)
+  return Number.isNaN(at) ? new Date(now - USAGE_DAYS_WHEN_UNKNOWN * 86_400_000) : new Date(at)
 }
