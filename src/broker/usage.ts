@@ -2,13 +2,18 @@
 // same rule as deleting (ownership.ts). A key is read first, so a key of another repository is a
 // 403 and an unknown or deleted one a 404, before any usage is asked: never another's figures.
 // The figures come from the same reader as the action's direct mode (deepgram/usage.ts).
-import type { ProjectKey } from '../deepgram/client.ts'
+import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
 import { readKeyUsage, usageJson, type KeyUsage, type UsageApi } from '../deepgram/usage.ts'
 import { mapBounded } from '../shared/concurrency.ts'
 import { deepgramStep } from './deepgram-step.ts'
 import { TAG } from './policy.ts'
 import { badRequest, forbidden } from './refusal.ts'
-import type { Answer, DeepgramApi } from './service.ts'
+
+/** A JSON answer of the broker's (service.ts's Answer). */
+interface Answer {
+  status: number
+  body: unknown
+}
 
 /** Keys read at once for GET /v1/usage: three Deepgram requests each. */
 const USAGE_CONCURRENCY = 5
@@ -20,7 +25,7 @@ const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/
 
 export interface UsageDeps {
-  deepgram: UsageApi & Pick<DeepgramApi, 'getKey'>
+  deepgram: UsageApi & Pick<DeepgramClient, 'getKey'>
   projectId: string
   /** Whether this broker minted the key for the caller. */
   owns: (key: ProjectKey) => boolean
