@@ -1,7 +1,7 @@
 import {
   LOG_PAGE_SIZE,
   MAX_LOG_PAGES,
-  readKeyUsage,
+  readUsage,
   usageFromJson,
   usageJson,
   utcDateTime,
@@ -17,6 +17,14 @@ import { thrownBy } from '../helpers/thrown.ts'
 const PROJECT = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
 const KEY = 'ad9c6799-d380-4db7-8c22-92c20a291229'
 const window = { since: new Date('2026-11-30T23:30:00.500Z'), until: new Date('2026-12-02T08:00:00Z') }
+const OTHER = 'be0c3c1f-1a5e-4f8b-9d3c-2e7a6b5c4d3e'
+
+/** One key's usage over the window. */
+async function readKeyUsage(api: UsageApi, projectId: string, keyId: string, w: typeof window): Promise<KeyUsage> {
+  const [usage] = await readUsage(api, projectId, [{ keyId, since: w.since }], w.until)
+  if (!usage) throw new Error('no usage')
+  return usage
+}
 
 /** A Deepgram that answers each path with `answer(path, query)`; a ServiceError status when it is a number. */
 function fakeDeepgram(answer: (path: string, query: Record<string, string>) => unknown): {
@@ -65,7 +73,7 @@ function answers(overrides: Record<string, unknown> = {}) {
   }
 }
 
-describe('readKeyUsage', () => {
+describe('readUsage', () => {
   test('sums the breakdowns over the UTC days of the window, and counts the log', async () => {
     const { api, asked } = fakeDeepgram(answers())
     const usage = await readKeyUsage(api, PROJECT, KEY, window)
@@ -87,8 +95,14 @@ describe('readKeyUsage', () => {
       denied: [],
     })
     expect(asked).toEqual([
-      { path: 'usage/breakdown', query: { start: '2026-11-30', end: '2026-12-02', accessor: KEY } },
-      { path: 'billing/breakdown', query: { start: '2026-11-30', end: '2026-12-02', accessor: KEY } },
+      {
+        path: 'usage/breakdown',
+        query: { start: '2026-11-30', end: '2026-12-02', grouping: 'accessor', accessor: KEY },
+      },
+      {
+        path: 'billing/breakdown',
+        query: { start: '2026-11-30', end: '2026-12-02', grouping: 'accessor', accessor: KEY },
+      },
       {
         path: 'requests',
         query: {
@@ -99,6 +113,48 @@ describe('readKeyUsage', () => {
           page: '0',
         },
       },
+    ])
+  })
+
+  test('several keys share the breakdowns of their start day, each counting only what names it; no log', async () => {
+    const grouped = (accessor: string, requests: number) => ({
+      ...usageResult(requests, requests / 100),
+      grouping: { accessor },
+    })
+    const { api, asked } = fakeDeepgram(
+      answers({
+        'usage/breakdown': { results: [grouped(KEY.toUpperCase(), 2), grouped(OTHER, 5), grouped(KEY, 1)] },
+        'billing/breakdown': {
+          results: [
+            { dollars: 1, grouping: { accessor: OTHER } },
+            { dollars: 2, grouping: {} },
+          ],
+        },
+      }),
+    )
+    const later = new Date('2026-12-01T10:00:00Z')
+    const third = '00000000-0000-4000-8000-000000000003'
+    const usage = await readUsage(
+      api,
+      PROJECT,
+      [
+        { keyId: KEY, since: window.since },
+        { keyId: OTHER, since: new Date('2026-11-30T01:00:00Z') },
+        { keyId: third, since: later },
+      ],
+      window.until,
+    )
+    expect(usage.map((u) => [u.keyId, u.start, u.usage?.requests, u.usd, u.log])).toEqual([
+      [KEY, '2026-11-30', 3, 0, undefined],
+      [OTHER, '2026-11-30', 5, 1, undefined],
+      // Alone on its day, it is asked by accessor: a result naming none is its own.
+      [third, '2026-12-01', 0, 2, undefined],
+    ])
+    expect(asked.map((a) => `${a.path} ${a.query['start']} ${a.query['accessor'] ?? 'all'}`).sort()).toEqual([
+      'billing/breakdown 2026-11-30 all',
+      `billing/breakdown 2026-12-01 ${third}`,
+      'usage/breakdown 2026-11-30 all',
+      `usage/breakdown 2026-12-01 ${third}`,
     ])
   })
 
@@ -125,7 +181,7 @@ describe('readKeyUsage', () => {
     const pages = [
       Array.from({ length: LOG_PAGE_SIZE }, (_, i) => logEntry(i)),
       // A page that repeats one request and holds another key's: neither counts.
-      [logEntry(999), logEntry(1000), logEntry(1001, 'be0c3c1f-1a5e-4f8b-9d3c-2e7a6b5c4d3e')],
+      [logEntry(999), logEntry(1000), logEntry(1001, OTHER)],
     ]
     const { api, asked } = fakeDeepgram(
       answers({ requests: (q: Record<string, string>) => ({ requests: pages[Number(q['page'])] ?? [] }) }),

@@ -34463,7 +34463,7 @@ function usageSummary(keys, unknown, context) {
         ...rows.map((r) => `| ${r.join(' | ')} |`),
     ];
     const body = keys.length + unknown.length === 0 ? 'No key matched.' : lines.join('\n');
-    return `\n### Deepgram usage\n\nWhat ${log_text_markdownValue(context.what)} used, as Deepgram reports it now.\n\n${body}\n\n${lagLine(keys, context)}\n`;
+    return `\n### Deepgram usage\n\nUsage of ${log_text_markdownValue(context.what)}, as Deepgram reports it now.\n\n${body}\n\n${lagLine(keys, context)}\n`;
 }
 /** Deepgram's figures lag: say so, and where the final ones will be. */
 function lagLine(keys, context) {

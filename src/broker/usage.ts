@@ -3,7 +3,7 @@
 // 403 and an unknown or deleted one a 404, before any usage is asked: never another's figures.
 // The figures come from the same reader as the action's direct mode (deepgram/usage.ts).
 import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
-import { readKeyUsage, usageJson, type KeyUsage, type UsageApi } from '../deepgram/usage.ts'
+import { readUsage, usageJson, type KeyUsage, type UsageApi } from '../deepgram/usage.ts'
 import { mapBounded } from '../shared/concurrency.ts'
 import { deepgramStep } from './deepgram-step.ts'
 import { TAG } from './policy.ts'
@@ -15,8 +15,8 @@ interface Answer {
   body: unknown
 }
 
-/** Keys read at once for GET /v1/usage: three Deepgram requests each. */
-const USAGE_CONCURRENCY = 5
+/** Keys read alone at once for GET /v1/usage, when Deepgram's listing leaves their tags out. */
+const KEY_CONCURRENCY = 5
 /** How far back `since` may reach, as the action's usage-since. */
 const MAX_SINCE_DAYS = 366
 /** Without `since`, and without the key's creation, the report reaches this far back. */
@@ -70,7 +70,7 @@ export async function ownedKeyUsage(deps: UsageDeps, keyId: string, since: Date 
   const key = await deepgramStep(() => deps.deepgram.getKey(deps.projectId, keyId), keyId)
   if (!deps.owns(key))
     throw forbidden('not_yours', `Key ${keyId} was not minted by this broker for the caller's repository.`)
-  return { status: 200, body: { keys: [usageJson(await usageOf(deps, key, since))] } }
+  return { status: 200, body: { keys: (await usageOf(deps, [key], since)).map(usageJson) } }
 }
 
 /** GET /v1/usage?tags=…: every key of the caller's that carries all the tags. */
@@ -81,21 +81,22 @@ export async function taggedUsage(
   since: Date | undefined,
 ): Promise<{ answer: Answer; keyIds: string[] }> {
   // Deepgram's listing may leave tags out; then the key is read alone.
-  const keys = await mapBounded(owned, USAGE_CONCURRENCY, (candidate) =>
+  const keys = await mapBounded(owned, KEY_CONCURRENCY, (candidate) =>
     candidate.tags === undefined
       ? deepgramStep(() => deps.deepgram.getKey(deps.projectId, candidate.apiKeyId))
       : Promise.resolve(candidate),
   )
   const tagged = keys.filter((key) => tags.every((tag) => (key.tags ?? []).includes(tag)))
-  const usage = await mapBounded(tagged, USAGE_CONCURRENCY, (key) => usageOf(deps, key, since))
+  const usage = await usageOf(deps, tagged, since)
   return { answer: { status: 200, body: { keys: usage.map(usageJson) } }, keyIds: tagged.map((key) => key.apiKeyId) }
 }
 
-function usageOf(deps: UsageDeps, key: ProjectKey, since: Date | undefined): Promise<KeyUsage> {
-  const created = key.created === undefined ? NaN : Date.parse(key.created)
-  const from =
-    since ?? (Number.isNaN(created) ? new Date(deps.now - DAYS_WHEN_UNKNOWN * 86_400_000) : new Date(created))
-  return deepgramStep(() =>
-    readKeyUsage(deps.deepgram, deps.projectId, key.apiKeyId, { since: from, until: new Date(deps.now) }),
-  )
+/** The keys' usage, each from `since`, else from its creation (7 days back when unknown). */
+function usageOf(deps: UsageDeps, keys: ProjectKey[], since: Date | undefined): Promise<KeyUsage[]> {
+  const from = (key: ProjectKey): Date => {
+    const created = key.created === undefined ? NaN : Date.parse(key.created)
+    return since ?? (Number.isNaN(created) ? new Date(deps.now - DAYS_WHEN_UNKNOWN * 86_400_000) : new Date(created))
+  }
+  const asks = keys.map((key) => ({ keyId: key.apiKeyId, since: from(key) }))
+  return deepgramStep(() => readUsage(deps.deepgram, deps.projectId, asks, new Date(deps.now)))
 }

@@ -1,9 +1,10 @@
-// What one key used, read from Deepgram's usage breakdown, billing breakdown and request log
-// (GET /v1/projects/{id}/usage/breakdown, /billing/breakdown, /requests), filtered by the key's id
-// (Deepgram's "accessor"). The three are read at once: one round trip for a key whose log fits in
-// one page. Every answer is checked like any other (size by the HTTP layer, JSON, types), and a
-// 403 is an answer here, not a failure: the credential may not read usage (usage:read) or cost
-// (billing:read). Deepgram's figures lag behind: what is read is what Deepgram says so far.
+// What keys used, read from Deepgram's usage breakdown, billing breakdown and request log
+// (GET /v1/projects/{id}/usage/breakdown, /billing/breakdown, /requests) by the keys' ids
+// (Deepgram's "accessor"). For one key the three are read at once: one round trip when its log
+// fits in one page. Every answer is checked like any other (size by the HTTP layer, JSON, types),
+// and a 403 is an answer here, not a failure: the credential may not read usage (usage:read) or
+// cost (billing:read). Deepgram's figures lag behind: what is read is what Deepgram says so far.
+import { mapBounded } from '../shared/concurrency.ts'
 import { ServiceError, type UnusableAnswerError } from '../shared/errors.ts'
 import { field, stringOf, type DeepgramClient } from './client.ts'
 
@@ -13,11 +14,6 @@ export const LOG_PAGE_SIZE = 1000
 export const MAX_LOG_PAGES = 10
 /** A breakdown with more results than this is not one Deepgram would send for one key. */
 const MAX_RESULTS = 10_000
-
-export interface UsageWindow {
-  since: Date
-  until: Date
-}
 
 /** Deepgram's usage figures for one key, summed over the window. */
 export interface UsageFigures {
@@ -66,38 +62,76 @@ export function utcDateTime(date: Date): string {
   return `${date.toISOString().slice(0, 19)}+00:00`
 }
 
-/** Reads what `keyId` used in the window: the three reads at once, then any further pages of the log. */
-export async function readKeyUsage(
+/** A key and when its report starts. */
+export interface KeySince {
+  keyId: string
+  since: Date
+}
+
+/** Distinct start days read at once: each is two requests (usage and cost). */
+const DAY_CONCURRENCY = 5
+
+/**
+ * What each key used from its `since` until `until`. The breakdowns are grouped by accessor, so
+ * keys whose reports start on the same UTC day share one usage and one cost request, however
+ * many they are. The request log, one key's detail, is read when there is one key: that is the
+ * post step's case, and then all three reads go at once.
+ */
+export async function readUsage(api: UsageApi, projectId: string, keys: KeySince[], until: Date): Promise<KeyUsage[]> {
+  const byDay = new Map<string, KeySince[]>()
+  for (const key of keys) byDay.set(utcDay(key.since), [...(byDay.get(utcDay(key.since)) ?? []), key])
+  const [only] = keys
+  const [days, log] = await Promise.all([
+    mapBounded([...byDay], DAY_CONCURRENCY, ([start, group]) => readDay(api, projectId, start, group, until)),
+    keys.length === 1 && only ? unlessForbidden(() => readLog(api, projectId, only.keyId, only, until)) : undefined,
+  ])
+  const read = new Map(days.flat().map((usage) => [usage.keyId, usage]))
+  return keys.map((key) => {
+    const usage = read.get(key.keyId) ?? { keyId: key.keyId, start: utcDay(key.since), end: utcDay(until), denied: [] }
+    if (log === undefined) return usage
+    if (log === FORBIDDEN)
+      return { ...usage, denied: usage.denied.includes('usage:read') ? usage.denied : ['usage:read', ...usage.denied] }
+    return { ...usage, log }
+  })
+}
+
+/** One start day's keys: a usage and a cost breakdown, grouped by accessor, from that day to `until`. */
+async function readDay(
   api: UsageApi,
   projectId: string,
-  keyId: string,
-  window: UsageWindow,
-): Promise<KeyUsage> {
-  const start = utcDay(window.since)
+  start: string,
+  keys: KeySince[],
+  until: Date,
+): Promise<KeyUsage[]> {
   // A runner whose clock is behind Deepgram's must not ask for an end before the start.
-  const end = [utcDay(window.until), start].sort().at(-1) ?? start
-  const days = { start, end, accessor: keyId }
-  const [usage, usd, log] = await Promise.all([
+  const end = [utcDay(until), start].sort().at(-1) ?? start
+  const [only] = keys
+  const query = { start, end, grouping: 'accessor', ...(keys.length === 1 && only ? { accessor: only.keyId } : {}) }
+  const what = keys.length === 1 && only ? `key ${only.keyId}` : `${keys.length} keys`
+  const [usage, usd] = await Promise.all([
     unlessForbidden(() =>
-      api.readProject(projectId, 'usage/breakdown', days, `reading the usage of key ${keyId}`, usageFigures),
+      api.readProject(projectId, 'usage/breakdown', query, `reading the usage of ${what}`, usageResults),
     ),
     unlessForbidden(() =>
-      api.readProject(projectId, 'billing/breakdown', days, `reading the cost of key ${keyId}`, dollars),
+      api.readProject(projectId, 'billing/breakdown', query, `reading the cost of ${what}`, costResults),
     ),
-    unlessForbidden(() => readLog(api, projectId, keyId, window)),
   ])
-  const denied: KeyUsage['denied'] = []
-  if (usage === FORBIDDEN || log === FORBIDDEN) denied.push('usage:read')
-  if (usd === FORBIDDEN) denied.push('billing:read')
-  return {
-    keyId,
-    start,
-    end,
-    ...(usage === FORBIDDEN ? {} : { usage }),
-    ...(usd === FORBIDDEN ? {} : { usd }),
-    ...(log === FORBIDDEN ? {} : { log }),
-    denied,
-  }
+  return keys.map((key) => {
+    const id = key.keyId.toLowerCase()
+    // With one key asked, a result that names no accessor is that key's (Deepgram filtered it).
+    const ours = (accessor: string | undefined) => accessor === id || (accessor === undefined && keys.length === 1)
+    const denied: KeyUsage['denied'] = []
+    if (usage === FORBIDDEN) denied.push('usage:read')
+    if (usd === FORBIDDEN) denied.push('billing:read')
+    return {
+      keyId: key.keyId,
+      start,
+      end,
+      ...(usage === FORBIDDEN ? {} : { usage: sumFigures(usage.filter((r) => ours(r.accessor))) }),
+      ...(usd === FORBIDDEN ? {} : { usd: usd.filter((r) => ours(r.accessor)).reduce((sum, r) => sum + r.dollars, 0) }),
+      denied,
+    }
+  })
 }
 
 const FORBIDDEN = Symbol('forbidden')
@@ -114,7 +148,31 @@ async function unlessForbidden<T>(read: () => Promise<T>): Promise<T | typeof FO
 
 type Unusable = (problem: string) => UnusableAnswerError
 
-function usageFigures(body: unknown, unusable: Unusable): UsageFigures {
+/** A usage result: its figures, and the accessor it is grouped under (lower case) when it names one. */
+interface UsageResult extends Omit<UsageFigures, 'models'> {
+  accessor?: string
+  models: string[]
+}
+
+function usageResults(body: unknown, unusable: Unusable): UsageResult[] {
+  return resultsOf(body, unusable).map((result) => {
+    const models = field(field(result, 'grouping'), 'models')
+    if (models !== undefined && models !== null && !Array.isArray(models))
+      throw unusable('a result has models that are not a list')
+    return {
+      accessor: accessorOf(result, unusable),
+      requests: amount(result, 'requests', unusable, true),
+      hours: amount(result, 'hours', unusable, true),
+      agentHours: amount(result, 'agent_hours', unusable),
+      ttsCharacters: amount(result, 'tts_characters', unusable),
+      tokensIn: amount(result, 'tokens_in', unusable),
+      tokensOut: amount(result, 'tokens_out', unusable),
+      models: (Array.isArray(models) ? models : []).flatMap((m) => stringOf(m) ?? []),
+    }
+  })
+}
+
+function sumFigures(results: UsageResult[]): UsageFigures {
   const figures: UsageFigures = {
     requests: 0,
     hours: 0,
@@ -124,26 +182,32 @@ function usageFigures(body: unknown, unusable: Unusable): UsageFigures {
     tokensOut: 0,
     models: [],
   }
-  for (const result of resultsOf(body, unusable)) {
-    figures.requests += amount(result, 'requests', unusable, true)
-    figures.hours += amount(result, 'hours', unusable, true)
-    figures.agentHours += amount(result, 'agent_hours', unusable)
-    figures.ttsCharacters += amount(result, 'tts_characters', unusable)
-    figures.tokensIn += amount(result, 'tokens_in', unusable)
-    figures.tokensOut += amount(result, 'tokens_out', unusable)
-    const models = field(field(result, 'grouping'), 'models')
-    if (models !== undefined && models !== null && !Array.isArray(models))
-      throw unusable('a result has models that are not a list')
-    for (const model of Array.isArray(models) ? models : []) {
-      const name = stringOf(model)
-      if (name !== undefined && !figures.models.includes(name) && figures.models.length < 20) figures.models.push(name)
-    }
+  for (const result of results) {
+    figures.requests += result.requests
+    figures.hours += result.hours
+    figures.agentHours += result.agentHours
+    figures.ttsCharacters += result.ttsCharacters
+    figures.tokensIn += result.tokensIn
+    figures.tokensOut += result.tokensOut
+    for (const model of result.models)
+      if (!figures.models.includes(model) && figures.models.length < 20) figures.models.push(model)
   }
   return figures
 }
 
-function dollars(body: unknown, unusable: Unusable): number {
-  return resultsOf(body, unusable).reduce((sum: number, result) => sum + amount(result, 'dollars', unusable, true), 0)
+function costResults(body: unknown, unusable: Unusable): { accessor?: string; dollars: number }[] {
+  return resultsOf(body, unusable).map((result) => ({
+    accessor: accessorOf(result, unusable),
+    dollars: amount(result, 'dollars', unusable, true),
+  }))
+}
+
+/** The accessor a result is grouped under: a string, or null or absent when it names none. */
+function accessorOf(result: unknown, unusable: Unusable): string | undefined {
+  const accessor = field(field(result, 'grouping'), 'accessor')
+  if (accessor === undefined || accessor === null) return undefined
+  if (typeof accessor !== 'string') throw unusable("a result's accessor is not a string")
+  return accessor.toLowerCase()
 }
 
 function resultsOf(body: unknown, unusable: Unusable): unknown[] {
@@ -168,13 +232,19 @@ function amount(result: unknown, name: string, unusable: Unusable, required = fa
  * MAX_LOG_PAGES. The base of `page` is not documented, so requests are counted once by their id,
  * and only those of this key (should the filter be ignored).
  */
-async function readLog(api: UsageApi, projectId: string, keyId: string, window: UsageWindow): Promise<RequestLog> {
+async function readLog(
+  api: UsageApi,
+  projectId: string,
+  keyId: string,
+  window: { since: Date },
+  until: Date,
+): Promise<RequestLog> {
   const seen = new Set<string>()
   let seconds = 0
   const query = {
     accessor: keyId,
     start: utcDateTime(window.since),
-    end: utcDateTime(window.until),
+    end: utcDateTime(until),
     limit: String(LOG_PAGE_SIZE),
   }
   for (let page = 0; page < MAX_LOG_PAGES; page++) {

@@ -19,7 +19,7 @@ import type { RetryClock, RetryPolicy } from '../../shared/retry.ts'
 import { BrokerClient } from './broker-client.ts'
 import { readBrokerTarget, wantsBroker, type BrokerTarget } from './broker-inputs.ts'
 import { brokerSource, brokerUsage, fetchIdToken } from './broker.ts'
-import { deepgramClient, deepgramSource, deepgramUsage, discoverProject } from './deepgram.ts'
+import { deepgramClient, deepgramSource, deepgramUsage, discoverProject, type TagsRead } from './deepgram.ts'
 
 export type SourceSpec =
   | { kind: 'deepgram'; apiKey: string; projectId?: string; apiUrl: string; defaultComment: string }
@@ -113,14 +113,15 @@ function deepgramKeys(
   apiKey: string,
   projectId: string,
   deps: SourceDeps,
+  tagsRead: TagsRead = new Map(),
 ): KeySource {
   const client = deepgramClient(apiKey, spec.apiUrl, deps, deps.policy, deps.deadline)
   return {
-    ...deepgramSource(client, projectId, spec.defaultComment),
-    ...deepgramUsage(client, projectId, deps.clock.now),
+    ...deepgramSource(client, projectId, spec.defaultComment, tagsRead),
+    ...deepgramUsage(client, projectId, deps.clock.now, tagsRead),
     deadline: deps.deadline,
-    renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps)),
-    within: (budgetMs) => deepgramKeys(spec, apiKey, projectId, shorterBudget(deps, budgetMs)),
+    renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps), tagsRead),
+    within: (budgetMs) => deepgramKeys(spec, apiKey, projectId, shorterBudget(deps, budgetMs), tagsRead),
   }
 }
 
