@@ -40,6 +40,8 @@ export function actionsIO(
       throw new RunnerFileError(file, env[file] ?? '', doing, withCode(error))
     }
   }
+  // One warning for a summary file that cannot be written, however many parts the step writes.
+  let summaryFailed = false
   return {
     getInput: (name) => actions.getInput(name),
     setSecret: (value) => actions.setSecret(value),
@@ -61,6 +63,8 @@ export function actionsIO(
       } catch (error) {
         // core keeps what it could not write; a later summary must not carry it again.
         actions.summary.emptyBuffer()
+        if (summaryFailed) return
+        summaryFailed = true
         actions.warning(
           logLine(new RunnerFileError('GITHUB_STEP_SUMMARY', path, 'write the job summary', withCode(error)).message),
         )

@@ -159,7 +159,8 @@ export async function keysTaggedWithAll(
     })
     .map((key) => key.apiKeyId)
   const created = new Map(usable.map((key) => [key.apiKeyId, key.created]))
-  return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length, created }
+  const keysRead = usable.filter((key) => key.tags === undefined).length
+  return { ids, keysRead, unreadable: listed.length - usable.length, created }
 }
 
 /** How far back a usage report reaches for a key whose creation is unknown (a deleted key, say). */
