@@ -46447,13 +46447,29 @@ function requestedSeconds(expiration, now) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/shared/concurrency.ts
+/** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
+async function mapBounded(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await fn(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
 ;// CONCATENATED MODULE: ./src/deepgram/usage.ts
-// What one key used, read from Deepgram's usage breakdown, billing breakdown and request log
-// (GET /v1/projects/{id}/usage/breakdown, /billing/breakdown, /requests), filtered by the key's id
-// (Deepgram's "accessor"). The three are read at once: one round trip for a key whose log fits in
-// one page. Every answer is checked like any other (size by the HTTP layer, JSON, types), and a
-// 403 is an answer here, not a failure: the credential may not read usage (usage:read) or cost
-// (billing:read). Deepgram's figures lag behind: what is read is what Deepgram says so far.
+// What keys used, read from Deepgram's usage breakdown, billing breakdown and request log
+// (GET /v1/projects/{id}/usage/breakdown, /billing/breakdown, /requests) by the keys' ids
+// (Deepgram's "accessor"). For one key the three are read at once: one round trip when its log
+// fits in one page. Every answer is checked like any other (size by the HTTP layer, JSON, types),
+// and a 403 is an answer here, not a failure: the credential may not read usage (usage:read) or
+// cost (billing:read). Deepgram's figures lag behind: what is read is what Deepgram says so far.
+
 
 
 /** One page of the request log holds at most this many requests (Deepgram's own maximum). */
@@ -46470,31 +46486,62 @@ function utcDay(date) {
 function utcDateTime(date) {
     return `${date.toISOString().slice(0, 19)}+00:00`;
 }
-/** Reads what `keyId` used in the window: the three reads at once, then any further pages of the log. */
-async function readKeyUsage(api, projectId, keyId, window) {
-    const start = utcDay(window.since);
-    // A runner whose clock is behind Deepgram's must not ask for an end before the start.
-    const end = [utcDay(window.until), start].sort().at(-1) ?? start;
-    const days = { start, end, accessor: keyId };
-    const [usage, usd, log] = await Promise.all([
-        unlessForbidden(() => api.readProject(projectId, 'usage/breakdown', days, `reading the usage of key ${keyId}`, usageFigures)),
-        unlessForbidden(() => api.readProject(projectId, 'billing/breakdown', days, `reading the cost of key ${keyId}`, dollars)),
-        unlessForbidden(() => readLog(api, projectId, keyId, window)),
+/** Distinct start days read at once: each is two requests (usage and cost). */
+const DAY_CONCURRENCY = 5;
+/**
+ * What each key used from its `since` until `until`. The breakdowns are grouped by accessor, so
+ * keys whose reports start on the same UTC day share one usage and one cost request, however
+ * many they are. The request log, one key's detail, is read when there is one key: that is the
+ * post step's case, and then all three reads go at once.
+ */
+async function readUsage(api, projectId, keys, until) {
+    const byDay = new Map();
+    for (const key of keys)
+        byDay.set(utcDay(key.since), [...(byDay.get(utcDay(key.since)) ?? []), key]);
+    const [only] = keys;
+    const [days, log] = await Promise.all([
+        mapBounded([...byDay], DAY_CONCURRENCY, ([start, group]) => readDay(api, projectId, start, group, until)),
+        keys.length === 1 && only ? unlessForbidden(() => readLog(api, projectId, only.keyId, only, until)) : undefined,
     ]);
-    const denied = [];
-    if (usage === FORBIDDEN || log === FORBIDDEN)
-        denied.push('usage:read');
-    if (usd === FORBIDDEN)
-        denied.push('billing:read');
-    return {
-        keyId,
-        start,
-        end,
-        ...(usage === FORBIDDEN ? {} : { usage }),
-        ...(usd === FORBIDDEN ? {} : { usd }),
-        ...(log === FORBIDDEN ? {} : { log }),
-        denied,
-    };
+    const read = new Map(days.flat().map((usage) => [usage.keyId, usage]));
+    return keys.map((key) => {
+        const usage = read.get(key.keyId) ?? { keyId: key.keyId, start: utcDay(key.since), end: utcDay(until), denied: [] };
+        if (log === undefined)
+            return usage;
+        if (log === FORBIDDEN)
+            return { ...usage, denied: usage.denied.includes('usage:read') ? usage.denied : ['usage:read', ...usage.denied] };
+        return { ...usage, log };
+    });
+}
+/** One start day's keys: a usage and a cost breakdown, grouped by accessor, from that day to `until`. */
+async function readDay(api, projectId, start, keys, until) {
+    // A runner whose clock is behind Deepgram's must not ask for an end before the start.
+    const end = [utcDay(until), start].sort().at(-1) ?? start;
+    const [only] = keys;
+    const query = { start, end, grouping: 'accessor', ...(keys.length === 1 && only ? { accessor: only.keyId } : {}) };
+    const what = keys.length === 1 && only ? `key ${only.keyId}` : `${keys.length} keys`;
+    const [usage, usd] = await Promise.all([
+        unlessForbidden(() => api.readProject(projectId, 'usage/breakdown', query, `reading the usage of ${what}`, usageResults)),
+        unlessForbidden(() => api.readProject(projectId, 'billing/breakdown', query, `reading the cost of ${what}`, costResults)),
+    ]);
+    return keys.map((key) => {
+        const id = key.keyId.toLowerCase();
+        // With one key asked, a result that names no accessor is that key's (Deepgram filtered it).
+        const ours = (accessor) => accessor === id || (accessor === undefined && keys.length === 1);
+        const denied = [];
+        if (usage === FORBIDDEN)
+            denied.push('usage:read');
+        if (usd === FORBIDDEN)
+            denied.push('billing:read');
+        return {
+            keyId: key.keyId,
+            start,
+            end,
+            ...(usage === FORBIDDEN ? {} : { usage: sumFigures(usage.filter((r) => ours(r.accessor))) }),
+            ...(usd === FORBIDDEN ? {} : { usd: usd.filter((r) => ours(r.accessor)).reduce((sum, r) => sum + r.dollars, 0) }),
+            denied,
+        };
+    });
 }
 const FORBIDDEN = Symbol('forbidden');
 /** Deepgram's 403: the credential lacks the scope. Anything else is thrown as it came. */
@@ -46508,7 +46555,24 @@ async function unlessForbidden(read) {
         throw error;
     }
 }
-function usageFigures(body, unusable) {
+function usageResults(body, unusable) {
+    return resultsOf(body, unusable).map((result) => {
+        const models = client_field(client_field(result, 'grouping'), 'models');
+        if (models !== undefined && models !== null && !Array.isArray(models))
+            throw unusable('a result has models that are not a list');
+        return {
+            accessor: accessorOf(result, unusable),
+            requests: amount(result, 'requests', unusable, true),
+            hours: amount(result, 'hours', unusable, true),
+            agentHours: amount(result, 'agent_hours', unusable),
+            ttsCharacters: amount(result, 'tts_characters', unusable),
+            tokensIn: amount(result, 'tokens_in', unusable),
+            tokensOut: amount(result, 'tokens_out', unusable),
+            models: (Array.isArray(models) ? models : []).flatMap((m) => client_stringOf(m) ?? []),
+        };
+    });
+}
+function sumFigures(results) {
     const figures = {
         requests: 0,
         hours: 0,
@@ -46518,26 +46582,33 @@ function usageFigures(body, unusable) {
         tokensOut: 0,
         models: [],
     };
-    for (const result of resultsOf(body, unusable)) {
-        figures.requests += amount(result, 'requests', unusable, true);
-        figures.hours += amount(result, 'hours', unusable, true);
-        figures.agentHours += amount(result, 'agent_hours', unusable);
-        figures.ttsCharacters += amount(result, 'tts_characters', unusable);
-        figures.tokensIn += amount(result, 'tokens_in', unusable);
-        figures.tokensOut += amount(result, 'tokens_out', unusable);
-        const models = client_field(client_field(result, 'grouping'), 'models');
-        if (models !== undefined && models !== null && !Array.isArray(models))
-            throw unusable('a result has models that are not a list');
-        for (const model of Array.isArray(models) ? models : []) {
-            const name = client_stringOf(model);
-            if (name !== undefined && !figures.models.includes(name) && figures.models.length < 20)
-                figures.models.push(name);
-        }
+    for (const result of results) {
+        figures.requests += result.requests;
+        figures.hours += result.hours;
+        figures.agentHours += result.agentHours;
+        figures.ttsCharacters += result.ttsCharacters;
+        figures.tokensIn += result.tokensIn;
+        figures.tokensOut += result.tokensOut;
+        for (const model of result.models)
+            if (!figures.models.includes(model) && figures.models.length < 20)
+                figures.models.push(model);
     }
     return figures;
 }
-function dollars(body, unusable) {
-    return resultsOf(body, unusable).reduce((sum, result) => sum + amount(result, 'dollars', unusable, true), 0);
+function costResults(body, unusable) {
+    return resultsOf(body, unusable).map((result) => ({
+        accessor: accessorOf(result, unusable),
+        dollars: amount(result, 'dollars', unusable, true),
+    }));
+}
+/** The accessor a result is grouped under: a string, or null or absent when it names none. */
+function accessorOf(result, unusable) {
+    const accessor = client_field(client_field(result, 'grouping'), 'accessor');
+    if (accessor === undefined || accessor === null)
+        return undefined;
+    if (typeof accessor !== 'string')
+        throw unusable("a result's accessor is not a string");
+    return accessor.toLowerCase();
 }
 function resultsOf(body, unusable) {
     if (typeof body !== 'object' || body === null)
@@ -46563,13 +46634,13 @@ function amount(result, name, unusable, required = false) {
  * MAX_LOG_PAGES. The base of `page` is not documented, so requests are counted once by their id,
  * and only those of this key (should the filter be ignored).
  */
-async function readLog(api, projectId, keyId, window) {
+async function readLog(api, projectId, keyId, window, until) {
     const seen = new Set();
     let seconds = 0;
     const query = {
         accessor: keyId,
         start: utcDateTime(window.since),
-        end: utcDateTime(window.until),
+        end: utcDateTime(until),
         limit: String(LOG_PAGE_SIZE),
     };
     for (let page = 0; page < MAX_LOG_PAGES; page++) {
@@ -46685,29 +46756,14 @@ const NUMBERS = (/* unused pure expression or super */ null && ([
     'logged_seconds',
 ]));
 
-;// CONCATENATED MODULE: ./src/shared/concurrency.ts
-/** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
-async function mapBounded(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await fn(items[index]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
-}
-
 ;// CONCATENATED MODULE: ./src/broker/usage.ts
 
 
 
 
 
-/** Keys read at once for GET /v1/usage: three Deepgram requests each. */
-const USAGE_CONCURRENCY = 5;
+/** Keys read alone at once for GET /v1/usage, when Deepgram's listing leaves their tags out. */
+const KEY_CONCURRENCY = 5;
 /** How far back `since` may reach, as the action's usage-since. */
 const MAX_SINCE_DAYS = 366;
 /** Without `since`, and without the key's creation, the report reaches this far back. */
@@ -46743,22 +46799,26 @@ async function ownedKeyUsage(deps, keyId, since) {
     const key = await deepgramStep(() => deps.deepgram.getKey(deps.projectId, keyId), keyId);
     if (!deps.owns(key))
         throw forbidden('not_yours', `Key ${keyId} was not minted by this broker for the caller's repository.`);
-    return { status: 200, body: { keys: [usageJson(await usageOf(deps, key, since))] } };
+    return { status: 200, body: { keys: (await usageOf(deps, [key], since)).map(usageJson) } };
 }
 /** GET /v1/usage?tags=…: every key of the caller's that carries all the tags. */
 async function taggedUsage(deps, owned, tags, since) {
     // Deepgram's listing may leave tags out; then the key is read alone.
-    const keys = await mapBounded(owned, USAGE_CONCURRENCY, (candidate) => candidate.tags === undefined
+    const keys = await mapBounded(owned, KEY_CONCURRENCY, (candidate) => candidate.tags === undefined
         ? deepgramStep(() => deps.deepgram.getKey(deps.projectId, candidate.apiKeyId))
         : Promise.resolve(candidate));
     const tagged = keys.filter((key) => tags.every((tag) => (key.tags ?? []).includes(tag)));
-    const usage = await mapBounded(tagged, USAGE_CONCURRENCY, (key) => usageOf(deps, key, since));
+    const usage = await usageOf(deps, tagged, since);
     return { answer: { status: 200, body: { keys: usage.map(usageJson) } }, keyIds: tagged.map((key) => key.apiKeyId) };
 }
-function usageOf(deps, key, since) {
-    const created = key.created === undefined ? NaN : Date.parse(key.created);
-    const from = since ?? (Number.isNaN(created) ? new Date(deps.now - DAYS_WHEN_UNKNOWN * 86_400_000) : new Date(created));
-    return deepgramStep(() => readKeyUsage(deps.deepgram, deps.projectId, key.apiKeyId, { since: from, until: new Date(deps.now) }));
+/** The keys' usage, each from `since`, else from its creation (7 days back when unknown). */
+function usageOf(deps, keys, since) {
+    const from = (key) => {
+        const created = key.created === undefined ? NaN : Date.parse(key.created);
+        return since ?? (Number.isNaN(created) ? new Date(deps.now - DAYS_WHEN_UNKNOWN * 86_400_000) : new Date(created));
+    };
+    const asks = keys.map((key) => ({ keyId: key.apiKeyId, since: from(key) }));
+    return deepgramStep(() => readUsage(deps.deepgram, deps.projectId, asks, new Date(deps.now)));
 }
 
 ;// CONCATENATED MODULE: ./src/broker/service.ts

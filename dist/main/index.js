@@ -31454,6 +31454,8 @@ function actionsIO(actions, idToken, env = process.env) {
             throw new errors/* RunnerFileError */.TX(file, env[file] ?? '', doing, withCode(error));
         }
     };
+    // One warning for a summary file that cannot be written, however many parts the step writes.
+    let summaryFailed = false;
     return {
         getInput: (name) => actions.getInput(name),
         setSecret: (value) => actions.setSecret(value),
@@ -31476,6 +31478,9 @@ function actionsIO(actions, idToken, env = process.env) {
             catch (error) {
                 // core keeps what it could not write; a later summary must not carry it again.
                 actions.summary.emptyBuffer();
+                if (summaryFailed)
+                    return;
+                summaryFailed = true;
                 actions.warning(logLine(new errors/* RunnerFileError */.TX('GITHUB_STEP_SUMMARY', path, 'write the job summary', withCode(error)).message));
             }
         },
@@ -32221,6 +32226,8 @@ function readUsagePlan(getInput, mode, now) {
     return { report, ...(since === undefined ? {} : { since }) };
 }
 
+// EXTERNAL MODULE: ./src/shared/concurrency.ts
+var concurrency = __nccwpck_require__(438);
 // EXTERNAL MODULE: ./src/shared/http.ts
 var http = __nccwpck_require__(6489);
 ;// CONCATENATED MODULE: ./src/shared/attempt.ts
@@ -32589,12 +32596,13 @@ function toProjectKey(value) {
 }
 
 ;// CONCATENATED MODULE: ./src/deepgram/usage.ts
-// What one key used, read from Deepgram's usage breakdown, billing breakdown and request log
-// (GET /v1/projects/{id}/usage/breakdown, /billing/breakdown, /requests), filtered by the key's id
-// (Deepgram's "accessor"). The three are read at once: one round trip for a key whose log fits in
-// one page. Every answer is checked like any other (size by the HTTP layer, JSON, types), and a
-// 403 is an answer here, not a failure: the credential may not read usage (usage:read) or cost
-// (billing:read). Deepgram's figures lag behind: what is read is what Deepgram says so far.
+// What keys used, read from Deepgram's usage breakdown, billing breakdown and request log
+// (GET /v1/projects/{id}/usage/breakdown, /billing/breakdown, /requests) by the keys' ids
+// (Deepgram's "accessor"). For one key the three are read at once: one round trip when its log
+// fits in one page. Every answer is checked like any other (size by the HTTP layer, JSON, types),
+// and a 403 is an answer here, not a failure: the credential may not read usage (usage:read) or
+// cost (billing:read). Deepgram's figures lag behind: what is read is what Deepgram says so far.
+
 
 
 /** One page of the request log holds at most this many requests (Deepgram's own maximum). */
@@ -32611,31 +32619,62 @@ function utcDay(date) {
 function utcDateTime(date) {
     return `${date.toISOString().slice(0, 19)}+00:00`;
 }
-/** Reads what `keyId` used in the window: the three reads at once, then any further pages of the log. */
-async function readKeyUsage(api, projectId, keyId, window) {
-    const start = utcDay(window.since);
-    // A runner whose clock is behind Deepgram's must not ask for an end before the start.
-    const end = [utcDay(window.until), start].sort().at(-1) ?? start;
-    const days = { start, end, accessor: keyId };
-    const [usage, usd, log] = await Promise.all([
-        unlessForbidden(() => api.readProject(projectId, 'usage/breakdown', days, `reading the usage of key ${keyId}`, usageFigures)),
-        unlessForbidden(() => api.readProject(projectId, 'billing/breakdown', days, `reading the cost of key ${keyId}`, dollars)),
-        unlessForbidden(() => readLog(api, projectId, keyId, window)),
+/** Distinct start days read at once: each is two requests (usage and cost). */
+const DAY_CONCURRENCY = 5;
+/**
+ * What each key used from its `since` until `until`. The breakdowns are grouped by accessor, so
+ * keys whose reports start on the same UTC day share one usage and one cost request, however
+ * many they are. The request log, one key's detail, is read when there is one key: that is the
+ * post step's case, and then all three reads go at once.
+ */
+async function readUsage(api, projectId, keys, until) {
+    const byDay = new Map();
+    for (const key of keys)
+        byDay.set(utcDay(key.since), [...(byDay.get(utcDay(key.since)) ?? []), key]);
+    const [only] = keys;
+    const [days, log] = await Promise.all([
+        (0,concurrency/* mapBounded */.y)([...byDay], DAY_CONCURRENCY, ([start, group]) => readDay(api, projectId, start, group, until)),
+        keys.length === 1 && only ? unlessForbidden(() => readLog(api, projectId, only.keyId, only, until)) : undefined,
     ]);
-    const denied = [];
-    if (usage === FORBIDDEN || log === FORBIDDEN)
-        denied.push('usage:read');
-    if (usd === FORBIDDEN)
-        denied.push('billing:read');
-    return {
-        keyId,
-        start,
-        end,
-        ...(usage === FORBIDDEN ? {} : { usage }),
-        ...(usd === FORBIDDEN ? {} : { usd }),
-        ...(log === FORBIDDEN ? {} : { log }),
-        denied,
-    };
+    const read = new Map(days.flat().map((usage) => [usage.keyId, usage]));
+    return keys.map((key) => {
+        const usage = read.get(key.keyId) ?? { keyId: key.keyId, start: utcDay(key.since), end: utcDay(until), denied: [] };
+        if (log === undefined)
+            return usage;
+        if (log === FORBIDDEN)
+            return { ...usage, denied: usage.denied.includes('usage:read') ? usage.denied : ['usage:read', ...usage.denied] };
+        return { ...usage, log };
+    });
+}
+/** One start day's keys: a usage and a cost breakdown, grouped by accessor, from that day to `until`. */
+async function readDay(api, projectId, start, keys, until) {
+    // A runner whose clock is behind Deepgram's must not ask for an end before the start.
+    const end = [utcDay(until), start].sort().at(-1) ?? start;
+    const [only] = keys;
+    const query = { start, end, grouping: 'accessor', ...(keys.length === 1 && only ? { accessor: only.keyId } : {}) };
+    const what = keys.length === 1 && only ? `key ${only.keyId}` : `${keys.length} keys`;
+    const [usage, usd] = await Promise.all([
+        unlessForbidden(() => api.readProject(projectId, 'usage/breakdown', query, `reading the usage of ${what}`, usageResults)),
+        unlessForbidden(() => api.readProject(projectId, 'billing/breakdown', query, `reading the cost of ${what}`, costResults)),
+    ]);
+    return keys.map((key) => {
+        const id = key.keyId.toLowerCase();
+        // With one key asked, a result that names no accessor is that key's (Deepgram filtered it).
+        const ours = (accessor) => accessor === id || (accessor === undefined && keys.length === 1);
+        const denied = [];
+        if (usage === FORBIDDEN)
+            denied.push('usage:read');
+        if (usd === FORBIDDEN)
+            denied.push('billing:read');
+        return {
+            keyId: key.keyId,
+            start,
+            end,
+            ...(usage === FORBIDDEN ? {} : { usage: sumFigures(usage.filter((r) => ours(r.accessor))) }),
+            ...(usd === FORBIDDEN ? {} : { usd: usd.filter((r) => ours(r.accessor)).reduce((sum, r) => sum + r.dollars, 0) }),
+            denied,
+        };
+    });
 }
 const FORBIDDEN = Symbol('forbidden');
 /** Deepgram's 403: the credential lacks the scope. Anything else is thrown as it came. */
@@ -32649,7 +32688,24 @@ async function unlessForbidden(read) {
         throw error;
     }
 }
-function usageFigures(body, unusable) {
+function usageResults(body, unusable) {
+    return resultsOf(body, unusable).map((result) => {
+        const models = field(field(result, 'grouping'), 'models');
+        if (models !== undefined && models !== null && !Array.isArray(models))
+            throw unusable('a result has models that are not a list');
+        return {
+            accessor: accessorOf(result, unusable),
+            requests: amount(result, 'requests', unusable, true),
+            hours: amount(result, 'hours', unusable, true),
+            agentHours: amount(result, 'agent_hours', unusable),
+            ttsCharacters: amount(result, 'tts_characters', unusable),
+            tokensIn: amount(result, 'tokens_in', unusable),
+            tokensOut: amount(result, 'tokens_out', unusable),
+            models: (Array.isArray(models) ? models : []).flatMap((m) => stringOf(m) ?? []),
+        };
+    });
+}
+function sumFigures(results) {
     const figures = {
         requests: 0,
         hours: 0,
@@ -32659,26 +32715,33 @@ function usageFigures(body, unusable) {
         tokensOut: 0,
         models: [],
     };
-    for (const result of resultsOf(body, unusable)) {
-        figures.requests += amount(result, 'requests', unusable, true);
-        figures.hours += amount(result, 'hours', unusable, true);
-        figures.agentHours += amount(result, 'agent_hours', unusable);
-        figures.ttsCharacters += amount(result, 'tts_characters', unusable);
-        figures.tokensIn += amount(result, 'tokens_in', unusable);
-        figures.tokensOut += amount(result, 'tokens_out', unusable);
-        const models = field(field(result, 'grouping'), 'models');
-        if (models !== undefined && models !== null && !Array.isArray(models))
-            throw unusable('a result has models that are not a list');
-        for (const model of Array.isArray(models) ? models : []) {
-            const name = stringOf(model);
-            if (name !== undefined && !figures.models.includes(name) && figures.models.length < 20)
-                figures.models.push(name);
-        }
+    for (const result of results) {
+        figures.requests += result.requests;
+        figures.hours += result.hours;
+        figures.agentHours += result.agentHours;
+        figures.ttsCharacters += result.ttsCharacters;
+        figures.tokensIn += result.tokensIn;
+        figures.tokensOut += result.tokensOut;
+        for (const model of result.models)
+            if (!figures.models.includes(model) && figures.models.length < 20)
+                figures.models.push(model);
     }
     return figures;
 }
-function dollars(body, unusable) {
-    return resultsOf(body, unusable).reduce((sum, result) => sum + amount(result, 'dollars', unusable, true), 0);
+function costResults(body, unusable) {
+    return resultsOf(body, unusable).map((result) => ({
+        accessor: accessorOf(result, unusable),
+        dollars: amount(result, 'dollars', unusable, true),
+    }));
+}
+/** The accessor a result is grouped under: a string, or null or absent when it names none. */
+function accessorOf(result, unusable) {
+    const accessor = field(field(result, 'grouping'), 'accessor');
+    if (accessor === undefined || accessor === null)
+        return undefined;
+    if (typeof accessor !== 'string')
+        throw unusable("a result's accessor is not a string");
+    return accessor.toLowerCase();
 }
 function resultsOf(body, unusable) {
     if (typeof body !== 'object' || body === null)
@@ -32704,13 +32767,13 @@ function amount(result, name, unusable, required = false) {
  * MAX_LOG_PAGES. The base of `page` is not documented, so requests are counted once by their id,
  * and only those of this key (should the filter be ignored).
  */
-async function readLog(api, projectId, keyId, window) {
+async function readLog(api, projectId, keyId, window, until) {
     const seen = new Set();
     let seconds = 0;
     const query = {
         accessor: keyId,
         start: utcDateTime(window.since),
-        end: utcDateTime(window.until),
+        end: utcDateTime(until),
         limit: String(LOG_PAGE_SIZE),
     };
     for (let page = 0; page < MAX_LOG_PAGES; page++) {
@@ -32917,7 +32980,7 @@ function usageSummary(keys, unknown, context) {
     const columns = [
         { title: 'Requests', cell: (k) => count(k.usage?.requests) },
         { title: 'Audio', cell: (k) => duration(k.usage?.hours) },
-        { title: 'Cost (USD)', cell: (k) => (k.usd === undefined ? 'unknown (needs billing:read)' : summary_dollars(k.usd)) },
+        { title: 'Cost (USD)', cell: (k) => (k.usd === undefined ? 'unknown (needs billing:read)' : dollars(k.usd)) },
         ...optionalColumns(readable),
         { title: 'Request log', cell: (k) => logCell(k) },
         { title: 'Days (UTC)', cell: (k) => markdownValue(k.start === k.end ? k.start : `${k.start} to ${k.end}`) },
@@ -32931,7 +32994,7 @@ function usageSummary(keys, unknown, context) {
             '**Total**',
             count(totals.requests),
             duration(totals.hours),
-            totals.usd === undefined ? 'unknown' : summary_dollars(totals.usd),
+            totals.usd === undefined ? 'unknown' : dollars(totals.usd),
             ...columns.slice(3).map(() => ''),
         ]);
     }
@@ -32992,7 +33055,7 @@ function duration(hours) {
         return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
     return `${Math.round(hours * 100) / 100} h`;
 }
-function summary_dollars(usd) {
+function dollars(usd) {
     return `$${usd.toFixed(4)}`;
 }
 function sum(values) {
@@ -33569,8 +33632,6 @@ function isoUtc(date) {
     return Number.isNaN(parsed) ? (date ?? '') : new Date(parsed).toISOString();
 }
 
-// EXTERNAL MODULE: ./src/shared/concurrency.ts
-var concurrency = __nccwpck_require__(438);
 ;// CONCATENATED MODULE: ./src/action/flow/revoke.ts
 
 
@@ -34122,7 +34183,7 @@ const KEY_CONCURRENCY = 20;
  * Deepgram as a KeySource, in one project. `defaultComment` names the run when the step gives no
  * comment; the marker that follows it is how this source finds its own keys again.
  */
-function deepgramSource(client, projectId, defaultComment) {
+function deepgramSource(client, projectId, defaultComment, tagsRead = new Map()) {
     return {
         service: 'Deepgram',
         locator: { kind: 'deepgram', projectId },
@@ -34151,7 +34212,7 @@ function deepgramSource(client, projectId, defaultComment) {
             return listed.filter((key) => ids_isUuid(key.apiKeyId) && isKeyOfSecret(key, digest)).map(known);
         },
         async deleteTagged(tags) {
-            const found = await keysTaggedWithAll(tags, projectId, client);
+            const found = await keysTaggedWithAll(tags, projectId, client, tagsRead);
             const outcomes = await (0,concurrency/* mapBounded */.y)(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id));
             const report = {
                 revoked: found.ids.filter((_, i) => outcomes[i] === 'deleted'),
@@ -34179,34 +34240,30 @@ function known(key) {
  * current description has no tags in list items, so a key listed without them is read alone,
  * KEY_CONCURRENCY at a time.
  */
-async function keysTaggedWithAll(tags, projectId, client) {
+async function keysTaggedWithAll(tags, projectId, client, tagsRead = new Map()) {
     const listed = await client.listKeys(projectId);
     const usable = listed.filter((key) => ids_isUuid(key.apiKeyId));
-    const toRead = usable.filter((key) => key.tags === undefined);
+    const toRead = usable.filter((key) => key.tags === undefined && !tagsRead.has(key.apiKeyId));
     const read = await (0,concurrency/* mapBounded */.y)(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId));
-    const tagsOf = new Map(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]));
+    toRead.forEach((key, i) => tagsRead.set(key.apiKeyId, read[i]?.tags ?? []));
     const ids = usable
         .filter((key) => {
-        const keyTags = key.tags ?? tagsOf.get(key.apiKeyId) ?? [];
+        const keyTags = key.tags ?? tagsRead.get(key.apiKeyId) ?? [];
         return tags.every((tag) => keyTags.includes(tag));
     })
         .map((key) => key.apiKeyId);
     const created = new Map(usable.map((key) => [key.apiKeyId, key.created]));
-    return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length, created };
+    const keysRead = usable.filter((key) => key.tags === undefined).length;
+    return { ids, keysRead, unreadable: listed.length - usable.length, created };
 }
 /** How far back a usage report reaches for a key whose creation is unknown (a deleted key, say). */
 const USAGE_DAYS_WHEN_UNKNOWN = 7;
-/**
- * Keys read at once for a usage report: each read is three requests (usage, cost, log), so about
- * KEY_CONCURRENCY requests are in flight.
- */
-const USAGE_CONCURRENCY = 7;
 /**
  * Usage straight from Deepgram: any key id of the project, a deleted one too (Deepgram keeps usage
  * after the key is gone). A key asked without `since` is read from its creation, which costs one
  * more request; a key Deepgram no longer knows is read from 7 days back.
  */
-function deepgramUsage(client, projectId, now) {
+function deepgramUsage(client, projectId, now, tagsRead = new Map()) {
     const sinceOf = async (ask) => {
         if (ask.since !== undefined)
             return ask.since;
@@ -34218,13 +34275,14 @@ function deepgramUsage(client, projectId, now) {
         return createdOrDefault(created, now());
     };
     const read = async (asks) => {
-        const keys = await (0,concurrency/* mapBounded */.y)(asks, USAGE_CONCURRENCY, async (ask) => readKeyUsage(client, projectId, ask.keyId, { since: await sinceOf(ask), until: new Date(now()) }));
-        return { keys, unknown: [] };
+        const sinces = await (0,concurrency/* mapBounded */.y)(asks, KEY_CONCURRENCY, sinceOf);
+        const keys = asks.map((ask, i) => ({ keyId: ask.keyId, since: sinces[i] ?? createdOrDefault(undefined, now()) }));
+        return { keys: await readUsage(client, projectId, keys, new Date(now())), unknown: [] };
     };
     return {
         usageOf: read,
         async usageTagged(tags, since) {
-            const found = await keysTaggedWithAll(tags, projectId, client);
+            const found = await keysTaggedWithAll(tags, projectId, client, tagsRead);
             return read(found.ids.map((keyId) => ({ keyId, since: since ?? createdOrDefault(found.created.get(keyId), now()) })));
         },
     };
@@ -34296,14 +34354,14 @@ async function reopenSource(locator, getInput, deps) {
         credential: apiKey,
     };
 }
-function deepgramKeys(spec, apiKey, projectId, deps) {
+function deepgramKeys(spec, apiKey, projectId, deps, tagsRead = new Map()) {
     const client = deepgramClient(apiKey, spec.apiUrl, deps, deps.policy, deps.deadline);
     return {
-        ...deepgramSource(client, projectId, spec.defaultComment),
-        ...deepgramUsage(client, projectId, deps.clock.now),
+        ...deepgramSource(client, projectId, spec.defaultComment, tagsRead),
+        ...deepgramUsage(client, projectId, deps.clock.now, tagsRead),
         deadline: deps.deadline,
-        renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps)),
-        within: (budgetMs) => deepgramKeys(spec, apiKey, projectId, shorterBudget(deps, budgetMs)),
+        renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps), tagsRead),
+        within: (budgetMs) => deepgramKeys(spec, apiKey, projectId, shorterBudget(deps, budgetMs), tagsRead),
     };
 }
 function brokerKeys(target, idToken, deps) {
