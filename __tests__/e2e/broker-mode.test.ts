@@ -335,7 +335,7 @@ describe('usage through the broker', () => {
     expect(foreign).toEqual({
       status: 403,
       type: 'application/json; charset=utf-8',
-      body: { error: 'not_yours', message: expect.stringContaining(theirId) },
+      body: { error: 'not_yours', message: expect.stringContaining(theirId) as unknown },
     })
     expect((await ask('/v1/keys/ad9c6799-d380-4db7-8c22-92c20a291229/usage')).status).toBe(404)
     expect((await ask('/v1/keys/not-a-key/usage')).status).toBe(400)
@@ -362,7 +362,7 @@ describe('usage through the broker', () => {
     expect(usageAudits()).toEqual([
       expect.objectContaining({
         outcome: 'listed',
-        reported: expect.arrayContaining([first.outputs['key-id'], second.outputs['key-id']]),
+        reported: expect.arrayContaining([first.outputs['key-id'], second.outputs['key-id']]) as unknown,
       }),
     ])
     expectNothingLeaked([first, second, revoke])

@@ -99,11 +99,19 @@ describe('usage, billing and the request log', () => {
     expect(usage.status).toBe(200)
     expect(usage.body).toMatchObject({ start: today(), end: today(), resolution: { units: 'day', amount: 1 } })
     expect(results(usage.body)).toEqual([
-      expect.objectContaining({ requests: 2, hours: 6 / 3600, grouping: expect.objectContaining({ accessor: null }) }),
+      expect.objectContaining({
+        requests: 2,
+        hours: 6 / 3600,
+        grouping: expect.objectContaining({ accessor: null }) as unknown,
+      }),
     ])
     const tagged = await call('GET', `${PROJECT}/usage/breakdown?tag=pr-43&grouping=accessor`)
     expect(results(tagged.body)).toEqual([
-      expect.objectContaining({ requests: 1, hours: 60 / 3600, grouping: expect.objectContaining({ accessor: b.id }) }),
+      expect.objectContaining({
+        requests: 1,
+        hours: 60 / 3600,
+        grouping: expect.objectContaining({ accessor: b.id }) as unknown,
+      }),
     ])
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)
     expect(results((await call('GET', `${PROJECT}/usage/breakdown?start=${tomorrow}&end=${tomorrow}`)).body)).toEqual(

@@ -46,7 +46,7 @@ describe('keysTaggedWithAll', () => {
       ids: [id(1), id(3)],
       keysRead: 0,
       unreadable: 0,
-      created: expect.any(Map),
+      created: expect.any(Map) as unknown,
     })
     expect(fake.reads).toEqual([])
   })
@@ -57,7 +57,7 @@ describe('keysTaggedWithAll', () => {
       ids: [id(1), id(2)],
       keysRead: 1,
       unreadable: 0,
-      created: expect.any(Map),
+      created: expect.any(Map) as unknown,
     })
     expect(fake.reads).toEqual([id(1)])
   })
@@ -97,7 +97,7 @@ describe('reading and deleting many keys', () => {
       ids: [id(1)],
       keysRead: 1,
       unreadable: 1,
-      created: expect.any(Map),
+      created: expect.any(Map) as unknown,
     })
     expect(fake.reads).toEqual([id(1)])
   })
