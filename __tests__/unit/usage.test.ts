@@ -33,18 +33,12 @@ function fakeDeepgram(answer: (path: string, query: Record<string, string>) => u
 } {
   const asked: { path: string; query: Record<string, string> }[] = []
   const api: UsageApi = {
-    readProject: (_projectId, path, query, action, read) => {
+    readProject: async (_projectId, path, query, action, read) => {
       asked.push({ path, query })
-      const body = answer(path, query)
+      const body = await Promise.resolve(answer(path, query))
       if (typeof body === 'number')
-        return Promise.reject(new ServiceError({ service: 'Deepgram', action, status: body, message: 'refused' }))
-      try {
-        return Promise.resolve(
-          read(body, (problem) => new UnusableAnswerError('Deepgram', action, 200, problem, 'req-1')),
-        )
-      } catch (error) {
-        return Promise.reject(error)
-      }
+        throw new ServiceError({ service: 'Deepgram', action, status: body, message: 'refused' })
+      return read(body, (problem) => new UnusableAnswerError('Deepgram', action, 200, problem, 'req-1'))
     },
   }
   return { api, asked }
