@@ -61,7 +61,12 @@ export async function reportUsage(
     )
   for (const usage of readable) io.info(usageLine(usage))
   await io.appendSummary(usageSummary(readable, unknown, options.context))
-  if (options.outputs) setUsageOutputs(io, readable)
+  try {
+    if (options.outputs) setUsageOutputs(io, readable)
+  } catch (error) {
+    // A runner file that cannot be written must not stop the deletes that follow.
+    io.warning(`The usage outputs were not set: ${describeFailure(error)}`)
+  }
   return readable
 }
 
