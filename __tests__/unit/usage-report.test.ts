@@ -49,10 +49,9 @@ const lines = (io: RecordingIO, kind: string) => io.log.filter((entry) => entry.
 
 describe('reportUsage', () => {
   test('reports within its own budget: summary, log line and outputs', async () => {
-    const { io, reported, budgets } = await run({ report: 'auto' }, async () => ({
-      keys: [figures(2, 0.1)],
-      unknown: [],
-    }))
+    const { io, reported, budgets } = await run({ report: 'auto' }, () =>
+      Promise.resolve({ keys: [figures(2, 0.1)], unknown: [] }),
+    )
     expect(budgets).toEqual([4000])
     expect(reported).toHaveLength(1)
     expect(io.summary).toContain('| 2 | 30 min 0 s | $0.1000 |')
