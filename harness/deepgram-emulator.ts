@@ -5,6 +5,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
+import { billingBreakdown, listRequests, transcribe, usageBreakdown, type UsageRecord } from './deepgram-usage.ts'
 
 export interface EmulatorAccount {
   apiKey: string
@@ -45,7 +46,8 @@ export interface RecordedRequest {
   status: number
 }
 
-export type FaultRoute = 'projects' | 'create' | 'list' | 'get' | 'delete' | 'grant'
+export type FaultRoute =
+  'projects' | 'create' | 'list' | 'get' | 'delete' | 'grant' | 'listen' | 'usage' | 'billing' | 'requests'
 
 export interface Fault {
   route: FaultRoute
@@ -84,6 +86,12 @@ export interface DeepgramEmulator {
   keys: EmulatedKey[]
   /** Every temporary token granted, in order. */
   tokens: GrantedToken[]
+  /** Every request counted by POST /v1/listen (or recordUsage), in order: what the usage endpoints report. */
+  usage: UsageRecord[]
+  /** Counts a request without transcribing, e.g. thousands of them or one of a deleted key. */
+  recordUsage(record: Partial<UsageRecord> & { accessor: string; seconds: number }): UsageRecord
+  /** The accessor id the usage endpoints give an account's own key (api-key): the key's id on Deepgram. */
+  accessorOf(apiKey: string): string
   liveKeys(): EmulatedKey[]
   fail(fault: Fault): void
   commitThenFail(status: number, times?: number): void
@@ -158,6 +166,7 @@ interface State {
   tokenSecret: Buffer
   listOmitsTags: boolean
   getShape: 'flat' | 'item'
+  usage: UsageRecord[]
 }
 
 export async function startDeepgramEmulator(options: DeepgramEmulatorOptions): Promise<DeepgramEmulator> {
@@ -183,6 +192,7 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions): P
     tokenSecret: randomBytes(32),
     listOmitsTags: options.listOmitsTags ?? false,
     getShape: options.getShape ?? 'flat',
+    usage: [],
   }
   const requests: RecordedRequest[] = []
   const server = createServer((req, res) => {
@@ -195,6 +205,24 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions): P
     requests,
     keys: state.keys,
     tokens: state.tokens,
+    usage: state.usage,
+    recordUsage: (record) => {
+      const full: UsageRecord = {
+        requestId: randomUUID(),
+        projectId: state.projects[0]?.projectId ?? DEFAULT_PROJECT.projectId,
+        created: emulatorNow(state),
+        model: 'nova-3',
+        tags: [],
+        endpoint: 'listen',
+        method: 'sync',
+        code: 200,
+        ttsCharacters: 0,
+        ...record,
+      }
+      state.usage.push(full)
+      return full
+    },
+    accessorOf,
     liveKeys: () => state.keys.filter((k) => !k.deleted && !isExpired(k, emulatorNow(state))),
     fail: (fault) => state.faults.push(...repeat(fault, fault.times ?? 1)),
     commitThenFail: (status, times = 1) =>
@@ -272,6 +300,8 @@ interface Incoming {
   query: Record<string, string>
   headers: Record<string, string>
   rawBody: string
+  /** The body as sent, for audio. */
+  bytes: Buffer
   requestId: string
 }
 
@@ -308,21 +338,23 @@ async function readIncoming(req: IncomingMessage): Promise<Incoming> {
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
   }
+  const bytes = await readBody(req)
   return {
     method: req.method ?? 'GET',
     path: url.pathname,
     query: Object.fromEntries(url.searchParams),
     headers,
-    rawBody: await readBody(req),
+    rawBody: bytes.toString('utf8'),
+    bytes,
     requestId: randomUUID(),
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
   })
 }
@@ -392,7 +424,8 @@ function sleep(ms: number): Promise<void> {
 type RouteMatch =
   | { name: 'projects' }
   | { name: 'grant' }
-  | { name: 'create' | 'list'; projectId: string }
+  | { name: 'listen' }
+  | { name: 'create' | 'list' | 'usage' | 'billing' | 'requests'; projectId: string }
   | { name: 'get' | 'delete'; projectId: string; keyId: string }
 
 interface ProjectContext {
@@ -413,6 +446,7 @@ function route(state: State, req: Incoming): Reply {
   const fault = takeFault(state, match.name)
   if (fault !== undefined) return faultReply(fault, req.requestId)
 
+  if (match.name === 'listen') return listenRequest(state, req)
   const account = authenticate(state, req.headers['authorization'])
   if (account === undefined) return legacyError(401, 'INVALID_AUTH', 'Invalid credentials.', req.requestId)
   if (match.name === 'projects') return listProjects(state, account)
@@ -430,14 +464,30 @@ function route(state: State, req: Incoming): Reply {
       return getKey(ctx, match.keyId)
     case 'delete':
       return deleteKey(ctx, match.keyId)
+    case 'usage':
+      return requireScope(ctx, 'usage:read') ?? usageReply(ctx, usageBreakdown)
+    case 'billing':
+      return requireScope(ctx, 'billing:read') ?? usageReply(ctx, billingBreakdown)
+    case 'requests':
+      return (
+        requireScope(ctx, 'usage:read') ??
+        answer(listRequests(ctx.state.usage, ctx.projectId, ctx.req.query, ctx.req.requestId))
+      )
   }
 }
 
 function matchRoute(method: string, path: string): RouteMatch | undefined {
   if (path === '/v1/auth/grant') return method === 'POST' ? { name: 'grant' } : undefined
+  if (path === '/v1/listen') return method === 'POST' ? { name: 'listen' } : undefined
   const segments = decodeSegments(path)
   if (segments === undefined || segments[0] !== 'v1' || segments[1] !== 'projects') return undefined
   const [, , projectId, keys, keyId, ...rest] = segments
+  if (projectId && method === 'GET') {
+    const report = segments.slice(3).join('/')
+    if (report === 'usage/breakdown') return { name: 'usage', projectId }
+    if (report === 'billing/breakdown') return { name: 'billing', projectId }
+    if (report === 'requests') return { name: 'requests', projectId }
+  }
   if (rest.length > 0) return undefined
   if (projectId === undefined) return method === 'GET' ? { name: 'projects' } : undefined
   if (keys !== 'keys' || projectId === '') return undefined
@@ -538,6 +588,75 @@ function can(account: EmulatorAccount, permission: 'keys:read' | 'keys:write'): 
 function requirePermission(ctx: ProjectContext, permission: 'keys:read' | 'keys:write'): Reply | undefined {
   if (can(ctx.account, permission)) return undefined
   return legacyError(403, 'INSUFFICIENT_PERMISSIONS', 'User does not have sufficient permissions.', ctx.req.requestId)
+}
+
+/**
+ * Usage and the request log need usage:read (every role has it), cost billing:read (admins and
+ * owners have it), as Deepgram's roles give them.
+ */
+function requireScope(ctx: ProjectContext, scope: 'usage:read' | 'billing:read'): Reply | undefined {
+  const roles = scope === 'usage:read' ? ROLES : new Set(['admin', 'owner'])
+  if (ctx.account.scopes.some((s) => roles.has(s) || s === scope)) return undefined
+  return legacyError(403, 'INSUFFICIENT_PERMISSIONS', 'User does not have sufficient permissions.', ctx.req.requestId)
+}
+
+function usageReply(
+  ctx: ProjectContext,
+  report: (
+    records: UsageRecord[],
+    projectId: string,
+    query: Record<string, string>,
+    now: number,
+    requestId: string,
+  ) => { status: number; body: unknown },
+): Reply {
+  return answer(report(ctx.state.usage, ctx.projectId, ctx.req.query, emulatorNow(ctx.state), ctx.req.requestId))
+}
+
+function answer(reply: { status: number; body: unknown }): Reply {
+  return json(reply.status, reply.body)
+}
+
+/**
+ * POST /v1/listen with a key (Token) or a temporary token (Bearer): the request counts against
+ * the key, or against the key that granted the token, as on Deepgram. A deleted or expired key,
+ * or an expired token, is refused.
+ */
+function listenRequest(state: State, req: Incoming): Reply {
+  const caller = listener(state, req.headers['authorization'])
+  if (caller === undefined) return legacyError(401, 'INVALID_AUTH', 'Invalid credentials.', req.requestId)
+  return answer(transcribe(state.usage, caller, req.bytes, req.query, emulatorNow(state), req.requestId))
+}
+
+function listener(
+  state: State,
+  authorization: string | undefined,
+): { projectId: string; accessor: string; tags: string[] } | undefined {
+  const bearer = /^bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1]
+  const apiKey = bearer === undefined ? /^token\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] : undefined
+  const token = bearer === undefined ? undefined : state.tokens.find((t) => t.accessToken === bearer)
+  if (token !== undefined && !tokenLive(token.accessToken, emulatorNow(state))) return undefined
+  const key = apiKey ?? token?.apiKey
+  if (key === undefined) return undefined
+  const minted = state.keys.find((k) => k.key === key)
+  if (minted !== undefined)
+    return minted.deleted || isExpired(minted, emulatorNow(state))
+      ? undefined
+      : { projectId: minted.projectId, accessor: minted.apiKeyId, tags: minted.tags }
+  const account = state.accounts.find((a) => a.apiKey === key)
+  const projectId = account?.projectIds[0]
+  return account && projectId ? { projectId, accessor: accessorOf(account.apiKey), tags: [] } : undefined
+}
+
+function tokenLive(jwt: string, now: number): boolean {
+  const payload = recordedBody(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'))
+  return isRecord(payload) && typeof payload['exp'] === 'number' && payload['exp'] * 1000 > now
+}
+
+/** An account's own key has an id on Deepgram too: derived from the key, so that it is stable. */
+function accessorOf(apiKey: string): string {
+  const hex = createHash('sha256').update(`accessor ${apiKey}`).digest('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-9${hex.slice(17, 20)}-${hex.slice(20, 32)}`
 }
 
 /** Members and admins manage only the keys they created; owners see every key of the project. */

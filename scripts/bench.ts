@@ -41,6 +41,11 @@ const MEASUREMENTS: Measurement[] = [
     title: 'Fan-out to 100 repository secrets (100 ms latency per request)',
     measure: async () => (await import('./bench-fanout.ts')).measureFanOut(),
   },
+  {
+    title:
+      'Round trips on the critical path of the post step, with and without the usage report (100 ms latency per request)',
+    measure: async () => (await import('./bench-usage.ts')).measureUsageRoundTrips(),
+  },
   { title: 'Revoke by tags among 400 keys (100 ms latency per request)', measure: measureRevokeByTags },
   {
     title: 'Broker: POST /v1/keys, CPU per key against a minimal floor server, and p99 at 100 keys/s (open loop)',

@@ -1,6 +1,7 @@
 // `npm run demo`: one job against the local Deepgram emulator, no account and no network. Runs
 // dist/ main then post the way the runner does, and shows what a workflow author would see.
 import { DEFAULT_ACCOUNT, startDeepgramEmulator } from '../harness/deepgram-emulator.ts'
+import { silentWav } from '../harness/deepgram-usage.ts'
 import { findLeaks, runStep } from '../harness/runner.ts'
 import { checklist, indent, masked, masksOf, rendered, section, showMain, transcript, verdict } from './transcript.ts'
 
@@ -55,6 +56,18 @@ try {
   for (const leak of findLeaks(main, [key, DEFAULT_ACCOUNT.apiKey], ['key']))
     problems.push(`main leaked a secret: ${leak}`)
 
+  // The job's own work: two transcriptions with the minted key, which the post step then reports.
+  section('the job transcribes twice with the key (POST /v1/listen, 2 s and 3 s of audio)')
+  for (const seconds of [2, 3]) {
+    const answer = await fetch(`${emulator.url}/v1/listen?model=nova-3`, {
+      method: 'POST',
+      headers: { authorization: `Token ${key}`, 'content-type': 'audio/wav' },
+      body: silentWav(seconds),
+    })
+    console.log(`  ${seconds} s of audio: HTTP ${answer.status}`)
+    check(answer.status === 200, `transcribing with the key answered ${answer.status}`)
+  }
+
   const post = await runStep('post', { inputs, state: main.state })
   section(`post step: raw stdout/stderr (exit code ${post.exitCode})`)
   console.log(transcript(post))
@@ -66,7 +79,13 @@ try {
   const fate =
     minted === undefined ? 'no key was created' : `key ${keyId}: ${minted.deleted ? 'deleted' : 'NOT deleted'}`
   console.log(`  ${fate}; live keys left: ${emulator.liveKeys().length}`)
+  section('post step: job summary (markdown)')
+  console.log(indent(post.summary))
   check(post.exitCode === 0, `post exited with ${post.exitCode}`)
+  check(
+    post.summary.includes('### Deepgram usage') && post.summary.includes(`| \`${keyId}\` | 2 | 5 s |`),
+    "post's summary does not report the key's 2 requests and 5 s of audio",
+  )
   check(minted === undefined || (minted.deleted && !liveAfterPost), 'the key is still live after post')
   for (const leak of findLeaks(post, [key, DEFAULT_ACCOUNT.apiKey])) problems.push(`post leaked a secret: ${leak}`)
 } catch (error) {
@@ -74,4 +93,4 @@ try {
 } finally {
   await emulator.close()
 }
-verdict(problems, 'minted, masked, verified and revoked', crash)
+verdict(problems, 'minted, masked, verified, used, reported and revoked', crash)

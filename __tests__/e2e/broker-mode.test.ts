@@ -8,6 +8,7 @@ import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deep
 import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator, type GitHubEmulator } from '../../harness/github-emulator.ts'
 import { DEFAULT_AUDIENCE, startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
 import { runJob, runStep, type StepOptions, type StepRun } from '../../harness/runner.ts'
+import { silentWav } from '../../harness/deepgram-usage.ts'
 import { ADMIN_KEY, allKeys, expectNoLeaks, theError, warningLines } from '../helpers/action.ts'
 
 let issuer: OidcIssuer
@@ -129,6 +130,8 @@ describe('the action in broker mode', () => {
       'expires-at': main.outputs['expires-at'],
       revoke: 'true',
       'kept-because': '',
+      'key-created': key.created,
+      'key-tags': key.tags.join(','),
     })
     expect(main.stdout).toContain(`Created key ${key.apiKeyId} in project ${key.projectId}: scopes usage:write`)
 
@@ -150,7 +153,7 @@ describe('the action in broker mode', () => {
     expect(dg.liveKeys().map((k) => k.apiKeyId)).toEqual([keyId])
     const revoke = await runStep('main', step({ mode: 'revoke', 'key-id': keyId, scopes: '', expiration: '' }))
     expect(revoke.exitCode).toBe(0)
-    expect(revoke.outputs).toEqual({ skipped: 'false', 'revoked-count': '1', 'revoked-key-ids': keyId })
+    expect(revoke.outputs).toMatchObject({ skipped: 'false', 'revoked-count': '1', 'revoked-key-ids': keyId })
     expect(dg.liveKeys()).toEqual([])
     expectNothingLeaked([main, revoke])
   })
@@ -256,5 +259,112 @@ describe('the action in broker mode', () => {
     expect(post.stdout).toContain('is kept until it expires')
     expect(dg.liveKeys()).toHaveLength(1)
     expectNothingLeaked([main, post])
+  })
+})
+
+describe('usage through the broker', () => {
+  async function transcribe(key: string, seconds: number): Promise<void> {
+    const answer = await fetch(`${dg.url}/v1/listen`, {
+      method: 'POST',
+      headers: { authorization: `Token ${key}`, 'content-type': 'audio/wav' },
+      body: silentWav(seconds),
+    })
+    expect(answer.status).toBe(200)
+  }
+
+  /** The broker's audit lines for its usage routes. */
+  function usageAudits(): Record<string, unknown>[] {
+    return broker
+      .stdout()
+      .split('\n')
+      .flatMap((line) => (line.startsWith('{') ? [JSON.parse(line) as Record<string, unknown>] : []))
+      .filter((line) => /^GET \/v1\/(keys\/[^/]+\/)?usage/.test(String(line['request'])))
+  }
+
+  test('post reports what the key used, asking the broker, before it deletes the key', async () => {
+    const main = await runStep('main', step({ tags: 'pr-7' }))
+    const keyId = main.outputs['key-id'] ?? ''
+    await transcribe(main.outputs['key'] ?? '', 2)
+    await transcribe(main.outputs['key'] ?? '', 3)
+    const post = await runStep('post', { ...step({ tags: 'pr-7' }), state: main.state })
+    expect(post.exitCode).toBe(0)
+    expect(post.summary).toContain(`| \`${keyId}\` | 2 | 5 s | unknown (needs billing:read) |`)
+    expect(post.summary).toContain("the project's Usage page in the Deepgram console later, filtered by key")
+    expect(warningLines(post)).toEqual([])
+    expect(dg.liveKeys()).toEqual([])
+    expect(usageAudits()).toEqual([
+      expect.objectContaining({ outcome: 'listed', status: 200, key_id: keyId, reported: [keyId], rule: 'app-tests' }),
+    ])
+    expectNothingLeaked([main, post])
+  })
+
+  test("another repository's key: 403 or 404, never its figures; report mode shows only this repository's keys", async () => {
+    const own = await runStep('main', step({ revoke: 'false', tags: 'pr-7' }))
+    await transcribe(own.outputs['key'] ?? '', 2)
+    await issuer.setRunnerClaims({ repository: 'octo-org/eval', repository_id: '1005', environment: 'eval' })
+    const theirs = await runStep('main', step({ revoke: 'false', tags: 'pr-7' }))
+    await transcribe(theirs.outputs['key'] ?? '', 7)
+    await issuer.setRunnerClaims({})
+    const ownId = own.outputs['key-id'] ?? ''
+    const theirId = theirs.outputs['key-id'] ?? ''
+
+    const report = await runStep(
+      'main',
+      step({ mode: 'report', 'key-id': `${ownId}, ${theirId}`, scopes: '', expiration: '' }),
+    )
+    expect(report.exitCode).toBe(0)
+    expect(report.outputs['usage-requests']).toBe('1')
+    expect(report.summary).toContain(`| \`${ownId}\` | 1 | 2 s |`)
+    expect(report.summary).toContain(`| \`${theirId}\` | not reported: not a key of this repository |`)
+    expect(report.summary).not.toContain('7 s')
+    expect(report.outputs['usage-json']).not.toContain(theirId)
+    expect(dg.liveKeys()).toHaveLength(2)
+
+    const byTags = await runStep('main', step({ mode: 'report', tags: 'pr-7', scopes: '', expiration: '' }))
+    expect(JSON.parse(byTags.outputs['usage-json'] ?? '[]')).toEqual([
+      expect.objectContaining({ key_id: ownId, requests: 1, logged_seconds: 2 }),
+    ])
+
+    // Asked straight, with this repository's token.
+    const token = await issuer.sign({ aud: DEFAULT_AUDIENCE })
+    const ask = async (path: string) => {
+      const answer = await fetch(`${broker.url}${path}`, { headers: { authorization: `Bearer ${token}` } })
+      return { status: answer.status, type: answer.headers.get('content-type'), body: await answer.json() }
+    }
+    const foreign = await ask(`/v1/keys/${theirId}/usage`)
+    expect(foreign).toEqual({
+      status: 403,
+      type: 'application/json; charset=utf-8',
+      body: { error: 'not_yours', message: expect.stringContaining(theirId) as unknown },
+    })
+    expect((await ask('/v1/keys/ad9c6799-d380-4db7-8c22-92c20a291229/usage')).status).toBe(404)
+    expect((await ask('/v1/keys/not-a-key/usage')).status).toBe(400)
+    expect((await ask('/v1/usage?tags=pr-7&since=yesterday')).status).toBe(400)
+    expect((await ask(`/v1/keys/${ownId}/usage`)).body).toEqual({
+      keys: [expect.objectContaining({ key_id: ownId, requests: 1 })],
+    })
+    expectNothingLeaked([own, theirs, report, byTags])
+  })
+
+  test('revoke by tags through the broker reports each key and the total, then deletes', async () => {
+    const first = await runStep('main', step({ revoke: 'false', tags: 'pr-9' }))
+    const second = await runStep('main', step({ revoke: 'false', tags: 'pr-9' }))
+    await transcribe(first.outputs['key'] ?? '', 4)
+    await transcribe(second.outputs['key'] ?? '', 6)
+    const revoke = await runStep('main', step({ mode: 'revoke', tags: 'pr-9', scopes: '', expiration: '' }))
+    expect(revoke.exitCode).toBe(0)
+    expect(revoke.outputs['revoked-count']).toBe('2')
+    expect(revoke.outputs['usage-requests']).toBe('2')
+    expect(revoke.outputs['usage-hours']).toBe('0.002778')
+    expect(revoke.outputs['usage-usd']).toBe('')
+    expect(revoke.summary).toContain('| **Total** | 2 | 10 s | unknown |')
+    expect(dg.liveKeys()).toEqual([])
+    expect(usageAudits()).toEqual([
+      expect.objectContaining({
+        outcome: 'listed',
+        reported: expect.arrayContaining([first.outputs['key-id'], second.outputs['key-id']]) as unknown,
+      }),
+    ])
+    expectNothingLeaked([first, second, revoke])
   })
 })

@@ -38,7 +38,7 @@ describe('bad input fails with one clear error before any request', () => {
     [{ 'deepgram-api-url': 'http://example.com' }, 'deepgram-api-url', /clear text/],
     [{ 'deepgram-api-url': 'not a url' }, 'deepgram-api-url', /not a URL/],
     [{ 'api-key': '' }, 'api-key', /forks.*Dependabot/s],
-    [{ 'key-id': 'ad9c6799-d380-4db7-8c22-92c20a291229' }, 'key-id', /mode: revoke only/],
+    [{ 'key-id': 'ad9c6799-d380-4db7-8c22-92c20a291229' }, 'key-id', /mode: revoke and mode: report only/],
   ])('%p', async (inputs, input, forms) => {
     const main = await runStep('main', { inputs: deepgramInputs(dg, inputs) })
     expect(main.exitCode).toBe(1)
@@ -120,7 +120,7 @@ describe('transient failures are retried, and leave no orphan key', () => {
 
   test('a create that succeeded but answered 503 is deleted before the retry', async () => {
     dg.commitThenFail(503)
-    const { main, post } = await runJob({ inputs: deepgramInputs(dg) })
+    const { main, post } = await runJob({ inputs: deepgramInputs(dg, { 'usage-report': 'false' }) })
     expect(main.exitCode).toBe(0)
     expect(dg.keys).toHaveLength(2)
     expect(dg.liveKeys()).toEqual([])

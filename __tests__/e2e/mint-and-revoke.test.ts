@@ -47,6 +47,8 @@ describe('a job that mints a key and revokes it when it ends', () => {
       'expires-at': main.outputs['expires-at'],
       revoke: 'true',
       'kept-because': '',
+      'key-created': key.created,
+      'key-tags': 'ci',
     })
     expect(main.stdout).toContain(
       `Created key ${key.apiKeyId} in project ${PROJECT_ID}: scopes usage:write, keys:write, keys:read (Deepgram added keys:read)`,
@@ -131,7 +133,7 @@ describe('a job that mints a key and revokes it when it ends', () => {
       'expires-at': '2026-01-01T00:00:00.000Z',
       revoke: 'true',
     }
-    const post = await runStep('post', { inputs: deepgramInputs(dg), state })
+    const post = await runStep('post', { inputs: deepgramInputs(dg, { 'usage-report': 'false' }), state })
     expect(post.exitCode).toBe(0)
     expect(post.stdout).toContain('Key b5b3e4a0-0000-4000-8000-000000000001 was already deleted.')
     expect(dg.requests.map((r) => `${r.method} ${r.status}`)).toEqual(['DELETE 404'])

@@ -55,6 +55,9 @@ export class RecordingIO implements ActionIO {
   info(message: string): void {
     this.log.push(`info ${message}`)
   }
+  debug(message: string): void {
+    this.log.push(`debug ${message}`)
+  }
   notice(message: string): void {
     this.log.push(`notice ${message}`)
   }

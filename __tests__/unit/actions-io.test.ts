@@ -18,6 +18,7 @@ function recordingCore(): RunnerCore & { calls: string[] } {
     setOutput: record('setOutput'),
     saveState: record('saveState'),
     info: record('info'),
+    debug: record('debug'),
     notice: record('notice'),
     warning: record('warning'),
     setFailed: record('setFailed'),
@@ -160,13 +161,16 @@ describe('actionsIO', () => {
       )
     })
 
-    test('a summary that cannot be written is one warning, and the step goes on', async () => {
+    test('a summary that cannot be written is one warning, however many parts are written, and the step goes on', async () => {
       const core = failing(systemError('ENOSPC', 'no space left on device'))
-      await expect(actionsIO(core, noIdToken, ENV).appendSummary('### Key\n')).resolves.toBeUndefined()
+      const io = actionsIO(core, noIdToken, ENV)
+      await expect(io.appendSummary('### Key\n')).resolves.toBeUndefined()
+      await expect(io.appendSummary('### Usage\n')).resolves.toBeUndefined()
       expect(core.calls).toEqual([
         'emptyBuffer()',
         "warning(Could not write the job summary: writing the runner's file GITHUB_STEP_SUMMARY (/runner/_temp/step_summary_1) failed with ENOSPC (no space left on the device). " +
           "Only the summary is missing: the step's work is not affected. Free disk space on the runner (the volume of its work directory is full).)",
+        'emptyBuffer()',
       ])
     })
   })

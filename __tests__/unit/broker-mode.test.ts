@@ -131,7 +131,7 @@ describe('runMain in broker mode', () => {
   test.each([
     [{ scopes: 'member' }, 'Input scopes:'],
     [{ expiration: '91d' }, 'Input expiration:'],
-    [{ 'key-id': KEY_ID }, 'Input key-id: applies to mode: revoke only'],
+    [{ 'key-id': KEY_ID }, 'Input key-id: applies to mode: revoke and mode: report only'],
     [{ revoke: 'maybe' }, 'Input revoke:'],
     [{ 'keep-previous': 'one' }, 'Input keep-previous:'],
     [
@@ -188,6 +188,8 @@ describe('runMain in broker mode', () => {
       'expires-at': '2026-11-28T13:00:00.000Z',
       revoke: 'true',
       'kept-because': '',
+      'key-created': '',
+      'key-tags': 'ci',
     })
     expect(io.summary).toContain('revoked when the job ends')
     expect(JSON.stringify([io.log, io.saved, io.summary])).not.toContain(ID_TOKEN)

@@ -46,6 +46,7 @@ describe('keysTaggedWithAll', () => {
       ids: [id(1), id(3)],
       keysRead: 0,
       unreadable: 0,
+      created: expect.any(Map) as unknown,
     })
     expect(fake.reads).toEqual([])
   })
@@ -56,6 +57,7 @@ describe('keysTaggedWithAll', () => {
       ids: [id(1), id(2)],
       keysRead: 1,
       unreadable: 0,
+      created: expect.any(Map) as unknown,
     })
     expect(fake.reads).toEqual([id(1)])
   })
@@ -91,7 +93,12 @@ describe('reading and deleting many keys', () => {
 
   test('leaves alone, and never reads, a listed key whose id is not a UUID', async () => {
     const fake = fakeKeys([key(1), { apiKeyId: '../../projects', comment: '', scopes: [] }], { [id(1)]: ['ci'] })
-    expect(await keysTaggedWithAll(['ci'], projectId, fake.api)).toEqual({ ids: [id(1)], keysRead: 1, unreadable: 1 })
+    expect(await keysTaggedWithAll(['ci'], projectId, fake.api)).toEqual({
+      ids: [id(1)],
+      keysRead: 1,
+      unreadable: 1,
+      created: expect.any(Map) as unknown,
+    })
     expect(fake.reads).toEqual([id(1)])
   })
 })

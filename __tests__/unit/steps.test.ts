@@ -78,6 +78,8 @@ describe('runMain', () => {
       'expires-at': '2026-11-28T13:00:00.000Z',
       revoke: 'true',
       'kept-because': '',
+      'key-created': '2026-11-28T12:00:00.000Z',
+      'key-tags': '',
     })
     expect(JSON.stringify([io.log, io.saved, io.summary])).not.toContain(NEW_KEY)
     expect(deepgram.sent[0]?.headers.authorization).toBe(`Token ${ADMIN_KEY}`)
@@ -119,6 +121,8 @@ describe('runMain', () => {
 })
 
 describe('runPost', () => {
+  // The usage report before the delete has tests of its own (usage-report.test.ts).
+  const postInputs = { ...inputs, 'usage-report': 'false' }
   const state = { 'project-id': PROJECT, 'key-id': KEY_ID, 'expires-at': '2026-11-28T13:00:00.000Z', revoke: 'true' }
   const post = async (io: RecordingIO, script: Record<string, HttpResponse[]>) => {
     const deepgram = scriptedDeepgram(script)
@@ -131,7 +135,7 @@ describe('runPost', () => {
     ['revoke is off', { ...state, revoke: 'false' }],
     ['main knew no key of its own was left', { 'project-id': PROJECT, invocation: '' }],
   ])('sends nothing when %s', async (_, saved) => {
-    const io = new RecordingIO(inputs, saved)
+    const io = new RecordingIO(postInputs, saved)
     expect(await post(io, {})).toEqual([])
     expect(io.failed).toBeUndefined()
   })
@@ -141,7 +145,7 @@ describe('runPost', () => {
     ['project id', { ...state, 'project-id': 'abc?x=1' }],
     ['marker', { 'project-id': PROJECT, invocation: '::set-output name=x::' }],
   ])('sends nothing, and warns without quoting it, when the saved %s is malformed', async (what, saved) => {
-    const io = new RecordingIO(inputs, saved)
+    const io = new RecordingIO(postInputs, saved)
     expect(await post(io, {})).toEqual([])
     expect(io.log.filter((entry) => entry.startsWith('warning'))).toEqual([
       `warning The main step's saved ${what} is not one this action saves, so no request was made. Check the project's keys in the Deepgram console.`,
@@ -149,7 +153,7 @@ describe('runPost', () => {
   })
 
   test("revokes a key the runner's clock says has expired: only Deepgram knows", async () => {
-    const io = new RecordingIO(inputs, { ...state, 'expires-at': '2026-11-28T11:59:59.000Z' })
+    const io = new RecordingIO(postInputs, { ...state, 'expires-at': '2026-11-28T11:59:59.000Z' })
     const sent = await post(io, {
       [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [
         json(404, { category: 'NOT_FOUND', message: 'API key not found.' }),
@@ -160,7 +164,7 @@ describe('runPost', () => {
   })
 
   test("finds the key by this run's marker when main never saw the create's answer, and leaves look-alikes", async () => {
-    const io = new RecordingIO(inputs, { 'project-id': PROJECT, invocation: '0123456789abcdef' })
+    const io = new RecordingIO(postInputs, { 'project-id': PROJECT, invocation: '0123456789abcdef' })
     const other = 'be0c3c1f-1a5e-4f8b-9d3c-2e7a6b5c4d3e'
     const listing = json(200, {
       api_keys: [
@@ -181,7 +185,7 @@ describe('runPost', () => {
   })
 
   test('a DELETE answered 200 with an error body is not a revocation', async () => {
-    const io = new RecordingIO(inputs, state)
+    const io = new RecordingIO(postInputs, state)
     const failure = json(200, { err_code: 'INTERNAL', err_msg: 'Could not delete the key.', request_id: 'req-2' })
     await post(io, { [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [failure] })
     expect(io.log.filter((entry) => entry.startsWith('warning'))).toEqual([
@@ -190,7 +194,7 @@ describe('runPost', () => {
   })
 
   test('deletes the key with the api-key it reads again', async () => {
-    const io = new RecordingIO(inputs, state)
+    const io = new RecordingIO(postInputs, state)
     const sent = await post(io, {
       [`DELETE /v1/projects/${PROJECT}/keys/${KEY_ID}`]: [json(200, { message: 'Successfully deleted the API key!' })],
     })
@@ -199,7 +203,7 @@ describe('runPost', () => {
   })
 
   test('turns a revocation that keeps failing into a warning with status, message and request id', async () => {
-    const io = new RecordingIO(inputs, state)
+    const io = new RecordingIO(postInputs, state)
     const failure = json(503, {
       error_code: 'Service Unavailable',
       err_msg: 'Please try again later',

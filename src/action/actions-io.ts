@@ -10,6 +10,7 @@ export interface RunnerCore {
   saveState(name: string, value: string): void
   getState(name: string): string
   info(message: string): void
+  debug(message: string): void
   notice(message: string): void
   warning(message: string): void
   setFailed(message: string): void
@@ -39,6 +40,8 @@ export function actionsIO(
       throw new RunnerFileError(file, env[file] ?? '', doing, withCode(error))
     }
   }
+  // One warning for a summary file that cannot be written, however many parts the step writes.
+  let summaryFailed = false
   return {
     getInput: (name) => actions.getInput(name),
     setSecret: (value) => actions.setSecret(value),
@@ -47,6 +50,7 @@ export function actionsIO(
       writing('GITHUB_STATE', `save ${name} for the post step`, () => actions.saveState(name, value)),
     getState: (name) => actions.getState(name),
     info: (message) => actions.info(logLine(message)),
+    debug: (message) => actions.debug(logLine(message)),
     notice: (message) => actions.notice(logLine(message)),
     warning: (message) => actions.warning(logLine(message)),
     setFailed: (message) => actions.setFailed(logLine(message)),
@@ -59,6 +63,8 @@ export function actionsIO(
       } catch (error) {
         // core keeps what it could not write; a later summary must not carry it again.
         actions.summary.emptyBuffer()
+        if (summaryFailed) return
+        summaryFailed = true
         actions.warning(
           logLine(new RunnerFileError('GITHUB_STEP_SUMMARY', path, 'write the job summary', withCode(error)).message),
         )

@@ -39,12 +39,12 @@ export interface RunContext {
   forkRepository?: string
 }
 
-export type Mode = 'create' | 'revoke'
+export type Mode = 'create' | 'revoke' | 'report'
 
 export function readMode(getInput: GetInput): Mode {
   const mode = (getInput('mode') || 'create').toLowerCase()
-  if (mode === 'create' || mode === 'revoke') return mode
-  throw new InputError('mode', `'${getInput('mode')}' is not one of create or revoke.`)
+  if (mode === 'create' || mode === 'revoke' || mode === 'report') return mode
+  throw new InputError('mode', `'${getInput('mode')}' is not one of create, revoke or report.`)
 }
 
 /** What to do when api-key is empty: fail (the default) or skip the step. */
@@ -161,7 +161,7 @@ export function readKeyPlan(getInput: GetInput, now: Date): KeyPlan {
   if (getInput('key-id') !== '') {
     throw new InputError(
       'key-id',
-      'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.',
+      'applies to mode: revoke and mode: report only, and mode is create. Set mode: revoke to delete keys, or remove key-id.',
     )
   }
   const scopes = readScopes(getInput)
@@ -189,11 +189,12 @@ const CREATE_ONLY_INPUTS: Record<string, string> = {
   ...SECRET_INPUTS,
 }
 
-export function readRevokePlan(getInput: GetInput): RevokePlan {
+/** The keys of revoke mode, or of report mode (which reads the same inputs and deletes nothing). */
+export function readRevokePlan(getInput: GetInput, mode: 'revoke' | 'report' = 'revoke'): RevokePlan {
   for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
     const value = getInput(input)
     if (value !== '' && value !== fallback) {
-      throw new InputError(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`)
+      throw new InputError(input, `applies to mode: create only, and mode is ${mode}. Remove it from this step.`)
     }
   }
   const keyIds = [...new Set(parseList(getInput('key-id')).map((id) => id.toLowerCase()))]
@@ -201,13 +202,13 @@ export function readRevokePlan(getInput: GetInput): RevokePlan {
   if (keyIds.length === 0 && tags.length === 0) {
     throw new InputError(
       'key-id',
-      'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.',
+      `and tags are both empty, and mode ${mode} needs one of them: key ids separated by commas or newlines, or tags that every key to ${mode === 'revoke' ? 'delete' : 'report on'} carries.`,
     )
   }
   if (keyIds.length > 0 && tags.length > 0) {
     throw new InputError(
       'key-id',
-      'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.',
+      `and tags are both set: give key ids, or tags, not both, so that what gets ${mode === 'revoke' ? 'deleted' : 'reported'} is plain.`,
     )
   }
   for (const id of keyIds) {

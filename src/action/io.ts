@@ -12,6 +12,8 @@ export interface ActionIO {
   getState(name: string): string
   /** Messages are one line each: the implementation escapes what could start another (log-text.ts). */
   info(message: string): void
+  /** Shown only when the run has debug logging on. */
+  debug(message: string): void
   notice(message: string): void
   warning(message: string): void
   /** Reports the failure as one `::error::` and makes the step fail. */

@@ -33,3 +33,12 @@ export const ID_TOKEN_TIMEOUT_MS = 10_000
  * of POST_BUDGET_MS, a fresh ID token first in broker mode.
  */
 export const POST_GITHUB_QUESTIONS_MS = 7_000
+
+/**
+ * A usage report's own budget, within its step's: the post step reads the key's usage before it
+ * deletes the key, and a usage endpoint that hangs must leave the delete most of POST_BUDGET_MS.
+ */
+export const USAGE_BUDGET_MS = 4_000
+
+/** mode: report does nothing else, so it may take most of main's budget. */
+export const REPORT_BUDGET_MS = 20_000

@@ -14,6 +14,8 @@ import { MAIN_DEEPGRAM_BUDGET_MS } from './limits.ts'
 import { createKey, type CreatePlan } from './flow/create.ts'
 import { revokeKeys } from './flow/revoke.ts'
 import { readKeepPrevious } from './flow/rotation.ts'
+import { readUsagePlan, type UsagePlan } from './usage/inputs.ts'
+import { reportMode } from './usage/report.ts'
 import {
   acquireCredential,
   missingCredential,
@@ -47,8 +49,8 @@ export interface MainDeps {
 
 /** What the step was asked, validated before any request. */
 type StepPlan =
-  | { mode: 'revoke'; source: SourceSpec; revoke: RevokePlan }
-  | { mode: 'create'; source: SourceSpec; create: CreatePlan }
+  | { mode: 'revoke' | 'report'; source: SourceSpec; revoke: RevokePlan; usage: UsagePlan }
+  | { mode: 'create'; source: SourceSpec; create: CreatePlan; usage: UsagePlan }
 
 /** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
 export async function runMain(deps: MainDeps): Promise<void> {
@@ -95,8 +97,9 @@ export async function runMain(deps: MainDeps): Promise<void> {
     const plan = onMissing === 'skip' ? readStepPlan(mode, getInput, deps) : checked
     io.setOutput('skipped', 'false')
     const open = () => openSource({ spec: plan.source, credential: credentialed.credential }, sourceDeps)
-    if (plan.mode === 'revoke') await revokeKeys(plan.revoke, await open(), io)
-    else await createKey(plan.create, open, deps, secrets)
+    if (plan.mode === 'create') await createKey(plan.create, open, deps, secrets)
+    else if (plan.mode === 'revoke') await revokeKeys(plan.revoke, await open(), io, { plan: plan.usage, secrets })
+    else await reportMode(plan.revoke, await open(), plan.usage, io, secrets)
   } catch (error) {
     io.setFailed(redact(describeFailure(error), secrets))
   }
@@ -104,8 +107,16 @@ export async function runMain(deps: MainDeps): Promise<void> {
 
 function readStepPlan(mode: Mode, getInput: GetInput, deps: MainDeps): StepPlan {
   const source = readSourceSpec(getInput, deps.run)
-  if (mode === 'revoke') return { mode, source, revoke: readRevokePlan(getInput) }
-  const key = readKeyPlan(getInput, new Date(deps.clock.now()))
+  const now = new Date(deps.clock.now())
+  if (mode !== 'create')
+    return { mode, source, revoke: readRevokePlan(getInput, mode), usage: readUsagePlan(getInput, mode, now) }
+  const key = readKeyPlan(getInput, now)
+  const usage = readUsagePlan(getInput, mode, now)
   const secret = readSecretPlan(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl })
-  return { mode, source, create: { key, keepPrevious: readKeepPrevious(getInput), ...(secret ? { secret } : {}) } }
+  return {
+    mode,
+    source,
+    usage,
+    create: { key, keepPrevious: readKeepPrevious(getInput), ...(secret ? { secret } : {}) },
+  }
 }

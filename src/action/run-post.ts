@@ -7,6 +7,7 @@ import { loadPostWork } from './state.ts'
 import { revokedSummary } from './summary.ts'
 import { reopenSource, type SourceDeps } from './sources/choose.ts'
 import { settleUnconfirmedWrites } from './flow/unconfirmed-secrets.ts'
+import { reportBeforeDelete } from './usage/post.ts'
 import { describeFailure, redact } from '../shared/errors.ts'
 import type { HttpSend } from '../shared/http.ts'
 import { POST_POLICY, type RetryClock } from '../shared/retry.ts'
@@ -73,6 +74,7 @@ export async function runPost(deps: PostDeps): Promise<void> {
     const { source, credential } = reopened
     secrets.push(credential)
     if (work.kind === 'key') {
+      await reportBeforeDelete(io, source, work.keyId, secrets)
       const outcome = await source.deleteKey(work.keyId)
       io.info(outcome === 'deleted' ? `Revoked key ${work.keyId}.` : `Key ${work.keyId} was already deleted.`)
       await io.appendSummary(revokedSummary(work.keyId, outcome))

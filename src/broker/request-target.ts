@@ -13,12 +13,14 @@ export type Route =
   | { kind: 'delete-key'; keyId: string }
   | { kind: 'delete-tagged'; tags: string }
   | { kind: 'delete-invocation'; invocation: string }
+  | { kind: 'key-usage'; keyId: string; since: string | null }
+  | { kind: 'tagged-usage'; tags: string; since: string | null }
 
 /** How much of a request target an audit line keeps. */
 const AUDITED_TARGET_CHARS = 512
 const SECRET_DIGEST = /^[0-9a-f]{12}$/
 const ROUTES =
-  'POST /v1/keys, POST /v1/tokens, GET /v1/keys?invocation=… or ?secret=…, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… or ?invocation=…, and GET /healthz, GET /readyz'
+  'POST /v1/keys, POST /v1/tokens, GET /v1/keys?invocation=… or ?secret=…, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… or ?invocation=…, GET /v1/keys/{key_id}/usage, GET /v1/usage?tags=…, and GET /healthz, GET /readyz'
 
 /** The request as an audit line shows it: the method and the target exactly as received (cut when long). */
 export function requestLine(method: string | undefined, target: string | undefined): string {
@@ -59,6 +61,19 @@ export function routeOf(method: string, target: string): Route {
       headers: { allow: 'POST' },
     })
   }
+  if (path === '/v1/usage') {
+    if (method === 'GET') return taggedUsageRoute(query)
+    throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/usage.`, {
+      headers: { allow: 'GET' },
+    })
+  }
+  const usagePath = /^\/v1\/keys\/([^/]+)\/usage$/.exec(path)
+  if (usagePath) {
+    if (method === 'GET') return keyUsageRoute(query, usagePath[1] ?? '')
+    throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys/{key_id}/usage.`, {
+      headers: { allow: 'GET' },
+    })
+  }
   const keyPath = /^\/v1\/keys\/([^/]+)$/.exec(path)
   if (keyPath) {
     if (method === 'DELETE') return noQuery(query, { kind: 'delete-key', keyId: keyPath[1] ?? '' })
@@ -92,6 +107,28 @@ function deleteRoute(query: URLSearchParams): Route {
   return name === 'tags'
     ? { kind: 'delete-tagged', tags: value }
     : { kind: 'delete-invocation', invocation: invocationOf(value) }
+}
+
+const SINCE_USAGE = 'since (optional) is an ISO 8601 UTC date-time; without it, each key since its creation.'
+
+function keyUsageRoute(query: URLSearchParams, keyId: string): Route {
+  const given = [...query.keys()]
+  if (given.some((name) => name !== 'since') || query.getAll('since').length > 1)
+    throw badRequest(`GET /v1/keys/{key_id}/usage takes at most ?since=…: ${SINCE_USAGE}`)
+  return { kind: 'key-usage', keyId, since: query.get('since') }
+}
+
+function taggedUsageRoute(query: URLSearchParams): Route {
+  const given = [...query.keys()]
+  if (
+    query.getAll('tags').length !== 1 ||
+    query.getAll('since').length > 1 ||
+    given.some((name) => name !== 'tags' && name !== 'since')
+  )
+    throw badRequest(
+      `GET /v1/usage needs ?tags=a,b (the keys that carry all of them), and may take &since=…: ${SINCE_USAGE}`,
+    )
+  return { kind: 'tagged-usage', tags: query.get('tags') ?? '', since: query.get('since') }
 }
 
 function invocationOf(value: string): string {
@@ -136,5 +173,9 @@ export function routeTemplate(route: Route): string {
       return 'DELETE /v1/keys?tags'
     case 'delete-invocation':
       return 'DELETE /v1/keys?invocation'
+    case 'key-usage':
+      return 'GET /v1/keys/{key_id}/usage'
+    case 'tagged-usage':
+      return 'GET /v1/usage'
   }
 }

@@ -166,13 +166,18 @@ function serve(
       return broker.deleteKeysTagged(token, route.tags, audit)
     case 'delete-invocation':
       return broker.deleteKeysOfInvocation(token, route.invocation, audit)
+    case 'key-usage':
+      return broker.keyUsage(token, route.keyId, route.since, audit)
+    case 'tagged-usage':
+      return broker.usageTagged(token, route.tags, route.since, audit)
   }
 }
 
 function answered(res: ServerResponse, deps: ServerDeps, route: Route, answer: Answer): Verdict {
   send(res, deps, answer.status, answer.body)
   return {
-    outcome: route.kind === 'find' ? 'listed' : route.kind === 'grant' ? 'granted' : 'deleted',
+    outcome:
+      route.kind.endsWith('usage') || route.kind === 'find' ? 'listed' : route.kind === 'grant' ? 'granted' : 'deleted',
     status: answer.status,
   }
 }

@@ -12,11 +12,12 @@ import { deepgramStep, notFound } from './deepgram-step.ts'
 import { grantFor, parseKeyRequest, type Grant } from './key-request.ts'
 import { TOKEN_SCOPE, tokenSecondsFor } from './token-request.ts'
 import type { Ownership } from './ownership.ts'
-import { TAG, type Policy } from './policy.ts'
+import type { Policy } from './policy.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import { badRequest, forbidden, Refusal } from './refusal.ts'
 import { claimText } from './rules.ts'
 import type { VerifyToken } from './tokens.ts'
+import { ownedKeyUsage, parseSince, parseTagQuery, taggedUsage, type UsageDeps } from './usage.ts'
 
 /** What the audit line of a request says, filled in as the request goes. */
 export interface AuditRecord extends AuditedClaims {
@@ -28,6 +29,8 @@ export interface AuditRecord extends AuditedClaims {
   expires_at?: string
   /** Set for temporary tokens (POST /v1/tokens); the token itself is never audited. */
   credential?: 'token'
+  /** The keys whose usage was answered (GET /v1/keys/{key_id}/usage, GET /v1/usage). */
+  reported?: string[]
 }
 
 export interface Answer {
@@ -35,7 +38,10 @@ export interface Answer {
   body: unknown
 }
 
-export type DeepgramApi = Pick<DeepgramClient, 'createKeyOnce' | 'listKeys' | 'getKey' | 'deleteKey' | 'grantToken'>
+export type DeepgramApi = Pick<
+  DeepgramClient,
+  'createKeyOnce' | 'listKeys' | 'getKey' | 'deleteKey' | 'grantToken' | 'readProject'
+>
 
 /**
  * How long one request's Deepgram work may take, from when its body has been read: every create
@@ -203,19 +209,7 @@ export class Broker {
   async deleteKeysTagged(token: string, tagList: string, audit: AuditRecord): Promise<Answer> {
     const deepgram = this.deepgram(this.deps.now())
     const caller = await this.identifyForCleanUp(token, audit)
-    const tags = [
-      ...new Set(
-        tagList
-          .split(',')
-          .map((tag) => tag.trim())
-          .filter((tag) => tag !== ''),
-      ),
-    ]
-    if (tags.length === 0 || tags.length > 20 || !tags.every((tag) => TAG.test(tag))) {
-      throw badRequest(
-        'tags must be 1 to 20 tags separated by commas, each of letters, digits and _.:/@+=-, such as ?tags=ci,pr-42.',
-      )
-    }
+    const tags = parseTagQuery(tagList)
     const { projectId } = this.deps.policy
     const deleted: string[] = []
     for (const { key: candidate } of await this.keysOf(caller, deepgram)) {
@@ -266,6 +260,41 @@ export class Broker {
         expires_at: key.expirationDate ?? null,
       }))
     return { status: 200, body: { keys } }
+  }
+
+  /**
+   * GET /v1/keys/{key_id}/usage: what a key this broker minted for the caller's repository used,
+   * under the same rule and limit (deletes-per-minute) as deleting it.
+   */
+  async keyUsage(token: string, keyId: string, since: string | null, audit: AuditRecord): Promise<Answer> {
+    const deepgram = this.deepgram(this.deps.now())
+    const caller = await this.identifyForCleanUp(token, audit)
+    audit.key_id = keyId
+    const from = parseSince(since, this.deps.now())
+    const answer = await ownedKeyUsage(this.usageDeps(caller, deepgram), keyId, from)
+    audit.reported = [keyId]
+    return answer
+  }
+
+  /** GET /v1/usage?tags=a,b: what each key this broker minted for the caller's repository with all the tags used. */
+  async usageTagged(token: string, tagList: string, since: string | null, audit: AuditRecord): Promise<Answer> {
+    const deepgram = this.deepgram(this.deps.now())
+    const caller = await this.identifyForCleanUp(token, audit)
+    const tags = parseTagQuery(tagList)
+    const from = parseSince(since, this.deps.now())
+    const owned = (await this.keysOf(caller, deepgram)).map(({ key }) => key)
+    const { answer, keyIds } = await taggedUsage(this.usageDeps(caller, deepgram), owned, tags, from)
+    audit.reported = keyIds
+    return answer
+  }
+
+  private usageDeps(caller: Caller, deepgram: DeepgramApi): UsageDeps {
+    return {
+      deepgram,
+      projectId: this.deps.policy.projectId,
+      owns: (key) => this.deps.ownership.markerOwnedBy(key, caller.owner) !== undefined,
+      now: this.deps.now(),
+    }
   }
 
   /** A client for the Deepgram work of a request that started at `started`: it ends within DEADLINES.requestMs. */

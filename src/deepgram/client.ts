@@ -151,6 +151,27 @@ export class DeepgramClient {
   }
 
   /**
+   * A read under the project (usage, billing, the request log), retried like every read. `read`
+   * checks the answer's shape, throwing what `unusable` makes for one it cannot use.
+   */
+  async readProject<T>(
+    projectId: string,
+    path: string,
+    query: Record<string, string>,
+    action: string,
+    read: (body: unknown, unusable: (problem: string) => UnusableAnswerError) => T,
+  ): Promise<T> {
+    const search = new URLSearchParams(query).toString()
+    const target = `${projectPath(projectId)}/${path}${search === '' ? '' : `?${search}`}`
+    return this.retried('GET', target, action, (response, body) =>
+      read(
+        body,
+        (problem) => new UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body)),
+      ),
+    )
+  }
+
+  /**
    * POST /v1/auth/grant: a temporary token. Nothing is created, so a failed or unanswered grant is
    * retried like a read. The answer is returned as sent, with when its attempt was sent: grant.ts
    * checks it.
@@ -254,10 +275,14 @@ function requiredArray(body: unknown, name: string, response: HttpResponse, acti
 }
 
 /** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
-function keysPath(projectId: string): string {
+function projectPath(projectId: string): string {
   if (!isUuid(projectId))
     throw new ActionError('A project id that is not a UUID was about to be sent to Deepgram; no request was made.')
-  return `/v1/projects/${projectId}/keys`
+  return `/v1/projects/${projectId}`
+}
+
+function keysPath(projectId: string): string {
+  return `${projectPath(projectId)}/keys`
 }
 
 function keyPath(projectId: string, keyId: string): string {

@@ -49,18 +49,23 @@ function parseLifetime(text: string, now: Date): Expiration {
     refuse(`'${text}' is refused: this action makes short-lived keys, and a key without an expiry lives forever`)
   }
   if (/^\d+$/.test(value)) return ttl(Number(value), text)
-  if (DURATION.test(value)) {
-    let seconds = 0
-    for (const [, amount, unit] of value.matchAll(DURATION_PART)) {
-      seconds += Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1)
-    }
-    return ttl(seconds, text)
-  }
+  const seconds = durationSeconds(value)
+  if (seconds !== undefined) return ttl(seconds, text)
   if (value.startsWith('-')) refuse(`'${text}' is negative`)
   if (DATE_ONLY.test(value)) refuse(`'${text}' is a date without a time and a zone`)
   const date = parseDateTime(text.trim())
   if (date.getTime() <= now.getTime()) refuse(`'${text}' is in the past`)
   return { kind: 'date', date }
+}
+
+/** Seconds in a duration of units (`90s`, `1h30m`, `2w`), lower case; undefined when it is not one. */
+export function durationSeconds(value: string): number | undefined {
+  if (!DURATION.test(value)) return undefined
+  let seconds = 0
+  for (const [, amount, unit] of value.matchAll(DURATION_PART)) {
+    seconds += Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1)
+  }
+  return seconds
 }
 
 function ttl(seconds: number, text: string): Expiration {

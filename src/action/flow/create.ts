@@ -7,6 +7,7 @@ import type { KeyPlan } from '../inputs.ts'
 import { CLEAN_UP_RESERVE_MS } from '../limits.ts'
 import { clearCreationIntent, saveCreationIntent, saveRevocationState, type RevocationState } from '../state.ts'
 import { saveWritePlan, writePlanOf, writeRecorder } from '../secret-writes.ts'
+import { saveUsageFacts } from '../usage/post.ts'
 import { mintSummary, rotationSummary, secretsSummary } from '../summary.ts'
 import type { KeySource, MintedKey } from './key-source.ts'
 import { publishRotation, retirePreviousKeys, type KeepPrevious, type RotationReport } from './rotation.ts'
@@ -235,6 +236,7 @@ function publish(
     ...(keptBecause ? { keptBecause } : {}),
     ...askGitHub,
   })
+  saveUsageFacts(io, key)
   const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope))
   const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`
   io.info(

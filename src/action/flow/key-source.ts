@@ -3,6 +3,7 @@
 // (sources/deepgram.ts), or the broker with the job's OIDC token (sources/broker.ts).
 import type { CreatedKey, DeleteOutcome } from '../../deepgram/client.ts'
 import type { Expiration } from '../../deepgram/expiration.ts'
+import type { KeyUsage } from '../../deepgram/usage.ts'
 
 /** What to mint. Validated already: nothing in it has been sent anywhere. */
 export interface KeyRequest {
@@ -35,11 +36,27 @@ export interface TaggedRevocation {
   warnings: string[]
 }
 
+/** A key whose usage to read, from `since`; without it, from the key's creation (7 days back when unknown). */
+export interface UsageAsk {
+  keyId: string
+  since?: Date
+}
+
+/** What a source could read of its keys' usage. */
+export interface UsageAnswer {
+  keys: KeyUsage[]
+  /** Ids the source would not report on: not its own, or unknown to it. */
+  unknown: string[]
+}
+
 /** Enough to find the same source again in the post step: saved to the state before any create. */
 export type SourceLocator = { kind: 'deepgram'; projectId: string } | { kind: 'broker'; url: string; audience: string }
 
 /** What an adapter provides; the step gives it a deadline (sources/choose.ts). */
-export type KeyAdapter = Omit<KeySource, 'deadline' | 'renewed'>
+export type KeyAdapter = Omit<KeySource, 'deadline' | 'renewed' | 'within' | keyof UsageAdapter>
+
+/** What an adapter provides for usage reports. */
+export type UsageAdapter = Pick<KeySource, 'usageOf' | 'usageTagged'>
 
 export interface KeySource {
   readonly locator: SourceLocator
@@ -55,6 +72,8 @@ export interface KeySource {
   orphanAdvice(invocation: string): string
   /** The same source with a budget of its own from now on: for what follows a long fan-out of secret writes. */
   renewed(): KeySource
+  /** The same source with a shorter budget: its requests end `budgetMs` from now, never after its own deadline. */
+  within(budgetMs: number): KeySource
   /** One create attempt; a failure may have created the key (see mintWithoutOrphans). */
   createOnce(request: KeyRequest, attempt: { n: number; remainingMs: number }): Promise<MintedKey>
   /** Deletes every key this invocation created: the ids deleted. */
@@ -65,4 +84,8 @@ export interface KeySource {
   keysOfSecret(digest: string): Promise<KnownKey[]>
   /** Deletes every key (of this source's own) whose tags include all of these. */
   deleteTagged(tags: string[]): Promise<TaggedRevocation>
+  /** What these keys used (Deepgram's usage, cost and request log). */
+  usageOf(asks: UsageAsk[]): Promise<UsageAnswer>
+  /** What each key of its own whose tags include all of these used, from `since` (else each key's creation). */
+  usageTagged(tags: string[], since?: Date): Promise<UsageAnswer>
 }

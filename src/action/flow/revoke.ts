@@ -6,6 +6,9 @@ import type { RevokePlan } from '../inputs.ts'
 import { revokeModeSummary } from '../summary.ts'
 import type { KeySource } from './key-source.ts'
 import { mapBounded } from '../../shared/concurrency.ts'
+import { USAGE_BUDGET_MS } from '../limits.ts'
+import type { UsagePlan } from '../usage/inputs.ts'
+import { namedContext, namedKeys, reportUsage } from '../usage/report.ts'
 
 /** Deletes by id this many at a time: far below either service's rate limits. */
 const DELETE_CONCURRENCY = 20
@@ -16,8 +19,20 @@ export interface RevokeReport {
   notFound: string[]
 }
 
-export async function revokeKeys(plan: RevokePlan, source: KeySource, io: ActionIO): Promise<void> {
+/** Revokes; first, unless usage-report is false, reports what the keys used (within its own short budget). */
+export async function revokeKeys(
+  plan: RevokePlan,
+  source: KeySource,
+  io: ActionIO,
+  usage: { plan: UsagePlan; secrets: string[] } = { plan: { report: 'false' }, secrets: [] },
+): Promise<void> {
   const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`
+  await reportUsage(namedKeys(plan, usage.plan.since), source, usage.plan, io, {
+    budgetMs: USAGE_BUDGET_MS,
+    outputs: true,
+    context: namedContext(source, plan, usage.plan.since),
+    secrets: usage.secrets,
+  })
   io.info(`Revoking ${what} ${source.where}.`)
   const report: RevokeReport = { revoked: [], notFound: [] }
   if (plan.keyIds.length > 0) {

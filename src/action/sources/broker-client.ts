@@ -9,6 +9,7 @@ import {
 } from '../../deepgram/client.ts'
 import { GRANT_CANCELLED } from '../../deepgram/grant.ts'
 import { isUuid } from '../../deepgram/ids.ts'
+import { usageFromJson, type KeyUsage } from '../../deepgram/usage.ts'
 import { ServiceError, UnusableAnswerError } from '../../shared/errors.ts'
 import type { HttpResponse, HttpSend } from '../../shared/http.ts'
 import { sendAttempt, type Attempt } from '../../shared/attempt.ts'
@@ -190,6 +191,35 @@ export class BrokerClient {
     )
   }
 
+  /**
+   * What a key the broker minted for this repository used, from `since` (else the key's creation);
+   * undefined when the broker does not know the key or says it is not this repository's.
+   */
+  async usageOfKey(keyId: string, since?: Date): Promise<KeyUsage | undefined> {
+    const action = `reading the usage of key ${keyId}`
+    const query = since === undefined ? '' : `?since=${encodeURIComponent(since.toISOString())}`
+    try {
+      const keys = await this.retried(
+        'GET',
+        `/v1/keys/${encodeURIComponent(keyId)}/usage${query}`,
+        action,
+        (body, response) => usageList(body, response, action),
+      )
+      return keys.find((usage) => usage.keyId === keyId.toLowerCase())
+    } catch (error) {
+      if (error instanceof ServiceError && (error.status === 404 || error.details.code === 'not_yours'))
+        return undefined
+      throw error
+    }
+  }
+
+  /** What each key the broker minted for this repository with all the tags used. */
+  async usageTagged(tags: string[], since?: Date): Promise<KeyUsage[]> {
+    const action = `reading the usage of the keys tagged ${tags.join(', ')}`
+    const query = `?tags=${tags.map(encodeURIComponent).join(',')}${since === undefined ? '' : `&since=${encodeURIComponent(since.toISOString())}`}`
+    return this.retried('GET', `/v1/usage${query}`, action, (body, response) => usageList(body, response, action))
+  }
+
   /** A request that is safe to repeat, retried on transient failures within the step's deadline. */
   private async retried<T>(
     method: Method,
@@ -332,6 +362,19 @@ function grantHint(status: number, code: string | undefined): string {
 
 function stringsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
+}
+
+/** The broker's `{keys: [usage…]}`, every entry checked; a key id that is not a UUID is left out. */
+function usageList(body: unknown, response: HttpResponse, action: string): KeyUsage[] {
+  const unusable = (problem: string) =>
+    new UnusableAnswerError('The broker', action, response.status, problem, response.headers['x-request-id'])
+  const keys = field(body, 'keys')
+  if (!Array.isArray(keys)) throw unusable('the answer has no keys list')
+  return keys.flatMap((item) => {
+    const usage = usageFromJson(item)
+    if (typeof usage === 'string') throw unusable(usage)
+    return isUuid(usage.keyId) ? [{ ...usage, keyId: usage.keyId.toLowerCase() }] : []
+  })
 }
 
 /** Key ids the broker reported; one that is not a UUID is left out (nothing is sent with it). */

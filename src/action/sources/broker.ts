@@ -2,7 +2,9 @@
 // admin key and decides what is ours: it lists and deletes only keys it minted for this repository.
 import type { ActionIO } from '../io.ts'
 import { ID_TOKEN_TIMEOUT_MS } from '../limits.ts'
-import type { KeyAdapter, KeyRequest } from '../flow/key-source.ts'
+import type { KeyAdapter, KeyRequest, UsageAdapter } from '../flow/key-source.ts'
+import type { KeyUsage } from '../../deepgram/usage.ts'
+import { mapBounded } from '../../shared/concurrency.ts'
 import { ActionError, describeFailure } from '../../shared/errors.ts'
 import type { BrokerClient, BrokerCreateBody } from './broker-client.ts'
 import type { BrokerTarget } from './broker-inputs.ts'
@@ -20,6 +22,20 @@ export function brokerSource(client: BrokerClient, target: BrokerTarget): KeyAda
     deleteKey: (keyId) => client.deleteKey(keyId),
     keysOfSecret: (digest) => client.keysOfSecret(digest),
     deleteTagged: async (tags) => ({ revoked: await client.deleteTagged(tags), notes: [], warnings: [] }),
+  }
+}
+
+/** Usage through the broker: it answers only for keys it minted for this repository, live ones. */
+export function brokerUsage(client: BrokerClient): UsageAdapter {
+  return {
+    async usageOf(asks) {
+      const answers = await mapBounded(asks, 5, (ask) => client.usageOfKey(ask.keyId, ask.since))
+      return {
+        keys: answers.filter((usage): usage is KeyUsage => usage !== undefined),
+        unknown: asks.filter((_, i) => answers[i] === undefined).map((ask) => ask.keyId),
+      }
+    },
+    usageTagged: async (tags, since) => ({ keys: await client.usageTagged(tags, since), unknown: [] }),
   }
 }
 

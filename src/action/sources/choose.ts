@@ -18,8 +18,8 @@ import type { HttpSend } from '../../shared/http.ts'
 import type { RetryClock, RetryPolicy } from '../../shared/retry.ts'
 import { BrokerClient } from './broker-client.ts'
 import { readBrokerTarget, wantsBroker, type BrokerTarget } from './broker-inputs.ts'
-import { brokerSource, fetchIdToken } from './broker.ts'
-import { deepgramClient, deepgramSource, discoverProject } from './deepgram.ts'
+import { brokerSource, brokerUsage, fetchIdToken } from './broker.ts'
+import { deepgramClient, deepgramSource, deepgramUsage, discoverProject, type TagsRead } from './deepgram.ts'
 
 export type SourceSpec =
   | { kind: 'deepgram'; apiKey: string; projectId?: string; apiUrl: string; defaultComment: string }
@@ -113,12 +113,15 @@ function deepgramKeys(
   apiKey: string,
   projectId: string,
   deps: SourceDeps,
+  tagsRead: TagsRead = new Map(),
 ): KeySource {
   const client = deepgramClient(apiKey, spec.apiUrl, deps, deps.policy, deps.deadline)
   return {
-    ...deepgramSource(client, projectId, spec.defaultComment),
+    ...deepgramSource(client, projectId, spec.defaultComment, tagsRead),
+    ...deepgramUsage(client, projectId, deps.clock.now, tagsRead),
     deadline: deps.deadline,
-    renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps)),
+    renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps), tagsRead),
+    within: (budgetMs) => deepgramKeys(spec, apiKey, projectId, shorterBudget(deps, budgetMs), tagsRead),
   }
 }
 
@@ -135,13 +138,19 @@ function brokerKeys(target: BrokerTarget, idToken: string, deps: SourceDeps): Ke
   })
   return {
     ...brokerSource(client, target),
+    ...brokerUsage(client),
     deadline: deps.deadline,
     renewed: () => brokerKeys(target, idToken, renewedBudget(deps)),
+    within: (budgetMs) => brokerKeys(target, idToken, shorterBudget(deps, budgetMs)),
   }
 }
 
 function renewedBudget(deps: SourceDeps): SourceDeps {
   return { ...deps, deadline: deps.clock.now() + deps.budgetMs }
+}
+
+function shorterBudget(deps: SourceDeps, budgetMs: number): SourceDeps {
+  return { ...deps, deadline: Math.min(deps.deadline, deps.clock.now() + budgetMs) }
 }
 
 /** The step has no credential: the failure (on-missing-credentials: fail), in this run's own terms. */

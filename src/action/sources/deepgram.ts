@@ -6,10 +6,11 @@ import { DeepgramClient, type ProjectKey } from '../../deepgram/client.ts'
 import { formatMarker, parseMarker } from '../../deepgram/marker.ts'
 import { createKeyBody, deleteKeysOfInvocation } from '../../deepgram/mint.ts'
 import { mapBounded } from '../../shared/concurrency.ts'
-import { ActionError } from '../../shared/errors.ts'
+import { ActionError, ServiceError } from '../../shared/errors.ts'
 import type { HttpSend } from '../../shared/http.ts'
 import type { RetryClock, RetryPolicy } from '../../shared/retry.ts'
-import type { KeyAdapter, KnownKey, TaggedRevocation } from '../flow/key-source.ts'
+import { readUsage, type UsageApi } from '../../deepgram/usage.ts'
+import type { KeyAdapter, KnownKey, TaggedRevocation, UsageAdapter, UsageAsk } from '../flow/key-source.ts'
 
 /** What reaching Deepgram takes, besides the admin key and its URL. */
 export interface DeepgramReach {
@@ -69,7 +70,12 @@ type KeysApi = Pick<DeepgramClient, 'createKeyOnce' | 'listKeys' | 'getKey' | 'd
  * Deepgram as a KeySource, in one project. `defaultComment` names the run when the step gives no
  * comment; the marker that follows it is how this source finds its own keys again.
  */
-export function deepgramSource(client: KeysApi, projectId: string, defaultComment: string): KeyAdapter {
+export function deepgramSource(
+  client: KeysApi,
+  projectId: string,
+  defaultComment: string,
+  tagsRead: TagsRead = new Map(),
+): KeyAdapter {
   return {
     service: 'Deepgram',
     locator: { kind: 'deepgram', projectId },
@@ -99,7 +105,7 @@ export function deepgramSource(client: KeysApi, projectId: string, defaultCommen
       return listed.filter((key) => isUuid(key.apiKeyId) && isKeyOfSecret(key, digest)).map(known)
     },
     async deleteTagged(tags) {
-      const found = await keysTaggedWithAll(tags, projectId, client)
+      const found = await keysTaggedWithAll(tags, projectId, client, tagsRead)
       const outcomes = await mapBounded(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id))
       const report: TaggedRevocation = {
         revoked: found.ids.filter((_, i) => outcomes[i] === 'deleted'),
@@ -125,6 +131,12 @@ function known(key: ProjectKey): KnownKey {
 }
 
 /**
+ * Tags of keys read one by one, by key id: a key's tags never change, so what revoke mode's usage
+ * report read need not be read again to delete the same keys.
+ */
+export type TagsRead = Map<string, string[]>
+
+/**
  * Keys whose tags include every one of `tags`, never one that matches only some. Deepgram's
  * current description has no tags in list items, so a key listed without them is read alone,
  * KEY_CONCURRENCY at a time.
@@ -133,17 +145,67 @@ export async function keysTaggedWithAll(
   tags: string[],
   projectId: string,
   client: Pick<KeysApi, 'listKeys' | 'getKey'>,
-): Promise<{ ids: string[]; keysRead: number; unreadable: number }> {
+  tagsRead: TagsRead = new Map(),
+): Promise<{ ids: string[]; keysRead: number; unreadable: number; created: Map<string, string | undefined> }> {
   const listed = await client.listKeys(projectId)
   const usable = listed.filter((key) => isUuid(key.apiKeyId))
-  const toRead = usable.filter((key) => key.tags === undefined)
+  const toRead = usable.filter((key) => key.tags === undefined && !tagsRead.has(key.apiKeyId))
   const read = await mapBounded(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId))
-  const tagsOf = new Map<string, string[]>(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]))
+  toRead.forEach((key, i) => tagsRead.set(key.apiKeyId, read[i]?.tags ?? []))
   const ids = usable
     .filter((key) => {
-      const keyTags = key.tags ?? tagsOf.get(key.apiKeyId) ?? []
+      const keyTags = key.tags ?? tagsRead.get(key.apiKeyId) ?? []
       return tags.every((tag) => keyTags.includes(tag))
     })
     .map((key) => key.apiKeyId)
-  return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length }
+  const created = new Map(usable.map((key) => [key.apiKeyId, key.created]))
+  const keysRead = usable.filter((key) => key.tags === undefined).length
+  return { ids, keysRead, unreadable: listed.length - usable.length, created }
+}
+
+/** How far back a usage report reaches for a key whose creation is unknown (a deleted key, say). */
+export const USAGE_DAYS_WHEN_UNKNOWN = 7
+
+/**
+ * Usage straight from Deepgram: any key id of the project, a deleted one too (Deepgram keeps usage
+ * after the key is gone). A key asked without `since` is read from its creation, which costs one
+ * more request; a key Deepgram no longer knows is read from 7 days back.
+ */
+export function deepgramUsage(
+  client: UsageApi & Pick<KeysApi, 'listKeys' | 'getKey'>,
+  projectId: string,
+  now: () => number,
+  tagsRead: TagsRead = new Map(),
+): UsageAdapter {
+  const sinceOf = async (ask: UsageAsk): Promise<Date> => {
+    if (ask.since !== undefined) return ask.since
+    const created = await client.getKey(projectId, ask.keyId).then(
+      (key) => key.created,
+      (error: unknown) => {
+        if (error instanceof ServiceError && error.status === 404) return undefined
+        throw error
+      },
+    )
+    return createdOrDefault(created, now())
+  }
+  const read = async (asks: UsageAsk[]) => {
+    const sinces = await mapBounded(asks, KEY_CONCURRENCY, sinceOf)
+    const keys = asks.map((ask, i) => ({ keyId: ask.keyId, since: sinces[i] ?? createdOrDefault(undefined, now()) }))
+    return { keys: await readUsage(client, projectId, keys, new Date(now())), unknown: [] }
+  }
+  return {
+    usageOf: read,
+    async usageTagged(tags, since) {
+      const found = await keysTaggedWithAll(tags, projectId, client, tagsRead)
+      return read(
+        found.ids.map((keyId) => ({ keyId, since: since ?? createdOrDefault(found.created.get(keyId), now()) })),
+      )
+    },
+  }
+}
+
+/** A key's creation as a date; 7 days back from `now` when it is unknown or unreadable. */
+export function createdOrDefault(created: string | undefined, now: number): Date {
+  const at = created === undefined ? NaN : Date.parse(created)
+  return Number.isNaN(at) ? new Date(now - USAGE_DAYS_WHEN_UNKNOWN * 86_400_000) : new Date(at)
 }
