@@ -43833,8 +43833,8 @@ class DeepgramClient {
     async listProjects() {
         const action = 'listing the projects of api-key';
         return this.retried('GET', '/v1/projects', action, (response, body) => requiredArray(body, 'projects', response, action).map((p) => ({
-            projectId: stringOf(field(p, 'project_id')) ?? '',
-            name: stringOf(field(p, 'name')) ?? '',
+            projectId: client_stringOf(client_field(p, 'project_id')) ?? '',
+            name: client_stringOf(client_field(p, 'name')) ?? '',
         })));
     }
     /**
@@ -43848,8 +43848,8 @@ class DeepgramClient {
         const unusable = (problem) => new UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body));
         if (typeof body !== 'object' || body === null)
             throw unusable('the answer is not a JSON object');
-        const key = stringOf(field(body, 'key'));
-        const apiKeyId = stringOf(field(body, 'api_key_id'));
+        const key = client_stringOf(client_field(body, 'key'));
+        const apiKeyId = client_stringOf(client_field(body, 'api_key_id'));
         if (key === undefined)
             throw unusable('the answer carries no key');
         if (apiKeyId === undefined)
@@ -43859,21 +43859,21 @@ class DeepgramClient {
         return {
             apiKeyId: apiKeyId.toLowerCase(),
             key,
-            scopes: stringsOf(field(body, 'scopes')) ?? [],
-            tags: stringsOf(field(body, 'tags')) ?? [],
-            expirationDate: stringOf(field(body, 'expiration_date')),
-            created: stringOf(field(body, 'created')),
+            scopes: stringsOf(client_field(body, 'scopes')) ?? [],
+            tags: stringsOf(client_field(body, 'tags')) ?? [],
+            expirationDate: client_stringOf(client_field(body, 'expiration_date')),
+            created: client_stringOf(client_field(body, 'created')),
         };
     }
     async listKeys(projectId) {
         const action = 'listing the project keys';
-        return this.retried('GET', keysPath(projectId), action, (response, body) => requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(field(item, 'api_key'))));
+        return this.retried('GET', keysPath(projectId), action, (response, body) => requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(client_field(item, 'api_key'))));
     }
     /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
     async getKey(projectId, keyId) {
         return this.retried('GET', keyPath(projectId, keyId), `reading key ${keyId}`, (_, body) => {
-            const nested = field(field(field(body, 'item'), 'member'), 'api_key');
-            return toProjectKey(nested ?? field(body, 'api_key'));
+            const nested = client_field(client_field(client_field(body, 'item'), 'member'), 'api_key');
+            return toProjectKey(nested ?? client_field(body, 'api_key'));
         });
     }
     /**
@@ -43886,6 +43886,15 @@ class DeepgramClient {
                 return 'already-gone';
             return 'deleted';
         });
+    }
+    /**
+     * A read under the project (usage, billing, the request log), retried like every read. `read`
+     * checks the answer's shape, throwing what `unusable` makes for one it cannot use.
+     */
+    async readProject(projectId, path, query, action, read) {
+        const search = new URLSearchParams(query).toString();
+        const target = `${projectPath(projectId)}/${path}${search === '' ? '' : `?${search}`}`;
+        return this.retried('GET', target, action, (response, body) => read(body, (problem) => new UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body))));
     }
     /**
      * POST /v1/auth/grant: a temporary token. Nothing is created, so a failed or unanswered grant is
@@ -43946,19 +43955,22 @@ function cancelledMessage(action) {
 }
 /** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
 function reportsError(body) {
-    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined);
+    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => client_field(body, name) !== undefined);
 }
 function requiredArray(body, name, response, action) {
-    const value = field(body, name);
+    const value = client_field(body, name);
     if (Array.isArray(value))
         return value;
     throw new UnusableAnswerError('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
 }
 /** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
-function keysPath(projectId) {
+function projectPath(projectId) {
     if (!isUuid(projectId))
         throw new ActionError('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
-    return `/v1/projects/${projectId}/keys`;
+    return `/v1/projects/${projectId}`;
+}
+function keysPath(projectId) {
+    return `${projectPath(projectId)}/keys`;
 }
 function keyPath(projectId, keyId) {
     if (!isUuid(keyId))
@@ -43984,12 +43996,12 @@ function isTransientStatus(status) {
  */
 function deepgramError(response, action, now) {
     const body = parseJson(response.body);
-    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
-    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
+    const code = client_stringOf(client_field(body, 'err_code')) ?? client_stringOf(client_field(body, 'error_code')) ?? client_stringOf(client_field(body, 'category'));
+    const modern = [client_stringOf(client_field(body, 'message')), client_stringOf(client_field(body, 'details'))].filter(Boolean).join(' ');
     const text = response.body.trim().slice(0, 300);
-    const message = stringOf(field(body, 'err_msg')) ??
+    const message = client_stringOf(client_field(body, 'err_msg')) ??
         (modern || undefined) ??
-        stringOf(field(body, 'reason')) ??
+        client_stringOf(client_field(body, 'reason')) ??
         (typeof body === 'string' ? body : undefined) ??
         (text || 'no message');
     const requestId = requestIdOf(response, body);
@@ -44007,7 +44019,7 @@ function deepgramError(response, action, now) {
 }
 /** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
 function requestIdOf(response, body) {
-    return stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id'];
+    return client_stringOf(client_field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id'];
 }
 function deepgramHint(status, code) {
     if (status >= 200 && status < 300)
@@ -44034,10 +44046,10 @@ function parseJson(text) {
         return text;
     }
 }
-function field(value, name) {
+function client_field(value, name) {
     return typeof value === 'object' && value !== null ? value[name] : undefined;
 }
-function stringOf(value) {
+function client_stringOf(value) {
     return typeof value === 'string' && value !== '' ? value : undefined;
 }
 function stringsOf(value) {
@@ -44045,12 +44057,12 @@ function stringsOf(value) {
 }
 function toProjectKey(value) {
     return {
-        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
-        comment: stringOf(field(value, 'comment')) ?? '',
-        scopes: stringsOf(field(value, 'scopes')) ?? [],
-        tags: stringsOf(field(value, 'tags')),
-        expirationDate: stringOf(field(value, 'expiration_date')),
-        created: stringOf(field(value, 'created')),
+        apiKeyId: client_stringOf(client_field(value, 'api_key_id')) ?? '',
+        comment: client_stringOf(client_field(value, 'comment')) ?? '',
+        scopes: stringsOf(client_field(value, 'scopes')) ?? [],
+        tags: stringsOf(client_field(value, 'tags')),
+        expirationDate: client_stringOf(client_field(value, 'expiration_date')),
+        created: client_stringOf(client_field(value, 'created')),
     };
 }
 
@@ -44739,7 +44751,7 @@ function refusalFor(error) {
 /** How much of a request target an audit line keeps. */
 const AUDITED_TARGET_CHARS = 512;
 const SECRET_DIGEST = /^[0-9a-f]{12}$/;
-const ROUTES = 'POST /v1/keys, POST /v1/tokens, GET /v1/keys?invocation=… or ?secret=…, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… or ?invocation=…, and GET /healthz, GET /readyz';
+const ROUTES = 'POST /v1/keys, POST /v1/tokens, GET /v1/keys?invocation=… or ?secret=…, DELETE /v1/keys/{key_id}, DELETE /v1/keys?tags=… or ?invocation=…, GET /v1/keys/{key_id}/usage, GET /v1/usage?tags=…, and GET /healthz, GET /readyz';
 /** The request as an audit line shows it: the method and the target exactly as received (cut when long). */
 function requestLine(method, target) {
     const raw = target ?? '';
@@ -44783,6 +44795,21 @@ function routeOf(method, target) {
             headers: { allow: 'POST' },
         });
     }
+    if (path === '/v1/usage') {
+        if (method === 'GET')
+            return taggedUsageRoute(query);
+        throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/usage.`, {
+            headers: { allow: 'GET' },
+        });
+    }
+    const usagePath = /^\/v1\/keys\/([^/]+)\/usage$/.exec(path);
+    if (usagePath) {
+        if (method === 'GET')
+            return keyUsageRoute(query, usagePath[1] ?? '');
+        throw new Refusal(405, 'method_not_allowed', `${method} is not allowed on /v1/keys/{key_id}/usage.`, {
+            headers: { allow: 'GET' },
+        });
+    }
     const keyPath = /^\/v1\/keys\/([^/]+)$/.exec(path);
     if (keyPath) {
         if (method === 'DELETE')
@@ -44806,6 +44833,21 @@ function deleteRoute(query) {
     return name === 'tags'
         ? { kind: 'delete-tagged', tags: value }
         : { kind: 'delete-invocation', invocation: invocationOf(value) };
+}
+const SINCE_USAGE = 'since (optional) is an ISO 8601 UTC date-time; without it, each key since its creation.';
+function keyUsageRoute(query, keyId) {
+    const given = [...query.keys()];
+    if (given.some((name) => name !== 'since') || query.getAll('since').length > 1)
+        throw badRequest(`GET /v1/keys/{key_id}/usage takes at most ?since=…: ${SINCE_USAGE}`);
+    return { kind: 'key-usage', keyId, since: query.get('since') };
+}
+function taggedUsageRoute(query) {
+    const given = [...query.keys()];
+    if (query.getAll('tags').length !== 1 ||
+        query.getAll('since').length > 1 ||
+        given.some((name) => name !== 'tags' && name !== 'since'))
+        throw badRequest(`GET /v1/usage needs ?tags=a,b (the keys that carry all of them), and may take &since=…: ${SINCE_USAGE}`);
+    return { kind: 'tagged-usage', tags: query.get('tags') ?? '', since: query.get('since') };
 }
 function invocationOf(value) {
     if (!isInvocationId(value))
@@ -44843,6 +44885,10 @@ function routeTemplate(route) {
             return 'DELETE /v1/keys?tags';
         case 'delete-invocation':
             return 'DELETE /v1/keys?invocation';
+        case 'key-usage':
+            return 'GET /v1/keys/{key_id}/usage';
+        case 'tagged-usage':
+            return 'GET /v1/usage';
     }
 }
 
@@ -44955,12 +45001,16 @@ function serve(broker, route, token, body, audit) {
             return broker.deleteKeysTagged(token, route.tags, audit);
         case 'delete-invocation':
             return broker.deleteKeysOfInvocation(token, route.invocation, audit);
+        case 'key-usage':
+            return broker.keyUsage(token, route.keyId, route.since, audit);
+        case 'tagged-usage':
+            return broker.usageTagged(token, route.tags, route.since, audit);
     }
 }
 function answered(res, deps, route, answer) {
     send(res, deps, answer.status, answer.body);
     return {
-        outcome: route.kind === 'find' ? 'listed' : route.kind === 'grant' ? 'granted' : 'deleted',
+        outcome: route.kind.endsWith('usage') || route.kind === 'find' ? 'listed' : route.kind === 'grant' ? 'granted' : 'deleted',
         status: answer.status,
     };
 }
@@ -45182,13 +45232,9 @@ function parseLifetime(text, now) {
     }
     if (/^\d+$/.test(value))
         return ttl(Number(value), text);
-    if (DURATION.test(value)) {
-        let seconds = 0;
-        for (const [, amount, unit] of value.matchAll(DURATION_PART)) {
-            seconds += Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1);
-        }
+    const seconds = durationSeconds(value);
+    if (seconds !== undefined)
         return ttl(seconds, text);
-    }
     if (value.startsWith('-'))
         refuse(`'${text}' is negative`);
     if (DATE_ONLY.test(value))
@@ -45197,6 +45243,16 @@ function parseLifetime(text, now) {
     if (date.getTime() <= now.getTime())
         refuse(`'${text}' is in the past`);
     return { kind: 'date', date };
+}
+/** Seconds in a duration of units (`90s`, `1h30m`, `2w`), lower case; undefined when it is not one. */
+function durationSeconds(value) {
+    if (!DURATION.test(value))
+        return undefined;
+    let seconds = 0;
+    for (const [, amount, unit] of value.matchAll(DURATION_PART)) {
+        seconds += Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1);
+    }
+    return seconds;
 }
 function ttl(seconds, text) {
     if (!Number.isSafeInteger(seconds))
@@ -46838,6 +46894,380 @@ function requestedSeconds(expiration, now) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/shared/concurrency.ts
+/** Maps with at most `limit` calls of `fn` in flight; results keep the order of `items`. */
+async function mapBounded(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await fn(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/deepgram/usage.ts
+// What keys used, read from Deepgram's usage breakdown, billing breakdown and request log
+// (GET /v1/projects/{id}/usage/breakdown, /billing/breakdown, /requests) by the keys' ids
+// (Deepgram's "accessor"). For one key the three are read at once: one round trip when its log
+// fits in one page. Every answer is checked like any other (size by the HTTP layer, JSON, types),
+// and a 403 is an answer here, not a failure: the credential may not read usage (usage:read) or
+// cost (billing:read). Deepgram's figures lag behind: what is read is what Deepgram says so far.
+
+
+
+/** One page of the request log holds at most this many requests (Deepgram's own maximum). */
+const LOG_PAGE_SIZE = 1000;
+/** Pages of the log read at most per key: past 10,000 requests the log count reads "at least". */
+const MAX_LOG_PAGES = 10;
+/** A breakdown with more results than this is not one Deepgram would send for one key. */
+const MAX_RESULTS = 10_000;
+/** A day as Deepgram's breakdowns take it: YYYY-MM-DD in UTC. */
+function utcDay(date) {
+    return date.toISOString().slice(0, 10);
+}
+/** A time as the request log takes it: YYYY-MM-DDTHH:MM:SS+00:00 (no fraction, which it does not list). */
+function utcDateTime(date) {
+    return `${date.toISOString().slice(0, 19)}+00:00`;
+}
+/** Distinct start days read at once: each is two requests (usage and cost). */
+const DAY_CONCURRENCY = 5;
+/**
+ * What each key used from its `since` until `until`. The breakdowns are grouped by accessor, so
+ * keys whose reports start on the same UTC day share one usage and one cost request, however
+ * many they are. The request log, one key's detail, is read when there is one key: that is the
+ * post step's case, and then all three reads go at once.
+ */
+async function readUsage(api, projectId, keys, until) {
+    const byDay = new Map();
+    for (const key of keys)
+        byDay.set(utcDay(key.since), [...(byDay.get(utcDay(key.since)) ?? []), key]);
+    const [only] = keys;
+    const [days, log] = await Promise.all([
+        mapBounded([...byDay], DAY_CONCURRENCY, ([start, group]) => readDay(api, projectId, start, group, until)),
+        keys.length === 1 && only ? unlessForbidden(() => readLog(api, projectId, only.keyId, only, until)) : undefined,
+    ]);
+    const read = new Map(days.flat().map((usage) => [usage.keyId, usage]));
+    return keys.map((key) => {
+        const usage = read.get(key.keyId) ?? { keyId: key.keyId, start: utcDay(key.since), end: utcDay(until), denied: [] };
+        if (log === undefined)
+            return usage;
+        if (log === FORBIDDEN)
+            return { ...usage, denied: usage.denied.includes('usage:read') ? usage.denied : ['usage:read', ...usage.denied] };
+        return { ...usage, log };
+    });
+}
+/** One start day's keys: a usage and a cost breakdown, grouped by accessor, from that day to `until`. */
+async function readDay(api, projectId, start, keys, until) {
+    // A runner whose clock is behind Deepgram's must not ask for an end before the start.
+    const end = [utcDay(until), start].sort().at(-1) ?? start;
+    const [only] = keys;
+    const query = { start, end, grouping: 'accessor', ...(keys.length === 1 && only ? { accessor: only.keyId } : {}) };
+    const what = keys.length === 1 && only ? `key ${only.keyId}` : `${keys.length} keys`;
+    const [usage, usd] = await Promise.all([
+        unlessForbidden(() => api.readProject(projectId, 'usage/breakdown', query, `reading the usage of ${what}`, usageResults)),
+        unlessForbidden(() => api.readProject(projectId, 'billing/breakdown', query, `reading the cost of ${what}`, costResults)),
+    ]);
+    return keys.map((key) => {
+        const id = key.keyId.toLowerCase();
+        // With one key asked, a result that names no accessor is that key's (Deepgram filtered it).
+        const ours = (accessor) => accessor === id || (accessor === undefined && keys.length === 1);
+        const denied = [];
+        if (usage === FORBIDDEN)
+            denied.push('usage:read');
+        if (usd === FORBIDDEN)
+            denied.push('billing:read');
+        return {
+            keyId: key.keyId,
+            start,
+            end,
+            ...(usage === FORBIDDEN ? {} : { usage: sumFigures(usage.filter((r) => ours(r.accessor))) }),
+            ...(usd === FORBIDDEN ? {} : { usd: usd.filter((r) => ours(r.accessor)).reduce((sum, r) => sum + r.dollars, 0) }),
+            denied,
+        };
+    });
+}
+const FORBIDDEN = Symbol('forbidden');
+/** Deepgram's 403: the credential lacks the scope. Anything else is thrown as it came. */
+async function unlessForbidden(read) {
+    try {
+        return await read();
+    }
+    catch (error) {
+        if (error instanceof errors_ServiceError && error.status === 403)
+            return FORBIDDEN;
+        throw error;
+    }
+}
+function usageResults(body, unusable) {
+    return resultsOf(body, unusable).map((result) => {
+        const models = client_field(client_field(result, 'grouping'), 'models');
+        if (models !== undefined && models !== null && !Array.isArray(models))
+            throw unusable('a result has models that are not a list');
+        return {
+            accessor: accessorOf(result, unusable),
+            requests: amount(result, 'requests', unusable, true),
+            hours: amount(result, 'hours', unusable, true),
+            agentHours: amount(result, 'agent_hours', unusable),
+            ttsCharacters: amount(result, 'tts_characters', unusable),
+            tokensIn: amount(result, 'tokens_in', unusable),
+            tokensOut: amount(result, 'tokens_out', unusable),
+            models: (Array.isArray(models) ? models : []).flatMap((m) => client_stringOf(m) ?? []),
+        };
+    });
+}
+function sumFigures(results) {
+    const figures = {
+        requests: 0,
+        hours: 0,
+        agentHours: 0,
+        ttsCharacters: 0,
+        tokensIn: 0,
+        tokensOut: 0,
+        models: [],
+    };
+    for (const result of results) {
+        figures.requests += result.requests;
+        figures.hours += result.hours;
+        figures.agentHours += result.agentHours;
+        figures.ttsCharacters += result.ttsCharacters;
+        figures.tokensIn += result.tokensIn;
+        figures.tokensOut += result.tokensOut;
+        for (const model of result.models)
+            if (!figures.models.includes(model) && figures.models.length < 20)
+                figures.models.push(model);
+    }
+    return figures;
+}
+function costResults(body, unusable) {
+    return resultsOf(body, unusable).map((result) => ({
+        accessor: accessorOf(result, unusable),
+        dollars: amount(result, 'dollars', unusable, true),
+    }));
+}
+/** The accessor a result is grouped under: a string, or null or absent when it names none. */
+function accessorOf(result, unusable) {
+    const accessor = client_field(client_field(result, 'grouping'), 'accessor');
+    if (accessor === undefined || accessor === null)
+        return undefined;
+    if (typeof accessor !== 'string')
+        throw unusable("a result's accessor is not a string");
+    return accessor.toLowerCase();
+}
+function resultsOf(body, unusable) {
+    if (typeof body !== 'object' || body === null)
+        throw unusable('the answer is not a JSON object');
+    const results = client_field(body, 'results');
+    if (!Array.isArray(results))
+        throw unusable('the answer has no results list');
+    if (results.length > MAX_RESULTS)
+        throw unusable(`the answer has over ${MAX_RESULTS} results`);
+    return results;
+}
+/** A figure of a result: a finite number, not negative; absent counts 0 unless `required`. */
+function amount(result, name, unusable, required = false) {
+    const value = client_field(result, name);
+    if (value === undefined && !required)
+        return 0;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+        throw unusable(`a result's ${name} is not a number of zero or more`);
+    return value;
+}
+/**
+ * The key's requests in the log, page after page until a short page, a page with nothing new or
+ * MAX_LOG_PAGES. The base of `page` is not documented, so requests are counted once by their id,
+ * and only those of this key (should the filter be ignored).
+ */
+async function readLog(api, projectId, keyId, window, until) {
+    const seen = new Set();
+    let seconds = 0;
+    const query = {
+        accessor: keyId,
+        start: utcDateTime(window.since),
+        end: utcDateTime(until),
+        limit: String(LOG_PAGE_SIZE),
+    };
+    for (let page = 0; page < MAX_LOG_PAGES; page++) {
+        const action = `reading the request log of key ${keyId} (page ${page})`;
+        const entries = await api.readProject(projectId, 'requests', { ...query, page: String(page) }, action, logEntries);
+        let fresh = 0;
+        for (const entry of entries) {
+            if (entry.keyId !== keyId.toLowerCase() || seen.has(entry.requestId))
+                continue;
+            seen.add(entry.requestId);
+            seconds += entry.seconds;
+            fresh++;
+        }
+        if (entries.length < LOG_PAGE_SIZE || fresh === 0)
+            return { requests: seen.size, seconds, complete: true };
+    }
+    return { requests: seen.size, seconds, complete: false };
+}
+function logEntries(body, unusable) {
+    if (typeof body !== 'object' || body === null)
+        throw unusable('the answer is not a JSON object');
+    const requests = client_field(body, 'requests');
+    if (!Array.isArray(requests))
+        throw unusable('the answer has no requests list');
+    if (requests.length > LOG_PAGE_SIZE)
+        throw unusable(`the page holds over ${LOG_PAGE_SIZE} requests`);
+    return requests.map((item) => {
+        const requestId = client_stringOf(client_field(item, 'request_id'));
+        if (requestId === undefined)
+            throw unusable('a request has no request_id');
+        const duration = client_field(client_field(client_field(item, 'response'), 'details'), 'duration');
+        if (duration !== undefined && (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0))
+            throw unusable("a request's duration is not a number of zero or more");
+        return {
+            requestId,
+            keyId: (client_stringOf(client_field(item, 'api_key_id')) ?? '').toLowerCase(),
+            seconds: duration ?? 0,
+        };
+    });
+}
+// ---------------------------------------------------------------------------------------------
+// As JSON: the broker's answer and the action's usage-json output, one shape for both
+/** One key's figures as JSON: snake_case, null for what could not be read. */
+function usageJson(usage) {
+    const figures = usage.usage;
+    return {
+        key_id: usage.keyId,
+        start: usage.start,
+        end: usage.end,
+        requests: figures?.requests ?? null,
+        hours: figures?.hours ?? null,
+        agent_hours: figures?.agentHours ?? null,
+        tts_characters: figures?.ttsCharacters ?? null,
+        tokens_in: figures?.tokensIn ?? null,
+        tokens_out: figures?.tokensOut ?? null,
+        models: figures?.models ?? null,
+        usd: usage.usd ?? null,
+        logged_requests: usage.log?.requests ?? null,
+        logged_seconds: usage.log?.seconds ?? null,
+        log_complete: usage.log?.complete ?? null,
+        denied: usage.denied,
+    };
+}
+/** Reads usageJson's shape back (from the broker), checking every field; a problem as text when it is not that shape. */
+function usageFromJson(value) {
+    const keyId = stringOf(field(value, 'key_id'));
+    const start = stringOf(field(value, 'start'));
+    const end = stringOf(field(value, 'end'));
+    if (keyId === undefined || start === undefined || end === undefined)
+        return 'a key has no key_id, start or end';
+    if (!DAY.test(start) || !DAY.test(end))
+        return 'a start or end is not a day (YYYY-MM-DD)';
+    const denied = field(value, 'denied');
+    if (!Array.isArray(denied) || !denied.every((scope) => scope === 'usage:read' || scope === 'billing:read'))
+        return 'a key has no denied list';
+    const numbers = {};
+    for (const name of NUMBERS) {
+        const n = field(value, name);
+        if (n !== null && (typeof n !== 'number' || !Number.isFinite(n) || n < 0))
+            return `a key's ${name} is neither null nor a number of zero or more`;
+        numbers[name] = n;
+    }
+    const models = field(value, 'models');
+    const complete = field(value, 'log_complete');
+    const usage = { keyId, start, end, denied: denied };
+    if (numbers['requests'] !== null && numbers['hours'] !== null) {
+        usage.usage = {
+            requests: numbers['requests'] ?? 0,
+            hours: numbers['hours'] ?? 0,
+            agentHours: numbers['agent_hours'] ?? 0,
+            ttsCharacters: numbers['tts_characters'] ?? 0,
+            tokensIn: numbers['tokens_in'] ?? 0,
+            tokensOut: numbers['tokens_out'] ?? 0,
+            models: Array.isArray(models) ? models.filter((m) => typeof m === 'string').slice(0, 20) : [],
+        };
+    }
+    if (numbers['usd'] !== null)
+        usage.usd = numbers['usd'];
+    if (numbers['logged_requests'] !== null && typeof complete === 'boolean')
+        usage.log = { requests: numbers['logged_requests'] ?? 0, seconds: numbers['logged_seconds'] ?? 0, complete };
+    return usage;
+}
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const NUMBERS = (/* unused pure expression or super */ null && ([
+    'requests',
+    'hours',
+    'agent_hours',
+    'tts_characters',
+    'tokens_in',
+    'tokens_out',
+    'usd',
+    'logged_requests',
+    'logged_seconds',
+]));
+
+;// CONCATENATED MODULE: ./src/broker/usage.ts
+
+
+
+
+
+/** Keys read alone at once for GET /v1/usage, when Deepgram's listing leaves their tags out. */
+const KEY_CONCURRENCY = 5;
+/** How far back `since` may reach, as the action's usage-since. */
+const MAX_SINCE_DAYS = 366;
+/** Without `since`, and without the key's creation, the report reaches this far back. */
+const DAYS_WHEN_UNKNOWN = 7;
+const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+/** `since` as the action sends it (ISO 8601 UTC, as toISOString writes it): in the past, at most 366 days back. */
+function parseSince(text, now) {
+    if (text === null)
+        return undefined;
+    const at = ISO_TIME.test(text) ? Date.parse(text) : NaN;
+    if (Number.isNaN(at) || at > now || now - at > MAX_SINCE_DAYS * 86_400_000)
+        throw badRequest('since must be an ISO 8601 UTC date-time such as 2026-12-01T12:00:00.000Z, in the past and at most 366 days back.');
+    return new Date(at);
+}
+/** The tags of ?tags=a,b: 1 to 20, each a tag the policy accepts. */
+function parseTagQuery(tagList) {
+    const tags = [
+        ...new Set(tagList
+            .split(',')
+            .map((tag) => tag.trim())
+            .filter((tag) => tag !== '')),
+    ];
+    if (tags.length === 0 || tags.length > 20 || !tags.every((tag) => TAG.test(tag))) {
+        throw badRequest('tags must be 1 to 20 tags separated by commas, each of letters, digits and _.:/@+=-, such as ?tags=ci,pr-42.');
+    }
+    return tags;
+}
+/** GET /v1/keys/{key_id}/usage: one key of the caller's, from `since` or its creation. */
+async function ownedKeyUsage(deps, keyId, since) {
+    if (!KEY_ID.test(keyId))
+        throw badRequest(`'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`);
+    const key = await deepgramStep(() => deps.deepgram.getKey(deps.projectId, keyId), keyId);
+    if (!deps.owns(key))
+        throw forbidden('not_yours', `Key ${keyId} was not minted by this broker for the caller's repository.`);
+    return { status: 200, body: { keys: (await usageOf(deps, [key], since)).map(usageJson) } };
+}
+/** GET /v1/usage?tags=…: every key of the caller's that carries all the tags. */
+async function taggedUsage(deps, owned, tags, since) {
+    // Deepgram's listing may leave tags out; then the key is read alone.
+    const keys = await mapBounded(owned, KEY_CONCURRENCY, (candidate) => candidate.tags === undefined
+        ? deepgramStep(() => deps.deepgram.getKey(deps.projectId, candidate.apiKeyId))
+        : Promise.resolve(candidate));
+    const tagged = keys.filter((key) => tags.every((tag) => (key.tags ?? []).includes(tag)));
+    const usage = await usageOf(deps, tagged, since);
+    return { answer: { status: 200, body: { keys: usage.map(usageJson) } }, keyIds: tagged.map((key) => key.apiKeyId) };
+}
+/** The keys' usage, each from `since`, else from its creation (7 days back when unknown). */
+function usageOf(deps, keys, since) {
+    const from = (key) => {
+        const created = key.created === undefined ? NaN : Date.parse(key.created);
+        return since ?? (Number.isNaN(created) ? new Date(deps.now - DAYS_WHEN_UNKNOWN * 86_400_000) : new Date(created));
+    };
+    const asks = keys.map((key) => ({ keyId: key.apiKeyId, since: from(key) }));
+    return deepgramStep(() => readUsage(deps.deepgram, deps.projectId, asks, new Date(deps.now)));
+}
+
 ;// CONCATENATED MODULE: ./src/broker/service.ts
 // What the broker does for each request, once the HTTP layer has read it: verify the token, find
 // the rule, mint, list or delete keys. Every collaborator is passed in, so this is the same code
@@ -46861,7 +47291,7 @@ function requestedSeconds(expiration, now) {
  * most `discardMs` more. The drain on SIGTERM outlasts their sum (main.ts).
  */
 const DEADLINES = { createMs: 12_000, requestMs: 20_000, discardMs: 10_000 };
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const service_KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 class Broker {
     deps;
     constructor(deps) {
@@ -46925,7 +47355,7 @@ class Broker {
         audit.scopes = [TOKEN_SCOPE];
         this.take(this.deps.limiter, caller, `${policy.keysPerMinute} keys and tokens in the last minute (keys-per-minute)`);
         const answer = await deepgramStep(() => deepgram.grantToken(seconds));
-        const verdict = checkToken({ accessToken: field(answer.body, 'access_token'), expiresIn: field(answer.body, 'expires_in') }, seconds, answer.sentAt);
+        const verdict = checkToken({ accessToken: client_field(answer.body, 'access_token'), expiresIn: client_field(answer.body, 'expires_in') }, seconds, answer.sentAt);
         if (!verdict.ok)
             throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${answer.status} while granting a temporary token (request id ${answer.requestId ?? 'none'}), but ${verdict.problem}.`);
         const expiresAt = verdict.token.expiresAt.toISOString();
@@ -46955,7 +47385,7 @@ class Broker {
         const deepgram = this.deepgram(this.deps.now());
         const caller = await this.identifyForCleanUp(token, audit);
         audit.key_id = keyId;
-        if (!KEY_ID.test(keyId))
+        if (!service_KEY_ID.test(keyId))
             throw badRequest(`'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`);
         const { projectId } = this.deps.policy;
         const key = await deepgramStep(() => deepgram.getKey(projectId, keyId), keyId);
@@ -46971,15 +47401,7 @@ class Broker {
     async deleteKeysTagged(token, tagList, audit) {
         const deepgram = this.deepgram(this.deps.now());
         const caller = await this.identifyForCleanUp(token, audit);
-        const tags = [
-            ...new Set(tagList
-                .split(',')
-                .map((tag) => tag.trim())
-                .filter((tag) => tag !== '')),
-        ];
-        if (tags.length === 0 || tags.length > 20 || !tags.every((tag) => TAG.test(tag))) {
-            throw badRequest('tags must be 1 to 20 tags separated by commas, each of letters, digits and _.:/@+=-, such as ?tags=ci,pr-42.');
-        }
+        const tags = parseTagQuery(tagList);
         const { projectId } = this.deps.policy;
         const deleted = [];
         for (const { key: candidate } of await this.keysOf(caller, deepgram)) {
@@ -47025,6 +47447,38 @@ class Broker {
             expires_at: key.expirationDate ?? null,
         }));
         return { status: 200, body: { keys } };
+    }
+    /**
+     * GET /v1/keys/{key_id}/usage: what a key this broker minted for the caller's repository used,
+     * under the same rule and limit (deletes-per-minute) as deleting it.
+     */
+    async keyUsage(token, keyId, since, audit) {
+        const deepgram = this.deepgram(this.deps.now());
+        const caller = await this.identifyForCleanUp(token, audit);
+        audit.key_id = keyId;
+        const from = parseSince(since, this.deps.now());
+        const answer = await ownedKeyUsage(this.usageDeps(caller, deepgram), keyId, from);
+        audit.reported = [keyId];
+        return answer;
+    }
+    /** GET /v1/usage?tags=a,b: what each key this broker minted for the caller's repository with all the tags used. */
+    async usageTagged(token, tagList, since, audit) {
+        const deepgram = this.deepgram(this.deps.now());
+        const caller = await this.identifyForCleanUp(token, audit);
+        const tags = parseTagQuery(tagList);
+        const from = parseSince(since, this.deps.now());
+        const owned = (await this.keysOf(caller, deepgram)).map(({ key }) => key);
+        const { answer, keyIds } = await taggedUsage(this.usageDeps(caller, deepgram), owned, tags, from);
+        audit.reported = keyIds;
+        return answer;
+    }
+    usageDeps(caller, deepgram) {
+        return {
+            deepgram,
+            projectId: this.deps.policy.projectId,
+            owns: (key) => this.deps.ownership.markerOwnedBy(key, caller.owner) !== undefined,
+            now: this.deps.now(),
+        };
     }
     /** A client for the Deepgram work of a request that started at `started`: it ends within DEADLINES.requestMs. */
     deepgram(started) {

@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9265:
+/***/ 3308:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31454,6 +31454,8 @@ function actionsIO(actions, idToken, env = process.env) {
             throw new errors/* RunnerFileError */.TX(file, env[file] ?? '', doing, withCode(error));
         }
     };
+    // One warning for a summary file that cannot be written, however many parts the step writes.
+    let summaryFailed = false;
     return {
         getInput: (name) => actions.getInput(name),
         setSecret: (value) => actions.setSecret(value),
@@ -31461,6 +31463,7 @@ function actionsIO(actions, idToken, env = process.env) {
         saveState: (name, value) => writing('GITHUB_STATE', `save ${name} for the post step`, () => actions.saveState(name, value)),
         getState: (name) => actions.getState(name),
         info: (message) => actions.info(logLine(message)),
+        debug: (message) => actions.debug(logLine(message)),
         notice: (message) => actions.notice(logLine(message)),
         warning: (message) => actions.warning(logLine(message)),
         setFailed: (message) => actions.setFailed(logLine(message)),
@@ -31475,6 +31478,9 @@ function actionsIO(actions, idToken, env = process.env) {
             catch (error) {
                 // core keeps what it could not write; a later summary must not carry it again.
                 actions.summary.emptyBuffer();
+                if (summaryFailed)
+                    return;
+                summaryFailed = true;
                 actions.warning(logLine(new errors/* RunnerFileError */.TX('GITHUB_STEP_SUMMARY', path, 'write the job summary', withCode(error)).message));
             }
         },
@@ -31648,13 +31654,9 @@ function parseLifetime(text, now) {
     }
     if (/^\d+$/.test(value))
         return ttl(Number(value), text);
-    if (DURATION.test(value)) {
-        let seconds = 0;
-        for (const [, amount, unit] of value.matchAll(DURATION_PART)) {
-            seconds += Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1);
-        }
+    const seconds = durationSeconds(value);
+    if (seconds !== undefined)
         return ttl(seconds, text);
-    }
     if (value.startsWith('-'))
         refuse(`'${text}' is negative`);
     if (DATE_ONLY.test(value))
@@ -31663,6 +31665,16 @@ function parseLifetime(text, now) {
     if (date.getTime() <= now.getTime())
         refuse(`'${text}' is in the past`);
     return { kind: 'date', date };
+}
+/** Seconds in a duration of units (`90s`, `1h30m`, `2w`), lower case; undefined when it is not one. */
+function durationSeconds(value) {
+    if (!DURATION.test(value))
+        return undefined;
+    let seconds = 0;
+    for (const [, amount, unit] of value.matchAll(DURATION_PART)) {
+        seconds += Number(amount) * (UNIT_SECONDS[unit ?? 's'] ?? 1);
+    }
+    return seconds;
 }
 function ttl(seconds, text) {
     if (!Number.isSafeInteger(seconds))
@@ -31912,9 +31924,9 @@ function unprintableIn(text) {
 
 function readMode(getInput) {
     const mode = (getInput('mode') || 'create').toLowerCase();
-    if (mode === 'create' || mode === 'revoke')
+    if (mode === 'create' || mode === 'revoke' || mode === 'report')
         return mode;
-    throw new errors/* InputError */.dz('mode', `'${getInput('mode')}' is not one of create or revoke.`);
+    throw new errors/* InputError */.dz('mode', `'${getInput('mode')}' is not one of create, revoke or report.`);
 }
 /** What to do when api-key is empty: fail (the default) or skip the step. */
 function readOnMissingCredentials(getInput) {
@@ -32005,7 +32017,7 @@ function defaultComment(run) {
 /** Reads and validates the key of create mode. Throws InputError on the first bad one. */
 function readKeyPlan(getInput, now) {
     if (getInput('key-id') !== '') {
-        throw new errors/* InputError */.dz('key-id', 'applies to mode: revoke only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
+        throw new errors/* InputError */.dz('key-id', 'applies to mode: revoke and mode: report only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
     }
     const scopes = readScopes(getInput);
     const tags = [...new Set((0,input_forms/* parseList */.E1)(getInput('tags')))];
@@ -32027,20 +32039,21 @@ const CREATE_ONLY_INPUTS = {
     'secret-name': '',
     ...github_plan/* SECRET_INPUTS */.pH,
 };
-function readRevokePlan(getInput) {
+/** The keys of revoke mode, or of report mode (which reads the same inputs and deletes nothing). */
+function readRevokePlan(getInput, mode = 'revoke') {
     for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
         const value = getInput(input);
         if (value !== '' && value !== fallback) {
-            throw new errors/* InputError */.dz(input, `applies to mode: create only, and mode is revoke. Remove it from this step.`);
+            throw new errors/* InputError */.dz(input, `applies to mode: create only, and mode is ${mode}. Remove it from this step.`);
         }
     }
     const keyIds = [...new Set((0,input_forms/* parseList */.E1)(getInput('key-id')).map((id) => id.toLowerCase()))];
     const tags = [...new Set((0,input_forms/* parseList */.E1)(getInput('tags')))];
     if (keyIds.length === 0 && tags.length === 0) {
-        throw new errors/* InputError */.dz('key-id', 'and tags are both empty, and mode revoke needs one of them: key ids separated by commas or newlines, or tags that every key to delete carries.');
+        throw new errors/* InputError */.dz('key-id', `and tags are both empty, and mode ${mode} needs one of them: key ids separated by commas or newlines, or tags that every key to ${mode === 'revoke' ? 'delete' : 'report on'} carries.`);
     }
     if (keyIds.length > 0 && tags.length > 0) {
-        throw new errors/* InputError */.dz('key-id', 'and tags are both set: give key ids, or tags, not both, so that what gets deleted is plain.');
+        throw new errors/* InputError */.dz('key-id', `and tags are both set: give key ids, or tags, not both, so that what gets ${mode === 'revoke' ? 'deleted' : 'reported'} is plain.`);
     }
     for (const id of keyIds) {
         if (!ids_isUuid(id))
@@ -32079,6 +32092,13 @@ const ID_TOKEN_TIMEOUT_MS = 10_000;
  * of POST_BUDGET_MS, a fresh ID token first in broker mode.
  */
 const POST_GITHUB_QUESTIONS_MS = 7_000;
+/**
+ * A usage report's own budget, within its step's: the post step reads the key's usage before it
+ * deletes the key, and a usage endpoint that hangs must leave the delete most of POST_BUDGET_MS.
+ */
+const limits_USAGE_BUDGET_MS = 4_000;
+/** mode: report does nothing else, so it may take most of main's budget. */
+const REPORT_BUDGET_MS = 20_000;
 
 ;// CONCATENATED MODULE: ./src/action/state.ts
 
@@ -32257,187 +32277,68 @@ function isPlace(value) {
     return place['scope'] === 'repository' && type && text('owner') && text('repo');
 }
 
-// EXTERNAL MODULE: ./src/github/pacing.ts
-var pacing = __nccwpck_require__(9959);
-;// CONCATENATED MODULE: ./src/action/summary.ts
+;// CONCATENATED MODULE: ./src/action/usage/inputs.ts
+// The usage report's inputs: whether to report (usage-report) and from when (usage-since).
+// Read by main in every mode, so that a mistake fails the step before any request.
 
 
-
-function mintSummary(s) {
-    const rows = [
-        ['Key id', code(s.keyId)],
-        ['Project', code(s.projectId)],
-        ['Scopes granted', s.scopes.map(code).join(', ')],
-        ['Expires', markdownValue(s.expiresAt)],
-        ['When the job ends', markdownValue(s.revokePolicy)],
-    ];
-    if (s.tags.length > 0)
-        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
-    return `### Deepgram key created\n\n${table(rows)}\n`;
+/** How far back usage-since may reach: a year. Deepgram keeps its request log 90 days, its summaries longer. */
+const MAX_USAGE_DAYS = 366;
+const SINCE_FORMS = 'Give a duration back from now (7d, 2w, 36h, 1d12h), a UTC day (2026-12-01), or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z), at most 366 days back; or leave it empty for each key since its creation';
+function inputs_readUsageReport(getInput) {
+    const value = (getInput('usage-report') || 'auto').toLowerCase();
+    if (value === 'auto' || value === 'true' || value === 'false')
+        return value;
+    throw new errors/* InputError */.dz('usage-report', `'${getInput('usage-report')}' is not one of auto, true or false.`);
 }
-/** One row per target: where the secret was created, updated, or why it failed. */
-function secretsSummary(name, results) {
-    const rows = results.map((r) => [
-        markdownValue((0,github_plan/* describeTarget */.ff)(r.target)),
-        markdownValue('outcome' in r ? r.outcome : `failed: ${r.error}`),
-    ]);
-    const advice = (0,pacing/* fanOutAdvice */.GX)(results.length);
-    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${markdownValue(advice)}\n`}`;
-}
-/** Revoke mode: what was deleted, and which ids the source did not know. */
-function revokeModeSummary(where, what, report) {
-    const rows = [
-        ...report.revoked.map((id) => [code(id), 'revoked']),
-        ...report.notFound.map((id) => [code(id), "not found (deleted already, or another project's)"]),
-    ];
-    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
-    return `### Deepgram keys revoked\n\nRevoking ${markdownValue(what)} ${markdownValue(where)}: ${report.revoked.length} revoked.\n\n${body}\n`;
-}
-function revokedSummary(keyId, outcome) {
-    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
-    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
-}
-/** A two-column table of cells that are Markdown already: each value in them went through code() or markdownValue(). */
-function table(rows, header = ['', '']) {
-    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
-    return lines.join('\n');
-}
-/**
- * A value as inline code, on one line. A table splits its cells before anything else, code spans
- * included: there a pipe ends the cell and a backslash escapes the character after it. A value
- * with a pipe, a backslash or a backtick is therefore shown as escaped text instead, exactly.
- */
-function code(value) {
-    const line = logLine(value);
-    return /[|\\`]/.test(line) ? markdownValue(value) : `\`${line}\``;
-}
-/** keep-previous: each earlier key of the secret, and what became of it. */
-function rotationSummary(report) {
-    const results = {
-        deleted: 'deleted',
-        'already-gone': 'already deleted',
-        kept: `kept (keep-previous: ${report.keep})`,
-        failed: 'not deleted (see the warning)',
+/** usage-since as a time in the past, or undefined when empty. */
+function readUsageSince(getInput, now) {
+    const text = getInput('usage-since');
+    if (text === '')
+        return undefined;
+    const refuse = (why) => {
+        throw new errors/* InputError */.dz('usage-since', `'${text}' ${why}. ${SINCE_FORMS}.`);
     };
-    const rows = report.keys.map(({ key, outcome }) => [
-        code(key.apiKeyId),
-        markdownValue(`${results[outcome]}; created ${key.created ?? 'at an unknown time'}`),
-    ]);
-    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
-    const body = report.problem !== undefined
-        ? `Nothing was deleted: ${markdownValue(report.problem)}`
-        : rows.length > 0
-            ? table(rows, ['Key id', 'Result'])
-            : 'This action had minted no earlier key for it.';
-    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
-}
-
-;// CONCATENATED MODULE: ./src/action/flow/rotation.ts
-// keep-previous: once every target of a secret holds the new key, the earlier keys this action
-// minted for that same secret are deleted, but for the newest N of them. "The same secret" is the
-// digest in each key's marker (marker.ts, github/plan.ts secretIdentity): the source lists the
-// keys of that digest (Deepgram by the marker in its listing, the broker by its own), so a key
-// made by hand, or minted for another repository or secret, is never touched.
-
-
-/** More would be a typo: a secret rotated for years still has far fewer live keys. */
-const MOST_KEPT = 1000;
-/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
-function readKeepPrevious(getInput) {
-    const text = getInput('keep-previous') || 'all';
-    if (text.toLowerCase() === 'all')
-        return 'all';
-    if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT)
-        return Number(text);
-    throw new errors/* InputError */.dz('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
-}
-/**
- * Which listed keys go. Only keys marked by this action for the same secret digest, created before
- * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
- * Deepgram's `created`. Undefined when the new key's creation time is unknown: then which keys are
- * earlier cannot be told, and nothing is deleted.
- */
-function selectPreviousKeys(keys, newKey, keep) {
-    const listed = keys.find((k) => sameId(k.apiKeyId, newKey.apiKeyId));
-    const newCreated = createdMicros(listed?.created ?? newKey.created);
-    if (newCreated === undefined)
-        return undefined;
-    const earlier = keys
-        .flatMap((key) => {
-        const created = createdMicros(key.created);
-        // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
-        if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId))
-            return [];
-        if (!ids_isUuid(key.apiKeyId))
-            return [];
-        return [{ key, created }];
-    })
-        .sort((a, b) => b.created - a.created || b.key.apiKeyId.localeCompare(a.key.apiKeyId))
-        .map(({ key }) => key);
-    return { keep: earlier.slice(0, keep), remove: earlier.slice(keep).reverse() };
-}
-function sameId(a, b) {
-    return a.toLowerCase() === b.toLowerCase();
-}
-const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
-/** Deepgram's timestamps carry microseconds; two keys a millisecond apart still order. */
-function createdMicros(text) {
-    const match = TIMESTAMP.exec(text ?? '');
-    if (match === null)
-        return undefined;
-    const seconds = Date.parse(`${match[1]}${match[3]}`);
-    if (Number.isNaN(seconds))
-        return undefined;
-    return seconds * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
-}
-/**
- * Deletes the earlier keys of the secret. Never throws: the new key is in place whatever happens
- * here, so a key that cannot be listed or deleted is a warning, and it expires on its own.
- */
-async function retirePreviousKeys(request, source, io) {
-    const { secretName, keep } = request;
-    const report = { secretName, keep, keys: [] };
-    const giveUp = (problem) => {
-        io.warning(`No earlier key of secret ${secretName} was deleted: ${problem} They expire on their own.`);
-        return { ...report, problem };
-    };
-    let keys;
-    try {
-        keys = await source.keysOfSecret(request.digest);
+    const value = text.toLowerCase();
+    const seconds = durationSeconds(value);
+    let since;
+    if (seconds !== undefined) {
+        if (seconds <= 0)
+            refuse('is no time back from now');
+        since = new Date(now.getTime() - seconds * 1000);
     }
-    catch (error) {
-        return giveUp(`listing the secret's keys failed: ${(0,errors/* describeFailure */.Ic)(error)}`);
+    else if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+        since = new Date(`${value}T00:00:00Z`);
+        if (Number.isNaN(since.getTime()) || since.toISOString().slice(0, 10) !== value)
+            refuse('is not a real day');
     }
-    const selection = selectPreviousKeys(keys, request.newKey, keep);
-    if (selection === undefined)
-        return giveUp(`Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`);
-    report.keys.push(...selection.keep.map((key) => ({ key, outcome: 'kept' })));
-    io.info(`Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`);
-    // One at a time, oldest first: when api-key is itself an earlier key of this secret (the admin key
-    // rotating itself with keep-previous: 0), it is the newest of them and goes last.
-    for (const key of selection.remove) {
-        try {
-            const outcome = await source.deleteKey(key.apiKeyId);
-            io.info(outcome === 'deleted'
-                ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.`
-                : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`);
-            report.keys.push({ key, outcome });
-        }
-        catch (error) {
-            const until = key.expirationDate ? `until ${key.expirationDate}` : 'until it expires';
-            io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${(0,errors/* describeFailure */.Ic)(error)} It stays valid ${until}. ${source.byHand}`);
-            report.keys.push({ key, outcome: 'failed' });
-        }
+    else if (/^\d{4}-\d{2}-\d{2}t\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:\d{2})$/.test(value)) {
+        since = new Date(value.toUpperCase());
+        if (Number.isNaN(since.getTime()))
+            refuse('is not a real date-time');
     }
-    return report;
+    else {
+        return refuse('is not understood');
+    }
+    if (since.getTime() > now.getTime())
+        refuse('is in the future');
+    if (now.getTime() - since.getTime() > MAX_USAGE_DAYS * 86_400_000)
+        refuse('is more than 366 days back');
+    return since;
 }
-/** Create mode's revoked-count and revoked-key-ids: the earlier keys deleted (none after a partial write). */
-function publishRotation(io, report) {
-    const deleted = (report?.keys ?? []).filter((k) => k.outcome === 'deleted').map((k) => k.key.apiKeyId);
-    io.setOutput('revoked-count', String(deleted.length));
-    io.setOutput('revoked-key-ids', deleted.join(','));
+/** Both usage inputs, checked. usage-since applies to revoke and report mode: create reports each key since its creation. */
+function readUsagePlan(getInput, mode, now) {
+    const report = inputs_readUsageReport(getInput);
+    if (mode === 'create' && getInput('usage-since') !== '')
+        throw new errors/* InputError */.dz('usage-since', 'applies to mode: revoke and mode: report only; in create mode the post step reports the key since its creation. Remove it from this step.');
+    const since = readUsageSince(getInput, now);
+    if (report === 'false' && mode === 'report')
+        throw new errors/* InputError */.dz('usage-report', 'is false, and mode: report does nothing else than report usage. Set usage-report: auto or true, or remove the step.');
+    return { report, ...(since === undefined ? {} : { since }) };
 }
 
+// EXTERNAL MODULE: ./src/shared/concurrency.ts
+var concurrency = __nccwpck_require__(438);
 // EXTERNAL MODULE: ./src/shared/http.ts
 var http = __nccwpck_require__(6489);
 ;// CONCATENATED MODULE: ./src/shared/attempt.ts
@@ -32627,6 +32528,15 @@ class DeepgramClient {
         });
     }
     /**
+     * A read under the project (usage, billing, the request log), retried like every read. `read`
+     * checks the answer's shape, throwing what `unusable` makes for one it cannot use.
+     */
+    async readProject(projectId, path, query, action, read) {
+        const search = new URLSearchParams(query).toString();
+        const target = `${projectPath(projectId)}/${path}${search === '' ? '' : `?${search}`}`;
+        return this.retried('GET', target, action, (response, body) => read(body, (problem) => new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, problem, requestIdOf(response, body))));
+    }
+    /**
      * POST /v1/auth/grant: a temporary token. Nothing is created, so a failed or unanswered grant is
      * retried like a read. The answer is returned as sent, with when its attempt was sent: grant.ts
      * checks it.
@@ -32694,10 +32604,13 @@ function requiredArray(body, name, response, action) {
     throw new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
 }
 /** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
-function keysPath(projectId) {
+function projectPath(projectId) {
     if (!ids_isUuid(projectId))
         throw new errors/* ActionError */.lZ('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
-    return `/v1/projects/${projectId}/keys`;
+    return `/v1/projects/${projectId}`;
+}
+function keysPath(projectId) {
+    return `${projectPath(projectId)}/keys`;
 }
 function keyPath(projectId, keyId) {
     if (!ids_isUuid(keyId))
@@ -32791,6 +32704,708 @@ function toProjectKey(value) {
         expirationDate: stringOf(field(value, 'expiration_date')),
         created: stringOf(field(value, 'created')),
     };
+}
+
+;// CONCATENATED MODULE: ./src/deepgram/usage.ts
+// What keys used, read from Deepgram's usage breakdown, billing breakdown and request log
+// (GET /v1/projects/{id}/usage/breakdown, /billing/breakdown, /requests) by the keys' ids
+// (Deepgram's "accessor"). For one key the three are read at once: one round trip when its log
+// fits in one page. Every answer is checked like any other (size by the HTTP layer, JSON, types),
+// and a 403 is an answer here, not a failure: the credential may not read usage (usage:read) or
+// cost (billing:read). Deepgram's figures lag behind: what is read is what Deepgram says so far.
+
+
+
+/** One page of the request log holds at most this many requests (Deepgram's own maximum). */
+const LOG_PAGE_SIZE = 1000;
+/** Pages of the log read at most per key: past 10,000 requests the log count reads "at least". */
+const MAX_LOG_PAGES = 10;
+/** A breakdown with more results than this is not one Deepgram would send for one key. */
+const MAX_RESULTS = 10_000;
+/** A day as Deepgram's breakdowns take it: YYYY-MM-DD in UTC. */
+function utcDay(date) {
+    return date.toISOString().slice(0, 10);
+}
+/** A time as the request log takes it: YYYY-MM-DDTHH:MM:SS+00:00 (no fraction, which it does not list). */
+function utcDateTime(date) {
+    return `${date.toISOString().slice(0, 19)}+00:00`;
+}
+/** Distinct start days read at once: each is two requests (usage and cost). */
+const DAY_CONCURRENCY = 5;
+/**
+ * What each key used from its `since` until `until`. The breakdowns are grouped by accessor, so
+ * keys whose reports start on the same UTC day share one usage and one cost request, however
+ * many they are. The request log, one key's detail, is read when there is one key: that is the
+ * post step's case, and then all three reads go at once.
+ */
+async function readUsage(api, projectId, keys, until) {
+    const byDay = new Map();
+    for (const key of keys)
+        byDay.set(utcDay(key.since), [...(byDay.get(utcDay(key.since)) ?? []), key]);
+    const [only] = keys;
+    const [days, log] = await Promise.all([
+        (0,concurrency/* mapBounded */.y)([...byDay], DAY_CONCURRENCY, ([start, group]) => readDay(api, projectId, start, group, until)),
+        keys.length === 1 && only ? unlessForbidden(() => readLog(api, projectId, only.keyId, only, until)) : undefined,
+    ]);
+    const read = new Map(days.flat().map((usage) => [usage.keyId, usage]));
+    return keys.map((key) => {
+        const usage = read.get(key.keyId) ?? { keyId: key.keyId, start: utcDay(key.since), end: utcDay(until), denied: [] };
+        if (log === undefined)
+            return usage;
+        if (log === FORBIDDEN)
+            return { ...usage, denied: usage.denied.includes('usage:read') ? usage.denied : ['usage:read', ...usage.denied] };
+        return { ...usage, log };
+    });
+}
+/** One start day's keys: a usage and a cost breakdown, grouped by accessor, from that day to `until`. */
+async function readDay(api, projectId, start, keys, until) {
+    // A runner whose clock is behind Deepgram's must not ask for an end before the start.
+    const end = [utcDay(until), start].sort().at(-1) ?? start;
+    const [only] = keys;
+    const query = { start, end, grouping: 'accessor', ...(keys.length === 1 && only ? { accessor: only.keyId } : {}) };
+    const what = keys.length === 1 && only ? `key ${only.keyId}` : `${keys.length} keys`;
+    const [usage, usd] = await Promise.all([
+        unlessForbidden(() => api.readProject(projectId, 'usage/breakdown', query, `reading the usage of ${what}`, usageResults)),
+        unlessForbidden(() => api.readProject(projectId, 'billing/breakdown', query, `reading the cost of ${what}`, costResults)),
+    ]);
+    return keys.map((key) => {
+        const id = key.keyId.toLowerCase();
+        // With one key asked, a result that names no accessor is that key's (Deepgram filtered it).
+        const ours = (accessor) => accessor === id || (accessor === undefined && keys.length === 1);
+        const denied = [];
+        if (usage === FORBIDDEN)
+            denied.push('usage:read');
+        if (usd === FORBIDDEN)
+            denied.push('billing:read');
+        return {
+            keyId: key.keyId,
+            start,
+            end,
+            ...(usage === FORBIDDEN ? {} : { usage: sumFigures(usage.filter((r) => ours(r.accessor))) }),
+            ...(usd === FORBIDDEN ? {} : { usd: usd.filter((r) => ours(r.accessor)).reduce((sum, r) => sum + r.dollars, 0) }),
+            denied,
+        };
+    });
+}
+const FORBIDDEN = Symbol('forbidden');
+/** Deepgram's 403: the credential lacks the scope. Anything else is thrown as it came. */
+async function unlessForbidden(read) {
+    try {
+        return await read();
+    }
+    catch (error) {
+        if (error instanceof errors/* ServiceError */._7 && error.status === 403)
+            return FORBIDDEN;
+        throw error;
+    }
+}
+function usageResults(body, unusable) {
+    return resultsOf(body, unusable).map((result) => {
+        const models = field(field(result, 'grouping'), 'models');
+        if (models !== undefined && models !== null && !Array.isArray(models))
+            throw unusable('a result has models that are not a list');
+        return {
+            accessor: accessorOf(result, unusable),
+            requests: amount(result, 'requests', unusable, true),
+            hours: amount(result, 'hours', unusable, true),
+            agentHours: amount(result, 'agent_hours', unusable),
+            ttsCharacters: amount(result, 'tts_characters', unusable),
+            tokensIn: amount(result, 'tokens_in', unusable),
+            tokensOut: amount(result, 'tokens_out', unusable),
+            models: (Array.isArray(models) ? models : []).flatMap((m) => stringOf(m) ?? []),
+        };
+    });
+}
+function sumFigures(results) {
+    const figures = {
+        requests: 0,
+        hours: 0,
+        agentHours: 0,
+        ttsCharacters: 0,
+        tokensIn: 0,
+        tokensOut: 0,
+        models: [],
+    };
+    for (const result of results) {
+        figures.requests += result.requests;
+        figures.hours += result.hours;
+        figures.agentHours += result.agentHours;
+        figures.ttsCharacters += result.ttsCharacters;
+        figures.tokensIn += result.tokensIn;
+        figures.tokensOut += result.tokensOut;
+        for (const model of result.models)
+            if (!figures.models.includes(model) && figures.models.length < 20)
+                figures.models.push(model);
+    }
+    return figures;
+}
+function costResults(body, unusable) {
+    return resultsOf(body, unusable).map((result) => ({
+        accessor: accessorOf(result, unusable),
+        dollars: amount(result, 'dollars', unusable, true),
+    }));
+}
+/** The accessor a result is grouped under: a string, or null or absent when it names none. */
+function accessorOf(result, unusable) {
+    const accessor = field(field(result, 'grouping'), 'accessor');
+    if (accessor === undefined || accessor === null)
+        return undefined;
+    if (typeof accessor !== 'string')
+        throw unusable("a result's accessor is not a string");
+    return accessor.toLowerCase();
+}
+function resultsOf(body, unusable) {
+    if (typeof body !== 'object' || body === null)
+        throw unusable('the answer is not a JSON object');
+    const results = field(body, 'results');
+    if (!Array.isArray(results))
+        throw unusable('the answer has no results list');
+    if (results.length > MAX_RESULTS)
+        throw unusable(`the answer has over ${MAX_RESULTS} results`);
+    return results;
+}
+/** A figure of a result: a finite number, not negative; absent counts 0 unless `required`. */
+function amount(result, name, unusable, required = false) {
+    const value = field(result, name);
+    if (value === undefined && !required)
+        return 0;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+        throw unusable(`a result's ${name} is not a number of zero or more`);
+    return value;
+}
+/**
+ * The key's requests in the log, page after page until a short page, a page with nothing new or
+ * MAX_LOG_PAGES. The base of `page` is not documented, so requests are counted once by their id,
+ * and only those of this key (should the filter be ignored).
+ */
+async function readLog(api, projectId, keyId, window, until) {
+    const seen = new Set();
+    let seconds = 0;
+    const query = {
+        accessor: keyId,
+        start: utcDateTime(window.since),
+        end: utcDateTime(until),
+        limit: String(LOG_PAGE_SIZE),
+    };
+    for (let page = 0; page < MAX_LOG_PAGES; page++) {
+        const action = `reading the request log of key ${keyId} (page ${page})`;
+        const entries = await api.readProject(projectId, 'requests', { ...query, page: String(page) }, action, logEntries);
+        let fresh = 0;
+        for (const entry of entries) {
+            if (entry.keyId !== keyId.toLowerCase() || seen.has(entry.requestId))
+                continue;
+            seen.add(entry.requestId);
+            seconds += entry.seconds;
+            fresh++;
+        }
+        if (entries.length < LOG_PAGE_SIZE || fresh === 0)
+            return { requests: seen.size, seconds, complete: true };
+    }
+    return { requests: seen.size, seconds, complete: false };
+}
+function logEntries(body, unusable) {
+    if (typeof body !== 'object' || body === null)
+        throw unusable('the answer is not a JSON object');
+    const requests = field(body, 'requests');
+    if (!Array.isArray(requests))
+        throw unusable('the answer has no requests list');
+    if (requests.length > LOG_PAGE_SIZE)
+        throw unusable(`the page holds over ${LOG_PAGE_SIZE} requests`);
+    return requests.map((item) => {
+        const requestId = stringOf(field(item, 'request_id'));
+        if (requestId === undefined)
+            throw unusable('a request has no request_id');
+        const duration = field(field(field(item, 'response'), 'details'), 'duration');
+        if (duration !== undefined && (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0))
+            throw unusable("a request's duration is not a number of zero or more");
+        return {
+            requestId,
+            keyId: (stringOf(field(item, 'api_key_id')) ?? '').toLowerCase(),
+            seconds: duration ?? 0,
+        };
+    });
+}
+// ---------------------------------------------------------------------------------------------
+// As JSON: the broker's answer and the action's usage-json output, one shape for both
+/** One key's figures as JSON: snake_case, null for what could not be read. */
+function usageJson(usage) {
+    const figures = usage.usage;
+    return {
+        key_id: usage.keyId,
+        start: usage.start,
+        end: usage.end,
+        requests: figures?.requests ?? null,
+        hours: figures?.hours ?? null,
+        agent_hours: figures?.agentHours ?? null,
+        tts_characters: figures?.ttsCharacters ?? null,
+        tokens_in: figures?.tokensIn ?? null,
+        tokens_out: figures?.tokensOut ?? null,
+        models: figures?.models ?? null,
+        usd: usage.usd ?? null,
+        logged_requests: usage.log?.requests ?? null,
+        logged_seconds: usage.log?.seconds ?? null,
+        log_complete: usage.log?.complete ?? null,
+        denied: usage.denied,
+    };
+}
+/** Reads usageJson's shape back (from the broker), checking every field; a problem as text when it is not that shape. */
+function usageFromJson(value) {
+    const keyId = stringOf(field(value, 'key_id'));
+    const start = stringOf(field(value, 'start'));
+    const end = stringOf(field(value, 'end'));
+    if (keyId === undefined || start === undefined || end === undefined)
+        return 'a key has no key_id, start or end';
+    if (!DAY.test(start) || !DAY.test(end))
+        return 'a start or end is not a day (YYYY-MM-DD)';
+    const denied = field(value, 'denied');
+    if (!Array.isArray(denied) || !denied.every((scope) => scope === 'usage:read' || scope === 'billing:read'))
+        return 'a key has no denied list';
+    const numbers = {};
+    for (const name of NUMBERS) {
+        const n = field(value, name);
+        if (n !== null && (typeof n !== 'number' || !Number.isFinite(n) || n < 0))
+            return `a key's ${name} is neither null nor a number of zero or more`;
+        numbers[name] = n;
+    }
+    const models = field(value, 'models');
+    const complete = field(value, 'log_complete');
+    const usage = { keyId, start, end, denied: denied };
+    if (numbers['requests'] !== null && numbers['hours'] !== null) {
+        usage.usage = {
+            requests: numbers['requests'] ?? 0,
+            hours: numbers['hours'] ?? 0,
+            agentHours: numbers['agent_hours'] ?? 0,
+            ttsCharacters: numbers['tts_characters'] ?? 0,
+            tokensIn: numbers['tokens_in'] ?? 0,
+            tokensOut: numbers['tokens_out'] ?? 0,
+            models: Array.isArray(models) ? models.filter((m) => typeof m === 'string').slice(0, 20) : [],
+        };
+    }
+    if (numbers['usd'] !== null)
+        usage.usd = numbers['usd'];
+    if (numbers['logged_requests'] !== null && typeof complete === 'boolean')
+        usage.log = { requests: numbers['logged_requests'] ?? 0, seconds: numbers['logged_seconds'] ?? 0, complete };
+    return usage;
+}
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const NUMBERS = [
+    'requests',
+    'hours',
+    'agent_hours',
+    'tts_characters',
+    'tokens_in',
+    'tokens_out',
+    'usd',
+    'logged_requests',
+    'logged_seconds',
+];
+
+// EXTERNAL MODULE: ./src/github/pacing.ts
+var pacing = __nccwpck_require__(9959);
+;// CONCATENATED MODULE: ./src/action/summary.ts
+
+
+
+function mintSummary(s) {
+    const rows = [
+        ['Key id', code(s.keyId)],
+        ['Project', code(s.projectId)],
+        ['Scopes granted', s.scopes.map(code).join(', ')],
+        ['Expires', markdownValue(s.expiresAt)],
+        ['When the job ends', markdownValue(s.revokePolicy)],
+    ];
+    if (s.tags.length > 0)
+        rows.splice(3, 0, ['Tags', s.tags.map(code).join(', ')]);
+    return `### Deepgram key created\n\n${table(rows)}\n`;
+}
+/** One row per target: where the secret was created, updated, or why it failed. */
+function secretsSummary(name, results) {
+    const rows = results.map((r) => [
+        markdownValue((0,github_plan/* describeTarget */.ff)(r.target)),
+        markdownValue('outcome' in r ? r.outcome : `failed: ${r.error}`),
+    ]);
+    const advice = (0,pacing/* fanOutAdvice */.GX)(results.length);
+    return `\n#### Secret ${code(name)}\n\n${table(rows, ['Target', 'Result'])}\n${advice === undefined ? '' : `\n${markdownValue(advice)}\n`}`;
+}
+/** Revoke mode: what was deleted, and which ids the source did not know. */
+function revokeModeSummary(where, what, report) {
+    const rows = [
+        ...report.revoked.map((id) => [code(id), 'revoked']),
+        ...report.notFound.map((id) => [code(id), "not found (deleted already, or another project's)"]),
+    ];
+    const body = rows.length > 0 ? table(rows, ['Key id', 'Result']) : `No key matched ${markdownValue(what)}.`;
+    return `### Deepgram keys revoked\n\nRevoking ${markdownValue(what)} ${markdownValue(where)}: ${report.revoked.length} revoked.\n\n${body}\n`;
+}
+function revokedSummary(keyId, outcome) {
+    const what = outcome === 'deleted' ? 'revoked' : 'already gone when the job ended';
+    return `### Deepgram key ${what}\n\nKey ${code(keyId)} is ${what}.\n`;
+}
+/** A two-column table of cells that are Markdown already: each value in them went through code() or markdownValue(). */
+function table(rows, header = ['', '']) {
+    const lines = [`| ${header[0]} | ${header[1]} |`, '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+    return lines.join('\n');
+}
+/**
+ * A value as inline code, on one line. A table splits its cells before anything else, code spans
+ * included: there a pipe ends the cell and a backslash escapes the character after it. A value
+ * with a pipe, a backslash or a backtick is therefore shown as escaped text instead, exactly.
+ */
+function code(value) {
+    const line = logLine(value);
+    return /[|\\`]/.test(line) ? markdownValue(value) : `\`${line}\``;
+}
+/** keep-previous: each earlier key of the secret, and what became of it. */
+function rotationSummary(report) {
+    const results = {
+        deleted: 'deleted',
+        'already-gone': 'already deleted',
+        kept: `kept (keep-previous: ${report.keep})`,
+        failed: 'not deleted (see the warning)',
+    };
+    const rows = report.keys.map(({ key, outcome }) => [
+        code(key.apiKeyId),
+        markdownValue(`${results[outcome]}; created ${key.created ?? 'at an unknown time'}`),
+    ]);
+    const deleted = report.keys.filter((k) => k.outcome === 'deleted').length;
+    const body = report.problem !== undefined
+        ? `Nothing was deleted: ${markdownValue(report.problem)}`
+        : rows.length > 0
+            ? table(rows, ['Key id', 'Result'])
+            : 'This action had minted no earlier key for it.';
+    return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/action/usage/summary.ts
+
+
+function usageTotals(keys) {
+    const usd = keys.every((k) => k.usd !== undefined) ? sum(keys.map((k) => k.usd ?? 0)) : undefined;
+    return {
+        requests: sum(keys.map((k) => k.usage?.requests ?? 0)),
+        hours: sum(keys.map((k) => k.usage?.hours ?? 0)),
+        ...(usd === undefined ? {} : { usd }),
+    };
+}
+function usageSummary(keys, unknown, context) {
+    const readable = keys.filter((k) => k.usage !== undefined);
+    const columns = [
+        { title: 'Requests', cell: (k) => count(k.usage?.requests) },
+        { title: 'Audio', cell: (k) => duration(k.usage?.hours) },
+        { title: 'Cost (USD)', cell: (k) => (k.usd === undefined ? 'unknown (needs billing:read)' : dollars(k.usd)) },
+        ...optionalColumns(readable),
+        { title: 'Request log', cell: (k) => logCell(k) },
+        { title: 'Days (UTC)', cell: (k) => markdownValue(k.start === k.end ? k.start : `${k.start} to ${k.end}`) },
+    ];
+    const rows = keys.map((k) => [code(k.keyId), ...columns.map((c) => c.cell(k))]);
+    for (const id of unknown)
+        rows.push([code(id), ...columns.map((_, i) => (i === 0 ? 'not reported: not a key of this repository' : ''))]);
+    if (keys.length > 1) {
+        const totals = usageTotals(keys);
+        rows.push([
+            '**Total**',
+            count(totals.requests),
+            duration(totals.hours),
+            totals.usd === undefined ? 'unknown' : dollars(totals.usd),
+            ...columns.slice(3).map(() => ''),
+        ]);
+    }
+    const header = ['Key id', ...columns.map((c) => c.title)];
+    const lines = [
+        `| ${header.join(' | ')} |`,
+        `| ${header.map(() => '---').join(' | ')} |`,
+        ...rows.map((r) => `| ${r.join(' | ')} |`),
+    ];
+    const body = keys.length + unknown.length === 0 ? 'No key matched.' : lines.join('\n');
+    return `\n### Deepgram usage\n\nUsage of ${markdownValue(context.what)}, as Deepgram reports it now.\n\n${body}\n\n${lagLine(keys, context)}\n`;
+}
+/** Deepgram's figures lag: say so, and where the final ones will be. */
+function lagLine(keys, context) {
+    const page = context.projectId === undefined
+        ? "the project's Usage page in the Deepgram console"
+        : `the Usage page of the Deepgram console (${markdownValue(`https://console.deepgram.com/project/${context.projectId}/usage`)})`;
+    const by = [
+        ...(keys.length === 1 && keys[0] ? [`key ${code(keys[0].keyId)}`] : []),
+        ...context.tags.map((tag) => `tag ${code(tag)}`),
+    ];
+    return (`Deepgram's figures lag behind: a request can read 0, or be missing, right after it ran. ` +
+        `For the final figures, see ${page} later${by.length > 0 ? `, filtered by ${by.join(' or ')}` : ''}.`);
+}
+/** TTS characters, agent hours, tokens and models: shown only when some key has them. */
+function optionalColumns(keys) {
+    const columns = [];
+    if (keys.some((k) => (k.usage?.ttsCharacters ?? 0) > 0))
+        columns.push({ title: 'TTS characters', cell: (k) => count(k.usage?.ttsCharacters) });
+    if (keys.some((k) => (k.usage?.agentHours ?? 0) > 0))
+        columns.push({ title: 'Agent', cell: (k) => duration(k.usage?.agentHours) });
+    if (keys.some((k) => (k.usage?.tokensIn ?? 0) + (k.usage?.tokensOut ?? 0) > 0))
+        columns.push({
+            title: 'Tokens in / out',
+            cell: (k) => (k.usage ? `${count(k.usage.tokensIn)} / ${count(k.usage.tokensOut)}` : 'unknown'),
+        });
+    if (keys.some((k) => (k.usage?.models.length ?? 0) > 0))
+        columns.push({ title: 'Models', cell: (k) => (k.usage?.models ?? []).map(code).join(', ') });
+    return columns;
+}
+function logCell(k) {
+    if (k.log === undefined)
+        return 'unknown';
+    const atLeast = k.log.complete ? '' : 'at least ';
+    return `${atLeast}${count(k.log.requests)} requests, ${atLeast}${duration(k.log.seconds / 3600)}`;
+}
+function count(n) {
+    return n === undefined ? 'unknown' : String(Math.round(n * 100) / 100);
+}
+/** Hours as a person reads them: 12.5 s, 3 min 20 s, 2.41 h. */
+function duration(hours) {
+    if (hours === undefined)
+        return 'unknown';
+    const seconds = hours * 3600;
+    if (seconds < 60)
+        return `${Math.round(seconds * 10) / 10} s`;
+    if (seconds < 3600)
+        return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+    return `${Math.round(hours * 100) / 100} h`;
+}
+function dollars(usd) {
+    return `$${usd.toFixed(4)}`;
+}
+function sum(values) {
+    return values.reduce((a, b) => a + b, 0);
+}
+
+;// CONCATENATED MODULE: ./src/action/usage/report.ts
+// The usage report, written once for every mode and source: ask the source what the keys used,
+// within a budget of its own, and write it to the summary (and, in revoke and report mode, the
+// outputs). It never fails the step: what it cannot read is a debug line (usage-report: auto) or
+// one warning (true), and the step goes on to what it came for.
+
+
+
+
+/** Reads and reports; the keys' figures, or undefined when there are none to give. Never throws. */
+async function report_reportUsage(target, source, plan, io, options) {
+    if (plan.report === 'false')
+        return undefined;
+    const say = (message, quietly) => plan.report === 'true' ? io.warning(message) : quietly(message);
+    let answer;
+    try {
+        const bounded = source.within(options.budgetMs);
+        answer =
+            target.kind === 'keys' ? await bounded.usageOf(target.asks) : await bounded.usageTagged(target.tags, target.since);
+    }
+    catch (error) {
+        say(`Could not read the usage of ${options.context.what} ${source.where}: ${(0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), options.secrets)} See the Usage page of the Deepgram console instead.`, (m) => io.info(m));
+        return undefined;
+    }
+    const { keys, unknown } = answer;
+    const readable = keys.filter((k) => k.usage !== undefined);
+    if (keys.length > 0 && readable.length === 0) {
+        say(`No usage report: ${whose(source)} may not read usage (Deepgram refused with 403; it takes the scope usage:read, which the Member role and above have). Set usage-report: false to stop asking.`, (m) => io.debug(m));
+        return undefined;
+    }
+    if (plan.report === 'true' && readable.some((k) => k.usd === undefined))
+        io.info(`The cost is not reported: ${whose(source)} may not read billing (it takes billing:read, which only the Admin and Owner roles have).`);
+    for (const usage of readable)
+        io.info(usageLine(usage));
+    await io.appendSummary(usageSummary(readable, unknown, options.context));
+    try {
+        if (options.outputs)
+            setUsageOutputs(io, readable);
+    }
+    catch (error) {
+        // A runner file that cannot be written must not stop the deletes that follow.
+        io.warning(`The usage outputs were not set: ${(0,errors/* describeFailure */.Ic)(error)}`);
+    }
+    return readable;
+}
+/** The outputs of revoke and report mode: totals, and every key's figures as JSON (unset when nothing could be read). */
+function setUsageOutputs(io, keys) {
+    const totals = usageTotals(keys);
+    io.setOutput('usage-requests', String(totals.requests));
+    io.setOutput('usage-hours', String(round(totals.hours)));
+    io.setOutput('usage-usd', totals.usd === undefined ? '' : String(round(totals.usd)));
+    io.setOutput('usage-json', JSON.stringify(keys.map(usageJson)));
+}
+function usageLine(usage) {
+    const figures = usage.usage;
+    const cost = usage.usd === undefined ? 'cost unknown' : `$${usage.usd.toFixed(4)}`;
+    return `Key ${usage.keyId} used ${figures?.requests ?? 0} requests and ${round((figures?.hours ?? 0) * 3600)} s of audio (${cost}) from ${usage.start} to ${usage.end} (UTC), so far as Deepgram reports it now.`;
+}
+function whose(source) {
+    return source.locator.kind === 'broker' ? "the broker's admin key" : 'api-key';
+}
+function round(n) {
+    return Math.round(n * 1e6) / 1e6;
+}
+/** The keys revoke and report mode name: by id, each from `since` (else its creation), or by tags. */
+function namedKeys(keys, since) {
+    if (keys.keyIds.length > 0)
+        return { kind: 'keys', asks: keys.keyIds.map((keyId) => (since === undefined ? { keyId } : { keyId, since })) };
+    return since === undefined ? { kind: 'tags', tags: keys.tags } : { kind: 'tags', tags: keys.tags, since };
+}
+/** What the report of revoke and report mode covers, and where its final figures are. */
+function namedContext(source, keys, since) {
+    const which = keys.keyIds.length > 0 ? `keys ${keys.keyIds.join(', ')}` : `the keys tagged ${keys.tags.join(', ')}`;
+    return {
+        ...(source.locator.kind === 'deepgram' ? { projectId: source.locator.projectId } : {}),
+        tags: keys.tags,
+        what: `${which} ${since === undefined ? 'since their creation' : `since ${since.toISOString()}`}`,
+    };
+}
+/**
+ * mode: report: what the named keys used, deleting nothing. Reporting is all it does, so a
+ * credential that may not read usage is a warning even with usage-report: auto.
+ */
+async function reportMode(keys, source, plan, io, secrets) {
+    io.info(`Reporting the usage of ${keys.keyIds.length > 0 ? `keys ${keys.keyIds.join(', ')}` : `the keys tagged ${keys.tags.join(', ')}`} ${source.where}; nothing is deleted.`);
+    await report_reportUsage(namedKeys(keys, plan.since), source, { ...plan, report: 'true' }, io, {
+        budgetMs: REPORT_BUDGET_MS,
+        outputs: true,
+        context: namedContext(source, keys, plan.since),
+        secrets,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/action/usage/post.ts
+
+
+
+/** Main, once the key is made: what post's report needs of it. */
+function saveUsageFacts(io, key) {
+    io.saveState('key-created', key.created ?? '');
+    io.saveState('key-tags', key.tags.join(','));
+}
+/** Post, before the delete: the key's usage since its creation, within USAGE_BUDGET_MS. Never throws. */
+async function reportBeforeDelete(io, source, keyId, secrets) {
+    let plan;
+    try {
+        plan = { report: readUsageReport((name) => io.getInput(name)) };
+    }
+    catch {
+        // Main refused the same value before it created anything; a key here means it was not refused.
+        return;
+    }
+    const created = Date.parse(io.getState('key-created'));
+    const tags = io
+        .getState('key-tags')
+        .split(',')
+        .filter((tag) => tag !== '');
+    await reportUsage({ kind: 'keys', asks: [Number.isNaN(created) ? { keyId } : { keyId, since: new Date(created) }] }, source, plan, io, {
+        budgetMs: USAGE_BUDGET_MS,
+        outputs: false,
+        context: {
+            ...(source.locator.kind === 'deepgram' ? { projectId: source.locator.projectId } : {}),
+            tags,
+            what: `key ${keyId} since its creation`,
+        },
+        secrets,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/action/flow/rotation.ts
+// keep-previous: once every target of a secret holds the new key, the earlier keys this action
+// minted for that same secret are deleted, but for the newest N of them. "The same secret" is the
+// digest in each key's marker (marker.ts, github/plan.ts secretIdentity): the source lists the
+// keys of that digest (Deepgram by the marker in its listing, the broker by its own), so a key
+// made by hand, or minted for another repository or secret, is never touched.
+
+
+/** More would be a typo: a secret rotated for years still has far fewer live keys. */
+const MOST_KEPT = 1000;
+/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
+function readKeepPrevious(getInput) {
+    const text = getInput('keep-previous') || 'all';
+    if (text.toLowerCase() === 'all')
+        return 'all';
+    if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT)
+        return Number(text);
+    throw new errors/* InputError */.dz('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
+}
+/**
+ * Which listed keys go. Only keys marked by this action for the same secret digest, created before
+ * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
+ * Deepgram's `created`. Undefined when the new key's creation time is unknown: then which keys are
+ * earlier cannot be told, and nothing is deleted.
+ */
+function selectPreviousKeys(keys, newKey, keep) {
+    const listed = keys.find((k) => sameId(k.apiKeyId, newKey.apiKeyId));
+    const newCreated = createdMicros(listed?.created ?? newKey.created);
+    if (newCreated === undefined)
+        return undefined;
+    const earlier = keys
+        .flatMap((key) => {
+        const created = createdMicros(key.created);
+        // Without a creation time a key cannot be ordered; it expires on its own like every key we mint.
+        if (created === undefined || created >= newCreated || sameId(key.apiKeyId, newKey.apiKeyId))
+            return [];
+        if (!ids_isUuid(key.apiKeyId))
+            return [];
+        return [{ key, created }];
+    })
+        .sort((a, b) => b.created - a.created || b.key.apiKeyId.localeCompare(a.key.apiKeyId))
+        .map(({ key }) => key);
+    return { keep: earlier.slice(0, keep), remove: earlier.slice(keep).reverse() };
+}
+function sameId(a, b) {
+    return a.toLowerCase() === b.toLowerCase();
+}
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
+/** Deepgram's timestamps carry microseconds; two keys a millisecond apart still order. */
+function createdMicros(text) {
+    const match = TIMESTAMP.exec(text ?? '');
+    if (match === null)
+        return undefined;
+    const seconds = Date.parse(`${match[1]}${match[3]}`);
+    if (Number.isNaN(seconds))
+        return undefined;
+    return seconds * 1000 + Number((match[2] ?? '').padEnd(6, '0').slice(0, 6));
+}
+/**
+ * Deletes the earlier keys of the secret. Never throws: the new key is in place whatever happens
+ * here, so a key that cannot be listed or deleted is a warning, and it expires on its own.
+ */
+async function retirePreviousKeys(request, source, io) {
+    const { secretName, keep } = request;
+    const report = { secretName, keep, keys: [] };
+    const giveUp = (problem) => {
+        io.warning(`No earlier key of secret ${secretName} was deleted: ${problem} They expire on their own.`);
+        return { ...report, problem };
+    };
+    let keys;
+    try {
+        keys = await source.keysOfSecret(request.digest);
+    }
+    catch (error) {
+        return giveUp(`listing the secret's keys failed: ${(0,errors/* describeFailure */.Ic)(error)}`);
+    }
+    const selection = selectPreviousKeys(keys, request.newKey, keep);
+    if (selection === undefined)
+        return giveUp(`Deepgram's answers give no creation time for the new key ${request.newKey.apiKeyId}, so which keys are earlier is unknown.`);
+    report.keys.push(...selection.keep.map((key) => ({ key, outcome: 'kept' })));
+    io.info(`Secret ${secretName} had ${selection.keep.length + selection.remove.length} earlier key(s) from this action; keeping the newest ${selection.keep.length}, deleting ${selection.remove.length}.`);
+    // One at a time, oldest first: when api-key is itself an earlier key of this secret (the admin key
+    // rotating itself with keep-previous: 0), it is the newest of them and goes last.
+    for (const key of selection.remove) {
+        try {
+            const outcome = await source.deleteKey(key.apiKeyId);
+            io.info(outcome === 'deleted'
+                ? `Deleted key ${key.apiKeyId}, an earlier key of secret ${secretName}.`
+                : `Key ${key.apiKeyId} of secret ${secretName} was already deleted.`);
+            report.keys.push({ key, outcome });
+        }
+        catch (error) {
+            const until = key.expirationDate ? `until ${key.expirationDate}` : 'until it expires';
+            io.warning(`Could not delete key ${key.apiKeyId}, an earlier key of secret ${secretName}: ${(0,errors/* describeFailure */.Ic)(error)} It stays valid ${until}. ${source.byHand}`);
+            report.keys.push({ key, outcome: 'failed' });
+        }
+    }
+    return report;
+}
+/** Create mode's revoked-count and revoked-key-ids: the earlier keys deleted (none after a partial write). */
+function publishRotation(io, report) {
+    const deleted = (report?.keys ?? []).filter((k) => k.outcome === 'deleted').map((k) => k.key.apiKeyId);
+    io.setOutput('revoked-count', String(deleted.length));
+    io.setOutput('revoked-key-ids', deleted.join(','));
 }
 
 ;// CONCATENATED MODULE: ./src/deepgram/mint.ts
@@ -32972,6 +33587,7 @@ var deliver = __nccwpck_require__(7118);
 
 
 
+
 /**
  * Creates the key from `openSource`'s source. `secrets` collects what must never be shown (the
  * new key), for the caller's redaction of the final error.
@@ -33122,6 +33738,7 @@ function publish(io, plan, key, revoke, keptBecause, askGitHub) {
         ...(keptBecause ? { keptBecause } : {}),
         ...askGitHub,
     });
+    saveUsageFacts(io, key);
     const extra = key.scopes.filter((scope) => !plan.scopes.includes(scope));
     const granted = `scopes ${key.scopes.join(', ')}${extra.length > 0 ? ` (Deepgram added ${extra.join(', ')})` : ''}`;
     io.info(`Created key ${key.apiKeyId} in project ${key.projectId}: ${granted}; expires at ${expiresAt}; ${revokeSentence(revoke, false)}.`);
@@ -33153,15 +33770,22 @@ function isoUtc(date) {
     return Number.isNaN(parsed) ? (date ?? '') : new Date(parsed).toISOString();
 }
 
-// EXTERNAL MODULE: ./src/shared/concurrency.ts
-var concurrency = __nccwpck_require__(438);
 ;// CONCATENATED MODULE: ./src/action/flow/revoke.ts
+
+
 
 
 /** Deletes by id this many at a time: far below either service's rate limits. */
 const DELETE_CONCURRENCY = 20;
-async function revokeKeys(plan, source, io) {
+/** Revokes; first, unless usage-report is false, reports what the keys used (within its own short budget). */
+async function revokeKeys(plan, source, io, usage = { plan: { report: 'false' }, secrets: [] }) {
     const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`;
+    await report_reportUsage(namedKeys(plan, usage.plan.since), source, usage.plan, io, {
+        budgetMs: limits_USAGE_BUDGET_MS,
+        outputs: true,
+        context: namedContext(source, plan, usage.plan.since),
+        secrets: usage.secrets,
+    });
     io.info(`Revoking ${what} ${source.where}.`);
     const report = { revoked: [], notFound: [] };
     if (plan.keyIds.length > 0) {
@@ -33274,6 +33898,7 @@ function grantHint(status) {
 
 
 
+
 /**
  * The broker's HTTP API (docs/broker.md): create a key, list or delete this repository's keys by
  * invocation, by secret, by id or by tags. Every request carries the job's ID token; errors name
@@ -33373,6 +33998,29 @@ class BrokerClient {
     async deleteTagged(tags) {
         const action = `deleting the keys tagged ${tags.join(', ')}`;
         return this.retried('DELETE', `/v1/keys?tags=${tags.map(encodeURIComponent).join(',')}`, action, (body) => idsOf(field(body, 'deleted')));
+    }
+    /**
+     * What a key the broker minted for this repository used, from `since` (else the key's creation);
+     * undefined when the broker does not know the key or says it is not this repository's.
+     */
+    async usageOfKey(keyId, since) {
+        const action = `reading the usage of key ${keyId}`;
+        const query = since === undefined ? '' : `?since=${encodeURIComponent(since.toISOString())}`;
+        try {
+            const keys = await this.retried('GET', `/v1/keys/${encodeURIComponent(keyId)}/usage${query}`, action, (body, response) => usageList(body, response, action));
+            return keys.find((usage) => usage.keyId === keyId.toLowerCase());
+        }
+        catch (error) {
+            if (error instanceof errors/* ServiceError */._7 && (error.status === 404 || error.details.code === 'not_yours'))
+                return undefined;
+            throw error;
+        }
+    }
+    /** What each key the broker minted for this repository with all the tags used. */
+    async usageTagged(tags, since) {
+        const action = `reading the usage of the keys tagged ${tags.join(', ')}`;
+        const query = `?tags=${tags.map(encodeURIComponent).join(',')}${since === undefined ? '' : `&since=${encodeURIComponent(since.toISOString())}`}`;
+        return this.retried('GET', `/v1/usage${query}`, action, (body, response) => usageList(body, response, action));
     }
     /** A request that is safe to repeat, retried on transient failures within the step's deadline. */
     async retried(method, path, action, read, on404) {
@@ -33498,6 +34146,19 @@ function broker_client_grantHint(status, code) {
 function broker_client_stringsOf(value) {
     return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
 }
+/** The broker's `{keys: [usage…]}`, every entry checked; a key id that is not a UUID is left out. */
+function usageList(body, response, action) {
+    const unusable = (problem) => new errors/* UnusableAnswerError */.qx('The broker', action, response.status, problem, response.headers['x-request-id']);
+    const keys = field(body, 'keys');
+    if (!Array.isArray(keys))
+        throw unusable('the answer has no keys list');
+    return keys.flatMap((item) => {
+        const usage = usageFromJson(item);
+        if (typeof usage === 'string')
+            throw unusable(usage);
+        return ids_isUuid(usage.keyId) ? [{ ...usage, keyId: usage.keyId.toLowerCase() }] : [];
+    });
+}
 /** Key ids the broker reported; one that is not a UUID is left out (nothing is sent with it). */
 function idsOf(value) {
     return broker_client_stringsOf(value)
@@ -33542,6 +34203,7 @@ function readBrokerTarget(getInput) {
 ;// CONCATENATED MODULE: ./src/action/sources/broker.ts
 
 
+
 function brokerSource(client, target) {
     return {
         service: 'The broker',
@@ -33554,6 +34216,19 @@ function brokerSource(client, target) {
         deleteKey: (keyId) => client.deleteKey(keyId),
         keysOfSecret: (digest) => client.keysOfSecret(digest),
         deleteTagged: async (tags) => ({ revoked: await client.deleteTagged(tags), notes: [], warnings: [] }),
+    };
+}
+/** Usage through the broker: it answers only for keys it minted for this repository, live ones. */
+function brokerUsage(client) {
+    return {
+        async usageOf(asks) {
+            const answers = await (0,concurrency/* mapBounded */.y)(asks, 5, (ask) => client.usageOfKey(ask.keyId, ask.since));
+            return {
+                keys: answers.filter((usage) => usage !== undefined),
+                unknown: asks.filter((_, i) => answers[i] === undefined).map((ask) => ask.keyId),
+            };
+        },
+        usageTagged: async (tags, since) => ({ keys: await client.usageTagged(tags, since), unknown: [] }),
     };
 }
 /** The request in the broker's terms. Without a comment of ours the broker writes one naming the run and rule. */
@@ -33609,6 +34284,7 @@ async function fetchIdToken(io, audience, deadline, now) {
 
 
 
+
 /** Deepgram's client for one step: every request ends by `deadline` (epoch ms), or on cancel. */
 function deepgramClient(apiKey, baseUrl, reach, policy, deadline) {
     return new DeepgramClient({
@@ -33645,7 +34321,7 @@ const KEY_CONCURRENCY = 20;
  * Deepgram as a KeySource, in one project. `defaultComment` names the run when the step gives no
  * comment; the marker that follows it is how this source finds its own keys again.
  */
-function deepgramSource(client, projectId, defaultComment) {
+function deepgramSource(client, projectId, defaultComment, tagsRead = new Map()) {
     return {
         service: 'Deepgram',
         locator: { kind: 'deepgram', projectId },
@@ -33674,7 +34350,7 @@ function deepgramSource(client, projectId, defaultComment) {
             return listed.filter((key) => ids_isUuid(key.apiKeyId) && isKeyOfSecret(key, digest)).map(known);
         },
         async deleteTagged(tags) {
-            const found = await keysTaggedWithAll(tags, projectId, client);
+            const found = await keysTaggedWithAll(tags, projectId, client, tagsRead);
             const outcomes = await (0,concurrency/* mapBounded */.y)(found.ids, KEY_CONCURRENCY, (id) => client.deleteKey(projectId, id));
             const report = {
                 revoked: found.ids.filter((_, i) => outcomes[i] === 'deleted'),
@@ -33702,19 +34378,57 @@ function known(key) {
  * current description has no tags in list items, so a key listed without them is read alone,
  * KEY_CONCURRENCY at a time.
  */
-async function keysTaggedWithAll(tags, projectId, client) {
+async function keysTaggedWithAll(tags, projectId, client, tagsRead = new Map()) {
     const listed = await client.listKeys(projectId);
     const usable = listed.filter((key) => ids_isUuid(key.apiKeyId));
-    const toRead = usable.filter((key) => key.tags === undefined);
+    const toRead = usable.filter((key) => key.tags === undefined && !tagsRead.has(key.apiKeyId));
     const read = await (0,concurrency/* mapBounded */.y)(toRead, KEY_CONCURRENCY, (key) => client.getKey(projectId, key.apiKeyId));
-    const tagsOf = new Map(toRead.map((key, i) => [key.apiKeyId, read[i]?.tags ?? []]));
+    toRead.forEach((key, i) => tagsRead.set(key.apiKeyId, read[i]?.tags ?? []));
     const ids = usable
         .filter((key) => {
-        const keyTags = key.tags ?? tagsOf.get(key.apiKeyId) ?? [];
+        const keyTags = key.tags ?? tagsRead.get(key.apiKeyId) ?? [];
         return tags.every((tag) => keyTags.includes(tag));
     })
         .map((key) => key.apiKeyId);
-    return { ids, keysRead: toRead.length, unreadable: listed.length - usable.length };
+    const created = new Map(usable.map((key) => [key.apiKeyId, key.created]));
+    const keysRead = usable.filter((key) => key.tags === undefined).length;
+    return { ids, keysRead, unreadable: listed.length - usable.length, created };
+}
+/** How far back a usage report reaches for a key whose creation is unknown (a deleted key, say). */
+const USAGE_DAYS_WHEN_UNKNOWN = 7;
+/**
+ * Usage straight from Deepgram: any key id of the project, a deleted one too (Deepgram keeps usage
+ * after the key is gone). A key asked without `since` is read from its creation, which costs one
+ * more request; a key Deepgram no longer knows is read from 7 days back.
+ */
+function deepgramUsage(client, projectId, now, tagsRead = new Map()) {
+    const sinceOf = async (ask) => {
+        if (ask.since !== undefined)
+            return ask.since;
+        const created = await client.getKey(projectId, ask.keyId).then((key) => key.created, (error) => {
+            if (error instanceof errors/* ServiceError */._7 && error.status === 404)
+                return undefined;
+            throw error;
+        });
+        return createdOrDefault(created, now());
+    };
+    const read = async (asks) => {
+        const sinces = await (0,concurrency/* mapBounded */.y)(asks, KEY_CONCURRENCY, sinceOf);
+        const keys = asks.map((ask, i) => ({ keyId: ask.keyId, since: sinces[i] ?? createdOrDefault(undefined, now()) }));
+        return { keys: await readUsage(client, projectId, keys, new Date(now())), unknown: [] };
+    };
+    return {
+        usageOf: read,
+        async usageTagged(tags, since) {
+            const found = await keysTaggedWithAll(tags, projectId, client, tagsRead);
+            return read(found.ids.map((keyId) => ({ keyId, since: since ?? createdOrDefault(found.created.get(keyId), now()) })));
+        },
+    };
+}
+/** A key's creation as a date; 7 days back from `now` when it is unknown or unreadable. */
+function createdOrDefault(created, now) {
+    const at = created === undefined ? NaN : Date.parse(created);
+    return Number.isNaN(at) ? new Date(now - USAGE_DAYS_WHEN_UNKNOWN * 86_400_000) : new Date(at);
 }
 
 ;// CONCATENATED MODULE: ./src/action/sources/choose.ts
@@ -33778,12 +34492,14 @@ async function reopenSource(locator, getInput, deps) {
         credential: apiKey,
     };
 }
-function deepgramKeys(spec, apiKey, projectId, deps) {
+function deepgramKeys(spec, apiKey, projectId, deps, tagsRead = new Map()) {
     const client = deepgramClient(apiKey, spec.apiUrl, deps, deps.policy, deps.deadline);
     return {
-        ...deepgramSource(client, projectId, spec.defaultComment),
+        ...deepgramSource(client, projectId, spec.defaultComment, tagsRead),
+        ...deepgramUsage(client, projectId, deps.clock.now, tagsRead),
         deadline: deps.deadline,
-        renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps)),
+        renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps), tagsRead),
+        within: (budgetMs) => deepgramKeys(spec, apiKey, projectId, shorterBudget(deps, budgetMs), tagsRead),
     };
 }
 function brokerKeys(target, idToken, deps) {
@@ -33799,12 +34515,17 @@ function brokerKeys(target, idToken, deps) {
     });
     return {
         ...brokerSource(client, target),
+        ...brokerUsage(client),
         deadline: deps.deadline,
         renewed: () => brokerKeys(target, idToken, renewedBudget(deps)),
+        within: (budgetMs) => brokerKeys(target, idToken, shorterBudget(deps, budgetMs)),
     };
 }
 function renewedBudget(deps) {
     return { ...deps, deadline: deps.clock.now() + deps.budgetMs };
+}
+function shorterBudget(deps, budgetMs) {
+    return { ...deps, deadline: Math.min(deps.deadline, deps.clock.now() + budgetMs) };
 }
 /** The step has no credential: the failure (on-missing-credentials: fail), in this run's own terms. */
 function missingCredential(kind, run) {
@@ -34052,6 +34773,8 @@ function tokenSummary(token, source) {
 
 
 
+
+
 /** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
 async function runMain(deps) {
     const { io } = deps;
@@ -34095,10 +34818,12 @@ async function runMain(deps) {
         const plan = onMissing === 'skip' ? readStepPlan(mode, getInput, deps) : checked;
         io.setOutput('skipped', 'false');
         const open = () => openSource({ spec: plan.source, credential: credentialed.credential }, sourceDeps);
-        if (plan.mode === 'revoke')
-            await revokeKeys(plan.revoke, await open(), io);
-        else
+        if (plan.mode === 'create')
             await createKey(plan.create, open, deps, secrets);
+        else if (plan.mode === 'revoke')
+            await revokeKeys(plan.revoke, await open(), io, { plan: plan.usage, secrets });
+        else
+            await reportMode(plan.revoke, await open(), plan.usage, io, secrets);
     }
     catch (error) {
         io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
@@ -34106,11 +34831,18 @@ async function runMain(deps) {
 }
 function readStepPlan(mode, getInput, deps) {
     const source = readSourceSpec(getInput, deps.run);
-    if (mode === 'revoke')
-        return { mode, source, revoke: readRevokePlan(getInput) };
-    const key = readKeyPlan(getInput, new Date(deps.clock.now()));
+    const now = new Date(deps.clock.now());
+    if (mode !== 'create')
+        return { mode, source, revoke: readRevokePlan(getInput, mode), usage: readUsagePlan(getInput, mode, now) };
+    const key = readKeyPlan(getInput, now);
+    const usage = readUsagePlan(getInput, mode, now);
     const secret = (0,github_plan/* readSecretPlan */.id)(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
-    return { mode, source, create: { key, keepPrevious: readKeepPrevious(getInput), ...(secret ? { secret } : {}) } };
+    return {
+        mode,
+        source,
+        usage,
+        create: { key, keepPrevious: readKeepPrevious(getInput), ...(secret ? { secret } : {}) },
+    };
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -34288,7 +35020,7 @@ async function run() {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9265);
+/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3308);
 // Entry of the main step (action.yml runs.main, bundled into dist/main).
 
 await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
