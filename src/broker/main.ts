@@ -20,7 +20,8 @@ import { createOpsServer } from './ops-server.ts'
 import { markerSecret, Ownership } from './ownership.ts'
 import { parsePolicy, PolicyError, type Policy } from './policy.ts'
 import { runPolicyTool } from './policy-tools.ts'
-import { RateLimiter } from './rate-limit.ts'
+import { readRateLimitConfig, type RateLimitConfig } from './limits/config.ts'
+import { openRateLimits } from './limits/wiring.ts'
 import { Readiness } from './readiness.ts'
 import { createBrokerServer } from './server.ts'
 import { Broker, DEADLINES } from './service.ts'
@@ -45,8 +46,10 @@ const clock: RetryClock = { now: () => Date.now(), sleep: (ms) => sleep(ms), ran
 function serve(): void {
   let config: BrokerConfig
   let policy: Policy
+  let rateLimit: RateLimitConfig
   try {
     config = readConfig(process.env)
+    rateLimit = readRateLimitConfig(process.env)
     policy = loadPolicy(config.policyPath)
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof PolicyError)) throw error
@@ -85,13 +88,13 @@ function serve(): void {
     now: clock.now,
     onKeySetFetch,
   })
+  const limits = openRateLimits(rateLimit, { now: clock.now, readiness, registry: metrics?.registry, logError })
   const broker = new Broker({
     policy,
     verify,
     deepgramUntil,
     mint: { clock, policy: DEEPGRAM_RETRY, log: logError },
-    limiter: new RateLimiter(policy.keysPerMinute, clock.now),
-    deleteLimiter: new RateLimiter(policy.deletesPerMinute, clock.now),
+    limits,
     ownership: new Ownership(markerSecret(config.adminKey), policy.issuers),
     newInvocation: () => newInvocationId(),
     now: clock.now,
@@ -126,7 +129,7 @@ function serve(): void {
     }, DRAIN_MS).unref()
     void drain
       .settled()
-      .then(() => agent.close())
+      .then(() => Promise.all([agent.close(), limits.close()]))
       .finally(() => process.exit(0))
   }
   process.once('SIGTERM', stop)
