@@ -10,7 +10,11 @@
 // Keys: dgkb:rl:v1:<budget>:<sha256 of the identity (issuer and repository id)>. Neither the
 // repository's name nor any claim is written to Redis.
 import { createHash, randomBytes } from 'node:crypto'
-import { createClient } from '@redis/client'
+// The client's own module rather than the package's index, which also exports a helper with an
+// optional `import('@node-rs/xxhash')`: ncc makes a chunk of that import and then writes only the
+// chunk's licenses to dist/broker/licenses.txt. The index would also bundle cluster, sentinel and
+// multi-database code the broker never runs.
+import clientModule from '@redis/client/dist/lib/client/index.js'
 import type { RedisTarget } from './config.ts'
 import { retryAfterSeconds, WINDOW_MS, type Budget, type RateLimitStore, type RateVerdict } from './store.ts'
 
@@ -47,6 +51,9 @@ export function keyOf(budget: Budget, identity: string): string {
   return `${KEY_PREFIX}${budget}:${createHash('sha256').update(identity).digest('hex')}`
 }
 
+/** ncc and SWC read this CommonJS module's default export as `exports.default`; Node's own loader as `module.exports`. */
+const RedisClient = ((clientModule as { default?: unknown }).default ?? clientModule) as typeof clientModule.default
+
 export class RedisStore implements RateLimitStore {
   readonly name = 'redis'
   private readonly client
@@ -57,7 +64,7 @@ export class RedisStore implements RateLimitStore {
   private lastError: string | undefined
 
   constructor(target: RedisTarget) {
-    this.client = createClient({
+    this.client = RedisClient.create({
       socket: {
         host: target.host,
         port: target.port,
