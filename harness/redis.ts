@@ -30,9 +30,9 @@ export interface RunningRedis {
   close(): Promise<void>
 }
 
-/** The path of redis-server; throws naming the package when it is missing. */
-export function redisServerPath(): string {
-  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' })
+/** The path of redis-server on `searchPath`; throws naming the package when it is missing. */
+export function redisServerPath(searchPath = process.env.PATH ?? ''): string {
+  const found = spawnSync('/bin/sh', ['-c', 'command -v redis-server'], { encoding: 'utf8', env: { PATH: searchPath } })
   const path = found.stdout.trim()
   if (found.status !== 0 || path === '') throw new Error(REDIS_MISSING)
   return path
