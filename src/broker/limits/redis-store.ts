@@ -62,6 +62,8 @@ export class RedisStore implements RateLimitStore {
   private admissions = 0
   /** The client's last error (connection refused, TLS...), to say why the store is unreachable. */
   private lastError: string | undefined
+  /** The first connection's outcome, until it is known: what the first probe waits for. */
+  private firstConnection: Promise<void> | undefined
 
   constructor(target: RedisTarget) {
     this.client = RedisClient.create({
@@ -90,6 +92,12 @@ export class RedisStore implements RateLimitStore {
       this.lastError = error instanceof Error ? error.message : String(error)
     })
     this.client.on('ready', () => (this.lastError = undefined))
+    const first = new Promise<void>((resolve, reject) => {
+      this.client.once('ready', resolve)
+      this.client.once('error', reject)
+    })
+    this.firstConnection = first.finally(() => (this.firstConnection = undefined))
+    this.firstConnection.catch(() => undefined)
     // Connects, and keeps trying until it does (reconnectStrategy); commands fail meanwhile.
     this.client.connect().catch((error: unknown) => {
       this.lastError = error instanceof Error ? error.message : String(error)
@@ -106,6 +114,7 @@ export class RedisStore implements RateLimitStore {
   }
 
   async ping(): Promise<void> {
+    await this.firstConnection
     await this.command(['PING'])
   }
 
