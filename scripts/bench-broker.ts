@@ -7,6 +7,9 @@
 //   on a schedule whether or not the earlier ones were answered, and each latency counts from the
 //   moment its request was due, so a stall shows up in every request it delays.
 // The broker runs as in production, metrics on (METRICS_PORT) and audit lines written.
+// - The same with the shared rate-limit store (RATE_LIMIT_STORE=redis://, a redis-server on this
+//   machine): CPU per key of one broker against the same floor, and the latency at 100 keys/s
+//   sent to two replicas in turn that share the store.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -14,7 +17,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request } from 'undici'
 import { DEFAULT_ACCOUNT, DEFAULT_PROJECT, startDeepgramEmulator } from '../harness/deepgram-emulator.ts'
 import { DEFAULT_AUDIENCE, startOidcIssuer } from '../harness/oidc-issuer.ts'
-import { startBroker } from '../harness/broker.ts'
+import { startBroker, type RunningBroker } from '../harness/broker.ts'
+import { startRedis } from '../harness/redis.ts'
 
 export interface BrokerBenchRow {
   label: string
@@ -31,6 +35,7 @@ const WARM_UP = 1000
 const RATE = 100
 const OPEN_LOOP_KEYS = 1500
 const RATIO_TARGET = 1.5
+const REDIS_RATIO_TARGET = 1.6
 const P99_TARGET_MS = 20
 
 interface Target {
@@ -54,6 +59,17 @@ export async function measureBroker(): Promise<BrokerBenchRow[]> {
     deepgramApiUrl: deepgram.url,
     env: { METRICS_PORT: '0' },
   })
+  const redis = await startRedis()
+  const replicas = await Promise.all(
+    [0, 1].map(() =>
+      startBroker({
+        policy,
+        adminKey: DEFAULT_ACCOUNT.apiKey,
+        deepgramApiUrl: deepgram.url,
+        env: { METRICS_PORT: '0', RATE_LIMIT_STORE: redis.url },
+      }),
+    ),
+  )
   const floor = await startFloor({
     FLOOR_ISSUER: issuer.url,
     FLOOR_AUDIENCE: DEFAULT_AUDIENCE,
@@ -87,16 +103,31 @@ export async function measureBroker(): Promise<BrokerBenchRow[]> {
       await closedLoop(target, CPU_KEYS)
       return ((cpuSeconds(target.pid) - before) / CPU_KEYS) * 1000
     }
-    const servers = { broker: { url: broker.url, pid: broker.pid }, floor: { url: floor.url, pid: floor.pid } }
+    const [first, second] = replicas as [RunningBroker, RunningBroker]
+    const servers = {
+      broker: { url: broker.url, pid: broker.pid },
+      floor: { url: floor.url, pid: floor.pid },
+      redisBroker: { url: first.url, pid: first.pid },
+      second: { url: second.url, pid: second.pid },
+    }
+    await untilReady([first, second])
     await closedLoop(servers.broker, WARM_UP)
     await closedLoop(servers.floor, WARM_UP)
+    await closedLoop(servers.redisBroker, WARM_UP)
+    await closedLoop(servers.second, WARM_UP / 4)
     const brokerCpu: number[] = []
     const floorCpu: number[] = []
+    const redisBrokerCpu: number[] = []
+    const redisServerCpu: number[] = []
     for (let round = 0; round < CPU_ROUNDS; round++) {
       brokerCpu.push(await cpuPerKeyMs(servers.broker))
       floorCpu.push(await cpuPerKeyMs(servers.floor))
+      const redisBefore = cpuSeconds(redis.pid())
+      redisBrokerCpu.push(await cpuPerKeyMs(servers.redisBroker))
+      redisServerCpu.push(((cpuSeconds(redis.pid()) - redisBefore) / CPU_KEYS) * 1000)
     }
     const ratio = median(brokerCpu) / median(floorCpu)
+    const redisRatio = median(redisBrokerCpu) / median(floorCpu)
 
     const audited = broker.auditLines().length
     const brokerLatency = await openLoop((i) => post(servers.broker, i))
@@ -104,6 +135,8 @@ export async function measureBroker(): Promise<BrokerBenchRow[]> {
       .slice(audited)
       .map((line) => Number(line.duration_ms))
     const floorLatency = await openLoop((i) => post(servers.floor, i))
+    const fleetLatency = await openLoop((i) => post(i % 2 === 0 ? servers.redisBroker : servers.second, i))
+    const fleetP99 = percentile(fleetLatency, 99)
     const p99 = percentile(brokerLatency, 99)
     const cpu = (values: number[]): string =>
       `${ms(median(values), 3)} (median of ${CPU_ROUNDS} rounds of ${CPU_KEYS} keys, ${CPU_CLIENTS} clients; ${values.map((v) => v.toFixed(3)).join(', ')})`
@@ -124,12 +157,34 @@ export async function measureBroker(): Promise<BrokerBenchRow[]> {
         label: `floor at ${RATE} keys/s`,
         value: `p50 ${ms(percentile(floorLatency, 50))}, p99 ${ms(percentile(floorLatency, 99))}, max ${ms(Math.max(...floorLatency))}`,
       },
+      { label: 'broker CPU per key, Redis store', value: cpu(redisBrokerCpu) },
+      {
+        label: 'ratio broker (Redis store) / floor',
+        value: `${redisRatio.toFixed(2)} (redis-server's own CPU per key: ${ms(median(redisServerCpu), 3)}, not counted)`,
+        target: { text: `≤ ${REDIS_RATIO_TARGET}`, met: redisRatio <= REDIS_RATIO_TARGET },
+      },
+      {
+        label: `2 replicas sharing Redis at ${RATE} keys/s`,
+        value: `p50 ${ms(percentile(fleetLatency, 50))}, p99 ${ms(fleetP99)}, max ${ms(Math.max(...fleetLatency))} (${OPEN_LOOP_KEYS} keys, sent to each in turn, open loop)`,
+        target: { text: `p99 < ${P99_TARGET_MS} ms`, met: fleetP99 < P99_TARGET_MS },
+      },
     ]
   } finally {
     await agent.close()
     floor.process.kill('SIGTERM')
-    await broker.stop()
-    await Promise.all([deepgram.close(), issuer.close()])
+    await Promise.all([broker.stop(), ...replicas.map((replica) => replica.stop())])
+    await Promise.all([deepgram.close(), issuer.close(), redis.close()])
+  }
+}
+
+/** Waits until every broker's /readyz answers 200 (its store answered), up to 15 s. */
+async function untilReady(brokers: RunningBroker[]): Promise<void> {
+  for (const broker of brokers) {
+    const started = Date.now()
+    while ((await fetch(`${broker.url}/readyz`)).status !== 200) {
+      if (Date.now() - started > 15_000) throw new Error(`broker ${broker.url} was not ready within 15 s`)
+      await sleep(50)
+    }
   }
 }
 

@@ -48,7 +48,8 @@ const MEASUREMENTS: Measurement[] = [
   },
   { title: 'Revoke by tags among 400 keys (100 ms latency per request)', measure: measureRevokeByTags },
   {
-    title: 'Broker: POST /v1/keys, CPU per key against a minimal floor server, and p99 at 100 keys/s (open loop)',
+    title:
+      'Broker: POST /v1/keys, CPU per key against a minimal floor server, and p99 at 100 keys/s (open loop); the same with the Redis store and two replicas',
     measure: async () => (await import('./bench-broker.ts')).measureBroker(),
   },
 ]

@@ -177,11 +177,12 @@ describe('GET /healthz and GET /readyz', () => {
 interface ManifestObject {
   kind: string
   spec: {
+    replicas?: number
     template?: {
       spec: {
         containers: {
           image: string
-          env: { name: string; value?: string }[]
+          env: { name: string; value?: string; valueFrom?: unknown }[]
           readinessProbe: { httpGet: unknown }
           livenessProbe: { httpGet: unknown }
         }[]
@@ -204,5 +205,14 @@ describe('deploy/kubernetes.yaml', () => {
     expect(container?.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' })
     expect(container?.env).toEqual(expect.arrayContaining([{ name: 'METRICS_PORT', value: '9090' }]))
     expect(service?.spec.ports?.map((port) => port.targetPort)).toEqual(['http'])
+  })
+
+  test('its replicas count the rate limit in one shared store, from the Secret', () => {
+    const deployment = documents.find((d) => d.kind === 'Deployment')
+    expect(deployment?.spec.replicas).toBeGreaterThan(1)
+    expect(container?.env.find((variable) => variable.name === 'RATE_LIMIT_STORE')).toEqual({
+      name: 'RATE_LIMIT_STORE',
+      valueFrom: { secretKeyRef: { name: 'deepgram-broker', key: 'RATE_LIMIT_STORE' } },
+    })
   })
 })

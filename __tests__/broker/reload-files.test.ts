@@ -7,7 +7,7 @@ import { Readiness } from '../../src/broker/readiness.ts'
 import { keyFingerprint, loadAdminKey } from '../../src/broker/reload/admin-key.ts'
 import { adminKeyFile, firstLook, markerSecretFile, policyFile } from '../../src/broker/reload/files.ts'
 import { loadMarkerSecret } from '../../src/broker/reload/marker-secret.ts'
-import { InForce, latest } from '../../src/broker/reload/in-force.ts'
+import { InForce } from '../../src/broker/reload/in-force.ts'
 import type { ReloadRecorder } from '../../src/broker/reload/metrics.ts'
 import { checkFiles, startReloading, type ReloaderDeps } from '../../src/broker/reload/reloader.ts'
 import { sha256, WatchedFile } from '../../src/broker/reload/watched-file.ts'
@@ -502,12 +502,6 @@ describe('what is in force', () => {
     })
   })
 
-  test('latest: one rate limiter while keys-per-minute stays the same, a new one when it changes', () => {
-    let made = 0
-    const limiter = latest((perMinute: number) => ({ perMinute, serial: ++made }))
-    expect(limiter(30)).toBe(limiter(30))
-    expect(limiter(60)).toEqual({ perMinute: 60, serial: 2 })
-  })
 })
 
 describe('readiness across reloads', () => {

@@ -138,13 +138,28 @@ test.concurrent.each<[string, Partial<BrokerOptions>, RegExp]>([
     /match event_name "pull_request\*" has a \*/,
   ],
   ['a connection cap that is not a count', { env: { MAX_CONNECTIONS: '0' } }, /MAX_CONNECTIONS '0' is not a count/],
+  [
+    'plain redis to a rate-limit store off this machine',
+    { env: { RATE_LIMIT_STORE: 'redis://:hunter22@redis.example.com:6379' } },
+    /RATE_LIMIT_STORE 'redis:\/\/:\*\*\*@redis.example.com:6379' is plain redis:\/\/ to a host that is not this machine.*Give memory/,
+  ],
+  [
+    'an option in the store URL',
+    { env: { RATE_LIMIT_STORE: 'rediss://redis.example.com?ssl_cert_reqs=none' } },
+    /RATE_LIMIT_STORE .* has options \(ssl_cert_reqs\) the broker does not know/,
+  ],
+  [
+    'a rate-limit setting that does not exist',
+    { env: { RATE_LIMIT_FAILOPEN: 'true' } },
+    /RATE_LIMIT_FAILOPEN is not a setting/,
+  ],
 ])('refuses %s: exit 1, one clear message, no stack trace', async (_what, options, message) => {
   const exit = await runBrokerToExit({ ...BASE, ...options, env: { ...options.env } })
   expect(exit.code).toBe(1)
   expect(exit.stdout).toBe('')
   expect(exit.stderr).toMatch(/^deepgram-key-broker cannot start: /)
   expect(exit.stderr).toMatch(message)
-  expectNoLeaks(exit.stderr, [ADMIN_KEY, SHORT_MARKER_SECRET])
+  expectNoLeaks(exit.stderr, [ADMIN_KEY, SHORT_MARKER_SECRET, 'hunter22'])
 })
 
 test('names the policy file and lists every problem in it', async () => {

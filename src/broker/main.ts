@@ -21,11 +21,12 @@ import { createOpsServer } from './ops-server.ts'
 import { Ownership } from './ownership.ts'
 import { PolicyError, type Policy } from './policy.ts'
 import { runPolicyTool } from './policy-tools.ts'
-import { RateLimiter } from './rate-limit.ts'
+import { readRateLimitConfig, type RateLimitConfig } from './limits/config.ts'
+import { openRateLimits } from './limits/wiring.ts'
 import { Readiness } from './readiness.ts'
 import { keyFingerprint } from './reload/admin-key.ts'
 import { adminKeyFile, firstLook, markerSecretFile, policyFile } from './reload/files.ts'
-import { InForce, latest } from './reload/in-force.ts'
+import { InForce } from './reload/in-force.ts'
 import { issuerKeyFetches } from './reload/issuer-keys.ts'
 import { createReloadMetrics, NO_RELOAD_METRICS } from './reload/metrics.ts'
 import { startReloading } from './reload/reloader.ts'
@@ -56,8 +57,10 @@ function serve(): void {
   let adminKey: string
   let markerSecretWatch: WatchedFile<string> | undefined
   let markerSecret: string | undefined
+  let rateLimit: RateLimitConfig
   try {
     config = readConfig(process.env)
+    rateLimit = readRateLimitConfig(process.env)
     policyWatch = policyFile(config.policyPath, readFileSync)
     policy = firstLook(policyWatch, 'BROKER_POLICY')
     const source = config.adminKey
@@ -96,8 +99,8 @@ function serve(): void {
     if (outcome === 'ok') readiness.keySetFetched(issuer)
   }
   const keySets: IssuerKeySets = new Map()
-  const limiter = latest((perMinute: number) => new RateLimiter(perMinute, clock.now))
-  const deleteLimiter = latest((perMinute: number) => new RateLimiter(perMinute, clock.now))
+  // One rate limit for every policy in force: the budgets come with each request's policy.
+  const limits = openRateLimits(rateLimit, { now: clock.now, readiness, registry: metrics?.registry, logError })
   // Built again at every reload; each request keeps the one in force when it arrived.
   const inForce = new InForce(policy, { adminKey, markerSecret }, (policy, keyring) => {
     const verify = createTokenVerifier({
@@ -122,8 +125,7 @@ function serve(): void {
           deadline,
         }),
       mint: { clock, policy: DEEPGRAM_RETRY, log: logError },
-      limiter: limiter(policy.keysPerMinute),
-      deleteLimiter: deleteLimiter(policy.deletesPerMinute),
+      limits,
       ownership: new Ownership(keyring.macKeys, policy.issuers),
       newInvocation: () => newInvocationId(),
       now: clock.now,
@@ -192,7 +194,7 @@ function serve(): void {
     }, DRAIN_MS).unref()
     void drain
       .settled()
-      .then(() => agent.close())
+      .then(() => Promise.all([agent.close(), limits.close()]))
       .finally(() => process.exit(0))
   }
   process.once('SIGTERM', stop)

@@ -1,12 +1,15 @@
 // Whether the broker is ready to mint, for GET /readyz: every issuer's key set fetched once (the
-// broker fetches them as it starts, and retries), and not draining after SIGTERM. The policy and
-// the settings need no check: the broker does not listen without them.
+// broker fetches them as it starts, and retries), nothing it needs blocked (a shared rate-limit
+// store that does not answer), and not draining after SIGTERM. The policy and the settings need
+// no check: the broker does not listen without them.
 import type { Answer } from './service.ts'
 
 export class Readiness {
   private waiting: Set<string>
   private readonly fetched = new Set<string>()
   private draining = false
+  /** What the broker cannot serve without and lacks now, with why. */
+  private readonly blocked = new Map<string, string>()
 
   constructor(issuers: readonly string[]) {
     this.waiting = new Set(issuers)
@@ -32,6 +35,12 @@ export class Readiness {
     return this.waiting.size === 0
   }
 
+  /** `why` the dependency `name` is missing, or undefined once it is back. */
+  block(name: string, why: string | undefined): void {
+    if (why === undefined) this.blocked.delete(name)
+    else this.blocked.set(name, why)
+  }
+
   drain(): void {
     this.draining = true
   }
@@ -42,7 +51,8 @@ export class Readiness {
       return 'The broker is shutting down (SIGTERM): it finishes the requests it has and takes no more.'
     if (this.waiting.size > 0)
       return `The keys of ${this.waiting.size} issuer${this.waiting.size === 1 ? '' : 's'} of the policy have not been fetched yet; the broker keeps trying.`
-    return undefined
+    const [blocked] = this.blocked.values()
+    return blocked
   }
 }
 

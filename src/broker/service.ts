@@ -13,7 +13,8 @@ import { grantFor, parseKeyRequest, type Grant } from './key-request.ts'
 import { TOKEN_SCOPE, tokenSecondsFor } from './token-request.ts'
 import type { Ownership } from './ownership.ts'
 import type { Policy } from './policy.ts'
-import type { RateLimiter } from './rate-limit.ts'
+import type { RateLimitCheck } from './limits/rate-limits.ts'
+import type { Budget } from './limits/store.ts'
 import { badRequest, forbidden, Refusal } from './refusal.ts'
 import { claimText } from './rules.ts'
 import type { VerifyToken } from './tokens.ts'
@@ -31,6 +32,8 @@ export interface AuditRecord extends AuditedClaims {
   credential?: 'token'
   /** The keys whose usage was answered (GET /v1/keys/{key_id}/usage, GET /v1/usage). */
   reported?: string[]
+  /** `fail_open`: the rate-limit store failed and RATE_LIMIT_FAIL_OPEN admitted the request uncounted. */
+  rate_limit?: 'fail_open'
 }
 
 export interface Answer {
@@ -57,10 +60,11 @@ export interface BrokerDeps {
   /** A Deepgram client whose every request ends by `deadline` (epoch ms). */
   deepgramUntil: (deadline: number) => DeepgramApi
   mint: Omit<MintDeps, 'client' | 'createBy'>
-  /** Mints, per repository (keys-per-minute). */
-  limiter: RateLimiter
-  /** Deletions and listings, per repository (deletes-per-minute): each costs the admin key a listing. */
-  deleteLimiter: RateLimiter
+  /**
+   * Per repository: mints and tokens (keys-per-minute), deletions and listings (deletes-per-minute:
+   * each costs the admin key a listing).
+   */
+  limits: RateLimitCheck
   ownership: Ownership
   newInvocation: () => string
   now: () => number
@@ -87,7 +91,7 @@ export class Broker {
     const request = parseKeyRequest(body)
     const grant = this.grant(caller, request)
     audit.scopes = grant.scopes
-    this.take(this.deps.limiter, caller, `${policy.keysPerMinute} keys in the last minute (keys-per-minute)`)
+    await this.take('keys', caller, audit, `${policy.keysPerMinute} keys in the last minute (keys-per-minute)`)
     const invocation = request.invocation ?? this.deps.newInvocation()
     audit.invocation = invocation
     const marker = this.deps.ownership.markerFor(caller.owner, invocation, request.secret)
@@ -144,7 +148,12 @@ export class Broker {
     const caller = await this.identify(token, audit)
     const seconds = this.withClaims(caller, () => tokenSecondsFor(caller.rule, body, new Date(now())))
     audit.scopes = [TOKEN_SCOPE]
-    this.take(this.deps.limiter, caller, `${policy.keysPerMinute} keys and tokens in the last minute (keys-per-minute)`)
+    await this.take(
+      'keys',
+      caller,
+      audit,
+      `${policy.keysPerMinute} keys and tokens in the last minute (keys-per-minute)`,
+    )
     const answer = await deepgramStep(() => deepgram.grantToken(seconds))
     const verdict = checkToken(
       { accessToken: field(answer.body, 'access_token'), expiresIn: field(answer.body, 'expires_in') },
@@ -311,9 +320,10 @@ export class Broker {
   /** A caller who may list or delete: a rule takes them, and they are within deletes-per-minute. */
   private async identifyForCleanUp(token: string, audit: AuditRecord): Promise<Caller> {
     const caller = await this.identify(token, audit)
-    this.take(
-      this.deps.deleteLimiter,
+    await this.take(
+      'deletes',
       caller,
+      audit,
       `${this.deps.policy.deletesPerMinute} deletions or listings in the last minute (deletes-per-minute)`,
     )
     return caller
@@ -338,19 +348,33 @@ export class Broker {
     }
   }
 
-  private take(limiter: RateLimiter, caller: Caller, what: string): void {
+  private async take(budget: Budget, caller: Caller, audit: AuditRecord, what: string): Promise<void> {
+    const { policy } = this.deps
+    const perMinute = budget === 'keys' ? policy.keysPerMinute : policy.deletesPerMinute
     // Keyed by issuer too: repository 1001 of one GitHub instance is not that of another.
-    const verdict = limiter.take(`${caller.owner.issuer} ${caller.owner.repositoryId}`)
-    if (!verdict.allowed) {
+    const decision = await this.deps.limits.check(
+      budget,
+      `${caller.owner.issuer} ${caller.owner.repositoryId}`,
+      perMinute,
+    )
+    if (decision.outcome === 'allowed') {
+      if (decision.failedOpen) audit.rate_limit = 'fail_open'
+      return
+    }
+    const headers = { 'retry-after': String(decision.retryAfterSeconds) }
+    if (decision.outcome === 'refused')
       throw new Refusal(
         429,
         'rate_limited',
-        `Repository ${caller.repository} has had ${what}; try again in ${verdict.retryAfterSeconds} s.`,
-        {
-          headers: { 'retry-after': String(verdict.retryAfterSeconds) },
-        },
+        `Repository ${caller.repository} has had ${what}; try again in ${decision.retryAfterSeconds} s.`,
+        { headers },
       )
-    }
+    throw new Refusal(
+      503,
+      'rate_limit_unavailable',
+      `The broker cannot reach its rate-limit store, so it cannot count this request against ${budget === 'keys' ? 'keys-per-minute' : 'deletes-per-minute'}; nothing was done. Try again in ${decision.retryAfterSeconds} s.`,
+      { headers },
+    )
   }
 
   /** The project's keys this broker minted for the caller, with their markers: one listing. */

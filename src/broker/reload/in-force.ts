@@ -82,12 +82,3 @@ function keyring(adminKey: string, markerSecret: string | undefined, earlier: re
   const [first, ...rest] = [...new Set([markerSecret ?? own, own, ...earlier])].slice(0, MAC_KEYS_KEPT)
   return { adminKey, macKeys: [first ?? own, ...rest] }
 }
-
-/** `make`'s result for the latest argument, made again only when it changes: a reload that keeps keys-per-minute keeps the counts. */
-export function latest<A, T>(make: (argument: A) => T): (argument: A) => T {
-  let last: { argument: A; made: T } | undefined
-  return (argument) => {
-    if (last?.argument !== argument) last = { argument, made: make(argument) }
-    return last.made
-  }
-}
