@@ -501,7 +501,6 @@ describe('what is in force', () => {
       expect(broker.macKeys()[1]).toBe(adminKeyMarkerSecret('dg_key_1'))
     })
   })
-
 })
 
 describe('readiness across reloads', () => {
