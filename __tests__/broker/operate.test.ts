@@ -212,7 +212,7 @@ describe('deploy/kubernetes.yaml', () => {
     expect(deployment?.spec.replicas).toBeGreaterThan(1)
     expect(container?.env.find((variable) => variable.name === 'RATE_LIMIT_STORE')).toEqual({
       name: 'RATE_LIMIT_STORE',
-      valueFrom: { secretKeyRef: { name: 'deepgram-broker', key: 'RATE_LIMIT_STORE' } },
+      valueFrom: { secretKeyRef: { name: 'deepgram-broker-store', key: 'RATE_LIMIT_STORE' } },
     })
   })
 })
