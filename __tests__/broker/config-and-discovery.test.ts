@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Agent } from 'undici'
 import { ConfigError, readConfig } from '../../src/broker/config.ts'
-import { discoverKeySet, fetchIssuerJson, IssuerUnavailable } from '../../src/broker/discovery.ts'
+import { discoverKeySet, fetchIssuerJson, IssuerUnavailable } from '../../src/broker/oidc/discovery.ts'
 import { undiciSend } from '../../src/shared/http.ts'
 
 const MARKER_SECRET = 'a3f1'.repeat(16)

@@ -1,4 +1,4 @@
-import { Drain } from '../../src/broker/drain.ts'
+import { Drain } from '../../src/broker/http/drain.ts'
 
 describe('Drain', () => {
   test('settles once every tracked request has ended, and cuts those still being read when it begins', async () => {

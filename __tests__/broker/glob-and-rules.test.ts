@@ -1,6 +1,6 @@
-import { globMatches } from '../../src/broker/glob.ts'
-import { firstMismatch, selectRule } from '../../src/broker/rules.ts'
-import type { Rule } from '../../src/broker/policy.ts'
+import { globMatches } from '../../src/broker/policy/glob.ts'
+import { firstMismatch, selectRule } from '../../src/broker/policy/rules.ts'
+import type { Rule } from '../../src/broker/policy/policy.ts'
 
 describe('globMatches', () => {
   test.each([

@@ -1,6 +1,6 @@
 import { Refusal } from '../../src/broker/refusal.ts'
 import { grantFor, nestingDepth, parseKeyRequest } from '../../src/broker/key-request.ts'
-import type { Rule } from '../../src/broker/policy.ts'
+import type { Rule } from '../../src/broker/policy/policy.ts'
 import { thrownBy } from '../helpers/thrown.ts'
 
 describe('parseKeyRequest', () => {

@@ -1,4 +1,4 @@
-import { KeySetCache } from '../../src/broker/key-set.ts'
+import { KeySetCache } from '../../src/broker/oidc/key-set.ts'
 
 function counter(): { load: () => Promise<number>; loads: () => number; failNext: () => void } {
   let loads = 0

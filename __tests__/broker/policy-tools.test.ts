@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parse, stringify } from 'yaml'
 import { runBrokerToExit } from '../../harness/broker.ts'
-import { parsePolicy } from '../../src/broker/policy.ts'
+import { parsePolicy } from '../../src/broker/policy/policy.ts'
 import { ADMIN_KEY, PROJECT_ID } from './helpers.ts'
 
 let dir: string

@@ -6,7 +6,7 @@ import {
   GITHUB_ISSUER,
   parsePolicy,
   PolicyError,
-} from '../../src/broker/policy.ts'
+} from '../../src/broker/policy/policy.ts'
 
 const PROJECT = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
 const RULE = {

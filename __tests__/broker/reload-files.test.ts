@@ -2,7 +2,7 @@
 // content, what is logged and counted, the admin key file's form, and what stays in force.
 import { brokerMarker } from '../../src/deepgram/marker.ts'
 import { adminKeyMarkerSecret, Ownership } from '../../src/broker/ownership.ts'
-import { parsePolicy, type Policy } from '../../src/broker/policy.ts'
+import { parsePolicy, type Policy } from '../../src/broker/policy/policy.ts'
 import { Readiness } from '../../src/broker/readiness.ts'
 import { keyFingerprint, loadAdminKey } from '../../src/broker/reload/admin-key.ts'
 import { adminKeyFile, firstLook, markerSecretFile, policyFile } from '../../src/broker/reload/files.ts'

@@ -1,5 +1,5 @@
 import { Refusal } from '../../src/broker/refusal.ts'
-import { canonicalPath, requestLine, routeOf } from '../../src/broker/request-target.ts'
+import { canonicalPath, requestLine, routeOf } from '../../src/broker/http/request-target.ts'
 import { thrownBy } from '../helpers/thrown.ts'
 
 describe('canonicalPath', () => {

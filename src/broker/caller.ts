@@ -1,10 +1,10 @@
 // Who is asking: the verified token's repository and issuer, and the rule of the policy that
 // takes them. Every route needs both before it may cost a Deepgram request.
 import type { BrokerOwner } from '../deepgram/marker.ts'
-import type { Rule } from './policy.ts'
+import type { Rule } from './policy/policy.ts'
 import { Refusal } from './refusal.ts'
-import { claimText, selectRule, shownClaims, type Claims } from './rules.ts'
-import type { VerifyToken } from './tokens.ts'
+import { claimText, selectRule, shownClaims, type Claims } from './policy/rules.ts'
+import type { VerifyToken } from './oidc/verify-token.ts'
 
 /** The claims an audit line records (besides the rule and what was done). */
 const AUDITED_CLAIMS = [

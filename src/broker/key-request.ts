@@ -2,7 +2,7 @@
 import { InputError } from '../shared/errors.ts'
 import { unprintableIn } from '../shared/printable.ts'
 import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
-import { SCOPE, TAG, type Rule } from './policy.ts'
+import { SCOPE, TAG, type Rule } from './policy/policy.ts'
 import { badRequest, forbidden } from './refusal.ts'
 
 export interface KeyRequest {

@@ -2,7 +2,7 @@
 import { InputError } from '../shared/errors.ts'
 import { parseExpiration } from '../deepgram/expiration.ts'
 import { MAX_TOKEN_SECONDS, tokenSeconds } from '../deepgram/grant.ts'
-import type { Rule } from './policy.ts'
+import type { Rule } from './policy/policy.ts'
 import { badRequest, forbidden } from './refusal.ts'
 
 /** A token carries usage::write only: a rule allows tokens when its scopes include it. */

@@ -5,8 +5,8 @@
 import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
 import { readUsage, usageJson, type KeyUsage, type UsageApi } from '../deepgram/usage.ts'
 import { mapBounded } from '../shared/concurrency.ts'
-import { deepgramStep } from './deepgram-step.ts'
-import { TAG } from './policy.ts'
+import { deepgramStep } from './deepgram-failures.ts'
+import { TAG } from './policy/policy.ts'
 import { badRequest, forbidden } from './refusal.ts'
 
 /** A JSON answer of the broker's (service.ts's Answer). */

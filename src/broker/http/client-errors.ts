@@ -3,7 +3,7 @@
 // object then. A request handler still reading that request's body learns why from here.
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { Refusal } from './refusal.ts'
+import { Refusal } from '../refusal.ts'
 
 /** Node's own limits, which docs/broker.md states. */
 export const HEADERS_TIMEOUT_MS = 10_000

@@ -1,9 +1,9 @@
 // The request target, taken as received. Only canonical targets are served: a path that a URL
 // parser would rewrite (`//host/v1/keys`, `/v1\keys`, `/v1/x/../keys`, percent-encoded dots or
 // slashes) is a 404 before anything else, so what a proxy's path rules saw is what is served.
-import { isInvocationId } from '../deepgram/marker.ts'
-import { badRequest, Refusal } from './refusal.ts'
-import type { KeyFilter } from './service.ts'
+import { isInvocationId } from '../../deepgram/marker.ts'
+import { badRequest, Refusal } from '../refusal.ts'
+import type { KeyFilter } from '../service.ts'
 
 export type Route =
   | { kind: 'probe'; path: '/healthz' | '/readyz' }

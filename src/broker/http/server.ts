@@ -8,13 +8,13 @@ import {
   parserFailure,
   REQUEST_TIMEOUT_MS,
 } from './client-errors.ts'
-import { logLine } from '../shared/log-text.ts'
+import { logLine } from '../../shared/log-text.ts'
 import type { Drain } from './drain.ts'
 import { NO_METRICS, type MetricsRecorder } from './metrics.ts'
-import { probe, type Readiness } from './readiness.ts'
-import { Refusal } from './refusal.ts'
+import { probe, type Readiness } from '../readiness.ts'
+import { Refusal } from '../refusal.ts'
 import { requestLine, routeOf, routeTemplate, type Route } from './request-target.ts'
-import type { Answer, AuditRecord, Broker } from './service.ts'
+import type { Answer, AuditRecord, Broker } from '../service.ts'
 
 /** The largest body accepted: a key request is a few hundred bytes. */
 export const MAX_BODY_BYTES = 16 * 1024

@@ -1,8 +1,8 @@
 // Finding an issuer's keys the OIDC way, with nothing taken from a token: the issuer URL comes
 // from the policy, its discovery document must name that same issuer, and the keys must live on
 // its own origin, so no token and no answer can point the broker at another server.
-import type { HttpSend } from '../shared/http.ts'
-import { AnswerTooLargeError, TransportError } from '../shared/http.ts'
+import type { HttpSend } from '../../shared/http.ts'
+import { AnswerTooLargeError, TransportError } from '../../shared/http.ts'
 
 /** The issuer's answers could not be had or cannot be trusted; nobody can be verified meanwhile. */
 export class IssuerUnavailable extends Error {

@@ -15,8 +15,8 @@ import {
 } from 'jose'
 import { discoverKeySet, IssuerUnavailable } from './discovery.ts'
 import { KeySetCache } from './key-set.ts'
-import { Refusal } from './refusal.ts'
-import type { Claims } from './rules.ts'
+import { Refusal } from '../refusal.ts'
+import type { Claims } from '../policy/rules.ts'
 
 export interface VerifierOptions {
   issuers: readonly string[]

@@ -3,8 +3,8 @@
 // key, no network. `check` runs the very parsePolicy start-up runs; `explain` matches with the
 // broker's own firstMismatch, so neither can disagree with the broker.
 import { stringify } from 'yaml'
-import { describeSeconds } from '../deepgram/expiration.ts'
-import { logLine } from '../shared/log-text.ts'
+import { describeSeconds } from '../../deepgram/expiration.ts'
+import { logLine } from '../../shared/log-text.ts'
 import { parsePolicy, PolicyError, type Policy, type Rule } from './policy.ts'
 import { claimText, firstMismatch, type Claims } from './rules.ts'
 

@@ -1,10 +1,10 @@
 // The policy file: which workflows may have which keys. Every check runs when the broker starts,
 // and any problem stops it (fail closed): a typo must never widen what a rule grants.
 import { parse, YAMLParseError } from 'yaml'
-import { InputError } from '../shared/errors.ts'
-import { isLoopbackHost } from '../shared/loopback.ts'
-import { MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS, parseExpiration } from '../deepgram/expiration.ts'
-import { isManagementScope, whyManagement } from '../deepgram/scopes.ts'
+import { InputError } from '../../shared/errors.ts'
+import { isLoopbackHost } from '../../shared/loopback.ts'
+import { MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS, parseExpiration } from '../../deepgram/expiration.ts'
+import { isManagementScope, whyManagement } from '../../deepgram/scopes.ts'
 
 export interface ClaimMatch {
   claim: string

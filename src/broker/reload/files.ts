@@ -1,7 +1,7 @@
 // The files the broker reloads, opened as it starts: anything wrong with them then stops it,
 // as any other setting does.
 import { ConfigError } from '../config.ts'
-import { parsePolicy, PolicyError, type Policy } from '../policy.ts'
+import { parsePolicy, PolicyError, type Policy } from '../policy/policy.ts'
 import { loadAdminKey } from './admin-key.ts'
 import { loadMarkerSecret } from './marker-secret.ts'
 import { WatchedFile, type Loaded } from './watched-file.ts'

@@ -2,7 +2,7 @@
 // reloaded. Each request takes the one in force when it arrives and keeps it to the end: a reload
 // never changes the rules, the limits or the admin key of a request already under way.
 import { adminKeyMarkerSecret, type MacKeys } from '../ownership.ts'
-import type { Policy } from '../policy.ts'
+import type { Policy } from '../policy/policy.ts'
 
 /** The admin key in use, and the secrets of every marker this process would call its own, newest first. */
 export interface AdminKeyring {

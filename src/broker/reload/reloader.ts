@@ -1,7 +1,7 @@
 // Looks at the policy file, the admin key file and the marker secret file every POLICY_RELOAD_SECONDS and at once on
 // SIGHUP, and puts what changed in force. A change that cannot be used leaves the old one in
 // force; either way one JSON line in the audit log says what happened, and the metrics count it.
-import type { Policy } from '../policy.ts'
+import type { Policy } from '../policy/policy.ts'
 import { keyFingerprint } from './admin-key.ts'
 import type { ReloadRecorder } from './metrics.ts'
 import type { WatchedFile } from './watched-file.ts'
