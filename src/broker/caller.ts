@@ -3,8 +3,8 @@
 import type { BrokerOwner } from '../deepgram/marker.ts'
 import type { Rule } from './policy/policy.ts'
 import { Refusal } from './refusal.ts'
-import { claimText, selectRule, shownClaims, type Claims } from './policy/rules.ts'
-import type { VerifyToken } from './oidc/verify-token.ts'
+import type { Claims, VerifyOidcToken } from './oidc/verify-token.ts'
+import { claimText, selectRule, shownClaims } from './policy/rules.ts'
 
 /** The claims an audit line records (besides the rule and what was done). */
 const AUDITED_CLAIMS = [
@@ -29,7 +29,7 @@ export interface Caller {
 
 /** Verifies the token and finds its rule: 401 for a bad token, 403 `no_rule` (with the claims) when no rule takes it. */
 export async function identify(
-  verify: VerifyToken,
+  verify: VerifyOidcToken,
   rules: readonly Rule[],
   token: string,
   audit: AuditedClaims,

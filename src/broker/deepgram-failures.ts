@@ -2,17 +2,17 @@
 import { ActionError, NetworkError, ServiceError } from '../shared/errors.ts'
 import { Refusal } from './refusal.ts'
 
-export function notFound(keyId: string): Refusal {
+export function keyNotFound(keyId: string): Refusal {
   return new Refusal(404, 'not_found', `Key ${keyId} does not exist or is already deleted.`)
 }
 
 /** Runs a Deepgram call; its failure becomes 502 with Deepgram's status and request id (404 of a key: 404). */
-export async function deepgramStep<T>(call: () => Promise<T>, keyId?: string): Promise<T> {
+export async function callDeepgram<T>(call: () => Promise<T>, keyId?: string): Promise<T> {
   try {
     return await call()
   } catch (error) {
     if (error instanceof ServiceError) {
-      if (keyId !== undefined && error.status === 404) throw notFound(keyId)
+      if (keyId !== undefined && error.status === 404) throw keyNotFound(keyId)
       const { status, message, requestId, action } = error.details
       throw new Refusal(
         502,

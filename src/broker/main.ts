@@ -2,7 +2,8 @@
 // network, clock and logs into the broker, and serves until SIGTERM or SIGINT. Any problem with the
 // settings or the policy stops it with exit code 1 before it listens: it fails closed. The policy
 // and the admin key and marker secret files are read again when they change, and on SIGHUP (reload/).
-// `check` and `explain` are the policy tools (policy-tools.ts): files in, text out, no network.
+// `check` and `explain` are the policy tools (policy/check-and-explain.ts): files in, text out, no
+// network.
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -33,7 +34,7 @@ import { startReloading } from './reload/reloader.ts'
 import type { WatchedFile } from './reload/watched-file.ts'
 import { createBrokerServer } from './http/server.ts'
 import { Broker, DEADLINES } from './service.ts'
-import { createTokenVerifier, type IssuerKeySets } from './oidc/verify-token.ts'
+import { createOidcTokenVerifier, type IssuerKeySets } from './oidc/verify-token.ts'
 
 const USER_AGENT = 'deepgram-key-broker/0.1'
 /** Deepgram's answer to one request; the caller waits on it. The retry budget and DEADLINES cut it shorter. */
@@ -49,7 +50,7 @@ const DRAIN_MS = DEADLINES.requestMs + DEADLINES.discardMs + 5_000
 
 const clock: RetryClock = { now: () => Date.now(), sleep: (ms) => sleep(ms), random: () => Math.random() }
 
-function serve(): void {
+function serveUntilStopped(): void {
   let config: BrokerConfig
   let policyWatch: WatchedFile<Policy>
   let policy: Policy
@@ -103,7 +104,7 @@ function serve(): void {
   const limits = openRateLimits(rateLimit, { now: clock.now, readiness, registry: metrics?.registry, logError })
   // Built again at every reload; each request keeps the one in force when it arrived.
   const inForce = new InForce(policy, { adminKey, markerSecret }, (policy, keyring) => {
-    const verify = createTokenVerifier({
+    const verify = createOidcTokenVerifier({
       issuers: policy.issuers,
       audience: policy.audience,
       fetchJson: (url) => fetchIssuerJson(issuerSend, url),
@@ -230,7 +231,7 @@ function observed(send: HttpSend, metrics: MetricsRecorder): HttpSend {
 
 const [command = 'serve', ...args] = process.argv.slice(2)
 if (command === 'serve' && args.length === 0) {
-  serve()
+  serveUntilStopped()
 } else {
   const write = (stream: NodeJS.WriteStream) => (line: string) => void stream.write(`${line}\n`)
   process.exitCode = runPolicyTool(command, args, {

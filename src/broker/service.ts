@@ -8,7 +8,7 @@ import type { BrokerMarker } from '../deepgram/marker.ts'
 import { grantProblem } from '../deepgram/scopes.ts'
 import { expectedExpiry } from '../deepgram/expiration.ts'
 import { identify, ruleRefusal, type AuditedClaims, type Caller } from './caller.ts'
-import { deepgramStep, notFound } from './deepgram-failures.ts'
+import { callDeepgram, keyNotFound } from './deepgram-failures.ts'
 import { grantFor, parseKeyRequest, type Grant } from './key-request.ts'
 import { TOKEN_SCOPE, tokenSecondsFor } from './temporary-token-request.ts'
 import type { Ownership } from './ownership.ts'
@@ -17,7 +17,7 @@ import type { RateLimitCheck } from './limits/rate-limits.ts'
 import type { Budget } from './limits/store.ts'
 import { badRequest, forbidden, Refusal } from './refusal.ts'
 import { claimText } from './policy/rules.ts'
-import type { VerifyToken } from './oidc/verify-token.ts'
+import type { VerifyOidcToken } from './oidc/verify-token.ts'
 import { ownedKeyUsage, parseSince, parseTagQuery, taggedUsage, type UsageDeps } from './usage.ts'
 
 /** What the audit line of a request says, filled in as the request goes. */
@@ -56,7 +56,7 @@ export const DEADLINES = { createMs: 12_000, requestMs: 20_000, discardMs: 10_00
 
 export interface BrokerDeps {
   policy: Policy
-  verify: VerifyToken
+  verify: VerifyOidcToken
   /** A Deepgram client whose every request ends by `deadline` (epoch ms). */
   deepgramUntil: (deadline: number) => DeepgramApi
   mint: Omit<MintDeps, 'client' | 'createBy'>
@@ -97,7 +97,7 @@ export class Broker {
     const marker = this.deps.ownership.markerFor(caller.owner, invocation, request.secret)
     const sentAt = now()
     const mint = { ...this.deps.mint, client: deepgram, createBy: started + DEADLINES.createMs }
-    const created = await deepgramStep(() =>
+    const created = await callDeepgram(() =>
       createKeyWithoutOrphans(
         {
           projectId: policy.projectId,
@@ -154,7 +154,7 @@ export class Broker {
       audit,
       `${policy.keysPerMinute} keys and tokens in the last minute (keys-per-minute)`,
     )
-    const answer = await deepgramStep(() => deepgram.grantToken(seconds))
+    const answer = await callDeepgram(() => deepgram.grantToken(seconds))
     const verdict = checkToken(
       { accessToken: field(answer.body, 'access_token'), expiresIn: field(answer.body, 'expires_in') },
       seconds,
@@ -202,14 +202,14 @@ export class Broker {
         `'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`,
       )
     const { projectId } = this.deps.policy
-    const key = await deepgramStep(() => deepgram.getKey(projectId, keyId), keyId)
+    const key = await callDeepgram(() => deepgram.getKey(projectId, keyId), keyId)
     if (!this.deps.ownership.markerOwnedBy(key, caller.owner))
       throw forbidden(
         'not_yours',
         `Key ${keyId} was not minted by this broker for repository ${caller.repository} of issuer ${caller.owner.issuer}.`,
       )
-    const outcome = await deepgramStep(() => deepgram.deleteKey(projectId, keyId), keyId)
-    if (outcome === 'already-gone') throw notFound(keyId)
+    const outcome = await callDeepgram(() => deepgram.deleteKey(projectId, keyId), keyId)
+    if (outcome === 'already-gone') throw keyNotFound(keyId)
     audit.deleted = [keyId]
     return { status: 200, body: { deleted: [keyId] } }
   }
@@ -225,10 +225,10 @@ export class Broker {
       // Deepgram's listing may leave tags out; then the key is read alone.
       const key =
         candidate.tags === undefined
-          ? await deepgramStep(() => deepgram.getKey(projectId, candidate.apiKeyId))
+          ? await callDeepgram(() => deepgram.getKey(projectId, candidate.apiKeyId))
           : candidate
       if (!tags.every((tag) => (key.tags ?? []).includes(tag))) continue
-      if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
+      if ((await callDeepgram(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
         deleted.push(key.apiKeyId)
     }
     audit.deleted = deleted
@@ -245,7 +245,7 @@ export class Broker {
     for (const { key } of (await this.keysOf(caller, deepgram)).filter(
       ({ marker }) => marker.invocation === invocation,
     )) {
-      if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
+      if ((await callDeepgram(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
         deleted.push(key.apiKeyId)
     }
     audit.deleted = deleted
@@ -379,7 +379,7 @@ export class Broker {
 
   /** The project's keys this broker minted for the caller, with their markers: one listing. */
   private async keysOf(caller: Caller, deepgram: DeepgramApi): Promise<{ key: ProjectKey; marker: BrokerMarker }[]> {
-    const listed = await deepgramStep(() => deepgram.listKeys(this.deps.policy.projectId))
+    const listed = await callDeepgram(() => deepgram.listKeys(this.deps.policy.projectId))
     return listed.flatMap((key) => {
       const marker = this.deps.ownership.markerOwnedBy(key, caller.owner)
       return marker ? [{ key, marker }] : []

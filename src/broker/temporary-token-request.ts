@@ -1,4 +1,4 @@
-// The body of POST /v1/tokens (issue 16), and the lifetime the matched rule lets a token have.
+// The body of POST /v1/tokens, and the lifetime the matched rule lets a token have.
 import { InputError } from '../shared/errors.ts'
 import { parseExpiration } from '../deepgram/expiration.ts'
 import { MAX_TOKEN_SECONDS, tokenSeconds } from '../deepgram/grant.ts'

@@ -5,7 +5,7 @@
 import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
 import { readUsage, usageJson, type KeyUsage, type UsageApi } from '../deepgram/usage.ts'
 import { mapBounded } from '../shared/concurrency.ts'
-import { deepgramStep } from './deepgram-failures.ts'
+import { callDeepgram } from './deepgram-failures.ts'
 import { TAG } from './policy/policy.ts'
 import { badRequest, forbidden } from './refusal.ts'
 
@@ -67,7 +67,7 @@ export async function ownedKeyUsage(deps: UsageDeps, keyId: string, since: Date 
     throw badRequest(
       `'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`,
     )
-  const key = await deepgramStep(() => deps.deepgram.getKey(deps.projectId, keyId), keyId)
+  const key = await callDeepgram(() => deps.deepgram.getKey(deps.projectId, keyId), keyId)
   if (!deps.owns(key))
     throw forbidden('not_yours', `Key ${keyId} was not minted by this broker for the caller's repository.`)
   return { status: 200, body: { keys: (await usageOf(deps, [key], since)).map(usageJson) } }
@@ -83,7 +83,7 @@ export async function taggedUsage(
   // Deepgram's listing may leave tags out; then the key is read alone.
   const keys = await mapBounded(owned, KEY_CONCURRENCY, (candidate) =>
     candidate.tags === undefined
-      ? deepgramStep(() => deps.deepgram.getKey(deps.projectId, candidate.apiKeyId))
+      ? callDeepgram(() => deps.deepgram.getKey(deps.projectId, candidate.apiKeyId))
       : Promise.resolve(candidate),
   )
   const tagged = keys.filter((key) => tags.every((tag) => (key.tags ?? []).includes(tag)))
@@ -98,5 +98,5 @@ function usageOf(deps: UsageDeps, keys: ProjectKey[], since: Date | undefined): 
     return since ?? (Number.isNaN(created) ? new Date(deps.now - DAYS_WHEN_UNKNOWN * 86_400_000) : new Date(created))
   }
   const asks = keys.map((key) => ({ keyId: key.apiKeyId, since: from(key) }))
-  return deepgramStep(() => readUsage(deps.deepgram, deps.projectId, asks, new Date(deps.now)))
+  return callDeepgram(() => readUsage(deps.deepgram, deps.projectId, asks, new Date(deps.now)))
 }

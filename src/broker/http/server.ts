@@ -1,5 +1,6 @@
 // The broker's HTTP face: routes, time and size limits, JSON answers with Cache-Control:
-// no-store, and one audit line per request. What each route does is service.ts's business.
+// no-store, and one audit line per request. What each route does is the Broker's
+// business (../service.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import {
   abortedRequest,
@@ -98,7 +99,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     // Judged to the end by the policy and the admin key in force when it arrived.
     const broker = typeof deps.broker === 'function' ? deps.broker() : deps.broker
     const body = await readBody(req, deps.drain)
-    const answer = await serve(broker, route, bearerToken(req), body, audit)
+    const answer = await answerRoute(broker, route, bearerToken(req), body, audit)
     verdict =
       route.kind === 'mint'
         ? await deliverKey(broker, res, deps, answer, audit, () => callerGone)
@@ -146,7 +147,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   }
 }
 
-function serve(
+function answerRoute(
   broker: Broker,
   route: Exclude<Route, { kind: 'probe' }>,
   token: string,

@@ -1,4 +1,4 @@
-// What the rate limit counts for Prometheus, in the broker's registry (metrics.ts). Labels take
+// What the rate limit counts for Prometheus, in the broker's registry (http/metrics.ts). Labels take
 // fixed values only: the store's kind, the budget, the outcome.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { Budget } from './store.ts'

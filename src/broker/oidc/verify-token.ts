@@ -16,9 +16,8 @@ import {
 import { discoverKeySet, IssuerUnavailable } from './discovery.ts'
 import { KeySetCache } from './key-set.ts'
 import { Refusal } from '../refusal.ts'
-import type { Claims } from '../policy/rules.ts'
 
-export interface VerifierOptions {
+export interface OidcVerifierOptions {
   issuers: readonly string[]
   audience: string
   fetchJson: (url: string) => Promise<unknown>
@@ -32,13 +31,16 @@ export interface VerifierOptions {
   keySets?: IssuerKeySets
 }
 
+/** A verified token's claims. */
+export type Claims = Record<string, unknown>
+
 /** Each issuer's key set, as jose uses it, by issuer URL. */
 export type IssuerKeySets = Map<string, KeySetCache<ReturnType<typeof createLocalJWKSet>>>
 
-export type VerifyToken = (token: string) => Promise<Claims>
+export type VerifyOidcToken = (token: string) => Promise<Claims>
 
-/** A VerifyToken that can also fetch every issuer's keys before the first token comes (resolves to the failures). */
-export type TokenVerifier = VerifyToken & { prefetch: () => Promise<unknown[]> }
+/** A VerifyOidcToken that can also fetch every issuer's keys before the first token comes (resolves to the failures). */
+export type OidcTokenVerifier = VerifyOidcToken & { prefetch: () => Promise<unknown[]> }
 
 const LEEWAY_SECONDS = 60
 /** A token claiming to be older than this is refused whatever its exp (GitHub's live minutes). */
@@ -48,7 +50,7 @@ function invalid(why: string): Refusal {
   return new Refusal(401, 'token_invalid', `The token is not valid: ${why}.`)
 }
 
-export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
+export function createOidcTokenVerifier(options: OidcVerifierOptions): OidcTokenVerifier {
   const load = async (issuer: string): Promise<ReturnType<typeof createLocalJWKSet>> => {
     try {
       const keySet = createLocalJWKSet((await discoverKeySet(issuer, options.fetchJson)) as JSONWebKeySet)
@@ -70,7 +72,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     const fetched = await Promise.allSettled([...keySets.values()].map((keySet) => keySet.current()))
     return fetched.flatMap((result): unknown[] => (result.status === 'rejected' ? [result.reason as unknown] : []))
   }
-  const verify: VerifyToken = async (token) => {
+  const verify: VerifyOidcToken = async (token) => {
     const issuer = claimedIssuer(token)
     const keySet = keySets.get(issuer)
     if (!keySet) throw invalid("its issuer (iss) is not one of the policy's issuers")

@@ -6,7 +6,8 @@ import { stringify } from 'yaml'
 import { describeSeconds } from '../../deepgram/expiration.ts'
 import { logLine } from '../../shared/log-text.ts'
 import { parsePolicy, PolicyError, type Policy, type Rule } from './policy.ts'
-import { claimText, firstMismatch, type Claims } from './rules.ts'
+import type { Claims } from '../oidc/verify-token.ts'
+import { claimText, firstMismatch } from './rules.ts'
 
 /** What the tools touch, passed in so that tests can give their own. */
 export interface ToolIO {

@@ -1,8 +1,6 @@
 import { globMatches } from './glob.ts'
+import type { Claims } from '../oidc/verify-token.ts'
 import type { ClaimMatch, Rule } from './policy.ts'
-
-/** A verified token's claims. */
-export type Claims = Record<string, unknown>
 
 /** Claims whose `*` never crosses `@`: what follows it is the ref, which a branch name can fake. */
 const BARRIERS: Record<string, string> = { workflow_ref: '@', job_workflow_ref: '@' }

@@ -1,4 +1,4 @@
-// What the reloads count, in the broker's registry (metrics.ts): whether the files in force are
+// What the reloads count, in the broker's registry (http/metrics.ts): whether the files in force are
 // the ones on disk, and which admin key is in use. Labels are fixed words and the key's
 // fingerprint (admin-key.ts), never the key; nothing about the marker secret but its reloads.
 import { Counter, Gauge, type Registry } from 'prom-client'
