@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Agent } from 'undici'
-import { ConfigError, readConfig } from '../../src/broker/config.ts'
+import { ConfigError } from '../../src/broker/config-error.ts'
+import { readConfig } from '../../src/broker/config.ts'
 import { discoverKeySet, fetchIssuerJson, IssuerUnavailable } from '../../src/broker/oidc/discovery.ts'
 import { undiciSend } from '../../src/shared/http.ts'
 

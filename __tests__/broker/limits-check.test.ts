@@ -2,7 +2,7 @@
 // metrics, and whether the store answers (for /readyz), with a store of the test's making.
 import { Registry } from 'prom-client'
 import { readRateLimitConfig } from '../../src/broker/limits/config.ts'
-import { ConfigError } from '../../src/broker/config.ts'
+import { ConfigError } from '../../src/broker/config-error.ts'
 import { MemoryStore } from '../../src/broker/limits/memory-store.ts'
 import { createLimitMetrics } from '../../src/broker/limits/metrics.ts'
 import { RateLimits } from '../../src/broker/limits/rate-limits.ts'

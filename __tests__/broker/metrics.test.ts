@@ -1,9 +1,11 @@
 // The metrics recorder and the probes, as units: each broker (and each test) has its own registry,
 // and labels are fixed templates whatever the request's path.
-import { ConfigError, readConfig } from '../../src/broker/config.ts'
+import { ConfigError } from '../../src/broker/config-error.ts'
+import { readConfig } from '../../src/broker/config.ts'
 import { createBrokerMetrics } from '../../src/broker/http/metrics.ts'
 import { routeOf, routeTemplate } from '../../src/broker/http/request-target.ts'
-import { probeAnswer, Readiness } from '../../src/broker/readiness.ts'
+import { probeAnswer } from '../../src/broker/http/probes.ts'
+import { Readiness } from '../../src/broker/readiness.ts'
 import { parseExposition, valueOf } from '../helpers/prometheus.ts'
 
 describe('createBrokerMetrics', () => {

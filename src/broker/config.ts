@@ -1,4 +1,5 @@
 import { isLoopbackHost } from '../shared/loopback.ts'
+import { ConfigError } from './config-error.ts'
 import { adminKeyProblem } from './reload/admin-key.ts'
 import { markerSecretProblem } from './reload/marker-secret.ts'
 
@@ -25,14 +26,6 @@ export interface BrokerConfig {
 
 export const DEFAULT_MAX_CONNECTIONS = 512
 export const DEFAULT_RELOAD_SECONDS = 10
-
-/** A setting is missing or wrong; the message names it and the forms it accepts. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'ConfigError'
-  }
-}
 
 export function readConfig(env: NodeJS.ProcessEnv): BrokerConfig {
   const adminKey = readAdminKey(env)

@@ -2,8 +2,6 @@
 // broker fetches them as it starts, and retries), nothing it needs blocked (a shared rate-limit
 // store that does not answer), and not draining after SIGTERM. The policy and the settings need
 // no check: the broker does not listen without them.
-import type { Answer } from './service.ts'
-
 export class Readiness {
   private waiting: Set<string>
   private readonly fetched = new Set<string>()
@@ -54,18 +52,4 @@ export class Readiness {
     const [blocked] = this.blocked.values()
     return blocked
   }
-}
-
-/** GET /healthz (the process answers) and GET /readyz (it can mint). */
-export function probe(path: '/healthz' | '/readyz', readiness: Readiness | undefined): Answer {
-  if (path === '/healthz') return { status: 200, body: { status: 'ok' } }
-  const why = readiness?.notReadyBecause()
-  return why === undefined
-    ? { status: 200, body: { status: 'ready' } }
-    : { status: 503, body: { error: 'not_ready', message: why } }
-}
-
-/** The probe's answer for a path, or undefined for any other path. */
-export function probeAnswer(path: string, readiness: Readiness | undefined): Answer | undefined {
-  return path === '/healthz' || path === '/readyz' ? probe(path, readiness) : undefined
 }

@@ -3,7 +3,8 @@
 // from the public port so that nothing but the platform sees how busy the broker is.
 import { createServer, type Server } from 'node:http'
 import type { Registry } from 'prom-client'
-import { probeAnswer, type Readiness } from '../readiness.ts'
+import type { Readiness } from '../readiness.ts'
+import { probeAnswer } from './probes.ts'
 import { sendJson as send } from './server.ts'
 
 export function createOpsServer(registry: Registry, readiness: Readiness, logError: (message: string) => void): Server {

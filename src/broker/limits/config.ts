@@ -3,7 +3,7 @@
 // variable is a typo, refused like a bad value.
 import { readFileSync } from 'node:fs'
 import { isLoopbackHost } from '../../shared/loopback.ts'
-import { ConfigError } from '../config.ts'
+import { ConfigError } from '../config-error.ts'
 
 /** Where a Redis store is; `shown` is its URL without the password, for logs. */
 export interface RedisTarget {

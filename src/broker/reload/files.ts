@@ -1,6 +1,6 @@
 // The files the broker reloads, opened as it starts: anything wrong with them then stops it,
 // as any other setting does.
-import { ConfigError } from '../config.ts'
+import { ConfigError } from '../config-error.ts'
 import { parsePolicy, PolicyError, type Policy } from '../policy/policy.ts'
 import { loadAdminKey } from './admin-key.ts'
 import { loadMarkerSecret } from './marker-secret.ts'
