@@ -78267,6 +78267,15 @@ function jsonLine(value) {
     return JSON.stringify(value).replace(BREAKING, log_text_escape);
 }
 
+;// CONCATENATED MODULE: ./src/broker/config-error.ts
+/** A setting is missing or wrong; the message names it and the forms it accepts. */
+class ConfigError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ConfigError';
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/shared/loopback.ts
 /** Whether a URL's hostname is this machine: the only place plain http may go. */
 function isLoopbackHost(hostname) {
@@ -78383,15 +78392,9 @@ function loadMarkerSecret(text, path) {
 
 
 
+
 const DEFAULT_MAX_CONNECTIONS = 512;
 const DEFAULT_RELOAD_SECONDS = 10;
-/** A setting is missing or wrong; the message names it and the forms it accepts. */
-class ConfigError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ConfigError';
-    }
-}
 function readConfig(env) {
     const adminKey = readAdminKey(env);
     const policyPath = env.BROKER_POLICY ?? '';
@@ -78498,7 +78501,7 @@ function readDeepgramApiUrl(text) {
     return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-;// CONCATENATED MODULE: ./src/broker/discovery.ts
+;// CONCATENATED MODULE: ./src/broker/oidc/discovery.ts
 
 /** The issuer's answers could not be had or cannot be trusted; nobody can be verified meanwhile. */
 class IssuerUnavailable extends Error {
@@ -78552,7 +78555,7 @@ async function discoverKeySet(issuer, fetchJson) {
     return keySet;
 }
 
-;// CONCATENATED MODULE: ./src/broker/drain.ts
+;// CONCATENATED MODULE: ./src/broker/http/drain.ts
 /**
  * The requests being answered, so that SIGTERM can wait for every one to end (a mint finishes,
  * or its key is deleted, and is audited) while requests still sending their body are cut at once:
@@ -78595,7 +78598,7 @@ class Drain {
 
 // EXTERNAL MODULE: ./node_modules/prom-client/index.js
 var prom_client = __nccwpck_require__(95222);
-;// CONCATENATED MODULE: ./src/broker/metrics.ts
+;// CONCATENATED MODULE: ./src/broker/http/metrics.ts
 // What the broker counts for Prometheus (prom-client), in a registry of its own so that each
 // broker, and each test, has separate counts. Every label takes one of a few fixed values (route
 // templates, outcomes, HTTP statuses, the policy's issuer URLs): never a repository, a claim, a
@@ -78663,54 +78666,7 @@ function createBrokerMetrics() {
 
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(37067);
-;// CONCATENATED MODULE: ./src/broker/readiness.ts
-class Readiness {
-    waiting;
-    fetched = new Set();
-    draining = false;
-    /** What the broker cannot serve without and lacks now, with why. */
-    blocked = new Map();
-    constructor(issuers) {
-        this.waiting = new Set(issuers);
-    }
-    keySetFetched(issuer) {
-        this.fetched.add(issuer);
-        this.waiting.delete(issuer);
-    }
-    /**
-     * A reloaded policy names these issuers. Until the broker is first ready, it waits for the keys
-     * of every issuer of the policy in force. Once ready, a reload never takes it out of service:
-     * every replica reloads the same file, and tokens of a new issuer whose keys have not come yet
-     * are answered 503 issuer_unavailable while the rest are served.
-     */
-    issuersChanged(issuers) {
-        if (this.waiting.size === 0)
-            return;
-        this.waiting = new Set(issuers.filter((issuer) => !this.fetched.has(issuer)));
-    }
-    get keySetsFetched() {
-        return this.waiting.size === 0;
-    }
-    /** `why` the dependency `name` is missing, or undefined once it is back. */
-    block(name, why) {
-        if (why === undefined)
-            this.blocked.delete(name);
-        else
-            this.blocked.set(name, why);
-    }
-    drain() {
-        this.draining = true;
-    }
-    /** Why the broker should get no new requests, or undefined when it should. */
-    notReadyBecause() {
-        if (this.draining)
-            return 'The broker is shutting down (SIGTERM): it finishes the requests it has and takes no more.';
-        if (this.waiting.size > 0)
-            return `The keys of ${this.waiting.size} issuer${this.waiting.size === 1 ? '' : 's'} of the policy have not been fetched yet; the broker keeps trying.`;
-        const [blocked] = this.blocked.values();
-        return blocked;
-    }
-}
+;// CONCATENATED MODULE: ./src/broker/http/probes.ts
 /** GET /healthz (the process answers) and GET /readyz (it can mint). */
 function probe(path, readiness) {
     if (path === '/healthz')
@@ -78749,7 +78705,7 @@ function forbidden(code, message) {
     return new Refusal(403, code, message);
 }
 
-;// CONCATENATED MODULE: ./src/broker/client-errors.ts
+;// CONCATENATED MODULE: ./src/broker/http/client-errors.ts
 // What Node's HTTP parser refuses (malformed requests, headers too large, requests too slow)
 // gets a JSON answer like every other, written straight on the socket: there is no response
 // object then. A request handler still reading that request's body learns why from here.
@@ -78798,7 +78754,7 @@ function refusalFor(error) {
     return new Refusal(400, 'bad_request', `The request is not well-formed HTTP/1.1 (${error.code ?? 'parse error'}).`);
 }
 
-;// CONCATENATED MODULE: ./src/broker/request-target.ts
+;// CONCATENATED MODULE: ./src/broker/http/request-target.ts
 // The request target, taken as received. Only canonical targets are served: a path that a URL
 // parser would rewrite (`//host/v1/keys`, `/v1\keys`, `/v1/x/../keys`, percent-encoded dots or
 // slashes) is a 404 before anything else, so what a proxy's path rules saw is what is served.
@@ -78948,9 +78904,10 @@ function routeTemplate(route) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/broker/server.ts
+;// CONCATENATED MODULE: ./src/broker/http/server.ts
 // The broker's HTTP face: routes, time and size limits, JSON answers with Cache-Control:
-// no-store, and one audit line per request. What each route does is service.ts's business.
+// no-store, and one audit line per request. What each route does is the Broker's
+// business (../service.ts).
 
 
 
@@ -78998,7 +78955,7 @@ async function handle(deps, req, res) {
         // Judged to the end by the policy and the admin key in force when it arrived.
         const broker = typeof deps.broker === 'function' ? deps.broker() : deps.broker;
         const body = await readBody(req, deps.drain);
-        const answer = await serve(broker, route, bearerToken(req), body, audit);
+        const answer = await answerRoute(broker, route, bearerToken(req), body, audit);
         verdict =
             route.kind === 'mint'
                 ? await deliverKey(broker, res, deps, answer, audit, () => callerGone)
@@ -79043,7 +79000,7 @@ async function handle(deps, req, res) {
         }
     }
 }
-function serve(broker, route, token, body, audit) {
+function answerRoute(broker, route, token, body, audit) {
     switch (route.kind) {
         case 'mint':
             return broker.createKey(token, body, audit);
@@ -79165,7 +79122,7 @@ function sendJson(res, status, body, headers = {}) {
     return true;
 }
 
-;// CONCATENATED MODULE: ./src/broker/ops-server.ts
+;// CONCATENATED MODULE: ./src/broker/http/ops-server.ts
 // The operators' port (METRICS_PORT): GET /metrics in Prometheus text format, and the probes
 // again, so that /readyz can still say "draining" once the main port stops accepting. Kept apart
 // from the public port so that nothing but the platform sees how busy the broker is.
@@ -79520,7 +79477,7 @@ function grantProblem(requested, granted) {
     return `it was granted ${list}, which ${extra.length === 1 ? 'was' : 'were'} not asked for and can manage keys or the project`;
 }
 
-;// CONCATENATED MODULE: ./src/broker/policy.ts
+;// CONCATENATED MODULE: ./src/broker/policy/policy.ts
 // The policy file: which workflows may have which keys. Every check runs when the broker starts,
 // and any problem stops it (fail closed): a typo must never widen what a rule grants.
 
@@ -79828,7 +79785,7 @@ function asMapping(value) {
         : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/broker/glob.ts
+;// CONCATENATED MODULE: ./src/broker/policy/glob.ts
 /**
  * Whether a claim matches a policy value: the whole claim must match, and `*` stands for a run
  * of one or more characters (never none: a pattern never matches an empty claim through `*`).
@@ -79886,7 +79843,7 @@ function piecesMatch(pattern, value) {
     return p === tokens.length;
 }
 
-;// CONCATENATED MODULE: ./src/broker/rules.ts
+;// CONCATENATED MODULE: ./src/broker/policy/rules.ts
 
 /** Claims whose `*` never crosses `@`: what follows it is the ref, which a branch name can fake. */
 const BARRIERS = { workflow_ref: '@', job_workflow_ref: '@' };
@@ -79942,7 +79899,7 @@ function shownClaims(claims) {
     return shown;
 }
 
-;// CONCATENATED MODULE: ./src/broker/policy-tools.ts
+;// CONCATENATED MODULE: ./src/broker/policy/check-and-explain.ts
 // `node dist/broker/index.js check POLICY` and `explain POLICY --claims CLAIMS.json`: the policy
 // tooling for the CI of the repository that holds the policy. Both read files only: no admin
 // key, no network. `check` runs the very parsePolicy start-up runs; `explain` matches with the
@@ -80253,7 +80210,7 @@ function forgetIdle(recent, now) {
 }
 
 ;// CONCATENATED MODULE: ./src/broker/limits/metrics.ts
-// What the rate limit counts for Prometheus, in the broker's registry (metrics.ts). Labels take
+// What the rate limit counts for Prometheus, in the broker's registry (http/metrics.ts). Labels take
 // fixed values only: the store's kind, the budget, the outcome.
 
 const NO_LIMIT_METRICS = {
@@ -80586,6 +80543,59 @@ function openRateLimits(config, wiring) {
     return limits;
 }
 
+;// CONCATENATED MODULE: ./src/broker/readiness.ts
+// Whether the broker is ready to mint, for GET /readyz: every issuer's key set fetched once (the
+// broker fetches them as it starts, and retries), nothing it needs blocked (a shared rate-limit
+// store that does not answer), and not draining after SIGTERM. The policy and the settings need
+// no check: the broker does not listen without them.
+class Readiness {
+    waiting;
+    fetched = new Set();
+    draining = false;
+    /** What the broker cannot serve without and lacks now, with why. */
+    blocked = new Map();
+    constructor(issuers) {
+        this.waiting = new Set(issuers);
+    }
+    keySetFetched(issuer) {
+        this.fetched.add(issuer);
+        this.waiting.delete(issuer);
+    }
+    /**
+     * A reloaded policy names these issuers. Until the broker is first ready, it waits for the keys
+     * of every issuer of the policy in force. Once ready, a reload never takes it out of service:
+     * every replica reloads the same file, and tokens of a new issuer whose keys have not come yet
+     * are answered 503 issuer_unavailable while the rest are served.
+     */
+    issuersChanged(issuers) {
+        if (this.waiting.size === 0)
+            return;
+        this.waiting = new Set(issuers.filter((issuer) => !this.fetched.has(issuer)));
+    }
+    get keySetsFetched() {
+        return this.waiting.size === 0;
+    }
+    /** `why` the dependency `name` is missing, or undefined once it is back. */
+    block(name, why) {
+        if (why === undefined)
+            this.blocked.delete(name);
+        else
+            this.blocked.set(name, why);
+    }
+    drain() {
+        this.draining = true;
+    }
+    /** Why the broker should get no new requests, or undefined when it should. */
+    notReadyBecause() {
+        if (this.draining)
+            return 'The broker is shutting down (SIGTERM): it finishes the requests it has and takes no more.';
+        if (this.waiting.size > 0)
+            return `The keys of ${this.waiting.size} issuer${this.waiting.size === 1 ? '' : 's'} of the policy have not been fetched yet; the broker keeps trying.`;
+        const [blocked] = this.blocked.values();
+        return blocked;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/broker/reload/files.ts
 // The files the broker reloads, opened as it starts: anything wrong with them then stops it,
 // as any other setting does.
@@ -80717,7 +80727,7 @@ function issuerKeyFetches(deps) {
 }
 
 ;// CONCATENATED MODULE: ./src/broker/reload/metrics.ts
-// What the reloads count, in the broker's registry (metrics.ts): whether the files in force are
+// What the reloads count, in the broker's registry (http/metrics.ts): whether the files in force are
 // the ones on disk, and which admin key is in use. Labels are fixed words and the key's
 // fingerprint (admin-key.ts), never the key; nothing about the marker secret but its reloads.
 
@@ -81144,22 +81154,22 @@ function ruleRefusal(code, message, claims) {
     return new Refusal(403, code, `${message} The token's claims: ${described}.`, { details: { claims: shown } });
 }
 
-;// CONCATENATED MODULE: ./src/broker/deepgram-step.ts
+;// CONCATENATED MODULE: ./src/broker/deepgram-failures.ts
 // Deepgram's failures as the broker's answers.
 
 
-function notFound(keyId) {
+function keyNotFound(keyId) {
     return new Refusal(404, 'not_found', `Key ${keyId} does not exist or is already deleted.`);
 }
 /** Runs a Deepgram call; its failure becomes 502 with Deepgram's status and request id (404 of a key: 404). */
-async function deepgramStep(call, keyId) {
+async function callDeepgram(call, keyId) {
     try {
         return await call();
     }
     catch (error) {
         if (error instanceof errors_ServiceError) {
             if (keyId !== undefined && error.status === 404)
-                throw notFound(keyId);
+                throw keyNotFound(keyId);
             const { status, message, requestId, action } = error.details;
             throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${status} while ${action}: ${message} (request id ${requestId ?? 'none'}). Try again later; if it persists, check the broker's admin key and project.`, {
                 details: { deepgram_status: status, deepgram_request_id: requestId ?? null },
@@ -81336,8 +81346,8 @@ function requestedExpiration(value, rule, now) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/broker/token-request.ts
-// The body of POST /v1/tokens (issue 16), and the lifetime the matched rule lets a token have.
+;// CONCATENATED MODULE: ./src/broker/temporary-token-request.ts
+// The body of POST /v1/tokens, and the lifetime the matched rule lets a token have.
 
 
 
@@ -81752,7 +81762,7 @@ function parseTagQuery(tagList) {
 async function ownedKeyUsage(deps, keyId, since) {
     if (!KEY_ID.test(keyId))
         throw badRequest(`'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`);
-    const key = await deepgramStep(() => deps.deepgram.getKey(deps.projectId, keyId), keyId);
+    const key = await callDeepgram(() => deps.deepgram.getKey(deps.projectId, keyId), keyId);
     if (!deps.owns(key))
         throw forbidden('not_yours', `Key ${keyId} was not minted by this broker for the caller's repository.`);
     return { status: 200, body: { keys: (await usageOf(deps, [key], since)).map(usageJson) } };
@@ -81761,7 +81771,7 @@ async function ownedKeyUsage(deps, keyId, since) {
 async function taggedUsage(deps, owned, tags, since) {
     // Deepgram's listing may leave tags out; then the key is read alone.
     const keys = await mapBounded(owned, KEY_CONCURRENCY, (candidate) => candidate.tags === undefined
-        ? deepgramStep(() => deps.deepgram.getKey(deps.projectId, candidate.apiKeyId))
+        ? callDeepgram(() => deps.deepgram.getKey(deps.projectId, candidate.apiKeyId))
         : Promise.resolve(candidate));
     const tagged = keys.filter((key) => tags.every((tag) => (key.tags ?? []).includes(tag)));
     const usage = await usageOf(deps, tagged, since);
@@ -81774,7 +81784,7 @@ function usageOf(deps, keys, since) {
         return since ?? (Number.isNaN(created) ? new Date(deps.now - DAYS_WHEN_UNKNOWN * 86_400_000) : new Date(created));
     };
     const asks = keys.map((key) => ({ keyId: key.apiKeyId, since: from(key) }));
-    return deepgramStep(() => readUsage(deps.deepgram, deps.projectId, asks, new Date(deps.now)));
+    return callDeepgram(() => readUsage(deps.deepgram, deps.projectId, asks, new Date(deps.now)));
 }
 
 ;// CONCATENATED MODULE: ./src/broker/service.ts
@@ -81821,7 +81831,7 @@ class Broker {
         const marker = this.deps.ownership.markerFor(caller.owner, invocation, request.secret);
         const sentAt = now();
         const mint = { ...this.deps.mint, client: deepgram, createBy: started + DEADLINES.createMs };
-        const created = await deepgramStep(() => createKeyWithoutOrphans({
+        const created = await callDeepgram(() => createKeyWithoutOrphans({
             projectId: policy.projectId,
             comment: grant.comment,
             marker,
@@ -81863,7 +81873,7 @@ class Broker {
         const seconds = this.withClaims(caller, () => tokenSecondsFor(caller.rule, body, new Date(now())));
         audit.scopes = [TOKEN_SCOPE];
         await this.take('keys', caller, audit, `${policy.keysPerMinute} keys and tokens in the last minute (keys-per-minute)`);
-        const answer = await deepgramStep(() => deepgram.grantToken(seconds));
+        const answer = await callDeepgram(() => deepgram.grantToken(seconds));
         const verdict = checkToken({ accessToken: client_field(answer.body, 'access_token'), expiresIn: client_field(answer.body, 'expires_in') }, seconds, answer.sentAt);
         if (!verdict.ok)
             throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${answer.status} while granting a temporary token (request id ${answer.requestId ?? 'none'}), but ${verdict.problem}.`);
@@ -81897,12 +81907,12 @@ class Broker {
         if (!service_KEY_ID.test(keyId))
             throw badRequest(`'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`);
         const { projectId } = this.deps.policy;
-        const key = await deepgramStep(() => deepgram.getKey(projectId, keyId), keyId);
+        const key = await callDeepgram(() => deepgram.getKey(projectId, keyId), keyId);
         if (!this.deps.ownership.markerOwnedBy(key, caller.owner))
             throw forbidden('not_yours', `Key ${keyId} was not minted by this broker for repository ${caller.repository} of issuer ${caller.owner.issuer}.`);
-        const outcome = await deepgramStep(() => deepgram.deleteKey(projectId, keyId), keyId);
+        const outcome = await callDeepgram(() => deepgram.deleteKey(projectId, keyId), keyId);
         if (outcome === 'already-gone')
-            throw notFound(keyId);
+            throw keyNotFound(keyId);
         audit.deleted = [keyId];
         return { status: 200, body: { deleted: [keyId] } };
     }
@@ -81916,11 +81926,11 @@ class Broker {
         for (const { key: candidate } of await this.keysOf(caller, deepgram)) {
             // Deepgram's listing may leave tags out; then the key is read alone.
             const key = candidate.tags === undefined
-                ? await deepgramStep(() => deepgram.getKey(projectId, candidate.apiKeyId))
+                ? await callDeepgram(() => deepgram.getKey(projectId, candidate.apiKeyId))
                 : candidate;
             if (!tags.every((tag) => (key.tags ?? []).includes(tag)))
                 continue;
-            if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
+            if ((await callDeepgram(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
                 deleted.push(key.apiKeyId);
         }
         audit.deleted = deleted;
@@ -81934,7 +81944,7 @@ class Broker {
         const { projectId } = this.deps.policy;
         const deleted = [];
         for (const { key } of (await this.keysOf(caller, deepgram)).filter(({ marker }) => marker.invocation === invocation)) {
-            if ((await deepgramStep(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
+            if ((await callDeepgram(() => deepgram.deleteKey(projectId, key.apiKeyId))) === 'deleted')
                 deleted.push(key.apiKeyId);
         }
         audit.deleted = deleted;
@@ -82040,7 +82050,7 @@ class Broker {
     }
     /** The project's keys this broker minted for the caller, with their markers: one listing. */
     async keysOf(caller, deepgram) {
-        const listed = await deepgramStep(() => deepgram.listKeys(this.deps.policy.projectId));
+        const listed = await callDeepgram(() => deepgram.listKeys(this.deps.policy.projectId));
         return listed.flatMap((key) => {
             const marker = this.deps.ownership.markerOwnedBy(key, caller.owner);
             return marker ? [{ key, marker }] : [];
@@ -82911,7 +82921,7 @@ function decodeJwt(jwt) {
 }
 
 
-;// CONCATENATED MODULE: ./src/broker/key-set.ts
+;// CONCATENATED MODULE: ./src/broker/oidc/key-set.ts
 /** Ten minutes of cache, and at most one fetch a minute for unknown kids (GitHub rotates rarely). */
 const KEY_SET_TIMING = { maxAgeMs: 10 * 60_000, cooldownMs: 60_000 };
 /**
@@ -82973,7 +82983,7 @@ class KeySetCache {
     }
 }
 
-;// CONCATENATED MODULE: ./src/broker/tokens.ts
+;// CONCATENATED MODULE: ./src/broker/oidc/verify-token.ts
 // Verifying a GitHub OIDC token with jose: RS256 only, against the keys of an issuer the policy
 // names, with the policy's audience and at most 60 s of clock leeway. The token is read before
 // verification only to learn which of the policy's issuers it claims; nothing is fetched from a
@@ -82985,10 +82995,10 @@ class KeySetCache {
 const LEEWAY_SECONDS = 60;
 /** A token claiming to be older than this is refused whatever its exp (GitHub's live minutes). */
 const MAX_TOKEN_AGE = '1h';
-function tokens_invalid(why) {
+function verify_token_invalid(why) {
     return new Refusal(401, 'token_invalid', `The token is not valid: ${why}.`);
 }
-function createTokenVerifier(options) {
+function createOidcTokenVerifier(options) {
     const load = async (issuer) => {
         try {
             const keySet = createLocalJWKSet((await discoverKeySet(issuer, options.fetchJson)));
@@ -83016,7 +83026,7 @@ function createTokenVerifier(options) {
         const issuer = claimedIssuer(token);
         const keySet = keySets.get(issuer);
         if (!keySet)
-            throw tokens_invalid("its issuer (iss) is not one of the policy's issuers");
+            throw verify_token_invalid("its issuer (iss) is not one of the policy's issuers");
         const getKey = async (header, jws) => {
             const keys = await keySet.current();
             try {
@@ -83043,9 +83053,9 @@ function createTokenVerifier(options) {
         }
         catch (error) {
             if (!(error instanceof JWKSMultipleMatchingKeys))
-                throw tokens_explain(error, options.audience);
+                throw verify_token_explain(error, options.audience);
             return verifyWithAny(token, error, verifyOptions).catch((inner) => {
-                throw tokens_explain(inner, options.audience);
+                throw verify_token_explain(inner, options.audience);
             });
         }
     };
@@ -83076,46 +83086,46 @@ function claimedIssuer(token) {
         iss = decodeJwt(token).iss;
     }
     catch {
-        throw tokens_invalid('it is not a JWT');
+        throw verify_token_invalid('it is not a JWT');
     }
     // Refused before any key is looked at: `none` and HMAC ones (HS256 with the public key) above all.
     if (alg !== 'RS256')
-        throw tokens_invalid(`it is signed with ${typeof alg === 'string' ? JSON.stringify(alg.slice(0, 16)) : 'no algorithm'}, and only RS256 is accepted`);
+        throw verify_token_invalid(`it is signed with ${typeof alg === 'string' ? JSON.stringify(alg.slice(0, 16)) : 'no algorithm'}, and only RS256 is accepted`);
     if (typeof iss !== 'string')
-        throw tokens_invalid('it has no issuer (iss)');
+        throw verify_token_invalid('it has no issuer (iss)');
     return iss;
 }
 /** jose's verdict as a reason a person can act on; never the token or its claims' values. */
-function tokens_explain(error, audience) {
+function verify_token_explain(error, audience) {
     if (error instanceof Refusal)
         return error;
     if (error instanceof IssuerUnavailable)
         return new Refusal(503, 'issuer_unavailable', `The broker cannot verify tokens now: ${error.message}. Try again later.`);
     if (error instanceof JWSSignatureVerificationFailed)
-        return tokens_invalid("its signature does not verify with the issuer's keys");
+        return verify_token_invalid("its signature does not verify with the issuer's keys");
     if (error instanceof JWKSNoMatchingKey)
-        return tokens_invalid("its key id (kid) is not among the issuer's keys");
+        return verify_token_invalid("its key id (kid) is not among the issuer's keys");
     if (error instanceof JOSEAlgNotAllowed)
-        return tokens_invalid('only RS256 is accepted');
+        return verify_token_invalid('only RS256 is accepted');
     if (error instanceof JWTExpired)
-        return tokens_invalid(error.claim === 'iat' ? `it was issued more than ${MAX_TOKEN_AGE} ago (iat)` : 'it has expired (exp)');
+        return verify_token_invalid(error.claim === 'iat' ? `it was issued more than ${MAX_TOKEN_AGE} ago (iat)` : 'it has expired (exp)');
     if (error instanceof JWTClaimValidationFailed) {
         if (error.reason === 'missing')
-            return tokens_invalid(`it has no ${error.claim} claim`);
+            return verify_token_invalid(`it has no ${error.claim} claim`);
         if (error.claim === 'nbf')
-            return tokens_invalid('it is not valid yet (nbf)');
+            return verify_token_invalid('it is not valid yet (nbf)');
         if (error.claim === 'iat')
-            return tokens_invalid('it was issued in the future (iat)');
+            return verify_token_invalid('it was issued in the future (iat)');
         if (error.claim === 'aud')
-            return tokens_invalid(`its audience (aud) is not this broker's, ${audience}`);
+            return verify_token_invalid(`its audience (aud) is not this broker's, ${audience}`);
         if (error.claim === 'iss')
-            return tokens_invalid('its issuer (iss) is not the one whose keys signed it');
-        return tokens_invalid(`its ${error.claim} claim is not acceptable`);
+            return verify_token_invalid('its issuer (iss) is not the one whose keys signed it');
+        return verify_token_invalid(`its ${error.claim} claim is not acceptable`);
     }
     if (error instanceof JWKSInvalid || error instanceof JWKInvalid)
         return new Refusal(503, 'issuer_unavailable', "The issuer's key set could not be used; try again later.");
     if (error instanceof JOSEError)
-        return tokens_invalid('it is not a well-formed signed JWT');
+        return verify_token_invalid('it is not a well-formed signed JWT');
     return error;
 }
 
@@ -83124,7 +83134,9 @@ function tokens_explain(error, audience) {
 // network, clock and logs into the broker, and serves until SIGTERM or SIGINT. Any problem with the
 // settings or the policy stops it with exit code 1 before it listens: it fails closed. The policy
 // and the admin key and marker secret files are read again when they change, and on SIGHUP (reload/).
-// `check` and `explain` are the policy tools (policy-tools.ts): files in, text out, no network.
+// `check` and `explain` are the policy tools (policy/check-and-explain.ts): files in, text out, no
+// network.
+
 
 
 
@@ -83164,7 +83176,7 @@ const DEEPGRAM_RETRY = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2_000, bu
  */
 const DRAIN_MS = DEADLINES.requestMs + DEADLINES.discardMs + 5_000;
 const clock = { now: () => Date.now(), sleep: (ms) => (0,promises_.setTimeout)(ms), random: () => Math.random() };
-function main_serve() {
+function serveUntilStopped() {
     let config;
     let policyWatch;
     let policy;
@@ -83220,7 +83232,7 @@ function main_serve() {
     const limits = openRateLimits(rateLimit, { now: clock.now, readiness, registry: metrics?.registry, logError });
     // Built again at every reload; each request keeps the one in force when it arrived.
     const inForce = new InForce(policy, { adminKey, markerSecret }, (policy, keyring) => {
-        const verify = createTokenVerifier({
+        const verify = createOidcTokenVerifier({
             issuers: policy.issuers,
             audience: policy.audience,
             fetchJson: (url) => fetchIssuerJson(issuerSend, url),
@@ -83341,7 +83353,7 @@ function observed(send, metrics) {
 }
 const [command = 'serve', ...args] = process.argv.slice(2);
 if (command === 'serve' && args.length === 0) {
-    main_serve();
+    serveUntilStopped();
 }
 else {
     const write = (stream) => (line) => void stream.write(`${line}\n`);
