@@ -1,7 +1,8 @@
 // What the broker does for each request, once the HTTP layer has read it: verify the token, find
 // the rule, mint, list or delete keys. Every collaborator is passed in, so this is the same code
 // the tests drive and the one `main.ts` wires to the network.
-import { field, type DeepgramClient, type ProjectKey } from '../deepgram/client.ts'
+import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
+import { field } from '../shared/json.ts'
 import { checkToken } from '../deepgram/grant.ts'
 import { createKeyWithoutOrphans, verifyCreatedKey, type MintDeps } from '../deepgram/mint.ts'
 import type { BrokerMarker } from '../deepgram/marker.ts'
