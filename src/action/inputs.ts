@@ -1,7 +1,8 @@
 import { checkCredential, parseList, readBaseUrl, type GetInput } from '../shared/input-forms.ts'
 import { isUuid } from '../deepgram/ids.ts'
 import { InputError } from '../shared/errors.ts'
-import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
+import type { Expiration } from '../deepgram/expiration.ts'
+import { readExpiration } from './expiration-input.ts'
 import { SECRET_INPUTS } from '../github/plan.ts'
 import { isManagementScope, whyManagement } from '../deepgram/scopes.ts'
 import { unprintableIn } from '../shared/printable.ts'
@@ -166,7 +167,7 @@ export function readKeyPlan(getInput: GetInput, now: Date): KeyPlan {
   }
   const scopes = readScopes(getInput)
   const tags = [...new Set(parseList(getInput('tags')))]
-  const expiration = parseExpiration(getInput('expiration') || '1h', now)
+  const expiration = readExpiration(getInput('expiration') || '1h', now)
   const revoke = readRevoke(getInput)
   const comment = getInput('comment')
   const unprintable = unprintableIn(comment)

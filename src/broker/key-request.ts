@@ -1,7 +1,6 @@
 // The body of POST /v1/keys, checked field by field, and what the matched rule lets it have.
-import { InputError } from '../shared/errors.ts'
 import { unprintableIn } from '../shared/printable.ts'
-import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
+import { ExpirationError, parseExpiration, type Expiration } from '../deepgram/expiration.ts'
 import { SCOPE, TAG, type Rule } from './policy.ts'
 import { badRequest, forbidden } from './refusal.ts'
 
@@ -185,7 +184,7 @@ function requestedExpiration(value: string | number | undefined, rule: Rule, now
     // The rule's max-expiration (at most 90 days) is checked next, as a refusal of the lifetime.
     return parseExpiration(value, now, Number.MAX_SAFE_INTEGER)
   } catch (error) {
-    if (error instanceof InputError) throw badRequest(error.message.replace(/^Input expiration: /, 'expiration '))
+    if (error instanceof ExpirationError) throw badRequest(`expiration ${error.message}`)
     throw error
   }
 }

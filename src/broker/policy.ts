@@ -1,9 +1,13 @@
 // The policy file: which workflows may have which keys. Every check runs when the broker starts,
 // and any problem stops it (fail closed): a typo must never widen what a rule grants.
 import { parse, YAMLParseError } from 'yaml'
-import { InputError } from '../shared/errors.ts'
 import { isLoopbackHost } from '../shared/loopback.ts'
-import { MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS, parseExpiration } from '../deepgram/expiration.ts'
+import {
+  ExpirationError,
+  MAX_EXPIRATION_DAYS,
+  MAX_EXPIRATION_SECONDS,
+  parseExpiration,
+} from '../deepgram/expiration.ts'
 import { isManagementScope, whyManagement } from '../deepgram/scopes.ts'
 
 export interface ClaimMatch {
@@ -330,14 +334,14 @@ function readMaxExpiration(value: unknown, at: string, problems: string[]): numb
   }
   try {
     const expiration = parseExpiration(String(value), new Date(), Number.MAX_SAFE_INTEGER)
-    if (expiration.kind !== 'ttl') throw new InputError('max-expiration', 'is a date')
+    if (expiration.kind !== 'ttl') throw new ExpirationError('is a date', 'Give a duration')
     if (expiration.seconds > MAX_EXPIRATION_SECONDS) {
       problems.push(`${at}: max-expiration ${value} is over ${MAX_EXPIRATION_DAYS} days, the longest any key may live`)
       return 0
     }
     return expiration.seconds
   } catch (error) {
-    if (!(error instanceof InputError)) throw error
+    if (!(error instanceof ExpirationError)) throw error
     problems.push(`${at}: max-expiration ${JSON.stringify(value)} is not a duration; ${forms}`)
     return 0
   }

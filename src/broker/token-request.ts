@@ -1,6 +1,5 @@
-// The body of POST /v1/tokens (issue 16), and the lifetime the matched rule lets a token have.
-import { InputError } from '../shared/errors.ts'
-import { parseExpiration } from '../deepgram/expiration.ts'
+// The body of POST /v1/tokens, and the lifetime the matched rule lets a token have.
+import { ExpirationError, parseExpiration } from '../deepgram/expiration.ts'
 import { MAX_TOKEN_SECONDS, tokenSeconds } from '../deepgram/grant.ts'
 import type { Rule } from './policy.ts'
 import { badRequest, forbidden } from './refusal.ts'
@@ -74,7 +73,7 @@ function requestedSeconds(expiration: string | number, now: Date): number {
   try {
     return tokenSeconds(parseExpiration(expiration, now, Number.MAX_SAFE_INTEGER), now.getTime())
   } catch (error) {
-    if (error instanceof InputError) throw badRequest(error.message.replace(/^Input expiration: /, 'expiration '))
+    if (error instanceof ExpirationError) throw badRequest(`expiration ${error.message}`)
     throw error
   }
 }
