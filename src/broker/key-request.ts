@@ -16,8 +16,8 @@ export interface KeyRequest {
   secret?: string
 }
 
-/** What the broker will ask Deepgram for. */
-export interface Grant {
+/** The terms of the key the broker will ask Deepgram for, as the matched rule allows them. */
+export interface KeyTerms {
   scopes: string[]
   expiration: Expiration
   tags: string[]
@@ -151,7 +151,7 @@ export interface Holder {
  * 403), the requested lifetime if within the rule's max-expiration (else 403), the rule's tags and
  * the requested ones, and a comment naming the repository, the run and the rule.
  */
-export function grantFor(rule: Rule, request: KeyRequest, holder: Holder, now: Date): Grant {
+export function keyTermsFor(rule: Rule, request: KeyRequest, holder: Holder, now: Date): KeyTerms {
   const scopes = request.scopes ?? rule.scopes
   const extra = scopes.filter((scope) => !rule.scopes.includes(scope))
   if (extra.length > 0) {

@@ -6,11 +6,11 @@ import { field } from '../shared/json.ts'
 import { checkToken } from '../deepgram/grant.ts'
 import { createKeyWithoutOrphans, verifyCreatedKey, type MintDeps } from '../deepgram/mint.ts'
 import type { BrokerMarker } from '../deepgram/marker.ts'
-import { grantProblem } from '../deepgram/scopes.ts'
+import { extraScopesProblem } from '../deepgram/scopes.ts'
 import { expectedExpiry } from '../deepgram/expiration.ts'
 import { identify, ruleRefusal, type AuditedClaims, type Caller } from './caller.ts'
 import { deepgramStep, notFound } from './deepgram-step.ts'
-import { grantFor, parseKeyRequest, type Grant } from './key-request.ts'
+import { keyTermsFor, parseKeyRequest, type KeyTerms } from './key-request.ts'
 import { TOKEN_SCOPE, tokenSecondsFor } from './token-request.ts'
 import type { Ownership } from './ownership.ts'
 import type { Policy } from './policy.ts'
@@ -86,8 +86,8 @@ export class Broker {
     const deepgram = this.deepgram(started)
     const caller = await this.identify(token, audit)
     const request = parseKeyRequest(body)
-    const grant = this.grant(caller, request)
-    audit.scopes = grant.scopes
+    const terms = this.keyTerms(caller, request)
+    audit.scopes = terms.scopes
     this.take(this.deps.limiter, caller, `${policy.keysPerMinute} keys in the last minute (keys-per-minute)`)
     const invocation = request.invocation ?? this.deps.newInvocation()
     audit.invocation = invocation
@@ -98,18 +98,18 @@ export class Broker {
       createKeyWithoutOrphans(
         {
           projectId: policy.projectId,
-          comment: grant.comment,
+          comment: terms.comment,
           marker,
-          scopes: grant.scopes,
-          tags: grant.tags,
-          expiration: grant.expiration,
+          scopes: terms.scopes,
+          tags: terms.tags,
+          expiration: terms.expiration,
         },
         mint,
       ),
     )
     audit.key_id = created.apiKeyId
     const problem =
-      verifyCreatedKey(created, grant.expiration, sentAt, now()) ?? grantProblem(grant.scopes, created.scopes)
+      verifyCreatedKey(created, terms.expiration, sentAt, now()) ?? extraScopesProblem(terms.scopes, created.scopes)
     if (problem) {
       const gone = await deepgram.deleteKey(policy.projectId, created.apiKeyId).then(
         () => 'it was deleted',
@@ -117,7 +117,7 @@ export class Broker {
       )
       throw new Refusal(502, 'deepgram_failed', `Deepgram created key ${created.apiKeyId}, but ${problem}; ${gone}.`)
     }
-    const expiresAt = created.expirationDate ?? expectedExpiry(grant.expiration, new Date(sentAt)).toISOString()
+    const expiresAt = created.expirationDate ?? expectedExpiry(terms.expiration, new Date(sentAt)).toISOString()
     audit.expires_at = expiresAt
     return {
       status: 200,
@@ -320,13 +320,13 @@ export class Broker {
     return caller
   }
 
-  private grant(caller: Caller, request: ReturnType<typeof parseKeyRequest>): Grant {
+  private keyTerms(caller: Caller, request: ReturnType<typeof parseKeyRequest>): KeyTerms {
     const holder = {
       repository: caller.repository,
       runId: claimText(caller.claims, 'run_id') ?? '?',
       runAttempt: claimText(caller.claims, 'run_attempt') ?? '?',
     }
-    return this.withClaims(caller, () => grantFor(caller.rule, request, holder, new Date(this.deps.now())))
+    return this.withClaims(caller, () => keyTermsFor(caller.rule, request, holder, new Date(this.deps.now())))
   }
 
   /** What the rule lets the caller have; a 403 refusal of it shows the caller's claims. */
