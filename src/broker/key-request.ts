@@ -1,7 +1,9 @@
 // The body of POST /v1/keys, checked field by field, and what the matched rule lets it have.
 import { unprintableIn } from '../shared/printable.ts'
 import { ExpirationError, parseExpiration, type Expiration } from '../deepgram/expiration.ts'
-import { SCOPE, TAG, type Rule } from './policy.ts'
+import { isScope, SCOPE_FORM } from '../deepgram/scopes.ts'
+import { isTag, MAX_TAGS, TAG_FORM } from '../deepgram/tags.ts'
+import { lowerCase, type Rule } from './policy.ts'
 import { badRequest, forbidden } from './refusal.ts'
 
 export interface KeyRequest {
@@ -27,7 +29,6 @@ export interface KeyTerms {
 
 const FIELDS = new Set(['scopes', 'expiration', 'tags', 'comment', 'invocation', 'secret'])
 const FIELD_LIST = 'scopes, expiration, tags, comment, invocation and secret'
-const MAX_TAGS = 20
 const MAX_COMMENT = 200
 /** A key request nests two deep (an object of lists); anything much deeper is not one. */
 export const MAX_DEPTH = 8
@@ -53,16 +54,8 @@ export function parseKeyRequest(body: string): KeyRequest {
     )
   const request: KeyRequest = {}
   if (fields.scopes !== undefined)
-    request.scopes = readList(fields.scopes, 'scopes', SCOPE, 'scopes such as usage:write', 1, 50)
-  if (fields.tags !== undefined)
-    request.tags = readList(
-      fields.tags,
-      'tags',
-      TAG,
-      'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters',
-      0,
-      MAX_TAGS,
-    )
+    request.scopes = lowerCase(readList(fields.scopes, 'scopes', isScope, SCOPE_FORM, 1, 50))
+  if (fields.tags !== undefined) request.tags = readList(fields.tags, 'tags', isTag, TAG_FORM, 0, MAX_TAGS)
   if (fields.expiration !== undefined) {
     const expiration = fields.expiration
     if (
@@ -131,10 +124,17 @@ export function nestingDepth(text: string): number {
   return deepest
 }
 
-function readList(value: unknown, name: string, form: RegExp, forms: string, min: number, max: number): string[] {
+function readList(
+  value: unknown,
+  name: string,
+  isForm: (text: string) => boolean,
+  forms: string,
+  min: number,
+  max: number,
+): string[] {
   if (!Array.isArray(value) || value.length < min || value.length > max)
     throw badRequest(`${name} must be a list of ${min === 0 ? 'at most' : `${min} to`} ${max} ${forms}.`)
-  const bad = (value as unknown[]).find((item) => typeof item !== 'string' || !form.test(item))
+  const bad = (value as unknown[]).find((item) => typeof item !== 'string' || !isForm(item))
   if (bad !== undefined) throw badRequest(`${name}: ${JSON.stringify(bad)} is not one of ${forms}.`)
   return [...new Set(value as string[])]
 }

@@ -6,6 +6,7 @@ import { field } from '../shared/json.ts'
 import { checkToken } from '../deepgram/grant.ts'
 import { createKeyWithoutOrphans, verifyCreatedKey, type MintDeps } from '../deepgram/mint.ts'
 import type { BrokerMarker } from '../deepgram/marker.ts'
+import { isUuid } from '../deepgram/ids.ts'
 import { extraScopesProblem } from '../deepgram/scopes.ts'
 import { expectedExpiry } from '../deepgram/expiration.ts'
 import { identify, ruleRefusal, type AuditedClaims, type Caller } from './caller.ts'
@@ -69,8 +70,6 @@ export interface BrokerDeps {
 
 /** What GET /v1/keys looks for: the keys of one invocation, or of one secret. */
 export type KeyFilter = { invocation: string } | { secret: string }
-
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export class Broker {
   private readonly deps: BrokerDeps
@@ -189,7 +188,7 @@ export class Broker {
     const deepgram = this.deepgram(this.deps.now())
     const caller = await this.identifyForCleanUp(token, audit)
     audit.key_id = keyId
-    if (!KEY_ID.test(keyId))
+    if (!isUuid(keyId))
       throw badRequest(
         `'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`,
       )

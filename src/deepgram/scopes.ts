@@ -72,6 +72,20 @@ export const ROLE_PERMISSIONS: Readonly<Record<'owner' | 'admin' | 'member', rea
  */
 const MANAGED_FAMILIES = new Set(['keys', 'project', 'members', 'admins', 'owners', 'billing'])
 
+/**
+ * A scope as Deepgram writes them, in every mode (the action's input, the broker's requests and
+ * policy, Deepgram's answers): words of letters, digits and _.*- joined by colons, nothing that
+ * could carry other text. Case aside: scopes are compared without regard to it.
+ */
+const SCOPE = /^[a-z0-9*_.-]+(?::[a-z0-9*_.-]+)*$/i
+
+/** The form of a scope, for messages. */
+export const SCOPE_FORM = 'scopes such as usage:write'
+
+export function isScope(text: string): boolean {
+  return SCOPE.test(text)
+}
+
 function isRole(scope: string): scope is keyof typeof ROLE_PERMISSIONS {
   return Object.hasOwn(ROLE_PERMISSIONS, scope)
 }
@@ -119,9 +133,6 @@ function implied(scope: string): (given: string) => boolean {
   return () => false
 }
 
-/** A scope as Deepgram writes them: words joined by colons, nothing that could carry other text. */
-const SCOPE = /^[a-z0-9*_.-]+(?::[a-z0-9*_.-]+)*$/
-
 /**
  * The scopes Deepgram gave that were neither requested nor implied by a requested one, and that can
  * manage keys or the project; also any given entry that is not a scope at all (it cannot be told
@@ -132,7 +143,7 @@ export function unrequestedManagementScopes(requested: readonly string[], given:
   const covers = asked.map(implied)
   return given.filter((scope) => {
     const lower = scope.toLowerCase()
-    if (!SCOPE.test(lower)) return true
+    if (!isScope(lower)) return true
     if (asked.includes(lower) || covers.some((cover) => cover(lower))) return false
     return isManagementScope(lower)
   })

@@ -2,7 +2,7 @@
 // input that cannot apply to a token, refused before any request.
 import { InputError } from '../../shared/errors.ts'
 import type { Expiration } from '../../deepgram/expiration.ts'
-import { readExpiration } from '../expiration-input.ts'
+import { readExpiration } from '../domain-inputs.ts'
 import { MAX_TOKEN_SECONDS, tokenSeconds } from '../../deepgram/grant.ts'
 import { readBrokerTarget, type BrokerTarget } from '../sources/broker-inputs.ts'
 import {
