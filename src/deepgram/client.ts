@@ -2,8 +2,7 @@ import type { Attempt } from '../shared/attempt.ts'
 import { ActionError, ServiceError, type UnusableAnswerError } from '../shared/errors.ts'
 import type { HttpResponse } from '../shared/http.ts'
 import { field, parseJson, stringOf, stringsOf } from '../shared/json.ts'
-import { JsonService, type JsonServiceLink } from '../shared/json-service.ts'
-import { parseRetryAfter } from '../shared/retry.ts'
+import { JsonService, retryAfterSecondsOf, type JsonServiceLink } from '../shared/json-service.ts'
 import { isUuid } from './ids.ts'
 
 /** The body of POST /v1/projects/{id}/keys, as Deepgram's description names its fields. */
@@ -223,7 +222,6 @@ export function deepgramError(response: HttpResponse, action: string, now: numbe
     (typeof body === 'string' ? body : undefined) ??
     (text || 'no message')
   const requestId = requestIdOf(response.headers, body)
-  const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now)
   return new ServiceError({
     service: 'Deepgram',
     action,
@@ -232,7 +230,7 @@ export function deepgramError(response: HttpResponse, action: string, now: numbe
     message: message.replace(/\s+/g, ' ').trim(),
     requestId,
     hint: deepgramHint(response.status, code),
-    retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    retryAfterSeconds: retryAfterSecondsOf(response, now),
   })
 }
 

@@ -7,7 +7,7 @@ import { sendAttempt, type Attempt } from './attempt.ts'
 import { NetworkError, ServiceError, UnusableAnswerError, type ServiceName } from './errors.ts'
 import type { HttpResponse, HttpSend } from './http.ts'
 import { field, parseJson } from './json.ts'
-import { endingBy, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from './retry.ts'
+import { endingBy, parseRetryAfter, withRetry, type RetryClock, type RetryPolicy, type RetryVerdict } from './retry.ts'
 
 export type Method = 'GET' | 'POST' | 'DELETE'
 
@@ -164,6 +164,12 @@ export function transientVerdict(error: unknown): RetryVerdict {
     return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 }
   }
   return { retry: false }
+}
+
+/** The whole seconds a refusal's Retry-After asks for, for ServiceError's retryAfterSeconds. */
+export function retryAfterSecondsOf(response: HttpResponse, now: number): number | undefined {
+  const ms = parseRetryAfter(response.headers['retry-after'], now)
+  return ms === undefined ? undefined : Math.ceil(ms / 1000)
 }
 
 export function isTransientStatus(status: number): boolean {

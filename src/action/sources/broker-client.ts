@@ -6,8 +6,7 @@ import type { Attempt } from '../../shared/attempt.ts'
 import { ServiceError } from '../../shared/errors.ts'
 import type { HttpResponse } from '../../shared/http.ts'
 import { field, parseJson, stringOf, stringsOf } from '../../shared/json.ts'
-import { JsonService, type JsonAnswer, type JsonServiceLink } from '../../shared/json-service.ts'
-import { parseRetryAfter } from '../../shared/retry.ts'
+import { JsonService, retryAfterSecondsOf, type JsonAnswer, type JsonServiceLink } from '../../shared/json-service.ts'
 
 /** The body of the broker's POST /v1/keys; the rule supplies what is left out. */
 export interface BrokerCreateBody {
@@ -201,7 +200,6 @@ export function brokerError(response: HttpResponse, action: string, now: number)
   const code = stringOf(field(body, 'error'))
   const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300)
   const message = (stringOf(field(body, 'message')) ?? (text || 'no message')).replace(/\s+/g, ' ').trim()
-  const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now)
   return new ServiceError({
     service: 'The broker',
     action,
@@ -210,7 +208,7 @@ export function brokerError(response: HttpResponse, action: string, now: number)
     message: withClaims(message, field(body, 'claims')),
     requestId: response.headers['x-request-id'],
     hint: brokerHint(response.status, action, code),
-    retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    retryAfterSeconds: retryAfterSecondsOf(response, now),
   })
 }
 
