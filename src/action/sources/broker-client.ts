@@ -6,6 +6,7 @@ import type { Attempt } from '../../shared/attempt.ts'
 import { ServiceError } from '../../shared/errors.ts'
 import type { HttpResponse } from '../../shared/http.ts'
 import { field, parseJson, stringOf, stringsOf } from '../../shared/json.ts'
+import { REFUSAL_CLAIMS } from '../../shared/refusal-claims.ts'
 import { JsonService, retryAfterSecondsOf, type JsonAnswer, type JsonServiceLink } from '../../shared/json-service.ts'
 
 /** The body of the broker's POST /v1/keys; the rule supplies what is left out. */
@@ -183,17 +184,6 @@ function cancelledMessage(action: string): string {
   return `The job was cancelled while ${action}. The post step asks the broker to delete any key this run created.`
 }
 
-/** The claims the broker matched against its rules, as it reported them in a refusal. */
-const REPORTED_CLAIMS = [
-  'repository',
-  'repository_id',
-  'ref',
-  'environment',
-  'event_name',
-  'workflow_ref',
-  'job_workflow_ref',
-]
-
 /** A refusal, from the broker's `{error, message, claims}` body (or whatever a proxy in front said). */
 export function brokerError(response: HttpResponse, action: string, now: number): ServiceError {
   const body = parseJson(response.body)
@@ -214,7 +204,7 @@ export function brokerError(response: HttpResponse, action: string, now: number)
 
 /** The message, and the claims the broker matched when its message does not name them already. */
 function withClaims(message: string, claims: unknown): string {
-  const shown = REPORTED_CLAIMS.flatMap((name) => {
+  const shown = REFUSAL_CLAIMS.flatMap((name) => {
     const value = stringOf(field(claims, name))
     return value === undefined ? [] : [`${name} ${value.slice(0, 200)}`]
   })
