@@ -1,4 +1,5 @@
 // The body of POST /v1/keys, checked field by field, and what the matched rule lets it have.
+import { isJsonObject } from '../shared/json.ts'
 import { unprintableIn } from '../shared/printable.ts'
 import { ExpirationError, parseExpiration, type Expiration } from '../deepgram/expiration.ts'
 import { isScope, SCOPE_FORM } from '../deepgram/scopes.ts'
@@ -44,9 +45,8 @@ export function parseKeyRequest(body: string): KeyRequest {
   } catch {
     throw badRequest(`The body is not JSON. Send an object with any of ${FIELD_LIST}, or no body for the defaults.`)
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw badRequest(`The body must be a JSON object with any of ${FIELD_LIST}.`)
-  const fields = value as Record<string, unknown>
+  if (!isJsonObject(value)) throw badRequest(`The body must be a JSON object with any of ${FIELD_LIST}.`)
+  const fields = value
   const unknown = Object.keys(fields).filter((name) => !FIELDS.has(name))
   if (unknown.length > 0)
     throw badRequest(
