@@ -7,7 +7,7 @@ import { isTag, MAX_TAGS, TAG_FORM } from '../deepgram/tags.ts'
 import { lowerCase, type Rule } from './policy.ts'
 import { badRequest, forbidden } from './refusal.ts'
 
-export interface KeyRequest {
+export interface KeyRequestBody {
   scopes?: string[]
   /** A duration or date-time as the action accepts it, or seconds. */
   expiration?: string | number
@@ -35,7 +35,7 @@ const MAX_COMMENT = 200
 export const MAX_DEPTH = 8
 
 /** Parses and checks the body; an empty body asks for the rule's defaults. */
-export function parseKeyRequest(body: string): KeyRequest {
+export function parseKeyRequest(body: string): KeyRequestBody {
   if (body.trim() === '') return {}
   if (nestingDepth(body) > MAX_DEPTH)
     throw badRequest(`The body nests deeper than ${MAX_DEPTH} levels; a key request is an object of strings and lists.`)
@@ -52,7 +52,7 @@ export function parseKeyRequest(body: string): KeyRequest {
     throw badRequest(
       `The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; the fields are ${FIELD_LIST}.`,
     )
-  const request: KeyRequest = {}
+  const request: KeyRequestBody = {}
   if (fields.scopes !== undefined)
     request.scopes = lowerCase(readList(fields.scopes, 'scopes', isScope, SCOPE_FORM, 1, 50))
   if (fields.tags !== undefined) request.tags = readList(fields.tags, 'tags', isTag, TAG_FORM, 0, MAX_TAGS)
@@ -151,7 +151,7 @@ export interface Holder {
  * 403), the requested lifetime if within the rule's max-expiration (else 403), the rule's tags and
  * the requested ones, and a comment naming the repository, the run and the rule.
  */
-export function keyTermsFor(rule: Rule, request: KeyRequest, holder: Holder, now: Date): KeyTerms {
+export function keyTermsFor(rule: Rule, request: KeyRequestBody, holder: Holder, now: Date): KeyTerms {
   const scopes = request.scopes ?? rule.scopes
   const extra = scopes.filter((scope) => !rule.scopes.includes(scope))
   if (extra.length > 0) {

@@ -11,7 +11,7 @@ import { extraScopesProblem } from '../deepgram/scopes.ts'
 import { expectedExpiry } from '../deepgram/expiration.ts'
 import { identify, ruleRefusal, type AuditedClaims, type Caller } from './caller.ts'
 import { deepgramStep, notFound } from './deepgram-step.ts'
-import { keyTermsFor, parseKeyRequest, type KeyTerms } from './key-request.ts'
+import { keyTermsFor, parseKeyRequest, type KeyRequestBody, type KeyTerms } from './key-request.ts'
 import { TOKEN_SCOPE, tokenSecondsFor } from './token-request.ts'
 import type { Ownership } from './ownership.ts'
 import type { Policy } from './policy.ts'
@@ -319,7 +319,7 @@ export class Broker {
     return caller
   }
 
-  private keyTerms(caller: Caller, request: ReturnType<typeof parseKeyRequest>): KeyTerms {
+  private keyTerms(caller: Caller, request: KeyRequestBody): KeyTerms {
     const holder = {
       repository: caller.repository,
       runId: claimText(caller.claims, 'run_id') ?? '?',
