@@ -189,7 +189,7 @@ describe('fetchIssuerJson over undiciSend with limits', () => {
     await new Promise((done) => server.close(done))
   })
 
-  const send = () => undiciSend(agent, { timeoutMs: 300, maxBodyBytes: 1024 })
+  const send = () => undiciSend(agent, { timeoutMs: 300, maxAnswerBytes: 1024 })
 
   test('reads a small JSON answer', async () => {
     expect(await fetchIssuerJson(send(), `${url}/ok`)).toEqual({ issuer: 'x' })

@@ -1,5 +1,5 @@
 import { Refusal } from '../../src/broker/refusal.ts'
-import { grantFor, nestingDepth, parseKeyRequest } from '../../src/broker/key-request.ts'
+import { keyTermsFor, nestingDepth, parseKeyRequest } from '../../src/broker/key-request.ts'
 import type { Rule } from '../../src/broker/policy/policy.ts'
 import { thrownBy } from '../helpers/thrown.ts'
 
@@ -102,7 +102,7 @@ describe('parseKeyRequest', () => {
   })
 })
 
-describe('grantFor', () => {
+describe('keyTermsFor', () => {
   const rule: Rule = {
     name: 'app-tests',
     issuers: ['https://token.actions.githubusercontent.com'],
@@ -116,7 +116,7 @@ describe('grantFor', () => {
   const now = new Date('2026-12-01T12:00:00Z')
 
   test("defaults: the rule's scopes, one hour, its tags, a comment naming repository, run and rule", () => {
-    expect(grantFor(rule, {}, holder, now)).toEqual({
+    expect(keyTermsFor(rule, {}, holder, now)).toEqual({
       scopes: ['usage:write', 'usage:read'],
       expiration: { kind: 'ttl', seconds: 3600 },
       tags: ['ci'],
@@ -125,14 +125,14 @@ describe('grantFor', () => {
   })
 
   test('one hour is capped by a shorter max-expiration', () => {
-    expect(grantFor({ ...rule, maxExpirationSeconds: 600 }, {}, holder, now).expiration).toEqual({
+    expect(keyTermsFor({ ...rule, maxExpirationSeconds: 600 }, {}, holder, now).expiration).toEqual({
       kind: 'ttl',
       seconds: 600,
     })
   })
 
   test('grants what was asked within the rule', () => {
-    const grant = grantFor(
+    const grant = keyTermsFor(
       rule,
       { scopes: ['usage:read'], expiration: '2h', tags: ['pr-42', 'ci'], comment: 'nightly' },
       holder,
@@ -144,15 +144,15 @@ describe('grantFor', () => {
       tags: ['ci', 'pr-42'],
       comment: 'nightly (octo-org/app run 4242.2, rule app-tests)',
     })
-    expect(grantFor(rule, { expiration: 90 }, holder, now).expiration).toEqual({ kind: 'ttl', seconds: 90 })
-    expect(grantFor(rule, { expiration: '2026-12-01T13:00:00Z' }, holder, now).expiration).toEqual({
+    expect(keyTermsFor(rule, { expiration: 90 }, holder, now).expiration).toEqual({ kind: 'ttl', seconds: 90 })
+    expect(keyTermsFor(rule, { expiration: '2026-12-01T13:00:00Z' }, holder, now).expiration).toEqual({
       kind: 'date',
       date: new Date('2026-12-01T13:00:00Z'),
     })
   })
 
   test('refuses a scope the rule does not grant with 403, naming it', () => {
-    const refusal = thrownBy(Refusal, () => grantFor(rule, { scopes: ['usage:write', 'keys:write'] }, holder, now))
+    const refusal = thrownBy(Refusal, () => keyTermsFor(rule, { scopes: ['usage:write', 'keys:write'] }, holder, now))
     expect(refusal).toMatchObject({ status: 403, code: 'scope_not_allowed' })
     expect(refusal.message).toMatch(/does not grant keys:write; it grants at most usage:write, usage:read/)
   })
@@ -160,7 +160,7 @@ describe('grantFor', () => {
   test.each([['3h'], [7201], ['2026-12-01T14:00:01Z'], ['100d']])(
     'refuses a lifetime over max-expiration (%s) with 403',
     (expiration) => {
-      const refusal = thrownBy(Refusal, () => grantFor(rule, { expiration }, holder, now))
+      const refusal = thrownBy(Refusal, () => keyTermsFor(rule, { expiration }, holder, now))
       expect(refusal).toMatchObject({ status: 403, code: 'lifetime_not_allowed' })
       expect(refusal.message).toMatch(/rule app-tests allows at most 7200 s/)
     },
@@ -169,7 +169,7 @@ describe('grantFor', () => {
   test.each([['forever'], ['soon'], ['2026-11-30T12:00:00Z'], ['2026-12-24']])(
     'refuses an expiration it cannot read (%s) with 400',
     (expiration) => {
-      const refusal = thrownBy(Refusal, () => grantFor(rule, { expiration }, holder, now))
+      const refusal = thrownBy(Refusal, () => keyTermsFor(rule, { expiration }, holder, now))
       expect(refusal).toMatchObject({ status: 400, code: 'bad_request' })
       expect(refusal.message).toMatch(/^expiration /)
     },

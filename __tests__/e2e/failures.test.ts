@@ -35,6 +35,12 @@ describe('bad input fails with one clear error before any request', () => {
     [{ expiration: '2020-01-01T00:00:00Z' }, 'expiration', /in the past/],
     [{ expiration: '2030-01-01T00:00:00' }, 'expiration', /no zone/],
     [{ revoke: 'maybe' }, 'revoke', /auto, true or false/],
+    [
+      { tags: 'ci, pr 42' },
+      'tags',
+      /'pr 42' is not a tag\. Give at most 20 tags of letters, digits and _\.:\/@\+=- \(no commas or spaces\)/,
+    ],
+    [{ scopes: 'usage::write' }, 'scopes', /not a scope/],
     [{ 'deepgram-api-url': 'http://example.com' }, 'deepgram-api-url', /clear text/],
     [{ 'deepgram-api-url': 'not a url' }, 'deepgram-api-url', /not a URL/],
     [{ 'api-key': '' }, 'api-key', /forks.*Dependabot/s],

@@ -139,30 +139,7 @@ describe('listKeys', () => {
   })
 })
 
-describe('time and cancellation', () => {
-  test('each attempt is given no more than what is left before the deadline', async () => {
-    const { client: dg, sent, clock } = client(async () => answer(200, '{"api_keys":[]}'))
-    const fresh = new DeepgramClient({
-      baseUrl: 'https://api.deepgram.com',
-      apiKey: 'a',
-      send: async (r) => (sent.push(r), answer(200, '{"api_keys":[]}')),
-      clock,
-      policy: MAIN_POLICY,
-      userAgent: 't',
-      deadline: clock.now() + 4_000,
-    })
-    await dg.listKeys(PROJECT)
-    await fresh.listKeys(PROJECT)
-    expect(sent.map((r) => r.timeoutMs)).toEqual([MAIN_POLICY.budgetMs, 4_000])
-  })
-
-  test('no request is sent once the deadline has passed', async () => {
-    const clock = fakeClock()
-    const { client: dg, sent } = client(async () => answer(200, '{"api_keys":[]}'), { deadline: clock.now() - 1 })
-    await expect(dg.listKeys(PROJECT)).rejects.toThrow("no time was left in the step's budget")
-    expect(sent).toEqual([])
-  })
-
+describe('cancellation', () => {
   test('a cancelled job turns a lost answer into a CancelledError, which is not retried', async () => {
     const cancel = new AbortController()
     const { client: dg, sent } = client(

@@ -1,4 +1,5 @@
-import { deepgramError, transientVerdict } from '../../src/deepgram/client.ts'
+import { deepgramError } from '../../src/deepgram/client.ts'
+import { transientVerdict } from '../../src/shared/json-service.ts'
 import { NetworkError } from '../../src/shared/errors.ts'
 
 const now = Date.parse('2026-11-28T12:00:00Z')

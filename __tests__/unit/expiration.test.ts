@@ -6,8 +6,10 @@ import {
   expectedExpiry,
   MAX_EXPIRATION_DAYS,
   MAX_EXPIRATION_SECONDS,
+  ExpirationError,
   parseExpiration,
 } from '../../src/deepgram/expiration.ts'
+import { readExpiration } from '../../src/action/domain-inputs.ts'
 import { InputError } from '../../src/shared/errors.ts'
 
 const now = new Date('2026-11-28T12:00:00Z')
@@ -56,9 +58,10 @@ describe('parseExpiration', () => {
     ['1.5h', /not understood/],
     ['99999999999999999999', /too large/],
   ])('refuses %p naming the input and its forms', (text, why) => {
+    expect(() => parseExpiration(text, now)).toThrow(ExpirationError)
     let error: unknown
     try {
-      parseExpiration(text, now)
+      readExpiration(text, now)
     } catch (e) {
       error = e
     }
@@ -98,7 +101,8 @@ describe('the 90-day ceiling', () => {
     ['2027-02-26T12:00:00-00:01', '2027-02-26T12:00:00-00:01'],
     ['4764-01-01T00:00:00Z', '4764-01-01T00:00:00Z'],
   ])('refuses %p, naming the limit', (text, shown) => {
-    expect(() => parseExpiration(text, now)).toThrow(
+    expect(() => parseExpiration(text, now)).toThrow(ExpirationError)
+    expect(() => readExpiration(text, now)).toThrow(
       `Input expiration: '${shown}' is longer than the limit of 90 days. Give at most 90 days from now, as a duration`,
     )
   })

@@ -14,7 +14,7 @@ describe('undiciSend', () => {
     const agent = new Agent()
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/projects`
-      const send = undiciSend(agent, { timeoutMs: 5_000, maxBodyBytes: 1 << 20 })
+      const send = undiciSend(agent, { timeoutMs: 5_000, maxAnswerBytes: 1 << 20 })
       const failure = await send({
         method: 'POST',
         url,

@@ -58,7 +58,7 @@ describe('undiciSend', () => {
   afterAll(() => agent.close())
 
   const send = (options: Partial<SendOptions> = {}) =>
-    undiciSend(agent, { timeoutMs: 2_000, maxBodyBytes: 1024, ...options })
+    undiciSend(agent, { timeoutMs: 2_000, maxAnswerBytes: 1024, ...options })
 
   test('reads a whole answer', async () => {
     handle = (_, res) => res.writeHead(200, { 'x-request-id': 'r1' }).end('{"ok":true}')

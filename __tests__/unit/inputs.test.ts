@@ -3,6 +3,9 @@ import { defaultComment, readKeyPlan } from '../../src/action/inputs.ts'
 import { readSourceSpec } from '../../src/action/sources/choose.ts'
 import { parseList, readBaseUrl } from '../../src/shared/input-forms.ts'
 import { readSecretPlan } from '../../src/github/plan.ts'
+import { readConfig } from '../../src/broker/config.ts'
+
+const BROKER_ENV = { DEEPGRAM_ADMIN_KEY: 'dg_admin_key', BROKER_POLICY: '/etc/broker/policy.yml' }
 
 const now = new Date('2026-11-28T12:00:00Z')
 const run = { repository: 'octo-org/app', workflow: 'CI', runId: '4242', runAttempt: '2', job: 'test' }
@@ -150,6 +153,18 @@ describe('readBaseUrl', () => {
       expect(() => read(value)).toThrow(InputError)
     },
   )
+  test.each([
+    ['https://user:pass@api.deepgram.com'],
+    ['https://api.deepgram.com/?x=1'],
+    ['https://api.deepgram.com/#x'],
+  ])('refuses %p as the broker refuses it for DEEPGRAM_API_URL: a base URL is bare', (value) => {
+    expect(() => read(value)).toThrow(
+      'Input deepgram-api-url: must be a bare base URL, without credentials, query or fragment. Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).',
+    )
+    expect(() => readConfig({ ...BROKER_ENV, DEEPGRAM_API_URL: value })).toThrow(
+      'DEEPGRAM_API_URL must be a bare base URL, without credentials, query or fragment. Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]); the default is https://api.deepgram.com.',
+    )
+  })
 })
 
 describe('parseList', () => {

@@ -1,5 +1,5 @@
 import {
-  grantProblem,
+  extraScopesProblem,
   isManagementScope,
   ROLE_PERMISSIONS,
   unrequestedManagementScopes,
@@ -89,15 +89,15 @@ describe('unrequestedManagementScopes', () => {
   })
 })
 
-describe('grantProblem', () => {
+describe('extraScopesProblem', () => {
   test('is undefined for the grant that was asked for', () => {
-    expect(grantProblem(['keys:write'], ['keys:write', 'keys:read'])).toBeUndefined()
+    expect(extraScopesProblem(['keys:write'], ['keys:write', 'keys:read'])).toBeUndefined()
   })
   test('names each management scope granted beyond the request', () => {
-    expect(grantProblem(['usage:write'], ['usage:write', 'admin', 'keys:write'])).toBe(
+    expect(extraScopesProblem(['usage:write'], ['usage:write', 'admin', 'keys:write'])).toBe(
       "it was granted 'admin', 'keys:write', which were not asked for and can manage keys or the project",
     )
-    expect(grantProblem(['usage:write'], ['usage:write', 'member'])).toBe(
+    expect(extraScopesProblem(['usage:write'], ['usage:write', 'member'])).toBe(
       "it was granted 'member', which was not asked for and can manage keys or the project",
     )
   })

@@ -1,9 +1,10 @@
 import { checkCredential, parseList, readBaseUrl, type GetInput } from '../shared/input-forms.ts'
 import { isUuid } from '../deepgram/ids.ts'
 import { InputError } from '../shared/errors.ts'
-import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
+import type { Expiration } from '../deepgram/expiration.ts'
+import { readExpiration, readTags } from './domain-inputs.ts'
 import { SECRET_INPUTS } from '../github/plan.ts'
-import { isManagementScope, whyManagement } from '../deepgram/scopes.ts'
+import { isManagementScope, isScope, whyManagement } from '../deepgram/scopes.ts'
 import { unprintableIn } from '../shared/printable.ts'
 
 export type RevokePolicy = 'auto' | 'true' | 'false'
@@ -65,8 +66,6 @@ export function missingApiKeyCause(run: RunContext): string {
   return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.'
 }
 
-const SCOPE = /^[A-Za-z0-9:_.*-]+$/
-
 export const MISSING_API_KEY =
   'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).'
 
@@ -112,7 +111,7 @@ export function readScopes(getInput: GetInput): string[] {
     )
   }
   for (const scope of scopes) {
-    if (!SCOPE.test(scope)) {
+    if (!isScope(scope)) {
       throw new InputError(
         'scopes',
         `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`,
@@ -165,8 +164,8 @@ export function readKeyPlan(getInput: GetInput, now: Date): KeyPlan {
     )
   }
   const scopes = readScopes(getInput)
-  const tags = [...new Set(parseList(getInput('tags')))]
-  const expiration = parseExpiration(getInput('expiration') || '1h', now)
+  const tags = readTags(getInput)
+  const expiration = readExpiration(getInput('expiration') || '1h', now)
   const revoke = readRevoke(getInput)
   const comment = getInput('comment')
   const unprintable = unprintableIn(comment)
@@ -198,7 +197,7 @@ export function readRevokePlan(getInput: GetInput, mode: 'revoke' | 'report' = '
     }
   }
   const keyIds = [...new Set(parseList(getInput('key-id')).map((id) => id.toLowerCase()))]
-  const tags = [...new Set(parseList(getInput('tags')))]
+  const tags = readTags(getInput)
   if (keyIds.length === 0 && tags.length === 0) {
     throw new InputError(
       'key-id',

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
-import { MAX_BODY_BYTES, proxyFromEnv, undiciSend, type HttpSend } from '../shared/http.ts'
+import { MAX_ANSWER_BYTES, proxyFromEnv, undiciSend, type HttpSend } from '../shared/http.ts'
 import type { ActionIO } from './io.ts'
 import type { RunContext } from './inputs.ts'
 import { requestIdToken } from '../github/id-token.ts'
 import type { RetryClock } from '../shared/retry.ts'
-import { ID_TOKEN_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './limits.ts'
+import { ID_TOKEN_TIMEOUT_MS, ACTION_REQUEST_TIMEOUT_MS } from './limits.ts'
 
 export const USER_AGENT = 'deepgram-key-action/0.1'
 
@@ -21,8 +21,8 @@ export function realHttp(env: NodeJS.ProcessEnv): { send: HttpSend; close: () =>
   const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '')
   const agent: Dispatcher = behindProxy ? new EnvHttpProxyAgent() : new Agent()
   const send = undiciSend(agent, {
-    timeoutMs: REQUEST_TIMEOUT_MS,
-    maxBodyBytes: MAX_BODY_BYTES,
+    timeoutMs: ACTION_REQUEST_TIMEOUT_MS,
+    maxAnswerBytes: MAX_ANSWER_BYTES,
     proxyFor: (url) => proxyFromEnv(env, url),
   })
   // Destroying lets the process end now: idle keep-alive sockets, and any request still open once

@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '../shared/loopback.ts'
+import { BASE_URL_FORMS, checkBaseUrl } from '../shared/input-forms.ts'
 import { ConfigError } from './config-error.ts'
 import { adminKeyProblem } from './reload/admin-key.ts'
 import { markerSecretProblem } from './reload/marker-secret.ts'
@@ -125,23 +125,10 @@ function readHost(text: string | undefined, name = 'HOST', fallback = '0.0.0.0')
 }
 
 function readDeepgramApiUrl(text: string | undefined): string {
-  const value = text === undefined || text === '' ? 'https://api.deepgram.com' : text
-  const forms =
-    'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]); the default is https://api.deepgram.com.'
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new ConfigError(`DEEPGRAM_API_URL '${value}' is not a URL. ${forms}`)
-  }
-  if (url.username || url.password || url.search || url.hash)
-    throw new ConfigError(`DEEPGRAM_API_URL must be a bare base URL, without credentials, query or fragment. ${forms}`)
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+  const checked = checkBaseUrl(text === undefined || text === '' ? 'https://api.deepgram.com' : text, 'the admin key')
+  if ('problem' in checked)
     throw new ConfigError(
-      `DEEPGRAM_API_URL '${value}' is plain http to a host that is not this machine: the admin key would cross the network in clear text. ${forms}`,
+      `DEEPGRAM_API_URL ${checked.problem}. ${BASE_URL_FORMS}; the default is https://api.deepgram.com.`,
     )
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new ConfigError(`DEEPGRAM_API_URL '${value}' is not an http(s) URL. ${forms}`)
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+  return checked.url
 }

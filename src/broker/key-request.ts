@@ -1,11 +1,13 @@
 // The body of POST /v1/keys, checked field by field, and what the matched rule lets it have.
-import { InputError } from '../shared/errors.ts'
+import { isJsonObject } from '../shared/json.ts'
 import { unprintableIn } from '../shared/printable.ts'
-import { parseExpiration, type Expiration } from '../deepgram/expiration.ts'
-import { SCOPE, TAG, type Rule } from './policy/policy.ts'
+import { ExpirationError, parseExpiration, type Expiration } from '../deepgram/expiration.ts'
+import { isScope, SCOPE_FORM } from '../deepgram/scopes.ts'
+import { isTag, MAX_TAGS, TAG_FORM } from '../deepgram/tags.ts'
+import { lowerCase, type Rule } from './policy/policy.ts'
 import { badRequest, forbidden } from './refusal.ts'
 
-export interface KeyRequest {
+export interface KeyRequestBody {
   scopes?: string[]
   /** A duration or date-time as the action accepts it, or seconds. */
   expiration?: string | number
@@ -17,8 +19,8 @@ export interface KeyRequest {
   secret?: string
 }
 
-/** What the broker will ask Deepgram for. */
-export interface Grant {
+/** The terms of the key the broker will ask Deepgram for, as the matched rule allows them. */
+export interface KeyTerms {
   scopes: string[]
   expiration: Expiration
   tags: string[]
@@ -28,13 +30,12 @@ export interface Grant {
 
 const FIELDS = new Set(['scopes', 'expiration', 'tags', 'comment', 'invocation', 'secret'])
 const FIELD_LIST = 'scopes, expiration, tags, comment, invocation and secret'
-const MAX_TAGS = 20
 const MAX_COMMENT = 200
 /** A key request nests two deep (an object of lists); anything much deeper is not one. */
 export const MAX_DEPTH = 8
 
 /** Parses and checks the body; an empty body asks for the rule's defaults. */
-export function parseKeyRequest(body: string): KeyRequest {
+export function parseKeyRequest(body: string): KeyRequestBody {
   if (body.trim() === '') return {}
   if (nestingDepth(body) > MAX_DEPTH)
     throw badRequest(`The body nests deeper than ${MAX_DEPTH} levels; a key request is an object of strings and lists.`)
@@ -44,26 +45,17 @@ export function parseKeyRequest(body: string): KeyRequest {
   } catch {
     throw badRequest(`The body is not JSON. Send an object with any of ${FIELD_LIST}, or no body for the defaults.`)
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw badRequest(`The body must be a JSON object with any of ${FIELD_LIST}.`)
-  const fields = value as Record<string, unknown>
+  if (!isJsonObject(value)) throw badRequest(`The body must be a JSON object with any of ${FIELD_LIST}.`)
+  const fields = value
   const unknown = Object.keys(fields).filter((name) => !FIELDS.has(name))
   if (unknown.length > 0)
     throw badRequest(
       `The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; the fields are ${FIELD_LIST}.`,
     )
-  const request: KeyRequest = {}
+  const request: KeyRequestBody = {}
   if (fields.scopes !== undefined)
-    request.scopes = readList(fields.scopes, 'scopes', SCOPE, 'scopes such as usage:write', 1, 50)
-  if (fields.tags !== undefined)
-    request.tags = readList(
-      fields.tags,
-      'tags',
-      TAG,
-      'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters',
-      0,
-      MAX_TAGS,
-    )
+    request.scopes = lowerCase(readList(fields.scopes, 'scopes', isScope, SCOPE_FORM, 1, 50))
+  if (fields.tags !== undefined) request.tags = readList(fields.tags, 'tags', isTag, TAG_FORM, 0, MAX_TAGS)
   if (fields.expiration !== undefined) {
     const expiration = fields.expiration
     if (
@@ -132,10 +124,17 @@ export function nestingDepth(text: string): number {
   return deepest
 }
 
-function readList(value: unknown, name: string, form: RegExp, forms: string, min: number, max: number): string[] {
+function readList(
+  value: unknown,
+  name: string,
+  isForm: (text: string) => boolean,
+  forms: string,
+  min: number,
+  max: number,
+): string[] {
   if (!Array.isArray(value) || value.length < min || value.length > max)
     throw badRequest(`${name} must be a list of ${min === 0 ? 'at most' : `${min} to`} ${max} ${forms}.`)
-  const bad = (value as unknown[]).find((item) => typeof item !== 'string' || !form.test(item))
+  const bad = (value as unknown[]).find((item) => typeof item !== 'string' || !isForm(item))
   if (bad !== undefined) throw badRequest(`${name}: ${JSON.stringify(bad)} is not one of ${forms}.`)
   return [...new Set(value as string[])]
 }
@@ -152,7 +151,7 @@ export interface Holder {
  * 403), the requested lifetime if within the rule's max-expiration (else 403), the rule's tags and
  * the requested ones, and a comment naming the repository, the run and the rule.
  */
-export function grantFor(rule: Rule, request: KeyRequest, holder: Holder, now: Date): Grant {
+export function keyTermsFor(rule: Rule, request: KeyRequestBody, holder: Holder, now: Date): KeyTerms {
   const scopes = request.scopes ?? rule.scopes
   const extra = scopes.filter((scope) => !rule.scopes.includes(scope))
   if (extra.length > 0) {
@@ -185,7 +184,7 @@ function requestedExpiration(value: string | number | undefined, rule: Rule, now
     // The rule's max-expiration (at most 90 days) is checked next, as a refusal of the lifetime.
     return parseExpiration(value, now, Number.MAX_SAFE_INTEGER)
   } catch (error) {
-    if (error instanceof InputError) throw badRequest(error.message.replace(/^Input expiration: /, 'expiration '))
+    if (error instanceof ExpirationError) throw badRequest(`expiration ${error.message}`)
     throw error
   }
 }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent } from 'undici'
 import { DeepgramClient } from '../deepgram/client.ts'
 import { newInvocationId } from '../deepgram/marker.ts'
-import { MAX_BODY_BYTES, undiciSend, type HttpSend } from '../shared/http.ts'
+import { MAX_ANSWER_BYTES, undiciSend, type HttpSend } from '../shared/http.ts'
 import { jsonLine } from '../shared/log-text.ts'
 import type { RetryClock, RetryPolicy } from '../shared/retry.ts'
 import { ConfigError } from './config-error.ts'
@@ -91,7 +91,7 @@ function serveUntilStopped(): void {
   const readiness = new Readiness(policy.issuers)
   const agent = new Agent({ keepAliveTimeout: 30_000 })
   const deepgramSend = observed(
-    undiciSend(agent, { timeoutMs: DEEPGRAM_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES }),
+    undiciSend(agent, { timeoutMs: DEEPGRAM_TIMEOUT_MS, maxAnswerBytes: MAX_ANSWER_BYTES }),
     recorder,
   )
   const issuerSend = undiciSend(agent, ISSUER_LIMITS)

@@ -1,15 +1,17 @@
 // What the broker does for each request, once the HTTP layer has read it: verify the token, find
 // the rule, mint, list or delete keys. Every collaborator is passed in, so this is the same code
 // the tests drive and the one `main.ts` wires to the network.
-import { field, type DeepgramClient, type ProjectKey } from '../deepgram/client.ts'
+import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
+import { field } from '../shared/json.ts'
 import { checkToken } from '../deepgram/grant.ts'
 import { createKeyWithoutOrphans, verifyCreatedKey, type MintDeps } from '../deepgram/mint.ts'
 import type { BrokerMarker } from '../deepgram/marker.ts'
-import { grantProblem } from '../deepgram/scopes.ts'
+import { isUuid } from '../deepgram/ids.ts'
+import { extraScopesProblem } from '../deepgram/scopes.ts'
 import { expectedExpiry } from '../deepgram/expiration.ts'
 import { identify, ruleRefusal, type AuditedClaims, type Caller } from './caller.ts'
 import { callDeepgram, keyNotFound } from './deepgram-failures.ts'
-import { grantFor, parseKeyRequest, type Grant } from './key-request.ts'
+import { keyTermsFor, parseKeyRequest, type KeyRequestBody, type KeyTerms } from './key-request.ts'
 import { TOKEN_SCOPE, tokenSecondsFor } from './temporary-token-request.ts'
 import type { Ownership } from './ownership.ts'
 import type { Policy } from './policy/policy.ts'
@@ -73,8 +75,6 @@ export interface BrokerDeps {
 /** What GET /v1/keys looks for: the keys of one invocation, or of one secret. */
 export type KeyFilter = { invocation: string } | { secret: string }
 
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 export class Broker {
   private readonly deps: BrokerDeps
 
@@ -89,8 +89,8 @@ export class Broker {
     const deepgram = this.deepgram(started)
     const caller = await this.identify(token, audit)
     const request = parseKeyRequest(body)
-    const grant = this.grant(caller, request)
-    audit.scopes = grant.scopes
+    const terms = this.keyTerms(caller, request)
+    audit.scopes = terms.scopes
     await this.take('keys', caller, audit, `${policy.keysPerMinute} keys in the last minute (keys-per-minute)`)
     const invocation = request.invocation ?? this.deps.newInvocation()
     audit.invocation = invocation
@@ -101,18 +101,18 @@ export class Broker {
       createKeyWithoutOrphans(
         {
           projectId: policy.projectId,
-          comment: grant.comment,
+          comment: terms.comment,
           marker,
-          scopes: grant.scopes,
-          tags: grant.tags,
-          expiration: grant.expiration,
+          scopes: terms.scopes,
+          tags: terms.tags,
+          expiration: terms.expiration,
         },
         mint,
       ),
     )
     audit.key_id = created.apiKeyId
     const problem =
-      verifyCreatedKey(created, grant.expiration, sentAt, now()) ?? grantProblem(grant.scopes, created.scopes)
+      verifyCreatedKey(created, terms.expiration, sentAt, now()) ?? extraScopesProblem(terms.scopes, created.scopes)
     if (problem) {
       const gone = await deepgram.deleteKey(policy.projectId, created.apiKeyId).then(
         () => 'it was deleted',
@@ -120,7 +120,7 @@ export class Broker {
       )
       throw new Refusal(502, 'deepgram_failed', `Deepgram created key ${created.apiKeyId}, but ${problem}; ${gone}.`)
     }
-    const expiresAt = created.expirationDate ?? expectedExpiry(grant.expiration, new Date(sentAt)).toISOString()
+    const expiresAt = created.expirationDate ?? expectedExpiry(terms.expiration, new Date(sentAt)).toISOString()
     audit.expires_at = expiresAt
     return {
       status: 200,
@@ -197,7 +197,7 @@ export class Broker {
     const deepgram = this.deepgram(this.deps.now())
     const caller = await this.identifyForCleanUp(token, audit)
     audit.key_id = keyId
-    if (!KEY_ID.test(keyId))
+    if (!isUuid(keyId))
       throw badRequest(
         `'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`,
       )
@@ -329,13 +329,13 @@ export class Broker {
     return caller
   }
 
-  private grant(caller: Caller, request: ReturnType<typeof parseKeyRequest>): Grant {
+  private keyTerms(caller: Caller, request: KeyRequestBody): KeyTerms {
     const holder = {
       repository: caller.repository,
       runId: claimText(caller.claims, 'run_id') ?? '?',
       runAttempt: claimText(caller.claims, 'run_attempt') ?? '?',
     }
-    return this.withClaims(caller, () => grantFor(caller.rule, request, holder, new Date(this.deps.now())))
+    return this.withClaims(caller, () => keyTermsFor(caller.rule, request, holder, new Date(this.deps.now())))
   }
 
   /** What the rule lets the caller have; a 403 refusal of it shows the caller's claims. */

@@ -1,6 +1,6 @@
 // The body of POST /v1/tokens, and the lifetime the matched rule lets a token have.
-import { InputError } from '../shared/errors.ts'
-import { parseExpiration } from '../deepgram/expiration.ts'
+import { ExpirationError, parseExpiration } from '../deepgram/expiration.ts'
+import { isJsonObject } from '../shared/json.ts'
 import { MAX_TOKEN_SECONDS, tokenSeconds } from '../deepgram/grant.ts'
 import type { Rule } from './policy/policy.ts'
 import { badRequest, forbidden } from './refusal.ts'
@@ -50,8 +50,7 @@ function parseTokenRequest(body: string): string | number | undefined {
       'The body is not JSON. Send {"expiration": "30m"}, or no body for an hour (or the rule\'s max-expiration if shorter).',
     )
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw badRequest('The body must be a JSON object with at most expiration.')
+  if (!isJsonObject(value)) throw badRequest('The body must be a JSON object with at most expiration.')
   const unknown = Object.keys(value).filter((name) => name !== 'expiration')
   if (unknown.length > 0)
     throw badRequest(
@@ -74,7 +73,7 @@ function requestedSeconds(expiration: string | number, now: Date): number {
   try {
     return tokenSeconds(parseExpiration(expiration, now, Number.MAX_SAFE_INTEGER), now.getTime())
   } catch (error) {
-    if (error instanceof InputError) throw badRequest(error.message.replace(/^Input expiration: /, 'expiration '))
+    if (error instanceof ExpirationError) throw badRequest(`expiration ${error.message}`)
     throw error
   }
 }

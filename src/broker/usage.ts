@@ -3,10 +3,11 @@
 // 403 and an unknown or deleted one a 404, before any usage is asked: never another's figures.
 // The figures come from the same reader as the action's direct mode (deepgram/usage.ts).
 import type { DeepgramClient, ProjectKey } from '../deepgram/client.ts'
+import { isUuid } from '../deepgram/ids.ts'
 import { readUsage, usageJson, type KeyUsage, type UsageApi } from '../deepgram/usage.ts'
 import { mapBounded } from '../shared/concurrency.ts'
 import { callDeepgram } from './deepgram-failures.ts'
-import { TAG } from './policy/policy.ts'
+import { isTag, MAX_TAGS } from '../deepgram/tags.ts'
 import { badRequest, forbidden } from './refusal.ts'
 
 /** A JSON answer of the broker's (service.ts's Answer). */
@@ -21,7 +22,6 @@ const KEY_CONCURRENCY = 5
 const MAX_SINCE_DAYS = 366
 /** Without `since`, and without the key's creation, the report reaches this far back. */
 const DAYS_WHEN_UNKNOWN = 7
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/
 
 export interface UsageDeps {
@@ -53,7 +53,7 @@ export function parseTagQuery(tagList: string): string[] {
         .filter((tag) => tag !== ''),
     ),
   ]
-  if (tags.length === 0 || tags.length > 20 || !tags.every((tag) => TAG.test(tag))) {
+  if (tags.length === 0 || tags.length > MAX_TAGS || !tags.every(isTag)) {
     throw badRequest(
       'tags must be 1 to 20 tags separated by commas, each of letters, digits and _.:/@+=-, such as ?tags=ci,pr-42.',
     )
@@ -63,7 +63,7 @@ export function parseTagQuery(tagList: string): string[] {
 
 /** GET /v1/keys/{key_id}/usage: one key of the caller's, from `since` or its creation. */
 export async function ownedKeyUsage(deps: UsageDeps, keyId: string, since: Date | undefined): Promise<Answer> {
-  if (!KEY_ID.test(keyId))
+  if (!isUuid(keyId))
     throw badRequest(
       `'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`,
     )

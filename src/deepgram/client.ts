@@ -1,14 +1,8 @@
-import { ActionError, NetworkError, ServiceError, UnusableAnswerError } from '../shared/errors.ts'
-import type { HttpResponse, HttpSend } from '../shared/http.ts'
-import { sendAttempt, type Attempt } from '../shared/attempt.ts'
-import {
-  endingBy,
-  parseRetryAfter,
-  withRetry,
-  type RetryClock,
-  type RetryPolicy,
-  type RetryVerdict,
-} from '../shared/retry.ts'
+import type { Attempt } from '../shared/attempt.ts'
+import { ActionError, ServiceError, type UnusableAnswerError } from '../shared/errors.ts'
+import type { HttpResponse } from '../shared/http.ts'
+import { field, parseJson, stringOf, stringsOf } from '../shared/json.ts'
+import { JsonService, retryAfterSecondsOf, type JsonServiceLink } from '../shared/json-service.ts'
 import { isUuid } from './ids.ts'
 
 /** The body of POST /v1/projects/{id}/keys, as Deepgram's description names its fields. */
@@ -55,17 +49,9 @@ export interface GrantAnswer {
 
 export type DeleteOutcome = 'deleted' | 'already-gone'
 
-export interface DeepgramClientOptions {
-  baseUrl: string
+export interface DeepgramClientOptions extends JsonServiceLink {
+  /** The admin key. Never logged, never in an error. */
   apiKey: string
-  send: HttpSend
-  clock: RetryClock
-  policy: RetryPolicy
-  userAgent: string
-  /** Epoch ms after which no request of this client may still run: the step's own bound. */
-  deadline?: number
-  /** Aborts every request at once when the job is cancelled. */
-  cancelled?: AbortSignal
 }
 
 /**
@@ -73,21 +59,29 @@ export interface DeepgramClientOptions {
  * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
  */
 export class DeepgramClient {
-  private readonly options: DeepgramClientOptions
+  private readonly service: JsonService
 
   constructor(options: DeepgramClientOptions) {
-    this.options = options
+    const { apiKey, ...link } = options
+    this.service = new JsonService(link, {
+      service: 'Deepgram',
+      urlInput: 'deepgram-api-url',
+      authorization: `Token ${apiKey}`,
+      cancelledMessage,
+      requestIdOf,
+      refusal: deepgramError,
+    })
   }
 
   /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
   get deadline(): number {
-    return this.options.deadline ?? Infinity
+    return this.service.deadline
   }
 
   async listProjects(): Promise<Project[]> {
-    const action = 'listing the projects of api-key'
-    return this.retried('GET', '/v1/projects', action, (response, body) =>
-      requiredArray(body, 'projects', response, action).map((p) => ({
+    const request = { method: 'GET', path: '/v1/projects', action: 'listing the projects of api-key' } as const
+    return this.service.retried(request, (answer) =>
+      answer.list('projects').map((p) => ({
         projectId: stringOf(field(p, 'project_id')) ?? '',
         name: stringOf(field(p, 'name')) ?? '',
       })),
@@ -103,17 +97,14 @@ export class DeepgramClient {
     request: CreateKeyBody,
     attempt: Attempt = { n: 1, remainingMs: Infinity },
   ): Promise<CreatedKey> {
-    const action = 'creating the key'
-    const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request))
-    const body = this.expectOk(response, action)
-    const unusable = (problem: string) =>
-      new UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body))
-    if (typeof body !== 'object' || body === null) throw unusable('the answer is not a JSON object')
+    const path = keysPath(projectId)
+    const answer = await this.service.once({ method: 'POST', path, action: 'creating the key', body: request }, attempt)
+    const body = answer.object()
     const key = stringOf(field(body, 'key'))
     const apiKeyId = stringOf(field(body, 'api_key_id'))
-    if (key === undefined) throw unusable('the answer carries no key')
-    if (apiKeyId === undefined) throw unusable('the answer carries no api_key_id')
-    if (!isUuid(apiKeyId)) throw unusable('its api_key_id is not a UUID')
+    if (key === undefined) throw answer.unusable('the answer carries no key')
+    if (apiKeyId === undefined) throw answer.unusable('the answer carries no api_key_id')
+    if (!isUuid(apiKeyId)) throw answer.unusable('its api_key_id is not a UUID')
     return {
       apiKeyId: apiKeyId.toLowerCase(),
       key,
@@ -125,15 +116,16 @@ export class DeepgramClient {
   }
 
   async listKeys(projectId: string): Promise<ProjectKey[]> {
-    const action = 'listing the project keys'
-    return this.retried('GET', keysPath(projectId), action, (response, body) =>
-      requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(field(item, 'api_key'))),
+    const request = { method: 'GET', path: keysPath(projectId), action: 'listing the project keys' } as const
+    return this.service.retried(request, (answer) =>
+      answer.list('api_keys').map((item) => toProjectKey(field(item, 'api_key'))),
     )
   }
 
   /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
   async getKey(projectId: string, keyId: string): Promise<ProjectKey> {
-    return this.retried('GET', keyPath(projectId, keyId), `reading key ${keyId}`, (_, body) => {
+    const request = { method: 'GET', path: keyPath(projectId, keyId), action: `reading key ${keyId}` } as const
+    return this.service.retried(request, ({ body }) => {
       const nested = field(field(field(body, 'item'), 'member'), 'api_key')
       return toProjectKey(nested ?? field(body, 'api_key'))
     })
@@ -144,10 +136,15 @@ export class DeepgramClient {
    * an error is a failure: only Deepgram's word that it deleted the key counts.
    */
   async deleteKey(projectId: string, keyId: string): Promise<DeleteOutcome> {
-    return this.retried('DELETE', keyPath(projectId, keyId), `deleting key ${keyId}`, (response) => {
-      if (response.status === 404) return 'already-gone'
-      return 'deleted'
-    })
+    const request = { method: 'DELETE', path: keyPath(projectId, keyId), action: `deleting key ${keyId}` } as const
+    return this.service.retried(
+      request,
+      (answer): DeleteOutcome => {
+        if (reportsError(answer.body)) throw answer.refused()
+        return 'deleted'
+      },
+      () => 'already-gone',
+    )
   }
 
   /**
@@ -163,12 +160,7 @@ export class DeepgramClient {
   ): Promise<T> {
     const search = new URLSearchParams(query).toString()
     const target = `${projectPath(projectId)}/${path}${search === '' ? '' : `?${search}`}`
-    return this.retried('GET', target, action, (response, body) =>
-      read(
-        body,
-        (problem) => new UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body)),
-      ),
-    )
+    return this.service.retried({ method: 'GET', path: target, action }, (answer) => read(answer.body, answer.unusable))
   }
 
   /**
@@ -177,79 +169,13 @@ export class DeepgramClient {
    * checks it.
    */
   async grantToken(ttlSeconds: number): Promise<GrantAnswer> {
-    const action = 'granting a temporary token'
-    const { policy, clock, deadline } = this.options
-    return withRetry(
-      async (n, remainingMs) => {
-        const sentAt = clock.now()
-        const response = await this.send(
-          'POST',
-          '/v1/auth/grant',
-          action,
-          { n, remainingMs },
-          JSON.stringify({ ttl_seconds: ttlSeconds }),
-        )
-        const body = this.expectOk(response, action)
-        return { body, sentAt, status: response.status, requestId: requestIdOf(response, body) }
-      },
-      transientVerdict,
-      endingBy(policy, deadline, clock.now()),
-      clock,
-    )
-  }
-
-  private async retried<T>(
-    method: 'GET' | 'DELETE',
-    path: string,
-    action: string,
-    read: (response: HttpResponse, body: unknown) => T,
-  ): Promise<T> {
-    const { policy, clock, deadline } = this.options
-    return withRetry(
-      async (n, remainingMs) => {
-        const response = await this.send(method, path, action, { n, remainingMs })
-        if (method === 'DELETE' && response.status === 404) return read(response, undefined)
-        const body = this.expectOk(response, action)
-        if (method === 'DELETE' && reportsError(body)) throw deepgramError(response, action, clock.now())
-        return read(response, body)
-      },
-      transientVerdict,
-      endingBy(policy, deadline, clock.now()),
-      clock,
-    )
-  }
-
-  private async send(
-    method: 'GET' | 'POST' | 'DELETE',
-    path: string,
-    action: string,
-    attempt: Attempt,
-    body?: string,
-  ): Promise<HttpResponse> {
-    const { baseUrl, apiKey, userAgent, cancelled, deadline, clock, send } = this.options
-    const headers: Record<string, string> = {
-      authorization: `Token ${apiKey}`,
-      accept: 'application/json',
-      'user-agent': userAgent,
-    }
-    if (body !== undefined) headers['content-type'] = 'application/json'
-    const link = {
-      service: 'Deepgram' as const,
-      urlInput: 'deepgram-api-url',
-      send,
-      now: clock.now,
-      deadline,
-      cancelled,
-      cancelledMessage,
-      requestIdOf: (h: Record<string, string | undefined>) =>
-        requestIdOf({ status: 0, headers: h, body: '' }, undefined),
-    }
-    return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt)
-  }
-
-  private expectOk(response: HttpResponse, action: string): unknown {
-    if (response.status >= 200 && response.status < 300) return parseJson(response.body)
-    throw deepgramError(response, action, this.options.clock.now())
+    const request = {
+      method: 'POST',
+      path: '/v1/auth/grant',
+      action: 'granting a temporary token',
+      body: { ttl_seconds: ttlSeconds },
+    } as const
+    return this.service.retried(request, ({ body, sentAt, status, requestId }) => ({ body, sentAt, status, requestId }))
   }
 }
 
@@ -260,18 +186,6 @@ function cancelledMessage(action: string): string {
 /** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
 function reportsError(body: unknown): boolean {
   return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined)
-}
-
-function requiredArray(body: unknown, name: string, response: HttpResponse, action: string): unknown[] {
-  const value = field(body, name)
-  if (Array.isArray(value)) return value
-  throw new UnusableAnswerError(
-    'Deepgram',
-    action,
-    response.status,
-    `the answer has no ${name} list`,
-    requestIdOf(response, body),
-  )
 }
 
 /** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
@@ -291,20 +205,6 @@ function keyPath(projectId: string, keyId: string): string {
   return `${keysPath(projectId)}/${keyId}`
 }
 
-/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
-export function transientVerdict(error: unknown): RetryVerdict {
-  if (error instanceof NetworkError) return { retry: true }
-  if (error instanceof ServiceError && isTransientStatus(error.status)) {
-    const after = error.details.retryAfterSeconds
-    return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 }
-  }
-  return { retry: false }
-}
-
-export function isTransientStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500
-}
-
 /**
  * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
  * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
@@ -321,8 +221,7 @@ export function deepgramError(response: HttpResponse, action: string, now: numbe
     stringOf(field(body, 'reason')) ??
     (typeof body === 'string' ? body : undefined) ??
     (text || 'no message')
-  const requestId = requestIdOf(response, body)
-  const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now)
+  const requestId = requestIdOf(response.headers, body)
   return new ServiceError({
     service: 'Deepgram',
     action,
@@ -331,13 +230,13 @@ export function deepgramError(response: HttpResponse, action: string, now: numbe
     message: message.replace(/\s+/g, ' ').trim(),
     requestId,
     hint: deepgramHint(response.status, code),
-    retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    retryAfterSeconds: retryAfterSecondsOf(response, now),
   })
 }
 
 /** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
-function requestIdOf(response: HttpResponse, body: unknown): string | undefined {
-  return stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id']
+function requestIdOf(headers: HttpResponse['headers'], body: unknown): string | undefined {
+  return stringOf(field(body, 'request_id')) ?? headers['dg-request-id'] ?? headers['x-request-id']
 }
 
 function deepgramHint(status: number, code: string | undefined): string | undefined {
@@ -352,26 +251,6 @@ function deepgramHint(status: number, code: string | undefined): string | undefi
   if (status === 429) return 'Deepgram is limiting requests; run the job again later.'
   if (status >= 500) return 'Deepgram had a problem; run the job again later.'
   return undefined
-}
-
-export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
-}
-
-export function field(value: unknown, name: string): unknown {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined
-}
-
-export function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined
-}
-
-function stringsOf(value: unknown): string[] | undefined {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : undefined
 }
 
 function toProjectKey(value: unknown): ProjectKey {

@@ -1,5 +1,3 @@
-import { InputError } from '../shared/errors.ts'
-
 /** How long the new key lives: sent as `time_to_live_in_seconds` or as `expiration_date`. */
 export type Expiration = { kind: 'ttl'; seconds: number } | { kind: 'date'; date: Date }
 
@@ -21,12 +19,30 @@ const DURATION_PART = /(\d+)([wdhms])/g
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/
 
+/**
+ * An expiration that cannot be read, or is out of bounds: what is wrong and the forms accepted.
+ * The action words it as an input error, the broker as a refusal of the request.
+ */
+export class ExpirationError extends Error {
+  /** What is wrong, without the forms: "'2h30' is not understood". */
+  readonly problem: string
+  /** What to give instead, as a sentence: "Give a duration (90s, …) or an ISO 8601 date-time …". */
+  readonly accepted: string
+  constructor(problem: string, accepted: string) {
+    super(`${problem}. ${accepted}.`)
+    this.name = 'ExpirationError'
+    this.problem = problem
+    this.accepted = accepted
+  }
+}
+
 function refuse(why: string): never {
-  throw new InputError('expiration', `${why}. Give ${FORMS}.`)
+  throw new ExpirationError(why, `Give ${FORMS}`)
 }
 
 /**
- * Parses the `expiration` input. `now` is when the key is about to be created; a key may live at
+ * Parses an expiration as the action's input and the broker's requests write it; ExpirationError
+ * when it is not one. `now` is when the key is about to be created; a key may live at
  * most `maxSeconds` from then (90 days unless a stricter policy says less).
  */
 export function parseExpiration(text: string, now: Date, maxSeconds = MAX_EXPIRATION_SECONDS): Expiration {
@@ -34,9 +50,9 @@ export function parseExpiration(text: string, now: Date, maxSeconds = MAX_EXPIRA
   const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000
   if (seconds > maxSeconds) {
     const limit = maxSeconds % 86400 === 0 ? `${maxSeconds / 86400} days` : describeSeconds(maxSeconds)
-    throw new InputError(
-      'expiration',
-      `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${FORMS}.`,
+    throw new ExpirationError(
+      `'${text.trim()}' is longer than the limit of ${limit}`,
+      `Give at most ${limit} from now, as ${FORMS}`,
     )
   }
   return expiration

@@ -1,5 +1,5 @@
 import type { CreateKeyBody, CreatedKey, DeepgramClient, ProjectKey } from './client.ts'
-import { transientVerdict } from './client.ts'
+import { transientVerdict } from '../shared/json-service.ts'
 import { ActionError, CancelledError, NetworkError, ServiceError, UnusableAnswerError } from '../shared/errors.ts'
 import { formatMarker, parseMarker, withMarker, type Marker } from './marker.ts'
 import { expectedExpiry, type Expiration } from './expiration.ts'

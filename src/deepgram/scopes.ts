@@ -1,5 +1,5 @@
-// Which of Deepgram's scopes let a key manage keys or the project, and what a granted list may
-// hold beyond what was asked. Pure rules, shared by the action (inputs, the check after creating)
+// Which of Deepgram's scopes let a key manage keys or the project, and what the scopes Deepgram gave
+// a new key may hold beyond what was asked. Pure rules, shared by the action (inputs, the check after creating)
 // and the broker (its policy). Sources: Deepgram's "Working with roles" page, its role table.
 
 /** The project permissions each role carries, as Deepgram's role table lists them. */
@@ -72,6 +72,20 @@ export const ROLE_PERMISSIONS: Readonly<Record<'owner' | 'admin' | 'member', rea
  */
 const MANAGED_FAMILIES = new Set(['keys', 'project', 'members', 'admins', 'owners', 'billing'])
 
+/**
+ * A scope as Deepgram writes them, in every mode (the action's input, the broker's requests and
+ * policy, Deepgram's answers): words of letters, digits and _.*- joined by colons, nothing that
+ * could carry other text. Case aside: scopes are compared without regard to it.
+ */
+const SCOPE = /^[a-z0-9*_.-]+(?::[a-z0-9*_.-]+)*$/i
+
+/** The form of a scope, for messages. */
+export const SCOPE_FORM = 'scopes such as usage:write'
+
+export function isScope(text: string): boolean {
+  return SCOPE.test(text)
+}
+
 function isRole(scope: string): scope is keyof typeof ROLE_PERMISSIONS {
   return Object.hasOwn(ROLE_PERMISSIONS, scope)
 }
@@ -103,47 +117,44 @@ export function whyManagement(scope: string): string {
 }
 
 /**
- * Scopes a key granted `scope` holds as well, by Deepgram's documented rules: a role's
+ * Scopes a key given `scope` holds as well, by Deepgram's documented rules: a role's
  * permissions, `x:read` with `x:write` (keys:read with keys:write, project:read with
  * project:write), and every account permission with `account:write`.
  */
-function implied(scope: string): (granted: string) => boolean {
+function implied(scope: string): (given: string) => boolean {
   const lower = scope.toLowerCase()
   if (isRole(lower)) {
     const permissions = ROLE_PERMISSIONS[lower]
-    return (granted) => permissions.includes(granted)
+    return (given) => permissions.includes(given)
   }
-  if (lower === 'account:write') return (granted) => granted.startsWith('account:')
+  if (lower === 'account:write') return (given) => given.startsWith('account:')
   const write = /^([a-z-]+):write(:.*)?$/.exec(lower)
-  if (write) return (granted) => granted === `${write[1]}:read${write[2] ?? ''}`
+  if (write) return (given) => given === `${write[1]}:read${write[2] ?? ''}`
   return () => false
 }
 
-/** A scope as Deepgram writes them: words joined by colons, nothing that could carry other text. */
-const SCOPE = /^[a-z0-9*_.-]+(?::[a-z0-9*_.-]+)*$/
-
 /**
- * The granted scopes that were neither requested nor implied by a requested one, and that can
- * manage keys or the project; also any granted entry that is not a scope at all (it cannot be
- * told harmless). Empty when the grant is what was asked for.
+ * The scopes Deepgram gave that were neither requested nor implied by a requested one, and that can
+ * manage keys or the project; also any given entry that is not a scope at all (it cannot be told
+ * harmless). Empty when Deepgram gave what was asked for.
  */
-export function unrequestedManagementScopes(requested: readonly string[], granted: readonly string[]): string[] {
+export function unrequestedManagementScopes(requested: readonly string[], given: readonly string[]): string[] {
   const asked = requested.map((scope) => scope.toLowerCase())
   const covers = asked.map(implied)
-  return granted.filter((scope) => {
+  return given.filter((scope) => {
     const lower = scope.toLowerCase()
-    if (!SCOPE.test(lower)) return true
+    if (!isScope(lower)) return true
     if (asked.includes(lower) || covers.some((cover) => cover(lower))) return false
     return isManagementScope(lower)
   })
 }
 
 /**
- * What is wrong with a grant, to end "Deepgram created key …, but": undefined when the key holds
- * no management scope beyond what was asked for.
+ * What is wrong with the scopes Deepgram gave a new key, to end "Deepgram created key …, but":
+ * undefined when the key holds no management scope beyond what was asked for.
  */
-export function grantProblem(requested: readonly string[], granted: readonly string[]): string | undefined {
-  const extra = unrequestedManagementScopes(requested, granted)
+export function extraScopesProblem(requested: readonly string[], given: readonly string[]): string | undefined {
+  const extra = unrequestedManagementScopes(requested, given)
   if (extra.length === 0) return undefined
   const list = extra.map((scope) => `'${scope}'`).join(', ')
   return `it was granted ${list}, which ${extra.length === 1 ? 'was' : 'were'} not asked for and can manage keys or the project`

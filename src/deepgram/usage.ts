@@ -6,7 +6,8 @@
 // cost (billing:read). Deepgram's figures lag behind: what is read is what Deepgram says so far.
 import { mapBounded } from '../shared/concurrency.ts'
 import { ServiceError, type UnusableAnswerError } from '../shared/errors.ts'
-import { field, stringOf, type DeepgramClient } from './client.ts'
+import { field, stringOf } from '../shared/json.ts'
+import type { DeepgramClient } from './client.ts'
 
 /** One page of the request log holds at most this many requests (Deepgram's own maximum). */
 export const LOG_PAGE_SIZE = 1000

@@ -1,7 +1,8 @@
 // One attempt of a request to a service, inside its step's budget: it is never sent once the job
 // is cancelled or the budget is spent, its deadline is what is left, and every way it can fail
-// without a usable answer becomes one of errors.ts's values, naming the service. Deepgram's client
-// and the broker's share it, so both keep the same promises.
+// without a usable answer becomes one of errors.ts's values, naming the service. The JSON service
+// core (json-service.ts, under Deepgram's client and the broker's) and GitHub's secret reads share
+// it, so all keep the same promises.
 import {
   CancelledError,
   NetworkError,

@@ -99,7 +99,7 @@ export interface SendOptions {
   /** Deadline of one whole exchange: connecting, the headers and every byte of the body. */
   timeoutMs: number
   /** Bytes of an answer read at most; past them the exchange is abandoned. */
-  maxBodyBytes: number
+  maxAnswerBytes: number
   /** The proxy a URL goes through, for error messages; undefined when it goes direct. */
   proxyFor?: (url: string) => string | undefined
 }
@@ -108,7 +108,7 @@ export interface SendOptions {
  * The largest answer read. Deepgram's and GitHub's answers are a few kilobytes; a project's key
  * listing of a thousand keys is about 300 KB.
  */
-export const MAX_BODY_BYTES = 1024 * 1024
+export const MAX_ANSWER_BYTES = 1024 * 1024
 
 /**
  * An HttpSend over undici with the given dispatcher (the proxy-aware agent in production).
@@ -127,7 +127,7 @@ export function undiciSend(dispatcher: Dispatcher, options: SendOptions): HttpSe
     try {
       const response = await request(url, { method, headers, body, dispatcher, signal: abort })
       const responseHeaders = flattenHeaders(response.headers)
-      const text = await readCapped(response.body, options.maxBodyBytes, response.statusCode, responseHeaders)
+      const text = await readCapped(response.body, options.maxAnswerBytes, response.statusCode, responseHeaders)
       return { status: response.statusCode, headers: responseHeaders, body: text }
     } catch (error) {
       if (error instanceof AnswerTooLargeError) throw error

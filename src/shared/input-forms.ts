@@ -28,27 +28,35 @@ export function checkCredential(name: string, value: string): void {
   }
 }
 
+/** The forms a base URL may take, for messages (without a full stop: a caller may add its default). */
+export const BASE_URL_FORMS = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1])'
+
 /**
- * A service's base URL: https, or plain http to this machine only, since anything else would carry
- * the credentials in clear text across a network.
+ * A service's base URL without its trailing slash, or why it is refused, as a phrase that follows
+ * its name. It is https, or plain http to this machine only, since anything else would carry
+ * `credential` ("the key") in clear text across a network; and bare: no credentials, query or
+ * fragment, which a path would be joined to.
  */
-export function readBaseUrl(getInput: GetInput, name: string, fallback: string): string {
-  const text = getInput(name) || fallback
-  const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).'
+export function checkBaseUrl(text: string, credential: string): { url: string } | { problem: string } {
   let url: URL
   try {
     url = new URL(text)
   } catch {
-    throw new InputError(name, `'${text}' is not a URL. ${forms}`)
+    return { problem: `'${text}' is not a URL` }
   }
-  if (url.username || url.password) throw new InputError(name, `must not carry credentials. ${forms}`)
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    throw new InputError(
-      name,
-      `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`,
-    )
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new InputError(name, `'${text}' is not an http(s) URL. ${forms}`)
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+  if (url.username || url.password || url.search || url.hash)
+    return { problem: 'must be a bare base URL, without credentials, query or fragment' }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname))
+    return {
+      problem: `'${text}' is plain http to a host that is not this machine: ${credential} would cross the network in clear text`,
+    }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { problem: `'${text}' is not an http(s) URL` }
+  return { url: `${url.origin}${url.pathname.replace(/\/+$/, '')}` }
+}
+
+/** A base URL input (checkBaseUrl), an InputError naming it when it is not one. */
+export function readBaseUrl(getInput: GetInput, name: string, fallback: string): string {
+  const checked = checkBaseUrl(getInput(name) || fallback, 'the key')
+  if ('problem' in checked) throw new InputError(name, `${checked.problem}. ${BASE_URL_FORMS}.`)
+  return checked.url
 }

@@ -14,7 +14,7 @@ import { publishRotation, retirePreviousKeys, type KeepPrevious, type RotationRe
 import { describeExpiration } from '../../deepgram/expiration.ts'
 import { secretDigest } from '../../deepgram/marker.ts'
 import { mayHaveLeftKey, mintWithoutOrphans, verifyCreatedKey } from '../../deepgram/mint.ts'
-import { grantProblem } from '../../deepgram/scopes.ts'
+import { extraScopesProblem } from '../../deepgram/scopes.ts'
 import { splitResults, type TargetResult } from '../../github/deliver.ts'
 import type { SecretDelivery } from '../../github/load.ts'
 import { secretIdentity, type SecretPlan } from '../../github/plan.ts'
@@ -210,7 +210,7 @@ async function mint(
     secrets.push(minted.key)
   }
   const problem =
-    verifyCreatedKey(minted, plan.expiration, sentAt, clock.now()) ?? grantProblem(plan.scopes, minted.scopes)
+    verifyCreatedKey(minted, plan.expiration, sentAt, clock.now()) ?? extraScopesProblem(plan.scopes, minted.scopes)
   if (problem !== undefined)
     throw await deleteAfterFailure(source, minted, `${createdBy(source, minted)}, but ${problem}.`)
   return minted

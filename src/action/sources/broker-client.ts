@@ -1,19 +1,13 @@
-import {
-  field,
-  parseJson,
-  stringOf,
-  transientVerdict,
-  type CreatedKey,
-  type DeleteOutcome,
-  type GrantAnswer,
-} from '../../deepgram/client.ts'
+import type { CreatedKey, DeleteOutcome, GrantAnswer } from '../../deepgram/client.ts'
 import { GRANT_CANCELLED } from '../../deepgram/grant.ts'
 import { isUuid } from '../../deepgram/ids.ts'
 import { usageFromJson, type KeyUsage } from '../../deepgram/usage.ts'
-import { ServiceError, UnusableAnswerError } from '../../shared/errors.ts'
-import type { HttpResponse, HttpSend } from '../../shared/http.ts'
-import { sendAttempt, type Attempt } from '../../shared/attempt.ts'
-import { endingBy, parseRetryAfter, withRetry, type RetryClock, type RetryPolicy } from '../../shared/retry.ts'
+import type { Attempt } from '../../shared/attempt.ts'
+import { ServiceError } from '../../shared/errors.ts'
+import type { HttpResponse } from '../../shared/http.ts'
+import { field, parseJson, stringOf, stringsOf } from '../../shared/json.ts'
+import { REFUSAL_CLAIMS } from '../../shared/refusal-claims.ts'
+import { JsonService, retryAfterSecondsOf, type JsonAnswer, type JsonServiceLink } from '../../shared/json-service.ts'
 
 /** The body of the broker's POST /v1/keys; the rule supplies what is left out. */
 export interface BrokerCreateBody {
@@ -40,22 +34,12 @@ export interface BrokerListedKey {
   expirationDate?: string
 }
 
-export interface BrokerClientOptions {
-  /** The broker's base URL, as readBaseUrl gives it (no trailing slash). */
-  baseUrl: string
+export interface BrokerClientOptions extends JsonServiceLink {
   /** This job's GitHub OIDC token, for the broker's audience. Never logged, never in an error. */
   idToken: string
-  send: HttpSend
-  clock: RetryClock
-  policy: RetryPolicy
-  userAgent: string
   /** Epoch ms after which no request of this client may still run: the step's own bound. */
   deadline: number
-  /** Aborts every request at once when the job is cancelled. */
-  cancelled?: AbortSignal
 }
-
-type Method = 'GET' | 'POST' | 'DELETE'
 
 /**
  * The broker's HTTP API (docs/broker.md): create a key, list or delete this repository's keys by
@@ -63,10 +47,18 @@ type Method = 'GET' | 'POST' | 'DELETE'
  * the broker's status, code, message and the claims it matched, and say what to do, never the token.
  */
 export class BrokerClient {
-  private readonly options: BrokerClientOptions
+  private readonly service: JsonService
 
   constructor(options: BrokerClientOptions) {
-    this.options = options
+    const { idToken, ...link } = options
+    this.service = new JsonService(link, {
+      service: 'The broker',
+      urlInput: 'broker-url',
+      authorization: `Bearer ${idToken}`,
+      cancelledMessage,
+      requestIdOf: (headers) => headers['x-request-id'],
+      refusal: brokerError,
+    })
   }
 
   /**
@@ -75,78 +67,48 @@ export class BrokerClient {
    * key (not JSON, no key, ids that are not UUIDs, too large) is an UnusableAnswerError.
    */
   async createOnce(body: BrokerCreateBody, attempt: Attempt): Promise<BrokerKey> {
-    const action = 'creating the key'
-    const response = await this.send('POST', '/v1/keys', action, attempt, JSON.stringify(body))
-    const answer = this.expectOk(response, action)
-    const unusable = (problem: string) =>
-      new UnusableAnswerError('The broker', action, response.status, problem, response.headers['x-request-id'])
-    if (typeof answer !== 'object' || answer === null) throw unusable('the answer is not a JSON object')
-    const key = stringOf(field(answer, 'key'))
-    const keyId = stringOf(field(answer, 'key_id'))
-    const projectId = stringOf(field(answer, 'project_id'))
-    if (key === undefined) throw unusable('the answer carries no key')
-    if (keyId === undefined || !isUuid(keyId)) throw unusable('its key_id is not a UUID')
-    if (projectId === undefined || !isUuid(projectId)) throw unusable('its project_id is not a UUID')
+    const answer = await this.service.once(
+      { method: 'POST', path: '/v1/keys', action: 'creating the key', body },
+      attempt,
+    )
+    const created = answer.object()
+    const key = stringOf(field(created, 'key'))
+    const keyId = stringOf(field(created, 'key_id'))
+    const projectId = stringOf(field(created, 'project_id'))
+    if (key === undefined) throw answer.unusable('the answer carries no key')
+    if (keyId === undefined || !isUuid(keyId)) throw answer.unusable('its key_id is not a UUID')
+    if (projectId === undefined || !isUuid(projectId)) throw answer.unusable('its project_id is not a UUID')
     return {
       key,
       apiKeyId: keyId.toLowerCase(),
       projectId: projectId.toLowerCase(),
-      expirationDate: stringOf(field(answer, 'expires_at')),
-      created: stringOf(field(answer, 'created')),
-      scopes: stringsOf(field(answer, 'scopes')),
-      tags: stringsOf(field(answer, 'tags')),
+      expirationDate: stringOf(field(created, 'expires_at')),
+      created: stringOf(field(created, 'created')),
+      scopes: stringsOf(field(created, 'scopes')) ?? [],
+      tags: stringsOf(field(created, 'tags')) ?? [],
     }
   }
 
   /**
-   * A temporary token (POST /v1/tokens). A grant leaves nothing behind, so it is retried like a
+   * A temporary token (POST /v1/tokens). A token leaves nothing behind, so it is retried like a
    * read. The answer is returned unchecked (checkToken), with when its attempt was sent.
    */
   async grantToken(expiration: string): Promise<GrantAnswer> {
-    const { policy, clock, deadline } = this.options
-    return withRetry(
-      async (n, remainingMs) => {
-        const sentAt = clock.now()
-        const response = await this.send(
-          'POST',
-          '/v1/tokens',
-          GRANTING,
-          { n, remainingMs },
-          JSON.stringify({ expiration }),
-        )
-        return {
-          body: this.expectOk(response, GRANTING),
-          sentAt,
-          status: response.status,
-          requestId: response.headers['x-request-id'],
-        }
-      },
-      transientVerdict,
-      endingBy(policy, deadline, clock.now()),
-      clock,
-    )
+    const request = { method: 'POST', path: '/v1/tokens', action: GRANTING, body: { expiration } } as const
+    return this.service.retried(request, ({ body, sentAt, status, requestId }) => ({ body, sentAt, status, requestId }))
   }
 
   /** Deletes every key the broker minted for this repository with this invocation: their ids. */
   async deleteInvocation(invocation: string): Promise<string[]> {
     const action = "deleting this run's keys"
-    return this.retried('DELETE', `/v1/keys?invocation=${invocation}`, action, (body) => idsOf(field(body, 'deleted')))
+    return this.service.retried({ method: 'DELETE', path: `/v1/keys?invocation=${invocation}`, action }, deletedIds)
   }
 
   /** The live keys the broker minted for this repository and this secret. */
   async keysOfSecret(digest: string): Promise<BrokerListedKey[]> {
     const action = "listing the secret's earlier keys"
-    return this.retried('GET', `/v1/keys?secret=${digest}`, action, (body, response) => {
-      const keys = field(body, 'keys')
-      if (!Array.isArray(keys))
-        throw new UnusableAnswerError(
-          'The broker',
-          action,
-          response.status,
-          'the answer has no keys list',
-          response.headers['x-request-id'],
-        )
-      return keys.flatMap((item): BrokerListedKey[] => {
+    return this.service.retried({ method: 'GET', path: `/v1/keys?secret=${digest}`, action }, (answer) =>
+      answer.list('keys').flatMap((item): BrokerListedKey[] => {
         const id = stringOf(field(item, 'key_id'))
         // An id that is not a UUID is never sent back: the key is left to expire.
         if (id === undefined || !isUuid(id)) return []
@@ -157,38 +119,32 @@ export class BrokerClient {
             expirationDate: stringOf(field(item, 'expires_at')),
           },
         ]
-      })
-    })
+      }),
+    )
   }
 
   /** Deletes one key this broker minted for this repository; 404 means the broker does not know it (any more). */
   async deleteKey(keyId: string): Promise<DeleteOutcome> {
-    const action = `deleting key ${keyId}`
-    return this.retried(
-      'DELETE',
-      `/v1/keys/${encodeURIComponent(keyId)}`,
-      action,
-      (body, response) => {
+    const request = {
+      method: 'DELETE',
+      path: `/v1/keys/${encodeURIComponent(keyId)}`,
+      action: `deleting key ${keyId}`,
+    } as const
+    return this.service.retried(
+      request,
+      (answer): DeleteOutcome => {
         // Only the broker's word that it deleted this key counts.
-        if (idsOf(field(body, 'deleted')).includes(keyId.toLowerCase())) return 'deleted' as const
-        throw new UnusableAnswerError(
-          'The broker',
-          action,
-          response.status,
-          'the answer does not say the key was deleted, so it may still exist',
-          response.headers['x-request-id'],
-        )
+        if (deletedIds(answer).includes(keyId.toLowerCase())) return 'deleted'
+        throw answer.unusable('the answer does not say the key was deleted, so it may still exist')
       },
-      'already-gone',
+      () => 'already-gone',
     )
   }
 
   /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
   async deleteTagged(tags: string[]): Promise<string[]> {
     const action = `deleting the keys tagged ${tags.join(', ')}`
-    return this.retried('DELETE', `/v1/keys?tags=${tags.map(encodeURIComponent).join(',')}`, action, (body) =>
-      idsOf(field(body, 'deleted')),
-    )
+    return this.service.retried({ method: 'DELETE', path: `/v1/keys?tags=${tagQuery(tags)}`, action }, deletedIds)
   }
 
   /**
@@ -198,13 +154,9 @@ export class BrokerClient {
   async usageOfKey(keyId: string, since?: Date): Promise<KeyUsage | undefined> {
     const action = `reading the usage of key ${keyId}`
     const query = since === undefined ? '' : `?since=${encodeURIComponent(since.toISOString())}`
+    const path = `/v1/keys/${encodeURIComponent(keyId)}/usage${query}`
     try {
-      const keys = await this.retried(
-        'GET',
-        `/v1/keys/${encodeURIComponent(keyId)}/usage${query}`,
-        action,
-        (body, response) => usageList(body, response, action),
-      )
+      const keys = await this.service.retried({ method: 'GET', path, action }, usageList)
       return keys.find((usage) => usage.keyId === keyId.toLowerCase())
     } catch (error) {
       if (error instanceof ServiceError && (error.status === 404 || error.details.code === 'not_yours'))
@@ -216,62 +168,13 @@ export class BrokerClient {
   /** What each key the broker minted for this repository with all the tags used. */
   async usageTagged(tags: string[], since?: Date): Promise<KeyUsage[]> {
     const action = `reading the usage of the keys tagged ${tags.join(', ')}`
-    const query = `?tags=${tags.map(encodeURIComponent).join(',')}${since === undefined ? '' : `&since=${encodeURIComponent(since.toISOString())}`}`
-    return this.retried('GET', `/v1/usage${query}`, action, (body, response) => usageList(body, response, action))
+    const query = `?tags=${tagQuery(tags)}${since === undefined ? '' : `&since=${encodeURIComponent(since.toISOString())}`}`
+    return this.service.retried({ method: 'GET', path: `/v1/usage${query}`, action }, usageList)
   }
+}
 
-  /** A request that is safe to repeat, retried on transient failures within the step's deadline. */
-  private async retried<T>(
-    method: Method,
-    path: string,
-    action: string,
-    read: (body: unknown, response: HttpResponse) => T,
-    on404?: T,
-  ): Promise<T> {
-    const { policy, clock, deadline } = this.options
-    return withRetry(
-      async (n, remainingMs) => {
-        const response = await this.send(method, path, action, { n, remainingMs })
-        if (response.status === 404 && on404 !== undefined) return on404
-        return read(this.expectOk(response, action), response)
-      },
-      transientVerdict,
-      endingBy(policy, deadline, clock.now()),
-      clock,
-    )
-  }
-
-  private async send(
-    method: Method,
-    path: string,
-    action: string,
-    attempt: Attempt,
-    body?: string,
-  ): Promise<HttpResponse> {
-    const { baseUrl, idToken, userAgent, cancelled, deadline, clock, send } = this.options
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${idToken}`,
-      accept: 'application/json',
-      'user-agent': userAgent,
-    }
-    if (body !== undefined) headers['content-type'] = 'application/json'
-    const link = {
-      service: 'The broker' as const,
-      urlInput: 'broker-url',
-      send,
-      now: clock.now,
-      deadline,
-      cancelled,
-      cancelledMessage,
-      requestIdOf: (h: Record<string, string | undefined>) => h['x-request-id'],
-    }
-    return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt)
-  }
-
-  private expectOk(response: HttpResponse, action: string): unknown {
-    if (response.status >= 200 && response.status < 300) return parseJson(response.body)
-    throw brokerError(response, action, this.options.clock.now())
-  }
+function tagQuery(tags: string[]): string {
+  return tags.map(encodeURIComponent).join(',')
 }
 
 const GRANTING = 'granting a temporary token'
@@ -281,24 +184,12 @@ function cancelledMessage(action: string): string {
   return `The job was cancelled while ${action}. The post step asks the broker to delete any key this run created.`
 }
 
-/** The claims the broker matched against its rules, as it reported them in a refusal. */
-const REPORTED_CLAIMS = [
-  'repository',
-  'repository_id',
-  'ref',
-  'environment',
-  'event_name',
-  'workflow_ref',
-  'job_workflow_ref',
-]
-
 /** A refusal, from the broker's `{error, message, claims}` body (or whatever a proxy in front said). */
 export function brokerError(response: HttpResponse, action: string, now: number): ServiceError {
   const body = parseJson(response.body)
   const code = stringOf(field(body, 'error'))
   const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300)
   const message = (stringOf(field(body, 'message')) ?? (text || 'no message')).replace(/\s+/g, ' ').trim()
-  const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now)
   return new ServiceError({
     service: 'The broker',
     action,
@@ -307,13 +198,13 @@ export function brokerError(response: HttpResponse, action: string, now: number)
     message: withClaims(message, field(body, 'claims')),
     requestId: response.headers['x-request-id'],
     hint: brokerHint(response.status, action, code),
-    retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+    retryAfterSeconds: retryAfterSecondsOf(response, now),
   })
 }
 
 /** The message, and the claims the broker matched when its message does not name them already. */
 function withClaims(message: string, claims: unknown): string {
-  const shown = REPORTED_CLAIMS.flatMap((name) => {
+  const shown = REFUSAL_CLAIMS.flatMap((name) => {
     const value = stringOf(field(claims, name))
     return value === undefined ? [] : [`${name} ${value.slice(0, 200)}`]
   })
@@ -360,26 +251,16 @@ function grantHint(status: number, code: string | undefined): string {
   return brokerHint(status, 'granting', code)
 }
 
-function stringsOf(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
-}
-
 /** The broker's `{keys: [usage…]}`, every entry checked; a key id that is not a UUID is left out. */
-function usageList(body: unknown, response: HttpResponse, action: string): KeyUsage[] {
-  const unusable = (problem: string) =>
-    new UnusableAnswerError('The broker', action, response.status, problem, response.headers['x-request-id'])
-  const keys = field(body, 'keys')
-  if (!Array.isArray(keys)) throw unusable('the answer has no keys list')
-  return keys.flatMap((item) => {
+function usageList(answer: JsonAnswer): KeyUsage[] {
+  return answer.list('keys').flatMap((item) => {
     const usage = usageFromJson(item)
-    if (typeof usage === 'string') throw unusable(usage)
+    if (typeof usage === 'string') throw answer.unusable(usage)
     return isUuid(usage.keyId) ? [{ ...usage, keyId: usage.keyId.toLowerCase() }] : []
   })
 }
 
-/** Key ids the broker reported; one that is not a UUID is left out (nothing is sent with it). */
-function idsOf(value: unknown): string[] {
-  return stringsOf(value)
-    .filter(isUuid)
-    .map((id) => id.toLowerCase())
+/** The key ids the broker reported deleted; one that is not a UUID is left out (nothing is sent with it). */
+function deletedIds(answer: JsonAnswer): string[] {
+  return (stringsOf(field(answer.body, 'deleted')) ?? []).filter(isUuid).map((id) => id.toLowerCase())
 }

@@ -1,7 +1,8 @@
 // The inputs of `credential: token` (issue 16): which credential, the token's lifetime, and every
 // input that cannot apply to a token, refused before any request.
 import { InputError } from '../../shared/errors.ts'
-import { parseExpiration, type Expiration } from '../../deepgram/expiration.ts'
+import type { Expiration } from '../../deepgram/expiration.ts'
+import { readExpiration } from '../domain-inputs.ts'
 import { MAX_TOKEN_SECONDS, tokenSeconds } from '../../deepgram/grant.ts'
 import { readBrokerTarget, type BrokerTarget } from '../sources/broker-inputs.ts'
 import {
@@ -96,7 +97,7 @@ export function readTokenPlan(getInput: GetInput, now: Date): TokenPlan {
     throw new InputError('key-id', `applies to mode: revoke only, and credential is token. Remove key-id.`)
   }
   const expirationText = getInput('expiration') || '1h'
-  const expiration = parseExpiration(expirationText, now)
+  const expiration = readExpiration(expirationText, now)
   const seconds = tokenSeconds(expiration, now.getTime())
   if (seconds > MAX_TOKEN_SECONDS) {
     throw new InputError(

@@ -1,7 +1,8 @@
 // Who grants the token: Deepgram itself with the step's api-key (POST /v1/auth/grant), or the
 // broker with the job's OIDC token (POST /v1/tokens). Both answers are checked the same way
 // (checkToken). A grant leaves nothing behind, so both are retried like reads, within main's budget.
-import { DeepgramClient, field, type GrantAnswer } from '../../deepgram/client.ts'
+import { DeepgramClient, type GrantAnswer } from '../../deepgram/client.ts'
+import { field } from '../../shared/json.ts'
 import { grantToken } from '../../deepgram/grant.ts'
 import type { ServiceName } from '../../shared/errors.ts'
 import type { HttpSend } from '../../shared/http.ts'

@@ -5,9 +5,10 @@ import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Refusal } from '../refusal.ts'
 
-/** Node's own limits, which docs/broker.md states. */
+/** Node's own limits on a client of the broker, which docs/broker.md states: its headers arrive within this… */
 export const HEADERS_TIMEOUT_MS = 10_000
-export const REQUEST_TIMEOUT_MS = 30_000
+/** …and its whole request, body included, within this. */
+export const REQUEST_ARRIVAL_TIMEOUT_MS = 30_000
 
 const failures = new WeakMap<Duplex, Refusal>()
 
@@ -47,7 +48,7 @@ function refusalFor(error: Error & { code?: string }): Refusal {
     return new Refusal(
       408,
       'request_timeout',
-      `The request did not arrive in time: the headers must arrive within ${HEADERS_TIMEOUT_MS / 1000} s and the whole request within ${REQUEST_TIMEOUT_MS / 1000} s.`,
+      `The request did not arrive in time: the headers must arrive within ${HEADERS_TIMEOUT_MS / 1000} s and the whole request within ${REQUEST_ARRIVAL_TIMEOUT_MS / 1000} s.`,
     )
   }
   if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE') return abortedRequest()

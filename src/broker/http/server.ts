@@ -7,7 +7,7 @@ import {
   answerClientError,
   HEADERS_TIMEOUT_MS,
   parserFailure,
-  REQUEST_TIMEOUT_MS,
+  REQUEST_ARRIVAL_TIMEOUT_MS,
 } from './client-errors.ts'
 import { logLine } from '../../shared/log-text.ts'
 import type { Drain } from './drain.ts'
@@ -19,7 +19,7 @@ import { requestLine, routeOf, routeTemplate, type Route } from './request-targe
 import type { Answer, AuditRecord, Broker } from '../service.ts'
 
 /** The largest body accepted: a key request is a few hundred bytes. */
-export const MAX_BODY_BYTES = 16 * 1024
+export const MAX_REQUEST_BODY_BYTES = 16 * 1024
 
 export interface AuditLine extends AuditRecord {
   time: string
@@ -58,7 +58,7 @@ export function createBrokerServer(deps: ServerDeps): Server {
       // Bounded time for every client. Node checks these limits every connectionsCheckingInterval
       // (30 s by default), which would let a slow client hold on for up to 30 s more.
       headersTimeout: HEADERS_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
+      requestTimeout: REQUEST_ARRIVAL_TIMEOUT_MS,
       connectionsCheckingInterval: 1_000,
       keepAliveTimeout: 5_000,
     },
@@ -226,7 +226,7 @@ function bearerToken(req: IncomingMessage): string {
 }
 
 /**
- * The body as text. Refused past MAX_BODY_BYTES without reading the rest (413); when the client
+ * The body as text. Refused past MAX_REQUEST_BODY_BYTES without reading the rest (413); when the client
  * breaks the request (closes early, bad chunked framing, too slow) with the parser's reason or
  * 400; when the broker starts draining, 503.
  */
@@ -235,9 +235,9 @@ function readBody(req: IncomingMessage, drain: Drain): Promise<string> {
     new Refusal(
       413,
       'body_too_large',
-      `The body is over ${MAX_BODY_BYTES} bytes; a key request is a small JSON object.`,
+      `The body is over ${MAX_REQUEST_BODY_BYTES} bytes; a key request is a small JSON object.`,
     )
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return Promise.reject(tooLarge())
+  if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BODY_BYTES) return Promise.reject(tooLarge())
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -259,7 +259,7 @@ function readBody(req: IncomingMessage, drain: Drain): Promise<string> {
     )
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
-      if (size > MAX_BODY_BYTES) fail(tooLarge())
+      if (size > MAX_REQUEST_BODY_BYTES) fail(tooLarge())
       else chunks.push(chunk)
     })
     req.on('end', () => {

@@ -13,7 +13,7 @@ export class IssuerUnavailable extends Error {
 }
 
 /** Size and time limits of every answer read from an issuer (octo-sts caps discovery at 100 KiB). */
-export const ISSUER_LIMITS = { maxBodyBytes: 100 * 1024, timeoutMs: 5_000 }
+export const ISSUER_LIMITS = { maxAnswerBytes: 100 * 1024, timeoutMs: 5_000 }
 
 /** Reads a JSON answer from an issuer: 200, JSON, within ISSUER_LIMITS (the send enforces them). */
 export async function fetchIssuerJson(send: HttpSend, url: string): Promise<unknown> {

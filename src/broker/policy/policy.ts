@@ -1,10 +1,16 @@
 // The policy file: which workflows may have which keys. Every check runs when the broker starts,
 // and any problem stops it (fail closed): a typo must never widen what a rule grants.
 import { parse, YAMLParseError } from 'yaml'
-import { InputError } from '../../shared/errors.ts'
 import { isLoopbackHost } from '../../shared/loopback.ts'
-import { MAX_EXPIRATION_DAYS, MAX_EXPIRATION_SECONDS, parseExpiration } from '../../deepgram/expiration.ts'
-import { isManagementScope, whyManagement } from '../../deepgram/scopes.ts'
+import {
+  ExpirationError,
+  MAX_EXPIRATION_DAYS,
+  MAX_EXPIRATION_SECONDS,
+  parseExpiration,
+} from '../../deepgram/expiration.ts'
+import { isManagementScope, isScope, SCOPE_FORM, whyManagement } from '../../deepgram/scopes.ts'
+import { isTag, TAG_FORM } from '../../deepgram/tags.ts'
+import { isUuid } from '../../deepgram/ids.ts'
 
 export interface ClaimMatch {
   claim: string
@@ -92,12 +98,7 @@ const NO_STAR_CLAIMS = ['event_name']
 const TOP_FIELDS = new Set(['project-id', 'audience', 'issuers', 'keys-per-minute', 'deletes-per-minute', 'rules'])
 const RULE_FIELDS = new Set(['name', 'issuers', 'match', 'scopes', 'max-expiration', 'tags', 'allow-key-management'])
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
-/** A scope as Deepgram writes them: words joined by colons. */
-export const SCOPE = /^[a-z0-9_.-]+(?::[a-z0-9_.-]+)*$/
-/** A tag: no commas (DELETE ?tags=a,b splits on them), no spaces, no control characters. */
-export const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:/@+=-]{0,63}$/
 
 /** Reads and checks a policy. `source` names the file in messages. */
 export function parsePolicy(text: string, source: string): Policy {
@@ -122,7 +123,7 @@ function readPolicy(document: unknown, problems: string[]): Policy {
   }
   unknownFields(top, TOP_FIELDS, '', problems)
   const projectId = top['project-id']
-  if (typeof projectId !== 'string' || !UUID.test(projectId))
+  if (typeof projectId !== 'string' || !isUuid(projectId))
     problems.push("project-id must be the project's UUID, as in the Deepgram console")
   const audience = top.audience
   if (typeof audience !== 'string' || audience.trim() === '') {
@@ -223,7 +224,7 @@ function readRule(item: unknown, index: number, issuers: string[], problems: str
   if (!name) problems.push(`${at}: name must be set: letters, digits, '.', '_' or '-', at most 64`)
   const allowKeyManagement = rule['allow-key-management'] ?? false
   if (typeof allowKeyManagement !== 'boolean') problems.push(`${at}: allow-key-management must be true or false`)
-  const scopes = readStrings(rule.scopes, `${at}: scopes`, SCOPE, 'scopes such as usage:write', problems)
+  const scopes = lowerCase(readStrings(rule.scopes, `${at}: scopes`, isScope, SCOPE_FORM, problems))
   if (scopes.length === 0 && Array.isArray(rule.scopes))
     problems.push(`${at}: scopes must list at least one scope, such as usage:write`)
   for (const scope of scopes) {
@@ -239,16 +240,7 @@ function readRule(item: unknown, index: number, issuers: string[], problems: str
     match: readMatch(rule.match, at, problems),
     scopes,
     maxExpirationSeconds: readMaxExpiration(rule['max-expiration'], at, problems),
-    tags:
-      rule.tags === undefined
-        ? []
-        : readStrings(
-            rule.tags,
-            `${at}: tags`,
-            TAG,
-            'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters',
-            problems,
-          ),
+    tags: rule.tags === undefined ? [] : readStrings(rule.tags, `${at}: tags`, isTag, TAG_FORM, problems),
     allowKeyManagement: allowKeyManagement === true,
   }
 }
@@ -330,30 +322,41 @@ function readMaxExpiration(value: unknown, at: string, problems: string[]): numb
   }
   try {
     const expiration = parseExpiration(String(value), new Date(), Number.MAX_SAFE_INTEGER)
-    if (expiration.kind !== 'ttl') throw new InputError('max-expiration', 'is a date')
+    if (expiration.kind !== 'ttl') throw new ExpirationError('is a date', 'Give a duration')
     if (expiration.seconds > MAX_EXPIRATION_SECONDS) {
       problems.push(`${at}: max-expiration ${value} is over ${MAX_EXPIRATION_DAYS} days, the longest any key may live`)
       return 0
     }
     return expiration.seconds
   } catch (error) {
-    if (!(error instanceof InputError)) throw error
+    if (!(error instanceof ExpirationError)) throw error
     problems.push(`${at}: max-expiration ${JSON.stringify(value)} is not a duration; ${forms}`)
     return 0
   }
 }
 
-function readStrings(value: unknown, what: string, form: RegExp, forms: string, problems: string[]): string[] {
+function readStrings(
+  value: unknown,
+  what: string,
+  isForm: (text: string) => boolean,
+  forms: string,
+  problems: string[],
+): string[] {
   if (!Array.isArray(value)) {
     problems.push(`${what} must be a list of ${forms}`)
     return []
   }
-  const bad = value.filter((v) => typeof v !== 'string' || !form.test(v))
+  const bad = value.filter((v) => typeof v !== 'string' || !isForm(v))
   if (bad.length > 0)
     problems.push(
       `${what}: ${bad.map((v) => JSON.stringify(v)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not ${forms}`,
     )
-  return [...new Set(value.filter((v): v is string => typeof v === 'string' && form.test(v)))]
+  return [...new Set(value.filter((v): v is string => typeof v === 'string' && isForm(v)))]
+}
+
+/** Scopes in lower case, once each: they are compared without regard to case. */
+export function lowerCase(scopes: readonly string[]): string[] {
+  return [...new Set(scopes.map((scope) => scope.toLowerCase()))]
 }
 
 function unknownFields(mapping: Record<string, unknown>, known: Set<string>, at: string, problems: string[]): void {

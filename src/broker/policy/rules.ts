@@ -1,20 +1,10 @@
+import { REFUSAL_CLAIMS } from '../../shared/refusal-claims.ts'
 import { globMatches } from './glob.ts'
 import type { Claims } from '../oidc/verify-token.ts'
 import type { ClaimMatch, Rule } from './policy.ts'
 
 /** Claims whose `*` never crosses `@`: what follows it is the ref, which a branch name can fake. */
 const BARRIERS: Record<string, string> = { workflow_ref: '@', job_workflow_ref: '@' }
-
-/** The claims a refusal about rules shows, so that a user can fix the policy without guessing. */
-export const SHOWN_CLAIMS = [
-  'repository',
-  'repository_id',
-  'ref',
-  'environment',
-  'event_name',
-  'workflow_ref',
-  'job_workflow_ref',
-] as const
 
 /**
  * A claim as text for matching. GitHub's custom claims are strings; a number or boolean is taken
@@ -49,10 +39,10 @@ export function selectRule(rules: readonly Rule[], claims: Claims): Rule | undef
   return rules.find((rule) => firstMismatch(rule, claims) === undefined)
 }
 
-/** The SHOWN_CLAIMS the token carries, as text. */
+/** The REFUSAL_CLAIMS the token carries, as text. */
 export function shownClaims(claims: Claims): Record<string, string> {
   const shown: Record<string, string> = {}
-  for (const claim of SHOWN_CLAIMS) {
+  for (const claim of REFUSAL_CLAIMS) {
     const value = claimText(claims, claim)
     if (value !== undefined) shown[claim] = value
   }
