@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponse } from '../../src/shared/http.ts'
-import { runMain } from '../../src/action/run-main.ts'
-import { runPost } from '../../src/action/run-post.ts'
+import { runMain } from '../../src/action/main-step.ts'
+import { runPost } from '../../src/action/post-step.ts'
 import { fakeClock, RecordingIO } from '../helpers/fakes.ts'
 
 const ADMIN_KEY = 'dg_admin_key_for_unit_tests'

@@ -27,10 +27,3 @@ export interface ActionIO {
    */
   getIDToken(audience: string, timeoutMs?: number): Promise<string | undefined>
 }
-
-/** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
-export function maskSecret(io: ActionIO, value: string): void {
-  for (const line of value.split(/\r\n|\r|\n/)) {
-    if (line.trim() !== '') io.setSecret(line)
-  }
-}

@@ -1,12 +1,14 @@
+// What the runner's host gives the steps: the network (undici, behind a proxy or not), the
+// runner's ID-token service, the clock, the job's signals, and the run's environment.
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
-import { MAX_BODY_BYTES, proxyFromEnv, undiciSend, type HttpSend } from '../shared/http.ts'
-import type { ActionIO } from './io.ts'
-import type { RunContext } from './inputs.ts'
-import { requestIdToken } from '../github/id-token.ts'
-import type { RetryClock } from '../shared/retry.ts'
-import { ID_TOKEN_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './limits.ts'
+import { MAX_BODY_BYTES, proxyFromEnv, undiciSend, type HttpSend } from '../../shared/http.ts'
+import type { ActionIO } from '../io.ts'
+import type { RunContext } from '../inputs/source.ts'
+import { requestIdToken } from '../../github/id-token.ts'
+import type { RetryClock } from '../../shared/retry.ts'
+import { ID_TOKEN_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../time-bounds.ts'
 
 export const USER_AGENT = 'deepgram-key-action/0.1'
 

@@ -1,11 +1,11 @@
+// The main step with the real runner, network and clock: what main.ts runs, and local-action too.
 import * as core from '@actions/core'
 import { actionsIO } from './actions-io.ts'
-import { newInvocationId } from '../deepgram/marker.ts'
-import { runMain } from './run-main.ts'
-import { abortOnSignals, cancellableClock, realHttp, runContextFromEnv, runnerIdToken, USER_AGENT } from './wiring.ts'
+import { newInvocationId } from '../../deepgram/marker.ts'
+import { runMain } from '../main-step.ts'
+import { abortOnSignals, cancellableClock, realHttp, runContextFromEnv, runnerIdToken, USER_AGENT } from './host.ts'
 
-/** The main step with the real runner, network and clock. Shared by dist/ and local-action. */
-export async function run(): Promise<void> {
+export async function launchMain(): Promise<void> {
   const http = realHttp(process.env)
   // A cancelled job: the in-flight request is aborted and main ends, leaving post to delete the
   // key by id or, when the create's answer never came, by the marker saved before it was sent.
@@ -26,3 +26,6 @@ export async function run(): Promise<void> {
     await http.close()
   }
 }
+
+/** local-action runs the module's `run`. */
+export const run = launchMain

@@ -1,10 +1,10 @@
+// The post step with the real runner, network and clock: what post.ts runs, and local-action too.
 import * as core from '@actions/core'
 import { actionsIO } from './actions-io.ts'
-import { runPost } from './run-post.ts'
-import { realClock, realHttp, runnerIdToken, USER_AGENT } from './wiring.ts'
+import { runPost } from '../post-step.ts'
+import { realClock, realHttp, runnerIdToken, USER_AGENT } from './host.ts'
 
-/** The post step with the real runner, network and clock. Shared by dist/ and local-action. */
-export async function run(): Promise<void> {
+export async function launchPost(): Promise<void> {
   const http = realHttp(process.env)
   try {
     await runPost({
@@ -17,3 +17,6 @@ export async function run(): Promise<void> {
     await http.close()
   }
 }
+
+/** local-action runs the module's `run`. */
+export const run = launchPost

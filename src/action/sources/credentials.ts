@@ -1,44 +1,30 @@
-// Which source of keys a step uses, read from its inputs, and how to open it: the one place that
-// knows there are two. Direct mode: api-key (and project-id) straight to Deepgram. Broker mode:
-// broker-url (and broker-audience), with a fresh OIDC token of the job's.
+// The one place outside sources/ that knows there are two sources, and the one that knows how to
+// get each one's credential: api-key for Deepgram, a fresh OIDC token of the job's for the broker.
+// It opens the source a plan names, for keys or for a token, with its terms and its time budget.
 import type { ActionIO } from '../io.ts'
-import { maskSecret } from '../io.ts'
-import type { KeySource, SourceLocator } from '../flow/key-source.ts'
-import {
-  defaultComment,
-  missingApiKeyCause,
-  readApiKey,
-  readDeepgramApiUrl,
-  readProjectId,
-  type RunContext,
-} from '../inputs.ts'
+import type { Secrets } from '../secrets.ts'
+import type { SourceLocator, StepSource } from '../flow/key-source.ts'
+import type { StepTokenSource } from '../flow/token-source.ts'
+import type { PostInputs } from '../inputs/post.ts'
+import { missingApiKeyCause, type BrokerTarget, type RunContext, type SourceSpec } from '../inputs/source.ts'
 import { ActionError } from '../../shared/errors.ts'
-import type { GetInput } from '../../shared/input-forms.ts'
 import type { HttpSend } from '../../shared/http.ts'
 import type { RetryClock, RetryPolicy } from '../../shared/retry.ts'
 import { BrokerClient } from './broker-client.ts'
-import { readBrokerTarget, wantsBroker, type BrokerTarget } from './broker-inputs.ts'
-import { brokerSource, brokerUsage, fetchIdToken } from './broker.ts'
-import { deepgramClient, deepgramSource, deepgramUsage, discoverProject, type TagsRead } from './deepgram.ts'
+import { brokerKeySource, brokerTerms, brokerTokenSource, brokerUsage, fetchIdToken } from './broker.ts'
+import {
+  deepgramClient,
+  deepgramKeySource,
+  deepgramTerms,
+  deepgramTokenSource,
+  deepgramUsage,
+  discoverProject,
+  type TagsRead,
+} from './deepgram.ts'
 
-export type SourceSpec =
-  | { kind: 'deepgram'; apiKey: string; projectId?: string; apiUrl: string; defaultComment: string }
-  | { kind: 'broker'; target: BrokerTarget }
-
-/** Reads the inputs of the source the step asks for; the other mode's inputs must be empty. */
-export function readSourceSpec(getInput: GetInput, run: RunContext): SourceSpec {
-  if (wantsBroker(getInput)) return { kind: 'broker', target: readBrokerTarget(getInput) }
-  return {
-    kind: 'deepgram',
-    apiKey: readApiKey(getInput, run),
-    projectId: readProjectId(getInput),
-    apiUrl: readDeepgramApiUrl(getInput),
-    defaultComment: defaultComment(run),
-  }
-}
-
+/** What reaching a source takes, and the budget its requests end within. */
 export interface SourceDeps {
-  io: ActionIO
+  io: Pick<ActionIO, 'getIDToken'>
   send: HttpSend
   clock: RetryClock
   userAgent: string
@@ -50,83 +36,109 @@ export interface SourceDeps {
   budgetMs: number
 }
 
-/** A source ready to use, but for Deepgram's project, which may take a request to find. */
+/** The step's credential in hand: the source it opens, for keys or for a token. */
 export interface Credentialed {
-  spec: SourceSpec
-  /** The secret to show: api-key, or the job's ID token. Masked already. */
-  credential: string
+  /** Deepgram's project is found when the step gives none: that may take a request. */
+  keys: () => Promise<StepSource>
+  tokens: () => StepTokenSource
 }
 
 /**
- * The credential of the source: api-key as given, or a fresh ID token from the runner (masked at
- * once, and never saved). Undefined when the job has none (forks, Dependabot, no id-token: write).
+ * The credential of the source the plan names: api-key as given, or a fresh ID token from the
+ * runner (added to `secrets` at once, and never saved). Undefined when the job has none (forks,
+ * Dependabot, no id-token: write).
  */
-export async function acquireCredential(spec: SourceSpec, deps: SourceDeps): Promise<Credentialed | undefined> {
-  if (spec.kind === 'deepgram') return { spec, credential: spec.apiKey }
-  const token = await fetchIdToken(deps.io, spec.target.audience, deps.deadline, deps.clock.now)
-  if (token === undefined) return undefined
-  maskSecret(deps.io, token)
-  return { spec, credential: token }
-}
-
-/** Opens the source: Deepgram's project is found when the step gives none. */
-export async function openSource({ spec, credential }: Credentialed, deps: SourceDeps): Promise<KeySource> {
-  if (spec.kind === 'broker') return brokerKeys(spec.target, credential, deps)
-  const client = deepgramClient(credential, spec.apiUrl, deps, deps.policy, deps.deadline)
-  const projectId = spec.projectId ?? (await discoverProject(client))
-  return deepgramKeys(spec, credential, projectId, deps)
-}
-
-/**
- * The source the post step finds from what main saved: api-key is read again, the ID token asked
- * anew (and returned, to be kept out of messages). Undefined when api-key is empty in post.
- */
-export async function reopenSource(
-  locator: SourceLocator,
-  getInput: GetInput,
+export async function getCredential(
+  spec: SourceSpec,
   deps: SourceDeps,
-): Promise<{ source: KeySource; credential: string } | undefined> {
+  secrets: Secrets,
+): Promise<Credentialed | undefined> {
+  if (spec.kind === 'deepgram') {
+    if (spec.apiKey === '') return undefined
+    return {
+      keys: async () => {
+        const client = deepgramClient(spec.apiKey, spec.apiUrl, deps, deps.policy, deps.deadline)
+        const projectId = spec.projectId ?? (await discoverProject(client))
+        return openDeepgramKeys(spec, projectId, deps)
+      },
+      tokens: () => ({
+        ...deepgramTokenSource(deepgramClient(spec.apiKey, spec.apiUrl, deps, deps.policy, deps.deadline)),
+        service: 'Deepgram',
+        url: spec.apiUrl,
+      }),
+    }
+  }
+  const idToken = await fetchIdToken(deps.io, spec.target.audience, deps.deadline, deps.clock.now)
+  if (idToken === undefined) return undefined
+  secrets.add(idToken)
+  return {
+    keys: () => Promise.resolve(openBrokerKeys(spec.target, idToken, deps)),
+    tokens: () => ({
+      ...brokerTokenSource(brokerClient(spec.target, idToken, deps)),
+      service: 'The broker',
+      url: spec.target.url,
+    }),
+  }
+}
+
+/**
+ * The source the post step finds from what main saved: api-key as post's input gives it, the ID
+ * token asked anew (added to `secrets`). Undefined when api-key is empty in post.
+ */
+export async function reopenKeySource(
+  locator: SourceLocator,
+  inputs: PostInputs,
+  deps: SourceDeps,
+  secrets: Secrets,
+): Promise<StepSource | undefined> {
   if (locator.kind === 'broker') {
     const target = { url: locator.url, audience: locator.audience }
-    const found = await acquireCredential({ kind: 'broker', target }, deps)
-    if (found === undefined)
+    const credentialed = await getCredential({ kind: 'broker', target }, deps, secrets)
+    if (credentialed === undefined)
       throw new ActionError(
         'the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).',
       )
-    return { source: brokerKeys(target, found.credential, deps), credential: found.credential }
+    return credentialed.keys()
   }
-  const apiKey = getInput('api-key')
-  if (apiKey === '') return undefined
-  return {
-    source: deepgramKeys(
-      { kind: 'deepgram', apiKey, apiUrl: readDeepgramApiUrl(getInput), defaultComment: '' },
-      apiKey,
-      locator.projectId,
-      deps,
-    ),
-    credential: apiKey,
-  }
+  if (inputs.apiKey === '') return undefined
+  if (typeof inputs.deepgramApiUrl !== 'string') throw inputs.deepgramApiUrl
+  const spec = { apiKey: inputs.apiKey, apiUrl: inputs.deepgramApiUrl, defaultComment: '' }
+  return openDeepgramKeys(spec, locator.projectId, deps)
 }
 
-function deepgramKeys(
-  spec: Extract<SourceSpec, { kind: 'deepgram' }>,
-  apiKey: string,
+type DeepgramReach = Pick<Extract<SourceSpec, { kind: 'deepgram' }>, 'apiKey' | 'apiUrl' | 'defaultComment'>
+
+function openDeepgramKeys(
+  spec: DeepgramReach,
   projectId: string,
   deps: SourceDeps,
   tagsRead: TagsRead = new Map(),
-): KeySource {
-  const client = deepgramClient(apiKey, spec.apiUrl, deps, deps.policy, deps.deadline)
+): StepSource {
+  const client = deepgramClient(spec.apiKey, spec.apiUrl, deps, deps.policy, deps.deadline)
   return {
-    ...deepgramSource(client, projectId, spec.defaultComment, tagsRead),
+    ...deepgramKeySource(client, projectId, spec.defaultComment, tagsRead),
     ...deepgramUsage(client, projectId, deps.clock.now, tagsRead),
+    ...deepgramTerms(projectId),
     deadline: deps.deadline,
-    renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps), tagsRead),
-    within: (budgetMs) => deepgramKeys(spec, apiKey, projectId, shorterBudget(deps, budgetMs), tagsRead),
+    renewed: () => openDeepgramKeys(spec, projectId, renewedBudget(deps), tagsRead),
+    within: (budgetMs) => openDeepgramKeys(spec, projectId, shorterBudget(deps, budgetMs), tagsRead),
   }
 }
 
-function brokerKeys(target: BrokerTarget, idToken: string, deps: SourceDeps): KeySource {
-  const client = new BrokerClient({
+function openBrokerKeys(target: BrokerTarget, idToken: string, deps: SourceDeps): StepSource {
+  const client = brokerClient(target, idToken, deps)
+  return {
+    ...brokerKeySource(client, target),
+    ...brokerUsage(client),
+    ...brokerTerms(target.url),
+    deadline: deps.deadline,
+    renewed: () => openBrokerKeys(target, idToken, renewedBudget(deps)),
+    within: (budgetMs) => openBrokerKeys(target, idToken, shorterBudget(deps, budgetMs)),
+  }
+}
+
+function brokerClient(target: BrokerTarget, idToken: string, deps: SourceDeps): BrokerClient {
+  return new BrokerClient({
     baseUrl: target.url,
     idToken,
     send: deps.send,
@@ -136,13 +148,6 @@ function brokerKeys(target: BrokerTarget, idToken: string, deps: SourceDeps): Ke
     deadline: deps.deadline,
     cancelled: deps.cancelled,
   })
-  return {
-    ...brokerSource(client, target),
-    ...brokerUsage(client),
-    deadline: deps.deadline,
-    renewed: () => brokerKeys(target, idToken, renewedBudget(deps)),
-    within: (budgetMs) => brokerKeys(target, idToken, shorterBudget(deps, budgetMs)),
-  }
 }
 
 function renewedBudget(deps: SourceDeps): SourceDeps {
@@ -154,15 +159,15 @@ function shorterBudget(deps: SourceDeps, budgetMs: number): SourceDeps {
 }
 
 /** The step has no credential: the failure (on-missing-credentials: fail), in this run's own terms. */
-export function missingCredential(kind: SourceSpec['kind'], run: RunContext): string {
-  if (kind === 'deepgram')
+export function missingCredential(spec: SourceSpec, run: RunContext): string {
+  if (spec.kind === 'deepgram')
     return `Input api-key: is empty. ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`
   return `${NO_ID_TOKEN} ${missingIdTokenCause(run)} To skip this step when there is none, set on-missing-credentials: skip.`
 }
 
 /** The step has no credential: the notice of a skipped step (on-missing-credentials: skip). */
-export function skippedForMissingCredential(kind: SourceSpec['kind'], run: RunContext): string {
-  if (kind === 'deepgram')
+export function skippedForMissingCredential(spec: SourceSpec, run: RunContext): string {
+  if (spec.kind === 'deepgram')
     return `Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`
   return `Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(run)}`
 }
