@@ -1,18 +1,10 @@
-// The inputs of `credential: token`: which credential, the token's lifetime, and every input that
-// cannot apply to a token, refused before any request.
+// The inputs of `credential: token`: the token's lifetime, and every input that cannot apply to a
+// token, refused before any request.
 import { InputError } from '../../shared/errors.ts'
 import { parseExpiration, type Expiration } from '../../deepgram/expiration.ts'
 import { MAX_TOKEN_SECONDS, tokenSeconds } from '../../deepgram/grant.ts'
 import { readFlag, readMode, readRevoke } from './keys.ts'
 import { parseList, type GetInput } from '../../shared/input-forms.ts'
-
-export type Credential = 'key' | 'token'
-
-export function readCredential(getInput: GetInput): Credential {
-  const credential = (getInput('credential') || 'key').toLowerCase()
-  if (credential === 'key' || credential === 'token') return credential
-  throw new InputError('credential', `'${getInput('credential')}' is not one of key or token.`)
-}
 
 /** What a token asks for, validated: nothing has been sent anywhere yet. */
 export interface TokenPlan {
