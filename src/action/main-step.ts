@@ -2,7 +2,7 @@
 // the plan's flow over that source. Nothing here knows which source it is, nor how it mints.
 import type { ActionIO } from './io.ts'
 import { Secrets } from './secrets.ts'
-import { readStepPlan, type StepPlan } from './inputs/step-plan.ts'
+import { readCredentialInputs, readStepPlan, type StepPlan } from './inputs/step-plan.ts'
 import type { RunContext } from './inputs/source.ts'
 import { MAIN_DEEPGRAM_BUDGET_MS } from './time-bounds.ts'
 import { createKey } from './flow/create.ts'
@@ -31,10 +31,10 @@ export async function runMain(deps: MainDeps): Promise<void> {
   const { io } = deps
   const secrets = new Secrets(io)
   try {
+    const getInput = (name: string) => io.getInput(name)
     // Before anything else can be logged: the credentials, even if other inputs turn out bad.
-    secrets.add(io.getInput('api-key'))
-    secrets.add(io.getInput('github-token'))
-    const plan = readStepPlan((name) => io.getInput(name), deps.run, new Date(deps.clock.now()))
+    for (const value of readCredentialInputs(getInput)) secrets.add(value)
+    const plan = readStepPlan(getInput, deps.run, new Date(deps.clock.now()))
     const deadline = deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS
     const reach = { ...deps, policy: MAIN_POLICY, deadline, budgetMs: MAIN_DEEPGRAM_BUDGET_MS }
     const credentialed = await getCredential(plan.source, reach, secrets)

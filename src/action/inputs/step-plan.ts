@@ -41,6 +41,11 @@ export type StepPlan = FlowPlan & {
   lackingOnceCredentialed?: InputError
 }
 
+/** The inputs that hold credentials, as given: to be masked before any other input is checked. */
+export function readCredentialInputs(getInput: GetInput): string[] {
+  return [getInput('api-key'), getInput('github-token')]
+}
+
 export type Credential = 'key' | 'token'
 
 export function readCredential(getInput: GetInput): Credential {
