@@ -8,7 +8,7 @@ import type { Expiration } from '../../deepgram/expiration.ts'
 import type { KeyUsage } from '../../deepgram/usage.ts'
 
 /** What to mint. Validated already: nothing in it has been sent anywhere. */
-export interface MintRequest {
+export interface KeyToMint {
   /** The user's comment; undefined: the source's own (one naming the run). */
   comment?: string
   scopes: string[]
@@ -75,7 +75,7 @@ export interface SourceTerms {
 export interface KeySource {
   readonly locator: SourceLocator
   /** One create attempt; a failure may have created the key (see mintWithoutOrphans). */
-  createOnce(request: MintRequest, attempt: { n: number; remainingMs: number }): Promise<MintedKey>
+  createOnce(request: KeyToMint, attempt: { n: number; remainingMs: number }): Promise<MintedKey>
   /** Deletes every key this invocation created: the ids deleted. */
   deleteInvocationKeys(invocation: string): Promise<string[]>
   /** 'already-gone' when the source does not know the key (deleted, or another project's). */

@@ -7,7 +7,7 @@
 // may hold it. The same in every mode: the questions go to GitHub, the deletion through the source.
 import type { ActionIO } from '../io.ts'
 import type { Secrets } from '../secrets.ts'
-import { REQUEST_TIMEOUT_MS } from '../time-bounds.ts'
+import { OUTGOING_REQUEST_TIMEOUT_MS } from '../time-bounds.ts'
 import { loadRecordedWrites, type RecordedWrites, type TargetWrite } from '../secret-writes.ts'
 import { CONCURRENCY } from '../../github/deliver.ts'
 import { PacingError, writePacer } from '../../github/pacing.ts'
@@ -144,7 +144,7 @@ async function askGitHub(
     now: deps.clock.now,
     userAgent: deps.userAgent,
     deadline: deps.deadline,
-    timeoutMs: REQUEST_TIMEOUT_MS,
+    timeoutMs: OUTGOING_REQUEST_TIMEOUT_MS,
   }
   return mapBounded(recorded.writes, CONCURRENCY, async (write) => {
     if (unasked(write)) return undefined

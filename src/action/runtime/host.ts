@@ -8,7 +8,7 @@ import type { ActionIO } from '../io.ts'
 import type { RunContext } from '../inputs/source.ts'
 import { requestIdToken } from '../../github/id-token.ts'
 import type { RetryClock } from '../../shared/retry.ts'
-import { ID_TOKEN_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../time-bounds.ts'
+import { ID_TOKEN_TIMEOUT_MS, OUTGOING_REQUEST_TIMEOUT_MS } from '../time-bounds.ts'
 
 export const USER_AGENT = 'deepgram-key-action/0.1'
 
@@ -23,7 +23,7 @@ export function realHttp(env: NodeJS.ProcessEnv): { send: HttpSend; close: () =>
   const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '')
   const agent: Dispatcher = behindProxy ? new EnvHttpProxyAgent() : new Agent()
   const send = undiciSend(agent, {
-    timeoutMs: REQUEST_TIMEOUT_MS,
+    timeoutMs: OUTGOING_REQUEST_TIMEOUT_MS,
     maxBodyBytes: MAX_BODY_BYTES,
     proxyFor: (url) => proxyFromEnv(env, url),
   })

@@ -3,7 +3,7 @@
 // for this repository.
 import type { ActionIO } from '../io.ts'
 import { ID_TOKEN_TIMEOUT_MS } from '../time-bounds.ts'
-import type { KeyAdapter, MintRequest, SourceTerms, UsageAdapter } from '../flow/key-source.ts'
+import type { KeyAdapter, KeyToMint, SourceTerms, UsageAdapter } from '../flow/key-source.ts'
 import type { TokenSource } from '../flow/token-source.ts'
 import type { BrokerTarget } from '../inputs/source.ts'
 import { tokenAnswerOf } from './deepgram.ts'
@@ -54,7 +54,7 @@ export function brokerUsage(client: BrokerClient): UsageAdapter {
 }
 
 /** The request in the broker's terms. Without a comment of ours the broker writes one naming the run and rule. */
-export function createBody(request: MintRequest): BrokerCreateBody {
+export function createBody(request: KeyToMint): BrokerCreateBody {
   const { expiration } = request
   const body: BrokerCreateBody = {
     scopes: request.scopes,
