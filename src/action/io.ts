@@ -1,5 +1,5 @@
 /**
- * The part of the runner's interface the action uses. The entry files implement it with
+ * The part of the runner's interface the action uses. runtime/actions-io.ts implements it with
  * @actions/core; tests implement it with a recorder, so no module mocking is needed.
  */
 export interface ActionIO {

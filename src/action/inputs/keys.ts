@@ -36,7 +36,7 @@ export function readMode(getInput: GetInput): Mode {
   throw new InputError('mode', `'${getInput('mode')}' is not one of create, revoke or report.`)
 }
 
-/** What to do when api-key is empty: fail (the default) or skip the step. */
+/** What to do when the job has no credential (api-key empty, or no ID token): fail (the default) or skip the step. */
 export function readOnMissingCredentials(getInput: GetInput): 'fail' | 'skip' {
   const value = (getInput('on-missing-credentials') || 'fail').toLowerCase()
   if (value === 'fail' || value === 'skip') return value
