@@ -34,6 +34,26 @@ export default tseslint.config(
   ...layer('src/shared', ['action', 'broker', 'github', 'deepgram']),
   ...layer('src/broker', ['action']),
   {
+    // The action's flows never learn which source answers: outside sources/, only the chooser
+    // (sources/credentials.ts) is imported.
+    files: ['src/action/**/*.ts'],
+    ignores: ['src/action/sources/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\./|(\\.\\./)+)sources/(?!credentials\\.ts$)',
+              message:
+                'Only sources/credentials.ts is imported from outside sources/: ask it for a source, and work through the ports in flow/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: 'readonly' } },

@@ -1,4 +1,4 @@
-import { actionsIO, type RunnerCore } from '../../src/action/actions-io.ts'
+import { actionsIO, type RunnerCore } from '../../src/action/runtime/actions-io.ts'
 import { RunnerFileError } from '../../src/shared/errors.ts'
 import { thrownBy } from '../helpers/thrown.ts'
 

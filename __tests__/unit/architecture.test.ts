@@ -1,6 +1,7 @@
 // The layout's rules, checked on every run: imports flow one way. The plumbing (github/, deepgram/,
-// shared/) never imports the action or the broker, the broker never imports the action, and no
-// file of src/ reaches itself through its imports.
+// shared/) never imports the action or the broker, the broker never imports the action, no file of
+// src/ reaches itself through its imports, and outside the action's sources/ only the chooser
+// (sources/credentials.ts) is imported from it.
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 
@@ -73,5 +74,21 @@ describe('the import structure of src/', () => {
         : [],
     )
     expect(crossings).toEqual([])
+  })
+
+  test('outside src/action/sources/, nothing imports from it but the chooser, sources/credentials.ts', () => {
+    const crossings = [...graph].flatMap(([file, targets]) =>
+      file.startsWith('action/sources/')
+        ? []
+        : targets
+            .filter((target) => target.startsWith('action/sources/') && target !== 'action/sources/credentials.ts')
+            .map((target) => `${file} -> ${target}`),
+    )
+    expect(crossings).toEqual([])
+  })
+
+  test('the chooser is imported, so the rule above guards something', () => {
+    const importers = [...graph].filter(([, targets]) => targets.includes('action/sources/credentials.ts'))
+    expect(importers.map(([file]) => file).sort()).toEqual(['action/main-step.ts', 'action/post-step.ts'])
   })
 })

@@ -1,7 +1,7 @@
 import { BrokerClient } from '../../src/action/sources/broker-client.ts'
 import { ServiceError, UnusableAnswerError } from '../../src/shared/errors.ts'
 import { mintWithoutOrphans } from '../../src/deepgram/mint.ts'
-import { brokerSource, createBody } from '../../src/action/sources/broker.ts'
+import { brokerKeySource, createBody } from '../../src/action/sources/broker.ts'
 import { AnswerTooLargeError, TransportError, type HttpRequest, type HttpResponse } from '../../src/shared/http.ts'
 import { MAIN_POLICY } from '../../src/shared/retry.ts'
 import { fakeClock, scriptedNetwork } from '../helpers/fakes.ts'
@@ -195,7 +195,7 @@ describe('minting through the broker, without orphans', () => {
   }
   function mint(answers: (HttpResponse | Error)[]) {
     const { broker, clock, brokerClient } = client(answers)
-    const source = brokerSource(brokerClient, { url: 'https://broker.example.com/dg', audience: 'aud' })
+    const source = brokerKeySource(brokerClient, { url: 'https://broker.example.com/dg', audience: 'aud' })
     const minting = mintWithoutOrphans(
       {
         createOnce: (attempt) => source.createOnce(request, attempt),

@@ -1,7 +1,7 @@
-import { readBrokerTarget } from '../../src/action/sources/broker-inputs.ts'
+import { readBrokerTarget } from '../../src/action/inputs/source.ts'
 import type { GetInput } from '../../src/shared/input-forms.ts'
-import { runMain } from '../../src/action/run-main.ts'
-import { runPost } from '../../src/action/run-post.ts'
+import { runMain } from '../../src/action/main-step.ts'
+import { runPost } from '../../src/action/post-step.ts'
 import type { HttpRequest, HttpResponse } from '../../src/shared/http.ts'
 import { fakeClock, RecordingIO } from '../helpers/fakes.ts'
 

@@ -1,7 +1,7 @@
 // One definition of a scope, a tag and a UUID, applied the same way in every mode: what the action
 // takes as an input in direct mode, the broker takes in its requests, and what one refuses the
 // other refuses.
-import { readKeyPlan, readRevokePlan } from '../../src/action/inputs.ts'
+import { readKeyPlan, readRevokePlan } from '../../src/action/inputs/keys.ts'
 import { parseKeyRequest } from '../../src/broker/key-request.ts'
 import { Refusal } from '../../src/broker/refusal.ts'
 import { parseTagQuery } from '../../src/broker/usage.ts'

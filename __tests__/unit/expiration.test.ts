@@ -9,7 +9,7 @@ import {
   ExpirationError,
   parseExpiration,
 } from '../../src/deepgram/expiration.ts'
-import { readExpiration } from '../../src/action/domain-inputs.ts'
+import { readExpiration } from '../../src/action/inputs/domain-forms.ts'
 import { InputError } from '../../src/shared/errors.ts'
 
 const now = new Date('2026-11-28T12:00:00Z')

@@ -1,8 +1,8 @@
 import { InputError } from '../../src/shared/errors.ts'
-import { defaultComment, readKeyPlan } from '../../src/action/inputs.ts'
-import { readSourceSpec } from '../../src/action/sources/choose.ts'
+import { readKeyPlan } from '../../src/action/inputs/keys.ts'
+import { defaultComment, readSourceSpec } from '../../src/action/inputs/source.ts'
 import { parseList, readBaseUrl } from '../../src/shared/input-forms.ts'
-import { readSecretPlan } from '../../src/github/plan.ts'
+import { readSecretPlan } from '../../src/action/inputs/secret.ts'
 import { readConfig } from '../../src/broker/config.ts'
 
 const BROKER_ENV = { DEEPGRAM_ADMIN_KEY: 'dg_admin_key', BROKER_POLICY: '/etc/broker/policy.yml' }
@@ -185,7 +185,7 @@ describe('defaultComment', () => {
 describe('github-token', () => {
   test.each([['ghs_token\u200b'], ['ghs to ken'], ['ghs_t\u00f6ken']])('refuses %p without echoing it', (token) => {
     const inputs: Record<string, string> = { 'secret-name': 'DEEPGRAM_API_KEY', 'github-token': token }
-    expect(() => readSecretPlan((name) => inputs[name] ?? '', { GITHUB_REPOSITORY: 'octo-org/app' })).toThrow(
+    expect(() => readSecretPlan((name) => inputs[name] ?? '', { repository: 'octo-org/app' })).toThrow(
       expect.objectContaining({ input: 'github-token', message: expect.not.stringContaining('ghs') }),
     )
   })

@@ -1,7 +1,7 @@
 import type { ProjectKey } from '../../src/deepgram/client.ts'
 import { InputError } from '../../src/shared/errors.ts'
-import { KEY_CONCURRENCY, deepgramSource, keysTaggedWithAll } from '../../src/action/sources/deepgram.ts'
-import { readRevokePlan } from '../../src/action/inputs.ts'
+import { KEY_CONCURRENCY, deepgramKeySource, keysTaggedWithAll } from '../../src/action/sources/deepgram.ts'
+import { readRevokePlan } from '../../src/action/inputs/keys.ts'
 
 const projectId = '3f2504e0-4f89-11d3-9a0c-0305e82c3301'
 const id = (n: number) => `00000000-0000-4000-8000-00000000000${n}`
@@ -85,7 +85,7 @@ describe('reading and deleting many keys', () => {
         track<ProjectKey>({ apiKeyId: keyId, comment: '', scopes: [], tags: ['ci'] }),
       deleteKey: () => track('deleted' as const),
     }
-    const report = await deepgramSource(api, projectId, '').deleteTagged(['ci'])
+    const report = await deepgramKeySource(api, projectId, '').deleteTagged(['ci'])
     expect(report.revoked).toEqual(listed.map((k) => k.apiKeyId))
     expect(report.notes).toEqual(['Read 100 keys one by one to learn their tags.'])
     expect(most).toBe(KEY_CONCURRENCY)

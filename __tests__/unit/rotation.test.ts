@@ -1,14 +1,9 @@
 import type { DeleteOutcome, ProjectKey } from '../../src/deepgram/client.ts'
 import { formatMarker, secretDigest } from '../../src/deepgram/marker.ts'
-import { readSecretPlan, secretIdentity } from '../../src/github/plan.ts'
-import {
-  createdMicros,
-  readKeepPrevious,
-  retirePreviousKeys,
-  selectPreviousKeys,
-  type NewKey,
-} from '../../src/action/flow/rotation.ts'
-import { readRevokePlan } from '../../src/action/inputs.ts'
+import { secretIdentity } from '../../src/github/plan.ts'
+import { readKeepPrevious, readSecretPlan } from '../../src/action/inputs/secret.ts'
+import { createdMicros, retirePreviousKeys, selectPreviousKeys, type NewKey } from '../../src/action/flow/rotation.ts'
+import { readRevokePlan } from '../../src/action/inputs/keys.ts'
 import { isKeyOfSecret } from '../../src/action/sources/deepgram.ts'
 import { InputError, ServiceError } from '../../src/shared/errors.ts'
 import { RecordingIO } from '../helpers/fakes.ts'
@@ -158,7 +153,7 @@ describe('readKeepPrevious', () => {
 })
 
 describe('secretIdentity', () => {
-  const env = { GITHUB_REPOSITORY: 'octo-org/app' }
+  const env = { repository: 'octo-org/app' }
   const identity = (inputs: Record<string, string>) => {
     const all: Record<string, string> = { 'secret-name': 'deepgram_api_key', 'github-token': 'ghs_one', ...inputs }
     const plan = readSecretPlan((name) => all[name] ?? '', env)

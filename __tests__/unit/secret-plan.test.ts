@@ -1,7 +1,8 @@
 import { InputError } from '../../src/shared/errors.ts'
-import { describeTarget, readSecretPlan } from '../../src/github/plan.ts'
+import { describeTarget } from '../../src/github/plan.ts'
+import { readSecretPlan } from '../../src/action/inputs/secret.ts'
 
-const env = { GITHUB_REPOSITORY: 'octo-org/app', GITHUB_API_URL: 'https://api.github.com' }
+const env = { repository: 'octo-org/app', apiUrl: 'https://api.github.com' }
 const defaults: Record<string, string> = { 'secret-visibility': 'private', 'secret-type': 'actions' }
 
 function plan(inputs: Record<string, string>) {

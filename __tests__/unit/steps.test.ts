@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponse } from '../../src/shared/http.ts'
-import { runMain } from '../../src/action/run-main.ts'
-import { runPost } from '../../src/action/run-post.ts'
+import { runMain } from '../../src/action/main-step.ts'
+import { runPost } from '../../src/action/post-step.ts'
 import { fakeClock, RecordingIO } from '../helpers/fakes.ts'
 
 const ADMIN_KEY = 'dg_admin_key_for_unit_tests'
@@ -47,6 +47,44 @@ const inputs = {
   revoke: 'auto',
   'deepgram-api-url': 'https://api.deepgram.com',
 }
+
+describe('runMain without its credential, on-missing-credentials: skip', () => {
+  const skipping = { ...inputs, 'on-missing-credentials': 'skip', 'secret-name': 'DEEPGRAM_API_KEY' }
+  const runWith = async (given: Record<string, string>) => {
+    const io = new RecordingIO(given)
+    const deepgram = scriptedDeepgram({})
+    await runMain({
+      io,
+      run: { repository: 'o/r' },
+      send: deepgram.send,
+      clock: fakeClock(),
+      invocationId: () => '0123456789abcdef',
+      userAgent: 'test',
+    })
+    return { io, sent: deepgram.sent }
+  }
+
+  test('is skipped when api-key is empty, though secret-name lacks its github-token too', async () => {
+    const { io, sent } = await runWith({ ...skipping, 'api-key': '' })
+    expect(io.failed).toBeUndefined()
+    expect(io.outputs).toEqual({ skipped: 'true' })
+    expect(io.log.find((line) => line.startsWith('notice '))).toContain('Skipped: api-key is empty')
+    expect(sent).toEqual([])
+  })
+
+  test('still refuses a bad input while it may be skipped', async () => {
+    const { io, sent } = await runWith({ ...skipping, 'api-key': '', scopes: 'usage write' })
+    expect(io.failed).toContain('Input scopes:')
+    expect(sent).toEqual([])
+  })
+
+  test('with api-key given, refuses an empty github-token for secret-name before any request', async () => {
+    const { io, sent } = await runWith(skipping)
+    expect(io.failed).toContain('Input github-token: is empty, and secret-name needs it')
+    expect(io.outputs).toEqual({})
+    expect(sent).toEqual([])
+  })
+})
 
 describe('runMain', () => {
   test('masks the admin key first and the new key before any output, then outputs, then state', async () => {

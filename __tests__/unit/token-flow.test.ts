@@ -2,8 +2,8 @@
 // the order of masking and outputs, retries within the budget, the broker's request, and skips.
 import type { HttpResponse } from '../../src/shared/http.ts'
 import { TransportError } from '../../src/shared/http.ts'
-import { runMain } from '../../src/action/run-main.ts'
-import { runPost } from '../../src/action/run-post.ts'
+import { runMain } from '../../src/action/main-step.ts'
+import { runPost } from '../../src/action/post-step.ts'
 import { fakeClock, RecordingIO, scriptedNetwork } from '../helpers/fakes.ts'
 
 const ADMIN_KEY = 'dg_admin_key_for_unit_tests'

@@ -1,7 +1,8 @@
 // The inputs of credential: token: what a token asks for, and every input that cannot apply to it.
 import { thrownBy } from '../helpers/thrown.ts'
 import { InputError } from '../../src/shared/errors.ts'
-import { readBrokerTokenPlan, readCredential, readDirectTokenPlan } from '../../src/action/token/inputs.ts'
+import { readCredential, readStepPlan } from '../../src/action/inputs/step-plan.ts'
+import type { GetInput } from '../../src/shared/input-forms.ts'
 
 const now = new Date('2026-11-28T12:00:00Z')
 const run = { repository: 'octo-org/app' }
@@ -24,6 +25,20 @@ const defaults: Record<string, string> = {
 function getter(overrides: Record<string, string>): (name: string) => string {
   const inputs = { ...defaults, ...overrides }
   return (name) => (inputs[name] ?? '').trim()
+}
+
+/** The step's plan of a token from Deepgram, as one object. */
+function readDirectTokenPlan(getInput: GetInput, runContext: typeof run, at: Date) {
+  const plan = readStepPlan(getInput, runContext, at)
+  if (plan.flow !== 'token' || plan.source.kind !== 'deepgram') throw new Error(`not a direct token plan: ${plan.flow}`)
+  return { apiKey: plan.source.apiKey, deepgramApiUrl: plan.source.apiUrl, ...plan.token }
+}
+
+/** The step's plan of a token from the broker, as one object. */
+function readBrokerTokenPlan(getInput: GetInput, at: Date) {
+  const plan = readStepPlan(getInput, run, at)
+  if (plan.flow !== 'token' || plan.source.kind !== 'broker') throw new Error(`not a broker token plan: ${plan.flow}`)
+  return { ...plan.token, broker: plan.source.target }
 }
 
 function refusal(read: () => unknown): InputError {

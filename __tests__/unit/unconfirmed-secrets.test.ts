@@ -8,7 +8,7 @@ import {
   fateOf,
   writtenSince,
 } from '../../src/action/flow/unconfirmed-secrets.ts'
-import { runPost } from '../../src/action/run-post.ts'
+import { runPost } from '../../src/action/post-step.ts'
 import {
   loadRecordedWrites,
   saveWritePlan,

@@ -1,8 +1,8 @@
-import type { KeySource, UsageAnswer } from '../../src/action/flow/key-source.ts'
-import type { UsagePlan } from '../../src/action/usage/inputs.ts'
+import type { StepSource, UsageAnswer } from '../../src/action/flow/key-source.ts'
+import type { UsagePlan } from '../../src/action/inputs/usage.ts'
 import { reportUsage } from '../../src/action/usage/report.ts'
 import type { KeyUsage } from '../../src/deepgram/usage.ts'
-import { ServiceError } from '../../src/shared/errors.ts'
+import { redact, ServiceError } from '../../src/shared/errors.ts'
 import { RecordingIO } from '../helpers/fakes.ts'
 
 const KEY = 'ad9c6799-d380-4db7-8c22-92c20a291229'
@@ -17,7 +17,7 @@ const figures = (requests: number, usd?: number): KeyUsage => ({
 })
 
 /** A source whose usage answers are `answer`; it records the budgets it was given. */
-function source(answer: () => Promise<UsageAnswer>): KeySource & { budgets: number[] } {
+function source(answer: () => Promise<UsageAnswer>): StepSource & { budgets: number[] } {
   const budgets: number[] = []
   const fake = {
     budgets,
@@ -30,7 +30,7 @@ function source(answer: () => Promise<UsageAnswer>): KeySource & { budgets: numb
     usageOf: answer,
     usageTagged: answer,
   }
-  return fake as unknown as KeySource & { budgets: number[] }
+  return fake as unknown as StepSource & { budgets: number[] }
 }
 
 const run = async (plan: UsagePlan, answer: () => Promise<UsageAnswer>, outputs = true) => {
@@ -40,7 +40,7 @@ const run = async (plan: UsagePlan, answer: () => Promise<UsageAnswer>, outputs 
     budgetMs: 4000,
     outputs,
     context: { tags: [], what: `key ${KEY}` },
-    secrets: [ADMIN_KEY],
+    secrets: { redact: (text: string) => redact(text, [ADMIN_KEY]) },
   })
   return { io, reported, budgets: src.budgets }
 }
@@ -131,7 +131,12 @@ describe('reportUsage', () => {
         source(() => Promise.resolve({ keys: [figures(1, 0)], unknown: [] })),
         { report: 'auto' },
         io,
-        { budgetMs: 4000, outputs: true, context: { tags: ['ci'], what: 'the keys tagged ci' }, secrets: [] },
+        {
+          budgetMs: 4000,
+          outputs: true,
+          context: { tags: ['ci'], what: 'the keys tagged ci' },
+          secrets: { redact: (text: string) => text },
+        },
       ),
     ).resolves.toHaveLength(1)
     expect(lines(io, 'warning')).toEqual(['warning The usage outputs were not set: GITHUB_OUTPUT is full'])

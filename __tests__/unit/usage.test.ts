@@ -9,7 +9,7 @@ import {
   type KeyUsage,
   type UsageApi,
 } from '../../src/deepgram/usage.ts'
-import { readUsagePlan, readUsageSince } from '../../src/action/usage/inputs.ts'
+import { readUsagePlan, readUsageSince } from '../../src/action/inputs/usage.ts'
 import { usageSummary } from '../../src/action/usage/summary.ts'
 import { InputError, ServiceError, UnusableAnswerError } from '../../src/shared/errors.ts'
 import { thrownBy } from '../helpers/thrown.ts'

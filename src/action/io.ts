@@ -1,5 +1,5 @@
 /**
- * The part of the runner's interface the action uses. The entry files implement it with
+ * The part of the runner's interface the action uses. runtime/actions-io.ts implements it with
  * @actions/core; tests implement it with a recorder, so no module mocking is needed.
  */
 export interface ActionIO {
@@ -26,11 +26,4 @@ export interface ActionIO {
    * is abandoned after `timeoutMs`.
    */
   getIDToken(audience: string, timeoutMs?: number): Promise<string | undefined>
-}
-
-/** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
-export function maskSecret(io: ActionIO, value: string): void {
-  for (const line of value.split(/\r\n|\r|\n/)) {
-    if (line.trim() !== '') io.setSecret(line)
-  }
 }

@@ -1,28 +1,59 @@
-import * as core from '@actions/core'
-import { actionsIO } from './actions-io.ts'
-import { newInvocationId } from '../deepgram/marker.ts'
-import { runMain } from './run-main.ts'
-import { abortOnSignals, cancellableClock, realHttp, runContextFromEnv, runnerIdToken, USER_AGENT } from './wiring.ts'
+// The main step: read every input into a plan, get the credential of the source it names, and run
+// the plan's flow over that source. Nothing here knows which source it is, nor how it mints.
+import type { ActionIO } from './io.ts'
+import { Secrets } from './secrets.ts'
+import { readCredentialInputs, readStepPlan, type StepPlan } from './inputs/step-plan.ts'
+import type { RunContext } from './inputs/source.ts'
+import { MAIN_DEEPGRAM_BUDGET_MS } from './time-bounds.ts'
+import { createKey } from './flow/create.ts'
+import { revokeKeys } from './flow/revoke.ts'
+import { grantTemporaryToken } from './flow/token.ts'
+import { reportMode } from './usage/report.ts'
+import { getCredential, missingCredential, skippedForMissingCredential } from './sources/credentials.ts'
+import { ActionError, describeFailure } from '../shared/errors.ts'
+import type { HttpSend } from '../shared/http.ts'
+import { MAIN_POLICY, type RetryClock } from '../shared/retry.ts'
 
-/** The main step with the real runner, network and clock. Shared by dist/ and local-action. */
-export async function run(): Promise<void> {
-  const http = realHttp(process.env)
-  // A cancelled job: the in-flight request is aborted and main ends, leaving post to delete the
-  // key by id or, when the create's answer never came, by the marker saved before it was sent.
-  const cancel = new AbortController()
-  const stopListening = abortOnSignals(cancel)
+export interface MainDeps {
+  io: ActionIO
+  run: RunContext & { apiUrl?: string }
+  send: HttpSend
+  clock: RetryClock
+  /** A fresh invocation id for the key's marker (marker.ts). */
+  invocationId: () => string
+  userAgent: string
+  /** Aborted when the job is cancelled: requests stop, and post cleans up by the invocation. */
+  cancelled?: AbortSignal
+}
+
+/** The main step: validate everything, then create a key, revoke or report on keys, or grant a token. */
+export async function runMain(deps: MainDeps): Promise<void> {
+  const { io } = deps
+  const secrets = new Secrets(io)
   try {
-    await runMain({
-      io: actionsIO(core, runnerIdToken(http.send, process.env)),
-      run: runContextFromEnv(process.env),
-      send: http.send,
-      clock: cancellableClock(cancel.signal),
-      invocationId: () => newInvocationId(),
-      userAgent: USER_AGENT,
-      cancelled: cancel.signal,
-    })
-  } finally {
-    stopListening()
-    await http.close()
+    const getInput = (name: string) => io.getInput(name)
+    // Before anything else can be logged: the credentials, even if other inputs turn out bad.
+    for (const value of readCredentialInputs(getInput)) secrets.add(value)
+    const plan = readStepPlan(getInput, deps.run, new Date(deps.clock.now()))
+    const deadline = deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS
+    const reach = { ...deps, policy: MAIN_POLICY, deadline, budgetMs: MAIN_DEEPGRAM_BUDGET_MS }
+    const credentialed = await getCredential(plan.source, reach, secrets)
+    if (credentialed === undefined) return skipOrFail(plan, deps)
+    if (plan.lackingOnceCredentialed) throw plan.lackingOnceCredentialed
+    io.setOutput('skipped', 'false')
+    if (plan.flow === 'token') await grantTemporaryToken(plan.token, credentialed.tokens(), { io, secrets })
+    else if (plan.flow === 'create') await createKey(plan.create, credentialed.keys, { ...deps, secrets })
+    else if (plan.flow === 'revoke')
+      await revokeKeys(plan.revoke, await credentialed.keys(), io, { plan: plan.usage, secrets })
+    else await reportMode(plan.revoke, await credentialed.keys(), plan.usage, io, secrets)
+  } catch (error) {
+    io.setFailed(secrets.redact(describeFailure(error)))
   }
+}
+
+/** A run without its credential (forks, Dependabot): it fails, or is skipped, as the step asks. */
+function skipOrFail(plan: StepPlan, { io, run }: MainDeps): void {
+  if (plan.onMissing === 'fail') throw new ActionError(missingCredential(plan.source, run))
+  io.notice(skippedForMissingCredential(plan.source, run))
+  io.setOutput('skipped', 'true')
 }

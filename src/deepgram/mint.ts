@@ -45,7 +45,8 @@ export function createKeyBody(request: MintRequest): CreateKeyBody {
 /**
  * Where a key is created: one create attempt at a time, and the deletion of every key this
  * invocation may have created. Deepgram itself is one (createKeyWithoutOrphans below); the action's
- * broker client is another: the same retry and clean-up rules hold for both.
+ * create flow makes another of whichever source it was given: the same retry and clean-up rules
+ * hold for both.
  */
 export interface Minter<K extends CreatedKey = CreatedKey> {
   createOnce(attempt: { n: number; remainingMs: number }): Promise<K>

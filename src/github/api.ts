@@ -20,7 +20,7 @@ export interface SecretWrite {
   selectedRepositoryIds?: number[]
 }
 
-/** The GitHub calls secret writing needs; Octokit-backed in production (github.ts), fakes in tests. */
+/** The GitHub calls secret writing needs; Octokit-backed in production (octokit.ts), fakes in tests. */
 export interface SecretsApi {
   getPublicKey(target: SecretTarget): Promise<PublicKey>
   putSecret(write: SecretWrite): Promise<WriteOutcome>

@@ -1,16 +1,18 @@
 // Create mode, written once for every source of keys: mint the key (its invocation saved before
 // the create is sent, the key masked before anything else is written), check it is the key asked
 // for, write it to the secrets, publish outputs and state, retire the secret's earlier keys, and
-// summarise. Whether Deepgram or the broker answers is the KeySource's business.
-import { maskSecret, type ActionIO } from '../io.ts'
-import type { KeyPlan } from '../inputs.ts'
-import { CLEAN_UP_RESERVE_MS } from '../limits.ts'
+// summarise. Whether Deepgram or the broker answers is the StepSource's business.
+import type { ActionIO } from '../io.ts'
+import type { Secrets } from '../secrets.ts'
+import type { KeyPlan } from '../inputs/keys.ts'
+import type { CreatePlan } from '../inputs/step-plan.ts'
+import { CLEAN_UP_RESERVE_MS } from '../time-bounds.ts'
 import { clearCreationIntent, saveCreationIntent, saveRevocationState, type RevocationState } from '../state.ts'
 import { saveWritePlan, writePlanOf, writeRecorder } from '../secret-writes.ts'
 import { saveUsageFacts } from '../usage/post.ts'
 import { mintSummary, rotationSummary, secretsSummary } from '../summary.ts'
-import type { KeySource, MintedKey } from './key-source.ts'
-import { publishRotation, retirePreviousKeys, type KeepPrevious, type RotationReport } from './rotation.ts'
+import type { MintedKey, StepSource } from './key-source.ts'
+import { publishRotation, retirePreviousKeys, type RotationReport } from './rotation.ts'
 import { describeExpiration } from '../../deepgram/expiration.ts'
 import { secretDigest } from '../../deepgram/marker.ts'
 import { mayHaveLeftKey, mintWithoutOrphans, verifyCreatedKey } from '../../deepgram/mint.ts'
@@ -22,13 +24,6 @@ import { ActionError, describeFailure } from '../../shared/errors.ts'
 import type { HttpSend } from '../../shared/http.ts'
 import { MAIN_POLICY, type RetryClock } from '../../shared/retry.ts'
 
-/** Everything create mode was asked, validated before any request. */
-export interface CreatePlan {
-  key: KeyPlan
-  secret?: SecretPlan
-  keepPrevious: KeepPrevious
-}
-
 export interface CreateDeps {
   io: ActionIO
   send: HttpSend
@@ -36,17 +31,15 @@ export interface CreateDeps {
   userAgent: string
   /** A fresh invocation id for the key's marker (marker.ts). */
   invocationId: () => string
+  /** The new key joins them the moment it is known. */
+  secrets: Secrets
 }
 
-/**
- * Creates the key from `openSource`'s source. `secrets` collects what must never be shown (the
- * new key), for the caller's redaction of the final error.
- */
+/** Creates the key from `openSource`'s source (opened while the secrets' public keys are fetched). */
 export async function createKey(
   plan: CreatePlan,
-  openSource: () => Promise<KeySource>,
+  openSource: () => Promise<StepSource>,
   deps: CreateDeps,
-  secrets: string[],
 ): Promise<void> {
   const { io } = deps
   // Every key written to a secret names that secret in its marker, so a later rotation finds it.
@@ -54,11 +47,11 @@ export async function createKey(
   // Public keys are fetched while the key is being created: two round trips, not three.
   const delivery = plan.secret ? startDelivery(plan.secret, deps) : undefined
   const source = await openSource()
-  const key = await mint(plan.key, digest, source, deps, secrets)
+  const key = await mint(plan.key, digest, source, deps)
   // Writing secrets may outlast the source's budget (a fan-out paced to GitHub's limits): what the
   // source is asked once the writes are done gets a budget of its own, from then.
-  let later: KeySource | undefined
-  const afterWrites = (): KeySource => (later ??= plan.secret ? source.renewed() : source)
+  let later: StepSource | undefined
+  const afterWrites = (): StepSource => (later ??= plan.secret ? source.renewed() : source)
   const results =
     plan.secret && delivery ? await writeSecrets(plan.secret, plan.key, delivery, key, afterWrites, deps) : []
   const { held, failed } = splitResults(results)
@@ -133,7 +126,7 @@ async function writeSecrets(
   keyPlan: KeyPlan,
   delivery: Promise<SecretDelivery | Error>,
   key: MintedKey,
-  afterWrites: () => KeySource,
+  afterWrites: () => StepSource,
   { io, clock }: Pick<CreateDeps, 'io' | 'clock'>,
 ): Promise<TargetResult[]> {
   const ready = await delivery
@@ -175,11 +168,10 @@ async function writeSecrets(
 async function mint(
   plan: KeyPlan,
   digest: string | undefined,
-  source: KeySource,
+  source: StepSource,
   deps: CreateDeps,
-  secrets: string[],
 ): Promise<MintedKey> {
-  const { io, clock } = deps
+  const { io, clock, secrets } = deps
   io.info(
     `Creating a Deepgram key ${source.where} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`,
   )
@@ -205,10 +197,7 @@ async function mint(
     if (!mayHaveLeftKey(error)) clearCreationIntent(io)
     throw error
   })
-  if (minted.key !== '') {
-    maskSecret(io, minted.key)
-    secrets.push(minted.key)
-  }
+  secrets.add(minted.key)
   const problem =
     verifyCreatedKey(minted, plan.expiration, sentAt, clock.now()) ?? extraScopesProblem(plan.scopes, minted.scopes)
   if (problem !== undefined)
@@ -249,7 +238,7 @@ function revokeSentence(revoke: boolean, heldBySecret: boolean): string {
   return heldBySecret ? 'kept until it expires (a secret holds it)' : 'kept until it expires (revoke: false)'
 }
 
-function createdBy(source: KeySource, key: MintedKey): string {
+function createdBy(source: StepSource, key: MintedKey): string {
   return `${source.service} created key ${key.apiKeyId}`
 }
 
@@ -257,7 +246,7 @@ function createdBy(source: KeySource, key: MintedKey): string {
  * Deletes a key we will not hand out, and says so in the error. If the deletion fails too, the
  * error says what to do about the key.
  */
-async function deleteAfterFailure(source: KeySource, key: MintedKey, why: string): Promise<ActionError> {
+async function deleteAfterFailure(source: StepSource, key: MintedKey, why: string): Promise<ActionError> {
   try {
     await source.deleteKey(key.apiKeyId)
     return new ActionError(`${why} The key was deleted.`)

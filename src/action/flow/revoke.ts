@@ -2,12 +2,13 @@
 // the source's own that carries all the tags. A key the source does not know (already deleted, or
 // one of another project) is a warning, never counted as deleted.
 import type { ActionIO } from '../io.ts'
-import type { RevokePlan } from '../inputs.ts'
+import type { Secrets } from '../secrets.ts'
+import type { RevokePlan } from '../inputs/keys.ts'
+import type { UsagePlan } from '../inputs/usage.ts'
 import { revokeModeSummary } from '../summary.ts'
-import type { KeySource } from './key-source.ts'
+import type { StepSource } from './key-source.ts'
 import { mapBounded } from '../../shared/concurrency.ts'
-import { USAGE_BUDGET_MS } from '../limits.ts'
-import type { UsagePlan } from '../usage/inputs.ts'
+import { USAGE_BUDGET_MS } from '../time-bounds.ts'
 import { namedContext, namedKeys, reportUsage } from '../usage/report.ts'
 
 /** Deletes by id this many at a time: far below either service's rate limits. */
@@ -22,9 +23,9 @@ export interface RevokeReport {
 /** Revokes; first, unless usage-report is false, reports what the keys used (within its own short budget). */
 export async function revokeKeys(
   plan: RevokePlan,
-  source: KeySource,
+  source: StepSource,
   io: ActionIO,
-  usage: { plan: UsagePlan; secrets: string[] } = { plan: { report: 'false' }, secrets: [] },
+  usage: { plan: UsagePlan; secrets: Pick<Secrets, 'redact'> },
 ): Promise<void> {
   const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`
   await reportUsage(namedKeys(plan, usage.plan.since), source, usage.plan, io, {

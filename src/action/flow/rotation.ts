@@ -5,26 +5,8 @@
 // made by hand, or minted for another repository or secret, is never touched.
 import { isUuid } from '../../deepgram/ids.ts'
 import type { ActionIO } from '../io.ts'
-import type { GetInput } from '../../shared/input-forms.ts'
-import { describeFailure, InputError } from '../../shared/errors.ts'
-import type { KeySource, KnownKey } from './key-source.ts'
-
-/** How many earlier keys of the secret stay live: a count, or all of them (nothing deleted). */
-export type KeepPrevious = number | 'all'
-
-/** More would be a typo: a secret rotated for years still has far fewer live keys. */
-const MOST_KEPT = 1000
-
-/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
-export function readKeepPrevious(getInput: GetInput): KeepPrevious {
-  const text = getInput('keep-previous') || 'all'
-  if (text.toLowerCase() === 'all') return 'all'
-  if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT) return Number(text)
-  throw new InputError(
-    'keep-previous',
-    `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`,
-  )
-}
+import { describeFailure } from '../../shared/errors.ts'
+import type { KnownKey, StepSource } from './key-source.ts'
 
 /** The new key, as the create answer or the listing tells its creation time. */
 export interface NewKey {
@@ -103,7 +85,7 @@ export interface RotationRequest {
  */
 export async function retirePreviousKeys(
   request: RotationRequest,
-  source: Pick<KeySource, 'keysOfSecret' | 'deleteKey' | 'byHand'>,
+  source: Pick<StepSource, 'keysOfSecret' | 'deleteKey' | 'byHand'>,
   io: Pick<ActionIO, 'info' | 'warning'>,
 ): Promise<RotationReport> {
   const { secretName, keep } = request

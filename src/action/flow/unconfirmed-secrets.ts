@@ -6,15 +6,15 @@
 // is kept, and the targets that do not are named. GitHub cannot answer: it is kept, as a secret
 // may hold it. The same in every mode: the questions go to GitHub, the deletion through the source.
 import type { ActionIO } from '../io.ts'
-import { maskSecret } from '../io.ts'
-import { ACTION_REQUEST_TIMEOUT_MS } from '../limits.ts'
+import type { Secrets } from '../secrets.ts'
+import { OUTGOING_REQUEST_TIMEOUT_MS } from '../time-bounds.ts'
 import { loadRecordedWrites, type RecordedWrites, type TargetWrite } from '../secret-writes.ts'
 import { CONCURRENCY } from '../../github/deliver.ts'
 import { PacingError, writePacer } from '../../github/pacing.ts'
 import { describeTarget, type SecretPlace } from '../../github/plan.ts'
 import { readSecretMetadata, type SecretMetadata } from '../../github/secret-metadata.ts'
 import { mapBounded } from '../../shared/concurrency.ts'
-import { describeFailure, redact } from '../../shared/errors.ts'
+import { describeFailure } from '../../shared/errors.ts'
 import type { HttpSend } from '../../shared/http.ts'
 import type { RetryClock } from '../../shared/retry.ts'
 
@@ -76,18 +76,21 @@ export interface UnconfirmedDeps {
   userAgent: string
   /** Epoch ms by which every question has ended, answered or not. */
   deadline: number
+  /** '' when post has none: then GitHub is not asked. */
+  githubToken: string
+  /** github-token joins them before it is used. */
+  secrets: Secrets
 }
 
 /**
  * Asks GitHub which targets hold the key, says what it found, and returns the key's fate. Never
- * throws: whatever goes wrong leaves the key kept. `secrets` collects github-token, for redaction.
+ * throws: whatever goes wrong leaves the key kept.
  */
 export async function settleUnconfirmedWrites(
   key: { keyId: string; expiresAt: string },
   deps: UnconfirmedDeps,
-  secrets: string[],
 ): Promise<Fate> {
-  const { io } = deps
+  const { io, secrets } = deps
   const kept = `Key ${key.keyId} is kept until it expires at ${key.expiresAt}`
   const recorded = loadRecordedWrites(io)
   if (typeof recorded === 'string') {
@@ -96,11 +99,8 @@ export async function settleUnconfirmedWrites(
     )
     return 'keep'
   }
-  const token = io.getInput('github-token')
-  if (token !== '') {
-    maskSecret(io, token)
-    secrets.push(token)
-  }
+  const token = deps.githubToken
+  secrets.add(token)
   const asked = await askGitHub(recorded, token, deps)
   const answers = recorded.writes.map((write, i) => answerFor(write, asked[i], recorded.serverOffsetFloorMs))
   const report = describeAnswers(recorded, answers, secrets)
@@ -144,7 +144,7 @@ async function askGitHub(
     now: deps.clock.now,
     userAgent: deps.userAgent,
     deadline: deps.deadline,
-    timeoutMs: ACTION_REQUEST_TIMEOUT_MS,
+    timeoutMs: OUTGOING_REQUEST_TIMEOUT_MS,
   }
   return mapBounded(recorded.writes, CONCURRENCY, async (write) => {
     if (unasked(write)) return undefined
@@ -162,7 +162,7 @@ async function askGitHub(
 function describeAnswers(
   recorded: RecordedWrites,
   answers: TargetAnswer[],
-  secrets: string[],
+  secrets: Pick<Secrets, 'redact'>,
 ): { holding: string; lacking: string; unknown: string } {
   const places = (holds: boolean) =>
     recorded.writes.flatMap((write, i) => (answers[i]?.holds === holds ? [describeTarget(write.place)] : []))
@@ -172,7 +172,7 @@ function describeAnswers(
     if (answer?.holds === 'unknown') byWhy.set(answer.why, [...(byWhy.get(answer.why) ?? []), write.place])
   })
   const unknown = [...byWhy]
-    .map(([why, targets]) => `${targets.map(describeTarget).join(', ')}: ${redact(why, secrets)}`)
+    .map(([why, targets]) => `${targets.map(describeTarget).join(', ')}: ${secrets.redact(why)}`)
     .join(' ')
   return { holding: places(true).join(', '), lacking: places(false).join(', '), unknown }
 }

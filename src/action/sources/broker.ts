@@ -1,28 +1,42 @@
-// Keys from the broker, with the job's OIDC token: the source of broker mode. The broker holds the
-// admin key and decides what is ours: it lists and deletes only keys it minted for this repository.
+// The broker, with the job's OIDC token: the source of broker mode, for keys and for tokens. The
+// broker holds the admin key and decides what is ours: it lists and deletes only keys it minted
+// for this repository.
 import type { ActionIO } from '../io.ts'
-import { ID_TOKEN_TIMEOUT_MS } from '../limits.ts'
-import type { KeyAdapter, KeyRequest, UsageAdapter } from '../flow/key-source.ts'
+import { ID_TOKEN_TIMEOUT_MS } from '../time-bounds.ts'
+import type { KeyAdapter, KeyToMint, SourceTerms, UsageAdapter } from '../flow/key-source.ts'
+import type { TokenSource } from '../flow/token-source.ts'
+import type { BrokerTarget } from '../inputs/source.ts'
+import { tokenAnswerOf } from './deepgram.ts'
 import type { KeyUsage } from '../../deepgram/usage.ts'
 import { mapBounded } from '../../shared/concurrency.ts'
 import { ActionError, describeFailure } from '../../shared/errors.ts'
 import type { BrokerClient, BrokerCreateBody } from './broker-client.ts'
-import type { BrokerTarget } from './broker-inputs.ts'
 
-export function brokerSource(client: BrokerClient, target: BrokerTarget): KeyAdapter {
+export function brokerKeySource(client: BrokerClient, target: BrokerTarget): KeyAdapter {
   return {
-    service: 'The broker',
     locator: { kind: 'broker', url: target.url, audience: target.audience },
-    where: `through the broker at ${target.url}`,
-    byHand: "It expires on its own; ask the broker's operators to delete it sooner.",
-    orphanAdvice: () =>
-      "it expires on its own, at the latest when its rule's max-expiration ends; ask the broker's operators to delete it sooner.",
     createOnce: (request, attempt) => client.createOnce(createBody(request), attempt),
     deleteInvocationKeys: (invocation) => client.deleteInvocation(invocation),
     deleteKey: (keyId) => client.deleteKey(keyId),
     keysOfSecret: (digest) => client.keysOfSecret(digest),
     deleteTagged: async (tags) => ({ revoked: await client.deleteTagged(tags), notes: [], warnings: [] }),
   }
+}
+
+/** How messages name the broker, and what a person can do about its keys. */
+export function brokerTerms(url: string): SourceTerms {
+  return {
+    service: 'The broker',
+    where: `through the broker at ${url}`,
+    byHand: "It expires on its own; ask the broker's operators to delete it sooner.",
+    orphanAdvice: () =>
+      "it expires on its own, at the latest when its rule's max-expiration ends; ask the broker's operators to delete it sooner.",
+  }
+}
+
+/** Temporary tokens from the broker's POST /v1/tokens; the ID token never reaches a log or an error. */
+export function brokerTokenSource(client: BrokerClient): TokenSource {
+  return { grant: async ({ expiration }) => tokenAnswerOf(await client.grantToken(expiration)) }
 }
 
 /** Usage through the broker: it answers only for keys it minted for this repository, live ones. */
@@ -40,7 +54,7 @@ export function brokerUsage(client: BrokerClient): UsageAdapter {
 }
 
 /** The request in the broker's terms. Without a comment of ours the broker writes one naming the run and rule. */
-export function createBody(request: KeyRequest): BrokerCreateBody {
+export function createBody(request: KeyToMint): BrokerCreateBody {
   const { expiration } = request
   const body: BrokerCreateBody = {
     scopes: request.scopes,
@@ -55,7 +69,7 @@ export function createBody(request: KeyRequest): BrokerCreateBody {
 
 /**
  * A fresh ID token for the audience, by `deadline` (epoch ms) at the latest; undefined when the job
- * may have none. The request behind io.getIDToken has the same bound (main-step.ts), so nothing is
+ * may have none. The request behind io.getIDToken has the same bound (runtime/host.ts), so nothing is
  * left open when this gives up.
  */
 export async function fetchIdToken(

@@ -1,8 +1,10 @@
-// Keys straight from Deepgram, with the admin key (api-key): the source of direct mode. Deepgram
-// shows every key of the project, so this source knows its own by the marker at the end of each
-// comment (deepgram/marker.ts).
+// Deepgram itself, with the step's api-key: the source of direct mode, for keys and for tokens.
+// Deepgram shows every key of the project, so this source knows its own by the marker at the end
+// of each comment (deepgram/marker.ts).
 import { isUuid } from '../../deepgram/ids.ts'
-import { DeepgramClient, type ProjectKey } from '../../deepgram/client.ts'
+import { DeepgramClient, type GrantAnswer, type ProjectKey } from '../../deepgram/client.ts'
+import { field } from '../../shared/json.ts'
+import { grantToken } from '../../deepgram/grant.ts'
 import { formatMarker, parseMarker } from '../../deepgram/marker.ts'
 import { createKeyBody, deleteKeysOfInvocation } from '../../deepgram/mint.ts'
 import { mapBounded } from '../../shared/concurrency.ts'
@@ -10,7 +12,8 @@ import { ActionError, ServiceError } from '../../shared/errors.ts'
 import type { HttpSend } from '../../shared/http.ts'
 import type { RetryClock, RetryPolicy } from '../../shared/retry.ts'
 import { readUsage, type UsageApi } from '../../deepgram/usage.ts'
-import type { KeyAdapter, KnownKey, TaggedRevocation, UsageAdapter, UsageAsk } from '../flow/key-source.ts'
+import type { KeyAdapter, KnownKey, SourceTerms, TaggedRevocation, UsageAdapter, UsageAsk } from '../flow/key-source.ts'
+import type { TokenAnswer, TokenSource } from '../flow/token-source.ts'
 
 /** What reaching Deepgram takes, besides the admin key and its URL. */
 export interface DeepgramReach {
@@ -70,19 +73,14 @@ type KeysApi = Pick<DeepgramClient, 'createKeyOnce' | 'listKeys' | 'getKey' | 'd
  * Deepgram as a KeySource, in one project. `defaultComment` names the run when the step gives no
  * comment; the marker that follows it is how this source finds its own keys again.
  */
-export function deepgramSource(
+export function deepgramKeySource(
   client: KeysApi,
   projectId: string,
   defaultComment: string,
   tagsRead: TagsRead = new Map(),
 ): KeyAdapter {
   return {
-    service: 'Deepgram',
     locator: { kind: 'deepgram', projectId },
-    where: `in project ${projectId}`,
-    byHand: 'Delete it in the Deepgram console.',
-    orphanAdvice: (invocation) =>
-      `delete any key whose name ends with "${formatMarker({ kind: 'action', invocation }).trim()}" in the Deepgram console.`,
     async createOnce(request, attempt) {
       const body = createKeyBody({
         projectId,
@@ -117,6 +115,36 @@ export function deepgramSource(
         report.warnings.push(`Left alone ${found.unreadable} listed keys whose ids are not UUIDs.`)
       return report
     },
+  }
+}
+
+/** How messages name Deepgram's project, and what a person can do about its keys. */
+export function deepgramTerms(projectId: string): SourceTerms {
+  return {
+    service: 'Deepgram',
+    where: `in project ${projectId}`,
+    byHand: 'Delete it in the Deepgram console.',
+    orphanAdvice: (invocation) =>
+      `delete any key whose name ends with "${formatMarker({ kind: 'action', invocation }).trim()}" in the Deepgram console.`,
+  }
+}
+
+/**
+ * Temporary tokens from Deepgram (POST /v1/auth/grant). A grant belongs to no project and leaves
+ * nothing behind, so it is retried like a read.
+ */
+export function deepgramTokenSource(client: DeepgramClient): TokenSource {
+  return { grant: async ({ seconds }) => tokenAnswerOf(await grantToken(client, seconds)) }
+}
+
+/** Either service's answer to a grant, its two fields as they came, for checkToken. */
+export function tokenAnswerOf(answer: GrantAnswer): TokenAnswer {
+  return {
+    accessToken: field(answer.body, 'access_token'),
+    expiresIn: field(answer.body, 'expires_in'),
+    sentAt: answer.sentAt,
+    status: answer.status,
+    requestId: answer.requestId,
   }
 }
 

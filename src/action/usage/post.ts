@@ -1,10 +1,11 @@
 // The post step's usage report: before it deletes the key main created, what the key used since
 // its creation. Main saves what that needs (when the key was created, its tags: neither is
-// secret); post reads usage-report again from its input.
-import type { KeySource } from '../flow/key-source.ts'
+// secret); post reads usage-report again from its input (inputs/post.ts).
+import type { StepSource } from '../flow/key-source.ts'
 import type { ActionIO } from '../io.ts'
-import { USAGE_BUDGET_MS } from '../limits.ts'
-import { readUsageReport, type UsagePlan } from './inputs.ts'
+import type { Secrets } from '../secrets.ts'
+import { USAGE_BUDGET_MS } from '../time-bounds.ts'
+import type { UsageReportPolicy } from '../inputs/usage.ts'
 import { reportUsage } from './report.ts'
 
 /** Main, once the key is made: what post's report needs of it. */
@@ -16,17 +17,12 @@ export function saveUsageFacts(io: ActionIO, key: { created?: string; tags: stri
 /** Post, before the delete: the key's usage since its creation, within USAGE_BUDGET_MS. Never throws. */
 export async function reportBeforeDelete(
   io: ActionIO,
-  source: KeySource,
+  source: StepSource,
   keyId: string,
-  secrets: string[],
+  { report, secrets }: { report: UsageReportPolicy | undefined; secrets: Pick<Secrets, 'redact'> },
 ): Promise<void> {
-  let plan: UsagePlan
-  try {
-    plan = { report: readUsageReport((name) => io.getInput(name)) }
-  } catch {
-    // Main refused the same value before it created anything; a key here means it was not refused.
-    return
-  }
+  // Main refused a value it does not know before it created anything; a key here means it was not refused.
+  if (report === undefined) return
   const created = Date.parse(io.getState('key-created'))
   const tags = io
     .getState('key-tags')
@@ -35,7 +31,7 @@ export async function reportBeforeDelete(
   await reportUsage(
     { kind: 'keys', asks: [Number.isNaN(created) ? { keyId } : { keyId, since: new Date(created) }] },
     source,
-    plan,
+    { report },
     io,
     {
       budgetMs: USAGE_BUDGET_MS,

@@ -3,11 +3,12 @@
 // outputs). It never fails the step: what it cannot read is a debug line (usage-report: auto) or
 // one warning (true), and the step goes on to what it came for.
 import { usageJson, type KeyUsage } from '../../deepgram/usage.ts'
-import { describeFailure, redact } from '../../shared/errors.ts'
-import type { KeySource, UsageAnswer, UsageAsk } from '../flow/key-source.ts'
+import { describeFailure } from '../../shared/errors.ts'
+import type { StepSource, UsageAnswer, UsageAsk } from '../flow/key-source.ts'
 import type { ActionIO } from '../io.ts'
-import { REPORT_BUDGET_MS } from '../limits.ts'
-import type { UsagePlan } from './inputs.ts'
+import type { Secrets } from '../secrets.ts'
+import { REPORT_BUDGET_MS } from '../time-bounds.ts'
+import type { UsagePlan } from '../inputs/usage.ts'
 import { usageSummary, usageTotals, type UsageContext } from './summary.ts'
 
 /** Which keys: these ids (each from its own `since`), or every key of the source's with all the tags. */
@@ -20,13 +21,13 @@ export interface UsageReportOptions {
   outputs: boolean
   context: UsageContext
   /** Kept out of messages, should an error carry one. */
-  secrets: string[]
+  secrets: Pick<Secrets, 'redact'>
 }
 
 /** Reads and reports; the keys' figures, or undefined when there are none to give. Never throws. */
 export async function reportUsage(
   target: UsageTarget,
-  source: KeySource,
+  source: StepSource,
   plan: UsagePlan,
   io: ActionIO,
   options: UsageReportOptions,
@@ -41,7 +42,7 @@ export async function reportUsage(
       target.kind === 'keys' ? await bounded.usageOf(target.asks) : await bounded.usageTagged(target.tags, target.since)
   } catch (error) {
     say(
-      `Could not read the usage of ${options.context.what} ${source.where}: ${redact(describeFailure(error), options.secrets)} See the Usage page of the Deepgram console instead.`,
+      `Could not read the usage of ${options.context.what} ${source.where}: ${options.secrets.redact(describeFailure(error))} See the Usage page of the Deepgram console instead.`,
       (m) => io.info(m),
     )
     return undefined
@@ -85,7 +86,7 @@ function usageLine(usage: KeyUsage): string {
   return `Key ${usage.keyId} used ${figures?.requests ?? 0} requests and ${round((figures?.hours ?? 0) * 3600)} s of audio (${cost}) from ${usage.start} to ${usage.end} (UTC), so far as Deepgram reports it now.`
 }
 
-function whose(source: KeySource): string {
+function whose(source: StepSource): string {
   return source.locator.kind === 'broker' ? "the broker's admin key" : 'api-key'
 }
 
@@ -102,7 +103,7 @@ export function namedKeys(keys: { keyIds: string[]; tags: string[] }, since: Dat
 
 /** What the report of revoke and report mode covers, and where its final figures are. */
 export function namedContext(
-  source: KeySource,
+  source: StepSource,
   keys: { keyIds: string[]; tags: string[] },
   since?: Date,
 ): UsageContext {
@@ -120,10 +121,10 @@ export function namedContext(
  */
 export async function reportMode(
   keys: { keyIds: string[]; tags: string[] },
-  source: KeySource,
+  source: StepSource,
   plan: UsagePlan,
   io: ActionIO,
-  secrets: string[],
+  secrets: Pick<Secrets, 'redact'>,
 ): Promise<void> {
   io.info(
     `Reporting the usage of ${keys.keyIds.length > 0 ? `keys ${keys.keyIds.join(', ')}` : `the keys tagged ${keys.tags.join(', ')}`} ${source.where}; nothing is deleted.`,

@@ -3,8 +3,8 @@
 // meant to live minutes must not outlive a step that hangs. docs/time-bounds.md states these
 // bounds for users.
 
-/** One request of the action to a service, whole: connecting, the headers and every byte of the answer. */
-export const ACTION_REQUEST_TIMEOUT_MS = 10_000
+/** One request the action sends, whole: connecting, the headers and every byte of the answer. */
+export const OUTGOING_REQUEST_TIMEOUT_MS = 10_000
 
 /**
  * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this

@@ -1,12 +1,14 @@
+// What the runner's host gives the steps: the network (undici, behind a proxy or not), the
+// runner's ID-token service, the clock, the job's signals, and the run's environment.
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici'
-import { MAX_ANSWER_BYTES, proxyFromEnv, undiciSend, type HttpSend } from '../shared/http.ts'
-import type { ActionIO } from './io.ts'
-import type { RunContext } from './inputs.ts'
-import { requestIdToken } from '../github/id-token.ts'
-import type { RetryClock } from '../shared/retry.ts'
-import { ID_TOKEN_TIMEOUT_MS, ACTION_REQUEST_TIMEOUT_MS } from './limits.ts'
+import { MAX_ANSWER_BYTES, proxyFromEnv, undiciSend, type HttpSend } from '../../shared/http.ts'
+import type { ActionIO } from '../io.ts'
+import type { RunContext } from '../inputs/source.ts'
+import { requestIdToken } from '../../github/id-token.ts'
+import type { RetryClock } from '../../shared/retry.ts'
+import { ID_TOKEN_TIMEOUT_MS, OUTGOING_REQUEST_TIMEOUT_MS } from '../time-bounds.ts'
 
 export const USER_AGENT = 'deepgram-key-action/0.1'
 
@@ -21,7 +23,7 @@ export function realHttp(env: NodeJS.ProcessEnv): { send: HttpSend; close: () =>
   const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '')
   const agent: Dispatcher = behindProxy ? new EnvHttpProxyAgent() : new Agent()
   const send = undiciSend(agent, {
-    timeoutMs: ACTION_REQUEST_TIMEOUT_MS,
+    timeoutMs: OUTGOING_REQUEST_TIMEOUT_MS,
     maxAnswerBytes: MAX_ANSWER_BYTES,
     proxyFor: (url) => proxyFromEnv(env, url),
   })

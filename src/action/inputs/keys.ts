@@ -1,11 +1,12 @@
-import { checkCredential, parseList, readBaseUrl, type GetInput } from '../shared/input-forms.ts'
-import { isUuid } from '../deepgram/ids.ts'
-import { InputError } from '../shared/errors.ts'
-import type { Expiration } from '../deepgram/expiration.ts'
-import { readExpiration, readTags } from './domain-inputs.ts'
-import { SECRET_INPUTS } from '../github/plan.ts'
-import { isManagementScope, isScope, whyManagement } from '../deepgram/scopes.ts'
-import { unprintableIn } from '../shared/printable.ts'
+// The inputs of keys: the mode, what key create mode mints, and which keys revoke and report mode name.
+import { parseList, type GetInput } from '../../shared/input-forms.ts'
+import { isUuid } from '../../deepgram/ids.ts'
+import { InputError } from '../../shared/errors.ts'
+import type { Expiration } from '../../deepgram/expiration.ts'
+import { isManagementScope, isScope, whyManagement } from '../../deepgram/scopes.ts'
+import { unprintableIn } from '../../shared/printable.ts'
+import { readExpiration, readTags } from './domain-forms.ts'
+import { SECRET_INPUTS } from './secret.ts'
 
 export type RevokePolicy = 'auto' | 'true' | 'false'
 
@@ -28,18 +29,6 @@ export interface RevokePlan {
   tags: string[]
 }
 
-/** What the workflow run tells us about itself: for the default comment, and to explain a missing key. */
-export interface RunContext {
-  repository?: string
-  workflow?: string
-  runId?: string
-  runAttempt?: string
-  job?: string
-  actor?: string
-  /** For pull_request events: the head repository when it is a fork. */
-  forkRepository?: string
-}
-
 export type Mode = 'create' | 'revoke' | 'report'
 
 export function readMode(getInput: GetInput): Mode {
@@ -48,53 +37,11 @@ export function readMode(getInput: GetInput): Mode {
   throw new InputError('mode', `'${getInput('mode')}' is not one of create, revoke or report.`)
 }
 
-/** What to do when api-key is empty: fail (the default) or skip the step. */
+/** What to do when the job has no credential (api-key empty, or no ID token): fail (the default) or skip the step. */
 export function readOnMissingCredentials(getInput: GetInput): 'fail' | 'skip' {
   const value = (getInput('on-missing-credentials') || 'fail').toLowerCase()
   if (value === 'fail' || value === 'skip') return value
   throw new InputError('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`)
-}
-
-/** Why api-key is empty, in this run's own terms. */
-export function missingApiKeyCause(run: RunContext): string {
-  if (run.forkRepository) {
-    return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`
-  }
-  if (run.actor === 'dependabot[bot]') {
-    return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.'
-  }
-  return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.'
-}
-
-export const MISSING_API_KEY =
-  'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).'
-
-export function readApiKey(getInput: GetInput, run: RunContext = {}): string {
-  const apiKey = getInput('api-key')
-  if (apiKey === '') {
-    throw new InputError(
-      'api-key',
-      `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`,
-    )
-  }
-  checkCredential('api-key', apiKey)
-  return apiKey
-}
-
-export function readProjectId(getInput: GetInput): string | undefined {
-  const projectId = getInput('project-id')
-  if (projectId === '') return undefined
-  if (!isUuid(projectId)) {
-    throw new InputError(
-      'project-id',
-      `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`,
-    )
-  }
-  return projectId.toLowerCase()
-}
-
-export function readDeepgramApiUrl(getInput: GetInput): string {
-  return readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com')
 }
 
 /**
@@ -141,18 +88,6 @@ export function readRevoke(getInput: GetInput): RevokePolicy {
   const revoke = (getInput('revoke') || 'auto').toLowerCase()
   if (revoke === 'auto' || revoke === 'true' || revoke === 'false') return revoke
   throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`)
-}
-
-/** A comment that names the run; the marker appended at minting makes it unique. */
-export function defaultComment(run: RunContext): string {
-  const repository = run.repository ?? 'local run'
-  const parts = [
-    repository,
-    run.workflow ? `workflow ${run.workflow}` : undefined,
-    run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
-    run.job ? `job ${run.job}` : undefined,
-  ]
-  return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`
 }
 
 /** Reads and validates the key of create mode. Throws InputError on the first bad one. */

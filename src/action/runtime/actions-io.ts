@@ -1,6 +1,6 @@
-import type { ActionIO } from './io.ts'
-import { RunnerFileError, type RunnerFile } from '../shared/errors.ts'
-import { logLine, summaryText } from '../shared/log-text.ts'
+import type { ActionIO } from '../io.ts'
+import { RunnerFileError, type RunnerFile } from '../../shared/errors.ts'
+import { logLine, summaryText } from '../../shared/log-text.ts'
 
 /** The part of @actions/core this uses; `typeof core` is one, and a test can give a recorder. */
 export interface RunnerCore {

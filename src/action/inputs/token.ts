@@ -1,28 +1,11 @@
-// The inputs of `credential: token` (issue 16): which credential, the token's lifetime, and every
-// input that cannot apply to a token, refused before any request.
+// The inputs of `credential: token`: the token's lifetime, and every input that cannot apply to a
+// token, refused before any request.
 import { InputError } from '../../shared/errors.ts'
 import type { Expiration } from '../../deepgram/expiration.ts'
-import { readExpiration } from '../domain-inputs.ts'
+import { readExpiration } from './domain-forms.ts'
 import { MAX_TOKEN_SECONDS, tokenSeconds } from '../../deepgram/grant.ts'
-import { readBrokerTarget, type BrokerTarget } from '../sources/broker-inputs.ts'
-import {
-  readApiKey,
-  readDeepgramApiUrl,
-  readFlag,
-  readMode,
-  readProjectId,
-  readRevoke,
-  type RunContext,
-} from '../inputs.ts'
+import { readFlag, readMode, readRevoke } from './keys.ts'
 import { parseList, type GetInput } from '../../shared/input-forms.ts'
-
-export type Credential = 'key' | 'token'
-
-export function readCredential(getInput: GetInput): Credential {
-  const credential = (getInput('credential') || 'key').toLowerCase()
-  if (credential === 'key' || credential === 'token') return credential
-  throw new InputError('credential', `'${getInput('credential')}' is not one of key or token.`)
-}
 
 /** What a token asks for, validated: nothing has been sent anywhere yet. */
 export interface TokenPlan {
@@ -31,15 +14,6 @@ export interface TokenPlan {
   expirationText: string
   /** Seconds the token may live (ttl_seconds): 1 to 3600. */
   seconds: number
-}
-
-export interface DirectTokenPlan extends TokenPlan {
-  apiKey: string
-  deepgramApiUrl: string
-}
-
-export interface BrokerTokenPlan extends TokenPlan {
-  broker: BrokerTarget
 }
 
 const USE_A_KEY = 'use credential: key'
@@ -108,19 +82,4 @@ export function readTokenPlan(getInput: GetInput, now: Date): TokenPlan {
   if (seconds < 1)
     throw new InputError('expiration', `'${expirationText}' is less than a second from now: give a token 1 s to 1 h.`)
   return { expiration, expirationText, seconds }
-}
-
-/** Direct mode: the token plan, api-key (Member role or higher) and where Deepgram is. */
-export function readDirectTokenPlan(getInput: GetInput, run: RunContext, now: Date): DirectTokenPlan {
-  const apiKey = readApiKey(getInput, run)
-  // A grant belongs to no project; a project-id given anyway is still checked for its form.
-  readProjectId(getInput)
-  const plan = readTokenPlan(getInput, now)
-  return { ...plan, apiKey, deepgramApiUrl: readDeepgramApiUrl(getInput) }
-}
-
-/** Broker mode: the token plan and the broker, whose own rules still apply (broker-inputs.ts). */
-export function readBrokerTokenPlan(getInput: GetInput, now: Date): BrokerTokenPlan {
-  const broker = readBrokerTarget(getInput)
-  return { ...readTokenPlan(getInput, now), broker }
 }
