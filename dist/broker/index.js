@@ -77389,7 +77389,7 @@ var undici = __nccwpck_require__(46752);
 // (which input, which service answered what, its request id, what to do) and are turned into a
 // single `::error::` line in one place: describeFailure().
 /** An input is malformed or a combination is impossible. Found before any request is sent. */
-class InputError extends Error {
+class errors_InputError extends Error {
     input;
     constructor(input, message) {
         super(`Input ${input}: ${message}`);
@@ -77541,6 +77541,35 @@ function redact(text, secrets) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/shared/json.ts
+// Reading JSON a service sent: nothing in it is trusted, so every value is looked at through these
+// before it is used, and a missing or mistyped field reads as undefined instead of throwing.
+/** The parsed JSON, or the text itself when it is not JSON (a proxy's HTML page, plain text). */
+function parseJson(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return text;
+    }
+}
+/** True for a JSON object (not null, not a list). */
+function isJsonObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** A member of an object; undefined when `value` is no object or lacks it. */
+function json_field(value, name) {
+    return typeof value === 'object' && value !== null ? value[name] : undefined;
+}
+/** A non-empty string, else undefined. */
+function json_stringOf(value) {
+    return typeof value === 'string' && value !== '' ? value : undefined;
+}
+/** The strings of a list (other items dropped); undefined when `value` is no list. */
+function stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/shared/http.ts
 
 
@@ -77603,7 +77632,7 @@ const NOT_SENT_CODES = new Set([
  * The largest answer read. Deepgram's and GitHub's answers are a few kilobytes; a project's key
  * listing of a thousand keys is about 300 KB.
  */
-const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_ANSWER_BYTES = 1024 * 1024;
 /**
  * An HttpSend over undici with the given dispatcher (the proxy-aware agent in production).
  * Redirects are never followed (undici.request does not), so credentials reach only the host
@@ -77621,7 +77650,7 @@ function undiciSend(dispatcher, options) {
         try {
             const response = await (0,undici/* request */.Em)(url, { method, headers, body, dispatcher, signal: abort });
             const responseHeaders = flattenHeaders(response.headers);
-            const text = await readCapped(response.body, options.maxBodyBytes, response.statusCode, responseHeaders);
+            const text = await readCapped(response.body, options.maxAnswerBytes, response.statusCode, responseHeaders);
             return { status: response.statusCode, headers: responseHeaders, body: text };
         }
         catch (error) {
@@ -77741,8 +77770,9 @@ function fetchOver(send) {
 ;// CONCATENATED MODULE: ./src/shared/attempt.ts
 // One attempt of a request to a service, inside its step's budget: it is never sent once the job
 // is cancelled or the budget is spent, its deadline is what is left, and every way it can fail
-// without a usable answer becomes one of errors.ts's values, naming the service. Deepgram's client
-// and the broker's share it, so both keep the same promises.
+// without a usable answer becomes one of errors.ts's values, naming the service. The JSON service
+// core (json-service.ts, under Deepgram's client and the broker's) and GitHub's secret reads share
+// it, so all keep the same promises.
 
 
 async function sendAttempt(link, request, action, attempt) {
@@ -77849,6 +77879,117 @@ function parseRetryAfter(value, now) {
     return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+;// CONCATENATED MODULE: ./src/shared/json-service.ts
+// A JSON-over-HTTP service as this project's clients speak to it: each attempt inside the step's
+// budget (shared/attempt.ts), retries of what may pass, the answer parsed and checked, its request
+// id found, and refusals turned into errors that name the status, the service's message, the
+// request id and what to do. Deepgram's client and the broker's are this core plus their routes
+// and their domain checks, so both keep the same promises.
+
+
+
+
+class JsonService {
+    link;
+    dialect;
+    constructor(link, dialect) {
+        this.link = link;
+        this.dialect = dialect;
+    }
+    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
+    get deadline() {
+        return this.link.deadline ?? Infinity;
+    }
+    /**
+     * One attempt, not retried: for a request that is not safe to repeat (a create). A refusal is
+     * a ServiceError; a 2xx is handed back parsed, unchecked.
+     */
+    async once(request, attempt) {
+        const sentAt = this.link.clock.now();
+        const response = await this.exchange(request, attempt);
+        return this.accepted(response, request.action, sentAt);
+    }
+    /**
+     * A request that is safe to repeat, retried on transient failures within the step's budget.
+     * `read` checks the 2xx answer; `on404` is what a 404 means when it is not a refusal.
+     */
+    async retried(request, read, on404) {
+        const { policy, clock, deadline } = this.link;
+        return withRetry(async (n, remainingMs) => {
+            const sentAt = clock.now();
+            const response = await this.exchange(request, { n, remainingMs });
+            if (response.status === 404 && on404 !== undefined)
+                return on404();
+            return read(this.accepted(response, request.action, sentAt));
+        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
+    }
+    async exchange(request, attempt) {
+        const { baseUrl, userAgent, cancelled, deadline, clock, send } = this.link;
+        const { service, urlInput, authorization, cancelledMessage, requestIdOf } = this.dialect;
+        const headers = { authorization, accept: 'application/json', 'user-agent': userAgent };
+        const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        const link = {
+            service,
+            urlInput,
+            send,
+            now: clock.now,
+            deadline,
+            cancelled,
+            cancelledMessage,
+            requestIdOf: (h) => requestIdOf(h, undefined),
+        };
+        const url = `${baseUrl}${request.path}`;
+        return sendAttempt(link, { method: request.method, url, headers, body }, request.action, attempt);
+    }
+    accepted(response, action, sentAt) {
+        const body = parseJson(response.body);
+        const refused = () => this.dialect.refusal(response, action, this.link.clock.now());
+        if (response.status < 200 || response.status >= 300)
+            throw refused();
+        const requestId = this.dialect.requestIdOf(response.headers, body);
+        const unusable = (problem) => new UnusableAnswerError(this.dialect.service, action, response.status, problem, requestId);
+        return {
+            status: response.status,
+            body,
+            requestId,
+            sentAt,
+            unusable,
+            object: () => {
+                if (typeof body !== 'object' || body === null)
+                    throw unusable('the answer is not a JSON object');
+                return body;
+            },
+            list: (name) => {
+                const value = json_field(body, name);
+                if (Array.isArray(value))
+                    return value;
+                throw unusable(`the answer has no ${name} list`);
+            },
+            refused,
+        };
+    }
+}
+/** Retry what may pass: no answer at all, 408, 429 and 5xx, after the service's Retry-After if it gave one. */
+function transientVerdict(error) {
+    if (error instanceof NetworkError)
+        return { retry: true };
+    if (error instanceof errors_ServiceError && isTransientStatus(error.status)) {
+        const after = error.details.retryAfterSeconds;
+        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
+    }
+    return { retry: false };
+}
+/** The whole seconds a refusal's Retry-After asks for, for ServiceError's retryAfterSeconds. */
+function retryAfterSecondsOf(response, now) {
+    const ms = parseRetryAfter(response.headers['retry-after'], now);
+    return ms === undefined ? undefined : Math.ceil(ms / 1000);
+}
+function isTransientStatus(status) {
+    return status === 408 || status === 429 || status >= 500;
+}
+
 ;// CONCATENATED MODULE: ./src/deepgram/ids.ts
 // Deepgram's project and key ids are UUIDs. An id read from state or from an answer goes into a
 // URL path or a log line only once it is one: anything else could be a path, a query or a
@@ -77868,19 +78009,27 @@ function isUuid(value) {
  * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
  */
 class DeepgramClient {
-    options;
+    service;
     constructor(options) {
-        this.options = options;
+        const { apiKey, ...link } = options;
+        this.service = new JsonService(link, {
+            service: 'Deepgram',
+            urlInput: 'deepgram-api-url',
+            authorization: `Token ${apiKey}`,
+            cancelledMessage,
+            requestIdOf,
+            refusal: deepgramError,
+        });
     }
     /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
     get deadline() {
-        return this.options.deadline ?? Infinity;
+        return this.service.deadline;
     }
     async listProjects() {
-        const action = 'listing the projects of api-key';
-        return this.retried('GET', '/v1/projects', action, (response, body) => requiredArray(body, 'projects', response, action).map((p) => ({
-            projectId: client_stringOf(client_field(p, 'project_id')) ?? '',
-            name: client_stringOf(client_field(p, 'name')) ?? '',
+        const request = { method: 'GET', path: '/v1/projects', action: 'listing the projects of api-key' };
+        return this.service.retried(request, (answer) => answer.list('projects').map((p) => ({
+            projectId: json_stringOf(json_field(p, 'project_id')) ?? '',
+            name: json_stringOf(json_field(p, 'name')) ?? '',
         })));
     }
     /**
@@ -77888,38 +78037,36 @@ class DeepgramClient {
      * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
      */
     async createKeyOnce(projectId, request, attempt = { n: 1, remainingMs: Infinity }) {
-        const action = 'creating the key';
-        const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request));
-        const body = this.expectOk(response, action);
-        const unusable = (problem) => new UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body));
-        if (typeof body !== 'object' || body === null)
-            throw unusable('the answer is not a JSON object');
-        const key = client_stringOf(client_field(body, 'key'));
-        const apiKeyId = client_stringOf(client_field(body, 'api_key_id'));
+        const path = keysPath(projectId);
+        const answer = await this.service.once({ method: 'POST', path, action: 'creating the key', body: request }, attempt);
+        const body = answer.object();
+        const key = json_stringOf(json_field(body, 'key'));
+        const apiKeyId = json_stringOf(json_field(body, 'api_key_id'));
         if (key === undefined)
-            throw unusable('the answer carries no key');
+            throw answer.unusable('the answer carries no key');
         if (apiKeyId === undefined)
-            throw unusable('the answer carries no api_key_id');
+            throw answer.unusable('the answer carries no api_key_id');
         if (!isUuid(apiKeyId))
-            throw unusable('its api_key_id is not a UUID');
+            throw answer.unusable('its api_key_id is not a UUID');
         return {
             apiKeyId: apiKeyId.toLowerCase(),
             key,
-            scopes: stringsOf(client_field(body, 'scopes')) ?? [],
-            tags: stringsOf(client_field(body, 'tags')) ?? [],
-            expirationDate: client_stringOf(client_field(body, 'expiration_date')),
-            created: client_stringOf(client_field(body, 'created')),
+            scopes: stringsOf(json_field(body, 'scopes')) ?? [],
+            tags: stringsOf(json_field(body, 'tags')) ?? [],
+            expirationDate: json_stringOf(json_field(body, 'expiration_date')),
+            created: json_stringOf(json_field(body, 'created')),
         };
     }
     async listKeys(projectId) {
-        const action = 'listing the project keys';
-        return this.retried('GET', keysPath(projectId), action, (response, body) => requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(client_field(item, 'api_key'))));
+        const request = { method: 'GET', path: keysPath(projectId), action: 'listing the project keys' };
+        return this.service.retried(request, (answer) => answer.list('api_keys').map((item) => toProjectKey(json_field(item, 'api_key'))));
     }
     /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
     async getKey(projectId, keyId) {
-        return this.retried('GET', keyPath(projectId, keyId), `reading key ${keyId}`, (_, body) => {
-            const nested = client_field(client_field(client_field(body, 'item'), 'member'), 'api_key');
-            return toProjectKey(nested ?? client_field(body, 'api_key'));
+        const request = { method: 'GET', path: keyPath(projectId, keyId), action: `reading key ${keyId}` };
+        return this.service.retried(request, ({ body }) => {
+            const nested = json_field(json_field(json_field(body, 'item'), 'member'), 'api_key');
+            return toProjectKey(nested ?? json_field(body, 'api_key'));
         });
     }
     /**
@@ -77927,11 +78074,12 @@ class DeepgramClient {
      * an error is a failure: only Deepgram's word that it deleted the key counts.
      */
     async deleteKey(projectId, keyId) {
-        return this.retried('DELETE', keyPath(projectId, keyId), `deleting key ${keyId}`, (response) => {
-            if (response.status === 404)
-                return 'already-gone';
+        const request = { method: 'DELETE', path: keyPath(projectId, keyId), action: `deleting key ${keyId}` };
+        return this.service.retried(request, (answer) => {
+            if (reportsError(answer.body))
+                throw answer.refused();
             return 'deleted';
-        });
+        }, () => 'already-gone');
     }
     /**
      * A read under the project (usage, billing, the request log), retried like every read. `read`
@@ -77940,7 +78088,7 @@ class DeepgramClient {
     async readProject(projectId, path, query, action, read) {
         const search = new URLSearchParams(query).toString();
         const target = `${projectPath(projectId)}/${path}${search === '' ? '' : `?${search}`}`;
-        return this.retried('GET', target, action, (response, body) => read(body, (problem) => new UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body))));
+        return this.service.retried({ method: 'GET', path: target, action }, (answer) => read(answer.body, answer.unusable));
     }
     /**
      * POST /v1/auth/grant: a temporary token. Nothing is created, so a failed or unanswered grant is
@@ -77948,52 +78096,13 @@ class DeepgramClient {
      * checks it.
      */
     async grantToken(ttlSeconds) {
-        const action = 'granting a temporary token';
-        const { policy, clock, deadline } = this.options;
-        return withRetry(async (n, remainingMs) => {
-            const sentAt = clock.now();
-            const response = await this.send('POST', '/v1/auth/grant', action, { n, remainingMs }, JSON.stringify({ ttl_seconds: ttlSeconds }));
-            const body = this.expectOk(response, action);
-            return { body, sentAt, status: response.status, requestId: requestIdOf(response, body) };
-        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
-    }
-    async retried(method, path, action, read) {
-        const { policy, clock, deadline } = this.options;
-        return withRetry(async (n, remainingMs) => {
-            const response = await this.send(method, path, action, { n, remainingMs });
-            if (method === 'DELETE' && response.status === 404)
-                return read(response, undefined);
-            const body = this.expectOk(response, action);
-            if (method === 'DELETE' && reportsError(body))
-                throw deepgramError(response, action, clock.now());
-            return read(response, body);
-        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
-    }
-    async send(method, path, action, attempt, body) {
-        const { baseUrl, apiKey, userAgent, cancelled, deadline, clock, send } = this.options;
-        const headers = {
-            authorization: `Token ${apiKey}`,
-            accept: 'application/json',
-            'user-agent': userAgent,
+        const request = {
+            method: 'POST',
+            path: '/v1/auth/grant',
+            action: 'granting a temporary token',
+            body: { ttl_seconds: ttlSeconds },
         };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        const link = {
-            service: 'Deepgram',
-            urlInput: 'deepgram-api-url',
-            send,
-            now: clock.now,
-            deadline,
-            cancelled,
-            cancelledMessage,
-            requestIdOf: (h) => requestIdOf({ status: 0, headers: h, body: '' }, undefined),
-        };
-        return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
-    }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw deepgramError(response, action, this.options.clock.now());
+        return this.service.retried(request, ({ body, sentAt, status, requestId }) => ({ body, sentAt, status, requestId }));
     }
 }
 function cancelledMessage(action) {
@@ -78001,13 +78110,7 @@ function cancelledMessage(action) {
 }
 /** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
 function reportsError(body) {
-    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => client_field(body, name) !== undefined);
-}
-function requiredArray(body, name, response, action) {
-    const value = client_field(body, name);
-    if (Array.isArray(value))
-        return value;
-    throw new UnusableAnswerError('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
+    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => json_field(body, name) !== undefined);
 }
 /** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
 function projectPath(projectId) {
@@ -78023,35 +78126,21 @@ function keyPath(projectId, keyId) {
         throw new ActionError('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
     return `${keysPath(projectId)}/${keyId}`;
 }
-/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
-function transientVerdict(error) {
-    if (error instanceof NetworkError)
-        return { retry: true };
-    if (error instanceof errors_ServiceError && isTransientStatus(error.status)) {
-        const after = error.details.retryAfterSeconds;
-        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
-    }
-    return { retry: false };
-}
-function isTransientStatus(status) {
-    return status === 408 || status === 429 || status >= 500;
-}
 /**
  * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
  * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
  */
 function deepgramError(response, action, now) {
     const body = parseJson(response.body);
-    const code = client_stringOf(client_field(body, 'err_code')) ?? client_stringOf(client_field(body, 'error_code')) ?? client_stringOf(client_field(body, 'category'));
-    const modern = [client_stringOf(client_field(body, 'message')), client_stringOf(client_field(body, 'details'))].filter(Boolean).join(' ');
+    const code = json_stringOf(json_field(body, 'err_code')) ?? json_stringOf(json_field(body, 'error_code')) ?? json_stringOf(json_field(body, 'category'));
+    const modern = [json_stringOf(json_field(body, 'message')), json_stringOf(json_field(body, 'details'))].filter(Boolean).join(' ');
     const text = response.body.trim().slice(0, 300);
-    const message = client_stringOf(client_field(body, 'err_msg')) ??
+    const message = json_stringOf(json_field(body, 'err_msg')) ??
         (modern || undefined) ??
-        client_stringOf(client_field(body, 'reason')) ??
+        json_stringOf(json_field(body, 'reason')) ??
         (typeof body === 'string' ? body : undefined) ??
         (text || 'no message');
-    const requestId = requestIdOf(response, body);
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
+    const requestId = requestIdOf(response.headers, body);
     return new errors_ServiceError({
         service: 'Deepgram',
         action,
@@ -78060,12 +78149,12 @@ function deepgramError(response, action, now) {
         message: message.replace(/\s+/g, ' ').trim(),
         requestId,
         hint: deepgramHint(response.status, code),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+        retryAfterSeconds: retryAfterSecondsOf(response, now),
     });
 }
 /** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
-function requestIdOf(response, body) {
-    return client_stringOf(client_field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id'];
+function requestIdOf(headers, body) {
+    return json_stringOf(json_field(body, 'request_id')) ?? headers['dg-request-id'] ?? headers['x-request-id'];
 }
 function deepgramHint(status, code) {
     if (status >= 200 && status < 300)
@@ -78084,31 +78173,14 @@ function deepgramHint(status, code) {
         return 'Deepgram had a problem; run the job again later.';
     return undefined;
 }
-function parseJson(text) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return text;
-    }
-}
-function client_field(value, name) {
-    return typeof value === 'object' && value !== null ? value[name] : undefined;
-}
-function client_stringOf(value) {
-    return typeof value === 'string' && value !== '' ? value : undefined;
-}
-function stringsOf(value) {
-    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
-}
 function toProjectKey(value) {
     return {
-        apiKeyId: client_stringOf(client_field(value, 'api_key_id')) ?? '',
-        comment: client_stringOf(client_field(value, 'comment')) ?? '',
-        scopes: stringsOf(client_field(value, 'scopes')) ?? [],
-        tags: stringsOf(client_field(value, 'tags')),
-        expirationDate: client_stringOf(client_field(value, 'expiration_date')),
-        created: client_stringOf(client_field(value, 'created')),
+        apiKeyId: json_stringOf(json_field(value, 'api_key_id')) ?? '',
+        comment: json_stringOf(json_field(value, 'comment')) ?? '',
+        scopes: stringsOf(json_field(value, 'scopes')) ?? [],
+        tags: stringsOf(json_field(value, 'tags')),
+        expirationDate: json_stringOf(json_field(value, 'expiration_date')),
+        created: json_stringOf(json_field(value, 'created')),
     };
 }
 
@@ -78282,12 +78354,68 @@ function isLoopbackHost(hostname) {
     return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
+;// CONCATENATED MODULE: ./src/shared/input-forms.ts
+// Forms every reader of inputs or settings shares: lists, credentials and base URLs. They take the
+// input by name through GetInput, so the action and the secret plan read inputs the same way.
+
+
+
+/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
+function parseList(text) {
+    return text
+        .split(/[,\r\n]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+/**
+ * A credential must look like one: printable ASCII without white space. A zero-width space pasted
+ * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
+ */
+function checkCredential(name, value) {
+    if (!hasCredentialForm(value)) {
+        throw new InputError(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
+    }
+}
+/** The forms a base URL may take, for messages (without a full stop: a caller may add its default). */
+const BASE_URL_FORMS = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1])';
+/**
+ * A service's base URL without its trailing slash, or why it is refused, as a phrase that follows
+ * its name. It is https, or plain http to this machine only, since anything else would carry
+ * `credential` ("the key") in clear text across a network; and bare: no credentials, query or
+ * fragment, which a path would be joined to.
+ */
+function checkBaseUrl(text, credential) {
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        return { problem: `'${text}' is not a URL` };
+    }
+    if (url.username || url.password || url.search || url.hash)
+        return { problem: 'must be a bare base URL, without credentials, query or fragment' };
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname))
+        return {
+            problem: `'${text}' is plain http to a host that is not this machine: ${credential} would cross the network in clear text`,
+        };
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        return { problem: `'${text}' is not an http(s) URL` };
+    return { url: `${url.origin}${url.pathname.replace(/\/+$/, '')}` };
+}
+/** A base URL input (checkBaseUrl), an InputError naming it when it is not one. */
+function readBaseUrl(getInput, name, fallback) {
+    const checked = checkBaseUrl(getInput(name) || fallback, 'the key');
+    if ('problem' in checked)
+        throw new InputError(name, `${checked.problem}. ${BASE_URL_FORMS}.`);
+    return checked.url;
+}
+
 ;// CONCATENATED MODULE: ./src/shared/credential.ts
 /**
  * The form API keys and tokens take: printable ASCII without white space. Anything else (a
  * zero-width space pasted with the secret) is a paste mistake, and would break the HTTP header.
  */
-function hasCredentialForm(value) {
+function credential_hasCredentialForm(value) {
     return /^[\x21-\x7e]+$/.test(value);
 }
 
@@ -78346,7 +78474,7 @@ class WatchedFile {
 function adminKeyProblem(key, source) {
     if (key === '')
         return `${source} is empty. Give a Deepgram API key with keys:write in the project.`;
-    if (!hasCredentialForm(key))
+    if (!credential_hasCredentialForm(key))
         return `${source} holds spaces or characters that are not printable ASCII. Give the key alone, as Deepgram shows it.`;
     return undefined;
 }
@@ -78375,7 +78503,7 @@ const MARKER_SECRET_MIN_LENGTH = 32;
 const FORMS = `Give at least ${MARKER_SECRET_MIN_LENGTH} random printable characters without spaces, the same in every replica, such as \`openssl rand -hex 32\` prints.`;
 /** What is wrong with a marker secret, if anything; `source` names where it came from. Never quotes the secret. */
 function markerSecretProblem(secret, source) {
-    if (!hasCredentialForm(secret) && secret !== '')
+    if (!credential_hasCredentialForm(secret) && secret !== '')
         return `${source} holds spaces or characters that are not printable ASCII. ${FORMS}`;
     if (secret.length < MARKER_SECRET_MIN_LENGTH)
         return `${source} holds ${secret.length} characters, fewer than ${MARKER_SECRET_MIN_LENGTH}. ${FORMS}`;
@@ -78482,23 +78610,10 @@ function readHost(text, name = 'HOST', fallback = '0.0.0.0') {
     return text;
 }
 function readDeepgramApiUrl(text) {
-    const value = text === undefined || text === '' ? 'https://api.deepgram.com' : text;
-    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]); the default is https://api.deepgram.com.';
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        throw new ConfigError(`DEEPGRAM_API_URL '${value}' is not a URL. ${forms}`);
-    }
-    if (url.username || url.password || url.search || url.hash)
-        throw new ConfigError(`DEEPGRAM_API_URL must be a bare base URL, without credentials, query or fragment. ${forms}`);
-    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-        throw new ConfigError(`DEEPGRAM_API_URL '${value}' is plain http to a host that is not this machine: the admin key would cross the network in clear text. ${forms}`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new ConfigError(`DEEPGRAM_API_URL '${value}' is not an http(s) URL. ${forms}`);
-    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+    const checked = checkBaseUrl(text === undefined || text === '' ? 'https://api.deepgram.com' : text, 'the admin key');
+    if ('problem' in checked)
+        throw new ConfigError(`DEEPGRAM_API_URL ${checked.problem}. ${BASE_URL_FORMS}; the default is https://api.deepgram.com.`);
+    return checked.url;
 }
 
 ;// CONCATENATED MODULE: ./src/broker/oidc/discovery.ts
@@ -78511,7 +78626,7 @@ class IssuerUnavailable extends Error {
     }
 }
 /** Size and time limits of every answer read from an issuer (octo-sts caps discovery at 100 KiB). */
-const ISSUER_LIMITS = { maxBodyBytes: 100 * 1024, timeoutMs: 5_000 };
+const ISSUER_LIMITS = { maxAnswerBytes: 100 * 1024, timeoutMs: 5_000 };
 /** Reads a JSON answer from an issuer: 200, JSON, within ISSUER_LIMITS (the send enforces them). */
 async function fetchIssuerJson(send, url) {
     let response;
@@ -78711,9 +78826,10 @@ function forbidden(code, message) {
 // object then. A request handler still reading that request's body learns why from here.
 
 
-/** Node's own limits, which docs/broker.md states. */
+/** Node's own limits on a client of the broker, which docs/broker.md states: its headers arrive within this… */
 const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 30_000;
+/** …and its whole request, body included, within this. */
+const REQUEST_ARRIVAL_TIMEOUT_MS = 30_000;
 const failures = new WeakMap();
 /** The client closed the connection before the whole request arrived. */
 function abortedRequest() {
@@ -78745,7 +78861,7 @@ function answerClientError(error, socket) {
 }
 function refusalFor(error) {
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-        return new Refusal(408, 'request_timeout', `The request did not arrive in time: the headers must arrive within ${HEADERS_TIMEOUT_MS / 1000} s and the whole request within ${REQUEST_TIMEOUT_MS / 1000} s.`);
+        return new Refusal(408, 'request_timeout', `The request did not arrive in time: the headers must arrive within ${HEADERS_TIMEOUT_MS / 1000} s and the whole request within ${REQUEST_ARRIVAL_TIMEOUT_MS / 1000} s.`);
     }
     if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE')
         return abortedRequest();
@@ -78916,13 +79032,13 @@ function routeTemplate(route) {
 
 
 /** The largest body accepted: a key request is a few hundred bytes. */
-const server_MAX_BODY_BYTES = 16 * 1024;
+const MAX_REQUEST_BODY_BYTES = 16 * 1024;
 function createBrokerServer(deps) {
     const server = (0,external_node_http_.createServer)({
         // Bounded time for every client. Node checks these limits every connectionsCheckingInterval
         // (30 s by default), which would let a slow client hold on for up to 30 s more.
         headersTimeout: HEADERS_TIMEOUT_MS,
-        requestTimeout: REQUEST_TIMEOUT_MS,
+        requestTimeout: REQUEST_ARRIVAL_TIMEOUT_MS,
         connectionsCheckingInterval: 1_000,
         keepAliveTimeout: 5_000,
     }, (req, res) => {
@@ -79057,13 +79173,13 @@ function bearerToken(req) {
     return match[1];
 }
 /**
- * The body as text. Refused past MAX_BODY_BYTES without reading the rest (413); when the client
+ * The body as text. Refused past MAX_REQUEST_BODY_BYTES without reading the rest (413); when the client
  * breaks the request (closes early, bad chunked framing, too slow) with the parser's reason or
  * 400; when the broker starts draining, 503.
  */
 function readBody(req, drain) {
-    const tooLarge = () => new Refusal(413, 'body_too_large', `The body is over ${server_MAX_BODY_BYTES} bytes; a key request is a small JSON object.`);
-    if (Number(req.headers['content-length'] ?? 0) > server_MAX_BODY_BYTES)
+    const tooLarge = () => new Refusal(413, 'body_too_large', `The body is over ${MAX_REQUEST_BODY_BYTES} bytes; a key request is a small JSON object.`);
+    if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BODY_BYTES)
         return Promise.reject(tooLarge());
     return new Promise((resolve, reject) => {
         const chunks = [];
@@ -79086,7 +79202,7 @@ function readBody(req, drain) {
         const done = drain.reading(() => fail(new Refusal(503, 'shutting_down', 'The broker is shutting down; send the request again.')));
         req.on('data', (chunk) => {
             size += chunk.length;
-            if (size > server_MAX_BODY_BYTES)
+            if (size > MAX_REQUEST_BODY_BYTES)
                 fail(tooLarge());
             else
                 chunks.push(chunk);
@@ -79205,7 +79321,6 @@ class Ownership {
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(38815);
 ;// CONCATENATED MODULE: ./src/deepgram/expiration.ts
-
 /** The duration forms shown to users: errors here, action.yml's description (a test keeps them equal). */
 const DURATION_EXAMPLES = ['90s', '30m', '2h', '1d', '2w', '1h30m'];
 const expiration_FORMS = `a duration (${DURATION_EXAMPLES.join(', ')}, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)`;
@@ -79220,11 +79335,28 @@ const DURATION = /^(?:\d+[wdhms])+$/;
 const DURATION_PART = /(\d+)([wdhms])/g;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+/**
+ * An expiration that cannot be read, or is out of bounds: what is wrong and the forms accepted.
+ * The action words it as an input error, the broker as a refusal of the request.
+ */
+class ExpirationError extends Error {
+    /** What is wrong, without the forms: "'2h30' is not understood". */
+    problem;
+    /** What to give instead, as a sentence: "Give a duration (90s, …) or an ISO 8601 date-time …". */
+    accepted;
+    constructor(problem, accepted) {
+        super(`${problem}. ${accepted}.`);
+        this.name = 'ExpirationError';
+        this.problem = problem;
+        this.accepted = accepted;
+    }
+}
 function refuse(why) {
-    throw new InputError('expiration', `${why}. Give ${expiration_FORMS}.`);
+    throw new ExpirationError(why, `Give ${expiration_FORMS}`);
 }
 /**
- * Parses the `expiration` input. `now` is when the key is about to be created; a key may live at
+ * Parses an expiration as the action's input and the broker's requests write it; ExpirationError
+ * when it is not one. `now` is when the key is about to be created; a key may live at
  * most `maxSeconds` from then (90 days unless a stricter policy says less).
  */
 function parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
@@ -79232,7 +79364,7 @@ function parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
     const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000;
     if (seconds > maxSeconds) {
         const limit = maxSeconds % 86400 === 0 ? `${maxSeconds / 86400} days` : describeSeconds(maxSeconds);
-        throw new InputError('expiration', `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${expiration_FORMS}.`);
+        throw new ExpirationError(`'${text.trim()}' is longer than the limit of ${limit}`, `Give at most ${limit} from now, as ${expiration_FORMS}`);
     }
     return expiration;
 }
@@ -79324,8 +79456,8 @@ function describeSeconds(seconds) {
 }
 
 ;// CONCATENATED MODULE: ./src/deepgram/scopes.ts
-// Which of Deepgram's scopes let a key manage keys or the project, and what a granted list may
-// hold beyond what was asked. Pure rules, shared by the action (inputs, the check after creating)
+// Which of Deepgram's scopes let a key manage keys or the project, and what the scopes Deepgram gave
+// a new key may hold beyond what was asked. Pure rules, shared by the action (inputs, the check after creating)
 // and the broker (its policy). Sources: Deepgram's "Working with roles" page, its role table.
 /** The project permissions each role carries, as Deepgram's role table lists them. */
 const ROLE_PERMISSIONS = {
@@ -79395,6 +79527,17 @@ const ROLE_PERMISSIONS = {
  * itself (settings, deletion), its members, admins and owners, and its billing.
  */
 const MANAGED_FAMILIES = new Set(['keys', 'project', 'members', 'admins', 'owners', 'billing']);
+/**
+ * A scope as Deepgram writes them, in every mode (the action's input, the broker's requests and
+ * policy, Deepgram's answers): words of letters, digits and _.*- joined by colons, nothing that
+ * could carry other text. Case aside: scopes are compared without regard to it.
+ */
+const SCOPE = /^[a-z0-9*_.-]+(?::[a-z0-9*_.-]+)*$/i;
+/** The form of a scope, for messages. */
+const SCOPE_FORM = 'scopes such as usage:write';
+function isScope(text) {
+    return SCOPE.test(text);
+}
 function isRole(scope) {
     return Object.hasOwn(ROLE_PERMISSIONS, scope);
 }
@@ -79429,7 +79572,7 @@ function whyManagement(scope) {
     return 'it can change who belongs to the project and with what rights';
 }
 /**
- * Scopes a key granted `scope` holds as well, by Deepgram's documented rules: a role's
+ * Scopes a key given `scope` holds as well, by Deepgram's documented rules: a role's
  * permissions, `x:read` with `x:write` (keys:read with keys:write, project:read with
  * project:write), and every account permission with `account:write`.
  */
@@ -79437,28 +79580,26 @@ function implied(scope) {
     const lower = scope.toLowerCase();
     if (isRole(lower)) {
         const permissions = ROLE_PERMISSIONS[lower];
-        return (granted) => permissions.includes(granted);
+        return (given) => permissions.includes(given);
     }
     if (lower === 'account:write')
-        return (granted) => granted.startsWith('account:');
+        return (given) => given.startsWith('account:');
     const write = /^([a-z-]+):write(:.*)?$/.exec(lower);
     if (write)
-        return (granted) => granted === `${write[1]}:read${write[2] ?? ''}`;
+        return (given) => given === `${write[1]}:read${write[2] ?? ''}`;
     return () => false;
 }
-/** A scope as Deepgram writes them: words joined by colons, nothing that could carry other text. */
-const SCOPE = /^[a-z0-9*_.-]+(?::[a-z0-9*_.-]+)*$/;
 /**
- * The granted scopes that were neither requested nor implied by a requested one, and that can
- * manage keys or the project; also any granted entry that is not a scope at all (it cannot be
- * told harmless). Empty when the grant is what was asked for.
+ * The scopes Deepgram gave that were neither requested nor implied by a requested one, and that can
+ * manage keys or the project; also any given entry that is not a scope at all (it cannot be told
+ * harmless). Empty when Deepgram gave what was asked for.
  */
-function unrequestedManagementScopes(requested, granted) {
+function unrequestedManagementScopes(requested, given) {
     const asked = requested.map((scope) => scope.toLowerCase());
     const covers = asked.map(implied);
-    return granted.filter((scope) => {
+    return given.filter((scope) => {
         const lower = scope.toLowerCase();
-        if (!SCOPE.test(lower))
+        if (!isScope(lower))
             return true;
         if (asked.includes(lower) || covers.some((cover) => cover(lower)))
             return false;
@@ -79466,20 +79607,44 @@ function unrequestedManagementScopes(requested, granted) {
     });
 }
 /**
- * What is wrong with a grant, to end "Deepgram created key …, but": undefined when the key holds
- * no management scope beyond what was asked for.
+ * What is wrong with the scopes Deepgram gave a new key, to end "Deepgram created key …, but":
+ * undefined when the key holds no management scope beyond what was asked for.
  */
-function grantProblem(requested, granted) {
-    const extra = unrequestedManagementScopes(requested, granted);
+function extraScopesProblem(requested, given) {
+    const extra = unrequestedManagementScopes(requested, given);
     if (extra.length === 0)
         return undefined;
     const list = extra.map((scope) => `'${scope}'`).join(', ');
     return `it was granted ${list}, which ${extra.length === 1 ? 'was' : 'were'} not asked for and can manage keys or the project`;
 }
 
+;// CONCATENATED MODULE: ./src/deepgram/tags.ts
+// What a key's tag may be, in every mode: the action reads the tags input by it, the broker its
+// requests, its queries and its policy. A tag travels in a `?tags=a,b` query and in logs, so it
+// holds no comma, no space and nothing that is not printable.
+/** A tag: a letter or digit, then letters, digits and _.:/@+=-, 64 characters at most. */
+const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:/@+=-]{0,63}$/;
+/** Tags a key may be asked with, or a search may name, at most. */
+const MAX_TAGS = 20;
+/** The form of a tag, for messages: "… is not one of TAG_FORM". */
+const TAG_FORM = 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters';
+function isTag(text) {
+    return TAG.test(text);
+}
+/** What is wrong with a list of tags, to follow the list's name; undefined when every tag is one and they are few enough. */
+function tagsProblem(tags) {
+    const bad = tags.find((tag) => !isTag(tag));
+    if (bad !== undefined)
+        return `'${bad}' is not a tag. Give at most ${MAX_TAGS} ${TAG_FORM}, each starting with a letter or digit, separated by commas or newlines.`;
+    if (tags.length > MAX_TAGS)
+        return `names ${tags.length} tags. Give at most ${MAX_TAGS} ${TAG_FORM}, each starting with a letter or digit, separated by commas or newlines.`;
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/broker/policy/policy.ts
 // The policy file: which workflows may have which keys. Every check runs when the broker starts,
 // and any problem stops it (fail closed): a typo must never widen what a rule grants.
+
 
 
 
@@ -79535,12 +79700,7 @@ const PINNING_CLAIMS = ['repository', 'repository_id', 'repository_owner', 'repo
 const NO_STAR_CLAIMS = ['event_name'];
 const TOP_FIELDS = new Set(['project-id', 'audience', 'issuers', 'keys-per-minute', 'deletes-per-minute', 'rules']);
 const RULE_FIELDS = new Set(['name', 'issuers', 'match', 'scopes', 'max-expiration', 'tags', 'allow-key-management']);
-const policy_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-/** A scope as Deepgram writes them: words joined by colons. */
-const policy_SCOPE = /^[a-z0-9_.-]+(?::[a-z0-9_.-]+)*$/;
-/** A tag: no commas (DELETE ?tags=a,b splits on them), no spaces, no control characters. */
-const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:/@+=-]{0,63}$/;
 /** Reads and checks a policy. `source` names the file in messages. */
 function parsePolicy(text, source) {
     let document;
@@ -79565,7 +79725,7 @@ function readPolicy(document, problems) {
     }
     unknownFields(top, TOP_FIELDS, '', problems);
     const projectId = top['project-id'];
-    if (typeof projectId !== 'string' || !policy_UUID.test(projectId))
+    if (typeof projectId !== 'string' || !isUuid(projectId))
         problems.push("project-id must be the project's UUID, as in the Deepgram console");
     const audience = top.audience;
     if (typeof audience !== 'string' || audience.trim() === '') {
@@ -79660,7 +79820,7 @@ function readRule(item, index, issuers, problems) {
     const allowKeyManagement = rule['allow-key-management'] ?? false;
     if (typeof allowKeyManagement !== 'boolean')
         problems.push(`${at}: allow-key-management must be true or false`);
-    const scopes = readStrings(rule.scopes, `${at}: scopes`, policy_SCOPE, 'scopes such as usage:write', problems);
+    const scopes = lowerCase(readStrings(rule.scopes, `${at}: scopes`, isScope, SCOPE_FORM, problems));
     if (scopes.length === 0 && Array.isArray(rule.scopes))
         problems.push(`${at}: scopes must list at least one scope, such as usage:write`);
     for (const scope of scopes) {
@@ -79674,9 +79834,7 @@ function readRule(item, index, issuers, problems) {
         match: readMatch(rule.match, at, problems),
         scopes,
         maxExpirationSeconds: readMaxExpiration(rule['max-expiration'], at, problems),
-        tags: rule.tags === undefined
-            ? []
-            : readStrings(rule.tags, `${at}: tags`, TAG, 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters', problems),
+        tags: rule.tags === undefined ? [] : readStrings(rule.tags, `${at}: tags`, isTag, TAG_FORM, problems),
         allowKeyManagement: allowKeyManagement === true,
     };
 }
@@ -79749,7 +79907,7 @@ function readMaxExpiration(value, at, problems) {
     try {
         const expiration = parseExpiration(String(value), new Date(), Number.MAX_SAFE_INTEGER);
         if (expiration.kind !== 'ttl')
-            throw new InputError('max-expiration', 'is a date');
+            throw new ExpirationError('is a date', 'Give a duration');
         if (expiration.seconds > MAX_EXPIRATION_SECONDS) {
             problems.push(`${at}: max-expiration ${value} is over ${MAX_EXPIRATION_DAYS} days, the longest any key may live`);
             return 0;
@@ -79757,21 +79915,25 @@ function readMaxExpiration(value, at, problems) {
         return expiration.seconds;
     }
     catch (error) {
-        if (!(error instanceof InputError))
+        if (!(error instanceof ExpirationError))
             throw error;
         problems.push(`${at}: max-expiration ${JSON.stringify(value)} is not a duration; ${forms}`);
         return 0;
     }
 }
-function readStrings(value, what, form, forms, problems) {
+function readStrings(value, what, isForm, forms, problems) {
     if (!Array.isArray(value)) {
         problems.push(`${what} must be a list of ${forms}`);
         return [];
     }
-    const bad = value.filter((v) => typeof v !== 'string' || !form.test(v));
+    const bad = value.filter((v) => typeof v !== 'string' || !isForm(v));
     if (bad.length > 0)
         problems.push(`${what}: ${bad.map((v) => JSON.stringify(v)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not ${forms}`);
-    return [...new Set(value.filter((v) => typeof v === 'string' && form.test(v)))];
+    return [...new Set(value.filter((v) => typeof v === 'string' && isForm(v)))];
+}
+/** Scopes in lower case, once each: they are compared without regard to case. */
+function lowerCase(scopes) {
+    return [...new Set(scopes.map((scope) => scope.toLowerCase()))];
 }
 function unknownFields(mapping, known, at, problems) {
     for (const field of Object.keys(mapping)) {
@@ -79784,6 +79946,19 @@ function asMapping(value) {
         ? value
         : undefined;
 }
+
+;// CONCATENATED MODULE: ./src/shared/refusal-claims.ts
+// The claims of a job's OIDC token that a broker refusal shows (its `claims` field), so that a
+// user can fix the policy without guessing: the broker writes them, the action reads them back.
+const REFUSAL_CLAIMS = [
+    'repository',
+    'repository_id',
+    'ref',
+    'environment',
+    'event_name',
+    'workflow_ref',
+    'job_workflow_ref',
+];
 
 ;// CONCATENATED MODULE: ./src/broker/policy/glob.ts
 /**
@@ -79845,18 +80020,9 @@ function piecesMatch(pattern, value) {
 
 ;// CONCATENATED MODULE: ./src/broker/policy/rules.ts
 
+
 /** Claims whose `*` never crosses `@`: what follows it is the ref, which a branch name can fake. */
 const BARRIERS = { workflow_ref: '@', job_workflow_ref: '@' };
-/** The claims a refusal about rules shows, so that a user can fix the policy without guessing. */
-const SHOWN_CLAIMS = [
-    'repository',
-    'repository_id',
-    'ref',
-    'environment',
-    'event_name',
-    'workflow_ref',
-    'job_workflow_ref',
-];
 /**
  * A claim as text for matching. GitHub's custom claims are strings; a number or boolean is taken
  * as written, anything else (absent, a list, an object) matches no pattern.
@@ -79888,10 +80054,10 @@ function firstMismatch(rule, claims) {
 function selectRule(rules, claims) {
     return rules.find((rule) => firstMismatch(rule, claims) === undefined);
 }
-/** The SHOWN_CLAIMS the token carries, as text. */
+/** The REFUSAL_CLAIMS the token carries, as text. */
 function shownClaims(claims) {
     const shown = {};
-    for (const claim of SHOWN_CLAIMS) {
+    for (const claim of REFUSAL_CLAIMS) {
         const value = claimText(claims, claim);
         if (value !== undefined)
             shown[claim] = value;
@@ -81214,9 +81380,10 @@ function unprintableIn(text) {
 
 
 
+
+
 const FIELDS = new Set(['scopes', 'expiration', 'tags', 'comment', 'invocation', 'secret']);
 const FIELD_LIST = 'scopes, expiration, tags, comment, invocation and secret';
-const MAX_TAGS = 20;
 const MAX_COMMENT = 200;
 /** A key request nests two deep (an object of lists); anything much deeper is not one. */
 const MAX_DEPTH = 8;
@@ -81233,7 +81400,7 @@ function parseKeyRequest(body) {
     catch {
         throw badRequest(`The body is not JSON. Send an object with any of ${FIELD_LIST}, or no body for the defaults.`);
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value))
+    if (!isJsonObject(value))
         throw badRequest(`The body must be a JSON object with any of ${FIELD_LIST}.`);
     const fields = value;
     const unknown = Object.keys(fields).filter((name) => !FIELDS.has(name));
@@ -81241,9 +81408,9 @@ function parseKeyRequest(body) {
         throw badRequest(`The body has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; the fields are ${FIELD_LIST}.`);
     const request = {};
     if (fields.scopes !== undefined)
-        request.scopes = readList(fields.scopes, 'scopes', policy_SCOPE, 'scopes such as usage:write', 1, 50);
+        request.scopes = lowerCase(readList(fields.scopes, 'scopes', isScope, SCOPE_FORM, 1, 50));
     if (fields.tags !== undefined)
-        request.tags = readList(fields.tags, 'tags', TAG, 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters', 0, MAX_TAGS);
+        request.tags = readList(fields.tags, 'tags', isTag, TAG_FORM, 0, MAX_TAGS);
     if (fields.expiration !== undefined) {
         const expiration = fields.expiration;
         if (typeof expiration !== 'string' &&
@@ -81298,10 +81465,10 @@ function nestingDepth(text) {
     }
     return deepest;
 }
-function readList(value, name, form, forms, min, max) {
+function readList(value, name, isForm, forms, min, max) {
     if (!Array.isArray(value) || value.length < min || value.length > max)
         throw badRequest(`${name} must be a list of ${min === 0 ? 'at most' : `${min} to`} ${max} ${forms}.`);
-    const bad = value.find((item) => typeof item !== 'string' || !form.test(item));
+    const bad = value.find((item) => typeof item !== 'string' || !isForm(item));
     if (bad !== undefined)
         throw badRequest(`${name}: ${JSON.stringify(bad)} is not one of ${forms}.`);
     return [...new Set(value)];
@@ -81311,7 +81478,7 @@ function readList(value, name, form, forms, min, max) {
  * 403), the requested lifetime if within the rule's max-expiration (else 403), the rule's tags and
  * the requested ones, and a comment naming the repository, the run and the rule.
  */
-function grantFor(rule, request, holder, now) {
+function keyTermsFor(rule, request, holder, now) {
     const scopes = request.scopes ?? rule.scopes;
     const extra = scopes.filter((scope) => !rule.scopes.includes(scope));
     if (extra.length > 0) {
@@ -81340,8 +81507,8 @@ function requestedExpiration(value, rule, now) {
         return parseExpiration(value, now, Number.MAX_SAFE_INTEGER);
     }
     catch (error) {
-        if (error instanceof InputError)
-            throw badRequest(error.message.replace(/^Input expiration: /, 'expiration '));
+        if (error instanceof ExpirationError)
+            throw badRequest(`expiration ${error.message}`);
         throw error;
     }
 }
@@ -81387,7 +81554,7 @@ function parseTokenRequest(body) {
     catch {
         throw badRequest('The body is not JSON. Send {"expiration": "30m"}, or no body for an hour (or the rule\'s max-expiration if shorter).');
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value))
+    if (!isJsonObject(value))
         throw badRequest('The body must be a JSON object with at most expiration.');
     const unknown = Object.keys(value).filter((name) => name !== 'expiration');
     if (unknown.length > 0)
@@ -81407,8 +81574,8 @@ function requestedSeconds(expiration, now) {
         return tokenSeconds(parseExpiration(expiration, now, Number.MAX_SAFE_INTEGER), now.getTime());
     }
     catch (error) {
-        if (error instanceof InputError)
-            throw badRequest(error.message.replace(/^Input expiration: /, 'expiration '));
+        if (error instanceof ExpirationError)
+            throw badRequest(`expiration ${error.message}`);
         throw error;
     }
 }
@@ -81523,7 +81690,7 @@ async function unlessForbidden(read) {
 }
 function usageResults(body, unusable) {
     return resultsOf(body, unusable).map((result) => {
-        const models = client_field(client_field(result, 'grouping'), 'models');
+        const models = json_field(json_field(result, 'grouping'), 'models');
         if (models !== undefined && models !== null && !Array.isArray(models))
             throw unusable('a result has models that are not a list');
         return {
@@ -81534,7 +81701,7 @@ function usageResults(body, unusable) {
             ttsCharacters: amount(result, 'tts_characters', unusable),
             tokensIn: amount(result, 'tokens_in', unusable),
             tokensOut: amount(result, 'tokens_out', unusable),
-            models: (Array.isArray(models) ? models : []).flatMap((m) => client_stringOf(m) ?? []),
+            models: (Array.isArray(models) ? models : []).flatMap((m) => json_stringOf(m) ?? []),
         };
     });
 }
@@ -81569,7 +81736,7 @@ function costResults(body, unusable) {
 }
 /** The accessor a result is grouped under: a string, or null or absent when it names none. */
 function accessorOf(result, unusable) {
-    const accessor = client_field(client_field(result, 'grouping'), 'accessor');
+    const accessor = json_field(json_field(result, 'grouping'), 'accessor');
     if (accessor === undefined || accessor === null)
         return undefined;
     if (typeof accessor !== 'string')
@@ -81579,7 +81746,7 @@ function accessorOf(result, unusable) {
 function resultsOf(body, unusable) {
     if (typeof body !== 'object' || body === null)
         throw unusable('the answer is not a JSON object');
-    const results = client_field(body, 'results');
+    const results = json_field(body, 'results');
     if (!Array.isArray(results))
         throw unusable('the answer has no results list');
     if (results.length > MAX_RESULTS)
@@ -81588,7 +81755,7 @@ function resultsOf(body, unusable) {
 }
 /** A figure of a result: a finite number, not negative; absent counts 0 unless `required`. */
 function amount(result, name, unusable, required = false) {
-    const value = client_field(result, name);
+    const value = json_field(result, name);
     if (value === undefined && !required)
         return 0;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
@@ -81628,21 +81795,21 @@ async function readLog(api, projectId, keyId, window, until) {
 function logEntries(body, unusable) {
     if (typeof body !== 'object' || body === null)
         throw unusable('the answer is not a JSON object');
-    const requests = client_field(body, 'requests');
+    const requests = json_field(body, 'requests');
     if (!Array.isArray(requests))
         throw unusable('the answer has no requests list');
     if (requests.length > LOG_PAGE_SIZE)
         throw unusable(`the page holds over ${LOG_PAGE_SIZE} requests`);
     return requests.map((item) => {
-        const requestId = client_stringOf(client_field(item, 'request_id'));
+        const requestId = json_stringOf(json_field(item, 'request_id'));
         if (requestId === undefined)
             throw unusable('a request has no request_id');
-        const duration = client_field(client_field(client_field(item, 'response'), 'details'), 'duration');
+        const duration = json_field(json_field(json_field(item, 'response'), 'details'), 'duration');
         if (duration !== undefined && (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0))
             throw unusable("a request's duration is not a number of zero or more");
         return {
             requestId,
-            keyId: (client_stringOf(client_field(item, 'api_key_id')) ?? '').toLowerCase(),
+            keyId: (json_stringOf(json_field(item, 'api_key_id')) ?? '').toLowerCase(),
             seconds: duration ?? 0,
         };
     });
@@ -81728,13 +81895,13 @@ const NUMBERS = (/* unused pure expression or super */ null && ([
 
 
 
+
 /** Keys read alone at once for GET /v1/usage, when Deepgram's listing leaves their tags out. */
 const KEY_CONCURRENCY = 5;
 /** How far back `since` may reach, as the action's usage-since. */
 const MAX_SINCE_DAYS = 366;
 /** Without `since`, and without the key's creation, the report reaches this far back. */
 const DAYS_WHEN_UNKNOWN = 7;
-const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 /** `since` as the action sends it (ISO 8601 UTC, as toISOString writes it): in the past, at most 366 days back. */
 function parseSince(text, now) {
@@ -81753,14 +81920,14 @@ function parseTagQuery(tagList) {
             .map((tag) => tag.trim())
             .filter((tag) => tag !== '')),
     ];
-    if (tags.length === 0 || tags.length > 20 || !tags.every((tag) => TAG.test(tag))) {
+    if (tags.length === 0 || tags.length > MAX_TAGS || !tags.every(isTag)) {
         throw badRequest('tags must be 1 to 20 tags separated by commas, each of letters, digits and _.:/@+=-, such as ?tags=ci,pr-42.');
     }
     return tags;
 }
 /** GET /v1/keys/{key_id}/usage: one key of the caller's, from `since` or its creation. */
 async function ownedKeyUsage(deps, keyId, since) {
-    if (!KEY_ID.test(keyId))
+    if (!isUuid(keyId))
         throw badRequest(`'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`);
     const key = await callDeepgram(() => deps.deepgram.getKey(deps.projectId, keyId), keyId);
     if (!deps.owns(key))
@@ -81788,9 +81955,7 @@ function usageOf(deps, keys, since) {
 }
 
 ;// CONCATENATED MODULE: ./src/broker/service.ts
-// What the broker does for each request, once the HTTP layer has read it: verify the token, find
-// the rule, mint, list or delete keys. Every collaborator is passed in, so this is the same code
-// the tests drive and the one `main.ts` wires to the network.
+
 
 
 
@@ -81810,7 +81975,6 @@ function usageOf(deps, keys, since) {
  * most `discardMs` more. The drain on SIGTERM outlasts their sum (main.ts).
  */
 const DEADLINES = { createMs: 12_000, requestMs: 20_000, discardMs: 10_000 };
-const service_KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 class Broker {
     deps;
     constructor(deps) {
@@ -81823,8 +81987,8 @@ class Broker {
         const deepgram = this.deepgram(started);
         const caller = await this.identify(token, audit);
         const request = parseKeyRequest(body);
-        const grant = this.grant(caller, request);
-        audit.scopes = grant.scopes;
+        const terms = this.keyTerms(caller, request);
+        audit.scopes = terms.scopes;
         await this.take('keys', caller, audit, `${policy.keysPerMinute} keys in the last minute (keys-per-minute)`);
         const invocation = request.invocation ?? this.deps.newInvocation();
         audit.invocation = invocation;
@@ -81833,19 +81997,19 @@ class Broker {
         const mint = { ...this.deps.mint, client: deepgram, createBy: started + DEADLINES.createMs };
         const created = await callDeepgram(() => createKeyWithoutOrphans({
             projectId: policy.projectId,
-            comment: grant.comment,
+            comment: terms.comment,
             marker,
-            scopes: grant.scopes,
-            tags: grant.tags,
-            expiration: grant.expiration,
+            scopes: terms.scopes,
+            tags: terms.tags,
+            expiration: terms.expiration,
         }, mint));
         audit.key_id = created.apiKeyId;
-        const problem = verifyCreatedKey(created, grant.expiration, sentAt, now()) ?? grantProblem(grant.scopes, created.scopes);
+        const problem = verifyCreatedKey(created, terms.expiration, sentAt, now()) ?? extraScopesProblem(terms.scopes, created.scopes);
         if (problem) {
             const gone = await deepgram.deleteKey(policy.projectId, created.apiKeyId).then(() => 'it was deleted', () => 'deleting it failed too, so delete it in the Deepgram console');
             throw new Refusal(502, 'deepgram_failed', `Deepgram created key ${created.apiKeyId}, but ${problem}; ${gone}.`);
         }
-        const expiresAt = created.expirationDate ?? expectedExpiry(grant.expiration, new Date(sentAt)).toISOString();
+        const expiresAt = created.expirationDate ?? expectedExpiry(terms.expiration, new Date(sentAt)).toISOString();
         audit.expires_at = expiresAt;
         return {
             status: 200,
@@ -81874,7 +82038,7 @@ class Broker {
         audit.scopes = [TOKEN_SCOPE];
         await this.take('keys', caller, audit, `${policy.keysPerMinute} keys and tokens in the last minute (keys-per-minute)`);
         const answer = await callDeepgram(() => deepgram.grantToken(seconds));
-        const verdict = checkToken({ accessToken: client_field(answer.body, 'access_token'), expiresIn: client_field(answer.body, 'expires_in') }, seconds, answer.sentAt);
+        const verdict = checkToken({ accessToken: json_field(answer.body, 'access_token'), expiresIn: json_field(answer.body, 'expires_in') }, seconds, answer.sentAt);
         if (!verdict.ok)
             throw new Refusal(502, 'deepgram_failed', `Deepgram answered HTTP ${answer.status} while granting a temporary token (request id ${answer.requestId ?? 'none'}), but ${verdict.problem}.`);
         const expiresAt = verdict.token.expiresAt.toISOString();
@@ -81904,7 +82068,7 @@ class Broker {
         const deepgram = this.deepgram(this.deps.now());
         const caller = await this.identifyForCleanUp(token, audit);
         audit.key_id = keyId;
-        if (!service_KEY_ID.test(keyId))
+        if (!isUuid(keyId))
             throw badRequest(`'${keyId.slice(0, 64)}' is not a key id: give the key_id (a UUID) the broker answered when it minted the key.`);
         const { projectId } = this.deps.policy;
         const key = await callDeepgram(() => deepgram.getKey(projectId, keyId), keyId);
@@ -82014,13 +82178,13 @@ class Broker {
         await this.take('deletes', caller, audit, `${this.deps.policy.deletesPerMinute} deletions or listings in the last minute (deletes-per-minute)`);
         return caller;
     }
-    grant(caller, request) {
+    keyTerms(caller, request) {
         const holder = {
             repository: caller.repository,
             runId: claimText(caller.claims, 'run_id') ?? '?',
             runAttempt: claimText(caller.claims, 'run_attempt') ?? '?',
         };
-        return this.withClaims(caller, () => grantFor(caller.rule, request, holder, new Date(this.deps.now())));
+        return this.withClaims(caller, () => keyTermsFor(caller.rule, request, holder, new Date(this.deps.now())));
     }
     /** What the rule lets the caller have; a 403 refusal of it shows the caller's claims. */
     withClaims(caller, decide) {
@@ -83219,7 +83383,7 @@ function serveUntilStopped() {
     const reloadRecorder = metrics ? createReloadMetrics(metrics.registry) : NO_RELOAD_METRICS;
     const readiness = new Readiness(policy.issuers);
     const agent = new undici/* Agent */.g6({ keepAliveTimeout: 30_000 });
-    const deepgramSend = observed(undiciSend(agent, { timeoutMs: DEEPGRAM_TIMEOUT_MS, maxBodyBytes: MAX_BODY_BYTES }), recorder);
+    const deepgramSend = observed(undiciSend(agent, { timeoutMs: DEEPGRAM_TIMEOUT_MS, maxAnswerBytes: MAX_ANSWER_BYTES }), recorder);
     const issuerSend = undiciSend(agent, ISSUER_LIMITS);
     const logError = (message) => void process.stderr.write(`${message}\n`);
     const onKeySetFetch = (issuer, outcome) => {

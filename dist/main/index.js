@@ -28370,14 +28370,33 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3308:
+/***/ 6769:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _runtime_launch_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9317);
+// Entry of the main step (action.yml runs.main, bundled into dist/main).
+
+await (0,_runtime_launch_main_js__WEBPACK_IMPORTED_MODULE_0__/* .launchMain */ .l)();
+// The step is done: whatever is still open (a request nobody waits for any more) must not keep it
+// running. process.exitCode is the step's result (core.setFailed sets it).
+process.exit();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 9317:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  l: () => (/* binding */ launchMain)
 });
+
+// UNUSED EXPORTS: run
 
 // NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
 var platform_namespaceObject = {};
@@ -31431,7 +31450,7 @@ function jsonLine(value) {
     return JSON.stringify(value).replace(BREAKING, log_text_escape);
 }
 
-;// CONCATENATED MODULE: ./src/action/actions-io.ts
+;// CONCATENATED MODULE: ./src/action/runtime/actions-io.ts
 
 
 /**
@@ -31593,7 +31612,26 @@ function sameMac(given, expected) {
     return a.length === b.length && timingSafeEqual(a, b);
 }
 
-;// CONCATENATED MODULE: ./src/action/io.ts
+;// CONCATENATED MODULE: ./src/action/secrets.ts
+
+class Secrets {
+    values = [];
+    io;
+    constructor(io) {
+        this.io = io;
+    }
+    /** Masks `value` from now on and remembers it for redact; an empty value is nothing to hide. */
+    add(value) {
+        if (value === '')
+            return;
+        maskSecret(this.io, value);
+        this.values.push(value);
+    }
+    /** `text` with every value added so far replaced by ***. */
+    redact(text) {
+        return (0,errors/* redact */.E$)(text, this.values);
+    }
+}
 /** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
 function maskSecret(io, value) {
     for (const line of value.split(/\r\n|\r|\n/)) {
@@ -31602,8 +31640,77 @@ function maskSecret(io, value) {
     }
 }
 
-// EXTERNAL MODULE: ./src/shared/input-forms.ts + 2 modules
-var input_forms = __nccwpck_require__(1977);
+;// CONCATENATED MODULE: ./src/shared/credential.ts
+/**
+ * The form API keys and tokens take: printable ASCII without white space. Anything else (a
+ * zero-width space pasted with the secret) is a paste mistake, and would break the HTTP header.
+ */
+function hasCredentialForm(value) {
+    return /^[\x21-\x7e]+$/.test(value);
+}
+
+;// CONCATENATED MODULE: ./src/shared/loopback.ts
+/** Whether a URL's hostname is this machine: the only place plain http may go. */
+function isLoopbackHost(hostname) {
+    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+;// CONCATENATED MODULE: ./src/shared/input-forms.ts
+// Forms every reader of inputs or settings shares: lists, credentials and base URLs. They take the
+// input by name through GetInput, so the action and the secret plan read inputs the same way.
+
+
+
+/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
+function parseList(text) {
+    return text
+        .split(/[,\r\n]/)
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+/**
+ * A credential must look like one: printable ASCII without white space. A zero-width space pasted
+ * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
+ */
+function checkCredential(name, value) {
+    if (!hasCredentialForm(value)) {
+        throw new errors/* InputError */.dz(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
+    }
+}
+/** The forms a base URL may take, for messages (without a full stop: a caller may add its default). */
+const BASE_URL_FORMS = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1])';
+/**
+ * A service's base URL without its trailing slash, or why it is refused, as a phrase that follows
+ * its name. It is https, or plain http to this machine only, since anything else would carry
+ * `credential` ("the key") in clear text across a network; and bare: no credentials, query or
+ * fragment, which a path would be joined to.
+ */
+function checkBaseUrl(text, credential) {
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        return { problem: `'${text}' is not a URL` };
+    }
+    if (url.username || url.password || url.search || url.hash)
+        return { problem: 'must be a bare base URL, without credentials, query or fragment' };
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname))
+        return {
+            problem: `'${text}' is plain http to a host that is not this machine: ${credential} would cross the network in clear text`,
+        };
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        return { problem: `'${text}' is not an http(s) URL` };
+    return { url: `${url.origin}${url.pathname.replace(/\/+$/, '')}` };
+}
+/** A base URL input (checkBaseUrl), an InputError naming it when it is not one. */
+function input_forms_readBaseUrl(getInput, name, fallback) {
+    const checked = checkBaseUrl(getInput(name) || fallback, 'the key');
+    if ('problem' in checked)
+        throw new errors/* InputError */.dz(name, `${checked.problem}. ${BASE_URL_FORMS}.`);
+    return checked.url;
+}
+
 ;// CONCATENATED MODULE: ./src/deepgram/ids.ts
 // Deepgram's project and key ids are UUIDs. An id read from state or from an answer goes into a
 // URL path or a log line only once it is one: anything else could be a path, a query or a
@@ -31613,8 +31720,196 @@ function ids_isUuid(value) {
     return UUID.test(value);
 }
 
-;// CONCATENATED MODULE: ./src/deepgram/expiration.ts
+;// CONCATENATED MODULE: ./src/deepgram/scopes.ts
+// Which of Deepgram's scopes let a key manage keys or the project, and what the scopes Deepgram gave
+// a new key may hold beyond what was asked. Pure rules, shared by the action (inputs, the check after creating)
+// and the broker (its policy). Sources: Deepgram's "Working with roles" page, its role table.
+/** The project permissions each role carries, as Deepgram's role table lists them. */
+const ROLE_PERMISSIONS = {
+    owner: [
+        'project:read',
+        'project:write',
+        'project:write:settings',
+        'project:write:destroy',
+        'keys:read',
+        'keys:write',
+        'members:read',
+        'members:read:invites',
+        'members:read:scopes',
+        'members:write',
+        'members:write:invites',
+        'members:write:scopes',
+        'members:write:kick',
+        'admins:read',
+        'admins:read:invites',
+        'admins:read:scopes',
+        'admins:write',
+        'admins:write:invites',
+        'admins:write:scopes',
+        'admins:write:kick',
+        'owners:read',
+        'owners:read:invites',
+        'owners:read:scopes',
+        'owners:write',
+        'owners:write:invites',
+        'owners:write:scopes',
+        'owners:write:kick',
+        'usage:read',
+        'usage:write',
+        'billing:read',
+        'billing:write',
+    ],
+    admin: [
+        'project:read',
+        'project:write',
+        'keys:read',
+        'keys:write',
+        'members:read',
+        'members:read:invites',
+        'members:read:scopes',
+        'members:write',
+        'members:write:invites',
+        'members:write:scopes',
+        'members:write:kick',
+        'admins:read',
+        'admins:read:invites',
+        'admins:read:scopes',
+        'admins:write',
+        'admins:write:invites',
+        'admins:write:scopes',
+        'admins:write:kick',
+        'owners:read',
+        'owners:read:invites',
+        'owners:read:scopes',
+        'usage:read',
+        'usage:write',
+        'billing:read',
+    ],
+    member: ['project:read', 'project:write', 'keys:read', 'keys:write', 'usage:read', 'usage:write'],
+};
+/**
+ * Families whose every scope but the read-only ones changes who can do what: keys, the project
+ * itself (settings, deletion), its members, admins and owners, and its billing.
+ */
+const MANAGED_FAMILIES = new Set(['keys', 'project', 'members', 'admins', 'owners', 'billing']);
+/**
+ * A scope as Deepgram writes them, in every mode (the action's input, the broker's requests and
+ * policy, Deepgram's answers): words of letters, digits and _.*- joined by colons, nothing that
+ * could carry other text. Case aside: scopes are compared without regard to it.
+ */
+const SCOPE = /^[a-z0-9*_.-]+(?::[a-z0-9*_.-]+)*$/i;
+/** The form of a scope, for messages. */
+const SCOPE_FORM = 'scopes such as usage:write';
+function isScope(text) {
+    return SCOPE.test(text);
+}
+function isRole(scope) {
+    return Object.hasOwn(ROLE_PERMISSIONS, scope);
+}
+/**
+ * True for a scope that can manage keys or the project: a role (each carries keys:write and
+ * project:write), any account: scope, and every scope of the keys, project, members, admins,
+ * owners and billing families except the read-only ones (`family:read…`). Unknown forms in those
+ * families (`keys:*`, `project:kick`) count as management: what Deepgram does not document is
+ * not assumed harmless.
+ */
+function isManagementScope(scope) {
+    const lower = scope.toLowerCase();
+    if (isRole(lower) || lower.startsWith('account:') || lower === 'account')
+        return true;
+    const [family = '', action] = lower.split(':');
+    return MANAGED_FAMILIES.has(family) && action !== 'read';
+}
+/** Why a management scope is one, in a few words, for errors and policy refusals. */
+function whyManagement(scope) {
+    const lower = scope.toLowerCase();
+    if (isRole(lower))
+        return `the ${lower} role carries keys:write and project:write`;
+    const [family = ''] = lower.split(':');
+    if (family === 'account')
+        return 'account scopes act on the whole account';
+    if (family === 'keys')
+        return 'it can create and delete keys';
+    if (family === 'project')
+        return 'it can change or delete the project';
+    if (family === 'billing')
+        return "it can change the project's billing";
+    return 'it can change who belongs to the project and with what rights';
+}
+/**
+ * Scopes a key given `scope` holds as well, by Deepgram's documented rules: a role's
+ * permissions, `x:read` with `x:write` (keys:read with keys:write, project:read with
+ * project:write), and every account permission with `account:write`.
+ */
+function implied(scope) {
+    const lower = scope.toLowerCase();
+    if (isRole(lower)) {
+        const permissions = ROLE_PERMISSIONS[lower];
+        return (given) => permissions.includes(given);
+    }
+    if (lower === 'account:write')
+        return (given) => given.startsWith('account:');
+    const write = /^([a-z-]+):write(:.*)?$/.exec(lower);
+    if (write)
+        return (given) => given === `${write[1]}:read${write[2] ?? ''}`;
+    return () => false;
+}
+/**
+ * The scopes Deepgram gave that were neither requested nor implied by a requested one, and that can
+ * manage keys or the project; also any given entry that is not a scope at all (it cannot be told
+ * harmless). Empty when Deepgram gave what was asked for.
+ */
+function unrequestedManagementScopes(requested, given) {
+    const asked = requested.map((scope) => scope.toLowerCase());
+    const covers = asked.map(implied);
+    return given.filter((scope) => {
+        const lower = scope.toLowerCase();
+        if (!isScope(lower))
+            return true;
+        if (asked.includes(lower) || covers.some((cover) => cover(lower)))
+            return false;
+        return isManagementScope(lower);
+    });
+}
+/**
+ * What is wrong with the scopes Deepgram gave a new key, to end "Deepgram created key …, but":
+ * undefined when the key holds no management scope beyond what was asked for.
+ */
+function extraScopesProblem(requested, given) {
+    const extra = unrequestedManagementScopes(requested, given);
+    if (extra.length === 0)
+        return undefined;
+    const list = extra.map((scope) => `'${scope}'`).join(', ');
+    return `it was granted ${list}, which ${extra.length === 1 ? 'was' : 'were'} not asked for and can manage keys or the project`;
+}
 
+;// CONCATENATED MODULE: ./src/shared/printable.ts
+// Text that people read in a console (a key's comment) must show what it says. Control
+// characters and line separators break lines or drive terminals; bidirectional-text controls
+// reorder what is shown (a comment could display another repository's name); zero-width
+// characters hide text or make two strings that look equal differ.
+const CLASSES = [
+    [/[\u0000-\u001f\u007f-\u009f]/, 'a control character'],
+    [/[\u2028\u2029]/, 'a line separator'],
+    [/[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/, 'a bidirectional-text control'],
+    [/[\u200b-\u200d\u2060\ufeff]/, 'a zero-width character'],
+];
+const ANY = new RegExp(CLASSES.map(([pattern]) => pattern.source).join('|'));
+/**
+ * The first character of `text` that is not printable, described for a message (such as
+ * `a bidirectional-text control (U+202E) at position 7`), or undefined when all are printable.
+ */
+function unprintableIn(text) {
+    const found = ANY.exec(text);
+    if (!found)
+        return undefined;
+    const char = found[0];
+    const what = CLASSES.find(([pattern]) => pattern.test(char))?.[1] ?? 'an unprintable character';
+    const code = char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return `${what} (U+${code}) at position ${found.index + 1}`;
+}
+
+;// CONCATENATED MODULE: ./src/deepgram/expiration.ts
 /** The duration forms shown to users: errors here, action.yml's description (a test keeps them equal). */
 const DURATION_EXAMPLES = ['90s', '30m', '2h', '1d', '2w', '1h30m'];
 const FORMS = `a duration (${DURATION_EXAMPLES.join(', ')}, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)`;
@@ -31629,11 +31924,28 @@ const DURATION = /^(?:\d+[wdhms])+$/;
 const DURATION_PART = /(\d+)([wdhms])/g;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+/**
+ * An expiration that cannot be read, or is out of bounds: what is wrong and the forms accepted.
+ * The action words it as an input error, the broker as a refusal of the request.
+ */
+class ExpirationError extends Error {
+    /** What is wrong, without the forms: "'2h30' is not understood". */
+    problem;
+    /** What to give instead, as a sentence: "Give a duration (90s, …) or an ISO 8601 date-time …". */
+    accepted;
+    constructor(problem, accepted) {
+        super(`${problem}. ${accepted}.`);
+        this.name = 'ExpirationError';
+        this.problem = problem;
+        this.accepted = accepted;
+    }
+}
 function refuse(why) {
-    throw new errors/* InputError */.dz('expiration', `${why}. Give ${FORMS}.`);
+    throw new ExpirationError(why, `Give ${FORMS}`);
 }
 /**
- * Parses the `expiration` input. `now` is when the key is about to be created; a key may live at
+ * Parses an expiration as the action's input and the broker's requests write it; ExpirationError
+ * when it is not one. `now` is when the key is about to be created; a key may live at
  * most `maxSeconds` from then (90 days unless a stricter policy says less).
  */
 function parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
@@ -31641,7 +31953,7 @@ function parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
     const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000;
     if (seconds > maxSeconds) {
         const limit = maxSeconds % 86400 === 0 ? `${maxSeconds / 86400} days` : describeSeconds(maxSeconds);
-        throw new errors/* InputError */.dz('expiration', `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${FORMS}.`);
+        throw new ExpirationError(`'${text.trim()}' is longer than the limit of ${limit}`, `Give at most ${limit} from now, as ${FORMS}`);
     }
     return expiration;
 }
@@ -31732,189 +32044,203 @@ function describeSeconds(seconds) {
     return parts.join(' ');
 }
 
-// EXTERNAL MODULE: ./src/github/plan.ts
-var github_plan = __nccwpck_require__(4496);
-;// CONCATENATED MODULE: ./src/deepgram/scopes.ts
-// Which of Deepgram's scopes let a key manage keys or the project, and what a granted list may
-// hold beyond what was asked. Pure rules, shared by the action (inputs, the check after creating)
-// and the broker (its policy). Sources: Deepgram's "Working with roles" page, its role table.
-/** The project permissions each role carries, as Deepgram's role table lists them. */
-const ROLE_PERMISSIONS = {
-    owner: [
-        'project:read',
-        'project:write',
-        'project:write:settings',
-        'project:write:destroy',
-        'keys:read',
-        'keys:write',
-        'members:read',
-        'members:read:invites',
-        'members:read:scopes',
-        'members:write',
-        'members:write:invites',
-        'members:write:scopes',
-        'members:write:kick',
-        'admins:read',
-        'admins:read:invites',
-        'admins:read:scopes',
-        'admins:write',
-        'admins:write:invites',
-        'admins:write:scopes',
-        'admins:write:kick',
-        'owners:read',
-        'owners:read:invites',
-        'owners:read:scopes',
-        'owners:write',
-        'owners:write:invites',
-        'owners:write:scopes',
-        'owners:write:kick',
-        'usage:read',
-        'usage:write',
-        'billing:read',
-        'billing:write',
-    ],
-    admin: [
-        'project:read',
-        'project:write',
-        'keys:read',
-        'keys:write',
-        'members:read',
-        'members:read:invites',
-        'members:read:scopes',
-        'members:write',
-        'members:write:invites',
-        'members:write:scopes',
-        'members:write:kick',
-        'admins:read',
-        'admins:read:invites',
-        'admins:read:scopes',
-        'admins:write',
-        'admins:write:invites',
-        'admins:write:scopes',
-        'admins:write:kick',
-        'owners:read',
-        'owners:read:invites',
-        'owners:read:scopes',
-        'usage:read',
-        'usage:write',
-        'billing:read',
-    ],
-    member: ['project:read', 'project:write', 'keys:read', 'keys:write', 'usage:read', 'usage:write'],
-};
-/**
- * Families whose every scope but the read-only ones changes who can do what: keys, the project
- * itself (settings, deletion), its members, admins and owners, and its billing.
- */
-const MANAGED_FAMILIES = new Set(['keys', 'project', 'members', 'admins', 'owners', 'billing']);
-function isRole(scope) {
-    return Object.hasOwn(ROLE_PERMISSIONS, scope);
+;// CONCATENATED MODULE: ./src/deepgram/tags.ts
+// What a key's tag may be, in every mode: the action reads the tags input by it, the broker its
+// requests, its queries and its policy. A tag travels in a `?tags=a,b` query and in logs, so it
+// holds no comma, no space and nothing that is not printable.
+/** A tag: a letter or digit, then letters, digits and _.:/@+=-, 64 characters at most. */
+const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:/@+=-]{0,63}$/;
+/** Tags a key may be asked with, or a search may name, at most. */
+const MAX_TAGS = 20;
+/** The form of a tag, for messages: "… is not one of TAG_FORM". */
+const TAG_FORM = 'tags of letters, digits and _.:/@+=- (no commas or spaces), at most 64 characters';
+function isTag(text) {
+    return TAG.test(text);
 }
-/**
- * True for a scope that can manage keys or the project: a role (each carries keys:write and
- * project:write), any account: scope, and every scope of the keys, project, members, admins,
- * owners and billing families except the read-only ones (`family:read…`). Unknown forms in those
- * families (`keys:*`, `project:kick`) count as management: what Deepgram does not document is
- * not assumed harmless.
- */
-function isManagementScope(scope) {
-    const lower = scope.toLowerCase();
-    if (isRole(lower) || lower.startsWith('account:') || lower === 'account')
-        return true;
-    const [family = '', action] = lower.split(':');
-    return MANAGED_FAMILIES.has(family) && action !== 'read';
+/** What is wrong with a list of tags, to follow the list's name; undefined when every tag is one and they are few enough. */
+function tagsProblem(tags) {
+    const bad = tags.find((tag) => !isTag(tag));
+    if (bad !== undefined)
+        return `'${bad}' is not a tag. Give at most ${MAX_TAGS} ${TAG_FORM}, each starting with a letter or digit, separated by commas or newlines.`;
+    if (tags.length > MAX_TAGS)
+        return `names ${tags.length} tags. Give at most ${MAX_TAGS} ${TAG_FORM}, each starting with a letter or digit, separated by commas or newlines.`;
+    return undefined;
 }
-/** Why a management scope is one, in a few words, for errors and policy refusals. */
-function whyManagement(scope) {
-    const lower = scope.toLowerCase();
-    if (isRole(lower))
-        return `the ${lower} role carries keys:write and project:write`;
-    const [family = ''] = lower.split(':');
-    if (family === 'account')
-        return 'account scopes act on the whole account';
-    if (family === 'keys')
-        return 'it can create and delete keys';
-    if (family === 'project')
-        return 'it can change or delete the project';
-    if (family === 'billing')
-        return "it can change the project's billing";
-    return 'it can change who belongs to the project and with what rights';
-}
-/**
- * Scopes a key granted `scope` holds as well, by Deepgram's documented rules: a role's
- * permissions, `x:read` with `x:write` (keys:read with keys:write, project:read with
- * project:write), and every account permission with `account:write`.
- */
-function implied(scope) {
-    const lower = scope.toLowerCase();
-    if (isRole(lower)) {
-        const permissions = ROLE_PERMISSIONS[lower];
-        return (granted) => permissions.includes(granted);
+
+;// CONCATENATED MODULE: ./src/action/inputs/domain-forms.ts
+// Inputs whose forms the domain defines (deepgram/: an expiration, a key's tags), worded here as
+// input errors: the broker words the same problems as refusals of its requests.
+
+
+
+
+/** The `expiration` input (text as given, or the step's default), an InputError naming it when it is not one. */
+function readExpiration(text, now) {
+    try {
+        return parseExpiration(text, now);
     }
-    if (lower === 'account:write')
-        return (granted) => granted.startsWith('account:');
-    const write = /^([a-z-]+):write(:.*)?$/.exec(lower);
-    if (write)
-        return (granted) => granted === `${write[1]}:read${write[2] ?? ''}`;
-    return () => false;
+    catch (error) {
+        if (error instanceof ExpirationError)
+            throw new errors/* InputError */.dz('expiration', error.message);
+        throw error;
+    }
 }
-/** A scope as Deepgram writes them: words joined by colons, nothing that could carry other text. */
-const SCOPE = /^[a-z0-9*_.-]+(?::[a-z0-9*_.-]+)*$/;
+/** The `tags` input, each once, in the form the broker accepts too: an InputError naming it otherwise. */
+function readTags(getInput) {
+    const tags = [...new Set(parseList(getInput('tags')))];
+    const problem = tagsProblem(tags);
+    if (problem !== undefined)
+        throw new errors/* InputError */.dz('tags', problem);
+    return tags;
+}
+
+;// CONCATENATED MODULE: ./src/action/inputs/secret.ts
+// The inputs of the secret the new key is written to (secret-name and the secret-* inputs,
+// github-token, github-api-url) and of its rotation (keep-previous). Whatever GitHub would refuse
+// by its rules is refused here, before a key exists.
+
+
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const ORGANIZATION = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+/** The inputs that only make sense with secret-name, and their defaults. */
+const SECRET_INPUTS = {
+    'secret-repositories': '',
+    'secret-environment': '',
+    'secret-organization': '',
+    'secret-visibility': 'private',
+    'secret-selected-repositories': '',
+    'secret-type': 'actions',
+    'github-token': '',
+    'github-api-url': '',
+    'keep-previous': 'all',
+};
+/** secret-name is set and github-token is empty. */
+function missingGithubToken() {
+    return new errors/* InputError */.dz('github-token', "is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow's own GITHUB_TOKEN cannot write secrets.");
+}
 /**
- * The granted scopes that were neither requested nor implied by a requested one, and that can
- * manage keys or the project; also any granted entry that is not a scope at all (it cannot be
- * told harmless). Empty when the grant is what was asked for.
+ * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
+ * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
+ * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
  */
-function unrequestedManagementScopes(requested, granted) {
-    const asked = requested.map((scope) => scope.toLowerCase());
-    const covers = asked.map(implied);
-    return granted.filter((scope) => {
-        const lower = scope.toLowerCase();
-        if (!SCOPE.test(lower))
-            return true;
-        if (asked.includes(lower) || covers.some((cover) => cover(lower)))
+function readSecretPlan(getInput, run) {
+    const name = getInput('secret-name');
+    if (name === '') {
+        for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
+            const value = getInput(input);
+            // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
+            if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
+                throw new errors/* InputError */.dz(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
+            }
+        }
+        return undefined;
+    }
+    if (!SECRET_NAME.test(name)) {
+        throw new errors/* InputError */.dz('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
+    }
+    if (/^GITHUB_/i.test(name))
+        throw new errors/* InputError */.dz('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
+    const token = getInput('github-token');
+    if (token === '')
+        throw missingGithubToken();
+    checkCredential('github-token', token);
+    const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
+    const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
+    const organization = getInput('secret-organization');
+    const environment = getInput('secret-environment');
+    const repositories = parseList(getInput('secret-repositories'));
+    const selected = parseList(getInput('secret-selected-repositories'));
+    const apiUrl = input_forms_readBaseUrl(getInput, 'github-api-url', run.apiUrl || 'https://api.github.com');
+    if (organization !== '') {
+        if (!ORGANIZATION.test(organization))
+            throw new errors/* InputError */.dz('secret-organization', `'${organization}' is not an organization name.`);
+        if (environment !== '')
+            throw new errors/* InputError */.dz('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
+        if (repositories.length > 0) {
+            throw new errors/* InputError */.dz('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
+        }
+        if (visibility === 'selected' && selected.length === 0) {
+            throw new errors/* InputError */.dz('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
+        }
+        if (visibility !== 'selected' && selected.length > 0) {
+            throw new errors/* InputError */.dz('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
+        }
+        for (const repo of selected) {
+            if (!REPOSITORY_NAME.test(repo))
+                throw new errors/* InputError */.dz('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
+        }
+        return {
+            name,
+            token,
+            apiUrl,
+            targets: [
+                {
+                    scope: 'organization',
+                    type,
+                    org: organization,
+                    visibility,
+                    selectedRepositories: uniqueIgnoringCase(selected),
+                },
+            ],
+        };
+    }
+    if (getInput('secret-visibility') !== '' && visibility !== 'private') {
+        throw new errors/* InputError */.dz('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
+    }
+    if (selected.length > 0)
+        throw new errors/* InputError */.dz('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
+    if (environment !== '' && type === 'dependabot') {
+        throw new errors/* InputError */.dz('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
+    }
+    const repos = repositories.length > 0 ? repositories : run.repository ? [run.repository] : [];
+    if (repos.length === 0)
+        throw new errors/* InputError */.dz('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
+    const targets = [];
+    for (const repository of uniqueIgnoringCase(repos)) {
+        if (!REPOSITORY.test(repository)) {
+            throw new errors/* InputError */.dz('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
+        }
+        const [owner = '', repo = ''] = repository.split('/');
+        targets.push(environment !== ''
+            ? { scope: 'environment', type: 'actions', owner, repo, environment }
+            : { scope: 'repository', type, owner, repo });
+    }
+    return { name, token, apiUrl, targets };
+}
+function readChoice(getInput, input, choices, fallback) {
+    const value = (getInput(input) || fallback).toLowerCase();
+    const choice = choices.find((c) => c === value);
+    if (choice === undefined)
+        throw new errors/* InputError */.dz(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
+    return choice;
+}
+/** GitHub names are case-insensitive: Octo/App and octo/app are one target. */
+function uniqueIgnoringCase(names) {
+    const seen = new Set();
+    return names.filter((name) => {
+        const key = name.toLowerCase();
+        if (seen.has(key))
             return false;
-        return isManagementScope(lower);
+        seen.add(key);
+        return true;
     });
 }
-/**
- * What is wrong with a grant, to end "Deepgram created key …, but": undefined when the key holds
- * no management scope beyond what was asked for.
- */
-function grantProblem(requested, granted) {
-    const extra = unrequestedManagementScopes(requested, granted);
-    if (extra.length === 0)
-        return undefined;
-    const list = extra.map((scope) => `'${scope}'`).join(', ');
-    return `it was granted ${list}, which ${extra.length === 1 ? 'was' : 'were'} not asked for and can manage keys or the project`;
+/** More would be a typo: a secret rotated for years still has far fewer live keys. */
+const MOST_KEPT = 1000;
+/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
+function readKeepPrevious(getInput) {
+    const text = getInput('keep-previous') || 'all';
+    if (text.toLowerCase() === 'all')
+        return 'all';
+    if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT)
+        return Number(text);
+    throw new errors/* InputError */.dz('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
 }
 
-;// CONCATENATED MODULE: ./src/shared/printable.ts
-// Text that people read in a console (a key's comment) must show what it says. Control
-// characters and line separators break lines or drive terminals; bidirectional-text controls
-// reorder what is shown (a comment could display another repository's name); zero-width
-// characters hide text or make two strings that look equal differ.
-const CLASSES = [
-    [/[\u0000-\u001f\u007f-\u009f]/, 'a control character'],
-    [/[\u2028\u2029]/, 'a line separator'],
-    [/[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/, 'a bidirectional-text control'],
-    [/[\u200b-\u200d\u2060\ufeff]/, 'a zero-width character'],
-];
-const ANY = new RegExp(CLASSES.map(([pattern]) => pattern.source).join('|'));
-/**
- * The first character of `text` that is not printable, described for a message (such as
- * `a bidirectional-text control (U+202E) at position 7`), or undefined when all are printable.
- */
-function unprintableIn(text) {
-    const found = ANY.exec(text);
-    if (!found)
-        return undefined;
-    const char = found[0];
-    const what = CLASSES.find(([pattern]) => pattern.test(char))?.[1] ?? 'an unprintable character';
-    const code = char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-    return `${what} (U+${code}) at position ${found.index + 1}`;
-}
-
-;// CONCATENATED MODULE: ./src/action/inputs.ts
+;// CONCATENATED MODULE: ./src/action/inputs/keys.ts
+// The inputs of keys: the mode, what key create mode mints, and which keys revoke and report mode name.
 
 
 
@@ -31928,44 +32254,12 @@ function readMode(getInput) {
         return mode;
     throw new errors/* InputError */.dz('mode', `'${getInput('mode')}' is not one of create, revoke or report.`);
 }
-/** What to do when api-key is empty: fail (the default) or skip the step. */
+/** What to do when the job has no credential (api-key empty, or no ID token): fail (the default) or skip the step. */
 function readOnMissingCredentials(getInput) {
     const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
     if (value === 'fail' || value === 'skip')
         return value;
     throw new errors/* InputError */.dz('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
-}
-/** Why api-key is empty, in this run's own terms. */
-function missingApiKeyCause(run) {
-    if (run.forkRepository) {
-        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
-    }
-    if (run.actor === 'dependabot[bot]') {
-        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
-    }
-    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
-}
-const inputs_SCOPE = /^[A-Za-z0-9:_.*-]+$/;
-const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
-function readApiKey(getInput, run = {}) {
-    const apiKey = getInput('api-key');
-    if (apiKey === '') {
-        throw new errors/* InputError */.dz('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
-    }
-    (0,input_forms/* checkCredential */.CT)('api-key', apiKey);
-    return apiKey;
-}
-function readProjectId(getInput) {
-    const projectId = getInput('project-id');
-    if (projectId === '')
-        return undefined;
-    if (!ids_isUuid(projectId)) {
-        throw new errors/* InputError */.dz('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
-    }
-    return projectId.toLowerCase();
-}
-function inputs_readDeepgramApiUrl(getInput) {
-    return (0,input_forms/* readBaseUrl */.$P)(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
 }
 /**
  * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
@@ -31973,12 +32267,12 @@ function inputs_readDeepgramApiUrl(getInput) {
  */
 function readScopes(getInput) {
     const allowKeyManagement = readFlag(getInput, 'allow-key-management');
-    const scopes = (0,input_forms/* parseList */.E1)(getInput('scopes'));
+    const scopes = parseList(getInput('scopes'));
     if (scopes.length === 0) {
         throw new errors/* InputError */.dz('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.');
     }
     for (const scope of scopes) {
-        if (!inputs_SCOPE.test(scope)) {
+        if (!isScope(scope)) {
             throw new errors/* InputError */.dz('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`);
         }
     }
@@ -32003,25 +32297,14 @@ function readRevoke(getInput) {
         return revoke;
     throw new errors/* InputError */.dz('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
 }
-/** A comment that names the run; the marker appended at minting makes it unique. */
-function defaultComment(run) {
-    const repository = run.repository ?? 'local run';
-    const parts = [
-        repository,
-        run.workflow ? `workflow ${run.workflow}` : undefined,
-        run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
-        run.job ? `job ${run.job}` : undefined,
-    ];
-    return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
-}
 /** Reads and validates the key of create mode. Throws InputError on the first bad one. */
 function readKeyPlan(getInput, now) {
     if (getInput('key-id') !== '') {
         throw new errors/* InputError */.dz('key-id', 'applies to mode: revoke and mode: report only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
     }
     const scopes = readScopes(getInput);
-    const tags = [...new Set((0,input_forms/* parseList */.E1)(getInput('tags')))];
-    const expiration = parseExpiration(getInput('expiration') || '1h', now);
+    const tags = readTags(getInput);
+    const expiration = readExpiration(getInput('expiration') || '1h', now);
     const revoke = readRevoke(getInput);
     const comment = getInput('comment');
     const unprintable = unprintableIn(comment);
@@ -32037,7 +32320,7 @@ const CREATE_ONLY_INPUTS = {
     comment: '',
     revoke: 'auto',
     'secret-name': '',
-    ...github_plan/* SECRET_INPUTS */.pH,
+    ...SECRET_INPUTS,
 };
 /** The keys of revoke mode, or of report mode (which reads the same inputs and deletes nothing). */
 function readRevokePlan(getInput, mode = 'revoke') {
@@ -32047,8 +32330,8 @@ function readRevokePlan(getInput, mode = 'revoke') {
             throw new errors/* InputError */.dz(input, `applies to mode: create only, and mode is ${mode}. Remove it from this step.`);
         }
     }
-    const keyIds = [...new Set((0,input_forms/* parseList */.E1)(getInput('key-id')).map((id) => id.toLowerCase()))];
-    const tags = [...new Set((0,input_forms/* parseList */.E1)(getInput('tags')))];
+    const keyIds = [...new Set(parseList(getInput('key-id')).map((id) => id.toLowerCase()))];
+    const tags = readTags(getInput);
     if (keyIds.length === 0 && tags.length === 0) {
         throw new errors/* InputError */.dz('key-id', `and tags are both empty, and mode ${mode} needs one of them: key ids separated by commas or newlines, or tags that every key to ${mode === 'revoke' ? 'delete' : 'report on'} carries.`);
     }
@@ -32062,13 +32345,342 @@ function readRevokePlan(getInput, mode = 'revoke') {
     return { keyIds, tags };
 }
 
-;// CONCATENATED MODULE: ./src/action/limits.ts
+;// CONCATENATED MODULE: ./src/action/inputs/source.ts
+// Which source of keys or tokens the step names, and the inputs of each: direct mode (api-key,
+// project-id, deepgram-api-url: straight to Deepgram) or broker mode (broker-url, broker-audience:
+// the broker, with the job's OIDC token). The other mode's inputs must be empty.
+
+
+
+/** Reads the inputs of the source the step asks for. `mayLackApiKey`: an empty api-key is no error here. */
+function readSourceSpec(getInput, run, mayLackApiKey = false) {
+    if (wantsBroker(getInput))
+        return { kind: 'broker', target: readBrokerTarget(getInput) };
+    return {
+        kind: 'deepgram',
+        apiKey: mayLackApiKey && getInput('api-key') === '' ? '' : readApiKey(getInput, run),
+        projectId: readProjectId(getInput),
+        apiUrl: readDeepgramApiUrl(getInput),
+        defaultComment: defaultComment(run),
+    };
+}
+/** True when the step asks for broker mode (either broker input set; the other is then checked). */
+function wantsBroker(getInput) {
+    return getInput('broker-url') !== '' || getInput('broker-audience') !== '';
+}
+const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
+/**
+ * broker-url and broker-audience, and the direct-mode inputs that have no place next to them:
+ * the broker holds the Deepgram key, chooses the project and calls Deepgram itself.
+ */
+function readBrokerTarget(getInput) {
+    if (getInput('broker-url') === '') {
+        throw new errors/* InputError */.dz('broker-url', "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.");
+    }
+    const url = input_forms_readBaseUrl(getInput, 'broker-url', '');
+    for (const name of ['api-key', 'project-id']) {
+        if (getInput(name) !== '') {
+            throw new errors/* InputError */.dz(name, `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`);
+        }
+    }
+    const deepgramApiUrl = getInput('deepgram-api-url');
+    if (deepgramApiUrl !== '' && deepgramApiUrl.replace(/\/+$/, '') !== readDeepgramApiUrl(() => '')) {
+        throw new errors/* InputError */.dz('deepgram-api-url', 'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.');
+    }
+    const audience = getInput('broker-audience') || new URL(url).origin;
+    if (!AUDIENCE.test(audience)) {
+        throw new errors/* InputError */.dz('broker-audience', "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.");
+    }
+    return { url, audience };
+}
+/** Why api-key is empty, in this run's own terms. */
+function missingApiKeyCause(run) {
+    if (run.forkRepository) {
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
+    }
+    if (run.actor === 'dependabot[bot]') {
+        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
+    }
+    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
+}
+const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
+function readApiKey(getInput, run = {}) {
+    const apiKey = getInput('api-key');
+    if (apiKey === '') {
+        throw new errors/* InputError */.dz('api-key', `${MISSING_API_KEY} ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
+    }
+    checkCredential('api-key', apiKey);
+    return apiKey;
+}
+function readProjectId(getInput) {
+    const projectId = getInput('project-id');
+    if (projectId === '')
+        return undefined;
+    if (!ids_isUuid(projectId)) {
+        throw new errors/* InputError */.dz('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
+    }
+    return projectId.toLowerCase();
+}
+function readDeepgramApiUrl(getInput) {
+    return input_forms_readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
+}
+/** A comment that names the run; the marker appended at minting makes it unique. */
+function defaultComment(run) {
+    const repository = run.repository ?? 'local run';
+    const parts = [
+        repository,
+        run.workflow ? `workflow ${run.workflow}` : undefined,
+        run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
+        run.job ? `job ${run.job}` : undefined,
+    ];
+    return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
+}
+
+;// CONCATENATED MODULE: ./src/deepgram/grant.ts
+// Temporary tokens (POST /v1/auth/grant): the request, the errors in a token's own terms, and the
+// check of an answer, which applies to Deepgram's and to the broker's alike.
+
+/** Deepgram grants tokens for 1 to 3600 seconds (GrantV1Request.ttl_seconds). */
+const MAX_TOKEN_SECONDS = 3600;
+/** A JWT: three base64url parts. Deepgram's are a few hundred characters. */
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const MAX_TOKEN_LENGTH = 16 * 1024;
+/**
+ * Checks a grant's answer against the lifetime asked. A token that lives longer than asked cannot
+ * be revoked, so it is refused; one that lives shorter (older deployments ignored ttl_seconds and
+ * gave 30 s) is usable, and a warning names both lifetimes. Problems describe shapes only: the
+ * answer may hold the token.
+ */
+function checkToken(answer, askedSeconds, sentAt) {
+    const { accessToken, expiresIn } = answer;
+    if (typeof accessToken !== 'string' || accessToken === '')
+        return { ok: false, problem: 'the answer carries no access_token' };
+    if (accessToken.length > MAX_TOKEN_LENGTH || !JWT.test(accessToken))
+        return { ok: false, problem: 'its access_token is not a JWT (three base64url parts separated by dots)' };
+    if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+        const shown = typeof expiresIn === 'number'
+            ? ` (${expiresIn})`
+            : expiresIn === undefined
+                ? ' (absent)'
+                : ` (a ${typeof expiresIn})`;
+        return {
+            ok: false,
+            problem: `its expires_in${shown} is not a positive number of seconds, so when the token expires is unknown`,
+        };
+    }
+    const expiresAt = new Date(Math.floor((sentAt + expiresIn * 1000) / 1000) * 1000);
+    if (expiresIn > askedSeconds) {
+        return {
+            ok: false,
+            problem: `the token lives ${expiresIn} s, longer than the ${askedSeconds} s asked; a token cannot be revoked, so it stays valid until ${expiresAt.toISOString()}`,
+        };
+    }
+    const token = { accessToken, expiresInSeconds: expiresIn, expiresAt };
+    if (expiresIn < askedSeconds) {
+        token.warning =
+            `The token lives ${expiresIn} s, shorter than the ${askedSeconds} s asked (deployments that ignore ttl_seconds give 30 s): it expires at ${expiresAt.toISOString()}. ` +
+                'Requests made after that fail with 401, though a WebSocket opened before stays open; for longer work use credential: key.';
+    }
+    return { ok: true, token };
+}
+/**
+ * The whole seconds a token may live to honour `expiration`: its seconds, or those left until its
+ * date (rounded down, so that the token never outlives the date).
+ */
+function tokenSeconds(expiration, now) {
+    return expiration.kind === 'ttl' ? expiration.seconds : Math.floor((expiration.date.getTime() - now) / 1000);
+}
+/** What a job cancelled during a grant is told, whoever grants. */
+const GRANT_CANCELLED = 'The job was cancelled while granting a temporary token. A token leaves nothing behind to clean up.';
+/** Grants a token; Deepgram's refusals say what a grant needs. */
+async function grantToken(client, ttlSeconds) {
+    try {
+        return await client.grantToken(ttlSeconds);
+    }
+    catch (error) {
+        if (error instanceof errors/* ServiceError */._7)
+            throw new errors/* ServiceError */._7({ ...error.details, hint: grantHint(error.status) ?? error.details.hint });
+        if (error instanceof errors/* CancelledError */.cc)
+            throw new errors/* CancelledError */.cc(GRANT_CANCELLED);
+        throw error;
+    }
+}
+function grantHint(status) {
+    if (status === 403)
+        return 'Grants need an api-key of the Member role or higher (member, admin or owner): give the step such a key, or use credential: key with a key that has keys:write.';
+    if (status === 404)
+        return 'This Deepgram API has no /v1/auth/grant: check deepgram-api-url, or use credential: key.';
+    if (status === 400)
+        return 'Deepgram refused the lifetime: give expiration between 1 s and 1 h.';
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/action/inputs/token.ts
+// The inputs of `credential: token`: the token's lifetime, and every input that cannot apply to a
+// token, refused before any request.
+
+
+
+
+
+const USE_A_KEY = 'use credential: key';
+/**
+ * Refuses every input that means something for a key but not for a token. A token carries
+ * usage::write only, has no name or tags in the console, cannot be revoked and lives an hour at most.
+ */
+function readTokenPlan(getInput, now) {
+    if (readMode(getInput) === 'revoke') {
+        throw new errors/* InputError */.dz('mode', `revoke deletes keys, and credential is token: a token cannot be revoked, and expires on its own. Remove credential: token to revoke keys.`);
+    }
+    const scopes = parseList(getInput('scopes'));
+    if (scopes.some((scope) => scope !== 'usage:write')) {
+        throw new errors/* InputError */.dz('scopes', `'${getInput('scopes')}' cannot apply to a token: a temporary token always carries usage:write (the speech APIs) and nothing else. Give usage:write or leave scopes out, or ${USE_A_KEY} for other scopes.`);
+    }
+    if (readFlag(getInput, 'allow-key-management')) {
+        throw new errors/* InputError */.dz('allow-key-management', `cannot apply to a token: a token can never manage keys or the project. Remove it, or ${USE_A_KEY}.`);
+    }
+    for (const name of ['tags', 'comment']) {
+        if (getInput(name) !== '')
+            throw new errors/* InputError */.dz(name, `cannot apply to a token: a token is not a key, and has no ${name === 'tags' ? 'tags' : 'name'} in the Deepgram console. Remove ${name}, or ${USE_A_KEY}.`);
+    }
+    if (getInput('secret-name') !== '') {
+        throw new errors/* InputError */.dz('secret-name', `cannot apply to a token: a secret outlives the token's hour at most. Remove secret-name, or ${USE_A_KEY} to seed secrets.`);
+    }
+    if (!['', 'all'].includes(getInput('keep-previous'))) {
+        throw new errors/* InputError */.dz('keep-previous', `cannot apply to a token: it deletes earlier keys of a secret, and a token writes no secret. Remove keep-previous (or give all).`);
+    }
+    if (readRevoke(getInput) === 'true') {
+        throw new errors/* InputError */.dz('revoke', 'true cannot apply to a token: a token cannot be revoked, and expires on its own. Remove revoke (or give auto or false).');
+    }
+    if (getInput('key-id') !== '') {
+        throw new errors/* InputError */.dz('key-id', `applies to mode: revoke only, and credential is token. Remove key-id.`);
+    }
+    const expirationText = getInput('expiration') || '1h';
+    const expiration = readExpiration(expirationText, now);
+    const seconds = tokenSeconds(expiration, now.getTime());
+    if (seconds > MAX_TOKEN_SECONDS) {
+        throw new errors/* InputError */.dz('expiration', `'${expirationText}' is longer than a token's limit of one hour (3600 s). Give at most 1h (or a date-time at most an hour ahead), or ${USE_A_KEY} for longer.`);
+    }
+    if (seconds < 1)
+        throw new errors/* InputError */.dz('expiration', `'${expirationText}' is less than a second from now: give a token 1 s to 1 h.`);
+    return { expiration, expirationText, seconds };
+}
+
+;// CONCATENATED MODULE: ./src/action/inputs/usage.ts
+// The usage report's inputs: whether to report (usage-report) and from when (usage-since).
+// Read by main in every mode, so that a mistake fails the step before any request.
+
+
+/** How far back usage-since may reach: a year. Deepgram keeps its request log 90 days, its summaries longer. */
+const MAX_USAGE_DAYS = 366;
+const SINCE_FORMS = 'Give a duration back from now (7d, 2w, 36h, 1d12h), a UTC day (2026-12-01), or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z), at most 366 days back; or leave it empty for each key since its creation';
+function readUsageReport(getInput) {
+    const value = (getInput('usage-report') || 'auto').toLowerCase();
+    if (value === 'auto' || value === 'true' || value === 'false')
+        return value;
+    throw new errors/* InputError */.dz('usage-report', `'${getInput('usage-report')}' is not one of auto, true or false.`);
+}
+/** usage-since as a time in the past, or undefined when empty. */
+function readUsageSince(getInput, now) {
+    const text = getInput('usage-since');
+    if (text === '')
+        return undefined;
+    const refuse = (why) => {
+        throw new errors/* InputError */.dz('usage-since', `'${text}' ${why}. ${SINCE_FORMS}.`);
+    };
+    const value = text.toLowerCase();
+    const seconds = durationSeconds(value);
+    let since;
+    if (seconds !== undefined) {
+        if (seconds <= 0)
+            refuse('is no time back from now');
+        since = new Date(now.getTime() - seconds * 1000);
+    }
+    else if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+        since = new Date(`${value}T00:00:00Z`);
+        if (Number.isNaN(since.getTime()) || since.toISOString().slice(0, 10) !== value)
+            refuse('is not a real day');
+    }
+    else if (/^\d{4}-\d{2}-\d{2}t\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:\d{2})$/.test(value)) {
+        since = new Date(value.toUpperCase());
+        if (Number.isNaN(since.getTime()))
+            refuse('is not a real date-time');
+    }
+    else {
+        return refuse('is not understood');
+    }
+    if (since.getTime() > now.getTime())
+        refuse('is in the future');
+    if (now.getTime() - since.getTime() > MAX_USAGE_DAYS * 86_400_000)
+        refuse('is more than 366 days back');
+    return since;
+}
+/** Both usage inputs, checked. usage-since applies to revoke and report mode: create reports each key since its creation. */
+function readUsagePlan(getInput, mode, now) {
+    const report = readUsageReport(getInput);
+    if (mode === 'create' && getInput('usage-since') !== '')
+        throw new errors/* InputError */.dz('usage-since', 'applies to mode: revoke and mode: report only; in create mode the post step reports the key since its creation. Remove it from this step.');
+    const since = readUsageSince(getInput, now);
+    if (report === 'false' && mode === 'report')
+        throw new errors/* InputError */.dz('usage-report', 'is false, and mode: report does nothing else than report usage. Set usage-report: auto or true, or remove the step.');
+    return { report, ...(since === undefined ? {} : { since }) };
+}
+
+;// CONCATENATED MODULE: ./src/action/inputs/step-plan.ts
+// Every input of the main step, read once into a plan before any request: which flow (create,
+// revoke, report, token), which source (Deepgram or the broker), and what the flow is to do.
+
+
+
+
+
+
+/** The inputs that hold credentials, as given: to be masked before any other input is checked. */
+function readCredentialInputs(getInput) {
+    return [getInput('api-key'), getInput('github-token')];
+}
+function readCredential(getInput) {
+    const credential = (getInput('credential') || 'key').toLowerCase();
+    if (credential === 'key' || credential === 'token')
+        return credential;
+    throw new errors/* InputError */.dz('credential', `'${getInput('credential')}' is not one of key or token.`);
+}
+/** Reads and checks every input of the main step; throws an InputError for the first bad one. */
+function readStepPlan(getInput, run, now) {
+    const credential = readCredential(getInput);
+    const mode = readMode(getInput);
+    const onMissing = readOnMissingCredentials(getInput);
+    // A run without its credential (forks, Dependabot) has no secrets either. A run that may be
+    // skipped for it still checks every other input, with a stand-in for github-token, so that a
+    // mistake shows on the first run, not on the first run that has secrets.
+    const standIn = onMissing === 'skip' && credential === 'key' && mode === 'create' && getInput('github-token') === '';
+    const read = (name) => (standIn && name === 'github-token' ? 'missing' : getInput(name));
+    const source = readSourceSpec(read, run, onMissing === 'skip');
+    const step = { source, onMissing };
+    if (credential === 'token')
+        return { ...step, flow: 'token', token: readTokenPlan(read, now) };
+    if (mode !== 'create')
+        return { ...step, flow: mode, revoke: readRevokePlan(read, mode), usage: readUsagePlan(read, mode, now) };
+    const key = readKeyPlan(read, now);
+    const usage = readUsagePlan(read, mode, now);
+    const secret = readSecretPlan(read, run);
+    const create = { key, keepPrevious: readKeepPrevious(read), ...(secret ? { secret } : {}) };
+    return {
+        ...step,
+        flow: 'create',
+        create,
+        usage,
+        ...(standIn && secret ? { lackingOnceCredentialed: missingGithubToken() } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/action/time-bounds.ts
 // How long each step may take, whatever the network does. The runner gives a cancelled job's
 // steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
 // meant to live minutes must not outlive a step that hangs. docs/time-bounds.md states these
 // bounds for users.
-/** One request, whole: connecting, the headers and every byte of the body. */
-const REQUEST_TIMEOUT_MS = 10_000;
+/** One request the action sends, whole: connecting, the headers and every byte of the answer. */
+const OUTGOING_REQUEST_TIMEOUT_MS = 10_000;
 /**
  * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
  * long after the step starts: with Node's start and exit, main ends within 30 s.
@@ -32096,7 +32708,7 @@ const POST_GITHUB_QUESTIONS_MS = 7_000;
  * A usage report's own budget, within its step's: the post step reads the key's usage before it
  * deletes the key, and a usage endpoint that hangs must leave the delete most of POST_BUDGET_MS.
  */
-const limits_USAGE_BUDGET_MS = 4_000;
+const time_bounds_USAGE_BUDGET_MS = 4_000;
 /** mode: report does nothing else, so it may take most of main's budget. */
 const REPORT_BUDGET_MS = 20_000;
 
@@ -32176,6 +32788,8 @@ function loadLocator(io) {
     return isUuid(projectId) ? { kind: 'deepgram', projectId } : 'project id';
 }
 
+// EXTERNAL MODULE: ./src/github/plan.ts
+var github_plan = __nccwpck_require__(4496);
 ;// CONCATENATED MODULE: ./src/action/secret-writes.ts
 
 
@@ -32277,407 +32891,12 @@ function isPlace(value) {
     return place['scope'] === 'repository' && type && text('owner') && text('repo');
 }
 
-;// CONCATENATED MODULE: ./src/action/usage/inputs.ts
-// The usage report's inputs: whether to report (usage-report) and from when (usage-since).
-// Read by main in every mode, so that a mistake fails the step before any request.
-
-
-/** How far back usage-since may reach: a year. Deepgram keeps its request log 90 days, its summaries longer. */
-const MAX_USAGE_DAYS = 366;
-const SINCE_FORMS = 'Give a duration back from now (7d, 2w, 36h, 1d12h), a UTC day (2026-12-01), or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z), at most 366 days back; or leave it empty for each key since its creation';
-function inputs_readUsageReport(getInput) {
-    const value = (getInput('usage-report') || 'auto').toLowerCase();
-    if (value === 'auto' || value === 'true' || value === 'false')
-        return value;
-    throw new errors/* InputError */.dz('usage-report', `'${getInput('usage-report')}' is not one of auto, true or false.`);
-}
-/** usage-since as a time in the past, or undefined when empty. */
-function readUsageSince(getInput, now) {
-    const text = getInput('usage-since');
-    if (text === '')
-        return undefined;
-    const refuse = (why) => {
-        throw new errors/* InputError */.dz('usage-since', `'${text}' ${why}. ${SINCE_FORMS}.`);
-    };
-    const value = text.toLowerCase();
-    const seconds = durationSeconds(value);
-    let since;
-    if (seconds !== undefined) {
-        if (seconds <= 0)
-            refuse('is no time back from now');
-        since = new Date(now.getTime() - seconds * 1000);
-    }
-    else if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-        since = new Date(`${value}T00:00:00Z`);
-        if (Number.isNaN(since.getTime()) || since.toISOString().slice(0, 10) !== value)
-            refuse('is not a real day');
-    }
-    else if (/^\d{4}-\d{2}-\d{2}t\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:\d{2})$/.test(value)) {
-        since = new Date(value.toUpperCase());
-        if (Number.isNaN(since.getTime()))
-            refuse('is not a real date-time');
-    }
-    else {
-        return refuse('is not understood');
-    }
-    if (since.getTime() > now.getTime())
-        refuse('is in the future');
-    if (now.getTime() - since.getTime() > MAX_USAGE_DAYS * 86_400_000)
-        refuse('is more than 366 days back');
-    return since;
-}
-/** Both usage inputs, checked. usage-since applies to revoke and report mode: create reports each key since its creation. */
-function readUsagePlan(getInput, mode, now) {
-    const report = inputs_readUsageReport(getInput);
-    if (mode === 'create' && getInput('usage-since') !== '')
-        throw new errors/* InputError */.dz('usage-since', 'applies to mode: revoke and mode: report only; in create mode the post step reports the key since its creation. Remove it from this step.');
-    const since = readUsageSince(getInput, now);
-    if (report === 'false' && mode === 'report')
-        throw new errors/* InputError */.dz('usage-report', 'is false, and mode: report does nothing else than report usage. Set usage-report: auto or true, or remove the step.');
-    return { report, ...(since === undefined ? {} : { since }) };
-}
-
 // EXTERNAL MODULE: ./src/shared/concurrency.ts
 var concurrency = __nccwpck_require__(438);
-// EXTERNAL MODULE: ./src/shared/http.ts
-var http = __nccwpck_require__(6489);
-;// CONCATENATED MODULE: ./src/shared/attempt.ts
-// One attempt of a request to a service, inside its step's budget: it is never sent once the job
-// is cancelled or the budget is spent, its deadline is what is left, and every way it can fail
-// without a usable answer becomes one of errors.ts's values, naming the service. Deepgram's client
-// and the broker's share it, so both keep the same promises.
-
-
-async function sendAttempt(link, request, action, attempt) {
-    const { service, cancelled } = link;
-    if (cancelled?.aborted)
-        throw new errors/* CancelledError */.cc(link.cancelledMessage(action));
-    const timeoutMs = Math.min(attempt.remainingMs, (link.deadline ?? Infinity) - link.now());
-    const host = new URL(request.url).host;
-    if (timeoutMs <= 0)
-        throw new errors/* NetworkError */.Dr(service, action, "no time was left in the step's budget", false, {
-            attempts: attempt.n - 1,
-            host,
-        });
-    try {
-        return await link.send({
-            ...request,
-            timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined,
-            signal: cancelled,
-        });
-    }
-    catch (error) {
-        if (cancelled?.aborted)
-            throw new errors/* CancelledError */.cc(link.cancelledMessage(action));
-        if (error instanceof http/* TransportError */.wX)
-            throw new errors/* NetworkError */.Dr(service, action, error.message, error.sent, {
-                attempts: attempt.n,
-                host,
-                proxy: error.proxy,
-            });
-        if (error instanceof http/* AnswerTooLargeError */.Oc)
-            throw tooLarge(link, error, action);
-        throw error;
-    }
-}
-/** A service's own answers are small: one too large to read came from something else. */
-function tooLarge(link, error, action) {
-    return (0,http/* oversizedAnswerError */.eD)(error, {
-        service: link.service,
-        action,
-        requestId: link.requestIdOf(error.headers),
-        urlInput: link.urlInput,
-    });
-}
-
-;// CONCATENATED MODULE: ./src/shared/retry.ts
-/**
- * Main step: a few seconds of patience for a flaky service. The budget covers the attempts of one
- * call, the one in flight included: no attempt's deadline reaches past it.
- */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
-/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
-/** No retry starts with less time than this left in its budget: it could not get an answer. */
-const MIN_ATTEMPT_MS = 1_000;
-/** The policy with its budget cut so that it ends by `deadline` (epoch ms) at the latest. */
-function endingBy(policy, deadline, now) {
-    if (deadline === undefined)
-        return policy;
-    return { ...policy, budgetMs: Math.max(0, Math.min(policy.budgetMs, deadline - now)) };
-}
-/**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Each attempt is
- * told the time left in the budget (`remainingMs`), which its deadline must not pass. Between
- * attempts it waits an exponential, fully jittered delay, or what the service asked (Retry-After)
- * when that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
- */
-async function withRetry(attempt, classify, policy, clock, beforeRetry) {
-    const started = clock.now();
-    const remaining = () => started + policy.budgetMs - clock.now();
-    for (let n = 1;; n++) {
-        try {
-            return await attempt(n, remaining());
-        }
-        catch (error) {
-            const verdict = classify(error);
-            if (!verdict.retry || n >= policy.maxAttempts)
-                throw error;
-            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (remaining() - delay < MIN_ATTEMPT_MS)
-                throw error;
-            if (beforeRetry)
-                await beforeRetry(error);
-            await clock.sleep(delay);
-            if (remaining() < MIN_ATTEMPT_MS)
-                throw error;
-        }
-    }
-}
-/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
-function retryDelay(n, policy, random, retryAfterMs) {
-    if (retryAfterMs !== undefined)
-        return Math.max(0, retryAfterMs);
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-    return Math.round(random() * ceiling);
-}
-/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-;// CONCATENATED MODULE: ./src/deepgram/client.ts
-
-
-
-
-/**
- * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
- * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
- */
-class DeepgramClient {
-    options;
-    constructor(options) {
-        this.options = options;
-    }
-    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
-    get deadline() {
-        return this.options.deadline ?? Infinity;
-    }
-    async listProjects() {
-        const action = 'listing the projects of api-key';
-        return this.retried('GET', '/v1/projects', action, (response, body) => requiredArray(body, 'projects', response, action).map((p) => ({
-            projectId: stringOf(field(p, 'project_id')) ?? '',
-            name: stringOf(field(p, 'name')) ?? '',
-        })));
-    }
-    /**
-     * One create, not retried here (see mint.ts). A 2xx answer that is not a key (not JSON, no
-     * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
-     */
-    async createKeyOnce(projectId, request, attempt = { n: 1, remainingMs: Infinity }) {
-        const action = 'creating the key';
-        const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request));
-        const body = this.expectOk(response, action);
-        const unusable = (problem) => new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, problem, requestIdOf(response, body));
-        if (typeof body !== 'object' || body === null)
-            throw unusable('the answer is not a JSON object');
-        const key = stringOf(field(body, 'key'));
-        const apiKeyId = stringOf(field(body, 'api_key_id'));
-        if (key === undefined)
-            throw unusable('the answer carries no key');
-        if (apiKeyId === undefined)
-            throw unusable('the answer carries no api_key_id');
-        if (!ids_isUuid(apiKeyId))
-            throw unusable('its api_key_id is not a UUID');
-        return {
-            apiKeyId: apiKeyId.toLowerCase(),
-            key,
-            scopes: stringsOf(field(body, 'scopes')) ?? [],
-            tags: stringsOf(field(body, 'tags')) ?? [],
-            expirationDate: stringOf(field(body, 'expiration_date')),
-            created: stringOf(field(body, 'created')),
-        };
-    }
-    async listKeys(projectId) {
-        const action = 'listing the project keys';
-        return this.retried('GET', keysPath(projectId), action, (response, body) => requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(field(item, 'api_key'))));
-    }
-    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
-    async getKey(projectId, keyId) {
-        return this.retried('GET', keyPath(projectId, keyId), `reading key ${keyId}`, (_, body) => {
-            const nested = field(field(field(body, 'item'), 'member'), 'api_key');
-            return toProjectKey(nested ?? field(body, 'api_key'));
-        });
-    }
-    /**
-     * Deletes a key; 404 means it is gone already, which is what we wanted. A 2xx whose body reports
-     * an error is a failure: only Deepgram's word that it deleted the key counts.
-     */
-    async deleteKey(projectId, keyId) {
-        return this.retried('DELETE', keyPath(projectId, keyId), `deleting key ${keyId}`, (response) => {
-            if (response.status === 404)
-                return 'already-gone';
-            return 'deleted';
-        });
-    }
-    /**
-     * A read under the project (usage, billing, the request log), retried like every read. `read`
-     * checks the answer's shape, throwing what `unusable` makes for one it cannot use.
-     */
-    async readProject(projectId, path, query, action, read) {
-        const search = new URLSearchParams(query).toString();
-        const target = `${projectPath(projectId)}/${path}${search === '' ? '' : `?${search}`}`;
-        return this.retried('GET', target, action, (response, body) => read(body, (problem) => new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, problem, requestIdOf(response, body))));
-    }
-    /**
-     * POST /v1/auth/grant: a temporary token. Nothing is created, so a failed or unanswered grant is
-     * retried like a read. The answer is returned as sent, with when its attempt was sent: grant.ts
-     * checks it.
-     */
-    async grantToken(ttlSeconds) {
-        const action = 'granting a temporary token';
-        const { policy, clock, deadline } = this.options;
-        return withRetry(async (n, remainingMs) => {
-            const sentAt = clock.now();
-            const response = await this.send('POST', '/v1/auth/grant', action, { n, remainingMs }, JSON.stringify({ ttl_seconds: ttlSeconds }));
-            const body = this.expectOk(response, action);
-            return { body, sentAt, status: response.status, requestId: requestIdOf(response, body) };
-        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
-    }
-    async retried(method, path, action, read) {
-        const { policy, clock, deadline } = this.options;
-        return withRetry(async (n, remainingMs) => {
-            const response = await this.send(method, path, action, { n, remainingMs });
-            if (method === 'DELETE' && response.status === 404)
-                return read(response, undefined);
-            const body = this.expectOk(response, action);
-            if (method === 'DELETE' && reportsError(body))
-                throw deepgramError(response, action, clock.now());
-            return read(response, body);
-        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
-    }
-    async send(method, path, action, attempt, body) {
-        const { baseUrl, apiKey, userAgent, cancelled, deadline, clock, send } = this.options;
-        const headers = {
-            authorization: `Token ${apiKey}`,
-            accept: 'application/json',
-            'user-agent': userAgent,
-        };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        const link = {
-            service: 'Deepgram',
-            urlInput: 'deepgram-api-url',
-            send,
-            now: clock.now,
-            deadline,
-            cancelled,
-            cancelledMessage,
-            requestIdOf: (h) => requestIdOf({ status: 0, headers: h, body: '' }, undefined),
-        };
-        return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
-    }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw deepgramError(response, action, this.options.clock.now());
-    }
-}
-function cancelledMessage(action) {
-    return `The job was cancelled while ${action}. The post step deletes any key this run created.`;
-}
-/** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
-function reportsError(body) {
-    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined);
-}
-function requiredArray(body, name, response, action) {
-    const value = field(body, name);
-    if (Array.isArray(value))
-        return value;
-    throw new errors/* UnusableAnswerError */.qx('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
-}
-/** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
-function projectPath(projectId) {
-    if (!ids_isUuid(projectId))
-        throw new errors/* ActionError */.lZ('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
-    return `/v1/projects/${projectId}`;
-}
-function keysPath(projectId) {
-    return `${projectPath(projectId)}/keys`;
-}
-function keyPath(projectId, keyId) {
-    if (!ids_isUuid(keyId))
-        throw new errors/* ActionError */.lZ('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
-    return `${keysPath(projectId)}/${keyId}`;
-}
-/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
-function transientVerdict(error) {
-    if (error instanceof errors/* NetworkError */.Dr)
-        return { retry: true };
-    if (error instanceof errors/* ServiceError */._7 && isTransientStatus(error.status)) {
-        const after = error.details.retryAfterSeconds;
-        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
-    }
-    return { retry: false };
-}
-function isTransientStatus(status) {
-    return status === 408 || status === 429 || status >= 500;
-}
-/**
- * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
- * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
- */
-function deepgramError(response, action, now) {
-    const body = parseJson(response.body);
-    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
-    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
-    const text = response.body.trim().slice(0, 300);
-    const message = stringOf(field(body, 'err_msg')) ??
-        (modern || undefined) ??
-        stringOf(field(body, 'reason')) ??
-        (typeof body === 'string' ? body : undefined) ??
-        (text || 'no message');
-    const requestId = requestIdOf(response, body);
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new errors/* ServiceError */._7({
-        service: 'Deepgram',
-        action,
-        status: response.status,
-        code,
-        message: message.replace(/\s+/g, ' ').trim(),
-        requestId,
-        hint: deepgramHint(response.status, code),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
-    });
-}
-/** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
-function requestIdOf(response, body) {
-    return stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id'];
-}
-function deepgramHint(status, code) {
-    if (status >= 200 && status < 300)
-        return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.';
-    const upper = (code ?? '').toUpperCase();
-    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
-        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
-    }
-    if (status === 401)
-        return 'Check the api-key input: Deepgram does not accept it.';
-    if (status === 404)
-        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
-    if (status === 429)
-        return 'Deepgram is limiting requests; run the job again later.';
-    if (status >= 500)
-        return 'Deepgram had a problem; run the job again later.';
-    return undefined;
-}
+;// CONCATENATED MODULE: ./src/shared/json.ts
+// Reading JSON a service sent: nothing in it is trusted, so every value is looked at through these
+// before it is used, and a missing or mistyped field reads as undefined instead of throwing.
+/** The parsed JSON, or the text itself when it is not JSON (a proxy's HTML page, plain text). */
 function parseJson(text) {
     try {
         return JSON.parse(text);
@@ -32686,24 +32905,21 @@ function parseJson(text) {
         return text;
     }
 }
+/** True for a JSON object (not null, not a list). */
+function isJsonObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** A member of an object; undefined when `value` is no object or lacks it. */
 function field(value, name) {
     return typeof value === 'object' && value !== null ? value[name] : undefined;
 }
+/** A non-empty string, else undefined. */
 function stringOf(value) {
     return typeof value === 'string' && value !== '' ? value : undefined;
 }
+/** The strings of a list (other items dropped); undefined when `value` is no list. */
 function stringsOf(value) {
     return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
-}
-function toProjectKey(value) {
-    return {
-        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
-        comment: stringOf(field(value, 'comment')) ?? '',
-        scopes: stringsOf(field(value, 'scopes')) ?? [],
-        tags: stringsOf(field(value, 'tags')),
-        expirationDate: stringOf(field(value, 'expiration_date')),
-        created: stringOf(field(value, 'created')),
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/deepgram/usage.ts
@@ -33194,7 +33410,7 @@ async function report_reportUsage(target, source, plan, io, options) {
             target.kind === 'keys' ? await bounded.usageOf(target.asks) : await bounded.usageTagged(target.tags, target.since);
     }
     catch (error) {
-        say(`Could not read the usage of ${options.context.what} ${source.where}: ${(0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), options.secrets)} See the Usage page of the Deepgram console instead.`, (m) => io.info(m));
+        say(`Could not read the usage of ${options.context.what} ${source.where}: ${options.secrets.redact((0,errors/* describeFailure */.Ic)(error))} See the Usage page of the Deepgram console instead.`, (m) => io.info(m));
         return undefined;
     }
     const { keys, unknown } = answer;
@@ -33269,28 +33485,22 @@ async function reportMode(keys, source, plan, io, secrets) {
 ;// CONCATENATED MODULE: ./src/action/usage/post.ts
 
 
-
 /** Main, once the key is made: what post's report needs of it. */
 function saveUsageFacts(io, key) {
     io.saveState('key-created', key.created ?? '');
     io.saveState('key-tags', key.tags.join(','));
 }
 /** Post, before the delete: the key's usage since its creation, within USAGE_BUDGET_MS. Never throws. */
-async function reportBeforeDelete(io, source, keyId, secrets) {
-    let plan;
-    try {
-        plan = { report: readUsageReport((name) => io.getInput(name)) };
-    }
-    catch {
-        // Main refused the same value before it created anything; a key here means it was not refused.
+async function reportBeforeDelete(io, source, keyId, { report, secrets }) {
+    // Main refused a value it does not know before it created anything; a key here means it was not refused.
+    if (report === undefined)
         return;
-    }
     const created = Date.parse(io.getState('key-created'));
     const tags = io
         .getState('key-tags')
         .split(',')
         .filter((tag) => tag !== '');
-    await reportUsage({ kind: 'keys', asks: [Number.isNaN(created) ? { keyId } : { keyId, since: new Date(created) }] }, source, plan, io, {
+    await reportUsage({ kind: 'keys', asks: [Number.isNaN(created) ? { keyId } : { keyId, since: new Date(created) }] }, source, { report }, io, {
         budgetMs: USAGE_BUDGET_MS,
         outputs: false,
         context: {
@@ -33310,17 +33520,6 @@ async function reportBeforeDelete(io, source, keyId, secrets) {
 // made by hand, or minted for another repository or secret, is never touched.
 
 
-/** More would be a typo: a secret rotated for years still has far fewer live keys. */
-const MOST_KEPT = 1000;
-/** Reads keep-previous. Without secret-name, and in revoke mode, a value other than all is refused elsewhere (SECRET_INPUTS). */
-function readKeepPrevious(getInput) {
-    const text = getInput('keep-previous') || 'all';
-    if (text.toLowerCase() === 'all')
-        return 'all';
-    if (/^\d{1,4}$/.test(text) && Number(text) <= MOST_KEPT)
-        return Number(text);
-    throw new errors/* InputError */.dz('keep-previous', `'${text}' is not a number of earlier keys to keep. Give 0 (delete every earlier key of the secret), 1 (keep the newest one, for jobs that read the secret before this run), another whole number up to ${MOST_KEPT}, or all (delete none; they expire on their own).`);
-}
 /**
  * Which listed keys go. Only keys marked by this action for the same secret digest, created before
  * the new key (a key a later run made meanwhile may be what the secret holds now), ordered by
@@ -33406,6 +33605,231 @@ function publishRotation(io, report) {
     const deleted = (report?.keys ?? []).filter((k) => k.outcome === 'deleted').map((k) => k.key.apiKeyId);
     io.setOutput('revoked-count', String(deleted.length));
     io.setOutput('revoked-key-ids', deleted.join(','));
+}
+
+// EXTERNAL MODULE: ./src/shared/http.ts
+var http = __nccwpck_require__(6489);
+;// CONCATENATED MODULE: ./src/shared/attempt.ts
+// One attempt of a request to a service, inside its step's budget: it is never sent once the job
+// is cancelled or the budget is spent, its deadline is what is left, and every way it can fail
+// without a usable answer becomes one of errors.ts's values, naming the service. The JSON service
+// core (json-service.ts, under Deepgram's client and the broker's) and GitHub's secret reads share
+// it, so all keep the same promises.
+
+
+async function sendAttempt(link, request, action, attempt) {
+    const { service, cancelled } = link;
+    if (cancelled?.aborted)
+        throw new errors/* CancelledError */.cc(link.cancelledMessage(action));
+    const timeoutMs = Math.min(attempt.remainingMs, (link.deadline ?? Infinity) - link.now());
+    const host = new URL(request.url).host;
+    if (timeoutMs <= 0)
+        throw new errors/* NetworkError */.Dr(service, action, "no time was left in the step's budget", false, {
+            attempts: attempt.n - 1,
+            host,
+        });
+    try {
+        return await link.send({
+            ...request,
+            timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined,
+            signal: cancelled,
+        });
+    }
+    catch (error) {
+        if (cancelled?.aborted)
+            throw new errors/* CancelledError */.cc(link.cancelledMessage(action));
+        if (error instanceof http/* TransportError */.wX)
+            throw new errors/* NetworkError */.Dr(service, action, error.message, error.sent, {
+                attempts: attempt.n,
+                host,
+                proxy: error.proxy,
+            });
+        if (error instanceof http/* AnswerTooLargeError */.Oc)
+            throw tooLarge(link, error, action);
+        throw error;
+    }
+}
+/** A service's own answers are small: one too large to read came from something else. */
+function tooLarge(link, error, action) {
+    return (0,http/* oversizedAnswerError */.eD)(error, {
+        service: link.service,
+        action,
+        requestId: link.requestIdOf(error.headers),
+        urlInput: link.urlInput,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/shared/retry.ts
+/**
+ * Main step: a few seconds of patience for a flaky service. The budget covers the attempts of one
+ * call, the one in flight included: no attempt's deadline reaches past it.
+ */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
+/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
+const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/** No retry starts with less time than this left in its budget: it could not get an answer. */
+const MIN_ATTEMPT_MS = 1_000;
+/** The policy with its budget cut so that it ends by `deadline` (epoch ms) at the latest. */
+function endingBy(policy, deadline, now) {
+    if (deadline === undefined)
+        return policy;
+    return { ...policy, budgetMs: Math.max(0, Math.min(policy.budgetMs, deadline - now)) };
+}
+/**
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Each attempt is
+ * told the time left in the budget (`remainingMs`), which its deadline must not pass. Between
+ * attempts it waits an exponential, fully jittered delay, or what the service asked (Retry-After)
+ * when that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ */
+async function withRetry(attempt, classify, policy, clock, beforeRetry) {
+    const started = clock.now();
+    const remaining = () => started + policy.budgetMs - clock.now();
+    for (let n = 1;; n++) {
+        try {
+            return await attempt(n, remaining());
+        }
+        catch (error) {
+            const verdict = classify(error);
+            if (!verdict.retry || n >= policy.maxAttempts)
+                throw error;
+            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
+            if (remaining() - delay < MIN_ATTEMPT_MS)
+                throw error;
+            if (beforeRetry)
+                await beforeRetry(error);
+            await clock.sleep(delay);
+            if (remaining() < MIN_ATTEMPT_MS)
+                throw error;
+        }
+    }
+}
+/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
+function retryDelay(n, policy, random, retryAfterMs) {
+    if (retryAfterMs !== undefined)
+        return Math.max(0, retryAfterMs);
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(random() * ceiling);
+}
+/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+;// CONCATENATED MODULE: ./src/shared/json-service.ts
+// A JSON-over-HTTP service as this project's clients speak to it: each attempt inside the step's
+// budget (shared/attempt.ts), retries of what may pass, the answer parsed and checked, its request
+// id found, and refusals turned into errors that name the status, the service's message, the
+// request id and what to do. Deepgram's client and the broker's are this core plus their routes
+// and their domain checks, so both keep the same promises.
+
+
+
+
+class JsonService {
+    link;
+    dialect;
+    constructor(link, dialect) {
+        this.link = link;
+        this.dialect = dialect;
+    }
+    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
+    get deadline() {
+        return this.link.deadline ?? Infinity;
+    }
+    /**
+     * One attempt, not retried: for a request that is not safe to repeat (a create). A refusal is
+     * a ServiceError; a 2xx is handed back parsed, unchecked.
+     */
+    async once(request, attempt) {
+        const sentAt = this.link.clock.now();
+        const response = await this.exchange(request, attempt);
+        return this.accepted(response, request.action, sentAt);
+    }
+    /**
+     * A request that is safe to repeat, retried on transient failures within the step's budget.
+     * `read` checks the 2xx answer; `on404` is what a 404 means when it is not a refusal.
+     */
+    async retried(request, read, on404) {
+        const { policy, clock, deadline } = this.link;
+        return withRetry(async (n, remainingMs) => {
+            const sentAt = clock.now();
+            const response = await this.exchange(request, { n, remainingMs });
+            if (response.status === 404 && on404 !== undefined)
+                return on404();
+            return read(this.accepted(response, request.action, sentAt));
+        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
+    }
+    async exchange(request, attempt) {
+        const { baseUrl, userAgent, cancelled, deadline, clock, send } = this.link;
+        const { service, urlInput, authorization, cancelledMessage, requestIdOf } = this.dialect;
+        const headers = { authorization, accept: 'application/json', 'user-agent': userAgent };
+        const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        const link = {
+            service,
+            urlInput,
+            send,
+            now: clock.now,
+            deadline,
+            cancelled,
+            cancelledMessage,
+            requestIdOf: (h) => requestIdOf(h, undefined),
+        };
+        const url = `${baseUrl}${request.path}`;
+        return sendAttempt(link, { method: request.method, url, headers, body }, request.action, attempt);
+    }
+    accepted(response, action, sentAt) {
+        const body = parseJson(response.body);
+        const refused = () => this.dialect.refusal(response, action, this.link.clock.now());
+        if (response.status < 200 || response.status >= 300)
+            throw refused();
+        const requestId = this.dialect.requestIdOf(response.headers, body);
+        const unusable = (problem) => new errors/* UnusableAnswerError */.qx(this.dialect.service, action, response.status, problem, requestId);
+        return {
+            status: response.status,
+            body,
+            requestId,
+            sentAt,
+            unusable,
+            object: () => {
+                if (typeof body !== 'object' || body === null)
+                    throw unusable('the answer is not a JSON object');
+                return body;
+            },
+            list: (name) => {
+                const value = field(body, name);
+                if (Array.isArray(value))
+                    return value;
+                throw unusable(`the answer has no ${name} list`);
+            },
+            refused,
+        };
+    }
+}
+/** Retry what may pass: no answer at all, 408, 429 and 5xx, after the service's Retry-After if it gave one. */
+function transientVerdict(error) {
+    if (error instanceof errors/* NetworkError */.Dr)
+        return { retry: true };
+    if (error instanceof errors/* ServiceError */._7 && isTransientStatus(error.status)) {
+        const after = error.details.retryAfterSeconds;
+        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
+    }
+    return { retry: false };
+}
+/** The whole seconds a refusal's Retry-After asks for, for ServiceError's retryAfterSeconds. */
+function retryAfterSecondsOf(response, now) {
+    const ms = parseRetryAfter(response.headers['retry-after'], now);
+    return ms === undefined ? undefined : Math.ceil(ms / 1000);
+}
+function isTransientStatus(status) {
+    return status === 408 || status === 429 || status >= 500;
 }
 
 ;// CONCATENATED MODULE: ./src/deepgram/mint.ts
@@ -33569,10 +33993,6 @@ function around(expected, tolerance) {
 // EXTERNAL MODULE: ./src/github/deliver.ts
 var deliver = __nccwpck_require__(7118);
 ;// CONCATENATED MODULE: ./src/action/flow/create.ts
-// Create mode, written once for every source of keys: mint the key (its invocation saved before
-// the create is sent, the key masked before anything else is written), check it is the key asked
-// for, write it to the secrets, publish outputs and state, retire the secret's earlier keys, and
-// summarise. Whether Deepgram or the broker answers is the KeySource's business.
 
 
 
@@ -33587,19 +34007,15 @@ var deliver = __nccwpck_require__(7118);
 
 
 
-
-/**
- * Creates the key from `openSource`'s source. `secrets` collects what must never be shown (the
- * new key), for the caller's redaction of the final error.
- */
-async function createKey(plan, openSource, deps, secrets) {
+/** Creates the key from `openSource`'s source (opened while the secrets' public keys are fetched). */
+async function createKey(plan, openSource, deps) {
     const { io } = deps;
     // Every key written to a secret names that secret in its marker, so a later rotation finds it.
     const digest = plan.secret ? secretDigest((0,github_plan/* secretIdentity */.PU)(plan.secret)) : undefined;
     // Public keys are fetched while the key is being created: two round trips, not three.
     const delivery = plan.secret ? startDelivery(plan.secret, deps) : undefined;
     const source = await openSource();
-    const key = await mint(plan.key, digest, source, deps, secrets);
+    const key = await mint(plan.key, digest, source, deps);
     // Writing secrets may outlast the source's budget (a fan-out paced to GitHub's limits): what the
     // source is asked once the writes are done gets a budget of its own, from then.
     let later;
@@ -33693,8 +34109,8 @@ async function writeSecrets(plan, keyPlan, delivery, key, afterWrites, { io, clo
     return results;
 }
 /** Creates the key and masks it before anything else is written; deletes it if it is not what we asked. */
-async function mint(plan, digest, source, deps, secrets) {
-    const { io, clock } = deps;
+async function mint(plan, digest, source, deps) {
+    const { io, clock, secrets } = deps;
     io.info(`Creating a Deepgram key ${source.where} ${describeExpiration(plan.expiration)} with scopes ${plan.scopes.join(', ')}.`);
     const invocation = deps.invocationId();
     saveCreationIntent(io, source.locator, invocation);
@@ -33716,11 +34132,8 @@ async function mint(plan, digest, source, deps, secrets) {
             clearCreationIntent(io);
         throw error;
     });
-    if (minted.key !== '') {
-        maskSecret(io, minted.key);
-        secrets.push(minted.key);
-    }
-    const problem = verifyCreatedKey(minted, plan.expiration, sentAt, clock.now()) ?? grantProblem(plan.scopes, minted.scopes);
+    secrets.add(minted.key);
+    const problem = verifyCreatedKey(minted, plan.expiration, sentAt, clock.now()) ?? extraScopesProblem(plan.scopes, minted.scopes);
     if (problem !== undefined)
         throw await deleteAfterFailure(source, minted, `${createdBy(source, minted)}, but ${problem}.`);
     return minted;
@@ -33778,10 +34191,10 @@ function isoUtc(date) {
 /** Deletes by id this many at a time: far below either service's rate limits. */
 const DELETE_CONCURRENCY = 20;
 /** Revokes; first, unless usage-report is false, reports what the keys used (within its own short budget). */
-async function revokeKeys(plan, source, io, usage = { plan: { report: 'false' }, secrets: [] }) {
+async function revokeKeys(plan, source, io, usage) {
     const what = plan.keyIds.length > 0 ? `keys ${plan.keyIds.join(', ')}` : `keys tagged ${plan.tags.join(', ')}`;
     await report_reportUsage(namedKeys(plan, usage.plan.since), source, usage.plan, io, {
-        budgetMs: limits_USAGE_BUDGET_MS,
+        budgetMs: time_bounds_USAGE_BUDGET_MS,
         outputs: true,
         context: namedContext(source, plan, usage.plan.since),
         secrets: usage.secrets,
@@ -33812,84 +34225,65 @@ async function revokeKeys(plan, source, io, usage = { plan: { report: 'false' },
     await io.appendSummary(revokeModeSummary(source.where, what, report));
 }
 
-;// CONCATENATED MODULE: ./src/deepgram/grant.ts
-// Temporary tokens (POST /v1/auth/grant): the request, the errors in a token's own terms, and the
-// check of an answer, which applies to Deepgram's and to the broker's alike.
+;// CONCATENATED MODULE: ./src/action/flow/token.ts
 
-/** Deepgram grants tokens for 1 to 3600 seconds (GrantV1Request.ttl_seconds). */
-const MAX_TOKEN_SECONDS = 3600;
-/** A JWT: three base64url parts. Deepgram's are a few hundred characters. */
-const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const MAX_TOKEN_LENGTH = 16 * 1024;
-/**
- * Checks a grant's answer against the lifetime asked. A token that lives longer than asked cannot
- * be revoked, so it is refused; one that lives shorter (older deployments ignored ttl_seconds and
- * gave 30 s) is usable, and a warning names both lifetimes. Problems describe shapes only: the
- * answer may hold the token.
- */
-function checkToken(answer, askedSeconds, sentAt) {
-    const { accessToken, expiresIn } = answer;
-    if (typeof accessToken !== 'string' || accessToken === '')
-        return { ok: false, problem: 'the answer carries no access_token' };
-    if (accessToken.length > MAX_TOKEN_LENGTH || !JWT.test(accessToken))
-        return { ok: false, problem: 'its access_token is not a JWT (three base64url parts separated by dots)' };
-    if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-        const shown = typeof expiresIn === 'number'
-            ? ` (${expiresIn})`
-            : expiresIn === undefined
-                ? ' (absent)'
-                : ` (a ${typeof expiresIn})`;
-        return {
-            ok: false,
-            problem: `its expires_in${shown} is not a positive number of seconds, so when the token expires is unknown`,
-        };
-    }
-    const expiresAt = new Date(Math.floor((sentAt + expiresIn * 1000) / 1000) * 1000);
-    if (expiresIn > askedSeconds) {
-        return {
-            ok: false,
-            problem: `the token lives ${expiresIn} s, longer than the ${askedSeconds} s asked; a token cannot be revoked, so it stays valid until ${expiresAt.toISOString()}`,
-        };
-    }
-    const token = { accessToken, expiresInSeconds: expiresIn, expiresAt };
-    if (expiresIn < askedSeconds) {
-        token.warning =
-            `The token lives ${expiresIn} s, shorter than the ${askedSeconds} s asked (deployments that ignore ttl_seconds give 30 s): it expires at ${expiresAt.toISOString()}. ` +
-                'Requests made after that fail with 401, though a WebSocket opened before stays open; for longer work use credential: key.';
-    }
-    return { ok: true, token };
+
+
+
+/** Grants the token and hands it to the job. */
+async function grantTemporaryToken(plan, source, deps) {
+    const { io } = deps;
+    const token = await grant(source, plan, deps);
+    const expiresAt = token.expiresAt.toISOString();
+    io.setOutput('access-token', token.accessToken);
+    io.setOutput('expires-at', expiresAt);
+    if (token.warning !== undefined)
+        io.warning(token.warning);
+    io.info(`Granted a temporary token (usage:write) by ${token_describe(source)}: it expires at ${expiresAt}, in ${token.expiresInSeconds} s. A token cannot be revoked and leaves nothing to clean up.`);
+    await io.appendSummary(tokenSummary(token, source));
 }
-/**
- * The whole seconds a token may live to honour `expiration`: its seconds, or those left until its
- * date (rounded down, so that the token never outlives the date).
- */
-function tokenSeconds(expiration, now) {
-    return expiration.kind === 'ttl' ? expiration.seconds : Math.floor((expiration.date.getTime() - now) / 1000);
+/** One grant, its answer masked first and then checked. */
+async function grant(source, plan, { io, secrets }) {
+    io.info(`Asking ${token_describe(source)} for a temporary token ${describeExpiration(plan.expiration)} (${plan.seconds} s).`);
+    const answer = await source.grant({ seconds: plan.seconds, expiration: plan.expirationText });
+    if (typeof answer.accessToken === 'string')
+        secrets.add(answer.accessToken);
+    const verdict = checkToken(answer, plan.seconds, answer.sentAt);
+    if (verdict.ok)
+        return verdict.token;
+    const request = answer.requestId === undefined ? 'no request id' : `request id ${answer.requestId}`;
+    throw new errors/* ActionError */.lZ(`${source.service} answered HTTP ${answer.status} while granting a temporary token (${request}), but ${verdict.problem}. ` +
+        'The token was not handed to the job. Run the job again; if it happens again, report it with the request id.');
 }
-/** What a job cancelled during a grant is told, whoever grants. */
-const GRANT_CANCELLED = 'The job was cancelled while granting a temporary token. A token leaves nothing behind to clean up.';
-/** Grants a token; Deepgram's refusals say what a grant needs. */
-async function grantToken(client, ttlSeconds) {
-    try {
-        return await client.grantToken(ttlSeconds);
-    }
-    catch (error) {
-        if (error instanceof errors/* ServiceError */._7)
-            throw new errors/* ServiceError */._7({ ...error.details, hint: grantHint(error.status) ?? error.details.hint });
-        if (error instanceof errors/* CancelledError */.cc)
-            throw new errors/* CancelledError */.cc(GRANT_CANCELLED);
-        throw error;
-    }
+function token_describe(source) {
+    return `${grantor(source)} at ${source.url}`;
 }
-function grantHint(status) {
-    if (status === 403)
-        return 'Grants need an api-key of the Member role or higher (member, admin or owner): give the step such a key, or use credential: key with a key that has keys:write.';
-    if (status === 404)
-        return 'This Deepgram API has no /v1/auth/grant: check deepgram-api-url, or use credential: key.';
-    if (status === 400)
-        return 'Deepgram refused the lifetime: give expiration between 1 s and 1 h.';
-    return undefined;
+function grantor(source) {
+    return source.service === 'Deepgram' ? 'Deepgram' : 'the broker';
 }
+/** The summary: a token was granted, until when, and that nothing needs cleaning up. Never the token. */
+function tokenSummary(token, source) {
+    const rows = [
+        ['Credential', 'temporary token (usage:write: the speech APIs only)'],
+        ['Granted by', `${grantor(source)} at ${code(source.url)}`],
+        ['Expires', `${token.expiresAt.toISOString()} (${token.expiresInSeconds} s)`],
+        ['When the job ends', 'nothing to clean up: a token cannot be revoked, and expires on its own'],
+    ];
+    return `### Deepgram temporary token granted\n\n${table(rows)}\n`;
+}
+
+;// CONCATENATED MODULE: ./src/shared/refusal-claims.ts
+// The claims of a job's OIDC token that a broker refusal shows (its `claims` field), so that a
+// user can fix the policy without guessing: the broker writes them, the action reads them back.
+const REFUSAL_CLAIMS = [
+    'repository',
+    'repository_id',
+    'ref',
+    'environment',
+    'event_name',
+    'workflow_ref',
+    'job_workflow_ref',
+];
 
 ;// CONCATENATED MODULE: ./src/action/sources/broker-client.ts
 
@@ -33905,9 +34299,17 @@ function grantHint(status) {
  * the broker's status, code, message and the claims it matched, and say what to do, never the token.
  */
 class BrokerClient {
-    options;
+    service;
     constructor(options) {
-        this.options = options;
+        const { idToken, ...link } = options;
+        this.service = new JsonService(link, {
+            service: 'The broker',
+            urlInput: 'broker-url',
+            authorization: `Bearer ${idToken}`,
+            cancelledMessage,
+            requestIdOf: (headers) => headers['x-request-id'],
+            refusal: brokerError,
+        });
     }
     /**
      * One create, not retried here: a create is not idempotent (mintWithoutOrphans retries it, and
@@ -33915,89 +34317,75 @@ class BrokerClient {
      * key (not JSON, no key, ids that are not UUIDs, too large) is an UnusableAnswerError.
      */
     async createOnce(body, attempt) {
-        const action = 'creating the key';
-        const response = await this.send('POST', '/v1/keys', action, attempt, JSON.stringify(body));
-        const answer = this.expectOk(response, action);
-        const unusable = (problem) => new errors/* UnusableAnswerError */.qx('The broker', action, response.status, problem, response.headers['x-request-id']);
-        if (typeof answer !== 'object' || answer === null)
-            throw unusable('the answer is not a JSON object');
-        const key = stringOf(field(answer, 'key'));
-        const keyId = stringOf(field(answer, 'key_id'));
-        const projectId = stringOf(field(answer, 'project_id'));
+        const answer = await this.service.once({ method: 'POST', path: '/v1/keys', action: 'creating the key', body }, attempt);
+        const created = answer.object();
+        const key = stringOf(field(created, 'key'));
+        const keyId = stringOf(field(created, 'key_id'));
+        const projectId = stringOf(field(created, 'project_id'));
         if (key === undefined)
-            throw unusable('the answer carries no key');
+            throw answer.unusable('the answer carries no key');
         if (keyId === undefined || !ids_isUuid(keyId))
-            throw unusable('its key_id is not a UUID');
+            throw answer.unusable('its key_id is not a UUID');
         if (projectId === undefined || !ids_isUuid(projectId))
-            throw unusable('its project_id is not a UUID');
+            throw answer.unusable('its project_id is not a UUID');
         return {
             key,
             apiKeyId: keyId.toLowerCase(),
             projectId: projectId.toLowerCase(),
-            expirationDate: stringOf(field(answer, 'expires_at')),
-            created: stringOf(field(answer, 'created')),
-            scopes: broker_client_stringsOf(field(answer, 'scopes')),
-            tags: broker_client_stringsOf(field(answer, 'tags')),
+            expirationDate: stringOf(field(created, 'expires_at')),
+            created: stringOf(field(created, 'created')),
+            scopes: stringsOf(field(created, 'scopes')) ?? [],
+            tags: stringsOf(field(created, 'tags')) ?? [],
         };
     }
     /**
-     * A temporary token (POST /v1/tokens). A grant leaves nothing behind, so it is retried like a
+     * A temporary token (POST /v1/tokens). A token leaves nothing behind, so it is retried like a
      * read. The answer is returned unchecked (checkToken), with when its attempt was sent.
      */
     async grantToken(expiration) {
-        const { policy, clock, deadline } = this.options;
-        return withRetry(async (n, remainingMs) => {
-            const sentAt = clock.now();
-            const response = await this.send('POST', '/v1/tokens', GRANTING, { n, remainingMs }, JSON.stringify({ expiration }));
-            return {
-                body: this.expectOk(response, GRANTING),
-                sentAt,
-                status: response.status,
-                requestId: response.headers['x-request-id'],
-            };
-        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
+        const request = { method: 'POST', path: '/v1/tokens', action: GRANTING, body: { expiration } };
+        return this.service.retried(request, ({ body, sentAt, status, requestId }) => ({ body, sentAt, status, requestId }));
     }
     /** Deletes every key the broker minted for this repository with this invocation: their ids. */
     async deleteInvocation(invocation) {
         const action = "deleting this run's keys";
-        return this.retried('DELETE', `/v1/keys?invocation=${invocation}`, action, (body) => idsOf(field(body, 'deleted')));
+        return this.service.retried({ method: 'DELETE', path: `/v1/keys?invocation=${invocation}`, action }, deletedIds);
     }
     /** The live keys the broker minted for this repository and this secret. */
     async keysOfSecret(digest) {
         const action = "listing the secret's earlier keys";
-        return this.retried('GET', `/v1/keys?secret=${digest}`, action, (body, response) => {
-            const keys = field(body, 'keys');
-            if (!Array.isArray(keys))
-                throw new errors/* UnusableAnswerError */.qx('The broker', action, response.status, 'the answer has no keys list', response.headers['x-request-id']);
-            return keys.flatMap((item) => {
-                const id = stringOf(field(item, 'key_id'));
-                // An id that is not a UUID is never sent back: the key is left to expire.
-                if (id === undefined || !ids_isUuid(id))
-                    return [];
-                return [
-                    {
-                        apiKeyId: id.toLowerCase(),
-                        created: stringOf(field(item, 'created')),
-                        expirationDate: stringOf(field(item, 'expires_at')),
-                    },
-                ];
-            });
-        });
+        return this.service.retried({ method: 'GET', path: `/v1/keys?secret=${digest}`, action }, (answer) => answer.list('keys').flatMap((item) => {
+            const id = stringOf(field(item, 'key_id'));
+            // An id that is not a UUID is never sent back: the key is left to expire.
+            if (id === undefined || !ids_isUuid(id))
+                return [];
+            return [
+                {
+                    apiKeyId: id.toLowerCase(),
+                    created: stringOf(field(item, 'created')),
+                    expirationDate: stringOf(field(item, 'expires_at')),
+                },
+            ];
+        }));
     }
     /** Deletes one key this broker minted for this repository; 404 means the broker does not know it (any more). */
     async deleteKey(keyId) {
-        const action = `deleting key ${keyId}`;
-        return this.retried('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action, (body, response) => {
+        const request = {
+            method: 'DELETE',
+            path: `/v1/keys/${encodeURIComponent(keyId)}`,
+            action: `deleting key ${keyId}`,
+        };
+        return this.service.retried(request, (answer) => {
             // Only the broker's word that it deleted this key counts.
-            if (idsOf(field(body, 'deleted')).includes(keyId.toLowerCase()))
+            if (deletedIds(answer).includes(keyId.toLowerCase()))
                 return 'deleted';
-            throw new errors/* UnusableAnswerError */.qx('The broker', action, response.status, 'the answer does not say the key was deleted, so it may still exist', response.headers['x-request-id']);
-        }, 'already-gone');
+            throw answer.unusable('the answer does not say the key was deleted, so it may still exist');
+        }, () => 'already-gone');
     }
     /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
     async deleteTagged(tags) {
         const action = `deleting the keys tagged ${tags.join(', ')}`;
-        return this.retried('DELETE', `/v1/keys?tags=${tags.map(encodeURIComponent).join(',')}`, action, (body) => idsOf(field(body, 'deleted')));
+        return this.service.retried({ method: 'DELETE', path: `/v1/keys?tags=${tagQuery(tags)}`, action }, deletedIds);
     }
     /**
      * What a key the broker minted for this repository used, from `since` (else the key's creation);
@@ -34006,8 +34394,9 @@ class BrokerClient {
     async usageOfKey(keyId, since) {
         const action = `reading the usage of key ${keyId}`;
         const query = since === undefined ? '' : `?since=${encodeURIComponent(since.toISOString())}`;
+        const path = `/v1/keys/${encodeURIComponent(keyId)}/usage${query}`;
         try {
-            const keys = await this.retried('GET', `/v1/keys/${encodeURIComponent(keyId)}/usage${query}`, action, (body, response) => usageList(body, response, action));
+            const keys = await this.service.retried({ method: 'GET', path, action }, usageList);
             return keys.find((usage) => usage.keyId === keyId.toLowerCase());
         }
         catch (error) {
@@ -34019,69 +34408,25 @@ class BrokerClient {
     /** What each key the broker minted for this repository with all the tags used. */
     async usageTagged(tags, since) {
         const action = `reading the usage of the keys tagged ${tags.join(', ')}`;
-        const query = `?tags=${tags.map(encodeURIComponent).join(',')}${since === undefined ? '' : `&since=${encodeURIComponent(since.toISOString())}`}`;
-        return this.retried('GET', `/v1/usage${query}`, action, (body, response) => usageList(body, response, action));
-    }
-    /** A request that is safe to repeat, retried on transient failures within the step's deadline. */
-    async retried(method, path, action, read, on404) {
-        const { policy, clock, deadline } = this.options;
-        return withRetry(async (n, remainingMs) => {
-            const response = await this.send(method, path, action, { n, remainingMs });
-            if (response.status === 404 && on404 !== undefined)
-                return on404;
-            return read(this.expectOk(response, action), response);
-        }, transientVerdict, endingBy(policy, deadline, clock.now()), clock);
-    }
-    async send(method, path, action, attempt, body) {
-        const { baseUrl, idToken, userAgent, cancelled, deadline, clock, send } = this.options;
-        const headers = {
-            authorization: `Bearer ${idToken}`,
-            accept: 'application/json',
-            'user-agent': userAgent,
-        };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        const link = {
-            service: 'The broker',
-            urlInput: 'broker-url',
-            send,
-            now: clock.now,
-            deadline,
-            cancelled,
-            cancelledMessage: broker_client_cancelledMessage,
-            requestIdOf: (h) => h['x-request-id'],
-        };
-        return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
-    }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw brokerError(response, action, this.options.clock.now());
+        const query = `?tags=${tagQuery(tags)}${since === undefined ? '' : `&since=${encodeURIComponent(since.toISOString())}`}`;
+        return this.service.retried({ method: 'GET', path: `/v1/usage${query}`, action }, usageList);
     }
 }
+function tagQuery(tags) {
+    return tags.map(encodeURIComponent).join(',');
+}
 const GRANTING = 'granting a temporary token';
-function broker_client_cancelledMessage(action) {
+function cancelledMessage(action) {
     if (action === GRANTING)
         return GRANT_CANCELLED;
     return `The job was cancelled while ${action}. The post step asks the broker to delete any key this run created.`;
 }
-/** The claims the broker matched against its rules, as it reported them in a refusal. */
-const REPORTED_CLAIMS = [
-    'repository',
-    'repository_id',
-    'ref',
-    'environment',
-    'event_name',
-    'workflow_ref',
-    'job_workflow_ref',
-];
 /** A refusal, from the broker's `{error, message, claims}` body (or whatever a proxy in front said). */
 function brokerError(response, action, now) {
     const body = parseJson(response.body);
     const code = stringOf(field(body, 'error'));
     const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
     const message = (stringOf(field(body, 'message')) ?? (text || 'no message')).replace(/\s+/g, ' ').trim();
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
     return new errors/* ServiceError */._7({
         service: 'The broker',
         action,
@@ -34090,12 +34435,12 @@ function brokerError(response, action, now) {
         message: withClaims(message, field(body, 'claims')),
         requestId: response.headers['x-request-id'],
         hint: brokerHint(response.status, action, code),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+        retryAfterSeconds: retryAfterSecondsOf(response, now),
     });
 }
 /** The message, and the claims the broker matched when its message does not name them already. */
 function withClaims(message, claims) {
-    const shown = REPORTED_CLAIMS.flatMap((name) => {
+    const shown = REFUSAL_CLAIMS.flatMap((name) => {
         const value = stringOf(field(claims, name));
         return value === undefined ? [] : [`${name} ${value.slice(0, 200)}`];
     });
@@ -34143,141 +34488,211 @@ function broker_client_grantHint(status, code) {
         return 'The broker limits keys and tokens per repository and minute; run the job again in a minute.';
     return brokerHint(status, 'granting', code);
 }
-function broker_client_stringsOf(value) {
-    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
-}
 /** The broker's `{keys: [usage…]}`, every entry checked; a key id that is not a UUID is left out. */
-function usageList(body, response, action) {
-    const unusable = (problem) => new errors/* UnusableAnswerError */.qx('The broker', action, response.status, problem, response.headers['x-request-id']);
-    const keys = field(body, 'keys');
-    if (!Array.isArray(keys))
-        throw unusable('the answer has no keys list');
-    return keys.flatMap((item) => {
+function usageList(answer) {
+    return answer.list('keys').flatMap((item) => {
         const usage = usageFromJson(item);
         if (typeof usage === 'string')
-            throw unusable(usage);
+            throw answer.unusable(usage);
         return ids_isUuid(usage.keyId) ? [{ ...usage, keyId: usage.keyId.toLowerCase() }] : [];
     });
 }
-/** Key ids the broker reported; one that is not a UUID is left out (nothing is sent with it). */
-function idsOf(value) {
-    return broker_client_stringsOf(value)
-        .filter(ids_isUuid)
-        .map((id) => id.toLowerCase());
+/** The key ids the broker reported deleted; one that is not a UUID is left out (nothing is sent with it). */
+function deletedIds(answer) {
+    return (stringsOf(field(answer.body, 'deleted')) ?? []).filter(ids_isUuid).map((id) => id.toLowerCase());
 }
 
-;// CONCATENATED MODULE: ./src/action/sources/broker-inputs.ts
+;// CONCATENATED MODULE: ./src/deepgram/client.ts
 
 
 
-/** True when the step asks for broker mode (either broker input set; the other is then checked). */
-function wantsBroker(getInput) {
-    return getInput('broker-url') !== '' || getInput('broker-audience') !== '';
-}
-const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
+
 /**
- * broker-url and broker-audience, and the direct-mode inputs that have no place next to them:
- * the broker holds the Deepgram key, chooses the project and calls Deepgram itself.
+ * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
+ * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
  */
-function readBrokerTarget(getInput) {
-    if (getInput('broker-url') === '') {
-        throw new errors/* InputError */.dz('broker-url', "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.");
+class DeepgramClient {
+    service;
+    constructor(options) {
+        const { apiKey, ...link } = options;
+        this.service = new JsonService(link, {
+            service: 'Deepgram',
+            urlInput: 'deepgram-api-url',
+            authorization: `Token ${apiKey}`,
+            cancelledMessage: client_cancelledMessage,
+            requestIdOf,
+            refusal: deepgramError,
+        });
     }
-    const url = (0,input_forms/* readBaseUrl */.$P)(getInput, 'broker-url', '');
-    for (const name of ['api-key', 'project-id']) {
-        if (getInput(name) !== '') {
-            throw new errors/* InputError */.dz(name, `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`);
-        }
+    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
+    get deadline() {
+        return this.service.deadline;
     }
-    const deepgramApiUrl = getInput('deepgram-api-url');
-    if (deepgramApiUrl !== '' && deepgramApiUrl.replace(/\/+$/, '') !== inputs_readDeepgramApiUrl(() => '')) {
-        throw new errors/* InputError */.dz('deepgram-api-url', 'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.');
+    async listProjects() {
+        const request = { method: 'GET', path: '/v1/projects', action: 'listing the projects of api-key' };
+        return this.service.retried(request, (answer) => answer.list('projects').map((p) => ({
+            projectId: stringOf(field(p, 'project_id')) ?? '',
+            name: stringOf(field(p, 'name')) ?? '',
+        })));
     }
-    const audience = getInput('broker-audience') || new URL(url).origin;
-    if (!AUDIENCE.test(audience)) {
-        throw new errors/* InputError */.dz('broker-audience', "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.");
+    /**
+     * One create, not retried here (see mint.ts). A 2xx answer that is not a key (not JSON, no
+     * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
+     */
+    async createKeyOnce(projectId, request, attempt = { n: 1, remainingMs: Infinity }) {
+        const path = keysPath(projectId);
+        const answer = await this.service.once({ method: 'POST', path, action: 'creating the key', body: request }, attempt);
+        const body = answer.object();
+        const key = stringOf(field(body, 'key'));
+        const apiKeyId = stringOf(field(body, 'api_key_id'));
+        if (key === undefined)
+            throw answer.unusable('the answer carries no key');
+        if (apiKeyId === undefined)
+            throw answer.unusable('the answer carries no api_key_id');
+        if (!ids_isUuid(apiKeyId))
+            throw answer.unusable('its api_key_id is not a UUID');
+        return {
+            apiKeyId: apiKeyId.toLowerCase(),
+            key,
+            scopes: stringsOf(field(body, 'scopes')) ?? [],
+            tags: stringsOf(field(body, 'tags')) ?? [],
+            expirationDate: stringOf(field(body, 'expiration_date')),
+            created: stringOf(field(body, 'created')),
+        };
     }
-    return { url, audience };
+    async listKeys(projectId) {
+        const request = { method: 'GET', path: keysPath(projectId), action: 'listing the project keys' };
+        return this.service.retried(request, (answer) => answer.list('api_keys').map((item) => toProjectKey(field(item, 'api_key'))));
+    }
+    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
+    async getKey(projectId, keyId) {
+        const request = { method: 'GET', path: keyPath(projectId, keyId), action: `reading key ${keyId}` };
+        return this.service.retried(request, ({ body }) => {
+            const nested = field(field(field(body, 'item'), 'member'), 'api_key');
+            return toProjectKey(nested ?? field(body, 'api_key'));
+        });
+    }
+    /**
+     * Deletes a key; 404 means it is gone already, which is what we wanted. A 2xx whose body reports
+     * an error is a failure: only Deepgram's word that it deleted the key counts.
+     */
+    async deleteKey(projectId, keyId) {
+        const request = { method: 'DELETE', path: keyPath(projectId, keyId), action: `deleting key ${keyId}` };
+        return this.service.retried(request, (answer) => {
+            if (reportsError(answer.body))
+                throw answer.refused();
+            return 'deleted';
+        }, () => 'already-gone');
+    }
+    /**
+     * A read under the project (usage, billing, the request log), retried like every read. `read`
+     * checks the answer's shape, throwing what `unusable` makes for one it cannot use.
+     */
+    async readProject(projectId, path, query, action, read) {
+        const search = new URLSearchParams(query).toString();
+        const target = `${projectPath(projectId)}/${path}${search === '' ? '' : `?${search}`}`;
+        return this.service.retried({ method: 'GET', path: target, action }, (answer) => read(answer.body, answer.unusable));
+    }
+    /**
+     * POST /v1/auth/grant: a temporary token. Nothing is created, so a failed or unanswered grant is
+     * retried like a read. The answer is returned as sent, with when its attempt was sent: grant.ts
+     * checks it.
+     */
+    async grantToken(ttlSeconds) {
+        const request = {
+            method: 'POST',
+            path: '/v1/auth/grant',
+            action: 'granting a temporary token',
+            body: { ttl_seconds: ttlSeconds },
+        };
+        return this.service.retried(request, ({ body, sentAt, status, requestId }) => ({ body, sentAt, status, requestId }));
+    }
 }
-
-;// CONCATENATED MODULE: ./src/action/sources/broker.ts
-
-
-
-function brokerSource(client, target) {
-    return {
-        service: 'The broker',
-        locator: { kind: 'broker', url: target.url, audience: target.audience },
-        where: `through the broker at ${target.url}`,
-        byHand: "It expires on its own; ask the broker's operators to delete it sooner.",
-        orphanAdvice: () => "it expires on its own, at the latest when its rule's max-expiration ends; ask the broker's operators to delete it sooner.",
-        createOnce: (request, attempt) => client.createOnce(createBody(request), attempt),
-        deleteInvocationKeys: (invocation) => client.deleteInvocation(invocation),
-        deleteKey: (keyId) => client.deleteKey(keyId),
-        keysOfSecret: (digest) => client.keysOfSecret(digest),
-        deleteTagged: async (tags) => ({ revoked: await client.deleteTagged(tags), notes: [], warnings: [] }),
-    };
+function client_cancelledMessage(action) {
+    return `The job was cancelled while ${action}. The post step deletes any key this run created.`;
 }
-/** Usage through the broker: it answers only for keys it minted for this repository, live ones. */
-function brokerUsage(client) {
-    return {
-        async usageOf(asks) {
-            const answers = await (0,concurrency/* mapBounded */.y)(asks, 5, (ask) => client.usageOfKey(ask.keyId, ask.since));
-            return {
-                keys: answers.filter((usage) => usage !== undefined),
-                unknown: asks.filter((_, i) => answers[i] === undefined).map((ask) => ask.keyId),
-            };
-        },
-        usageTagged: async (tags, since) => ({ keys: await client.usageTagged(tags, since), unknown: [] }),
-    };
+/** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
+function reportsError(body) {
+    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined);
 }
-/** The request in the broker's terms. Without a comment of ours the broker writes one naming the run and rule. */
-function createBody(request) {
-    const { expiration } = request;
-    const body = {
-        scopes: request.scopes,
-        expiration: expiration.kind === 'ttl' ? expiration.seconds : expiration.date.toISOString(),
-        invocation: request.invocation,
-    };
-    if (request.tags.length > 0)
-        body.tags = request.tags;
-    if (request.comment !== undefined)
-        body.comment = request.comment;
-    if (request.secret !== undefined)
-        body.secret = request.secret;
-    return body;
+/** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
+function projectPath(projectId) {
+    if (!ids_isUuid(projectId))
+        throw new errors/* ActionError */.lZ('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
+    return `/v1/projects/${projectId}`;
+}
+function keysPath(projectId) {
+    return `${projectPath(projectId)}/keys`;
+}
+function keyPath(projectId, keyId) {
+    if (!ids_isUuid(keyId))
+        throw new errors/* ActionError */.lZ('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
+    return `${keysPath(projectId)}/${keyId}`;
 }
 /**
- * A fresh ID token for the audience, by `deadline` (epoch ms) at the latest; undefined when the job
- * may have none. The request behind io.getIDToken has the same bound (main-step.ts), so nothing is
- * left open when this gives up.
+ * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
+ * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
  */
-async function fetchIdToken(io, audience, deadline, now) {
-    const waitMs = Math.max(0, Math.min(ID_TOKEN_TIMEOUT_MS, deadline - now()));
-    let timer;
-    const late = new Promise((_, fail) => {
-        timer = setTimeout(() => fail(new errors/* ActionError */.lZ(`Getting this job's ID token from the runner took over ${Math.round(waitMs / 1000)} s. Run the job again.`)), waitMs);
+function deepgramError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
+    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
+    const text = response.body.trim().slice(0, 300);
+    const message = stringOf(field(body, 'err_msg')) ??
+        (modern || undefined) ??
+        stringOf(field(body, 'reason')) ??
+        (typeof body === 'string' ? body : undefined) ??
+        (text || 'no message');
+    const requestId = requestIdOf(response.headers, body);
+    return new errors/* ServiceError */._7({
+        service: 'Deepgram',
+        action,
+        status: response.status,
+        code,
+        message: message.replace(/\s+/g, ' ').trim(),
+        requestId,
+        hint: deepgramHint(response.status, code),
+        retryAfterSeconds: retryAfterSecondsOf(response, now),
     });
-    try {
-        return await Promise.race([io.getIDToken(audience, waitMs), late]);
+}
+/** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
+function requestIdOf(headers, body) {
+    return stringOf(field(body, 'request_id')) ?? headers['dg-request-id'] ?? headers['x-request-id'];
+}
+function deepgramHint(status, code) {
+    if (status >= 200 && status < 300)
+        return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.';
+    const upper = (code ?? '').toUpperCase();
+    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
+        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
     }
-    catch (error) {
-        if (error instanceof errors/* ActionError */.lZ)
-            throw error;
-        const why = (0,errors/* describeFailure */.Ic)(error)
-            .replace(/\s+/g, ' ')
-            .replace(/[\s.]*$/, '.');
-        throw new errors/* ActionError */.lZ(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
-    }
-    finally {
-        clearTimeout(timer);
-    }
+    if (status === 401)
+        return 'Check the api-key input: Deepgram does not accept it.';
+    if (status === 404)
+        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
+    if (status === 429)
+        return 'Deepgram is limiting requests; run the job again later.';
+    if (status >= 500)
+        return 'Deepgram had a problem; run the job again later.';
+    return undefined;
+}
+function toProjectKey(value) {
+    return {
+        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
+        comment: stringOf(field(value, 'comment')) ?? '',
+        scopes: stringsOf(field(value, 'scopes')) ?? [],
+        tags: stringsOf(field(value, 'tags')),
+        expirationDate: stringOf(field(value, 'expiration_date')),
+        created: stringOf(field(value, 'created')),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/action/sources/deepgram.ts
-// Keys straight from Deepgram, with the admin key (api-key): the source of direct mode. Deepgram
-// shows every key of the project, so this source knows its own by the marker at the end of each
-// comment (deepgram/marker.ts).
+// Deepgram itself, with the step's api-key: the source of direct mode, for keys and for tokens.
+// Deepgram shows every key of the project, so this source knows its own by the marker at the end
+// of each comment (deepgram/marker.ts).
+
+
 
 
 
@@ -34321,13 +34736,9 @@ const KEY_CONCURRENCY = 20;
  * Deepgram as a KeySource, in one project. `defaultComment` names the run when the step gives no
  * comment; the marker that follows it is how this source finds its own keys again.
  */
-function deepgramSource(client, projectId, defaultComment, tagsRead = new Map()) {
+function deepgramKeySource(client, projectId, defaultComment, tagsRead = new Map()) {
     return {
-        service: 'Deepgram',
         locator: { kind: 'deepgram', projectId },
-        where: `in project ${projectId}`,
-        byHand: 'Delete it in the Deepgram console.',
-        orphanAdvice: (invocation) => `delete any key whose name ends with "${formatMarker({ kind: 'action', invocation }).trim()}" in the Deepgram console.`,
         async createOnce(request, attempt) {
             const body = createKeyBody({
                 projectId,
@@ -34363,6 +34774,32 @@ function deepgramSource(client, projectId, defaultComment, tagsRead = new Map())
                 report.warnings.push(`Left alone ${found.unreadable} listed keys whose ids are not UUIDs.`);
             return report;
         },
+    };
+}
+/** How messages name Deepgram's project, and what a person can do about its keys. */
+function deepgramTerms(projectId) {
+    return {
+        service: 'Deepgram',
+        where: `in project ${projectId}`,
+        byHand: 'Delete it in the Deepgram console.',
+        orphanAdvice: (invocation) => `delete any key whose name ends with "${formatMarker({ kind: 'action', invocation }).trim()}" in the Deepgram console.`,
+    };
+}
+/**
+ * Temporary tokens from Deepgram (POST /v1/auth/grant). A grant belongs to no project and leaves
+ * nothing behind, so it is retried like a read.
+ */
+function deepgramTokenSource(client) {
+    return { grant: async ({ seconds }) => tokenAnswerOf(await grantToken(client, seconds)) };
+}
+/** Either service's answer to a grant, its two fields as they came, for checkToken. */
+function tokenAnswerOf(answer) {
+    return {
+        accessToken: field(answer.body, 'access_token'),
+        expiresIn: field(answer.body, 'expires_in'),
+        sentAt: answer.sentAt,
+        status: answer.status,
+        requestId: answer.requestId,
     };
 }
 /** Ours, for this secret: the comment ends in an action marker carrying this digest. */
@@ -34431,79 +34868,174 @@ function createdOrDefault(created, now) {
     return Number.isNaN(at) ? new Date(now - USAGE_DAYS_WHEN_UNKNOWN * 86_400_000) : new Date(at);
 }
 
-;// CONCATENATED MODULE: ./src/action/sources/choose.ts
+;// CONCATENATED MODULE: ./src/action/sources/broker.ts
 
 
 
 
-
-
-
-/** Reads the inputs of the source the step asks for; the other mode's inputs must be empty. */
-function readSourceSpec(getInput, run) {
-    if (wantsBroker(getInput))
-        return { kind: 'broker', target: readBrokerTarget(getInput) };
+function brokerKeySource(client, target) {
     return {
-        kind: 'deepgram',
-        apiKey: readApiKey(getInput, run),
-        projectId: readProjectId(getInput),
-        apiUrl: inputs_readDeepgramApiUrl(getInput),
-        defaultComment: defaultComment(run),
+        locator: { kind: 'broker', url: target.url, audience: target.audience },
+        createOnce: (request, attempt) => client.createOnce(createBody(request), attempt),
+        deleteInvocationKeys: (invocation) => client.deleteInvocation(invocation),
+        deleteKey: (keyId) => client.deleteKey(keyId),
+        keysOfSecret: (digest) => client.keysOfSecret(digest),
+        deleteTagged: async (tags) => ({ revoked: await client.deleteTagged(tags), notes: [], warnings: [] }),
+    };
+}
+/** How messages name the broker, and what a person can do about its keys. */
+function brokerTerms(url) {
+    return {
+        service: 'The broker',
+        where: `through the broker at ${url}`,
+        byHand: "It expires on its own; ask the broker's operators to delete it sooner.",
+        orphanAdvice: () => "it expires on its own, at the latest when its rule's max-expiration ends; ask the broker's operators to delete it sooner.",
+    };
+}
+/** Temporary tokens from the broker's POST /v1/tokens; the ID token never reaches a log or an error. */
+function brokerTokenSource(client) {
+    return { grant: async ({ expiration }) => tokenAnswerOf(await client.grantToken(expiration)) };
+}
+/** Usage through the broker: it answers only for keys it minted for this repository, live ones. */
+function brokerUsage(client) {
+    return {
+        async usageOf(asks) {
+            const answers = await (0,concurrency/* mapBounded */.y)(asks, 5, (ask) => client.usageOfKey(ask.keyId, ask.since));
+            return {
+                keys: answers.filter((usage) => usage !== undefined),
+                unknown: asks.filter((_, i) => answers[i] === undefined).map((ask) => ask.keyId),
+            };
+        },
+        usageTagged: async (tags, since) => ({ keys: await client.usageTagged(tags, since), unknown: [] }),
+    };
+}
+/** The request in the broker's terms. Without a comment of ours the broker writes one naming the run and rule. */
+function createBody(request) {
+    const { expiration } = request;
+    const body = {
+        scopes: request.scopes,
+        expiration: expiration.kind === 'ttl' ? expiration.seconds : expiration.date.toISOString(),
+        invocation: request.invocation,
+    };
+    if (request.tags.length > 0)
+        body.tags = request.tags;
+    if (request.comment !== undefined)
+        body.comment = request.comment;
+    if (request.secret !== undefined)
+        body.secret = request.secret;
+    return body;
+}
+/**
+ * A fresh ID token for the audience, by `deadline` (epoch ms) at the latest; undefined when the job
+ * may have none. The request behind io.getIDToken has the same bound (runtime/host.ts), so nothing is
+ * left open when this gives up.
+ */
+async function fetchIdToken(io, audience, deadline, now) {
+    const waitMs = Math.max(0, Math.min(ID_TOKEN_TIMEOUT_MS, deadline - now()));
+    let timer;
+    const late = new Promise((_, fail) => {
+        timer = setTimeout(() => fail(new errors/* ActionError */.lZ(`Getting this job's ID token from the runner took over ${Math.round(waitMs / 1000)} s. Run the job again.`)), waitMs);
+    });
+    try {
+        return await Promise.race([io.getIDToken(audience, waitMs), late]);
+    }
+    catch (error) {
+        if (error instanceof errors/* ActionError */.lZ)
+            throw error;
+        const why = (0,errors/* describeFailure */.Ic)(error)
+            .replace(/\s+/g, ' ')
+            .replace(/[\s.]*$/, '.');
+        throw new errors/* ActionError */.lZ(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/sources/credentials.ts
+
+
+
+
+
+/**
+ * The credential of the source the plan names: api-key as given, or a fresh ID token from the
+ * runner (added to `secrets` at once, and never saved). Undefined when the job has none (forks,
+ * Dependabot, no id-token: write).
+ */
+async function getCredential(spec, deps, secrets) {
+    if (spec.kind === 'deepgram') {
+        if (spec.apiKey === '')
+            return undefined;
+        return {
+            keys: async () => {
+                const client = deepgramClient(spec.apiKey, spec.apiUrl, deps, deps.policy, deps.deadline);
+                const projectId = spec.projectId ?? (await discoverProject(client));
+                return openDeepgramKeys(spec, projectId, deps);
+            },
+            tokens: () => ({
+                ...deepgramTokenSource(deepgramClient(spec.apiKey, spec.apiUrl, deps, deps.policy, deps.deadline)),
+                service: 'Deepgram',
+                url: spec.apiUrl,
+            }),
+        };
+    }
+    const idToken = await fetchIdToken(deps.io, spec.target.audience, deps.deadline, deps.clock.now);
+    if (idToken === undefined)
+        return undefined;
+    secrets.add(idToken);
+    return {
+        keys: () => Promise.resolve(openBrokerKeys(spec.target, idToken, deps)),
+        tokens: () => ({
+            ...brokerTokenSource(brokerClient(spec.target, idToken, deps)),
+            service: 'The broker',
+            url: spec.target.url,
+        }),
     };
 }
 /**
- * The credential of the source: api-key as given, or a fresh ID token from the runner (masked at
- * once, and never saved). Undefined when the job has none (forks, Dependabot, no id-token: write).
+ * The source the post step finds from what main saved: api-key as post's input gives it, the ID
+ * token asked anew (added to `secrets`). Undefined when api-key is empty in post.
  */
-async function acquireCredential(spec, deps) {
-    if (spec.kind === 'deepgram')
-        return { spec, credential: spec.apiKey };
-    const token = await fetchIdToken(deps.io, spec.target.audience, deps.deadline, deps.clock.now);
-    if (token === undefined)
-        return undefined;
-    maskSecret(deps.io, token);
-    return { spec, credential: token };
-}
-/** Opens the source: Deepgram's project is found when the step gives none. */
-async function openSource({ spec, credential }, deps) {
-    if (spec.kind === 'broker')
-        return brokerKeys(spec.target, credential, deps);
-    const client = deepgramClient(credential, spec.apiUrl, deps, deps.policy, deps.deadline);
-    const projectId = spec.projectId ?? (await discoverProject(client));
-    return deepgramKeys(spec, credential, projectId, deps);
-}
-/**
- * The source the post step finds from what main saved: api-key is read again, the ID token asked
- * anew (and returned, to be kept out of messages). Undefined when api-key is empty in post.
- */
-async function reopenSource(locator, getInput, deps) {
+async function reopenKeySource(locator, inputs, deps, secrets) {
     if (locator.kind === 'broker') {
         const target = { url: locator.url, audience: locator.audience };
-        const found = await acquireCredential({ kind: 'broker', target }, deps);
-        if (found === undefined)
+        const credentialed = await getCredential({ kind: 'broker', target }, deps, secrets);
+        if (credentialed === undefined)
             throw new ActionError('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).');
-        return { source: brokerKeys(target, found.credential, deps), credential: found.credential };
+        return credentialed.keys();
     }
-    const apiKey = getInput('api-key');
-    if (apiKey === '')
+    if (inputs.apiKey === '')
         return undefined;
-    return {
-        source: deepgramKeys({ kind: 'deepgram', apiKey, apiUrl: readDeepgramApiUrl(getInput), defaultComment: '' }, apiKey, locator.projectId, deps),
-        credential: apiKey,
-    };
+    if (typeof inputs.deepgramApiUrl !== 'string')
+        throw inputs.deepgramApiUrl;
+    const spec = { apiKey: inputs.apiKey, apiUrl: inputs.deepgramApiUrl, defaultComment: '' };
+    return openDeepgramKeys(spec, locator.projectId, deps);
 }
-function deepgramKeys(spec, apiKey, projectId, deps, tagsRead = new Map()) {
-    const client = deepgramClient(apiKey, spec.apiUrl, deps, deps.policy, deps.deadline);
+function openDeepgramKeys(spec, projectId, deps, tagsRead = new Map()) {
+    const client = deepgramClient(spec.apiKey, spec.apiUrl, deps, deps.policy, deps.deadline);
     return {
-        ...deepgramSource(client, projectId, spec.defaultComment, tagsRead),
+        ...deepgramKeySource(client, projectId, spec.defaultComment, tagsRead),
         ...deepgramUsage(client, projectId, deps.clock.now, tagsRead),
+        ...deepgramTerms(projectId),
         deadline: deps.deadline,
-        renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps), tagsRead),
-        within: (budgetMs) => deepgramKeys(spec, apiKey, projectId, shorterBudget(deps, budgetMs), tagsRead),
+        renewed: () => openDeepgramKeys(spec, projectId, renewedBudget(deps), tagsRead),
+        within: (budgetMs) => openDeepgramKeys(spec, projectId, shorterBudget(deps, budgetMs), tagsRead),
     };
 }
-function brokerKeys(target, idToken, deps) {
-    const client = new BrokerClient({
+function openBrokerKeys(target, idToken, deps) {
+    const client = brokerClient(target, idToken, deps);
+    return {
+        ...brokerKeySource(client, target),
+        ...brokerUsage(client),
+        ...brokerTerms(target.url),
+        deadline: deps.deadline,
+        renewed: () => openBrokerKeys(target, idToken, renewedBudget(deps)),
+        within: (budgetMs) => openBrokerKeys(target, idToken, shorterBudget(deps, budgetMs)),
+    };
+}
+function brokerClient(target, idToken, deps) {
+    return new BrokerClient({
         baseUrl: target.url,
         idToken,
         send: deps.send,
@@ -34513,13 +35045,6 @@ function brokerKeys(target, idToken, deps) {
         deadline: deps.deadline,
         cancelled: deps.cancelled,
     });
-    return {
-        ...brokerSource(client, target),
-        ...brokerUsage(client),
-        deadline: deps.deadline,
-        renewed: () => brokerKeys(target, idToken, renewedBudget(deps)),
-        within: (budgetMs) => brokerKeys(target, idToken, shorterBudget(deps, budgetMs)),
-    };
 }
 function renewedBudget(deps) {
     return { ...deps, deadline: deps.clock.now() + deps.budgetMs };
@@ -34528,14 +35053,14 @@ function shorterBudget(deps, budgetMs) {
     return { ...deps, deadline: Math.min(deps.deadline, deps.clock.now() + budgetMs) };
 }
 /** The step has no credential: the failure (on-missing-credentials: fail), in this run's own terms. */
-function missingCredential(kind, run) {
-    if (kind === 'deepgram')
+function missingCredential(spec, run) {
+    if (spec.kind === 'deepgram')
         return `Input api-key: is empty. ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`;
     return `${NO_ID_TOKEN} ${missingIdTokenCause(run)} To skip this step when there is none, set on-missing-credentials: skip.`;
 }
 /** The step has no credential: the notice of a skipped step (on-missing-credentials: skip). */
-function skippedForMissingCredential(kind, run) {
-    if (kind === 'deepgram')
+function skippedForMissingCredential(spec, run) {
+    if (spec.kind === 'deepgram')
         return `Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`;
     return `Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(run)}`;
 }
@@ -34549,117 +35074,7 @@ function missingIdTokenCause(run) {
     return 'Pull requests from forks and Dependabot runs never get one.';
 }
 
-;// CONCATENATED MODULE: ./src/action/token/inputs.ts
-// The inputs of `credential: token` (issue 16): which credential, the token's lifetime, and every
-// input that cannot apply to a token, refused before any request.
-
-
-
-
-
-
-function readCredential(getInput) {
-    const credential = (getInput('credential') || 'key').toLowerCase();
-    if (credential === 'key' || credential === 'token')
-        return credential;
-    throw new errors/* InputError */.dz('credential', `'${getInput('credential')}' is not one of key or token.`);
-}
-const USE_A_KEY = 'use credential: key';
-/**
- * Refuses every input that means something for a key but not for a token. A token carries
- * usage::write only, has no name or tags in the console, cannot be revoked and lives an hour at most.
- */
-function readTokenPlan(getInput, now) {
-    if (readMode(getInput) === 'revoke') {
-        throw new errors/* InputError */.dz('mode', `revoke deletes keys, and credential is token: a token cannot be revoked, and expires on its own. Remove credential: token to revoke keys.`);
-    }
-    const scopes = (0,input_forms/* parseList */.E1)(getInput('scopes'));
-    if (scopes.some((scope) => scope !== 'usage:write')) {
-        throw new errors/* InputError */.dz('scopes', `'${getInput('scopes')}' cannot apply to a token: a temporary token always carries usage:write (the speech APIs) and nothing else. Give usage:write or leave scopes out, or ${USE_A_KEY} for other scopes.`);
-    }
-    if (readFlag(getInput, 'allow-key-management')) {
-        throw new errors/* InputError */.dz('allow-key-management', `cannot apply to a token: a token can never manage keys or the project. Remove it, or ${USE_A_KEY}.`);
-    }
-    for (const name of ['tags', 'comment']) {
-        if (getInput(name) !== '')
-            throw new errors/* InputError */.dz(name, `cannot apply to a token: a token is not a key, and has no ${name === 'tags' ? 'tags' : 'name'} in the Deepgram console. Remove ${name}, or ${USE_A_KEY}.`);
-    }
-    if (getInput('secret-name') !== '') {
-        throw new errors/* InputError */.dz('secret-name', `cannot apply to a token: a secret outlives the token's hour at most. Remove secret-name, or ${USE_A_KEY} to seed secrets.`);
-    }
-    if (!['', 'all'].includes(getInput('keep-previous'))) {
-        throw new errors/* InputError */.dz('keep-previous', `cannot apply to a token: it deletes earlier keys of a secret, and a token writes no secret. Remove keep-previous (or give all).`);
-    }
-    if (readRevoke(getInput) === 'true') {
-        throw new errors/* InputError */.dz('revoke', 'true cannot apply to a token: a token cannot be revoked, and expires on its own. Remove revoke (or give auto or false).');
-    }
-    if (getInput('key-id') !== '') {
-        throw new errors/* InputError */.dz('key-id', `applies to mode: revoke only, and credential is token. Remove key-id.`);
-    }
-    const expirationText = getInput('expiration') || '1h';
-    const expiration = parseExpiration(expirationText, now);
-    const seconds = tokenSeconds(expiration, now.getTime());
-    if (seconds > MAX_TOKEN_SECONDS) {
-        throw new errors/* InputError */.dz('expiration', `'${expirationText}' is longer than a token's limit of one hour (3600 s). Give at most 1h (or a date-time at most an hour ahead), or ${USE_A_KEY} for longer.`);
-    }
-    if (seconds < 1)
-        throw new errors/* InputError */.dz('expiration', `'${expirationText}' is less than a second from now: give a token 1 s to 1 h.`);
-    return { expiration, expirationText, seconds };
-}
-/** Direct mode: the token plan, api-key (Member role or higher) and where Deepgram is. */
-function readDirectTokenPlan(getInput, run, now) {
-    const apiKey = readApiKey(getInput, run);
-    // A grant belongs to no project; a project-id given anyway is still checked for its form.
-    readProjectId(getInput);
-    const plan = readTokenPlan(getInput, now);
-    return { ...plan, apiKey, deepgramApiUrl: inputs_readDeepgramApiUrl(getInput) };
-}
-/** Broker mode: the token plan and the broker, whose own rules still apply (broker-inputs.ts). */
-function readBrokerTokenPlan(getInput, now) {
-    const broker = readBrokerTarget(getInput);
-    return { ...readTokenPlan(getInput, now), broker };
-}
-
-;// CONCATENATED MODULE: ./src/action/token/sources.ts
-// Who grants the token: Deepgram itself with the step's api-key (POST /v1/auth/grant), or the
-// broker with the job's OIDC token (POST /v1/tokens). Both answers are checked the same way
-// (checkToken). A grant leaves nothing behind, so both are retried like reads, within main's budget.
-
-
-
-
-function sources_deepgramSource(plan, deps) {
-    const client = new DeepgramClient({ baseUrl: plan.deepgramApiUrl, apiKey: plan.apiKey, policy: MAIN_POLICY, ...deps });
-    return {
-        service: 'Deepgram',
-        url: plan.deepgramApiUrl,
-        grant: async (seconds) => tokenAnswer(await grantToken(client, seconds)),
-    };
-}
-/** The broker's POST /v1/tokens, with the job's ID token, which never reaches a log or an error. */
-function sources_brokerSource(broker, expirationText, idToken, deps) {
-    const client = new BrokerClient({ baseUrl: broker.url, idToken, policy: MAIN_POLICY, ...deps });
-    return {
-        service: 'The broker',
-        url: broker.url,
-        grant: async () => tokenAnswer(await client.grantToken(expirationText)),
-    };
-}
-/** Either service's answer, its two fields as they came, for checkToken. */
-function tokenAnswer(answer) {
-    return {
-        accessToken: field(answer.body, 'access_token'),
-        expiresIn: field(answer.body, 'expires_in'),
-        sentAt: answer.sentAt,
-        status: answer.status,
-        requestId: answer.requestId,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/action/token/flow.ts
-// The main step with `credential: token` (issue 16): check every input, grant a temporary token
-// (from Deepgram, or from the broker), check the answer, mask the token before anything else is
-// logged, then the outputs and the summary. Nothing is created, so nothing is saved for post.
+;// CONCATENATED MODULE: ./src/action/main-step.ts
 
 
 
@@ -34670,179 +35085,43 @@ function tokenAnswer(answer) {
 
 
 
-
-/**
- * The main step for a token. `secrets` collects what must never be shown (the ID token, the
- * token) for the caller's redaction; the caller has masked api-key and github-token already.
- */
-async function tokenMain(deps, secrets) {
-    const { io, clock } = deps;
-    const getInput = (name) => io.getInput(name);
-    const onMissing = readOnMissingCredentials(getInput);
-    const sourceDeps = {
-        send: deps.send,
-        clock,
-        userAgent: deps.userAgent,
-        cancelled: deps.cancelled,
-        deadline: clock.now() + MAIN_DEEPGRAM_BUDGET_MS,
-    };
-    const now = new Date(clock.now());
-    let plan;
-    let source;
-    if (wantsBroker(getInput)) {
-        const brokerPlan = readBrokerTokenPlan(getInput, now);
-        const idToken = await deps.idToken(brokerPlan.broker.audience, sourceDeps.deadline);
-        if (idToken === undefined)
-            return skipOrFail(io, onMissing, 'broker', deps.run);
-        maskSecret(io, idToken);
-        secrets.push(idToken);
-        plan = brokerPlan;
-        source = sources_brokerSource(brokerPlan.broker, brokerPlan.expirationText, idToken, sourceDeps);
-    }
-    else {
-        const missing = getInput('api-key') === '';
-        // A skipped run still checks every other input, so that a mistake shows on the first run.
-        const checked = missing && onMissing === 'skip' ? (name) => (name === 'api-key' ? 'missing' : getInput(name)) : getInput;
-        const directPlan = readDirectTokenPlan(checked, deps.run, now);
-        if (missing)
-            return skipOrFail(io, onMissing, 'deepgram', deps.run);
-        plan = directPlan;
-        source = sources_deepgramSource(directPlan, sourceDeps);
-    }
-    io.setOutput('skipped', 'false');
-    const token = await grant(source, plan, deps, secrets);
-    const expiresAt = token.expiresAt.toISOString();
-    io.setOutput('access-token', token.accessToken);
-    io.setOutput('expires-at', expiresAt);
-    if (token.warning !== undefined)
-        io.warning(token.warning);
-    io.info(`Granted a temporary token (usage:write) by ${flow_describe(source)}: it expires at ${expiresAt}, in ${token.expiresInSeconds} s. A token cannot be revoked and leaves nothing to clean up.`);
-    await io.appendSummary(tokenSummary(token, source));
-}
-/** One grant, its answer masked first and then checked. */
-async function grant(source, plan, deps, secrets) {
-    const { io } = deps;
-    io.info(`Asking ${flow_describe(source)} for a temporary token ${describeExpiration(plan.expiration)} (${plan.seconds} s).`);
-    const answer = await source.grant(plan.seconds);
-    if (typeof answer.accessToken === 'string' && answer.accessToken !== '') {
-        maskSecret(io, answer.accessToken);
-        secrets.push(answer.accessToken);
-    }
-    const verdict = checkToken(answer, plan.seconds, answer.sentAt);
-    if (verdict.ok)
-        return verdict.token;
-    const request = answer.requestId === undefined ? 'no request id' : `request id ${answer.requestId}`;
-    throw new errors/* ActionError */.lZ(`${source.service} answered HTTP ${answer.status} while granting a temporary token (${request}), but ${verdict.problem}. ` +
-        'The token was not handed to the job. Run the job again; if it happens again, report it with the request id.');
-}
-function flow_describe(source) {
-    return `${source.service === 'Deepgram' ? 'Deepgram' : 'the broker'} at ${source.url}`;
-}
-/** The same words as for a key: a run without its credential (forks, Dependabot) fails or is skipped. */
-function skipOrFail(io, onMissing, kind, run) {
-    if (onMissing === 'fail')
-        throw new errors/* ActionError */.lZ(missingCredential(kind, run));
-    io.notice(skippedForMissingCredential(kind, run));
-    io.setOutput('skipped', 'true');
-}
-/** The summary: a token was granted, until when, and that nothing needs cleaning up. Never the token. */
-function tokenSummary(token, source) {
-    const rows = [
-        ['Credential', 'temporary token (usage:write: the speech APIs only)'],
-        ['Granted by', `${source.service === 'Deepgram' ? 'Deepgram' : 'the broker'} at ${code(source.url)}`],
-        ['Expires', `${token.expiresAt.toISOString()} (${token.expiresInSeconds} s)`],
-        ['When the job ends', 'nothing to clean up: a token cannot be revoked, and expires on its own'],
-    ];
-    return `### Deepgram temporary token granted\n\n${table(rows)}\n`;
-}
-
-;// CONCATENATED MODULE: ./src/action/run-main.ts
-// The main step: read every input into a plan, choose the source of keys, and run the mode's flow
-// over it. Nothing here knows how a source mints or deletes.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** The main step: validate everything, then create a key or revoke keys, as `mode` says. */
+/** The main step: validate everything, then create a key, revoke or report on keys, or grant a token. */
 async function runMain(deps) {
     const { io } = deps;
-    const secrets = [];
+    const secrets = new Secrets(io);
     try {
-        // Before anything else can be logged: the credentials, even if other inputs turn out bad.
-        for (const name of ['api-key', 'github-token']) {
-            const value = io.getInput(name);
-            if (value !== '') {
-                maskSecret(io, value);
-                secrets.push(value);
-            }
-        }
         const getInput = (name) => io.getInput(name);
-        if (readCredential(getInput) === 'token')
-            return await tokenMain({ ...deps, idToken: (audience, deadline) => fetchIdToken(io, audience, deadline, deps.clock.now) }, secrets);
-        const mode = readMode(getInput);
-        const onMissing = readOnMissingCredentials(getInput);
-        // A run without its credential (forks, Dependabot) has no secrets either. A skipped run still
-        // checks every other input, with stand-ins for those, so that a mistake shows on the first run,
-        // not on the first run that has secrets; the real values are read once the credential came.
-        const lacking = [...(wantsBroker(getInput) ? [] : ['api-key']), ...(mode === 'create' ? ['github-token'] : [])];
-        const standIns = (name) => (lacking.includes(name) && getInput(name) === '' ? 'missing' : getInput(name));
-        const checked = readStepPlan(mode, onMissing === 'skip' ? standIns : getInput, deps);
-        const sourceDeps = {
-            ...deps,
-            policy: MAIN_POLICY,
-            deadline: deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS,
-            budgetMs: MAIN_DEEPGRAM_BUDGET_MS,
-        };
-        const noApiKey = checked.source.kind === 'deepgram' && getInput('api-key') === '';
-        const credentialed = noApiKey ? undefined : await acquireCredential(checked.source, sourceDeps);
-        if (credentialed === undefined) {
-            if (onMissing === 'fail')
-                throw new errors/* ActionError */.lZ(missingCredential(checked.source.kind, deps.run));
-            io.notice(skippedForMissingCredential(checked.source.kind, deps.run));
-            io.setOutput('skipped', 'true');
-            return;
-        }
-        secrets.push(credentialed.credential);
-        const plan = onMissing === 'skip' ? readStepPlan(mode, getInput, deps) : checked;
+        // Before anything else can be logged: the credentials, even if other inputs turn out bad.
+        for (const value of readCredentialInputs(getInput))
+            secrets.add(value);
+        const plan = readStepPlan(getInput, deps.run, new Date(deps.clock.now()));
+        const deadline = deps.clock.now() + MAIN_DEEPGRAM_BUDGET_MS;
+        const reach = { ...deps, policy: MAIN_POLICY, deadline, budgetMs: MAIN_DEEPGRAM_BUDGET_MS };
+        const credentialed = await getCredential(plan.source, reach, secrets);
+        if (credentialed === undefined)
+            return skipOrFail(plan, deps);
+        if (plan.lackingOnceCredentialed)
+            throw plan.lackingOnceCredentialed;
         io.setOutput('skipped', 'false');
-        const open = () => openSource({ spec: plan.source, credential: credentialed.credential }, sourceDeps);
-        if (plan.mode === 'create')
-            await createKey(plan.create, open, deps, secrets);
-        else if (plan.mode === 'revoke')
-            await revokeKeys(plan.revoke, await open(), io, { plan: plan.usage, secrets });
+        if (plan.flow === 'token')
+            await grantTemporaryToken(plan.token, credentialed.tokens(), { io, secrets });
+        else if (plan.flow === 'create')
+            await createKey(plan.create, credentialed.keys, { ...deps, secrets });
+        else if (plan.flow === 'revoke')
+            await revokeKeys(plan.revoke, await credentialed.keys(), io, { plan: plan.usage, secrets });
         else
-            await reportMode(plan.revoke, await open(), plan.usage, io, secrets);
+            await reportMode(plan.revoke, await credentialed.keys(), plan.usage, io, secrets);
     }
     catch (error) {
-        io.setFailed((0,errors/* redact */.E$)((0,errors/* describeFailure */.Ic)(error), secrets));
+        io.setFailed(secrets.redact((0,errors/* describeFailure */.Ic)(error)));
     }
 }
-function readStepPlan(mode, getInput, deps) {
-    const source = readSourceSpec(getInput, deps.run);
-    const now = new Date(deps.clock.now());
-    if (mode !== 'create')
-        return { mode, source, revoke: readRevokePlan(getInput, mode), usage: readUsagePlan(getInput, mode, now) };
-    const key = readKeyPlan(getInput, now);
-    const usage = readUsagePlan(getInput, mode, now);
-    const secret = (0,github_plan/* readSecretPlan */.id)(getInput, { GITHUB_REPOSITORY: deps.run.repository, GITHUB_API_URL: deps.run.apiUrl });
-    return {
-        mode,
-        source,
-        usage,
-        create: { key, keepPrevious: readKeepPrevious(getInput), ...(secret ? { secret } : {}) },
-    };
+/** A run without its credential (forks, Dependabot): it fails, or is skipped, as the step asks. */
+function skipOrFail(plan, { io, run }) {
+    if (plan.onMissing === 'fail')
+        throw new errors/* ActionError */.lZ(missingCredential(plan.source, run));
+    io.notice(skippedForMissingCredential(plan.source, run));
+    io.setOutput('skipped', 'true');
 }
 
 ;// CONCATENATED MODULE: external "node:fs"
@@ -34902,7 +35181,9 @@ async function requestIdToken(send, service, audience, timeoutMs, userAgent) {
     return value;
 }
 
-;// CONCATENATED MODULE: ./src/action/wiring.ts
+;// CONCATENATED MODULE: ./src/action/runtime/host.ts
+// What the runner's host gives the steps: the network (undici, behind a proxy or not), the
+// runner's ID-token service, the clock, the job's signals, and the run's environment.
 
 
 
@@ -34920,8 +35201,8 @@ function realHttp(env) {
     const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
     const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
     const send = (0,http/* undiciSend */.Nb)(agent, {
-        timeoutMs: REQUEST_TIMEOUT_MS,
-        maxBodyBytes: http/* MAX_BODY_BYTES */.YK,
+        timeoutMs: OUTGOING_REQUEST_TIMEOUT_MS,
+        maxAnswerBytes: http/* MAX_ANSWER_BYTES */.gB,
         proxyFor: (url) => (0,http/* proxyFromEnv */.kE)(env, url),
     });
     // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
@@ -34983,14 +35264,14 @@ function forkOf(eventPath) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/action/main-step.ts
+;// CONCATENATED MODULE: ./src/action/runtime/launch-main.ts
+// The main step with the real runner, network and clock: what main.ts runs, and local-action too.
 
 
 
 
 
-/** The main step with the real runner, network and clock. Shared by dist/ and local-action. */
-async function run() {
+async function launchMain() {
     const http = realHttp(process.env);
     // A cancelled job: the in-flight request is aborted and main ends, leaving post to delete the
     // key by id or, when the create's answer never came, by the marker saved before it was sent.
@@ -35012,24 +35293,9 @@ async function run() {
         await http.close();
     }
 }
+/** local-action runs the module's `run`. */
+const run = (/* unused pure expression or super */ null && (launchMain));
 
-
-/***/ }),
-
-/***/ 6769:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3308);
-// Entry of the main step (action.yml runs.main, bundled into dist/main).
-
-await (0,_main_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
-// The step is done: whatever is still open (a request nobody waits for any more) must not keep it
-// running. process.exitCode is the step's result (core.setFailed sets it).
-process.exit();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
@@ -35043,9 +35309,9 @@ __webpack_async_result__();
 /* harmony export */   tD: () => (/* binding */ splitResults)
 /* harmony export */ });
 /* unused harmony export CONCURRENCY */
-/* harmony import */ var _shared_concurrency_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(438);
+/* harmony import */ var _shared_concurrency_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(438);
 /* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
-/* harmony import */ var _plan_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4496);
+/* harmony import */ var _plan_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4496);
 
 
 
@@ -35059,7 +35325,7 @@ const CONCURRENCY = 10;
  * means nothing is written: the error lists every such target.
  */
 async function prepareTargets(plan, api) {
-    const settled = await (0,_shared_concurrency_js__WEBPACK_IMPORTED_MODULE_2__/* .mapBounded */ .y)(plan.targets, CONCURRENCY, async (target) => {
+    const settled = await (0,_shared_concurrency_js__WEBPACK_IMPORTED_MODULE_1__/* .mapBounded */ .y)(plan.targets, CONCURRENCY, async (target) => {
         try {
             const [publicKey, selectedRepositoryIds] = await Promise.all([api.getPublicKey(target), selectedIds(target, api)]);
             return { target, publicKey, selectedRepositoryIds };
@@ -35084,7 +35350,7 @@ async function selectedIds(target, api) {
  */
 async function writeToTargets(value, name, prepared, api, seal, progress = () => { }, watch) {
     let done = 0;
-    return (0,_shared_concurrency_js__WEBPACK_IMPORTED_MODULE_2__/* .mapBounded */ .y)(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
+    return (0,_shared_concurrency_js__WEBPACK_IMPORTED_MODULE_1__/* .mapBounded */ .y)(prepared, CONCURRENCY, async ({ target, publicKey, selectedRepositoryIds }) => {
         let result;
         try {
             const encryptedValue = seal(value, publicKey.key);
@@ -35135,11 +35401,11 @@ function targetKey(target) {
  * failed for the same reason (such as GitHub's limits) share one entry.
  */
 function splitResults(results) {
-    const held = results.flatMap((r) => ('outcome' in r ? [(0,_plan_js__WEBPACK_IMPORTED_MODULE_1__/* .describeTarget */ .ff)(r.target)] : []));
+    const held = results.flatMap((r) => ('outcome' in r ? [(0,_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeTarget */ .ff)(r.target)] : []));
     const byReason = new Map();
     for (const r of results)
         if ('error' in r)
-            byReason.set(r.error, [...(byReason.get(r.error) ?? []), (0,_plan_js__WEBPACK_IMPORTED_MODULE_1__/* .describeTarget */ .ff)(r.target)]);
+            byReason.set(r.error, [...(byReason.get(r.error) ?? []), (0,_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeTarget */ .ff)(r.target)]);
     const failed = [...byReason].map(([error, targets]) => `${targets.join(', ')}: ${error}`);
     return { held, failed };
 }
@@ -35218,30 +35484,9 @@ function fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   $t: () => (/* binding */ placeOf),
 /* harmony export */   PU: () => (/* binding */ secretIdentity),
-/* harmony export */   ff: () => (/* binding */ describeTarget),
-/* harmony export */   id: () => (/* binding */ readSecretPlan),
-/* harmony export */   pH: () => (/* binding */ SECRET_INPUTS)
+/* harmony export */   ff: () => (/* binding */ describeTarget)
 /* harmony export */ });
-/* harmony import */ var _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8382);
-/* harmony import */ var _shared_input_forms_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1977);
-
-
-const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
-const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const ORGANIZATION = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
-/** The inputs that only make sense with secret-name, and their defaults. */
-const SECRET_INPUTS = {
-    'secret-repositories': '',
-    'secret-environment': '',
-    'secret-organization': '',
-    'secret-visibility': 'private',
-    'secret-selected-repositories': '',
-    'secret-type': 'actions',
-    'github-token': '',
-    'github-api-url': '',
-    'keep-previous': 'all',
-};
+// A secret to write the new key to: where it lives, how to name it, and when two are the same.
 /** A human name for a target, used in logs, errors and the summary. */
 function describeTarget(target) {
     const type = target.type === 'dependabot' ? 'Dependabot ' : '';
@@ -35250,96 +35495,6 @@ function describeTarget(target) {
     if (target.scope === 'environment')
         return `${target.owner}/${target.repo} environment ${target.environment}`;
     return `${type}repository ${target.owner}/${target.repo}`;
-}
-/**
- * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
- * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
- * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
- */
-function readSecretPlan(getInput, env) {
-    const name = getInput('secret-name');
-    if (name === '') {
-        for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
-            const value = getInput(input);
-            // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
-            if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
-                throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
-            }
-        }
-        return undefined;
-    }
-    if (!SECRET_NAME.test(name)) {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
-    }
-    if (/^GITHUB_/i.test(name))
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
-    const token = getInput('github-token');
-    if (token === '') {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('github-token', "is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow's own GITHUB_TOKEN cannot write secrets.");
-    }
-    (0,_shared_input_forms_js__WEBPACK_IMPORTED_MODULE_1__/* .checkCredential */ .CT)('github-token', token);
-    const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
-    const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
-    const organization = getInput('secret-organization');
-    const environment = getInput('secret-environment');
-    const repositories = (0,_shared_input_forms_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-repositories'));
-    const selected = (0,_shared_input_forms_js__WEBPACK_IMPORTED_MODULE_1__/* .parseList */ .E1)(getInput('secret-selected-repositories'));
-    const apiUrl = (0,_shared_input_forms_js__WEBPACK_IMPORTED_MODULE_1__/* .readBaseUrl */ .$P)(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
-    if (organization !== '') {
-        if (!ORGANIZATION.test(organization))
-            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-organization', `'${organization}' is not an organization name.`);
-        if (environment !== '')
-            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
-        if (repositories.length > 0) {
-            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
-        }
-        if (visibility === 'selected' && selected.length === 0) {
-            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
-        }
-        if (visibility !== 'selected' && selected.length > 0) {
-            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
-        }
-        for (const repo of selected) {
-            if (!REPOSITORY_NAME.test(repo))
-                throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
-        }
-        return {
-            name,
-            token,
-            apiUrl,
-            targets: [
-                {
-                    scope: 'organization',
-                    type,
-                    org: organization,
-                    visibility,
-                    selectedRepositories: uniqueIgnoringCase(selected),
-                },
-            ],
-        };
-    }
-    if (getInput('secret-visibility') !== '' && visibility !== 'private') {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
-    }
-    if (selected.length > 0)
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
-    if (environment !== '' && type === 'dependabot') {
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
-    }
-    const repos = repositories.length > 0 ? repositories : env.GITHUB_REPOSITORY ? [env.GITHUB_REPOSITORY] : [];
-    if (repos.length === 0)
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
-    const targets = [];
-    for (const repository of uniqueIgnoringCase(repos)) {
-        if (!REPOSITORY.test(repository)) {
-            throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
-        }
-        const [owner = '', repo = ''] = repository.split('/');
-        targets.push(environment !== ''
-            ? { scope: 'environment', type: 'actions', owner, repo, environment }
-            : { scope: 'repository', type, owner, repo });
-    }
-    return { name, token, apiUrl, targets };
 }
 /** Where a target lives, without what its write sends (visibility, selected repositories). */
 function placeOf(target) {
@@ -35354,24 +35509,6 @@ function placeOf(target) {
             environment: target.environment,
         };
     return { scope: target.scope, type: target.type, owner: target.owner, repo: target.repo };
-}
-function readChoice(getInput, input, choices, fallback) {
-    const value = (getInput(input) || fallback).toLowerCase();
-    const choice = choices.find((c) => c === value);
-    if (choice === undefined)
-        throw new _shared_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
-    return choice;
-}
-/** GitHub names are case-insensitive: Octo/App and octo/app are one target. */
-function uniqueIgnoringCase(names) {
-    const seen = new Set();
-    return names.filter((name) => {
-        const key = name.toLowerCase();
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
 }
 /**
  * What makes two secret plans "the same secret", as one canonical string: the name as GitHub
@@ -35601,8 +35738,8 @@ function redact(text, secrets) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Nb: () => (/* binding */ undiciSend),
 /* harmony export */   Oc: () => (/* binding */ AnswerTooLargeError),
-/* harmony export */   YK: () => (/* binding */ MAX_BODY_BYTES),
 /* harmony export */   eD: () => (/* binding */ oversizedAnswerError),
+/* harmony export */   gB: () => (/* binding */ MAX_ANSWER_BYTES),
 /* harmony export */   hQ: () => (/* binding */ fetchOver),
 /* harmony export */   kE: () => (/* binding */ proxyFromEnv),
 /* harmony export */   wX: () => (/* binding */ TransportError)
@@ -35670,7 +35807,7 @@ const NOT_SENT_CODES = new Set([
  * The largest answer read. Deepgram's and GitHub's answers are a few kilobytes; a project's key
  * listing of a thousand keys is about 300 KB.
  */
-const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_ANSWER_BYTES = 1024 * 1024;
 /**
  * An HttpSend over undici with the given dispatcher (the proxy-aware agent in production).
  * Redirects are never followed (undici.request does not), so credentials reach only the host
@@ -35688,7 +35825,7 @@ function undiciSend(dispatcher, options) {
         try {
             const response = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(url, { method, headers, body, dispatcher, signal: abort });
             const responseHeaders = flattenHeaders(response.headers);
-            const text = await readCapped(response.body, options.maxBodyBytes, response.statusCode, responseHeaders);
+            const text = await readCapped(response.body, options.maxAnswerBytes, response.statusCode, responseHeaders);
             return { status: response.statusCode, headers: responseHeaders, body: text };
         }
         catch (error) {
@@ -35803,83 +35940,6 @@ function fetchOver(send) {
         const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
         return new Response(content, { status: response.status, headers: responseHeaders });
     };
-}
-
-
-/***/ }),
-
-/***/ 1977:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  CT: () => (/* binding */ checkCredential),
-  E1: () => (/* binding */ parseList),
-  $P: () => (/* binding */ readBaseUrl)
-});
-
-;// CONCATENATED MODULE: ./src/shared/credential.ts
-/**
- * The form API keys and tokens take: printable ASCII without white space. Anything else (a
- * zero-width space pasted with the secret) is a paste mistake, and would break the HTTP header.
- */
-function hasCredentialForm(value) {
-    return /^[\x21-\x7e]+$/.test(value);
-}
-
-// EXTERNAL MODULE: ./src/shared/errors.ts
-var errors = __nccwpck_require__(8382);
-;// CONCATENATED MODULE: ./src/shared/loopback.ts
-/** Whether a URL's hostname is this machine: the only place plain http may go. */
-function isLoopbackHost(hostname) {
-    return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-
-;// CONCATENATED MODULE: ./src/shared/input-forms.ts
-// Forms every reader of inputs or settings shares: lists, credentials and base URLs. They take the
-// input by name through GetInput, so the action and the secret plan read inputs the same way.
-
-
-
-/** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
-function parseList(text) {
-    return text
-        .split(/[,\r\n]/)
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-}
-/**
- * A credential must look like one: printable ASCII without white space. A zero-width space pasted
- * with the secret would otherwise fail inside the HTTP client. The value is never echoed.
- */
-function checkCredential(name, value) {
-    if (!hasCredentialForm(value)) {
-        throw new errors/* InputError */.dz(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
-    }
-}
-/**
- * A service's base URL: https, or plain http to this machine only, since anything else would carry
- * the credentials in clear text across a network.
- */
-function readBaseUrl(getInput, name, fallback) {
-    const text = getInput(name) || fallback;
-    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        throw new errors/* InputError */.dz(name, `'${text}' is not a URL. ${forms}`);
-    }
-    if (url.username || url.password)
-        throw new errors/* InputError */.dz(name, `must not carry credentials. ${forms}`);
-    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-        throw new errors/* InputError */.dz(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new errors/* InputError */.dz(name, `'${text}' is not an http(s) URL. ${forms}`);
-    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 

@@ -28370,14 +28370,33 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5244:
+/***/ 7718:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _runtime_launch_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3970);
+// Entry of the post step (action.yml runs.post, bundled into dist/post).
+
+await (0,_runtime_launch_post_js__WEBPACK_IMPORTED_MODULE_0__/* .launchPost */ .y)();
+// The step is done: whatever is still open (a request nobody waits for any more) must not keep it
+// running. process.exitCode is the step's result (core.setFailed sets it).
+process.exit();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 3970:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  y: () => (/* binding */ launchPost)
 });
+
+// UNUSED EXPORTS: run
 
 // NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
 var platform_namespaceObject = {};
@@ -31586,7 +31605,7 @@ function jsonLine(value) {
     return JSON.stringify(value).replace(BREAKING, log_text_escape);
 }
 
-;// CONCATENATED MODULE: ./src/action/actions-io.ts
+;// CONCATENATED MODULE: ./src/action/runtime/actions-io.ts
 
 
 /**
@@ -31650,7 +31669,26 @@ function withCode(error) {
     return error;
 }
 
-;// CONCATENATED MODULE: ./src/action/io.ts
+;// CONCATENATED MODULE: ./src/action/secrets.ts
+
+class Secrets {
+    values = [];
+    io;
+    constructor(io) {
+        this.io = io;
+    }
+    /** Masks `value` from now on and remembers it for redact; an empty value is nothing to hide. */
+    add(value) {
+        if (value === '')
+            return;
+        maskSecret(this.io, value);
+        this.values.push(value);
+    }
+    /** `text` with every value added so far replaced by ***. */
+    redact(text) {
+        return redact(text, this.values);
+    }
+}
 /** Masks a secret line by line: the runner's masking only works on single lines, and it ends one at CR too. */
 function maskSecret(io, value) {
     for (const line of value.split(/\r\n|\r|\n/)) {
@@ -31659,13 +31697,13 @@ function maskSecret(io, value) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/action/limits.ts
+;// CONCATENATED MODULE: ./src/action/time-bounds.ts
 // How long each step may take, whatever the network does. The runner gives a cancelled job's
 // steps seconds, not minutes (SIGINT, SIGTERM 7.5 s later, a kill 2.5 s after that), and a key
 // meant to live minutes must not outlive a step that hangs. docs/time-bounds.md states these
 // bounds for users.
-/** One request, whole: connecting, the headers and every byte of the body. */
-const REQUEST_TIMEOUT_MS = 10_000;
+/** One request the action sends, whole: connecting, the headers and every byte of the answer. */
+const OUTGOING_REQUEST_TIMEOUT_MS = 10_000;
 /**
  * Main's Deepgram work (finding the project, the create and its retries, any clean-up) ends this
  * long after the step starts: with Node's start and exit, main ends within 30 s.
@@ -31695,7 +31733,7 @@ const POST_GITHUB_QUESTIONS_MS = 7_000;
  */
 const USAGE_BUDGET_MS = 4_000;
 /** mode: report does nothing else, so it may take most of main's budget. */
-const limits_REPORT_BUDGET_MS = 20_000;
+const time_bounds_REPORT_BUDGET_MS = 20_000;
 
 ;// CONCATENATED MODULE: ./src/deepgram/ids.ts
 // Deepgram's project and key ids are UUIDs. An id read from state or from an answer goes into a
@@ -31817,7 +31855,7 @@ function isLoopbackHost(hostname) {
 
 
 /** Splits a list at commas, LF and CR alike (a CR alone ends a line for the runner), trimming items and dropping empty ones. */
-function input_forms_parseList(text) {
+function parseList(text) {
     return text
         .split(/[,\r\n]/)
         .map((item) => item.trim())
@@ -31832,28 +31870,38 @@ function input_forms_checkCredential(name, value) {
         throw new InputError(name, 'holds white space or characters that are not printable ASCII (an invisible character pasted with the secret?). Tokens are printable ASCII without spaces: copy the secret again, alone.');
     }
 }
+/** The forms a base URL may take, for messages (without a full stop: a caller may add its default). */
+const BASE_URL_FORMS = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1])';
 /**
- * A service's base URL: https, or plain http to this machine only, since anything else would carry
- * the credentials in clear text across a network.
+ * A service's base URL without its trailing slash, or why it is refused, as a phrase that follows
+ * its name. It is https, or plain http to this machine only, since anything else would carry
+ * `credential` ("the key") in clear text across a network; and bare: no credentials, query or
+ * fragment, which a path would be joined to.
  */
-function input_forms_readBaseUrl(getInput, name, fallback) {
-    const text = getInput(name) || fallback;
-    const forms = 'Give an https:// URL, or http:// to a loopback host (localhost, 127.0.0.1, [::1]).';
+function checkBaseUrl(text, credential) {
     let url;
     try {
         url = new URL(text);
     }
     catch {
-        throw new errors_InputError(name, `'${text}' is not a URL. ${forms}`);
+        return { problem: `'${text}' is not a URL` };
     }
-    if (url.username || url.password)
-        throw new errors_InputError(name, `must not carry credentials. ${forms}`);
-    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-        throw new errors_InputError(name, `'${text}' is plain http to a host that is not this machine: the key would cross the network in clear text. ${forms}`);
-    }
+    if (url.username || url.password || url.search || url.hash)
+        return { problem: 'must be a bare base URL, without credentials, query or fragment' };
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname))
+        return {
+            problem: `'${text}' is plain http to a host that is not this machine: ${credential} would cross the network in clear text`,
+        };
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw new errors_InputError(name, `'${text}' is not an http(s) URL. ${forms}`);
-    return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+        return { problem: `'${text}' is not an http(s) URL` };
+    return { url: `${url.origin}${url.pathname.replace(/\/+$/, '')}` };
+}
+/** A base URL input (checkBaseUrl), an InputError naming it when it is not one. */
+function input_forms_readBaseUrl(getInput, name, fallback) {
+    const checked = checkBaseUrl(getInput(name) || fallback, 'the key');
+    if ('problem' in checked)
+        throw new errors_InputError(name, `${checked.problem}. ${BASE_URL_FORMS}.`);
+    return checked.url;
 }
 
 ;// CONCATENATED MODULE: ./src/action/state.ts
@@ -31985,179 +32033,6 @@ function pacing_fanOutAdvice(targets, limits = GITHUB_WRITE_LIMITS) {
         'One organization secret with secret-visibility: selected and secret-selected-repositories is a single write, however many repositories read it.');
 }
 
-;// CONCATENATED MODULE: ./src/github/plan.ts
-
-
-const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
-const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const ORGANIZATION = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
-/** The inputs that only make sense with secret-name, and their defaults. */
-const SECRET_INPUTS = {
-    'secret-repositories': '',
-    'secret-environment': '',
-    'secret-organization': '',
-    'secret-visibility': 'private',
-    'secret-selected-repositories': '',
-    'secret-type': 'actions',
-    'github-token': '',
-    'github-api-url': '',
-    'keep-previous': 'all',
-};
-/** A human name for a target, used in logs, errors and the summary. */
-function plan_describeTarget(target) {
-    const type = target.type === 'dependabot' ? 'Dependabot ' : '';
-    if (target.scope === 'organization')
-        return `${type}organization ${target.org}`;
-    if (target.scope === 'environment')
-        return `${target.owner}/${target.repo} environment ${target.environment}`;
-    return `${type}repository ${target.owner}/${target.repo}`;
-}
-/**
- * Reads the secret inputs. Undefined when no secret is asked for; an InputError for anything
- * GitHub would refuse by its rules, so that it is refused before a key exists. (What only GitHub
- * knows, such as the token's permissions, shows once the key exists; the key is then deleted.)
- */
-function readSecretPlan(getInput, env) {
-    const name = getInput('secret-name');
-    if (name === '') {
-        for (const [input, fallback] of Object.entries(SECRET_INPUTS)) {
-            const value = getInput(input);
-            // A token (or API URL) without secret-name is harmless: workflows often pass one anyway.
-            if (value !== '' && value !== fallback && input !== 'github-token' && input !== 'github-api-url') {
-                throw new InputError(input, 'is set but secret-name is empty. Give secret-name to write the key as a secret, or remove this input.');
-            }
-        }
-        return undefined;
-    }
-    if (!SECRET_NAME.test(name)) {
-        throw new InputError('secret-name', `'${name}' is not a secret name. Use letters, digits and _, not starting with a digit (DEEPGRAM_API_KEY).`);
-    }
-    if (/^GITHUB_/i.test(name))
-        throw new InputError('secret-name', `'${name}' starts with GITHUB_, which GitHub reserves. Choose another name (DEEPGRAM_API_KEY).`);
-    const token = getInput('github-token');
-    if (token === '') {
-        throw new InputError('github-token', "is empty, and secret-name needs it: give a token allowed to write secrets on the targets, such as a GitHub App token from actions/create-github-app-token. The workflow's own GITHUB_TOKEN cannot write secrets.");
-    }
-    checkCredential('github-token', token);
-    const type = readChoice(getInput, 'secret-type', ['actions', 'dependabot'], 'actions');
-    const visibility = readChoice(getInput, 'secret-visibility', ['all', 'private', 'selected'], 'private');
-    const organization = getInput('secret-organization');
-    const environment = getInput('secret-environment');
-    const repositories = parseList(getInput('secret-repositories'));
-    const selected = parseList(getInput('secret-selected-repositories'));
-    const apiUrl = readBaseUrl(getInput, 'github-api-url', env.GITHUB_API_URL || 'https://api.github.com');
-    if (organization !== '') {
-        if (!ORGANIZATION.test(organization))
-            throw new InputError('secret-organization', `'${organization}' is not an organization name.`);
-        if (environment !== '')
-            throw new InputError('secret-environment', 'cannot go with secret-organization: environments belong to repositories. Remove one of them.');
-        if (repositories.length > 0) {
-            throw new InputError('secret-repositories', 'cannot go with secret-organization: an organization secret is written instead of repository secrets. Use secret-selected-repositories with secret-visibility: selected to choose who reads it.');
-        }
-        if (visibility === 'selected' && selected.length === 0) {
-            throw new InputError('secret-selected-repositories', 'is empty, and secret-visibility is selected: name the repositories (names, not ids) that may read the secret.');
-        }
-        if (visibility !== 'selected' && selected.length > 0) {
-            throw new InputError('secret-selected-repositories', `is set, but secret-visibility is ${visibility}: set secret-visibility: selected, or remove the list.`);
-        }
-        for (const repo of selected) {
-            if (!REPOSITORY_NAME.test(repo))
-                throw new InputError('secret-selected-repositories', `'${repo}' is not a repository name: give names of the organization's repositories, such as app, without the owner.`);
-        }
-        return {
-            name,
-            token,
-            apiUrl,
-            targets: [
-                {
-                    scope: 'organization',
-                    type,
-                    org: organization,
-                    visibility,
-                    selectedRepositories: uniqueIgnoringCase(selected),
-                },
-            ],
-        };
-    }
-    if (getInput('secret-visibility') !== '' && visibility !== 'private') {
-        throw new InputError('secret-visibility', 'applies to organization secrets only: set secret-organization, or remove it.');
-    }
-    if (selected.length > 0)
-        throw new InputError('secret-selected-repositories', 'applies to organization secrets only: set secret-organization, or remove it.');
-    if (environment !== '' && type === 'dependabot') {
-        throw new InputError('secret-environment', 'cannot go with secret-type: dependabot: Dependabot has no environment secrets. Remove one of them.');
-    }
-    const repos = repositories.length > 0 ? repositories : env.GITHUB_REPOSITORY ? [env.GITHUB_REPOSITORY] : [];
-    if (repos.length === 0)
-        throw new InputError('secret-repositories', 'is empty and this is not a workflow run: give owner/name.');
-    const targets = [];
-    for (const repository of uniqueIgnoringCase(repos)) {
-        if (!REPOSITORY.test(repository)) {
-            throw new InputError('secret-repositories', `'${repository}' is not a repository. Give owner/name, or several separated by commas or newlines.`);
-        }
-        const [owner = '', repo = ''] = repository.split('/');
-        targets.push(environment !== ''
-            ? { scope: 'environment', type: 'actions', owner, repo, environment }
-            : { scope: 'repository', type, owner, repo });
-    }
-    return { name, token, apiUrl, targets };
-}
-/** Where a target lives, without what its write sends (visibility, selected repositories). */
-function plan_placeOf(target) {
-    if (target.scope === 'organization')
-        return { scope: target.scope, type: target.type, org: target.org };
-    if (target.scope === 'environment')
-        return {
-            scope: target.scope,
-            type: target.type,
-            owner: target.owner,
-            repo: target.repo,
-            environment: target.environment,
-        };
-    return { scope: target.scope, type: target.type, owner: target.owner, repo: target.repo };
-}
-function readChoice(getInput, input, choices, fallback) {
-    const value = (getInput(input) || fallback).toLowerCase();
-    const choice = choices.find((c) => c === value);
-    if (choice === undefined)
-        throw new InputError(input, `'${getInput(input)}' is not one of ${choices.join(', ')}.`);
-    return choice;
-}
-/** GitHub names are case-insensitive: Octo/App and octo/app are one target. */
-function uniqueIgnoringCase(names) {
-    const seen = new Set();
-    return names.filter((name) => {
-        const key = name.toLowerCase();
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-/**
- * What makes two secret plans "the same secret", as one canonical string: the name as GitHub
- * stores it (upper-cased), the type, the scope, and where it lives (repositories sorted and
- * lower-cased, the environment lower-cased, the organization lower-cased), since GitHub's names
- * are case-insensitive. The token is not part of it, and neither is an organization secret's
- * visibility: visibility says who may read the secret, not which secret it is, so a run that
- * changes it overwrites the same secret and the keys it replaced are just as replaced.
- */
-function secretIdentity(plan) {
-    const [first] = plan.targets;
-    const repositories = plan.targets
-        .flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()]))
-        .sort();
-    return JSON.stringify({
-        name: plan.name.toUpperCase(),
-        type: first?.type ?? 'actions',
-        scope: first?.scope ?? 'repository',
-        repositories,
-        environment: first?.scope === 'environment' ? first.environment.toLowerCase() : '',
-        organization: first?.scope === 'organization' ? first.org.toLowerCase() : '',
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/action/summary.ts
 
 
@@ -32231,8 +32106,98 @@ function rotationSummary(report) {
     return `\n#### Earlier keys of secret ${code(report.secretName)}\n\n${deleted} deleted.\n\n${body}\n`;
 }
 
-;// CONCATENATED MODULE: ./src/deepgram/expiration.ts
+;// CONCATENATED MODULE: ./src/action/inputs/source.ts
+// Which source of keys or tokens the step names, and the inputs of each: direct mode (api-key,
+// project-id, deepgram-api-url: straight to Deepgram) or broker mode (broker-url, broker-audience:
+// the broker, with the job's OIDC token). The other mode's inputs must be empty.
 
+
+
+/** Reads the inputs of the source the step asks for. `mayLackApiKey`: an empty api-key is no error here. */
+function readSourceSpec(getInput, run, mayLackApiKey = false) {
+    if (wantsBroker(getInput))
+        return { kind: 'broker', target: readBrokerTarget(getInput) };
+    return {
+        kind: 'deepgram',
+        apiKey: mayLackApiKey && getInput('api-key') === '' ? '' : readApiKey(getInput, run),
+        projectId: readProjectId(getInput),
+        apiUrl: readDeepgramApiUrl(getInput),
+        defaultComment: defaultComment(run),
+    };
+}
+/** True when the step asks for broker mode (either broker input set; the other is then checked). */
+function wantsBroker(getInput) {
+    return getInput('broker-url') !== '' || getInput('broker-audience') !== '';
+}
+const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
+/**
+ * broker-url and broker-audience, and the direct-mode inputs that have no place next to them:
+ * the broker holds the Deepgram key, chooses the project and calls Deepgram itself.
+ */
+function readBrokerTarget(getInput) {
+    if (getInput('broker-url') === '') {
+        throw new InputError('broker-url', "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.");
+    }
+    const url = readBaseUrl(getInput, 'broker-url', '');
+    for (const name of ['api-key', 'project-id']) {
+        if (getInput(name) !== '') {
+            throw new InputError(name, `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`);
+        }
+    }
+    const deepgramApiUrl = getInput('deepgram-api-url');
+    if (deepgramApiUrl !== '' && deepgramApiUrl.replace(/\/+$/, '') !== readDeepgramApiUrl(() => '')) {
+        throw new InputError('deepgram-api-url', 'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.');
+    }
+    const audience = getInput('broker-audience') || new URL(url).origin;
+    if (!AUDIENCE.test(audience)) {
+        throw new InputError('broker-audience', "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.");
+    }
+    return { url, audience };
+}
+/** Why api-key is empty, in this run's own terms. */
+function source_missingApiKeyCause(run) {
+    if (run.forkRepository) {
+        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
+    }
+    if (run.actor === 'dependabot[bot]') {
+        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
+    }
+    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
+}
+const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
+function readApiKey(getInput, run = {}) {
+    const apiKey = getInput('api-key');
+    if (apiKey === '') {
+        throw new InputError('api-key', `${MISSING_API_KEY} ${source_missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
+    }
+    checkCredential('api-key', apiKey);
+    return apiKey;
+}
+function readProjectId(getInput) {
+    const projectId = getInput('project-id');
+    if (projectId === '')
+        return undefined;
+    if (!isUuid(projectId)) {
+        throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
+    }
+    return projectId.toLowerCase();
+}
+function readDeepgramApiUrl(getInput) {
+    return input_forms_readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
+}
+/** A comment that names the run; the marker appended at minting makes it unique. */
+function defaultComment(run) {
+    const repository = run.repository ?? 'local run';
+    const parts = [
+        repository,
+        run.workflow ? `workflow ${run.workflow}` : undefined,
+        run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
+        run.job ? `job ${run.job}` : undefined,
+    ];
+    return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
+}
+
+;// CONCATENATED MODULE: ./src/deepgram/expiration.ts
 /** The duration forms shown to users: errors here, action.yml's description (a test keeps them equal). */
 const DURATION_EXAMPLES = (/* unused pure expression or super */ null && (['90s', '30m', '2h', '1d', '2w', '1h30m']));
 const FORMS = (/* unused pure expression or super */ null && (`a duration (${DURATION_EXAMPLES.join(', ')}, or seconds such as 3600) or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z)`));
@@ -32247,19 +32212,36 @@ const DURATION = /^(?:\d+[wdhms])+$/;
 const DURATION_PART = /(\d+)([wdhms])/g;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+/**
+ * An expiration that cannot be read, or is out of bounds: what is wrong and the forms accepted.
+ * The action words it as an input error, the broker as a refusal of the request.
+ */
+class ExpirationError extends Error {
+    /** What is wrong, without the forms: "'2h30' is not understood". */
+    problem;
+    /** What to give instead, as a sentence: "Give a duration (90s, …) or an ISO 8601 date-time …". */
+    accepted;
+    constructor(problem, accepted) {
+        super(`${problem}. ${accepted}.`);
+        this.name = 'ExpirationError';
+        this.problem = problem;
+        this.accepted = accepted;
+    }
+}
 function refuse(why) {
-    throw new InputError('expiration', `${why}. Give ${FORMS}.`);
+    throw new ExpirationError(why, `Give ${FORMS}`);
 }
 /**
- * Parses the `expiration` input. `now` is when the key is about to be created; a key may live at
+ * Parses an expiration as the action's input and the broker's requests write it; ExpirationError
+ * when it is not one. `now` is when the key is about to be created; a key may live at
  * most `maxSeconds` from then (90 days unless a stricter policy says less).
  */
-function expiration_parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
+function parseExpiration(text, now, maxSeconds = MAX_EXPIRATION_SECONDS) {
     const expiration = parseLifetime(text, now);
     const seconds = expiration.kind === 'ttl' ? expiration.seconds : (expiration.date.getTime() - now.getTime()) / 1000;
     if (seconds > maxSeconds) {
         const limit = maxSeconds % 86400 === 0 ? `${maxSeconds / 86400} days` : describeSeconds(maxSeconds);
-        throw new InputError('expiration', `'${text.trim()}' is longer than the limit of ${limit}. Give at most ${limit} from now, as ${FORMS}.`);
+        throw new ExpirationError(`'${text.trim()}' is longer than the limit of ${limit}`, `Give at most ${limit} from now, as ${FORMS}`);
     }
     return expiration;
 }
@@ -32350,894 +32332,92 @@ function describeSeconds(seconds) {
     return parts.join(' ');
 }
 
-;// CONCATENATED MODULE: ./src/deepgram/scopes.ts
-// Which of Deepgram's scopes let a key manage keys or the project, and what a granted list may
-// hold beyond what was asked. Pure rules, shared by the action (inputs, the check after creating)
-// and the broker (its policy). Sources: Deepgram's "Working with roles" page, its role table.
-/** The project permissions each role carries, as Deepgram's role table lists them. */
-const ROLE_PERMISSIONS = {
-    owner: [
-        'project:read',
-        'project:write',
-        'project:write:settings',
-        'project:write:destroy',
-        'keys:read',
-        'keys:write',
-        'members:read',
-        'members:read:invites',
-        'members:read:scopes',
-        'members:write',
-        'members:write:invites',
-        'members:write:scopes',
-        'members:write:kick',
-        'admins:read',
-        'admins:read:invites',
-        'admins:read:scopes',
-        'admins:write',
-        'admins:write:invites',
-        'admins:write:scopes',
-        'admins:write:kick',
-        'owners:read',
-        'owners:read:invites',
-        'owners:read:scopes',
-        'owners:write',
-        'owners:write:invites',
-        'owners:write:scopes',
-        'owners:write:kick',
-        'usage:read',
-        'usage:write',
-        'billing:read',
-        'billing:write',
-    ],
-    admin: [
-        'project:read',
-        'project:write',
-        'keys:read',
-        'keys:write',
-        'members:read',
-        'members:read:invites',
-        'members:read:scopes',
-        'members:write',
-        'members:write:invites',
-        'members:write:scopes',
-        'members:write:kick',
-        'admins:read',
-        'admins:read:invites',
-        'admins:read:scopes',
-        'admins:write',
-        'admins:write:invites',
-        'admins:write:scopes',
-        'admins:write:kick',
-        'owners:read',
-        'owners:read:invites',
-        'owners:read:scopes',
-        'usage:read',
-        'usage:write',
-        'billing:read',
-    ],
-    member: ['project:read', 'project:write', 'keys:read', 'keys:write', 'usage:read', 'usage:write'],
-};
-/**
- * Families whose every scope but the read-only ones changes who can do what: keys, the project
- * itself (settings, deletion), its members, admins and owners, and its billing.
- */
-const MANAGED_FAMILIES = new Set(['keys', 'project', 'members', 'admins', 'owners', 'billing']);
-function isRole(scope) {
-    return Object.hasOwn(ROLE_PERMISSIONS, scope);
-}
-/**
- * True for a scope that can manage keys or the project: a role (each carries keys:write and
- * project:write), any account: scope, and every scope of the keys, project, members, admins,
- * owners and billing families except the read-only ones (`family:read…`). Unknown forms in those
- * families (`keys:*`, `project:kick`) count as management: what Deepgram does not document is
- * not assumed harmless.
- */
-function scopes_isManagementScope(scope) {
-    const lower = scope.toLowerCase();
-    if (isRole(lower) || lower.startsWith('account:') || lower === 'account')
-        return true;
-    const [family = '', action] = lower.split(':');
-    return MANAGED_FAMILIES.has(family) && action !== 'read';
-}
-/** Why a management scope is one, in a few words, for errors and policy refusals. */
-function scopes_whyManagement(scope) {
-    const lower = scope.toLowerCase();
-    if (isRole(lower))
-        return `the ${lower} role carries keys:write and project:write`;
-    const [family = ''] = lower.split(':');
-    if (family === 'account')
-        return 'account scopes act on the whole account';
-    if (family === 'keys')
-        return 'it can create and delete keys';
-    if (family === 'project')
-        return 'it can change or delete the project';
-    if (family === 'billing')
-        return "it can change the project's billing";
-    return 'it can change who belongs to the project and with what rights';
-}
-/**
- * Scopes a key granted `scope` holds as well, by Deepgram's documented rules: a role's
- * permissions, `x:read` with `x:write` (keys:read with keys:write, project:read with
- * project:write), and every account permission with `account:write`.
- */
-function implied(scope) {
-    const lower = scope.toLowerCase();
-    if (isRole(lower)) {
-        const permissions = ROLE_PERMISSIONS[lower];
-        return (granted) => permissions.includes(granted);
-    }
-    if (lower === 'account:write')
-        return (granted) => granted.startsWith('account:');
-    const write = /^([a-z-]+):write(:.*)?$/.exec(lower);
-    if (write)
-        return (granted) => granted === `${write[1]}:read${write[2] ?? ''}`;
-    return () => false;
-}
-/** A scope as Deepgram writes them: words joined by colons, nothing that could carry other text. */
-const SCOPE = /^[a-z0-9*_.-]+(?::[a-z0-9*_.-]+)*$/;
-/**
- * The granted scopes that were neither requested nor implied by a requested one, and that can
- * manage keys or the project; also any granted entry that is not a scope at all (it cannot be
- * told harmless). Empty when the grant is what was asked for.
- */
-function unrequestedManagementScopes(requested, granted) {
-    const asked = requested.map((scope) => scope.toLowerCase());
-    const covers = asked.map(implied);
-    return granted.filter((scope) => {
-        const lower = scope.toLowerCase();
-        if (!SCOPE.test(lower))
-            return true;
-        if (asked.includes(lower) || covers.some((cover) => cover(lower)))
-            return false;
-        return scopes_isManagementScope(lower);
-    });
-}
-/**
- * What is wrong with a grant, to end "Deepgram created key …, but": undefined when the key holds
- * no management scope beyond what was asked for.
- */
-function grantProblem(requested, granted) {
-    const extra = unrequestedManagementScopes(requested, granted);
-    if (extra.length === 0)
-        return undefined;
-    const list = extra.map((scope) => `'${scope}'`).join(', ');
-    return `it was granted ${list}, which ${extra.length === 1 ? 'was' : 'were'} not asked for and can manage keys or the project`;
-}
-
-;// CONCATENATED MODULE: ./src/shared/printable.ts
-// Text that people read in a console (a key's comment) must show what it says. Control
-// characters and line separators break lines or drive terminals; bidirectional-text controls
-// reorder what is shown (a comment could display another repository's name); zero-width
-// characters hide text or make two strings that look equal differ.
-const CLASSES = [
-    [/[\u0000-\u001f\u007f-\u009f]/, 'a control character'],
-    [/[\u2028\u2029]/, 'a line separator'],
-    [/[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/, 'a bidirectional-text control'],
-    [/[\u200b-\u200d\u2060\ufeff]/, 'a zero-width character'],
-];
-const ANY = new RegExp(CLASSES.map(([pattern]) => pattern.source).join('|'));
-/**
- * The first character of `text` that is not printable, described for a message (such as
- * `a bidirectional-text control (U+202E) at position 7`), or undefined when all are printable.
- */
-function printable_unprintableIn(text) {
-    const found = ANY.exec(text);
-    if (!found)
-        return undefined;
-    const char = found[0];
-    const what = CLASSES.find(([pattern]) => pattern.test(char))?.[1] ?? 'an unprintable character';
-    const code = char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-    return `${what} (U+${code}) at position ${found.index + 1}`;
-}
-
-;// CONCATENATED MODULE: ./src/action/inputs.ts
+;// CONCATENATED MODULE: ./src/action/inputs/usage.ts
+// The usage report's inputs: whether to report (usage-report) and from when (usage-since).
+// Read by main in every mode, so that a mistake fails the step before any request.
 
 
-
-
-
-
-
-function readMode(getInput) {
-    const mode = (getInput('mode') || 'create').toLowerCase();
-    if (mode === 'create' || mode === 'revoke' || mode === 'report')
-        return mode;
-    throw new InputError('mode', `'${getInput('mode')}' is not one of create, revoke or report.`);
-}
-/** What to do when api-key is empty: fail (the default) or skip the step. */
-function readOnMissingCredentials(getInput) {
-    const value = (getInput('on-missing-credentials') || 'fail').toLowerCase();
-    if (value === 'fail' || value === 'skip')
+/** How far back usage-since may reach: a year. Deepgram keeps its request log 90 days, its summaries longer. */
+const MAX_USAGE_DAYS = 366;
+const SINCE_FORMS = 'Give a duration back from now (7d, 2w, 36h, 1d12h), a UTC day (2026-12-01), or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z), at most 366 days back; or leave it empty for each key since its creation';
+function readUsageReport(getInput) {
+    const value = (getInput('usage-report') || 'auto').toLowerCase();
+    if (value === 'auto' || value === 'true' || value === 'false')
         return value;
-    throw new InputError('on-missing-credentials', `'${getInput('on-missing-credentials')}' is not one of fail or skip.`);
+    throw new errors_InputError('usage-report', `'${getInput('usage-report')}' is not one of auto, true or false.`);
 }
-/** Why api-key is empty, in this run's own terms. */
-function inputs_missingApiKeyCause(run) {
-    if (run.forkRepository) {
-        return `This run is for a pull request from the fork ${run.forkRepository}, and GitHub gives no secrets to workflows run for pull requests from forks.`;
-    }
-    if (run.actor === 'dependabot[bot]') {
-        return 'This run was started by Dependabot, and Dependabot runs receive only Dependabot secrets: add the Deepgram key as a Dependabot secret too.';
-    }
-    return 'If the secret exists, this run did not receive it: GitHub gives no secrets to workflows run for pull requests from forks, and gives Dependabot runs only Dependabot secrets.';
-}
-const inputs_SCOPE = /^[A-Za-z0-9:_.*-]+$/;
-const MISSING_API_KEY = 'is empty. Pass a Deepgram key with keys:write from a secret (api-key: ${{ secrets.DEEPGRAM_ADMIN_KEY }}).';
-function inputs_readApiKey(getInput, run = {}) {
-    const apiKey = getInput('api-key');
-    if (apiKey === '') {
-        throw new InputError('api-key', `${MISSING_API_KEY} ${inputs_missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`);
-    }
-    checkCredential('api-key', apiKey);
-    return apiKey;
-}
-function inputs_readProjectId(getInput) {
-    const projectId = getInput('project-id');
-    if (projectId === '')
+/** usage-since as a time in the past, or undefined when empty. */
+function readUsageSince(getInput, now) {
+    const text = getInput('usage-since');
+    if (text === '')
         return undefined;
-    if (!isUuid(projectId)) {
-        throw new InputError('project-id', `'${projectId}' is not a project id. Give the project's UUID (as in the Deepgram console), or leave it empty to use the single project api-key belongs to.`);
+    const refuse = (why) => {
+        throw new InputError('usage-since', `'${text}' ${why}. ${SINCE_FORMS}.`);
+    };
+    const value = text.toLowerCase();
+    const seconds = durationSeconds(value);
+    let since;
+    if (seconds !== undefined) {
+        if (seconds <= 0)
+            refuse('is no time back from now');
+        since = new Date(now.getTime() - seconds * 1000);
     }
-    return projectId.toLowerCase();
+    else if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+        since = new Date(`${value}T00:00:00Z`);
+        if (Number.isNaN(since.getTime()) || since.toISOString().slice(0, 10) !== value)
+            refuse('is not a real day');
+    }
+    else if (/^\d{4}-\d{2}-\d{2}t\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:\d{2})$/.test(value)) {
+        since = new Date(value.toUpperCase());
+        if (Number.isNaN(since.getTime()))
+            refuse('is not a real date-time');
+    }
+    else {
+        return refuse('is not understood');
+    }
+    if (since.getTime() > now.getTime())
+        refuse('is in the future');
+    if (now.getTime() - since.getTime() > MAX_USAGE_DAYS * 86_400_000)
+        refuse('is more than 366 days back');
+    return since;
 }
-function inputs_readDeepgramApiUrl(getInput) {
-    return input_forms_readBaseUrl(getInput, 'deepgram-api-url', 'https://api.deepgram.com');
-}
-/**
- * The new key's scopes. One that can manage keys or the project needs allow-key-management: a
- * leaked key that can mint keys could mint one that never expires.
- */
-function readScopes(getInput) {
-    const allowKeyManagement = readFlag(getInput, 'allow-key-management');
-    const scopes = parseList(getInput('scopes'));
-    if (scopes.length === 0) {
-        throw new InputError('scopes', 'is empty. Give one or more scopes separated by commas or newlines, such as usage:write.');
-    }
-    for (const scope of scopes) {
-        if (!inputs_SCOPE.test(scope)) {
-            throw new InputError('scopes', `'${scope}' is not a scope. Scopes are words such as usage:write or usage:read, separated by commas or newlines.`);
-        }
-    }
-    const management = scopes.find(isManagementScope);
-    if (management !== undefined && !allowKeyManagement) {
-        throw new InputError('scopes', `'${management}' can manage keys or the project (${whyManagement(management)}), and allow-key-management is false. ` +
-            'A leaked key with it could mint keys that never expire, so short-lived would mean nothing. ' +
-            'For the speech APIs usage:write is enough; set allow-key-management: true only for a job that must manage keys.');
-    }
-    return [...new Set(scopes)];
-}
-/** A true/false input; empty is false. */
-function readFlag(getInput, name) {
-    const value = (getInput(name) || 'false').toLowerCase();
-    if (value === 'true' || value === 'false')
-        return value === 'true';
-    throw new InputError(name, `'${getInput(name)}' is not one of true or false.`);
-}
-function readRevoke(getInput) {
-    const revoke = (getInput('revoke') || 'auto').toLowerCase();
-    if (revoke === 'auto' || revoke === 'true' || revoke === 'false')
-        return revoke;
-    throw new InputError('revoke', `'${getInput('revoke')}' is not one of auto, true or false.`);
-}
-/** A comment that names the run; the marker appended at minting makes it unique. */
-function inputs_defaultComment(run) {
-    const repository = run.repository ?? 'local run';
-    const parts = [
-        repository,
-        run.workflow ? `workflow ${run.workflow}` : undefined,
-        run.runId ? `run ${run.runId}.${run.runAttempt ?? '1'}` : undefined,
-        run.job ? `job ${run.job}` : undefined,
-    ];
-    return `GitHub Actions: ${parts.filter(Boolean).join(' / ')}`;
-}
-/** Reads and validates the key of create mode. Throws InputError on the first bad one. */
-function readKeyPlan(getInput, now) {
-    if (getInput('key-id') !== '') {
-        throw new InputError('key-id', 'applies to mode: revoke and mode: report only, and mode is create. Set mode: revoke to delete keys, or remove key-id.');
-    }
-    const scopes = readScopes(getInput);
-    const tags = [...new Set(parseList(getInput('tags')))];
-    const expiration = parseExpiration(getInput('expiration') || '1h', now);
-    const revoke = readRevoke(getInput);
-    const comment = getInput('comment');
-    const unprintable = unprintableIn(comment);
-    if (unprintable)
-        throw new InputError('comment', `holds ${unprintable}. Give printable text only: no control, bidirectional-text or zero-width characters.`);
-    return { scopes, tags, expiration, revoke, ...(comment === '' ? {} : { comment }) };
-}
-/** Create-mode inputs and their defaults: in revoke mode anything else is a mistake worth saying. */
-const CREATE_ONLY_INPUTS = {
-    scopes: 'usage:write',
-    'allow-key-management': 'false',
-    expiration: '1h',
-    comment: '',
-    revoke: 'auto',
-    'secret-name': '',
-    ...SECRET_INPUTS,
-};
-/** The keys of revoke mode, or of report mode (which reads the same inputs and deletes nothing). */
-function readRevokePlan(getInput, mode = 'revoke') {
-    for (const [input, fallback] of Object.entries(CREATE_ONLY_INPUTS)) {
-        const value = getInput(input);
-        if (value !== '' && value !== fallback) {
-            throw new InputError(input, `applies to mode: create only, and mode is ${mode}. Remove it from this step.`);
-        }
-    }
-    const keyIds = [...new Set(parseList(getInput('key-id')).map((id) => id.toLowerCase()))];
-    const tags = [...new Set(parseList(getInput('tags')))];
-    if (keyIds.length === 0 && tags.length === 0) {
-        throw new InputError('key-id', `and tags are both empty, and mode ${mode} needs one of them: key ids separated by commas or newlines, or tags that every key to ${mode === 'revoke' ? 'delete' : 'report on'} carries.`);
-    }
-    if (keyIds.length > 0 && tags.length > 0) {
-        throw new InputError('key-id', `and tags are both set: give key ids, or tags, not both, so that what gets ${mode === 'revoke' ? 'deleted' : 'reported'} is plain.`);
-    }
-    for (const id of keyIds) {
-        if (!isUuid(id))
-            throw new InputError('key-id', `'${id}' is not a key id. Give api_key_id values (UUIDs), such as the key-id output of a create step.`);
-    }
-    return { keyIds, tags };
+/** Both usage inputs, checked. usage-since applies to revoke and report mode: create reports each key since its creation. */
+function readUsagePlan(getInput, mode, now) {
+    const report = readUsageReport(getInput);
+    if (mode === 'create' && getInput('usage-since') !== '')
+        throw new InputError('usage-since', 'applies to mode: revoke and mode: report only; in create mode the post step reports the key since its creation. Remove it from this step.');
+    const since = readUsageSince(getInput, now);
+    if (report === 'false' && mode === 'report')
+        throw new InputError('usage-report', 'is false, and mode: report does nothing else than report usage. Set usage-report: auto or true, or remove the step.');
+    return { report, ...(since === undefined ? {} : { since }) };
 }
 
-;// CONCATENATED MODULE: ./src/shared/http.ts
+;// CONCATENATED MODULE: ./src/action/inputs/post.ts
+// The inputs the post step reads, once, before any request. Main checked them all already, so
+// none fails the post step: a value main would have refused is carried as its error, for the
+// one use that needs it.
 
 
-/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
-class TransportError extends Error {
-    sent;
-    /** The proxy the request went through, without credentials; undefined when it went direct. */
-    proxy;
-    constructor(message, sent, proxy) {
-        super(message);
-        this.name = 'TransportError';
-        this.sent = sent;
-        this.proxy = proxy;
-    }
-}
-/** An answer came, but it was longer than the sender reads. Its status says what kind it was. */
-class http_AnswerTooLargeError extends Error {
-    status;
-    headers;
-    limitBytes;
-    constructor(status, headers, limitBytes) {
-        super(`the answer (HTTP ${status}) is longer than the ${formatBytes(limitBytes)} read at most`);
-        this.name = 'AnswerTooLargeError';
-        this.status = status;
-        this.headers = headers;
-        this.limitBytes = limitBytes;
-    }
-}
-const API_OF = {
-    Deepgram: "Deepgram's API",
-    GitHub: "GitHub's API",
-    'The broker': 'the broker',
-};
-/**
- * An answer too large to read, as every client reports it: the service, the status, what was
- * being done, and what to do. The services' answers are far smaller, so something else most
- * likely answered: a wrong URL or a proxy. A 2xx is an UnusableAnswerError, since the service may
- * have done what it was asked (a create that may have made a key is cleaned up as after any
- * unusable answer); any other status is a ServiceError, retried or not as its status says.
- */
-function http_oversizedAnswerError(error, context) {
-    const { service, action, requestId, urlInput } = context;
-    const problem = `the answer is over ${formatBytes(error.limitBytes)}, the most this action reads, and was not read`;
-    const hint = `Check that ${urlInput} points at ${API_OF[service]}, and that no proxy answers in its place.`;
-    if (error.status >= 200 && error.status < 300)
-        return new errors_UnusableAnswerError(service, action, error.status, problem, requestId, hint);
-    return new errors_ServiceError({ service, action, status: error.status, message: problem, requestId, hint });
-}
-// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
-const NOT_SENT_CODES = new Set([
-    'ECONNREFUSED',
-    'ENOTFOUND',
-    'EAI_AGAIN',
-    'EHOSTUNREACH',
-    'ENETUNREACH',
-    'UND_ERR_CONNECT_TIMEOUT',
-    'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
-]);
-/**
- * The largest answer read. Deepgram's and GitHub's answers are a few kilobytes; a project's key
- * listing of a thousand keys is about 300 KB.
- */
-const MAX_BODY_BYTES = 1024 * 1024;
-/**
- * An HttpSend over undici with the given dispatcher (the proxy-aware agent in production).
- * Redirects are never followed (undici.request does not), so credentials reach only the host
- * they were configured for.
- */
-function undiciSend(dispatcher, options) {
-    return async ({ method, url, headers, body, timeoutMs, signal }) => {
-        const deadline = Math.max(0, Math.min(options.timeoutMs, timeoutMs ?? options.timeoutMs));
-        // A timer cleared when the request ends: AbortSignal.timeout's would fire (and build an
-        // AbortError) for every request, long after its answer, which a busy broker pays for.
-        const timeout = new AbortController();
-        const timer = setTimeout(() => timeout.abort(), deadline).unref();
-        const abort = signal ? AbortSignal.any([timeout.signal, signal]) : timeout.signal;
-        const proxy = options.proxyFor?.(url);
-        try {
-            const response = await (0,undici/* request */.Em)(url, { method, headers, body, dispatcher, signal: abort });
-            const responseHeaders = flattenHeaders(response.headers);
-            const text = await readCapped(response.body, options.maxBodyBytes, response.statusCode, responseHeaders);
-            return { status: response.statusCode, headers: responseHeaders, body: text };
-        }
-        catch (error) {
-            if (error instanceof http_AnswerTooLargeError)
-                throw error;
-            if (signal?.aborted)
-                throw new TransportError(`cancelled: ${String(signal.reason)}`, true, proxy);
-            if (abort.aborted)
-                throw new TransportError(`no complete answer within ${deadline} ms`, true, proxy);
-            throw toTransportError(error, proxy);
-        }
-        finally {
-            clearTimeout(timer);
-        }
+
+function readPostInputs(getInput) {
+    const usageReport = orError(() => readUsageReport(getInput));
+    return {
+        apiKey: getInput('api-key'),
+        githubToken: getInput('github-token'),
+        tokenCredential: getInput('credential').toLowerCase() === 'token',
+        deepgramApiUrl: orError(() => readDeepgramApiUrl(getInput)),
+        ...(usageReport instanceof errors_InputError ? {} : { usageReport }),
     };
 }
-/** The body as text, or AnswerTooLargeError as soon as it passes `limit` bytes (the rest is not read). */
-async function readCapped(body, limit, status, headers) {
-    const chunks = [];
-    let length = 0;
-    for await (const chunk of body) {
-        length += chunk.length;
-        if (length > limit) {
-            body.destroy();
-            throw new http_AnswerTooLargeError(status, headers, limit);
-        }
-        chunks.push(chunk);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-}
-function formatBytes(bytes) {
-    return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
-}
-function flattenHeaders(headers) {
-    const flat = {};
-    for (const [name, value] of Object.entries(headers)) {
-        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    return flat;
-}
-function toTransportError(error, proxy) {
-    const codes = errorCodes(error);
-    const message = error instanceof Error ? error.message : String(error);
-    // A proxy that cannot open the tunnel answers before our request is written.
-    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
-    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
-    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent, proxy);
-}
-/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
-function errorCodes(error) {
-    const codes = [];
-    for (let e = error; e instanceof Error; e = e.cause) {
-        const code = e.code;
-        if (typeof code === 'string')
-            codes.push(code);
-    }
-    return codes;
-}
-/**
- * The proxy undici's EnvHttpProxyAgent uses for `url`, without its credentials, or undefined
- * when the request goes direct (no proxy set, or the host is in NO_PROXY).
- */
-function proxyFromEnv(env, url) {
-    const target = new URL(url);
-    const http = env.HTTP_PROXY || env.http_proxy;
-    const chosen = target.protocol === 'https:' ? env.HTTPS_PROXY || env.https_proxy || http : http;
-    if (!chosen || bypassesProxy(env.NO_PROXY || env.no_proxy || '', target))
-        return undefined;
+function orError(read) {
     try {
-        const proxy = new URL(chosen);
-        return `${proxy.protocol}//${proxy.host}`;
-    }
-    catch {
-        return 'the proxy set in the environment (not a URL)';
-    }
-}
-/** NO_PROXY as undici reads it: `*`, or hosts (with an optional port) matching exactly or as a suffix. */
-function bypassesProxy(noProxy, target) {
-    const port = target.port || (target.protocol === 'https:' ? '443' : '80');
-    return noProxy
-        .split(/[,\s]+/)
-        .filter(Boolean)
-        .some((entry) => {
-        if (entry === '*')
-            return true;
-        const [host = '', entryPort] = entry.replace(/^\*?\./, '.').split(':');
-        if (entryPort !== undefined && entryPort !== port)
-            return false;
-        const name = target.hostname;
-        return host.startsWith('.')
-            ? name.endsWith(host) || name === host.slice(1)
-            : name === host || name.endsWith(`.${host}`);
-    });
-}
-/**
- * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
- * support and timeouts. Bodies are strings; that is all JSON APIs need.
- */
-function fetchOver(send) {
-    return async (input, init) => {
-        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-        const headers = {};
-        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
-        const method = (init?.method ?? 'GET').toUpperCase();
-        const body = typeof init?.body === 'string' ? init.body : undefined;
-        const response = await send({ method, url, headers, body, signal: init?.signal ?? undefined });
-        const responseHeaders = new Headers();
-        for (const [name, value] of Object.entries(response.headers))
-            if (value !== undefined)
-                responseHeaders.set(name, value);
-        // Statuses without content may not carry a body, not even an empty one.
-        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
-        return new Response(content, { status: response.status, headers: responseHeaders });
-    };
-}
-
-;// CONCATENATED MODULE: ./src/shared/attempt.ts
-// One attempt of a request to a service, inside its step's budget: it is never sent once the job
-// is cancelled or the budget is spent, its deadline is what is left, and every way it can fail
-// without a usable answer becomes one of errors.ts's values, naming the service. Deepgram's client
-// and the broker's share it, so both keep the same promises.
-
-
-async function sendAttempt(link, request, action, attempt) {
-    const { service, cancelled } = link;
-    if (cancelled?.aborted)
-        throw new errors_CancelledError(link.cancelledMessage(action));
-    const timeoutMs = Math.min(attempt.remainingMs, (link.deadline ?? Infinity) - link.now());
-    const host = new URL(request.url).host;
-    if (timeoutMs <= 0)
-        throw new errors_NetworkError(service, action, "no time was left in the step's budget", false, {
-            attempts: attempt.n - 1,
-            host,
-        });
-    try {
-        return await link.send({
-            ...request,
-            timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined,
-            signal: cancelled,
-        });
+        return read();
     }
     catch (error) {
-        if (cancelled?.aborted)
-            throw new errors_CancelledError(link.cancelledMessage(action));
-        if (error instanceof TransportError)
-            throw new errors_NetworkError(service, action, error.message, error.sent, {
-                attempts: attempt.n,
-                host,
-                proxy: error.proxy,
-            });
-        if (error instanceof http_AnswerTooLargeError)
-            throw tooLarge(link, error, action);
+        if (error instanceof errors_InputError)
+            return error;
         throw error;
     }
-}
-/** A service's own answers are small: one too large to read came from something else. */
-function tooLarge(link, error, action) {
-    return http_oversizedAnswerError(error, {
-        service: link.service,
-        action,
-        requestId: link.requestIdOf(error.headers),
-        urlInput: link.urlInput,
-    });
-}
-
-;// CONCATENATED MODULE: ./src/shared/retry.ts
-/**
- * Main step: a few seconds of patience for a flaky service. The budget covers the attempts of one
- * call, the one in flight included: no attempt's deadline reaches past it.
- */
-const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
-/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
-const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
-/** No retry starts with less time than this left in its budget: it could not get an answer. */
-const MIN_ATTEMPT_MS = 1_000;
-/** The policy with its budget cut so that it ends by `deadline` (epoch ms) at the latest. */
-function retry_endingBy(policy, deadline, now) {
-    if (deadline === undefined)
-        return policy;
-    return { ...policy, budgetMs: Math.max(0, Math.min(policy.budgetMs, deadline - now)) };
-}
-/**
- * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Each attempt is
- * told the time left in the budget (`remainingMs`), which its deadline must not pass. Between
- * attempts it waits an exponential, fully jittered delay, or what the service asked (Retry-After)
- * when that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
- */
-async function retry_withRetry(attempt, classify, policy, clock, beforeRetry) {
-    const started = clock.now();
-    const remaining = () => started + policy.budgetMs - clock.now();
-    for (let n = 1;; n++) {
-        try {
-            return await attempt(n, remaining());
-        }
-        catch (error) {
-            const verdict = classify(error);
-            if (!verdict.retry || n >= policy.maxAttempts)
-                throw error;
-            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
-            if (remaining() - delay < MIN_ATTEMPT_MS)
-                throw error;
-            if (beforeRetry)
-                await beforeRetry(error);
-            await clock.sleep(delay);
-            if (remaining() < MIN_ATTEMPT_MS)
-                throw error;
-        }
-    }
-}
-/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
-function retryDelay(n, policy, random, retryAfterMs) {
-    if (retryAfterMs !== undefined)
-        return Math.max(0, retryAfterMs);
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
-    return Math.round(random() * ceiling);
-}
-/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
-function parseRetryAfter(value, now) {
-    if (value === undefined || value.trim() === '')
-        return undefined;
-    const text = value.trim();
-    if (/^\d+$/.test(text))
-        return Number(text) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-;// CONCATENATED MODULE: ./src/deepgram/client.ts
-
-
-
-
-/**
- * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
- * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
- */
-class DeepgramClient {
-    options;
-    constructor(options) {
-        this.options = options;
-    }
-    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
-    get deadline() {
-        return this.options.deadline ?? Infinity;
-    }
-    async listProjects() {
-        const action = 'listing the projects of api-key';
-        return this.retried('GET', '/v1/projects', action, (response, body) => requiredArray(body, 'projects', response, action).map((p) => ({
-            projectId: stringOf(field(p, 'project_id')) ?? '',
-            name: stringOf(field(p, 'name')) ?? '',
-        })));
-    }
-    /**
-     * One create, not retried here (see mint.ts). A 2xx answer that is not a key (not JSON, no
-     * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
-     */
-    async createKeyOnce(projectId, request, attempt = { n: 1, remainingMs: Infinity }) {
-        const action = 'creating the key';
-        const response = await this.send('POST', keysPath(projectId), action, attempt, JSON.stringify(request));
-        const body = this.expectOk(response, action);
-        const unusable = (problem) => new errors_UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body));
-        if (typeof body !== 'object' || body === null)
-            throw unusable('the answer is not a JSON object');
-        const key = stringOf(field(body, 'key'));
-        const apiKeyId = stringOf(field(body, 'api_key_id'));
-        if (key === undefined)
-            throw unusable('the answer carries no key');
-        if (apiKeyId === undefined)
-            throw unusable('the answer carries no api_key_id');
-        if (!ids_isUuid(apiKeyId))
-            throw unusable('its api_key_id is not a UUID');
-        return {
-            apiKeyId: apiKeyId.toLowerCase(),
-            key,
-            scopes: stringsOf(field(body, 'scopes')) ?? [],
-            tags: stringsOf(field(body, 'tags')) ?? [],
-            expirationDate: stringOf(field(body, 'expiration_date')),
-            created: stringOf(field(body, 'created')),
-        };
-    }
-    async listKeys(projectId) {
-        const action = 'listing the project keys';
-        return this.retried('GET', keysPath(projectId), action, (response, body) => requiredArray(body, 'api_keys', response, action).map((item) => toProjectKey(field(item, 'api_key'))));
-    }
-    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
-    async getKey(projectId, keyId) {
-        return this.retried('GET', keyPath(projectId, keyId), `reading key ${keyId}`, (_, body) => {
-            const nested = field(field(field(body, 'item'), 'member'), 'api_key');
-            return toProjectKey(nested ?? field(body, 'api_key'));
-        });
-    }
-    /**
-     * Deletes a key; 404 means it is gone already, which is what we wanted. A 2xx whose body reports
-     * an error is a failure: only Deepgram's word that it deleted the key counts.
-     */
-    async deleteKey(projectId, keyId) {
-        return this.retried('DELETE', keyPath(projectId, keyId), `deleting key ${keyId}`, (response) => {
-            if (response.status === 404)
-                return 'already-gone';
-            return 'deleted';
-        });
-    }
-    /**
-     * A read under the project (usage, billing, the request log), retried like every read. `read`
-     * checks the answer's shape, throwing what `unusable` makes for one it cannot use.
-     */
-    async readProject(projectId, path, query, action, read) {
-        const search = new URLSearchParams(query).toString();
-        const target = `${projectPath(projectId)}/${path}${search === '' ? '' : `?${search}`}`;
-        return this.retried('GET', target, action, (response, body) => read(body, (problem) => new errors_UnusableAnswerError('Deepgram', action, response.status, problem, requestIdOf(response, body))));
-    }
-    /**
-     * POST /v1/auth/grant: a temporary token. Nothing is created, so a failed or unanswered grant is
-     * retried like a read. The answer is returned as sent, with when its attempt was sent: grant.ts
-     * checks it.
-     */
-    async grantToken(ttlSeconds) {
-        const action = 'granting a temporary token';
-        const { policy, clock, deadline } = this.options;
-        return retry_withRetry(async (n, remainingMs) => {
-            const sentAt = clock.now();
-            const response = await this.send('POST', '/v1/auth/grant', action, { n, remainingMs }, JSON.stringify({ ttl_seconds: ttlSeconds }));
-            const body = this.expectOk(response, action);
-            return { body, sentAt, status: response.status, requestId: requestIdOf(response, body) };
-        }, client_transientVerdict, retry_endingBy(policy, deadline, clock.now()), clock);
-    }
-    async retried(method, path, action, read) {
-        const { policy, clock, deadline } = this.options;
-        return retry_withRetry(async (n, remainingMs) => {
-            const response = await this.send(method, path, action, { n, remainingMs });
-            if (method === 'DELETE' && response.status === 404)
-                return read(response, undefined);
-            const body = this.expectOk(response, action);
-            if (method === 'DELETE' && reportsError(body))
-                throw deepgramError(response, action, clock.now());
-            return read(response, body);
-        }, client_transientVerdict, retry_endingBy(policy, deadline, clock.now()), clock);
-    }
-    async send(method, path, action, attempt, body) {
-        const { baseUrl, apiKey, userAgent, cancelled, deadline, clock, send } = this.options;
-        const headers = {
-            authorization: `Token ${apiKey}`,
-            accept: 'application/json',
-            'user-agent': userAgent,
-        };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        const link = {
-            service: 'Deepgram',
-            urlInput: 'deepgram-api-url',
-            send,
-            now: clock.now,
-            deadline,
-            cancelled,
-            cancelledMessage,
-            requestIdOf: (h) => requestIdOf({ status: 0, headers: h, body: '' }, undefined),
-        };
-        return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
-    }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw deepgramError(response, action, this.options.clock.now());
-    }
-}
-function cancelledMessage(action) {
-    return `The job was cancelled while ${action}. The post step deletes any key this run created.`;
-}
-/** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
-function reportsError(body) {
-    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined);
-}
-function requiredArray(body, name, response, action) {
-    const value = field(body, name);
-    if (Array.isArray(value))
-        return value;
-    throw new errors_UnusableAnswerError('Deepgram', action, response.status, `the answer has no ${name} list`, requestIdOf(response, body));
-}
-/** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
-function projectPath(projectId) {
-    if (!ids_isUuid(projectId))
-        throw new errors_ActionError('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
-    return `/v1/projects/${projectId}`;
-}
-function keysPath(projectId) {
-    return `${projectPath(projectId)}/keys`;
-}
-function keyPath(projectId, keyId) {
-    if (!ids_isUuid(keyId))
-        throw new errors_ActionError('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
-    return `${keysPath(projectId)}/${keyId}`;
-}
-/** Retry what may pass: no answer at all, 408, 429 and 5xx. */
-function client_transientVerdict(error) {
-    if (error instanceof errors_NetworkError)
-        return { retry: true };
-    if (error instanceof errors_ServiceError && isTransientStatus(error.status)) {
-        const after = error.details.retryAfterSeconds;
-        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
-    }
-    return { retry: false };
-}
-function isTransientStatus(status) {
-    return status === 408 || status === 429 || status >= 500;
-}
-/**
- * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
- * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
- */
-function deepgramError(response, action, now) {
-    const body = parseJson(response.body);
-    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
-    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
-    const text = response.body.trim().slice(0, 300);
-    const message = stringOf(field(body, 'err_msg')) ??
-        (modern || undefined) ??
-        stringOf(field(body, 'reason')) ??
-        (typeof body === 'string' ? body : undefined) ??
-        (text || 'no message');
-    const requestId = requestIdOf(response, body);
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
-    return new errors_ServiceError({
-        service: 'Deepgram',
-        action,
-        status: response.status,
-        code,
-        message: message.replace(/\s+/g, ' ').trim(),
-        requestId,
-        hint: deepgramHint(response.status, code),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
-    });
-}
-/** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
-function requestIdOf(response, body) {
-    return stringOf(field(body, 'request_id')) ?? response.headers['dg-request-id'] ?? response.headers['x-request-id'];
-}
-function deepgramHint(status, code) {
-    if (status >= 200 && status < 300)
-        return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.';
-    const upper = (code ?? '').toUpperCase();
-    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
-        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
-    }
-    if (status === 401)
-        return 'Check the api-key input: Deepgram does not accept it.';
-    if (status === 404)
-        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
-    if (status === 429)
-        return 'Deepgram is limiting requests; run the job again later.';
-    if (status >= 500)
-        return 'Deepgram had a problem; run the job again later.';
-    return undefined;
-}
-function parseJson(text) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return text;
-    }
-}
-function field(value, name) {
-    return typeof value === 'object' && value !== null ? value[name] : undefined;
-}
-function stringOf(value) {
-    return typeof value === 'string' && value !== '' ? value : undefined;
-}
-function stringsOf(value) {
-    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
-}
-function toProjectKey(value) {
-    return {
-        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
-        comment: stringOf(field(value, 'comment')) ?? '',
-        scopes: stringsOf(field(value, 'scopes')) ?? [],
-        tags: stringsOf(field(value, 'tags')),
-        expirationDate: stringOf(field(value, 'expiration_date')),
-        created: stringOf(field(value, 'created')),
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/deepgram/grant.ts
@@ -33302,10 +32482,10 @@ async function grantToken(client, ttlSeconds) {
         return await client.grantToken(ttlSeconds);
     }
     catch (error) {
-        if (error instanceof ServiceError)
-            throw new ServiceError({ ...error.details, hint: grantHint(error.status) ?? error.details.hint });
-        if (error instanceof CancelledError)
-            throw new CancelledError(GRANT_CANCELLED);
+        if (error instanceof errors_ServiceError)
+            throw new errors_ServiceError({ ...error.details, hint: grantHint(error.status) ?? error.details.hint });
+        if (error instanceof errors_CancelledError)
+            throw new errors_CancelledError(GRANT_CANCELLED);
         throw error;
     }
 }
@@ -33332,6 +32512,35 @@ async function concurrency_mapBounded(items, limit, fn) {
     };
     await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
     return results;
+}
+
+;// CONCATENATED MODULE: ./src/shared/json.ts
+// Reading JSON a service sent: nothing in it is trusted, so every value is looked at through these
+// before it is used, and a missing or mistyped field reads as undefined instead of throwing.
+/** The parsed JSON, or the text itself when it is not JSON (a proxy's HTML page, plain text). */
+function parseJson(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return text;
+    }
+}
+/** True for a JSON object (not null, not a list). */
+function isJsonObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** A member of an object; undefined when `value` is no object or lacks it. */
+function field(value, name) {
+    return typeof value === 'object' && value !== null ? value[name] : undefined;
+}
+/** A non-empty string, else undefined. */
+function stringOf(value) {
+    return typeof value === 'string' && value !== '' ? value : undefined;
+}
+/** The strings of a list (other items dropped); undefined when `value` is no list. */
+function stringsOf(value) {
+    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/deepgram/usage.ts
@@ -33628,6 +32837,439 @@ const NUMBERS = [
     'logged_seconds',
 ];
 
+;// CONCATENATED MODULE: ./src/shared/refusal-claims.ts
+// The claims of a job's OIDC token that a broker refusal shows (its `claims` field), so that a
+// user can fix the policy without guessing: the broker writes them, the action reads them back.
+const REFUSAL_CLAIMS = [
+    'repository',
+    'repository_id',
+    'ref',
+    'environment',
+    'event_name',
+    'workflow_ref',
+    'job_workflow_ref',
+];
+
+;// CONCATENATED MODULE: ./src/shared/http.ts
+
+
+/** No HTTP answer. `sent` is false only when the request certainly never reached the server. */
+class TransportError extends Error {
+    sent;
+    /** The proxy the request went through, without credentials; undefined when it went direct. */
+    proxy;
+    constructor(message, sent, proxy) {
+        super(message);
+        this.name = 'TransportError';
+        this.sent = sent;
+        this.proxy = proxy;
+    }
+}
+/** An answer came, but it was longer than the sender reads. Its status says what kind it was. */
+class http_AnswerTooLargeError extends Error {
+    status;
+    headers;
+    limitBytes;
+    constructor(status, headers, limitBytes) {
+        super(`the answer (HTTP ${status}) is longer than the ${formatBytes(limitBytes)} read at most`);
+        this.name = 'AnswerTooLargeError';
+        this.status = status;
+        this.headers = headers;
+        this.limitBytes = limitBytes;
+    }
+}
+const API_OF = {
+    Deepgram: "Deepgram's API",
+    GitHub: "GitHub's API",
+    'The broker': 'the broker',
+};
+/**
+ * An answer too large to read, as every client reports it: the service, the status, what was
+ * being done, and what to do. The services' answers are far smaller, so something else most
+ * likely answered: a wrong URL or a proxy. A 2xx is an UnusableAnswerError, since the service may
+ * have done what it was asked (a create that may have made a key is cleaned up as after any
+ * unusable answer); any other status is a ServiceError, retried or not as its status says.
+ */
+function http_oversizedAnswerError(error, context) {
+    const { service, action, requestId, urlInput } = context;
+    const problem = `the answer is over ${formatBytes(error.limitBytes)}, the most this action reads, and was not read`;
+    const hint = `Check that ${urlInput} points at ${API_OF[service]}, and that no proxy answers in its place.`;
+    if (error.status >= 200 && error.status < 300)
+        return new errors_UnusableAnswerError(service, action, error.status, problem, requestId, hint);
+    return new errors_ServiceError({ service, action, status: error.status, message: problem, requestId, hint });
+}
+// Failures to open a connection: the server never saw the request, so even a create is safe to retry.
+const NOT_SENT_CODES = new Set([
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'UND_ERR_CONNECT_TIMEOUT',
+    'UND_ERR_INVALID_ARG', // refused by undici before anything was sent, such as an invalid header value
+]);
+/**
+ * The largest answer read. Deepgram's and GitHub's answers are a few kilobytes; a project's key
+ * listing of a thousand keys is about 300 KB.
+ */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+/**
+ * An HttpSend over undici with the given dispatcher (the proxy-aware agent in production).
+ * Redirects are never followed (undici.request does not), so credentials reach only the host
+ * they were configured for.
+ */
+function undiciSend(dispatcher, options) {
+    return async ({ method, url, headers, body, timeoutMs, signal }) => {
+        const deadline = Math.max(0, Math.min(options.timeoutMs, timeoutMs ?? options.timeoutMs));
+        // A timer cleared when the request ends: AbortSignal.timeout's would fire (and build an
+        // AbortError) for every request, long after its answer, which a busy broker pays for.
+        const timeout = new AbortController();
+        const timer = setTimeout(() => timeout.abort(), deadline).unref();
+        const abort = signal ? AbortSignal.any([timeout.signal, signal]) : timeout.signal;
+        const proxy = options.proxyFor?.(url);
+        try {
+            const response = await (0,undici/* request */.Em)(url, { method, headers, body, dispatcher, signal: abort });
+            const responseHeaders = flattenHeaders(response.headers);
+            const text = await readCapped(response.body, options.maxAnswerBytes, response.statusCode, responseHeaders);
+            return { status: response.statusCode, headers: responseHeaders, body: text };
+        }
+        catch (error) {
+            if (error instanceof http_AnswerTooLargeError)
+                throw error;
+            if (signal?.aborted)
+                throw new TransportError(`cancelled: ${String(signal.reason)}`, true, proxy);
+            if (abort.aborted)
+                throw new TransportError(`no complete answer within ${deadline} ms`, true, proxy);
+            throw toTransportError(error, proxy);
+        }
+        finally {
+            clearTimeout(timer);
+        }
+    };
+}
+/** The body as text, or AnswerTooLargeError as soon as it passes `limit` bytes (the rest is not read). */
+async function readCapped(body, limit, status, headers) {
+    const chunks = [];
+    let length = 0;
+    for await (const chunk of body) {
+        length += chunk.length;
+        if (length > limit) {
+            body.destroy();
+            throw new http_AnswerTooLargeError(status, headers, limit);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+function formatBytes(bytes) {
+    return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
+function flattenHeaders(headers) {
+    const flat = {};
+    for (const [name, value] of Object.entries(headers)) {
+        flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    return flat;
+}
+function toTransportError(error, proxy) {
+    const codes = errorCodes(error);
+    const message = error instanceof Error ? error.message : String(error);
+    // A proxy that cannot open the tunnel answers before our request is written.
+    const proxyRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(message);
+    const sent = !(proxyRefused || codes.some((code) => NOT_SENT_CODES.has(code)));
+    return new TransportError(codes.length > 0 ? `${message} (${codes.join(', ')})` : message, sent, proxy);
+}
+/** The `code`s along an error's chain of causes: undici wraps the socket's own error. */
+function errorCodes(error) {
+    const codes = [];
+    for (let e = error; e instanceof Error; e = e.cause) {
+        const code = e.code;
+        if (typeof code === 'string')
+            codes.push(code);
+    }
+    return codes;
+}
+/**
+ * The proxy undici's EnvHttpProxyAgent uses for `url`, without its credentials, or undefined
+ * when the request goes direct (no proxy set, or the host is in NO_PROXY).
+ */
+function proxyFromEnv(env, url) {
+    const target = new URL(url);
+    const http = env.HTTP_PROXY || env.http_proxy;
+    const chosen = target.protocol === 'https:' ? env.HTTPS_PROXY || env.https_proxy || http : http;
+    if (!chosen || bypassesProxy(env.NO_PROXY || env.no_proxy || '', target))
+        return undefined;
+    try {
+        const proxy = new URL(chosen);
+        return `${proxy.protocol}//${proxy.host}`;
+    }
+    catch {
+        return 'the proxy set in the environment (not a URL)';
+    }
+}
+/** NO_PROXY as undici reads it: `*`, or hosts (with an optional port) matching exactly or as a suffix. */
+function bypassesProxy(noProxy, target) {
+    const port = target.port || (target.protocol === 'https:' ? '443' : '80');
+    return noProxy
+        .split(/[,\s]+/)
+        .filter(Boolean)
+        .some((entry) => {
+        if (entry === '*')
+            return true;
+        const [host = '', entryPort] = entry.replace(/^\*?\./, '.').split(':');
+        if (entryPort !== undefined && entryPort !== port)
+            return false;
+        const name = target.hostname;
+        return host.startsWith('.')
+            ? name.endsWith(host) || name === host.slice(1)
+            : name === host || name.endsWith(`.${host}`);
+    });
+}
+/**
+ * A fetch over an HttpSend, for clients that want one (Octokit): they then share our proxy
+ * support and timeouts. Bodies are strings; that is all JSON APIs need.
+ */
+function fetchOver(send) {
+    return async (input, init) => {
+        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+        const headers = {};
+        new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+        const method = (init?.method ?? 'GET').toUpperCase();
+        const body = typeof init?.body === 'string' ? init.body : undefined;
+        const response = await send({ method, url, headers, body, signal: init?.signal ?? undefined });
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers))
+            if (value !== undefined)
+                responseHeaders.set(name, value);
+        // Statuses without content may not carry a body, not even an empty one.
+        const content = [101, 204, 205, 304].includes(response.status) ? null : response.body;
+        return new Response(content, { status: response.status, headers: responseHeaders });
+    };
+}
+
+;// CONCATENATED MODULE: ./src/shared/attempt.ts
+// One attempt of a request to a service, inside its step's budget: it is never sent once the job
+// is cancelled or the budget is spent, its deadline is what is left, and every way it can fail
+// without a usable answer becomes one of errors.ts's values, naming the service. The JSON service
+// core (json-service.ts, under Deepgram's client and the broker's) and GitHub's secret reads share
+// it, so all keep the same promises.
+
+
+async function sendAttempt(link, request, action, attempt) {
+    const { service, cancelled } = link;
+    if (cancelled?.aborted)
+        throw new errors_CancelledError(link.cancelledMessage(action));
+    const timeoutMs = Math.min(attempt.remainingMs, (link.deadline ?? Infinity) - link.now());
+    const host = new URL(request.url).host;
+    if (timeoutMs <= 0)
+        throw new errors_NetworkError(service, action, "no time was left in the step's budget", false, {
+            attempts: attempt.n - 1,
+            host,
+        });
+    try {
+        return await link.send({
+            ...request,
+            timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined,
+            signal: cancelled,
+        });
+    }
+    catch (error) {
+        if (cancelled?.aborted)
+            throw new errors_CancelledError(link.cancelledMessage(action));
+        if (error instanceof TransportError)
+            throw new errors_NetworkError(service, action, error.message, error.sent, {
+                attempts: attempt.n,
+                host,
+                proxy: error.proxy,
+            });
+        if (error instanceof http_AnswerTooLargeError)
+            throw tooLarge(link, error, action);
+        throw error;
+    }
+}
+/** A service's own answers are small: one too large to read came from something else. */
+function tooLarge(link, error, action) {
+    return http_oversizedAnswerError(error, {
+        service: link.service,
+        action,
+        requestId: link.requestIdOf(error.headers),
+        urlInput: link.urlInput,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/shared/retry.ts
+/**
+ * Main step: a few seconds of patience for a flaky service. The budget covers the attempts of one
+ * call, the one in flight included: no attempt's deadline reaches past it.
+ */
+const MAIN_POLICY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, budgetMs: 15_000 };
+/** Post step: short, because a cancelled job gives post steps seconds, not minutes. */
+const POST_POLICY = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000, budgetMs: 10_000 };
+/** No retry starts with less time than this left in its budget: it could not get an answer. */
+const MIN_ATTEMPT_MS = 1_000;
+/** The policy with its budget cut so that it ends by `deadline` (epoch ms) at the latest. */
+function retry_endingBy(policy, deadline, now) {
+    if (deadline === undefined)
+        return policy;
+    return { ...policy, budgetMs: Math.max(0, Math.min(policy.budgetMs, deadline - now)) };
+}
+/**
+ * Runs `attempt` until it succeeds, `classify` says stop, or the policy runs out. Each attempt is
+ * told the time left in the budget (`remainingMs`), which its deadline must not pass. Between
+ * attempts it waits an exponential, fully jittered delay, or what the service asked (Retry-After)
+ * when that fits in the budget. `beforeRetry` runs before each new attempt (e.g. a clean-up).
+ */
+async function retry_withRetry(attempt, classify, policy, clock, beforeRetry) {
+    const started = clock.now();
+    const remaining = () => started + policy.budgetMs - clock.now();
+    for (let n = 1;; n++) {
+        try {
+            return await attempt(n, remaining());
+        }
+        catch (error) {
+            const verdict = classify(error);
+            if (!verdict.retry || n >= policy.maxAttempts)
+                throw error;
+            const delay = retryDelay(n, policy, clock.random, verdict.retryAfterMs);
+            if (remaining() - delay < MIN_ATTEMPT_MS)
+                throw error;
+            if (beforeRetry)
+                await beforeRetry(error);
+            await clock.sleep(delay);
+            if (remaining() < MIN_ATTEMPT_MS)
+                throw error;
+        }
+    }
+}
+/** Delay before attempt n+1: Retry-After when given, else full jitter over base * 2^(n-1). */
+function retryDelay(n, policy, random, retryAfterMs) {
+    if (retryAfterMs !== undefined)
+        return Math.max(0, retryAfterMs);
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(random() * ceiling);
+}
+/** Reads Retry-After: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+function parseRetryAfter(value, now) {
+    if (value === undefined || value.trim() === '')
+        return undefined;
+    const text = value.trim();
+    if (/^\d+$/.test(text))
+        return Number(text) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+;// CONCATENATED MODULE: ./src/shared/json-service.ts
+// A JSON-over-HTTP service as this project's clients speak to it: each attempt inside the step's
+// budget (shared/attempt.ts), retries of what may pass, the answer parsed and checked, its request
+// id found, and refusals turned into errors that name the status, the service's message, the
+// request id and what to do. Deepgram's client and the broker's are this core plus their routes
+// and their domain checks, so both keep the same promises.
+
+
+
+
+class JsonService {
+    link;
+    dialect;
+    constructor(link, dialect) {
+        this.link = link;
+        this.dialect = dialect;
+    }
+    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
+    get deadline() {
+        return this.link.deadline ?? Infinity;
+    }
+    /**
+     * One attempt, not retried: for a request that is not safe to repeat (a create). A refusal is
+     * a ServiceError; a 2xx is handed back parsed, unchecked.
+     */
+    async once(request, attempt) {
+        const sentAt = this.link.clock.now();
+        const response = await this.exchange(request, attempt);
+        return this.accepted(response, request.action, sentAt);
+    }
+    /**
+     * A request that is safe to repeat, retried on transient failures within the step's budget.
+     * `read` checks the 2xx answer; `on404` is what a 404 means when it is not a refusal.
+     */
+    async retried(request, read, on404) {
+        const { policy, clock, deadline } = this.link;
+        return retry_withRetry(async (n, remainingMs) => {
+            const sentAt = clock.now();
+            const response = await this.exchange(request, { n, remainingMs });
+            if (response.status === 404 && on404 !== undefined)
+                return on404();
+            return read(this.accepted(response, request.action, sentAt));
+        }, json_service_transientVerdict, retry_endingBy(policy, deadline, clock.now()), clock);
+    }
+    async exchange(request, attempt) {
+        const { baseUrl, userAgent, cancelled, deadline, clock, send } = this.link;
+        const { service, urlInput, authorization, cancelledMessage, requestIdOf } = this.dialect;
+        const headers = { authorization, accept: 'application/json', 'user-agent': userAgent };
+        const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+        if (body !== undefined)
+            headers['content-type'] = 'application/json';
+        const link = {
+            service,
+            urlInput,
+            send,
+            now: clock.now,
+            deadline,
+            cancelled,
+            cancelledMessage,
+            requestIdOf: (h) => requestIdOf(h, undefined),
+        };
+        const url = `${baseUrl}${request.path}`;
+        return sendAttempt(link, { method: request.method, url, headers, body }, request.action, attempt);
+    }
+    accepted(response, action, sentAt) {
+        const body = parseJson(response.body);
+        const refused = () => this.dialect.refusal(response, action, this.link.clock.now());
+        if (response.status < 200 || response.status >= 300)
+            throw refused();
+        const requestId = this.dialect.requestIdOf(response.headers, body);
+        const unusable = (problem) => new errors_UnusableAnswerError(this.dialect.service, action, response.status, problem, requestId);
+        return {
+            status: response.status,
+            body,
+            requestId,
+            sentAt,
+            unusable,
+            object: () => {
+                if (typeof body !== 'object' || body === null)
+                    throw unusable('the answer is not a JSON object');
+                return body;
+            },
+            list: (name) => {
+                const value = field(body, name);
+                if (Array.isArray(value))
+                    return value;
+                throw unusable(`the answer has no ${name} list`);
+            },
+            refused,
+        };
+    }
+}
+/** Retry what may pass: no answer at all, 408, 429 and 5xx, after the service's Retry-After if it gave one. */
+function json_service_transientVerdict(error) {
+    if (error instanceof errors_NetworkError)
+        return { retry: true };
+    if (error instanceof errors_ServiceError && isTransientStatus(error.status)) {
+        const after = error.details.retryAfterSeconds;
+        return after === undefined ? { retry: true } : { retry: true, retryAfterMs: after * 1000 };
+    }
+    return { retry: false };
+}
+/** The whole seconds a refusal's Retry-After asks for, for ServiceError's retryAfterSeconds. */
+function retryAfterSecondsOf(response, now) {
+    const ms = parseRetryAfter(response.headers['retry-after'], now);
+    return ms === undefined ? undefined : Math.ceil(ms / 1000);
+}
+function isTransientStatus(status) {
+    return status === 408 || status === 429 || status >= 500;
+}
+
 ;// CONCATENATED MODULE: ./src/action/sources/broker-client.ts
 
 
@@ -33642,9 +33284,17 @@ const NUMBERS = [
  * the broker's status, code, message and the claims it matched, and say what to do, never the token.
  */
 class BrokerClient {
-    options;
+    service;
     constructor(options) {
-        this.options = options;
+        const { idToken, ...link } = options;
+        this.service = new JsonService(link, {
+            service: 'The broker',
+            urlInput: 'broker-url',
+            authorization: `Bearer ${idToken}`,
+            cancelledMessage,
+            requestIdOf: (headers) => headers['x-request-id'],
+            refusal: brokerError,
+        });
     }
     /**
      * One create, not retried here: a create is not idempotent (mintWithoutOrphans retries it, and
@@ -33652,89 +33302,75 @@ class BrokerClient {
      * key (not JSON, no key, ids that are not UUIDs, too large) is an UnusableAnswerError.
      */
     async createOnce(body, attempt) {
-        const action = 'creating the key';
-        const response = await this.send('POST', '/v1/keys', action, attempt, JSON.stringify(body));
-        const answer = this.expectOk(response, action);
-        const unusable = (problem) => new errors_UnusableAnswerError('The broker', action, response.status, problem, response.headers['x-request-id']);
-        if (typeof answer !== 'object' || answer === null)
-            throw unusable('the answer is not a JSON object');
-        const key = stringOf(field(answer, 'key'));
-        const keyId = stringOf(field(answer, 'key_id'));
-        const projectId = stringOf(field(answer, 'project_id'));
+        const answer = await this.service.once({ method: 'POST', path: '/v1/keys', action: 'creating the key', body }, attempt);
+        const created = answer.object();
+        const key = stringOf(field(created, 'key'));
+        const keyId = stringOf(field(created, 'key_id'));
+        const projectId = stringOf(field(created, 'project_id'));
         if (key === undefined)
-            throw unusable('the answer carries no key');
+            throw answer.unusable('the answer carries no key');
         if (keyId === undefined || !ids_isUuid(keyId))
-            throw unusable('its key_id is not a UUID');
+            throw answer.unusable('its key_id is not a UUID');
         if (projectId === undefined || !ids_isUuid(projectId))
-            throw unusable('its project_id is not a UUID');
+            throw answer.unusable('its project_id is not a UUID');
         return {
             key,
             apiKeyId: keyId.toLowerCase(),
             projectId: projectId.toLowerCase(),
-            expirationDate: stringOf(field(answer, 'expires_at')),
-            created: stringOf(field(answer, 'created')),
-            scopes: broker_client_stringsOf(field(answer, 'scopes')),
-            tags: broker_client_stringsOf(field(answer, 'tags')),
+            expirationDate: stringOf(field(created, 'expires_at')),
+            created: stringOf(field(created, 'created')),
+            scopes: stringsOf(field(created, 'scopes')) ?? [],
+            tags: stringsOf(field(created, 'tags')) ?? [],
         };
     }
     /**
-     * A temporary token (POST /v1/tokens). A grant leaves nothing behind, so it is retried like a
+     * A temporary token (POST /v1/tokens). A token leaves nothing behind, so it is retried like a
      * read. The answer is returned unchecked (checkToken), with when its attempt was sent.
      */
     async grantToken(expiration) {
-        const { policy, clock, deadline } = this.options;
-        return retry_withRetry(async (n, remainingMs) => {
-            const sentAt = clock.now();
-            const response = await this.send('POST', '/v1/tokens', GRANTING, { n, remainingMs }, JSON.stringify({ expiration }));
-            return {
-                body: this.expectOk(response, GRANTING),
-                sentAt,
-                status: response.status,
-                requestId: response.headers['x-request-id'],
-            };
-        }, client_transientVerdict, retry_endingBy(policy, deadline, clock.now()), clock);
+        const request = { method: 'POST', path: '/v1/tokens', action: GRANTING, body: { expiration } };
+        return this.service.retried(request, ({ body, sentAt, status, requestId }) => ({ body, sentAt, status, requestId }));
     }
     /** Deletes every key the broker minted for this repository with this invocation: their ids. */
     async deleteInvocation(invocation) {
         const action = "deleting this run's keys";
-        return this.retried('DELETE', `/v1/keys?invocation=${invocation}`, action, (body) => idsOf(field(body, 'deleted')));
+        return this.service.retried({ method: 'DELETE', path: `/v1/keys?invocation=${invocation}`, action }, deletedIds);
     }
     /** The live keys the broker minted for this repository and this secret. */
     async keysOfSecret(digest) {
         const action = "listing the secret's earlier keys";
-        return this.retried('GET', `/v1/keys?secret=${digest}`, action, (body, response) => {
-            const keys = field(body, 'keys');
-            if (!Array.isArray(keys))
-                throw new errors_UnusableAnswerError('The broker', action, response.status, 'the answer has no keys list', response.headers['x-request-id']);
-            return keys.flatMap((item) => {
-                const id = stringOf(field(item, 'key_id'));
-                // An id that is not a UUID is never sent back: the key is left to expire.
-                if (id === undefined || !ids_isUuid(id))
-                    return [];
-                return [
-                    {
-                        apiKeyId: id.toLowerCase(),
-                        created: stringOf(field(item, 'created')),
-                        expirationDate: stringOf(field(item, 'expires_at')),
-                    },
-                ];
-            });
-        });
+        return this.service.retried({ method: 'GET', path: `/v1/keys?secret=${digest}`, action }, (answer) => answer.list('keys').flatMap((item) => {
+            const id = stringOf(field(item, 'key_id'));
+            // An id that is not a UUID is never sent back: the key is left to expire.
+            if (id === undefined || !ids_isUuid(id))
+                return [];
+            return [
+                {
+                    apiKeyId: id.toLowerCase(),
+                    created: stringOf(field(item, 'created')),
+                    expirationDate: stringOf(field(item, 'expires_at')),
+                },
+            ];
+        }));
     }
     /** Deletes one key this broker minted for this repository; 404 means the broker does not know it (any more). */
     async deleteKey(keyId) {
-        const action = `deleting key ${keyId}`;
-        return this.retried('DELETE', `/v1/keys/${encodeURIComponent(keyId)}`, action, (body, response) => {
+        const request = {
+            method: 'DELETE',
+            path: `/v1/keys/${encodeURIComponent(keyId)}`,
+            action: `deleting key ${keyId}`,
+        };
+        return this.service.retried(request, (answer) => {
             // Only the broker's word that it deleted this key counts.
-            if (idsOf(field(body, 'deleted')).includes(keyId.toLowerCase()))
+            if (deletedIds(answer).includes(keyId.toLowerCase()))
                 return 'deleted';
-            throw new errors_UnusableAnswerError('The broker', action, response.status, 'the answer does not say the key was deleted, so it may still exist', response.headers['x-request-id']);
-        }, 'already-gone');
+            throw answer.unusable('the answer does not say the key was deleted, so it may still exist');
+        }, () => 'already-gone');
     }
     /** Deletes every key this broker minted for this repository that carries all the tags: their ids. */
     async deleteTagged(tags) {
         const action = `deleting the keys tagged ${tags.join(', ')}`;
-        return this.retried('DELETE', `/v1/keys?tags=${tags.map(encodeURIComponent).join(',')}`, action, (body) => idsOf(field(body, 'deleted')));
+        return this.service.retried({ method: 'DELETE', path: `/v1/keys?tags=${tagQuery(tags)}`, action }, deletedIds);
     }
     /**
      * What a key the broker minted for this repository used, from `since` (else the key's creation);
@@ -33743,8 +33379,9 @@ class BrokerClient {
     async usageOfKey(keyId, since) {
         const action = `reading the usage of key ${keyId}`;
         const query = since === undefined ? '' : `?since=${encodeURIComponent(since.toISOString())}`;
+        const path = `/v1/keys/${encodeURIComponent(keyId)}/usage${query}`;
         try {
-            const keys = await this.retried('GET', `/v1/keys/${encodeURIComponent(keyId)}/usage${query}`, action, (body, response) => usageList(body, response, action));
+            const keys = await this.service.retried({ method: 'GET', path, action }, usageList);
             return keys.find((usage) => usage.keyId === keyId.toLowerCase());
         }
         catch (error) {
@@ -33756,69 +33393,25 @@ class BrokerClient {
     /** What each key the broker minted for this repository with all the tags used. */
     async usageTagged(tags, since) {
         const action = `reading the usage of the keys tagged ${tags.join(', ')}`;
-        const query = `?tags=${tags.map(encodeURIComponent).join(',')}${since === undefined ? '' : `&since=${encodeURIComponent(since.toISOString())}`}`;
-        return this.retried('GET', `/v1/usage${query}`, action, (body, response) => usageList(body, response, action));
-    }
-    /** A request that is safe to repeat, retried on transient failures within the step's deadline. */
-    async retried(method, path, action, read, on404) {
-        const { policy, clock, deadline } = this.options;
-        return retry_withRetry(async (n, remainingMs) => {
-            const response = await this.send(method, path, action, { n, remainingMs });
-            if (response.status === 404 && on404 !== undefined)
-                return on404;
-            return read(this.expectOk(response, action), response);
-        }, client_transientVerdict, retry_endingBy(policy, deadline, clock.now()), clock);
-    }
-    async send(method, path, action, attempt, body) {
-        const { baseUrl, idToken, userAgent, cancelled, deadline, clock, send } = this.options;
-        const headers = {
-            authorization: `Bearer ${idToken}`,
-            accept: 'application/json',
-            'user-agent': userAgent,
-        };
-        if (body !== undefined)
-            headers['content-type'] = 'application/json';
-        const link = {
-            service: 'The broker',
-            urlInput: 'broker-url',
-            send,
-            now: clock.now,
-            deadline,
-            cancelled,
-            cancelledMessage: broker_client_cancelledMessage,
-            requestIdOf: (h) => h['x-request-id'],
-        };
-        return sendAttempt(link, { method, url: `${baseUrl}${path}`, headers, body }, action, attempt);
-    }
-    expectOk(response, action) {
-        if (response.status >= 200 && response.status < 300)
-            return parseJson(response.body);
-        throw brokerError(response, action, this.options.clock.now());
+        const query = `?tags=${tagQuery(tags)}${since === undefined ? '' : `&since=${encodeURIComponent(since.toISOString())}`}`;
+        return this.service.retried({ method: 'GET', path: `/v1/usage${query}`, action }, usageList);
     }
 }
+function tagQuery(tags) {
+    return tags.map(encodeURIComponent).join(',');
+}
 const GRANTING = 'granting a temporary token';
-function broker_client_cancelledMessage(action) {
+function cancelledMessage(action) {
     if (action === GRANTING)
         return GRANT_CANCELLED;
     return `The job was cancelled while ${action}. The post step asks the broker to delete any key this run created.`;
 }
-/** The claims the broker matched against its rules, as it reported them in a refusal. */
-const REPORTED_CLAIMS = [
-    'repository',
-    'repository_id',
-    'ref',
-    'environment',
-    'event_name',
-    'workflow_ref',
-    'job_workflow_ref',
-];
 /** A refusal, from the broker's `{error, message, claims}` body (or whatever a proxy in front said). */
 function brokerError(response, action, now) {
     const body = parseJson(response.body);
     const code = stringOf(field(body, 'error'));
     const text = response.body.replace(/\s+/g, ' ').trim().slice(0, 300);
     const message = (stringOf(field(body, 'message')) ?? (text || 'no message')).replace(/\s+/g, ' ').trim();
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
     return new errors_ServiceError({
         service: 'The broker',
         action,
@@ -33827,12 +33420,12 @@ function brokerError(response, action, now) {
         message: withClaims(message, field(body, 'claims')),
         requestId: response.headers['x-request-id'],
         hint: brokerHint(response.status, action, code),
-        retryAfterSeconds: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+        retryAfterSeconds: retryAfterSecondsOf(response, now),
     });
 }
 /** The message, and the claims the broker matched when its message does not name them already. */
 function withClaims(message, claims) {
-    const shown = REPORTED_CLAIMS.flatMap((name) => {
+    const shown = REFUSAL_CLAIMS.flatMap((name) => {
         const value = stringOf(field(claims, name));
         return value === undefined ? [] : [`${name} ${value.slice(0, 200)}`];
     });
@@ -33880,135 +33473,203 @@ function broker_client_grantHint(status, code) {
         return 'The broker limits keys and tokens per repository and minute; run the job again in a minute.';
     return brokerHint(status, 'granting', code);
 }
-function broker_client_stringsOf(value) {
-    return Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
-}
 /** The broker's `{keys: [usage…]}`, every entry checked; a key id that is not a UUID is left out. */
-function usageList(body, response, action) {
-    const unusable = (problem) => new errors_UnusableAnswerError('The broker', action, response.status, problem, response.headers['x-request-id']);
-    const keys = field(body, 'keys');
-    if (!Array.isArray(keys))
-        throw unusable('the answer has no keys list');
-    return keys.flatMap((item) => {
+function usageList(answer) {
+    return answer.list('keys').flatMap((item) => {
         const usage = usageFromJson(item);
         if (typeof usage === 'string')
-            throw unusable(usage);
+            throw answer.unusable(usage);
         return ids_isUuid(usage.keyId) ? [{ ...usage, keyId: usage.keyId.toLowerCase() }] : [];
     });
 }
-/** Key ids the broker reported; one that is not a UUID is left out (nothing is sent with it). */
-function idsOf(value) {
-    return broker_client_stringsOf(value)
-        .filter(ids_isUuid)
-        .map((id) => id.toLowerCase());
+/** The key ids the broker reported deleted; one that is not a UUID is left out (nothing is sent with it). */
+function deletedIds(answer) {
+    return (stringsOf(field(answer.body, 'deleted')) ?? []).filter(ids_isUuid).map((id) => id.toLowerCase());
 }
 
-;// CONCATENATED MODULE: ./src/action/sources/broker-inputs.ts
+;// CONCATENATED MODULE: ./src/deepgram/client.ts
 
 
 
-/** True when the step asks for broker mode (either broker input set; the other is then checked). */
-function broker_inputs_wantsBroker(getInput) {
-    return getInput('broker-url') !== '' || getInput('broker-audience') !== '';
-}
-const AUDIENCE = /^[\x21-\x7e]{1,256}$/;
+
 /**
- * broker-url and broker-audience, and the direct-mode inputs that have no place next to them:
- * the broker holds the Deepgram key, chooses the project and calls Deepgram itself.
+ * Deepgram's key management endpoints. Reads and deletes are retried on transient failures;
+ * `createKeyOnce` is not, because a create is not idempotent (see mint.ts for how it is retried).
  */
-function broker_inputs_readBrokerTarget(getInput) {
-    if (getInput('broker-url') === '') {
-        throw new InputError('broker-url', "is empty, and broker-audience needs it. Give the broker's URL (https://...), or remove broker-audience.");
+class DeepgramClient {
+    service;
+    constructor(options) {
+        const { apiKey, ...link } = options;
+        this.service = new JsonService(link, {
+            service: 'Deepgram',
+            urlInput: 'deepgram-api-url',
+            authorization: `Token ${apiKey}`,
+            cancelledMessage: client_cancelledMessage,
+            requestIdOf,
+            refusal: deepgramError,
+        });
     }
-    const url = readBaseUrl(getInput, 'broker-url', '');
-    for (const name of ['api-key', 'project-id']) {
-        if (getInput(name) !== '') {
-            throw new InputError(name, `must be empty with broker-url: the broker holds the Deepgram key and chooses the project. Remove ${name} from this step, or remove broker-url to mint with a key of your own.`);
-        }
+    /** Epoch ms by which every request of this client has ended; Infinity without a deadline. */
+    get deadline() {
+        return this.service.deadline;
     }
-    const deepgramApiUrl = getInput('deepgram-api-url');
-    if (deepgramApiUrl !== '' && deepgramApiUrl.replace(/\/+$/, '') !== readDeepgramApiUrl(() => '')) {
-        throw new InputError('deepgram-api-url', 'has no effect with broker-url: the broker calls Deepgram itself (its DEEPGRAM_API_URL). Remove it from this step.');
+    async listProjects() {
+        const request = { method: 'GET', path: '/v1/projects', action: 'listing the projects of api-key' };
+        return this.service.retried(request, (answer) => answer.list('projects').map((p) => ({
+            projectId: stringOf(field(p, 'project_id')) ?? '',
+            name: stringOf(field(p, 'name')) ?? '',
+        })));
     }
-    const audience = getInput('broker-audience') || new URL(url).origin;
-    if (!AUDIENCE.test(audience)) {
-        throw new InputError('broker-audience', "is not an audience. Give the audience of the broker's policy (its audience field), such as https://deepgram-broker.example.com, or leave it empty for the origin of broker-url.");
+    /**
+     * One create, not retried here (see mint.ts). A 2xx answer that is not a key (not JSON, no
+     * `key`, an `api_key_id` that is no UUID, too large) is an UnusableAnswerError: the key may exist.
+     */
+    async createKeyOnce(projectId, request, attempt = { n: 1, remainingMs: Infinity }) {
+        const path = keysPath(projectId);
+        const answer = await this.service.once({ method: 'POST', path, action: 'creating the key', body: request }, attempt);
+        const body = answer.object();
+        const key = stringOf(field(body, 'key'));
+        const apiKeyId = stringOf(field(body, 'api_key_id'));
+        if (key === undefined)
+            throw answer.unusable('the answer carries no key');
+        if (apiKeyId === undefined)
+            throw answer.unusable('the answer carries no api_key_id');
+        if (!ids_isUuid(apiKeyId))
+            throw answer.unusable('its api_key_id is not a UUID');
+        return {
+            apiKeyId: apiKeyId.toLowerCase(),
+            key,
+            scopes: stringsOf(field(body, 'scopes')) ?? [],
+            tags: stringsOf(field(body, 'tags')) ?? [],
+            expirationDate: stringOf(field(body, 'expiration_date')),
+            created: stringOf(field(body, 'created')),
+        };
     }
-    return { url, audience };
+    async listKeys(projectId) {
+        const request = { method: 'GET', path: keysPath(projectId), action: 'listing the project keys' };
+        return this.service.retried(request, (answer) => answer.list('api_keys').map((item) => toProjectKey(field(item, 'api_key'))));
+    }
+    /** One key; accepts both the flat `{api_key}` and the `{item: {member: {api_key}}}` shapes. */
+    async getKey(projectId, keyId) {
+        const request = { method: 'GET', path: keyPath(projectId, keyId), action: `reading key ${keyId}` };
+        return this.service.retried(request, ({ body }) => {
+            const nested = field(field(field(body, 'item'), 'member'), 'api_key');
+            return toProjectKey(nested ?? field(body, 'api_key'));
+        });
+    }
+    /**
+     * Deletes a key; 404 means it is gone already, which is what we wanted. A 2xx whose body reports
+     * an error is a failure: only Deepgram's word that it deleted the key counts.
+     */
+    async deleteKey(projectId, keyId) {
+        const request = { method: 'DELETE', path: keyPath(projectId, keyId), action: `deleting key ${keyId}` };
+        return this.service.retried(request, (answer) => {
+            if (reportsError(answer.body))
+                throw answer.refused();
+            return 'deleted';
+        }, () => 'already-gone');
+    }
+    /**
+     * A read under the project (usage, billing, the request log), retried like every read. `read`
+     * checks the answer's shape, throwing what `unusable` makes for one it cannot use.
+     */
+    async readProject(projectId, path, query, action, read) {
+        const search = new URLSearchParams(query).toString();
+        const target = `${projectPath(projectId)}/${path}${search === '' ? '' : `?${search}`}`;
+        return this.service.retried({ method: 'GET', path: target, action }, (answer) => read(answer.body, answer.unusable));
+    }
+    /**
+     * POST /v1/auth/grant: a temporary token. Nothing is created, so a failed or unanswered grant is
+     * retried like a read. The answer is returned as sent, with when its attempt was sent: grant.ts
+     * checks it.
+     */
+    async grantToken(ttlSeconds) {
+        const request = {
+            method: 'POST',
+            path: '/v1/auth/grant',
+            action: 'granting a temporary token',
+            body: { ttl_seconds: ttlSeconds },
+        };
+        return this.service.retried(request, ({ body, sentAt, status, requestId }) => ({ body, sentAt, status, requestId }));
+    }
 }
-
-;// CONCATENATED MODULE: ./src/action/sources/broker.ts
-
-
-
-function brokerSource(client, target) {
-    return {
-        service: 'The broker',
-        locator: { kind: 'broker', url: target.url, audience: target.audience },
-        where: `through the broker at ${target.url}`,
-        byHand: "It expires on its own; ask the broker's operators to delete it sooner.",
-        orphanAdvice: () => "it expires on its own, at the latest when its rule's max-expiration ends; ask the broker's operators to delete it sooner.",
-        createOnce: (request, attempt) => client.createOnce(createBody(request), attempt),
-        deleteInvocationKeys: (invocation) => client.deleteInvocation(invocation),
-        deleteKey: (keyId) => client.deleteKey(keyId),
-        keysOfSecret: (digest) => client.keysOfSecret(digest),
-        deleteTagged: async (tags) => ({ revoked: await client.deleteTagged(tags), notes: [], warnings: [] }),
-    };
+function client_cancelledMessage(action) {
+    return `The job was cancelled while ${action}. The post step deletes any key this run created.`;
 }
-/** Usage through the broker: it answers only for keys it minted for this repository, live ones. */
-function brokerUsage(client) {
-    return {
-        async usageOf(asks) {
-            const answers = await concurrency_mapBounded(asks, 5, (ask) => client.usageOfKey(ask.keyId, ask.since));
-            return {
-                keys: answers.filter((usage) => usage !== undefined),
-                unknown: asks.filter((_, i) => answers[i] === undefined).map((ask) => ask.keyId),
-            };
-        },
-        usageTagged: async (tags, since) => ({ keys: await client.usageTagged(tags, since), unknown: [] }),
-    };
+/** Deepgram's error bodies carry one of these; its success bodies (`{message}`) never do. */
+function reportsError(body) {
+    return ['err_code', 'error_code', 'err_msg', 'category', 'error'].some((name) => field(body, name) !== undefined);
 }
-/** The request in the broker's terms. Without a comment of ours the broker writes one naming the run and rule. */
-function createBody(request) {
-    const { expiration } = request;
-    const body = {
-        scopes: request.scopes,
-        expiration: expiration.kind === 'ttl' ? expiration.seconds : expiration.date.toISOString(),
-        invocation: request.invocation,
-    };
-    if (request.tags.length > 0)
-        body.tags = request.tags;
-    if (request.comment !== undefined)
-        body.comment = request.comment;
-    if (request.secret !== undefined)
-        body.secret = request.secret;
-    return body;
+/** Ids go into a path only when they are UUIDs: anything else is a bug or a hostile answer. */
+function projectPath(projectId) {
+    if (!ids_isUuid(projectId))
+        throw new errors_ActionError('A project id that is not a UUID was about to be sent to Deepgram; no request was made.');
+    return `/v1/projects/${projectId}`;
+}
+function keysPath(projectId) {
+    return `${projectPath(projectId)}/keys`;
+}
+function keyPath(projectId, keyId) {
+    if (!ids_isUuid(keyId))
+        throw new errors_ActionError('A key id that is not a UUID was about to be sent to Deepgram; no request was made.');
+    return `${keysPath(projectId)}/${keyId}`;
 }
 /**
- * A fresh ID token for the audience, by `deadline` (epoch ms) at the latest; undefined when the job
- * may have none. The request behind io.getIDToken has the same bound (main-step.ts), so nothing is
- * left open when this gives up.
+ * Turns a refusal into a ServiceError. Deepgram answers in three styles: legacy
+ * `{err_code, err_msg}`, modern `{category, message, details}`, and plain text.
  */
-async function fetchIdToken(io, audience, deadline, now) {
-    const waitMs = Math.max(0, Math.min(ID_TOKEN_TIMEOUT_MS, deadline - now()));
-    let timer;
-    const late = new Promise((_, fail) => {
-        timer = setTimeout(() => fail(new errors_ActionError(`Getting this job's ID token from the runner took over ${Math.round(waitMs / 1000)} s. Run the job again.`)), waitMs);
+function deepgramError(response, action, now) {
+    const body = parseJson(response.body);
+    const code = stringOf(field(body, 'err_code')) ?? stringOf(field(body, 'error_code')) ?? stringOf(field(body, 'category'));
+    const modern = [stringOf(field(body, 'message')), stringOf(field(body, 'details'))].filter(Boolean).join(' ');
+    const text = response.body.trim().slice(0, 300);
+    const message = stringOf(field(body, 'err_msg')) ??
+        (modern || undefined) ??
+        stringOf(field(body, 'reason')) ??
+        (typeof body === 'string' ? body : undefined) ??
+        (text || 'no message');
+    const requestId = requestIdOf(response.headers, body);
+    return new errors_ServiceError({
+        service: 'Deepgram',
+        action,
+        status: response.status,
+        code,
+        message: message.replace(/\s+/g, ' ').trim(),
+        requestId,
+        hint: deepgramHint(response.status, code),
+        retryAfterSeconds: retryAfterSecondsOf(response, now),
     });
-    try {
-        return await Promise.race([io.getIDToken(audience, waitMs), late]);
+}
+/** Deepgram's request id: in the body, else `dg-request-id`, else `x-request-id` (some gateways). */
+function requestIdOf(headers, body) {
+    return stringOf(field(body, 'request_id')) ?? headers['dg-request-id'] ?? headers['x-request-id'];
+}
+function deepgramHint(status, code) {
+    if (status >= 200 && status < 300)
+        return 'Deepgram did not confirm the deletion, so the key may still exist: check it in the Deepgram console.';
+    const upper = (code ?? '').toUpperCase();
+    if (upper.includes('PERMISSION') || upper === 'FORBIDDEN' || status === 403) {
+        return 'The api-key needs keys:write in this project (the member, admin and owner roles have it).';
     }
-    catch (error) {
-        if (error instanceof errors_ActionError)
-            throw error;
-        const why = errors_describeFailure(error)
-            .replace(/\s+/g, ' ')
-            .replace(/[\s.]*$/, '.');
-        throw new errors_ActionError(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
-    }
-    finally {
-        clearTimeout(timer);
-    }
+    if (status === 401)
+        return 'Check the api-key input: Deepgram does not accept it.';
+    if (status === 404)
+        return 'Check the project-id input: the project does not exist or api-key does not belong to it.';
+    if (status === 429)
+        return 'Deepgram is limiting requests; run the job again later.';
+    if (status >= 500)
+        return 'Deepgram had a problem; run the job again later.';
+    return undefined;
+}
+function toProjectKey(value) {
+    return {
+        apiKeyId: stringOf(field(value, 'api_key_id')) ?? '',
+        comment: stringOf(field(value, 'comment')) ?? '',
+        scopes: stringsOf(field(value, 'scopes')) ?? [],
+        tags: stringsOf(field(value, 'tags')),
+        expirationDate: stringOf(field(value, 'expiration_date')),
+        created: stringOf(field(value, 'created')),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/deepgram/mint.ts
@@ -34170,9 +33831,11 @@ function around(expected, tolerance) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/sources/deepgram.ts
-// Keys straight from Deepgram, with the admin key (api-key): the source of direct mode. Deepgram
-// shows every key of the project, so this source knows its own by the marker at the end of each
-// comment (deepgram/marker.ts).
+// Deepgram itself, with the step's api-key: the source of direct mode, for keys and for tokens.
+// Deepgram shows every key of the project, so this source knows its own by the marker at the end
+// of each comment (deepgram/marker.ts).
+
+
 
 
 
@@ -34181,7 +33844,7 @@ function around(expected, tolerance) {
 
 
 /** Deepgram's client for one step: every request ends by `deadline` (epoch ms), or on cancel. */
-function deepgram_deepgramClient(apiKey, baseUrl, reach, policy, deadline) {
+function deepgramClient(apiKey, baseUrl, reach, policy, deadline) {
     return new DeepgramClient({
         baseUrl,
         apiKey,
@@ -34194,18 +33857,18 @@ function deepgram_deepgramClient(apiKey, baseUrl, reach, policy, deadline) {
     });
 }
 /** The single project api-key can see; none or several is a question only the user can answer. */
-async function deepgram_discoverProject(client) {
+async function discoverProject(client) {
     const projects = await client.listProjects();
-    if (projects.some((p) => !isUuid(p.projectId))) {
-        throw new ActionError("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.");
+    if (projects.some((p) => !ids_isUuid(p.projectId))) {
+        throw new errors_ActionError("Input project-id: is empty, and Deepgram's project listing holds a project id that is not a UUID. Give the project id.");
     }
     const [only] = projects;
     if (projects.length === 1 && only)
         return only.projectId;
     if (projects.length === 0)
-        throw new ActionError('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
+        throw new errors_ActionError('Input project-id: is empty, and api-key belongs to no project. Give the project id.');
     const list = projects.map((p) => `${p.name} (${p.projectId})`).join(', ');
-    throw new ActionError(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
+    throw new errors_ActionError(`Input project-id: is empty, and api-key sees ${projects.length} projects: ${list}. Set project-id to one of them.`);
 }
 /**
  * Requests in flight at once when reading or deleting many keys: 400 keys at 100 ms each take
@@ -34216,13 +33879,9 @@ const KEY_CONCURRENCY = 20;
  * Deepgram as a KeySource, in one project. `defaultComment` names the run when the step gives no
  * comment; the marker that follows it is how this source finds its own keys again.
  */
-function deepgramSource(client, projectId, defaultComment, tagsRead = new Map()) {
+function deepgramKeySource(client, projectId, defaultComment, tagsRead = new Map()) {
     return {
-        service: 'Deepgram',
         locator: { kind: 'deepgram', projectId },
-        where: `in project ${projectId}`,
-        byHand: 'Delete it in the Deepgram console.',
-        orphanAdvice: (invocation) => `delete any key whose name ends with "${formatMarker({ kind: 'action', invocation }).trim()}" in the Deepgram console.`,
         async createOnce(request, attempt) {
             const body = createKeyBody({
                 projectId,
@@ -34258,6 +33917,32 @@ function deepgramSource(client, projectId, defaultComment, tagsRead = new Map())
                 report.warnings.push(`Left alone ${found.unreadable} listed keys whose ids are not UUIDs.`);
             return report;
         },
+    };
+}
+/** How messages name Deepgram's project, and what a person can do about its keys. */
+function deepgramTerms(projectId) {
+    return {
+        service: 'Deepgram',
+        where: `in project ${projectId}`,
+        byHand: 'Delete it in the Deepgram console.',
+        orphanAdvice: (invocation) => `delete any key whose name ends with "${formatMarker({ kind: 'action', invocation }).trim()}" in the Deepgram console.`,
+    };
+}
+/**
+ * Temporary tokens from Deepgram (POST /v1/auth/grant). A grant belongs to no project and leaves
+ * nothing behind, so it is retried like a read.
+ */
+function deepgramTokenSource(client) {
+    return { grant: async ({ seconds }) => tokenAnswerOf(await grantToken(client, seconds)) };
+}
+/** Either service's answer to a grant, its two fields as they came, for checkToken. */
+function tokenAnswerOf(answer) {
+    return {
+        accessToken: field(answer.body, 'access_token'),
+        expiresIn: field(answer.body, 'expires_in'),
+        sentAt: answer.sentAt,
+        status: answer.status,
+        requestId: answer.requestId,
     };
 }
 /** Ours, for this secret: the comment ends in an action marker carrying this digest. */
@@ -34326,79 +34011,174 @@ function createdOrDefault(created, now) {
     return Number.isNaN(at) ? new Date(now - USAGE_DAYS_WHEN_UNKNOWN * 86_400_000) : new Date(at);
 }
 
-;// CONCATENATED MODULE: ./src/action/sources/choose.ts
+;// CONCATENATED MODULE: ./src/action/sources/broker.ts
 
 
 
 
-
-
-
-/** Reads the inputs of the source the step asks for; the other mode's inputs must be empty. */
-function readSourceSpec(getInput, run) {
-    if (wantsBroker(getInput))
-        return { kind: 'broker', target: readBrokerTarget(getInput) };
+function brokerKeySource(client, target) {
     return {
-        kind: 'deepgram',
-        apiKey: readApiKey(getInput, run),
-        projectId: readProjectId(getInput),
-        apiUrl: readDeepgramApiUrl(getInput),
-        defaultComment: defaultComment(run),
+        locator: { kind: 'broker', url: target.url, audience: target.audience },
+        createOnce: (request, attempt) => client.createOnce(createBody(request), attempt),
+        deleteInvocationKeys: (invocation) => client.deleteInvocation(invocation),
+        deleteKey: (keyId) => client.deleteKey(keyId),
+        keysOfSecret: (digest) => client.keysOfSecret(digest),
+        deleteTagged: async (tags) => ({ revoked: await client.deleteTagged(tags), notes: [], warnings: [] }),
+    };
+}
+/** How messages name the broker, and what a person can do about its keys. */
+function brokerTerms(url) {
+    return {
+        service: 'The broker',
+        where: `through the broker at ${url}`,
+        byHand: "It expires on its own; ask the broker's operators to delete it sooner.",
+        orphanAdvice: () => "it expires on its own, at the latest when its rule's max-expiration ends; ask the broker's operators to delete it sooner.",
+    };
+}
+/** Temporary tokens from the broker's POST /v1/tokens; the ID token never reaches a log or an error. */
+function brokerTokenSource(client) {
+    return { grant: async ({ expiration }) => tokenAnswerOf(await client.grantToken(expiration)) };
+}
+/** Usage through the broker: it answers only for keys it minted for this repository, live ones. */
+function brokerUsage(client) {
+    return {
+        async usageOf(asks) {
+            const answers = await concurrency_mapBounded(asks, 5, (ask) => client.usageOfKey(ask.keyId, ask.since));
+            return {
+                keys: answers.filter((usage) => usage !== undefined),
+                unknown: asks.filter((_, i) => answers[i] === undefined).map((ask) => ask.keyId),
+            };
+        },
+        usageTagged: async (tags, since) => ({ keys: await client.usageTagged(tags, since), unknown: [] }),
+    };
+}
+/** The request in the broker's terms. Without a comment of ours the broker writes one naming the run and rule. */
+function createBody(request) {
+    const { expiration } = request;
+    const body = {
+        scopes: request.scopes,
+        expiration: expiration.kind === 'ttl' ? expiration.seconds : expiration.date.toISOString(),
+        invocation: request.invocation,
+    };
+    if (request.tags.length > 0)
+        body.tags = request.tags;
+    if (request.comment !== undefined)
+        body.comment = request.comment;
+    if (request.secret !== undefined)
+        body.secret = request.secret;
+    return body;
+}
+/**
+ * A fresh ID token for the audience, by `deadline` (epoch ms) at the latest; undefined when the job
+ * may have none. The request behind io.getIDToken has the same bound (runtime/host.ts), so nothing is
+ * left open when this gives up.
+ */
+async function fetchIdToken(io, audience, deadline, now) {
+    const waitMs = Math.max(0, Math.min(ID_TOKEN_TIMEOUT_MS, deadline - now()));
+    let timer;
+    const late = new Promise((_, fail) => {
+        timer = setTimeout(() => fail(new errors_ActionError(`Getting this job's ID token from the runner took over ${Math.round(waitMs / 1000)} s. Run the job again.`)), waitMs);
+    });
+    try {
+        return await Promise.race([io.getIDToken(audience, waitMs), late]);
+    }
+    catch (error) {
+        if (error instanceof errors_ActionError)
+            throw error;
+        const why = errors_describeFailure(error)
+            .replace(/\s+/g, ' ')
+            .replace(/[\s.]*$/, '.');
+        throw new errors_ActionError(`Getting this job's ID token from the runner failed: ${why} Run the job again.`);
+    }
+    finally {
+        clearTimeout(timer);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/sources/credentials.ts
+
+
+
+
+
+/**
+ * The credential of the source the plan names: api-key as given, or a fresh ID token from the
+ * runner (added to `secrets` at once, and never saved). Undefined when the job has none (forks,
+ * Dependabot, no id-token: write).
+ */
+async function getCredential(spec, deps, secrets) {
+    if (spec.kind === 'deepgram') {
+        if (spec.apiKey === '')
+            return undefined;
+        return {
+            keys: async () => {
+                const client = deepgramClient(spec.apiKey, spec.apiUrl, deps, deps.policy, deps.deadline);
+                const projectId = spec.projectId ?? (await discoverProject(client));
+                return openDeepgramKeys(spec, projectId, deps);
+            },
+            tokens: () => ({
+                ...deepgramTokenSource(deepgramClient(spec.apiKey, spec.apiUrl, deps, deps.policy, deps.deadline)),
+                service: 'Deepgram',
+                url: spec.apiUrl,
+            }),
+        };
+    }
+    const idToken = await fetchIdToken(deps.io, spec.target.audience, deps.deadline, deps.clock.now);
+    if (idToken === undefined)
+        return undefined;
+    secrets.add(idToken);
+    return {
+        keys: () => Promise.resolve(openBrokerKeys(spec.target, idToken, deps)),
+        tokens: () => ({
+            ...brokerTokenSource(brokerClient(spec.target, idToken, deps)),
+            service: 'The broker',
+            url: spec.target.url,
+        }),
     };
 }
 /**
- * The credential of the source: api-key as given, or a fresh ID token from the runner (masked at
- * once, and never saved). Undefined when the job has none (forks, Dependabot, no id-token: write).
+ * The source the post step finds from what main saved: api-key as post's input gives it, the ID
+ * token asked anew (added to `secrets`). Undefined when api-key is empty in post.
  */
-async function acquireCredential(spec, deps) {
-    if (spec.kind === 'deepgram')
-        return { spec, credential: spec.apiKey };
-    const token = await fetchIdToken(deps.io, spec.target.audience, deps.deadline, deps.clock.now);
-    if (token === undefined)
-        return undefined;
-    maskSecret(deps.io, token);
-    return { spec, credential: token };
-}
-/** Opens the source: Deepgram's project is found when the step gives none. */
-async function openSource({ spec, credential }, deps) {
-    if (spec.kind === 'broker')
-        return brokerKeys(spec.target, credential, deps);
-    const client = deepgramClient(credential, spec.apiUrl, deps, deps.policy, deps.deadline);
-    const projectId = spec.projectId ?? (await discoverProject(client));
-    return deepgramKeys(spec, credential, projectId, deps);
-}
-/**
- * The source the post step finds from what main saved: api-key is read again, the ID token asked
- * anew (and returned, to be kept out of messages). Undefined when api-key is empty in post.
- */
-async function reopenSource(locator, getInput, deps) {
+async function reopenKeySource(locator, inputs, deps, secrets) {
     if (locator.kind === 'broker') {
         const target = { url: locator.url, audience: locator.audience };
-        const found = await acquireCredential({ kind: 'broker', target }, deps);
-        if (found === undefined)
+        const credentialed = await getCredential({ kind: 'broker', target }, deps, secrets);
+        if (credentialed === undefined)
             throw new errors_ActionError('the post step got no GitHub ID token to show the broker (ACTIONS_ID_TOKEN_REQUEST_URL is not set).');
-        return { source: brokerKeys(target, found.credential, deps), credential: found.credential };
+        return credentialed.keys();
     }
-    const apiKey = getInput('api-key');
-    if (apiKey === '')
+    if (inputs.apiKey === '')
         return undefined;
-    return {
-        source: deepgramKeys({ kind: 'deepgram', apiKey, apiUrl: inputs_readDeepgramApiUrl(getInput), defaultComment: '' }, apiKey, locator.projectId, deps),
-        credential: apiKey,
-    };
+    if (typeof inputs.deepgramApiUrl !== 'string')
+        throw inputs.deepgramApiUrl;
+    const spec = { apiKey: inputs.apiKey, apiUrl: inputs.deepgramApiUrl, defaultComment: '' };
+    return openDeepgramKeys(spec, locator.projectId, deps);
 }
-function deepgramKeys(spec, apiKey, projectId, deps, tagsRead = new Map()) {
-    const client = deepgram_deepgramClient(apiKey, spec.apiUrl, deps, deps.policy, deps.deadline);
+function openDeepgramKeys(spec, projectId, deps, tagsRead = new Map()) {
+    const client = deepgramClient(spec.apiKey, spec.apiUrl, deps, deps.policy, deps.deadline);
     return {
-        ...deepgramSource(client, projectId, spec.defaultComment, tagsRead),
+        ...deepgramKeySource(client, projectId, spec.defaultComment, tagsRead),
         ...deepgramUsage(client, projectId, deps.clock.now, tagsRead),
+        ...deepgramTerms(projectId),
         deadline: deps.deadline,
-        renewed: () => deepgramKeys(spec, apiKey, projectId, renewedBudget(deps), tagsRead),
-        within: (budgetMs) => deepgramKeys(spec, apiKey, projectId, shorterBudget(deps, budgetMs), tagsRead),
+        renewed: () => openDeepgramKeys(spec, projectId, renewedBudget(deps), tagsRead),
+        within: (budgetMs) => openDeepgramKeys(spec, projectId, shorterBudget(deps, budgetMs), tagsRead),
     };
 }
-function brokerKeys(target, idToken, deps) {
-    const client = new BrokerClient({
+function openBrokerKeys(target, idToken, deps) {
+    const client = brokerClient(target, idToken, deps);
+    return {
+        ...brokerKeySource(client, target),
+        ...brokerUsage(client),
+        ...brokerTerms(target.url),
+        deadline: deps.deadline,
+        renewed: () => openBrokerKeys(target, idToken, renewedBudget(deps)),
+        within: (budgetMs) => openBrokerKeys(target, idToken, shorterBudget(deps, budgetMs)),
+    };
+}
+function brokerClient(target, idToken, deps) {
+    return new BrokerClient({
         baseUrl: target.url,
         idToken,
         send: deps.send,
@@ -34408,13 +34188,6 @@ function brokerKeys(target, idToken, deps) {
         deadline: deps.deadline,
         cancelled: deps.cancelled,
     });
-    return {
-        ...brokerSource(client, target),
-        ...brokerUsage(client),
-        deadline: deps.deadline,
-        renewed: () => brokerKeys(target, idToken, renewedBudget(deps)),
-        within: (budgetMs) => brokerKeys(target, idToken, shorterBudget(deps, budgetMs)),
-    };
 }
 function renewedBudget(deps) {
     return { ...deps, deadline: deps.clock.now() + deps.budgetMs };
@@ -34423,14 +34196,14 @@ function shorterBudget(deps, budgetMs) {
     return { ...deps, deadline: Math.min(deps.deadline, deps.clock.now() + budgetMs) };
 }
 /** The step has no credential: the failure (on-missing-credentials: fail), in this run's own terms. */
-function missingCredential(kind, run) {
-    if (kind === 'deepgram')
+function missingCredential(spec, run) {
+    if (spec.kind === 'deepgram')
         return `Input api-key: is empty. ${missingApiKeyCause(run)} To skip this step when the key is missing, set on-missing-credentials: skip.`;
     return `${NO_ID_TOKEN} ${missingIdTokenCause(run)} To skip this step when there is none, set on-missing-credentials: skip.`;
 }
 /** The step has no credential: the notice of a skipped step (on-missing-credentials: skip). */
-function skippedForMissingCredential(kind, run) {
-    if (kind === 'deepgram')
+function skippedForMissingCredential(spec, run) {
+    if (spec.kind === 'deepgram')
         return `Skipped: api-key is empty and on-missing-credentials is skip. ${missingApiKeyCause(run)}`;
     return `Skipped: ${NO_ID_TOKEN} on-missing-credentials is skip. ${missingIdTokenCause(run)}`;
 }
@@ -34642,6 +34415,54 @@ function splitResults(results) {
             byReason.set(r.error, [...(byReason.get(r.error) ?? []), describeTarget(r.target)]);
     const failed = [...byReason].map(([error, targets]) => `${targets.join(', ')}: ${error}`);
     return { held, failed };
+}
+
+;// CONCATENATED MODULE: ./src/github/plan.ts
+// A secret to write the new key to: where it lives, how to name it, and when two are the same.
+/** A human name for a target, used in logs, errors and the summary. */
+function plan_describeTarget(target) {
+    const type = target.type === 'dependabot' ? 'Dependabot ' : '';
+    if (target.scope === 'organization')
+        return `${type}organization ${target.org}`;
+    if (target.scope === 'environment')
+        return `${target.owner}/${target.repo} environment ${target.environment}`;
+    return `${type}repository ${target.owner}/${target.repo}`;
+}
+/** Where a target lives, without what its write sends (visibility, selected repositories). */
+function plan_placeOf(target) {
+    if (target.scope === 'organization')
+        return { scope: target.scope, type: target.type, org: target.org };
+    if (target.scope === 'environment')
+        return {
+            scope: target.scope,
+            type: target.type,
+            owner: target.owner,
+            repo: target.repo,
+            environment: target.environment,
+        };
+    return { scope: target.scope, type: target.type, owner: target.owner, repo: target.repo };
+}
+/**
+ * What makes two secret plans "the same secret", as one canonical string: the name as GitHub
+ * stores it (upper-cased), the type, the scope, and where it lives (repositories sorted and
+ * lower-cased, the environment lower-cased, the organization lower-cased), since GitHub's names
+ * are case-insensitive. The token is not part of it, and neither is an organization secret's
+ * visibility: visibility says who may read the secret, not which secret it is, so a run that
+ * changes it overwrites the same secret and the keys it replaced are just as replaced.
+ */
+function secretIdentity(plan) {
+    const [first] = plan.targets;
+    const repositories = plan.targets
+        .flatMap((t) => (t.scope === 'organization' ? [] : [`${t.owner}/${t.repo}`.toLowerCase()]))
+        .sort();
+    return JSON.stringify({
+        name: plan.name.toUpperCase(),
+        type: first?.type ?? 'actions',
+        scope: first?.scope ?? 'repository',
+        repositories,
+        environment: first?.scope === 'environment' ? first.environment.toLowerCase() : '',
+        organization: first?.scope === 'organization' ? first.org.toLowerCase() : '',
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/github/answers.ts
@@ -34879,7 +34700,6 @@ function secret_metadata_parseJson(text) {
 
 
 
-
 /**
  * How much earlier than the write's start (moved to GitHub's clock) `updated_at` may read and still
  * count as this write's: 1 s because GitHub's times are truncated to whole seconds, and 2 s more
@@ -34922,21 +34742,18 @@ function fateOf(answers) {
 }
 /**
  * Asks GitHub which targets hold the key, says what it found, and returns the key's fate. Never
- * throws: whatever goes wrong leaves the key kept. `secrets` collects github-token, for redaction.
+ * throws: whatever goes wrong leaves the key kept.
  */
-async function settleUnconfirmedWrites(key, deps, secrets) {
-    const { io } = deps;
+async function settleUnconfirmedWrites(key, deps) {
+    const { io, secrets } = deps;
     const kept = `Key ${key.keyId} is kept until it expires at ${key.expiresAt}`;
     const recorded = loadRecordedWrites(io);
     if (typeof recorded === 'string') {
         io.warning(`${kept}: the job ended while writing it to a secret, and the main step's ${recorded}, so GitHub was not asked which secrets hold it.`);
         return 'keep';
     }
-    const token = io.getInput('github-token');
-    if (token !== '') {
-        maskSecret(io, token);
-        secrets.push(token);
-    }
+    const token = deps.githubToken;
+    secrets.add(token);
     const asked = await askGitHub(recorded, token, deps);
     const answers = recorded.writes.map((write, i) => answerFor(write, asked[i], recorded.serverOffsetFloorMs));
     const report = describeAnswers(recorded, answers, secrets);
@@ -34967,7 +34784,7 @@ async function askGitHub(recorded, token, deps) {
         now: deps.clock.now,
         userAgent: deps.userAgent,
         deadline: deps.deadline,
-        timeoutMs: REQUEST_TIMEOUT_MS,
+        timeoutMs: OUTGOING_REQUEST_TIMEOUT_MS,
     };
     return concurrency_mapBounded(recorded.writes, CONCURRENCY, async (write) => {
         if (unasked(write))
@@ -34993,69 +34810,9 @@ function describeAnswers(recorded, answers, secrets) {
             byWhy.set(answer.why, [...(byWhy.get(answer.why) ?? []), write.place]);
     });
     const unknown = [...byWhy]
-        .map(([why, targets]) => `${targets.map(plan_describeTarget).join(', ')}: ${redact(why, secrets)}`)
+        .map(([why, targets]) => `${targets.map(plan_describeTarget).join(', ')}: ${secrets.redact(why)}`)
         .join(' ');
     return { holding: places(true).join(', '), lacking: places(false).join(', '), unknown };
-}
-
-;// CONCATENATED MODULE: ./src/action/usage/inputs.ts
-// The usage report's inputs: whether to report (usage-report) and from when (usage-since).
-// Read by main in every mode, so that a mistake fails the step before any request.
-
-
-/** How far back usage-since may reach: a year. Deepgram keeps its request log 90 days, its summaries longer. */
-const MAX_USAGE_DAYS = 366;
-const SINCE_FORMS = 'Give a duration back from now (7d, 2w, 36h, 1d12h), a UTC day (2026-12-01), or an ISO 8601 date-time with a zone (2026-12-01T12:00:00Z), at most 366 days back; or leave it empty for each key since its creation';
-function readUsageReport(getInput) {
-    const value = (getInput('usage-report') || 'auto').toLowerCase();
-    if (value === 'auto' || value === 'true' || value === 'false')
-        return value;
-    throw new errors_InputError('usage-report', `'${getInput('usage-report')}' is not one of auto, true or false.`);
-}
-/** usage-since as a time in the past, or undefined when empty. */
-function readUsageSince(getInput, now) {
-    const text = getInput('usage-since');
-    if (text === '')
-        return undefined;
-    const refuse = (why) => {
-        throw new InputError('usage-since', `'${text}' ${why}. ${SINCE_FORMS}.`);
-    };
-    const value = text.toLowerCase();
-    const seconds = durationSeconds(value);
-    let since;
-    if (seconds !== undefined) {
-        if (seconds <= 0)
-            refuse('is no time back from now');
-        since = new Date(now.getTime() - seconds * 1000);
-    }
-    else if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-        since = new Date(`${value}T00:00:00Z`);
-        if (Number.isNaN(since.getTime()) || since.toISOString().slice(0, 10) !== value)
-            refuse('is not a real day');
-    }
-    else if (/^\d{4}-\d{2}-\d{2}t\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:\d{2})$/.test(value)) {
-        since = new Date(value.toUpperCase());
-        if (Number.isNaN(since.getTime()))
-            refuse('is not a real date-time');
-    }
-    else {
-        return refuse('is not understood');
-    }
-    if (since.getTime() > now.getTime())
-        refuse('is in the future');
-    if (now.getTime() - since.getTime() > MAX_USAGE_DAYS * 86_400_000)
-        refuse('is more than 366 days back');
-    return since;
-}
-/** Both usage inputs, checked. usage-since applies to revoke and report mode: create reports each key since its creation. */
-function readUsagePlan(getInput, mode, now) {
-    const report = readUsageReport(getInput);
-    if (mode === 'create' && getInput('usage-since') !== '')
-        throw new InputError('usage-since', 'applies to mode: revoke and mode: report only; in create mode the post step reports the key since its creation. Remove it from this step.');
-    const since = readUsageSince(getInput, now);
-    if (report === 'false' && mode === 'report')
-        throw new InputError('usage-report', 'is false, and mode: report does nothing else than report usage. Set usage-report: auto or true, or remove the step.');
-    return { report, ...(since === undefined ? {} : { since }) };
 }
 
 ;// CONCATENATED MODULE: ./src/action/usage/summary.ts
@@ -35177,7 +34934,7 @@ async function reportUsage(target, source, plan, io, options) {
             target.kind === 'keys' ? await bounded.usageOf(target.asks) : await bounded.usageTagged(target.tags, target.since);
     }
     catch (error) {
-        say(`Could not read the usage of ${options.context.what} ${source.where}: ${redact(errors_describeFailure(error), options.secrets)} See the Usage page of the Deepgram console instead.`, (m) => io.info(m));
+        say(`Could not read the usage of ${options.context.what} ${source.where}: ${options.secrets.redact(errors_describeFailure(error))} See the Usage page of the Deepgram console instead.`, (m) => io.info(m));
         return undefined;
     }
     const { keys, unknown } = answer;
@@ -35252,28 +35009,22 @@ async function reportMode(keys, source, plan, io, secrets) {
 ;// CONCATENATED MODULE: ./src/action/usage/post.ts
 
 
-
 /** Main, once the key is made: what post's report needs of it. */
 function saveUsageFacts(io, key) {
     io.saveState('key-created', key.created ?? '');
     io.saveState('key-tags', key.tags.join(','));
 }
 /** Post, before the delete: the key's usage since its creation, within USAGE_BUDGET_MS. Never throws. */
-async function reportBeforeDelete(io, source, keyId, secrets) {
-    let plan;
-    try {
-        plan = { report: readUsageReport((name) => io.getInput(name)) };
-    }
-    catch {
-        // Main refused the same value before it created anything; a key here means it was not refused.
+async function reportBeforeDelete(io, source, keyId, { report, secrets }) {
+    // Main refused a value it does not know before it created anything; a key here means it was not refused.
+    if (report === undefined)
         return;
-    }
     const created = Date.parse(io.getState('key-created'));
     const tags = io
         .getState('key-tags')
         .split(',')
         .filter((tag) => tag !== '');
-    await reportUsage({ kind: 'keys', asks: [Number.isNaN(created) ? { keyId } : { keyId, since: new Date(created) }] }, source, plan, io, {
+    await reportUsage({ kind: 'keys', asks: [Number.isNaN(created) ? { keyId } : { keyId, since: new Date(created) }] }, source, { report }, io, {
         budgetMs: USAGE_BUDGET_MS,
         outputs: false,
         context: {
@@ -35285,10 +35036,8 @@ async function reportBeforeDelete(io, source, keyId, secrets) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/action/run-post.ts
-// The post step: delete the key main created, if there is one to delete, through the source main
-// used. It never fails the job: the key expires on its own, so a failed revocation is a warning.
-// It does not trust the runner's clock to say the key has expired: only the source's word counts.
+;// CONCATENATED MODULE: ./src/action/post-step.ts
+
 
 
 
@@ -35302,15 +35051,12 @@ async function runPost(deps) {
     const { io } = deps;
     // One bound for all of post's work, GitHub's questions included.
     const deadline = deps.clock.now() + POST_BUDGET_MS;
-    const secrets = [];
-    const apiKey = io.getInput('api-key');
-    if (apiKey !== '') {
-        maskSecret(io, apiKey);
-        secrets.push(apiKey);
-    }
+    const inputs = readPostInputs((name) => io.getInput(name));
+    const secrets = new Secrets(io);
+    secrets.add(inputs.apiKey);
     let work = loadPostWork(io);
     if (work.kind === 'none') {
-        io.info(io.getInput('credential').toLowerCase() === 'token'
+        io.info(inputs.tokenCredential
             ? 'A temporary token cannot be revoked and leaves nothing behind: nothing to do.'
             : 'The main step created no key: nothing to revoke.');
         return;
@@ -35320,8 +35066,13 @@ async function runPost(deps) {
         return;
     }
     if (work.kind === 'key' && work.askGitHub) {
-        const questions = { ...deps, deadline: Math.min(deadline, deps.clock.now() + POST_GITHUB_QUESTIONS_MS) };
-        if ((await settleUnconfirmedWrites(work, questions, secrets)) === 'keep')
+        const questions = {
+            ...deps,
+            githubToken: inputs.githubToken,
+            secrets,
+            deadline: Math.min(deadline, deps.clock.now() + POST_GITHUB_QUESTIONS_MS),
+        };
+        if ((await settleUnconfirmedWrites(work, questions)) === 'keep')
             return;
         work = { ...work, revoke: true };
     }
@@ -35330,23 +35081,15 @@ async function runPost(deps) {
         return;
     }
     const what = work.kind === 'key' ? `key ${work.keyId}` : 'the key this run may have created';
-    const sourceDeps = {
-        ...deps,
-        policy: POST_POLICY,
-        deadline,
-        budgetMs: POST_BUDGET_MS,
-    };
     try {
-        const getInput = (name) => io.getInput(name);
-        const reopened = await reopenSource(work.locator, getInput, sourceDeps);
-        if (reopened === undefined) {
+        const reach = { ...deps, policy: POST_POLICY, deadline, budgetMs: POST_BUDGET_MS };
+        const source = await reopenKeySource(work.locator, inputs, reach, secrets);
+        if (source === undefined) {
             io.warning(`Could not revoke ${what}: api-key is empty in the post step. ${work.kind === 'key' ? `It expires on its own at ${work.expiresAt}.` : "Check the project's keys in the Deepgram console."}`);
             return;
         }
-        const { source, credential } = reopened;
-        secrets.push(credential);
         if (work.kind === 'key') {
-            await reportBeforeDelete(io, source, work.keyId, secrets);
+            await reportBeforeDelete(io, source, work.keyId, { report: inputs.usageReport, secrets });
             const outcome = await source.deleteKey(work.keyId);
             io.info(outcome === 'deleted' ? `Revoked key ${work.keyId}.` : `Key ${work.keyId} was already deleted.`);
             await io.appendSummary(revokedSummary(work.keyId, outcome));
@@ -35362,7 +35105,7 @@ async function runPost(deps) {
     }
     catch (error) {
         const later = work.kind === 'key' ? `It expires on its own at ${work.expiresAt}.` : 'It expires on its own.';
-        io.warning(`Could not revoke ${what}: ${redact(errors_describeFailure(error), secrets)} ${later}`);
+        io.warning(`Could not revoke ${what}: ${secrets.redact(errors_describeFailure(error))} ${later}`);
     }
 }
 
@@ -35423,7 +35166,9 @@ async function requestIdToken(send, service, audience, timeoutMs, userAgent) {
     return value;
 }
 
-;// CONCATENATED MODULE: ./src/action/wiring.ts
+;// CONCATENATED MODULE: ./src/action/runtime/host.ts
+// What the runner's host gives the steps: the network (undici, behind a proxy or not), the
+// runner's ID-token service, the clock, the job's signals, and the run's environment.
 
 
 
@@ -35441,8 +35186,8 @@ function realHttp(env) {
     const behindProxy = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
     const agent = behindProxy ? new undici/* EnvHttpProxyAgent */.J2() : new undici/* Agent */.g6();
     const send = undiciSend(agent, {
-        timeoutMs: REQUEST_TIMEOUT_MS,
-        maxBodyBytes: MAX_BODY_BYTES,
+        timeoutMs: OUTGOING_REQUEST_TIMEOUT_MS,
+        maxAnswerBytes: MAX_ANSWER_BYTES,
         proxyFor: (url) => proxyFromEnv(env, url),
     });
     // Destroying lets the process end now: idle keep-alive sockets, and any request still open once
@@ -35504,13 +35249,13 @@ function forkOf(eventPath) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/action/post-step.ts
+;// CONCATENATED MODULE: ./src/action/runtime/launch-post.ts
+// The post step with the real runner, network and clock: what post.ts runs, and local-action too.
 
 
 
 
-/** The post step with the real runner, network and clock. Shared by dist/ and local-action. */
-async function run() {
+async function launchPost() {
     const http = realHttp(process.env);
     try {
         await runPost({
@@ -35524,24 +35269,9 @@ async function run() {
         await http.close();
     }
 }
+/** local-action runs the module's `run`. */
+const run = (/* unused pure expression or super */ null && (launchPost));
 
-
-/***/ }),
-
-/***/ 7718:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _post_step_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5244);
-// Entry of the post step (action.yml runs.post, bundled into dist/post).
-
-await (0,_post_step_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
-// The step is done: whatever is still open (a request nobody waits for any more) must not keep it
-// running. process.exitCode is the step's result (core.setFailed sets it).
-process.exit();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
