@@ -7,7 +7,14 @@ import { mountedVolume, type MountedVolume } from '../../harness/mounted-volume.
 import { DEFAULT_ACCOUNT, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
 import { startBroker, type RunningBroker } from '../../harness/broker.ts'
 import { parseExposition, valueOf } from '../helpers/prometheus.ts'
-import { examplePolicy, expectNoLeaks, PROJECT_ID, startWorld, type BrokerAnswer, type World } from './helpers.ts'
+import {
+  examplePolicy,
+  expectNoLeaks,
+  PROJECT_ID,
+  startWorld,
+  type BrokerAnswer,
+  type World,
+} from '../helpers/broker.ts'
 
 const fingerprint = (key: string): string => createHash('sha256').update(key).digest('hex').slice(0, 16)
 

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path'
 import { parse, stringify } from 'yaml'
 import { runBrokerToExit } from '../../harness/broker.ts'
 import { parsePolicy } from '../../src/broker/policy/policy.ts'
-import { ADMIN_KEY, PROJECT_ID } from './helpers.ts'
+import { ADMIN_KEY, PROJECT_ID } from '../helpers/broker.ts'
 
 let dir: string
 let listener: Server

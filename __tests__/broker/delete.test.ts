@@ -1,5 +1,5 @@
 // DELETE /v1/keys/{key_id} and DELETE /v1/keys?tags=… end to end, and the per-repository limit.
-import { examplePolicy, startWorld, type World } from './helpers.ts'
+import { examplePolicy, startWorld, type World } from '../helpers/broker.ts'
 
 const APP = { ref: 'refs/heads/feature/x' }
 const OTHER = { repository: 'octo-org/other', repository_id: '2002' }

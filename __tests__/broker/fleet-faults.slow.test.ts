@@ -2,8 +2,8 @@
 // answer comes within the check's deadline, fail closed refuses with 503 and /readyz says not
 // ready, fail open admits uncounted and says so, and both recover without a restart. These wait
 // out reconnections and probes in real time.
-import { auditLineWhere } from './helpers.ts'
-import { metricOf, startFleet, type Fleet } from './fleet-helpers.ts'
+import { auditLineWhere } from '../helpers/broker.ts'
+import { metricOf, startFleet, type Fleet } from '../helpers/fleet.ts'
 
 jest.setTimeout(90_000)
 

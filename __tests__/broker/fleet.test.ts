@@ -2,7 +2,7 @@
 // repository however many replicas serve it, nothing of the caller's in the store's keys, and
 // a TTL on every key.
 import { createHash } from 'node:crypto'
-import { metricOf, startFleet, type Fleet } from './fleet-helpers.ts'
+import { metricOf, startFleet, type Fleet } from '../helpers/fleet.ts'
 
 let fleet: Fleet
 

@@ -4,7 +4,7 @@
 import { createHmac } from 'node:crypto'
 import { adminKeyMarkerSecret } from '../../src/broker/ownership.ts'
 import { startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
-import { ADMIN_KEY, auditLineWhere, examplePolicy, PROJECT_ID, startWorld, type World } from './helpers.ts'
+import { ADMIN_KEY, auditLineWhere, examplePolicy, PROJECT_ID, startWorld, type World } from '../helpers/broker.ts'
 
 const APP = { ref: 'refs/heads/feature/x' }
 const OTHER = { repository: 'octo-org/other', repository_id: '2002' }

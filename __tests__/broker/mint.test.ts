@@ -1,6 +1,6 @@
 // POST /v1/keys end to end: the bundled broker, the Deepgram emulator and the local issuer.
 import { parseMarker } from '../../src/deepgram/marker.ts'
-import { examplePolicy, PROJECT_ID, startWorld, type BrokerAnswer, type World } from './helpers.ts'
+import { examplePolicy, PROJECT_ID, startWorld, type BrokerAnswer, type World } from '../helpers/broker.ts'
 
 let world: World
 const answers: BrokerAnswer[] = []

@@ -1,6 +1,6 @@
 // Forged and foreign tokens against the bundled broker; how it treats its issuer's answers.
 import { startOidcIssuer, type Forgery, type OidcIssuer } from '../../harness/oidc-issuer.ts'
-import { examplePolicy, startWorld, type World } from './helpers.ts'
+import { examplePolicy, startWorld, type World } from '../helpers/broker.ts'
 
 const FEATURE = { ref: 'refs/heads/feature/x' }
 

@@ -7,7 +7,7 @@ import { startBroker } from '../../harness/broker.ts'
 import { startOidcIssuer } from '../../harness/oidc-issuer.ts'
 import { parseExposition, valueOf } from '../helpers/prometheus.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { ADMIN_KEY, examplePolicy, expectNoLeaks, startWorld, type World } from './helpers.ts'
+import { ADMIN_KEY, examplePolicy, expectNoLeaks, startWorld, type World } from '../helpers/broker.ts'
 
 const METRICS = { METRICS_PORT: '0' }
 

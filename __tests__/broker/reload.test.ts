@@ -8,7 +8,7 @@ import { mountedVolume, type MountedVolume } from '../../harness/mounted-volume.
 import { startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
 import type { RunningBroker } from '../../harness/broker.ts'
 import { parseExposition, valueOf } from '../helpers/prometheus.ts'
-import { examplePolicy, startWorld, type World } from './helpers.ts'
+import { examplePolicy, startWorld, type World } from '../helpers/broker.ts'
 
 const OTHER = { repository: 'octo-org/other', repository_id: '2002' }
 const OTHER_RULE = { name: 'other', match: { repository_id: '2002' }, scopes: ['usage:write'] }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { runBrokerToExit, startBroker, type BrokerOptions } from '../../harness/broker.ts'
-import { ADMIN_KEY, PROJECT_ID, expectNoLeaks } from './helpers.ts'
+import { ADMIN_KEY, PROJECT_ID, expectNoLeaks } from '../helpers/broker.ts'
 
 const RULE = {
   name: 'app-tests',

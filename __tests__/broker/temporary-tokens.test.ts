@@ -1,7 +1,7 @@
 // POST /v1/tokens end to end (issue 16): the bundled broker grants temporary tokens under the same
 // authentication, rules and rate limit as keys, and never shows a token in its output.
 import { waitFor } from '../helpers/wait.ts'
-import { examplePolicy, startWorld, type BrokerAnswer, type World } from './helpers.ts'
+import { examplePolicy, startWorld, type BrokerAnswer, type World } from '../helpers/broker.ts'
 
 let world: World
 const FEATURE = { ref: 'refs/heads/feature/x' }

@@ -1,7 +1,7 @@
 // GET /v1/keys/{key_id}/usage and GET /v1/usage?tags=… of dist/broker: only the caller's keys,
 // under deletes-per-minute, audited, JSON.
 import { silentWav } from '../../harness/deepgram-usage.ts'
-import { auditLineWhere, examplePolicy, startWorld, type World } from './helpers.ts'
+import { auditLineWhere, examplePolicy, startWorld, type World } from '../helpers/broker.ts'
 
 const APP = { ref: 'refs/heads/main' }
 const OTHER = { repository: 'octo-org/other', repository_id: '2002' }

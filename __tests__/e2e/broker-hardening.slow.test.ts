@@ -1,7 +1,7 @@
 // The broker's own limits, each waited out for real: a body or headers trickled in, and Deepgram
 // never answering a mint during a drain. In the slow project: npm test and CI run them, npx jest does not.
 import { connect, type Socket } from 'node:net'
-import { auditLineWhere, mintReached, startWorld, type World } from '../broker/helpers.ts'
+import { auditLineWhere, mintReached, startWorld, type World } from '../helpers/broker.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const APP = { ref: 'refs/heads/feature/x' }

@@ -2,7 +2,7 @@
 // the bundled dist/broker: odd request targets, broken and slow clients, callers who leave,
 // SIGTERM during a mint, a key set with two keys under one kid, and line separators in claims.
 import { connect, type Socket } from 'node:net'
-import { auditLineWhere, examplePolicy, mintReached, startWorld, type World } from '../broker/helpers.ts'
+import { auditLineWhere, examplePolicy, mintReached, startWorld, type World } from '../helpers/broker.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const APP = { ref: 'refs/heads/feature/x' }

@@ -5,8 +5,8 @@ import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deep
 import { startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
 import { startBroker, type BrokerExit, type RunningBroker } from '../../harness/broker.ts'
 import { startRedis, type RunningRedis } from '../../harness/redis.ts'
-import { parseExposition, valueOf } from '../helpers/prometheus.ts'
-import { ADMIN_KEY, examplePolicy, expectNoLeaks, type BrokerAnswer } from './helpers.ts'
+import { parseExposition, valueOf } from './prometheus.ts'
+import { ADMIN_KEY, examplePolicy, expectNoLeaks, type BrokerAnswer } from './broker.ts'
 
 /** A client of the store, RESP2 as the broker's. */
 function storeClient(url: string) {

@@ -9,7 +9,7 @@ import {
 } from '../../harness/deepgram-emulator.ts'
 import { DEFAULT_AUDIENCE, startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
 import { startBroker, type RunningBroker } from '../../harness/broker.ts'
-import { waitFor } from '../helpers/wait.ts'
+import { waitFor } from './wait.ts'
 
 export const ADMIN_KEY = DEFAULT_ACCOUNT.apiKey
 export const PROJECT_ID = DEFAULT_PROJECT.projectId
