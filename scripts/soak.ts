@@ -2,7 +2,7 @@
 // under mixed traffic for N minutes, against the Deepgram emulator (20 ms latency) and the local
 // issuer, all on 127.0.0.1. Every request comes from a new repository, except the few that hammer
 // one until keys-per-minute refuses them. The mix: mints (half of the keys then deleted by their
-// caller), listings, temporary tokens, forged tokens, repositories no rule takes, and callers that
+// caller at once, the other half a job's minute later), listings, temporary tokens, forged tokens, repositories no rule takes, and callers that
 // leave while their key is being made. The broker's resident memory and open descriptors are
 // sampled every 10 s. At the end: requests, 5xx, p99, memory over time, and the keys left alive
 // in the emulator that no caller holds.
@@ -31,6 +31,8 @@ if (!(minutes > 0 && minutes <= 120) || !(rate > 0 && rate <= 500) || !['memory'
 const MAX_REQUESTS = Math.ceil(minutes * 60 * rate)
 const SAMPLE_MS = 10_000
 const HOT_REPOSITORY = 'hot'
+/** How long a job that keeps its key holds it before its post step deletes it. */
+const JOB_MS = 60_000
 const FORGERIES: Forgery[] = ['bad-signature', 'alg-none', 'expired', 'wrong-audience', 'unknown-kid']
 
 type Kind = 'mint' | 'list' | 'token' | 'forged' | 'refused' | 'leaver' | 'hot'
@@ -151,6 +153,21 @@ try {
   })
   const mintBody = JSON.stringify({ expiration: '1h' })
 
+  const release = async (keyId: string, token: string): Promise<void> => {
+    const deleted = await call('DELETE', `/v1/keys/${keyId}`, token, undefined)
+    if (deleted?.status === 200) held.delete(keyId)
+  }
+  // The other half are held for a job's length and then deleted, as a job's post step does: the
+  // project's keys stay as many as real use keeps alive, not every key of the whole soak.
+  const jobEndings = new Set<NodeJS.Timeout>()
+  const endJobLater = (keyId: string, token: string): void => {
+    const ending = setTimeout(() => {
+      jobEndings.delete(ending)
+      void release(keyId, token)
+    }, JOB_MS)
+    jobEndings.add(ending)
+  }
+
   const one = async (n: number): Promise<void> => {
     const kind = MIX[n % MIX.length] as Kind
     switch (kind) {
@@ -160,10 +177,8 @@ try {
         const keyId = answer?.status === 200 ? String(answer.body.key_id) : undefined
         if (keyId === undefined) return
         held.add(keyId)
-        if (n % 2 === 0) {
-          const deleted = await call('DELETE', `/v1/keys/${keyId}`, token, undefined)
-          if (deleted?.status === 200) held.delete(keyId)
-        }
+        if (n % 2 === 0) await release(keyId, token)
+        else endJobLater(keyId, token)
         return
       }
       case 'list':
@@ -213,6 +228,8 @@ try {
     void work.finally(() => inFlight.delete(work))
   }
   await Promise.all(inFlight)
+  // Jobs still running when the soak ends keep their keys: they are counted as held.
+  for (const ending of jobEndings) clearTimeout(ending)
   // Let the broker finish deleting the keys of callers who left (each within its deadline).
   await new Promise((done) => setTimeout(done, 2_000))
   sample()

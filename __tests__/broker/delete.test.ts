@@ -84,6 +84,19 @@ describe('DELETE /v1/keys/{key_id}', () => {
     world.dg.fail({ route: 'delete', status: 403 })
     expect((await remove(keyId)).body).toMatchObject({ error: 'deepgram_failed', deepgram_status: 403 })
   })
+
+  test.each([
+    ['not JSON', '<html>Bad gateway</html>'],
+    ['over 1 MiB', { api_keys: [{ padding: 'x'.repeat(1_100_000) }] }],
+  ])('a listing Deepgram answers with 200 but %s: 502 deepgram_failed, JSON, never a 500', async (_what, body) => {
+    world.dg.fail({ route: 'list', status: 200, body })
+    const answer = await world.call('GET', '/v1/keys?invocation=0123456789abcdef', { token: await world.sign(APP) })
+    expect(answer.status).toBe(502)
+    expect(answer.body).toMatchObject({
+      error: 'deepgram_failed',
+      message: expect.stringMatching(/^Deepgram answered HTTP 200 while /),
+    })
+  })
 })
 
 describe.each([

@@ -81341,7 +81341,8 @@ async function callDeepgram(call, keyId) {
                 details: { deepgram_status: status, deepgram_request_id: requestId ?? null },
             });
         }
-        if (error instanceof NetworkError || error instanceof ActionError)
+        // An answer that is not what it should be (too large, not JSON) is Deepgram's failure too: a 502, never a 500.
+        if (error instanceof NetworkError || error instanceof ActionError || error instanceof UnusableAnswerError)
             throw new Refusal(502, 'deepgram_failed', `${error.message} Try again later.`);
         throw error;
     }

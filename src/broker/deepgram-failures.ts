@@ -1,5 +1,5 @@
 // Deepgram's failures as the broker's answers.
-import { ActionError, NetworkError, ServiceError } from '../shared/errors.ts'
+import { ActionError, NetworkError, ServiceError, UnusableAnswerError } from '../shared/errors.ts'
 import { Refusal } from './refusal.ts'
 
 export function keyNotFound(keyId: string): Refusal {
@@ -23,7 +23,8 @@ export async function callDeepgram<T>(call: () => Promise<T>, keyId?: string): P
         },
       )
     }
-    if (error instanceof NetworkError || error instanceof ActionError)
+    // An answer that is not what it should be (too large, not JSON) is Deepgram's failure too: a 502, never a 500.
+    if (error instanceof NetworkError || error instanceof ActionError || error instanceof UnusableAnswerError)
       throw new Refusal(502, 'deepgram_failed', `${error.message} Try again later.`)
     throw error
   }
