@@ -8,7 +8,7 @@ import { createLimitMetrics } from '../../src/broker/limits/metrics.ts'
 import { RateLimits } from '../../src/broker/limits/rate-limits.ts'
 import type { RateLimitStore, RateVerdict } from '../../src/broker/limits/store.ts'
 import { Readiness } from '../../src/broker/readiness.ts'
-import { openRateLimits } from '../../src/broker/limits/wiring.ts'
+import { openRateLimits } from '../../src/broker/limits/open-rate-limits.ts'
 
 /** A store whose every answer the test decides: a verdict, a failure, or none at all. */
 class ScriptedStore implements RateLimitStore {

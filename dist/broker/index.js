@@ -80678,7 +80678,7 @@ class RedisStore {
     }
 }
 
-;// CONCATENATED MODULE: ./src/broker/limits/wiring.ts
+;// CONCATENATED MODULE: ./src/broker/limits/open-rate-limits.ts
 
 
 
