@@ -31,6 +31,12 @@ const busy = args.includes('--busy')
 const jestArgs = args.filter((arg) => !/^\d+$/.test(arg) && arg !== '--busy')
 
 const burner = busy ? keepOneCoreBusy() : undefined
+// Stopped by hand: the CPU-bound child goes too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    burner?.kill('SIGKILL')
+    process.exit(130)
+  })
 const failures: Failure[] = []
 const folder = mkdtempSync(join(tmpdir(), 'test-repeat-'))
 try {
