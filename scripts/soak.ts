@@ -221,7 +221,8 @@ try {
   const inFlight = new Set<Promise<void>>()
   while (Date.now() < deadline && sent < MAX_REQUESTS) {
     const due = started + (sent * 1000) / rate
-    if (due > Date.now()) await new Promise((done) => setTimeout(done, due - Date.now()))
+    const wait = due - Date.now()
+    if (wait > 0) await new Promise((done) => setTimeout(done, wait))
     if (inFlight.size >= 64) await Promise.race(inFlight)
     const work = one(sent++).catch((error: unknown) => count(`client error ${String(error).slice(0, 60)}`))
     inFlight.add(work)
