@@ -1,7 +1,8 @@
-import type { CreatedKey, DeleteOutcome, GrantAnswer } from '../../deepgram/client.ts'
+import type { DeleteOutcome, GrantAnswer } from '../../deepgram/client.ts'
 import { GRANT_CANCELLED } from '../../deepgram/grant.ts'
 import { isUuid } from '../../deepgram/ids.ts'
 import { usageFromJson, type KeyUsage } from '../../deepgram/usage.ts'
+import type { KnownKey, MintedKey } from '../flow/key-source.ts'
 import type { Attempt } from '../../shared/attempt.ts'
 import { ServiceError } from '../../shared/errors.ts'
 import type { HttpResponse } from '../../shared/http.ts'
@@ -23,17 +24,6 @@ export interface BrokerCreateBody {
 }
 
 /** The broker's answer to a create, its ids checked. */
-export interface BrokerKey extends CreatedKey {
-  projectId: string
-}
-
-/** A key of this repository, as the broker lists it. */
-export interface BrokerListedKey {
-  apiKeyId: string
-  created?: string
-  expirationDate?: string
-}
-
 export interface BrokerClientOptions extends JsonServiceLink {
   /** This job's GitHub OIDC token, for the broker's audience. Never logged, never in an error. */
   idToken: string
@@ -66,7 +56,7 @@ export class BrokerClient {
    * deletes this invocation's keys after an answer that may hide one). A 2xx answer that is not a
    * key (not JSON, no key, ids that are not UUIDs, too large) is an UnusableAnswerError.
    */
-  async createOnce(body: BrokerCreateBody, attempt: Attempt): Promise<BrokerKey> {
+  async createOnce(body: BrokerCreateBody, attempt: Attempt): Promise<MintedKey> {
     const answer = await this.service.once(
       { method: 'POST', path: '/v1/keys', action: 'creating the key', body },
       attempt,
@@ -105,10 +95,10 @@ export class BrokerClient {
   }
 
   /** The live keys the broker minted for this repository and this secret. */
-  async keysOfSecret(digest: string): Promise<BrokerListedKey[]> {
+  async keysOfSecret(digest: string): Promise<KnownKey[]> {
     const action = "listing the secret's earlier keys"
     return this.service.retried({ method: 'GET', path: `/v1/keys?secret=${digest}`, action }, (answer) =>
-      answer.list('keys').flatMap((item): BrokerListedKey[] => {
+      answer.list('keys').flatMap((item): KnownKey[] => {
         const id = stringOf(field(item, 'key_id'))
         // An id that is not a UUID is never sent back: the key is left to expire.
         if (id === undefined || !isUuid(id)) return []
