@@ -9,7 +9,7 @@ import { DEFAULT_GITHUB_TOKEN, startGitHubEmulator, type GitHubEmulator } from '
 import { DEFAULT_AUDIENCE, startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
 import { runJob, runStep, type StepOptions, type StepRun } from '../../harness/runner.ts'
 import { silentWav } from '../../harness/deepgram-usage.ts'
-import { ADMIN_KEY, allKeys, expectNoLeaks, theError, warningLines } from '../helpers/action.ts'
+import { ADMIN_KEY, allKeys, expectNoJwtShown, expectNoLeaks, JWT, theError, warningLines } from '../helpers/action.ts'
 
 let issuer: OidcIssuer
 let dg: DeepgramEmulator
@@ -58,8 +58,6 @@ function step(inputs: Record<string, string> = {}, env: Record<string, string> =
   }
 }
 
-const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/g
-
 /** The ID tokens a step registered with ::add-mask:: (the runner's answers to its requests). */
 function idTokensOf(run: StepRun): string[] {
   return run.stdout
@@ -76,22 +74,10 @@ function expectNothingLeaked(runs: StepRun[]): void {
   const tokens = runs.flatMap(idTokensOf)
   const secrets = [...allKeys(dg), issuer.idTokenRequest.token, DEFAULT_GITHUB_TOKEN, ...tokens]
   expectNoLeaks(runs, secrets)
-  for (const run of runs) {
-    const shown = [
-      run.stdout
-        .split('\n')
-        .filter((line) => !line.startsWith('::add-mask::'))
-        .join('\n'),
-      run.stderr,
-      run.files.state,
-      run.files.summary,
-      run.files.env,
-    ]
-    expect(shown.join('\n').match(JWT)).toBeNull()
-  }
+  expectNoJwtShown(runs)
   const [stdout, stderr] = [broker.stdout(), broker.stderr()]
   for (const secret of secrets) expect(`${stdout}\n${stderr}`).not.toContain(secret)
-  expect(`${stdout}\n${stderr}`.match(JWT)).toBeNull()
+  expect(`${stdout}\n${stderr}`).not.toMatch(JWT)
 }
 
 async function idTokensAskedInAll(): Promise<number> {

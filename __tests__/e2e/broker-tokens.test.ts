@@ -5,7 +5,7 @@ import { startBroker, type RunningBroker } from '../../harness/broker.ts'
 import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
 import { DEFAULT_AUDIENCE, startOidcIssuer, type OidcIssuer } from '../../harness/oidc-issuer.ts'
 import { findLeaks, runJob, runStep, type StepOptions, type StepRun } from '../../harness/runner.ts'
-import { ADMIN_KEY, theError } from '../helpers/action.ts'
+import { ADMIN_KEY, expectNoJwtShown, JWT, theError } from '../helpers/action.ts'
 
 let issuer: OidcIssuer
 let dg: DeepgramEmulator
@@ -64,8 +64,6 @@ function step(inputs: Record<string, string> = {}, env: Record<string, string> =
   }
 }
 
-const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/
-
 /**
  * The admin key, the runner's request token, every ID token and every token granted: nowhere in
  * the steps' transcripts, files and outputs (the access-token output excepted), nor in the
@@ -80,18 +78,8 @@ function expectNothingLeaked(runs: StepRun[]): void {
   const secrets = [ADMIN_KEY, issuer.idTokenRequest.token, ...idTokens, ...dg.tokens.map((t) => t.accessToken)]
   for (const run of runs) {
     expect(findLeaks(run, secrets, ['access-token'])).toEqual([])
-    const shown = [
-      run.stdout
-        .split('\n')
-        .filter((line) => !line.startsWith('::add-mask::'))
-        .join('\n'),
-      run.stderr,
-      run.files.state,
-      run.files.summary,
-      run.files.env,
-    ]
-    expect(shown.join('\n')).not.toMatch(JWT)
   }
+  expectNoJwtShown(runs)
   const output = `${broker.stdout()}\n${broker.stderr()}`
   for (const secret of secrets) expect(output).not.toContain(secret)
   expect(output).not.toMatch(JWT)

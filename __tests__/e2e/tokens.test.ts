@@ -2,7 +2,7 @@
 // a grant, every input a token refuses, each kind of answer, post doing nothing.
 import { startDeepgramEmulator, type DeepgramEmulator } from '../../harness/deepgram-emulator.ts'
 import { findLeaks, runJob, runStep, type StepRun } from '../../harness/runner.ts'
-import { ADMIN_KEY, errorLines, theError, warningLines } from '../helpers/action.ts'
+import { ADMIN_KEY, errorLines, expectNoJwtShown, theError, warningLines } from '../helpers/action.ts'
 
 let dg: DeepgramEmulator
 beforeEach(async () => {
@@ -18,7 +18,6 @@ function tokenInputs(extra: Record<string, string> = {}): Record<string, string>
 }
 
 const grants = () => dg.requests.filter((r) => r.method === 'POST' && r.path === '/v1/auth/grant')
-const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/
 
 /**
  * The admin key and every token granted appear nowhere but in ::add-mask:: lines and the
@@ -28,19 +27,9 @@ function expectNothingLeaked(runs: StepRun[]): void {
   const secrets = [ADMIN_KEY, ...dg.tokens.map((t) => t.accessToken)]
   for (const run of runs) {
     expect(findLeaks(run, secrets, ['access-token'])).toEqual([])
-    const shown = [
-      run.stdout
-        .split('\n')
-        .filter((line) => !line.startsWith('::add-mask::'))
-        .join('\n'),
-      run.stderr,
-      run.files.state,
-      run.files.summary,
-      run.files.env,
-    ]
-    expect(shown.join('\n')).not.toMatch(JWT)
     expect(run.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/)
   }
+  expectNoJwtShown(runs)
 }
 
 describe('credential: token', () => {

@@ -42,3 +42,18 @@ export function expectNoLeaks(runs: StepRun[], secrets: string[]): void {
 export function allKeys(dg: DeepgramEmulator): string[] {
   return [ADMIN_KEY, ...dg.keys.map((k) => k.key)]
 }
+
+/** Anything shaped like a JWT: an ID token or a temporary token. */
+export const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/
+
+/** Nothing shaped like a JWT anywhere a run shows: its output but the ::add-mask:: lines, state, summary, env. */
+export function expectNoJwtShown(runs: StepRun[]): void {
+  for (const run of runs) {
+    const stdout = run.stdout
+      .split('\n')
+      .filter((line) => !line.startsWith('::add-mask::'))
+      .join('\n')
+    const shown = [stdout, run.stderr, run.files.state, run.files.summary, run.files.env]
+    expect(shown.join('\n')).not.toMatch(JWT)
+  }
+}
